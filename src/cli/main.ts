@@ -1,0 +1,2 @@
+// placeholder replaced by the CLI dispatcher
+process.stdout.write('pisar-review\n');

@@ -1,0 +1,85 @@
+/** The roles a PiSAR row's fields can play. */
+export type FieldRole = 'id' | 'input' | 'image' | 'reference' | 'outputs';
+
+/** A user's override of field detection: role -> JSON key of the row object. */
+export type FieldMapping = Partial<Record<FieldRole, string>>;
+
+/** The mapping in force for a dataset, and where each part came from. */
+export interface ResolvedMapping {
+  /** JSON key per role, or null when no row has a field for that role. */
+  readonly fields: Readonly<Record<FieldRole, string | null>>;
+  /** Per role: 'configured' (from settings / CLI config) or 'detected' (from the rows). */
+  readonly source: Readonly<Record<FieldRole, 'configured' | 'detected'>>;
+}
+
+export interface ChatMessage {
+  readonly role: string;
+  readonly content: string;
+}
+
+/** An image a row refers to, as written in the row. */
+export interface ImageRef {
+  readonly kind: 'path' | 'url' | 'data';
+  /** The value as written (a relative path stays relative; resolve against the dataset's folder). */
+  readonly value: string;
+}
+
+/** One parsed row. Built lazily from the line index; never all held at once by the reader. */
+export interface DatasetRow {
+  /** 0-based position among the valid rows. */
+  readonly index: number;
+  /** 1-based line number in the file. */
+  readonly line: number;
+  /** The row's id, or `line:<n>` when it has none. Unique within a dataset (duplicates get a `#<line>` suffix). */
+  readonly id: string;
+  /** The id as written in the row, if any. */
+  readonly rawId: string | undefined;
+  /** The input as text (chat messages flattened as `role: content` lines). */
+  readonly input: string;
+  /** Chat messages when the input is a `messages` array. */
+  readonly messages: readonly ChatMessage[] | undefined;
+  readonly images: readonly ImageRef[];
+  /** The reference rationale; undefined when the row has none (it can be run, not scored). */
+  readonly reference: string | undefined;
+  /** Precomputed outputs: model name -> text. */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** The row object as parsed, for prompt templates (`{{field}}`). */
+  readonly fields: Readonly<Record<string, unknown>>;
+  /** Hash of the row's content (its line, less a trailing CR); changes whenever the row is edited. */
+  readonly hash: string;
+}
+
+export type FindingCode =
+  | 'bom'
+  | 'invalid-json'
+  | 'not-an-object'
+  | 'no-reference'
+  | 'no-input'
+  | 'duplicate-id'
+  | 'invalid-utf8'
+  | 'line-too-long'
+  | 'bad-field'
+  | 'bad-image';
+
+/** A problem with one line, for Problems, `inspect` and reports. */
+export interface Finding {
+  readonly file: string;
+  /** 1-based line number. */
+  readonly line: number;
+  readonly severity: 'error' | 'warning' | 'info';
+  readonly code: FindingCode;
+  /** What is wrong, in a sentence. */
+  readonly message: string;
+  /** What to do about it, in a sentence. */
+  readonly fix: string;
+}
+
+/** One line of the file in the index. */
+export interface LineEntry {
+  /** 1-based line number. */
+  readonly line: number;
+  /** Byte offset of the line's first byte. */
+  readonly offset: number;
+  /** Byte length, without the line terminator. */
+  readonly length: number;
+}
