@@ -1,0 +1,203 @@
+import { promises as fsp, constants as fsc } from 'node:fs';
+
+/**
+ * Append-only JSONL sidecar files (`data.pisar-results.jsonl`, `data.pisar-annotations.jsonl`).
+ *
+ * Writers never rewrite a sidecar: each record is one line, written by ONE write() call on an fd
+ * opened with O_APPEND, so concurrent writers (two windows, CLI and editor) never interleave partial
+ * lines. Readers skip (and report) corrupt lines, and repair a cut-off last line.
+ */
+
+/** One problem found while reading a sidecar; the record on that line was skipped. */
+export interface SidecarProblem {
+  readonly file: string;
+  /** 1-based line number. */
+  readonly line: number;
+  readonly kind: 'corrupt-line' | 'invalid-record' | 'truncated-tail';
+  /** What was wrong, in a sentence. */
+  readonly reason: string;
+  /** What to do (or what was done) about it, in a sentence. */
+  readonly fix: string;
+}
+
+export interface SidecarContents<T> {
+  readonly records: T[];
+  readonly problems: SidecarProblem[];
+  /** Where the cut-off bytes of a repaired last line were kept, if a repair happened. */
+  readonly repairedTo?: string;
+}
+
+export interface ReadSidecarOptions<T> {
+  /** Return a reason when a parsed line is not a valid record; the line is then skipped and reported. */
+  readonly validate?: (value: unknown) => string | undefined;
+  /** Repair a cut-off last line on disk (default true). Read-only callers pass false. */
+  readonly repair?: boolean;
+  /** Map a parsed, valid line to the record type (default: as is). */
+  readonly map?: (value: unknown) => T;
+}
+
+export interface AppendOptions {
+  /** fdatasync after writing, for callers that must survive power loss (default false). */
+  readonly durable?: boolean;
+}
+
+const NEWLINE = 0x0a;
+/** How long to wait before treating an unterminated tail as cut off rather than a write in flight. */
+const SETTLE_MS = 60;
+
+/** Encodes one record as one line (JSON.stringify escapes newlines inside strings). */
+export function encodeRecord(record: unknown): Buffer {
+  const json = JSON.stringify(record);
+  if (json === undefined) throw new TypeError('sidecar records must be JSON values');
+  return Buffer.from(json + '\n', 'utf8');
+}
+
+/**
+ * Appends each record as one whole line. Each line goes out in a single write() on an O_APPEND fd,
+ * which the kernel places atomically at the current end of file.
+ */
+export async function appendRecords(file: string, records: readonly unknown[], options: AppendOptions = {}): Promise<void> {
+  if (records.length === 0) return;
+  const lines = records.map(encodeRecord);
+  const handle = await fsp.open(file, fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT, 0o644);
+  try {
+    // A cut-off tail (power loss) would swallow our first line: start on a fresh line instead.
+    const { size } = await handle.stat();
+    if (size > 0 && !(await endsWithNewline(handle, size))) {
+      lines[0] = Buffer.concat([Buffer.from('\n'), lines[0]]);
+    }
+    for (const line of lines) {
+      const { bytesWritten } = await handle.write(line, 0, line.length);
+      if (bytesWritten !== line.length) {
+        throw new Error(`${file}: short write (${bytesWritten} of ${line.length} bytes); the disk may be full. Free space and run again.`);
+      }
+    }
+    if (options.durable) await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function endsWithNewline(handle: fsp.FileHandle, size: number): Promise<boolean> {
+  const last = Buffer.alloc(1);
+  await handle.read(last, 0, 1, size - 1);
+  return last[0] === NEWLINE;
+}
+
+/**
+ * Reads every complete line. Corrupt lines are skipped and reported; a cut-off last line (no
+ * newline, not valid JSON) is reported and, unless `repair: false`, cut from the file after its
+ * bytes are saved to `<file>.corrupt-<timestamp>`, so nothing is lost. A missing file is empty.
+ */
+export async function readSidecar<T = unknown>(file: string, options: ReadSidecarOptions<T> = {}): Promise<SidecarContents<T>> {
+  let data: Buffer;
+  try {
+    data = await fsp.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], problems: [] };
+    throw err;
+  }
+  const records: T[] = [];
+  const problems: SidecarProblem[] = [];
+  const map = options.map ?? ((v: unknown) => v as T);
+
+  let start = 0;
+  let line = 0;
+  while (start < data.length) {
+    const end = data.indexOf(NEWLINE, start);
+    if (end === -1) break; // unterminated tail: handled below
+    line++;
+    const text = data.toString('utf8', start, end).replace(/\r$/, '');
+    start = end + 1;
+    if (text.trim() === '') continue;
+    acceptLine(text, line);
+  }
+
+  let repairedTo: string | undefined;
+  if (start < data.length) {
+    line++;
+    const tail = data.subarray(start);
+    const parsed = tryParse(tail.toString('utf8'));
+    if (parsed.ok) {
+      // Whole JSON without its newline (hand edit): keep it; the next append starts a new line.
+      acceptParsed(parsed.value, line);
+    } else if (options.repair === false) {
+      problems.push({
+        file, line, kind: 'truncated-tail',
+        reason: `line ${line} was cut off mid-write (${tail.length} bytes, no newline at the end); it was skipped`,
+        fix: 'Open the file in a trusted session to repair it, or delete the partial last line by hand.',
+      });
+    } else {
+      repairedTo = await repairTail(file, start, data.length, line, problems);
+    }
+  }
+  return repairedTo ? { records, problems, repairedTo } : { records, problems };
+
+  function acceptLine(text: string, lineNo: number): void {
+    const parsed = tryParse(text);
+    if (!parsed.ok) {
+      problems.push({
+        file, line: lineNo, kind: 'corrupt-line',
+        reason: `line ${lineNo} is not valid JSON (${parsed.error}); it was skipped`,
+        fix: `Correct or delete line ${lineNo} of ${file}; every other line was kept.`,
+      });
+      return;
+    }
+    acceptParsed(parsed.value, lineNo);
+  }
+
+  function acceptParsed(value: unknown, lineNo: number): void {
+    const invalid = options.validate?.(value);
+    if (invalid) {
+      problems.push({
+        file, line: lineNo, kind: 'invalid-record',
+        reason: `line ${lineNo} is not a valid record: ${invalid}; it was skipped`,
+        fix: `Correct or delete line ${lineNo} of ${file}; every other line was kept.`,
+      });
+      return;
+    }
+    records.push(map(value));
+  }
+}
+
+/** Cuts an unterminated tail at `offset` after saving its bytes; returns the side file, or undefined if it was a write in flight. */
+async function repairTail(file: string, offset: number, sizeSeen: number, lineNo: number, problems: SidecarProblem[]): Promise<string | undefined> {
+  // Another process may be mid-write: give it a moment, then repair only if nothing changed.
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  const handle = await fsp.open(file, 'r+');
+  try {
+    const { size } = await handle.stat();
+    if (size !== sizeSeen) {
+      problems.push({
+        file, line: lineNo, kind: 'truncated-tail',
+        reason: `line ${lineNo} was still being written while it was read; it was skipped this time`,
+        fix: 'Nothing to do: read the file again once the other writer has finished.',
+      });
+      return undefined;
+    }
+    const tail = Buffer.alloc(size - offset);
+    await handle.read(tail, 0, tail.length, offset);
+    const sideFile = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await fsp.writeFile(sideFile, tail, { flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+      await fsp.appendFile(sideFile, tail);
+    });
+    await handle.truncate(offset);
+    problems.push({
+      file, line: lineNo, kind: 'truncated-tail',
+      reason: `line ${lineNo} was cut off mid-write (${tail.length} bytes, no newline at the end, e.g. after a power loss)`,
+      fix: `Repaired: the file now ends at line ${lineNo - 1}; the cut-off bytes were kept in ${sideFile}. Re-run to redo that record.`,
+    });
+    return sideFile;
+  } finally {
+    await handle.close();
+  }
+}
+
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}

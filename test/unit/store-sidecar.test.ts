@@ -1,0 +1,146 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { appendRecords, readSidecar } from '../../src/core/store/sidecar';
+
+const sidecarModule = path.resolve(__dirname, '../../src/core/store/sidecar.js');
+
+async function tempDir(): Promise<string> {
+  return fsp.mkdtemp(path.join(os.tmpdir(), 'pisar-sidecar-'));
+}
+
+/** Runs a separate node process that appends `count` large records tagged `writer`. */
+function appenderProcess(file: string, writer: string, count: number, size: number): Promise<void> {
+  const script = `
+    const { appendRecords } = require(${JSON.stringify(sidecarModule)});
+    (async () => {
+      for (let i = 0; i < ${count}; i++) {
+        const pad = ${JSON.stringify(writer)}.repeat(${size});
+        await appendRecords(${JSON.stringify(file)}, [{ writer: ${JSON.stringify(writer)}, i, pad }, { writer: ${JSON.stringify(writer)}, i: -1 - i, pad }]);
+      }
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`appender ${writer} exited ${code}`))));
+  });
+}
+
+describe('sidecar (append-only JSONL)', () => {
+  it('appends records as lines and reads them back in order', async () => {
+    const file = path.join(await tempDir(), 'data.pisar-results.jsonl');
+    await appendRecords(file, [{ a: 1 }, { a: 2, text: 'line\nbreak' }]);
+    await appendRecords(file, [{ a: 3 }]);
+    const text = await fsp.readFile(file, 'utf8');
+    assert.equal(text.split('\n').length, 4, 'three lines and a final newline');
+    const { records, problems } = await readSidecar(file);
+    assert.deepEqual(records, [{ a: 1 }, { a: 2, text: 'line\nbreak' }, { a: 3 }]);
+    assert.deepEqual(problems, []);
+  });
+
+  it('treats a missing file as empty', async () => {
+    const { records, problems } = await readSidecar(path.join(await tempDir(), 'none.jsonl'));
+    assert.deepEqual(records, []);
+    assert.deepEqual(problems, []);
+  });
+
+  it('two processes appending at once never interleave partial lines', async function () {
+    this.timeout(60_000);
+    const file = path.join(await tempDir(), 'data.pisar-results.jsonl');
+    // 200 KB lines: far larger than a page or pipe buffer, so split writes would interleave.
+    const count = 60;
+    const size = 200_000;
+    await Promise.all([appenderProcess(file, 'A', count, size), appenderProcess(file, 'B', count, size)]);
+    const { records, problems } = await readSidecar<{ writer: string; i: number; pad: string }>(file, { repair: false });
+    assert.deepEqual(problems, [], 'every line parses');
+    assert.equal(records.length, count * 2 * 2);
+    for (const writer of ['A', 'B']) {
+      const mine = records.filter((r) => r.writer === writer);
+      assert.equal(mine.length, count * 2);
+      assert.ok(mine.every((r) => r.pad === writer.repeat(size)), `no foreign bytes inside ${writer}'s lines`);
+      // Each writer's own lines stay in the order it wrote them.
+      assert.deepEqual(mine.filter((r) => r.i >= 0).map((r) => r.i), Array.from({ length: count }, (_, i) => i));
+    }
+  });
+
+  it('skips and reports a corrupt line, keeping the lines around it', async () => {
+    const file = path.join(await tempDir(), 'data.pisar-annotations.jsonl');
+    await fsp.writeFile(file, '{"a":1}\n{"a":2,,}\n\n{"a":3}\n');
+    const before = await fsp.readFile(file, 'utf8');
+    const { records, problems } = await readSidecar(file);
+    assert.deepEqual(records, [{ a: 1 }, { a: 3 }]);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0].file, file);
+    assert.equal(problems[0].line, 2);
+    assert.equal(problems[0].kind, 'corrupt-line');
+    assert.match(problems[0].reason, /line 2 is not valid JSON/);
+    assert.match(problems[0].fix, /line 2/);
+    assert.equal(await fsp.readFile(file, 'utf8'), before, 'a corrupt middle line is reported, not rewritten');
+  });
+
+  it('reports records that fail validation', async () => {
+    const file = path.join(await tempDir(), 's.jsonl');
+    await fsp.writeFile(file, '{"rowId":"r1"}\n[1,2]\n');
+    const { records, problems } = await readSidecar(file, {
+      validate: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? undefined : 'expected an object'),
+    });
+    assert.deepEqual(records, [{ rowId: 'r1' }]);
+    assert.equal(problems[0].kind, 'invalid-record');
+    assert.equal(problems[0].line, 2);
+    assert.match(problems[0].reason, /expected an object/);
+  });
+
+  it('detects, reports and repairs a cut-off last line without losing earlier lines', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'data.pisar-results.jsonl');
+    await appendRecords(file, [{ n: 1 }, { n: 2 }]);
+    const good = await fsp.readFile(file, 'utf8');
+    await fsp.appendFile(file, '{"n":3,"output":"half a rec'); // power loss mid-write
+    const { records, problems, repairedTo } = await readSidecar(file);
+    assert.deepEqual(records, [{ n: 1 }, { n: 2 }]);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0].kind, 'truncated-tail');
+    assert.equal(problems[0].line, 3);
+    assert.match(problems[0].fix, /Repaired/);
+    assert.equal(await fsp.readFile(file, 'utf8'), good, 'file cut back to the last complete line');
+    assert.ok(repairedTo && repairedTo.startsWith(file + '.corrupt-'));
+    assert.equal(await fsp.readFile(repairedTo, 'utf8'), '{"n":3,"output":"half a rec', 'the cut-off bytes are kept');
+    // Appending after the repair yields a clean file.
+    await appendRecords(file, [{ n: 3 }]);
+    const again = await readSidecar(file);
+    assert.deepEqual(again.records, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+    assert.deepEqual(again.problems, []);
+  });
+
+  it('with repair: false reports the cut-off line and leaves the file alone', async () => {
+    const file = path.join(await tempDir(), 's.jsonl');
+    await fsp.writeFile(file, '{"n":1}\n{"n":');
+    const { records, problems } = await readSidecar(file, { repair: false });
+    assert.deepEqual(records, [{ n: 1 }]);
+    assert.equal(problems[0].kind, 'truncated-tail');
+    assert.equal(await fsp.readFile(file, 'utf8'), '{"n":1}\n{"n":');
+  });
+
+  it('an append after a cut-off tail starts a fresh line, so the new record survives', async () => {
+    const file = path.join(await tempDir(), 's.jsonl');
+    await fsp.writeFile(file, '{"n":1}\n{"n":2,"x":"cut');
+    await appendRecords(file, [{ n: 3 }]);
+    const { records, problems } = await readSidecar(file, { repair: false });
+    assert.deepEqual(records, [{ n: 1 }, { n: 3 }]);
+    assert.equal(problems.length, 1);
+    assert.equal(problems[0].line, 2);
+    assert.equal(problems[0].kind, 'corrupt-line');
+  });
+
+  it('keeps a whole JSON last line that merely lacks its newline', async () => {
+    const file = path.join(await tempDir(), 's.jsonl');
+    await fsp.writeFile(file, '{"n":1}\n{"n":2}');
+    const { records, problems } = await readSidecar(file);
+    assert.deepEqual(records, [{ n: 1 }, { n: 2 }]);
+    assert.deepEqual(problems, []);
+    await appendRecords(file, [{ n: 3 }]);
+    assert.deepEqual((await readSidecar(file)).records, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+});
