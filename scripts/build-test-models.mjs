@@ -1,0 +1,71 @@
+// Builds the sentence-embedding models the tests and benchmarks use (nothing can be downloaded here):
+//   tiny         test/fixtures/models/tiny          committed; 2 layers, hidden 16, the real 30,522 vocab
+//   minilm-bench test/fixtures/models/minilm-bench  git-ignored; exactly all-MiniLM-L6-v2's shape, random weights
+// Each folder has the transformers.js layout: config.json, tokenizer.json, tokenizer_config.json,
+// onnx/model.onnx (fp32) and onnx/model_quantized.onnx (dynamic int8, dtype 'q8').
+// Usage: node scripts/build-test-models.mjs [tiny|minilm-bench ...] [--force]
+import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildBertOnnx } from './models/onnxBert.mjs';
+import { bertUncasedVocab, tokenizerFiles } from './models/bertTokenizerFiles.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MODELS_DIR = join(root, 'test', 'fixtures', 'models');
+// Bump when the graph or files change, so on-demand builds are redone.
+const BUILD_VERSION = 1;
+
+export const MODEL_SPECS = {
+  tiny: { hidden: 16, layers: 2, heads: 2, ffn: 64, vocab: 30522, positions: 512, typeVocab: 2, seed: 7 },
+  'minilm-bench': { hidden: 384, layers: 6, heads: 12, ffn: 1536, vocab: 30522, positions: 512, typeVocab: 2, seed: 11 },
+};
+
+export function modelDir(name) {
+  return join(MODELS_DIR, name);
+}
+
+/** Builds one model folder unless an up-to-date build is already there. Returns its path. */
+export function buildModel(name, { force = false } = {}) {
+  const arch = MODEL_SPECS[name];
+  if (!arch) throw new Error(`unknown model "${name}"; expected one of ${Object.keys(MODEL_SPECS).join(', ')}`);
+  const dir = modelDir(name);
+  const stampFile = join(dir, 'build-stamp.json');
+  const stamp = JSON.stringify({ version: BUILD_VERSION, arch });
+  if (!force && existsSync(stampFile) && readFileSync(stampFile, 'utf8').trim() === stamp
+    && existsSync(join(dir, 'onnx', 'model.onnx')) && existsSync(join(dir, 'onnx', 'model_quantized.onnx'))) {
+    return dir;
+  }
+  mkdirSync(join(dir, 'onnx'), { recursive: true });
+  const vocab = bertUncasedVocab();
+  for (const [file, text] of Object.entries(tokenizerFiles(vocab, arch.positions))) writeFileSync(join(dir, file), text);
+  const config = {
+    architectures: ['BertModel'],
+    model_type: 'bert',
+    hidden_size: arch.hidden,
+    num_hidden_layers: arch.layers,
+    num_attention_heads: arch.heads,
+    intermediate_size: arch.ffn,
+    hidden_act: 'gelu',
+    vocab_size: arch.vocab,
+    max_position_embeddings: arch.positions,
+    type_vocab_size: arch.typeVocab,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+    torch_dtype: 'float32',
+  };
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  writeFileSync(join(dir, 'onnx', 'model.onnx'), buildBertOnnx(arch, { quantized: false, seed: arch.seed }));
+  writeFileSync(join(dir, 'onnx', 'model_quantized.onnx'), buildBertOnnx(arch, { quantized: true, seed: arch.seed }));
+  writeFileSync(stampFile, `${stamp}\n`);
+  return dir;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const args = process.argv.slice(2);
+  const force = args.includes('--force');
+  const names = args.filter((a) => !a.startsWith('--'));
+  for (const name of names.length ? names : ['tiny']) {
+    const dir = buildModel(name, { force });
+    console.log(`built ${name} -> ${dir}`);
+  }
+}
