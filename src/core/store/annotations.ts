@@ -73,7 +73,8 @@ export interface AnnotationEdit {
 export function annotationsFileFor(datasetFile: string): string {
   const dir = path.dirname(datasetFile);
   const base = path.basename(datasetFile);
-  const stem = base.toLowerCase().endsWith('.jsonl') ? base.slice(0, -'.jsonl'.length) : base;
+  // Same stem rule as the results sidecar, so both sit side by side.
+  const stem = base.replace(/\.(jsonl|ndjson|json|txt)$/i, '');
   return path.join(dir, `${stem}.pisar-annotations.jsonl`);
 }
 
