@@ -1,0 +1,189 @@
+/**
+ * The typed message protocol between the extension host and the review panel webview.
+ *
+ * Two discriminated unions, one per direction, named `scope/verb`. Requests from the webview carry an
+ * `id` and get exactly one `response` with `{id, ok, result | error}`. The host pushes whole snapshots
+ * (dataset, summary, the current view's generation), never deltas; rows travel in pages on demand.
+ * Types only: the webview imports this file with `import type`.
+ */
+
+/** Columns the row list can be sorted by. `score:<model>` sorts by that model's score. */
+export type SortColumn = 'index' | 'id' | 'input' | 'reference' | 'annotation' | `score:${string}`;
+
+export interface RowSort {
+  readonly column: SortColumn;
+  readonly descending: boolean;
+}
+
+/** Which rows the list shows. All set conditions must hold. */
+export interface RowFilter {
+  /** Rows with a score below the threshold: for any model ('any') or for one named model. */
+  readonly below?: 'any' | { readonly model: string };
+  /** Rows where every scored model is below the threshold (the reference may be wrong). */
+  readonly suspect?: boolean;
+  /** Rows with at least one annotation. */
+  readonly annotated?: boolean;
+  /** Rows missing a score for at least one model. */
+  readonly unscored?: boolean;
+  /** Case-insensitive text in the id, input, reference or outputs. */
+  readonly text?: string;
+}
+
+export interface RowQuery {
+  readonly sort: RowSort;
+  readonly filter: RowFilter;
+}
+
+/** The active dataset as the panel needs it. */
+export interface DatasetView {
+  readonly file: string;
+  /** File name for display. */
+  readonly name: string;
+  readonly rowCount: number;
+  /** Model columns, in display order. */
+  readonly models: readonly string[];
+  /** Annotation labels; number key n applies labels[n - 1]. */
+  readonly labels: readonly string[];
+  readonly threshold: number;
+}
+
+export interface ModelSummaryView {
+  readonly model: string;
+  /** Rows with a score for this model. */
+  readonly scored: number;
+  readonly mean: number | null;
+  readonly median: number | null;
+  /** Share of scored rows with score >= threshold, 0..1. */
+  readonly shareAtLeast: number | null;
+  /** Rows whose call or scoring failed for this model. */
+  readonly failures: number;
+  /** Count of scores per bin of equal width over [0, 1]; negative scores count in the first bin, 1 in the last. */
+  readonly histogram: readonly number[];
+}
+
+/** Difference between two models' mean scores: mean(a) - mean(b). */
+export interface MeanGapView {
+  readonly a: string;
+  readonly b: string;
+  readonly gap: number | null;
+}
+
+export interface SummaryView {
+  readonly threshold: number;
+  readonly rowCount: number;
+  readonly models: readonly ModelSummaryView[];
+  readonly gaps: readonly MeanGapView[];
+  /** Rows with at least one annotation: review progress is annotated / rowCount. */
+  readonly annotated: number;
+  readonly suspect: number;
+}
+
+export interface ScoreView {
+  readonly score: number | null;
+  /** Why there is no score (call or scoring failed). */
+  readonly error?: string;
+  /** The row changed since this result was stored. */
+  readonly stale?: boolean;
+}
+
+export interface AnnotationView {
+  /** 'reference' or a model name. */
+  readonly target: string;
+  readonly label: string;
+  readonly note?: string;
+  /** The row changed since this annotation was made. */
+  readonly stale?: boolean;
+}
+
+/** One row of the list: short text only. */
+export interface RowView {
+  readonly index: number;
+  /** 1-based line in the dataset file. */
+  readonly line: number;
+  readonly id: string;
+  /** The input's first line, shortened. */
+  readonly input: string;
+  /** The reference, shortened; null when the row has none. */
+  readonly reference: string | null;
+  /** model -> score; a model missing here has not been scored for this row. */
+  readonly scores: Readonly<Record<string, ScoreView>>;
+  readonly annotations: readonly AnnotationView[];
+  readonly suspect: boolean;
+  readonly hasImage: boolean;
+}
+
+export interface RowsPage {
+  readonly generation: number;
+  /** Position of the first row in the current view. */
+  readonly start: number;
+  readonly rows: readonly RowView[];
+}
+
+export interface OutputView {
+  readonly model: string;
+  readonly output: string | null;
+  readonly score: ScoreView | null;
+  readonly latencyMs?: number;
+}
+
+/** A thumbnail the webview may show: a data: URL only (the host reads and checks local files). */
+export interface ImageView {
+  readonly source: string;
+  /** Present when the image is shown; otherwise why it is not. */
+  readonly dataUrl?: string;
+  readonly problem?: string;
+}
+
+export interface RowDetail {
+  readonly index: number;
+  readonly line: number;
+  readonly id: string;
+  readonly input: string;
+  readonly reference: string | null;
+  readonly images: readonly ImageView[];
+  readonly outputs: readonly OutputView[];
+  readonly annotations: readonly AnnotationView[];
+}
+
+/** Request name -> params and result. */
+export interface RequestMap {
+  'rows/page': { params: { generation: number; start: number; count: number }; result: RowsPage };
+  'row/detail': { params: { index: number }; result: RowDetail };
+  'row/score': { params: { indexes: number[]; models?: string[]; rerun?: boolean }; result: null };
+  'rows/scoreAll': { params: Record<string, never>; result: null };
+  'row/annotate': { params: { index: number; target: string; label: string; note?: string }; result: null };
+  'row/removeAnnotation': { params: { index: number; target: string }; result: null };
+  'report/export': { params: Record<string, never>; result: null };
+}
+
+export type RequestType = keyof RequestMap;
+
+export type WebviewRequest = {
+  [K in RequestType]: { readonly type: K; readonly id: number; readonly params: RequestMap[K]['params'] };
+}[RequestType];
+
+/** Webview -> host. */
+export type WebviewToHost =
+  | WebviewRequest
+  /** The webview has loaded and listens; the host flushes its queue and sends snapshots. */
+  | { readonly type: 'webview/ready'; readonly query?: RowQuery }
+  /** The user changed sort or filters; the host answers with `rows/didChange`. */
+  | { readonly type: 'view/setQuery'; readonly query: RowQuery }
+  /** The user selected a row in the panel: reveal its line in the editor. */
+  | { readonly type: 'row/select'; readonly index: number };
+
+export type ResponseMessage =
+  | { readonly type: 'response'; readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly type: 'response'; readonly id: number; readonly ok: false; readonly error: string };
+
+/** Host -> webview. */
+export type HostToWebview =
+  | ResponseMessage
+  | { readonly type: 'dataset/didChange'; readonly dataset: DatasetView | null }
+  | { readonly type: 'summary/didChange'; readonly summary: SummaryView | null }
+  /** The rows in view changed (query, scores or annotations): drop cached pages of older generations. */
+  | { readonly type: 'rows/didChange'; readonly generation: number; readonly total: number; readonly query: RowQuery }
+  /** The editor's cursor is on row `index`; `position` is its place in the current view (null: filtered out). */
+  | { readonly type: 'cursor/didChange'; readonly index: number | null; readonly position: number | null }
+  /** Rows being scored from any source, for a busy indicator. */
+  | { readonly type: 'scoring/didChange'; readonly running: boolean; readonly message?: string };
