@@ -7,4 +7,4 @@ if (!fs.existsSync(cli)) {
   process.stderr.write(`pisar-review: ${cli} is missing. Run "npm run build" in ${path.dirname(__dirname)} first.\n`);
   process.exit(2);
 }
-require(cli);
+require(cli).main();

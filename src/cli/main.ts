@@ -1,2 +1,69 @@
-// placeholder replaced by the CLI dispatcher
-process.stdout.write('pisar-review\n');
+import { type CliCommand, type CliIo, ExitCode, UsageError } from './args';
+import { DatasetReadError } from '../core/dataset/dataset';
+import { inspectCommand } from './commands/inspect';
+
+// Each command lives in src/cli/commands/; this table is the CLI's command list.
+const commands: readonly CliCommand[] = [inspectCommand];
+
+function usage(): string {
+  const lines = ['Usage: pisar-review <command> [options]', '', 'Commands:'];
+  for (const command of commands) {
+    lines.push(`  ${command.usage}`, `      ${command.summary}`);
+  }
+  lines.push('', 'Exit codes: 0 done, 1 some model calls failed, 2 bad usage or unreadable input.');
+  return lines.join('\n');
+}
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.stderr : io.stdout).write(`${usage()}\n`);
+    return name === undefined ? ExitCode.usageOrInput : ExitCode.ok;
+  }
+  if (name === '--version') {
+    io.stdout.write(`${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  const command = commands.find((candidate) => candidate.name === name);
+  if (!command) {
+    io.stderr.write(`pisar-review: unknown command "${name}"\n\n${usage()}\n`);
+    return ExitCode.usageOrInput;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`Usage: ${command.usage}\n  ${command.summary}\n`);
+    return ExitCode.ok;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(`pisar-review ${name}: ${error.message}\n${error.usage ? `Usage: ${error.usage}\n` : ''}`);
+      return ExitCode.usageOrInput;
+    }
+    if (error instanceof DatasetReadError) {
+      io.stderr.write(`pisar-review ${name}: ${error.message}. ${error.fix}\n`);
+      return ExitCode.usageOrInput;
+    }
+    throw error;
+  }
+}
+
+declare const PISAR_VERSION: string | undefined;
+const VERSION = typeof PISAR_VERSION === 'string' ? PISAR_VERSION : '0.0.0-dev';
+
+/** Runs the CLI on this process's arguments and sets its exit code. */
+export function main(): void {
+  runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`pisar-review: internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
+
+if (require.main === module) {
+  main();
+}

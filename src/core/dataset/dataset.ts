@@ -1,0 +1,548 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isUtf8 } from 'node:buffer';
+import {
+  asImageRefs,
+  asMessages,
+  asOutputs,
+  FIELD_CANDIDATES,
+  FieldDetector,
+  getField,
+  imagesInMessages,
+  inputText,
+  classifyImage,
+  keyForRole,
+} from './fields';
+import type { DatasetRow, FieldMapping, Finding, FindingCode, ImageRef, ResolvedMapping } from './types';
+
+export interface OpenDatasetOptions {
+  /** Overrides field detection, role -> JSON key (dots reach into nested objects). */
+  mapping?: FieldMapping;
+  /** Lines longer than this are reported and skipped rather than parsed. Default 256 MiB. */
+  maxLineBytes?: number;
+}
+
+/** Thrown for a file that cannot be read at all (missing, a directory, unreadable). */
+export class DatasetReadError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+    this.name = 'DatasetReadError';
+  }
+}
+
+/** Thrown by getRow when the bytes on disk no longer match the index (the file changed since it was read). */
+export class DatasetChangedError extends Error {
+  constructor(readonly file: string, readonly line: number) {
+    super(`${file}:${line}: the file changed on disk since it was read; reopen it to see the current rows.`);
+    this.name = 'DatasetChangedError';
+  }
+}
+
+const SIDECAR_PATTERN = /\.pisar-[a-z]+\.jsonl$/i;
+
+/** Sidecars (results, annotations) sit beside datasets and share their extension; they are never datasets. */
+export function isSidecarFile(file: string): boolean {
+  return SIDECAR_PATTERN.test(file);
+}
+
+const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
+const CHUNK_BYTES = 1 << 20;
+
+const hashBytes: (bytes: Uint8Array) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (bytes) => (crypto as unknown as { hash(a: string, d: Uint8Array, e: string): string }).hash('sha1', bytes, 'hex').slice(0, 16)
+    : (bytes) => crypto.createHash('sha1').update(bytes).digest('hex').slice(0, 16);
+
+/** Hash of a row's content, as stored beside results and annotations to tell when a row has changed. */
+export function rowContentHash(line: string | Uint8Array): string {
+  return hashBytes(typeof line === 'string' ? Buffer.from(line, 'utf8') : line);
+}
+
+function isWhitespaceByte(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0b || byte === 0x0c;
+}
+
+function describeJsonError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^(Unexpected|Expected)/, (m) => m.toLowerCase());
+}
+
+/** 0-based position of the first byte that breaks UTF-8; only called on lines known to be invalid. */
+function firstInvalidUtf8Byte(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i];
+    const size = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    if (size === 0) {
+      return i;
+    }
+    for (let k = 1; k < size; k++) {
+      if (i + k >= bytes.length || (bytes[i + k] & 0xc0) !== 0x80) {
+        return i;
+      }
+    }
+    if (!isUtf8(bytes.subarray(i, i + size))) {
+      return i; // overlong forms and surrogates
+    }
+    i += size;
+  }
+  return i;
+}
+
+/** The id rule shared by the index and by row parsing: the configured key, else the first id-like key present. */
+function rawIdOf(row: Record<string, unknown>, mapping: FieldMapping | undefined): string | undefined {
+  const keys = mapping?.id ? [mapping.id] : FIELD_CANDIDATES.id;
+  for (const key of keys) {
+    const value = getField(row, key);
+    if (typeof value === 'string' && value.trim() !== '') {
+      return value;
+    }
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      return String(value);
+    }
+  }
+  return undefined;
+}
+
+/** True when the row has a usable value for `role` under the configured mapping (or any candidate key). */
+function hasRole(row: Record<string, unknown>, role: 'input' | 'reference', mapping: FieldMapping | undefined): unknown {
+  const keys = mapping?.[role] ? [mapping[role] as string] : FIELD_CANDIDATES[role];
+  for (const key of keys) {
+    const value = getField(row, key);
+    if (value !== undefined && value !== null && value !== '') {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+interface Source {
+  read(offset: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+class BufferSource implements Source {
+  constructor(private readonly buffer: Buffer) {}
+  async read(offset: number, length: number): Promise<Buffer> {
+    return this.buffer.subarray(offset, offset + length);
+  }
+  async close(): Promise<void> {}
+}
+
+class FileSource implements Source {
+  private handle: Promise<fs.promises.FileHandle> | undefined;
+  constructor(private readonly file: string) {}
+  async read(offset: number, length: number): Promise<Buffer> {
+    this.handle ??= fs.promises.open(this.file, 'r');
+    const handle = await this.handle;
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
+    return buffer.subarray(0, bytesRead);
+  }
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    if (handle) {
+      await (await handle).close();
+    }
+  }
+}
+
+/**
+ * Builds the line index in one streaming pass: every line is checked (JSON, object, fields, UTF-8) and
+ * its facts kept (offset, length, id, hash), but no parsed row is kept.
+ */
+class Indexer {
+  readonly offsets: number[] = [];
+  readonly lengths: number[] = [];
+  readonly lines: number[] = [];
+  readonly ids: string[] = [];
+  readonly rawIds: (string | undefined)[] = [];
+  readonly hashes: string[] = [];
+  readonly findings: Finding[] = [];
+  readonly detector = new FieldDetector();
+  readonly models = new Set<string>();
+  private readonly firstLineOfId = new Map<string, number>();
+
+  /** Lines that are not blank: each is a row, or a bad line with a finding. */
+  nonBlankLines = 0;
+  lineNumber = 0;
+  private lineStart = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private tooLong = false;
+  private position = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly options: OpenDatasetOptions,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(10, start);
+      if (newline < 0) {
+        this.hold(chunk.subarray(start));
+        this.position += chunk.length - start;
+        return;
+      }
+      this.hold(chunk.subarray(start, newline));
+      this.position += newline - start;
+      this.finishLine();
+      this.position += 1;
+      this.lineStart = this.position;
+      start = newline + 1;
+    }
+  }
+
+  end(): void {
+    if (this.pendingBytes > 0 || this.tooLong) {
+      this.finishLine();
+    }
+  }
+
+  private hold(part: Buffer): void {
+    if (part.length === 0) {
+      return;
+    }
+    this.pendingBytes += part.length;
+    if (this.tooLong) {
+      return;
+    }
+    if (this.pendingBytes > (this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)) {
+      this.tooLong = true;
+      this.pending = [];
+      return;
+    }
+    this.pending.push(part);
+  }
+
+  private finishLine(): void {
+    this.lineNumber += 1;
+    const line = this.lineNumber;
+    let offset = this.lineStart;
+    let length = this.pendingBytes;
+    const tooLong = this.tooLong;
+    let bytes = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, tooLong ? 0 : length);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.tooLong = false;
+
+    if (tooLong) {
+      this.report(line, 'error', 'line-too-long', `line is ${length} bytes long, over the ${this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte limit, and was skipped`, 'Split or shorten the row (large inputs belong in files the row points to).');
+      return;
+    }
+    if (line === 1 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+      bytes = bytes.subarray(3);
+      offset += 3;
+      length -= 3;
+      this.report(line, 'info', 'bom', 'the file starts with a UTF-8 byte order mark (BOM); it was ignored', 'Save the file as UTF-8 without BOM.');
+    }
+    if (length > 0 && bytes[length - 1] === 0x0d) {
+      bytes = bytes.subarray(0, length - 1);
+      length -= 1;
+    }
+    let first = 0;
+    while (first < length && isWhitespaceByte(bytes[first])) {
+      first += 1;
+    }
+    if (first === length) {
+      return; // blank lines separate nothing and carry nothing
+    }
+    this.nonBlankLines += 1;
+
+    let text: string;
+    if (isUtf8(bytes)) {
+      text = bytes.toString('utf8');
+    } else {
+      const at = firstInvalidUtf8Byte(bytes);
+      this.report(line, 'warning', 'invalid-utf8', `line has bytes that are not valid UTF-8 (first at byte ${at + 1} of the line); they read as U+FFFD`, 'Re-save the file as UTF-8, or fix the bytes at that position.');
+      text = bytes.toString('utf8');
+    }
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      this.report(line, 'error', 'invalid-json', `line is not valid JSON: ${describeJsonError(error)}`, 'Make the line one complete JSON object, e.g. {"id": "…", "input": "…", "rationale": "…"}, or delete it.');
+      return;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+      this.report(line, 'error', 'not-an-object', `line is valid JSON but ${kind}, not an object; it is not a row`, 'Make the line one JSON object with an id, an input and a rationale.');
+      return;
+    }
+    const row = parsed as Record<string, unknown>;
+    this.detector.observe(row);
+    this.checkRow(row, line);
+
+    const rawId = rawIdOf(row, this.options.mapping);
+    let id = rawId ?? `line:${line}`;
+    const earlier = this.firstLineOfId.get(id);
+    if (earlier !== undefined) {
+      const unique = `${id}#L${line}`;
+      this.report(line, 'warning', 'duplicate-id', `id "${id}" is already used on line ${earlier}; this row is shown as "${unique}"`, 'Give every row a unique id.');
+      id = unique;
+    }
+    this.firstLineOfId.set(id, line);
+
+    this.offsets.push(offset);
+    this.lengths.push(length);
+    this.lines.push(line);
+    this.ids.push(id);
+    this.rawIds.push(rawId);
+    this.hashes.push(hashBytes(bytes));
+  }
+
+  private checkRow(row: Record<string, unknown>, line: number): void {
+    const mapping = this.options.mapping;
+    const reference = hasRole(row, 'reference', mapping);
+    if (reference === undefined) {
+      const keys = mapping?.reference ? `"${mapping.reference}" (from the field mapping)` : FIELD_CANDIDATES.reference.map((k) => `"${k}"`).join(', ');
+      this.report(line, 'warning', 'no-reference', `row has no reference rationale (looked for ${keys}); its outputs can be produced but not scored`, 'Add a "rationale" field, or map the reference field in pisarReview.fieldMapping (CLI: "fieldMapping" in the config).');
+    } else if (typeof reference !== 'string') {
+      this.report(line, 'warning', 'bad-field', `the reference rationale is ${Array.isArray(reference) ? 'an array' : `a ${typeof reference}`}, not text; the row cannot be scored`, 'Make the reference rationale a string.');
+    }
+    if (hasRole(row, 'input', mapping) === undefined) {
+      const keys = mapping?.input ? `"${mapping.input}" (from the field mapping)` : FIELD_CANDIDATES.input.map((k) => `"${k}"`).join(', ');
+      this.report(line, 'warning', 'no-input', `row has no input (looked for ${keys}); models cannot be called on it`, 'Add an "input" (or "prompt"/"messages") field, or map the input field in pisarReview.fieldMapping.');
+    }
+    const outputsKey = mapping?.outputs ?? FIELD_CANDIDATES.outputs.find((k) => row[k] !== undefined && row[k] !== null);
+    if (outputsKey !== undefined && getField(row, outputsKey) !== undefined) {
+      const outputs = asOutputs(getField(row, outputsKey));
+      if (!outputs) {
+        this.report(line, 'warning', 'bad-field', `"${outputsKey}" is not an object of model name -> output text; it was ignored`, `Write "${outputsKey}" as {"model-name": "output text", …}.`);
+      } else {
+        for (const model of Object.keys(outputs.outputs)) {
+          this.models.add(model);
+        }
+        if (outputs.bad.length > 0) {
+          this.report(line, 'warning', 'bad-field', `"${outputsKey}" has outputs that are not text for ${outputs.bad.map((m) => `"${m}"`).join(', ')}; they were ignored`, 'Make each output a string.');
+        }
+      }
+    }
+    const imageKey = mapping?.image ?? FIELD_CANDIDATES.image.find((k) => row[k] !== undefined && row[k] !== null);
+    if (imageKey !== undefined && getField(row, imageKey) !== undefined && getField(row, imageKey) !== null) {
+      const refs = asImageRefs(getField(row, imageKey));
+      if (!refs) {
+        this.report(line, 'warning', 'bad-image', `"${imageKey}" is not an image path, URL or data URL; it was ignored`, 'Give the image as a path relative to the dataset, an http(s) URL or a data: URL.');
+      } else {
+        for (const ref of refs) {
+          const problem = imagePathProblem(this.file, ref);
+          if (problem) {
+            this.report(line, 'warning', 'bad-image', problem, 'Copy the image into the dataset\'s folder and refer to it by a relative path.');
+          }
+        }
+      }
+    }
+  }
+
+  private report(line: number, severity: Finding['severity'], code: FindingCode, message: string, fix: string): void {
+    this.findings.push({ file: this.file, line, severity, code, message, fix });
+  }
+}
+
+/**
+ * Why an image path must not be read, or undefined when it may be. Paths are resolved against the dataset's
+ * folder and must stay inside it: a dataset someone else wrote must not make us upload /etc/passwd.
+ */
+export function imagePathProblem(datasetFile: string, ref: ImageRef): string | undefined {
+  if (ref.kind !== 'path') {
+    return undefined;
+  }
+  const folder = path.dirname(datasetFile);
+  if (path.isAbsolute(ref.value) || /^[a-zA-Z]:[\\/]/.test(ref.value)) {
+    return `image path "${ref.value}" is absolute; only paths inside the dataset's folder are read`;
+  }
+  const resolved = path.resolve(folder, ref.value);
+  const relative = path.relative(folder, resolved);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+    return `image path "${ref.value}" leads outside the dataset's folder; it will not be read`;
+  }
+  return undefined;
+}
+
+/** Resolves a row's image path inside the dataset's folder, or undefined when it would escape it. */
+export function resolveImagePath(datasetFile: string, ref: ImageRef): string | undefined {
+  if (imagePathProblem(datasetFile, ref) !== undefined || ref.kind !== 'path') {
+    return undefined;
+  }
+  return path.resolve(path.dirname(datasetFile), ref.value);
+}
+
+/** A PiSAR JSONL dataset: an index of its lines, rows parsed on demand. */
+export class Dataset {
+  private constructor(
+    readonly file: string,
+    private readonly source: Source,
+    private readonly index: Indexer,
+    readonly mapping: ResolvedMapping,
+  ) {}
+
+  /** Streams and indexes a file. Throws DatasetReadError when the file cannot be read at all. */
+  static async open(file: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
+    const absolute = path.resolve(file);
+    let stat: fs.Stats;
+    try {
+      stat = await fs.promises.stat(absolute);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        throw new DatasetReadError(absolute, `${absolute}: no such file`, 'Check the path; datasets are JSONL files, one row a line.');
+      }
+      throw new DatasetReadError(absolute, `${absolute}: cannot be read (${code ?? String(error)})`, 'Check the file\'s permissions.');
+    }
+    if (stat.isDirectory()) {
+      throw new DatasetReadError(absolute, `${absolute}: is a directory, not a dataset file`, 'Name a .jsonl file inside it.');
+    }
+    const indexer = new Indexer(absolute, options);
+    try {
+      const stream = fs.createReadStream(absolute, { highWaterMark: CHUNK_BYTES });
+      for await (const chunk of stream) {
+        indexer.push(chunk as Buffer);
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new DatasetReadError(absolute, `${absolute}: cannot be read (${code ?? String(error)})`, 'Check the file\'s permissions.');
+    }
+    indexer.end();
+    return new Dataset(absolute, new FileSource(absolute), indexer, indexer.detector.resolve(options.mapping));
+  }
+
+  /** Indexes text held in memory (an editor's buffer, unsaved edits included). */
+  static fromText(file: string, text: string, options: OpenDatasetOptions = {}): Dataset {
+    const absolute = path.resolve(file);
+    const buffer = Buffer.from(text, 'utf8');
+    const indexer = new Indexer(absolute, options);
+    indexer.push(buffer);
+    indexer.end();
+    return new Dataset(absolute, new BufferSource(buffer), indexer, indexer.detector.resolve(options.mapping));
+  }
+
+  get rowCount(): number {
+    return this.index.ids.length;
+  }
+
+  /** Lines in the file (a last line without a newline counts). */
+  get lineCount(): number {
+    return this.index.lineNumber;
+  }
+
+  /** Non-blank lines: the rows plus the bad lines that could not be rows. */
+  get nonBlankLineCount(): number {
+    return this.index.nonBlankLines;
+  }
+
+  get findings(): readonly Finding[] {
+    return this.index.findings;
+  }
+
+  /** Models named in precomputed outputs, in order of first appearance. */
+  get modelNames(): readonly string[] {
+    return [...this.index.models];
+  }
+
+  rowIds(): readonly string[] {
+    return this.index.ids;
+  }
+
+  rowHash(index: number): string {
+    return this.index.hashes[this.checkIndex(index)];
+  }
+
+  rowLine(index: number): number {
+    return this.index.lines[this.checkIndex(index)];
+  }
+
+  indexOfId(id: string): number | undefined {
+    this.idPositions ??= new Map(this.index.ids.map((rowId, position) => [rowId, position]));
+    return this.idPositions.get(id);
+  }
+  private idPositions: Map<string, number> | undefined;
+
+  /** The row on a 1-based line, or undefined when that line holds no row. */
+  indexAtLine(line: number): number | undefined {
+    const lines = this.index.lines;
+    let low = 0;
+    let high = lines.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      if (lines[mid] === line) {
+        return mid;
+      }
+      if (lines[mid] < line) {
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return undefined;
+  }
+
+  /** The row at `index`, read and parsed now. */
+  async getRow(index: number): Promise<DatasetRow> {
+    const position = this.checkIndex(index);
+    const bytes = await this.source.read(this.index.offsets[position], this.index.lengths[position]);
+    if (bytes.length !== this.index.lengths[position] || hashBytes(bytes) !== this.index.hashes[position]) {
+      throw new DatasetChangedError(this.file, this.index.lines[position]);
+    }
+    const fields = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    return this.buildRow(position, fields);
+  }
+
+  /** Rows in file order, parsed one at a time. */
+  async *rows(): AsyncGenerator<DatasetRow> {
+    for (let position = 0; position < this.rowCount; position++) {
+      yield await this.getRow(position);
+    }
+  }
+
+  /** Releases the file handle used for random access (reopened on the next read). */
+  async close(): Promise<void> {
+    await this.source.close();
+  }
+
+  private buildRow(position: number, fields: Record<string, unknown>): DatasetRow {
+    const inputKey = keyForRole(fields, 'input', this.mapping);
+    const inputValue = inputKey === undefined ? undefined : getField(fields, inputKey);
+    const messages = asMessages(inputValue);
+    const images: ImageRef[] = [];
+    const imageKey = keyForRole(fields, 'image', this.mapping);
+    if (imageKey !== undefined) {
+      images.push(...(asImageRefs(getField(fields, imageKey)) ?? []));
+    }
+    for (const url of imagesInMessages(inputValue)) {
+      images.push(classifyImage(url));
+    }
+    const referenceKey = keyForRole(fields, 'reference', this.mapping);
+    const reference = referenceKey === undefined ? undefined : getField(fields, referenceKey);
+    const outputsKey = keyForRole(fields, 'outputs', this.mapping);
+    const outputs = outputsKey === undefined ? undefined : asOutputs(getField(fields, outputsKey));
+    return {
+      index: position,
+      line: this.index.lines[position],
+      id: this.index.ids[position],
+      rawId: this.index.rawIds[position],
+      input: inputText(inputValue, messages),
+      messages,
+      images,
+      reference: typeof reference === 'string' && reference !== '' ? reference : undefined,
+      outputs: outputs?.outputs ?? {},
+      fields,
+      hash: this.index.hashes[position],
+    };
+  }
+
+  private checkIndex(index: number): number {
+    if (!Number.isInteger(index) || index < 0 || index >= this.index.ids.length) {
+      throw new RangeError(`row ${index} is out of range (the dataset has ${this.index.ids.length} rows)`);
+    }
+    return index;
+  }
+}
