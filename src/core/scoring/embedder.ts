@@ -1,0 +1,13 @@
+import type { ScorerEvent } from './scorer';
+
+export interface EmbedRunOptions {
+  signal?: AbortSignal;
+  onEvent?: (event: ScorerEvent) => void;
+}
+
+/** A source of unit-length text embeddings; the scorer adds dedupe, ordering and the disk cache. */
+export interface Embedder {
+  /** Embeds `texts` (already deduplicated and sorted by length), handing over each finished slice. */
+  computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,195 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Embedder, EmbedRunOptions } from './embedder';
+import { ScorerError, type EmbeddingDtype } from './scorer';
+import type { MainToWorker, WorkerInit, WorkerToMain } from './workerProtocol';
+
+export interface LocalEmbedderOptions {
+  model: string;
+  isLocalFolder: boolean;
+  dtype: EmbeddingDtype;
+  modelCacheDir: string;
+  hubUrl?: string;
+  workerPath?: string;
+  workers: number;
+  threadsPerWorker: number;
+  batchSize: number;
+}
+
+/** The worker script: dist/scoring-worker.js next to a bundle, or worker.js next to the tsc output. */
+export function defaultWorkerPath(): string {
+  const candidates = [join(__dirname, 'scoring-worker.js'), join(__dirname, 'worker.js')];
+  const found = candidates.find((file) => existsSync(file));
+  if (!found) throw new ScorerError('model-corrupt', `The scoring worker script is missing: looked for ${candidates.join(' and ')}. Rebuild the extension (npm run build).`);
+  return found;
+}
+
+/** Files a transformers.js feature-extraction folder needs, checked before any thread starts. */
+export function checkModelFolder(folder: string, dtype: EmbeddingDtype): void {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+    throw new ScorerError('model-missing', `Embedding model folder ${folder} does not exist. Set pisarReview.embedding.model (CLI: --embedding-model) to a folder holding config.json, tokenizer.json, tokenizer_config.json and onnx/${onnxFileName(dtype)}.`);
+  }
+  const required = ['config.json', 'tokenizer.json', 'tokenizer_config.json', join('onnx', onnxFileName(dtype))];
+  const missing = required.filter((file) => !existsSync(join(folder, file)));
+  if (missing.length > 0) {
+    throw new ScorerError('model-missing', `Embedding model folder ${folder} is missing ${missing.join(', ')} (needed for dtype ${dtype}). Copy the complete model folder there, or choose another dtype.`);
+  }
+}
+
+function onnxFileName(dtype: EmbeddingDtype): string {
+  return dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx';
+}
+
+interface Slot {
+  worker: Worker;
+  inFlight: number;
+}
+
+interface Pending {
+  resolve: (vectors: Float32Array[]) => void;
+  reject: (error: ScorerError) => void;
+  onEvent?: EmbedRunOptions['onEvent'];
+}
+
+// Two batches per worker: one running, one queued, so a worker never waits for the main thread.
+const IN_FLIGHT_PER_WORKER = 2;
+
+/** A pool of worker threads, each with its own single ONNX session, fed length-sorted batches. */
+export class LocalEmbedder implements Embedder {
+  private slots: Slot[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private disposed = false;
+
+  constructor(private readonly options: LocalEmbedderOptions) {}
+
+  async computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void> {
+    if (texts.length === 0) return;
+    const { batchSize } = this.options;
+    const batchCount = Math.ceil(texts.length / batchSize);
+    let nextBatch = 0;
+    let finished = 0;
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const fail = (error: ScorerError): void => {
+        if (failed) return;
+        failed = true;
+        run.signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      };
+      const onAbort = (): void => fail(new ScorerError('cancelled', 'Scoring was cancelled.'));
+      if (run.signal?.aborted) return onAbort();
+      run.signal?.addEventListener('abort', onAbort, { once: true });
+
+      const feed = (slot: Slot): void => {
+        while (!failed && slot.inFlight < IN_FLIGHT_PER_WORKER && nextBatch < batchCount) {
+          const start = nextBatch++ * batchSize;
+          const chunk = texts.slice(start, start + batchSize);
+          slot.inFlight++;
+          this.send(slot, chunk, run).then(
+            (vectors) => {
+              slot.inFlight--;
+              sink(start, vectors); // finished work is kept even if the run was cancelled meanwhile
+              if (failed) return;
+              if (++finished === batchCount) {
+                run.signal?.removeEventListener('abort', onAbort);
+                resolve();
+              } else {
+                feed(slot);
+              }
+            },
+            (error: ScorerError) => {
+              slot.inFlight--;
+              fail(error);
+            },
+          );
+        }
+      };
+      // Start only as many threads as there are batches to share (one text needs one model load).
+      const wanted = Math.min(this.options.workers, batchCount);
+      try {
+        while (this.slots.length < wanted) this.slots.push(this.spawn());
+      } catch (error) {
+        return fail(error instanceof ScorerError ? error : new ScorerError('model-corrupt', String(error)));
+      }
+      for (const slot of this.slots) feed(slot);
+    });
+  }
+
+  private spawn(): Slot {
+    if (this.disposed) throw new ScorerError('cancelled', 'The scorer was disposed.');
+    const init: WorkerInit = {
+      model: this.options.model,
+      isLocalFolder: this.options.isLocalFolder,
+      dtype: this.options.dtype,
+      modelCacheDir: this.options.modelCacheDir,
+      hubUrl: this.options.hubUrl,
+      intraOpThreads: this.options.threadsPerWorker,
+    };
+    const worker = new Worker(this.options.workerPath ?? defaultWorkerPath(), { workerData: init });
+    const slot: Slot = { worker, inFlight: 0 };
+    worker.unref();
+    worker.on('message', (message: WorkerToMain) => this.onMessage(message));
+    worker.on('error', (error) => this.onWorkerGone(slot, `the scoring worker failed: ${error.message}`));
+    worker.on('exit', (code) => this.onWorkerGone(slot, `the scoring worker exited (code ${code})`));
+    return slot;
+  }
+
+  private send(slot: Slot, texts: string[], run: EmbedRunOptions): Promise<Float32Array[]> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onEvent: run.onEvent });
+      // Keep the process alive only while a worker owes us an answer.
+      slot.worker.ref();
+      const message: MainToWorker = { type: 'embed', id, texts };
+      slot.worker.postMessage(message);
+    }).finally(() => {
+      if (slot.inFlight <= 1) slot.worker.unref();
+    }) as Promise<Float32Array[]>;
+  }
+
+  private onMessage(message: WorkerToMain): void {
+    if (message.type === 'download') {
+      for (const pending of this.pending.values()) pending.onEvent?.({ kind: 'download', file: message.file, loaded: message.loaded, total: message.total });
+      return;
+    }
+    const pending = this.pending.get(message.id);
+    if (!pending) return;
+    this.pending.delete(message.id);
+    if (message.type === 'error') {
+      pending.reject(new ScorerError(message.code, message.message));
+      // A model that failed to load is retried with fresh threads on the next call (e.g. back online).
+      void this.stopWorkers();
+      return;
+    }
+    const vectors: Float32Array[] = [];
+    for (let i = 0; i * message.dim < message.data.length; i++) vectors.push(message.data.subarray(i * message.dim, (i + 1) * message.dim));
+    pending.resolve(vectors);
+  }
+
+  private onWorkerGone(slot: Slot, reason: string): void {
+    if (!this.slots.includes(slot)) return;
+    this.slots = this.slots.filter((s) => s !== slot);
+    if (this.disposed) return;
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.reject(new ScorerError('model-corrupt', `Embedding stopped: ${reason}.`));
+    }
+  }
+
+  private async stopWorkers(): Promise<void> {
+    const slots = this.slots;
+    this.slots = [];
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.reject(new ScorerError('cancelled', 'Embedding stopped after a model load failure.'));
+    }
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.stopWorkers();
+  }
+}

