@@ -313,19 +313,10 @@ class Indexer {
       const keys = mapping?.input ? `"${mapping.input}" (from the field mapping)` : FIELD_CANDIDATES.input.map((k) => `"${k}"`).join(', ');
       this.report(line, 'warning', 'no-input', `row has no input (looked for ${keys}); models cannot be called on it`, 'Add an "input" (or "prompt"/"messages") field, or map the input field in pisarReview.fieldMapping.');
     }
-    const outputsKey = mapping?.outputs ?? FIELD_CANDIDATES.outputs.find((k) => row[k] !== undefined && row[k] !== null);
-    if (outputsKey !== undefined && getField(row, outputsKey) !== undefined) {
-      const outputs = asOutputs(getField(row, outputsKey));
-      if (!outputs) {
-        this.report(line, 'warning', 'bad-field', `"${outputsKey}" is not an object of model name -> output text; it was ignored`, `Write "${outputsKey}" as {"model-name": "output text", …}.`);
-      } else {
-        for (const model of Object.keys(outputs.outputs)) {
-          this.models.add(model);
-        }
-        if (outputs.bad.length > 0) {
-          this.report(line, 'warning', 'bad-field', `"${outputsKey}" has outputs that are not text for ${outputs.bad.map((m) => `"${m}"`).join(', ')}; they were ignored`, 'Make each output a string.');
-        }
-      }
+    const outputsKey = mapping?.outputs ?? (row.outputs !== undefined && row.outputs !== null ? 'outputs' : row.predictions !== undefined && row.predictions !== null ? 'predictions' : undefined);
+    const outputsValue = outputsKey === undefined ? undefined : getField(row, outputsKey);
+    if (outputsValue !== undefined && outputsValue !== null) {
+      this.checkOutputs(outputsKey as string, outputsValue, line);
     }
     const imageKey = mapping?.image ?? FIELD_CANDIDATES.image.find((k) => row[k] !== undefined && row[k] !== null);
     if (imageKey !== undefined && getField(row, imageKey) !== undefined && getField(row, imageKey) !== null) {
@@ -340,6 +331,25 @@ class Indexer {
           }
         }
       }
+    }
+  }
+
+  private checkOutputs(key: string, value: unknown, line: number): void {
+    if (typeof value !== 'object' || Array.isArray(value)) {
+      this.report(line, 'warning', 'bad-field', `"${key}" is not an object of model name -> output text; it was ignored`, `Write "${key}" as {"model-name": "output text", …}.`);
+      return;
+    }
+    let bad: string[] | undefined;
+    for (const model in value as Record<string, unknown>) {
+      const entry = (value as Record<string, unknown>)[model];
+      if (typeof entry === 'string' || (entry !== null && typeof entry === 'object' && (typeof (entry as { text?: unknown }).text === 'string' || typeof (entry as { output?: unknown }).output === 'string'))) {
+        this.models.add(model);
+      } else if (entry !== null && entry !== undefined) {
+        (bad ??= []).push(model);
+      }
+    }
+    if (bad) {
+      this.report(line, 'warning', 'bad-field', `"${key}" has outputs that are not text for ${bad.map((m) => `"${m}"`).join(', ')}; they were ignored`, 'Make each output a string.');
     }
   }
 

@@ -11,6 +11,8 @@ export const FIELD_CANDIDATES: Readonly<Record<FieldRole, readonly string[]>> = 
 
 export const FIELD_ROLES: readonly FieldRole[] = ['id', 'input', 'image', 'reference', 'outputs'];
 
+const CANDIDATE_KEYS = new Set(Object.values(FIELD_CANDIDATES).flat());
+
 /** Reads `a.b.c` from a row object; plain keys are the common case. */
 export function getField(row: Record<string, unknown>, key: string): unknown {
   if (key in row) {
@@ -34,11 +36,10 @@ export class FieldDetector {
   private readonly counts = new Map<string, number>();
 
   observe(row: Record<string, unknown>): void {
-    for (const role of FIELD_ROLES) {
-      for (const key of FIELD_CANDIDATES[role]) {
-        if (row[key] !== undefined && row[key] !== null) {
-          this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-        }
+    // Walk the row's own keys (a handful) rather than every candidate: this runs once per line.
+    for (const key in row) {
+      if (CANDIDATE_KEYS.has(key) && row[key] !== undefined && row[key] !== null) {
+        this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
       }
     }
   }
