@@ -26,6 +26,8 @@ export interface ChatRequestInfo {
   readonly attempt: number;
   /** 0-based order among all chat requests since start or reset. */
   readonly seq: number;
+  /** Date.now() when the request arrived. */
+  readonly receivedAt: number;
 }
 
 export interface FakeOpenAIOptions {
@@ -161,7 +163,7 @@ export class FakeOpenAIServer {
     const attempt = this.seen.get(key) ?? 0;
     this.seen.set(key, attempt + 1);
     const authorization = req.headers.authorization;
-    const info: ChatRequestInfo = { model, prompt, body, authorization, attempt, seq: this.seq++ };
+    const info: ChatRequestInfo = { model, prompt, body, authorization, attempt, seq: this.seq++, receivedAt: Date.now() };
     if (this.recordRequests) this.requests.push(info);
     this.stats.requests++;
     if (authorization) this.stats.authorizations.add(authorization);

@@ -1,0 +1,211 @@
+import { promises as fsp } from 'node:fs';
+
+/**
+ * The models a run calls: the `pisarReview.models` setting in VS Code, or a JSON config file for the CLI
+ * with the same shape (`{ "pisarReview.models": [...] }`, `{ "models": [...] }` or a bare array).
+ * Keys never live here: `apiKeyEnv` names an environment variable (CLI); the extension keeps keys in
+ * SecretStorage.
+ */
+export interface ModelConfig {
+  /** The name results are stored under (unique). */
+  name: string;
+  /** OpenAI-compatible endpoint, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. */
+  baseUrl: string;
+  /** The model id sent to the endpoint. */
+  model: string;
+  /** Environment variable holding the API key (CLI). */
+  apiKeyEnv?: string;
+  systemPrompt?: string;
+  /** `{{field}}` placeholders over the row; default: the row's input. */
+  promptTemplate?: string;
+  temperature?: number;
+  maxTokens?: number;
+  /** Requests in flight at once for this model (default 4). */
+  concurrency?: number;
+  /** Per-attempt timeout (default 60000). */
+  timeoutMs?: number;
+  /** Extra fields merged into the request body (e.g. top_p, seed). */
+  extraBody?: Record<string, unknown>;
+  /** Extra HTTP headers. */
+  headers?: Record<string, string>;
+}
+
+export const MODEL_DEFAULTS = { concurrency: 4, timeoutMs: 60_000 } as const;
+
+/** A config problem, naming the file, the field and the fix. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly field: string,
+    readonly problem: string,
+    readonly fix: string,
+    readonly line?: number,
+  ) {
+    super(`${source}${line !== undefined ? `:${line}` : ''}: ${field ? `${field}: ` : ''}${problem}. ${fix}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KNOWN_KEYS: readonly (keyof ModelConfig)[] = [
+  'name', 'baseUrl', 'model', 'apiKeyEnv', 'systemPrompt', 'promptTemplate', 'temperature', 'maxTokens',
+  'concurrency', 'timeoutMs', 'extraBody', 'headers',
+];
+
+/** Body fields the runner sets itself; an extraBody may not override them. */
+const RESERVED_BODY_FIELDS = ['model', 'messages', 'stream'];
+
+/** Reads and validates a models config file (CLI `--config`). */
+export async function loadModelsConfigFile(file: string): Promise<ModelConfig[]> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, '', code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(err)})`, 'Check the --config path.');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    const message = (err as Error).message;
+    const position = /position (\d+)/.exec(message);
+    const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
+    throw new ConfigError(file, '', `is not valid JSON (${message})`, 'Fix the JSON syntax (comments and trailing commas are not allowed).', line);
+  }
+  return parseModelsConfig(json, file);
+}
+
+/** Validates a parsed config (a file's JSON, or the VS Code setting's value). Throws ConfigError. */
+export function parseModelsConfig(json: unknown, source: string): ModelConfig[] {
+  let list: unknown = json;
+  let prefix = '';
+  if (json && typeof json === 'object' && !Array.isArray(json)) {
+    const obj = json as Record<string, unknown>;
+    if ('pisarReview.models' in obj) {
+      list = obj['pisarReview.models'];
+      prefix = 'pisarReview.models';
+    } else if ('models' in obj) {
+      list = obj.models;
+      prefix = 'models';
+    } else {
+      throw new ConfigError(source, '', 'has no "pisarReview.models" (or "models") list', 'Write { "pisarReview.models": [ { "name": ..., "baseUrl": ..., "model": ... } ] }.');
+    }
+  }
+  if (!Array.isArray(list)) {
+    throw new ConfigError(source, prefix || '(top level)', 'must be a list of models', 'Write a JSON array of { "name", "baseUrl", "model" } objects.');
+  }
+  const names = new Set<string>();
+  return list.map((entry, i) => {
+    const model = parseModel(entry, source, `${prefix}[${i}]`);
+    if (names.has(model.name)) {
+      throw new ConfigError(source, `${prefix}[${i}].name`, `"${model.name}" is used by another model too`, 'Give each model a unique name; results are stored under it.');
+    }
+    names.add(model.name);
+    return model;
+  });
+}
+
+function parseModel(entry: unknown, source: string, at: string): ModelConfig {
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) {
+    throw new ConfigError(source, at, 'must be an object', 'Write { "name": ..., "baseUrl": ..., "model": ... }.');
+  }
+  const obj = entry as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (/^(api[-_]?key|key|token|secret|authorization)$/i.test(key)) {
+      throw new ConfigError(source, `${at}.${key}`, 'API keys must not be written in a config file', 'Remove it and set "apiKeyEnv" to the name of an environment variable that holds the key (in VS Code: run "PiSAR Review: Set API Key").');
+    }
+    if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
+      const near = KNOWN_KEYS.find((k) => k.toLowerCase() === key.toLowerCase());
+      throw new ConfigError(source, `${at}.${key}`, 'is not a known model setting', near ? `Did you mean "${near}"?` : `Use one of: ${KNOWN_KEYS.join(', ')}.`);
+    }
+  }
+  const f = (key: string) => `${at}.${key}`;
+  const str = (key: keyof ModelConfig, required: boolean): string | undefined => {
+    const value = obj[key];
+    if (value === undefined || value === null) {
+      if (required) throw new ConfigError(source, f(key), 'is missing', `Add "${key}" (a non-empty string).`);
+      return undefined;
+    }
+    if (typeof value !== 'string' || (required && value.trim() === '')) {
+      throw new ConfigError(source, f(key), `must be a non-empty string; got ${JSON.stringify(value)}`, `Set "${key}" to a string.`);
+    }
+    return value;
+  };
+  const num = (key: keyof ModelConfig, check: (n: number) => boolean, want: string): number | undefined => {
+    const value = obj[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) {
+      throw new ConfigError(source, f(key), `must be ${want}; got ${JSON.stringify(value)}`, `Set "${key}" to ${want}, or remove it for the default.`);
+    }
+    return value;
+  };
+
+  const name = str('name', true)!;
+  const baseUrl = str('baseUrl', true)!;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ConfigError(source, f('baseUrl'), `is not a URL: "${baseUrl}"`, 'Write the endpoint\'s base URL, e.g. "http://localhost:8000/v1".');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(source, f('baseUrl'), `must be http or https; got "${url.protocol}"`, 'Write the endpoint\'s base URL, e.g. "https://api.openai.com/v1".');
+  }
+  if (url.username || url.password) {
+    throw new ConfigError(source, f('baseUrl'), 'must not contain credentials', 'Remove user:password from the URL and put the key in the environment variable named by "apiKeyEnv".');
+  }
+  const config: ModelConfig = { name, baseUrl: baseUrl.replace(/\/+$/, ''), model: str('model', true)! };
+
+  const apiKeyEnv = str('apiKeyEnv', false);
+  if (apiKeyEnv !== undefined) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(apiKeyEnv)) {
+      throw new ConfigError(source, f('apiKeyEnv'), `must be an environment variable's name; got "${apiKeyEnv.length > 12 ? apiKeyEnv.slice(0, 4) + '…' : apiKeyEnv}"`, 'Put the NAME of the variable here (e.g. "OPENAI_API_KEY"), never the key itself.');
+    }
+    config.apiKeyEnv = apiKeyEnv;
+  }
+  const systemPrompt = str('systemPrompt', false);
+  if (systemPrompt !== undefined) config.systemPrompt = systemPrompt;
+  const promptTemplate = str('promptTemplate', false);
+  if (promptTemplate !== undefined) {
+    if (!/\{\{\s*[^}]+\}\}/.test(promptTemplate)) {
+      throw new ConfigError(source, f('promptTemplate'), 'has no {{field}} placeholder, so every row would get the same prompt', 'Add a placeholder such as {{input}}.');
+    }
+    config.promptTemplate = promptTemplate;
+  }
+  const temperature = num('temperature', (n) => n >= 0 && n <= 2, 'a number from 0 to 2');
+  if (temperature !== undefined) config.temperature = temperature;
+  const maxTokens = num('maxTokens', (n) => Number.isInteger(n) && n > 0, 'a whole number above 0');
+  if (maxTokens !== undefined) config.maxTokens = maxTokens;
+  const concurrency = num('concurrency', (n) => Number.isInteger(n) && n >= 1 && n <= 256, 'a whole number from 1 to 256');
+  if (concurrency !== undefined) config.concurrency = concurrency;
+  const timeoutMs = num('timeoutMs', (n) => Number.isInteger(n) && n >= 100, 'a whole number of milliseconds, at least 100');
+  if (timeoutMs !== undefined) config.timeoutMs = timeoutMs;
+
+  if (obj.extraBody !== undefined) {
+    const extra = obj.extraBody;
+    if (!extra || typeof extra !== 'object' || Array.isArray(extra)) {
+      throw new ConfigError(source, f('extraBody'), 'must be an object of request fields', 'Write e.g. { "top_p": 0.9 }.');
+    }
+    const reserved = Object.keys(extra).find((k) => RESERVED_BODY_FIELDS.includes(k));
+    if (reserved) {
+      throw new ConfigError(source, `${f('extraBody')}.${reserved}`, 'is set by PiSAR Review itself', `Remove "${reserved}" from extraBody (use "model" / "promptTemplate" instead).`);
+    }
+    config.extraBody = { ...(extra as Record<string, unknown>) };
+  }
+  if (obj.headers !== undefined) {
+    const headers = obj.headers;
+    if (!headers || typeof headers !== 'object' || Array.isArray(headers)) {
+      throw new ConfigError(source, f('headers'), 'must be an object of header names to strings', 'Write e.g. { "X-Team": "eval" }.');
+    }
+    for (const [key, value] of Object.entries(headers)) {
+      if (typeof value !== 'string') {
+        throw new ConfigError(source, `${f('headers')}.${key}`, `must be a string; got ${JSON.stringify(value)}`, 'Header values are strings.');
+      }
+      if (/^(authorization|api-key|x-api-key)$/i.test(key)) {
+        throw new ConfigError(source, `${f('headers')}.${key}`, 'would put a key in the config', 'Remove it; the key comes from "apiKeyEnv" (CLI) or SecretStorage (VS Code) and is sent as a Bearer token.');
+      }
+    }
+    config.headers = { ...(headers as Record<string, string>) };
+  }
+  return config;
+}

@@ -1,0 +1,78 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { imagePathProblem } from '../dataset/dataset';
+import type { ImageRef } from '../dataset/types';
+
+/** Largest image sent inline as a data URL (OpenAI accepts up to 20 MB per image). */
+export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+
+/** An image that cannot be sent; the row is marked failed with this reason and no call is made. */
+export class ImageError extends Error {
+  constructor(message: string, readonly fix: string) {
+    super(message);
+    this.name = 'ImageError';
+  }
+}
+
+const SIGNATURES: { mime: string; test: (b: Buffer) => boolean }[] = [
+  { mime: 'image/png', test: (b) => b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) },
+  { mime: 'image/jpeg', test: (b) => b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
+  { mime: 'image/gif', test: (b) => b.length >= 6 && /^GIF8[79]a$/.test(b.toString('latin1', 0, 6)) },
+  { mime: 'image/webp', test: (b) => b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP' },
+];
+
+/** The image type from its first bytes (never from the file name), or undefined. */
+export function sniffImageType(bytes: Buffer): string | undefined {
+  return SIGNATURES.find((s) => s.test(bytes))?.mime;
+}
+
+/**
+ * The URL to send for a row's image: http(s) and data URLs as written, a local path (relative to the
+ * dataset's folder, and staying inside it after symlinks) read, checked and turned into a data URL.
+ */
+export async function imageUrlFor(ref: ImageRef, datasetFile: string, maxBytes = DEFAULT_MAX_IMAGE_BYTES): Promise<string> {
+  if (ref.kind === 'url') return ref.value;
+  if (ref.kind === 'data') {
+    const approxBytes = Math.floor((ref.value.length - ref.value.indexOf(',') - 1) * 0.75);
+    if (approxBytes > maxBytes) {
+      throw new ImageError(`inline image is ${formatBytes(approxBytes)}, over the ${formatBytes(maxBytes)} limit`, 'Use a smaller image.');
+    }
+    return ref.value;
+  }
+  const problem = imagePathProblem(datasetFile, ref);
+  if (problem) throw new ImageError(problem, 'Move the image into the dataset\'s folder and refer to it by a relative path.');
+  const folder = path.dirname(path.resolve(datasetFile));
+  const resolved = path.resolve(folder, ref.value);
+  let real: string;
+  let realFolder: string;
+  try {
+    [real, realFolder] = await Promise.all([fsp.realpath(resolved), fsp.realpath(folder)]);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ImageError(`image "${ref.value}" cannot be read (${code === 'ENOENT' ? 'no such file' : code ?? String(err)})`, `Check the path; it is relative to ${folder}.`);
+  }
+  const rel = path.relative(realFolder, real);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new ImageError(`image "${ref.value}" is a link to a file outside the dataset's folder; it will not be read`, 'Copy the image into the dataset\'s folder instead of linking to it.');
+  }
+  const handle = await fsp.open(real, 'r');
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new ImageError(`image "${ref.value}" is not a file`, 'Point the row at an image file.');
+    if (stat.size > maxBytes) {
+      throw new ImageError(`image "${ref.value}" is ${formatBytes(stat.size)}, over the ${formatBytes(maxBytes)} limit`, 'Resize or recompress the image.');
+    }
+    const bytes = await handle.readFile();
+    const mime = sniffImageType(bytes);
+    if (!mime) {
+      throw new ImageError(`"${ref.value}" is not a PNG, JPEG, GIF or WebP image (checked by its first bytes)`, 'Convert it to PNG or JPEG, or fix the row\'s image path.');
+    }
+    return `data:${mime};base64,${bytes.toString('base64')}`;
+  } finally {
+    await handle.close();
+  }
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`;
+}

@@ -1,0 +1,160 @@
+import * as path from 'node:path';
+import { appendRecords, readSidecar, type SidecarProblem } from './sidecar';
+
+/** One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line). */
+export interface StoredResult {
+  rowId: string;
+  /** Hash of the row's content when the result was made; a different current hash means stale. */
+  rowHash: string;
+  model: string;
+  /** 'precomputed': the row's own `outputs`; 'called': a model call made by PiSAR Review. */
+  source: 'precomputed' | 'called';
+  output?: string;
+  /** Set when the call failed; `kind` is e.g. 'rate-limit', 'server', 'timeout', 'auth', 'malformed', 'empty-choices'. */
+  error?: { kind: string; message: string; status?: number };
+  /** sha256 of the messages sent (prefix), to tell which prompt made the output. */
+  promptHash?: string;
+  latencyMs?: number;
+  usage?: { promptTokens?: number; completionTokens?: number };
+  finishReason?: string;
+  /** True when answered from the request cache (no call made). */
+  cached?: boolean;
+  /** Cosine similarity of output and reference, when scored. */
+  score?: number;
+  /** The scorer's cache key (embedding model + settings) that made `score`. */
+  scorer?: string;
+  /** Why the output has no score (e.g. the row has no reference). */
+  scoreNote?: string;
+  /** ISO time the record was written. */
+  at: string;
+}
+
+/** The results sidecar beside a dataset: `data.jsonl` -> `data.pisar-results.jsonl`. */
+export function resultsFileFor(datasetFile: string): string {
+  const dir = path.dirname(datasetFile);
+  const base = path.basename(datasetFile).replace(/\.(jsonl|ndjson|json|txt)$/i, '');
+  return path.join(dir, `${base}.pisar-results.jsonl`);
+}
+
+const SOURCES = ['precomputed', 'called'];
+
+function validateResult(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return 'expected a JSON object';
+  const r = value as Record<string, unknown>;
+  for (const key of ['rowId', 'rowHash', 'model', 'at'] as const) {
+    if (typeof r[key] !== 'string') return `"${key}" must be a string`;
+  }
+  if (!SOURCES.includes(r.source as string)) return '"source" must be "precomputed" or "called"';
+  if (r.output !== undefined && typeof r.output !== 'string') return '"output" must be a string';
+  if (r.score !== undefined && (typeof r.score !== 'number' || !Number.isFinite(r.score))) return '"score" must be a number';
+  if (r.error !== undefined) {
+    const e = r.error as Record<string, unknown> | null;
+    if (!e || typeof e !== 'object' || typeof e.kind !== 'string' || typeof e.message !== 'string') return '"error" must be { kind, message }';
+  }
+  if (r.output === undefined && r.error === undefined) return 'a result needs "output" or "error"';
+  return undefined;
+}
+
+const keyOf = (rowId: string, model: string) => `${rowId}\u0000${model}`;
+
+/**
+ * All stored results of one dataset; the latest record per (row, model) wins. Appends go straight
+ * to the sidecar (one line per record), so a crash loses nothing already appended.
+ */
+export class ResultsStore {
+  private latestByKey = new Map<string, StoredResult>();
+  private byRow = new Map<string, Map<string, StoredResult>>();
+  private modelOrder = new Set<string>();
+  private _problems: SidecarProblem[] = [];
+  private _records = 0;
+  private writeChain: Promise<void> = Promise.resolve();
+
+  private constructor(readonly datasetFile: string, readonly file: string) {}
+
+  /** Opens (and reads) the results sidecar of `datasetFile`; a missing sidecar is an empty store. */
+  static async open(datasetFile: string, options: { repair?: boolean } = {}): Promise<ResultsStore> {
+    const absolute = path.resolve(datasetFile);
+    const store = new ResultsStore(absolute, resultsFileFor(absolute));
+    await store.load(options.repair);
+    return store;
+  }
+
+  /** Lines skipped while reading (corrupt, invalid, cut off), each with file, line, reason and fix. */
+  get problems(): readonly SidecarProblem[] {
+    return this._problems;
+  }
+
+  /** How many records the sidecar holds (all of them, not only the latest). */
+  get recordCount(): number {
+    return this._records;
+  }
+
+  /** Re-reads the sidecar (another window or the CLI may have appended). */
+  async reload(options: { repair?: boolean } = {}): Promise<void> {
+    await this.writeChain;
+    await this.load(options.repair);
+  }
+
+  latest(rowId: string, model: string): StoredResult | undefined {
+    return this.latestByKey.get(keyOf(rowId, model));
+  }
+
+  /** The latest result of each model for a row. */
+  forRow(rowId: string): StoredResult[] {
+    return [...(this.byRow.get(rowId)?.values() ?? [])];
+  }
+
+  isStale(result: StoredResult, currentRowHash: string): boolean {
+    return result.rowHash !== currentRowHash;
+  }
+
+  /** Models with stored results, in order of first appearance. */
+  models(): string[] {
+    return [...this.modelOrder];
+  }
+
+  /** Every latest result (one per row and model). */
+  *latestResults(): IterableIterator<StoredResult> {
+    yield* this.latestByKey.values();
+  }
+
+  /** Appends results (one line each) and makes them the latest. Appends are serialised in call order. */
+  append(results: readonly StoredResult[]): Promise<void> {
+    if (results.length === 0) return this.writeChain;
+    for (const r of results) {
+      const problem = validateResult(r);
+      if (problem) return Promise.reject(new Error(`refusing to store an invalid result for ${r.rowId}/${r.model}: ${problem}`));
+    }
+    const write = this.writeChain.then(async () => {
+      await appendRecords(this.file, results);
+      for (const r of results) this.remember(r);
+    });
+    // Keep the chain alive after a failed write; the caller still sees the failure.
+    this.writeChain = write.catch(() => undefined);
+    return write;
+  }
+
+  /** Resolves when every append made so far has reached the file. */
+  flushed(): Promise<void> {
+    return this.writeChain;
+  }
+
+  private async load(repair = true): Promise<void> {
+    const { records, problems } = await readSidecar<StoredResult>(this.file, { validate: validateResult, repair });
+    this.latestByKey = new Map();
+    this.byRow = new Map();
+    this.modelOrder = new Set();
+    this._records = 0;
+    for (const r of records) this.remember(r);
+    this._problems = problems;
+  }
+
+  private remember(r: StoredResult): void {
+    this._records++;
+    this.latestByKey.set(keyOf(r.rowId, r.model), r);
+    let row = this.byRow.get(r.rowId);
+    if (!row) this.byRow.set(r.rowId, (row = new Map()));
+    row.set(r.model, r);
+    this.modelOrder.add(r.model);
+  }
+}
