@@ -101,6 +101,16 @@ describe('Dataset reader', () => {
     await limited.close();
   });
 
+  it('refuses a row nested too deeply to handle, and keeps the rows around it', async () => {
+    const deep = `{"id": "deep", "input": ${'['.repeat(100_000)}${']'.repeat(100_000)}, "rationale": "r"}`;
+    const file = writeFixture(tmp.dir, 'deep.jsonl', jsonl([row('a'), deep, row('b', { input: { nested: { fine: [1, [2, [3]]] } } })]));
+    const dataset = await Dataset.open(file);
+    assert.deepEqual(findingsAt(dataset.findings), [[2, 'error', 'too-deep']]);
+    assert.deepEqual(dataset.rowIds(), ['a', 'b']);
+    assert.equal((await dataset.getRow(1)).input, '{"nested":{"fine":[1,[2,[3]]]}}');
+    await dataset.close();
+  });
+
   it('reads a last line that has no newline', async () => {
     const file = writeFixture(tmp.dir, 'no-eol.jsonl', `${JSON.stringify(row('a'))}\n${JSON.stringify(row('b'))}`);
     const dataset = await Dataset.open(file);

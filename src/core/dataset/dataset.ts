@@ -94,6 +94,26 @@ function firstInvalidUtf8Byte(bytes: Uint8Array): number {
   return i;
 }
 
+const MAX_NESTING = 64;
+
+/** True when `value` nests deeper than `limit`; stops early, so a normal row costs a few steps. */
+function nestsDeeperThan(value: object, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (depth > limit) {
+      return true;
+    }
+    for (const key in node as Record<string, unknown>) {
+      const child = (node as Record<string, unknown>)[key];
+      if (child !== null && typeof child === 'object') {
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return false;
+}
+
 /** The id rule shared by the index and by row parsing: the configured key, else the first id-like key present. */
 function rawIdOf(row: Record<string, unknown>, mapping: FieldMapping | undefined): string | undefined {
   const keys = mapping?.id ? [mapping.id] : FIELD_CANDIDATES.id;
@@ -279,6 +299,10 @@ class Indexer {
       return;
     }
     const row = parsed as Record<string, unknown>;
+    if (nestsDeeperThan(row, MAX_NESTING)) {
+      this.report(line, 'error', 'too-deep', `row nests more than ${MAX_NESTING} levels deep; it is not read as a row`, 'Flatten the row: PiSAR fields are text, a chat array or a flat object of outputs.');
+      return;
+    }
     this.detector.observe(row);
     this.checkRow(row, line);
 

@@ -58,6 +58,7 @@ export type FindingCode =
   | 'duplicate-id'
   | 'invalid-utf8'
   | 'line-too-long'
+  | 'too-deep'
   | 'bad-field'
   | 'bad-image';
 
