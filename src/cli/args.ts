@@ -58,3 +58,12 @@ export function parseFieldFlags(values: readonly string[] | undefined, usage: st
 export function writeJson(io: CliIo, document: unknown): void {
   io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
 }
+
+/**
+ * Text from a dataset made safe for a terminal: control characters (ANSI escapes among them) are shown
+ * as visible `\xHH` escapes instead of being interpreted by the terminal.
+ */
+export function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

@@ -40,6 +40,14 @@ describe('pisar-review inspect', () => {
     assert.match(stdout, /fix: +Make the line one complete JSON object/);
   });
 
+  it('shows ANSI escapes from a dataset as visible text, never as terminal control sequences', () => {
+    writeFixture(tmp.dir, 'd.jsonl', jsonl([{ id: 'x\u001b[2J\u001b[31m', input: 'i', rationale: 'r' }, { id: 'x\u001b[2J\u001b[31m', input: 'i', rationale: 'r' }]));
+    const { code, stdout } = run(['inspect', 'd.jsonl'], tmp.dir);
+    assert.equal(code, 0);
+    assert.ok(!stdout.includes('\u001b'), 'no raw ESC byte reaches the terminal');
+    assert.match(stdout, /id "x\\x1b\[2J\\x1b\[31m" is already used on line 1/);
+  });
+
   it('exits 2 with one clear message for a missing file, a directory, or bad usage', () => {
     const missing = run(['inspect', 'nope.jsonl'], tmp.dir);
     assert.equal(missing.code, 2);

@@ -3,7 +3,7 @@ import { Dataset } from '../../core/dataset/dataset';
 import { FIELD_ROLES } from '../../core/dataset/fields';
 import type { FieldMapping } from '../../core/dataset/types';
 import { loadCliConfig } from '../config';
-import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, terminalSafe, UsageError, writeJson } from '../args';
 
 const usage = 'pisar-review inspect <file> [--config <path>] [--field ROLE=KEY]... [--json]';
 
@@ -43,19 +43,19 @@ export async function inspectDataset(file: string, mapping: FieldMapping | undef
 }
 
 function printHuman(io: CliIo, doc: InspectDocument): void {
-  const shown = path.relative(io.cwd, doc.file) || doc.file;
+  const shown = terminalSafe(path.relative(io.cwd, doc.file) || doc.file);
   const out: string[] = [];
   out.push(`${shown}`);
   out.push(`  ${doc.lines} lines · ${doc.rows} rows · ${doc.validRows} valid · ${doc.badLines} bad lines · ${doc.counts.warning} warnings`);
   const mapping = Object.entries(doc.mapping)
-    .map(([role, { key, source }]) => `${role} <- ${key === null ? '(none)' : `"${key}"`}${key === null ? '' : ` (${source})`}`)
+    .map(([role, { key, source }]) => `${role} <- ${key === null ? '(none)' : `"${terminalSafe(key)}"`}${key === null ? '' : ` (${source})`}`)
     .join(', ');
   out.push(`  field mapping: ${mapping}`);
-  out.push(`  precomputed outputs: ${doc.models.length > 0 ? doc.models.join(', ') : '(none)'}`);
+  out.push(`  precomputed outputs: ${doc.models.length > 0 ? terminalSafe(doc.models.join(', ')) : '(none)'}`);
   if (doc.findings.length > 0) {
     out.push('  findings:');
     for (const finding of doc.findings) {
-      out.push(`    ${shown}:${finding.line}  ${finding.severity.padEnd(7)} ${finding.message}`);
+      out.push(`    ${shown}:${finding.line}  ${finding.severity.padEnd(7)} ${terminalSafe(finding.message)}`);
       out.push(`    ${' '.repeat(shown.length + String(finding.line).length + 1)}  fix:    ${finding.fix}`);
     }
   }
