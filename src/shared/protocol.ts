@@ -42,6 +42,12 @@ export interface DatasetView {
   readonly rowCount: number;
   /** Model columns, in display order. */
   readonly models: readonly string[];
+  /** Models that can be called (from settings); the others only have stored or precomputed results. */
+  readonly configuredModels: readonly string[];
+  /** Model calls are allowed (trusted workspace). */
+  readonly canScore: boolean;
+  /** Malformed lines (they are not rows). */
+  readonly findings: number;
   /** Annotation labels; number key n applies labels[n - 1]. */
   readonly labels: readonly string[];
   readonly threshold: number;
@@ -87,6 +93,7 @@ export interface ScoreView {
 }
 
 export interface AnnotationView {
+  readonly id: string;
   /** 'reference' or a model name. */
   readonly target: string;
   readonly label: string;

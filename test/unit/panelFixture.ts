@@ -1,135 +1,249 @@
-import type { AnnotationView, HostToWebview, ResponseMessage, WebviewToHost } from '../../src/shared/protocol';
-import type { PanelActions, PanelData, PanelResult, PanelRow, PanelSummaryNumbers } from '../../src/host/panel/panelData';
+import type { HostToWebview, ResponseMessage, WebviewToHost } from '../../src/shared/protocol';
+import type { PanelDataset, PanelSource, RowImage } from '../../src/host/panel/panelData';
+import type {
+  AnnotationTargetView,
+  AnnotationView,
+  ModelOutputView,
+  RowDetail,
+  RowFilter,
+  RowView,
+  ScoreOptions,
+} from '../../src/host/review/reviewApi';
 import { PanelController } from '../../src/host/panel/panelController';
 
-/** In-memory dataset for the panel's host-side tests: rows, results and annotations as plain maps. */
-export class MemoryPanelData implements PanelData {
-  readonly results = new Map<string, PanelResult>();
+export interface MemoryRow {
+  id: string;
+  input: string;
+  reference?: string;
+  outputs?: Record<string, string>;
+  images?: RowImage[];
+}
+
+export interface MemoryResult {
+  score?: number;
+  error?: string;
+  stale?: boolean;
+  output?: string;
+  latencyMs?: number;
+}
+
+/**
+ * The review API over plain maps, the way the host implements it over Dataset and the stores:
+ * the panel's tests drive the real controller against it.
+ */
+export class MemoryReviewSource implements PanelSource {
+  readonly results = new Map<string, MemoryResult>();
   readonly annotations = new Map<number, AnnotationView[]>();
-  rowsStreamed = 0;
+  readonly calls: string[] = [];
+  /** Rows handed out by rows(), to check what sorting and paging cost. */
+  rowsServed = 0;
+  textSearches = 0;
+  scoring = false;
+  private nextAnnotation = 1;
 
   constructor(
     readonly file: string,
-    readonly rowList: PanelRow[],
+    readonly rowList: MemoryRow[],
     readonly models: string[],
     readonly threshold = 0.7,
     readonly labels: string[] = ['wrong', 'incomplete', 'hallucinated', 'off-topic', 'fine'],
   ) {}
 
-  get rowCount(): number {
-    return this.rowList.length;
-  }
-
-  setScore(index: number, model: string, result: PanelResult | number): void {
+  setScore(index: number, model: string, result: MemoryResult | number): void {
     this.results.set(`${index}\u0000${model}`, typeof result === 'number' ? { score: result } : result);
   }
 
-  async getRow(index: number): Promise<PanelRow> {
-    const row = this.rowList[index];
-    if (!row) throw new Error(`no row ${index}`);
-    return row;
-  }
-
-  async *rows(): AsyncIterable<PanelRow> {
-    for (const row of this.rowList) {
-      this.rowsStreamed++;
-      yield row;
-    }
-  }
-
-  rowLine(index: number): number {
-    return this.rowList[index].line;
-  }
-
-  rowIds(): readonly string[] {
-    return this.rowList.map((r) => r.id);
-  }
-
-  resultOf(index: number, model: string): PanelResult | undefined {
+  resultOf(index: number, model: string): MemoryResult | undefined {
     return this.results.get(`${index}\u0000${model}`);
   }
 
-  annotationsOf(index: number): readonly AnnotationView[] {
-    return this.annotations.get(index) ?? [];
+  private scoresOf(index: number): number[] {
+    return this.models.map((m) => this.resultOf(index, m)?.score).filter((s): s is number => typeof s === 'number');
   }
 
-  summary(): PanelSummaryNumbers {
+  private below(index: number, model?: string): boolean {
+    return (model ? [model] : this.models).some((m) => {
+      const s = this.resultOf(index, m)?.score;
+      return typeof s === 'number' && s < this.threshold;
+    });
+  }
+
+  private suspect(index: number): boolean {
+    const scores = this.scoresOf(index);
+    return scores.length > 0 && scores.every((s) => s < this.threshold);
+  }
+
+  activeDataset(): PanelDataset {
     const models = this.models.map((model) => {
       const scores: number[] = [];
-      let failures = 0;
-      for (let i = 0; i < this.rowCount; i++) {
+      let failed = 0;
+      for (let i = 0; i < this.rowList.length; i++) {
         const r = this.resultOf(i, model);
-        if (r && typeof r.score === 'number') scores.push(r.score);
-        else if (r) failures++;
+        if (typeof r?.score === 'number') scores.push(r.score);
+        else if (r?.error) failed++;
       }
       const sorted = [...scores].sort((a, b) => a - b);
-      const mean = scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
       const mid = sorted.length >> 1;
-      const median = sorted.length === 0 ? null : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-      const shareAtLeast = scores.length ? scores.filter((s) => s >= this.threshold).length / scores.length : null;
-      return { model, scored: scores.length, mean, median, shareAtLeast, failures };
+      return {
+        model,
+        scored: scores.length,
+        mean: scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : undefined,
+        median: sorted.length === 0 ? undefined : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2,
+        shareAtOrAbove: scores.length ? scores.filter((s) => s >= this.threshold).length / scores.length : undefined,
+        failed,
+        scores,
+      };
     });
     const gaps = [];
-    for (let a = 0; a < models.length; a++)
-      for (let b = a + 1; b < models.length; b++) {
-        const ma = models[a].mean;
-        const mb = models[b].mean;
-        gaps.push({ a: models[a].model, b: models[b].model, gap: ma !== null && mb !== null ? ma - mb : null });
-      }
-    return { models, gaps };
+    for (const a of models)
+      for (const b of models)
+        if (a !== b && a.mean !== undefined && b.mean !== undefined) gaps.push({ a: a.model, b: b.model, meanDifference: a.mean - b.mean });
+    let annotatedRows = 0;
+    let suspectRows = 0;
+    for (let i = 0; i < this.rowList.length; i++) {
+      if ((this.annotations.get(i) ?? []).length > 0) annotatedRows++;
+      if (this.suspect(i)) suspectRows++;
+    }
+    return {
+      file: this.file,
+      version: 1,
+      rowCount: this.rowList.length,
+      models: this.models,
+      configuredModels: this.models,
+      threshold: this.threshold,
+      labels: this.labels,
+      summary: { rows: this.rowList.length, models, gaps },
+      annotatedRows,
+      suspectRows,
+      findings: 0,
+      canScore: true,
+      scoring: this.scoring,
+    };
   }
-}
 
-export function makeRow(index: number, fields: Partial<PanelRow> = {}): PanelRow {
-  return {
-    index,
-    line: index + 1,
-    id: `r${index}`,
-    input: `input ${index}`,
-    reference: `reference ${index}`,
-    outputs: {},
-    images: [],
-    ...fields,
-  };
-}
+  private view(index: number): RowView {
+    const row = this.rowList[index];
+    const scores = this.models
+      .map((model) => ({ model, r: this.resultOf(index, model) }))
+      .filter((x) => x.r !== undefined)
+      .map(({ model, r }) => ({
+        model,
+        score: r!.score,
+        error: r!.error,
+        stale: r!.stale ?? false,
+        latencyMs: r!.latencyMs,
+        promptTokens: undefined,
+        completionTokens: undefined,
+      }));
+    return {
+      index,
+      line: index + 1,
+      id: row.id,
+      inputPreview: row.input.split('\n')[0].slice(0, 200),
+      referencePreview: row.reference?.slice(0, 500),
+      hasImage: (row.images ?? []).length > 0,
+      scores,
+      annotations: this.annotations.get(index) ?? [],
+      belowThreshold: this.below(index),
+      suspectReference: this.suspect(index),
+    };
+  }
 
-/** Records what the panel asked the host to do. */
-export class RecordingActions implements PanelActions {
-  readonly calls: string[] = [];
-  onAnnotate?: (index: number, target: string, label: string, note: string | undefined) => void;
+  async rows(start: number, count: number): Promise<RowView[]> {
+    const out: RowView[] = [];
+    for (let i = Math.max(0, start); i < Math.min(this.rowList.length, start + count); i++) out.push(this.view(i));
+    this.rowsServed += out.length;
+    return out;
+  }
 
-  revealRow(index: number): void {
+  async filterRows(filter: RowFilter): Promise<number[]> {
+    const out: number[] = [];
+    const needle = filter.kind === 'text' ? filter.text.toLowerCase() : '';
+    if (filter.kind === 'text') this.textSearches++;
+    for (let i = 0; i < this.rowList.length; i++) {
+      const row = this.rowList[i];
+      let keep: boolean;
+      switch (filter.kind) {
+        case 'belowThreshold':
+          keep = this.below(i, filter.model);
+          break;
+        case 'suspectReference':
+          keep = this.suspect(i);
+          break;
+        case 'annotated':
+          keep = (this.annotations.get(i) ?? []).length > 0;
+          break;
+        case 'notScored':
+          keep = this.models.some((m) => !this.resultOf(i, m));
+          break;
+        case 'text':
+          keep = [row.id, row.input, row.reference ?? '', ...Object.values(row.outputs ?? {})].some((t) => t.toLowerCase().includes(needle));
+          break;
+      }
+      if (keep) out.push(i);
+    }
+    return out;
+  }
+
+  async rowDetail(index: number): Promise<RowDetail | undefined> {
+    const row = this.rowList[index];
+    if (!row) return undefined;
+    const outputs: ModelOutputView[] = this.models.map((model) => {
+      const r = this.resultOf(index, model);
+      return {
+        model,
+        score: r?.score,
+        error: r?.error,
+        stale: r?.stale ?? false,
+        latencyMs: r?.latencyMs,
+        promptTokens: undefined,
+        completionTokens: undefined,
+        output: r?.output ?? row.outputs?.[model],
+      };
+    });
+    return { ...this.view(index), input: row.input, reference: row.reference, images: row.images ?? [], outputs };
+  }
+
+  async revealRow(index: number): Promise<void> {
     this.calls.push(`reveal ${index}`);
   }
-  async scoreRows(indexes: readonly number[], options: { models?: readonly string[]; rerun?: boolean }): Promise<void> {
-    this.calls.push(`score ${indexes.join(',')}${options.models ? ` models=${options.models.join(',')}` : ''}${options.rerun ? ' rerun' : ''}`);
+  async scoreRows(indexes: readonly number[], options?: ScoreOptions): Promise<void> {
+    this.calls.push(`score ${indexes.join(',')}${options?.models ? ` models=${options.models.join(',')}` : ''}${options?.rerun ? ' rerun' : ''}`);
   }
   async scoreAll(): Promise<void> {
     this.calls.push('scoreAll');
   }
-  async annotate(index: number, target: string, label: string, note: string | undefined): Promise<void> {
-    this.calls.push(`annotate ${index} ${target} ${label}${note ? ` "${note}"` : ''}`);
-    this.onAnnotate?.(index, target, label, note);
+  async annotate(index: number, target: AnnotationTargetView, label: string, note?: string): Promise<void> {
+    const name = target.kind === 'reference' ? 'reference' : target.model!;
+    this.calls.push(`annotate ${index} ${name} ${label}${note ? ` "${note}"` : ''}`);
+    const list = (this.annotations.get(index) ?? []).filter((a) => !(a.target.kind === target.kind && a.target.model === target.model));
+    list.push({ id: `a${this.nextAnnotation++}`, target, label, note, state: 'current', updatedAt: '2026-01-01T00:00:00Z' });
+    this.annotations.set(index, list);
   }
-  async removeAnnotation(index: number, target: string): Promise<void> {
-    this.calls.push(`remove ${index} ${target}`);
+  async removeAnnotation(annotationId: string): Promise<void> {
+    this.calls.push(`remove ${annotationId}`);
+    for (const [i, list] of this.annotations) this.annotations.set(i, list.filter((a) => a.id !== annotationId));
   }
   async exportReport(): Promise<void> {
     this.calls.push('export');
   }
-  async loadImage(_data: PanelData, image: PanelRow['images'][number]): Promise<{ dataUrl?: string; problem?: string }> {
-    return image.kind === 'data' ? { dataUrl: image.value } : { problem: 'not loaded in tests' };
+  async loadImage(_file: string, image: RowImage): Promise<{ dataUrl?: string; problem?: string }> {
+    return image.kind === 'data' ? { dataUrl: image.value } : { problem: `"${image.value}" is not read in tests` };
   }
+}
+
+export function rows(n: number, make: (i: number) => Partial<MemoryRow> = () => ({})): MemoryRow[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `r${i}`, input: `input ${i}`, reference: `reference ${i}`, ...make(i) }));
 }
 
 /** A controller attached to a recording "webview". */
 export class PanelHarness {
   readonly sent: HostToWebview[] = [];
-  readonly actions = new RecordingActions();
-  readonly controller = new PanelController(this.actions, { changeDelayMs: 5 });
+  readonly controller: PanelController;
   private nextId = 1;
 
-  constructor() {
+  constructor(readonly source: MemoryReviewSource) {
+    this.controller = new PanelController(source, { changeDelayMs: 5 });
     this.controller.attach((m) => this.sent.push(m));
   }
 

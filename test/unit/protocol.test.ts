@@ -1,27 +1,28 @@
 import * as assert from 'node:assert/strict';
 import type { DatasetView, RowDetail, RowsPage } from '../../src/shared/protocol';
-import { makeRow, MemoryPanelData, PanelHarness } from './panelFixture';
+import { MemoryReviewSource, PanelHarness, rows } from './panelFixture';
 
-function sample(): MemoryPanelData {
-  const data = new MemoryPanelData('/work/data.jsonl', [0, 1, 2, 3].map((i) => makeRow(i)), ['ft', 'gpt']);
-  data.setScore(0, 'ft', 0.9);
-  data.setScore(0, 'gpt', 0.4);
-  data.setScore(1, 'ft', 0.5);
-  data.setScore(1, 'gpt', 0.6);
-  return data;
+function sample(): MemoryReviewSource {
+  const source = new MemoryReviewSource('/work/data.jsonl', rows(4), ['ft', 'gpt']);
+  source.setScore(0, 'ft', 0.9);
+  source.setScore(0, 'gpt', 0.4);
+  source.setScore(1, 'ft', { score: 0.5, output: 'ft says', latencyMs: 120 });
+  source.setScore(1, 'gpt', { error: 'HTTP 500' });
+  return source;
 }
 
 describe('panel protocol: host-side message handling', () => {
   it('queues snapshots until the webview says ready, keeping only the latest of each kind', async () => {
-    const h = new PanelHarness();
-    await h.controller.setData(sample());
-    await h.controller.setData(sample());
+    const h = new PanelHarness(sample());
+    await h.controller.datasetChanged();
+    await h.controller.datasetChanged();
     h.controller.cursorChanged(2);
     assert.equal(h.sent.length, 0, 'nothing reaches a webview that has not said ready');
 
     await h.controller.handle({ type: 'webview/ready' });
     const kinds = h.sent.map((m) => m.type);
     assert.equal(kinds.filter((k) => k === 'dataset/didChange').length, 2, 'one queued snapshot, one fresh on ready');
+    assert.equal(kinds.filter((k) => k === 'rows/didChange').length, 2);
     const dataset = h.last('dataset/didChange').dataset as DatasetView;
     assert.deepEqual(dataset.models, ['ft', 'gpt']);
     assert.equal(dataset.rowCount, 4);
@@ -31,81 +32,91 @@ describe('panel protocol: host-side message handling', () => {
   });
 
   it('answers every request with its id, ok and a result or an error', async () => {
-    const h = new PanelHarness();
+    const source = sample();
+    source.rowList[1].images = [
+      { kind: 'data', value: 'data:image/png;base64,iVBORw0KGgo=' },
+      { kind: 'path', value: '../../etc/passwd' },
+    ];
+    const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
-    const noData = await h.request({ type: 'row/detail', params: { index: 0 } });
-    assert.equal(noData.ok, false);
-    assert.match(noData.error!, /No dataset is open/);
-
-    await h.controller.setData(sample());
     const detail = await h.request<RowDetail>({ type: 'row/detail', params: { index: 1 } });
     assert.equal(detail.ok, true);
     assert.equal(detail.result!.id, 'r1');
-    assert.deepEqual(
-      detail.result!.outputs.map((o) => [o.model, o.score?.score]),
-      [
-        ['ft', 0.5],
-        ['gpt', 0.6],
-      ],
-    );
+    assert.deepEqual(detail.result!.outputs, [
+      { model: 'ft', output: 'ft says', score: { score: 0.5 }, latencyMs: 120 },
+      { model: 'gpt', output: null, score: { score: null, error: 'HTTP 500' } },
+    ]);
+    assert.deepEqual(detail.result!.images, [
+      { source: 'data:image/png;base64,iVBORw0KGgo=', dataUrl: 'data:image/png;base64,iVBORw0KGgo=' },
+      { source: '../../etc/passwd', problem: '"../../etc/passwd" is not read in tests' },
+    ]);
 
     const outOfRange = await h.request({ type: 'row/detail', params: { index: 99 } });
     assert.equal(outOfRange.ok, false);
     assert.match(outOfRange.error!, /Row 99 is not in \/work\/data.jsonl/);
   });
 
-  it('passes actions to the host and validates labels and targets first', async () => {
-    const h = new PanelHarness();
-    await h.controller.setData(sample());
+  it('passes actions to the host and validates labels, targets and models first', async () => {
+    const source = sample();
+    const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
 
     await h.controller.handle({ type: 'row/select', index: 3 });
     assert.equal((await h.request({ type: 'row/score', params: { indexes: [1], models: ['gpt'], rerun: true } })).ok, true);
     assert.equal((await h.request({ type: 'rows/scoreAll', params: {} })).ok, true);
-    assert.equal((await h.request({ type: 'row/annotate', params: { index: 2, target: 'reference', label: 'wrong', note: '  too vague ' } })).ok, true);
+    assert.equal((await h.request({ type: 'row/annotate', params: { index: 2, target: 'gpt', label: 'wrong', note: '  too vague ' } })).ok, true);
     assert.equal((await h.request({ type: 'row/removeAnnotation', params: { index: 2, target: 'gpt' } })).ok, true);
     assert.equal((await h.request({ type: 'report/export', params: {} })).ok, true);
 
     const badLabel = await h.request({ type: 'row/annotate', params: { index: 2, target: 'reference', label: 'meh' } });
-    assert.equal(badLabel.ok, false);
     assert.match(badLabel.error!, /Unknown label "meh": use one of wrong, incomplete/);
     const badTarget = await h.request({ type: 'row/annotate', params: { index: 2, target: 'claude', label: 'wrong' } });
     assert.match(badTarget.error!, /Unknown target "claude"/);
+    const badModel = await h.request({ type: 'row/score', params: { indexes: [1], models: ['claude'] } });
+    assert.match(badModel.error!, /Model "claude" is not in the pisarReview.models setting/);
     const noRows = await h.request({ type: 'row/score', params: { indexes: [-1, 7] } });
     assert.match(noRows.error!, /No row to score/);
+    const nothingToRemove = await h.request({ type: 'row/removeAnnotation', params: { index: 0, target: 'reference' } });
+    assert.match(nothingToRemove.error!, /Row r0 has no annotation on its reference/);
 
-    assert.deepEqual(h.actions.calls, ['reveal 3', 'score 1 models=gpt rerun', 'scoreAll', 'annotate 2 reference wrong "too vague"', 'remove 2 gpt', 'export']);
+    assert.deepEqual(source.calls, ['reveal 3', 'score 1 models=gpt rerun', 'scoreAll', 'annotate 2 gpt wrong "too vague"', 'remove a1', 'export']);
   });
 
   it('reports a failing action as an error response, not a crash', async () => {
-    const h = new PanelHarness();
-    await h.controller.setData(sample());
+    const source = sample();
+    const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
-    h.actions.scoreAll = async () => {
+    source.scoreAll = async () => {
       throw new Error('ft: 401 Unauthorized. Set the key with "PiSAR Review: Set API Key".');
     };
     const answer = await h.request({ type: 'rows/scoreAll', params: {} });
     assert.deepEqual(answer, { ok: false, error: 'ft: 401 Unauthorized. Set the key with "PiSAR Review: Set API Key".' });
   });
 
-  it('ignores a select outside the dataset', async () => {
-    const h = new PanelHarness();
-    await h.controller.setData(sample());
+  it('says so when no dataset is open', async () => {
+    const source = sample();
+    source.activeDataset = () => undefined as never;
+    const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
-    await h.controller.handle({ type: 'row/select', index: 4 });
-    assert.deepEqual(h.actions.calls, []);
+    assert.equal(h.last('dataset/didChange').dataset, null);
+    assert.equal(h.last('rows/didChange').total, 0);
+    const answer = await h.request({ type: 'rows/scoreAll', params: {} });
+    assert.match(answer.error!, /No dataset is open: open a PiSAR .jsonl file/);
+    await h.controller.handle({ type: 'row/select', index: 0 });
+    assert.deepEqual(source.calls, []);
   });
 
   it('serves pages of at most 500 rows and answers a stale generation with no rows', async () => {
-    const h = new PanelHarness();
-    const data = new MemoryPanelData('/d.jsonl', Array.from({ length: 2000 }, (_, i) => makeRow(i)), ['ft']);
-    await h.controller.setData(data);
+    const source = new MemoryReviewSource('/d.jsonl', rows(2000), ['ft']);
+    const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
     const { generation, total } = h.last('rows/didChange');
     assert.equal(total, 2000);
+    assert.equal(source.rowsServed, 0, 'file order needs no row to be read');
 
     const page = await h.request<RowsPage>({ type: 'rows/page', params: { generation, start: 1900, count: 5000 } });
     assert.equal(page.result!.rows.length, 100, 'clamped at the end of the view');
+    assert.equal(page.result!.rows[0].id, 'r1900');
     const big = await h.request<RowsPage>({ type: 'rows/page', params: { generation, start: 0, count: 5000 } });
     assert.equal(big.result!.rows.length, 500, 'clamped at the largest page');
 
@@ -115,21 +126,19 @@ describe('panel protocol: host-side message handling', () => {
     assert.equal(stale.result!.generation, h.last('rows/didChange').generation);
   });
 
-  it('a re-created webview gets the current state again after ready', async () => {
-    const h = new PanelHarness();
-    await h.controller.setData(sample());
+  it('a re-created webview gets the current state again after ready, with its saved query', async () => {
+    const h = new PanelHarness(sample());
     await h.controller.handle({ type: 'webview/ready' });
-    await h.controller.handle({ type: 'view/setQuery', query: { sort: { column: 'score:ft', descending: true }, filter: {} } });
 
     const second: typeof h.sent = [];
     h.controller.attach((m) => second.push(m));
-    h.controller.rowsChanged();
+    h.controller.rowsChanged([0]);
     await h.controller.settled();
     assert.equal(second.length, 0, 'queued until ready');
     await h.controller.handle({ type: 'webview/ready', query: { sort: { column: 'score:ft', descending: true }, filter: { below: 'any' } } });
-    const rows = second.filter((m) => m.type === 'rows/didChange').pop();
-    assert.ok(rows && rows.type === 'rows/didChange');
-    assert.equal(rows.total, 2, 'the restored query (below threshold) applies');
+    const last = second.filter((m) => m.type === 'rows/didChange').pop();
+    assert.ok(last && last.type === 'rows/didChange');
+    assert.equal(last.total, 2, 'the restored query (below threshold) applies');
     assert.ok(second.some((m) => m.type === 'dataset/didChange'));
   });
 });

@@ -2,7 +2,6 @@ import type {
   DatasetView,
   HostToWebview,
   ModelSummaryView,
-  OutputView,
   RequestMap,
   RequestType,
   RowDetail,
@@ -12,8 +11,9 @@ import type {
   WebviewRequest,
   WebviewToHost,
 } from '../../shared/protocol';
-import type { PanelActions, PanelData } from './panelData';
-import { computeOrder, isSuspect, rowView, scoreView, TextIndex } from './rowQuery';
+import type { AnnotationTargetView } from '../review/reviewApi';
+import type { PanelDataset, PanelSource } from './panelData';
+import { annotationView, computeOrder, rowView, runs, scoreView, SortColumns, TextMatches } from './rowQuery';
 
 /** Longest page the host serves, so no message carries a large part of the file. */
 export const MAX_ROW_PAGE = 500;
@@ -33,8 +33,9 @@ export interface PanelControllerOptions {
  * webview attaches to it (and re-attaches when VS Code recreates the view).
  */
 export class PanelController {
-  private data: PanelData | undefined;
-  private text: TextIndex | undefined;
+  private file: string | undefined;
+  private readonly columns = new SortColumns();
+  private readonly text = new TextMatches();
   private query: RowQuery = DEFAULT_QUERY;
   private order: Int32Array = new Int32Array(0);
   private generation = 0;
@@ -43,12 +44,14 @@ export class PanelController {
   private ready = false;
   private queue: HostToWebview[] = [];
   private changeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Serialises recomputes so a slow text search cannot overwrite a newer query's result. */
+  /** Rows changed since the last recompute; 'all' when anything may have changed. */
+  private pending: Set<number> | 'all' = new Set();
+  /** Serialises recomputes so a slow search cannot overwrite a newer query's result. */
   private recompute: Promise<void> = Promise.resolve();
   private readonly changeDelayMs: number;
 
   constructor(
-    private readonly actions: PanelActions,
+    private readonly source: PanelSource,
     options: PanelControllerOptions = {},
   ) {
     this.changeDelayMs = options.changeDelayMs ?? 150;
@@ -66,19 +69,20 @@ export class PanelController {
     this.queue = [];
   }
 
-  /** The active dataset changed (opened, switched, edited): reset text caches and the view. */
-  async setData(data: PanelData | undefined): Promise<void> {
-    this.data = data;
-    this.text = data ? new TextIndex(data) : undefined;
+  /** Another dataset became active (or none): reset caches and the view now. */
+  datasetChanged(): Promise<void> {
+    this.pending = 'all';
     this.cursorIndex = undefined;
-    // A model column from another dataset cannot filter or sort this one.
-    this.query = sanitizeQuery(this.query, data);
-    this.send({ type: 'dataset/didChange', dataset: data ? datasetView(data) : null });
-    await this.refresh();
+    return this.refresh();
   }
 
-  /** Scores or annotations changed: recompute after a short pause so a scoring run costs few recomputes. */
-  rowsChanged(): void {
+  /**
+   * Rows changed (scores, annotations, edits); `indexes` undefined means anything may have changed.
+   * Recomputes after a short pause, so a scoring run costs few recomputes.
+   */
+  rowsChanged(indexes?: readonly number[]): void {
+    if (indexes === undefined) this.pending = 'all';
+    else if (this.pending !== 'all') for (const i of indexes) this.pending.add(i);
     if (this.changeTimer) return;
     this.changeTimer = setTimeout(() => {
       this.changeTimer = undefined;
@@ -91,10 +95,6 @@ export class PanelController {
     this.send(this.cursorMessage());
   }
 
-  scoringChanged(running: boolean, message?: string): void {
-    this.send({ type: 'scoring/didChange', running, ...(message !== undefined ? { message } : {}) });
-  }
-
   /** The rows in view, in view order (for export). */
   viewIndexes(): Int32Array {
     return this.order;
@@ -104,12 +104,9 @@ export class PanelController {
     return this.query;
   }
 
-  currentData(): PanelData | undefined {
-    return this.data;
-  }
-
   summary(): SummaryView | null {
-    return this.data ? summaryView(this.data) : null;
+    const dataset = this.source.activeDataset();
+    return dataset ? summaryView(dataset) : null;
   }
 
   dispose(): void {
@@ -118,7 +115,7 @@ export class PanelController {
     this.detach();
   }
 
-  /** Waits for pending recomputes (tests, export). */
+  /** Runs a pending recompute now and waits for it (tests, export). */
   async settled(): Promise<void> {
     if (this.changeTimer) {
       clearTimeout(this.changeTimer);
@@ -135,19 +132,22 @@ export class PanelController {
         const queued = this.queue;
         this.queue = [];
         for (const m of queued) this.post?.(m);
-        if (message.query) this.query = sanitizeQuery(message.query, this.data);
-        this.send({ type: 'dataset/didChange', dataset: this.data ? datasetView(this.data) : null });
+        if (message.query) this.query = sanitizeQuery(message.query, this.source.activeDataset());
         await this.refresh();
         this.send(this.cursorMessage());
         return;
       }
       case 'view/setQuery':
-        this.query = sanitizeQuery(message.query, this.data);
+        this.query = sanitizeQuery(message.query, this.source.activeDataset());
         await this.refresh();
         return;
-      case 'row/select':
-        if (this.data && message.index >= 0 && message.index < this.data.rowCount) await this.actions.revealRow(message.index);
+      case 'row/select': {
+        const dataset = this.source.activeDataset();
+        if (dataset && Number.isInteger(message.index) && message.index >= 0 && message.index < dataset.rowCount) {
+          await this.source.revealRow(message.index);
+        }
         return;
+      }
       case 'rows/page':
       case 'row/detail':
       case 'row/score':
@@ -180,36 +180,40 @@ export class PanelController {
       case 'row/detail':
         return this.detail(request.params.index);
       case 'row/score': {
-        const data = this.requireData();
-        const indexes = request.params.indexes.filter((i) => Number.isInteger(i) && i >= 0 && i < data.rowCount);
+        const dataset = this.requireDataset();
+        const indexes = request.params.indexes.filter((i) => Number.isInteger(i) && i >= 0 && i < dataset.rowCount);
         if (indexes.length === 0) throw new Error('No row to score: select a row first.');
-        await this.actions.scoreRows(indexes, {
-          ...(request.params.models ? { models: request.params.models } : {}),
-          ...(request.params.rerun ? { rerun: true } : {}),
-        });
+        const models = request.params.models;
+        for (const model of models ?? []) {
+          if (!dataset.configuredModels.includes(model)) throw new Error(`Model "${model}" is not in the pisarReview.models setting, so it cannot be called.`);
+        }
+        await this.source.scoreRows(indexes, { ...(models ? { models } : {}), ...(request.params.rerun ? { rerun: true } : {}) });
         return null;
       }
       case 'rows/scoreAll':
-        this.requireData();
-        await this.actions.scoreAll();
+        this.requireDataset();
+        await this.source.scoreAll();
         return null;
       case 'row/annotate': {
-        const data = this.requireData();
+        const dataset = this.requireDataset();
         const { index, target, label, note } = request.params;
-        this.requireRow(data, index);
-        if (!data.labels.includes(label)) throw new Error(`Unknown label "${label}": use one of ${data.labels.join(', ')}.`);
-        if (target !== 'reference' && !data.models.includes(target)) throw new Error(`Unknown target "${target}": use "reference" or a model name.`);
-        await this.actions.annotate(index, target, label, note?.trim() ? note.trim() : undefined);
+        requireRow(dataset, index);
+        if (!dataset.labels.includes(label)) throw new Error(`Unknown label "${label}": use one of ${dataset.labels.join(', ')}.`);
+        await this.source.annotate(index, targetOf(dataset, target), label, note?.trim() ? note.trim() : undefined);
         return null;
       }
       case 'row/removeAnnotation': {
-        const data = this.requireData();
-        this.requireRow(data, request.params.index);
-        await this.actions.removeAnnotation(request.params.index, request.params.target);
+        const dataset = this.requireDataset();
+        const { index, target } = request.params;
+        requireRow(dataset, index);
+        const row = await this.source.rowDetail(index);
+        const annotation = row?.annotations.find((a) => annotationView(a).target === target);
+        if (!annotation) throw new Error(`Row ${row?.id ?? index} has no annotation on ${target === 'reference' ? 'its reference' : `the output of ${target}`}.`);
+        await this.source.removeAnnotation(annotation.id);
         return null;
       }
       case 'report/export':
-        await this.actions.exportReport();
+        await this.source.exportReport();
         return null;
       default: {
         const unknown: never = request;
@@ -218,81 +222,102 @@ export class PanelController {
     }
   }
 
-  private requireData(): PanelData {
-    if (!this.data) throw new Error('No dataset is open: open a PiSAR .jsonl file.');
-    return this.data;
-  }
-
-  private requireRow(data: PanelData, index: number): void {
-    if (!Number.isInteger(index) || index < 0 || index >= data.rowCount) throw new Error(`Row ${index} is not in ${data.file}.`);
+  private requireDataset(): PanelDataset {
+    const dataset = this.source.activeDataset();
+    if (!dataset) throw new Error('No dataset is open: open a PiSAR .jsonl file.');
+    return dataset;
   }
 
   private async page(generation: number, start: number, count: number): Promise<RowsPage> {
-    const data = this.requireData();
+    this.requireDataset();
     // An old generation's page would show rows of a view the user already left: answer empty.
     if (generation !== this.generation) return { generation: this.generation, start, rows: [] };
     const from = Math.max(0, Math.floor(start));
     const to = Math.min(this.order.length, from + Math.max(0, Math.min(MAX_ROW_PAGE, Math.floor(count))));
-    const order = this.order;
-    const rows = await Promise.all(Array.from({ length: Math.max(0, to - from) }, (_, k) => data.getRow(order[from + k])));
-    return { generation, start: from, rows: rows.map((row) => rowView(data, row)) };
+    const indexes = Array.from(this.order.subarray(from, to));
+    const byIndex = new Map<number, RowsPage['rows'][number]>();
+    const sorted = [...indexes].sort((a, b) => a - b);
+    const fetched = await Promise.all(runs(sorted).map(([s, c]) => this.source.rows(s, c)));
+    for (const rows of fetched) for (const row of rows) byIndex.set(row.index, rowView(row));
+    const rows = indexes.map((i) => byIndex.get(i)).filter((r): r is RowsPage['rows'][number] => r !== undefined);
+    return { generation, start: from, rows };
   }
 
   private async detail(index: number): Promise<RowDetail> {
-    const data = this.requireData();
-    this.requireRow(data, index);
-    const row = await data.getRow(index);
-    const models = [...data.models];
-    for (const model of Object.keys(row.outputs)) if (!models.includes(model)) models.push(model);
-    const outputs: OutputView[] = models.map((model) => {
-      const result = data.resultOf(index, model);
-      return {
-        model,
-        output: result?.output ?? row.outputs[model] ?? null,
-        score: scoreView(data, index, model) ?? null,
-        ...(result?.latencyMs !== undefined ? { latencyMs: result.latencyMs } : {}),
-      };
-    });
-    const images = await Promise.all(row.images.map(async (image) => ({ source: image.value, ...(await this.actions.loadImage(data, image)) })));
+    const dataset = this.requireDataset();
+    requireRow(dataset, index);
+    const row = await this.source.rowDetail(index);
+    if (!row) throw new Error(`Row ${index} is not in ${dataset.file} any more.`);
+    const images = await Promise.all(
+      row.images.map(async (image) => {
+        try {
+          return { source: image.value, ...(await this.source.loadImage(dataset.file, image)) };
+        } catch (error) {
+          return { source: image.value, problem: error instanceof Error ? error.message : String(error) };
+        }
+      }),
+    );
     return {
-      index,
+      index: row.index,
       line: row.line,
       id: row.id,
       input: row.input,
       reference: row.reference ?? null,
       images,
-      outputs,
-      annotations: data.annotationsOf(index),
+      outputs: row.outputs.map((o) => ({
+        model: o.model,
+        output: o.output ?? null,
+        score: o.score === undefined && o.error === undefined ? null : scoreView(o),
+        ...(o.latencyMs !== undefined ? { latencyMs: o.latencyMs } : {}),
+      })),
+      annotations: row.annotations.map(annotationView),
     };
   }
 
-  /** Recomputes the view and the summary, then pushes both. */
+  /** Recomputes the view and the summary from the current snapshot, then pushes both. */
   private refresh(): Promise<void> {
     const next = this.recompute.then(async () => {
-      const data = this.data;
-      const text = this.text;
+      const dataset = this.source.activeDataset();
+      if (dataset?.file !== this.file) {
+        this.file = dataset?.file;
+        this.pending = 'all';
+        this.cursorIndex = undefined;
+      }
+      if (this.pending === 'all') {
+        this.columns.invalidate();
+        this.text.clear();
+      } else {
+        this.columns.markChanged([...this.pending]);
+      }
+      this.pending = new Set();
+      this.query = sanitizeQuery(this.query, dataset);
       const query = this.query;
-      if (!data || !text) {
+      this.send({ type: 'dataset/didChange', dataset: dataset ? datasetView(dataset) : null });
+      if (!dataset) {
         this.order = new Int32Array(0);
         this.generation++;
         this.send({ type: 'summary/didChange', summary: null });
         this.send({ type: 'rows/didChange', generation: this.generation, total: 0, query });
+        this.send({ type: 'scoring/didChange', running: false });
         return;
       }
       let order: Int32Array;
+      let problem: string | undefined;
       try {
-        order = await computeOrder(data, text, query);
+        order = await computeOrder(this.source, dataset, query, this.columns, this.text);
       } catch (error) {
-        // The file may have changed under a text search; show the unfiltered view rather than none.
-        order = Int32Array.from({ length: data.rowCount }, (_, i) => i);
-        this.scoringChanged(false, `Could not filter the rows: ${error instanceof Error ? error.message : String(error)}`);
+        // The file may have changed under a search; show every row rather than none, and say why.
+        order = Int32Array.from({ length: dataset.rowCount }, (_, i) => i);
+        this.columns.invalidate();
+        problem = `Could not filter or sort the rows: ${error instanceof Error ? error.message : String(error)}`;
       }
-      // A newer dataset or query arrived while this one was computing: its own refresh will push.
-      if (data !== this.data || query !== this.query) return;
+      // A newer query arrived while this one was computing: its own refresh pushes.
+      if (query !== this.query) return;
       this.order = order;
       this.generation++;
-      this.send({ type: 'summary/didChange', summary: summaryView(data) });
+      this.send({ type: 'summary/didChange', summary: summaryView(dataset) });
       this.send({ type: 'rows/didChange', generation: this.generation, total: order.length, query });
+      this.send({ type: 'scoring/didChange', running: dataset.scoring, ...(problem ? { message: problem } : {}) });
       if (this.cursorIndex !== undefined) this.send(this.cursorMessage());
     });
     this.recompute = next.catch(() => undefined);
@@ -318,14 +343,34 @@ export class PanelController {
   }
 }
 
-export function datasetView(data: PanelData): DatasetView {
-  const name = data.file.split(/[\\/]/).pop() ?? data.file;
-  return { file: data.file, name, rowCount: data.rowCount, models: [...data.models], labels: [...data.labels], threshold: data.threshold };
+function requireRow(dataset: PanelDataset, index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= dataset.rowCount) throw new Error(`Row ${index} is not in ${dataset.file}.`);
+}
+
+function targetOf(dataset: PanelDataset, target: string): AnnotationTargetView {
+  if (target === 'reference') return { kind: 'reference' };
+  if (!dataset.models.includes(target)) throw new Error(`Unknown target "${target}": use "reference" or a model name.`);
+  return { kind: 'output', model: target };
+}
+
+export function datasetView(dataset: PanelDataset): DatasetView {
+  const name = dataset.file.split(/[\\/]/).pop() ?? dataset.file;
+  return {
+    file: dataset.file,
+    name,
+    rowCount: dataset.rowCount,
+    models: [...dataset.models],
+    configuredModels: [...dataset.configuredModels],
+    labels: [...dataset.labels],
+    threshold: dataset.threshold,
+    canScore: dataset.canScore,
+    findings: dataset.findings,
+  };
 }
 
 /** Drops filter and sort parts that name a model the dataset does not have. */
-export function sanitizeQuery(query: RowQuery, data: PanelData | undefined): RowQuery {
-  const models = data?.models ?? [];
+export function sanitizeQuery(query: RowQuery, dataset: PanelDataset | undefined): RowQuery {
+  const models = dataset?.models ?? [];
   const sortModel = query.sort.column.startsWith('score:') ? query.sort.column.slice('score:'.length) : undefined;
   const sort = sortModel !== undefined && !models.includes(sortModel) ? DEFAULT_QUERY.sort : query.sort;
   const below = query.filter.below;
@@ -334,33 +379,31 @@ export function sanitizeQuery(query: RowQuery, data: PanelData | undefined): Row
   return sort === query.sort && filter === query.filter ? query : { sort, filter };
 }
 
-export function summaryView(data: PanelData): SummaryView {
-  const numbers = data.summary();
-  const byModel = new Map(numbers.models.map((m) => [m.model, m]));
-  const histograms = data.models.map(() => new Array<number>(HISTOGRAM_BINS).fill(0));
-  let annotated = 0;
-  let suspect = 0;
-  for (let index = 0; index < data.rowCount; index++) {
-    data.models.forEach((model, m) => {
-      const score = data.resultOf(index, model)?.score;
-      if (typeof score !== 'number' || Number.isNaN(score)) return;
-      const bin = Math.min(HISTOGRAM_BINS - 1, Math.max(0, Math.floor(score * HISTOGRAM_BINS)));
-      histograms[m][bin]++;
-    });
-    if (data.annotationsOf(index).length > 0) annotated++;
-    if (isSuspect(data, index)) suspect++;
+export function histogram(scores: readonly number[]): number[] {
+  const bins = new Array<number>(HISTOGRAM_BINS).fill(0);
+  for (const score of scores) {
+    if (typeof score !== 'number' || Number.isNaN(score)) continue;
+    bins[Math.min(HISTOGRAM_BINS - 1, Math.max(0, Math.floor(score * HISTOGRAM_BINS)))]++;
   }
-  const models: ModelSummaryView[] = data.models.map((model, m) => {
-    const n = byModel.get(model);
-    return {
-      model,
-      scored: n?.scored ?? 0,
-      mean: n?.mean ?? null,
-      median: n?.median ?? null,
-      shareAtLeast: n?.shareAtLeast ?? null,
-      failures: n?.failures ?? 0,
-      histogram: histograms[m],
-    };
-  });
-  return { threshold: data.threshold, rowCount: data.rowCount, models, gaps: [...numbers.gaps], annotated, suspect };
+  return bins;
+}
+
+export function summaryView(dataset: PanelDataset): SummaryView {
+  const models: ModelSummaryView[] = dataset.summary.models.map((m) => ({
+    model: m.model,
+    scored: m.scored,
+    mean: m.mean ?? null,
+    median: m.median ?? null,
+    shareAtLeast: m.shareAtOrAbove ?? null,
+    failures: m.failed,
+    histogram: histogram(m.scores),
+  }));
+  return {
+    threshold: dataset.threshold,
+    rowCount: dataset.rowCount,
+    models,
+    gaps: dataset.summary.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanDifference })),
+    annotated: dataset.annotatedRows,
+    suspect: dataset.suspectRows,
+  };
 }

@@ -1,140 +1,106 @@
-import type { RowFilter, RowQuery, RowView, ScoreView } from '../../shared/protocol';
-import type { PanelData, PanelRow } from './panelData';
+import type { AnnotationView, RowFilter, RowQuery, RowView, ScoreView } from '../../shared/protocol';
+import type { AnnotationView as ApiAnnotationView, RowFilter as ApiRowFilter, RowView as ApiRowView } from '../review/reviewApi';
+import type { PanelDataset, PanelSource } from './panelData';
 
 /**
  * Sorting and filtering over the row index, host-side, so the webview never holds the whole file.
- * Scores and annotations are read from the stores per row; text is read by streaming the dataset
- * once per dataset version (text sort keys) or once per search string (text filter).
+ * Filters come from the review API (one index list per condition, intersected here); sorts read
+ * per-row values that are fetched once per dataset version and patched as rows change.
  */
 
+/** Rows fetched per call when filling sort columns. */
+const FILL_CHUNK = 1000;
 /** Characters of input/reference kept per row as sort keys. */
 const SORT_KEY_CHARS = 64;
-/** Characters of input/reference sent per row in a page. */
-const SNIPPET_CHARS = 200;
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
-/** Caches that live as long as one dataset version (scores may change; text does not). */
-export class TextIndex {
-  private sortKeys: { input: string[]; reference: string[] } | undefined;
-  private searches = new Map<string, Uint8Array>();
+/** Per-row values to sort by; filled on the first sort other than file order. */
+export class SortColumns {
+  private ids: string[] = [];
+  private input: string[] = [];
+  private reference: string[] = [];
+  private labels: (string | undefined)[] = [];
+  private scores = new Map<string, Float64Array>();
+  private filledFor: { rowCount: number; models: string } | undefined;
+  /** Rows changed since the fill; patched before the next sort. */
+  private dirty = new Set<number>();
 
-  constructor(private readonly data: PanelData) {}
+  /** Forget everything (the file was edited or reloaded). */
+  invalidate(): void {
+    this.filledFor = undefined;
+    this.dirty.clear();
+  }
 
-  async sortKeysFor(column: 'input' | 'reference'): Promise<string[]> {
-    if (!this.sortKeys) {
-      const input: string[] = new Array(this.data.rowCount).fill('');
-      const reference: string[] = new Array(this.data.rowCount).fill('');
-      for await (const row of this.data.rows()) {
-        input[row.index] = firstLine(row.input).slice(0, SORT_KEY_CHARS);
-        reference[row.index] = (row.reference ?? '').slice(0, SORT_KEY_CHARS);
+  /** Some rows' scores or annotations changed. */
+  markChanged(indexes: readonly number[]): void {
+    if (this.filledFor) for (const i of indexes) this.dirty.add(i);
+  }
+
+  get filled(): boolean {
+    return this.filledFor !== undefined;
+  }
+
+  async ensure(source: PanelSource, dataset: PanelDataset): Promise<void> {
+    const shape = { rowCount: dataset.rowCount, models: dataset.models.join('\u0000') };
+    if (!this.filledFor || this.filledFor.rowCount !== shape.rowCount || this.filledFor.models !== shape.models) {
+      const n = dataset.rowCount;
+      this.ids = new Array<string>(n).fill('');
+      this.input = new Array<string>(n).fill('');
+      this.reference = new Array<string>(n).fill('');
+      this.labels = new Array<string | undefined>(n).fill(undefined);
+      this.scores = new Map(dataset.models.map((m) => [m, new Float64Array(n).fill(Number.NaN)]));
+      this.dirty.clear();
+      for (let start = 0; start < n; start += FILL_CHUNK) this.store(await source.rows(start, FILL_CHUNK));
+      this.filledFor = shape;
+      return;
+    }
+    if (this.dirty.size === 0) return;
+    const changed = [...this.dirty].sort((a, b) => a - b);
+    this.dirty.clear();
+    for (const [start, count] of runs(changed)) this.store(await source.rows(start, count));
+  }
+
+  private store(rows: readonly ApiRowView[]): void {
+    for (const row of rows) {
+      const i = row.index;
+      if (i < 0 || i >= this.ids.length) continue;
+      this.ids[i] = row.id;
+      this.input[i] = row.inputPreview.slice(0, SORT_KEY_CHARS);
+      this.reference[i] = (row.referencePreview ?? '').slice(0, SORT_KEY_CHARS);
+      this.labels[i] = row.annotations.length > 0 ? row.annotations.map((a) => a.label).sort().join(',') : undefined;
+      for (const column of this.scores.values()) column[i] = Number.NaN;
+      for (const s of row.scores) {
+        const column = this.scores.get(s.model);
+        if (column && typeof s.score === 'number') column[i] = s.score;
       }
-      this.sortKeys = { input, reference };
     }
-    return this.sortKeys[column];
   }
 
-  /** Rows whose id, input, reference or precomputed outputs contain `text` (case-insensitive). */
-  async matches(text: string): Promise<Uint8Array> {
-    const needle = text.toLowerCase();
-    const cached = this.searches.get(needle);
-    if (cached) return cached;
-    const mask = new Uint8Array(this.data.rowCount);
-    for await (const row of this.data.rows()) {
-      if (rowContains(row, needle)) mask[row.index] = 1;
+  sort(kept: number[], column: RowQuery['sort']['column'], descending: boolean): void {
+    const sign = descending ? -1 : 1;
+    if (column === 'index') {
+      if (descending) kept.reverse();
+      return;
     }
-    // Keep the last few searches only: typing narrows a search one character at a time.
-    if (this.searches.size >= 8) this.searches.delete(this.searches.keys().next().value as string);
-    this.searches.set(needle, mask);
-    return mask;
-  }
-}
-
-function rowContains(row: PanelRow, needle: string): boolean {
-  if (row.id.toLowerCase().includes(needle)) return true;
-  if (row.input.toLowerCase().includes(needle)) return true;
-  if (row.reference !== undefined && row.reference.toLowerCase().includes(needle)) return true;
-  for (const output of Object.values(row.outputs)) if (output.toLowerCase().includes(needle)) return true;
-  return false;
-}
-
-function firstLine(text: string): string {
-  const trimmed = text.trimStart();
-  const end = trimmed.indexOf('\n');
-  return end === -1 ? trimmed : trimmed.slice(0, end);
-}
-
-/** The score of a model on a row, or undefined when there is no usable score. */
-function scoreOf(data: PanelData, index: number, model: string): number | undefined {
-  const result = data.resultOf(index, model);
-  return result && typeof result.score === 'number' ? result.score : undefined;
-}
-
-/** True when every model has a score for the row and all are below the threshold. */
-export function isSuspect(data: PanelData, index: number): boolean {
-  if (data.models.length === 0) return false;
-  for (const model of data.models) {
-    const score = scoreOf(data, index, model);
-    if (score === undefined || score >= data.threshold) return false;
-  }
-  return true;
-}
-
-function isBelow(data: PanelData, index: number, filter: NonNullable<RowFilter['below']>): boolean {
-  const models = filter === 'any' ? data.models : [filter.model];
-  for (const model of models) {
-    const score = scoreOf(data, index, model);
-    if (score !== undefined && score < data.threshold) return true;
-  }
-  return false;
-}
-
-function isUnscored(data: PanelData, index: number): boolean {
-  for (const model of data.models) if (!data.resultOf(index, model)) return true;
-  return false;
-}
-
-/** Positions -> row indexes of the rows in view, filtered and sorted (ties keep file order). */
-export async function computeOrder(data: PanelData, text: TextIndex, query: RowQuery): Promise<Int32Array> {
-  const { filter, sort } = query;
-  const needle = filter.text?.trim() ?? '';
-  const mask = needle ? await text.matches(needle) : undefined;
-  const kept: number[] = [];
-  for (let index = 0; index < data.rowCount; index++) {
-    if (mask && !mask[index]) continue;
-    if (filter.below && !isBelow(data, index, filter.below)) continue;
-    if (filter.suspect && !isSuspect(data, index)) continue;
-    if (filter.annotated && data.annotationsOf(index).length === 0) continue;
-    if (filter.unscored && !isUnscored(data, index)) continue;
-    kept.push(index);
-  }
-  const sign = sort.descending ? -1 : 1;
-  const column = sort.column;
-  if (column === 'index') {
-    if (sort.descending) kept.reverse();
-  } else if (column === 'id') {
-    const ids = data.rowIds();
-    kept.sort((a, b) => sign * collator.compare(ids[a], ids[b]) || a - b);
-  } else if (column === 'input' || column === 'reference') {
-    const keys = await text.sortKeysFor(column);
-    kept.sort((a, b) => sign * collator.compare(keys[a], keys[b]) || a - b);
-  } else if (column === 'annotation') {
-    const labels = new Map<number, string>();
-    for (const index of kept) {
-      const annotations = data.annotationsOf(index);
-      if (annotations.length > 0) labels.set(index, annotations.map((a) => a.label).sort().join(','));
+    if (column === 'id' || column === 'input' || column === 'reference') {
+      const keys = column === 'id' ? this.ids : column === 'input' ? this.input : this.reference;
+      kept.sort((a, b) => sign * collator.compare(keys[a], keys[b]) || a - b);
+      return;
     }
-    // Rows without a label go last in both directions: the labelled ones are what you sort for.
-    kept.sort((a, b) => {
-      const la = labels.get(a);
-      const lb = labels.get(b);
-      if (la === undefined || lb === undefined) return (la === undefined ? 1 : 0) - (lb === undefined ? 1 : 0) || a - b;
-      return sign * collator.compare(la, lb) || a - b;
-    });
-  } else {
-    const model = column.slice('score:'.length);
-    const scores = new Float64Array(data.rowCount).fill(Number.NaN);
-    for (const index of kept) scores[index] = scoreOf(data, index, model) ?? Number.NaN;
+    if (column === 'annotation') {
+      const labels = this.labels;
+      // Rows without a label go last in both directions: the labelled ones are what you sort for.
+      kept.sort((a, b) => {
+        const la = labels[a];
+        const lb = labels[b];
+        if (la === undefined || lb === undefined) return (la === undefined ? 1 : 0) - (lb === undefined ? 1 : 0) || a - b;
+        return sign * collator.compare(la, lb) || a - b;
+      });
+      return;
+    }
+    const scores = this.scores.get(column.slice('score:'.length));
+    if (!scores) return;
     // Unscored rows go last in both directions.
     kept.sort((a, b) => {
       const sa = scores[a];
@@ -145,40 +111,105 @@ export async function computeOrder(data: PanelData, text: TextIndex, query: RowQ
       return sign * (sa - sb) || a - b;
     });
   }
+}
+
+/** Text search results, reused while only scores and annotations change (they do not change text). */
+export class TextMatches {
+  private cache = new Map<string, readonly number[]>();
+
+  clear(): void {
+    this.cache.clear();
+  }
+
+  async get(source: PanelSource, text: string): Promise<readonly number[]> {
+    const cached = this.cache.get(text);
+    if (cached) return cached;
+    const found = await source.filterRows({ kind: 'text', text });
+    // Keep the last few searches: typing narrows a search one character at a time.
+    if (this.cache.size >= 8) this.cache.delete(this.cache.keys().next().value as string);
+    this.cache.set(text, found);
+    return found;
+  }
+}
+
+/** Consecutive runs [start, count] of sorted indexes, so pages and patches fetch ranges, not single rows. */
+export function runs(sorted: readonly number[]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const i of sorted) {
+    const last = out[out.length - 1];
+    if (last && last[0] + last[1] === i) last[1]++;
+    else out.push([i, 1]);
+  }
+  return out;
+}
+
+/** The review API's filters that make up a panel filter (all must hold). */
+export function apiFilters(filter: RowFilter): ApiRowFilter[] {
+  const out: ApiRowFilter[] = [];
+  if (filter.below === 'any') out.push({ kind: 'belowThreshold' });
+  else if (filter.below) out.push({ kind: 'belowThreshold', model: filter.below.model });
+  if (filter.suspect) out.push({ kind: 'suspectReference' });
+  if (filter.annotated) out.push({ kind: 'annotated' });
+  if (filter.unscored) out.push({ kind: 'notScored' });
+  return out;
+}
+
+/** Positions -> row indexes of the rows in view, filtered and sorted (ties keep file order). */
+export async function computeOrder(
+  source: PanelSource,
+  dataset: PanelDataset,
+  query: RowQuery,
+  columns: SortColumns,
+  text: TextMatches,
+): Promise<Int32Array> {
+  const n = dataset.rowCount;
+  const lists: (readonly number[])[] = await Promise.all(apiFilters(query.filter).map((f) => source.filterRows(f)));
+  const needle = query.filter.text?.trim() ?? '';
+  if (needle) lists.push(await text.get(source, needle));
+  let kept: number[];
+  if (lists.length === 0) {
+    kept = Array.from({ length: n }, (_, i) => i);
+  } else {
+    const hits = new Uint8Array(n);
+    for (const list of lists) for (const i of list) if (i >= 0 && i < n) hits[i]++;
+    kept = [];
+    for (let i = 0; i < n; i++) if (hits[i] === lists.length) kept.push(i);
+  }
+  if (query.sort.column !== 'index') await columns.ensure(source, dataset);
+  columns.sort(kept, query.sort.column, query.sort.descending);
   return Int32Array.from(kept);
 }
 
-export function snippet(text: string, limit = SNIPPET_CHARS): string {
-  const line = firstLine(text);
-  const more = line.length > limit || line.length < text.trim().length;
-  return more ? line.slice(0, limit) + '…' : line;
-}
-
-export function scoreView(data: PanelData, index: number, model: string): ScoreView | undefined {
-  const result = data.resultOf(index, model);
-  if (!result) return undefined;
+export function annotationView(a: ApiAnnotationView): AnnotationView {
   return {
-    score: typeof result.score === 'number' ? result.score : null,
-    ...(result.error !== undefined ? { error: result.error } : {}),
-    ...(result.stale ? { stale: true } : {}),
+    id: a.id,
+    target: a.target.kind === 'reference' ? 'reference' : (a.target.model ?? 'output'),
+    label: a.label,
+    ...(a.note ? { note: a.note } : {}),
+    ...(a.state === 'changed' ? { stale: true } : {}),
   };
 }
 
-export function rowView(data: PanelData, row: PanelRow): RowView {
+export function scoreView(s: { score: number | undefined; error: string | undefined; stale: boolean }): ScoreView {
+  return {
+    score: typeof s.score === 'number' ? s.score : null,
+    ...(s.error !== undefined ? { error: s.error } : {}),
+    ...(s.stale ? { stale: true } : {}),
+  };
+}
+
+export function rowView(row: ApiRowView): RowView {
   const scores: Record<string, ScoreView> = {};
-  for (const model of data.models) {
-    const view = scoreView(data, row.index, model);
-    if (view) scores[model] = view;
-  }
+  for (const s of row.scores) scores[s.model] = scoreView(s);
   return {
     index: row.index,
     line: row.line,
     id: row.id,
-    input: snippet(row.input),
-    reference: row.reference === undefined ? null : snippet(row.reference),
+    input: row.inputPreview,
+    reference: row.referencePreview ?? null,
     scores,
-    annotations: data.annotationsOf(row.index),
-    suspect: isSuspect(data, row.index),
-    hasImage: row.images.length > 0,
+    annotations: row.annotations.map(annotationView),
+    suspect: row.suspectReference,
+    hasImage: row.hasImage,
   };
 }
