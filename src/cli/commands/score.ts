@@ -1,0 +1,293 @@
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, parseModelsConfig, type ModelConfig } from '../../core/config/models';
+import { Dataset } from '../../core/dataset/dataset';
+import { summarize, summaryRowsOf, DEFAULT_THRESHOLD, type DatasetSummary } from '../../core/report/summary';
+import { renderMarkdown, plainText } from '../../core/report/table';
+import { RequestCache } from '../../core/runner/requestCache';
+import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
+import type { SidecarProblem } from '../../core/store/sidecar';
+import { ResultsStore } from '../../core/store/results';
+import { loadCliConfig, type CliConfigFile } from '../config';
+import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
+
+const usage =
+  'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
+  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--field ROLE=KEY]... [--rerun] [--json]';
+
+/** The `--json` document of `score`; its shape is part of the CLI's public contract. */
+export interface ScoreDocument {
+  schema: 'pisar-review/score@1';
+  file: string;
+  resultsFile: string;
+  threshold: number;
+  /** The scorer's key (provider, model, dtype) stored beside every score. */
+  scorer: string;
+  run: Pick<RunSummary, 'pairs' | 'total' | 'called' | 'cacheHits' | 'precomputed' | 'reused' | 'scored' | 'succeeded' | 'failed' | 'retries' | 'cancelled' | 'durationMs'>;
+  modelFailures: RunSummary['modelFailures'];
+  /** Failed (row, model) pairs of this run (first 100), with their reasons. */
+  failures: RunSummary['failures'];
+  scoringError: string | null;
+  summary: DatasetSummary;
+  /** Lines of the results sidecar that were skipped or repaired. */
+  problems: SidecarProblem[];
+}
+
+const options = {
+  config: { type: 'string' },
+  models: { type: 'string' },
+  'embedding-model': { type: 'string' },
+  'embedding-dtype': { type: 'string' },
+  'embedding-url': { type: 'string' },
+  'embedding-remote-model': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  threshold: { type: 'string' },
+  field: { type: 'string', multiple: true },
+  rerun: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+export const scoreCommand: CliCommand = {
+  name: 'score',
+  usage,
+  summary: 'Call the configured models where outputs are missing, score every output against its reference, store the results beside the dataset and print the table.',
+  run: runScore,
+};
+
+/** The default cache for embedding models, embeddings and model answers. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  if (env.PISAR_REVIEW_CACHE_DIR) return env.PISAR_REVIEW_CACHE_DIR;
+  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'pisar-review');
+}
+
+export function parseThreshold(value: string | undefined, config: CliConfigFile | undefined, commandUsage: string): number {
+  if (value !== undefined) {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < -1 || n > 1) throw new UsageError(`--threshold ${value}: expected a number from -1 to 1 (cosine similarity), e.g. 0.7`, commandUsage);
+    return n;
+  }
+  const fromConfig = config?.raw.threshold;
+  if (fromConfig !== undefined) {
+    if (typeof fromConfig !== 'number' || fromConfig < -1 || fromConfig > 1) throw new UsageError(`${config!.file}: "threshold" must be a number from -1 to 1`, commandUsage);
+    return fromConfig;
+  }
+  return DEFAULT_THRESHOLD;
+}
+
+/** Models named by --models, checked against the ones that exist. */
+export function selectModels(flag: string | undefined, known: readonly string[], commandUsage: string): string[] | undefined {
+  if (flag === undefined) return undefined;
+  const names = flag.split(',').map((n) => n.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError('--models: name at least one model', commandUsage);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0) {
+    throw new UsageError(`--models: no model named ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${known.length ? known.join(', ') : '(none: add models to --config)'}`, commandUsage);
+  }
+  return names;
+}
+
+function configuredModels(config: CliConfigFile | undefined): ModelConfig[] {
+  if (!config) return [];
+  const raw = config.raw;
+  if (raw.models === undefined && raw['pisarReview.models'] === undefined) return [];
+  try {
+    return parseModelsConfig(raw, config.file);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+interface EmbeddingChoice {
+  provider: 'local' | 'remote';
+  model: string;
+  dtype: 'fp32' | 'q8';
+  remote?: { baseUrl: string; model: string; apiKey?: string };
+}
+
+function embeddingChoice(values: Record<string, unknown>, config: CliConfigFile | undefined, env: NodeJS.ProcessEnv, cwd: string): EmbeddingChoice {
+  const fromConfig = (config?.raw.embedding ?? {}) as { provider?: unknown; model?: unknown; dtype?: unknown; remote?: { baseUrl?: unknown; model?: unknown } };
+  const dtype = (values['embedding-dtype'] as string | undefined) ?? (typeof fromConfig.dtype === 'string' ? fromConfig.dtype : 'fp32');
+  if (dtype !== 'fp32' && dtype !== 'q8') throw new UsageError(`--embedding-dtype ${dtype}: expected fp32 or q8`, usage);
+  const url = (values['embedding-url'] as string | undefined) ?? (typeof fromConfig.remote?.baseUrl === 'string' && fromConfig.provider === 'remote' ? fromConfig.remote.baseUrl : undefined);
+  if (url !== undefined) {
+    const model = (values['embedding-remote-model'] as string | undefined) ?? (typeof fromConfig.remote?.model === 'string' ? fromConfig.remote.model : undefined);
+    if (!model) throw new UsageError('--embedding-url needs --embedding-remote-model <id> too', usage);
+    return { provider: 'remote', model, dtype, remote: { baseUrl: url, model, apiKey: env.PISAR_EMBEDDING_API_KEY || undefined } };
+  }
+  let model = (values['embedding-model'] as string | undefined) ?? (typeof fromConfig.model === 'string' ? fromConfig.model : undefined);
+  // A relative folder is relative to where the user typed it.
+  if (model && (model.startsWith('.') || model.includes(path.sep)) && !path.isAbsolute(model)) model = path.resolve(cwd, model);
+  return { provider: 'local', model: model ?? 'Xenova/all-MiniLM-L6-v2', dtype };
+}
+
+async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, options, usage);
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
+  const config = values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined;
+  const models = configuredModels(config);
+  const threshold = parseThreshold(values.threshold, config, usage);
+  const fieldFlags = parseFieldFlags(values.field, usage);
+  const mapping = { ...(config?.fieldMapping ?? {}), ...fieldFlags };
+  const embedding = embeddingChoice(values, config, io.env, io.cwd);
+  const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
+
+  const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), { mapping });
+  const known = [...new Set([...models.map((m) => m.name), ...dataset.modelNames])];
+  const modelNames = selectModels(values.models, known, usage);
+  const results = await ResultsStore.open(dataset.file);
+  for (const p of results.problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
+
+  const warnedKeys = new Set<string>();
+  const apiKeyFor = async (m: ModelConfig): Promise<string | undefined> => {
+    if (!m.apiKeyEnv) return undefined;
+    const key = io.env[m.apiKeyEnv];
+    if (!key && !warnedKeys.has(m.name)) {
+      warnedKeys.add(m.name);
+      io.stderr.write(`pisar-review score: model "${m.name}": environment variable ${m.apiKeyEnv} is not set; calling without a key.\n`);
+    }
+    return key || undefined;
+  };
+
+  const { createScorer, ScorerError } = await import('../../core/scoring/scorer');
+  let scorer: Awaited<ReturnType<typeof createScorer>>;
+  try {
+    scorer = createScorer({ provider: embedding.provider, model: embedding.model, dtype: embedding.dtype, remote: embedding.remote, cacheDir });
+  } catch (err) {
+    if (err instanceof ScorerError) throw new UsageError(err.message, usage);
+    throw err;
+  }
+  const requestCache = await RequestCache.open(path.join(cacheDir, 'requests'));
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    io.stderr.write('\npisar-review score: cancelling; finished rows are kept (Ctrl-C again to quit now).\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const progress = new ProgressBar(io);
+  let summary: RunSummary;
+  try {
+    summary = await runDataset({
+      dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal,
+      apiKeyFor, requestCache,
+      onEvent: (e) => {
+        progress.update(e);
+        if (e.kind === 'model-failed') progress.message([`model "${e.model}" stopped: ${e.message}`, `  fix: ${e.fix}`]);
+        if (e.kind === 'scoring-failed') progress.message([`scoring failed: ${e.message}`]);
+      },
+    });
+  } catch (err) {
+    progress.clear();
+    if (err instanceof RunError) {
+      io.stderr.write(`pisar-review score: ${err.message}. ${err.fix}\n`);
+      return ExitCode.usageOrInput;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.clear();
+    await scorer.dispose().catch(() => undefined);
+    await dataset.close();
+  }
+
+  const shownModels = [...new Set([...(modelNames ?? known), ...(modelNames ? [] : results.models())])];
+  const table = summarize(summaryRowsOf(dataset), results, threshold, { models: shownModels });
+  if (values.json) {
+    const doc: ScoreDocument = {
+      schema: 'pisar-review/score@1',
+      file: dataset.file,
+      resultsFile: results.file,
+      threshold,
+      scorer: scorer.cacheKey,
+      run: {
+        pairs: summary.pairs, total: summary.total, called: summary.called, cacheHits: summary.cacheHits, precomputed: summary.precomputed,
+        reused: summary.reused, scored: summary.scored, succeeded: summary.succeeded, failed: summary.failed, retries: summary.retries,
+        cancelled: summary.cancelled, durationMs: summary.durationMs,
+      },
+      modelFailures: summary.modelFailures,
+      failures: summary.failures,
+      scoringError: summary.scoringError ?? null,
+      summary: table,
+      problems: [...results.problems],
+    };
+    writeJson(io, doc);
+  } else {
+    io.stdout.write(renderMarkdown(table));
+    io.stderr.write(`${runLine(summary)}\n`);
+  }
+  for (const line of failureLines(summary)) io.stderr.write(`${line}\n`);
+  if (summary.scoringError) {
+    io.stderr.write(`pisar-review score: scoring failed (${summary.scoringError}); outputs were stored unscored and will be scored on the next run. Check --embedding-model / --cache-dir.\n`);
+    return ExitCode.usageOrInput;
+  }
+  if (summary.cancelled) {
+    io.stderr.write(`pisar-review score: cancelled with ${summary.total - summary.done} pair(s) not done; run the same command again to resume.\n`);
+    return ExitCode.someCallsFailed;
+  }
+  return summary.failed > 0 ? ExitCode.someCallsFailed : ExitCode.ok;
+}
+
+function runLine(s: RunSummary): string {
+  const parts = [`${s.called} called`, `${s.cacheHits} from cache`, `${s.precomputed} precomputed`, `${s.reused} already stored`, `${s.scored} scored`, `${s.failed} failed`];
+  if (s.retries > 0) parts.push(`${s.retries} retries`);
+  return `pisar-review score: ${parts.join(', ')} (${(s.durationMs / 1000).toFixed(1)} s)`;
+}
+
+/** Which calls failed, by model and reason, so exit code 1 always says why. */
+function failureLines(s: RunSummary): string[] {
+  const lines: string[] = [];
+  for (const m of s.models) {
+    if (m.failed === 0) continue;
+    const kinds = Object.entries(m.failedByKind).map(([kind, n]) => `${n} ${kind}`).join(', ');
+    lines.push(`pisar-review score: model "${plainText(m.model)}": ${m.failed} failed (${kinds})`);
+  }
+  for (const f of s.failures.slice(0, 10)) lines.push(`  ${plainText(f.rowId)} / ${plainText(f.model)}: ${plainText(f.message)}`);
+  if (s.failed > 10) lines.push(`  … and ${s.failed - 10} more (see --json or the results file)`);
+  return lines;
+}
+
+/** A one-line progress bar on stderr, only when stderr is a terminal. */
+class ProgressBar {
+  private last = 0;
+  private shown = false;
+  private done = 0;
+  private total = 0;
+  private retries = 0;
+  private failed = 0;
+
+  constructor(private readonly io: CliIo) {}
+
+  update(e: RunEvent): void {
+    if (e.kind === 'start') this.total = e.total;
+    else if (e.kind === 'result' || e.kind === 'skip') {
+      this.done = e.done;
+      if (e.kind === 'result' && e.result.error) this.failed++;
+    } else if (e.kind === 'retry') this.retries++;
+    const now = Date.now();
+    if (now - this.last < 100 && this.done < this.total) return;
+    this.last = now;
+    this.draw();
+  }
+
+  message(lines: string[]): void {
+    this.clear();
+    this.io.stderr.write(lines.map((l, i) => `${i === 0 ? 'pisar-review score: ' : ''}${plainText(l)}\n`).join(''));
+    this.draw();
+  }
+
+  clear(): void {
+    if (this.shown) this.io.stderr.write('\r\x1b[2K');
+    this.shown = false;
+  }
+
+  private draw(): void {
+    if (!this.io.stderr.isTTY || this.total === 0) return;
+    const width = 30;
+    const filled = Math.round((this.done / this.total) * width);
+    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
+    const extra = `${this.failed ? ` · ${this.failed} failed` : ''}${this.retries ? ` · ${this.retries} retries` : ''}`;
+    this.io.stderr.write(`\r\x1b[2K${bar} ${this.done}/${this.total}${extra}`);
+    this.shown = true;
+  }
+}

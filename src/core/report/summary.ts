@@ -1,0 +1,132 @@
+import type { StoredResult } from '../store/results';
+
+/** The pass line for a score (cosine similarity of output and reference). */
+export const DEFAULT_THRESHOLD = 0.7;
+
+/** A dataset row as the summary needs it: no parsing, only its id and current hash. */
+export interface SummaryRow {
+  readonly id: string;
+  readonly hash: string;
+}
+
+/** Where the summary reads results from (a ResultsStore fits). */
+export interface ResultLookup {
+  latest(rowId: string, model: string): StoredResult | undefined;
+  models(): string[];
+}
+
+export interface ModelSummary {
+  model: string;
+  /** Rows with a current (not stale) result for this model: scored, unscored or failed. */
+  rows: number;
+  /** Rows with a current score. */
+  scored: number;
+  mean: number | null;
+  median: number | null;
+  /** Share of scored rows with score >= threshold (0..1). */
+  shareAtOrAbove: number | null;
+  /** Rows whose current result is a failure. */
+  failed: number;
+  /** Rows whose latest result was made before the row was edited (left out of the numbers). */
+  stale: number;
+  /** Rows with no result at all for this model. */
+  missing: number;
+}
+
+export interface DatasetSummary {
+  threshold: number;
+  /** Rows in the dataset (or in the selection summarised). */
+  totalRows: number;
+  models: ModelSummary[];
+  /** Difference of means for each pair of models that both have one: a's mean minus b's. */
+  gaps: { a: string; b: string; meanGap: number }[];
+  /** Rows where at least two models were scored and every score is below the threshold: the reference may be the problem. */
+  suspectReferences: number;
+}
+
+export interface SummaryOptions {
+  /** Models to include, in this order (default: every model with stored results). */
+  models?: readonly string[];
+}
+
+/** Per-model numbers over the current results of `rows`. Stale and failed results never enter the means. */
+export function summarize(rows: readonly SummaryRow[], results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
+  const models = options.models ? [...options.models] : results.models();
+  const scores = new Map<string, number[]>(models.map((m) => [m, []]));
+  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, stale: 0, missing: 0 }]));
+  let suspectReferences = 0;
+
+  for (const row of rows) {
+    let scoredHere = 0;
+    let allBelow = true;
+    for (const model of models) {
+      const c = counts.get(model)!;
+      const r = results.latest(row.id, model);
+      if (!r) {
+        c.missing++;
+        continue;
+      }
+      if (r.rowHash !== row.hash) {
+        c.stale++;
+        continue;
+      }
+      c.rows++;
+      if (r.error) {
+        c.failed++;
+        continue;
+      }
+      if (typeof r.score === 'number') {
+        scores.get(model)!.push(r.score);
+        scoredHere++;
+        if (r.score >= threshold) allBelow = false;
+      }
+    }
+    if (scoredHere >= 2 && allBelow) suspectReferences++;
+  }
+
+  const summaries: ModelSummary[] = models.map((model) => {
+    const list = scores.get(model)!;
+    const c = counts.get(model)!;
+    return {
+      model,
+      rows: c.rows,
+      scored: list.length,
+      mean: mean(list),
+      median: median(list),
+      shareAtOrAbove: list.length === 0 ? null : list.filter((s) => s >= threshold).length / list.length,
+      failed: c.failed,
+      stale: c.stale,
+      missing: c.missing,
+    };
+  });
+
+  const gaps: DatasetSummary['gaps'] = [];
+  for (let i = 0; i < summaries.length; i++) {
+    for (let j = i + 1; j < summaries.length; j++) {
+      const a = summaries[i];
+      const b = summaries[j];
+      if (a.mean !== null && b.mean !== null) gaps.push({ a: a.model, b: b.model, meanGap: a.mean - b.mean });
+    }
+  }
+  return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences };
+}
+
+/** The rows of a dataset for `summarize`, read from its index (no row is parsed). */
+export function summaryRowsOf(dataset: { rowIds(): readonly string[]; rowHash(index: number): string; readonly rowCount: number }): SummaryRow[] {
+  const ids = dataset.rowIds();
+  return Array.from({ length: dataset.rowCount }, (_, i) => ({ id: ids[i], hash: dataset.rowHash(i) }));
+}
+
+export function mean(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum / values.length;
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
