@@ -1,7 +1,50 @@
 import * as vscode from 'vscode';
+import { ConfigService } from './host/config';
+import { ReviewLog } from './host/log';
+import { RowCodeLensProvider } from './host/review/codeLens';
+import { registerCommands } from './host/review/commands';
+import { InlineDecorations } from './host/review/decorations';
+import { ReviewDiagnostics } from './host/review/diagnostics';
+import { RowHoverProvider } from './host/review/hover';
+import type { ReviewApi } from './host/review/reviewApi';
+import { ReviewService } from './host/review/reviewService';
+import { ScoringController } from './host/review/scoring';
+import { SessionManager } from './host/review/sessions';
+import { ReviewStatusBar } from './host/review/statusBar';
+import { ApiKeyStore } from './host/secrets';
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  void context;
+const DATASET_SELECTOR: vscode.DocumentSelector = { language: 'jsonl', scheme: 'file' };
+
+/** Wires the features; returns the review API (the panel, and tests, use it). */
+export async function activate(context: vscode.ExtensionContext): Promise<ReviewApi> {
+  const started = performance.now();
+  try {
+    const log = new ReviewLog();
+    const config = new ConfigService();
+    const keys = new ApiKeyStore(context.secrets, log);
+    const sessions = new SessionManager(config, log);
+    const scoring = new ScoringController(
+      sessions, config, keys, log,
+      context.globalStorageUri.fsPath,
+      context.asAbsolutePath('dist/scoring-worker.js'),
+    );
+    const review = new ReviewService(sessions, scoring, config);
+    const codeLens = new RowCodeLensProvider(sessions, scoring);
+    context.subscriptions.push(
+      log, config, sessions, scoring, review, codeLens,
+      new InlineDecorations(sessions),
+      new ReviewDiagnostics(sessions, config),
+      new ReviewStatusBar(sessions, scoring),
+      vscode.languages.registerCodeLensProvider(DATASET_SELECTOR, codeLens),
+      vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RowHoverProvider(sessions)),
+      ...registerCommands(context, { sessions, review, scoring, config, keys, log }),
+    );
+    log.info(`Activated in ${(performance.now() - started).toFixed(1)} ms.`);
+    return review;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`PiSAR Review failed to start: ${(err as Error).message}`);
+    throw err;
+  }
 }
 
 export function deactivate(): void {}

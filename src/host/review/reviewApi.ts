@@ -111,7 +111,7 @@ export interface DatasetView {
 export interface DatasetSummaryView {
   readonly rows: number;
   readonly models: readonly ModelSummaryView[];
-  /** Difference of means for each ordered pair of models (a minus b), both scored on the same rows. */
+  /** Difference of means (a minus b) for each pair of models that both have a mean, as core summarize() computes it. */
   readonly gaps: readonly { readonly a: string; readonly b: string; readonly meanDifference: number }[];
 }
 

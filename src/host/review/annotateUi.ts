@@ -1,0 +1,107 @@
+import * as vscode from 'vscode';
+import { sameTarget } from '../../core/store/annotations';
+import { formatScore, oneLine } from './format';
+import type { AnnotationTargetView } from './reviewApi';
+import type { DatasetSession } from './session';
+
+export type AnnotationChoice =
+  | { readonly kind: 'set'; readonly target: AnnotationTargetView; readonly label: string; readonly note: string }
+  | { readonly kind: 'remove'; readonly annotationId: string };
+
+interface TargetItem extends vscode.QuickPickItem {
+  readonly target: AnnotationTargetView;
+}
+
+interface LabelItem extends vscode.QuickPickItem {
+  readonly label: string;
+  readonly remove?: boolean;
+}
+
+/**
+ * Asks what to judge (the reference or one model's output), the label, and an optional note.
+ * Quick pick titles and item labels are stable: the end-to-end tests select them by text.
+ */
+export async function pickAnnotation(
+  session: DatasetSession,
+  rowIndex: number,
+  labels: readonly string[],
+  target?: AnnotationTargetView,
+): Promise<AnnotationChoice | undefined> {
+  const rowId = session.dataset.rowIds()[rowIndex];
+  const state = session.rowState(rowIndex);
+  const existingFor = (t: AnnotationTargetView) => state?.annotations.find((p) => sameTarget(p.annotation.target, t))?.annotation;
+
+  if (!target) {
+    let row;
+    try {
+      row = await session.dataset.getRow(rowIndex);
+    } catch {
+      row = undefined;
+    }
+    const models = new Set<string>([...(state?.results.map((r) => r.model) ?? []), ...Object.keys(row?.outputs ?? {})]);
+    const items: TargetItem[] = [{
+      label: 'Reference rationale',
+      description: existingFor({ kind: 'reference' }) ? `marked ${existingFor({ kind: 'reference' })!.label}` : undefined,
+      detail: row?.reference === undefined ? '(this row has no reference)' : oneLine(row.reference, 160),
+      target: { kind: 'reference' },
+    }];
+    for (const model of models) {
+      const t: AnnotationTargetView = { kind: 'output', model };
+      const result = state?.results.find((r) => r.model === model);
+      const score = result?.score !== undefined ? `score ${formatScore(result.score)}` : result?.result.error ? 'failed' : undefined;
+      const marked = existingFor(t);
+      items.push({
+        label: `Output of ${model}`,
+        description: [score, marked ? `marked ${marked.label}` : undefined].filter(Boolean).join(' · ') || undefined,
+        detail: oneLine(result?.result.output ?? row?.outputs[model] ?? '', 160) || undefined,
+        target: t,
+      });
+    }
+    const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, {
+      title: `Annotate row ${oneLine(rowId, 60)}`,
+      placeHolder: 'What do you judge?',
+      matchOnDetail: true,
+    });
+    if (!picked) return undefined;
+    target = picked.target;
+  }
+
+  const existing = existingFor(target);
+  const labelItems: LabelItem[] = labels.map((l) => ({
+    label: l,
+    description: existing?.label === l ? 'current' : undefined,
+  }));
+  if (existing) labelItems.push({ label: 'Remove annotation', remove: true, description: `removes "${existing.label}"` });
+  const what = target.kind === 'reference' ? 'the reference' : `the output of ${target.model}`;
+  const label = await vscode.window.showQuickPick(labelItems, {
+    title: `Label for ${oneLine(what, 80)} (row ${oneLine(rowId, 40)})`,
+    placeHolder: 'Choose a label',
+  });
+  if (!label) return undefined;
+  if (label.remove && existing) return { kind: 'remove', annotationId: existing.id };
+
+  const note = await vscode.window.showInputBox({
+    title: `Note for "${label.label}" (optional)`,
+    prompt: 'Why? Leave empty for no note; Escape cancels.',
+    value: existing?.note ?? '',
+  });
+  if (note === undefined) return undefined;
+  return { kind: 'set', target, label: label.label, note };
+}
+
+/** Picks one of a row's annotations (for edit / remove). */
+export async function pickExistingAnnotation(session: DatasetSession, rowIndex: number, verb: string): Promise<string | undefined> {
+  const annotations = session.rowState(rowIndex)?.annotations ?? [];
+  if (annotations.length === 0) {
+    void vscode.window.showInformationMessage('This row has no annotations.');
+    return undefined;
+  }
+  if (annotations.length === 1) return annotations[0].annotation.id;
+  const picked = await vscode.window.showQuickPick(annotations.map((p) => ({
+    label: `${p.annotation.target.kind === 'reference' ? 'Reference rationale' : `Output of ${p.annotation.target.model}`}: ${p.annotation.label}`,
+    description: p.state === 'changed' ? 'row changed since' : undefined,
+    detail: p.annotation.note ? oneLine(p.annotation.note, 160) : undefined,
+    id: p.annotation.id,
+  })), { title: `${verb} annotation`, placeHolder: 'Which annotation?' });
+  return picked?.id;
+}

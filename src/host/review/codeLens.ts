@@ -1,0 +1,103 @@
+import * as vscode from 'vscode';
+import { Commands } from '../ids';
+import type { ScoringController } from './scoring';
+import type { SessionManager } from './sessions';
+
+/** Above this many rows, lenses are offered only around the visible lines (refreshed on scroll). */
+const ALL_ROWS_LIMIT = 2000;
+const VISIBLE_MARGIN = 200;
+
+type LensKind = 'score' | 'scoreWith' | 'annotate';
+
+class RowLens extends vscode.CodeLens {
+  constructor(range: vscode.Range, readonly uri: vscode.Uri, readonly rowId: string, readonly kind: LensKind) {
+    super(range);
+  }
+}
+
+/**
+ * "Score row", "Score with…" and "Annotate…" above each row. provideCodeLenses only reads the line
+ * index (no row is parsed); the command is attached in resolveCodeLens, for visible lenses only.
+ */
+export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<void>();
+  private readonly disposables: vscode.Disposable[] = [this.emitter];
+  private scrollTimer: NodeJS.Timeout | undefined;
+  readonly onDidChangeCodeLenses = this.emitter.event;
+
+  constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
+    this.disposables.push(
+      // Line numbers move only when the buffer is re-indexed (dataset change), not on result arrivals.
+      sessions.onDidChange((e) => { if (!e.indexes) this.emitter.fire(); }),
+      scoring.onDidChangeProgress(() => this.emitter.fire()),
+      vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
+        const session = sessions.forDocument(e.textEditor.document);
+        if (!session || session.dataset.rowCount <= ALL_ROWS_LIMIT) return;
+        clearTimeout(this.scrollTimer);
+        this.scrollTimer = setTimeout(() => this.emitter.fire(), 150);
+      }),
+    );
+  }
+
+  provideCodeLenses(document: vscode.TextDocument): RowLens[] {
+    const session = this.sessions.forDocument(document);
+    if (!session) return [];
+    const dataset = session.dataset;
+    const ids = dataset.rowIds();
+    const lenses: RowLens[] = [];
+    const add = (index: number) => {
+      const line = dataset.rowLine(index) - 1;
+      if (line >= document.lineCount) return;
+      const range = new vscode.Range(line, 0, line, 0);
+      lenses.push(
+        new RowLens(range, document.uri, ids[index], 'score'),
+        new RowLens(range, document.uri, ids[index], 'scoreWith'),
+        new RowLens(range, document.uri, ids[index], 'annotate'),
+      );
+    };
+    if (dataset.rowCount <= ALL_ROWS_LIMIT) {
+      for (let i = 0; i < dataset.rowCount; i++) add(i);
+      return lenses;
+    }
+    const seen = new Set<number>();
+    for (const editor of vscode.window.visibleTextEditors) {
+      if (editor.document !== document) continue;
+      for (const r of editor.visibleRanges) {
+        for (let line = Math.max(0, r.start.line - VISIBLE_MARGIN); line <= r.end.line + VISIBLE_MARGIN; line++) {
+          const index = dataset.indexAtLine(line + 1);
+          if (index !== undefined && !seen.has(index)) {
+            seen.add(index);
+            add(index);
+          }
+        }
+      }
+    }
+    return lenses;
+  }
+
+  resolveCodeLens(lens: RowLens): RowLens {
+    const session = this.sessions.get(lens.uri);
+    const index = session?.dataset.indexOfId(lens.rowId);
+    const busy = session !== undefined && index !== undefined && this.scoring.isRowInFlight(session, index);
+    const args = [lens.uri.toString(), lens.rowId];
+    switch (lens.kind) {
+      case 'score':
+        lens.command = busy
+          ? { title: 'Scoring…', command: Commands.cancelScoring, tooltip: 'Scoring this row; click to cancel' }
+          : { title: 'Score row', command: Commands.scoreRow, arguments: args, tooltip: 'Call the models missing for this row and score their outputs' };
+        break;
+      case 'scoreWith':
+        lens.command = { title: 'Score with…', command: Commands.scoreRowWith, arguments: args, tooltip: 'Choose models to call (again) for this row' };
+        break;
+      case 'annotate':
+        lens.command = { title: 'Annotate…', command: Commands.annotateRow, arguments: args, tooltip: 'Mark the reference or a model output with a label and a note' };
+        break;
+    }
+    return lens;
+  }
+
+  dispose(): void {
+    clearTimeout(this.scrollTimer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,208 @@
+import * as vscode from 'vscode';
+import type { ConfigService } from '../config';
+import { Commands } from '../ids';
+import type { ReviewLog } from '../log';
+import { originOf, type ApiKeyStore } from '../secrets';
+import type { ReviewService } from './reviewService';
+import { EMBEDDING_KEY_NAME, type ScoringController } from './scoring';
+import type { DatasetSession } from './session';
+import type { SessionManager } from './sessions';
+
+interface RowTarget {
+  readonly session: DatasetSession;
+  readonly index: number;
+}
+
+/** Registers every command; each is owned by the returned disposables. */
+export function registerCommands(
+  context: vscode.ExtensionContext,
+  deps: {
+    sessions: SessionManager;
+    review: ReviewService;
+    scoring: ScoringController;
+    config: ConfigService;
+    keys: ApiKeyStore;
+    log: ReviewLog;
+  },
+): vscode.Disposable[] {
+  const { sessions, review, scoring, config, keys, log } = deps;
+
+  /** The row a command acts on: from a CodeLens (uri, row id), or the cursor in the active editor. */
+  const rowFor = (uriArg?: unknown, rowIdArg?: unknown): RowTarget | undefined => {
+    if (typeof uriArg === 'string' && typeof rowIdArg === 'string') {
+      const session = sessions.get(vscode.Uri.parse(uriArg));
+      const index = session?.dataset.indexOfId(rowIdArg);
+      if (session && index !== undefined) return { session, index };
+      void vscode.window.showWarningMessage('That row changed or moved; put the cursor on it and try again.');
+      return undefined;
+    }
+    const editor = vscode.window.activeTextEditor;
+    const session = editor && sessions.flush(editor.document);
+    if (!editor || !session) {
+      void vscode.window.showInformationMessage('Open a PiSAR dataset (a .jsonl file) and put the cursor on a row.');
+      return undefined;
+    }
+    const index = session.dataset.indexAtLine(editor.selection.active.line + 1);
+    if (index === undefined) {
+      void vscode.window.showInformationMessage('The cursor is not on a row: put it on a line holding a JSON object.');
+      return undefined;
+    }
+    return { session, index };
+  };
+
+  const activeSession = (): DatasetSession | undefined => {
+    const editor = vscode.window.activeTextEditor;
+    const session = (editor && sessions.flush(editor.document)) ?? sessions.active;
+    if (!session) void vscode.window.showInformationMessage('Open a PiSAR dataset (a .jsonl file) first.');
+    return session;
+  };
+
+  const cursorIndex = (session: DatasetSession): number => {
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || editor.document.uri.toString() !== session.uri.toString()) return -1;
+    const line = editor.selection.active.line + 1;
+    for (let l = line; l >= 1; l--) {
+      const i = session.dataset.indexAtLine(l);
+      if (i !== undefined) return i;
+    }
+    return -1;
+  };
+
+  const pickModels = async (session: DatasetSession, title: string): Promise<string[] | undefined> => {
+    const configured = config.current.models.map((m) => m.name);
+    const others = session.models().filter((m) => !configured.includes(m));
+    if (configured.length === 0 && others.length === 0) {
+      const open = 'Open Settings';
+      const answer = await vscode.window.showInformationMessage('No models are configured: add them to the "pisarReview.models" setting.', open);
+      if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', 'pisarReview.models');
+      return undefined;
+    }
+    const items = [
+      ...configured.map((m) => ({ label: m, description: 'call again' })),
+      ...others.map((m) => ({ label: m, description: 'precomputed output: score again' })),
+    ];
+    const picked = await vscode.window.showQuickPick(items, { title, canPickMany: true, placeHolder: 'Models to run for this row' });
+    return picked && picked.length > 0 ? picked.map((p) => p.label) : undefined;
+  };
+
+  const pickKeyName = async (title: string, onlyStored: boolean): Promise<{ name: string; baseUrl: string } | undefined> => {
+    const cfg = config.current;
+    const candidates = cfg.models.map((m) => ({ name: m.name, baseUrl: m.baseUrl }));
+    if (cfg.embedding.provider === 'remote' && cfg.embedding.remote.baseUrl) {
+      candidates.push({ name: EMBEDDING_KEY_NAME, baseUrl: cfg.embedding.remote.baseUrl });
+    }
+    const items: (vscode.QuickPickItem & { model: { name: string; baseUrl: string } })[] = [];
+    for (const c of candidates) {
+      const bound = await keys.boundOrigin(c.name);
+      if (onlyStored && !bound) continue;
+      items.push({
+        label: c.name,
+        description: c.name === EMBEDDING_KEY_NAME ? `embeddings · ${originOf(c.baseUrl)}` : originOf(c.baseUrl),
+        detail: bound ? `key stored for ${bound}` : 'no key stored',
+        model: c,
+      });
+    }
+    if (items.length === 0) {
+      const open = 'Open Settings';
+      const message = onlyStored ? 'No API key is stored for the configured models.' : 'No models are configured: add them to the "pisarReview.models" setting first.';
+      const answer = await vscode.window.showInformationMessage(message, ...(onlyStored ? [] : [open]));
+      if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', 'pisarReview.models');
+      return undefined;
+    }
+    const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title, placeHolder: 'Which model?' });
+    return picked?.model;
+  };
+
+  const reportError = (err: unknown) => {
+    log.error(err as Error);
+    void vscode.window.showErrorMessage(`PiSAR Review: ${(err as Error).message ?? String(err)}`);
+  };
+  const safe = <A extends unknown[]>(fn: (...args: A) => Promise<unknown> | unknown) => async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      reportError(err);
+    }
+  };
+
+  return [
+    vscode.commands.registerCommand(Commands.scoreRow, safe(async (uri?: unknown, rowId?: unknown) => {
+      const row = rowFor(uri, rowId);
+      if (row) await review.scoreRows([row.index], {}, row.session);
+    })),
+    vscode.commands.registerCommand(Commands.scoreRowWith, safe(async (uri?: unknown, rowId?: unknown) => {
+      const row = rowFor(uri, rowId);
+      if (!row) return;
+      const models = await pickModels(row.session, `Score row ${row.session.dataset.rowIds()[row.index]} with…`);
+      if (models) await review.scoreRows([row.index], { models, rerun: true }, row.session);
+    })),
+    vscode.commands.registerCommand(Commands.scoreFile, safe(async () => {
+      const session = activeSession();
+      if (session) await review.scoreAll({}, session);
+    })),
+    vscode.commands.registerCommand(Commands.cancelScoring, () => scoring.cancel()),
+    vscode.commands.registerCommand(Commands.annotateRow, safe(async (uri?: unknown, rowId?: unknown) => {
+      const row = rowFor(uri, rowId);
+      if (row) await review.annotateInteractively(row.index, undefined, row.session);
+    })),
+    vscode.commands.registerCommand(Commands.editAnnotation, safe(async () => {
+      const row = rowFor();
+      if (!row) return;
+      const { pickExistingAnnotation } = await import('./annotateUi');
+      const id = await pickExistingAnnotation(row.session, row.index, 'Edit');
+      const a = id ? row.session.annotations?.get(id) : undefined;
+      if (a) await review.annotateInteractively(row.index, a.target.kind === 'output' ? { kind: 'output', model: a.target.model } : { kind: 'reference' }, row.session);
+    })),
+    vscode.commands.registerCommand(Commands.removeAnnotation, safe(async () => {
+      const row = rowFor();
+      if (!row) return;
+      const { pickExistingAnnotation } = await import('./annotateUi');
+      const id = await pickExistingAnnotation(row.session, row.index, 'Remove');
+      if (id) await review.removeAnnotation(id, row.session);
+    })),
+    vscode.commands.registerCommand(Commands.nextSuspectReference, safe(async () => {
+      const session = activeSession();
+      if (!session) return;
+      const found = await review.revealNext(session, cursorIndex(session), (s) => s.suspect);
+      if (!found) void vscode.window.showInformationMessage(`No suspect reference: no row has every model (at least two) below ${session.threshold}.`);
+    })),
+    vscode.commands.registerCommand(Commands.nextBelowThreshold, safe(async () => {
+      const session = activeSession();
+      if (!session) return;
+      const found = await review.revealNext(session, cursorIndex(session), (s) => s.below);
+      if (!found) void vscode.window.showInformationMessage(`No row has a current score below ${session.threshold}.`);
+    })),
+    vscode.commands.registerCommand(Commands.exportAnnotatedCopy, safe(async () => {
+      const session = activeSession();
+      if (!session) return;
+      const document = await vscode.workspace.openTextDocument(session.uri);
+      const { exportAnnotatedCopy } = await import('./exportCopy');
+      await exportAnnotatedCopy(session, document);
+    })),
+    vscode.commands.registerCommand(Commands.setApiKey, safe(async () => {
+      const model = await pickKeyName('Set API key', false);
+      if (!model) return;
+      const key = await vscode.window.showInputBox({
+        title: `API key for ${model.name}`,
+        prompt: `Stored in VS Code's SecretStorage and sent only to ${originOf(model.baseUrl)} (you are asked if the model's endpoint changes).`,
+        password: true,
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim() === '' ? 'Enter the key, or press Escape to cancel.' : undefined),
+      });
+      if (!key) return;
+      await keys.set(model, key.trim());
+      void vscode.window.showInformationMessage(`PiSAR Review: API key for "${model.name}" stored for ${originOf(model.baseUrl)}.`);
+    })),
+    vscode.commands.registerCommand(Commands.clearApiKey, safe(async () => {
+      const model = await pickKeyName('Clear API key', true);
+      if (!model) return;
+      await keys.clear(model.name);
+      void vscode.window.showInformationMessage(`PiSAR Review: API key for "${model.name}" cleared.`);
+    })),
+    vscode.commands.registerCommand(Commands.openSample, safe(async () => {
+      const { openSample } = await import('./sample');
+      await openSample(context);
+    })),
+    vscode.commands.registerCommand(Commands.showLog, () => log.show()),
+  ];
+}

@@ -1,0 +1,48 @@
+import type { AnnotationTarget } from '../../core/store/annotations';
+import type { ModelResultState, RowState } from './session';
+
+/** `0.8134` -> `0.81`; what the inline scores, hovers and status bar show. */
+export function formatScore(score: number): string {
+  return score.toFixed(2);
+}
+
+/**
+ * The inline text of one model's result on a row: `ft-qwen 0.81`, `gpt failed`, `gpt stale 0.46`,
+ * `gpt n/a` (no score: e.g. the row has no reference).
+ */
+export function inlineResultText(r: ModelResultState): string {
+  if (r.result.error) return `${r.model} failed`;
+  if (r.score === undefined) return `${r.model} n/a`;
+  return r.stale ? `${r.model} stale ${formatScore(r.score)}` : `${r.model} ${formatScore(r.score)}`;
+}
+
+/** The whole inline text of a row's scores, e.g. `ft-qwen 0.81 · gpt 0.46`. */
+export function inlineScoresText(state: RowState): string {
+  return state.results.map(inlineResultText).join(' · ');
+}
+
+export function targetLabel(t: AnnotationTarget): string {
+  return t.kind === 'reference' ? 'reference' : t.model ?? 'output';
+}
+
+/** The inline text of a row's annotations, e.g. `✎ reference: wrong · gpt: hallucinated`. */
+export function inlineAnnotationsText(state: RowState): string {
+  if (state.annotations.length === 0) return '';
+  return '✎ ' + state.annotations
+    .map((p) => `${targetLabel(p.annotation.target)}: ${p.annotation.label}${p.state === 'changed' ? ' (row changed)' : ''}`)
+    .join(' · ');
+}
+
+/** Text for display in one line: collapses whitespace and control characters, caps the length. */
+export function oneLine(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+}
+
+/** Dataset text shown in a hover or message: control characters (ANSI escapes) made visible, length capped. */
+export function plainText(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const visible = text.replace(/\u001b/g, '␛').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '�');
+  return visible.length > max ? visible.slice(0, max) + `… (${visible.length - max} more characters)` : visible;
+}

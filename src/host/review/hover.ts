@@ -1,0 +1,94 @@
+import * as vscode from 'vscode';
+import type { DatasetRow } from '../../core/dataset/types';
+import { formatScore, plainText, targetLabel } from './format';
+import type { SessionManager } from './sessions';
+
+const MAX_TEXT = 1200;
+
+/**
+ * Hover on a row: per model its output, the reference, the score, latency and tokens, then the
+ * annotations. All dataset and model text goes in through appendText (escaped), in an untrusted
+ * MarkdownString without HTML: a row holding `<img onerror=…>` shows those characters.
+ */
+export class RowHoverProvider implements vscode.HoverProvider {
+  constructor(private readonly sessions: SessionManager) {}
+
+  async provideHover(document: vscode.TextDocument, position: vscode.Position): Promise<vscode.Hover | undefined> {
+    const session = this.sessions.forDocument(document);
+    if (!session) return undefined;
+    const index = session.dataset.indexAtLine(position.line + 1);
+    if (index === undefined) return undefined;
+    const state = session.rowState(index);
+    let row: DatasetRow | undefined;
+    try {
+      row = await session.dataset.getRow(index);
+    } catch {
+      row = undefined; // buffer changed under us; show what the stores know
+    }
+    const md = new vscode.MarkdownString('', false);
+    md.isTrusted = false;
+    md.supportHtml = false;
+
+    md.appendMarkdown('**Row** ');
+    md.appendText(session.dataset.rowIds()[index] ?? '');
+    md.appendMarkdown(`  \nthreshold ${formatScore(session.threshold)}`);
+    if (state?.suspect) md.appendMarkdown(' · **suspect reference**: every model scored below the threshold');
+    md.appendMarkdown('\n\n---\n\n**Reference**\n\n');
+    md.appendText(row?.reference !== undefined ? plainText(row.reference, MAX_TEXT) : '(none: this row cannot be scored)');
+    md.appendMarkdown('\n\n');
+
+    const shown = new Set<string>();
+    for (const r of state?.results ?? []) {
+      shown.add(r.model);
+      md.appendMarkdown('---\n\n**');
+      md.appendText(r.model);
+      md.appendMarkdown('** ');
+      if (r.result.error) {
+        md.appendMarkdown('failed: ');
+        md.appendText(plainText(`${r.result.error.kind}: ${r.result.error.message}`, 300));
+      } else if (r.score !== undefined) {
+        const verdict = r.score >= session.threshold ? 'pass' : 'below threshold';
+        md.appendMarkdown(`score **${formatScore(r.score)}** (${verdict})`);
+      } else {
+        md.appendMarkdown('not scored: ');
+        md.appendText(r.result.scoreNote ?? 'no score');
+      }
+      if (r.stale) md.appendMarkdown(' · _stale: the row changed since this result; score it again_');
+      const facts: string[] = [];
+      if (r.result.latencyMs !== undefined) facts.push(`${Math.round(r.result.latencyMs)} ms`);
+      const u = r.result.usage;
+      if (u?.promptTokens !== undefined || u?.completionTokens !== undefined) facts.push(`tokens ${u?.promptTokens ?? '?'} in / ${u?.completionTokens ?? '?'} out`);
+      if (r.result.cached) facts.push('from cache');
+      if (r.result.source === 'precomputed') facts.push('precomputed output');
+      if (facts.length > 0) md.appendMarkdown(`  \n${facts.join(' · ')}`);
+      if (r.result.output !== undefined) {
+        md.appendMarkdown('\n\n');
+        md.appendText(plainText(r.result.output, MAX_TEXT));
+      }
+      md.appendMarkdown('\n\n');
+    }
+    for (const [model, output] of Object.entries(row?.outputs ?? {})) {
+      if (shown.has(model)) continue;
+      md.appendMarkdown('---\n\n**');
+      md.appendText(model);
+      md.appendMarkdown('** not scored yet (precomputed output)\n\n');
+      md.appendText(plainText(output, MAX_TEXT));
+      md.appendMarkdown('\n\n');
+    }
+    for (const p of state?.annotations ?? []) {
+      const a = p.annotation;
+      md.appendMarkdown('---\n\n✎ **');
+      md.appendText(a.label);
+      md.appendMarkdown('** on ');
+      md.appendText(targetLabel(a.target));
+      if (p.state === 'changed') md.appendMarkdown(' · _row changed since it was annotated_');
+      if (a.note) {
+        md.appendMarkdown('\n\n');
+        md.appendText(plainText(a.note, MAX_TEXT));
+      }
+      md.appendMarkdown('\n\n');
+    }
+    const line = document.lineAt(position.line);
+    return new vscode.Hover(md, line.range);
+  }
+}

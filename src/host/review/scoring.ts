@@ -1,0 +1,272 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { ModelConfig } from '../../core/config/models';
+import type { RequestCache } from '../../core/runner/requestCache';
+import type { RunEvent, RunSummary } from '../../core/runner/runner';
+import type { Scorer } from '../../core/scoring/scorer';
+import type { ConfigService, EmbeddingConfig } from '../config';
+import { ContextKeys } from '../ids';
+import type { ReviewLog } from '../log';
+import type { ApiKeyStore } from '../secrets';
+import type { DatasetSession } from './session';
+import type { SessionManager } from './sessions';
+
+export interface ScoreRequest {
+  /** Rows to score; undefined = the whole file. */
+  readonly rowIndexes?: readonly number[];
+  readonly models?: readonly string[];
+  readonly rerun?: boolean;
+}
+
+/** The key the remote embeddings endpoint's API key is stored under. */
+export const EMBEDDING_KEY_NAME = 'embedding';
+
+interface Run {
+  readonly controller: AbortController;
+  readonly rows: ReadonlySet<number> | 'all';
+  done: number;
+  total: number;
+}
+
+/**
+ * Runs the core runner for a session: checks workspace trust first, hands API keys from
+ * SecretStorage (origin-bound), turns the run's event stream into progress, and loads the heavy
+ * parts (openai client, transformers.js) only on the first score.
+ */
+export class ScoringController implements vscode.Disposable {
+  private scorer: { key: string; scorer: Scorer } | undefined;
+  private requestCache: RequestCache | undefined;
+  private readonly runs = new Map<DatasetSession, Set<Run>>();
+  private readonly progressEmitter = new vscode.EventEmitter<DatasetSession>();
+  private readonly disposables: vscode.Disposable[] = [this.progressEmitter];
+  /** A run's progress or in-flight rows changed (for the status bar and CodeLens titles). */
+  readonly onDidChangeProgress = this.progressEmitter.event;
+
+  constructor(
+    private readonly sessions: SessionManager,
+    private readonly config: ConfigService,
+    private readonly keys: ApiKeyStore,
+    private readonly log: ReviewLog,
+    private readonly storageDir: string,
+    private readonly workerPath: string,
+  ) {
+    this.disposables.push(config.onDidChange((c) => {
+      if (this.scorer && this.scorer.key !== embeddingKey(c.embedding)) void this.disposeScorer();
+    }));
+  }
+
+  isScoring(session: DatasetSession): boolean {
+    return (this.runs.get(session)?.size ?? 0) > 0;
+  }
+
+  /** True while a run in this window covers the row. */
+  isRowInFlight(session: DatasetSession, index: number): boolean {
+    for (const run of this.runs.get(session) ?? []) {
+      if (run.rows === 'all' || run.rows.has(index)) return true;
+    }
+    return false;
+  }
+
+  /** Rows done / total over this session's runs, or undefined when none runs. */
+  progress(session: DatasetSession): { done: number; total: number } | undefined {
+    const runs = this.runs.get(session);
+    if (!runs || runs.size === 0) return undefined;
+    let done = 0;
+    let total = 0;
+    for (const r of runs) {
+      done += r.done;
+      total += r.total;
+    }
+    return { done, total };
+  }
+
+  cancel(session?: DatasetSession): void {
+    for (const [s, runs] of this.runs) {
+      if (session && s !== session) continue;
+      for (const r of runs) r.controller.abort();
+    }
+  }
+
+  /** Scores with a cancellable notification (whole file) or a window progress (a few rows). */
+  async score(session: DatasetSession, request: ScoreRequest): Promise<RunSummary | undefined> {
+    if (!vscode.workspace.isTrusted) {
+      const manage = 'Manage Workspace Trust';
+      const answer = await vscode.window.showWarningMessage(
+        'PiSAR Review calls no model in an untrusted workspace. Stored scores are shown; trust this workspace to score rows.',
+        manage,
+      );
+      if (answer === manage) void vscode.commands.executeCommand('workbench.trust.manage');
+      return undefined;
+    }
+    const cfg = this.config.current;
+    if (cfg.modelsError) {
+      const open = 'Open Settings';
+      void vscode.window.showErrorMessage(`PiSAR Review: the models setting is invalid: ${cfg.modelsError}`, open).then((a) => {
+        if (a === open) void vscode.commands.executeCommand('workbench.action.openSettings', 'pisarReview.models');
+      });
+      return undefined;
+    }
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === session.uri.toString());
+    if (doc) this.sessions.flush(doc);
+    await session.whenReady();
+
+    const whole = request.rowIndexes === undefined;
+    const location = whole ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window;
+    const title = whole ? `PiSAR Review: scoring ${path.basename(session.file)}` : `PiSAR Review: scoring ${request.rowIndexes!.length === 1 ? 'row' : `${request.rowIndexes!.length} rows`}`;
+    return vscode.window.withProgress({ location, title, cancellable: whole }, (progress, token) =>
+      this.run(session, request, cfg.models, cfg.embedding, progress, token));
+  }
+
+  private async run(
+    session: DatasetSession,
+    request: ScoreRequest,
+    models: readonly ModelConfig[],
+    embedding: EmbeddingConfig,
+    progress: vscode.Progress<{ message?: string; increment?: number }>,
+    token: vscode.CancellationToken,
+  ): Promise<RunSummary | undefined> {
+    const run: Run = { controller: new AbortController(), rows: request.rowIndexes ? new Set(request.rowIndexes) : 'all', done: 0, total: 0 };
+    const cancelSub = token.onCancellationRequested(() => run.controller.abort());
+    const runs = this.runs.get(session) ?? new Set<Run>();
+    runs.add(run);
+    this.runs.set(session, runs);
+    this.setScoringContext();
+    this.progressEmitter.fire(session);
+    const writing = session.beginWriting();
+    const started = Date.now();
+    let lastPct = 0;
+    try {
+      const [{ runDataset, RunError }, results] = await Promise.all([import('../../core/runner/runner'), session.resultsStore()]);
+      const scorer = await this.scorerFor(embedding);
+      const requestCache = await this.cache();
+      const dataset = session.dataset;
+      this.log.info(`Scoring ${session.file}: ${request.rowIndexes ? `${request.rowIndexes.length} row(s)` : 'all rows'}, models ${request.models?.join(', ') ?? 'all'}${request.rerun ? ' (re-run)' : ''}.`);
+      const onEvent = (e: RunEvent) => {
+        switch (e.kind) {
+          case 'start':
+            run.total = e.total;
+            break;
+          case 'result': {
+            run.done = e.done;
+            run.total = e.total;
+            const index = session.dataset.indexOfId(e.result.rowId);
+            session.resultsAppended(index !== undefined ? [index] : undefined);
+            break;
+          }
+          case 'skip':
+            run.done = e.done;
+            break;
+          case 'retry':
+            this.log.debug(`${e.model} ${e.rowId}: retry ${e.retry} in ${e.delayMs} ms (${e.reason})`);
+            return;
+          case 'model-failed':
+            this.log.error(`${e.message}. ${e.fix}`);
+            void vscode.window.showErrorMessage(`PiSAR Review: ${e.message}. ${e.fix}`);
+            return;
+          case 'scoring-failed':
+            this.log.error(`Scoring failed: ${e.message}`);
+            void vscode.window.showErrorMessage(`PiSAR Review could not score: ${e.message}`);
+            return;
+          case 'done':
+            return;
+        }
+        const pct = run.total > 0 ? Math.floor((run.done / run.total) * 100) : 0;
+        progress.report({ message: `${run.done}/${run.total}`, increment: pct - lastPct });
+        lastPct = pct;
+        this.progressEmitter.fire(session);
+      };
+      let summary: RunSummary;
+      try {
+        summary = await runDataset({
+          dataset,
+          models: [...models],
+          results,
+          scorer,
+          rowIndexes: request.rowIndexes ? [...request.rowIndexes] : undefined,
+          modelNames: request.models ? [...request.models] : undefined,
+          rerun: request.rerun,
+          signal: run.controller.signal,
+          onEvent,
+          apiKeyFor: (model) => this.keys.keyFor(model),
+          requestCache,
+        });
+      } catch (err) {
+        if (err instanceof RunError) {
+          this.log.error(`${err.message} ${err.fix}`);
+          void vscode.window.showErrorMessage(`PiSAR Review: ${err.message} ${err.fix}`);
+          return undefined;
+        }
+        throw err;
+      }
+      this.log.info(`Scored ${session.file}: ${summary.done}/${summary.total} done, ${summary.called} called, ${summary.failed} failed, ${summary.reused} reused, ${Date.now() - started} ms${summary.cancelled ? ' (cancelled)' : ''}.`);
+      if (summary.cancelled) void vscode.window.showInformationMessage(`PiSAR Review: scoring cancelled after ${summary.done} of ${summary.total}; finished results were kept.`);
+      else if (summary.total === 0 && request.rowIndexes === undefined) void vscode.window.showInformationMessage('PiSAR Review: every row already has a current score. Use "Score with…" to re-run a model.');
+      else if (summary.failed > 0 && summary.modelFailures.length === 0) {
+        void vscode.window.showWarningMessage(`PiSAR Review: ${summary.failed} of ${summary.total} calls failed; hover a row for the reason, or see the log.`);
+      }
+      return summary;
+    } catch (err) {
+      this.log.error(err as Error);
+      void vscode.window.showErrorMessage(`PiSAR Review: scoring failed: ${(err as Error).message}`);
+      return undefined;
+    } finally {
+      cancelSub.dispose();
+      writing.dispose();
+      runs.delete(run);
+      if (runs.size === 0) this.runs.delete(session);
+      this.setScoringContext();
+      session.resultsAppended();
+      this.progressEmitter.fire(session);
+    }
+  }
+
+  private setScoringContext(): void {
+    void vscode.commands.executeCommand('setContext', ContextKeys.scoring, this.runs.size > 0);
+  }
+
+  private async cache(): Promise<RequestCache> {
+    if (!this.requestCache) {
+      // One cache for every run of this window: identical concurrent calls (row + file run) share one request.
+      const { RequestCache } = await import('../../core/runner/requestCache');
+      this.requestCache = RequestCache.inMemory();
+    }
+    return this.requestCache;
+  }
+
+  private async scorerFor(embedding: EmbeddingConfig): Promise<Scorer> {
+    const key = embeddingKey(embedding);
+    if (this.scorer?.key === key) return this.scorer.scorer;
+    await this.disposeScorer();
+    const { createScorer } = await import('../../core/scoring/scorer');
+    let apiKey: string | undefined;
+    if (embedding.provider === 'remote' && embedding.remote.baseUrl) {
+      apiKey = await this.keys.keyFor({ name: EMBEDDING_KEY_NAME, baseUrl: embedding.remote.baseUrl });
+    }
+    const scorer = createScorer({
+      provider: embedding.provider,
+      model: embedding.model,
+      dtype: embedding.dtype,
+      remote: embedding.provider === 'remote' ? { ...embedding.remote, apiKey } : undefined,
+      cacheDir: this.storageDir,
+      workerPath: this.workerPath,
+    });
+    this.scorer = { key, scorer };
+    return scorer;
+  }
+
+  private async disposeScorer(): Promise<void> {
+    const old = this.scorer;
+    this.scorer = undefined;
+    await old?.scorer.dispose().catch((err) => this.log.warn(`Scorer did not shut down cleanly: ${String(err)}`));
+  }
+
+  dispose(): void {
+    this.cancel();
+    void this.disposeScorer();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function embeddingKey(e: EmbeddingConfig): string {
+  return JSON.stringify(e);
+}

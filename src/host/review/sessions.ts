@@ -1,0 +1,156 @@
+import * as vscode from 'vscode';
+import { isSidecarFile } from '../../core/dataset/dataset';
+import type { ConfigService } from '../config';
+import { ContextKeys } from '../ids';
+import type { ReviewLog } from '../log';
+import { DatasetSession, type SessionChange } from './session';
+
+/** Debounce of re-indexing while the user types. */
+const TYPING_DEBOUNCE_MS = 300;
+
+export function isDatasetDocument(document: vscode.TextDocument): boolean {
+  return document.languageId === 'jsonl' && document.uri.scheme === 'file' && !isSidecarFile(document.uri.fsPath);
+}
+
+export interface SessionEvent extends SessionChange {
+  readonly session: DatasetSession;
+}
+
+/**
+ * One DatasetSession per open dataset document, created when it opens and disposed when it
+ * closes: nothing is read for files that are not open.
+ */
+export class SessionManager implements vscode.Disposable {
+  private readonly sessions = new Map<string, DatasetSession>();
+  private readonly typingTimers = new Map<string, NodeJS.Timeout>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly changeEmitter = new vscode.EventEmitter<SessionEvent>();
+  private readonly activeEmitter = new vscode.EventEmitter<DatasetSession | undefined>();
+  private readonly cursorEmitter = new vscode.EventEmitter<{ session: DatasetSession; index: number }>();
+  private _active: DatasetSession | undefined;
+  private lastCursor: { key: string; index: number } | undefined;
+
+  /** Rows, results or annotations of some session changed. */
+  readonly onDidChange = this.changeEmitter.event;
+  /** The active dataset changed (the last dataset editor stays active while focus is elsewhere). */
+  readonly onDidChangeActive = this.activeEmitter.event;
+  readonly onDidChangeCursorRow = this.cursorEmitter.event;
+
+  constructor(private readonly config: ConfigService, private readonly log: ReviewLog) {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((d) => this.open(d)),
+      vscode.workspace.onDidCloseTextDocument((d) => this.close(d)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
+      vscode.window.onDidChangeActiveTextEditor((e) => this.onActiveEditor(e)),
+      vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
+      config.onDidChange((c) => { for (const s of this.sessions.values()) s.updateConfig(c); }),
+      this.changeEmitter, this.activeEmitter, this.cursorEmitter,
+    );
+    for (const d of vscode.workspace.textDocuments) this.open(d);
+    this.onActiveEditor(vscode.window.activeTextEditor);
+  }
+
+  get active(): DatasetSession | undefined {
+    return this._active;
+  }
+
+  get(uri: vscode.Uri): DatasetSession | undefined {
+    return this.sessions.get(uri.toString());
+  }
+
+  forDocument(document: vscode.TextDocument): DatasetSession | undefined {
+    return this.sessions.get(document.uri.toString());
+  }
+
+  all(): DatasetSession[] {
+    return [...this.sessions.values()];
+  }
+
+  /** Re-indexes a document now (e.g. before scoring), skipping the typing debounce. */
+  flush(document: vscode.TextDocument): DatasetSession | undefined {
+    const key = document.uri.toString();
+    const timer = this.typingTimers.get(key);
+    const session = this.sessions.get(key);
+    if (timer && session) {
+      clearTimeout(timer);
+      this.typingTimers.delete(key);
+      session.updateText(document.getText());
+    }
+    return session;
+  }
+
+  private open(document: vscode.TextDocument): DatasetSession | undefined {
+    if (!isDatasetDocument(document)) return undefined;
+    const key = document.uri.toString();
+    let session = this.sessions.get(key);
+    if (session) return session;
+    try {
+      session = new DatasetSession(document, this.config.current, this.log);
+    } catch (err) {
+      this.log.error(`${document.uri.fsPath}: cannot be indexed: ${String(err)}`);
+      return undefined;
+    }
+    const opened = session;
+    this.sessions.set(key, opened);
+    opened.onDidChange((change) => this.changeEmitter.fire({ ...change, session: opened }));
+    this.changeEmitter.fire({ session: opened });
+    return opened;
+  }
+
+  private close(document: vscode.TextDocument): void {
+    const key = document.uri.toString();
+    const session = this.sessions.get(key);
+    if (!session) return;
+    clearTimeout(this.typingTimers.get(key));
+    this.typingTimers.delete(key);
+    this.sessions.delete(key);
+    session.dispose();
+    if (this._active === session) this.setActive(undefined);
+  }
+
+  private onEdit(e: vscode.TextDocumentChangeEvent): void {
+    if (e.contentChanges.length === 0) return;
+    const key = e.document.uri.toString();
+    const session = this.sessions.get(key);
+    if (!session) return;
+    clearTimeout(this.typingTimers.get(key));
+    this.typingTimers.set(key, setTimeout(() => {
+      this.typingTimers.delete(key);
+      if (this.sessions.get(key) === session) session.updateText(e.document.getText());
+    }, TYPING_DEBOUNCE_MS));
+  }
+
+  private onActiveEditor(editor: vscode.TextEditor | undefined): void {
+    if (!editor) return; // focus moved to a panel: keep showing the last dataset
+    const session = this.forDocument(editor.document) ?? this.open(editor.document);
+    void vscode.commands.executeCommand('setContext', ContextKeys.isDataset, session !== undefined);
+    if (session && session !== this._active) this.setActive(session);
+    if (session) this.reportCursor(session, editor.selection.active.line);
+  }
+
+  private setActive(session: DatasetSession | undefined): void {
+    this._active = session;
+    this.activeEmitter.fire(session);
+  }
+
+  private onSelection(e: vscode.TextEditorSelectionChangeEvent): void {
+    const session = this.forDocument(e.textEditor.document);
+    if (session) this.reportCursor(session, e.selections[0].active.line);
+  }
+
+  private reportCursor(session: DatasetSession, line0: number): void {
+    const index = session.dataset.indexAtLine(line0 + 1);
+    if (index === undefined) return;
+    const key = session.uri.toString();
+    if (this.lastCursor?.key === key && this.lastCursor.index === index) return;
+    this.lastCursor = { key, index };
+    this.cursorEmitter.fire({ session, index });
+  }
+
+  dispose(): void {
+    for (const t of this.typingTimers.values()) clearTimeout(t);
+    for (const s of this.sessions.values()) s.dispose();
+    this.sessions.clear();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,67 @@
+import * as vscode from 'vscode';
+import { Commands } from '../ids';
+import { formatScore } from './format';
+import type { ScoringController } from './scoring';
+import type { SessionManager } from './sessions';
+import { summarizeSession } from './summary';
+
+/**
+ * `PiSAR 12/40 rows` while the active dataset is being scored, then the mean per model
+ * (`PiSAR mean ft-qwen 0.78 · gpt 0.52`). Hidden when no dataset is active.
+ */
+export class ReviewStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('pisarReview.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly disposables: vscode.Disposable[] = [this.item];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
+    this.item.name = 'PiSAR Review';
+    this.disposables.push(
+      sessions.onDidChangeActive(() => this.update()),
+      sessions.onDidChange((e) => { if (e.session === sessions.active) this.schedule(); }),
+      scoring.onDidChangeProgress((s) => { if (s === sessions.active) this.schedule(); }),
+      vscode.window.onDidChangeActiveTextEditor((e) => {
+        if (e) this.item[sessions.forDocument(e.document) ? 'show' : 'hide']();
+      }),
+    );
+    this.update();
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.update();
+    }, 100);
+  }
+
+  private update(): void {
+    const session = this.sessions.active;
+    if (!session) {
+      this.item.hide();
+      return;
+    }
+    const progress = this.scoring.progress(session);
+    if (progress) {
+      this.item.text = `$(sync~spin) PiSAR ${progress.done}/${progress.total} rows`;
+      this.item.tooltip = 'PiSAR Review is scoring this dataset; click to cancel.';
+      this.item.command = Commands.cancelScoring;
+    } else {
+      const summary = summarizeSession(session);
+      const scored = summary.models.filter((m) => m.mean !== undefined);
+      this.item.text = scored.length > 0
+        ? `$(pulse) PiSAR mean ${scored.map((m) => `${m.model} ${formatScore(m.mean!)}`).join(' · ')}`
+        : '$(pulse) PiSAR not scored';
+      const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === undefined ? '-' : formatScore(m.mean)}, median ${m.median === undefined ? '-' : formatScore(m.median)}, ≥ ${formatScore(session.threshold)}: ${m.shareAtOrAbove === undefined ? '-' : Math.round(m.shareAtOrAbove * 100) + '%'}, failed ${m.failed}`);
+      this.item.tooltip = lines.length > 0 ? lines.join('\n') : 'Run "PiSAR Review: Score File" to score this dataset.';
+      this.item.command = scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
+    }
+    const editor = vscode.window.activeTextEditor;
+    if (!editor || this.sessions.forDocument(editor.document)) this.item.show();
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}
