@@ -1,0 +1,228 @@
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { runCli } from '../../src/cli/main';
+import type { ReportDocument } from '../../src/cli/commands/report';
+import type { ScoreDocument } from '../../src/cli/commands/score';
+import { ResultsStore } from '../../src/core/store/results';
+import { readSidecar } from '../../src/core/store/sidecar';
+import { jsonl, makeTempDir, repoRoot } from '../support/files';
+import { FakeOpenAIServer, type Fault } from '../support/openaiServer';
+
+const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
+const CLI = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
+
+interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Captured> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c) => (out += c));
+  stderr.on('data', (c) => (err += c));
+  const code = await runCli(args, { stdout, stderr, env: { ...env }, cwd: repoRoot });
+  return { code, stdout: out, stderr: err };
+}
+
+function rows(n: number, extra: (i: number) => Record<string, unknown> = () => ({})): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({ id: `r${i}`, input: `question ${i}`, rationale: `Rationale: question ${i}`, ...extra(i) }));
+}
+
+async function sha256(file: string): Promise<string> {
+  return crypto.createHash('sha256').update(await fsp.readFile(file)).digest('hex');
+}
+
+describe('CLI: score and report', function () {
+  this.timeout(60_000);
+  let server: FakeOpenAIServer | undefined;
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => (tmp = makeTempDir('pisar-cli-score-')));
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    tmp.cleanup();
+  });
+
+  async function setup(n: number, models: Record<string, unknown>[], extra?: (i: number) => Record<string, unknown>) {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    await fsp.writeFile(data, jsonl(rows(n, extra)));
+    const config = path.join(tmp.dir, 'config.json');
+    await fsp.writeFile(config, JSON.stringify({ models }));
+    const common = [data, '--config', config, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')];
+    return { data, config, common };
+  }
+
+  it('scores every row with the real embedding model, prints the table, and exits 0', async () => {
+    server = await FakeOpenAIServer.start();
+    const { data, common } = await setup(6, [{ name: 'm1', baseUrl: server.url, model: 'm1' }], (i) => (i < 2 ? { outputs: { pre: 'An unrelated answer about the weather.' } } : {}));
+    const before = await sha256(data);
+    const r = await cli(['score', ...common]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\| model \| rows \| scored \| mean \| median \| share >= 0\.7 \| failed \| stale \|/);
+    assert.match(r.stdout, /\| m1 \| 6 \| 6 \| 1\.000 \| 1\.000 \| 100\.0% \| 0 \| 0 \|/, 'identical output and reference score 1 with the real model');
+    assert.match(r.stdout, /\| pre \| 2 \| 2 \|/);
+    assert.match(r.stderr, /6 called, 0 from cache, 2 precomputed/);
+    assert.equal(server.stats.requests, 6);
+    assert.equal(await sha256(data), before, 'the dataset is never written');
+
+    const again = await cli(['score', ...common, '--json']);
+    assert.equal(again.code, 0);
+    const doc = JSON.parse(again.stdout) as ScoreDocument;
+    assert.equal(doc.schema, 'pisar-review/score@1');
+    assert.equal(doc.run.called, 0, 'an unchanged dataset makes zero calls');
+    assert.equal(doc.run.scored, 0, 'and computes zero embeddings');
+    assert.equal(server.stats.requests, 6);
+    assert.equal(doc.summary.models.find((m) => m.model === 'm1')?.mean, 1);
+    assert.ok(doc.summary.models.find((m) => m.model === 'pre')!.mean! < 0.99, 'an unrelated precomputed answer scores below an identical one');
+  });
+
+  it('exits 1 when calls fail and says which model and why', async () => {
+    const plan: Record<string, (Fault | Fault['kind'])[]> = { 'question 1': ['malformed'], 'question 2': ['empty-choices'], 'question 3': ['500', 'reset'] };
+    server = await FakeOpenAIServer.start({ faultFor: (req) => plan[req.prompt]?.[req.attempt] });
+    const { common } = await setup(5, [{ name: 'm1', baseUrl: server.url, model: 'm1' }]);
+    const r = await cli(['score', ...common, '--json']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /model "m1": 2 failed \((1 malformed, 1 empty-choices|1 empty-choices, 1 malformed)\)/);
+    assert.match(r.stderr, /r1 \/ m1: the response body is not valid JSON/);
+    const doc = JSON.parse(r.stdout) as ScoreDocument;
+    assert.equal(doc.run.failed, 2);
+    assert.equal(doc.run.retries, 2);
+    assert.deepEqual(doc.failures.map((f) => f.rowId).sort(), ['r1', 'r2']);
+    assert.equal(doc.summary.models[0].failed, 2);
+    assert.equal(doc.summary.models[0].scored, 3);
+  });
+
+  it('a bad key stops the model with one message naming it and the fix, and exits 1', async () => {
+    server = await FakeOpenAIServer.start({ requireKey: 'sk-right' });
+    const { common } = await setup(30, [{ name: 'gpt', baseUrl: server.url, model: 'gpt', apiKeyEnv: 'GPT_KEY' }]);
+    const r = await cli(['score', ...common], { GPT_KEY: 'sk-wrong' });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.match(/model "gpt" stopped/g)?.length, 1);
+    assert.match(r.stderr, /fix: Check the API key for "gpt".*GPT_KEY/);
+    assert.ok(server.stats.requests <= 4);
+    assert.ok(!r.stderr.includes('sk-wrong') && !r.stdout.includes('sk-wrong'), 'the key is never printed');
+    const fixed = await cli(['score', ...common], { GPT_KEY: 'sk-right' });
+    assert.equal(fixed.code, 0, 'a re-run with the right key calls the failed rows');
+  });
+
+  it('exits 2 on bad usage and unreadable input, naming the problem', async () => {
+    server = await FakeOpenAIServer.start();
+    const { data, config } = await setup(2, [{ name: 'm1', baseUrl: server.url, model: 'm1' }]);
+    const missing = await cli(['score', path.join(tmp.dir, 'nope.jsonl')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /no such file/);
+    assert.equal((await cli(['score'])).code, 2);
+    const threshold = await cli(['score', data, '--threshold', 'high']);
+    assert.equal(threshold.code, 2);
+    assert.match(threshold.stderr, /--threshold high/);
+    const unknown = await cli(['score', data, '--config', config, '--models', 'm2']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no model named "m2"; known: m1/);
+    const badConfig = path.join(tmp.dir, 'bad.json');
+    await fsp.writeFile(badConfig, JSON.stringify({ models: [{ name: 'x', baseURL: 'http://h/v1', model: 'x' }] }));
+    const bad = await cli(['score', data, '--config', badConfig]);
+    assert.equal(bad.code, 2);
+    assert.ok(bad.stderr.includes(`${badConfig}: models[0].baseURL: is not a known model setting. Did you mean "baseUrl"?`), bad.stderr);
+    assert.equal((await cli(['report', data, '--format', 'xml'])).code, 2);
+    assert.equal(server.stats.requests, 0);
+  });
+
+  it('report prints stored results as md, csv and json without calling or writing anything', async () => {
+    server = await FakeOpenAIServer.start({ faultFor: (req) => (req.prompt === 'question 2' ? '400' : undefined) });
+    const { data, common } = await setup(4, [{ name: 'm1', baseUrl: server.url, model: 'm1' }], (i) => ({ outputs: { pre: i % 2 ? `Rationale: question ${i}` : 'Nothing alike at all, about cooking pasta.' } }));
+    await cli(['score', ...common]);
+    const calls = server.stats.requests;
+    const sidecar = path.join(tmp.dir, 'data.pisar-results.jsonl');
+    const before = await sha256(sidecar);
+
+    const md = await cli(['report', data, '--rows']);
+    assert.equal(md.code, 0);
+    assert.match(md.stdout, /\| m1 \| 4 \| 3 \| 1\.000 \| 1\.000 \| 100\.0% \| 1 \| 0 \|/);
+    assert.match(md.stdout, /\| 3 \| r2 \| failed \(request\) \| \d\.\d{3} \|/);
+    const csv = await cli(['report', data, '--format', 'csv']);
+    assert.match(csv.stdout, /^model,rows,scored,mean,median,share >= 0\.7,failed,stale\r\n/);
+    assert.match(csv.stdout, /\r\nm1,4,3,1,1,1,1,0\r\n/);
+    const json = await cli(['report', data, '--format', 'json', '--rows', '--threshold', '0.99']);
+    const doc = JSON.parse(json.stdout) as ReportDocument;
+    assert.equal(doc.schema, 'pisar-review/report@1');
+    assert.equal(doc.threshold, 0.99);
+    assert.equal(doc.rows?.length, 4);
+    assert.deepEqual(doc.rows?.[2].results.m1, { status: 'failed', kind: 'request', message: 'HTTP 400: This model\'s maximum context length is exceeded' });
+    const pre = doc.models.find((m) => m.model === 'pre')!;
+    assert.equal(pre.shareAtOrAbove, 0.5, 'the two identical answers pass 0.99, the two unrelated ones do not');
+    assert.equal(doc.gaps.length, 1);
+
+    assert.equal(server.stats.requests, calls, 'report calls nothing');
+    assert.equal(await sha256(sidecar), before, 'report writes nothing');
+  });
+
+  it('report marks results of edited rows stale and leaves them out of the numbers', async () => {
+    server = await FakeOpenAIServer.start();
+    const { data, common } = await setup(3, [{ name: 'm1', baseUrl: server.url, model: 'm1' }]);
+    await cli(['score', ...common]);
+    const text = await fsp.readFile(data, 'utf8');
+    await fsp.writeFile(data, text.replace('question 1"', 'question 1, reworded"'));
+    const r = await cli(['report', data, '--format', 'json']);
+    const m1 = (JSON.parse(r.stdout) as ReportDocument).models[0];
+    assert.equal(m1.stale, 1);
+    assert.equal(m1.rows, 2);
+    assert.equal(m1.scored, 2);
+  });
+
+  it('after SIGKILL mid-run, a re-run makes only the calls that were missing', async function () {
+    this.timeout(120_000);
+    server = await FakeOpenAIServer.start({ latencyMs: 25 });
+    server.recordRequests = false;
+    const n = 240;
+    const { data, common } = await setup(n, [{ name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 4 }]);
+    const before = await sha256(data);
+    const sidecar = path.join(tmp.dir, 'data.pisar-results.jsonl');
+
+    const child = spawn(process.execPath, [CLI, 'score', ...common], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+    let childErr = '';
+    child.stderr.on('data', (c) => (childErr += c));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    for (;;) {
+      const lines = await fsp.readFile(sidecar, 'utf8').then((t) => t.split('\n').length - 1, () => 0);
+      if (lines >= 40) break;
+      if (child.exitCode !== null) assert.fail(`the CLI finished before it could be killed: ${childErr}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 200)); // requests the child had in flight reach the server
+    const callsBefore = server.stats.requests;
+    assert.ok(callsBefore < n, `killed mid-run (${callsBefore} of ${n} calls made)`);
+
+    const stored = await ResultsStore.open(data);
+    const kept = [...stored.latestResults()].filter((r) => r.output !== undefined).length;
+    assert.ok(kept >= 40 && kept < n, `results kept after the kill: ${kept}`);
+
+    const rerun = spawn(process.execPath, [CLI, 'score', ...common, '--json'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    rerun.stdout.on('data', (c) => (out += c));
+    rerun.stderr.on('data', (c) => (err += c));
+    const code = await new Promise<number | null>((resolve) => rerun.on('exit', resolve));
+    assert.equal(code, 0, err);
+    const doc = JSON.parse(out) as ScoreDocument;
+    assert.equal(server.stats.requests - callsBefore, doc.run.called, 'every call the re-run counted reached the server, no more');
+    assert.equal(doc.run.called + doc.run.cacheHits, n - kept, 'only the missing rows were called (or answered from the request cache)');
+    assert.equal(doc.run.reused, kept);
+
+    const { records, problems } = await readSidecar<{ rowId: string; output?: string; score?: number }>(sidecar);
+    assert.deepEqual(problems, []);
+    assert.equal(records.length, n, 'one stored result per row: none duplicated, none lost');
+    assert.equal(new Set(records.map((r) => r.rowId)).size, n);
+    assert.ok(records.every((r) => typeof r.score === 'number'));
+    assert.equal(await sha256(data), before, 'the dataset is never written');
+  });
+});
