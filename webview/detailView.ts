@@ -1,0 +1,110 @@
+import type { AnnotationView, RowDetail } from '../src/shared/protocol';
+import { custom, el, formatScore } from './dom';
+
+export interface DetailCallbacks {
+  onClose(): void;
+  onRemoveAnnotation(index: number, target: string): void;
+  onScore(index: number, model: string): void;
+}
+
+/** The row's detail: full input, image thumbnails, reference, each output with its score. */
+export class DetailView {
+  readonly element: HTMLElement;
+  private readonly heading: HTMLHeadingElement;
+  private readonly content: HTMLDivElement;
+  private current: RowDetail | undefined;
+
+  constructor(private readonly callbacks: DetailCallbacks) {
+    this.heading = el('h2', { className: 'detail-title', attrs: { id: 'detail-title', tabindex: '-1' } });
+    const close = custom('vscode-button', { text: 'Close', testid: 'detail-close', attrs: { secondary: '', title: 'Close (Escape)' } });
+    close.addEventListener('click', () => this.callbacks.onClose());
+    this.content = el('div', { className: 'detail-content' });
+    this.element = el(
+      'section',
+      { className: 'detail', testid: 'detail', attrs: { role: 'region', 'aria-labelledby': 'detail-title' } },
+      el('div', { className: 'detail-header' }, this.heading, close),
+      this.content,
+    );
+    this.element.hidden = true;
+  }
+
+  get open(): boolean {
+    return !this.element.hidden;
+  }
+
+  get row(): RowDetail | undefined {
+    return this.current;
+  }
+
+  show(detail: RowDetail, threshold: number): void {
+    this.current = detail;
+    this.element.hidden = false;
+    this.element.dataset.rowIndex = String(detail.index);
+    this.heading.textContent = `Row ${detail.id} · line ${detail.line}`;
+    const parts: Node[] = [];
+    parts.push(section('Input', 'detail-input', pre(detail.input)));
+    if (detail.images.length > 0) {
+      const figures = detail.images.map((image) => {
+        if (image.dataUrl) {
+          const img = el('img', { className: 'thumbnail', testid: 'detail-image', attrs: { alt: `Image of row ${detail.id}: ${image.source.startsWith('data:') ? 'inline image' : image.source}` } });
+          img.src = image.dataUrl;
+          return el('figure', {}, img, el('figcaption', { text: image.source.startsWith('data:') ? 'inline image' : image.source }));
+        }
+        return el('p', { className: 'image-problem', testid: 'detail-image-problem', text: `Image not shown: ${image.problem ?? image.source}` });
+      });
+      parts.push(section('Image', 'detail-images', ...figures));
+    }
+    parts.push(section('Reference', 'detail-reference', detail.reference === null ? el('p', { className: 'missing', text: 'No reference rationale: outputs can be run but not scored.' }) : pre(detail.reference)));
+    const outputs = detail.outputs.map((o) => {
+      const score = o.score;
+      const below = score !== null && score.score !== null && score.score < threshold;
+      const badge = el('span', {
+        className: `detail-score${below ? ' below' : ''}${score?.score === null ? ' failed' : ''}`,
+        testid: 'detail-score',
+        text: score === null ? 'not scored' : score.score === null ? `⚠ failed${score.error ? `: ${score.error}` : ''}` : `${below ? '▼ ' : '✓ '}${formatScore(score.score)}${below ? ' below threshold' : ''}${score.stale ? ' (stale)' : ''}`,
+      });
+      if (below) badge.dataset.below = 'true';
+      const rerun = custom('vscode-button', { text: 'Re-run', testid: 'detail-rerun', attrs: { secondary: '', title: `Call ${o.model} again for this row` } });
+      rerun.addEventListener('click', () => this.callbacks.onScore(detail.index, o.model));
+      const header = el('div', { className: 'output-header' }, el('h4', { text: o.model }), badge, ...(o.latencyMs !== undefined ? [el('span', { className: 'latency', text: `${o.latencyMs} ms` })] : []), rerun);
+      return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
+    });
+    parts.push(section('Outputs', 'detail-outputs', ...outputs));
+    parts.push(section('Annotations', 'detail-annotations', ...this.annotations(detail.index, detail.annotations)));
+    this.content.replaceChildren(...parts);
+  }
+
+  hide(): void {
+    this.element.hidden = true;
+    this.current = undefined;
+    this.content.replaceChildren();
+  }
+
+  focus(): void {
+    this.heading.focus();
+  }
+
+  private annotations(index: number, annotations: readonly AnnotationView[]): Node[] {
+    if (annotations.length === 0) return [el('p', { className: 'missing', text: 'None. Press a number key to label, n to add a note.' })];
+    return annotations.map((a) => {
+      const remove = custom('vscode-button', { text: 'Remove', testid: 'annotation-remove', attrs: { secondary: '' } });
+      remove.addEventListener('click', () => this.callbacks.onRemoveAnnotation(index, a.target));
+      return el(
+        'div',
+        { className: 'annotation', testid: 'annotation', attrs: { 'data-target': a.target, 'data-label': a.label } },
+        el('span', { className: 'annotation-label', text: `⚑ ${a.target}: ${a.label}` }),
+        ...(a.note ? [el('span', { className: 'annotation-note', text: a.note })] : []),
+        ...(a.stale ? [el('span', { className: 'annotation-stale', text: 'the row changed since' })] : []),
+        remove,
+      );
+    });
+  }
+}
+
+function section(title: string, testid: string, ...children: Node[]): HTMLElement {
+  return el('section', { className: 'detail-section', testid }, el('h3', { text: title }), ...children);
+}
+
+function pre(text: string): HTMLPreElement {
+  return el('pre', { text });
+}

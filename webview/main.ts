@@ -1,0 +1,505 @@
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-collapsible/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import type { DatasetView, HostToWebview, RowFilter, RowQuery, RowSort, RowView, SummaryView } from '../src/shared/protocol';
+import { DetailView } from './detailView';
+import { custom, el } from './dom';
+import { HostBridge, type PanelState } from './hostBridge';
+import { RowList } from './rowList';
+import { SummaryPanel } from './summaryView';
+
+type Push = Exclude<HostToWebview, { type: 'response' }>;
+
+const DEFAULT_QUERY: RowQuery = { sort: { column: 'index', descending: false }, filter: {} };
+/** Pause after typing in the search box before asking the host to filter. */
+const SEARCH_DELAY_MS = 250;
+/** Pause between moving the selection with keys and revealing the row in the editor. */
+const REVEAL_DELAY_MS = 80;
+
+interface SelectLike extends HTMLElement {
+  value: string;
+}
+interface CheckboxLike extends HTMLElement {
+  checked: boolean;
+}
+interface ButtonLike extends HTMLElement {
+  disabled: boolean;
+}
+interface CollapsibleLike extends HTMLElement {
+  open: boolean;
+}
+
+/** The review panel: summary on top, filters, the virtualised rows, row detail and actions. */
+class ReviewPanelApp {
+  private readonly host: HostBridge;
+  private dataset: DatasetView | null = null;
+  private summary: SummaryView | null = null;
+  private query: RowQuery;
+  private total = 0;
+  private target = 'reference';
+  private state: PanelState;
+  private restoreScroll: number | undefined;
+  private searchTimer: ReturnType<typeof setTimeout> | undefined;
+  private revealTimer: ReturnType<typeof setTimeout> | undefined;
+  private stateTimer: ReturnType<typeof setTimeout> | undefined;
+  private busy = 0;
+
+  private readonly list: RowList;
+  private readonly summaryPanel = new SummaryPanel();
+  private readonly detail: DetailView;
+  private readonly datasetName = el('span', { className: 'dataset-name', testid: 'dataset-name' });
+  private readonly datasetInfo = el('span', { className: 'dataset-info', testid: 'dataset-info' });
+  private readonly progressText = el('span', { className: 'progress-text', testid: 'progress' });
+  private readonly progressFill = el('div', { className: 'progress-fill' });
+  private readonly progressTrack = el('div', { className: 'progress-track', attrs: { role: 'progressbar', 'aria-label': 'Review progress', 'aria-valuemin': '0' } }, this.progressFill);
+  private readonly status = el('div', { className: 'status', testid: 'status', attrs: { role: 'status', 'aria-live': 'polite' } });
+  private readonly error = el('div', { className: 'error', testid: 'error', attrs: { role: 'alert' } });
+  private readonly spinner = custom('vscode-progress-ring', { className: 'spinner', testid: 'busy' });
+  private readonly rowCount = el('span', { className: 'row-count', testid: 'row-count' });
+  private readonly filterBelow = custom('vscode-single-select', { testid: 'filter-below', attrs: { 'aria-label': 'Show rows' } }) as SelectLike;
+  private readonly filterSuspect = custom('vscode-checkbox', { testid: 'filter-suspect', attrs: { label: 'Suspect reference' } }) as CheckboxLike;
+  private readonly filterAnnotated = custom('vscode-checkbox', { testid: 'filter-annotated', attrs: { label: 'Annotated' } }) as CheckboxLike;
+  private readonly filterUnscored = custom('vscode-checkbox', { testid: 'filter-unscored', attrs: { label: 'Not scored' } }) as CheckboxLike;
+  private readonly filterText = custom('vscode-textfield', { testid: 'filter-text', attrs: { placeholder: 'Search id, input, reference, outputs  (/)', 'aria-label': 'Search rows' } }) as SelectLike;
+  private readonly targetSelect = custom('vscode-single-select', { testid: 'annotate-target', attrs: { 'aria-label': 'Annotate' } }) as SelectLike;
+  private readonly rerunSelect = custom('vscode-single-select', { testid: 'rerun-model', attrs: { 'aria-label': 'Model to re-run' } }) as SelectLike;
+  private readonly scoreRowButton = custom('vscode-button', { text: 'Score row', testid: 'action-score-row', attrs: { title: 'Score the selected row (s)' } }) as ButtonLike;
+  private readonly rerunButton = custom('vscode-button', { text: 'Re-run', testid: 'action-rerun', attrs: { secondary: '', title: 'Call the chosen model again for the selected row (r)' } }) as ButtonLike;
+  private readonly scoreAllButton = custom('vscode-button', { text: 'Score all', testid: 'action-score-all', attrs: { secondary: '', title: 'Score every row of the file' } }) as ButtonLike;
+  private readonly exportButton = custom('vscode-button', { text: 'Export…', testid: 'action-export', attrs: { secondary: '', title: 'Export the summary and the rows in view (Markdown, CSV, JSONL)' } }) as ButtonLike;
+  private readonly summarySection = custom('vscode-collapsible', { testid: 'summary-section', attrs: { heading: 'Summary', open: '' } }) as CollapsibleLike;
+  private readonly noteBar: HTMLElement;
+  private readonly noteLabel = custom('vscode-single-select', { testid: 'note-label', attrs: { 'aria-label': 'Label' } }) as SelectLike;
+  private readonly noteInput = custom('vscode-textfield', { testid: 'note-input', attrs: { placeholder: 'Note (Enter to save, Escape to cancel)', 'aria-label': 'Note' } }) as SelectLike;
+  private readonly noteTarget = el('span', { className: 'note-target', testid: 'note-target' });
+  private noteRow: RowView | undefined;
+
+  constructor(root: HTMLElement) {
+    this.host = new HostBridge((m) => this.receive(m));
+    this.state = this.host.getState();
+    this.query = this.state.query ?? DEFAULT_QUERY;
+    this.target = this.state.target ?? 'reference';
+    this.restoreScroll = this.state.scrollTop;
+
+    this.list = new RowList({
+      requestPage: (generation, start, count) => this.host.request('rows/page', { generation, start, count }),
+      onSelect: (row) => this.selected(row),
+      onOpen: (row) => void this.openDetail(row.index),
+      onSort: (sort) => this.setSort(sort),
+      onKey: (event) => this.rowKey(event),
+      onError: (error) => this.showError(error),
+    });
+    this.detail = new DetailView({
+      onClose: () => this.closeDetail(),
+      onRemoveAnnotation: (index, target) => void this.act(`Removing the ${target} annotation…`, () => this.host.request('row/removeAnnotation', { index, target }), index),
+      onScore: (index, model) => void this.act(`Calling ${model}…`, () => this.host.request('row/score', { indexes: [index], models: [model], rerun: true }), index),
+    });
+    this.detail.element.addEventListener('keydown', (e) => this.detailKey(e));
+
+    const noteSave = custom('vscode-button', { text: 'Save', testid: 'note-save' });
+    const noteCancel = custom('vscode-button', { text: 'Cancel', testid: 'note-cancel', attrs: { secondary: '' } });
+    noteSave.addEventListener('click', () => void this.saveNote());
+    noteCancel.addEventListener('click', () => this.closeNote());
+    this.noteInput.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        void this.saveNote();
+      } else if (e.key === 'Escape') {
+        e.preventDefault();
+        this.closeNote();
+      }
+    });
+    this.noteBar = el('div', { className: 'note-bar', testid: 'note-bar', attrs: { role: 'group', 'aria-label': 'Annotate with a note' } }, this.noteTarget, this.noteLabel, this.noteInput, noteSave, noteCancel);
+    this.noteBar.hidden = true;
+
+    this.summarySection.open = this.state.summaryOpen ?? true;
+    this.summarySection.addEventListener('vsc-collapsible-toggle', () => this.saveState());
+    this.summarySection.append(this.summaryPanel.element);
+
+    const header = el(
+      'header',
+      { className: 'toolbar', testid: 'toolbar' },
+      el('div', { className: 'title' }, this.datasetName, this.datasetInfo),
+      el('div', { className: 'progress', testid: 'progress-group' }, this.progressText, this.progressTrack),
+      el('div', { className: 'actions' }, this.spinner, this.scoreRowButton, this.rerunSelect, this.rerunButton, this.scoreAllButton, this.exportButton),
+    );
+    this.spinner.hidden = true;
+    const filters = el(
+      'div',
+      { className: 'filters', testid: 'filters', attrs: { role: 'group', 'aria-label': 'Filters' } },
+      this.filterBelow,
+      this.filterSuspect,
+      this.filterAnnotated,
+      this.filterUnscored,
+      this.filterText,
+      this.rowCount,
+      el('label', { className: 'target-label', text: 'Label keys apply to' }),
+      this.targetSelect,
+    );
+    const main = el('div', { className: 'main' }, this.list.element, this.detail.element);
+    root.replaceChildren(header, this.error, this.summarySection, filters, this.noteBar, main, this.status);
+
+    this.filterBelow.addEventListener('change', () => this.filtersChanged());
+    for (const box of [this.filterSuspect, this.filterAnnotated, this.filterUnscored]) box.addEventListener('change', () => this.filtersChanged());
+    this.filterText.addEventListener('input', () => {
+      clearTimeout(this.searchTimer);
+      this.searchTimer = setTimeout(() => this.filtersChanged(), SEARCH_DELAY_MS);
+    });
+    this.filterText.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === 'Escape' || e.key === 'ArrowDown') {
+        if (e.key === 'Escape') this.filterText.value = '';
+        clearTimeout(this.searchTimer);
+        this.filtersChanged();
+        this.list.focus();
+        e.preventDefault();
+      }
+    });
+    this.targetSelect.addEventListener('change', () => {
+      this.target = this.targetSelect.value || 'reference';
+      this.saveState();
+    });
+    this.scoreRowButton.addEventListener('click', () => this.scoreSelected());
+    this.rerunButton.addEventListener('click', () => this.rerunSelected());
+    this.scoreAllButton.addEventListener('click', () => void this.act('Scoring every row…', () => this.host.request('rows/scoreAll', {})));
+    this.exportButton.addEventListener('click', () => void this.act('Exporting…', () => this.host.request('report/export', {})));
+    this.list.element.addEventListener('scroll', () => this.saveStateSoon(), true);
+    document.addEventListener('keydown', (e) => {
+      if (e.key === '/' && !isTyping(e.target)) {
+        e.preventDefault();
+        this.filterText.focus();
+      }
+    });
+    // Theme changes swap the body class; charts use theme variables, but redraw so nothing stale stays.
+    new MutationObserver(() => this.summaryPanel.render()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
+    this.renderFilters();
+    this.renderDataset();
+    this.host.post({ type: 'webview/ready', query: this.query });
+  }
+
+  private receive(message: Push): void {
+    switch (message.type) {
+      case 'dataset/didChange':
+        this.dataset = message.dataset;
+        this.renderDataset();
+        return;
+      case 'summary/didChange':
+        this.summary = message.summary;
+        this.summaryPanel.update(message.summary);
+        this.renderProgress();
+        return;
+      case 'rows/didChange':
+        this.query = message.query;
+        this.total = message.total;
+        this.list.setSort(message.query.sort);
+        this.list.setView(message.generation, message.total);
+        this.renderFilters();
+        this.renderRowCount();
+        if (this.restoreScroll !== undefined && message.total > 0) {
+          this.list.scrollTop = this.restoreScroll;
+          this.restoreScroll = undefined;
+        }
+        this.saveState();
+        return;
+      case 'cursor/didChange':
+        if (message.index === null) return;
+        this.list.showCursor(message.index, message.position);
+        if (message.position === null) this.setStatus('The row at the cursor is hidden by the filters.');
+        if (this.detail.open && message.position !== null) void this.openDetail(message.index, false);
+        return;
+      case 'scoring/didChange':
+        this.spinner.hidden = !message.running && this.busy === 0;
+        if (message.message) this.showError(new Error(message.message));
+        else if (message.running) this.setStatus('Scoring…');
+        return;
+      default: {
+        const unknown: never = message;
+        void unknown;
+      }
+    }
+  }
+
+  // ---- rendering ----
+
+  private renderDataset(): void {
+    const d = this.dataset;
+    this.datasetName.textContent = d ? d.name : 'No dataset';
+    this.datasetName.title = d ? d.file : '';
+    this.datasetInfo.textContent = d ? `${d.rowCount.toLocaleString()} rows${d.findings ? ` · ${d.findings} malformed lines` : ''} · threshold ${d.threshold}` : '';
+    this.list.setColumns(d?.models ?? [], d?.threshold ?? 0.7);
+    this.list.setEmptyText(d ? (d.rowCount === 0 ? 'This file has no valid rows.' : 'No rows match the filters.') : 'Open a PiSAR .jsonl file to review it here.');
+    setOptions(this.filterBelow, [
+      ['all', 'All rows'],
+      ['any', 'Below threshold (any model)'],
+      ...(d?.models ?? []).map((m): [string, string] => [`model:${m}`, `Below threshold for ${m}`]),
+    ]);
+    const targets: [string, string][] = [['reference', 'Reference'], ...(d?.models ?? []).map((m): [string, string] => [m, `Output of ${m}`])];
+    if (!targets.some(([v]) => v === this.target)) this.target = 'reference';
+    setOptions(this.targetSelect, targets, this.target);
+    setOptions(this.rerunSelect, (d?.configuredModels ?? []).map((m): [string, string] => [m, m]));
+    setOptions(this.noteLabel, (d?.labels ?? []).map((l, i): [string, string] => [l, i < 9 ? `${i + 1} ${l}` : l]));
+    const canScore = !!d && d.canScore && d.configuredModels.length > 0;
+    const why = !d ? 'Open a dataset first' : !d.canScore ? 'Model calls are off in an untrusted workspace' : d.configuredModels.length === 0 ? 'Add models in the pisarReview.models setting' : '';
+    for (const button of [this.scoreRowButton, this.rerunButton, this.scoreAllButton]) {
+      button.disabled = !canScore;
+      if (why) button.title = why;
+    }
+    this.rerunSelect.hidden = (d?.configuredModels.length ?? 0) === 0;
+    this.exportButton.disabled = !d;
+    this.renderFilters();
+    this.renderProgress();
+  }
+
+  private renderFilters(): void {
+    const f = this.query.filter;
+    this.filterBelow.value = f.below === undefined ? 'all' : f.below === 'any' ? 'any' : `model:${f.below.model}`;
+    this.filterSuspect.checked = !!f.suspect;
+    this.filterAnnotated.checked = !!f.annotated;
+    this.filterUnscored.checked = !!f.unscored;
+    if (this.filterText !== document.activeElement && (this.filterText.value ?? '') !== (f.text ?? '')) this.filterText.value = f.text ?? '';
+  }
+
+  private renderRowCount(): void {
+    const all = this.dataset?.rowCount ?? 0;
+    this.rowCount.textContent = this.total === all ? `${all.toLocaleString()} rows` : `${this.total.toLocaleString()} of ${all.toLocaleString()} rows`;
+    this.rowCount.dataset.total = String(this.total);
+  }
+
+  private renderProgress(): void {
+    const done = this.summary?.annotated ?? 0;
+    const all = this.summary?.rowCount ?? this.dataset?.rowCount ?? 0;
+    this.progressText.textContent = `Reviewed ${done.toLocaleString()} / ${all.toLocaleString()}`;
+    this.progressText.dataset.annotated = String(done);
+    this.progressText.dataset.total = String(all);
+    const share = all === 0 ? 0 : done / all;
+    this.progressFill.style.width = `${(share * 100).toFixed(2)}%`;
+    this.progressTrack.setAttribute('aria-valuemax', String(all));
+    this.progressTrack.setAttribute('aria-valuenow', String(done));
+    const suspect = this.summary?.suspect ?? 0;
+    this.progressTrack.title = `${done} of ${all} rows annotated${suspect ? `; ${suspect} suspect references` : ''}`;
+  }
+
+  private setStatus(text: string): void {
+    this.status.textContent = text;
+    this.error.textContent = '';
+    this.error.hidden = true;
+  }
+
+  private showError(error: Error): void {
+    this.error.textContent = error.message;
+    this.error.hidden = false;
+  }
+
+  // ---- queries ----
+
+  private filtersChanged(): void {
+    const belowValue = this.filterBelow.value;
+    const below: RowFilter['below'] = belowValue === 'any' ? 'any' : belowValue.startsWith('model:') ? { model: belowValue.slice('model:'.length) } : undefined;
+    const text = (this.filterText.value ?? '').trim();
+    const filter: RowFilter = {
+      ...(below ? { below } : {}),
+      ...(this.filterSuspect.checked ? { suspect: true } : {}),
+      ...(this.filterAnnotated.checked ? { annotated: true } : {}),
+      ...(this.filterUnscored.checked ? { unscored: true } : {}),
+      ...(text ? { text } : {}),
+    };
+    if (JSON.stringify(filter) === JSON.stringify(this.query.filter)) return;
+    this.setQuery({ sort: this.query.sort, filter });
+  }
+
+  private setSort(sort: RowSort): void {
+    this.setQuery({ sort, filter: this.query.filter });
+  }
+
+  private setQuery(query: RowQuery): void {
+    this.query = query;
+    this.list.scrollTop = 0;
+    this.host.post({ type: 'view/setQuery', query });
+    this.saveState();
+  }
+
+  // ---- selection, detail, keys ----
+
+  private selected(row: RowView): void {
+    this.setStatus('');
+    clearTimeout(this.revealTimer);
+    this.revealTimer = setTimeout(() => this.host.post({ type: 'row/select', index: row.index }), REVEAL_DELAY_MS);
+    if (this.detail.open) void this.openDetail(row.index, false);
+    this.saveStateSoon();
+  }
+
+  private async openDetail(index: number, focus = true): Promise<void> {
+    try {
+      const detail = await this.host.request('row/detail', { index });
+      this.detail.show(detail, this.dataset?.threshold ?? 0.7);
+      this.list.element.classList.add('with-detail');
+      if (focus) this.detail.focus();
+    } catch (error) {
+      this.showError(error as Error);
+    }
+  }
+
+  private closeDetail(): void {
+    this.detail.hide();
+    this.list.element.classList.remove('with-detail');
+    this.list.focus();
+  }
+
+  /** Keys on the focused row list beyond moving: labels, notes, scoring. */
+  private rowKey(event: KeyboardEvent): boolean {
+    const row = this.list.selected;
+    if (event.key === 'Escape' && this.detail.open) {
+      this.closeDetail();
+      return true;
+    }
+    if (!row) return false;
+    if (/^[1-9]$/.test(event.key)) {
+      this.labelRow(row, Number(event.key));
+      return true;
+    }
+    switch (event.key) {
+      case 'n':
+        this.openNote(row);
+        return true;
+      case 'x':
+      case 'Delete':
+        void this.act(`Removing the ${this.target} annotation…`, () => this.host.request('row/removeAnnotation', { index: row.index, target: this.target }), row.index);
+        return true;
+      case 's':
+        this.scoreSelected();
+        return true;
+      case 'r':
+        this.rerunSelected();
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private detailKey(event: KeyboardEvent): void {
+    if (isTyping(event.target) || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === 'Escape') {
+      this.closeDetail();
+    } else if (event.key === 'j' || event.key === 'k') {
+      this.list.move(event.key === 'j' ? 1 : -1);
+      this.detail.focus();
+    } else if (!this.rowKey(event)) {
+      return;
+    }
+    event.preventDefault();
+  }
+
+  private labelRow(row: RowView, n: number): void {
+    const label = this.dataset?.labels[n - 1];
+    if (!label) {
+      this.showError(new Error(`No label number ${n}: the labels are ${(this.dataset?.labels ?? []).map((l, i) => `${i + 1} ${l}`).join(', ')}.`));
+      return;
+    }
+    const target = this.target;
+    void this.act(`Labelling ${target} of ${row.id} as ${label}…`, () => this.host.request('row/annotate', { index: row.index, target, label }), row.index);
+  }
+
+  private openNote(row: RowView): void {
+    this.noteRow = row;
+    this.noteTarget.textContent = `Note on ${this.target === 'reference' ? 'the reference' : `${this.target}'s output`} of ${row.id}`;
+    const existing = row.annotations.find((a) => a.target === this.target);
+    this.noteLabel.value = existing?.label ?? this.dataset?.labels[0] ?? '';
+    this.noteInput.value = existing?.note ?? '';
+    this.noteBar.hidden = false;
+    this.noteInput.focus();
+  }
+
+  private closeNote(): void {
+    this.noteBar.hidden = true;
+    this.noteRow = undefined;
+    this.list.focus();
+  }
+
+  private async saveNote(): Promise<void> {
+    const row = this.noteRow;
+    if (!row) return;
+    const label = this.noteLabel.value;
+    const note = this.noteInput.value ?? '';
+    const target = this.target;
+    this.closeNote();
+    await this.act(`Saving the note on ${row.id}…`, () => this.host.request('row/annotate', { index: row.index, target, label, ...(note.trim() ? { note } : {}) }), row.index);
+  }
+
+  private scoreSelected(): void {
+    const row = this.list.selected;
+    if (!row) return this.showError(new Error('Select a row first (j/k or click).'));
+    if (this.scoreRowButton.disabled) return this.showError(new Error(this.scoreRowButton.title));
+    void this.act(`Scoring ${row.id}…`, () => this.host.request('row/score', { indexes: [row.index] }), row.index);
+  }
+
+  private rerunSelected(): void {
+    const row = this.list.selected;
+    const model = this.rerunSelect.value;
+    if (!row) return this.showError(new Error('Select a row first (j/k or click).'));
+    if (!model || this.rerunButton.disabled) return this.showError(new Error(this.rerunButton.title));
+    void this.act(`Calling ${model} for ${row.id}…`, () => this.host.request('row/score', { indexes: [row.index], models: [model], rerun: true }), row.index);
+  }
+
+  /** Runs a request with a status line; refreshes the open detail of `index` when done. */
+  private async act(status: string, run: () => Promise<unknown>, index?: number): Promise<void> {
+    this.setStatus(status);
+    this.busy++;
+    this.spinner.hidden = false;
+    try {
+      await run();
+      this.setStatus('');
+      if (index !== undefined && this.detail.open && this.detail.row?.index === index) await this.openDetail(index, false);
+    } catch (error) {
+      this.showError(error as Error);
+    } finally {
+      this.busy--;
+      if (this.busy === 0) this.spinner.hidden = true;
+    }
+  }
+
+  // ---- state ----
+
+  private saveStateSoon(): void {
+    clearTimeout(this.stateTimer);
+    this.stateTimer = setTimeout(() => this.saveState(), 200);
+  }
+
+  private saveState(): void {
+    this.state = {
+      query: this.query,
+      target: this.target,
+      scrollTop: this.list.scrollTop,
+      summaryOpen: this.summarySection.open,
+      ...(this.list.selectedRowIndex !== null ? { selectedIndex: this.list.selectedRowIndex } : {}),
+    };
+    this.host.setState(this.state);
+  }
+}
+
+function setOptions(select: SelectLike, options: readonly [string, string][], value?: string): void {
+  const current = value ?? select.value;
+  const same = select.children.length === options.length && options.every(([v, l], i) => (select.children[i] as HTMLElement).getAttribute('value') === v && select.children[i].textContent === l);
+  if (!same) {
+    select.replaceChildren(
+      ...options.map(([v, label]) => {
+        const option = custom('vscode-option', { text: label, attrs: { value: v } });
+        return option;
+      }),
+    );
+  }
+  if (options.some(([v]) => v === current)) select.value = current;
+  else if (options.length > 0) select.value = options[0][0];
+}
+
+function isTyping(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  const tag = target.tagName.toLowerCase();
+  return tag === 'input' || tag === 'textarea' || tag === 'vscode-textfield' || tag === 'vscode-textarea' || tag === 'vscode-single-select' || target.isContentEditable;
+}
+
+const root = document.getElementById('app');
+if (root) new ReviewPanelApp(root);

@@ -1,0 +1,129 @@
+import type { ModelSummaryView, SummaryView } from '../src/shared/protocol';
+import { el, formatGap, formatNumber, formatShare, svg } from './dom';
+
+const CHART_WIDTH = 120;
+const CHART_HEIGHT = 28;
+
+/**
+ * The study's table for any dataset: per model rows scored, mean, median, share at or above the
+ * threshold, failures and a histogram; then the gap between each pair of models' means.
+ * Colours come from theme variables in panel.css, so a theme change restyles the charts.
+ */
+export class SummaryPanel {
+  readonly element: HTMLElement;
+  private readonly table: HTMLTableElement;
+  private readonly gaps: HTMLTableElement;
+  private readonly note: HTMLParagraphElement;
+  private summary: SummaryView | null = null;
+
+  constructor() {
+    this.table = el('table', { className: 'summary-table', testid: 'summary' });
+    this.gaps = el('table', { className: 'gaps-table', testid: 'gaps' });
+    this.note = el('p', { className: 'summary-note', testid: 'summary-note' });
+    this.element = el('div', { className: 'summary' }, this.table, this.gaps, this.note);
+  }
+
+  update(summary: SummaryView | null): void {
+    this.summary = summary;
+    this.render();
+  }
+
+  /** Draws again from the last summary (after a theme change). */
+  render(): void {
+    const summary = this.summary;
+    if (!summary || summary.models.length === 0) {
+      this.table.replaceChildren();
+      this.gaps.replaceChildren();
+      this.note.textContent = summary ? 'No model results yet: score the file, or add models in the pisarReview.models setting.' : '';
+      return;
+    }
+    this.note.textContent = '';
+    const t = summary.threshold;
+    const head = el(
+      'tr',
+      {},
+      ...['Model', 'Scored', 'Mean', 'Median', `≥ ${t}`, 'Failures', 'Scores'].map((text) => el('th', { text, attrs: { scope: 'col' } })),
+    );
+    const body = summary.models.map((m) => {
+      const row = el(
+        'tr',
+        { attrs: { 'data-model': m.model } },
+        el('th', { text: m.model, attrs: { scope: 'row' } }),
+        cell('scored', `${m.scored} / ${summary.rowCount}`),
+        cell('mean', formatNumber(m.mean), m.mean !== null && m.mean < t),
+        cell('median', formatNumber(m.median), m.median !== null && m.median < t),
+        cell('share', formatShare(m.shareAtLeast)),
+        cell('failures', String(m.failures), m.failures > 0),
+        el('td', { className: 'chart' }, histogram(m, t)),
+      );
+      return row;
+    });
+    this.table.replaceChildren(el('caption', { text: `Scores per model (threshold ${t})` }), el('thead', {}, head), el('tbody', {}, ...body));
+
+    if (summary.models.length < 2) {
+      this.gaps.replaceChildren();
+      return;
+    }
+    const names = summary.models.map((m) => m.model);
+    const gapOf = (a: string, b: string) => summary.gaps.find((g) => g.a === a && g.b === b)?.gap ?? null;
+    const gapHead = el('tr', {}, el('th', { text: 'Row − column', attrs: { scope: 'col' } }), ...names.map((n) => el('th', { text: n, attrs: { scope: 'col' } })));
+    const gapRows = names.map((a) =>
+      el(
+        'tr',
+        {},
+        el('th', { text: a, attrs: { scope: 'row' } }),
+        ...names.map((b) => {
+          const td = el('td', { text: a === b ? '' : formatGap(gapOf(a, b)), attrs: { 'data-a': a, 'data-b': b } });
+          return td;
+        }),
+      ),
+    );
+    this.gaps.replaceChildren(el('caption', { text: 'Gap between mean scores' }), el('thead', {}, gapHead), el('tbody', {}, ...gapRows));
+  }
+}
+
+function cell(field: string, text: string, warn = false): HTMLTableCellElement {
+  const td = el('td', { text, attrs: { 'data-field': field } });
+  if (warn) td.classList.add('warn');
+  return td;
+}
+
+function histogram(m: ModelSummaryView, threshold: number): SVGSVGElement {
+  const bins = m.histogram;
+  const max = Math.max(1, ...bins);
+  const width = CHART_WIDTH / bins.length;
+  const words = bins.map((n, i) => `${(i / bins.length).toFixed(1)}–${((i + 1) / bins.length).toFixed(1)}: ${n}`).join(', ');
+  const chart = svg('svg', {
+    viewBox: `0 0 ${CHART_WIDTH} ${CHART_HEIGHT}`,
+    width: CHART_WIDTH,
+    height: CHART_HEIGHT,
+    role: 'img',
+    class: 'histogram',
+    'data-testid': 'histogram',
+    'data-model': m.model,
+  });
+  const title = svg('title');
+  title.textContent = `${m.model} scores per bin: ${words}`;
+  chart.append(title);
+  chart.setAttribute('aria-label', title.textContent);
+  bins.forEach((n, i) => {
+    const h = n === 0 ? 0 : Math.max(1, (n / max) * (CHART_HEIGHT - 2));
+    const upper = (i + 1) / bins.length;
+    const rect = svg('rect', {
+      x: i * width + 0.5,
+      y: CHART_HEIGHT - h,
+      width: width - 1,
+      height: h,
+      class: upper <= threshold + 1e-9 ? 'bar below' : 'bar',
+      'data-count': n,
+    });
+    const tip = svg('title');
+    tip.textContent = `${(i / bins.length).toFixed(1)}–${upper.toFixed(1)}: ${n} rows`;
+    rect.append(tip);
+    chart.append(rect);
+  });
+  const x = Math.max(0, Math.min(CHART_WIDTH, threshold * CHART_WIDTH));
+  chart.append(svg('line', { x1: x, x2: x, y1: 0, y2: CHART_HEIGHT, class: 'threshold' }));
+  chart.append(svg('line', { x1: 0, x2: CHART_WIDTH, y1: CHART_HEIGHT - 0.5, y2: CHART_HEIGHT - 0.5, class: 'axis' }));
+  return chart;
+}
