@@ -1,0 +1,60 @@
+import * as assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { ResultsStore, resultsFileFor, type StoredResult } from '../../src/core/store/results';
+import { makeTempDir } from '../support/files';
+
+const result = (rowId: string, model: string, extra: Partial<StoredResult> = {}): StoredResult => ({
+  rowId, rowHash: 'h1', model, source: 'called', output: `out ${rowId}`, at: new Date().toISOString(), ...extra,
+});
+
+describe('results store', () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => (tmp = makeTempDir('pisar-results-')));
+  afterEach(() => tmp.cleanup());
+
+  it('puts the sidecar beside the dataset', () => {
+    assert.equal(resultsFileFor('/d/data.jsonl'), '/d/data.pisar-results.jsonl');
+    assert.equal(resultsFileFor('/d/set.v2.ndjson'), '/d/set.v2.pisar-results.jsonl');
+  });
+
+  it('keeps the latest result per row and model, across reopen', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    const store = await ResultsStore.open(data);
+    await store.append([result('r1', 'a', { error: { kind: 'timeout', message: 't' }, output: undefined }), result('r1', 'b')]);
+    await store.append([result('r1', 'a', { score: 0.8, scorer: 'k' })]);
+    assert.equal(store.latest('r1', 'a')?.score, 0.8);
+    assert.deepEqual(store.forRow('r1').map((r) => r.model).sort(), ['a', 'b']);
+    assert.deepEqual(store.models(), ['a', 'b']);
+    const reopened = await ResultsStore.open(data);
+    assert.equal(reopened.latest('r1', 'a')?.score, 0.8);
+    assert.equal(reopened.recordCount, 3);
+    assert.equal(reopened.isStale(reopened.latest('r1', 'b')!, 'h1'), false);
+    assert.equal(reopened.isStale(reopened.latest('r1', 'b')!, 'h2'), true);
+  });
+
+  it('skips invalid and corrupt lines with file, line, reason and fix, keeping the rest', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    const file = resultsFileFor(data);
+    await fsp.writeFile(file, [JSON.stringify(result('r1', 'a')), '{"rowId":"r2"}', 'garbage', JSON.stringify(result('r3', 'a'))].join('\n') + '\n');
+    const store = await ResultsStore.open(data);
+    assert.deepEqual([...store.latestResults()].map((r) => r.rowId), ['r1', 'r3']);
+    assert.deepEqual(store.problems.map((p) => [p.line, p.kind]), [[2, 'invalid-record'], [3, 'corrupt-line']]);
+    assert.ok(store.problems.every((p) => p.file === file && p.fix.length > 0));
+  });
+
+  it('refuses to store a result that would not read back', async () => {
+    const store = await ResultsStore.open(path.join(tmp.dir, 'data.jsonl'));
+    await assert.rejects(store.append([{ ...result('r1', 'a'), output: undefined }]), /needs "output" or "error"/);
+  });
+
+  it('sees what another writer appended after reload', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    const editor = await ResultsStore.open(data);
+    const cli = await ResultsStore.open(data);
+    await cli.append([result('r9', 'z')]);
+    assert.equal(editor.latest('r9', 'z'), undefined);
+    await editor.reload();
+    assert.equal(editor.latest('r9', 'z')?.output, 'out r9');
+  });
+});
