@@ -1,0 +1,263 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/export';
+import { imageUrlFor } from '../../core/runner/images';
+import type { RowQuery, WebviewToHost } from '../../shared/protocol';
+import type { ReviewApi } from '../review/reviewApi';
+import { PanelController } from './panelController';
+import type { PanelSource, RowImage } from './panelData';
+import { annotationView, scoreView } from './rowQuery';
+
+/** The panel's ids (the view is declared in package.json). */
+export const PanelIds = {
+  view: 'pisarReview.panel',
+  exportReport: 'pisarReview.exportReport',
+  showPanel: 'pisarReview.showPanel',
+} as const;
+
+/** Largest image shown as a thumbnail; bigger ones are named, not loaded. */
+const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
+/** Rows read at once while exporting. */
+const EXPORT_BATCH = 200;
+
+/**
+ * Registers the side panel (a webview view) and its commands. The controller outlives the webview,
+ * so the export command works on the panel's view even while the panel is closed.
+ */
+export function registerReviewPanel(context: vscode.ExtensionContext, api: ReviewApi): void {
+  const source: PanelSource = {
+    activeDataset: () => api.activeDataset(),
+    rows: (start, count) => api.rows(start, count),
+    filterRows: (filter) => api.filterRows(filter),
+    rowDetail: (index) => api.rowDetail(index),
+    revealRow: (index) => revealInEditor(api, index),
+    scoreRows: (indexes, options) => api.scoreRows(indexes, options),
+    scoreAll: (options) => api.scoreAll(options),
+    annotate: (index, target, label, note) => api.annotate(index, target, label, note),
+    removeAnnotation: (id) => api.removeAnnotation(id),
+    exportReport: async () => {
+      await vscode.commands.executeCommand(PanelIds.exportReport);
+    },
+    loadImage: loadThumbnail,
+  };
+  const controller = new PanelController(source);
+  const provider = new ReviewPanelProvider(context.extensionUri, controller);
+  context.subscriptions.push(
+    { dispose: () => controller.dispose() },
+    vscode.window.registerWebviewViewProvider(PanelIds.view, provider, { webviewOptions: { retainContextWhenHidden: true } }),
+    api.onDidChangeActiveDataset(() => void controller.datasetChanged()),
+    api.onDidChangeRows((change) => {
+      if (change.file === api.activeDataset()?.file) controller.rowsChanged(change.indexes);
+    }),
+    api.onDidChangeCursorRow((cursor) => {
+      if (cursor.file === api.activeDataset()?.file) controller.cursorChanged(cursor.index);
+    }),
+    vscode.commands.registerCommand(PanelIds.exportReport, () => exportReport(api, controller)),
+    vscode.commands.registerCommand(PanelIds.showPanel, () => vscode.commands.executeCommand(`${PanelIds.view}.focus`)),
+  );
+  void controller.datasetChanged();
+}
+
+class ReviewPanelProvider implements vscode.WebviewViewProvider {
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly controller: PanelController,
+  ) {}
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    const webview = view.webview;
+    webview.options = {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    };
+    webview.html = panelHtml(webview, this.extensionUri);
+    const received = webview.onDidReceiveMessage((message: unknown) => {
+      if (!isPanelMessage(message)) return;
+      this.controller.handle(message).catch((error: unknown) => {
+        void vscode.window.showErrorMessage(`PiSAR Review panel: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    });
+    this.controller.attach((message) => void webview.postMessage(message));
+    view.onDidDispose(() => {
+      received.dispose();
+      this.controller.detach();
+    });
+  }
+}
+
+/** The panel's page: no inline script or style; the script runs by a fresh nonce. */
+export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebviewUri'>, extensionUri: vscode.Uri): string {
+  const nonce = randomBytes(18).toString('base64');
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.js'));
+  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
+  const csp = [
+    "default-src 'none'",
+    // Thumbnails arrive as data: URLs read and checked by the host; nothing loads from the network.
+    `img-src ${webview.cspSource} data:`,
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${style.toString()}">
+<title>PiSAR Review</title>
+</head>
+<body>
+<div id="app" data-testid="panel"></div>
+<script type="module" nonce="${nonce}" src="${script.toString()}"></script>
+</body>
+</html>`;
+}
+
+const MESSAGE_TYPES = new Set<WebviewToHost['type']>([
+  'webview/ready',
+  'view/setQuery',
+  'row/select',
+  'rows/page',
+  'row/detail',
+  'row/score',
+  'rows/scoreAll',
+  'row/annotate',
+  'row/removeAnnotation',
+  'report/export',
+]);
+
+/** A webview is less trusted than the host: check the shape before the typed switch sees it. */
+export function isPanelMessage(value: unknown): value is WebviewToHost {
+  if (!value || typeof value !== 'object') return false;
+  const message = value as { type?: unknown; id?: unknown; params?: unknown };
+  if (typeof message.type !== 'string' || !MESSAGE_TYPES.has(message.type as WebviewToHost['type'])) return false;
+  if ('id' in message && message.id !== undefined) return Number.isInteger(message.id) && typeof message.params === 'object' && message.params !== null;
+  return true;
+}
+
+/** Shows the row's line in its editor and keeps the keyboard in the panel, so j/k keep working. */
+async function revealInEditor(api: ReviewApi, index: number): Promise<void> {
+  const dataset = api.activeDataset();
+  if (!dataset) return;
+  const [row] = await api.rows(index, 1);
+  if (!row) return;
+  const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === dataset.uri.toString());
+  const document = visible?.document ?? (await vscode.workspace.openTextDocument(dataset.uri));
+  const editor = await vscode.window.showTextDocument(document, {
+    viewColumn: visible?.viewColumn,
+    preserveFocus: true,
+    preview: false,
+  });
+  const position = new vscode.Position(row.line - 1, 0);
+  editor.selection = new vscode.Selection(position, position);
+  editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+}
+
+/** A thumbnail for the detail view: local files only from inside the workspace, checked by their bytes. */
+async function loadThumbnail(datasetFile: string, image: RowImage): Promise<{ dataUrl?: string; problem?: string }> {
+  if (image.kind === 'url') return { problem: `${image.value} is a remote image; the panel loads nothing from the network.` };
+  if (image.kind === 'data') {
+    if (!/^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$/i.test(image.value)) return { problem: 'Only PNG, JPEG, GIF or WebP data URLs are shown.' };
+    if (image.value.length * 0.75 > MAX_THUMBNAIL_BYTES) return { problem: 'The inline image is too large to show.' };
+    return { dataUrl: image.value };
+  }
+  const resolved = path.resolve(path.dirname(datasetFile), image.value);
+  if (!vscode.workspace.getWorkspaceFolder(vscode.Uri.file(resolved))) {
+    return { problem: `${image.value} is outside the workspace; it is not read.` };
+  }
+  try {
+    return { dataUrl: await imageUrlFor({ kind: 'path', value: image.value }, datasetFile, MAX_THUMBNAIL_BYTES) };
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+const FORMATS: { format: ReportFormat; label: string; description: string }[] = [
+  { format: 'markdown', label: 'Markdown', description: 'summary and rows as tables (.md)' },
+  { format: 'csv', label: 'CSV', description: 'rows (.csv) and summary (.summary.csv)' },
+  { format: 'jsonl', label: 'JSONL', description: 'a summary line, then one line per row (.jsonl)' },
+];
+
+/** Exports the summary and the rows in the panel's view (its filters and sort) to files the user picks. */
+async function exportReport(api: ReviewApi, controller: PanelController): Promise<void> {
+  const dataset = api.activeDataset();
+  if (!dataset) {
+    void vscode.window.showWarningMessage('PiSAR Review: open a dataset (.jsonl) before exporting a report.');
+    return;
+  }
+  const pick = await vscode.window.showQuickPick(
+    FORMATS.map((f) => ({ ...f })),
+    { title: 'Export PiSAR Review report', placeHolder: 'Format of the summary and the rows in the panel' },
+  );
+  if (!pick) return;
+  const stem = path.basename(dataset.file).replace(/\.(jsonl|ndjson|json|txt)$/i, '');
+  const extension = pick.format === 'markdown' ? 'md' : pick.format;
+  const target = await vscode.window.showSaveDialog({
+    defaultUri: vscode.Uri.file(path.join(path.dirname(dataset.file), `${stem}.pisar-report.${extension}`)),
+    filters: { [pick.label]: [extension] },
+    title: 'Save the report',
+  });
+  if (!target) return;
+  await controller.settled();
+  const indexes = Array.from(controller.viewIndexes());
+  const summary = controller.summary();
+  const written = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Exporting the PiSAR Review report', cancellable: true },
+    async (progress, token) => {
+      const rows: ReportRow[] = [];
+      for (let start = 0; start < indexes.length; start += EXPORT_BATCH) {
+        if (token.isCancellationRequested) return undefined;
+        const details = await Promise.all(indexes.slice(start, start + EXPORT_BATCH).map((i) => api.rowDetail(i)));
+        for (const d of details) {
+          if (!d) continue;
+          const scores: Record<string, ReportRow['scores'][string]> = {};
+          for (const s of d.scores) scores[s.model] = scoreView(s);
+          rows.push({ index: d.index, line: d.line, id: d.id, input: d.input, reference: d.reference ?? null, scores, annotations: d.annotations.map(annotationView) });
+        }
+        progress.report({ increment: (EXPORT_BATCH / Math.max(1, indexes.length)) * 100 });
+      }
+      const files = renderReport(pick.format, {
+        summary: {
+          file: dataset.file,
+          threshold: dataset.threshold,
+          rowCount: dataset.rowCount,
+          models: (summary?.models ?? []).map((m) => ({ model: m.model, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtLeast, failures: m.failures })),
+          gaps: summary?.gaps ?? [],
+          annotated: dataset.annotatedRows,
+          selection: describeQuery(controller.currentQuery(), dataset.threshold, rows.length, dataset.rowCount),
+        },
+        models: dataset.models,
+        rows,
+      });
+      const out: string[] = [];
+      const base = target.fsPath.replace(/\.[^./\\]+$/, '');
+      for (const file of files) {
+        const destination = file.suffix === '' ? target.fsPath : `${base}${file.suffix}${file.extension}`;
+        await fsp.writeFile(destination, file.text, 'utf8');
+        out.push(destination);
+      }
+      return out;
+    },
+  );
+  if (!written) return;
+  const open = 'Open';
+  const choice = await vscode.window.showInformationMessage(`Exported ${indexes.length} rows to ${written.map((f) => path.basename(f)).join(' and ')}.`, open);
+  if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(written[0]));
+}
+
+/** The panel's filters and sort in words, for the report's header. */
+export function describeQuery(query: RowQuery, threshold: number, shown: number, total: number): string {
+  const f = query.filter;
+  const parts: string[] = [];
+  if (f.below === 'any') parts.push(`below ${threshold} for any model`);
+  else if (f.below) parts.push(`below ${threshold} for ${f.below.model}`);
+  if (f.suspect) parts.push('suspect reference');
+  if (f.annotated) parts.push('annotated');
+  if (f.unscored) parts.push('not scored');
+  if (f.text) parts.push(`containing "${f.text}"`);
+  const sort = query.sort.column === 'index' && !query.sort.descending ? 'file order' : `sorted by ${query.sort.column}${query.sort.descending ? ' (descending)' : ''}`;
+  return `${shown} of ${total} rows${parts.length ? `: ${parts.join('; ')}` : ''}; ${sort}`;
+}
