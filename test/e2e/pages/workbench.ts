@@ -1,0 +1,119 @@
+import type { Locator, Page } from 'playwright-core';
+import { EditorPage } from './editor';
+import { ProblemsView } from './problems';
+import { ReviewPanel } from './panel';
+
+/** The VS Code workbench in code-server: palette, quick open, notifications, status bar, reload. */
+export class Workbench {
+  readonly editor: EditorPage;
+  readonly problems: ProblemsView;
+  readonly panel: ReviewPanel;
+
+  constructor(readonly page: Page) {
+    this.editor = new EditorPage(page);
+    this.problems = new ProblemsView(page, this);
+    this.panel = new ReviewPanel(page, this);
+  }
+
+  /** Waits until the workbench is drawn and the explorer shows the folder. */
+  async waitReady(): Promise<void> {
+    await this.page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await this.page.locator('.explorer-folders-view .monaco-list-row').first().waitFor({ timeout: 90_000 });
+  }
+
+  private get quickInput(): Locator {
+    return this.page.locator('.quick-input-widget');
+  }
+
+  private get quickInputBox(): Locator {
+    return this.quickInput.locator('input.input');
+  }
+
+  /** Runs a command through the palette by its title as shown (e.g. "PiSAR Review: Score File"). */
+  async runCommand(title: string): Promise<void> {
+    await this.closeQuickInput();
+    await this.page.keyboard.press('F1');
+    await this.quickInputBox.waitFor();
+    await this.quickInputBox.fill(`>${title}`);
+    const row = this.quickInput.locator('.monaco-list-row', { has: this.page.locator('.label-name', { hasText: title }) }).first();
+    await row.waitFor({ timeout: 15_000 });
+    await this.expectQuickPickRowExact(row, title);
+    await row.click();
+  }
+
+  private async expectQuickPickRowExact(row: Locator, title: string): Promise<void> {
+    const label = (await row.locator('.label-name').first().innerText()).trim();
+    if (label !== title) throw new Error(`The palette's first match for "${title}" is "${label}"`);
+  }
+
+  /** Opens a workspace file by its relative path through Quick Open, and waits for its editor. */
+  async openFile(relativePath: string): Promise<void> {
+    await this.closeQuickInput();
+    const base = relativePath.split('/').pop()!;
+    await this.page.keyboard.press('Control+P');
+    await this.quickInputBox.waitFor();
+    await this.quickInputBox.fill(relativePath);
+    const row = this.quickInput.locator('.monaco-list-row', { has: this.page.locator('.label-name', { hasText: base }) }).first();
+    await row.waitFor({ timeout: 15_000 });
+    await row.click();
+    await this.page.locator(`.tabs-container .tab.active[data-resource-name="${base}"]`).waitFor({ timeout: 15_000 });
+    await this.editor.waitVisible();
+  }
+
+  /** Chooses an item in an open quick pick (a command's own prompt) by its label. */
+  async pickItem(label: string | RegExp): Promise<void> {
+    await this.quickInput.waitFor({ state: 'visible' });
+    const row = this.quickInput.locator('.monaco-list-row', { has: this.page.locator('.label-name', { hasText: label }) }).first();
+    await row.waitFor({ timeout: 15_000 });
+    await row.click();
+  }
+
+  /** Types into an open input box (a command's prompt) and accepts it. */
+  async typeIntoInputBox(text: string): Promise<void> {
+    await this.quickInput.waitFor({ state: 'visible' });
+    await this.quickInputBox.fill(text);
+    await this.quickInputBox.press('Enter');
+  }
+
+  /** The quick input's prompt or title text, when one is open. */
+  async quickInputText(): Promise<string> {
+    await this.quickInput.waitFor({ state: 'visible' });
+    return this.quickInput.innerText();
+  }
+
+  async closeQuickInput(): Promise<void> {
+    if (await this.quickInput.isVisible()) await this.page.keyboard.press('Escape');
+    await this.quickInput.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+  }
+
+  /** Visible notification toasts' messages. */
+  async notifications(): Promise<string[]> {
+    const toasts = this.page.locator('.notifications-toasts .notification-toast .notification-list-item-message');
+    return (await toasts.allInnerTexts()).map((t) => t.trim());
+  }
+
+  /** All notifications in the notification center (toasts that timed out included). */
+  async allNotifications(): Promise<string[]> {
+    await this.runCommand('Notifications: Show Notifications');
+    const items = this.page.locator('.notifications-center .notification-list-item-message');
+    await this.page.locator('.notifications-center').waitFor();
+    const texts = (await items.allInnerTexts()).map((t) => t.trim());
+    await this.page.keyboard.press('Escape');
+    return texts;
+  }
+
+  async clearNotifications(): Promise<void> {
+    await this.runCommand('Notifications: Clear All Notifications');
+  }
+
+  /** Text of the status bar items. */
+  async statusBarTexts(): Promise<string[]> {
+    return (await this.page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+  }
+
+  /** Reloads the window (the browser page), as "Developer: Reload Window" does. */
+  async reload(): Promise<void> {
+    await this.page.reload();
+    await this.waitReady();
+  }
+}
