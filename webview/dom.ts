@@ -36,8 +36,11 @@ export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<
   return node;
 }
 
-export function formatScore(score: number): string {
-  return score.toFixed(2);
+/** Two decimals, or three when two would round a score below the threshold up to it (0.6996 -> 0.700, not 0.70). */
+export function formatScore(score: number, threshold?: number): string {
+  const short = score.toFixed(2);
+  if (threshold !== undefined && score < threshold && Number(short) >= threshold) return score.toFixed(3);
+  return short;
 }
 
 export function formatShare(share: number | null): string {

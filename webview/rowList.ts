@@ -257,7 +257,7 @@ export class RowList {
 
   private renderHeader(): void {
     const columns: { column: SortColumn; label: string; title: string }[] = [
-      { column: 'index', label: 'Line', title: 'Sort by position in the file' },
+      { column: 'index', label: '#', title: 'Line in the file; sort by position' },
       { column: 'id', label: 'Id', title: 'Sort by id' },
       { column: 'input', label: 'Input', title: 'Sort by input text' },
       { column: 'reference', label: 'Reference', title: 'Sort by reference text' },
@@ -356,7 +356,7 @@ export class RowList {
     element.line.textContent = String(row.line);
     element.id.textContent = row.id;
     element.id.title = row.id;
-    element.input.textContent = row.hasImage ? `🖼 ${row.input}` : row.input;
+    element.input.textContent = row.hasImage ? `[image] ${row.input}` : row.input;
     element.input.title = row.input;
     element.reference.textContent = row.reference ?? '—';
     element.reference.title = row.reference ?? 'No reference rationale';
@@ -415,7 +415,7 @@ export class RowList {
     }
     // The glyph is the non-colour cue: ▼ below the threshold, ✓ at or above.
     s.glyph.textContent = below ? '▼' : '✓';
-    s.value.textContent = formatScore(score.score);
+    s.value.textContent = formatScore(score.score, this.threshold);
     const words = `${model}: ${score.score.toFixed(3)}, ${below ? 'below' : 'at or above'} the threshold ${this.threshold}${score.stale ? ', stale (the row changed since)' : ''}`;
     cell.setAttribute('aria-label', words);
     cell.title = words;

@@ -49,7 +49,7 @@ export class SummaryPanel {
         'tr',
         { attrs: { 'data-model': m.model } },
         el('th', { text: m.model, attrs: { scope: 'row' } }),
-        cell('scored', `${m.scored} / ${summary.rowCount}`),
+        cell('scored', `${m.scored.toLocaleString()} / ${summary.rowCount.toLocaleString()}`),
         cell('mean', formatNumber(m.mean), m.mean !== null && m.mean < t),
         cell('median', formatNumber(m.median), m.median !== null && m.median < t),
         cell('share', formatShare(m.shareAtLeast)),

@@ -146,6 +146,7 @@ describe('panel rows: sort and filter host-side over the index', () => {
     const { h } = await view({ sort: { column: 'score:gpt', descending: false }, filter: {} }, source);
     (source as { models: string[] }).models = ['ft'];
     (source as { file: string }).file = '/w/other.jsonl';
+    source.changed();
     await h.controller.datasetChanged();
     assert.equal(h.last('dataset/didChange').dataset!.name, 'other.jsonl');
     assert.deepEqual(h.last('rows/didChange').query.sort, { column: 'index', descending: false });

@@ -40,6 +40,8 @@ export class MemoryReviewSource implements PanelSource {
   textSearches = 0;
   scoring = false;
   private nextAnnotation = 1;
+  /** The snapshot, rebuilt after a change, as the host caches it by dataset version. */
+  private snapshot: PanelDataset | undefined;
 
   constructor(
     readonly file: string,
@@ -49,7 +51,13 @@ export class MemoryReviewSource implements PanelSource {
     readonly labels: string[] = ['wrong', 'incomplete', 'hallucinated', 'off-topic', 'fine'],
   ) {}
 
+  /** Call after changing rows, models or annotations directly. */
+  changed(): void {
+    this.snapshot = undefined;
+  }
+
   setScore(index: number, model: string, result: MemoryResult | number): void {
+    this.snapshot = undefined;
     this.results.set(`${index}\u0000${model}`, typeof result === 'number' ? { score: result } : result);
   }
 
@@ -74,6 +82,11 @@ export class MemoryReviewSource implements PanelSource {
   }
 
   activeDataset(): PanelDataset {
+    this.snapshot ??= this.buildSnapshot();
+    return this.snapshot;
+  }
+
+  private buildSnapshot(): PanelDataset {
     const models = this.models.map((model) => {
       const scores: number[] = [];
       let failed = 0;
@@ -217,11 +230,13 @@ export class MemoryReviewSource implements PanelSource {
     const name = target.kind === 'reference' ? 'reference' : target.model!;
     this.calls.push(`annotate ${index} ${name} ${label}${note ? ` "${note}"` : ''}`);
     const list = (this.annotations.get(index) ?? []).filter((a) => !(a.target.kind === target.kind && a.target.model === target.model));
+    this.snapshot = undefined;
     list.push({ id: `a${this.nextAnnotation++}`, target, label, note, state: 'current', updatedAt: '2026-01-01T00:00:00Z' });
     this.annotations.set(index, list);
   }
   async removeAnnotation(annotationId: string): Promise<void> {
     this.calls.push(`remove ${annotationId}`);
+    this.snapshot = undefined;
     for (const [i, list] of this.annotations) this.annotations.set(i, list.filter((a) => a.id !== annotationId));
   }
   async exportReport(): Promise<void> {
