@@ -27,9 +27,9 @@ export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vs
 
   constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
     this.disposables.push(
-      // Line numbers move only when the buffer is re-indexed (dataset change), not on result arrivals.
-      sessions.onDidChange((e) => { if (!e.indexes) this.emitter.fire(); }),
-      scoring.onDidChangeProgress(() => this.emitter.fire()),
+      // VS Code re-asks on every edit by itself; extra refreshes would race the user's clicks
+      // (a click on a lens being replaced finds its command gone), so only run start/end refresh.
+      scoring.onDidChangeRunning(() => this.emitter.fire()),
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
         const session = sessions.forDocument(e.textEditor.document);
         if (!session || session.dataset.rowCount <= ALL_ROWS_LIMIT) return;
@@ -40,7 +40,8 @@ export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vs
   }
 
   provideCodeLenses(document: vscode.TextDocument): RowLens[] {
-    const session = this.sessions.forDocument(document);
+    // Index the buffer as it is now (skipping the typing debounce), so lenses sit on the right lines.
+    const session = this.sessions.flush(document);
     if (!session) return [];
     const dataset = session.dataset;
     const ids = dataset.rowIds();

@@ -1,11 +1,9 @@
 import * as vscode from 'vscode';
 import { Colors } from '../ids';
-import { inlineAnnotationsText, inlineResultText } from './format';
-import type { DatasetSession, ModelResultState } from './session';
+import { inlineAnnotationsText, inlineScoresText } from './format';
+import type { DatasetSession, RowState } from './session';
 import type { SessionManager } from './sessions';
 
-/** Models shown inline one by one; more are summarised as `+N`. */
-const MAX_SLOTS = 6;
 /** Coalesces bursts (answers arriving, sidecar reloads) into one repaint. */
 const REPAINT_DEBOUNCE_MS = 60;
 
@@ -24,30 +22,24 @@ const ICON_ANNOTATED = svgIcon('<svg xmlns="http://www.w3.org/2000/svg" width="1
  * Why `before` decorations and not a CodeLens: PiSAR lines are hundreds of characters long, so the
  * text must sit where the line starts; a CodeLens cannot be coloured by the threshold, and the
  * CodeLens line above each row is kept for the actions (Score row, Score with…, Annotate…).
- * Decoration types are created once; only their ranges and per-range text change.
+ * One decoration per row: VS Code orders several decorations at one position by class name, not
+ * by creation, so the scores go in its `before` and the annotations in its `after` (always drawn
+ * after `before`, both ahead of the line's text). Types are created once; only ranges and text change.
  */
 export class InlineDecorations implements vscode.Disposable {
-  private readonly scoreSlots: vscode.TextEditorDecorationType[];
-  private readonly overflow: vscode.TextEditorDecorationType;
-  private readonly annotationText: vscode.TextEditorDecorationType;
+  private readonly inline: vscode.TextEditorDecorationType;
   private readonly gutterSuspect: vscode.TextEditorDecorationType;
   private readonly gutterBelow: vscode.TextEditorDecorationType;
   private readonly gutterAnnotated: vscode.TextEditorDecorationType;
   private readonly rulerBelow: vscode.TextEditorDecorationType;
+  private readonly rulerAnnotated: vscode.TextEditorDecorationType;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly pending = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly sessions: SessionManager) {
-    const slot = () => vscode.window.createTextEditorDecorationType({
-      before: { margin: '0 0.5em 0 0', fontStyle: 'normal' },
-      rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
-    });
-    this.scoreSlots = Array.from({ length: MAX_SLOTS }, slot);
-    this.overflow = slot();
-    this.annotationText = vscode.window.createTextEditorDecorationType({
-      before: { margin: '0 0.8em 0 0', color: new vscode.ThemeColor(Colors.annotation), fontStyle: 'italic' },
-      overviewRulerColor: new vscode.ThemeColor(Colors.annotationRuler),
-      overviewRulerLane: vscode.OverviewRulerLane.Left,
+    this.inline = vscode.window.createTextEditorDecorationType({
+      before: { margin: '0 0.8em 0 0', fontStyle: 'normal' },
+      after: { margin: '0 0.8em 0 0', color: new vscode.ThemeColor(Colors.annotation), fontStyle: 'italic' },
       rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
     });
     this.gutterSuspect = vscode.window.createTextEditorDecorationType({
@@ -60,6 +52,10 @@ export class InlineDecorations implements vscode.Disposable {
     this.rulerBelow = vscode.window.createTextEditorDecorationType({
       overviewRulerColor: new vscode.ThemeColor(Colors.belowThresholdRuler),
       overviewRulerLane: vscode.OverviewRulerLane.Right,
+    });
+    this.rulerAnnotated = vscode.window.createTextEditorDecorationType({
+      overviewRulerColor: new vscode.ThemeColor(Colors.annotationRuler),
+      overviewRulerLane: vscode.OverviewRulerLane.Left,
     });
 
     this.disposables.push(
@@ -83,13 +79,12 @@ export class InlineDecorations implements vscode.Disposable {
 
   private paintEditor(editor: vscode.TextEditor): void {
     const session = this.sessions.forDocument(editor.document);
-    const slots: vscode.DecorationOptions[][] = this.scoreSlots.map(() => []);
-    const overflow: vscode.DecorationOptions[] = [];
-    const annotations: vscode.DecorationOptions[] = [];
+    const inline: vscode.DecorationOptions[] = [];
     const suspect: vscode.Range[] = [];
     const below: vscode.Range[] = [];
     const belowGutter: vscode.Range[] = [];
     const annotated: vscode.Range[] = [];
+    const annotatedGutter: vscode.Range[] = [];
     if (session) {
       const dataset = session.dataset;
       const lineCount = editor.document.lineCount;
@@ -98,49 +93,50 @@ export class InlineDecorations implements vscode.Disposable {
         const line = dataset.rowLine(state.index) - 1;
         if (line >= lineCount) continue;
         const at = new vscode.Range(line, 0, line, 0);
-        state.results.slice(0, MAX_SLOTS).forEach((r, i) => {
-          slots[i].push({ range: at, renderOptions: { before: resultRender(r, i, session.threshold) } });
-        });
-        if (state.results.length > MAX_SLOTS) {
-          overflow.push({ range: at, renderOptions: { before: { contentText: `+${state.results.length - MAX_SLOTS}` } } });
-        }
         const note = inlineAnnotationsText(state);
-        if (note) {
-          const separator = state.results.length > 0 ? '│ ' : '';
-          annotations.push({ range: at, renderOptions: { before: { contentText: separator + note } } });
-        }
+        inline.push({
+          range: at,
+          renderOptions: {
+            before: state.results.length > 0 ? scoresRender(state, session.threshold) : undefined,
+            after: note ? { contentText: note } : undefined,
+          },
+        });
         if (state.below) below.push(at);
+        if (state.annotations.length > 0) annotated.push(at);
         // One gutter icon per line, the most telling one.
         if (state.suspect) suspect.push(at);
         else if (state.below) belowGutter.push(at);
-        else if (state.annotations.length > 0) annotated.push(at);
+        else if (state.annotations.length > 0) annotatedGutter.push(at);
       }
     }
-    this.scoreSlots.forEach((type, i) => editor.setDecorations(type, slots[i]));
-    editor.setDecorations(this.overflow, overflow);
-    editor.setDecorations(this.annotationText, annotations);
+    editor.setDecorations(this.inline, inline);
     editor.setDecorations(this.gutterSuspect, suspect);
     editor.setDecorations(this.gutterBelow, belowGutter);
-    editor.setDecorations(this.gutterAnnotated, annotated);
+    editor.setDecorations(this.gutterAnnotated, annotatedGutter);
     editor.setDecorations(this.rulerBelow, below);
+    editor.setDecorations(this.rulerAnnotated, annotated);
   }
 
   dispose(): void {
     for (const t of this.pending.values()) clearTimeout(t);
     for (const d of this.disposables) d.dispose();
-    for (const t of [...this.scoreSlots, this.overflow, this.annotationText, this.gutterSuspect, this.gutterBelow, this.gutterAnnotated, this.rulerBelow]) t.dispose();
+    for (const t of [this.inline, this.gutterSuspect, this.gutterBelow, this.gutterAnnotated, this.rulerBelow, this.rulerAnnotated]) t.dispose();
   }
 }
 
-function resultRender(r: ModelResultState, slot: number, threshold: number): vscode.ThemableDecorationAttachmentRenderOptions {
-  const text = (slot > 0 ? '· ' : '') + inlineResultText(r);
-  const color = r.result.error || r.score === undefined
-    ? Colors.scoreError
-    : r.stale ? Colors.scoreStale
-      : r.score >= threshold ? Colors.scorePass : Colors.scoreFail;
+/**
+ * The row's scores in one run of text, coloured by the row's verdict: below the threshold (some
+ * current score is), failed (a call failed), stale (every result is), else passing.
+ */
+function scoresRender(state: RowState, threshold: number): vscode.ThemableDecorationAttachmentRenderOptions {
+  const current = state.results.filter((r) => !r.stale);
+  const color = state.below ? Colors.scoreFail
+    : current.some((r) => r.result.error || r.score === undefined) ? Colors.scoreError
+      : current.length === 0 ? Colors.scoreStale
+        : current.every((r) => r.score! >= threshold) ? Colors.scorePass : Colors.scoreFail;
   return {
-    contentText: text,
+    contentText: inlineScoresText(state),
     color: new vscode.ThemeColor(color),
-    textDecoration: r.stale ? 'line-through' : undefined,
+    textDecoration: current.length === 0 ? 'line-through' : undefined,
   };
 }

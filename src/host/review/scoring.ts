@@ -39,8 +39,12 @@ export class ScoringController implements vscode.Disposable {
   private readonly runs = new Map<DatasetSession, Set<Run>>();
   private readonly progressEmitter = new vscode.EventEmitter<DatasetSession>();
   private readonly disposables: vscode.Disposable[] = [this.progressEmitter];
-  /** A run's progress or in-flight rows changed (for the status bar and CodeLens titles). */
+
+  private readonly runningEmitter = new vscode.EventEmitter<DatasetSession>();
+  /** A run's progress changed (for the status bar). */
   readonly onDidChangeProgress = this.progressEmitter.event;
+  /** A run started or ended (for CodeLens titles: rarely, so clicks do not race lens refreshes). */
+  readonly onDidChangeRunning = this.runningEmitter.event;
 
   constructor(
     private readonly sessions: SessionManager,
@@ -132,6 +136,7 @@ export class ScoringController implements vscode.Disposable {
     this.runs.set(session, runs);
     this.setScoringContext();
     this.progressEmitter.fire(session);
+    this.runningEmitter.fire(session);
     const writing = session.beginWriting();
     const started = Date.now();
     let lastPct = 0;
@@ -217,6 +222,7 @@ export class ScoringController implements vscode.Disposable {
       this.setScoringContext();
       session.resultsAppended();
       this.progressEmitter.fire(session);
+      this.runningEmitter.fire(session);
     }
   }
 
@@ -264,6 +270,7 @@ export class ScoringController implements vscode.Disposable {
     this.cancel();
     void this.disposeScorer();
     for (const d of this.disposables) d.dispose();
+    this.runningEmitter.dispose();
   }
 }
 

@@ -6,7 +6,7 @@ import type { SessionManager } from './sessions';
 import { summarizeSession } from './summary';
 
 /**
- * `PiSAR 12/40 rows` while the active dataset is being scored, then the mean per model
+ * `PiSAR 12/40 results` (row × model pairs) while the active dataset is being scored, then the mean per model
  * (`PiSAR mean ft-qwen 0.78 · gpt 0.52`). Hidden when no dataset is active.
  */
 export class ReviewStatusBar implements vscode.Disposable {
@@ -43,8 +43,8 @@ export class ReviewStatusBar implements vscode.Disposable {
     }
     const progress = this.scoring.progress(session);
     if (progress) {
-      this.item.text = `$(sync~spin) PiSAR ${progress.done}/${progress.total} rows`;
-      this.item.tooltip = 'PiSAR Review is scoring this dataset; click to cancel.';
+      this.item.text = `$(sync~spin) PiSAR ${progress.done}/${progress.total} results`;
+      this.item.tooltip = `Scoring: ${progress.done} of ${progress.total} row × model results done; click to cancel.`;
       this.item.command = Commands.cancelScoring;
     } else {
       const summary = summarizeSession(session);
