@@ -61,6 +61,7 @@ export class LocalEmbedder implements Embedder {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private disposed = false;
+  private modelReady = false;
 
   constructor(private readonly options: LocalEmbedderOptions) {}
 
@@ -70,6 +71,7 @@ export class LocalEmbedder implements Embedder {
     const batchCount = Math.ceil(texts.length / batchSize);
     let nextBatch = 0;
     let finished = 0;
+    let grow = (): void => undefined;
     await new Promise<void>((resolve, reject) => {
       let failed = false;
       const fail = (error: ScorerError): void => {
@@ -92,6 +94,10 @@ export class LocalEmbedder implements Embedder {
               slot.inFlight--;
               sink(start, vectors); // finished work is kept even if the run was cancelled meanwhile
               if (failed) return;
+              if (!this.modelReady) {
+                this.modelReady = true;
+                grow();
+              }
               if (++finished === batchCount) {
                 run.signal?.removeEventListener('abort', onAbort);
                 resolve();
@@ -108,11 +114,20 @@ export class LocalEmbedder implements Embedder {
       };
       // Start only as many threads as there are batches to share (one text needs one model load).
       const wanted = Math.min(this.options.workers, batchCount);
-      try {
-        while (this.slots.length < wanted) this.slots.push(this.spawn());
-      } catch (error) {
-        return fail(error instanceof ScorerError ? error : new ScorerError('model-corrupt', String(error)));
-      }
+      grow = (): void => {
+        // A hub model downloads in one thread first; the others then load it from the cache.
+        const target = this.options.isLocalFolder || this.modelReady ? wanted : 1;
+        try {
+          while (this.slots.length < target) {
+            const slot = this.spawn();
+            this.slots.push(slot);
+            feed(slot);
+          }
+        } catch (error) {
+          fail(error instanceof ScorerError ? error : new ScorerError('model-corrupt', String(error)));
+        }
+      };
+      grow();
       for (const slot of this.slots) feed(slot);
     });
   }
@@ -151,7 +166,8 @@ export class LocalEmbedder implements Embedder {
 
   private onMessage(message: WorkerToMain): void {
     if (message.type === 'download') {
-      for (const pending of this.pending.values()) pending.onEvent?.({ kind: 'download', file: message.file, loaded: message.loaded, total: message.total });
+      const listeners = new Set([...this.pending.values()].map((p) => p.onEvent));
+      for (const onEvent of listeners) onEvent?.({ kind: 'download', file: message.file, loaded: message.loaded, total: message.total });
       return;
     }
     const pending = this.pending.get(message.id);
@@ -180,6 +196,7 @@ export class LocalEmbedder implements Embedder {
 
   private async stopWorkers(): Promise<void> {
     const slots = this.slots;
+    this.modelReady = false;
     this.slots = [];
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);

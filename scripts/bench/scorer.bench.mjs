@@ -1,0 +1,250 @@
+// Embedding scorer throughput on a model with exactly all-MiniLM-L6-v2's shape (random weights, built on
+// demand), 2,000 distinct rationale-length texts (the sample's texts with variations), in one run:
+//   (a) raw onnxruntime-node session.run on the same deduplicated, pre-tokenised, length-sorted batches,
+//       in each thread layout; the fastest is the runtime's limit (alternated with (b), best of 2 each)
+//   (b) the scorer end to end (hashing, cache lookup, worker threads, tokenising, pooling, disk cache)
+//   (c) a naive loop: the transformers.js pipeline called once per text with default options (every 4th text)
+// then a re-score of the same texts (must compute zero embeddings). fp32 and q8.
+// Usage: node scripts/bench/scorer.bench.mjs [fp32|q8]   (needs out/: npm run test:unit or npm run bench)
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { buildModel } from '../build-test-models.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+const TEXTS = 2000;
+const BATCH = 32;
+const ROUNDS = 2;
+const NAIVE_STRIDE = 4;
+
+const scorerModule = join(root, 'out', 'src', 'core', 'scoring', 'scorer.js');
+if (!existsSync(scorerModule)) {
+  console.error(`${scorerModule} is missing: compile first (npx tsc -p tsconfig.test.json, or npm run bench).`);
+  process.exit(2);
+}
+const { createScorer } = require(scorerModule);
+const ort = require('onnxruntime-node');
+const transformers = await import('@huggingface/transformers');
+
+// ---- texts: the sample's rationales and outputs, each varied until there are 2,000 distinct ones
+function loadTexts() {
+  const sample = join(root, 'samples', 'pisar-sample.jsonl');
+  let base = [];
+  if (existsSync(sample)) {
+    for (const line of readFileSync(sample, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const row = JSON.parse(line);
+        for (const v of [row.rationale, row.reference, ...Object.values(row.outputs ?? {})]) if (typeof v === 'string' && v.length > 20) base.push(v);
+      } catch { /* a malformed sample line is not this bench's business */ }
+    }
+  }
+  if (base.length === 0) {
+    base = ['The driver slowed because the crest hides the road ahead and stopping distance would be too short.',
+      'The robot grasped the mug by its handle to keep a stable hold while moving it across the table.',
+      'The agent asked for a wired test to rule out Wi-Fi before sending a technician to the house.'];
+  }
+  const markers = ['clearly', 'probably', 'mainly', 'mostly', 'likely', 'simply', 'really', 'partly', 'largely', 'chiefly', 'plainly', 'surely'];
+  const out = new Set();
+  for (let k = 0; out.size < TEXTS; k++) {
+    for (const text of base) {
+      if (out.size >= TEXTS) break;
+      const words = text.split(' ');
+      if (k > 0) words.splice((k * 7) % words.length, 1, markers[k % markers.length]); // same length, different text
+      out.add(words.join(' '));
+    }
+  }
+  return [...out];
+}
+
+// ---- raw onnxruntime-node: one session on this thread, or one per worker thread
+const RAW_WORKER = `
+  const { parentPort, workerData } = require('node:worker_threads');
+  const ort = require(workerData.ortPath);
+  (async () => {
+    const session = await ort.InferenceSession.create(workerData.model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+    parentPort.postMessage({ ready: true });
+    parentPort.on('message', async (b) => {
+      const dims = [b.rows, b.cols];
+      await session.run({ input_ids: new ort.Tensor('int64', b.ids, dims), attention_mask: new ort.Tensor('int64', b.mask, dims), token_type_ids: new ort.Tensor('int64', b.types, dims) });
+      parentPort.postMessage({ done: b.rows });
+    });
+  })();`;
+
+function tensorsOf(batch) {
+  const dims = [batch.rows, batch.cols];
+  return { input_ids: new ort.Tensor('int64', batch.ids, dims), attention_mask: new ort.Tensor('int64', batch.mask, dims), token_type_ids: new ort.Tensor('int64', batch.types, dims) };
+}
+
+async function rawSingleSession(modelFile, batches, intraOpNumThreads) {
+  const session = await ort.InferenceSession.create(modelFile, intraOpNumThreads ? { intraOpNumThreads, interOpNumThreads: 1 } : {});
+  await session.run(tensorsOf(batches[0])); // warm-up
+  const t = performance.now();
+  for (const b of batches) await session.run(tensorsOf(b));
+  const ms = performance.now() - t;
+  await session.release?.();
+  return ms;
+}
+
+async function rawWorkers(modelFile, batches, count) {
+  const workers = await Promise.all(Array.from({ length: count }, () => new Promise((resolve, reject) => {
+    const w = new Worker(RAW_WORKER, { eval: true, workerData: { model: modelFile, ortPath: require.resolve('onnxruntime-node') } });
+    w.once('message', () => resolve(w));
+    w.once('error', reject);
+  })));
+  const runAll = (list) => new Promise((resolve) => {
+    let next = 0;
+    let done = 0;
+    const feed = (w) => {
+      if (next < list.length) w.postMessage(list[next++]);
+    };
+    for (const w of workers) {
+      w.removeAllListeners('message');
+      w.on('message', () => {
+        if (++done === list.length) resolve();
+        else feed(w);
+      });
+      feed(w); feed(w); // two in flight per worker, as the scorer does
+    }
+  });
+  await runAll(batches.slice(0, count)); // warm-up
+  const t = performance.now();
+  await runAll(batches);
+  const ms = performance.now() - t;
+  await Promise.all(workers.map((w) => w.terminate()));
+  return ms;
+}
+
+function peakGflops() {
+  const flags = readFileSync('/proc/cpuinfo', 'utf8');
+  const lanes = /\bavx512f\b/.test(flags) ? 16 : /\bavx2\b/.test(flags) ? 8 : 4;
+  const fma = /\bfma\b/.test(flags) ? 2 : 1;
+  const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(flags)?.[1]) || cpus()[0]?.speed || 2000;
+  const ghz = mhz / 1000;
+  const cores = availableParallelism();
+  // Two vector FMA ports per core (Xeon server cores); FMA counts as 2 FLOPs.
+  return { gflops: cores * ghz * lanes * fma * 2, cores, ghz, lanes, fma };
+}
+
+async function benchDtype(dtype, modelDir, texts) {
+  const modelFile = join(modelDir, 'onnx', dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx');
+  // Pre-tokenise once, deduplicate, sort by token count, batch: exactly what the runtime needs, nothing more.
+  const tokenizer = await transformers.AutoTokenizer.from_pretrained(modelDir);
+  const unique = [...new Set(texts)];
+  const encoded = unique.map((t) => tokenizer(t, { truncation: true }).input_ids.data).sort((a, b) => a.length - b.length);
+  const realTokens = encoded.reduce((n, ids) => n + ids.length, 0);
+  const batches = [];
+  for (let i = 0; i < encoded.length; i += BATCH) {
+    const group = encoded.slice(i, i + BATCH);
+    const cols = group.at(-1).length;
+    const ids = new BigInt64Array(group.length * cols);
+    const mask = new BigInt64Array(group.length * cols);
+    group.forEach((row, r) => {
+      ids.set(row, r * cols);
+      mask.fill(1n, r * cols, r * cols + row.length);
+    });
+    batches.push({ rows: group.length, cols, ids, mask, types: new BigInt64Array(group.length * cols) });
+  }
+
+  // Thread layouts compared on every third batch (all lengths represented); the fastest then runs in full.
+  const probe = batches.filter((_, i) => i % 3 === 0);
+  const probeTexts = probe.reduce((n, b) => n + b.rows, 0);
+  const workerCount = availableParallelism();
+  const layoutRuns = {
+    '1 session, ORT default threads': (list) => rawSingleSession(modelFile, list, 0),
+    '1 session, 2 intra-op threads': (list) => rawSingleSession(modelFile, list, 2),
+    [`${workerCount} worker threads x 1 session, 1 thread`]: (list) => rawWorkers(modelFile, list, workerCount),
+  };
+  const layouts = {};
+  for (const [name, run] of Object.entries(layoutRuns)) layouts[name] = probeTexts / (await run(probe)) * 1000;
+  const [fastestLayout] = Object.entries(layouts).sort((x, y) => y[1] - x[1])[0];
+
+  // (a) and (b) alternate, best of ROUNDS each, so load from other processes hits both alike.
+  const cacheDirs = [];
+  const scoreOnce = async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'pisar-bench-scorer-'));
+    cacheDirs.push(cacheDir);
+    const scorer = createScorer({ provider: 'local', model: modelDir, dtype, cacheDir });
+    // Model loading is not timed (as session creation in (a)); warm-up texts load both workers.
+    await scorer.embed(Array.from({ length: 2 * BATCH * workerCount }, (_, i) => `warm-up text number ${i}`));
+    const before = scorer.stats.computed;
+    const t0 = performance.now();
+    await scorer.embed(texts);
+    const ms = performance.now() - t0;
+    const computed = scorer.stats.computed - before;
+    await scorer.dispose();
+    return { ms, computed, cacheDir };
+  };
+  let rawMs = Infinity;
+  let scorerMs = Infinity;
+  let computed = 0;
+  let lastCacheDir;
+  for (let round = 0; round < ROUNDS; round++) {
+    rawMs = Math.min(rawMs, await layoutRuns[fastestLayout](batches));
+    const run = await scoreOnce();
+    scorerMs = Math.min(scorerMs, run.ms);
+    computed = run.computed;
+    lastCacheDir = run.cacheDir;
+  }
+  // Re-score with a fresh scorer: everything must come from the disk cache.
+  const again = createScorer({ provider: 'local', model: modelDir, dtype, cacheDir: lastCacheDir });
+  let t = performance.now();
+  await again.embed(texts);
+  const rescoreMs = performance.now() - t;
+  const rescoreComputed = again.stats.computed;
+  await again.dispose();
+  for (const dir of cacheDirs) rmSync(dir, { recursive: true, force: true });
+
+  // (c) naive: the pipeline, one text per call, default options; every NAIVE_STRIDE-th text (all lengths).
+  const naiveTexts = texts.filter((_, i) => i % NAIVE_STRIDE === 0);
+  const extractor = await transformers.pipeline('feature-extraction', modelDir, { dtype });
+  await extractor(texts[0], { pooling: 'mean', normalize: true });
+  t = performance.now();
+  for (const text of naiveTexts) await extractor(text, { pooling: 'mean', normalize: true });
+  const naiveRate = naiveTexts.length / (performance.now() - t) * 1000;
+  await extractor.dispose?.();
+
+  const rate = (ms) => (unique.length / ms) * 1000;
+  return { dtype, texts: texts.length, unique: unique.length, realTokens, layouts, fastestLayout, rawMs, scorerMs, computed, rescoreMs, rescoreComputed, naiveRate, rate };
+}
+
+const dtypes = process.argv.slice(2).filter((a) => a === 'fp32' || a === 'q8');
+const modelDir = buildModel('minilm-bench');
+const texts = loadTexts();
+const peak = peakGflops();
+const results = [];
+for (const dtype of dtypes.length ? dtypes : ['fp32', 'q8']) results.push(await benchDtype(dtype, modelDir, texts));
+
+const FLOP_PER_TOKEN = 21.5e6;
+const fmt = (x, d = 0) => x.toFixed(d);
+console.log(`MiniLM-L6-shaped model, ${texts.length} distinct texts of rationale length, batch ${BATCH}; ${peak.cores} cores @ ${fmt(peak.ghz, 2)} GHz, ${peak.lanes}-lane fp32 FMA: peak ~${fmt(peak.gflops)} GFLOP/s`);
+const summary = [];
+for (const r of results) {
+  console.log(`\n[${r.dtype}] ${r.unique} texts, ${fmt(r.realTokens / r.unique, 1)} tokens/text on average`);
+  console.log(`  raw onnxruntime-node layouts (texts/s, on ${Math.ceil(r.unique / BATCH / 3)} of the batches):`);
+  for (const [name, rate] of Object.entries(r.layouts)) console.log(`    ${name.padEnd(44)} ${fmt(rate).padStart(6)}${name === r.fastestLayout ? '  <- (a)' : ''}`);
+  const a = r.rate(r.rawMs);
+  const b = r.rate(r.scorerMs);
+  const c = r.naiveRate;
+  const gflops = (r.realTokens * FLOP_PER_TOKEN) / (r.scorerMs / 1000) / 1e9;
+  const rows = [
+    ['(a) raw session.run, fastest layout', fmt(a), ''],
+    ['(b) scorer end to end', fmt(b), `(b)/(a) = ${fmt(b / a, 2)}  (goal >= 0.9)`],
+    ['(c) naive pipeline per text', fmt(c), `(b)/(c) = ${fmt(b / c, 2)}  (goal >= 3)`],
+    ['re-score (disk cache)', fmt(r.rate(r.rescoreMs)), `computed ${r.rescoreComputed} (goal 0); ${fmt(r.scorerMs / r.rescoreMs, 0)}x faster than (b)`],
+  ];
+  console.log('  contender                                texts/s  ratio');
+  for (const [name, rate, ratio] of rows) console.log(`  ${name.padEnd(40)} ${rate.padStart(7)}  ${ratio}`);
+  console.log(`  (b) reaches ${fmt(gflops, 1)} GFLOP/s = ${fmt((100 * gflops) / peak.gflops, 1)}% of the fp32 peak (${FLOP_PER_TOKEN / 1e6} MFLOP per real token)`);
+  summary.push({ dtype: r.dtype, textsPerSecond: { raw: a, scorer: b, naive: c, rescore: r.rate(r.rescoreMs) }, ratios: { scorerOverRaw: b / a, scorerOverNaive: b / c },
+    fastestLayout: r.fastestLayout, layouts: r.layouts,
+    rescoreComputed: r.rescoreComputed, computed: r.computed, tokensPerText: r.realTokens / r.unique, shareOfPeak: gflops / peak.gflops });
+}
+mkdirSync(join(root, 'bench-results'), { recursive: true });
+writeFileSync(join(root, 'bench-results', 'scorer.json'), `${JSON.stringify({ peak, results: summary }, null, 2)}\n`);
+const failed = summary.some((s) => s.rescoreComputed !== 0 || s.computed !== TEXTS);
+process.exitCode = failed ? 1 : 0;
