@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { ConfigService } from './host/config';
 import { ReviewLog } from './host/log';
+import { registerReviewPanel } from './host/panel/reviewPanel';
 import { RowCodeLensProvider } from './host/review/codeLens';
 import { registerCommands } from './host/review/commands';
 import { InlineDecorations } from './host/review/decorations';
@@ -39,6 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
       vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RowHoverProvider(sessions)),
       ...registerCommands(context, { sessions, review, scoring, config, keys, log }),
     );
+    registerReviewPanel(context, review);
     log.info(`Activated in ${(performance.now() - started).toFixed(1)} ms.`);
     return review;
   } catch (err) {
