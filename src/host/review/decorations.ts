@@ -5,7 +5,7 @@ import type { DatasetSession, RowState } from './session';
 import type { SessionManager } from './sessions';
 
 /** Coalesces bursts (answers arriving, sidecar reloads) into one repaint. */
-const REPAINT_DEBOUNCE_MS = 60;
+const REPAINT_DEBOUNCE_MS = 100;
 
 function svgIcon(svg: string): vscode.Uri {
   return vscode.Uri.parse(`data:image/svg+xml;utf8,${encodeURIComponent(svg)}`);

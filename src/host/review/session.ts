@@ -56,6 +56,8 @@ export class DatasetSession implements vscode.Disposable {
   private _annotations: AnnotationStore | undefined;
   private _version = 0;
   private states: Map<number, RowState> | undefined;
+  /** Model display order the cached states were sorted by. */
+  private modelOrder: Map<string, number> | undefined;
   private orphans: Annotation[] = [];
   private readonly emitter = new vscode.EventEmitter<SessionChange>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -139,7 +141,22 @@ export class DatasetSession implements vscode.Disposable {
 
   /** Results were appended through this window's store (by a run): update the view at once. */
   resultsAppended(indexes?: readonly number[]): void {
-    this.changed(indexes);
+    const states = this.states;
+    const order = this.modelOrder;
+    // During a run, answers arrive one by one: update those rows rather than rebuild every row.
+    if (!indexes || !states || !order || !this._results || this.models().some((m) => !order.has(m))) {
+      this.changed(indexes);
+      return;
+    }
+    for (const index of indexes) {
+      if (index >= this._dataset.rowCount) continue;
+      const results = this._results.forRow(this._dataset.rowIds()[index]).map((r) => this.resultState(r, index));
+      const state = this.rowStateOf(index, results, states.get(index)?.annotations ?? [], order);
+      if (state) states.set(index, state);
+      else states.delete(index);
+    }
+    this._version++;
+    this.emitter.fire({ indexes });
   }
 
   async resultsStore(): Promise<ResultsStore> {
@@ -221,24 +238,38 @@ export class DatasetSession implements vscode.Disposable {
   private changed(indexes?: readonly number[]): void {
     this._version++;
     this.states = undefined;
+    this.modelOrder = undefined;
     this.emitter.fire(indexes ? { indexes } : {});
+  }
+
+  private resultState(r: StoredResult, index: number): ModelResultState {
+    return {
+      model: r.model,
+      result: r,
+      stale: r.rowHash !== this._dataset.rowHash(index),
+      score: r.score,
+      error: r.error ? `${r.error.kind}: ${r.error.message}` : r.score === undefined ? r.scoreNote ?? 'not scored' : undefined,
+    };
+  }
+
+  private rowStateOf(index: number, results: ModelResultState[], annotations: readonly PlacedAnnotation[], order: ReadonlyMap<string, number>): RowState | undefined {
+    if (results.length === 0 && annotations.length === 0) return undefined;
+    const threshold = this.config.threshold;
+    results.sort((a, b) => (order.get(a.model) ?? 1e9) - (order.get(b.model) ?? 1e9));
+    const current = results.filter((r) => !r.stale && r.score !== undefined).map((r) => r.score!);
+    const below = current.some((s) => s < threshold);
+    const suspect = current.length >= 2 && current.every((s) => s < threshold);
+    return { index, results, annotations, below, suspect };
   }
 
   private buildStates(): Map<number, RowState> {
     const dataset = this._dataset;
-    const threshold = this.config.threshold;
     const resultsByIndex = new Map<number, ModelResultState[]>();
     for (const r of this._results?.latestResults() ?? []) {
       const index = dataset.indexOfId(r.rowId);
       if (index === undefined) continue;
       const list = resultsByIndex.get(index) ?? [];
-      list.push({
-        model: r.model,
-        result: r,
-        stale: r.rowHash !== dataset.rowHash(index),
-        score: r.score,
-        error: r.error ? `${r.error.kind}: ${r.error.message}` : r.score === undefined ? r.scoreNote ?? 'not scored' : undefined,
-      });
+      list.push(this.resultState(r, index));
       resultsByIndex.set(index, list);
     }
     const annotationsByIndex = new Map<number, PlacedAnnotation[]>();
@@ -259,13 +290,11 @@ export class DatasetSession implements vscode.Disposable {
     this.orphans = orphans;
 
     const order = new Map(this.models().map((m, i) => [m, i]));
+    this.modelOrder = order;
     const states = new Map<number, RowState>();
     for (const index of new Set([...resultsByIndex.keys(), ...annotationsByIndex.keys()])) {
-      const results = (resultsByIndex.get(index) ?? []).sort((a, b) => (order.get(a.model) ?? 1e9) - (order.get(b.model) ?? 1e9));
-      const current = results.filter((r) => !r.stale && r.score !== undefined).map((r) => r.score!);
-      const below = current.some((s) => s < threshold);
-      const suspect = current.length >= 2 && current.every((s) => s < threshold);
-      states.set(index, { index, results, annotations: annotationsByIndex.get(index) ?? [], below, suspect });
+      const state = this.rowStateOf(index, resultsByIndex.get(index) ?? [], annotationsByIndex.get(index) ?? [], order);
+      if (state) states.set(index, state);
     }
     return states;
   }
