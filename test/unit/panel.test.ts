@@ -1,41 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { RowQuery, RowsPage, SummaryView } from '../../src/shared/protocol';
-import { MemoryReviewSource, PanelHarness } from './panelFixture';
-
-/**
- * Six rows, two models, threshold 0.7:
- *   b-2  ft 0.91 gpt 0.46   below for gpt
- *   a-10 ft 0.55 gpt 0.30   suspect (both below)
- *   a-9  ft 0.80 gpt 0.75   fine
- *   c    ft 0.72 gpt -      not scored by gpt; annotated 'wrong'
- *   d    ft fail gpt 0.69   ft failed; below for gpt; suspect (every scored model below)
- *   e    -       -          not scored; text "Tax"
- */
-function known(): MemoryReviewSource {
-  const source = new MemoryReviewSource(
-    '/w/known.jsonl',
-    [
-      { id: 'b-2', input: 'Why did the user cancel?\nsecond line', reference: 'Price went up' },
-      { id: 'a-10', input: 'Explain the refund', reference: 'Refund policy' },
-      { id: 'a-9', input: 'Describe onboarding', reference: 'Clear steps' },
-      { id: 'c', input: 'zebra question', reference: 'Animals' },
-      { id: 'd', input: '<img src=x onerror=alert(1)>', reference: 'xss' },
-      { id: 'e', input: 'About TAX forms', outputs: { ft: 'a tax answer' } },
-    ],
-    ['ft', 'gpt'],
-  );
-  source.setScore(0, 'ft', 0.91);
-  source.setScore(0, 'gpt', 0.46);
-  source.setScore(1, 'ft', 0.55);
-  source.setScore(1, 'gpt', 0.3);
-  source.setScore(2, 'ft', 0.8);
-  source.setScore(2, 'gpt', 0.75);
-  source.setScore(3, 'ft', 0.72);
-  source.setScore(4, 'ft', { error: 'HTTP 500' });
-  source.setScore(4, 'gpt', 0.69);
-  source.annotations.set(3, [{ id: 'n1', target: { kind: 'reference' }, label: 'wrong', note: 'gold is off', state: 'changed', updatedAt: '' }]);
-  return source;
-}
+import { knownSource as known, MemoryReviewSource, PanelHarness } from './panelFixture';
 
 async function view(query: RowQuery, source = known()): Promise<{ ids: string[]; h: PanelHarness; page: RowsPage }> {
   const h = new PanelHarness(source);

@@ -51,6 +51,9 @@ export class MemoryReviewSource implements PanelSource {
     readonly labels: string[] = ['wrong', 'incomplete', 'hallucinated', 'off-topic', 'fine'],
   ) {}
 
+  /** Called after an action changed rows, like ReviewApi.onDidChangeRows. */
+  onDidChangeRows: ((indexes: readonly number[]) => void) | undefined;
+
   /** Call after changing rows, models or annotations directly. */
   changed(): void {
     this.snapshot = undefined;
@@ -233,11 +236,16 @@ export class MemoryReviewSource implements PanelSource {
     this.snapshot = undefined;
     list.push({ id: `a${this.nextAnnotation++}`, target, label, note, state: 'current', updatedAt: '2026-01-01T00:00:00Z' });
     this.annotations.set(index, list);
+    this.onDidChangeRows?.([index]);
   }
   async removeAnnotation(annotationId: string): Promise<void> {
     this.calls.push(`remove ${annotationId}`);
     this.snapshot = undefined;
-    for (const [i, list] of this.annotations) this.annotations.set(i, list.filter((a) => a.id !== annotationId));
+    for (const [i, list] of this.annotations) {
+      if (!list.some((a) => a.id === annotationId)) continue;
+      this.annotations.set(i, list.filter((a) => a.id !== annotationId));
+      this.onDidChangeRows?.([i]);
+    }
   }
   async exportReport(): Promise<void> {
     this.calls.push('export');
@@ -245,6 +253,41 @@ export class MemoryReviewSource implements PanelSource {
   async loadImage(_file: string, image: RowImage): Promise<{ dataUrl?: string; problem?: string }> {
     return image.kind === 'data' ? { dataUrl: image.value } : { problem: `"${image.value}" is not read in tests` };
   }
+}
+
+/**
+ * Six rows, two models, threshold 0.7:
+ *   b-2  ft 0.91 gpt 0.46   below for gpt
+ *   a-10 ft 0.55 gpt 0.30   suspect (both below)
+ *   a-9  ft 0.80 gpt 0.75   fine
+ *   c    ft 0.72 gpt -      not scored by gpt; annotated 'wrong'
+ *   d    ft fail gpt 0.69   ft failed; below for gpt; suspect (every scored model below)
+ *   e    -       -          not scored; text "Tax"
+ */
+export function knownSource(): MemoryReviewSource {
+  const source = new MemoryReviewSource(
+    '/w/known.jsonl',
+    [
+      { id: 'b-2', input: 'Why did the user cancel?\nsecond line', reference: 'Price went up' },
+      { id: 'a-10', input: 'Explain the refund', reference: 'Refund policy' },
+      { id: 'a-9', input: 'Describe onboarding', reference: 'Clear steps' },
+      { id: 'c', input: 'zebra question', reference: 'Animals' },
+      { id: 'd', input: '<img src=x onerror=alert(1)>', reference: 'xss' },
+      { id: 'e', input: 'About TAX forms', outputs: { ft: 'a tax answer' } },
+    ],
+    ['ft', 'gpt'],
+  );
+  source.setScore(0, 'ft', 0.91);
+  source.setScore(0, 'gpt', 0.46);
+  source.setScore(1, 'ft', 0.55);
+  source.setScore(1, 'gpt', 0.3);
+  source.setScore(2, 'ft', 0.8);
+  source.setScore(2, 'gpt', 0.75);
+  source.setScore(3, 'ft', 0.72);
+  source.setScore(4, 'ft', { error: 'HTTP 500' });
+  source.setScore(4, 'gpt', 0.69);
+  source.annotations.set(3, [{ id: 'n1', target: { kind: 'reference' }, label: 'wrong', note: 'gold is off', state: 'changed', updatedAt: '' }]);
+  return source;
 }
 
 export function rows(n: number, make: (i: number) => Partial<MemoryRow> = () => ({})): MemoryRow[] {

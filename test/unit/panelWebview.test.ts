@@ -1,0 +1,190 @@
+import * as assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { PanelBrowser } from './panelBrowser';
+import { knownSource, MemoryReviewSource, rows } from './panelFixture';
+
+/**
+ * The panel as a user meets it: the real bundle in Chromium under the panel's CSP, the real
+ * host-side controller behind it. What is asserted is what is on the screen.
+ */
+
+async function rowIds(page: Page): Promise<string[]> {
+  const rows = page.locator('[data-testid="row"][data-row-index]:visible');
+  const ids: { top: number; id: string }[] = [];
+  for (let i = 0; i < (await rows.count()); i++) {
+    const row = rows.nth(i);
+    ids.push({ top: Number(await row.getAttribute('data-position')), id: (await row.getAttribute('data-row-id')) ?? '' });
+  }
+  return ids.sort((a, b) => a.top - b.top).map((r) => r.id);
+}
+
+async function waitForRowCount(page: Page, text: string): Promise<void> {
+  await page.locator('[data-testid="row-count"]', { hasText: text }).waitFor();
+}
+
+describe('panel webview in Chromium', function () {
+  this.timeout(60_000);
+  const browser = new PanelBrowser();
+  before(() => browser.start());
+  after(() => browser.stop());
+
+  it('lists the rows and highlights exactly the scores below the threshold, with a glyph and words', async () => {
+    const { page, errors } = await browser.open(knownSource());
+    assert.deepEqual(await rowIds(page), ['b-2', 'a-10', 'a-9', 'c', 'd', 'e']);
+    const below = page.locator('[data-testid="score"][data-below="true"]');
+    const found: string[] = [];
+    for (let i = 0; i < (await below.count()); i++) {
+      const cell = below.nth(i);
+      const row = await cell.locator('xpath=..').getAttribute('data-row-id');
+      found.push(`${row}/${await cell.getAttribute('data-model')}`);
+      assert.equal(await cell.locator('.glyph').textContent(), '▼');
+      assert.match((await cell.getAttribute('aria-label')) ?? '', /below the threshold 0.7/);
+    }
+    assert.deepEqual(found.sort(), ['a-10/ft', 'a-10/gpt', 'b-2/gpt', 'd/gpt']);
+    assert.equal(await page.locator('[data-row-id="d"] [data-model="ft"]').getAttribute('data-failed'), 'true');
+    assert.equal(await page.locator('[data-row-id="c"] [data-testid="labels"]').textContent(), '⚑ wrong (row changed)');
+    assert.deepEqual(errors, []);
+  });
+
+  it('shows the summary per model and the gaps', async () => {
+    const { page } = await browser.open(knownSource());
+    const ft = page.locator('[data-testid="summary"] tr[data-model="ft"]');
+    assert.equal(await ft.locator('[data-field="scored"]').textContent(), '4 / 6');
+    assert.equal(await ft.locator('[data-field="mean"]').textContent(), '0.745');
+    assert.equal(await ft.locator('[data-field="median"]').textContent(), '0.760');
+    assert.equal(await ft.locator('[data-field="failures"]').textContent(), '1');
+    assert.equal(await page.locator('[data-testid="summary"] tr[data-model="gpt"] [data-field="share"]').textContent(), '25%');
+    assert.equal(await page.locator('[data-testid="gaps"] td[data-a="ft"][data-b="gpt"]').textContent(), '+0.195');
+    assert.equal(await page.locator('[data-testid="histogram"][data-model="gpt"] rect.bar').count(), 10);
+    assert.equal(await page.locator('[data-testid="progress"]').textContent(), 'Reviewed 1 / 6');
+  });
+
+  it('renders a hostile row as text, runs nothing and breaks no CSP rule', async () => {
+    const source = new MemoryReviewSource('/w/x.jsonl', [{ id: '<b>id</b>', input: '<img src=x onerror="window.__xss=1">', reference: '<script>window.__xss=2</script>' }], ['m']);
+    source.setScore(0, 'm', { score: 0.2, output: '<img src=y onerror="window.__xss=3">' });
+    const { page, errors } = await browser.open(source);
+    const row = page.locator('[data-testid="row"][data-row-index="0"]');
+    assert.equal(await row.locator('[data-testid="cell-input"]').textContent(), '<img src=x onerror="window.__xss=1">');
+    assert.equal(await row.locator('[data-testid="cell-id"]').textContent(), '<b>id</b>');
+    await row.click();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid="detail"] .output pre').waitFor();
+    assert.equal(await page.locator('[data-testid="detail"] .output pre').textContent(), '<img src=y onerror="window.__xss=3">');
+    assert.equal(await page.locator('#app img').count(), 0);
+    assert.equal(await page.evaluate('window.__xss'), undefined);
+    assert.deepEqual(await page.evaluate('window.__violations'), []);
+    assert.deepEqual(errors, []);
+  });
+
+  it('filters with the controls and sorts by a header click', async () => {
+    const { page } = await browser.open(knownSource());
+    await page.locator('[data-testid="filter-suspect"]').click();
+    await waitForRowCount(page, '2 of 6 rows');
+    assert.deepEqual(await rowIds(page), ['a-10', 'd']);
+    await page.locator('[data-testid="filter-suspect"]').click();
+    await waitForRowCount(page, '6 rows');
+
+    await page.locator('[data-testid="filter-text"]').click();
+    await page.keyboard.type('refund');
+    await waitForRowCount(page, '1 of 6 rows');
+    assert.deepEqual(await rowIds(page), ['a-10']);
+    await page.keyboard.press('Escape');
+    await waitForRowCount(page, '6 rows');
+
+    await page.locator('[data-testid="filter-below"]').evaluate((select) => {
+      (select as unknown as { value: string }).value = 'any';
+      select.dispatchEvent(new Event('change'));
+    });
+    await waitForRowCount(page, '3 of 6 rows');
+    assert.deepEqual(await rowIds(page), ['b-2', 'a-10', 'd']);
+
+    await page.locator('[data-testid="sort-score:gpt"]').click();
+    await page.locator('[data-testid="sort-score:gpt"]', { hasText: '▼' }).waitFor();
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector('[data-testid="row"][data-position="0"]')?.getAttribute('data-row-id') === 'd');
+    assert.deepEqual(await rowIds(page), ['d', 'b-2', 'a-10']);
+  });
+
+  it('moves with j/k, reveals the row in the editor, opens detail with Enter, labels with a number key', async () => {
+    const source = knownSource();
+    const { page } = await browser.open(source);
+    await page.locator('[data-testid="rows"]').focus();
+    await page.keyboard.press('j'); // the first row
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await page.keyboard.press('k');
+    await page.locator('[data-testid="row"][data-row-id="a-10"][aria-selected="true"]').waitFor();
+    await page.waitForTimeout(200);
+    assert.equal(source.calls.filter((c) => c.startsWith('reveal')).pop(), 'reveal 1');
+
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid="detail"][data-row-index="1"]').waitFor();
+    assert.equal(await page.locator('[data-testid="detail-input"] pre').textContent(), 'Explain the refund');
+
+    await page.keyboard.press('2');
+    await page.locator('[data-testid="row"][data-row-id="a-10"] [data-testid="labels"]', { hasText: 'incomplete' }).waitFor();
+    assert.ok(source.calls.includes('annotate 1 reference incomplete'));
+    await page.locator('[data-testid="annotation"][data-label="incomplete"]').waitFor();
+    assert.equal(await page.locator('[data-testid="progress"]').textContent(), 'Reviewed 2 / 6');
+
+    await page.keyboard.press('n');
+    await page.locator('[data-testid="note-input"]').waitFor();
+    await page.keyboard.type('reference ignores the refund window');
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid="annotation"] .annotation-note', { hasText: 'refund window' }).waitFor();
+    assert.ok(source.calls.includes('annotate 1 reference incomplete "reference ignores the refund window"'));
+
+    await page.keyboard.press('Escape');
+    await page.locator('[data-testid="detail"]').waitFor({ state: 'hidden' });
+  });
+
+  it('selects the row under the editor cursor without revealing it back', async () => {
+    const source = knownSource();
+    const { page, controller } = await browser.open(source);
+    controller.cursorChanged(4);
+    await page.locator('[data-testid="row"][data-row-id="d"][aria-selected="true"]').waitFor();
+    await page.waitForTimeout(200);
+    assert.deepEqual(source.calls, []);
+  });
+
+  it('scores the selected row and shows an action error from the host', async () => {
+    const source = knownSource();
+    source.scoreRows = async (indexes) => {
+      source.calls.push(`score ${indexes.join(',')}`);
+      throw new Error('gpt: 401 Unauthorized. Set the key with "PiSAR Review: Set API Key".');
+    };
+    const { page } = await browser.open(source);
+    await page.locator('[data-testid="row"][data-row-id="a-9"]').click();
+    await page.keyboard.press('s');
+    await page.locator('[data-testid="error"]', { hasText: '401 Unauthorized' }).waitFor();
+    assert.ok(source.calls.includes('score 2'));
+  });
+
+  it('keeps its filters and selection across a reload of the view', async () => {
+    const { page } = await browser.open(knownSource());
+    await page.locator('[data-testid="filter-annotated"]').click();
+    await waitForRowCount(page, '1 of 6 rows');
+    await page.reload();
+    await waitForRowCount(page, '1 of 6 rows');
+    assert.equal(await page.locator('[data-testid="filter-annotated"]').getAttribute('checked') !== null || (await page.locator('[data-testid="filter-annotated"]').evaluate((c) => (c as unknown as { checked: boolean }).checked)), true);
+    assert.deepEqual(await rowIds(page), ['c']);
+  });
+
+  it('at 100,000 rows: first rows at once, fewer than 300 row elements, pages of at most 500 rows', async () => {
+    const source = new MemoryReviewSource('/w/big.jsonl', rows(100_000), ['ft', 'gpt']);
+    for (let i = 0; i < 100_000; i++) {
+      source.setScore(i, 'ft', (i % 100) / 100);
+      source.setScore(i, 'gpt', ((i * 7) % 100) / 100);
+    }
+    const { page, toHost, toPage } = await browser.open(source, { height: 900 });
+    assert.ok((await page.locator('[data-testid="row"]').count()) < 300);
+    await page.locator('[data-testid="rows-viewport"]').evaluate((v) => {
+      (v as unknown as { scrollTop: number; scrollHeight: number }).scrollTop = (v as unknown as { scrollHeight: number }).scrollHeight;
+    });
+    await page.locator('[data-testid="row"][data-row-index="99999"]').waitFor();
+    assert.ok((await page.locator('[data-testid="row"]').count()) < 300);
+    const pages = toHost.filter((m) => m.type === 'rows/page');
+    assert.ok(pages.length >= 2 && pages.every((m) => m.type === 'rows/page' && m.params.count <= 500));
+    const largest = Math.max(...toPage.map((m) => (m.type === 'response' && m.ok && m.result && typeof m.result === 'object' && 'rows' in m.result ? (m.result as { rows: unknown[] }).rows.length : 0)));
+    assert.ok(largest <= 500, `a message carried ${largest} rows`);
+  });
+});
