@@ -1,10 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../src/core/config/models';
 import { Dataset } from '../../src/core/dataset/dataset';
+import { completeOnce, createClient } from '../../src/core/runner/provider';
 import { RequestCache } from '../../src/core/runner/requestCache';
 import { runDataset, type RunEvent, type RunOptions, type RunScorer } from '../../src/core/runner/runner';
 import { ResultsStore } from '../../src/core/store/results';
@@ -354,5 +356,23 @@ describe('runner against a real OpenAI-compatible server', function () {
       else process.env.OPENAI_API_KEY = previous;
     }
     assert.equal(server.requests[0].authorization, undefined);
+  });
+});
+
+describe('runner: listeners', () => {
+  it('leaves no abort listener behind per call (regression: openai adds one to the signal and never removes it)', async function () {
+    this.timeout(30_000);
+    const server = await FakeOpenAIServer.start();
+    try {
+      const client = createClient(model(server), undefined);
+      const signal = new AbortController().signal;
+      for (let i = 0; i < 50; i++) {
+        await completeOnce(client, { model: 'm1', messages: [{ role: 'user', content: `q${i}` }] }, signal);
+      }
+      assert.equal(server.stats.succeeded, 50);
+      assert.equal(EventEmitter.getEventListeners(signal, 'abort').length, 0, 'the run\'s signal holds no listener per finished call');
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { appendRecords, readSidecar } from '../../src/core/store/sidecar';
+import { appendRecords, readSidecar, SidecarAppender } from '../../src/core/store/sidecar';
 
 const sidecarModule = path.resolve(__dirname, '../../src/core/store/sidecar.js');
 
@@ -11,15 +11,20 @@ async function tempDir(): Promise<string> {
   return fsp.mkdtemp(path.join(os.tmpdir(), 'pisar-sidecar-'));
 }
 
-/** Runs a separate node process that appends `count` large records tagged `writer`. */
-function appenderProcess(file: string, writer: string, count: number, size: number): Promise<void> {
+/** Runs a separate node process that appends `count` large records tagged `writer` (with appendRecords, or a held-open SidecarAppender). */
+function appenderProcess(file: string, writer: string, count: number, size: number, held = false): Promise<void> {
+  const w = JSON.stringify(writer);
   const script = `
-    const { appendRecords } = require(${JSON.stringify(sidecarModule)});
+    const { appendRecords, SidecarAppender } = require(${JSON.stringify(sidecarModule)});
+    const appender = new SidecarAppender(${JSON.stringify(file)});
     (async () => {
       for (let i = 0; i < ${count}; i++) {
-        const pad = ${JSON.stringify(writer)}.repeat(${size});
-        await appendRecords(${JSON.stringify(file)}, [{ writer: ${JSON.stringify(writer)}, i, pad }, { writer: ${JSON.stringify(writer)}, i: -1 - i, pad }]);
+        const pad = ${w}.repeat(${size});
+        const records = [{ writer: ${w}, i, pad }, { writer: ${w}, i: -1 - i, pad }];
+        if (${held}) { appender.append(records); await new Promise((r) => setImmediate(r)); }
+        else await appendRecords(${JSON.stringify(file)}, records);
       }
+      appender.close();
     })().catch((e) => { console.error(e); process.exit(1); });`;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit'] });
@@ -46,13 +51,13 @@ describe('sidecar (append-only JSONL)', () => {
     assert.deepEqual(problems, []);
   });
 
-  it('two processes appending at once never interleave partial lines', async function () {
+  it('two processes appending at once (one-shot and held-open writers) never interleave partial lines', async function () {
     this.timeout(60_000);
     const file = path.join(await tempDir(), 'data.pisar-results.jsonl');
     // 200 KB lines: far larger than a page or pipe buffer, so split writes would interleave.
     const count = 60;
     const size = 200_000;
-    await Promise.all([appenderProcess(file, 'A', count, size), appenderProcess(file, 'B', count, size)]);
+    await Promise.all([appenderProcess(file, 'A', count, size), appenderProcess(file, 'B', count, size, true)]);
     const { records, problems } = await readSidecar<{ writer: string; i: number; pad: string }>(file, { repair: false });
     assert.deepEqual(problems, [], 'every line parses');
     assert.equal(records.length, count * 2 * 2);
@@ -142,5 +147,28 @@ describe('sidecar (append-only JSONL)', () => {
     assert.deepEqual(problems, []);
     await appendRecords(file, [{ n: 3 }]);
     assert.deepEqual((await readSidecar(file)).records, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
+  it('a held-open appender follows the file when it is deleted or replaced, so no result vanishes', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'data.pisar-results.jsonl');
+    const appender = new SidecarAppender(file);
+    try {
+      appender.append([{ n: 1 }]);
+      await fsp.unlink(file); // the user clears the results while a run is writing
+      appender.append([{ n: 2 }]);
+      assert.deepEqual((await readSidecar(file)).records, [{ n: 2 }]);
+      await fsp.writeFile(path.join(dir, 'other'), '{"n":0}\n');
+      await fsp.rename(path.join(dir, 'other'), file);
+      appender.append([{ n: 3 }]);
+      assert.deepEqual((await readSidecar(file)).records, [{ n: 0 }, { n: 3 }]);
+      await fsp.appendFile(file, '{"n":4,"cut');
+      appender.append([{ n: 5 }]);
+      const { records, problems } = await readSidecar(file, { repair: false });
+      assert.deepEqual(records, [{ n: 0 }, { n: 3 }, { n: 5 }]);
+      assert.equal(problems[0].kind, 'corrupt-line');
+    } finally {
+      appender.close();
+    }
   });
 });

@@ -41,7 +41,18 @@ export function requestBody(model: ModelConfig, messages: OutgoingMessage[]): Re
 
 /** One chat-completions attempt. Throws openai errors, or BadCompletionError for an unusable 200. */
 export async function completeOnce(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal): Promise<Completion> {
-  const response = (await client.chat.completions.create(body as never, { signal })) as unknown;
+  // openai never removes the abort listener it adds to a request's signal: give it a signal that dies
+  // with this call, or a run's long-lived signal collects one listener per call (memory grows, adds slow down).
+  const call = new AbortController();
+  const forward = () => call.abort(signal.reason);
+  if (signal.aborted) call.abort(signal.reason);
+  else signal.addEventListener('abort', forward, { once: true });
+  let response: unknown;
+  try {
+    response = (await client.chat.completions.create(body as never, { signal: call.signal })) as unknown;
+  } finally {
+    signal.removeEventListener('abort', forward);
+  }
   const choices = (response as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices)) throw new BadCompletionError('malformed', 'the response has no "choices" list');
   if (choices.length === 0) throw new BadCompletionError('empty-choices', 'the response has an empty "choices" list (no answer)');

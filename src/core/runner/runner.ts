@@ -1,9 +1,10 @@
 import * as crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { promises as fsp } from 'node:fs';
 import type { OpenAI } from 'openai';
 import { MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/dataset';
-import type { DatasetRow } from '../dataset/types';
+import type { DatasetRow, FieldMapping, FieldRole } from '../dataset/types';
 import type { ResultsStore, StoredResult } from '../store/results';
 import { ImageError } from './images';
 import { buildMessages, PromptError } from './prompt';
@@ -200,10 +201,11 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   emit({ kind: 'start', total: summary.total, pairs: summary.pairs, models: [...states.keys()] });
 
   // Rows are parsed once and shared by the models that need them, then dropped.
+  const source = summary.total > 0 ? await inMemoryCopy(dataset) : undefined;
   const rowCache = new Map<number, Promise<DatasetRow>>();
   const getRow = (index: number): Promise<DatasetRow> => {
     let row = rowCache.get(index);
-    if (!row) rowCache.set(index, (row = dataset.getRow(index)));
+    if (!row) rowCache.set(index, (row = (source ?? dataset).getRow(index)));
     return row;
   };
   const releaseRow = (index: number) => {
@@ -468,6 +470,36 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   if (fatal) throw fatal;
   emit({ kind: 'done', summary });
   return summary;
+}
+
+/** Files up to this size are read once for a run instead of one read per row. */
+const IN_MEMORY_MAX_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The dataset read into memory once, when small and still identical to its index (same ids and
+ * hashes): one read instead of a thread-pool round trip per row. Otherwise undefined (use the index).
+ */
+async function inMemoryCopy(dataset: Dataset): Promise<Dataset | undefined> {
+  try {
+    const stat = await fsp.stat(dataset.file);
+    if (stat.size > IN_MEMORY_MAX_BYTES) return undefined;
+    const text = await fsp.readFile(dataset.file, 'utf8');
+    const mapping: FieldMapping = {};
+    for (const [role, source] of Object.entries(dataset.mapping.source) as [FieldRole, string][]) {
+      const key = dataset.mapping.fields[role];
+      if (source === 'configured' && key) mapping[role] = key;
+    }
+    const copy = (dataset.constructor as typeof Dataset).fromText(dataset.file, text, { mapping });
+    if (copy.rowCount !== dataset.rowCount) return undefined;
+    const a = dataset.rowIds();
+    const b = copy.rowIds();
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] !== b[i] || dataset.rowHash(i) !== copy.rowHash(i)) return undefined;
+    }
+    return copy;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when a stored result needs nothing more: current, successful, and scored by this scorer (or unscorable). */

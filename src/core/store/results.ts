@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { appendRecords, readSidecar, type SidecarProblem } from './sidecar';
+import { readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 
 /** One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line). */
 export interface StoredResult {
@@ -68,8 +68,11 @@ export class ResultsStore {
   private _problems: SidecarProblem[] = [];
   private _records = 0;
   private writeChain: Promise<void> = Promise.resolve();
+  private readonly appender: SidecarAppender;
 
-  private constructor(readonly datasetFile: string, readonly file: string) {}
+  private constructor(readonly datasetFile: string, readonly file: string) {
+    this.appender = new SidecarAppender(file);
+  }
 
   /** Opens (and reads) the results sidecar of `datasetFile`; a missing sidecar is an empty store. */
   static async open(datasetFile: string, options: { repair?: boolean } = {}): Promise<ResultsStore> {
@@ -125,8 +128,8 @@ export class ResultsStore {
       const problem = validateResult(r);
       if (problem) return Promise.reject(new Error(`refusing to store an invalid result for ${r.rowId}/${r.model}: ${problem}`));
     }
-    const write = this.writeChain.then(async () => {
-      await appendRecords(this.file, results);
+    const write = this.writeChain.then(() => {
+      this.appender.append(results);
       for (const r of results) this.remember(r);
     });
     // Keep the chain alive after a failed write; the caller still sees the failure.

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { promises as fsp, constants as fsc } from 'node:fs';
 
 /**
@@ -75,6 +76,65 @@ export async function appendRecords(file: string, records: readonly unknown[], o
     if (options.durable) await handle.datasync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Keeps one O_APPEND fd open for a stream of appends (a run writes thousands of results): each line is
+ * still one write() call. Writes are synchronous because a small write to the page cache costs far
+ * less than a thread-pool round trip. The fd is reopened if the file was deleted or replaced, and
+ * closed after a second without writes.
+ */
+export class SidecarAppender {
+  private fd: number | undefined;
+  private ino = 0;
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor(readonly file: string, private readonly idleCloseMs = 1000) {}
+
+  append(records: readonly unknown[]): void {
+    if (records.length === 0) return;
+    const lines = records.map(encodeRecord);
+    const fd = this.openFd();
+    const size = fs.fstatSync(fd).size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      fs.readSync(fd, last, 0, 1, size - 1);
+      // A cut-off tail (power loss, SIGKILL mid-write) would swallow our first line: start a fresh one.
+      if (last[0] !== NEWLINE) lines[0] = Buffer.concat([Buffer.from('\n'), lines[0]]);
+    }
+    for (const line of lines) {
+      const written = fs.writeSync(fd, line, 0, line.length);
+      if (written !== line.length) {
+        throw new Error(`${this.file}: short write (${written} of ${line.length} bytes); the disk may be full. Free space and run again.`);
+      }
+    }
+    this.scheduleClose();
+  }
+
+  close(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = undefined;
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private openFd(): number {
+    if (this.fd !== undefined) {
+      // Deleted or replaced since opened (the user cleared results): our writes would vanish.
+      const current = fs.statSync(this.file, { throwIfNoEntry: false });
+      if (current && current.ino === this.ino) return this.fd;
+      this.close();
+    }
+    this.fd = fs.openSync(this.file, fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT, 0o644);
+    this.ino = fs.fstatSync(this.fd).ino;
+    return this.fd;
+  }
+
+  private scheduleClose(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.close(), this.idleCloseMs);
+    this.idle.unref();
   }
 }
 
