@@ -1,7 +1,129 @@
-import type { Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import type { Workbench } from './workbench';
 
-/** The PiSAR Review panel (a webview view: nested iframes in code-server). */
+export interface PanelSummaryRow {
+  readonly model: string;
+  readonly scored: string;
+  readonly mean: string;
+  readonly median: string;
+  readonly share: string;
+  readonly failures: string;
+}
+
+export interface PanelRow {
+  readonly rowId: string;
+  readonly line: string;
+  readonly below: boolean;
+  readonly input: string;
+  readonly reference: string;
+  /** Score cell text per model, and whether the cell is marked below the threshold. */
+  readonly scores: Readonly<Record<string, { text: string; below: boolean }>>;
+  readonly labels: string;
+}
+
+/**
+ * The PiSAR Review panel. A webview view is two nested iframes in code-server (the host's
+ * `iframe.webview` and its `#active-frame`); the app's own frame is found by its data-testid.
+ */
 export class ReviewPanel {
   constructor(readonly page: Page, private readonly workbench: Workbench) {}
+
+  async open(): Promise<Frame> {
+    await this.workbench.runCommand('PiSAR Review: Show Review Panel');
+    return this.frame();
+  }
+
+  /** The panel app's frame, once its toolbar is drawn. */
+  async frame(timeoutMs = 30_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (const frame of this.page.frames()) {
+        if (frame === this.page.mainFrame()) continue;
+        try {
+          if (await frame.locator('[data-testid="toolbar"]').count()) return frame;
+        } catch {
+          // frame navigated away while we looked
+        }
+      }
+      await this.page.waitForTimeout(100);
+    }
+    throw new Error('The PiSAR Review panel did not appear');
+  }
+
+  async testid(id: string): Promise<Locator> {
+    return (await this.frame()).locator(`[data-testid="${id}"]`);
+  }
+
+  /** The summary table, one entry per model. */
+  async summary(): Promise<PanelSummaryRow[]> {
+    const frame = await this.frame();
+    return frame.locator('[data-testid="summary"] tbody tr').evaluateAll((rows) =>
+      rows.map((tr) => {
+        const field = (name: string) => tr.querySelector(`[data-field="${name}"]`)?.textContent?.trim() ?? '';
+        return {
+          model: tr.getAttribute('data-model') ?? '',
+          scored: field('scored'),
+          mean: field('mean'),
+          median: field('median'),
+          share: field('share'),
+          failures: field('failures'),
+        };
+      }),
+    );
+  }
+
+  /** Row elements in the DOM now (the list is virtualised: only about a screenful exists). */
+  async rowElementCount(): Promise<number> {
+    return (await this.frame()).locator('[data-testid="row"]').count();
+  }
+
+  /** The rows drawn and visible now, in position order. */
+  async visibleRows(): Promise<PanelRow[]> {
+    const frame = await this.frame();
+    return frame.locator('[data-testid="row"]:not([hidden])').evaluateAll((rows) =>
+      rows
+        .filter((r) => (r as HTMLElement).dataset.rowId !== undefined && (r as HTMLElement).dataset.loading !== 'true')
+        .sort((a, b) => Number((a as HTMLElement).dataset.position) - Number((b as HTMLElement).dataset.position))
+        .map((r) => {
+          const el = r as HTMLElement;
+          const text = (id: string) => el.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
+          const scores: Record<string, { text: string; below: boolean }> = {};
+          for (const cell of el.querySelectorAll<HTMLElement>('[data-testid="score"]')) {
+            scores[cell.dataset.model ?? ''] = { text: (cell.textContent ?? '').trim(), below: cell.dataset.below === 'true' };
+          }
+          return {
+            rowId: el.dataset.rowId ?? '',
+            line: text('cell-line'),
+            below: el.dataset.below === 'true',
+            input: text('cell-input'),
+            reference: text('cell-reference'),
+            scores,
+            labels: text('labels'),
+          };
+        }),
+    );
+  }
+
+  /** Every row, scrolling the list's viewport from top to bottom. */
+  async allRows(): Promise<PanelRow[]> {
+    const frame = await this.frame();
+    const viewport = frame.locator('[data-testid="rows-viewport"]');
+    const byId = new Map<string, PanelRow>();
+    await viewport.evaluate((v) => (v.scrollTop = 0));
+    for (let guard = 0; guard < 1000; guard++) {
+      await this.page.waitForTimeout(150);
+      for (const r of await this.visibleRows()) byId.set(r.rowId, r);
+      const done = await viewport.evaluate((v) => {
+        if (v.scrollTop + v.clientHeight >= v.scrollHeight - 1) return true;
+        v.scrollTop += Math.max(1, v.clientHeight - 40);
+        return false;
+      });
+      if (done) {
+        await this.page.waitForTimeout(150);
+        for (const r of await this.visibleRows()) byId.set(r.rowId, r);
+        break;
+      }
+    }
+    return [...byId.values()];
+  }
 }

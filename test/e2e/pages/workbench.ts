@@ -31,14 +31,24 @@ export class Workbench {
 
   /** Runs a command through the palette by its title as shown (e.g. "PiSAR Review: Score File"). */
   async runCommand(title: string): Promise<void> {
-    await this.closeQuickInput();
-    await this.page.keyboard.press('F1');
-    await this.quickInputBox.waitFor();
-    await this.quickInputBox.fill(`>${title}`);
-    const row = this.quickInput.locator('.monaco-list-row', { has: this.page.locator('.label-name', { hasText: title }) }).first();
-    await row.waitFor({ timeout: 15_000 });
-    await this.expectQuickPickRowExact(row, title);
-    await row.click();
+    for (let attempt = 1; ; attempt++) {
+      await this.closeQuickInput();
+      await this.page.keyboard.press('F1');
+      await this.quickInputBox.waitFor({ state: 'visible' });
+      await this.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input') as HTMLInputElement | null)?.value.startsWith('>'));
+      await this.quickInputBox.fill(`>${title}`);
+      const row = this.quickInput.locator('.monaco-list-row', { has: this.page.locator('.label-name', { hasText: title }) }).first();
+      try {
+        await row.waitFor({ timeout: 10_000 });
+      } catch (err) {
+        // The palette can open before the extension's contributions are read: try once more.
+        if (attempt >= 2) throw err;
+        continue;
+      }
+      await this.expectQuickPickRowExact(row, title);
+      await row.click();
+      return;
+    }
   }
 
   private async expectQuickPickRowExact(row: Locator, title: string): Promise<void> {
@@ -83,7 +93,7 @@ export class Workbench {
 
   async closeQuickInput(): Promise<void> {
     if (await this.quickInput.isVisible()) await this.page.keyboard.press('Escape');
-    await this.quickInput.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+    await this.quickInput.waitFor({ state: 'hidden', timeout: 5_000 });
   }
 
   /** Visible notification toasts' messages. */

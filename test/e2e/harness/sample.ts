@@ -1,0 +1,31 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot, sampleDataset } from './paths';
+
+/** The sample's rows as plain objects (malformed lines left out), read independently of the extension. */
+export function sampleRows(): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const line of fs.readFileSync(sampleDataset, 'utf8').split('\n')) {
+    try {
+      const value: unknown = JSON.parse(line);
+      if (value && typeof value === 'object' && !Array.isArray(value)) rows.push(value as Record<string, unknown>);
+    } catch {
+      // malformed lines are the Problems spec's business
+    }
+  }
+  return rows;
+}
+
+/** `#RRGGBB` -> `rgb(r, g, b)`, as getComputedStyle reports colours. */
+export function hexToRgb(hex: string): string {
+  const n = parseInt(hex.replace('#', ''), 16);
+  return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
+}
+
+/** A theme colour's default for dark themes, from the extension's manifest. */
+export function darkDefault(colorId: string): string {
+  const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { contributes: { colors: { id: string; defaults: { dark: string } }[] } };
+  const color = manifest.contributes.colors.find((c) => c.id === colorId);
+  if (!color) throw new Error(`package.json contributes no colour ${colorId}`);
+  return hexToRgb(color.defaults.dark);
+}

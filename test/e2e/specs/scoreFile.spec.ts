@@ -1,0 +1,76 @@
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { report, type ReportCell, type ReportDocument } from '../harness/cli';
+import { darkDefault } from '../harness/sample';
+import { Session } from '../harness/session';
+
+const THRESHOLD = 0.7;
+
+/** What the inline text should say for one model's cell, as the extension formats it. */
+function cellText(model: string, cell: ReportCell): string | undefined {
+  switch (cell.status) {
+    case 'scored':
+      return `${model} ${cell.score.toFixed(2)}`;
+    case 'failed':
+      return `${model} failed`;
+    case 'unscored':
+      return `${model} n/a`;
+    default:
+      return undefined;
+  }
+}
+
+describe('Scoring the whole file', function () {
+  let session: Session;
+  let doc: ReportDocument;
+
+  before(async function () {
+    session = await Session.start({
+      name: 'score-file',
+      // "gpt" answers off-topic for every other row (its scores there fall below 0.7); "ft-qwen" restates the input.
+      server: { latencyMs: 120, respond: (req) => (req.model === 'gpt-4o' && req.prompt.length % 2 === 0 ? 'banana' : `Rationale: ${req.prompt}`) },
+    });
+    await session.workbench.openFile('pisar-sample.jsonl');
+    await session.workbench.runCommand('PiSAR Review: Score File');
+  });
+
+  after(async function () {
+    await session?.close();
+  });
+
+  it('shows progress while it runs, then a mean per model in the status bar', async function () {
+    const { page, workbench } = session;
+    const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'scoring pisar-sample.jsonl' });
+    await toast.waitFor({ state: 'visible', timeout: 15_000 });
+    const progressItem = page.locator('.statusbar-item', { hasText: /PiSAR \d+\/\d+/ });
+    await progressItem.waitFor({ state: 'visible', timeout: 15_000 });
+    await session.screenshot('progress');
+    await page.locator('.statusbar-item', { hasText: 'PiSAR mean' }).waitFor({ timeout: 120_000 });
+    await toast.waitFor({ state: 'hidden', timeout: 15_000 });
+    const bar = (await workbench.statusBarTexts()).find((t) => t.includes('PiSAR mean'));
+    assert.match(bar ?? '', /ft-qwen \d\.\d\d/);
+    assert.match(bar ?? '', /gpt \d\.\d\d/);
+  });
+
+  it('draws every row\'s scores inline, as stored in the sidecar, and marks the rows below 0.7', async function () {
+    doc = report(path.join(session.workspace, 'pisar-sample.jsonl'), THRESHOLD);
+    assert.equal(doc.rows.length, 44);
+    assert.ok(session.server!.stats.requests >= 2 * 44, 'both configured models were called for every row');
+
+    const lines = await session.workbench.editor.decorationsOf(doc.rows.map((r) => r.line));
+    const fail = darkDefault('pisarReview.scoreFailForeground');
+    const below: number[] = [];
+    for (const row of doc.rows) {
+      const shown = lines.get(row.line)!;
+      const expected = Object.entries(row.results).map(([model, cell]) => cellText(model, cell)).filter((t): t is string => t !== undefined);
+      assert.deepEqual(shown.before.split(' · ').sort(), expected.sort(), `line ${row.line} (${row.id}) shows its stored scores`);
+      const isBelow = Object.values(row.results).some((c) => c.status === 'scored' && c.score < THRESHOLD);
+      if (isBelow) below.push(row.line);
+      assert.equal(shown.beforeColor === fail, isBelow, `line ${row.line} is ${isBelow ? '' : 'not '}in the below-threshold colour`);
+      assert.equal(shown.gutterIcons.length > 0, isBelow, `line ${row.line} has ${isBelow ? 'a' : 'no'} gutter mark`);
+    }
+    assert.ok(below.length > 0 && below.length < doc.rows.length, `some rows and not all are below ${THRESHOLD} (${below.length})`);
+    await session.workbench.editor.goToLine(below[0]);
+    await session.screenshot('inline-scores');
+  });
+});
