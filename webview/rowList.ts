@@ -117,7 +117,9 @@ export class RowList {
     this.pending.clear();
     this.element.setAttribute('aria-rowcount', String(total + 1));
     this.spacer.style.height = `${total * ROW_HEIGHT}px`;
-    if (this.selectedPosition !== null && this.selectedPosition >= total) this.selectedPosition = null;
+    // Positions change with the view: find the selected row again by its index as pages arrive.
+    this.selectedPosition = null;
+    this.updateActiveDescendant();
     this.renderEmpty();
     this.schedule();
   }
@@ -328,6 +330,10 @@ export class RowList {
 
   private fill(element: RowElement, position: number): void {
     const row = this.rowAt(position);
+    if (row && this.selectedPosition === null && row.index === this.selectedIndex) {
+      this.selectedPosition = position;
+      this.updateActiveDescendant();
+    }
     const root = element.root;
     root.style.transform = `translateY(${position * ROW_HEIGHT}px)`;
     root.dataset.position = String(position);
@@ -339,6 +345,7 @@ export class RowList {
     if (!row) {
       root.dataset.loading = 'true';
       delete root.dataset.rowIndex;
+      delete root.dataset.rowId;
       delete root.dataset.below;
       delete root.dataset.suspect;
       element.line.textContent = '';

@@ -49,11 +49,11 @@ export class SummaryPanel {
         'tr',
         { attrs: { 'data-model': m.model } },
         el('th', { text: m.model, attrs: { scope: 'row' } }),
-        cell('scored', `${m.scored.toLocaleString()} / ${summary.rowCount.toLocaleString()}`),
-        cell('mean', formatNumber(m.mean), m.mean !== null && m.mean < t),
-        cell('median', formatNumber(m.median), m.median !== null && m.median < t),
-        cell('share', formatShare(m.shareAtLeast)),
-        cell('failures', String(m.failures), m.failures > 0),
+        cell('scored', `${m.scored.toLocaleString()} / ${summary.rowCount.toLocaleString()}`, m.scored),
+        cell('mean', formatNumber(m.mean), m.mean, m.mean !== null && m.mean < t),
+        cell('median', formatNumber(m.median), m.median, m.median !== null && m.median < t),
+        cell('share', formatShare(m.shareAtLeast), m.shareAtLeast),
+        cell('failures', String(m.failures), m.failures, m.failures > 0),
         el('td', { className: 'chart' }, histogram(m, t)),
       );
       return row;
@@ -73,7 +73,8 @@ export class SummaryPanel {
         {},
         el('th', { text: a, attrs: { scope: 'row' } }),
         ...names.map((b) => {
-          const td = el('td', { text: a === b ? '' : formatGap(gapOf(a, b)), attrs: { 'data-a': a, 'data-b': b } });
+          const gap = a === b ? null : gapOf(a, b);
+          const td = el('td', { text: a === b ? '' : formatGap(gap), attrs: { 'data-a': a, 'data-b': b, 'data-value': gap === null ? '' : String(gap) } });
           return td;
         }),
       ),
@@ -82,8 +83,9 @@ export class SummaryPanel {
   }
 }
 
-function cell(field: string, text: string, warn = false): HTMLTableCellElement {
-  const td = el('td', { text, attrs: { 'data-field': field } });
+/** A summary cell: rounded text for people, the exact number in data-value for tests and tools. */
+function cell(field: string, text: string, value: number | null, warn = false): HTMLTableCellElement {
+  const td = el('td', { text, attrs: { 'data-field': field, 'data-value': value === null ? '' : String(value) } });
   if (warn) td.classList.add('warn');
   return td;
 }

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { csvText, markdownCell, renderReport, type ReportInput, type ReportRow } from '../../src/core/report/export';
+import { describeQuery } from '../../src/host/panel/panelController';
 
 function input(): ReportInput {
   const rows: ReportRow[] = [
@@ -113,5 +114,13 @@ describe('report export', () => {
     assert.equal(csvText('a,b'), '"a,b"');
     assert.equal(markdownCell('a|b\r\nc'), 'a\\|b<br>c');
     assert.equal(markdownCell('`code` & <b>'), '\\`code\\` &amp; &lt;b&gt;');
+  });
+
+  it('says in words which rows were exported', () => {
+    assert.equal(describeQuery({ sort: { column: 'index', descending: false }, filter: {} }, 0.7, 45, 45), '45 of 45 rows; file order');
+    assert.equal(
+      describeQuery({ sort: { column: 'score:gpt', descending: true }, filter: { below: { model: 'gpt' }, annotated: true, text: 'tax' } }, 0.7, 3, 45),
+      '3 of 45 rows: below 0.7 for gpt; annotated; containing "tax"; sorted by score:gpt (descending)',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { DatasetView, RowDetail, RowsPage } from '../../src/shared/protocol';
+import { isPanelMessage } from '../../src/host/panel/panelController';
 import { MemoryReviewSource, PanelHarness, rows } from './panelFixture';
 
 function sample(): MemoryReviewSource {
@@ -140,5 +141,23 @@ describe('panel protocol: host-side message handling', () => {
     assert.ok(last && last.type === 'rows/didChange');
     assert.equal(last.total, 2, 'the restored query (below threshold) applies');
     assert.ok(second.some((m) => m.type === 'dataset/didChange'));
+  });
+
+  it('accepts only well-formed messages from the webview', () => {
+    const query = { sort: { column: 'index', descending: false }, filter: {} };
+    assert.equal(isPanelMessage({ type: 'webview/ready' }), true);
+    assert.equal(isPanelMessage({ type: 'webview/ready', query }), true);
+    assert.equal(isPanelMessage({ type: 'view/setQuery', query }), true);
+    assert.equal(isPanelMessage({ type: 'row/select', index: 3 }), true);
+    assert.equal(isPanelMessage({ type: 'rows/page', id: 1, params: { generation: 1, start: 0, count: 100 } }), true);
+
+    assert.equal(isPanelMessage(null), false);
+    assert.equal(isPanelMessage('rows/page'), false);
+    assert.equal(isPanelMessage({ type: 'rows/page', params: {} }), false, 'a request needs an id');
+    assert.equal(isPanelMessage({ type: 'rows/page', id: 1.5, params: {} }), false);
+    assert.equal(isPanelMessage({ type: 'row/detail', id: 2 }), false, 'and params');
+    assert.equal(isPanelMessage({ type: 'view/setQuery', query: { sort: { column: 1 }, filter: {} } }), false);
+    assert.equal(isPanelMessage({ type: 'row/select', index: '3' }), false);
+    assert.equal(isPanelMessage({ type: 'secrets/get', id: 1, params: {} }), false);
   });
 });

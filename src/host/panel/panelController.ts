@@ -407,3 +407,44 @@ export function summaryView(dataset: PanelDataset): SummaryView {
     suspect: dataset.suspectRows,
   };
 }
+
+const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export']);
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isQuery(value: unknown): value is RowQuery {
+  if (!isObject(value) || !isObject(value.sort) || !isObject(value.filter)) return false;
+  return typeof value.sort.column === 'string' && typeof value.sort.descending === 'boolean';
+}
+
+/** A webview is less trusted than the host: check the envelope before the typed switch sees it. */
+export function isPanelMessage(value: unknown): value is WebviewToHost {
+  if (!isObject(value) || typeof value.type !== 'string') return false;
+  if (REQUEST_TYPES.has(value.type)) return Number.isInteger(value.id) && isObject(value.params);
+  switch (value.type) {
+    case 'webview/ready':
+      return value.query === undefined || isQuery(value.query);
+    case 'view/setQuery':
+      return isQuery(value.query);
+    case 'row/select':
+      return Number.isInteger(value.index);
+    default:
+      return false;
+  }
+}
+
+/** The panel's filters and sort in words, for the report's header. */
+export function describeQuery(query: RowQuery, threshold: number, shown: number, total: number): string {
+  const f = query.filter;
+  const parts: string[] = [];
+  if (f.below === 'any') parts.push(`below ${threshold} for any model`);
+  else if (f.below) parts.push(`below ${threshold} for ${f.below.model}`);
+  if (f.suspect) parts.push('suspect reference');
+  if (f.annotated) parts.push('annotated');
+  if (f.unscored) parts.push('not scored');
+  if (f.text) parts.push(`containing "${f.text}"`);
+  const sort = query.sort.column === 'index' && !query.sort.descending ? 'file order' : `sorted by ${query.sort.column}${query.sort.descending ? ' (descending)' : ''}`;
+  return `${shown} of ${total} rows${parts.length ? `: ${parts.join('; ')}` : ''}; ${sort}`;
+}

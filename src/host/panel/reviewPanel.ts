@@ -4,9 +4,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/export';
 import { imageUrlFor } from '../../core/runner/images';
-import type { RowQuery, WebviewToHost } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
-import { PanelController } from './panelController';
+import { describeQuery, isPanelMessage, PanelController } from './panelController';
 import type { PanelSource, RowImage } from './panelData';
 import { annotationView, scoreView } from './rowQuery';
 
@@ -114,28 +113,6 @@ export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebview
 <script type="module" nonce="${nonce}" src="${script.toString()}"></script>
 </body>
 </html>`;
-}
-
-const MESSAGE_TYPES = new Set<WebviewToHost['type']>([
-  'webview/ready',
-  'view/setQuery',
-  'row/select',
-  'rows/page',
-  'row/detail',
-  'row/score',
-  'rows/scoreAll',
-  'row/annotate',
-  'row/removeAnnotation',
-  'report/export',
-]);
-
-/** A webview is less trusted than the host: check the shape before the typed switch sees it. */
-export function isPanelMessage(value: unknown): value is WebviewToHost {
-  if (!value || typeof value !== 'object') return false;
-  const message = value as { type?: unknown; id?: unknown; params?: unknown };
-  if (typeof message.type !== 'string' || !MESSAGE_TYPES.has(message.type as WebviewToHost['type'])) return false;
-  if ('id' in message && message.id !== undefined) return Number.isInteger(message.id) && typeof message.params === 'object' && message.params !== null;
-  return true;
 }
 
 /** Shows the row's line in its editor and keeps the keyboard in the panel, so j/k keep working. */
@@ -246,18 +223,4 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
   const open = 'Open';
   const choice = await vscode.window.showInformationMessage(`Exported ${indexes.length} rows to ${written.map((f) => path.basename(f)).join(' and ')}.`, open);
   if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(written[0]));
-}
-
-/** The panel's filters and sort in words, for the report's header. */
-export function describeQuery(query: RowQuery, threshold: number, shown: number, total: number): string {
-  const f = query.filter;
-  const parts: string[] = [];
-  if (f.below === 'any') parts.push(`below ${threshold} for any model`);
-  else if (f.below) parts.push(`below ${threshold} for ${f.below.model}`);
-  if (f.suspect) parts.push('suspect reference');
-  if (f.annotated) parts.push('annotated');
-  if (f.unscored) parts.push('not scored');
-  if (f.text) parts.push(`containing "${f.text}"`);
-  const sort = query.sort.column === 'index' && !query.sort.descending ? 'file order' : `sorted by ${query.sort.column}${query.sort.descending ? ' (descending)' : ''}`;
-  return `${shown} of ${total} rows${parts.length ? `: ${parts.join('; ')}` : ''}; ${sort}`;
 }
