@@ -29,6 +29,8 @@ export interface SoakOptions {
   cancelAt: number;
   killAt: number;
   seed?: number;
+  /** Also run a fault-free run of rows / 5, to show peak RSS does not grow with the run's size. */
+  smallBaseline?: boolean;
   log?: (line: string) => void;
 }
 
@@ -37,6 +39,7 @@ export interface PhaseReport {
   wallMs: number;
   exit: string;
   peakRssBytes: number | null;
+  heapAfterGcBytes?: number;
   summary?: Partial<RunSummary>;
   problems?: SidecarProblem[];
 }
@@ -58,7 +61,10 @@ export interface SoakReport {
   /** Successful calls the server answered twice for the same prompt (cut off by the cancel or the kill). */
   repeatedAtServer: number;
   peakRssBytes: number;
-  baseline: { wallMs: number; peakRssBytes: number | null; requests: number };
+  baseline: { wallMs: number; peakRssBytes: number | null; heapAfterGcBytes?: number; requests: number };
+  /** Peak RSS and retained heap of a fault-free run one fifth the size, when asked for. */
+  smallBaselinePeakRssBytes?: number | null;
+  smallBaselineHeapAfterGcBytes?: number;
   faultyWallMs: number;
   wallRatio: number;
   phases: PhaseReport[];
@@ -102,7 +108,7 @@ async function peakRss(pid: number): Promise<number | null> {
 function phase(name: string, dataset: string, baseUrl: string, o: SoakOptions, stop?: { atLines: number; signal: NodeJS.Signals }): Promise<PhaseReport> {
   const args = JSON.stringify({ dataset, baseUrl, models: modelNames(o.models), concurrency: o.concurrencyPerModel, timeoutMs: o.timeoutMs, retry: o.retry });
   const started = performance.now();
-  const child = spawn(process.execPath, [CHILD, args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--expose-gc', CHILD, args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));
@@ -125,7 +131,8 @@ function phase(name: string, dataset: string, baseUrl: string, o: SoakOptions, s
       if (code !== 0 && signal !== 'SIGKILL') return reject(new Error(`soak phase ${name} exited ${code ?? signal}: ${err}`));
       const report: PhaseReport = { phase: name, wallMs, exit: signal ?? String(code), peakRssBytes: peak };
       if (out.trim()) {
-        const parsed = JSON.parse(out.trim().split('\n').at(-1)!) as { summary: Partial<RunSummary>; maxRssBytes: number; problems: SidecarProblem[] };
+        const parsed = JSON.parse(out.trim().split('\n').at(-1)!) as { summary: Partial<RunSummary>; maxRssBytes: number; heapAfterGcBytes: number; problems: SidecarProblem[] };
+        report.heapAfterGcBytes = parsed.heapAfterGcBytes;
         report.summary = parsed.summary;
         report.peakRssBytes = parsed.maxRssBytes;
         report.problems = parsed.problems;
@@ -154,6 +161,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const baselineFile = await writeSoakDataset(dir, o.rows, 'baseline.jsonl');
     const base = await phase('baseline (no faults)', baselineFile, clean.url, o);
     const baselineRequests = clean.stats.requests;
+    let small: PhaseReport | undefined;
+    if (o.smallBaseline) {
+      const smallFile = await writeSoakDataset(dir, Math.max(1, Math.floor(o.rows / 5)), 'small.jsonl');
+      small = await phase('baseline, one fifth', smallFile, clean.url, o);
+    }
     await clean.close();
     log(`baseline: ${baselineRequests} calls in ${Math.round(base.wallMs)} ms`);
 
@@ -214,7 +226,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       repairedOnOpen: phases.flatMap((p) => p.problems ?? []),
       repeatedAtServer: server.repeatedSuccesses(),
       peakRssBytes: Math.max(...phases.map((p) => p.peakRssBytes ?? 0)),
-      baseline: { wallMs: base.wallMs, peakRssBytes: base.peakRssBytes, requests: baselineRequests },
+      baseline: { wallMs: base.wallMs, peakRssBytes: base.peakRssBytes, heapAfterGcBytes: base.heapAfterGcBytes, requests: baselineRequests },
+      ...(small ? { smallBaselinePeakRssBytes: small.peakRssBytes, smallBaselineHeapAfterGcBytes: small.heapAfterGcBytes } : {}),
       faultyWallMs,
       wallRatio: faultyWallMs / base.wallMs,
       phases,
