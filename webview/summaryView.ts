@@ -65,7 +65,13 @@ export class SummaryPanel {
       return;
     }
     const names = summary.models.map((m) => m.model);
-    const gapOf = (a: string, b: string) => summary.gaps.find((g) => g.a === a && g.b === b)?.gap ?? null;
+    // mean(a) - mean(b) is -(mean(b) - mean(a)): fill the matrix from whichever order the host sent.
+    const gapOf = (a: string, b: string): number | null => {
+      const direct = summary.gaps.find((g) => g.a === a && g.b === b);
+      if (direct && direct.gap !== null) return direct.gap;
+      const reverse = summary.gaps.find((g) => g.a === b && g.b === a);
+      return reverse && reverse.gap !== null ? -reverse.gap : null;
+    };
     const gapHead = el('tr', {}, el('th', { text: 'Row − column', attrs: { scope: 'col' } }), ...names.map((n) => el('th', { text: n, attrs: { scope: 'col' } })));
     const gapRows = names.map((a) =>
       el(

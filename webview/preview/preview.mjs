@@ -98,6 +98,17 @@ try {
     await page.close();
   }
 
+  // A short bottom panel, as VS Code opens it: the rows must still be in sight.
+  {
+    const { page } = await browser.open(await sampleSource(), { theme: 'dark', height: 330 });
+    const grid = await page.locator('[data-testid="rows-viewport"]').boundingBox();
+    report.short_panel_rows_viewport_height = grid?.height;
+    const shortFile = path.join(outDir, 'panel-short-dark.png');
+    await page.screenshot({ path: shortFile });
+    report.screenshot_short = shortFile;
+    await page.close();
+  }
+
   // 100,000 rows: first rows on screen, row elements in the DOM, scrolling far.
   const big = bigSource(100_000);
   const { page, firstRowsMs, errors } = await browser.open(big, { theme: 'dark' });
