@@ -179,6 +179,25 @@ describe('runner against a real OpenAI-compatible server', function () {
     assert.equal(summary.failed, 30);
   });
 
+  it('stops only the model whose key cannot be read or whose baseUrl is not a URL', async () => {
+    server = await FakeOpenAIServer.start();
+    const file = await writeDataset(rows(5));
+    const { summary, events, results } = await run(file, [model(server, 'ok'), model(server, 'nokey'), { name: 'badurl', baseUrl: 'not a url', model: 'x' }], {
+      apiKeyFor: async (m) => {
+        if (m.name === 'nokey') throw new Error('SecretStorage is unavailable');
+        return undefined;
+      },
+    });
+    const failed = events.filter((e): e is Extract<RunEvent, { kind: 'model-failed' }> => e.kind === 'model-failed');
+    assert.deepEqual(failed.map((e) => e.model).sort(), ['badurl', 'nokey']);
+    assert.match(failed.find((e) => e.model === 'nokey')!.message, /could not get its API key \(SecretStorage is unavailable\)/);
+    assert.match(failed.find((e) => e.model === 'badurl')!.fix, /baseUrl/);
+    assert.equal(server.stats.requests, 5, 'only the healthy model called');
+    assert.equal(summary.models.find((m) => m.model === 'ok')?.succeeded, 5);
+    assert.equal(results.latest('r4', 'badurl')?.error?.kind, 'model-failed');
+    assert.equal(results.latest('r4', 'nokey')?.error?.kind, 'model-failed');
+  });
+
   it('keeps every finished row on cancel, and a resumed run calls only what is missing', async () => {
     server = await FakeOpenAIServer.start({ latencyMs: 20 });
     const file = await writeDataset(rows(60));

@@ -199,6 +199,16 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
     }
   }
   emit({ kind: 'start', total: summary.total, pairs: summary.pairs, models: [...states.keys()] });
+  for (const state of states.values()) {
+    if (!state.config || state.queue.length === 0) continue;
+    try {
+      new URL(state.config.baseUrl);
+    } catch {
+      state.failure = { model: state.name, message: `${state.name}: baseUrl "${state.config.baseUrl}" is not a URL; its rows were not called`, fix: 'Set "baseUrl" to the endpoint\'s base URL, e.g. "http://localhost:8000/v1".' };
+      summary.modelFailures.push(state.failure);
+      emit({ kind: 'model-failed', ...state.failure });
+    }
+  }
 
   // Rows are parsed once and shared by the models that need them, then dropped.
   const source = summary.total > 0 ? await inMemoryCopy(dataset) : undefined;
@@ -301,7 +311,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
     if (state.failure) return;
     const config = state.config!;
     const fix =
-      failure.kind === 'auth'
+      failure.kind === 'auth' || failure.kind === 'key'
         ? `Check the API key for "${state.name}" (CLI: the environment variable named by "apiKeyEnv"${config.apiKeyEnv ? `, ${config.apiKeyEnv}` : ''}; VS Code: "PiSAR Review: Set API Key") and that it may use model "${config.model}".`
         : failure.kind === 'not-found'
           ? `Check "model" ("${config.model}") and "baseUrl" (${config.baseUrl}) of "${state.name}": the endpoint says it does not exist.`
@@ -330,7 +340,13 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   };
 
   const callWithRetries = async (state: ModelState, body: Record<string, unknown>, rowId: string): Promise<CallOutcome> => {
-    const client = await clientFor(state);
+    let client: OpenAI;
+    try {
+      client = await clientFor(state);
+    } catch (err) {
+      failModel(state, { action: 'model', kind: 'key', message: `could not get its API key (${(err as Error).message ?? String(err)})` });
+      return { ok: false, error: { kind: 'model-failed', message: state.failure!.message } };
+    }
     for (let attempt = 0; ; attempt++) {
       if (run.signal.aborted) throw new Cancelled();
       if (state.failure) return { ok: false, error: { kind: 'model-failed', message: state.failure.message } };
