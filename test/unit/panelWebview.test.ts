@@ -187,4 +187,12 @@ describe('panel webview in Chromium', function () {
     const largest = Math.max(...toPage.map((m) => (m.type === 'response' && m.ok && m.result && typeof m.result === 'object' && 'rows' in m.result ? (m.result as { rows: unknown[] }).rows.length : 0)));
     assert.ok(largest <= 500, `a message carried ${largest} rows`);
   });
+
+  it('keeps at least five rows in sight in a short bottom panel', async () => {
+    const source = new MemoryReviewSource('/w/s.jsonl', rows(40), ['a', 'b', 'c', 'd', 'e']);
+    for (let i = 0; i < 40; i++) for (const m of source.models) source.setScore(i, m, (i % 10) / 10);
+    const { page } = await browser.open(source, { height: 330 });
+    const box = await page.locator('[data-testid="rows-viewport"]').boundingBox();
+    assert.ok(box && box.height >= 5 * 24, `the row list is ${box?.height}px tall`);
+  });
 });
