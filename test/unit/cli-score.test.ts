@@ -109,8 +109,17 @@ describe('CLI: score and report', function () {
     assert.match(r.stderr, /fix: Check the API key for "gpt".*GPT_KEY/);
     assert.ok(server.stats.requests <= 4);
     assert.ok(!r.stderr.includes('sk-wrong') && !r.stdout.includes('sk-wrong'), 'the key is never printed');
-    const fixed = await cli(['score', ...common], { GPT_KEY: 'sk-right' });
+    const fixed = await cli(['score', ...common, '--json'], { GPT_KEY: 'sk-right' });
     assert.equal(fixed.code, 0, 'a re-run with the right key calls the failed rows');
+    assert.ok(!fixed.stdout.includes('sk-right'));
+    // Every file the run wrote (results, request cache, embedding cache) is free of the key.
+    const written = await fsp.readdir(tmp.dir, { recursive: true, withFileTypes: true });
+    const files = written.filter((d) => d.isFile()).map((d) => path.join(d.parentPath ?? d.path, d.name));
+    assert.ok(files.some((f) => f.endsWith('requests.v1.jsonl')) && files.some((f) => f.endsWith('.pisar-results.jsonl')));
+    for (const f of files) {
+      const bytes = await fsp.readFile(f);
+      assert.ok(!bytes.includes('sk-right') && !bytes.includes('sk-wrong'), `no key in ${f}`);
+    }
   });
 
   it('exits 2 on bad usage and unreadable input, naming the problem', async () => {
