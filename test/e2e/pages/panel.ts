@@ -104,9 +104,17 @@ export class ReviewPanel {
     );
   }
 
+  /** Gives the panel the whole editor area (the summary leaves few rows in view otherwise). */
+  async maximize(): Promise<void> {
+    const button = this.page.locator('.part.panel .title-actions .action-label[aria-label^="Maximize Panel"]');
+    if (await button.count()) await button.first().click();
+    await this.page.locator('.part.panel .title-actions .action-label[aria-label^="Restore Panel"]').first().waitFor({ timeout: 5_000 });
+  }
+
   /** Every row, scrolling the list's viewport from top to bottom. */
   async allRows(): Promise<PanelRow[]> {
     const frame = await this.frame();
+    if ((await frame.locator('[data-testid="rows-viewport"]').evaluate((v) => v.clientHeight)) < 100) await this.maximize();
     const viewport = frame.locator('[data-testid="rows-viewport"]');
     const byId = new Map<string, PanelRow>();
     await viewport.evaluate((v) => (v.scrollTop = 0));
@@ -115,7 +123,8 @@ export class ReviewPanel {
       for (const r of await this.visibleRows()) byId.set(r.rowId, r);
       const done = await viewport.evaluate((v) => {
         if (v.scrollTop + v.clientHeight >= v.scrollHeight - 1) return true;
-        v.scrollTop += Math.max(1, v.clientHeight - 40);
+        if (v.clientHeight < 40) throw new Error('the rows list has no room to show rows');
+        v.scrollTop += v.clientHeight - 20;
         return false;
       });
       if (done) {

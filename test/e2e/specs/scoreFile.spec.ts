@@ -73,4 +73,34 @@ describe('Scoring the whole file', function () {
     await session.workbench.editor.goToLine(below[0]);
     await session.screenshot('inline-scores');
   });
+
+  it('shows the same summary in the panel as the CLI\'s report, and highlights the same rows', async function () {
+    const panel = session.workbench.panel;
+    await panel.open();
+    const frame = await panel.frame();
+    await frame.locator('[data-testid="summary"] tbody tr').first().waitFor({ timeout: 15_000 });
+    const shown = await panel.summary();
+    await session.screenshot('panel-summary');
+    const share = (v: number | null) => (v === null ? '–' : `${Math.round(v * 1000) / 10}%`);
+    const num = (v: number | null) => (v === null ? '–' : v.toFixed(3));
+    assert.deepEqual(
+      shown.map((m) => ({ model: m.model, mean: m.mean, median: m.median, share: m.share, failures: m.failures, scored: m.scored.split(' / ')[0] })).sort((a, b) => a.model.localeCompare(b.model)),
+      doc.models.map((m) => ({ model: m.model, mean: num(m.mean), median: num(m.median), share: share(m.shareAtOrAbove), failures: String(m.failed), scored: String(m.scored) })).sort((a, b) => a.model.localeCompare(b.model)),
+    );
+
+    const rows = await panel.allRows();
+    assert.equal(rows.length, doc.rows.length, 'the panel lists every row');
+    for (const row of doc.rows) {
+      const drawn = rows.find((r) => r.rowId === row.id);
+      assert.ok(drawn, `row ${row.id} is in the panel`);
+      for (const [model, cell] of Object.entries(row.results)) {
+        if (cell.status !== 'scored') continue;
+        assert.equal(drawn.scores[model]?.below, cell.score < THRESHOLD, `${row.id} ${model} ${cell.score} is ${cell.score < THRESHOLD ? '' : 'not '}highlighted`);
+        const value = Number((drawn.scores[model]?.text ?? '').replace(/[^\d.]/g, ''));
+        assert.ok(Math.abs(value - cell.score) < 0.006, `${row.id} ${model}: panel shows ${drawn.scores[model]?.text}, stored ${cell.score}`);
+      }
+      const isBelow = Object.values(row.results).some((c) => c.status === 'scored' && c.score < THRESHOLD);
+      assert.equal(drawn.below, isBelow, `row ${row.id} is ${isBelow ? '' : 'not '}marked below`);
+    }
+  });
 });
