@@ -51,7 +51,12 @@ function describeLoadFailure(error: unknown): WorkerFailure {
 }
 
 async function loadModel(): Promise<LoadedModel> {
-  const transformers: Transformers = await import('@huggingface/transformers');
+  let transformers: Transformers;
+  try {
+    transformers = await import('@huggingface/transformers');
+  } catch (error) {
+    throw new WorkerFailure('model-corrupt', `The embedding runtime (@huggingface/transformers with onnxruntime-node) could not be loaded: ${error instanceof Error ? error.message : String(error)}. Reinstall PiSAR Review (CLI: npm install in its folder).`);
+  }
   const { env, pipeline } = transformers;
   env.cacheDir = init.modelCacheDir;
   env.allowLocalModels = init.isLocalFolder;
