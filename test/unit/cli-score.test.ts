@@ -21,9 +21,9 @@ interface Captured {
   stderr: string;
 }
 
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Captured> {
+async function cli(args: string[], env: NodeJS.ProcessEnv = {}, stderrIsTTY = false): Promise<Captured> {
   const stdout = new PassThrough();
-  const stderr = new PassThrough();
+  const stderr = Object.assign(new PassThrough(), { isTTY: stderrIsTTY });
   let out = '';
   let err = '';
   stdout.on('data', (c) => (out += c));
@@ -82,6 +82,20 @@ describe('CLI: score and report', function () {
     assert.equal(server.stats.requests, 6);
     assert.equal(doc.summary.models.find((m) => m.model === 'm1')?.mean, 1);
     assert.ok(doc.summary.models.find((m) => m.model === 'pre')!.mean! < 0.99, 'an unrelated precomputed answer scores below an identical one');
+  });
+
+  it('draws a progress bar on stderr only when stderr is a terminal', async () => {
+    server = await FakeOpenAIServer.start({ latencyMs: 5 });
+    const { common, data } = await setup(12, [{ name: 'm1', baseUrl: server.url, model: 'm1' }]);
+    const tty = await cli(['score', ...common], {}, true);
+    assert.equal(tty.code, 0);
+    assert.match(tty.stderr, /\r\x1b\[2K█+ 12\/12/, 'the bar reaches 12/12');
+    assert.ok(!tty.stdout.includes('█'), 'the bar never goes to stdout');
+    await fsp.rm(path.join(path.dirname(data), 'data.pisar-results.jsonl'));
+    const piped = await cli(['score', ...common, '--cache-dir', path.join(tmp.dir, 'other-cache')]);
+    assert.equal(piped.code, 0);
+    assert.equal(server.stats.requests, 24);
+    assert.ok(!piped.stderr.includes('█') && !piped.stderr.includes('\x1b'), 'no bar or escape codes when piped');
   });
 
   it('exits 1 when calls fail and says which model and why', async () => {
