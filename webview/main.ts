@@ -19,6 +19,8 @@ const DEFAULT_QUERY: RowQuery = { sort: { column: 'index', descending: false }, 
 const SEARCH_DELAY_MS = 250;
 /** Pause between moving the selection with keys and revealing the row in the editor. */
 const REVEAL_DELAY_MS = 80;
+/** How long after a reveal the editor's cursor event counts as its echo. */
+const ECHO_WINDOW_MS = 1500;
 
 interface SelectLike extends HTMLElement {
   value: string;
@@ -45,6 +47,8 @@ class ReviewPanelApp {
   private restoreScroll: number | undefined;
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
   private revealTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Rows this panel asked the editor to reveal, with when: their cursor events are echoes, not user moves. */
+  private readonly reveals = new Map<number, number>();
   private stateTimer: ReturnType<typeof setTimeout> | undefined;
   private busy = 0;
 
@@ -207,6 +211,7 @@ class ReviewPanelApp {
         return;
       case 'cursor/didChange':
         if (message.index === null) return;
+        if (this.isEchoOfReveal(message.index)) return;
         this.list.showCursor(message.index, message.position);
         if (message.position === null) this.setStatus('The row at the cursor is hidden by the filters.');
         if (this.detail.open && message.position !== null) void this.openDetail(message.index, false);
@@ -327,9 +332,24 @@ class ReviewPanelApp {
   private selected(row: RowView): void {
     this.setStatus('');
     clearTimeout(this.revealTimer);
-    this.revealTimer = setTimeout(() => this.host.post({ type: 'row/select', index: row.index }), REVEAL_DELAY_MS);
+    this.revealTimer = setTimeout(() => {
+      this.reveals.set(row.index, Date.now());
+      this.host.post({ type: 'row/select', index: row.index });
+    }, REVEAL_DELAY_MS);
     if (this.detail.open) void this.openDetail(row.index, false);
     this.saveStateSoon();
+  }
+
+  /**
+   * The editor answers each reveal with a cursor event; by then the user may have moved on with j/k,
+   * and following the late echo would pull the selection back.
+   */
+  private isEchoOfReveal(index: number): boolean {
+    const now = Date.now();
+    for (const [i, at] of this.reveals) if (now - at > ECHO_WINDOW_MS) this.reveals.delete(i);
+    if (!this.reveals.has(index)) return false;
+    this.reveals.delete(index);
+    return true;
   }
 
   private async openDetail(index: number, focus = true): Promise<void> {

@@ -18,6 +18,16 @@ async function rowIds(page: Page): Promise<string[]> {
   return ids.sort((a, b) => a.top - b.top).map((r) => r.id);
 }
 
+/** Asserts the rows on screen, waiting up to 10 s for them (pages arrive after the row count). */
+async function expectRows(page: Page, expected: string[]): Promise<void> {
+  let ids: string[] = [];
+  for (const until = Date.now() + 10_000; Date.now() < until; await page.waitForTimeout(50)) {
+    ids = await rowIds(page);
+    if (JSON.stringify(ids) === JSON.stringify(expected)) break;
+  }
+  assert.deepEqual(ids, expected);
+}
+
 async function waitForRowCount(page: Page, text: string): Promise<void> {
   await page.locator('[data-testid="row-count"]', { hasText: text }).waitFor();
 }
@@ -30,7 +40,7 @@ describe('panel webview in Chromium', function () {
 
   it('lists the rows and highlights exactly the scores below the threshold, with a glyph and words', async () => {
     const { page, errors } = await browser.open(knownSource());
-    assert.deepEqual(await rowIds(page), ['b-2', 'a-10', 'a-9', 'c', 'd', 'e']);
+    await expectRows(page, ['b-2', 'a-10', 'a-9', 'c', 'd', 'e']);
     const below = page.locator('[data-testid="score"][data-below="true"]');
     const found: string[] = [];
     for (let i = 0; i < (await below.count()); i++) {
@@ -80,14 +90,14 @@ describe('panel webview in Chromium', function () {
     const { page } = await browser.open(knownSource());
     await page.locator('[data-testid="filter-suspect"]').click();
     await waitForRowCount(page, '2 of 6 rows');
-    assert.deepEqual(await rowIds(page), ['a-10', 'd']);
+    await expectRows(page, ['a-10', 'd']);
     await page.locator('[data-testid="filter-suspect"]').click();
     await waitForRowCount(page, '6 rows');
 
     await page.locator('[data-testid="filter-text"]').click();
     await page.keyboard.type('refund');
     await waitForRowCount(page, '1 of 6 rows');
-    assert.deepEqual(await rowIds(page), ['a-10']);
+    await expectRows(page, ['a-10']);
     await page.keyboard.press('Escape');
     await waitForRowCount(page, '6 rows');
 
@@ -96,12 +106,12 @@ describe('panel webview in Chromium', function () {
       select.dispatchEvent(new Event('change'));
     });
     await waitForRowCount(page, '3 of 6 rows');
-    assert.deepEqual(await rowIds(page), ['b-2', 'a-10', 'd']);
+    await expectRows(page, ['b-2', 'a-10', 'd']);
 
     await page.locator('[data-testid="sort-score:gpt"]').click();
     await page.locator('[data-testid="sort-score:gpt"]', { hasText: '▼' }).waitFor();
     await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector('[data-testid="row"][data-position="0"]')?.getAttribute('data-row-id') === 'd');
-    assert.deepEqual(await rowIds(page), ['d', 'b-2', 'a-10']);
+    await expectRows(page, ['d', 'b-2', 'a-10']);
   });
 
   it('moves with j/k, reveals the row in the editor, opens detail with Enter, labels with a number key', async () => {
@@ -166,7 +176,7 @@ describe('panel webview in Chromium', function () {
     await page.reload();
     await waitForRowCount(page, '1 of 6 rows');
     assert.equal(await page.locator('[data-testid="filter-annotated"]').getAttribute('checked') !== null || (await page.locator('[data-testid="filter-annotated"]').evaluate((c) => (c as unknown as { checked: boolean }).checked)), true);
-    assert.deepEqual(await rowIds(page), ['c']);
+    await expectRows(page, ['c']);
   });
 
   it('at 100,000 rows: first rows at once, fewer than 300 row elements, pages of at most 500 rows', async () => {
@@ -194,5 +204,20 @@ describe('panel webview in Chromium', function () {
     const { page } = await browser.open(source, { height: 330 });
     const box = await page.locator('[data-testid="rows-viewport"]').boundingBox();
     assert.ok(box && box.height >= 5 * 24, `the row list is ${box?.height}px tall`);
+  });
+
+  it('does not let a late echo of its own reveal pull the selection back', async () => {
+    const source = knownSource();
+    const { page, controller } = await browser.open(source);
+    await page.locator('[data-testid="rows"]').focus();
+    await page.keyboard.press('j');
+    await page.waitForTimeout(250);
+    assert.equal(source.calls.pop(), 'reveal 0');
+    await page.keyboard.press('j');
+    controller.cursorChanged(0); // the editor answering the first reveal, after the second key
+    await page.waitForTimeout(250);
+    assert.equal(await page.locator('[data-testid="row"][aria-selected="true"]').getAttribute('data-row-id'), 'a-10');
+    controller.cursorChanged(4); // the user moves the cursor in the editor
+    await page.locator('[data-testid="row"][data-row-id="d"][aria-selected="true"]').waitFor();
   });
 });

@@ -317,8 +317,9 @@ export class PanelController {
       this.generation++;
       this.send({ type: 'summary/didChange', summary: summaryView(dataset) });
       this.send({ type: 'rows/didChange', generation: this.generation, total: order.length, query });
+      // No cursor message here: the webview finds its selection in the new view by index, and a
+      // re-sent cursor would pull back a selection the user moved since (j/k during a scoring run).
       this.send({ type: 'scoring/didChange', running: dataset.scoring, ...(problem ? { message: problem } : {}) });
-      if (this.cursorIndex !== undefined) this.send(this.cursorMessage());
     });
     this.recompute = next.catch(() => undefined);
     return next;
