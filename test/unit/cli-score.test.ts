@@ -200,10 +200,41 @@ describe('CLI: score and report', function () {
     assert.equal(m1.scored, 2);
   });
 
+  it('Ctrl-C cancels a run, keeps every finished row, exits 1 and says how to resume', async function () {
+    this.timeout(120_000);
+    server = await FakeOpenAIServer.start({ latencyMs: 25 });
+    const n = 200;
+    const { common } = await setup(n, [{ name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 4 }]);
+    const sidecar = path.join(tmp.dir, 'data.pisar-results.jsonl');
+    const child = spawn(process.execPath, [CLI, 'score', ...common], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while ((await fsp.readFile(sidecar, 'utf8').then((t) => t.split('\n').length - 1, () => 0)) < 30) {
+      if (child.exitCode !== null) assert.fail(`the CLI finished before it could be cancelled: ${err}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    child.kill('SIGINT');
+    assert.equal(await exited, 1);
+    assert.match(err, /cancelling; finished rows are kept/);
+    assert.match(err, /cancelled with \d+ pair\(s\) not done; run the same command again to resume/);
+    const { records, problems } = await readSidecar<{ rowId: string; score?: number }>(sidecar);
+    assert.deepEqual(problems, [], 'a cancel leaves no cut-off line');
+    assert.ok(records.length >= 30 && records.length < n);
+    const resumed = await cli(['score', ...common, '--json']);
+    assert.equal(resumed.code, 0);
+    const doc = JSON.parse(resumed.stdout) as ScoreDocument;
+    // Calls that finished before the cancel but were not scored yet were kept unscored: scored now, not called.
+    const scoredBefore = records.filter((r) => typeof r.score === 'number').length;
+    assert.equal(doc.run.reused, scoredBefore);
+    assert.equal(doc.run.called + doc.run.cacheHits, n - records.length, 'only rows without a stored output are called');
+    assert.equal(doc.run.scored, n - scoredBefore);
+    assert.equal(doc.summary.models[0].scored, n);
+  });
+
   it('after SIGKILL mid-run, a re-run makes only the calls that were missing', async function () {
     this.timeout(120_000);
     server = await FakeOpenAIServer.start({ latencyMs: 25 });
-    server.recordRequests = false;
     const n = 240;
     const { data, common } = await setup(n, [{ name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 4 }]);
     const before = await sha256(data);
@@ -240,6 +271,8 @@ describe('CLI: score and report', function () {
     assert.equal(server.stats.requests - callsBefore, doc.run.called, 'every call the re-run counted reached the server, no more');
     assert.equal(doc.run.called + doc.run.cacheHits, n - kept, 'only the missing rows were called (or answered from the request cache)');
     assert.equal(doc.run.reused, kept);
+    // Finished calls still waiting for their score were in the request cache on disk: the crash lost only calls in flight.
+    assert.ok(server.repeatedSuccesses() <= 4, `successful calls made twice: ${server.repeatedSuccesses()} (at most the 4 in flight)`);
 
     const { records, problems } = await readSidecar<{ rowId: string; output?: string; score?: number }>(sidecar);
     assert.deepEqual(problems, []);
