@@ -402,6 +402,14 @@ export class RowList {
       cell.title = model ? 'Not scored' : '';
       return;
     }
+    if (score.score === null && score.error === undefined) {
+      // An output without a score (the row has no reference): not a failure.
+      s.glyph.textContent = '';
+      s.value.textContent = 'n/a';
+      cell.setAttribute('aria-label', `${model}: output without a score (the row has no reference)`);
+      cell.title = 'Output without a score: the row has no reference';
+      return;
+    }
     if (score.score === null) {
       cell.dataset.failed = 'true';
       cell.classList.add('failed');

@@ -19,7 +19,7 @@ function input(): ReportInput {
       id: 'x',
       input: '<img src=x onerror=alert(1)>',
       reference: '=HYPERLINK("http://evil")',
-      scores: { ft: { score: null, error: 'HTTP 500' } },
+      scores: { ft: { score: null, error: 'HTTP 500' }, gpt: { score: null } },
       annotations: [],
     },
   ];
@@ -74,7 +74,7 @@ describe('report export', () => {
     assert.ok(lines.includes('| ft | gpt | 0.300 |'));
     assert.ok(lines.includes('## Rows (2)'));
     assert.ok(lines.includes('| r1 | 1 | Why, "exactly"?<br>Second line | Price \\| value | 0.912 | 0.410 ▼ below | gpt: wrong (ignores price) |'));
-    assert.ok(lines.includes('| x | 6 | &lt;img src=x onerror=alert(1)&gt; | =HYPERLINK("http://evil") | failed: HTTP 500 |  |  |'));
+    assert.ok(lines.includes('| x | 6 | &lt;img src=x onerror=alert(1)&gt; | =HYPERLINK("http://evil") | failed: HTTP 500 | n/a |  |'));
     assert.ok(!file.text.includes('<img'), 'no live HTML');
     assert.ok(file.text.includes('- Rows exported: below 0.7 for any model'));
   });
@@ -104,7 +104,7 @@ describe('report export', () => {
     assert.deepEqual(lines[0].gaps, [{ a: 'ft', b: 'gpt', gap: 0.3 }]);
     assert.equal(lines[1].type, 'row');
     assert.equal(lines[1].input, 'Why, "exactly"?\nSecond line');
-    assert.deepEqual(lines[2].scores, { ft: { score: null, error: 'HTTP 500' } });
+    assert.deepEqual(lines[2].scores, { ft: { score: null, error: 'HTTP 500' }, gpt: { score: null } });
   });
 
   it('escapes single cells', () => {

@@ -146,7 +146,7 @@ function renderMarkdown({ summary, models, rows }: ReportInput): string {
 function scoreCell(row: ReportRow, model: string, threshold: number): string {
   const s = row.scores[model];
   if (!s) return '';
-  if (s.score === null) return s.error ? `failed: ${s.error}` : 'failed';
+  if (s.score === null) return s.error ? `failed: ${s.error}` : 'n/a';
   // A text marker as well as the number: the report is read without colours.
   return `${s.score.toFixed(3)}${s.score < threshold ? ' ▼ below' : ''}${s.stale ? ' (stale)' : ''}`;
 }
