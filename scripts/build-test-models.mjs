@@ -2,6 +2,7 @@
 //   tiny         test/fixtures/models/tiny          committed; 2 layers, hidden 16, the real 30,522 vocab
 //   minilm-bench test/fixtures/models/minilm-bench  git-ignored; exactly all-MiniLM-L6-v2's shape, random weights
 // Each folder has the transformers.js layout: config.json, tokenizer.json, tokenizer_config.json,
+// sentence_bert_config.json,
 // onnx/model.onnx (fp32) and onnx/model_quantized.onnx (dynamic int8, dtype 'q8').
 // Usage: node scripts/build-test-models.mjs [tiny|minilm-bench ...] [--force]
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { bertUncasedVocab, tokenizerFiles } from './models/bertTokenizerFiles.mj
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS_DIR = join(root, 'test', 'fixtures', 'models');
 // Bump when the graph or files change, so on-demand builds are redone.
-const BUILD_VERSION = 1;
+const BUILD_VERSION = 2;
 
 export const MODEL_SPECS = {
   tiny: { hidden: 16, layers: 2, heads: 2, ffn: 64, vocab: 30522, positions: 512, typeVocab: 2, seed: 7 },
@@ -54,6 +55,8 @@ export function buildModel(name, { force = false } = {}) {
     torch_dtype: 'float32',
   };
   writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  // As in sentence-transformers/all-MiniLM-L6-v2: inputs are cut at 256 word pieces.
+  writeFileSync(join(dir, 'sentence_bert_config.json'), `${JSON.stringify({ max_seq_length: 256, do_lower_case: false }, null, 2)}\n`);
   writeFileSync(join(dir, 'onnx', 'model.onnx'), buildBertOnnx(arch, { quantized: false, seed: arch.seed }));
   writeFileSync(join(dir, 'onnx', 'model_quantized.onnx'), buildBertOnnx(arch, { quantized: true, seed: arch.seed }));
   writeFileSync(stampFile, `${stamp}\n`);

@@ -31,8 +31,11 @@ class ReferenceEmbedder {
     return [this.tokenizer.clsId, ...this.tokenizer.tokenize(text), this.tokenizer.sepId];
   }
 
-  async embed(text: string): Promise<Float64Array> {
-    const ids = this.tokenIds(text);
+  embed(text: string): Promise<Float64Array> {
+    return this.embedIds(this.tokenIds(text));
+  }
+
+  async embedIds(ids: number[]): Promise<Float64Array> {
     const n = ids.length;
     const feeds = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, n]),
@@ -113,6 +116,30 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
       const expectedVector = await reference.embed(PAIRS[1].reference);
       assert.equal(vector.length, 16);
       for (let d = 0; d < vector.length; d++) assert.ok(Math.abs(vector[d] - expectedVector[d]) < 1e-5);
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
+  it('cuts texts at the max_seq_length of sentence_bert_config.json, as sentence-transformers does', async () => {
+    const folder = path.join(tmp.dir, 'short');
+    cpSync(TINY, folder, { recursive: true });
+    writeFileSync(path.join(folder, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: 8 }));
+    const reference = await ReferenceEmbedder.open(path.join(folder, 'onnx', 'model.onnx'));
+    const long = 'the robot picked up the red cup by its handle because the rim was wet and slippery';
+    const other = 'a short one';
+    // [CLS] + the first 6 word pieces + [SEP]: the words after the sixth must not matter.
+    const cut = reference.tokenIds(long);
+    const kept = [...cut.slice(0, 7), cut.at(-1)!];
+    const expected = dot(await reference.embedIds(kept), await reference.embed(other));
+    const scorer = createScorer(localSettings(tmp.dir, { model: folder }));
+    try {
+      const [score, sameStart] = await scorer.scorePairs([
+        { output: long, reference: other },
+        { output: long, reference: 'the robot picked up the red cup and then something else entirely' },
+      ]);
+      assert.ok(Math.abs(score - expected) < 1e-5, `scorer ${score} vs reference ${expected}`);
+      assert.ok(Math.abs(sameStart - 1) < 1e-6, 'texts equal in their first 6 word pieces embed the same');
     } finally {
       await scorer.dispose();
     }
@@ -291,6 +318,19 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
       assert.ok(offline.stats.computed > 0);
     } finally {
       await offline.dispose();
+    }
+  });
+
+  it('disposing while batches run lets them finish instead of killing threads mid-inference', async () => {
+    // Terminating a worker inside session.run can abort the whole process (the extension host).
+    for (let round = 0; round < 3; round++) {
+      const scorer = createScorer(localSettings(tmp.dir, { local: { workers: 2, batchSize: 8 } }));
+      const texts = Array.from({ length: 200 }, (_, i) => `round ${round} text ${i} about a rationale`);
+      let disposing: Promise<void> | undefined;
+      const pending = scorer.embed(texts, { onEvent: (e) => e.kind === 'embed' && e.done > 0 && (disposing ??= scorer.dispose()) });
+      await rejectsWithCode(pending, 'cancelled', []);
+      await disposing;
+      assert.ok(scorer.stats.computed > 0 && scorer.stats.computed < texts.length, `computed ${scorer.stats.computed}`);
     }
   });
 

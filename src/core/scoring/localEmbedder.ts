@@ -15,6 +15,7 @@ export interface LocalEmbedderOptions {
   workers: number;
   threadsPerWorker: number;
   batchSize: number;
+  maxSeqLength?: number;
 }
 
 /** The worker script: dist/scoring-worker.js next to a bundle, or worker.js next to the tsc output. */
@@ -39,6 +40,28 @@ export function checkModelFolder(folder: string, dtype: EmbeddingDtype): void {
 
 function onnxFileName(dtype: EmbeddingDtype): string {
   return dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx';
+}
+
+// A worker gets this long to finish its batch and exit before it is terminated.
+const CLOSE_GRACE_MS = 30_000;
+
+/** Asks the worker to exit after its running batch: terminating during session.run can abort the process. */
+function closeWorker(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => void worker.terminate().then(() => resolve(), () => resolve()), CLOSE_GRACE_MS);
+    worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    worker.ref();
+    const close: MainToWorker = { type: 'close' };
+    try {
+      worker.postMessage(close);
+    } catch {
+      clearTimeout(timer);
+      resolve(); // already gone
+    }
+  });
 }
 
 interface Slot {
@@ -141,6 +164,7 @@ export class LocalEmbedder implements Embedder {
       modelCacheDir: this.options.modelCacheDir,
       hubUrl: this.options.hubUrl,
       intraOpThreads: this.options.threadsPerWorker,
+      maxSeqLength: this.options.maxSeqLength,
     };
     const worker = new Worker(this.options.workerPath ?? defaultWorkerPath(), { workerData: init });
     const slot: Slot = { worker, inFlight: 0 };
@@ -202,7 +226,7 @@ export class LocalEmbedder implements Embedder {
       this.pending.delete(id);
       pending.reject(new ScorerError('cancelled', 'Embedding stopped after a model load failure.'));
     }
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    await Promise.all(slots.map((slot) => closeWorker(slot.worker)));
   }
 
   async dispose(): Promise<void> {

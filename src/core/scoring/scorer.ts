@@ -1,6 +1,6 @@
 // Scores a model output against its reference rationale: cosine similarity of sentence embeddings,
 // computed locally (transformers.js in worker threads) or by an OpenAI-compatible embeddings endpoint.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { EmbeddingCache, textHash } from './embeddingCache';
@@ -182,6 +182,20 @@ class EmbeddingScorer implements Scorer {
   }
 }
 
+// sentence-transformers cuts all-MiniLM-L6-v2 inputs at 256 word pieces (its sentence_bert_config.json);
+// the Xenova export's tokenizer allows 512, so the limit is restated here to compute the same embedding.
+const KNOWN_MAX_SEQ_LENGTH: Record<string, number> = { [DEFAULT_EMBEDDING_MODEL]: 256, 'sentence-transformers/all-MiniLM-L6-v2': 256 };
+
+function maxSeqLengthOf(location: string, isLocalFolder: boolean): number | undefined {
+  if (!isLocalFolder) return KNOWN_MAX_SEQ_LENGTH[location];
+  try {
+    const config = JSON.parse(readFileSync(join(location, 'sentence_bert_config.json'), 'utf8')) as { max_seq_length?: unknown };
+    return typeof config.max_seq_length === 'number' && config.max_seq_length > 0 ? config.max_seq_length : undefined;
+  } catch {
+    return undefined; // no sentence-transformers config: the tokenizer's own limit applies
+  }
+}
+
 function localFingerprint(folder: string, dtype: EmbeddingDtype): string {
   // A rebuilt or replaced model file must not reuse the old model's embeddings.
   try {
@@ -228,6 +242,7 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
       workers: Math.max(1, settings.local?.workers ?? availableParallelism()),
       threadsPerWorker: Math.max(1, settings.local?.threadsPerWorker ?? DEFAULT_THREADS_PER_WORKER),
       batchSize: Math.max(1, settings.local?.batchSize ?? DEFAULT_LOCAL_BATCH),
+      maxSeqLength: maxSeqLengthOf(location, isLocalFolder),
     });
   });
 }

@@ -6,9 +6,12 @@ import type { MainToWorker, ScorerErrorCode, WorkerInit, WorkerToMain } from './
 type Transformers = typeof import('@huggingface/transformers');
 type Extractor = Awaited<ReturnType<Transformers['pipeline']>>;
 
+type Encoded = Record<string, { data: ArrayLike<number | bigint> & { [i: number]: number | bigint }; dims: number[] }>;
+
 interface LoadedModel {
-  tokenizer: (texts: string[], options: { padding: boolean; truncation: boolean }) => Record<string, { data: ArrayLike<number | bigint>; dims: number[] }>;
+  tokenizer: ((texts: string[], options: { padding: boolean; truncation: boolean; max_length?: number }) => Encoded) & { sep_token_id?: number; model_max_length?: number };
   model: (inputs: Record<string, unknown>) => Promise<Record<string, { data: Float32Array; dims: number[] }>>;
+  dispose: () => Promise<unknown>;
 }
 
 const init = workerData as WorkerInit;
@@ -78,7 +81,7 @@ async function loadModel(): Promise<LoadedModel> {
     throw describeLoadFailure(error);
   }
   const loaded = extractor as unknown as LoadedModel;
-  return { tokenizer: loaded.tokenizer, model: loaded.model };
+  return { tokenizer: loaded.tokenizer, model: loaded.model, dispose: () => extractor.dispose() };
 }
 
 /** Mean of the token vectors over the attention mask, then L2-normalised (as sentence-transformers). */
@@ -106,10 +109,28 @@ function meanPoolNormalised(hidden: Float32Array, dims: number[], mask: ArrayLik
   return out;
 }
 
+/**
+ * transformers.js cuts a long text after adding [CLS]/[SEP], dropping the final [SEP]; Hugging Face
+ * tokenizers (and so sentence-transformers) cut the words and keep it. Restore the [SEP].
+ */
+function endTruncatedWithSep(inputs: Encoded, sepId: number | undefined): void {
+  const ids = inputs.input_ids;
+  const mask = inputs.attention_mask;
+  if (sepId === undefined || !ids || !mask) return;
+  const [batch, seq] = ids.dims;
+  const sep = typeof ids.data[0] === 'bigint' ? BigInt(sepId) : sepId;
+  for (let b = 0; b < batch; b++) {
+    const last = b * seq + seq - 1;
+    // Only a row that fills the whole width can have been cut.
+    if (Number(mask.data[last]) === 1 && Number(ids.data[last]) !== sepId) ids.data[last] = sep;
+  }
+}
+
 async function embed(texts: string[]): Promise<{ dim: number; data: Float32Array }> {
   loading ??= loadModel();
   const { tokenizer, model } = await loading;
-  const inputs = tokenizer(texts, { padding: true, truncation: true });
+  const inputs = tokenizer(texts, { padding: true, truncation: true, max_length: init.maxSeqLength });
+  endTruncatedWithSep(inputs, tokenizer.sep_token_id);
   const outputs = await model(inputs);
   const hidden = outputs.last_hidden_state ?? Object.values(outputs)[0];
   return { dim: hidden.dims[2], data: meanPoolNormalised(hidden.data, hidden.dims, inputs.attention_mask.data) };
@@ -121,8 +142,22 @@ function post(message: WorkerToMain, transfer?: ArrayBuffer[]): void {
 
 // One batch at a time, in arrival order: the main thread keeps a second batch queued to hide the hand-off.
 let queue: Promise<void> = Promise.resolve();
+let closing = false;
 port?.on('message', (message: MainToWorker) => {
+  if (message.type === 'close') {
+    closing = true;
+    queue = queue.then(async () => {
+      const model = await loading?.catch(() => undefined);
+      await model?.dispose().catch(() => undefined);
+      process.exit(0);
+    });
+    return;
+  }
   queue = queue.then(async () => {
+    if (closing) {
+      post({ type: 'error', id: message.id, code: 'cancelled', message: 'The scorer was disposed.' });
+      return;
+    }
     try {
       const { dim, data } = await embed(message.texts);
       post({ type: 'result', id: message.id, dim, data }, [data.buffer as ArrayBuffer]);

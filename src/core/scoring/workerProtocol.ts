@@ -10,9 +10,14 @@ export interface WorkerInit {
   modelCacheDir: string;
   hubUrl?: string;
   intraOpThreads: number;
+  /** Word pieces kept per text (sentence-transformers' max_seq_length); the tokenizer's limit if unset. */
+  maxSeqLength?: number;
 }
 
-export type MainToWorker = { type: 'embed'; id: number; texts: string[] };
+export type MainToWorker =
+  | { type: 'embed'; id: number; texts: string[] }
+  /** Finish the running batch, skip queued ones, release the session and exit (terminating mid-run can abort the process). */
+  | { type: 'close' };
 
 export type ScorerErrorCode = 'offline' | 'model-missing' | 'model-corrupt' | 'remote-failed' | 'cancelled';
 
