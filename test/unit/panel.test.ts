@@ -41,6 +41,18 @@ describe('panel rows: sort and filter host-side over the index', () => {
     assert.deepEqual((await view({ ...all, filter: { below: 'any', annotated: true } })).ids, []);
   });
 
+  it('sorts by score the same way from row reads as from score columns', async () => {
+    for (const query of [
+      { sort: { column: 'score:gpt', descending: false }, filter: {} },
+      { sort: { column: 'score:ft', descending: true }, filter: { below: 'any' } },
+    ] as const) {
+      const withColumns = (await view(query)).ids;
+      const fromRows = known();
+      fromRows.scoreColumns = undefined;
+      assert.deepEqual((await view(query, fromRows)).ids, withColumns);
+    }
+  });
+
   it('sorts by score with unscored rows last in both directions', async () => {
     assert.deepEqual((await view({ sort: { column: 'score:gpt', descending: false }, filter: {} })).ids, ['a-10', 'b-2', 'd', 'a-9', 'c', 'e']);
     assert.deepEqual((await view({ sort: { column: 'score:gpt', descending: true }, filter: {} })).ids, ['a-9', 'd', 'b-2', 'a-10', 'c', 'e']);
@@ -62,8 +74,17 @@ describe('panel rows: sort and filter host-side over the index', () => {
     assert.deepEqual(h.last('rows/didChange').query, { sort: { column: 'index', descending: false }, filter: { below: undefined } });
   });
 
-  it('re-reads only changed rows to keep a sort current, and reuses a text search while scores change', async () => {
+  it('sorts by score from the score columns without reading a row', async () => {
     const source = known();
+    const { ids } = await view({ sort: { column: 'score:gpt', descending: false }, filter: {} }, source);
+    assert.deepEqual(ids, ['a-10', 'b-2', 'd', 'a-9', 'c', 'e']);
+    assert.equal(source.scoreColumnCalls, 1);
+    assert.equal(source.rowsServed, 6, 'only the page itself was read');
+  });
+
+  it('without score columns, re-reads only changed rows to keep a sort current, and reuses a text search while scores change', async () => {
+    const source = known();
+    source.scoreColumns = undefined;
     const { h } = await view({ sort: { column: 'score:gpt', descending: false }, filter: { text: 'e' } }, source);
     const served = source.rowsServed;
     const searches = source.textSearches;

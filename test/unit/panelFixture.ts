@@ -172,6 +172,19 @@ export class MemoryReviewSource implements PanelSource {
     return out;
   }
 
+  /** Like the host's: every score from the results, no row read. Set to undefined to test the fallback. */
+  scoreColumns: (() => Promise<ReadonlyMap<string, Float64Array>>) | undefined = async () => {
+    this.scoreColumnCalls++;
+    const n = this.rowList.length;
+    const columns = new Map(this.models.map((m) => [m, new Float64Array(n).fill(Number.NaN)]));
+    for (const [key, r] of this.results) {
+      const [index, model] = key.split('\u0000');
+      if (typeof r.score === 'number' && !r.error) columns.get(model)?.set([r.score], Number(index));
+    }
+    return columns;
+  };
+  scoreColumnCalls = 0;
+
   async filterRows(filter: RowFilter): Promise<number[]> {
     const out: number[] = [];
     const needle = filter.kind === 'text' ? filter.text.toLowerCase() : '';

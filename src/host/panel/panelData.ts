@@ -10,7 +10,7 @@ export type RowImage = RowDetail['images'][number];
 export type PanelDataset = Omit<DatasetView, 'uri'>;
 
 export interface PanelSource
-  extends Pick<ReviewApi, 'rows' | 'filterRows' | 'rowDetail' | 'revealRow' | 'scoreRows' | 'scoreAll' | 'annotate' | 'removeAnnotation'> {
+  extends Pick<ReviewApi, 'rows' | 'filterRows' | 'rowDetail' | 'scoreColumns' | 'revealRow' | 'scoreRows' | 'scoreAll' | 'annotate' | 'removeAnnotation'> {
   activeDataset(): PanelDataset | undefined;
   /** Exports the summary and the rows in the panel's view (the export command). */
   exportReport(): Promise<void>;

@@ -31,6 +31,7 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     rows: (start, count) => api.rows(start, count),
     filterRows: (filter) => api.filterRows(filter),
     rowDetail: (index) => api.rowDetail(index),
+    ...(api.scoreColumns ? { scoreColumns: () => api.scoreColumns!() } : {}),
     revealRow: (index) => revealInEditor(api, index),
     scoreRows: (indexes, options) => api.scoreRows(indexes, options),
     scoreAll: (options) => api.scoreAll(options),

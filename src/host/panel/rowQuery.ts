@@ -100,17 +100,21 @@ export class SortColumns {
       return;
     }
     const scores = this.scores.get(column.slice('score:'.length));
-    if (!scores) return;
-    // Unscored rows go last in both directions.
-    kept.sort((a, b) => {
-      const sa = scores[a];
-      const sb = scores[b];
-      const na = Number.isNaN(sa);
-      const nb = Number.isNaN(sb);
-      if (na || nb) return (na ? 1 : 0) - (nb ? 1 : 0) || a - b;
-      return sign * (sa - sb) || a - b;
-    });
+    if (scores) sortByScore(kept, scores, descending);
   }
+}
+
+/** Sorts row indexes by score; rows without a score (NaN) go last in both directions. */
+function sortByScore(kept: number[], scores: Float64Array, descending: boolean): void {
+  const sign = descending ? -1 : 1;
+  kept.sort((a, b) => {
+    const sa = a < scores.length ? scores[a] : Number.NaN;
+    const sb = b < scores.length ? scores[b] : Number.NaN;
+    const na = Number.isNaN(sa);
+    const nb = Number.isNaN(sb);
+    if (na || nb) return (na ? 1 : 0) - (nb ? 1 : 0) || a - b;
+    return sign * (sa - sb) || a - b;
+  });
 }
 
 /** Text search results, reused while only scores and annotations change (they do not change text). */
@@ -175,8 +179,15 @@ export async function computeOrder(
     kept = [];
     for (let i = 0; i < n; i++) if (hits[i] === lists.length) kept.push(i);
   }
-  if (query.sort.column !== 'index') await columns.ensure(source, dataset);
-  columns.sort(kept, query.sort.column, query.sort.descending);
+  const column = query.sort.column;
+  if (column.startsWith('score:') && source.scoreColumns) {
+    // The stores hold every score: sort without reading a single row.
+    const scores = (await source.scoreColumns()).get(column.slice('score:'.length));
+    if (scores) sortByScore(kept, scores, query.sort.descending);
+  } else {
+    if (column !== 'index') await columns.ensure(source, dataset);
+    columns.sort(kept, column, query.sort.descending);
+  }
   return Int32Array.from(kept);
 }
 

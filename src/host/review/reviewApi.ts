@@ -28,6 +28,11 @@ export interface ReviewApi {
   filterRows(filter: RowFilter): Promise<number[]>;
   /** One row with everything needed for the detail view. */
   rowDetail(index: number): Promise<RowDetail | undefined>;
+  /**
+   * Per model, every row's current score (NaN where there is none), from the stores without parsing
+   * rows: the panel sorts 100,000 rows by score with it. Optional; without it the panel reads every row.
+   */
+  scoreColumns?(): Promise<ReadonlyMap<string, Float64Array>>;
 
   /** Shows the row's line in the dataset's editor (opening it if needed) and puts the cursor there. */
   revealRow(index: number): Promise<void>;

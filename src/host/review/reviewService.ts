@@ -147,6 +147,20 @@ export class ReviewService implements ReviewApi, vscode.Disposable {
     }
   }
 
+  async scoreColumns(): Promise<ReadonlyMap<string, Float64Array>> {
+    const session = this.sessions.active;
+    if (!session) return new Map();
+    const n = session.dataset.rowCount;
+    const columns = new Map(session.models().map((m) => [m, new Float64Array(n).fill(Number.NaN)]));
+    for (const state of session.rowStates().values()) {
+      for (const r of state.results) {
+        const column = columns.get(r.model);
+        if (column && state.index < n && !r.result.error && r.score !== undefined) column[state.index] = r.score;
+      }
+    }
+    return columns;
+  }
+
   async rowDetail(index: number): Promise<RowDetail | undefined> {
     const session = this.sessions.active;
     if (!session || index < 0 || index >= session.dataset.rowCount) return undefined;
