@@ -48,7 +48,7 @@ export async function pickAnnotation(
     for (const model of models) {
       const t: AnnotationTargetView = { kind: 'output', model };
       const result = state?.results.find((r) => r.model === model);
-      const score = result?.score !== undefined ? `score ${formatScore(result.score)}` : result?.result.error ? 'failed' : undefined;
+      const score = result?.score !== undefined ? `score ${formatScore(result.score, session.threshold)}` : result?.result.error ? 'failed' : undefined;
       const marked = existingFor(t);
       items.push({
         label: `Output of ${model}`,
@@ -96,7 +96,8 @@ export async function pickExistingAnnotation(session: DatasetSession, rowIndex: 
     void vscode.window.showInformationMessage('This row has no annotations.');
     return undefined;
   }
-  if (annotations.length === 1) return annotations[0].annotation.id;
+  // Removing shows what goes even when there is one; editing goes straight to it.
+  if (annotations.length === 1 && verb !== 'Remove') return annotations[0].annotation.id;
   const picked = await vscode.window.showQuickPick(annotations.map((p) => ({
     label: `${p.annotation.target.kind === 'reference' ? 'Reference rationale' : `Output of ${p.annotation.target.model}`}: ${p.annotation.label}`,
     description: p.state === 'changed' ? 'row changed since' : undefined,

@@ -3,6 +3,7 @@ import type { ConfigService } from '../config';
 import { Commands } from '../ids';
 import type { ReviewLog } from '../log';
 import { originOf, type ApiKeyStore } from '../secrets';
+import { formatThreshold } from './format';
 import type { ReviewService } from './reviewService';
 import { EMBEDDING_KEY_NAME, type ScoringController } from './scoring';
 import type { DatasetSession } from './session';
@@ -164,13 +165,13 @@ export function registerCommands(
       const session = activeSession();
       if (!session) return;
       const found = await review.revealNext(session, cursorIndex(session), (s) => s.suspect);
-      if (!found) void vscode.window.showInformationMessage(`No suspect reference: no row has every model (at least two) below ${session.threshold}.`);
+      if (!found) void vscode.window.showInformationMessage(`No suspect reference: no row has every model (at least two) below ${formatThreshold(session.threshold)}.`);
     })),
     vscode.commands.registerCommand(Commands.nextBelowThreshold, safe(async () => {
       const session = activeSession();
       if (!session) return;
       const found = await review.revealNext(session, cursorIndex(session), (s) => s.below);
-      if (!found) void vscode.window.showInformationMessage(`No row has a current score below ${session.threshold}.`);
+      if (!found) void vscode.window.showInformationMessage(`No row has a current score below ${formatThreshold(session.threshold)}.`);
     })),
     vscode.commands.registerCommand(Commands.exportAnnotatedCopy, safe(async () => {
       const session = activeSession();

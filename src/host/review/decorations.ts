@@ -135,7 +135,7 @@ function scoresRender(state: RowState, threshold: number): vscode.ThemableDecora
       : current.length === 0 ? Colors.scoreStale
         : current.every((r) => r.score! >= threshold) ? Colors.scorePass : Colors.scoreFail;
   return {
-    contentText: inlineScoresText(state),
+    contentText: inlineScoresText(state, threshold),
     color: new vscode.ThemeColor(color),
     textDecoration: current.length === 0 ? 'line-through' : undefined,
   };

@@ -1,24 +1,35 @@
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { ModelResultState, RowState } from './session';
 
-/** `0.8134` -> `0.81`; what the inline scores, hovers and status bar show. */
-export function formatScore(score: number): string {
-  return score.toFixed(2);
+/**
+ * `0.8134` -> `0.81`. Near the threshold, more digits, so a score below it never reads as equal
+ * or above it (`0.6996` with threshold 0.7 shows as `0.6996`, not `0.70`).
+ */
+export function formatScore(score: number, threshold?: number): string {
+  let digits = 2;
+  while (threshold !== undefined && digits < 6 && (Number(score.toFixed(digits)) >= threshold) !== (score >= threshold)) digits++;
+  return score.toFixed(digits);
+}
+
+/** The threshold as the user wrote it (0.985 stays 0.985). */
+export function formatThreshold(threshold: number): string {
+  return String(Number(threshold.toFixed(6)));
 }
 
 /**
  * The inline text of one model's result on a row: `ft-qwen 0.81`, `gpt failed`, `gpt stale 0.46`,
  * `gpt n/a` (no score: e.g. the row has no reference).
  */
-export function inlineResultText(r: ModelResultState): string {
+export function inlineResultText(r: ModelResultState, threshold: number): string {
   if (r.result.error) return `${r.model} failed`;
   if (r.score === undefined) return `${r.model} n/a`;
-  return r.stale ? `${r.model} stale ${formatScore(r.score)}` : `${r.model} ${formatScore(r.score)}`;
+  const score = formatScore(r.score, threshold);
+  return r.stale ? `${r.model} stale ${score}` : `${r.model} ${score}`;
 }
 
 /** The whole inline text of a row's scores, e.g. `ft-qwen 0.81 · gpt 0.46`. */
-export function inlineScoresText(state: RowState): string {
-  return state.results.map(inlineResultText).join(' · ');
+export function inlineScoresText(state: RowState, threshold: number): string {
+  return state.results.map((r) => inlineResultText(r, threshold)).join(' · ');
 }
 
 export function targetLabel(t: AnnotationTarget): string {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { DatasetRow } from '../../core/dataset/types';
-import { formatScore, plainText, targetLabel } from './format';
+import { formatScore, formatThreshold, plainText, targetLabel } from './format';
 import type { SessionManager } from './sessions';
 
 const MAX_TEXT = 1200;
@@ -31,7 +31,7 @@ export class RowHoverProvider implements vscode.HoverProvider {
 
     md.appendMarkdown('**Row** ');
     md.appendText(session.dataset.rowIds()[index] ?? '');
-    md.appendMarkdown(`  \nthreshold ${formatScore(session.threshold)}`);
+    md.appendMarkdown(`  \nthreshold ${formatThreshold(session.threshold)}`);
     if (state?.suspect) md.appendMarkdown(' · **suspect reference**: every model scored below the threshold');
     md.appendMarkdown('\n\n---\n\n**Reference**\n\n');
     md.appendText(row?.reference !== undefined ? plainText(row.reference, MAX_TEXT) : '(none: this row cannot be scored)');
@@ -48,7 +48,7 @@ export class RowHoverProvider implements vscode.HoverProvider {
         md.appendText(plainText(`${r.result.error.kind}: ${r.result.error.message}`, 300));
       } else if (r.score !== undefined) {
         const verdict = r.score >= session.threshold ? 'pass' : 'below threshold';
-        md.appendMarkdown(`score **${formatScore(r.score)}** (${verdict})`);
+        md.appendMarkdown(`score **${formatScore(r.score, session.threshold)}** (${verdict})`);
       } else {
         md.appendMarkdown('not scored: ');
         md.appendText(r.result.scoreNote ?? 'no score');

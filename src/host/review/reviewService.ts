@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { DatasetRow } from '../../core/dataset/types';
 import { sameTarget, type AnnotationTarget } from '../../core/store/annotations';
 import type { ConfigService } from '../config';
-import { formatScore, oneLine } from './format';
+import { oneLine } from './format';
 import type {
   AnnotationTargetView,
   AnnotationView,
@@ -335,9 +335,4 @@ function rowView(session: DatasetSession, index: number, row: DatasetRow | undef
     belowThreshold: state?.below ?? false,
     suspectReference: state?.suspect ?? false,
   };
-}
-
-/** For messages: `ft-qwen 0.81 · gpt 0.46`. */
-export function scoresLine(state: RowState | undefined): string {
-  return state?.results.filter((r) => r.score !== undefined).map((r) => `${r.model} ${formatScore(r.score!)}`).join(' · ') ?? '';
 }

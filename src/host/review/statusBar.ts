@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { Commands } from '../ids';
-import { formatScore } from './format';
+import { formatScore, formatThreshold } from './format';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
 import { summarizeSession } from './summary';
@@ -52,7 +52,7 @@ export class ReviewStatusBar implements vscode.Disposable {
       this.item.text = scored.length > 0
         ? `$(pulse) PiSAR mean ${scored.map((m) => `${m.model} ${formatScore(m.mean!)}`).join(' · ')}`
         : '$(pulse) PiSAR not scored';
-      const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === undefined ? '-' : formatScore(m.mean)}, median ${m.median === undefined ? '-' : formatScore(m.median)}, ≥ ${formatScore(session.threshold)}: ${m.shareAtOrAbove === undefined ? '-' : Math.round(m.shareAtOrAbove * 100) + '%'}, failed ${m.failed}`);
+      const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === undefined ? '-' : formatScore(m.mean)}, median ${m.median === undefined ? '-' : formatScore(m.median)}, ≥ ${formatThreshold(session.threshold)}: ${m.shareAtOrAbove === undefined ? '-' : Math.round(m.shareAtOrAbove * 100) + '%'}, failed ${m.failed}`);
       this.item.tooltip = lines.length > 0 ? lines.join('\n') : 'Run "PiSAR Review: Score File" to score this dataset.';
       this.item.command = scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
     }
