@@ -166,9 +166,9 @@ export class EditorPage {
   /** Replaces the whole text of a line by typing over it (a real edit, undoable). */
   async replaceLine(line: number, text: string): Promise<void> {
     await this.goToLine(line);
-    await this.page.keyboard.press('Home');
-    await this.page.keyboard.press('Shift+End');
-    await this.page.keyboard.insertText(text);
+    // "Expand Line Selection" selects the line with its line break, whatever the cursor column.
+    await this.page.keyboard.press('Control+L');
+    await this.page.keyboard.insertText(`${text}\n`);
   }
 
   async save(): Promise<void> {

@@ -106,15 +106,20 @@ export class ReviewPanel {
 
   /** Gives the panel the whole editor area (the summary leaves few rows in view otherwise). */
   async maximize(): Promise<void> {
-    const button = this.page.locator('.part.panel .title-actions .action-label[aria-label^="Maximize Panel"]');
-    if (await button.count()) await button.first().click();
-    await this.page.locator('.part.panel .title-actions .action-label[aria-label^="Restore Panel"]').first().waitFor({ timeout: 5_000 });
+    const viewport = (await this.frame()).locator('[data-testid="rows-viewport"]');
+    if ((await viewport.evaluate((v) => v.clientHeight)) >= 200) return;
+    await this.workbench.runCommand('View: Toggle Maximized Panel');
+    const deadline = Date.now() + 5_000;
+    while ((await viewport.evaluate((v) => v.clientHeight)) < 200) {
+      if (Date.now() > deadline) throw new Error('the panel did not grow when maximised');
+      await this.page.waitForTimeout(100);
+    }
   }
 
   /** Every row, scrolling the list's viewport from top to bottom. */
   async allRows(): Promise<PanelRow[]> {
     const frame = await this.frame();
-    if ((await frame.locator('[data-testid="rows-viewport"]').evaluate((v) => v.clientHeight)) < 100) await this.maximize();
+    await this.maximize();
     const viewport = frame.locator('[data-testid="rows-viewport"]');
     const byId = new Map<string, PanelRow>();
     await viewport.evaluate((v) => (v.scrollTop = 0));
