@@ -198,6 +198,33 @@ describe('runner against a real OpenAI-compatible server', function () {
     assert.equal(results.latest('r4', 'nokey')?.error?.kind, 'model-failed');
   });
 
+  it('writes outputs that wait on a slow scorer unscored, so a crash then would lose only calls in flight', async () => {
+    server = await FakeOpenAIServer.start();
+    const file = await writeDataset(rows(10));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const inner = overlapScorer();
+    const slowScorer: RunScorer = { cacheKey: inner.cacheKey, scorePairs: async (pairs) => (await released, inner.scorePairs(pairs)) };
+    const running = run(file, [model(server)], { scorer: slowScorer, scoreHoldMs: 100 });
+    const sidecar = path.join(path.dirname(file), 'data.pisar-results.jsonl');
+    const deadline = Date.now() + 10_000;
+    let onDisk: { output?: string; score?: number }[] = [];
+    while (onDisk.length < 10 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      onDisk = (await readSidecar<{ output?: string; score?: number }>(sidecar, { repair: false })).records;
+    }
+    assert.equal(onDisk.length, 10, 'every finished call is on disk while the scorer is still busy');
+    assert.ok(onDisk.every((r) => r.output && r.score === undefined));
+    release();
+    const { summary, results } = await running;
+    assert.equal(summary.succeeded, 10, 'each pair counted once');
+    assert.equal(summary.done, 10);
+    assert.equal(summary.scored, 10);
+    assert.ok([...results.latestResults()].every((r) => typeof r.score === 'number'), 'the scores follow as the latest lines');
+    assert.equal(results.recordCount, 20);
+    assert.equal(server.stats.requests, 10);
+  });
+
   it('keeps every finished row on cancel, and a resumed run calls only what is missing', async () => {
     server = await FakeOpenAIServer.start({ latencyMs: 20 });
     const file = await writeDataset(rows(60));

@@ -99,6 +99,8 @@ export interface RunOptions {
   maxImageBytes?: number;
   /** Pairs scored per scorer call (default 64). */
   scoreBatchSize?: number;
+  /** Longest an output waits in memory for its score before it is written unscored (default 1500 ms). */
+  scoreHoldMs?: number;
 }
 
 /** Raised when a run cannot go on (e.g. the dataset changed on disk mid-run); finished rows are kept. */
@@ -227,11 +229,12 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   };
 
   // Appends are coalesced: whatever finished while the last write ran goes out in the next one.
-  let appendQueue: StoredResult[] = [];
+  // `counted: false` marks a follow-up line (the score of an output already written and counted).
+  let appendQueue: { result: StoredResult; counted: boolean }[] = [];
   let appending: Promise<void> | undefined;
   let appendError: Error | undefined;
-  const append = (result: StoredResult) => {
-    appendQueue.push(result);
+  const append = (result: StoredResult, counted = true) => {
+    appendQueue.push({ result, counted });
     if (!appending) appending = drainAppends();
   };
   const drainAppends = async () => {
@@ -239,49 +242,71 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
       const batch = appendQueue;
       appendQueue = [];
       try {
-        await results.append(batch);
+        await results.append(batch.map((b) => b.result));
       } catch (err) {
         appendError ??= err as Error;
         run.abort();
         continue;
       }
-      for (const r of batch) {
-        summary.done++;
-        if (r.error) {
-          summary.failed++;
-          const stats = states.get(r.model)?.stats;
-          if (stats) {
-            stats.failed++;
-            stats.failedByKind[r.error.kind] = (stats.failedByKind[r.error.kind] ?? 0) + 1;
-          }
-          if (summary.failures.length < MAX_LISTED_FAILURES) summary.failures.push({ rowId: r.rowId, model: r.model, kind: r.error.kind, message: r.error.message });
-        } else {
-          summary.succeeded++;
-          const stats = states.get(r.model)?.stats;
-          if (stats) stats.succeeded++;
-        }
+      for (const { result: r, counted } of batch) {
+        if (counted) count(r);
         emit({ kind: 'result', result: r, done: summary.done, total: summary.total });
       }
     }
     appending = undefined;
   };
+  const count = (r: StoredResult) => {
+    summary.done++;
+    const stats = states.get(r.model)?.stats;
+    if (r.error) {
+      summary.failed++;
+      if (stats) {
+        stats.failed++;
+        stats.failedByKind[r.error.kind] = (stats.failedByKind[r.error.kind] ?? 0) + 1;
+      }
+      if (summary.failures.length < MAX_LISTED_FAILURES) summary.failures.push({ rowId: r.rowId, model: r.model, kind: r.error.kind, message: r.error.message });
+    } else {
+      summary.succeeded++;
+      if (stats) stats.succeeded++;
+    }
+  };
 
-  // Scoring runs beside the calls in batches; results are appended once scored.
+  // Scoring runs beside the calls in batches; results are appended once scored. An output that waits
+  // longer than scoreHoldMs (the embedding model still loading) is written unscored at once, so a crash
+  // loses only calls in flight; its score follows as a second line (the latest line wins).
+  interface PendingScore { result: StoredResult; reference: string; queuedAt: number; written: boolean }
   const batchSize = options.scoreBatchSize ?? 64;
-  let scoreQueue: { result: StoredResult; reference: string }[] = [];
+  const holdMs = options.scoreHoldMs ?? 1500;
+  let scoreQueue: PendingScore[] = [];
+  const pendingScores = new Set<PendingScore>();
   let scoring: Promise<void> | undefined;
   let scorerBroken: string | undefined;
+  const holdTimer = scorer
+    ? setInterval(() => {
+        const now = Date.now();
+        for (const p of pendingScores) {
+          if (!p.written && now - p.queuedAt >= holdMs) {
+            p.written = true;
+            append({ ...p.result });
+          }
+        }
+      }, Math.max(10, Math.min(250, holdMs / 2)))
+    : undefined;
+  holdTimer?.unref();
   const finish = (result: StoredResult, row: DatasetRow) => {
     if (result.output === undefined) return append(result);
     if (row.reference === undefined) return append({ ...result, scoreNote: 'the row has no reference rationale' });
     if (!scorer || scorerBroken || run.signal.aborted) return append(result);
-    scoreQueue.push({ result, reference: row.reference });
+    const pending: PendingScore = { result, reference: row.reference, queuedAt: Date.now(), written: false };
+    scoreQueue.push(pending);
+    pendingScores.add(pending);
     if (!scoring) scoring = drainScores();
   };
   const drainScores = async () => {
     while (scoreQueue.length > 0) {
       const batch = scoreQueue.slice(0, batchSize);
       scoreQueue = scoreQueue.slice(batch.length);
+      let scored = false;
       if (scorer && !scorerBroken && !run.signal.aborted) {
         try {
           const scores = await scorer.scorePairs(batch.map((b) => ({ output: b.result.output!, reference: b.reference })), { signal: run.signal });
@@ -293,6 +318,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
               summary.scored++;
             }
           });
+          scored = true;
         } catch (err) {
           if (!run.signal.aborted) {
             scorerBroken = (err as Error).message ?? String(err);
@@ -302,7 +328,11 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
         }
       }
       // Unscored (cancelled or scorer broken) outputs are kept; a later run scores them without a call.
-      for (const b of batch) append(b.result);
+      for (const b of batch) {
+        pendingScores.delete(b);
+        if (!b.written) append(b.result);
+        else if (scored && b.result.score !== undefined) append({ ...b.result, at: new Date().toISOString() }, false);
+      }
     }
     scoring = undefined;
   };
@@ -478,6 +508,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
     await scoring;
     await appending;
   }
+  if (holdTimer) clearInterval(holdTimer);
   options.signal?.removeEventListener('abort', onUserAbort);
 
   summary.cancelled = options.signal?.aborted ?? false;
