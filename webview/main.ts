@@ -51,6 +51,9 @@ class ReviewPanelApp {
   private readonly reveals = new Map<number, number>();
   private stateTimer: ReturnType<typeof setTimeout> | undefined;
   private busy = 0;
+  /** `seq` of the last query sent; views with a lower one are of an older query. */
+  private querySeq = 0;
+  private readonly busyReasons = new Set<string>();
 
   private readonly list: RowList;
   private readonly summaryPanel = new SummaryPanel();
@@ -196,12 +199,17 @@ class ReviewPanelApp {
         this.summaryPanel.update(message.summary);
         this.renderProgress();
         return;
-      case 'rows/didChange':
-        this.query = message.query;
+      case 'rows/didChange': {
+        // A view of an older query can still arrive after the user changed the controls: keep theirs.
+        const answersPending = message.seq >= this.querySeq;
+        if (answersPending) {
+          this.endBusy('query');
+          this.query = message.query;
+          this.renderFilters();
+        }
         this.total = message.total;
         this.list.setSort(message.query.sort);
         this.list.setView(message.generation, message.total);
-        this.renderFilters();
         this.renderRowCount();
         if (this.restoreScroll !== undefined && message.total > 0) {
           this.list.scrollTop = this.restoreScroll;
@@ -209,6 +217,7 @@ class ReviewPanelApp {
         }
         this.saveState();
         return;
+      }
       case 'cursor/didChange':
         if (message.index === null) return;
         if (this.isEchoOfReveal(message.index)) return;
@@ -217,7 +226,9 @@ class ReviewPanelApp {
         if (this.detail.open && message.position !== null) void this.openDetail(message.index, false);
         return;
       case 'scoring/didChange':
-        this.spinner.hidden = !message.running && this.busy === 0;
+        if (message.running) this.busyReasons.add('scoring');
+        else this.busyReasons.delete('scoring');
+        this.spinner.hidden = this.busy === 0 && this.busyReasons.size === 0;
         if (message.message) this.showError(new Error(message.message));
         else if (message.running) this.setStatus('Scoring…');
         return;
@@ -323,7 +334,9 @@ class ReviewPanelApp {
   private setQuery(query: RowQuery): void {
     this.query = query;
     this.list.scrollTop = 0;
-    this.host.post({ type: 'view/setQuery', query });
+    this.querySeq++;
+    this.startBusy('query', 'Sorting and filtering…');
+    this.host.post({ type: 'view/setQuery', query, seq: this.querySeq });
     this.saveState();
   }
 
@@ -464,6 +477,18 @@ class ReviewPanelApp {
     void this.act(`Calling ${model} for ${row.id}…`, () => this.host.request('row/score', { indexes: [row.index], models: [model], rerun: true }), row.index);
   }
 
+  private startBusy(reason: string, status: string): void {
+    this.busyReasons.add(reason);
+    this.spinner.hidden = false;
+    this.setStatus(status);
+  }
+
+  private endBusy(reason: string): void {
+    if (!this.busyReasons.delete(reason)) return;
+    if (this.busy === 0 && this.busyReasons.size === 0) this.spinner.hidden = true;
+    this.setStatus('');
+  }
+
   /** Runs a request with a status line; refreshes the open detail of `index` when done. */
   private async act(status: string, run: () => Promise<unknown>, index?: number): Promise<void> {
     this.setStatus(status);
@@ -477,7 +502,7 @@ class ReviewPanelApp {
       this.showError(error as Error);
     } finally {
       this.busy--;
-      if (this.busy === 0) this.spinner.hidden = true;
+      if (this.busy === 0 && this.busyReasons.size === 0) this.spinner.hidden = true;
     }
   }
 

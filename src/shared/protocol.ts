@@ -174,8 +174,8 @@ export type WebviewToHost =
   | WebviewRequest
   /** The webview has loaded and listens; the host flushes its queue and sends snapshots. */
   | { readonly type: 'webview/ready'; readonly query?: RowQuery }
-  /** The user changed sort or filters; the host answers with `rows/didChange`. */
-  | { readonly type: 'view/setQuery'; readonly query: RowQuery }
+  /** The user changed sort or filters; the host answers with `rows/didChange` carrying this `seq`. */
+  | { readonly type: 'view/setQuery'; readonly query: RowQuery; readonly seq: number }
   /** The user selected a row in the panel: reveal its line in the editor. */
   | { readonly type: 'row/select'; readonly index: number };
 
@@ -189,7 +189,15 @@ export type HostToWebview =
   | { readonly type: 'dataset/didChange'; readonly dataset: DatasetView | null }
   | { readonly type: 'summary/didChange'; readonly summary: SummaryView | null }
   /** The rows in view changed (query, scores or annotations): drop cached pages of older generations. */
-  | { readonly type: 'rows/didChange'; readonly generation: number; readonly total: number; readonly query: RowQuery }
+  | {
+      readonly type: 'rows/didChange';
+      readonly generation: number;
+      readonly total: number;
+      /** The query in force, as the host applied it (a model the dataset lacks is dropped). */
+      readonly query: RowQuery;
+      /** `seq` of the last `view/setQuery` this view includes (0 before any). */
+      readonly seq: number;
+    }
   /** The editor's cursor is on row `index`; `position` is its place in the current view (null: filtered out). */
   | { readonly type: 'cursor/didChange'; readonly index: number | null; readonly position: number | null }
   /** Rows being scored from any source, for a busy indicator. */

@@ -121,7 +121,8 @@ describe('panel protocol: host-side message handling', () => {
     const big = await h.request<RowsPage>({ type: 'rows/page', params: { generation, start: 0, count: 5000 } });
     assert.equal(big.result!.rows.length, 500, 'clamped at the largest page');
 
-    await h.controller.handle({ type: 'view/setQuery', query: { sort: { column: 'index', descending: true }, filter: {} } });
+    await h.controller.handle({ type: 'view/setQuery', query: { sort: { column: 'index', descending: true }, filter: {} }, seq: 1 });
+    assert.equal(h.last('rows/didChange').seq, 1, 'the view says which query it answers');
     const stale = await h.request<RowsPage>({ type: 'rows/page', params: { generation, start: 0, count: 10 } });
     assert.equal(stale.result!.rows.length, 0);
     assert.equal(stale.result!.generation, h.last('rows/didChange').generation);
@@ -147,7 +148,8 @@ describe('panel protocol: host-side message handling', () => {
     const query = { sort: { column: 'index', descending: false }, filter: {} };
     assert.equal(isPanelMessage({ type: 'webview/ready' }), true);
     assert.equal(isPanelMessage({ type: 'webview/ready', query }), true);
-    assert.equal(isPanelMessage({ type: 'view/setQuery', query }), true);
+    assert.equal(isPanelMessage({ type: 'view/setQuery', query, seq: 2 }), true);
+    assert.equal(isPanelMessage({ type: 'view/setQuery', query }), false, 'a query needs its seq');
     assert.equal(isPanelMessage({ type: 'row/select', index: 3 }), true);
     assert.equal(isPanelMessage({ type: 'rows/page', id: 1, params: { generation: 1, start: 0, count: 100 } }), true);
 
@@ -156,7 +158,7 @@ describe('panel protocol: host-side message handling', () => {
     assert.equal(isPanelMessage({ type: 'rows/page', params: {} }), false, 'a request needs an id');
     assert.equal(isPanelMessage({ type: 'rows/page', id: 1.5, params: {} }), false);
     assert.equal(isPanelMessage({ type: 'row/detail', id: 2 }), false, 'and params');
-    assert.equal(isPanelMessage({ type: 'view/setQuery', query: { sort: { column: 1 }, filter: {} } }), false);
+    assert.equal(isPanelMessage({ type: 'view/setQuery', query: { sort: { column: 1 }, filter: {} }, seq: 1 }), false);
     assert.equal(isPanelMessage({ type: 'row/select', index: '3' }), false);
     assert.equal(isPanelMessage({ type: 'secrets/get', id: 1, params: {} }), false);
   });

@@ -39,6 +39,8 @@ export class PanelController {
   private query: RowQuery = DEFAULT_QUERY;
   private order: Int32Array = new Int32Array(0);
   private generation = 0;
+  /** `seq` of the last query the webview set. */
+  private querySeq = 0;
   private cursorIndex: number | undefined;
   private post: ((message: HostToWebview) => void) | undefined;
   private ready = false;
@@ -129,6 +131,7 @@ export class PanelController {
     switch (message.type) {
       case 'webview/ready': {
         this.ready = true;
+        this.querySeq = 0; // a new page counts its queries from 1
         const queued = this.queue;
         this.queue = [];
         for (const m of queued) this.post?.(m);
@@ -139,6 +142,7 @@ export class PanelController {
       }
       case 'view/setQuery':
         this.query = sanitizeQuery(message.query, this.source.activeDataset());
+        this.querySeq = Math.max(this.querySeq, message.seq);
         await this.refresh();
         return;
       case 'row/select': {
@@ -297,7 +301,7 @@ export class PanelController {
         this.order = new Int32Array(0);
         this.generation++;
         this.send({ type: 'summary/didChange', summary: null });
-        this.send({ type: 'rows/didChange', generation: this.generation, total: 0, query });
+        this.send({ type: 'rows/didChange', generation: this.generation, total: 0, query, seq: this.querySeq });
         this.send({ type: 'scoring/didChange', running: false });
         return;
       }
@@ -316,7 +320,7 @@ export class PanelController {
       this.order = order;
       this.generation++;
       this.send({ type: 'summary/didChange', summary: summaryView(dataset) });
-      this.send({ type: 'rows/didChange', generation: this.generation, total: order.length, query });
+      this.send({ type: 'rows/didChange', generation: this.generation, total: order.length, query, seq: this.querySeq });
       // No cursor message here: the webview finds its selection in the new view by index, and a
       // re-sent cursor would pull back a selection the user moved since (j/k during a scoring run).
       this.send({ type: 'scoring/didChange', running: dataset.scoring, ...(problem ? { message: problem } : {}) });
@@ -428,7 +432,7 @@ export function isPanelMessage(value: unknown): value is WebviewToHost {
     case 'webview/ready':
       return value.query === undefined || isQuery(value.query);
     case 'view/setQuery':
-      return isQuery(value.query);
+      return isQuery(value.query) && Number.isInteger(value.seq);
     case 'row/select':
       return Number.isInteger(value.index);
     default:
