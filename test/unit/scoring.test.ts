@@ -181,6 +181,21 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
     }
   });
 
+  it('concurrent calls share the texts being computed instead of computing them twice', async () => {
+    const scorer = createScorer(localSettings(tmp.dir));
+    try {
+      const second = PAIRS.map((p) => ({ output: `${p.output} Said differently.`, reference: p.reference }));
+      const [a, b] = await Promise.all([scorer.scorePairs(PAIRS), scorer.scorePairs(second)]);
+      const distinct = new Set([...PAIRS, ...second].flatMap((p) => [p.output, p.reference])).size;
+      assert.equal(scorer.stats.computed, distinct, 'each distinct text computed once across both calls');
+      assert.equal(scorer.stats.textsRequested, 16);
+      assert.deepEqual(await scorer.scorePairs(PAIRS), a);
+      assert.deepEqual(await scorer.scorePairs(second), b);
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
   it('re-scoring computes nothing: hits the cache in memory and, for a new scorer, on disk', async () => {
     const events: ScorerEvent[] = [];
     const first = createScorer(localSettings(tmp.dir));

@@ -98,10 +98,28 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return Math.max(-1, Math.min(1, c));
 }
 
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined); // a text nobody else waits for must not be an unhandled rejection
+  return { promise, resolve, reject };
+}
+
 class EmbeddingScorer implements Scorer {
   private readonly counters: ScorerStats = { textsRequested: 0, cacheHits: 0, computed: 0 };
   private embedder: Promise<Embedder> | undefined;
   private readonly cache: EmbeddingCache;
+  private readonly inFlight = new Map<string, Deferred<Float32Array>>();
 
   constructor(
     readonly cacheKey: string,
@@ -128,30 +146,73 @@ class EmbeddingScorer implements Scorer {
     return texts.map((text) => vectors.get(text)!.slice());
   }
 
-  private async embedDistinct(texts: readonly string[], { signal, onEvent }: ScoreOptions): Promise<Map<string, Float32Array>> {
+  private async embedDistinct(texts: readonly string[], { signal, onEvent }: ScoreOptions, retried = false): Promise<Map<string, Float32Array>> {
     if (signal?.aborted) throw new ScorerError('cancelled', 'Scoring was cancelled.');
-    this.counters.textsRequested += texts.length;
+    if (!retried) this.counters.textsRequested += texts.length;
     await this.cache.load();
     const vectors = new Map<string, Float32Array>();
-    const missing: Array<{ text: string; hash: Buffer }> = [];
+    const missing: Array<{ text: string; hash: Buffer; key: string }> = [];
+    const shared: Array<{ text: string; promise: Promise<Float32Array> }> = [];
     const seen = new Set<string>();
     for (const text of texts) {
       if (seen.has(text)) continue;
       seen.add(text);
       const hash = textHash(text);
       const cached = this.cache.get(hash);
+      const key = hash.toString('hex');
+      const running = this.inFlight.get(key);
       if (cached) {
         vectors.set(text, cached);
         this.counters.cacheHits++;
+      } else if (running) {
+        shared.push({ text, promise: running.promise });
       } else {
-        missing.push({ text, hash });
+        missing.push({ text, hash, key });
       }
     }
     const total = seen.size;
-    let done = total - missing.length;
+    let done = total - missing.length - shared.length;
     onEvent?.({ kind: 'embed', done, total });
-    if (missing.length === 0) return vectors;
 
+    // Texts another call is already computing are awaited, not computed twice.
+    const owned = new Map(missing.map((m) => [m.key, deferred<Float32Array>()]));
+    for (const [key, d] of owned) this.inFlight.set(key, d);
+    try {
+      if (missing.length > 0) await this.compute(missing, vectors, { signal, onEvent }, owned, () => {
+        done++;
+      }, () => onEvent?.({ kind: 'embed', done, total }));
+    } finally {
+      for (const [key, d] of owned) {
+        if (this.inFlight.get(key) === d) this.inFlight.delete(key);
+        d.reject(new ScorerError('cancelled', 'The call computing this text stopped.'));
+      }
+    }
+
+    const retry: string[] = [];
+    await Promise.all(shared.map(async ({ text, promise }) => {
+      try {
+        vectors.set(text, await promise);
+        this.counters.cacheHits++;
+        done++;
+      } catch {
+        retry.push(text); // the other call failed or was cancelled: compute it here
+      }
+    }));
+    if (shared.length > 0) onEvent?.({ kind: 'embed', done, total });
+    if (retry.length > 0) {
+      for (const [text, vector] of await this.embedDistinct(retry, { signal, onEvent }, true)) vectors.set(text, vector);
+    }
+    return vectors;
+  }
+
+  private async compute(
+    missing: Array<{ text: string; hash: Buffer; key: string }>,
+    vectors: Map<string, Float32Array>,
+    run: ScoreOptions,
+    owned: Map<string, Deferred<Float32Array>>,
+    countOne: () => void,
+    report: () => void,
+  ): Promise<void> {
     // Similar lengths in one batch waste little on padding.
     missing.sort((a, b) => a.text.length - b.text.length);
     this.embedder ??= this.makeEmbedder();
@@ -164,14 +225,17 @@ class EmbeddingScorer implements Scorer {
     }
     await embedder.computeEmbeddings(missing.map((m) => m.text), (start, computed) => {
       const entries = computed.map((vector, i) => ({ hash: missing[start + i].hash, vector }));
-      computed.forEach((vector, i) => vectors.set(missing[start + i].text, vector));
+      computed.forEach((vector, i) => {
+        const m = missing[start + i];
+        vectors.set(m.text, vector);
+        owned.get(m.key)?.resolve(vector);
+        countOne();
+      });
       void this.cache.put(entries);
       this.counters.computed += computed.length;
-      done += computed.length;
-      onEvent?.({ kind: 'embed', done, total });
-    }, { signal, onEvent });
+      report();
+    }, run);
     await this.cache.flush();
-    return vectors;
   }
 
   async dispose(): Promise<void> {
