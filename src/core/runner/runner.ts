@@ -500,7 +500,8 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
 
   const workers: Promise<void>[] = [];
   for (const state of states.values()) {
-    const n = state.config ? state.config.concurrency ?? MODEL_DEFAULTS.concurrency : 1;
+    // Precomputed-only models make no calls; a few workers overlap their row reads.
+    const n = state.config ? state.config.concurrency ?? MODEL_DEFAULTS.concurrency : 4;
     for (let i = 0; i < Math.min(n, Math.max(1, state.queue.length)); i++) workers.push(worker(state));
   }
   await Promise.all(workers);

@@ -87,7 +87,8 @@ export async function appendRecords(file: string, records: readonly unknown[], o
  */
 export class SidecarAppender {
   private fd: number | undefined;
-  private ino = 0;
+  /** File size right after our last write: if it still matches, the file ends with our newline. */
+  private endAfterLastWrite = -1;
   private idle: NodeJS.Timeout | undefined;
 
   constructor(readonly file: string, private readonly idleCloseMs = 1000) {}
@@ -95,20 +96,30 @@ export class SidecarAppender {
   append(records: readonly unknown[]): void {
     if (records.length === 0) return;
     const lines = records.map(encodeRecord);
-    const fd = this.openFd();
-    const size = fs.fstatSync(fd).size;
-    if (size > 0) {
+    let fd = this.fd ?? this.open();
+    let stat = fs.fstatSync(fd);
+    if (stat.nlink === 0) {
+      // Deleted or replaced since opened (the user cleared results): our writes would vanish.
+      this.close();
+      fd = this.open();
+      stat = fs.fstatSync(fd);
+    }
+    if (stat.size > 0 && stat.size !== this.endAfterLastWrite) {
       const last = Buffer.alloc(1);
-      fs.readSync(fd, last, 0, 1, size - 1);
-      // A cut-off tail (power loss, SIGKILL mid-write) would swallow our first line: start a fresh one.
+      fs.readSync(fd, last, 0, 1, stat.size - 1);
+      // A cut-off tail (power loss, a writer killed mid-write) would swallow our first line: start a fresh one.
       if (last[0] !== NEWLINE) lines[0] = Buffer.concat([Buffer.from('\n'), lines[0]]);
     }
+    let end = stat.size;
     for (const line of lines) {
       const written = fs.writeSync(fd, line, 0, line.length);
       if (written !== line.length) {
         throw new Error(`${this.file}: short write (${written} of ${line.length} bytes); the disk may be full. Free space and run again.`);
       }
+      end += written;
     }
+    // Another writer may have appended in between; then the sizes differ and the next append checks the tail.
+    this.endAfterLastWrite = end;
     this.scheduleClose();
   }
 
@@ -117,17 +128,11 @@ export class SidecarAppender {
     this.idle = undefined;
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
+    this.endAfterLastWrite = -1;
   }
 
-  private openFd(): number {
-    if (this.fd !== undefined) {
-      // Deleted or replaced since opened (the user cleared results): our writes would vanish.
-      const current = fs.statSync(this.file, { throwIfNoEntry: false });
-      if (current && current.ino === this.ino) return this.fd;
-      this.close();
-    }
+  private open(): number {
     this.fd = fs.openSync(this.file, fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT, 0o644);
-    this.ino = fs.fstatSync(this.fd).ino;
     return this.fd;
   }
 
