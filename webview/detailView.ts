@@ -61,7 +61,7 @@ export class DetailView {
       const badge = el('span', {
         className: `detail-score${below ? ' below' : ''}${score?.score === null && score.error !== undefined ? ' failed' : ''}`,
         testid: 'detail-score',
-        text: score === null ? 'not scored' : score.score === null ? (score.error === undefined ? 'n/a (no reference to compare with)' : `⚠ failed: ${score.error}`) : `${below ? '▼ ' : '✓ '}${formatScore(score.score, threshold)}${below ? ' below threshold' : ''}${score.stale ? ' (stale)' : ''}`,
+        text: score === null ? 'not scored' : score.score === null ? (score.error === undefined ? `n/a: ${score.note ?? 'no score'}` : `⚠ failed: ${score.error}`) : `${below ? '▼ ' : '✓ '}${formatScore(score.score, threshold)}${below ? ' below threshold' : ''}${score.stale ? ' (stale)' : ''}`,
       });
       if (below) badge.dataset.below = 'true';
       const rerun = custom('vscode-button', { text: 'Re-run', testid: 'detail-rerun', attrs: { secondary: '', title: `Call ${o.model} again for this row` } });

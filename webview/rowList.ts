@@ -406,8 +406,9 @@ export class RowList {
       // An output without a score (the row has no reference): not a failure.
       s.glyph.textContent = '';
       s.value.textContent = 'n/a';
-      cell.setAttribute('aria-label', `${model}: output without a score (the row has no reference)`);
-      cell.title = 'Output without a score: the row has no reference';
+      const why = score.note ?? 'the output could not be scored';
+      cell.setAttribute('aria-label', `${model}: no score (${why})`);
+      cell.title = `No score: ${why}`;
       return;
     }
     if (score.score === null) {

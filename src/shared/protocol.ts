@@ -86,8 +86,10 @@ export interface SummaryView {
 
 export interface ScoreView {
   readonly score: number | null;
-  /** Why there is no score (call or scoring failed). */
+  /** Why there is no score: the call failed. */
   readonly error?: string;
+  /** Why a successful output has no score (e.g. the row has no reference). */
+  readonly note?: string;
   /** The row changed since this result was stored. */
   readonly stale?: boolean;
 }

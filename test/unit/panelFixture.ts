@@ -22,6 +22,7 @@ export interface MemoryRow {
 export interface MemoryResult {
   score?: number;
   error?: string;
+  note?: string;
   stale?: boolean;
   output?: string;
   latencyMs?: number;
@@ -146,6 +147,7 @@ export class MemoryReviewSource implements PanelSource {
         model,
         score: r!.score,
         error: r!.error,
+        note: r!.note,
         stale: r!.stale ?? false,
         latencyMs: r!.latencyMs,
         promptTokens: undefined,

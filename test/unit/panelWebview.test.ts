@@ -223,12 +223,13 @@ describe('panel webview in Chromium', function () {
 
   it('shows an output without a score as n/a, not as a failure', async () => {
     const source = new MemoryReviewSource('/w/n.jsonl', [{ id: 'no-ref', input: 'q' }], ['m', 'k']);
-    source.setScore(0, 'm', { output: 'an answer' });
+    source.setScore(0, 'm', { output: 'an answer', note: 'the row has no reference' });
     source.setScore(0, 'k', { error: 'HTTP 500' });
     const { page } = await browser.open(source);
     const m = page.locator('[data-row-id="no-ref"] [data-model="m"]');
     assert.equal((await m.textContent())?.trim(), 'n/a');
     assert.equal(await m.getAttribute('data-failed'), null);
+    assert.equal(await m.getAttribute('aria-label'), 'm: no score (the row has no reference)');
     const k = page.locator('[data-row-id="no-ref"] [data-model="k"]');
     assert.equal((await k.textContent())?.trim(), '⚠fail');
     assert.equal(await k.getAttribute('data-failed'), 'true');

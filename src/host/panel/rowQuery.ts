@@ -201,10 +201,11 @@ export function annotationView(a: ApiAnnotationView): AnnotationView {
   };
 }
 
-export function scoreView(s: { score: number | undefined; error: string | undefined; stale: boolean }): ScoreView {
+export function scoreView(s: { score: number | undefined; error: string | undefined; note?: string | undefined; stale: boolean }): ScoreView {
   return {
     score: typeof s.score === 'number' ? s.score : null,
     ...(s.error !== undefined ? { error: s.error } : {}),
+    ...(s.note !== undefined && s.score === undefined && s.error === undefined ? { note: s.note } : {}),
     ...(s.stale ? { stale: true } : {}),
   };
 }

@@ -157,8 +157,10 @@ export interface ModelScoreView {
   readonly model: string;
   /** Cosine similarity, when the call succeeded and the row has a reference. */
   readonly score: number | undefined;
-  /** The failure, when the call or scoring failed. */
+  /** The failure, when the call failed. */
   readonly error: string | undefined;
+  /** Why a successful output has no score (e.g. the row has no reference). */
+  readonly note?: string | undefined;
   /** The row changed since this result was stored. */
   readonly stale: boolean;
   readonly latencyMs: number | undefined;

@@ -300,7 +300,9 @@ function scoreView(r: ModelResultState): ModelScoreView {
   return {
     model: r.model,
     score: r.result.error ? undefined : r.score,
-    error: r.error,
+    // A failed call is an error; an output that could not be scored (no reference) is a note.
+    error: r.result.error ? r.error : undefined,
+    note: r.result.error ? undefined : r.error,
     stale: r.stale,
     latencyMs: r.result.latencyMs,
     promptTokens: r.result.usage?.promptTokens,
