@@ -85,10 +85,9 @@ export class Workbench {
     await this.quickInputBox.press('Enter');
   }
 
-  /** The quick input's prompt or title text, when one is open. */
-  async quickInputText(): Promise<string> {
-    await this.quickInput.waitFor({ state: 'visible' });
-    return this.quickInput.innerText();
+  /** Waits for an open quick input (a command's prompt) whose title or prompt shows `text`. */
+  async waitQuickInput(text: string | RegExp): Promise<void> {
+    await this.quickInput.filter({ hasText: text }).waitFor({ state: 'visible', timeout: 15_000 });
   }
 
   async closeQuickInput(): Promise<void> {
@@ -102,14 +101,20 @@ export class Workbench {
     return (await toasts.allInnerTexts()).map((t) => t.trim());
   }
 
-  /** All notifications in the notification center (toasts that timed out included). */
-  async allNotifications(): Promise<string[]> {
+  /** All notifications in the notification center (toasts that timed out included), with their severity. */
+  async allNotifications(): Promise<{ severity: 'error' | 'warning' | 'info'; message: string }[]> {
     await this.runCommand('Notifications: Show Notifications');
-    const items = this.page.locator('.notifications-center .notification-list-item-message');
-    await this.page.locator('.notifications-center').waitFor();
-    const texts = (await items.allInnerTexts()).map((t) => t.trim());
+    const center = this.page.locator('.notifications-center');
+    await center.waitFor({ state: 'visible' });
+    const items = await center.locator('.notification-list-item').evaluateAll((els) =>
+      els.map((el) => {
+        const icon = el.querySelector('.notification-list-item-icon')?.className ?? '';
+        const severity = icon.includes('error') ? 'error' : icon.includes('warning') ? 'warning' : 'info';
+        return { severity, message: (el.querySelector('.notification-list-item-message')?.textContent ?? '').trim() };
+      }),
+    );
     await this.page.keyboard.press('Escape');
-    return texts;
+    return items as { severity: 'error' | 'warning' | 'info'; message: string }[];
   }
 
   async clearNotifications(): Promise<void> {
