@@ -74,6 +74,10 @@ export async function startEmbeddingsServer(options: EmbeddingsServerOptions = {
         return sendJson(res, 400, { error: { message: 'expected {model: string, input: string | string[]}', type: 'invalid_request_error' } });
       }
       requests.push({ model: body.model, input: input as string[], encodingFormat: body.encoding_format, authorization: req.headers.authorization });
+      if ((input as string[]).some((t) => t === '')) {
+        // As OpenAI answers an empty string.
+        return sendJson(res, 400, { error: { message: "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", type: 'invalid_request_error' } });
+      }
       if (failWith) return sendJson(res, failWith.status, { error: { message: failWith.message, type: 'server_error' } });
       if (options.requireKey && req.headers.authorization !== `Bearer ${options.requireKey}`) {
         return sendJson(res, 401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } });

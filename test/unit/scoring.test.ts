@@ -419,6 +419,18 @@ describe('scorer: remote OpenAI-compatible embeddings (real HTTP server on 127.0
     }
   });
 
+  it('scores an empty output, which OpenAI-style endpoints refuse as input', async () => {
+    const scorer = createScorer(remoteSettings(tmp.dir));
+    try {
+      const [empty, normal] = await scorer.scorePairs([{ output: '', reference: PAIRS[0].reference }, PAIRS[0]]);
+      assert.ok(Number.isFinite(empty) && Math.abs(empty) < 0.5, `empty output scored ${empty}`);
+      assert.ok(normal > empty);
+      assert.ok(server.requests.every((r) => !r.input.includes('')));
+    } finally {
+      await scorer.dispose();
+    }
+  });
+
   it('reports a rejected key as remote-failed, naming the endpoint, without leaking the key', async () => {
     const scorer = createScorer(remoteSettings(tmp.dir, 'sk-wrong-key'));
     try {

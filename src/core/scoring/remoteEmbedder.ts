@@ -46,7 +46,8 @@ export class RemoteEmbedder implements Embedder {
         if (run.signal?.aborted) throw new ScorerError('cancelled', 'Scoring was cancelled.');
         const start = next;
         next += batchSize;
-        const input = texts.slice(start, start + batchSize);
+        // OpenAI rejects an empty string (a model may well answer nothing); a space embeds as "no content".
+        const input = texts.slice(start, start + batchSize).map((t) => (t === '' ? ' ' : t));
         let response;
         try {
           response = await client.embeddings.create({ model: this.options.model, input, encoding_format: 'float' }, { signal: run.signal });
