@@ -234,4 +234,27 @@ describe('panel webview in Chromium', function () {
     assert.equal((await k.textContent())?.trim(), '⚠fail');
     assert.equal(await k.getAttribute('data-failed'), 'true');
   });
+
+  it('follows a theme change: charts and highlights take the new theme colours', async () => {
+    const { page } = await browser.open(knownSource(), { theme: 'light' });
+    const bar = page.locator('[data-testid="histogram"][data-model="gpt"] rect.bar.below').first();
+    const cell = page.locator('[data-row-id="a-10"] [data-model="gpt"]');
+    // This file compiles without the DOM library: reach getComputedStyle through globalThis.
+    type Styles = { getComputedStyle(e: unknown): { fill: string; color: string } };
+    const fill = () => bar.evaluate((e) => (globalThis as unknown as Styles).getComputedStyle(e).fill);
+    const colour = () => cell.evaluate((e) => (globalThis as unknown as Styles).getComputedStyle(e).color);
+    assert.equal(await fill(), 'rgb(199, 46, 15)'); // pisarReview.scoreFailForeground, light
+    assert.equal(await colour(), 'rgb(199, 46, 15)');
+    // What VS Code does on a theme switch: new variables on the root, a new class on the body.
+    await page.evaluate(`
+      document.querySelector('link[href="/theme-light.css"]').setAttribute('href', '/theme-dark.css');
+      document.body.className = 'vscode-dark';
+    `);
+    await page.waitForFunction(`(() => {
+      const rect = document.querySelector('[data-testid="histogram"][data-model="gpt"] rect.bar.below');
+      return rect !== null && getComputedStyle(rect).fill === 'rgb(244, 135, 113)';
+    })()`);
+    assert.equal(await colour(), 'rgb(244, 135, 113)'); // the same colour id, dark
+    assert.equal(await page.locator('[data-testid="histogram"]').count(), 2);
+  });
 });
