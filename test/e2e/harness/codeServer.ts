@@ -121,6 +121,26 @@ export class CodeServer {
     throw new Error(`code-server did not answer on ${this.origin} within ${timeoutMs} ms; see ${this.logFile}`);
   }
 
+  /** Pids of this code-server's extension host processes (its process group, `--type=extensionHost`). */
+  extensionHostPids(): number[] {
+    const pgid = this.child.pid;
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        // Fields after the command's closing paren: state ppid pgrp ...
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[2]) !== pgid) continue;
+        const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+        if (cmdline.includes('--type=extensionHost')) pids.push(Number(entry));
+      } catch {
+        // the process ended while we looked
+      }
+    }
+    return pids;
+  }
+
   /** Ends code-server and its extension hosts (its own process group). */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.pid === undefined) return;

@@ -34,6 +34,8 @@ export class Workbench {
     for (let attempt = 1; ; attempt++) {
       await this.closeQuickInput();
       await this.page.keyboard.press('F1');
+      // Some views keep F1 to themselves; the palette's other key binding reaches the workbench.
+      if (!(await this.quickInputBox.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false))) await this.page.keyboard.press('Control+Shift+P');
       await this.quickInputBox.waitFor({ state: 'visible' });
       await this.page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input') as HTMLInputElement | null)?.value.startsWith('>'));
       await this.quickInputBox.fill(`>${title}`);
