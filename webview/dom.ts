@@ -8,23 +8,20 @@ export interface ElementOptions {
 }
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, options: ElementOptions = {}, ...children: Node[]): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (options.className) node.className = options.className;
-  if (options.text !== undefined) node.textContent = options.text;
-  if (options.testid) node.dataset.testid = options.testid;
-  for (const [name, value] of Object.entries(options.attrs ?? {})) node.setAttribute(name, value);
-  for (const child of children) node.append(child);
-  return node;
+  return fill(document.createElement(tag), options, children);
 }
 
 /** A custom element (vscode-elements) with attributes; its text, if any, as textContent. */
 export function custom(tag: string, options: ElementOptions = {}, ...children: Node[]): HTMLElement {
-  const node = document.createElement(tag);
+  return fill(document.createElement(tag), options, children);
+}
+
+function fill<T extends HTMLElement>(node: T, options: ElementOptions, children: Node[]): T {
   if (options.className) node.className = options.className;
   if (options.text !== undefined) node.textContent = options.text;
   if (options.testid) node.dataset.testid = options.testid;
   for (const [name, value] of Object.entries(options.attrs ?? {})) node.setAttribute(name, value);
-  for (const child of children) node.append(child);
+  node.append(...children);
   return node;
 }
 
