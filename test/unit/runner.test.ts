@@ -316,6 +316,16 @@ describe('runner against a real OpenAI-compatible server', function () {
     assert.ok(!cacheText.includes('sk-secret-123') && !sidecarText.includes('sk-secret-123'), 'no key in cache or results');
   });
 
+  it('starts a new request cache file once the old one passes its size cap', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pisar-cache-cap-'));
+    const first = await RequestCache.open(dir, 200);
+    for (let i = 0; i < 5; i++) await first.share(`k${i}`, async () => ({ output: `answer ${i}` }), (o) => o);
+    assert.equal((await RequestCache.open(dir, 10_000)).size, 5, 'under the cap: every entry kept');
+    const capped = await RequestCache.open(dir, 200);
+    assert.equal(capped.size, 0, 'over the cap: a fresh file');
+    assert.ok((await fsp.stat(path.join(dir, 'requests.v1.jsonl.old'))).size > 200, 'the old file is kept once, as .old');
+  });
+
   it('never caches errors', async () => {
     server = await FakeOpenAIServer.start({ faultFor: (req) => (req.seq === 0 ? '400' : undefined) });
     const file = await writeDataset(rows(1));

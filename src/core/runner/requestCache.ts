@@ -33,10 +33,16 @@ export class RequestCache {
     return new RequestCache(undefined);
   }
 
-  /** A cache persisted as `requests.v<N>.jsonl` inside `dir` (created if missing). */
-  static async open(dir: string): Promise<RequestCache> {
+  /**
+   * A cache persisted as `requests.v<N>.jsonl` inside `dir` (created if missing). A file grown past
+   * `maxBytes` is moved to `.old` (replacing the previous one) and a new one started, so the cache
+   * never fills the disk or memory; a dropped entry only costs a call.
+   */
+  static async open(dir: string, maxBytes = 64 * 1024 * 1024): Promise<RequestCache> {
     await fsp.mkdir(dir, { recursive: true });
     const cache = new RequestCache(path.join(dir, `requests.v${REQUEST_CACHE_VERSION}.jsonl`));
+    const size = await fsp.stat(cache.file!).then((s) => s.size, () => 0);
+    if (size > maxBytes) await fsp.rename(cache.file!, `${cache.file}.old`);
     const { records } = await readSidecar<CacheRecord>(cache.file!, {
       validate: (v) => (v && typeof (v as CacheRecord).key === 'string' && typeof (v as CacheRecord).output === 'string' ? undefined : 'not a cache entry'),
     });
