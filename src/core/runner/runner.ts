@@ -185,13 +185,9 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
     for (const state of states.values()) {
       summary.pairs++;
       const latest = results.latest(id, state.name);
-      if (latest && !options.rerun && isSettled(latest, hash, scorer)) {
+      // --rerun redoes configured models only: precomputed-only models have nothing to re-run.
+      if (latest && isSettled(latest, hash, scorer) && !(options.rerun && state.config)) {
         state.stats.reused++;
-        summary.reused++;
-        continue;
-      }
-      if (options.rerun && state.config === undefined && latest && isSettled(latest, hash, scorer)) {
-        state.stats.reused++; // precomputed-only models have nothing to re-run
         summary.reused++;
         continue;
       }
