@@ -97,8 +97,9 @@ export class RowList {
     if (changed) {
       this.pool.forEach((r) => r.root.remove());
       this.pool = [];
-      // Empty when there is no model: `repeat(0, …)` would invalidate the whole template.
-      this.element.style.setProperty('--score-columns', models.length ? `repeat(${models.length}, minmax(4.5em, 6em))` : ' ');
+      // No property without models: `repeat(0, …)` would invalidate the whole template (CSS falls back to none).
+      if (models.length) this.element.style.setProperty('--score-columns', `repeat(${models.length}, minmax(4.5em, 6em))`);
+      else this.element.style.removeProperty('--score-columns');
       this.renderHeader();
     }
     this.schedule();

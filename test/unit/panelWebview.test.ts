@@ -257,4 +257,20 @@ describe('panel webview in Chromium', function () {
     assert.equal(await colour(), 'rgb(244, 135, 113)'); // the same colour id, dark
     assert.equal(await page.locator('[data-testid="histogram"]').count(), 2);
   });
+
+  it('lays the columns out in one line when the dataset has no model yet', async () => {
+    const { page } = await browser.open(new MemoryReviewSource('/w/none.jsonl', rows(3), []));
+    const spread = async (selector: string, expected: number) => {
+      const cells = page.locator(selector);
+      assert.equal(await cells.count(), expected);
+      const middles: number[] = [];
+      for (let i = 0; i < expected; i++) {
+        const box = (await cells.nth(i).boundingBox())!;
+        middles.push(box.y + box.height / 2);
+      }
+      return Math.max(...middles) - Math.min(...middles);
+    };
+    assert.ok((await spread('.grid-header [role="columnheader"]', 5)) < 4, 'every header cell on one line');
+    assert.ok((await spread('[data-testid="row"][data-row-index="0"] [role="gridcell"]', 5)) < 4, 'every cell of a row on one line');
+  });
 });
