@@ -6,18 +6,25 @@ import { Session } from '../harness/session';
 
 const THRESHOLD = 0.7;
 
-/** What the inline text should say for one model's cell, as the extension formats it. */
-function cellText(model: string, cell: ReportCell): string | undefined {
-  switch (cell.status) {
-    case 'scored':
-      return `${model} ${cell.score.toFixed(2)}`;
-    case 'failed':
-      return `${model} failed`;
-    case 'unscored':
-      return `${model} n/a`;
-    default:
-      return undefined;
+/** Checks one model's inline text (`gpt 0.64`, `gpt 0.695`, `gpt failed`, `gpt n/a`) against its stored cell. */
+function checkCell(where: string, model: string, shown: string | undefined, cell: ReportCell): void {
+  if (cell.status === 'missing' || cell.status === 'stale') return;
+  assert.ok(shown !== undefined, `${where}: ${model} is shown`);
+  if (cell.status === 'failed') return assert.equal(shown, 'failed', `${where}: ${model} failed`);
+  if (cell.status !== 'scored') return assert.equal(shown, 'n/a', `${where}: ${model} has no score`);
+  // Shown rounded (more digits near the threshold, so a score just below never reads as the threshold).
+  assert.match(shown, /^\d\.\d{2,3}$/, `${where}: ${model} shows a score`);
+  assert.ok(Math.abs(Number(shown) - cell.score) <= 0.005, `${where}: ${model} shows ${shown}, stored ${cell.score}`);
+}
+
+/** `ft-qwen 0.81 · gpt 0.46` -> { ft-qwen: '0.81', gpt: '0.46' } */
+function parseInline(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of text.split(' · ')) {
+    const at = part.lastIndexOf(' ');
+    if (at > 0) out.set(part.slice(0, at), part.slice(at + 1));
   }
+  return out;
 }
 
 describe('Scoring the whole file', function () {
@@ -62,8 +69,10 @@ describe('Scoring the whole file', function () {
     const below: number[] = [];
     for (const row of doc.rows) {
       const shown = lines.get(row.line)!;
-      const expected = Object.entries(row.results).map(([model, cell]) => cellText(model, cell)).filter((t): t is string => t !== undefined);
-      assert.deepEqual(shown.before.split(' · ').sort(), expected.sort(), `line ${row.line} (${row.id}) shows its stored scores`);
+      const inline = parseInline(shown.before);
+      const stored = Object.entries(row.results).filter(([, c]) => c.status !== 'missing' && c.status !== 'stale');
+      assert.deepEqual([...inline.keys()].sort(), stored.map(([m]) => m).sort(), `line ${row.line} (${row.id}) shows a score for each stored model`);
+      for (const [model, cell] of stored) checkCell(`line ${row.line} (${row.id})`, model, inline.get(model), cell);
       const isBelow = Object.values(row.results).some((c) => c.status === 'scored' && c.score < THRESHOLD);
       if (isBelow) below.push(row.line);
       assert.equal(shown.beforeColor === fail, isBelow, `line ${row.line} is ${isBelow ? '' : 'not '}in the below-threshold colour`);
