@@ -30,6 +30,10 @@ export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vs
       // VS Code re-asks on every edit by itself; extra refreshes would race the user's clicks
       // (a click on a lens being replaced finds its command gone), so only run start/end refresh.
       scoring.onDidChangeRunning(() => this.emitter.fire()),
+      sessions.onDidOpen(() => this.emitter.fire()),
+      vscode.window.onDidChangeVisibleTextEditors((editors) => {
+        if (editors.some((e) => (sessions.forDocument(e.document)?.dataset.rowCount ?? 0) > ALL_ROWS_LIMIT)) this.emitter.fire();
+      }),
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
         const session = sessions.forDocument(e.textEditor.document);
         if (!session || session.dataset.rowCount <= ALL_ROWS_LIMIT) return;
@@ -61,15 +65,15 @@ export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vs
       return lenses;
     }
     const seen = new Set<number>();
-    for (const editor of vscode.window.visibleTextEditors) {
-      if (editor.document !== document) continue;
-      for (const r of editor.visibleRanges) {
-        for (let line = Math.max(0, r.start.line - VISIBLE_MARGIN); line <= r.end.line + VISIBLE_MARGIN; line++) {
-          const index = dataset.indexAtLine(line + 1);
-          if (index !== undefined && !seen.has(index)) {
-            seen.add(index);
-            add(index);
-          }
+    const ranges = vscode.window.visibleTextEditors.filter((e) => e.document === document).flatMap((e) => e.visibleRanges);
+    // Not shown yet (just opened): the top of the file is what will be seen first.
+    if (ranges.length === 0) ranges.push(new vscode.Range(0, 0, 0, 0));
+    for (const r of ranges) {
+      for (let line = Math.max(0, r.start.line - VISIBLE_MARGIN); line <= r.end.line + VISIBLE_MARGIN; line++) {
+        const index = dataset.indexAtLine(line + 1);
+        if (index !== undefined && !seen.has(index)) {
+          seen.add(index);
+          add(index);
         }
       }
     }

@@ -6,6 +6,13 @@ import type { SessionManager } from './sessions';
 
 /** Coalesces bursts (answers arriving, sidecar reloads) into one repaint. */
 const REPAINT_DEBOUNCE_MS = 100;
+/**
+ * Each row's text is its own decoration style (a CSS rule in the renderer), so in files with more
+ * rows than this only the rows around the visible lines get text; gutter and ruler marks (shared
+ * styles) still cover the whole file.
+ */
+const ALL_ROWS_LIMIT = 1000;
+const VISIBLE_MARGIN_LINES = 100;
 
 function svgIcon(svg: string): vscode.Uri {
   return vscode.Uri.parse(`data:image/svg+xml;utf8,${encodeURIComponent(svg)}`);
@@ -34,7 +41,7 @@ export class InlineDecorations implements vscode.Disposable {
   private readonly rulerBelow: vscode.TextEditorDecorationType;
   private readonly rulerAnnotated: vscode.TextEditorDecorationType;
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; inlineOnly: boolean }>();
 
   constructor(private readonly sessions: SessionManager) {
     this.inline = vscode.window.createTextEditorDecorationType({
@@ -62,24 +69,35 @@ export class InlineDecorations implements vscode.Disposable {
       sessions.onDidChange((e) => this.schedule(e.session)),
       // Immediate on editor switch: the user is looking at it now.
       vscode.window.onDidChangeVisibleTextEditors((editors) => editors.forEach((ed) => this.paintEditor(ed))),
+      vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
+        const session = this.sessions.forDocument(e.textEditor.document);
+        if (session && session.dataset.rowCount > ALL_ROWS_LIMIT) this.schedule(session, true);
+      }),
     );
     for (const editor of vscode.window.visibleTextEditors) this.paintEditor(editor);
   }
 
-  private schedule(session: DatasetSession): void {
+  private schedule(session: DatasetSession, inlineOnly = false): void {
     const key = session.uri.toString();
-    if (this.pending.has(key)) return;
-    this.pending.set(key, setTimeout(() => {
-      this.pending.delete(key);
-      for (const editor of vscode.window.visibleTextEditors) {
-        if (editor.document.uri.toString() === key) this.paintEditor(editor);
-      }
-    }, REPAINT_DEBOUNCE_MS));
+    const pending = this.pending.get(key);
+    if (pending && (inlineOnly || !pending.inlineOnly)) return;
+    if (pending) clearTimeout(pending.timer);
+    this.pending.set(key, {
+      inlineOnly,
+      timer: setTimeout(() => {
+        this.pending.delete(key);
+        for (const editor of vscode.window.visibleTextEditors) {
+          if (editor.document.uri.toString() === key) this.paintEditor(editor, inlineOnly);
+        }
+      }, REPAINT_DEBOUNCE_MS),
+    });
   }
 
-  private paintEditor(editor: vscode.TextEditor): void {
+  /** Paints the text near the visible lines, and (unless only scrolled) the whole file's marks. */
+  private paintEditor(editor: vscode.TextEditor, inlineOnly = false): void {
     const session = this.sessions.forDocument(editor.document);
-    const inline: vscode.DecorationOptions[] = [];
+    editor.setDecorations(this.inline, session ? this.inlineOptions(editor, session) : []);
+    if (inlineOnly) return;
     const suspect: vscode.Range[] = [];
     const below: vscode.Range[] = [];
     const belowGutter: vscode.Range[] = [];
@@ -93,14 +111,6 @@ export class InlineDecorations implements vscode.Disposable {
         const line = dataset.rowLine(state.index) - 1;
         if (line >= lineCount) continue;
         const at = new vscode.Range(line, 0, line, 0);
-        const note = inlineAnnotationsText(state);
-        inline.push({
-          range: at,
-          renderOptions: {
-            before: state.results.length > 0 ? scoresRender(state, session.threshold) : undefined,
-            after: note ? { contentText: note } : undefined,
-          },
-        });
         if (state.below) below.push(at);
         if (state.annotations.length > 0) annotated.push(at);
         // One gutter icon per line, the most telling one.
@@ -109,7 +119,6 @@ export class InlineDecorations implements vscode.Disposable {
         else if (state.annotations.length > 0) annotatedGutter.push(at);
       }
     }
-    editor.setDecorations(this.inline, inline);
     editor.setDecorations(this.gutterSuspect, suspect);
     editor.setDecorations(this.gutterBelow, belowGutter);
     editor.setDecorations(this.gutterAnnotated, annotatedGutter);
@@ -117,8 +126,45 @@ export class InlineDecorations implements vscode.Disposable {
     editor.setDecorations(this.rulerAnnotated, annotated);
   }
 
+  private inlineOptions(editor: vscode.TextEditor, session: DatasetSession): vscode.DecorationOptions[] {
+    const dataset = session.dataset;
+    const lineCount = editor.document.lineCount;
+    const states = session.rowStates();
+    const options: vscode.DecorationOptions[] = [];
+    const add = (index: number) => {
+      const state = states.get(index);
+      if (!state) return;
+      const line = dataset.rowLine(index) - 1;
+      if (line >= lineCount) return;
+      const note = inlineAnnotationsText(state);
+      options.push({
+        range: new vscode.Range(line, 0, line, 0),
+        renderOptions: {
+          before: state.results.length > 0 ? scoresRender(state, session.threshold) : undefined,
+          after: note ? { contentText: note } : undefined,
+        },
+      });
+    };
+    if (dataset.rowCount <= ALL_ROWS_LIMIT) {
+      for (const index of states.keys()) if (index < dataset.rowCount) add(index);
+      return options;
+    }
+    const seen = new Set<number>();
+    for (const r of editor.visibleRanges) {
+      const to = Math.min(lineCount - 1, r.end.line + VISIBLE_MARGIN_LINES);
+      for (let line = Math.max(0, r.start.line - VISIBLE_MARGIN_LINES); line <= to; line++) {
+        const index = dataset.indexAtLine(line + 1);
+        if (index !== undefined && !seen.has(index)) {
+          seen.add(index);
+          add(index);
+        }
+      }
+    }
+    return options;
+  }
+
   dispose(): void {
-    for (const t of this.pending.values()) clearTimeout(t);
+    for (const p of this.pending.values()) clearTimeout(p.timer);
     for (const d of this.disposables) d.dispose();
     for (const t of [this.inline, this.gutterSuspect, this.gutterBelow, this.gutterAnnotated, this.rulerBelow, this.rulerAnnotated]) t.dispose();
   }

@@ -84,7 +84,8 @@ export type RowFilter =
   | { readonly kind: 'suspectReference' }
   | { readonly kind: 'annotated' }
   | { readonly kind: 'notScored' }
-  | { readonly kind: 'text'; readonly text: string };
+  /** `within`: only these rows can match (the panel narrows a search as the user types on). */
+  | { readonly kind: 'text'; readonly text: string; readonly within?: readonly number[] };
 
 export interface DatasetView {
   readonly uri: vscode.Uri;

@@ -136,7 +136,8 @@ export class ReviewService implements ReviewApi, vscode.Disposable {
         const needle = filter.text.toLowerCase();
         if (needle === '') return all;
         const hits: number[] = [];
-        for (const i of all) {
+        for (const i of filter.within ?? all) {
+          if (i < 0 || i >= dataset.rowCount) continue;
           const row = await readRow(session, i);
           const hay = [row?.id, row?.input, row?.reference, ...Object.values(row?.outputs ?? {}),
             ...(states.get(i)?.results.map((r) => r.result.output ?? '') ?? [])];

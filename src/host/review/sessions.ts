@@ -27,6 +27,7 @@ export class SessionManager implements vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<SessionEvent>();
   private readonly activeEmitter = new vscode.EventEmitter<DatasetSession | undefined>();
   private readonly cursorEmitter = new vscode.EventEmitter<{ session: DatasetSession; index: number }>();
+  private readonly openEmitter = new vscode.EventEmitter<DatasetSession>();
   private _active: DatasetSession | undefined;
   private lastCursor: { key: string; index: number } | undefined;
 
@@ -35,6 +36,8 @@ export class SessionManager implements vscode.Disposable {
   /** The active dataset changed (the last dataset editor stays active while focus is elsewhere). */
   readonly onDidChangeActive = this.activeEmitter.event;
   readonly onDidChangeCursorRow = this.cursorEmitter.event;
+  /** A dataset document got its session (opened, or found open at activation). */
+  readonly onDidOpen = this.openEmitter.event;
 
   constructor(private readonly config: ConfigService, private readonly log: ReviewLog) {
     this.disposables.push(
@@ -44,10 +47,14 @@ export class SessionManager implements vscode.Disposable {
       vscode.window.onDidChangeActiveTextEditor((e) => this.onActiveEditor(e)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
       config.onDidChange((c) => { for (const s of this.sessions.values()) s.updateConfig(c); }),
-      this.changeEmitter, this.activeEmitter, this.cursorEmitter,
+      this.changeEmitter, this.activeEmitter, this.cursorEmitter, this.openEmitter,
     );
-    for (const d of vscode.workspace.textDocuments) this.open(d);
-    this.onActiveEditor(vscode.window.activeTextEditor);
+    // Index already-open datasets just after activation, so activating stays cheap however big they are.
+    const initial = setTimeout(() => {
+      for (const d of vscode.workspace.textDocuments) this.open(d);
+      this.onActiveEditor(vscode.window.activeTextEditor);
+    }, 0);
+    this.disposables.push(new vscode.Disposable(() => clearTimeout(initial)));
   }
 
   get active(): DatasetSession | undefined {
@@ -93,6 +100,7 @@ export class SessionManager implements vscode.Disposable {
     const opened = session;
     this.sessions.set(key, opened);
     opened.onDidChange((change) => this.changeEmitter.fire({ ...change, session: opened }));
+    this.openEmitter.fire(opened);
     this.changeEmitter.fire({ session: opened });
     return opened;
   }
