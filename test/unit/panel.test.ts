@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { RowQuery, RowsPage, SummaryView } from '../../src/shared/protocol';
-import { knownSource as known, MemoryReviewSource, PanelHarness } from './panelFixture';
+import { knownSource as known, MemoryReviewSource, PanelHarness, rows } from './panelFixture';
 
 async function view(query: RowQuery, source = known()): Promise<{ ids: string[]; h: PanelHarness; page: RowsPage }> {
   const h = new PanelHarness(source);
@@ -66,6 +66,22 @@ describe('panel rows: sort and filter host-side over the index', () => {
     assert.deepEqual((await view({ sort: { column: 'reference', descending: true }, filter: {} })).ids, ['d', 'a-10', 'b-2', 'a-9', 'c', 'e']);
     assert.deepEqual((await view({ sort: { column: 'annotation', descending: true }, filter: {} })).ids, ['c', 'b-2', 'a-10', 'a-9', 'd', 'e']);
     assert.deepEqual((await view({ sort: { column: 'index', descending: true }, filter: {} })).ids, ['e', 'd', 'c', 'a-9', 'a-10', 'b-2']);
+  });
+
+  it('narrows a search as the user types on, looking only at rows that matched before', async () => {
+    const source = new MemoryReviewSource('/w/t.jsonl', rows(1000, (i) => ({ input: i % 10 === 0 ? `refund case ${i}` : `other ${i}` })), ['m']);
+    const h = new PanelHarness(source);
+    await h.controller.handle({ type: 'webview/ready' });
+    const search = async (text: string, seq: number) => {
+      await h.controller.handle({ type: 'view/setQuery', query: { sort: { column: 'index', descending: false }, filter: { text } }, seq });
+      return h.last('rows/didChange').total;
+    };
+    assert.equal(await search('refun', 1), 100);
+    assert.equal(source.rowsSearched, 1000);
+    assert.equal(await search('refund case 5', 2), 11, 'refund case 5, 50..59, 500..590 step 10');
+    assert.equal(source.rowsSearched, 1100, 'only the 100 rows that matched "refun"');
+    assert.equal(await search('other', 3), 900);
+    assert.equal(source.rowsSearched, 2100, 'an unrelated search looks at every row');
   });
 
   it('drops a sort or filter on a model the dataset does not have', async () => {

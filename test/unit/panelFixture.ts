@@ -39,6 +39,8 @@ export class MemoryReviewSource implements PanelSource {
   /** Rows handed out by rows(), to check what sorting and paging cost. */
   rowsServed = 0;
   textSearches = 0;
+  /** Rows a text search looked at. */
+  rowsSearched = 0;
   scoring = false;
   private nextAnnotation = 1;
   /** The snapshot, rebuilt after a change, as the host caches it by dataset version. */
@@ -191,8 +193,11 @@ export class MemoryReviewSource implements PanelSource {
     const out: number[] = [];
     const needle = filter.kind === 'text' ? filter.text.toLowerCase() : '';
     if (filter.kind === 'text') this.textSearches++;
-    for (let i = 0; i < this.rowList.length; i++) {
+    const candidates = filter.kind === 'text' && filter.within ? filter.within : this.rowList.map((_, i) => i);
+    for (const i of candidates) {
       const row = this.rowList[i];
+      if (!row) continue;
+      this.rowsSearched += filter.kind === 'text' ? 1 : 0;
       let keep: boolean;
       switch (filter.kind) {
         case 'belowThreshold':

@@ -128,7 +128,13 @@ export class TextMatches {
   async get(source: PanelSource, text: string): Promise<readonly number[]> {
     const cached = this.cache.get(text);
     if (cached) return cached;
-    const found = await source.filterRows({ kind: 'text', text });
+    // Rows matching "refun" are the only ones that can match "refund": search within the narrowest.
+    const needle = text.toLowerCase();
+    let within: readonly number[] | undefined;
+    for (const [previous, rows] of this.cache) {
+      if (needle.includes(previous.toLowerCase()) && (!within || rows.length < within.length)) within = rows;
+    }
+    const found = await source.filterRows(within ? { kind: 'text', text, within } : { kind: 'text', text });
     // Keep the last few searches: typing narrows a search one character at a time.
     if (this.cache.size >= 8) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(text, found);
