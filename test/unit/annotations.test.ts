@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Dataset } from '../../src/core/dataset/dataset';
 import {
   AnnotationResolver,
   AnnotationStore,
@@ -117,6 +118,27 @@ describe('annotation store', () => {
     const resolver = new AnnotationResolver(rows([['line:1', 'content-a'], ['line:2', 'inserted'], ['line:3', 'content-b']]));
     assert.deepEqual(resolver.place(a), { state: 'current', index: 2 });
     assert.deepEqual(new AnnotationResolver(rows([['line:1', 'content-a']])).place(a), { state: 'orphaned' });
+  });
+
+  it('on a real dataset: an edited row keeps its annotation, flagged; rows without ids follow their content', async () => {
+    const dataset = await tempDataset();
+    const rowsText = [
+      '{"id":"a","input":"in a","rationale":"ref a"}',
+      '{"input":"no id","rationale":"ref b"}',
+      '{"id":"c","input":"in c","rationale":"ref c"}',
+    ];
+    const before = Dataset.fromText(dataset, rowsText.join('\n') + '\n');
+    const store = await AnnotationStore.forDataset(dataset);
+    const onC = await store.add({ rowId: 'c', rowHash: before.rowHash(2), target: { kind: 'reference' }, label: 'wrong' });
+    const onB = await store.add({ rowId: before.rowIds()[1], rowHash: before.rowHash(1), target: { kind: 'output', model: 'gpt' }, label: 'off-topic' });
+
+    // The user inserts a row at the top and rewrites c's reference.
+    const after = Dataset.fromText(dataset, ['{"id":"new","input":"x","rationale":"y"}', rowsText[0], rowsText[1], rowsText[2].replace('ref c', 'ref c, fixed')].join('\n') + '\n');
+    const resolver = new AnnotationResolver(after);
+    assert.deepEqual(resolver.place(onC), { state: 'changed', index: 3 }, 'still on row c, flagged as changed');
+    assert.deepEqual(resolver.place(onB), { state: 'current', index: 2 }, 'the id-less row moved a line down and was followed');
+    const reloaded = await AnnotationStore.forDataset(dataset);
+    assert.equal(reloaded.size, 2, 'nothing was dropped');
   });
 
   it('two processes annotating the same sidecar at once lose nothing', async function () {
