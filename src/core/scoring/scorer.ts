@@ -71,6 +71,8 @@ export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
 // intra-op threads (see scripts/bench/scorer.bench.mjs).
 const DEFAULT_THREADS_PER_WORKER = 1;
 const DEFAULT_LOCAL_BATCH = 32;
+// Each worker holds its own copy of the model (~90 MB fp32 plus runtime): one per core, at most four.
+const MAX_DEFAULT_WORKERS = 4;
 const REMOTE_BATCH = 64;
 const REMOTE_CONCURRENCY = 4;
 
@@ -303,7 +305,7 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
       modelCacheDir: join(settings.cacheDir, 'models'),
       hubUrl: settings.hubUrl,
       workerPath: settings.workerPath,
-      workers: Math.max(1, settings.local?.workers ?? availableParallelism()),
+      workers: Math.max(1, settings.local?.workers ?? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS)),
       threadsPerWorker: Math.max(1, settings.local?.threadsPerWorker ?? DEFAULT_THREADS_PER_WORKER),
       batchSize: Math.max(1, settings.local?.batchSize ?? DEFAULT_LOCAL_BATCH),
       maxSeqLength: maxSeqLengthOf(location, isLocalFolder),
