@@ -59,10 +59,11 @@ class GraphBuilder {
 
 /**
  * @param {object} arch { hidden, layers, heads, ffn, vocab, positions, typeVocab }
- * @param {{ quantized: boolean, seed: number }} options
+ * @param {{ quantized: boolean, seed: number, tokenWeights?: Float32Array }} options
+ *   tokenWeights: with arch.lexical, each token's embedding length (its weight in the mean-pooled sum)
  * @returns {Uint8Array} the serialised ModelProto
  */
-export function buildBertOnnx(arch, { quantized, seed }) {
+export function buildBertOnnx(arch, { quantized, seed, tokenWeights }) {
   const g = new GraphBuilder();
   const gauss = gaussianSource(seed);
   const random = (count, std = 0.02) => {
@@ -106,8 +107,13 @@ export function buildBertOnnx(arch, { quantized, seed }) {
     return g.node('LayerNormalization', [x, gamma, beta], { axis: -1, epsilon: 1e-12 });
   };
 
-  // Embeddings.
-  const wordValues = random(arch.vocab * H);
+  // Embeddings. A lexical model (no layers, no LayerNorm, no positions) embeds a text as the weighted
+  // sum of near-orthogonal random token vectors, so its cosine similarity measures shared words.
+  const lexical = arch.lexical === true;
+  const wordValues = random(arch.vocab * H, lexical ? 1 : 0.02);
+  if (lexical && tokenWeights) {
+    for (let t = 0; t < arch.vocab; t++) for (let d = 0; d < H; d++) wordValues[t * H + d] *= tokenWeights[t];
+  }
   let words;
   if (quantized) {
     const { q, scale } = quantize(wordValues);
@@ -120,9 +126,10 @@ export function buildBertOnnx(arch, { quantized, seed }) {
   const shape = g.node('Shape', ['input_ids']);
   const seqLen = g.node('Gather', [shape, g.int64('const_index_one', [], [1])], { axis: 0 });
   const positionIds = g.node('Range', [g.int64('const_zero_i64', [], [0]), seqLen, g.int64('const_one_i64', [], [1])]);
-  const positions = g.node('Gather', [g.float('embeddings.position_embeddings.weight', [arch.positions, H], random(arch.positions * H)), positionIds], { axis: 0 });
-  const types = g.node('Gather', [g.float('embeddings.token_type_embeddings.weight', [arch.typeVocab, H], random(arch.typeVocab * H)), 'token_type_ids'], { axis: 0 });
-  let x = layerNorm(g.node('Add', [g.node('Add', [words, positions]), types]), 'embeddings.LayerNorm');
+  const positions = g.node('Gather', [g.float('embeddings.position_embeddings.weight', [arch.positions, H], lexical ? new Float32Array(arch.positions * H) : random(arch.positions * H)), positionIds], { axis: 0 });
+  const types = g.node('Gather', [g.float('embeddings.token_type_embeddings.weight', [arch.typeVocab, H], lexical ? new Float32Array(arch.typeVocab * H) : random(arch.typeVocab * H)), 'token_type_ids'], { axis: 0 });
+  const summed = g.node('Add', [g.node('Add', [words, positions]), types]);
+  let x = lexical ? summed : layerNorm(summed, 'embeddings.LayerNorm');
 
   // Additive attention mask [B,1,1,S]: 0 where attended, -10000 on padding (as HF BERT).
   const maskF = g.node('Cast', ['attention_mask'], { to: DT.FLOAT });
