@@ -110,6 +110,11 @@ export class ScoringController implements vscode.Disposable {
       });
       return undefined;
     }
+    if (request.rowIndexes === undefined && [...(this.runs.get(session) ?? [])].some((r) => r.rows === 'all')) {
+      // A second file run would plan the same pairs and store them twice.
+      void vscode.window.showInformationMessage('PiSAR Review is already scoring this file; cancel it first to start again.');
+      return undefined;
+    }
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === session.uri.toString());
     if (doc) this.sessions.flush(doc);
     await session.whenReady();
