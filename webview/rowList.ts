@@ -98,7 +98,7 @@ export class RowList {
       this.pool.forEach((r) => r.root.remove());
       this.pool = [];
       // No property without models: `repeat(0, …)` would invalidate the whole template (CSS falls back to none).
-      if (models.length) this.element.style.setProperty('--score-columns', `repeat(${models.length}, minmax(4.5em, 6em))`);
+      if (models.length) this.element.style.setProperty('--score-columns', `repeat(${models.length}, minmax(5.5em, 6.5em))`);
       else this.element.style.removeProperty('--score-columns');
       this.renderHeader();
     }
