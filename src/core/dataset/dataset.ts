@@ -52,6 +52,7 @@ export function isSidecarFile(file: string): boolean {
 
 const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 const CHUNK_BYTES = 1 << 20;
+const FILE_HANDLE_IDLE_MS = 1000;
 
 const hashBytes: (bytes: Uint8Array) => string =
   typeof (crypto as { hash?: unknown }).hash === 'function'
@@ -154,21 +155,36 @@ class BufferSource implements Source {
   async close(): Promise<void> {}
 }
 
+/** Random access to the file; the handle closes itself after a moment idle so callers need not remember. */
 class FileSource implements Source {
   private handle: Promise<fs.promises.FileHandle> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private reading = 0;
   constructor(private readonly file: string) {}
   async read(offset: number, length: number): Promise<Buffer> {
     this.handle ??= fs.promises.open(this.file, 'r');
-    const handle = await this.handle;
-    const buffer = Buffer.allocUnsafe(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, offset);
-    return buffer.subarray(0, bytesRead);
+    const handlePromise = this.handle;
+    this.reading += 1;
+    clearTimeout(this.idleTimer);
+    try {
+      const handle = await handlePromise;
+      const buffer = Buffer.allocUnsafe(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, offset);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      this.reading -= 1;
+      if (this.reading === 0) {
+        this.idleTimer = setTimeout(() => void this.close(), FILE_HANDLE_IDLE_MS);
+        this.idleTimer.unref();
+      }
+    }
   }
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const handle = this.handle;
     this.handle = undefined;
     if (handle) {
-      await (await handle).close();
+      await (await handle.catch(() => undefined))?.close();
     }
   }
 }
