@@ -1,5 +1,6 @@
 import { type CliCommand, type CliIo, ExitCode, UsageError } from './args';
 import { DatasetReadError } from '../core/dataset/dataset';
+import { redactCredentials } from '../core/security/redact';
 import { inspectCommand } from './commands/inspect';
 import { reportCommand } from './commands/report';
 import { scoreCommand } from './commands/score';
@@ -16,7 +17,9 @@ function usage(): string {
   return lines.join('\n');
 }
 
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  // Diagnostics and progress may quote a server's error; keys in them never reach the terminal or a CI log.
+  const io: CliIo = { ...rawIo, stderr: redactingStream(rawIo.stderr, secretsInEnvironment(rawIo.env)) };
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout).write(`${usage()}\n`);
@@ -50,6 +53,27 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** Values of environment variables whose names say they hold a credential (the CLI's keys live there). */
+export function secretsInEnvironment(env: NodeJS.ProcessEnv): string[] {
+  return Object.entries(env)
+    .filter(([k, v]) => v !== undefined && /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i.test(k))
+    .map(([, v]) => v!);
+}
+
+/** `stream`, with every string written to it passed through redactCredentials. */
+function redactingStream<S extends NodeJS.WritableStream>(stream: S, secrets: readonly string[]): S {
+  return new Proxy(stream, {
+    get(target, prop) {
+      if (prop === 'write') {
+        return (chunk: unknown, ...rest: unknown[]) =>
+          (target.write as (...a: unknown[]) => boolean)(typeof chunk === 'string' ? redactCredentials(chunk, secrets) : chunk, ...rest);
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 declare const PISAR_VERSION: string | undefined;
 const VERSION = typeof PISAR_VERSION === 'string' ? PISAR_VERSION : '0.0.0-dev';
 
@@ -60,7 +84,8 @@ export function main(): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.stderr.write(`pisar-review: internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      const detail = error instanceof Error ? error.stack ?? error.message : String(error);
+      process.stderr.write(`pisar-review: internal error: ${redactCredentials(detail, secretsInEnvironment(process.env))}\n`);
       process.exitCode = 2;
     },
   );

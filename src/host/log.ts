@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { redactCredentials } from '../core/security/redact';
 
 /**
  * The extension's log: a LogOutputChannel whose every line passes through `redact`, so API keys
@@ -28,22 +29,11 @@ export class ReviewLog implements vscode.Disposable {
   show(): void { this.channel.show(true); }
 
   redact(text: string): string {
-    let out = redactCredentials(text);
-    for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
-    return out;
+    return redactCredentials(text, this.secrets);
   }
 
   dispose(): void {
     this.secrets.clear();
     this.channel.dispose();
   }
-}
-
-/** Masks credentials that look like credentials, whoever registered them. */
-export function redactCredentials(text: string): string {
-  return text
-    .replace(/(authorization["']?\s*[:=]\s*["']?)(?:bearer\s+)?[^\s"',}]+/gi, '$1[redacted]')
-    .replace(/(api[-_]?key["']?\s*[:=]\s*["']?)[^\s"',}]+/gi, '$1[redacted]')
-    .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]+/g, 'Bearer [redacted]')
-    .replace(/\bsk-[A-Za-z0-9_-]{8,}/g, 'sk-[redacted]');
 }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { decideKeyRelease, originOf } from '../core/security/keyOrigin';
 import type { ReviewLog } from './log';
 
 /** What the key store needs to know about a model. */
@@ -15,15 +16,6 @@ interface StoredKey {
 }
 
 const SECRET_PREFIX = 'pisarReview.apiKey.';
-
-/** `https://api.example.com/v1` -> `https://api.example.com`; invalid URLs map to themselves. */
-export function originOf(baseUrl: string): string {
-  try {
-    return new URL(baseUrl).origin;
-  } catch {
-    return baseUrl;
-  }
-}
 
 /**
  * API keys per model in SecretStorage, each bound to the origin of the model's baseUrl when it was
@@ -82,8 +74,15 @@ export class ApiKeyStore {
     if (!stored) return undefined;
     this.log.addSecret(stored.key);
     const origin = originOf(model.baseUrl);
-    if (origin === stored.origin || this.allowedOnce.get(model.name) === origin) return stored.key;
-    if (this.refused.get(model.name)?.has(origin)) return undefined;
+    const allowed = this.allowedOnce.get(model.name);
+    const release = decideKeyRelease({
+      boundOrigin: stored.origin,
+      baseUrl: model.baseUrl,
+      allowedThisSession: allowed ? [allowed] : [],
+      refusedThisSession: this.refused.get(model.name),
+    });
+    if (release === 'send') return stored.key;
+    if (release === 'withhold') return undefined;
 
     const sendOnce = 'Send for This Session';
     const rebind = `Bind Key to ${origin}`;

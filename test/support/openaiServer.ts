@@ -50,6 +50,8 @@ export interface FakeOpenAIOptions {
   /** Model ids served; other models get 404 (default: any model). */
   readonly models?: readonly string[];
   readonly port?: number;
+  /** A careless proxy: error bodies quote the request's Authorization header and URL (default off). */
+  readonly echoCredentials?: boolean;
 }
 
 export interface FakeOpenAIStats {
@@ -192,7 +194,7 @@ export class FakeOpenAIServer {
         this.stats.successesByKey.set(key, (this.stats.successesByKey.get(key) ?? 0) + 1);
         return sendJson(res, 200, completion(model, content, prompt));
       }
-      this.sendFault(req, res, fault, model, prompt);
+      this.sendFault(req, res, fault, model, prompt, this.options.echoCredentials ? ` (request ${req.method} ${req.url} with Authorization: ${authorization ?? 'none'})` : '');
     }, latency);
     res.on('close', () => clearTimeout(timer));
   }
@@ -209,24 +211,25 @@ export class FakeOpenAIServer {
     return undefined;
   }
 
-  private sendFault(req: http.IncomingMessage, res: http.ServerResponse, fault: Fault, model: string, prompt: string): void {
+  private sendFault(req: http.IncomingMessage, res: http.ServerResponse, fault: Fault, model: string, prompt: string, echo = ''): void {
+    const msg = (text: string) => text + echo;
     switch (fault.kind) {
       case '429': {
         const headers: Record<string, string> = {};
         if (fault.retryAfterSec !== undefined) headers['retry-after'] = String(fault.retryAfterSec);
-        return sendJson(res, 429, { error: { message: 'Rate limit reached', type: 'rate_limit_error' } }, headers);
+        return sendJson(res, 429, { error: { message: msg('Rate limit reached'), type: 'rate_limit_error' } }, headers);
       }
       case '500':
       case '503':
-        return sendJson(res, Number(fault.kind), { error: { message: 'The server had an error', type: 'server_error' } });
+        return sendJson(res, Number(fault.kind), { error: { message: msg('The server had an error'), type: 'server_error' } });
       case '401':
-        return sendJson(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
+        return sendJson(res, 401, { error: { message: msg('Incorrect API key provided'), type: 'invalid_request_error', code: 'invalid_api_key' } });
       case '403':
-        return sendJson(res, 403, { error: { message: 'You are not allowed to use this model', type: 'permission_error' } });
+        return sendJson(res, 403, { error: { message: msg('You are not allowed to use this model'), type: 'permission_error' } });
       case '404':
-        return sendJson(res, 404, { error: { message: `The model \`${model}\` does not exist`, type: 'invalid_request_error', code: 'model_not_found' } });
+        return sendJson(res, 404, { error: { message: msg(`The model \`${model}\` does not exist`), type: 'invalid_request_error', code: 'model_not_found' } });
       case '400':
-        return sendJson(res, 400, { error: { message: 'This model\'s maximum context length is exceeded', type: 'invalid_request_error' } });
+        return sendJson(res, 400, { error: { message: msg('This model\'s maximum context length is exceeded'), type: 'invalid_request_error' } });
       case 'reset':
         req.socket.destroy();
         return;

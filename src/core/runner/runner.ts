@@ -10,6 +10,7 @@ import { ImageError } from './images';
 import { buildMessages, PromptError } from './prompt';
 import { completeOnce, createClient, requestBody, type Completion } from './provider';
 import { RequestCache } from './requestCache';
+import { redactCredentials } from '../security/redact';
 import { backoffMs, classifyFailure, DEFAULT_RETRY_POLICY, type FailureClass, type RetryPolicy } from './retry';
 
 /** What the runner needs from the scorer (src/core/scoring/scorer.ts provides it). */
@@ -118,6 +119,8 @@ interface ModelState {
   readonly config: ModelConfig | undefined;
   client?: OpenAI;
   clientPromise?: Promise<OpenAI>;
+  /** Held only to mask it in failure messages (a server may echo it back). */
+  apiKey?: string;
   readonly controller: AbortController;
   readonly signal: AbortSignal;
   failure?: ModelFailure;
@@ -202,7 +205,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
     try {
       new URL(state.config.baseUrl);
     } catch {
-      state.failure = { model: state.name, message: `${state.name}: baseUrl "${state.config.baseUrl}" is not a URL; its rows were not called`, fix: 'Set "baseUrl" to the endpoint\'s base URL, e.g. "http://localhost:8000/v1".' };
+      state.failure = { model: state.name, message: redactCredentials(`${state.name}: baseUrl "${state.config.baseUrl}" is not a URL; its rows were not called`), fix: 'Set "baseUrl" to the endpoint\'s base URL, e.g. "http://localhost:8000/v1".' };
       summary.modelFailures.push(state.failure);
       emit({ kind: 'model-failed', ...state.failure });
     }
@@ -317,7 +320,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
           scored = true;
         } catch (err) {
           if (!run.signal.aborted) {
-            scorerBroken = (err as Error).message ?? String(err);
+            scorerBroken = redactCredentials((err as Error).message ?? String(err));
             summary.scoringError = scorerBroken;
             emit({ kind: 'scoring-failed', message: scorerBroken });
           }
@@ -342,7 +345,8 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
         : failure.kind === 'not-found'
           ? `Check "model" ("${config.model}") and "baseUrl" (${config.baseUrl}) of "${state.name}": the endpoint says it does not exist.`
           : `Check that the server at ${config.baseUrl} is running and reachable, then run again.`;
-    state.failure = { model: state.name, message: `${state.name}: ${failure.message}; its remaining rows were not called`, fix };
+    const mask = (text: string) => redactCredentials(text, [state.apiKey]);
+    state.failure = { model: state.name, message: mask(`${state.name}: ${failure.message}; its remaining rows were not called`), fix: mask(fix) };
     summary.modelFailures.push(state.failure);
     emit({ kind: 'model-failed', ...state.failure });
     state.controller.abort(); // stop the model's calls in flight
@@ -361,7 +365,10 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
     });
 
   const clientFor = (state: ModelState): Promise<OpenAI> => {
-    state.clientPromise ??= options.apiKeyFor(state.config!).then((key) => (state.client = createClient(state.config!, key)));
+    state.clientPromise ??= options.apiKeyFor(state.config!).then((key) => {
+      state.apiKey = key;
+      return (state.client = createClient(state.config!, key));
+    });
     return state.clientPromise;
   };
 
@@ -387,7 +394,9 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
         const completion = await completeOnce(client, body, state.signal);
         return { ok: true, completion, latencyMs: Math.round(performance.now() - t0) };
       } catch (err) {
-        const failure = classifyFailure(err);
+        // Servers and proxies may quote the request (headers, URL) in an error: mask before it is stored or shown.
+        const classified = classifyFailure(err);
+        const failure = { ...classified, message: redactCredentials(classified.message, [state.apiKey]) };
         if (failure.action === 'aborted' || run.signal.aborted) {
           if (run.signal.aborted) throw new Cancelled();
           return { ok: false, error: { kind: 'model-failed', message: (state.failure as ModelFailure | undefined)?.message ?? 'cancelled' } };
