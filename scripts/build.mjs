@@ -21,6 +21,8 @@ const common = {
 
 const builds = [
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },
+  // Loaded at the first score (src/host/loadEngine.ts), so activation parses none of openai or the scorer.
+  { ...common, entryPoints: ['src/host/engine.ts'], outfile: 'dist/engine.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },
 ];
 if (existsSync('src/core/scoring/worker.ts')) {

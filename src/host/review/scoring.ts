@@ -8,6 +8,7 @@ import type { ConfigService, EmbeddingConfig } from '../config';
 import { ContextKeys } from '../ids';
 import type { ReviewLog } from '../log';
 import type { ApiKeyStore } from '../secrets';
+import { loadEngine } from '../loadEngine';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 
@@ -146,7 +147,8 @@ export class ScoringController implements vscode.Disposable {
     const started = Date.now();
     let lastPct = 0;
     try {
-      const [{ runDataset, RunError }, results] = await Promise.all([import('../../core/runner/runner'), session.resultsStore()]);
+      const { runDataset, RunError } = loadEngine();
+      const results = await session.resultsStore();
       const scorer = await this.scorerFor(embedding);
       const requestCache = await this.cache();
       const dataset = session.dataset;
@@ -238,7 +240,7 @@ export class ScoringController implements vscode.Disposable {
   private async cache(): Promise<RequestCache> {
     if (!this.requestCache) {
       // One cache for every run of this window: identical concurrent calls (row + file run) share one request.
-      const { RequestCache } = await import('../../core/runner/requestCache');
+      const { RequestCache } = loadEngine();
       this.requestCache = RequestCache.inMemory();
     }
     return this.requestCache;
@@ -248,7 +250,7 @@ export class ScoringController implements vscode.Disposable {
     const key = embeddingKey(embedding);
     if (this.scorer?.key === key) return this.scorer.scorer;
     await this.disposeScorer();
-    const { createScorer } = await import('../../core/scoring/scorer');
+    const { createScorer } = loadEngine();
     let apiKey: string | undefined;
     if (embedding.provider === 'remote' && embedding.remote.baseUrl) {
       apiKey = await this.keys.keyFor({ name: EMBEDDING_KEY_NAME, baseUrl: embedding.remote.baseUrl });
