@@ -9,7 +9,17 @@ export interface CodeServerOptions {
   readonly userDataDir: string;
   /** Where code-server writes its config and XDG dirs, so nothing lands in $HOME. */
   readonly homeDir: string;
+  /** Enable workspace trust; folders opened are then untrusted (no prompt) until trusted by hand. Default off. */
+  readonly workspaceTrust?: boolean;
 }
+
+/** Profile settings that turn workspace trust on without the startup prompt, leaving folders untrusted. */
+export const untrustedUserSettings = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.banner': 'always',
+  'security.workspace.trust.untrustedFiles': 'open',
+} as const;
 
 /** Settings of the test profile: quiet, offline, trusted, and nothing opening on its own. */
 export const testUserSettings = {
@@ -69,7 +79,8 @@ export class CodeServer {
     fs.mkdirSync(settingsDir, { recursive: true });
     fs.mkdirSync(options.homeDir, { recursive: true });
     const settingsFile = path.join(settingsDir, 'settings.json');
-    if (!fs.existsSync(settingsFile)) fs.writeFileSync(settingsFile, JSON.stringify(testUserSettings, null, 2));
+    const userSettings = options.workspaceTrust ? { ...testUserSettings, ...untrustedUserSettings } : testUserSettings;
+    if (!fs.existsSync(settingsFile)) fs.writeFileSync(settingsFile, JSON.stringify(userSettings, null, 2));
     const configFile = path.join(options.homeDir, 'config.yaml');
     fs.writeFileSync(configFile, 'auth: none\ncert: false\n');
 
@@ -84,7 +95,7 @@ export class CodeServer {
       '--extensions-dir', extensionsDir,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
     ];

@@ -26,6 +26,8 @@ export interface SessionOptions {
   readonly models?: readonly FakeModel[];
   /** More workspace settings. */
   readonly settings?: Readonly<Record<string, unknown>>;
+  /** Open the folder with workspace trust enabled and the folder not trusted (default: trust disabled). */
+  readonly untrusted?: boolean;
 }
 
 export const defaultModels: readonly FakeModel[] = [
@@ -85,7 +87,7 @@ export class Session {
     let codeServer: CodeServer | undefined;
     let browser: Browser | undefined;
     try {
-      codeServer = await CodeServer.start({ userDataDir, homeDir: path.join(root, 'home') });
+      codeServer = await CodeServer.start({ userDataDir, homeDir: path.join(root, 'home'), workspaceTrust: options.untrusted === true });
       browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
       const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
       const page = await context.newPage();
