@@ -28,8 +28,9 @@ describe('Secrets scan after a scoring run', function () {
   before(async function () {
     session = await Session.start({
       name: 'secretsScan',
-      server: { requireKey: KEY, latencyMs: 5, echoCredentials: true, faultFor: (req) => (FAILING_INPUT.test(req.prompt) ? '400' : undefined) },
-      models: [{ name: 'gpt', model: 'gpt-4o' }],
+      // Row failures (400) are stored; a refused model (403) is also logged and shown.
+      server: { requireKey: KEY, latencyMs: 5, echoCredentials: true, faultFor: (req) => (req.model === 'gpt-denied' ? '403' : FAILING_INPUT.test(req.prompt) ? '400' : undefined) },
+      models: [{ name: 'gpt', model: 'gpt-4o' }, { name: 'denied', model: 'gpt-denied' }],
     });
     await session.workbench.openFile('pisar-sample.jsonl');
   });
@@ -40,17 +41,19 @@ describe('Secrets scan after a scoring run', function () {
 
   it('finds the key in no file after scoring, viewing the panel, logging and exporting a report', async function () {
     const { workbench, page, server, workspace, userDataDir } = session;
-    await workbench.runCommand('PiSAR Review: Set API Key for a Model…');
-    await workbench.waitQuickInput('API key for gpt');
-    await workbench.typeIntoInputBox(KEY);
-    await page.locator('.notifications-toasts .notification-toast', { hasText: 'API key for "gpt" stored' }).waitFor({ timeout: 15_000 });
+    for (const model of ['gpt', 'denied']) {
+      await workbench.runCommand('PiSAR Review: Set API Key for a Model…');
+      await workbench.pickItem(new RegExp(`^${model}$`));
+      await workbench.waitQuickInput(`API key for ${model}`);
+      await workbench.typeIntoInputBox(KEY);
+      await page.locator('.notifications-toasts .notification-toast', { hasText: `API key for "${model}" stored` }).waitFor({ timeout: 15_000 });
+    }
 
     await workbench.runCommand('PiSAR Review: Score File');
     await page.locator('.statusbar-item', { hasText: /PiSAR mean.*\bgpt \d\.\d\d/ }).waitFor({ timeout: 120_000 });
     assert.ok(server!.stats.authorizations.has(`Bearer ${KEY}`), 'the calls carried the key');
     assert.ok((server!.stats.faults['400'] ?? 0) >= 2, 'the server failed some rows, quoting the key');
-    const sidecar = fs.readFileSync(path.join(workspace, 'pisar-sample.pisar-results.jsonl'), 'utf8');
-    assert.match(sidecar, /Authorization: \[redacted\]/, 'the failures are stored, the quote masked');
+    assert.ok((server!.stats.faults['403'] ?? 0) >= 1, 'the server refused a model, quoting the key');
 
     // The panel (webview state) with the failed row's detail open.
     await workbench.panel.open();
@@ -62,12 +65,14 @@ describe('Secrets scan after a scoring run', function () {
     await workbench.pickItem('JSONL');
     const save = page.locator('.quick-input-widget input.input');
     await save.waitFor({ state: 'visible', timeout: 15_000 });
+    // The simple save dialog fills in the default path a moment after it opens.
+    await page.waitForFunction(() => (document.querySelector('.quick-input-widget input.input') as HTMLInputElement | null)?.value.endsWith('pisar-sample.pisar-report.jsonl'), undefined, { timeout: 15_000 });
     await save.press('Enter');
     const exported = path.join(workspace, 'pisar-sample.pisar-report.jsonl');
     const deadline = Date.now() + 30_000;
     while (!fs.existsSync(exported) && Date.now() < deadline) await page.waitForTimeout(250);
+    if (!fs.existsSync(exported)) await session.screenshot('export-missing');
     assert.ok(fs.existsSync(exported), 'the report was exported');
-    assert.match(fs.readFileSync(exported, 'utf8'), /\[redacted\]/, 'the report carries the masked failures');
 
     // The log, flushed to its file on disk.
     await workbench.runCommand('PiSAR Review: Show Log');
@@ -75,7 +80,9 @@ describe('Secrets scan after a scoring run', function () {
     await session.screenshot('secrets-scan');
     const logs = Session.filesUnder(path.join(session.root)).filter((f) => /PiSAR Review\.log$/.test(f));
     assert.ok(logs.length > 0, 'the extension\'s log file exists (so the scan covers it)');
-    assert.ok(logs.some((f) => /Scored .*pisar-sample\.jsonl/.test(fs.readFileSync(f, 'utf8'))), 'the log recorded the run');
+    const logText = logs.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    assert.match(logText, /Scored .*pisar-sample\.jsonl/, 'the log recorded the run');
+    assert.match(logText, /denied: HTTP 403/, 'the log recorded the refused model and the server\'s words');
 
     // Let VS Code persist state (webview state, storage) before the scan.
     await workbench.reload();
@@ -84,5 +91,9 @@ describe('Secrets scan after a scoring run', function () {
     const storage = Session.filesUnder(userDataDir).filter((f) => /globalStorage|workspaceStorage|logs/.test(f));
     assert.ok(storage.length > 0, 'the profile holds storage and log files to scan');
     assert.deepEqual(filesHolding(scanned, KEY), [], 'no file of the workspace, the profile (storage, logs) or the extension holds the key');
+    // The failures were kept, with the server's quote masked: the scan above looked at real text.
+    const sidecar = fs.readFileSync(path.join(workspace, 'pisar-sample.pisar-results.jsonl'), 'utf8');
+    assert.match(sidecar, /Authorization: \[redacted\]/, 'the failures are stored, the quote masked');
+    assert.match(fs.readFileSync(exported, 'utf8'), /\[redacted\]/, 'the report carries the masked failures');
   });
 });

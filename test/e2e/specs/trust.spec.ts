@@ -42,8 +42,11 @@ describe('Workspace trust: an untrusted folder', function () {
     session = await Session.start({ name: 'trust', untrusted: true, server: { latencyMs: 5 } });
     dataset = path.join(session.workspace, 'pisar-sample.jsonl');
     // Stored results, as the folder's author would ship them: scored by the CLI before VS Code opens the file.
+    // Only ft-qwen: the workspace's other model (gpt) has nothing stored, so a run that wrongly went ahead would call it.
     const config = path.join(session.root, 'cli-models.json');
-    fs.writeFileSync(config, JSON.stringify({ models: defaultModels.map((m) => ({ name: m.name, baseUrl: session.server!.url, model: m.model })) }));
+    const stored = defaultModels.filter((m) => m.name === 'ft-qwen');
+    assert.ok(stored.length === 1 && defaultModels.length > 1);
+    fs.writeFileSync(config, JSON.stringify({ models: stored.map((m) => ({ name: m.name, baseUrl: session.server!.url, model: m.model })) }));
     // Asynchronously: the fake server answering the CLI runs in this process.
     const cli = await new Promise<{ code: number; stderr: string }>((resolve) => {
       const child = execFile(process.execPath, [cliEntry, 'score', dataset, '--config', config, '--embedding-model', tinyModel, '--cache-dir', path.join(session.root, 'cli-cache')], { cwd: repoRoot }, (_err, _stdout, stderr) => resolve({ code: child.exitCode ?? -1, stderr }));
@@ -93,11 +96,16 @@ describe('Workspace trust: an untrusted folder', function () {
     const { workbench, page, server } = session;
     await workbench.editor.goToLine(1);
     await workbench.runCommand('PiSAR Review: Score File');
-    await page.locator('.notifications-toasts .notification-toast', { hasText: 'calls no model in an untrusted workspace' }).waitFor({ timeout: 30_000 });
-    await session.screenshot('untrusted-score-file');
+    const message = page.locator('.notifications-toasts .notification-toast', { hasText: 'calls no model in an untrusted workspace' });
+    // Whichever comes first: the message, or (the bug this guards against) a request at the server.
+    let shown = false;
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && server!.stats.requests === 0 && !(shown = await message.isVisible())) await page.waitForTimeout(250);
     // Give a run that wrongly started time to reach the server.
     await page.waitForTimeout(3_000);
+    await session.screenshot('untrusted-score-file');
     assert.equal(server!.stats.requests, 0, 'the fake OpenAI server received no request');
+    assert.ok(shown, 'the untrusted message is shown');
     await workbench.clearNotifications();
   });
 
