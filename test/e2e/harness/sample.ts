@@ -29,3 +29,18 @@ export function darkDefault(colorId: string): string {
   if (!color) throw new Error(`package.json contributes no colour ${colorId}`);
   return hexToRgb(color.defaults.dark);
 }
+
+/** 1-based lines of a dataset that are not a JSON object, found independently of the extension. */
+export function malformedLines(file: string): number[] {
+  const bad: number[] = [];
+  fs.readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
+    if (text.trim() === '') return;
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) bad.push(i + 1);
+    } catch {
+      bad.push(i + 1);
+    }
+  });
+  return bad;
+}

@@ -1,23 +1,7 @@
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
+import { malformedLines } from '../harness/sample';
 import { Session } from '../harness/session';
 import { sampleDataset } from '../harness/paths';
-
-/** 1-based lines of the sample that are not a JSON object, found here independently of the extension. */
-function malformedLines(file: string): number[] {
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  const bad: number[] = [];
-  lines.forEach((text, i) => {
-    if (text.trim() === '') return;
-    try {
-      const value: unknown = JSON.parse(text);
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) bad.push(i + 1);
-    } catch {
-      bad.push(i + 1);
-    }
-  });
-  return bad;
-}
 
 describe('Opening a dataset', function () {
   let session: Session;

@@ -4,22 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { report } from '../harness/cli';
 import { cliEntry, repoRoot, sampleDataset, tinyModel } from '../harness/paths';
+import { malformedLines } from '../harness/sample';
 import { defaultModels, Session } from '../harness/session';
-
-/** 1-based lines of the sample that are not a JSON object, found here independently of the extension. */
-function malformedLines(file: string): number[] {
-  const bad: number[] = [];
-  fs.readFileSync(file, 'utf8').split('\n').forEach((text, i) => {
-    if (text.trim() === '') return;
-    try {
-      const value: unknown = JSON.parse(text);
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) bad.push(i + 1);
-    } catch {
-      bad.push(i + 1);
-    }
-  });
-  return bad;
-}
 
 /** `ft-qwen 0.81 · gpt stale 0.46` -> [['ft-qwen', 0.81], ['gpt', 0.46]]. */
 function inlineScores(before: string): [string, number][] {
