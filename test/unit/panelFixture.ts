@@ -131,10 +131,10 @@ export class MemoryReviewSource implements PanelSource {
       configuredModels: this.models,
       threshold: this.threshold,
       labels: this.labels,
-      summary: { rows: this.rowList.length, models, gaps },
+      summary: { rows: this.rowList.length, models, gaps, embeddingModels: [] },
       annotatedRows,
       suspectRows,
-      findings: 0,
+      findings: { errors: 0, warnings: 0, infos: 0 },
       canScore: true,
       scoring: this.scoring,
     };

@@ -11,12 +11,15 @@ import type {
   WebviewRequest,
   WebviewToHost,
 } from '../../shared/protocol';
+import { compactModelNames } from '../../core/review/display';
 import type { AnnotationTargetView } from '../review/reviewApi';
 import type { PanelDataset, PanelSource } from './panelData';
 import { annotationView, computeOrder, rowView, runs, scoreView, SortColumns, TextMatches } from './rowQuery';
 
 /** Longest page the host serves, so no message carries a large part of the file. */
 export const MAX_ROW_PAGE = 500;
+/** Model names in column headers longer than this are shortened in the middle (the full name is the title). */
+export const HEADER_NAME_MAX = 16;
 /** Histogram bins over [0, 1]. */
 export const HISTOGRAM_BINS = 10;
 
@@ -271,7 +274,8 @@ export class PanelController {
       outputs: row.outputs.map((o) => ({
         model: o.model,
         output: o.output ?? null,
-        score: o.score === undefined && o.error === undefined ? null : scoreView(o),
+        // null: nothing stored yet (a precomputed output); a stored output without a score says why.
+        score: o.score === undefined && o.error === undefined && o.note === undefined ? null : scoreView(o),
         ...(o.latencyMs !== undefined ? { latencyMs: o.latencyMs } : {}),
       })),
       annotations: row.annotations.map(annotationView),
@@ -370,6 +374,8 @@ export function datasetView(dataset: PanelDataset): DatasetView {
     threshold: dataset.threshold,
     canScore: dataset.canScore,
     findings: dataset.findings,
+    modelLabels: Object.fromEntries(compactModelNames(dataset.models, HEADER_NAME_MAX)),
+    ...(dataset.scoringFailure ? { scoringFailure: dataset.scoringFailure } : {}),
   };
 }
 
@@ -410,6 +416,7 @@ export function summaryView(dataset: PanelDataset): SummaryView {
     gaps: dataset.summary.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanDifference })),
     annotated: dataset.annotatedRows,
     suspect: dataset.suspectRows,
+    embeddingModels: [...dataset.summary.embeddingModels],
   };
 }
 

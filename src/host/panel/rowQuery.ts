@@ -207,11 +207,12 @@ export function annotationView(a: ApiAnnotationView): AnnotationView {
   };
 }
 
-export function scoreView(s: { score: number | undefined; error: string | undefined; note?: string | undefined; stale: boolean }): ScoreView {
+export function scoreView(s: { score: number | undefined; error: string | undefined; note?: string | undefined; unscored?: boolean; stale: boolean }): ScoreView {
   return {
     score: typeof s.score === 'number' ? s.score : null,
     ...(s.error !== undefined ? { error: s.error } : {}),
     ...(s.note !== undefined && s.score === undefined && s.error === undefined ? { note: s.note } : {}),
+    ...(s.unscored && s.score === undefined && s.error === undefined ? { unscored: true } : {}),
     ...(s.stale ? { stale: true } : {}),
   };
 }

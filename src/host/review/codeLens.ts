@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { Commands } from '../ids';
+import type { ConfigService } from '../config';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
 
@@ -25,8 +26,14 @@ export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vs
   private scrollTimer: NodeJS.Timeout | undefined;
   readonly onDidChangeCodeLenses = this.emitter.event;
 
-  constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
+  constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController, private readonly config: ConfigService) {
+    let enabled = config.current.codeLens;
     this.disposables.push(
+      config.onDidChange((c) => {
+        if (c.codeLens === enabled) return;
+        enabled = c.codeLens;
+        this.emitter.fire();
+      }),
       // VS Code re-asks on every edit by itself; extra refreshes would race the user's clicks
       // (a click on a lens being replaced finds its command gone), so only run start/end refresh.
       scoring.onDidChangeRunning(() => this.emitter.fire()),
@@ -44,6 +51,7 @@ export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vs
   }
 
   provideCodeLenses(document: vscode.TextDocument): RowLens[] {
+    if (!this.config.current.codeLens) return [];
     // Index the buffer as it is now (skipping the typing debounce), so lenses sit on the right lines.
     const session = this.sessions.flush(document);
     if (!session) return [];

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
+import { compactModelNames } from '../../core/review/display';
 import { Colors } from '../ids';
-import { inlineAnnotationsText, inlineScoresText } from './format';
-import type { DatasetSession, RowState } from './session';
+import { inlineAnnotationsText, inlineResultText, noScore } from './format';
+import type { DatasetSession, ModelResultState } from './session';
 import type { SessionManager } from './sessions';
 
 /** Coalesces bursts (answers arriving, sidecar reloads) into one repaint. */
@@ -13,6 +14,8 @@ const REPAINT_DEBOUNCE_MS = 100;
  */
 const ALL_ROWS_LIMIT = 1000;
 const VISIBLE_MARGIN_LINES = 100;
+/** Inline model names longer than this are shortened in the middle; the hover has them in full. */
+const INLINE_NAME_MAX = 10;
 
 function svgIcon(svg: string): vscode.Uri {
   return vscode.Uri.parse(`data:image/svg+xml;utf8,${encodeURIComponent(svg)}`);
@@ -29,12 +32,15 @@ const ICON_ANNOTATED = svgIcon('<svg xmlns="http://www.w3.org/2000/svg" width="1
  * Why `before` decorations and not a CodeLens: PiSAR lines are hundreds of characters long, so the
  * text must sit where the line starts; a CodeLens cannot be coloured by the threshold, and the
  * CodeLens line above each row is kept for the actions (Score row, Score with…, Annotate…).
- * One decoration per row: VS Code orders several decorations at one position by class name, not
- * by creation, so the scores go in its `before` and the annotations in its `after` (always drawn
- * after `before`, both ahead of the line's text). Types are created once; only ranges and text change.
+ * Each model's score is its own decoration, coloured by its own verdict, in a decoration type per
+ * column slot: VS Code draws `before` texts at one position in the order their decorations were
+ * set, so the slots are set in order on every paint. The annotations are the `after` text of one
+ * more type (always drawn after every `before`). Types are created once; only ranges and text change.
  */
 export class InlineDecorations implements vscode.Disposable {
   private readonly inline: vscode.TextEditorDecorationType;
+  /** One type per model column, created as models appear; slot k holds the k-th model's score. */
+  private readonly slots: vscode.TextEditorDecorationType[] = [];
   private readonly gutterSuspect: vscode.TextEditorDecorationType;
   private readonly gutterBelow: vscode.TextEditorDecorationType;
   private readonly gutterAnnotated: vscode.TextEditorDecorationType;
@@ -45,7 +51,6 @@ export class InlineDecorations implements vscode.Disposable {
 
   constructor(private readonly sessions: SessionManager) {
     this.inline = vscode.window.createTextEditorDecorationType({
-      before: { margin: '0 0.8em 0 0', fontStyle: 'normal' },
       after: { margin: '0 0.8em 0 0', color: new vscode.ThemeColor(Colors.annotation), fontStyle: 'italic' },
       rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
     });
@@ -96,7 +101,11 @@ export class InlineDecorations implements vscode.Disposable {
   /** Paints the text near the visible lines, and (unless only scrolled) the whole file's marks. */
   private paintEditor(editor: vscode.TextEditor, inlineOnly = false): void {
     const session = this.sessions.forDocument(editor.document);
-    editor.setDecorations(this.inline, session ? this.inlineOptions(editor, session) : []);
+    const { scores, notes } = session ? this.inlineOptions(editor, session) : { scores: [], notes: [] };
+    while (this.slots.length < scores.length) this.slots.push(vscode.window.createTextEditorDecorationType({ rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed }));
+    // In slot order, every time: the order of setting is the order of drawing.
+    this.slots.forEach((type, k) => editor.setDecorations(type, scores[k] ?? []));
+    editor.setDecorations(this.inline, notes);
     if (inlineOnly) return;
     const suspect: vscode.Range[] = [];
     const below: vscode.Range[] = [];
@@ -126,28 +135,35 @@ export class InlineDecorations implements vscode.Disposable {
     editor.setDecorations(this.rulerAnnotated, annotated);
   }
 
-  private inlineOptions(editor: vscode.TextEditor, session: DatasetSession): vscode.DecorationOptions[] {
+  /** Per slot, each row's score of that slot's model; and each row's annotations. */
+  private inlineOptions(editor: vscode.TextEditor, session: DatasetSession): { scores: vscode.DecorationOptions[][]; notes: vscode.DecorationOptions[] } {
     const dataset = session.dataset;
     const lineCount = editor.document.lineCount;
     const states = session.rowStates();
-    const options: vscode.DecorationOptions[] = [];
+    const models = session.models();
+    const slotOf = new Map(models.map((m, k) => [m, k]));
+    const names = compactModelNames(models, INLINE_NAME_MAX);
+    const scores: vscode.DecorationOptions[][] = models.map(() => []);
+    const notes: vscode.DecorationOptions[] = [];
     const add = (index: number) => {
       const state = states.get(index);
       if (!state) return;
       const line = dataset.rowLine(index) - 1;
       if (line >= lineCount) return;
+      const range = new vscode.Range(line, 0, line, 0);
+      const allStale = state.results.every((r) => r.stale);
+      for (const r of state.results) {
+        const slot = slotOf.get(r.model);
+        if (slot === undefined) continue;
+        scores[slot].push({ range, renderOptions: { before: scoreRender(r, session, names.get(r.model) ?? r.model, allStale) } });
+      }
       const note = inlineAnnotationsText(state);
-      options.push({
-        range: new vscode.Range(line, 0, line, 0),
-        renderOptions: {
-          before: state.results.length > 0 ? scoresRender(state, session.threshold) : undefined,
-          after: note ? { contentText: note } : undefined,
-        },
-      });
+      if (note) notes.push({ range, renderOptions: { after: { contentText: note } } });
     };
+    const result = { scores, notes };
     if (dataset.rowCount <= ALL_ROWS_LIMIT) {
       for (const index of states.keys()) if (index < dataset.rowCount) add(index);
-      return options;
+      return result;
     }
     const seen = new Set<number>();
     for (const r of editor.visibleRanges) {
@@ -160,29 +176,33 @@ export class InlineDecorations implements vscode.Disposable {
         }
       }
     }
-    return options;
+    return result;
   }
 
   dispose(): void {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     for (const d of this.disposables) d.dispose();
-    for (const t of [this.inline, this.gutterSuspect, this.gutterBelow, this.gutterAnnotated, this.rulerBelow, this.rulerAnnotated]) t.dispose();
+    for (const t of [this.inline, ...this.slots, this.gutterSuspect, this.gutterBelow, this.gutterAnnotated, this.rulerBelow, this.rulerAnnotated]) t.dispose();
   }
 }
 
 /**
- * The row's scores in one run of text, coloured by the row's verdict: below the threshold (some
- * current score is), failed (a call failed), stale (every result is), else passing.
+ * One model's score on a row, coloured by its own verdict: below the threshold, failed call or
+ * output left unscored, stale, no reference, else passing. Struck through when every result of the
+ * row is stale.
  */
-function scoresRender(state: RowState, threshold: number): vscode.ThemableDecorationAttachmentRenderOptions {
-  const current = state.results.filter((r) => !r.stale);
-  const color = state.below ? Colors.scoreFail
-    : current.some((r) => r.result.error || r.score === undefined) ? Colors.scoreError
-      : current.length === 0 ? Colors.scoreStale
-        : current.every((r) => r.score! >= threshold) ? Colors.scorePass : Colors.scoreFail;
+function scoreRender(r: ModelResultState, session: DatasetSession, name: string, allStale: boolean): vscode.ThemableDecorationAttachmentRenderOptions {
+  const threshold = session.threshold;
+  const missing = noScore(r, session.scoringFailure);
+  const color = r.stale ? Colors.scoreStale
+    : r.result.error || missing?.kind === 'unscored' ? Colors.scoreError
+      : missing ? Colors.scoreStale
+        : r.score! < threshold ? Colors.scoreFail : Colors.scorePass;
   return {
-    contentText: inlineScoresText(state, threshold),
+    contentText: inlineResultText(r, threshold, name),
     color: new vscode.ThemeColor(color),
-    textDecoration: current.length === 0 ? 'line-through' : undefined,
+    margin: '0 0.7em 0 0',
+    fontStyle: 'normal',
+    textDecoration: allStale ? 'line-through' : undefined,
   };
 }

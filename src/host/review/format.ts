@@ -16,20 +16,35 @@ export function formatThreshold(threshold: number): string {
   return String(Number(threshold.toFixed(6)));
 }
 
-/**
- * The inline text of one model's result on a row: `ft-qwen 0.81`, `gpt failed`, `gpt stale 0.46`,
- * `gpt n/a` (no score: e.g. the row has no reference).
- */
-export function inlineResultText(r: ModelResultState, threshold: number): string {
-  if (r.result.error) return `${r.model} failed`;
-  if (r.score === undefined) return `${r.model} n/a`;
-  const score = formatScore(r.score, threshold);
-  return r.stale ? `${r.model} stale ${score}` : `${r.model} ${score}`;
+/** Why a stored output has no score, as the editor and the panel say it. */
+export interface NoScore {
+  /** 'no-reference': nothing to compare with (expected); 'unscored': the embedding step did not finish (a problem). */
+  readonly kind: 'no-reference' | 'unscored';
+  readonly reason: string;
 }
 
-/** The whole inline text of a row's scores, e.g. `ft-qwen 0.81 · gpt 0.46`. */
-export function inlineScoresText(state: RowState, threshold: number): string {
-  return state.results.map((r) => inlineResultText(r, threshold)).join(' · ');
+/** Why the output of `r` has no score, or undefined when it has one (or the call failed). */
+export function noScore(r: ModelResultState, scoringFailure: string | undefined): NoScore | undefined {
+  if (r.result.error || r.score !== undefined) return undefined;
+  if (r.result.scoreNote) return { kind: /no reference/.test(r.result.scoreNote) ? 'no-reference' : 'unscored', reason: r.result.scoreNote };
+  return {
+    kind: 'unscored',
+    reason: scoringFailure
+      ? `the embedding model failed: ${scoringFailure}`
+      : 'the output was stored before it was scored (the run was cancelled or the embedding model failed); score the row again',
+  };
+}
+
+/**
+ * The inline text of one model's result on a row: `ft-qwen 0.81`, `gpt failed`, `gpt stale 0.46`,
+ * `gpt n/a` (no reference to score against), `gpt unscored` (the embedding step failed).
+ * `name` is the model's compact name (see compactModelNames).
+ */
+export function inlineResultText(r: ModelResultState, threshold: number, name = r.model): string {
+  if (r.result.error) return `${name} failed`;
+  if (r.score === undefined) return `${name} ${noScore(r, undefined)?.kind === 'no-reference' ? 'n/a' : 'unscored'}`;
+  const score = formatScore(r.score, threshold);
+  return r.stale ? `${name} stale ${score}` : `${name} ${score}`;
 }
 
 export function targetLabel(t: AnnotationTarget): string {
@@ -57,3 +72,4 @@ export function plainText(text: string, max: number): string {
   const visible = text.replace(/\u001b/g, '␛').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '�');
   return visible.length > max ? visible.slice(0, max) + `… (${visible.length - max} more characters)` : visible;
 }
+

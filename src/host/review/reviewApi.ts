@@ -106,8 +106,10 @@ export interface DatasetView {
   readonly annotatedRows: number;
   /** Rows where every scored model is below the threshold. */
   readonly suspectRows: number;
-  /** Malformed lines (they are not rows). */
-  readonly findings: number;
+  /** The file's problems by severity (errors are lines that are not rows). */
+  readonly findings: { readonly errors: number; readonly warnings: number; readonly infos: number };
+  /** Why the last run could not score (the embedding model failed); outputs are kept unscored. */
+  readonly scoringFailure?: string;
   /** Whether model calls are allowed (trusted workspace). */
   readonly canScore: boolean;
   /** A score is running for this dataset. */
@@ -119,6 +121,8 @@ export interface DatasetSummaryView {
   readonly models: readonly ModelSummaryView[];
   /** Difference of means (a minus b) for each pair of models that both have a mean, as core summarize() computes it. */
   readonly gaps: readonly { readonly a: string; readonly b: string; readonly meanDifference: number }[];
+  /** The embedding models (for people) that made the current scores. */
+  readonly embeddingModels: readonly string[];
 }
 
 export interface ModelSummaryView {
@@ -162,6 +166,8 @@ export interface ModelScoreView {
   readonly error: string | undefined;
   /** Why a successful output has no score (e.g. the row has no reference). */
   readonly note?: string | undefined;
+  /** The output has no score because the embedding step did not finish (a problem, unlike a missing reference). */
+  readonly unscored?: boolean;
   /** The row changed since this result was stored. */
   readonly stale: boolean;
   readonly latencyMs: number | undefined;

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { DatasetRow } from '../../core/dataset/types';
 import { sameTarget, type AnnotationTarget } from '../../core/store/annotations';
 import type { ConfigService } from '../config';
-import { oneLine } from './format';
+import { noScore, oneLine } from './format';
 import type {
   AnnotationTargetView,
   AnnotationView,
@@ -84,7 +84,12 @@ export class ReviewService implements ReviewApi, vscode.Disposable {
       summary: summarizeSession(session),
       annotatedRows,
       suspectRows,
-      findings: session.dataset.findings.length,
+      findings: {
+        errors: session.dataset.findings.filter((f) => f.severity === 'error').length,
+        warnings: session.dataset.findings.filter((f) => f.severity === 'warning').length,
+        infos: session.dataset.findings.filter((f) => f.severity === 'info').length,
+      },
+      ...(session.scoringFailure ? { scoringFailure: session.scoringFailure } : {}),
       canScore: vscode.workspace.isTrusted,
       scoring,
     };
@@ -297,13 +302,15 @@ async function readRow(session: DatasetSession, index: number): Promise<DatasetR
   }
 }
 
-function scoreView(r: ModelResultState): ModelScoreView {
+function scoreView(r: ModelResultState, scoringFailure: string | undefined): ModelScoreView {
+  const missing = noScore(r, scoringFailure);
   return {
     model: r.model,
     score: r.result.error ? undefined : r.score,
-    // A failed call is an error; an output that could not be scored (no reference) is a note.
+    // A failed call is an error; an output without a score has a note saying why (no reference, or scoring failed).
     error: r.result.error ? r.error : undefined,
-    note: r.result.error ? undefined : r.error,
+    note: missing?.reason,
+    ...(missing?.kind === 'unscored' ? { unscored: true } : {}),
     stale: r.stale,
     latencyMs: r.result.latencyMs,
     promptTokens: r.result.usage?.promptTokens,
@@ -333,7 +340,7 @@ function rowView(session: DatasetSession, index: number, row: DatasetRow | undef
     inputPreview: oneLine(firstLine, 200),
     referencePreview: row?.reference === undefined ? undefined : oneLine(row.reference, 500),
     hasImage: (row?.images.length ?? 0) > 0,
-    scores: state?.results.map(scoreView) ?? [],
+    scores: state?.results.map((r) => scoreView(r, session.scoringFailure)) ?? [],
     annotations: state?.annotations.map(annotationView) ?? [],
     belowThreshold: state?.below ?? false,
     suspectReference: state?.suspect ?? false,

@@ -66,6 +66,7 @@ export class DatasetSession implements vscode.Disposable {
   private writingResults = 0;
   private readonly ready: Promise<void>;
   private disposed = false;
+  private _scoringFailure: string | undefined;
 
   readonly onDidChange = this.emitter.event;
   readonly uri: vscode.Uri;
@@ -93,6 +94,15 @@ export class DatasetSession implements vscode.Disposable {
   /** Increases with every change of rows, results or annotations. */
   get version(): number { return this._version; }
   get threshold(): number { return this.config.threshold; }
+  /** Why the last run in this window could not score (e.g. the embedding model did not load); cleared by a run that scores. */
+  get scoringFailure(): string | undefined { return this._scoringFailure; }
+
+  setScoringFailure(reason: string | undefined): void {
+    if (reason === this._scoringFailure) return;
+    this._scoringFailure = reason;
+    this._version++;
+    this.emitter.fire({});
+  }
 
   /** Resolves once the sidecars have been read the first time. */
   whenReady(): Promise<void> {

@@ -49,12 +49,17 @@ export class ReviewStatusBar implements vscode.Disposable {
     } else {
       const summary = summarizeSession(session);
       const scored = summary.models.filter((m) => m.mean !== undefined);
+      const failure = session.scoringFailure;
+      // A failed embedding run leaves outputs unscored: the bar says so rather than look merely unscored.
+      const icon = failure ? '$(warning)' : '$(pulse)';
       this.item.text = scored.length > 0
-        ? `$(pulse) PiSAR mean ${scored.map((m) => `${m.model} ${formatScore(m.mean!)}`).join(' · ')}`
-        : '$(pulse) PiSAR not scored';
+        ? `${icon} PiSAR mean ${scored.map((m) => `${m.model} ${formatScore(m.mean!)}`).join(' · ')}`
+        : failure ? `${icon} PiSAR scoring failed` : `${icon} PiSAR not scored`;
       const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === undefined ? '-' : formatScore(m.mean)}, median ${m.median === undefined ? '-' : formatScore(m.median)}, ≥ ${formatThreshold(session.threshold)}: ${m.shareAtOrAbove === undefined ? '-' : Math.round(m.shareAtOrAbove * 100) + '%'}, failed ${m.failed}`);
+      if (summary.embeddingModels.length > 0) lines.push(`Embeddings: ${summary.embeddingModels.join(', ')}`);
+      if (failure) lines.unshift(`Scoring failed, outputs kept unscored: ${failure}`);
       this.item.tooltip = lines.length > 0 ? lines.join('\n') : 'Run "PiSAR Review: Score File" to score this dataset.';
-      this.item.command = scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
+      this.item.command = failure ? Commands.showLog : scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
     }
     const editor = vscode.window.activeTextEditor;
     if (!editor || this.sessions.forDocument(editor.document)) this.item.show();

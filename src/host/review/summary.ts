@@ -1,4 +1,5 @@
 import { summarize, summaryRowsOf } from '../../core/report/summary';
+import { embeddingModelName } from '../../core/review/display';
 import type { DatasetSummaryView, ModelSummaryView } from './reviewApi';
 import type { DatasetSession } from './session';
 
@@ -14,9 +15,13 @@ export function summarizeSession(session: DatasetSession): DatasetSummaryView {
     ? summarize(rows, results, session.threshold, { models })
     : summarize(rows, { latest: () => undefined, models: () => [] }, session.threshold, { models });
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
+  const scorers = new Set<string>();
   for (const state of session.rowStates().values()) {
     for (const r of state.results) {
-      if (!r.stale && !r.result.error && r.score !== undefined) scores.get(r.model)?.push(r.score);
+      if (!r.stale && !r.result.error && r.score !== undefined) {
+        scores.get(r.model)?.push(r.score);
+        if (r.result.scorer) scorers.add(r.result.scorer);
+      }
     }
   }
   const modelViews: ModelSummaryView[] = core.models.map((m) => ({
@@ -32,5 +37,6 @@ export function summarizeSession(session: DatasetSession): DatasetSummaryView {
     rows: core.totalRows,
     models: modelViews,
     gaps: core.gaps.map((g) => ({ a: g.a, b: g.b, meanDifference: g.meanGap })),
+    embeddingModels: [...new Set([...scorers].map(embeddingModelName))].sort(),
   };
 }
