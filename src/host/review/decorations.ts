@@ -33,9 +33,10 @@ const ICON_ANNOTATED = svgIcon('<svg xmlns="http://www.w3.org/2000/svg" width="1
  * text must sit where the line starts; a CodeLens cannot be coloured by the threshold, and the
  * CodeLens line above each row is kept for the actions (Score row, Score with…, Annotate…).
  * Each model's score is its own decoration, coloured by its own verdict, in a decoration type per
- * column slot: VS Code draws `before` texts at one position in the order their decorations were
- * set, so the slots are set in order on every paint. The annotations are the `after` text of one
- * more type (always drawn after every `before`). Types are created once; only ranges and text change.
+ * column slot. VS Code draws several `before` texts at one position in the order of their CSS class
+ * names, which begin with their type's key (`TextEditorDecorationType<n>`), so the slot types are
+ * made with keys that sort in slot order (see ensureSlots). The annotations are the `after` text of
+ * one more type (always drawn after every `before`). Types are created once; only ranges and text change.
  */
 export class InlineDecorations implements vscode.Disposable {
   private readonly inline: vscode.TextEditorDecorationType;
@@ -102,9 +103,10 @@ export class InlineDecorations implements vscode.Disposable {
   private paintEditor(editor: vscode.TextEditor, inlineOnly = false): void {
     const session = this.sessions.forDocument(editor.document);
     const { scores, notes } = session ? this.inlineOptions(editor, session) : { scores: [], notes: [] };
-    while (this.slots.length < scores.length) this.slots.push(vscode.window.createTextEditorDecorationType({ rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed }));
-    // In slot order, every time: the order of setting is the order of drawing.
+    const remade = this.ensureSlots(scores.length);
     this.slots.forEach((type, k) => editor.setDecorations(type, scores[k] ?? []));
+    // Disposed slot types took their decorations from every editor: draw the others again.
+    if (remade) for (const other of vscode.window.visibleTextEditors) if (other !== editor) this.paintEditor(other, true);
     editor.setDecorations(this.inline, notes);
     if (inlineOnly) return;
     const suspect: vscode.Range[] = [];
@@ -133,6 +135,23 @@ export class InlineDecorations implements vscode.Disposable {
     editor.setDecorations(this.gutterAnnotated, annotatedGutter);
     editor.setDecorations(this.rulerBelow, below);
     editor.setDecorations(this.rulerAnnotated, annotated);
+  }
+
+  /**
+   * At least `count` slot types whose keys sort (as strings, as class names do) in slot order. Keys
+   * count up, so fresh ones sort right unless they cross a power of ten (`…Type9` > `…Type10`): then
+   * every slot is made again (its decorations are set again on this paint).
+   */
+  private ensureSlots(count: number): boolean {
+    const sorted = () => this.slots.every((t, k) => k === 0 || `${this.slots[k - 1].key}-` < `${t.key}-`);
+    let remade = false;
+    for (let attempt = 0; ; attempt++) {
+      while (this.slots.length < count) this.slots.push(vscode.window.createTextEditorDecorationType({ rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed }));
+      if (sorted() || attempt >= 3) return remade;
+      count = Math.max(count, this.slots.length);
+      for (const t of this.slots.splice(0)) t.dispose();
+      remade = true;
+    }
   }
 
   /** Per slot, each row's score of that slot's model; and each row's annotations. */

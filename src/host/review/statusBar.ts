@@ -1,5 +1,9 @@
 import * as vscode from 'vscode';
+import { compactModelNames } from '../../core/review/display';
 import { Commands } from '../ids';
+
+/** Model names in the status bar longer than this are shortened in the middle; the tooltip has them in full. */
+const STATUS_NAME_MAX = 12;
 import { formatScore, formatThreshold } from './format';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
@@ -52,8 +56,9 @@ export class ReviewStatusBar implements vscode.Disposable {
       const failure = session.scoringFailure;
       // A failed embedding run leaves outputs unscored: the bar says so rather than look merely unscored.
       const icon = failure ? '$(warning)' : '$(pulse)';
+      const short = compactModelNames(summary.models.map((m) => m.model), STATUS_NAME_MAX);
       this.item.text = scored.length > 0
-        ? `${icon} PiSAR mean ${scored.map((m) => `${m.model} ${formatScore(m.mean!)}`).join(' · ')}`
+        ? `${icon} PiSAR mean ${scored.map((m) => `${short.get(m.model) ?? m.model} ${formatScore(m.mean!)}`).join(' · ')}`
         : failure ? `${icon} PiSAR scoring failed` : `${icon} PiSAR not scored`;
       const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === undefined ? '-' : formatScore(m.mean)}, median ${m.median === undefined ? '-' : formatScore(m.median)}, ≥ ${formatThreshold(session.threshold)}: ${m.shareAtOrAbove === undefined ? '-' : Math.round(m.shareAtOrAbove * 100) + '%'}, failed ${m.failed}`);
       if (summary.embeddingModels.length > 0) lines.push(`Embeddings: ${summary.embeddingModels.join(', ')}`);
