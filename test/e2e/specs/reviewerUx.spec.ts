@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Frame } from 'playwright-core';
 import { report } from '../harness/cli';
-import { darkDefault } from '../harness/sample';
+import { darkDefault, isShortNameOf } from '../harness/sample';
 import { Session } from '../harness/session';
 
 const THRESHOLD = 0.7;
@@ -141,7 +141,7 @@ describe('The panel and editor as a reviewer meets them', function () {
     assert.ok(first && second, `two configured models' scores at least: ${JSON.stringify(shown.segments)}`);
     const [qwenName, qwenScore] = first.text.split(' ');
     const [gptName, gptScore] = second.text.split(' ');
-    assert.ok(qwenName.length <= 10 && gptName.length <= 10, `short names: ${qwenName}, ${gptName}`);
+    assert.ok(isShortNameOf(qwenName, qwen) && isShortNameOf(gptName, gpt), `short names: ${qwenName}, ${gptName}`);
     assert.notEqual(qwenName, gptName);
     assert.ok(Math.abs(Number(qwenScore) - (mixed.results[qwen] as { score: number }).score) < 0.006);
     assert.ok(Math.abs(Number(gptScore) - (mixed.results[gpt] as { score: number }).score) < 0.006);

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { report, type ReportCell, type ReportDocument } from '../harness/cli';
-import { darkDefault } from '../harness/sample';
+import { darkDefault, isShortNameOf } from '../harness/sample';
 import { Session } from '../harness/session';
 
 const THRESHOLD = 0.7;
@@ -17,12 +17,18 @@ function checkCell(where: string, model: string, shown: string | undefined, cell
   assert.ok(Math.abs(Number(shown) - cell.score) <= 0.005, `${where}: ${model} shows ${shown}, stored ${cell.score}`);
 }
 
-/** `ft-qwen 0.81 · gpt 0.46` -> { ft-qwen: '0.81', gpt: '0.46' } */
-function parseInline(text: string): Map<string, string> {
+/**
+ * `ft-qwen 0.81 · claud…nnet 0.46` -> { ft-qwen: '0.81', claude-sonnet: '0.46' }: long names are shown
+ * shortened in the middle, and read back as the model (of `models`) they shorten.
+ */
+function parseInline(text: string, models: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const part of text.split(' · ')) {
     const at = part.lastIndexOf(' ');
-    if (at > 0) out.set(part.slice(0, at), part.slice(at + 1));
+    if (at <= 0) continue;
+    const shown = part.slice(0, at);
+    const matches = models.filter((m) => isShortNameOf(shown, m));
+    out.set(matches.length === 1 ? matches[0] : shown, part.slice(at + 1));
   }
   return out;
 }
@@ -81,14 +87,14 @@ describe('Scoring the whole file', function () {
     let mixed = 0;
     for (const row of doc.rows) {
       const shown = lines.get(row.line)!;
-      const inline = parseInline(shown.before);
+      const inline = parseInline(shown.before, Object.keys(row.results));
       const stored = Object.entries(row.results).filter(([, c]) => c.status !== 'missing' && c.status !== 'stale');
       assert.deepEqual([...inline.keys()].sort(), stored.map(([m]) => m).sort(), `line ${row.line} (${row.id}) shows a score for each stored model`);
       for (const [model, cell] of stored) checkCell(`line ${row.line} (${row.id})`, model, inline.get(model), cell);
       const isBelow = Object.values(row.results).some((c) => c.status === 'scored' && c.score < THRESHOLD);
       if (isBelow) below.push(row.line);
       // Each model's score in its own colour: one failing model does not turn the passing one red.
-      const colours = new Map(shown.segments.map((s) => [parseInline(s.text).keys().next().value as string, s.color]));
+      const colours = new Map(shown.segments.map((s) => [parseInline(s.text, Object.keys(row.results)).keys().next().value as string, s.color]));
       for (const [model, cell] of stored) {
         if (cell.status !== 'scored') continue;
         const want = cell.score < THRESHOLD ? fail : pass;
