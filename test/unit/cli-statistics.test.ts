@@ -100,6 +100,19 @@ describe('CLI: report statistics and compare', () => {
     assert.match(md.stdout, /Calibration against labels/);
   });
 
+  it('report counts outputs cut at the token limit and answers cut off before any text as truncated', async () => {
+    const file = await setup(tmp.dir);
+    const dataset = await Dataset.open(file);
+    await dataset.close();
+    const results = await ResultsStore.open(file);
+    await results.append([{ rowId: 'r5', rowHash: dataset.rowHash(5), model: 'ft', source: 'called', error: { kind: 'cut-off', message: 'raise maxTokens' }, at: new Date(1).toISOString() }]);
+    const doc = JSON.parse((await cli(['report', file, '--json'], tmp.dir)).stdout) as ReportDocument;
+    const ft = doc.statistics.models.find((m) => m.model === 'ft')!;
+    assert.equal(ft.n, N - 1);
+    assert.deepEqual([ft.truncated.count, ft.truncated.outputs], [2, N], 'r3 (finish reason length) and r5 (cut-off)');
+    assert.equal(doc.statistics.models.find((m) => m.model === 'gpt')!.truncated.count, 0);
+  });
+
   it('report says how many more labels calibration needs', async () => {
     const file = await setup(tmp.dir);
     const store = await AnnotationStore.forDataset(file);

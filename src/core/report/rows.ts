@@ -27,7 +27,7 @@ export interface ReportDataset extends RowLookup {
   rows(): AsyncIterable<DatasetRow>;
 }
 
-/** An output cut off by the model's token limit: finish reason "length", or a result flagged truncated. */
+/** An output cut off by the model's token limit: finish reason "length", or a result flagged truncated (a call that was cut off before any text is a "cut-off" failure, counted too). */
 export function isTruncated(r: StoredResult): boolean {
   return r.finishReason === 'length' || (r as { truncated?: unknown }).truncated === true;
 }
@@ -65,6 +65,7 @@ export async function collectStatisticsRows(
     const cells: Record<string, StatisticsCell> = {};
     for (const model of models) {
       const r = current(results, row, model);
+      if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
       if (!r || r.error || r.output === undefined) continue;
       cells[model] = {
         ...(typeof r.score === 'number' ? { score: r.score } : {}),

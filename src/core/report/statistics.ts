@@ -64,7 +64,7 @@ export interface ModelStatistics {
   readonly rougeL: { readonly n: number; readonly mean: Estimate | null };
   /** Correlation of the cosine score with (output tokens / reference tokens): near 0 means length does not drive the score. */
   readonly lengthRatio: { readonly n: number; readonly medianRatio: number | null; readonly pearson: number | null; readonly spearman: number | null };
-  /** Outputs cut off by the model's token limit, among this model's successful outputs. */
+  /** Answers cut off by the model's token limit, among its outputs and its "cut-off" failures. */
   readonly truncated: { readonly outputs: number; readonly count: number; readonly share: number | null; readonly wilson: Interval | null };
 }
 
@@ -168,10 +168,9 @@ function modelStatistics(rows: readonly StatisticsRow[], model: string, threshol
     const cell = row.cells[model];
     if (!cell) continue;
     if (typeof cell.score === 'number') scores.push(cell.score);
-    if (cell.output === undefined) continue;
-    outputs++;
+    if (cell.output !== undefined || cell.truncated) outputs++;
     if (cell.truncated) truncated++;
-    if (row.reference === undefined) continue;
+    if (cell.output === undefined || row.reference === undefined) continue;
     rouge.push(cell.rougeL ?? rougeL(cell.output, row.reference).f);
     const referenceTokens = tokens(row.reference).length;
     if (referenceTokens > 0 && typeof cell.score === 'number') {
