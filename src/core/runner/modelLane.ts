@@ -73,12 +73,12 @@ export class ModelLane {
   fail(failure: FailureClass): void {
     if (this.failure) return;
     const config = this.config!;
-    const fix =
-      failure.kind === 'auth' || failure.kind === 'key'
+    const fix = failure.fix ??
+      (failure.kind === 'auth' || failure.kind === 'key'
         ? `Check the API key for "${this.name}" (CLI: the environment variable named by "apiKeyEnv"${config.apiKeyEnv ? `, ${config.apiKeyEnv}` : ''}; VS Code: "PiSAR Review: Set API Key") and that it may use model "${config.model}".`
         : failure.kind === 'not-found'
           ? `Check "model" ("${config.model}") and "baseUrl" (${config.baseUrl}) of "${this.name}": the endpoint says it does not exist.`
-          : `Check that the server at ${config.baseUrl} is running and reachable, then run again.`;
+          : `Check that the server at ${config.baseUrl} is running and reachable, then run again.`);
     const mask = (text: string) => redactCredentials(text, [this.apiKey]);
     this.failure = { model: this.name, message: mask(`${this.name}: ${failure.message}; its remaining rows were not called`), fix: mask(fix) };
     this.ctx.onModelFailed(this.failure);
@@ -103,11 +103,11 @@ export class ModelLane {
       if (attempt === 0) this.stats.called++;
       const t0 = performance.now();
       try {
-        const completion = await completeOnce(client, body, this.signal);
+        const completion = await completeOnce(client, body, this.signal, this.config);
         return { ok: true, completion, latencyMs: Math.round(performance.now() - t0) };
       } catch (err) {
         // Servers and proxies may quote the request (headers, URL) in an error: mask before it is stored or shown.
-        const classified = classifyFailure(err);
+        const classified = classifyFailure(err, { name: this.name, baseUrl: this.config!.baseUrl });
         const failure = { ...classified, message: redactCredentials(classified.message, [this.apiKey]) };
         if (failure.action === 'aborted' || runSignal.aborted) {
           if (runSignal.aborted) throw new Cancelled();

@@ -8,7 +8,7 @@ import { ImageError } from './images';
 import { Cancelled, ModelLane, type LaneContext } from './modelLane';
 import { planRun } from './plan';
 import { buildMessages, PromptError } from './prompt';
-import { requestBody, type Completion } from './provider';
+import { cachedAnswer, requestBody, type Completion } from './provider';
 import { RequestCache } from './requestCache';
 import { ResultWriter } from './resultWriter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
@@ -248,7 +248,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
     }
     const promptHash = crypto.createHash('sha256').update(JSON.stringify(body.messages)).digest('hex').slice(0, 16);
     const key = RequestCache.key(lane.config!.baseUrl, body);
-    const hit = options.rerun ? undefined : cache.get(key);
+    const hit = options.rerun ? undefined : cachedAnswer(cache.get(key), lane.config);
     if (hit) {
       lane.stats.cacheHits++;
       return finish({ ...base, source: 'called', output: hit.output, promptHash, ...completionFields(hit), cached: true, at: now() }, row, true);
@@ -310,6 +310,6 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   return summary;
 }
 
-function completionFields(c: Completion): Pick<StoredResult, 'finishReason' | 'usage'> {
-  return { ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) };
+function completionFields(c: Completion): Pick<StoredResult, 'finishReason' | 'usage' | 'rawOutput'> {
+  return { ...(c.rawOutput !== undefined ? { rawOutput: c.rawOutput } : {}), ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) };
 }
