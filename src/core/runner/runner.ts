@@ -8,7 +8,7 @@ import type { DatasetRow, FieldMapping, FieldRole } from '../dataset/types';
 import type { ResultsStore, StoredResult } from '../store/results';
 import { ImageError } from './images';
 import { buildMessages, PromptError } from './prompt';
-import { completeOnce, createClient, requestBody, type Completion } from './provider';
+import { cachedAnswer, completeOnce, createClient, requestBody, type Completion } from './provider';
 import { RequestCache } from './requestCache';
 import { redactCredentials } from '../security/redact';
 import { backoffMs, classifyFailure, DEFAULT_RETRY_POLICY, type FailureClass, type RetryPolicy } from './retry';
@@ -339,12 +339,12 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   const failModel = (state: ModelState, failure: FailureClass) => {
     if (state.failure) return;
     const config = state.config!;
-    const fix =
-      failure.kind === 'auth' || failure.kind === 'key'
+    const fix = failure.fix ??
+      (failure.kind === 'auth' || failure.kind === 'key'
         ? `Check the API key for "${state.name}" (CLI: the environment variable named by "apiKeyEnv"${config.apiKeyEnv ? `, ${config.apiKeyEnv}` : ''}; VS Code: "PiSAR Review: Set API Key") and that it may use model "${config.model}".`
         : failure.kind === 'not-found'
           ? `Check "model" ("${config.model}") and "baseUrl" (${config.baseUrl}) of "${state.name}": the endpoint says it does not exist.`
-          : `Check that the server at ${config.baseUrl} is running and reachable, then run again.`;
+          : `Check that the server at ${config.baseUrl} is running and reachable, then run again.`);
     const mask = (text: string) => redactCredentials(text, [state.apiKey]);
     state.failure = { model: state.name, message: mask(`${state.name}: ${failure.message}; its remaining rows were not called`), fix: mask(fix) };
     summary.modelFailures.push(state.failure);
@@ -391,11 +391,11 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
       }
       const t0 = performance.now();
       try {
-        const completion = await completeOnce(client, body, state.signal);
+        const completion = await completeOnce(client, body, state.signal, state.config);
         return { ok: true, completion, latencyMs: Math.round(performance.now() - t0) };
       } catch (err) {
         // Servers and proxies may quote the request (headers, URL) in an error: mask before it is stored or shown.
-        const classified = classifyFailure(err);
+        const classified = classifyFailure(err, { name: state.name, baseUrl: state.config!.baseUrl });
         const failure = { ...classified, message: redactCredentials(classified.message, [state.apiKey]) };
         if (failure.action === 'aborted' || run.signal.aborted) {
           if (run.signal.aborted) throw new Cancelled();
@@ -467,7 +467,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
     }
     const promptHash = crypto.createHash('sha256').update(JSON.stringify(body.messages)).digest('hex').slice(0, 16);
     const key = RequestCache.key(state.config!.baseUrl, body);
-    const hit = options.rerun ? undefined : cache.get(key);
+    const hit = options.rerun ? undefined : cachedAnswer(cache.get(key), state.config);
     if (hit) {
       state.stats.cacheHits++;
       summary.cacheHits++;
@@ -562,8 +562,8 @@ function isSettled(result: StoredResult, currentHash: string, scorer: RunScorer 
   return (result.score !== undefined && result.scorer === scorer.cacheKey) || result.scoreNote !== undefined && result.score === undefined && /no reference/.test(result.scoreNote);
 }
 
-function completionFields(c: Completion): Pick<StoredResult, 'finishReason' | 'usage'> {
-  return { ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) };
+function completionFields(c: Completion): Pick<StoredResult, 'finishReason' | 'usage' | 'rawOutput'> {
+  return { ...(c.rawOutput !== undefined ? { rawOutput: c.rawOutput } : {}), ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) };
 }
 
 function errorOf(failure: FailureClass): NonNullable<StoredResult['error']> {

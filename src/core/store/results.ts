@@ -10,6 +10,8 @@ export interface StoredResult {
   /** 'precomputed': the row's own `outputs`; 'called': a model call made by PiSAR Review. */
   source: 'precomputed' | 'called';
   output?: string;
+  /** The model's text as written, when `output` differs from it (`<think>` blocks removed before scoring). */
+  rawOutput?: string;
   /** Set when the call failed; `kind` is e.g. 'rate-limit', 'server', 'timeout', 'auth', 'malformed', 'empty-choices'. */
   error?: { kind: string; message: string; status?: number };
   /** sha256 of the messages sent (prefix), to tell which prompt made the output. */
