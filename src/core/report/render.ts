@@ -1,6 +1,7 @@
 import type { RunComparison } from './compare';
 import type { StatisticsReport } from './statistics';
 import type { DatasetSummary } from './summary';
+import { formatScore, isBelowThreshold } from '../review/rules';
 import { formatP, type Estimate, type Interval } from './stats';
 
 /**
@@ -126,6 +127,11 @@ export function percent(value: number | null | undefined): string {
   return value === null || value === undefined || Number.isNaN(value) ? '' : `${(value * 100).toFixed(1)}%`;
 }
 
+/** A mean, median or score: three decimals, never rounded across the threshold (rules.formatScore). */
+function scoreText(value: number | null | undefined, threshold: number): string {
+  return value === null || value === undefined || Number.isNaN(value) ? '' : formatScore(value, threshold, 3);
+}
+
 function signed(value: number | null | undefined): string {
   return value === null || value === undefined ? '' : `${value >= 0 ? '+' : ''}${value.toFixed(3)}`;
 }
@@ -168,7 +174,7 @@ function summaryTable(s: ReportSummary): Table {
   const withStale = s.models.some((m) => m.stale !== undefined);
   const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withStale ? ['stale'] : [])];
   const text = s.models.map((m) => [
-    m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), fixed(m.mean), fixed(m.median), percent(m.shareAtLeast), String(m.failures), ...(withStale ? [String(m.stale ?? '')] : []),
+    m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures), ...(withStale ? [String(m.stale ?? '')] : []),
   ]);
   const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withStale ? [m.stale] : [])]);
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
@@ -302,7 +308,7 @@ function scoreCell(cell: ReportCell | undefined, threshold: number): string {
   if (cell.stale) return 'stale';
   if (cell.score === null) return cell.error ? `failed: ${cell.error}` : 'n/a';
   // A text marker as well as the number: the report is read without colours.
-  return `${cell.score.toFixed(3)}${cell.score < threshold ? ' ▼ below' : ''}`;
+  return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}`;
 }
 
 function rowsTable(input: ReportInput, rows: readonly ReportRow[]): Table {

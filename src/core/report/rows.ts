@@ -1,5 +1,6 @@
 import type { DatasetRow } from '../dataset/types';
 import { AnnotationResolver, type Annotation, type RowLookup } from '../store/annotations';
+import { currentScore, isBelowThreshold, isStale, resultStatus } from '../review/rules';
 import type { StoredResult } from '../store/results';
 import { rougeL } from './rougeL';
 import type { StatisticsCell, StatisticsRow } from './statistics';
@@ -35,7 +36,7 @@ export function isTruncated(r: StoredResult): boolean {
 /** Current (not stale) result of a model for a row; undefined when there is none or it is stale. */
 function current(results: ResultLookup, row: { id: string; hash: string }, model: string): StoredResult | undefined {
   const r = results.latest(row.id, model);
-  return r && r.rowHash === row.hash ? r : undefined;
+  return r && !isStale(r, row.hash) ? r : undefined;
 }
 
 /**
@@ -67,8 +68,9 @@ export async function collectStatisticsRows(
       const r = current(results, row, model);
       if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
       if (!r || r.error || r.output === undefined) continue;
+      const score = currentScore(r, row.hash);
       cells[model] = {
-        ...(typeof r.score === 'number' ? { score: r.score } : {}),
+        ...(score !== undefined ? { score } : {}),
         output: r.output,
         truncated: isTruncated(r),
         ...(row.reference !== undefined ? { rougeL: rougeL(r.output, row.reference).f } : {}),
@@ -112,8 +114,8 @@ export function rowReports(
 
 function cellOf(r: StoredResult | undefined, hash: string, threshold: number): RowCell {
   if (!r) return { status: 'missing' };
-  if (r.rowHash !== hash) return { status: 'stale' };
+  if (isStale(r, hash)) return { status: 'stale' };
   if (r.error) return { status: 'failed', kind: r.error.kind, message: r.error.message };
-  if (typeof r.score === 'number') return { status: 'scored', score: r.score, pass: r.score >= threshold };
+  if (resultStatus(r) === 'scored') return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold) };
   return { status: 'unscored' };
 }
