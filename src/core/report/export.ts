@@ -2,6 +2,7 @@
  * Exports a dataset's summary and a set of rows (the panel's filtered view) as Markdown, CSV or JSONL.
  * Pure: builds text; the caller writes the files.
  */
+import { formatScore, isBelowThreshold } from '../review/rules';
 
 export type ReportFormat = 'markdown' | 'csv' | 'jsonl';
 
@@ -81,6 +82,11 @@ function fixed(value: number | null, digits = 3): string {
   return value === null || Number.isNaN(value) ? '' : value.toFixed(digits);
 }
 
+/** A mean or median: three decimals, never rounded across the threshold (formatScore). */
+function meanText(value: number | null, threshold: number): string {
+  return value === null || Number.isNaN(value) ? '' : formatScore(value, threshold, 3);
+}
+
 function percent(value: number | null): string {
   return value === null || Number.isNaN(value) ? '' : `${(value * 100).toFixed(1)}%`;
 }
@@ -120,7 +126,7 @@ function renderMarkdown({ summary, models, rows }: ReportInput): string {
   out.push(
     markdownTable(
       ['Model', 'Scored', 'Mean', 'Median', `Share >= ${summary.threshold}`, 'Failures'],
-      summary.models.map((m) => [m.model, String(m.scored), fixed(m.mean), fixed(m.median), percent(m.shareAtLeast), String(m.failures)]),
+      summary.models.map((m) => [m.model, String(m.scored), meanText(m.mean, summary.threshold), meanText(m.median, summary.threshold), percent(m.shareAtLeast), String(m.failures)]),
     ),
   );
   if (summary.gaps.length > 0) {
@@ -148,7 +154,7 @@ function scoreCell(row: ReportRow, model: string, threshold: number): string {
   if (!s) return '';
   if (s.score === null) return s.error ? `failed: ${s.error}` : 'n/a';
   // A text marker as well as the number: the report is read without colours.
-  return `${s.score.toFixed(3)}${s.score < threshold ? ' ▼ below' : ''}${s.stale ? ' (stale)' : ''}`;
+  return `${formatScore(s.score, threshold, 3)}${isBelowThreshold(s.score, threshold) ? ' ▼ below' : ''}${s.stale ? ' (stale)' : ''}`;
 }
 
 // ---- CSV ----

@@ -1,3 +1,4 @@
+import { formatScore, isBelowThreshold, isStale, resultStatus } from '../review/rules';
 import type { StoredResult } from '../store/results';
 import type { DatasetSummary, ResultLookup } from './summary';
 
@@ -37,9 +38,9 @@ export function rowReports(
 
 function cellOf(r: StoredResult | undefined, hash: string, threshold: number): RowCell {
   if (!r) return { status: 'missing' };
-  if (r.rowHash !== hash) return { status: 'stale' };
+  if (isStale(r, hash)) return { status: 'stale' };
   if (r.error) return { status: 'failed', kind: r.error.kind, message: r.error.message };
-  if (typeof r.score === 'number') return { status: 'scored', score: r.score, pass: r.score >= threshold };
+  if (resultStatus(r) === 'scored') return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold) };
   return { status: 'unscored' };
 }
 
@@ -51,7 +52,7 @@ export function renderMarkdown(summary: DatasetSummary, rows?: readonly RowRepor
   const header = SUMMARY_HEADER(summary.threshold);
   lines.push(mdRow(header), mdRow(header.map((_, i) => (i === 0 ? '---' : '---:'))));
   for (const m of summary.models) {
-    lines.push(mdRow([m.model, String(m.rows), String(m.scored), fixed(m.mean), fixed(m.median), percent(m.shareAtOrAbove), String(m.failed), String(m.stale)]));
+    lines.push(mdRow([m.model, String(m.rows), String(m.scored), fixed(m.mean, summary.threshold), fixed(m.median, summary.threshold), percent(m.shareAtOrAbove), String(m.failed), String(m.stale)]));
   }
   if (summary.models.length === 0) lines.push('', '_No stored results yet: run `pisar-review score` first._');
   if (summary.gaps.length > 0) {
@@ -64,7 +65,7 @@ export function renderMarkdown(summary: DatasetSummary, rows?: readonly RowRepor
   if (rows && rows.length > 0) {
     const models = summary.models.map((m) => m.model);
     lines.push('', mdRow(['line', 'id', ...models]), mdRow(['---:', '---', ...models.map(() => '---:')]));
-    for (const r of rows) lines.push(mdRow([String(r.line), r.id, ...models.map((m) => cellText(r.results[m]))]));
+    for (const r of rows) lines.push(mdRow([String(r.line), r.id, ...models.map((m) => cellText(r.results[m], summary.threshold))]));
   }
   return lines.join('\n') + '\n';
 }
@@ -84,10 +85,10 @@ export function renderCsv(summary: DatasetSummary, rows?: readonly RowReport[]):
   return lines.join('\r\n') + '\r\n';
 }
 
-function cellText(cell: RowCell | undefined): string {
+function cellText(cell: RowCell | undefined, threshold: number): string {
   switch (cell?.status) {
     case 'scored':
-      return `${cell.score.toFixed(3)}${cell.pass ? '' : ' ✗'}`;
+      return `${formatScore(cell.score, threshold, 3)}${cell.pass ? '' : ' ✗'}`;
     case 'failed':
       return `failed (${cell.kind})`;
     case 'stale':
@@ -105,8 +106,8 @@ function csvCell(cell: RowCell | undefined): string | number | null {
   return cell?.status === 'missing' || !cell ? null : cell.status;
 }
 
-function fixed(n: number | null): string {
-  return n === null ? '–' : n.toFixed(3);
+function fixed(n: number | null, threshold: number): string {
+  return n === null ? '–' : formatScore(n, threshold, 3);
 }
 
 function signed(n: number): string {
