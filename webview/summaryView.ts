@@ -1,5 +1,5 @@
 import type { ModelSummaryView, SummaryView } from '../src/shared/protocol';
-import { el, formatGap, formatNumber, formatShare, svg } from './dom';
+import { el, formatGap, formatShare, svg } from './dom';
 
 const CHART_WIDTH = 120;
 const CHART_HEIGHT = 28;
@@ -65,8 +65,8 @@ export class SummaryPanel {
         { attrs: { 'data-model': m.model } },
         el('th', { text: m.model, attrs: { scope: 'row' } }),
         cell('scored', `${m.scored.toLocaleString()} / ${summary.rowCount.toLocaleString()}`, m.scored),
-        cell('mean', formatNumber(m.mean), m.mean, m.mean !== null && m.mean < t),
-        cell('median', formatNumber(m.median), m.median, m.median !== null && m.median < t),
+        cell('mean', m.meanText ?? '–', m.mean, m.mean !== null && m.mean < t),
+        cell('median', m.medianText ?? '–', m.median, m.median !== null && m.median < t),
         cell('share', formatShare(m.shareAtLeast), m.shareAtLeast),
         cell('failures', String(m.failures), m.failures, m.failures > 0),
         el('td', { className: 'chart' }, histogram(m, t)),
@@ -107,7 +107,7 @@ export class SummaryPanel {
 /** `ft-qwen 0.781 · gpt 0.462 · all-MiniLM-L6-v2 (fp32)`: what the collapsed summary still tells. */
 function headline(summary: SummaryView | null): string {
   if (!summary) return '';
-  const means = summary.models.filter((m) => m.mean !== null).map((m) => `${m.model} ${formatNumber(m.mean)}`);
+  const means = summary.models.filter((m) => m.meanText !== null).map((m) => `${m.model} ${m.meanText}`);
   if (means.length === 0) return 'not scored yet';
   return ['mean', means.join(' · '), ...(summary.embeddingModels.length ? [`· ${summary.embeddingModels.join(', ')}`] : [])].join(' ');
 }

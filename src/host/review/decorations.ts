@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { compactModelNames } from '../../core/review/display';
+import { isBelowThreshold } from '../../core/review/rules';
 import { Colors } from '../ids';
 import { inlineAnnotationsText, inlineResultText, noScore } from './format';
 import type { DatasetSession, ModelResultState } from './session';
@@ -214,9 +215,9 @@ function scoreRender(r: ModelResultState, session: DatasetSession, name: string,
   const threshold = session.threshold;
   const missing = noScore(r, session.scoringFailure);
   const color = r.stale ? Colors.scoreStale
-    : r.result.error || missing?.kind === 'unscored' ? Colors.scoreError
+    : r.result.error || missing?.kind === 'unscored' || missing?.kind === 'empty' ? Colors.scoreError
       : missing ? Colors.scoreStale
-        : r.score! < threshold ? Colors.scoreFail : Colors.scorePass;
+        : isBelowThreshold(r.score!, threshold) ? Colors.scoreFail : Colors.scorePass;
   return {
     contentText: inlineResultText(r, threshold, name),
     color: new vscode.ThemeColor(color),

@@ -1,31 +1,21 @@
+import { formatScore, resultStatus } from '../../core/review/rules';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { ModelResultState, RowState } from './session';
 
-/**
- * `0.8134` -> `0.81`. Near the threshold, more digits, so a score below it never reads as equal
- * or above it (`0.6996` with threshold 0.7 shows as `0.6996`, not `0.70`).
- */
-export function formatScore(score: number, threshold?: number): string {
-  let digits = 2;
-  while (threshold !== undefined && digits < 6 && (Number(score.toFixed(digits)) >= threshold) !== (score >= threshold)) digits++;
-  return score.toFixed(digits);
-}
-
-/** The threshold as the user wrote it (0.985 stays 0.985). */
-export function formatThreshold(threshold: number): string {
-  return String(Number(threshold.toFixed(6)));
-}
-
 /** Why a stored output has no score, as the editor and the panel say it. */
 export interface NoScore {
-  /** 'no-reference': nothing to compare with (expected); 'unscored': the embedding step did not finish (a problem). */
-  readonly kind: 'no-reference' | 'unscored';
+  /**
+   * 'no-reference': nothing to compare with (expected); 'empty': the model answered with blank text;
+   * 'unscored': the embedding step did not finish (a problem).
+   */
+  readonly kind: 'no-reference' | 'empty' | 'unscored';
   readonly reason: string;
 }
 
 /** Why the output of `r` has no score, or undefined when it has one (or the call failed). */
 export function noScore(r: ModelResultState, scoringFailure: string | undefined): NoScore | undefined {
   if (r.result.error || r.score !== undefined) return undefined;
+  if (resultStatus(r.result) === 'empty') return { kind: 'empty', reason: 'the model answered with blank text' };
   if (r.result.scoreNote) return { kind: /no reference/.test(r.result.scoreNote) ? 'no-reference' : 'unscored', reason: r.result.scoreNote };
   return {
     kind: 'unscored',
@@ -42,7 +32,10 @@ export function noScore(r: ModelResultState, scoringFailure: string | undefined)
  */
 export function inlineResultText(r: ModelResultState, threshold: number, name = r.model): string {
   if (r.result.error) return `${name} failed`;
-  if (r.score === undefined) return `${name} ${noScore(r, undefined)?.kind === 'no-reference' ? 'n/a' : 'unscored'}`;
+  if (r.score === undefined) {
+    const kind = noScore(r, undefined)?.kind;
+    return `${name} ${kind === 'no-reference' ? 'n/a' : kind === 'empty' ? 'empty' : 'unscored'}`;
+  }
   const score = formatScore(r.score, threshold);
   return r.stale ? `${name} stale ${score}` : `${name} ${score}`;
 }

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { DatasetRow } from '../../core/dataset/types';
 import { compactModelNames, embeddingModelName } from '../../core/review/display';
-import { formatScore, formatThreshold, noScore, plainText, targetLabel } from './format';
+import { formatScore, formatThreshold, isBelowThreshold } from '../../core/review/rules';
+import { noScore, plainText, targetLabel } from './format';
 import type { SessionManager } from './sessions';
 
 const MAX_TEXT = 1200;
@@ -61,7 +62,7 @@ export class RowHoverProvider implements vscode.HoverProvider {
         md.appendMarkdown('failed: ');
         md.appendText(plainText(`${r.result.error.kind}: ${r.result.error.message}`, 300));
       } else if (r.score !== undefined) {
-        const verdict = r.score >= session.threshold ? 'pass' : 'below threshold';
+        const verdict = isBelowThreshold(r.score, session.threshold) ? 'below threshold' : 'pass';
         md.appendMarkdown(`score **${formatScore(r.score, session.threshold)}** (${verdict})`);
         if (r.result.scorer) {
           md.appendMarkdown(' · embeddings ');

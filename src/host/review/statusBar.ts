@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
 import { compactModelNames } from '../../core/review/display';
 import { Commands } from '../ids';
+import { formatScore, formatThreshold } from '../../core/review/rules';
 
 /** Model names in the status bar longer than this are shortened in the middle; the tooltip has them in full. */
 const STATUS_NAME_MAX = 12;
-import { formatScore, formatThreshold } from './format';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
 import { summarizeSession } from './summary';
