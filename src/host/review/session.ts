@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Dataset } from '../../core/dataset/dataset';
-import { currentScore, isRowBelow, isStale, isSuspectReference } from '../../core/review/rules';
+import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference } from '../../core/review/rules';
 import {
   AnnotationResolver,
   AnnotationStore,
@@ -248,8 +248,9 @@ export class DatasetSession implements vscode.Disposable {
       model: r.model,
       result: r,
       stale: isStale(r, this._dataset.rowHash(index)),
-      score: r.score,
-      error: r.error ? `${r.error.kind}: ${r.error.message}` : r.score === undefined ? r.scoreNote ?? 'not scored' : undefined,
+      // A blank output has no similarity, even where an older version stored one.
+      score: isEmptyOutput(r.output) ? undefined : r.score,
+      error: r.error ? `${r.error.kind}: ${r.error.message}` : isEmptyOutput(r.output) ? EMPTY_OUTPUT_NOTE : r.score === undefined ? r.scoreNote ?? 'not scored' : undefined,
     };
   }
 
