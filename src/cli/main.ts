@@ -13,7 +13,7 @@ function usage(): string {
   for (const command of commands) {
     lines.push(`  ${command.usage}`, `      ${command.summary}`);
   }
-  lines.push('', 'Exit codes: 0 done, 1 some model calls failed, 2 bad usage or unreadable input.');
+  lines.push('', 'Exit codes: 0 done, 1 some model calls failed, 2 bad usage or unreadable input, 3 (score) dataset lines were skipped.');
   return lines.join('\n');
 }
 

@@ -10,6 +10,7 @@ import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
 import { loadCliConfig, type CliConfigFile } from '../config';
+import { datasetFindings, printFindings, requireRows, type DatasetFindings } from '../datasetFindings';
 import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
 
 const usage =
@@ -32,6 +33,8 @@ export interface ScoreDocument {
   summary: DatasetSummary;
   /** Lines of the results sidecar that were skipped or repaired. */
   problems: SidecarProblem[];
+  /** What was read from the dataset and every line skipped, with the fix (exit 3 when skippedLines > 0). */
+  dataset: DatasetFindings;
 }
 
 const options = {
@@ -134,6 +137,8 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
 
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), { mapping });
+  printFindings(io, 'score', dataset);
+  requireRows(dataset);
   const known = [...new Set([...models.map((m) => m.name), ...dataset.modelNames])];
   const modelNames = selectModels(values.models, known, usage);
   const results = await ResultsStore.open(dataset.file);
@@ -211,6 +216,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
       scoringError: summary.scoringError ?? null,
       summary: table,
       problems: [...results.problems],
+      dataset: datasetFindings(dataset),
     };
     writeJson(io, doc);
   } else {
@@ -226,7 +232,13 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     io.stderr.write(`pisar-review score: cancelled with ${summary.total - summary.done} pair(s) not done; run the same command again to resume.\n`);
     return ExitCode.someCallsFailed;
   }
-  return summary.failed > 0 ? ExitCode.someCallsFailed : ExitCode.ok;
+  if (summary.failed > 0) return ExitCode.someCallsFailed;
+  const skipped = dataset.nonBlankLineCount - dataset.rowCount;
+  if (skipped > 0) {
+    io.stderr.write(`pisar-review score: ${skipped} line(s) of the dataset were skipped (see above); the table covers the ${dataset.rowCount} row(s) read. Exit 3.\n`);
+    return ExitCode.rowsSkipped;
+  }
+  return ExitCode.ok;
 }
 
 function runLine(s: RunSummary): string {
