@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { scoreView } from '../../src/core/review/reviewModel';
-import { renderReport } from '../../src/core/report/export';
-import { renderMarkdown, rowReports } from '../../src/core/report/table';
+import { renderMarkdown, renderReport, reportSummaryOf } from '../../src/core/report/render';
+import { rowReports } from '../../src/core/report/rows';
 import { summarize } from '../../src/core/report/summary';
 import {
   currentScore,
@@ -69,8 +69,12 @@ describe('review rules (src/core/review/rules)', () => {
 
     const results = { latest: () => result({ output: 'x', score: 0.69996 }), models: () => ['m'] };
     const dataset = { rowIds: () => ['r'], rowHash: () => 'h', rowLine: () => 1, rowCount: 1 };
-    const cli = renderMarkdown(summarize([{ id: 'r', hash: 'h' }], results, 0.7), rowReports(dataset, results, ['m'], 0.7));
-    assert.match(cli, /\| 1 \| r \| 0\.69996 ✗ \|/);
+    const summary = summarize([{ id: 'r', hash: 'h' }], results, 0.7);
+    const reports = rowReports(dataset, results, ['m'], 0.7);
+    const cli = renderMarkdown({ summary: reportSummaryOf(summary), models: ['m'], rows: reports.map((r) => ({ id: r.id, line: r.line, scores: { m: { score: 0.69996 } } })) });
+    assert.match(cli, /\| m \| 1 \| 1 \| 0\.69996 \| 0\.69996 \|/);
+    assert.match(cli, /\| r \| 1 \| 0\.69996 ▼ below \|/);
+    assert.deepEqual(reports[0].results.m, { status: 'scored', score: 0.69996, pass: false });
     assert.doesNotMatch(cli, /0\.700 /);
 
     const [md] = renderReport('markdown', {

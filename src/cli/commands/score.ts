@@ -4,7 +4,7 @@ import { ConfigError, parseModelsConfig, type ModelConfig } from '../../core/con
 import { Dataset } from '../../core/dataset/dataset';
 import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { DEFAULT_THRESHOLD } from '../../core/review/rules';
-import { renderMarkdown, plainText } from '../../core/report/table';
+import { plainText, renderMarkdown, reportSummaryOf } from '../../core/report/render';
 import { RequestCache } from '../../core/runner/requestCache';
 import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
 import type { SidecarProblem } from '../../core/store/sidecar';
@@ -220,7 +220,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     };
     writeJson(io, doc);
   } else {
-    io.stdout.write(renderMarkdown(table));
+    io.stdout.write(renderMarkdown({ summary: reportSummaryOf(table), models: shownModels }));
     io.stderr.write(`${runLine(summary)}\n`);
   }
   for (const line of failureLines(summary)) io.stderr.write(`${line}\n`);

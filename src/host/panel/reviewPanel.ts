@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/export';
+import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/render';
 import { imageUrlFor } from '../../core/runner/images';
 import type { ImageView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
