@@ -1,13 +1,14 @@
 import { type CliCommand, type CliIo, ExitCode, UsageError } from './args';
 import { DatasetReadError } from '../core/dataset/dataset';
 import { redactCredentials } from '../core/security/redact';
+import { checkModelsCommand } from './commands/checkModels';
 import { compareCommand } from './commands/compare';
 import { inspectCommand } from './commands/inspect';
 import { reportCommand } from './commands/report';
 import { scoreCommand } from './commands/score';
 
 // Each command lives in src/cli/commands/; this table is the CLI's command list.
-const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, reportCommand, compareCommand];
+const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, reportCommand, compareCommand, checkModelsCommand];
 
 function usage(): string {
   const lines = ['Usage: pisar-review <command> [options]', '', 'Commands:'];
