@@ -1,6 +1,7 @@
-import { OpenAI } from 'openai';
+import type { OpenAI } from 'openai';
 import type { ModelConfig } from '../config/models';
 import { MODEL_DEFAULTS } from '../config/models';
+import { createOpenAIClient } from './openaiClient';
 import type { OutgoingMessage } from './prompt';
 import { BadCompletionError } from './retry';
 
@@ -10,24 +11,14 @@ export interface Completion {
   readonly usage?: { promptTokens?: number; completionTokens?: number };
 }
 
-/**
- * An openai client for one configured model. Its own retries are off (the runner has the one retry
- * layer), it reads nothing from the environment (no OPENAI_API_KEY / OPENAI_ORG_ID sent to a
- * stranger's endpoint), and it never logs.
- */
+/** The openai client for one configured model (see createOpenAIClient: the one factory). */
 export function createClient(model: ModelConfig, apiKey: string | undefined): OpenAI {
-  const headers: Record<string, string | null> = { ...(model.headers ?? {}) };
-  // No key: send no Authorization header at all (local vLLM / Ollama), rather than a placeholder.
-  if (!apiKey) headers.Authorization = null;
-  return new OpenAI({
-    apiKey: apiKey || 'no-key',
-    baseURL: model.baseUrl,
-    organization: null,
-    project: null,
-    maxRetries: 0,
-    timeout: model.timeoutMs ?? MODEL_DEFAULTS.timeoutMs,
-    defaultHeaders: headers,
-    logLevel: 'off',
+  return createOpenAIClient({
+    baseUrl: model.baseUrl,
+    apiKey,
+    headers: model.headers,
+    timeoutMs: model.timeoutMs ?? MODEL_DEFAULTS.timeoutMs,
+    maxResponseBytes: model.maxResponseBytes,
   });
 }
 

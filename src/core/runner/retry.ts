@@ -1,4 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { transportErrorOf } from './transport';
 
 /** How the one retry layer behaves (the openai client's own retries are off: stacked retries multiply). */
 export interface RetryPolicy {
@@ -36,6 +37,9 @@ export class BadCompletionError extends Error {
 }
 
 export function classifyFailure(err: unknown): FailureClass {
+  // Refused by the transport: a redirect elsewhere repeats for every row (stop the model); a huge body is this row's.
+  const refused = transportErrorOf(err);
+  if (refused && refused.kind !== 'timeout') return { action: refused.kind === 'redirect' ? 'model' : 'row', kind: refused.kind, message: refused.message };
   if (err instanceof BadCompletionError) return { action: 'row', kind: err.kind, message: err.message };
   if (err instanceof APIUserAbortError) return { action: 'aborted', kind: 'aborted', message: 'cancelled' };
   if (err instanceof APIConnectionTimeoutError) return { action: 'retry', kind: 'timeout', message: 'the request timed out' };

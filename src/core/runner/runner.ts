@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import type { OpenAI } from 'openai';
-import { MODEL_DEFAULTS, type ModelConfig } from '../config/models';
+import { MAX_DURATION_MS, MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/dataset';
 import type { DatasetRow, FieldMapping, FieldRole } from '../dataset/types';
 import type { ResultsStore, StoredResult } from '../store/results';
@@ -141,7 +141,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { dataset, results, scorer } = options;
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+  const maxRetryAfterMs = Math.min(options.maxRetryAfterMs ?? 60_000, MAX_DURATION_MS);
   const cache = options.requestCache ?? RequestCache.inMemory();
   const emit = (e: RunEvent) => {
     try {
@@ -198,6 +198,13 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
       rowUses.set(index, (rowUses.get(index) ?? 0) + 1);
       summary.total++;
     }
+  }
+  if (summary.total > 0) {
+    // A read-only folder or a planted link is found before the first billable call, not after it.
+    await results.checkWritable().catch((err: Error) => {
+      options.signal?.removeEventListener('abort', onUserAbort);
+      throw new RunError(`cannot write ${results.file}: ${(err as { reason?: string }).reason ?? err.message}`, (err as { fix?: string }).fix ?? 'Check the folder\'s permissions.');
+    });
   }
   emit({ kind: 'start', total: summary.total, pairs: summary.pairs, models: [...states.keys()] });
   for (const state of states.values()) {
@@ -411,6 +418,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
           if (failure.retryAfterMs !== undefined) {
             // Honour Retry-After for the whole model: its other workers hold off too.
             delay = Math.min(failure.retryAfterMs, maxRetryAfterMs) + Math.round(Math.random() * 50);
+            if (failure.retryAfterMs > maxRetryAfterMs) failure.message += ` (the server asked to wait ${Math.round(failure.retryAfterMs / 1000)} s; waiting ${Math.round(maxRetryAfterMs / 1000)} s, the cap)`;
             state.pausedUntil = Math.max(state.pausedUntil, Date.now() + delay);
           }
           state.stats.retries++;
