@@ -1,5 +1,5 @@
 import type { AnnotationView, RowDetail } from '../src/shared/protocol';
-import { custom, el, formatScore } from './dom';
+import { custom, el } from './dom';
 
 export interface DetailCallbacks {
   onClose(): void;
@@ -57,11 +57,11 @@ export class DetailView {
     parts.push(section('Reference', 'detail-reference', detail.reference === null ? el('p', { className: 'missing', text: 'No reference rationale: outputs can be run but not scored.' }) : pre(detail.reference)));
     const outputs = detail.outputs.map((o) => {
       const score = o.score;
-      const below = score !== null && score.score !== null && score.score < threshold;
+      const below = score?.below === true;
       const badge = el('span', {
         className: `detail-score${below ? ' below' : ''}${score?.score === null && score.error !== undefined ? ' failed' : ''}`,
         testid: 'detail-score',
-        text: score === null ? 'not scored' : score.score === null ? (score.error === undefined ? `n/a: ${score.note ?? 'no score'}` : `⚠ failed: ${score.error}`) : `${below ? '▼ ' : '✓ '}${formatScore(score.score, threshold)}${below ? ' below threshold' : ''}${score.stale ? ' (stale)' : ''}`,
+        text: score === null ? 'not scored' : score.score === null ? (score.error === undefined ? `n/a: ${score.note ?? 'no score'}` : `⚠ failed: ${score.error}`) : `${below ? '▼ ' : '✓ '}${score.text ?? score.score}${below ? ' below threshold' : ''}${score.stale ? ' (stale)' : ''}`,
       });
       if (below) badge.dataset.below = 'true';
       const rerun = custom('vscode-button', { text: 'Re-run', testid: 'detail-rerun', attrs: { secondary: '', title: `Call ${o.model} again for this row` } });

@@ -33,19 +33,8 @@ export function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<
   return node;
 }
 
-/** Two decimals, or three when two would round a score below the threshold up to it (0.6996 -> 0.700, not 0.70). */
-export function formatScore(score: number, threshold?: number): string {
-  const short = score.toFixed(2);
-  if (threshold !== undefined && score < threshold && Number(short) >= threshold) return score.toFixed(3);
-  return short;
-}
-
 export function formatShare(share: number | null): string {
   return share === null ? '–' : `${Math.round(share * 1000) / 10}%`;
-}
-
-export function formatNumber(value: number | null, digits = 3): string {
-  return value === null ? '–' : value.toFixed(digits);
 }
 
 export function formatGap(value: number | null): string {

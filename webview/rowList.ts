@@ -1,5 +1,5 @@
 import type { RowsPage, RowView, ScoreView, SortColumn, RowSort } from '../src/shared/protocol';
-import { el, formatScore } from './dom';
+import { el } from './dom';
 
 /** Height of one row in pixels; the list positions rows by it, so CSS uses the same value. */
 export const ROW_HEIGHT = 24;
@@ -371,7 +371,7 @@ export class RowList {
     element.reference.classList.toggle('missing', row.reference === null);
     this.models.forEach((model, m) => {
       const score = row.scores[model];
-      if (score && score.score !== null && score.score < this.threshold) below = true;
+      if (score?.below) below = true;
       this.fillScore(element.scores[m], score, model);
     });
     root.dataset.below = String(below);
@@ -421,7 +421,8 @@ export class RowList {
       cell.title = score.error ?? 'Failed';
       return;
     }
-    const below = score.score < this.threshold;
+    // The host decides and formats with the review rules (src/core/review/rules), as the editor does.
+    const below = score.below === true;
     if (below) {
       cell.dataset.below = 'true';
       cell.classList.add('below');
@@ -432,8 +433,8 @@ export class RowList {
     }
     // The glyph is the non-colour cue: ▼ below the threshold, ✓ at or above.
     s.glyph.textContent = below ? '▼' : '✓';
-    s.value.textContent = formatScore(score.score, this.threshold);
-    const words = `${model}: ${score.score.toFixed(3)}, ${below ? 'below' : 'at or above'} the threshold ${this.threshold}${score.stale ? ', stale (the row changed since)' : ''}`;
+    s.value.textContent = score.text ?? String(score.score);
+    const words = `${model}: ${score.text ?? score.score}, ${below ? 'below' : 'at or above'} the threshold ${this.threshold}${score.stale ? ', stale (the row changed since)' : ''}`;
     cell.setAttribute('aria-label', words);
     cell.title = words;
   }

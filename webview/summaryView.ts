@@ -1,5 +1,5 @@
 import type { ModelSummaryView, SummaryView } from '../src/shared/protocol';
-import { el, formatGap, formatNumber, formatShare, svg } from './dom';
+import { el, formatGap, formatShare, svg } from './dom';
 
 const CHART_WIDTH = 120;
 const CHART_HEIGHT = 28;
@@ -50,8 +50,8 @@ export class SummaryPanel {
         { attrs: { 'data-model': m.model } },
         el('th', { text: m.model, attrs: { scope: 'row' } }),
         cell('scored', `${m.scored.toLocaleString()} / ${summary.rowCount.toLocaleString()}`, m.scored),
-        cell('mean', formatNumber(m.mean), m.mean, m.mean !== null && m.mean < t),
-        cell('median', formatNumber(m.median), m.median, m.median !== null && m.median < t),
+        cell('mean', m.meanText ?? '–', m.mean, m.mean !== null && m.mean < t),
+        cell('median', m.medianText ?? '–', m.median, m.median !== null && m.median < t),
         cell('share', formatShare(m.shareAtLeast), m.shareAtLeast),
         cell('failures', String(m.failures), m.failures, m.failures > 0),
         el('td', { className: 'chart' }, histogram(m, t)),

@@ -59,6 +59,9 @@ export interface ModelSummaryView {
   readonly scored: number;
   readonly mean: number | null;
   readonly median: number | null;
+  /** Mean and median as shown (formatScore, three decimals); null without scores. */
+  readonly meanText: string | null;
+  readonly medianText: string | null;
   /** Share of scored rows with score >= threshold, 0..1. */
   readonly shareAtLeast: number | null;
   /** Rows whose call or scoring failed for this model. */
@@ -86,6 +89,10 @@ export interface SummaryView {
 
 export interface ScoreView {
   readonly score: number | null;
+  /** With a score: the score as every view shows it (formatScore of src/core/review/rules: never reads as passing when below). */
+  readonly text?: string;
+  /** With a score below the threshold (isBelowThreshold of src/core/review/rules). */
+  readonly below?: true;
   /** Why there is no score: the call failed. */
   readonly error?: string;
   /** Why a successful output has no score (e.g. the row has no reference). */

@@ -6,7 +6,20 @@ import type { AddressInfo } from 'node:net';
  * faults. Tests and benchmarks point the real `openai` client at it.
  */
 
-export type FaultKind = '429' | '500' | '503' | 'reset' | 'slow' | '401' | '403' | '404' | '400' | 'malformed' | 'empty-choices';
+export type FaultKind = '429' | '500' | '503' | 'reset' | 'slow' | '401' | '403' | '404' | '400' | 'malformed' | 'empty-choices'
+  // Dialects of real servers: how they say something went wrong.
+  | 'vllm-400' // vLLM: {"object":"error","message":..,"type":..,"code":400}
+  | 'ollama-500' // Ollama: {"error":"text"}
+  | 'html-404' // a web UI or reverse proxy where the API should be (baseUrl without /v1)
+  | 'html-200'
+  | 'text-502' // a gateway's plain-text error
+  | 'fastapi-422' // {"detail":[{"msg":..}]}
+  | 'error-200' // OpenRouter: 200 whose body is {"error":{"message","code"}}; `code` from the fault (default 502)
+  | 'finish-error' // finish_reason "error"
+  | 'length-empty' // finish_reason "length" and no text
+  | 'content-filter' // finish_reason "content_filter"
+  | 'quota-429' // OpenAI: 429 insufficient_quota
+  | 'unsupported-param'; // OpenAI: 400 unsupported_parameter for max_tokens
 
 export interface Fault {
   readonly kind: FaultKind;
@@ -14,6 +27,17 @@ export interface Fault {
   readonly retryAfterSec?: number;
   /** For 'slow': how long to hold the response (past the client's timeout). */
   readonly delayMs?: number;
+  /** For 'error-200': the error's code (default 502). */
+  readonly code?: number | string;
+}
+
+/** How a 200 answer is shaped (dialects of the message object), when not the plain OpenAI one. */
+export interface AnswerShape {
+  /** Replaces the choice's message object (e.g. content parts, content null + reasoning_content). */
+  readonly message?: Record<string, unknown>;
+  readonly finishReason?: string | null;
+  /** Sent as text/plain (a server that does not say JSON). */
+  readonly asText?: boolean;
 }
 
 export interface ChatRequestInfo {
@@ -47,6 +71,8 @@ export interface FakeOpenAIOptions {
   readonly requireKey?: string;
   /** The answer text (default: "Rationale: <prompt>"). */
   readonly respond?: (req: ChatRequestInfo) => string;
+  /** The answer's shape in a server's dialect (message object, finish reason); default the OpenAI one. */
+  readonly answerShape?: (req: ChatRequestInfo, content: string) => AnswerShape | undefined;
   /** Model ids served; other models get 404 (default: any model). */
   readonly models?: readonly string[];
   readonly port?: number;
@@ -192,7 +218,14 @@ export class FakeOpenAIServer {
         const content = this.options.respond ? this.options.respond(info) : `Rationale: ${prompt}`;
         this.stats.succeeded++;
         this.stats.successesByKey.set(key, (this.stats.successesByKey.get(key) ?? 0) + 1);
-        return sendJson(res, 200, completion(model, content, prompt));
+        const shape = this.options.answerShape?.(info, content);
+        const body = completion(model, content, prompt, shape);
+        if (shape?.asText) {
+          const text = JSON.stringify(body);
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          return res.end(text);
+        }
+        return sendJson(res, 200, body);
       }
       this.sendFault(req, res, fault, model, prompt, this.options.echoCredentials ? ` (request ${req.method} ${req.url} with Authorization: ${authorization ?? 'none'})` : '');
     }, latency);
@@ -243,6 +276,35 @@ export class FakeOpenAIServer {
         return;
       case 'empty-choices':
         return sendJson(res, 200, { id: 'chatcmpl-empty', object: 'chat.completion', created: 0, model, choices: [] });
+      case 'vllm-400':
+        return sendJson(res, 400, { object: 'error', message: msg(`This model's maximum context length is 4096 tokens. However, you requested 5000 tokens`), type: 'BadRequestError', param: null, code: 400 });
+      case 'ollama-500':
+        return sendJson(res, 500, { error: msg('llama runner process has terminated: signal: killed') });
+      case 'html-404':
+      case 'html-200': {
+        const page = '<!DOCTYPE html>\n<html><head><title>Open WebUI</title></head><body><div id="app"></div></body></html>\n';
+        res.writeHead(fault.kind === 'html-404' ? 404 : 200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(page);
+        return;
+      }
+      case 'text-502':
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end(msg('upstream connect error or disconnect/reset before headers'));
+        return;
+      case 'fastapi-422':
+        return sendJson(res, 422, { detail: [{ loc: ['body', 'messages'], msg: msg('field required'), type: 'value_error.missing' }] });
+      case 'error-200':
+        return sendJson(res, 200, { error: { message: msg('Provider returned error'), code: fault.code ?? 502, metadata: { raw: 'upstream model overloaded', provider_name: 'Fake' } }, user_id: 'u1' });
+      case 'finish-error':
+        return sendJson(res, 200, completion(model, '', prompt, { finishReason: 'error', message: { role: 'assistant', content: 'Partial ans' } }, { error: { message: 'upstream stream broke', code: 502 } }));
+      case 'length-empty':
+        return sendJson(res, 200, completion(model, '', prompt, { finishReason: 'length' }));
+      case 'content-filter':
+        return sendJson(res, 200, completion(model, 'Partial', prompt, { finishReason: 'content_filter' }));
+      case 'quota-429':
+        return sendJson(res, 429, { error: { message: msg('You exceeded your current quota, please check your plan and billing details.'), type: 'insufficient_quota', param: null, code: 'insufficient_quota' } });
+      case 'unsupported-param':
+        return sendJson(res, 400, { error: { message: msg("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."), type: 'invalid_request_error', param: 'max_tokens', code: 'unsupported_parameter' } });
     }
   }
 
@@ -257,13 +319,13 @@ export class FakeOpenAIServer {
   }
 }
 
-function completion(model: string, content: string, prompt: string): Record<string, unknown> {
+function completion(model: string, content: string, prompt: string, shape?: AnswerShape, choiceExtra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     id: 'chatcmpl-fake',
     object: 'chat.completion',
     created: 1_700_000_000,
     model,
-    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
+    choices: [{ index: 0, message: shape?.message ?? { role: 'assistant', content }, finish_reason: shape?.finishReason === undefined ? 'stop' : shape.finishReason, logprobs: null, ...choiceExtra }],
     usage: { prompt_tokens: countWords(prompt), completion_tokens: countWords(content), total_tokens: countWords(prompt) + countWords(content) },
   };
 }

@@ -20,7 +20,7 @@ describe('panel rows: sort and filter host-side over the index', () => {
     assert.equal(r0.input, 'Why did the user cancel?');
     assert.equal(r4.input, '<img src=x onerror=alert(1)>', 'text passes as data');
     assert.equal(r5.reference, null);
-    assert.deepEqual(r0.scores, { ft: { score: 0.91 }, gpt: { score: 0.46 } });
+    assert.deepEqual(r0.scores, { ft: { score: 0.91, text: '0.91' }, gpt: { score: 0.46, text: '0.46', below: true } });
     assert.deepEqual(r4.scores.ft, { score: null, error: 'HTTP 500' });
     assert.equal(r3.scores.gpt, undefined);
     assert.deepEqual(r3.annotations, [{ id: 'n1', target: 'reference', label: 'wrong', note: 'gold is off', stale: true }]);

@@ -44,7 +44,7 @@ describe('panel protocol: host-side message handling', () => {
     assert.equal(detail.ok, true);
     assert.equal(detail.result!.id, 'r1');
     assert.deepEqual(detail.result!.outputs, [
-      { model: 'ft', output: 'ft says', score: { score: 0.5 }, latencyMs: 120 },
+      { model: 'ft', output: 'ft says', score: { score: 0.5, text: '0.50', below: true }, latencyMs: 120 },
       { model: 'gpt', output: null, score: { score: null, error: 'HTTP 500' } },
     ]);
     assert.deepEqual(detail.result!.images, [

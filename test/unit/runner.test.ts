@@ -225,6 +225,17 @@ describe('runner against a real OpenAI-compatible server', function () {
     assert.equal(server.stats.requests, 10);
   });
 
+  it('writes each precomputed output once, with its score, even when the scorer is slow (no unscored first line)', async () => {
+    server = await FakeOpenAIServer.start();
+    const file = await writeDataset(rows(300, (i) => ({ outputs: { pre: `because ${i} it is so` } })));
+    const inner = overlapScorer();
+    const slowScorer: RunScorer = { cacheKey: inner.cacheKey, scorePairs: async (pairs) => (await new Promise((r) => setTimeout(r, 150)), inner.scorePairs(pairs)) };
+    const { summary, results } = await run(file, [], { scorer: slowScorer, scoreHoldMs: 20 });
+    assert.equal(summary.scored, 300);
+    assert.equal(results.recordCount, 300, 'one line per pair');
+    assert.ok([...results.latestResults()].every((r) => typeof r.score === 'number'));
+  });
+
   it('keeps every finished row on cancel, and a resumed run calls only what is missing', async () => {
     server = await FakeOpenAIServer.start({ latencyMs: 20 });
     const file = await writeDataset(rows(60));

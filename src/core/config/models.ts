@@ -21,6 +21,10 @@ export interface ModelConfig {
   promptTemplate?: string;
   temperature?: number;
   maxTokens?: number;
+  /** The request field maxTokens is sent as: "max_tokens" (default) or "max_completion_tokens" (OpenAI reasoning models). */
+  maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
+  /** Keep `<think>` blocks in the output that is stored and scored (default: removed; the raw text is kept beside it). */
+  keepThinking?: boolean;
   /** Requests in flight at once for this model (default 4). */
   concurrency?: number;
   /** Per-attempt deadline for the whole response, body included (default 60000). */
@@ -51,7 +55,7 @@ export class ConfigError extends Error {
 
 const KNOWN_KEYS: readonly (keyof ModelConfig)[] = [
   'name', 'baseUrl', 'model', 'apiKeyEnv', 'systemPrompt', 'promptTemplate', 'temperature', 'maxTokens',
-  'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers',
+  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers',
 ];
 
 /** Longest duration a timer can hold (setTimeout's limit, about 24.8 days); longer ones fire at once. */
@@ -189,6 +193,18 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
   if (temperature !== undefined) config.temperature = temperature;
   const maxTokens = num('maxTokens', (n) => Number.isInteger(n) && n > 0, 'a whole number above 0');
   if (maxTokens !== undefined) config.maxTokens = maxTokens;
+  const maxTokensParam = obj.maxTokensParam;
+  if (maxTokensParam !== undefined && maxTokensParam !== null) {
+    if (maxTokensParam !== 'max_tokens' && maxTokensParam !== 'max_completion_tokens') {
+      throw new ConfigError(source, f('maxTokensParam'), `must be "max_tokens" or "max_completion_tokens"; got ${JSON.stringify(maxTokensParam)}`, 'Use "max_completion_tokens" for OpenAI reasoning models (o1, o3, gpt-5), else leave it out.');
+    }
+    config.maxTokensParam = maxTokensParam;
+  }
+  const keepThinking = obj.keepThinking;
+  if (keepThinking !== undefined && keepThinking !== null) {
+    if (typeof keepThinking !== 'boolean') throw new ConfigError(source, f('keepThinking'), `must be true or false; got ${JSON.stringify(keepThinking)}`, 'Set "keepThinking": true to score <think> blocks with the answer, or remove it.');
+    config.keepThinking = keepThinking;
+  }
   const concurrency = num('concurrency', (n) => Number.isInteger(n) && n >= 1 && n <= 256, 'a whole number from 1 to 256');
   if (concurrency !== undefined) config.concurrency = concurrency;
   const timeoutMs = num('timeoutMs', (n) => Number.isInteger(n) && n >= 100 && n <= MAX_DURATION_MS, `a whole number of milliseconds from 100 to ${MAX_DURATION_MS}`);

@@ -1,7 +1,5 @@
+import { currentScore, DEFAULT_THRESHOLD, isBelowThreshold, isStale, isSuspectReference } from '../review/rules';
 import type { StoredResult } from '../store/results';
-
-/** The pass line for a score (cosine similarity of output and reference). */
-export const DEFAULT_THRESHOLD = 0.7;
 
 /** A dataset row as the summary needs it: no parsing, only its id and current hash. */
 export interface SummaryRow {
@@ -40,7 +38,7 @@ export interface DatasetSummary {
   models: ModelSummary[];
   /** Difference of means for each pair of models that both have one: a's mean minus b's. */
   gaps: { a: string; b: string; meanGap: number }[];
-  /** Rows where at least two models were scored and every score is below the threshold: the reference may be the problem. */
+  /** Rows whose reference is suspect (isSuspectReference in core/review/rules). */
   suspectReferences: number;
 }
 
@@ -57,8 +55,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
   let suspectReferences = 0;
 
   for (const row of rows) {
-    let scoredHere = 0;
-    let allBelow = true;
+    const current: number[] = [];
     for (const model of models) {
       const c = counts.get(model)!;
       const r = results.latest(row.id, model);
@@ -66,7 +63,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
         c.missing++;
         continue;
       }
-      if (r.rowHash !== row.hash) {
+      if (isStale(r, row.hash)) {
         c.stale++;
         continue;
       }
@@ -75,13 +72,13 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
         c.failed++;
         continue;
       }
-      if (typeof r.score === 'number') {
-        scores.get(model)!.push(r.score);
-        scoredHere++;
-        if (r.score >= threshold) allBelow = false;
+      const score = currentScore(r, row.hash);
+      if (score !== undefined) {
+        scores.get(model)!.push(score);
+        current.push(score);
       }
     }
-    if (scoredHere >= 2 && allBelow) suspectReferences++;
+    if (isSuspectReference(current, threshold)) suspectReferences++;
   }
 
   const summaries: ModelSummary[] = models.map((model) => {
@@ -93,7 +90,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       scored: list.length,
       mean: mean(list),
       median: median(list),
-      shareAtOrAbove: list.length === 0 ? null : list.filter((s) => s >= threshold).length / list.length,
+      shareAtOrAbove: list.length === 0 ? null : list.filter((s) => !isBelowThreshold(s, threshold)).length / list.length,
       failed: c.failed,
       stale: c.stale,
       missing: c.missing,

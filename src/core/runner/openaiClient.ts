@@ -1,5 +1,6 @@
-import { OpenAI } from 'openai';
+import type { OpenAI } from 'openai';
 import { rememberSecret } from '../security/redact';
+import { ReviewClient } from './responses';
 import { guardedFetch } from './transport';
 
 export interface OpenAIClientOptions {
@@ -32,7 +33,7 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {
   if (options.apiKey) rememberSecret(options.apiKey);
   // The library insists on a key; with none, the placeholder is never sent: the header is removed.
   else headers.Authorization = null;
-  return new OpenAI({
+  return new ReviewClient({
     apiKey: options.apiKey || 'unused',
     baseURL: options.baseUrl,
     adminAPIKey: null, // else OPENAI_ADMIN_KEY from the environment replaces the Bearer token

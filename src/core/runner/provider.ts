@@ -1,12 +1,15 @@
 import type { OpenAI } from 'openai';
 import type { ModelConfig } from '../config/models';
 import { MODEL_DEFAULTS } from '../config/models';
-import { createOpenAIClient } from './openaiClient';
 import type { OutgoingMessage } from './prompt';
-import { BadCompletionError } from './retry';
+import { createOpenAIClient } from './openaiClient';
+import { parseChatResponse, visibleAnswer } from './responses';
 
 export interface Completion {
+  /** What is stored and scored (without `<think>` blocks unless the model keeps them). */
   readonly output: string;
+  /** The text as the model wrote it, when it differs from `output`. */
+  readonly rawOutput?: string;
   readonly finishReason?: string;
   readonly usage?: { promptTokens?: number; completionTokens?: number };
 }
@@ -26,12 +29,12 @@ export function createClient(model: ModelConfig, apiKey: string | undefined): Op
 export function requestBody(model: ModelConfig, messages: OutgoingMessage[]): Record<string, unknown> {
   const body: Record<string, unknown> = { model: model.model, messages };
   if (model.temperature !== undefined) body.temperature = model.temperature;
-  if (model.maxTokens !== undefined) body.max_tokens = model.maxTokens;
+  if (model.maxTokens !== undefined) body[model.maxTokensParam ?? 'max_tokens'] = model.maxTokens;
   return { ...body, ...(model.extraBody ?? {}), model: model.model, messages };
 }
 
-/** One chat-completions attempt. Throws openai errors, or BadCompletionError for an unusable 200. */
-export async function completeOnce(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal): Promise<Completion> {
+/** One chat-completions attempt. Throws openai errors, or ResponseError for a 2xx that is not a usable answer. */
+export async function completeOnce(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal, model?: Pick<ModelConfig, 'keepThinking'>): Promise<Completion> {
   // openai never removes the abort listener it adds to a request's signal: give it a signal that dies
   // with this call, or a run's long-lived signal collects one listener per call (memory grows, adds slow down).
   const call = new AbortController();
@@ -44,24 +47,20 @@ export async function completeOnce(client: OpenAI, body: Record<string, unknown>
   } finally {
     signal.removeEventListener('abort', forward);
   }
-  const choices = (response as { choices?: unknown } | null)?.choices;
-  if (!Array.isArray(choices)) throw new BadCompletionError('malformed', 'the response has no "choices" list');
-  if (choices.length === 0) throw new BadCompletionError('empty-choices', 'the response has an empty "choices" list (no answer)');
-  const choice = choices[0] as { message?: { content?: unknown; refusal?: unknown }; finish_reason?: unknown };
-  const content = choice?.message?.content;
-  if (typeof content !== 'string') {
-    const refusal = choice?.message?.refusal;
-    if (typeof refusal === 'string') throw new BadCompletionError('malformed', `the model refused: ${refusal}`);
-    throw new BadCompletionError('malformed', 'the first choice has no message content');
+  const answer = parseChatResponse(response);
+  return {
+    ...visibleAnswer(answer.text, model?.keepThinking, answer.finishReason),
+    ...(answer.finishReason ? { finishReason: answer.finishReason } : {}),
+    ...(answer.usage ? { usage: answer.usage } : {}),
+  };
+}
+
+/** A cached answer as shown and scored under the model's current `keepThinking`; undefined when it is no answer under it. */
+export function cachedAnswer<C extends Omit<Completion, 'usage'>>(c: C | undefined, model: Pick<ModelConfig, 'keepThinking'> | undefined): C | undefined {
+  if (!c) return undefined;
+  try {
+    return { ...c, ...visibleAnswer(c.rawOutput ?? c.output, model?.keepThinking, c.finishReason) };
+  } catch {
+    return undefined;
   }
-  const usage = (response as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } }).usage;
-  const completion: { -readonly [K in keyof Completion]: Completion[K] } = { output: content };
-  if (typeof choice.finish_reason === 'string') completion.finishReason = choice.finish_reason;
-  if (usage && (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number')) {
-    completion.usage = {
-      ...(typeof usage.prompt_tokens === 'number' ? { promptTokens: usage.prompt_tokens } : {}),
-      ...(typeof usage.completion_tokens === 'number' ? { completionTokens: usage.completion_tokens } : {}),
-    };
-  }
-  return completion;
 }

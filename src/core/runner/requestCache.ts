@@ -9,6 +9,8 @@ export const REQUEST_CACHE_VERSION = 1;
 
 export interface CachedCompletion {
   readonly output: string;
+  /** The text as the model wrote it, when it differs from `output`. */
+  readonly rawOutput?: string;
   readonly finishReason?: string;
   readonly usage?: { promptTokens?: number; completionTokens?: number };
 }
@@ -47,7 +49,7 @@ export class RequestCache {
     const { records } = await readSidecar<CacheRecord>(cache.file!, {
       validate: (v) => (v && typeof (v as CacheRecord).key === 'string' && typeof (v as CacheRecord).output === 'string' ? undefined : 'not a cache entry'),
     });
-    for (const r of records) cache.entries.set(r.key, { output: r.output, finishReason: r.finishReason, usage: r.usage });
+    for (const r of records) cache.entries.set(r.key, { output: r.output, rawOutput: typeof r.rawOutput === 'string' ? r.rawOutput : undefined, finishReason: r.finishReason, usage: r.usage });
     return cache;
   }
 

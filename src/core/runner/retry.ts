@@ -1,5 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { transportErrorOf } from './transport';
+import { errorReason, isQuotaExhausted, notApiFix, rawErrorBody, ResponseError, unsupportedParameter, unsupportedParameterFix, type ErrorReason } from './responses';
 
 /** How the one retry layer behaves (the openai client's own retries are off: stacked retries multiply). */
 export interface RetryPolicy {
@@ -26,21 +27,24 @@ export interface FailureClass {
   readonly message: string;
   readonly status?: number;
   readonly retryAfterMs?: number;
+  /** For 'model': what to change, when the failure says more than the generic fix for its kind. */
+  readonly fix?: string;
 }
 
-/** Thrown for a 200 response that is not a usable completion. */
-export class BadCompletionError extends Error {
-  constructor(readonly kind: 'malformed' | 'empty-choices', message: string) {
-    super(message);
-    this.name = 'BadCompletionError';
-  }
+/** What classifyFailure needs to write a fix that names the model. */
+export interface FailureContext {
+  readonly name?: string;
+  readonly baseUrl?: string;
 }
 
-export function classifyFailure(err: unknown): FailureClass {
+export function classifyFailure(err: unknown, context: FailureContext = {}): FailureClass {
   // Refused by the transport: a redirect elsewhere repeats for every row (stop the model); a huge body is this row's.
   const refused = transportErrorOf(err);
   if (refused && refused.kind !== 'timeout') return { action: refused.kind === 'redirect' ? 'model' : 'row', kind: refused.kind, message: refused.message };
-  if (err instanceof BadCompletionError) return { action: 'row', kind: err.kind, message: err.message };
+  if (err instanceof ResponseError) {
+    const fix = err.fix ?? (err.kind === 'not-api' ? notApiFix(context.baseUrl ?? 'the endpoint') : undefined);
+    return { action: err.action, kind: err.kind, message: err.message, ...(err.status !== undefined ? { status: err.status } : {}), ...(fix ? { fix } : {}) };
+  }
   if (err instanceof APIUserAbortError) return { action: 'aborted', kind: 'aborted', message: 'cancelled' };
   if (err instanceof APIConnectionTimeoutError) return { action: 'retry', kind: 'timeout', message: 'the request timed out' };
   if (err instanceof APIConnectionError) {
@@ -52,7 +56,15 @@ export function classifyFailure(err: unknown): FailureClass {
   }
   if (err instanceof APIError && typeof err.status === 'number') {
     const status = err.status;
-    const message = apiMessage(err);
+    const reason = reasonOf(err);
+    const message = `HTTP ${status}${reason.message ? `: ${reason.message}` : ''}`;
+    // Failures no retry can mend stop the model at once, with the fix.
+    if (reason.html) return { action: 'model', kind: 'not-api', status, message, fix: notApiFix(context.baseUrl ?? 'the endpoint') };
+    if (isQuotaExhausted(reason) || status === 402) {
+      return { action: 'model', kind: 'quota', status, message, fix: 'The account behind the key has no credit left ("insufficient_quota"): add credit or billing at the provider, or use another key; retrying will not help.' };
+    }
+    const parameter = status === 400 || status === 422 ? unsupportedParameter(reason) : undefined;
+    if (parameter) return { action: 'model', kind: 'unsupported-parameter', status, message, fix: unsupportedParameterFix(context.name ?? 'the model', parameter) };
     if (status === 429) return { action: 'retry', kind: 'rate-limit', status, message, retryAfterMs: retryAfterMs(err.headers) };
     if (status === 408 || status === 409 || status >= 500) return { action: 'retry', kind: 'server', status, message, retryAfterMs: retryAfterMs(err.headers) };
     if (status === 401 || status === 403) return { action: 'model', kind: 'auth', status, message };
@@ -82,10 +94,12 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function apiMessage(err: APIError): string {
-  const body = err.error as { message?: unknown } | undefined;
-  const detail = typeof body?.message === 'string' ? body.message : undefined;
-  return `HTTP ${err.status}${detail ? `: ${detail}` : ''}`;
+/** The server's reason from the whole error body (any dialect), else from what the SDK kept. */
+function reasonOf(err: APIError): ErrorReason {
+  const raw = rawErrorBody(err);
+  if (raw !== undefined && raw !== null) return errorReason(raw);
+  if (err.error !== undefined && err.error !== null) return errorReason({ error: err.error });
+  return {};
 }
 
 function causeCode(err: unknown): string | undefined {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { redactCredentials } from '../security/redact';
+import { sidecarFileFor } from '../dataset/dataset';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 
 /** One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line). */
@@ -11,6 +12,8 @@ export interface StoredResult {
   /** 'precomputed': the row's own `outputs`; 'called': a model call made by PiSAR Review. */
   source: 'precomputed' | 'called';
   output?: string;
+  /** The model's text as written, when `output` differs from it (`<think>` blocks removed before scoring). */
+  rawOutput?: string;
   /** Set when the call failed; `kind` is e.g. 'rate-limit', 'server', 'timeout', 'auth', 'malformed', 'empty-choices'. */
   error?: { kind: string; message: string; status?: number };
   /** sha256 of the messages sent (prefix), to tell which prompt made the output. */
@@ -30,11 +33,9 @@ export interface StoredResult {
   at: string;
 }
 
-/** The results sidecar beside a dataset: `data.jsonl` -> `data.pisar-results.jsonl`. */
+/** The results sidecar beside a dataset: `data.jsonl` -> `data.pisar-results.jsonl` (see sidecarFileFor). */
 export function resultsFileFor(datasetFile: string): string {
-  const dir = path.dirname(datasetFile);
-  const base = path.basename(datasetFile).replace(/\.(jsonl|ndjson|json|txt)$/i, '');
-  return path.join(dir, `${base}.pisar-results.jsonl`);
+  return sidecarFileFor(datasetFile, 'results');
 }
 
 const SOURCES = ['precomputed', 'called'];

@@ -11,6 +11,7 @@ import type {
   WebviewRequest,
   WebviewToHost,
 } from '../../shared/protocol';
+import { formatScore } from '../../core/review/rules';
 import type { AnnotationTargetView } from '../review/reviewApi';
 import type { PanelDataset, PanelSource } from './panelData';
 import { annotationView, computeOrder, rowView, runs, scoreView, SortColumns, TextMatches } from './rowQuery';
@@ -233,7 +234,7 @@ export class PanelController {
   }
 
   private async page(generation: number, start: number, count: number): Promise<RowsPage> {
-    this.requireDataset();
+    const dataset = this.requireDataset();
     // An old generation's page would show rows of a view the user already left: answer empty.
     if (generation !== this.generation) return { generation: this.generation, start, rows: [] };
     const from = Math.max(0, Math.floor(start));
@@ -242,7 +243,7 @@ export class PanelController {
     const byIndex = new Map<number, RowsPage['rows'][number]>();
     const sorted = [...indexes].sort((a, b) => a - b);
     const fetched = await Promise.all(runs(sorted).map(([s, c]) => this.source.rows(s, c)));
-    for (const rows of fetched) for (const row of rows) byIndex.set(row.index, rowView(row));
+    for (const rows of fetched) for (const row of rows) byIndex.set(row.index, rowView(row, dataset.threshold));
     const rows = indexes.map((i) => byIndex.get(i)).filter((r): r is RowsPage['rows'][number] => r !== undefined);
     return { generation, start: from, rows };
   }
@@ -271,7 +272,7 @@ export class PanelController {
       outputs: row.outputs.map((o) => ({
         model: o.model,
         output: o.output ?? null,
-        score: o.score === undefined && o.error === undefined ? null : scoreView(o),
+        score: o.score === undefined && o.error === undefined ? null : scoreView(o, dataset.threshold),
         ...(o.latencyMs !== undefined ? { latencyMs: o.latencyMs } : {}),
       })),
       annotations: row.annotations.map(annotationView),
@@ -399,6 +400,8 @@ export function summaryView(dataset: PanelDataset): SummaryView {
     scored: m.scored,
     mean: m.mean ?? null,
     median: m.median ?? null,
+    meanText: m.mean === undefined ? null : formatScore(m.mean, dataset.threshold, 3),
+    medianText: m.median === undefined ? null : formatScore(m.median, dataset.threshold, 3),
     shareAtLeast: m.shareAtOrAbove ?? null,
     failures: m.failed,
     histogram: histogram(m.scores),

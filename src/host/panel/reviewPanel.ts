@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/export';
+import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/render';
 import { imageUrlFor } from '../../core/runner/images';
 import { writeSafe } from '../../core/store/safeFile';
 import type { ReviewApi } from '../review/reviewApi';
@@ -192,7 +192,11 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         for (const d of details) {
           if (!d) continue;
           const scores: Record<string, ReportRow['scores'][string]> = {};
-          for (const s of d.scores) scores[s.model] = scoreView(s);
+          for (const s of d.scores) {
+            // The report renders the score itself (formatScore): keep the export's fields as they were.
+            const { text: _text, below: _below, ...view } = scoreView(s, dataset.threshold);
+            scores[s.model] = view;
+          }
           rows.push({ index: d.index, line: d.line, id: d.id, input: d.input, reference: d.reference ?? null, scores, annotations: d.annotations.map(annotationView) });
         }
         progress.report({ increment: (EXPORT_BATCH / Math.max(1, indexes.length)) * 100 });

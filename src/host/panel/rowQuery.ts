@@ -1,3 +1,4 @@
+import { formatScore, isBelowThreshold } from '../../core/review/rules';
 import type { AnnotationView, RowFilter, RowQuery, RowView, ScoreView } from '../../shared/protocol';
 import type { AnnotationView as ApiAnnotationView, RowFilter as ApiRowFilter, RowView as ApiRowView } from '../review/reviewApi';
 import type { PanelDataset, PanelSource } from './panelData';
@@ -207,18 +208,20 @@ export function annotationView(a: ApiAnnotationView): AnnotationView {
   };
 }
 
-export function scoreView(s: { score: number | undefined; error: string | undefined; note?: string | undefined; stale: boolean }): ScoreView {
+export function scoreView(s: { score: number | undefined; error: string | undefined; note?: string | undefined; stale: boolean }, threshold: number): ScoreView {
   return {
     score: typeof s.score === 'number' ? s.score : null,
+    ...(typeof s.score === 'number' ? { text: formatScore(s.score, threshold) } : {}),
+    ...(typeof s.score === 'number' && isBelowThreshold(s.score, threshold) ? { below: true as const } : {}),
     ...(s.error !== undefined ? { error: s.error } : {}),
     ...(s.note !== undefined && s.score === undefined && s.error === undefined ? { note: s.note } : {}),
     ...(s.stale ? { stale: true } : {}),
   };
 }
 
-export function rowView(row: ApiRowView): RowView {
+export function rowView(row: ApiRowView, threshold: number): RowView {
   const scores: Record<string, ScoreView> = {};
-  for (const s of row.scores) scores[s.model] = scoreView(s);
+  for (const s of row.scores) scores[s.model] = scoreView(s, threshold);
   return {
     index: row.index,
     line: row.line,

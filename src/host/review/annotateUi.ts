@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { sameTarget } from '../../core/store/annotations';
-import { formatScore, oneLine } from './format';
+import { formatScore } from '../../core/review/rules';
+import { oneLine } from './format';
 import type { AnnotationTargetView } from './reviewApi';
 import type { DatasetSession } from './session';
 

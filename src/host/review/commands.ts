@@ -4,7 +4,7 @@ import { Commands } from '../ids';
 import type { ReviewLog } from '../log';
 import { originOf } from '../../core/security/keyOrigin';
 import type { ApiKeyStore } from '../secrets';
-import { formatThreshold } from './format';
+import { formatThreshold } from '../../core/review/rules';
 import type { ReviewService } from './reviewService';
 import { EMBEDDING_KEY_NAME, type ScoringController } from './scoring';
 import type { DatasetSession } from './session';
@@ -206,5 +206,9 @@ export function registerCommands(
       await openSample(context);
     })),
     vscode.commands.registerCommand(Commands.showLog, () => log.show()),
+    vscode.commands.registerCommand(Commands.checkModels, safe(async () => {
+      const { checkModelsInteractively } = await import('./checkModels');
+      await checkModelsInteractively(config, keys, log);
+    })),
   ];
 }

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { isBelowThreshold } from '../../core/review/rules';
 import { Colors } from '../ids';
 import { inlineAnnotationsText, inlineScoresText } from './format';
 import type { DatasetSession, RowState } from './session';
@@ -179,7 +180,7 @@ function scoresRender(state: RowState, threshold: number): vscode.ThemableDecora
   const color = state.below ? Colors.scoreFail
     : current.some((r) => r.result.error || r.score === undefined) ? Colors.scoreError
       : current.length === 0 ? Colors.scoreStale
-        : current.every((r) => r.score! >= threshold) ? Colors.scorePass : Colors.scoreFail;
+        : current.some((r) => isBelowThreshold(r.score!, threshold)) ? Colors.scoreFail : Colors.scorePass;
   return {
     contentText: inlineScoresText(state, threshold),
     color: new vscode.ThemeColor(color),

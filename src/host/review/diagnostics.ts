@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import type { Finding } from '../../core/dataset/types';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import type { ConfigService } from '../config';
-import { formatScore, formatThreshold } from './format';
+import { formatScore, formatThreshold, isBelowThreshold } from '../../core/review/rules';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 
@@ -50,7 +50,7 @@ export class ReviewDiagnostics implements vscode.Disposable {
       for (const state of session.rowStates().values()) {
         const line = session.dataset.rowLine(state.index) - 1;
         for (const r of state.results) {
-          if (r.stale || r.score === undefined || r.score >= session.threshold) continue;
+          if (r.stale || r.score === undefined || !isBelowThreshold(r.score, session.threshold)) continue;
           const d = new vscode.Diagnostic(
             new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER),
             `${r.model} scored ${formatScore(r.score, session.threshold)}, below the threshold ${formatThreshold(session.threshold)}${state.suspect ? ' (every model is below: the reference may be wrong)' : ''}.`,

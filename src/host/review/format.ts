@@ -1,20 +1,6 @@
+import { formatScore } from '../../core/review/rules';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { ModelResultState, RowState } from './session';
-
-/**
- * `0.8134` -> `0.81`. Near the threshold, more digits, so a score below it never reads as equal
- * or above it (`0.6996` with threshold 0.7 shows as `0.6996`, not `0.70`).
- */
-export function formatScore(score: number, threshold?: number): string {
-  let digits = 2;
-  while (threshold !== undefined && digits < 6 && (Number(score.toFixed(digits)) >= threshold) !== (score >= threshold)) digits++;
-  return score.toFixed(digits);
-}
-
-/** The threshold as the user wrote it (0.985 stays 0.985). */
-export function formatThreshold(threshold: number): string {
-  return String(Number(threshold.toFixed(6)));
-}
 
 /**
  * The inline text of one model's result on a row: `ft-qwen 0.81`, `gpt failed`, `gpt stale 0.46`,

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { DatasetRow } from '../../core/dataset/types';
-import { formatScore, formatThreshold, plainText, targetLabel } from './format';
+import { formatScore, formatThreshold, isBelowThreshold } from '../../core/review/rules';
+import { plainText, targetLabel } from './format';
 import type { SessionManager } from './sessions';
 
 const MAX_TEXT = 1200;
@@ -47,7 +48,7 @@ export class RowHoverProvider implements vscode.HoverProvider {
         md.appendMarkdown('failed: ');
         md.appendText(plainText(`${r.result.error.kind}: ${r.result.error.message}`, 300));
       } else if (r.score !== undefined) {
-        const verdict = r.score >= session.threshold ? 'pass' : 'below threshold';
+        const verdict = isBelowThreshold(r.score, session.threshold) ? 'below threshold' : 'pass';
         md.appendMarkdown(`score **${formatScore(r.score, session.threshold)}** (${verdict})`);
       } else {
         md.appendMarkdown('not scored: ');

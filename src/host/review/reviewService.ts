@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { DatasetRow } from '../../core/dataset/types';
+import { isBelowThreshold, isNotScored } from '../../core/review/rules';
 import { sameTarget, type AnnotationTarget } from '../../core/store/annotations';
 import type { ConfigService } from '../config';
 import { oneLine } from './format';
@@ -129,7 +130,7 @@ export class ReviewService implements ReviewApi, vscode.Disposable {
         const models = session.models();
         return all.filter((i) => {
           const s = states.get(i);
-          return models.some((m) => !s?.results.some((r) => r.model === m && !r.stale && r.score !== undefined));
+          return isNotScored(models, (m) => s?.results.some((r) => r.model === m && !r.stale && r.score !== undefined) ?? false);
         });
       }
       case 'text': {
@@ -286,7 +287,7 @@ function toTarget(t: AnnotationTargetView): AnnotationTarget {
 }
 
 function isBelow(r: ModelResultState, threshold: number): boolean {
-  return !r.stale && r.score !== undefined && r.score < threshold;
+  return !r.stale && r.score !== undefined && isBelowThreshold(r.score, threshold);
 }
 
 async function readRow(session: DatasetSession, index: number): Promise<DatasetRow | undefined> {

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Dataset } from '../../core/dataset/dataset';
+import { currentScore, isRowBelow, isStale, isSuspectReference } from '../../core/review/rules';
 import {
   AnnotationResolver,
   AnnotationStore,
@@ -36,7 +37,7 @@ export interface RowState {
   readonly annotations: readonly PlacedAnnotation[];
   /** Some current (not stale) score is below the threshold. */
   readonly below: boolean;
-  /** At least two models have current scores and every one is below the threshold. */
+  /** The reference may be wrong: see isSuspectReference in core/review/rules. */
   readonly suspect: boolean;
 }
 
@@ -246,7 +247,7 @@ export class DatasetSession implements vscode.Disposable {
     return {
       model: r.model,
       result: r,
-      stale: r.rowHash !== this._dataset.rowHash(index),
+      stale: isStale(r, this._dataset.rowHash(index)),
       score: r.score,
       error: r.error ? `${r.error.kind}: ${r.error.message}` : r.score === undefined ? r.scoreNote ?? 'not scored' : undefined,
     };
@@ -256,9 +257,10 @@ export class DatasetSession implements vscode.Disposable {
     if (results.length === 0 && annotations.length === 0) return undefined;
     const threshold = this.config.threshold;
     results.sort((a, b) => (order.get(a.model) ?? 1e9) - (order.get(b.model) ?? 1e9));
-    const current = results.filter((r) => !r.stale && r.score !== undefined).map((r) => r.score!);
-    const below = current.some((s) => s < threshold);
-    const suspect = current.length >= 2 && current.every((s) => s < threshold);
+    const hash = this._dataset.rowHash(index);
+    const current = results.map((r) => currentScore(r.result, hash)).filter((s): s is number => s !== undefined);
+    const below = isRowBelow(current, threshold);
+    const suspect = isSuspectReference(current, threshold);
     return { index, results, annotations, below, suspect };
   }
 

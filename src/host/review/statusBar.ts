@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { Commands } from '../ids';
-import { formatScore, formatThreshold } from './format';
+import { formatScore, formatThreshold } from '../../core/review/rules';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
 import { summarizeSession } from './summary';

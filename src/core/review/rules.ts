@@ -1,0 +1,81 @@
+import type { StoredResult } from '../store/results';
+
+/**
+ * The review rules: what a user is told about a score and a row. The editor (decorations, hover,
+ * Problems), the panel, the CLI reports and the exports all decide through these functions, so they
+ * can never disagree. Pure: no I/O, no vscode.
+ */
+
+/** The pass line when none is configured (cosine similarity of output and reference). */
+export const DEFAULT_THRESHOLD = 0.7;
+
+/** A reference is suspect when at least this many models have a current score and every one is below. */
+export const SUSPECT_MIN_MODELS = 2;
+
+/**
+ * What one model's latest result on a row is:
+ * - 'scored': the output has a score;
+ * - 'failed': the call failed (no output);
+ * - 'empty': the model answered, but with blank text (nothing to score);
+ * - 'notScored': an output without a score (e.g. the row has no reference, or scoring failed).
+ */
+export type ResultStatus = 'scored' | 'failed' | 'empty' | 'notScored';
+
+/** The part of a stored result the rules read. */
+export type RuleResult = Pick<StoredResult, 'rowHash' | 'output' | 'error' | 'score'>;
+
+export function resultStatus(r: RuleResult): ResultStatus {
+  if (r.error) return r.error.kind === 'empty' ? 'empty' : 'failed';
+  if (typeof r.score === 'number') return 'scored';
+  if (r.output !== undefined && r.output.trim() === '') return 'empty';
+  return 'notScored';
+}
+
+/** The row changed since the result was made (its hash differs from the row's current one). */
+export function isStale(r: Pick<StoredResult, 'rowHash'>, currentRowHash: string): boolean {
+  return r.rowHash !== currentRowHash;
+}
+
+/** A score fails the pass line. */
+export function isBelowThreshold(score: number, threshold: number): boolean {
+  return score < threshold;
+}
+
+/** The score that counts for a row now: scored and not stale; undefined otherwise. */
+export function currentScore(r: RuleResult, currentRowHash: string): number | undefined {
+  return !isStale(r, currentRowHash) && !r.error && typeof r.score === 'number' ? r.score : undefined;
+}
+
+/** Some current score of the row is below the threshold. */
+export function isRowBelow(currentScores: readonly number[], threshold: number): boolean {
+  return currentScores.some((s) => isBelowThreshold(s, threshold));
+}
+
+/** Every model with a current score (at least SUSPECT_MIN_MODELS of them) is below: the reference may be wrong. */
+export function isSuspectReference(currentScores: readonly number[], threshold: number): boolean {
+  return currentScores.length >= SUSPECT_MIN_MODELS && currentScores.every((s) => isBelowThreshold(s, threshold));
+}
+
+/** Some model of `models` has no current score for the row (never called, failed, empty, unscored or stale). */
+export function isNotScored(models: readonly string[], hasCurrentScore: (model: string) => boolean): boolean {
+  return models.some((m) => !hasCurrentScore(m));
+}
+
+/** Most decimals formatScore ever shows. */
+const MAX_DIGITS = 6;
+
+/**
+ * A score for display: `digits` decimals (2 inline, 3 in tables), and more near the threshold, so the
+ * shown number is on the same side of it as the score: 0.6996 at 0.7 shows as "0.6996", never "0.70"
+ * or "0.700" (which would read as passing).
+ */
+export function formatScore(score: number, threshold?: number, digits = 2): string {
+  let d = digits;
+  while (threshold !== undefined && d < MAX_DIGITS && isBelowThreshold(Number(score.toFixed(d)), threshold) !== isBelowThreshold(score, threshold)) d++;
+  return score.toFixed(d);
+}
+
+/** The threshold as the user wrote it (0.985 stays 0.985). */
+export function formatThreshold(threshold: number): string {
+  return String(Number(threshold.toFixed(MAX_DIGITS)));
+}

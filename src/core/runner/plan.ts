@@ -1,0 +1,77 @@
+// Which (row, model) pairs a run has to work on, decided from the index and the stored results alone
+// (no row is parsed): a pair whose latest result is current, successful and scored needs nothing.
+import type { ModelConfig } from '../config/models';
+import type { Dataset } from '../dataset/dataset';
+import type { ResultsStore, StoredResult } from '../store/results';
+
+export interface LanePlan {
+  readonly name: string;
+  /** Undefined for a model seen only in precomputed outputs (never called). */
+  readonly config: ModelConfig | undefined;
+  /** Row indexes to work on, in dataset order. */
+  readonly rows: number[];
+  /** Pairs already settled (nothing to do). */
+  reused: number;
+}
+
+export interface RunPlan {
+  readonly lanes: LanePlan[];
+  /** (row, model) pairs in scope. */
+  pairs: number;
+  /** Pairs that need work. */
+  total: number;
+  /** How many lanes need each row (indexed by row): a parsed row is dropped once this reaches 0. */
+  readonly rowUses: Uint16Array;
+}
+
+export interface PlanInput {
+  dataset: Pick<Dataset, 'rowCount' | 'rowIds' | 'rowHash' | 'modelNames'>;
+  results: Pick<ResultsStore, 'latest'>;
+  /** Models that may be called; models seen only in precomputed outputs get lanes too. */
+  models: readonly ModelConfig[];
+  rowIndexes?: readonly number[];
+  modelNames?: readonly string[];
+  rerun?: boolean;
+  /** The scorer's cache key, when scoring: a stored score made by another key is redone. */
+  scorerKey?: string;
+}
+
+export function planRun(input: PlanInput): RunPlan {
+  const { dataset, results } = input;
+  const wanted = (name: string) => !input.modelNames || input.modelNames.includes(name);
+  const lanes = new Map<string, LanePlan>();
+  const addLane = (name: string, config: ModelConfig | undefined) => {
+    if (!lanes.has(name) && wanted(name)) lanes.set(name, { name, config, rows: [], reused: 0 });
+  };
+  for (const m of input.models) addLane(m.name, m);
+  for (const name of dataset.modelNames) addLane(name, undefined);
+
+  const plan: RunPlan = { lanes: [...lanes.values()], pairs: 0, total: 0, rowUses: new Uint16Array(dataset.rowCount) };
+  const ids = dataset.rowIds();
+  const visit = (index: number) => {
+    const id = ids[index];
+    const hash = dataset.rowHash(index);
+    for (const lane of plan.lanes) {
+      plan.pairs++;
+      const latest = results.latest(id, lane.name);
+      // --rerun redoes configured models only: precomputed-only models have nothing to re-run.
+      if (latest && isSettled(latest, hash, input.scorerKey) && !(input.rerun && lane.config)) {
+        lane.reused++;
+        continue;
+      }
+      lane.rows.push(index);
+      plan.rowUses[index]++;
+      plan.total++;
+    }
+  };
+  if (input.rowIndexes) for (const index of input.rowIndexes) visit(index);
+  else for (let index = 0; index < dataset.rowCount; index++) visit(index);
+  return plan;
+}
+
+/** True when a stored result needs nothing more: current, successful, and scored by this scorer (or unscorable). */
+export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined): boolean {
+  if (result.rowHash !== currentHash || result.error || result.output === undefined) return false;
+  if (scorerKey === undefined) return true;
+  return (result.score !== undefined && result.scorer === scorerKey) || (result.scoreNote !== undefined && result.score === undefined && /no reference/.test(result.scoreNote));
+}

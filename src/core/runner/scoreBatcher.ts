@@ -1,0 +1,210 @@
+// Scores a run's outputs beside its calls. Outputs queue here; the scorer gets everything queued in one
+// call (up to a window of pairs), so it can sort the whole window by length and keep every worker busy.
+// A called output that waits longer than holdMs (the embedding model still loading) is written unscored
+// at once, so a crash loses only calls in flight; its score follows as a second line (the latest wins).
+// Outputs that cost nothing to redo (precomputed, already stored) are written once, with their score.
+import { redactCredentials } from '../security/redact';
+import type { StoredResult } from '../store/results';
+import type { RunScorer } from './runner';
+
+export interface ScoreBatcherOptions {
+  scorer: RunScorer;
+  signal: AbortSignal;
+  /** Hands a result to the writer; counted is false for the follow-up score of an output written unscored. */
+  write(result: StoredResult, counted: boolean): void;
+  /** Called once when scoring fails as a whole; later outputs are written unscored. */
+  onFailed(message: string): void;
+  /** Most pairs per scorer call (default 2048). */
+  window?: number;
+  /** Longest a called output waits for its score before it is written unscored (default 1500 ms). */
+  holdMs?: number;
+  /** Producers wait (room()) while more than this many pairs are queued (default 2 windows). */
+  maxQueued?: number;
+}
+
+interface PendingScore {
+  readonly result: StoredResult;
+  readonly reference: string;
+  readonly queuedAt: number;
+  written: boolean;
+  done: boolean;
+}
+
+/** Scorer calls running at once: while one finishes its last batches, the next keeps the workers busy. */
+const MAX_CALLS_IN_FLIGHT = 2;
+
+export class ScoreBatcher {
+  /** Pairs given a score. */
+  scored = 0;
+  private failure: string | undefined;
+  private readonly window: number;
+  private readonly holdMs: number;
+  private readonly maxQueued: number;
+  private queue: PendingScore[] = [];
+  private head = 0;
+  private held: PendingScore[] = [];
+  private heldHead = 0;
+  private holdTimer: NodeJS.Timeout | undefined;
+  private calls = 0;
+  private pumpScheduled = false;
+  private roomWaiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: ScoreBatcherOptions) {
+    this.window = Math.max(1, options.window ?? 2048);
+    this.holdMs = options.holdMs ?? 1500;
+    this.maxQueued = Math.max(this.window, options.maxQueued ?? 2 * this.window);
+    options.signal.addEventListener('abort', () => this.release(), { once: true });
+  }
+
+  /** Set when scoring failed as a whole. */
+  get error(): string | undefined {
+    return this.failure;
+  }
+
+  private get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Queues an output for scoring; hold marks an output that would cost a call to redo (written unscored if it waits too long). */
+  add(result: StoredResult, reference: string, hold: boolean): void {
+    if (this.failure || this.options.signal.aborted) return this.options.write(result, true);
+    const pending: PendingScore = { result, reference, queuedAt: Date.now(), written: false, done: false };
+    this.queue.push(pending);
+    if (hold) this.hold(pending);
+    this.schedulePump();
+  }
+
+  /** Resolves when the queue has room (producers wait here, so a large run keeps a bounded number of outputs in memory). */
+  room(): Promise<void> {
+    if (this.queued < this.maxQueued || this.failure || this.options.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Resolves when every queued output was scored (or written unscored). */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  dispose(): void {
+    if (this.holdTimer) clearInterval(this.holdTimer);
+    this.holdTimer = undefined;
+  }
+
+  private isIdle(): boolean {
+    return this.calls === 0 && this.queued === 0 && !this.pumpScheduled;
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // Outputs finishing in the same turn join one call.
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queued > 0 && (this.failure || this.options.signal.aborted)) this.settle(this.takeWindow(), false);
+    while (this.queued > 0 && this.calls < MAX_CALLS_IN_FLIGHT) {
+      const batch = this.takeWindow();
+      this.calls++;
+      void this.score(batch).finally(() => {
+        this.calls--;
+        this.pump();
+      });
+    }
+    this.notify();
+  }
+
+  private takeWindow(): PendingScore[] {
+    const end = Math.min(this.queue.length, this.head + this.window);
+    const batch = this.queue.slice(this.head, end);
+    this.head = end;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return batch;
+  }
+
+  private async score(batch: PendingScore[]): Promise<void> {
+    const { scorer, signal } = this.options;
+    let scored = false;
+    if (!this.failure && !signal.aborted) {
+      try {
+        const scores = await scorer.scorePairs(batch.map((b) => ({ output: b.result.output!, reference: b.reference })), { signal });
+        batch.forEach((b, i) => {
+          const score = scores[i];
+          if (typeof score === 'number' && Number.isFinite(score)) {
+            b.result.score = score;
+            b.result.scorer = scorer.cacheKey;
+            this.scored++;
+          }
+        });
+        scored = true;
+      } catch (err) {
+        if (!signal.aborted && !this.failure) {
+          this.failure = redactCredentials((err as Error).message ?? String(err));
+          this.options.onFailed(this.failure);
+        }
+      }
+    }
+    this.settle(batch, scored);
+  }
+
+  /** Writes a finished batch: unscored outputs (cancelled, scorer broken) are kept; a later run scores them without a call. */
+  private settle(batch: PendingScore[], scored: boolean): void {
+    for (const b of batch) {
+      b.done = true;
+      if (!b.written) this.options.write(b.result, true);
+      else if (scored && b.result.score !== undefined) this.options.write({ ...b.result, at: new Date().toISOString() }, false);
+    }
+  }
+
+  private hold(pending: PendingScore): void {
+    this.held.push(pending);
+    this.holdTimer ??= setInterval(() => this.writeOverdue(), Math.max(10, Math.min(250, this.holdMs / 2)));
+    this.holdTimer.unref();
+  }
+
+  private writeOverdue(): void {
+    const now = Date.now();
+    while (this.heldHead < this.held.length) {
+      const p = this.held[this.heldHead];
+      if (!p.done && !p.written) {
+        if (now - p.queuedAt < this.holdMs) break; // queued in order: the rest are younger
+        p.written = true;
+        this.options.write({ ...p.result }, true);
+      }
+      this.heldHead++;
+    }
+    if (this.heldHead === this.held.length) {
+      this.held = [];
+      this.heldHead = 0;
+    }
+  }
+
+  private release(): void {
+    this.schedulePump();
+    this.notify();
+  }
+
+  private notify(): void {
+    if (this.roomWaiters.length > 0 && (this.queued < this.maxQueued || this.failure || this.options.signal.aborted)) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+    if (this.idleWaiters.length > 0 && this.isIdle()) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+}
