@@ -10,7 +10,14 @@ export interface RemoteEmbedderOptions {
   apiKey?: string;
   batchSize: number;
   concurrency: number;
+  /** Deadline of one request, body included (default 60000). */
+  timeoutMs?: number;
+  /** Largest response body read (default: the transport's). */
+  maxResponseBytes?: number;
 }
+
+/** Retries of a failed embeddings request (429, 5xx, reset, timeout). */
+const EMBEDDING_RETRIES = 2;
 
 function normalised(values: readonly number[]): Float32Array {
   const out = Float32Array.from(values);
@@ -28,12 +35,30 @@ export class RemoteEmbedder implements Embedder {
   constructor(private readonly options: RemoteEmbedderOptions) {}
 
   private getClient(): Promise<OpenAIClient> {
-    this.client ??= import('../runner/responses').then(({ ReviewClient }) => new ReviewClient({
-      baseURL: this.options.baseUrl,
-      // Local servers often need no key; the client insists on one.
-      apiKey: this.options.apiKey || 'no-key',
+    // The one client factory (no env ids, no placeholder key, guarded transport); loaded on first use.
+    this.client ??= import('../runner/openaiClient').then(({ createOpenAIClient }) => createOpenAIClient({
+      baseUrl: this.options.baseUrl,
+      apiKey: this.options.apiKey,
+      timeoutMs: this.options.timeoutMs ?? 60_000,
+      maxResponseBytes: this.options.maxResponseBytes,
     }));
     return this.client;
+  }
+
+  /** One embeddings request with the product's one retry layer (the client itself never retries). */
+  private async embedWithRetries(client: OpenAIClient, input: string[], signal: AbortSignal | undefined) {
+    const { classifyFailure, backoffMs, DEFAULT_RETRY_POLICY } = await import('../runner/retry');
+    const policy = { ...DEFAULT_RETRY_POLICY, retries: EMBEDDING_RETRIES };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await client.embeddings.create({ model: this.options.model, input, encoding_format: 'float' }, { signal });
+      } catch (error) {
+        const failure = classifyFailure(error);
+        if (signal?.aborted || failure.action !== 'retry' || attempt >= policy.retries) throw error;
+        const delay = Math.min(failure.retryAfterMs ?? backoffMs(attempt + 1, policy), policy.maxDelayMs);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   async computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void> {
@@ -68,7 +93,7 @@ export class RemoteEmbedder implements Embedder {
       return await this.request(client, input, run, origin);
     } catch (error) {
       const tooLong = tooLongLimit(error);
-      if (!tooLong) throw this.failure(error, run, origin);
+      if (!tooLong) throw await this.failure(error, run, origin);
       if (input.length > 1) {
         const out: Float32Array[] = [];
         for (const text of input) out.push(...(await this.embedBatch(client, [text], run, origin)));
@@ -84,7 +109,7 @@ export class RemoteEmbedder implements Embedder {
           return vectors;
         } catch (retryError) {
           const again = tooLongLimit(retryError);
-          if (!again) throw this.failure(retryError, run, origin);
+          if (!again) throw await this.failure(retryError, run, origin);
           limit = { ...again, given: again.given ?? approxTokens(text) };
         }
       }
@@ -97,7 +122,7 @@ export class RemoteEmbedder implements Embedder {
 
   private async request(client: OpenAIClient, input: string[], run: EmbedRunOptions, origin: string): Promise<Float32Array[]> {
     if (run.signal?.aborted) throw new ScorerError('cancelled', 'Scoring was cancelled.');
-    const response = await client.embeddings.create({ model: this.options.model, input, encoding_format: 'float' }, { signal: run.signal });
+    const response = await this.embedWithRetries(client, input, run.signal);
     const data = [...response.data].sort((a, b) => a.index - b.index);
     if (data.length !== input.length || data.some((d) => !Array.isArray(d.embedding) || d.embedding.length === 0)) {
       throw new ScorerError('remote-failed', `Embeddings endpoint ${origin} (model ${this.options.model}) answered ${data.length} embeddings for ${input.length} texts; expected one float vector per text.`);
@@ -105,11 +130,12 @@ export class RemoteEmbedder implements Embedder {
     return data.map((d) => normalised(d.embedding));
   }
 
-  private failure(error: unknown, run: EmbedRunOptions, origin: string): ScorerError {
+  private async failure(error: unknown, run: EmbedRunOptions, origin: string): Promise<ScorerError> {
     if (error instanceof ScorerError) return error;
     if (run.signal?.aborted) return new ScorerError('cancelled', 'Scoring was cancelled.');
     const status = (error as { status?: number }).status;
-    const detail = errorText(error);
+    const { transportErrorOf } = await import('../runner/transport');
+    const detail = transportErrorOf(error)?.message ?? errorText(error);
     return new ScorerError('remote-failed', `Embeddings request to ${origin} (model ${this.options.model}) failed${status ? ` with HTTP ${status}` : ''}: ${detail}`);
   }
   async dispose(): Promise<void> {
