@@ -1,4 +1,32 @@
 /** How review facts read for a person, alike in the editor, the panel and the CLI. Pure: no vscode. */
+import type { ModelResultState } from './datasetReview';
+import { resultStatus } from './rules';
+
+/** Why a stored output has no score, as the editor and the panel say it. */
+export interface NoScore {
+  /**
+   * 'no-reference': nothing to compare with (expected); 'empty': the model answered with blank text;
+   * 'unscored': the embedding step did not finish (a problem to fix).
+   */
+  readonly kind: 'no-reference' | 'empty' | 'unscored';
+  readonly reason: string;
+}
+
+/**
+ * Why the output of `r` has no score, or undefined when it has one (or the call failed).
+ * `scoringFailure`: why the last run could not score, when known (see DatasetReview.scoringFailure).
+ */
+export function noScore(r: ModelResultState, scoringFailure: string | undefined): NoScore | undefined {
+  if (r.result.error || r.score !== undefined) return undefined;
+  if (resultStatus(r.result) === 'empty') return { kind: 'empty', reason: r.error ?? 'the model answered with blank text' };
+  if (r.result.scoreNote) return { kind: /no reference/.test(r.result.scoreNote) ? 'no-reference' : 'unscored', reason: r.result.scoreNote };
+  return {
+    kind: 'unscored',
+    reason: scoringFailure
+      ? `the embedding model failed: ${scoringFailure}`
+      : 'the output was stored before it was scored (the run was cancelled or the embedding model failed); score the row again',
+  };
+}
 
 /**
  * Short, distinct names for model columns and inline scores: a name up to `max` characters stays; a

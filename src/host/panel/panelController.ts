@@ -1,7 +1,7 @@
+import type { AnnotationTarget } from '../../core/store/annotations';
 import type {
   DatasetView,
   HostToWebview,
-  ModelSummaryView,
   RequestMap,
   RequestType,
   RowDetail,
@@ -11,18 +11,11 @@ import type {
   WebviewRequest,
   WebviewToHost,
 } from '../../shared/protocol';
-import { compactModelNames } from '../../core/review/display';
-import { formatScore } from '../../core/review/rules';
-import type { AnnotationTargetView } from '../review/reviewApi';
-import type { PanelDataset, PanelSource } from './panelData';
-import { annotationView, computeOrder, rowView, runs, scoreView, SortColumns, TextMatches } from './rowQuery';
+import type { PanelSource } from './panelData';
+import { computeOrder, runs, SortColumns, TextMatches } from './rowQuery';
 
 /** Longest page the host serves, so no message carries a large part of the file. */
 export const MAX_ROW_PAGE = 500;
-/** Model names in column headers longer than this are shortened in the middle (the full name is the title). */
-export const HEADER_NAME_MAX = 16;
-/** Histogram bins over [0, 1]. */
-export const HISTOGRAM_BINS = 10;
 
 export const DEFAULT_QUERY: RowQuery = { sort: { column: 'index', descending: false }, filter: {} };
 
@@ -111,8 +104,7 @@ export class PanelController {
   }
 
   summary(): SummaryView | null {
-    const dataset = this.source.activeDataset();
-    return dataset ? summaryView(dataset) : null;
+    return this.source.summary();
   }
 
   dispose(): void {
@@ -150,10 +142,9 @@ export class PanelController {
         await this.refresh();
         return;
       case 'row/select': {
-        const dataset = this.source.activeDataset();
-        if (dataset && Number.isInteger(message.index) && message.index >= 0 && message.index < dataset.rowCount) {
-          await this.source.revealRow(message.index);
-        }
+        // A row the file lost meanwhile has nothing to reveal.
+        const index = this.source.activeDataset() ? this.source.indexOfRow(message.rowId) : undefined;
+        if (index !== undefined) await this.source.revealRow(index);
         return;
       }
       case 'rows/page':
@@ -186,10 +177,10 @@ export class PanelController {
       case 'rows/page':
         return this.page(request.params.generation, request.params.start, request.params.count);
       case 'row/detail':
-        return this.detail(request.params.index);
+        return this.detail(this.requireRow(request.params.rowId));
       case 'row/score': {
         const dataset = this.requireDataset();
-        const indexes = request.params.indexes.filter((i) => Number.isInteger(i) && i >= 0 && i < dataset.rowCount);
+        const indexes = request.params.rowIds.map((id) => this.source.indexOfRow(id)).filter((i): i is number => i !== undefined);
         if (indexes.length === 0) throw new Error('No row to score: select a row first.');
         const models = request.params.models;
         for (const model of models ?? []) {
@@ -204,18 +195,17 @@ export class PanelController {
         return null;
       case 'row/annotate': {
         const dataset = this.requireDataset();
-        const { index, target, label, note } = request.params;
-        requireRow(dataset, index);
+        const { rowId, target, label, note } = request.params;
+        const index = this.requireRow(rowId);
         if (!dataset.labels.includes(label)) throw new Error(`Unknown label "${label}": use one of ${dataset.labels.join(', ')}.`);
         await this.source.annotate(index, targetOf(dataset, target), label, note?.trim() ? note.trim() : undefined);
         return null;
       }
       case 'row/removeAnnotation': {
-        const dataset = this.requireDataset();
-        const { index, target } = request.params;
-        requireRow(dataset, index);
+        const { rowId, target } = request.params;
+        const index = this.requireRow(rowId);
         const row = await this.source.rowDetail(index);
-        const annotation = row?.annotations.find((a) => annotationView(a).target === target);
+        const annotation = row?.annotations.find((a) => a.target === target);
         if (!annotation) throw new Error(`Row ${row?.id ?? index} has no annotation on ${target === 'reference' ? 'its reference' : `the output of ${target}`}.`);
         await this.source.removeAnnotation(annotation.id);
         return null;
@@ -230,14 +220,22 @@ export class PanelController {
     }
   }
 
-  private requireDataset(): PanelDataset {
+  private requireDataset(): DatasetView {
     const dataset = this.source.activeDataset();
     if (!dataset) throw new Error('No dataset is open: open a PiSAR .jsonl file.');
     return dataset;
   }
 
-  private async page(generation: number, start: number, count: number): Promise<RowsPage> {
+  /** The current index of the row with this id. */
+  private requireRow(rowId: string): number {
     const dataset = this.requireDataset();
+    const index = typeof rowId === 'string' ? this.source.indexOfRow(rowId) : undefined;
+    if (index === undefined) throw new Error(`Row "${rowId}" is not in ${dataset.file} any more (the file was edited): select the row again.`);
+    return index;
+  }
+
+  private async page(generation: number, start: number, count: number): Promise<RowsPage> {
+    this.requireDataset();
     // An old generation's page would show rows of a view the user already left: answer empty.
     if (generation !== this.generation) return { generation: this.generation, start, rows: [] };
     const from = Math.max(0, Math.floor(start));
@@ -246,41 +244,25 @@ export class PanelController {
     const byIndex = new Map<number, RowsPage['rows'][number]>();
     const sorted = [...indexes].sort((a, b) => a - b);
     const fetched = await Promise.all(runs(sorted).map(([s, c]) => this.source.rows(s, c)));
-    for (const rows of fetched) for (const row of rows) byIndex.set(row.index, rowView(row, dataset.threshold));
+    for (const rows of fetched) for (const row of rows) byIndex.set(row.index, row);
     const rows = indexes.map((i) => byIndex.get(i)).filter((r): r is RowsPage['rows'][number] => r !== undefined);
     return { generation, start: from, rows };
   }
 
   private async detail(index: number): Promise<RowDetail> {
     const dataset = this.requireDataset();
-    requireRow(dataset, index);
     const row = await this.source.rowDetail(index);
     if (!row) throw new Error(`Row ${index} is not in ${dataset.file} any more.`);
     const images = await Promise.all(
       row.images.map(async (image) => {
         try {
-          return { source: image.value, ...(await this.source.loadImage(dataset.file, image)) };
+          return { ...image, ...(await this.source.loadImage(dataset.file, image)) };
         } catch (error) {
-          return { source: image.value, problem: error instanceof Error ? error.message : String(error) };
+          return { ...image, problem: error instanceof Error ? error.message : String(error) };
         }
       }),
     );
-    return {
-      index: row.index,
-      line: row.line,
-      id: row.id,
-      input: row.input,
-      reference: row.reference ?? null,
-      images,
-      outputs: row.outputs.map((o) => ({
-        model: o.model,
-        output: o.output ?? null,
-        // null: nothing stored yet (a precomputed output); a stored output without a score says why.
-        score: o.score === undefined && o.error === undefined && o.note === undefined ? null : scoreView(o, dataset.threshold),
-        ...(o.latencyMs !== undefined ? { latencyMs: o.latencyMs } : {}),
-      })),
-      annotations: row.annotations.map(annotationView),
-    };
+    return { ...row, images };
   }
 
   /** Recomputes the view and the summary from the current snapshot, then pushes both. */
@@ -301,7 +283,7 @@ export class PanelController {
       this.pending = new Set();
       this.query = sanitizeQuery(this.query, dataset);
       const query = this.query;
-      this.send({ type: 'dataset/didChange', dataset: dataset ? datasetView(dataset) : null });
+      this.send({ type: 'dataset/didChange', dataset: dataset ?? null });
       if (!dataset) {
         this.order = new Int32Array(0);
         this.generation++;
@@ -324,11 +306,11 @@ export class PanelController {
       if (query !== this.query) return;
       this.order = order;
       this.generation++;
-      this.send({ type: 'summary/didChange', summary: summaryView(dataset) });
+      this.send({ type: 'summary/didChange', summary: this.source.summary() });
       this.send({ type: 'rows/didChange', generation: this.generation, total: order.length, query, seq: this.querySeq });
       // No cursor message here: the webview finds its selection in the new view by index, and a
       // re-sent cursor would pull back a selection the user moved since (j/k during a scoring run).
-      this.send({ type: 'scoring/didChange', running: dataset.scoring, ...(problem ? { message: problem } : {}) });
+      this.send({ type: 'scoring/didChange', running: this.source.isScoring(), ...(problem ? { message: problem } : {}) });
     });
     this.recompute = next.catch(() => undefined);
     return next;
@@ -336,9 +318,10 @@ export class PanelController {
 
   private cursorMessage(): HostToWebview {
     const index = this.cursorIndex;
-    if (index === undefined) return { type: 'cursor/didChange', index: null, position: null };
+    const rowId = index === undefined ? undefined : this.source.rowIdAt(index);
+    if (index === undefined || rowId === undefined) return { type: 'cursor/didChange', index: null, rowId: null, position: null };
     const position = this.order.indexOf(index);
-    return { type: 'cursor/didChange', index, position: position === -1 ? null : position };
+    return { type: 'cursor/didChange', index, rowId, position: position === -1 ? null : position };
   }
 
   private send(message: HostToWebview): void {
@@ -353,35 +336,14 @@ export class PanelController {
   }
 }
 
-function requireRow(dataset: PanelDataset, index: number): void {
-  if (!Number.isInteger(index) || index < 0 || index >= dataset.rowCount) throw new Error(`Row ${index} is not in ${dataset.file}.`);
-}
-
-function targetOf(dataset: PanelDataset, target: string): AnnotationTargetView {
+function targetOf(dataset: DatasetView, target: string): AnnotationTarget {
   if (target === 'reference') return { kind: 'reference' };
   if (!dataset.models.includes(target)) throw new Error(`Unknown target "${target}": use "reference" or a model name.`);
   return { kind: 'output', model: target };
 }
 
-export function datasetView(dataset: PanelDataset): DatasetView {
-  const name = dataset.file.split(/[\\/]/).pop() ?? dataset.file;
-  return {
-    file: dataset.file,
-    name,
-    rowCount: dataset.rowCount,
-    models: [...dataset.models],
-    configuredModels: [...dataset.configuredModels],
-    labels: [...dataset.labels],
-    threshold: dataset.threshold,
-    canScore: dataset.canScore,
-    findings: dataset.findings,
-    modelLabels: Object.fromEntries(compactModelNames(dataset.models, HEADER_NAME_MAX)),
-    ...(dataset.scoringFailure ? { scoringFailure: dataset.scoringFailure } : {}),
-  };
-}
-
 /** Drops filter and sort parts that name a model the dataset does not have. */
-export function sanitizeQuery(query: RowQuery, dataset: PanelDataset | undefined): RowQuery {
+export function sanitizeQuery(query: RowQuery, dataset: DatasetView | undefined): RowQuery {
   const models = dataset?.models ?? [];
   const sortModel = query.sort.column.startsWith('score:') ? query.sort.column.slice('score:'.length) : undefined;
   const sort = sortModel !== undefined && !models.includes(sortModel) ? DEFAULT_QUERY.sort : query.sort;
@@ -389,38 +351,6 @@ export function sanitizeQuery(query: RowQuery, dataset: PanelDataset | undefined
   const keepBelow = below === undefined || below === 'any' || models.includes(below.model);
   const filter = keepBelow ? query.filter : { ...query.filter, below: undefined };
   return sort === query.sort && filter === query.filter ? query : { sort, filter };
-}
-
-export function histogram(scores: readonly number[]): number[] {
-  const bins = new Array<number>(HISTOGRAM_BINS).fill(0);
-  for (const score of scores) {
-    if (typeof score !== 'number' || Number.isNaN(score)) continue;
-    bins[Math.min(HISTOGRAM_BINS - 1, Math.max(0, Math.floor(score * HISTOGRAM_BINS)))]++;
-  }
-  return bins;
-}
-
-export function summaryView(dataset: PanelDataset): SummaryView {
-  const models: ModelSummaryView[] = dataset.summary.models.map((m) => ({
-    model: m.model,
-    scored: m.scored,
-    mean: m.mean ?? null,
-    median: m.median ?? null,
-    meanText: m.mean === undefined ? null : formatScore(m.mean, dataset.threshold, 3),
-    medianText: m.median === undefined ? null : formatScore(m.median, dataset.threshold, 3),
-    shareAtLeast: m.shareAtOrAbove ?? null,
-    failures: m.failed,
-    histogram: histogram(m.scores),
-  }));
-  return {
-    threshold: dataset.threshold,
-    rowCount: dataset.rowCount,
-    models,
-    gaps: dataset.summary.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanDifference })),
-    annotated: dataset.annotatedRows,
-    suspect: dataset.suspectRows,
-    embeddingModels: [...dataset.summary.embeddingModels],
-  };
 }
 
 const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export']);
@@ -444,7 +374,7 @@ export function isPanelMessage(value: unknown): value is WebviewToHost {
     case 'view/setQuery':
       return isQuery(value.query) && Number.isInteger(value.seq);
     case 'row/select':
-      return Number.isInteger(value.index);
+      return typeof value.rowId === 'string';
     default:
       return false;
   }

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { compactModelNames } from '../../core/review/display';
+import { compactModelNames, noScore } from '../../core/review/display';
 import { isBelowThreshold } from '../../core/review/rules';
 import { Colors } from '../ids';
-import { inlineAnnotationsText, inlineResultText, noScore } from './format';
+import { inlineAnnotationsText, inlineResultText } from './format';
 import type { DatasetSession, ModelResultState } from './session';
 import type { SessionManager } from './sessions';
 

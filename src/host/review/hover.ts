@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import type { DatasetRow } from '../../core/dataset/types';
-import { compactModelNames, embeddingModelName } from '../../core/review/display';
+import { compactModelNames, embeddingModelName, noScore } from '../../core/review/display';
 import { formatScore, formatThreshold, isBelowThreshold } from '../../core/review/rules';
-import { noScore, plainText, targetLabel } from './format';
+import { plainText, targetLabel } from './format';
 import type { SessionManager } from './sessions';
 
 const MAX_TEXT = 1200;
