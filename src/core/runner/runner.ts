@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { MAX_DURATION_MS, MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/dataset';
+import { EMPTY_OUTPUT_NOTE, isEmptyOutput } from '../review/rules';
 import type { DatasetRow } from '../dataset/types';
 import type { ResultsStore, StoredResult } from '../store/results';
 import { ImageError } from './images';
@@ -216,6 +217,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   const finish = (result: StoredResult, row: DatasetRow, costly: boolean) => {
     if (result.output === undefined) return writer.write(result);
     if (row.reference === undefined) return writer.write({ ...result, scoreNote: 'the row has no reference rationale' });
+    if (isEmptyOutput(result.output)) return writer.write({ ...result, scoreNote: EMPTY_OUTPUT_NOTE });
     if (!batcher || run.signal.aborted) return writer.write(result);
     batcher.add(result, row.reference, costly);
   };

@@ -35,6 +35,7 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     rowDetail: (index) => api.rowDetail(index),
     scoreColumns: () => api.scoreColumns(),
     indexOfRow: (id) => api.indexOfRow(id),
+    rowIdAt: (index) => api.rowIdAt(index),
     isScoring: () => api.isScoring(),
     // Keeps the keyboard in the panel, so j/k keep working.
     revealRow: (index) => api.revealRow(index, { preserveFocus: true }),
