@@ -54,6 +54,31 @@ export function isSidecarFile(file: string): boolean {
   return SIDECAR_PATTERN.test(file);
 }
 
+/**
+ * True when text that an editor took for JSON (a `.json` file) is JSONL: its first two non-blank
+ * lines are each a whole JSON object. A pretty-printed document or a one-line JSON file is not.
+ */
+export function looksLikeJsonl(text: string): boolean {
+  let objects = 0;
+  let start = 0;
+  for (let n = 0; n < 50 && start < text.length && objects < 2; n++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    if (line === '') continue;
+    if (!line.startsWith('{') || !line.endsWith('}')) return false;
+    try {
+      const value: unknown = JSON.parse(line.replace(/^\uFEFF/, ''));
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+    } catch {
+      return false;
+    }
+    objects++;
+  }
+  return objects >= 2;
+}
+
 const DATASET_EXTENSION = /\.(jsonl|ndjson|json|txt|gz)$/i;
 
 /**
