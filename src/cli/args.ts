@@ -13,6 +13,8 @@ export const ExitCode = {
   ok: 0,
   someCallsFailed: 1,
   usageOrInput: 2,
+  /** The run finished, but some dataset lines could not be read and were skipped (score). */
+  rowsSkipped: 3,
 } as const;
 
 export interface CliIo {

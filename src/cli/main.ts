@@ -1,19 +1,21 @@
 import { type CliCommand, type CliIo, ExitCode, UsageError } from './args';
 import { DatasetReadError } from '../core/dataset/dataset';
 import { redactCredentials } from '../core/security/redact';
+import { checkModelsCommand } from './commands/checkModels';
+import { compareCommand } from './commands/compare';
 import { inspectCommand } from './commands/inspect';
 import { reportCommand } from './commands/report';
 import { scoreCommand } from './commands/score';
 
 // Each command lives in src/cli/commands/; this table is the CLI's command list.
-const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, reportCommand];
+const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, reportCommand, compareCommand, checkModelsCommand];
 
 function usage(): string {
   const lines = ['Usage: pisar-review <command> [options]', '', 'Commands:'];
   for (const command of commands) {
     lines.push(`  ${command.usage}`, `      ${command.summary}`);
   }
-  lines.push('', 'Exit codes: 0 done, 1 some model calls failed, 2 bad usage or unreadable input.');
+  lines.push('', 'Exit codes: 0 done, 1 some model calls failed, 2 bad usage or unreadable input, 3 (score) dataset lines were skipped.');
   return lines.join('\n');
 }
 

@@ -169,10 +169,10 @@ describe('CLI: score and report', function () {
     const md = await cli(['report', data, '--rows']);
     assert.equal(md.code, 0);
     assert.match(md.stdout, /\| m1 \| 4 \| 3 \| 1\.000 \| 1\.000 \| 100\.0% \| 1 \| 0 \|/);
-    assert.match(md.stdout, /\| 3 \| r2 \| failed \(request\) \| \d\.\d{3} \|/);
+    assert.match(md.stdout, /\| r2 \| 3 \| failed: request \| \d\.\d{3} \|/);
     const csv = await cli(['report', data, '--format', 'csv']);
-    assert.match(csv.stdout, /^model,rows,scored,mean,median,share >= 0\.7,failed,stale\r\n/);
-    assert.match(csv.stdout, /\r\nm1,4,3,1,1,1,1,0\r\n/);
+    assert.match(csv.stdout, /^model,rows,scored,mean,median,share >= 0\.7,failed,stale,gap_vs:m1,gap_vs:pre\r\n/);
+    assert.match(csv.stdout, /\r\nm1,4,3,1,1,1,1,0,,0\.0\d+\r\n/);
     const json = await cli(['report', data, '--format', 'json', '--rows', '--threshold', '0.99']);
     const doc = JSON.parse(json.stdout) as ReportDocument;
     assert.equal(doc.schema, 'pisar-review/report@1');

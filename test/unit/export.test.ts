@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { csvText, markdownCell, renderReport, type ReportInput, type ReportRow } from '../../src/core/report/export';
+import { csvText, markdownCell, renderReport, type ReportInput, type ReportRow } from '../../src/core/report/render';
 import { describeQuery } from '../../src/host/panel/panelController';
 
 function input(): ReportInput {
@@ -71,10 +71,10 @@ describe('report export', () => {
     const lines = file.text.split('\n');
     assert.ok(lines.includes('| ft | 5 | 0.800 | 0.850 | 80.0% | 1 |'));
     assert.ok(lines.includes('| gpt | 6 | 0.500 |  | 50.0% | 0 |'), 'a missing median is an empty cell');
-    assert.ok(lines.includes('| ft | gpt | 0.300 |'));
+    assert.ok(lines.includes('| ft | gpt | +0.300 |'));
     assert.ok(lines.includes('## Rows (2)'));
     assert.ok(lines.includes('| r1 | 1 | Why, "exactly"?<br>Second line | Price \\| value | 0.912 | 0.410 ▼ below | gpt: wrong (ignores price) |'));
-    assert.ok(lines.includes('| x | 6 | &lt;img src=x onerror=alert(1)&gt; | =HYPERLINK("http://evil") | failed: HTTP 500 | n/a |  |'));
+    assert.ok(lines.includes('| x | 6 | &lt;img src=x onerror=alert(1)> | =HYPERLINK("http://evil") | failed: HTTP 500 | n/a |  |'));
     assert.ok(!file.text.includes('<img'), 'no live HTML');
     assert.ok(file.text.includes('- Rows exported: below 0.7 for any model'));
   });
@@ -84,13 +84,13 @@ describe('report export', () => {
     assert.equal(rows.suffix, '');
     assert.equal(summary.suffix, '.summary');
     const parsed = parseCsv(rows.text);
-    assert.deepEqual(parsed[0], ['id', 'line', 'input', 'reference', 'score:ft', 'error:ft', 'score:gpt', 'error:gpt', 'annotations']);
-    assert.deepEqual(parsed[1], ['r1', '1', 'Why, "exactly"?\nSecond line', 'Price | value', '0.9123', '', '0.41', '', 'gpt: wrong (ignores price)']);
-    assert.deepEqual(parsed[2], ['x', '6', '<img src=x onerror=alert(1)>', '\'=HYPERLINK("http://evil")', '', 'HTTP 500', '', '', ''], 'a formula is defused');
+    assert.deepEqual(parsed[0], ['id', 'line', 'input', 'reference', 'score:ft', 'error:ft', 'rougeL:ft', 'score:gpt', 'error:gpt', 'rougeL:gpt', 'annotations']);
+    assert.deepEqual(parsed[1], ['r1', '1', 'Why, "exactly"?\nSecond line', 'Price | value', '0.9123', '', '', '0.41', '', '', 'gpt: wrong (ignores price)']);
+    assert.deepEqual(parsed[2], ['x', '6', '<img src=x onerror=alert(1)>', '\'=HYPERLINK("http://evil")', '', 'HTTP 500', '', '', '', '', ''], 'a formula is defused');
     assert.equal(parsed.length, 3);
 
     const s = parseCsv(summary.text);
-    assert.deepEqual(s[0], ['model', 'scored', 'mean', 'median', 'share_at_least_0.7', 'failures', 'gap_vs:ft', 'gap_vs:gpt']);
+    assert.deepEqual(s[0], ['model', 'scored', 'mean', 'median', 'share >= 0.7', 'failed', 'gap_vs:ft', 'gap_vs:gpt']);
     assert.deepEqual(s[1], ['ft', '5', '0.8', '0.85', '0.8', '1', '', '0.3']);
     assert.deepEqual(s[2], ['gpt', '6', '0.5', '', '0.5', '0', '-0.3', '']);
   });
@@ -113,7 +113,7 @@ describe('report export', () => {
     assert.equal(csvText('@SUM(A1)'), "'@SUM(A1)");
     assert.equal(csvText('a,b'), '"a,b"');
     assert.equal(markdownCell('a|b\r\nc'), 'a\\|b<br>c');
-    assert.equal(markdownCell('`code` & <b>'), '\\`code\\` &amp; &lt;b&gt;');
+    assert.equal(markdownCell('`code` & <b>'), '\\`code\\` &amp; &lt;b>');
   });
 
   it('says in words which rows were exported', () => {

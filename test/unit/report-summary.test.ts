@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { median, summarize, type ResultLookup } from '../../src/core/report/summary';
-import { renderCsv, renderMarkdown } from '../../src/core/report/table';
+import { renderCsv, renderMarkdown, reportSummaryOf } from '../../src/core/report/render';
 import type { StoredResult } from '../../src/core/store/results';
 
 function lookup(results: Partial<StoredResult>[]): ResultLookup {
@@ -60,10 +60,11 @@ describe('report summary', () => {
 
   it('renders tables that a hostile model name or row id cannot break or turn into a formula', () => {
     const s = summarize([{ id: 'r', hash: 'h' }], lookup([{ rowId: 'r', model: '=HYPERLINK("x")|\u001b[31mred', output: 'o', score: 0.75 }]));
-    const md = renderMarkdown(s);
+    const input = { summary: reportSummaryOf(s), models: s.models.map((m) => m.model) };
+    const md = renderMarkdown(input);
     assert.ok(!md.includes('\u001b'), 'no ANSI escape reaches the terminal');
     assert.match(md, /\| =HYPERLINK\("x"\)\\\|�\[31mred \| 1 \| 1 \| 0\.750 \| 0\.750 \| 100\.0% \| 0 \| 0 \|/);
-    const csv = renderCsv(s);
-    assert.match(csv, /\r\n"'=HYPERLINK\(""x""\)\|�\[31mred",1,1,0\.75,0\.75,1,0,0\r\n/);
+    const csv = renderCsv(input);
+    assert.match(csv, /\r\n"'=HYPERLINK\(""x""\)\|�\[31mred",1,1,0\.75,0\.75,1,0,0,\r\n/);
   });
 });

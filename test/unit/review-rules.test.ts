@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { rowView, scoreView } from '../../src/host/panel/rowQuery';
-import { renderReport } from '../../src/core/report/export';
-import { renderMarkdown, rowReports } from '../../src/core/report/table';
+import { scoreView } from '../../src/core/review/reviewModel';
+import { renderMarkdown, renderReport, reportSummaryOf } from '../../src/core/report/render';
+import { rowReports } from '../../src/core/report/rows';
 import { summarize } from '../../src/core/report/summary';
 import {
   currentScore,
@@ -63,17 +63,18 @@ describe('review rules (src/core/review/rules)', () => {
 
   it('the panel, the CLI report and the export show 0.6996 at 0.7 as the editor does: below, "0.6996"', () => {
     const editor = formatScore(0.6996, 0.7);
-    const panel = rowView(
-      { index: 0, line: 1, id: 'r', inputPreview: '', referencePreview: '', hasImage: false, annotations: [], belowThreshold: true, suspectReference: false, scores: [{ model: 'm', score: 0.6996, error: undefined, stale: false, latencyMs: undefined, promptTokens: undefined, completionTokens: undefined }] },
-      0.7,
-    ).scores.m;
-    assert.deepEqual(panel, { score: 0.6996, text: editor, below: true });
-    assert.deepEqual(scoreView({ score: 0.7, error: undefined, stale: false }, 0.7), { score: 0.7, text: '0.70' });
+    const state = (score: number) => ({ model: 'm', result: result({ output: 'x', score }), stale: false, score, error: undefined });
+    assert.deepEqual(scoreView(state(0.6996), 0.7), { score: 0.6996, text: editor, below: true }, 'the panel');
+    assert.deepEqual(scoreView(state(0.7), 0.7), { score: 0.7, text: '0.70' });
 
     const results = { latest: () => result({ output: 'x', score: 0.69996 }), models: () => ['m'] };
     const dataset = { rowIds: () => ['r'], rowHash: () => 'h', rowLine: () => 1, rowCount: 1 };
-    const cli = renderMarkdown(summarize([{ id: 'r', hash: 'h' }], results, 0.7), rowReports(dataset, results, ['m'], 0.7));
-    assert.match(cli, /\| 1 \| r \| 0\.69996 ✗ \|/);
+    const summary = summarize([{ id: 'r', hash: 'h' }], results, 0.7);
+    const reports = rowReports(dataset, results, ['m'], 0.7);
+    const cli = renderMarkdown({ summary: reportSummaryOf(summary), models: ['m'], rows: reports.map((r) => ({ id: r.id, line: r.line, scores: { m: { score: 0.69996 } } })) });
+    assert.match(cli, /\| m \| 1 \| 1 \| 0\.69996 \| 0\.69996 \|/);
+    assert.match(cli, /\| r \| 1 \| 0\.69996 ▼ below \|/);
+    assert.deepEqual(reports[0].results.m, { status: 'scored', score: 0.69996, pass: false });
     assert.doesNotMatch(cli, /0\.700 /);
 
     const [md] = renderReport('markdown', {

@@ -15,7 +15,8 @@ describe('results store', () => {
 
   it('puts the sidecar beside the dataset', () => {
     assert.equal(resultsFileFor('/d/data.jsonl'), '/d/data.pisar-results.jsonl');
-    assert.equal(resultsFileFor('/d/set.v2.ndjson'), '/d/set.v2.pisar-results.jsonl');
+    // Only .jsonl loses its extension, so set.v2.ndjson and set.v2.jsonl never share a sidecar.
+    assert.equal(resultsFileFor('/d/set.v2.ndjson'), '/d/set.v2.ndjson.pisar-results.jsonl');
   });
 
   it('keeps the latest result per row and model, across reopen', async () => {

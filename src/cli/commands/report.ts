@@ -1,14 +1,24 @@
 import * as path from 'node:path';
 import { Dataset } from '../../core/dataset/dataset';
+import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
+import { renderCsv, renderMarkdown, reportSummaryOf, type ReportRow } from '../../core/report/render';
+import { collectStatisticsRows, rowReports, type RowReport } from '../../core/report/rows';
+import { computeStatistics, DEFAULT_MAX_PAIR_MODELS, type StatisticsReport } from '../../core/report/statistics';
+import { DEFAULT_SEED } from '../../core/report/stats';
 import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
-import { REPORT_FORMATS, renderCsv, renderMarkdown, rowReports, type ReportFormat, type RowReport } from '../../core/report/table';
+import { AnnotationStore } from '../../core/store/annotations';
 import { ResultsStore } from '../../core/store/results';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { loadCliConfig } from '../config';
 import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
 import { parseThreshold, selectModels } from './score';
 
-const usage = 'pisar-review report <file> [--format md|csv|json] [--rows] [--threshold 0.7] [--models a,b] [--config <path>] [--field ROLE=KEY]...';
+const usage =
+  'pisar-review report <file> [--format md|csv|json | --json] [--rows] [--threshold 0.7] [--models a,b] [--seed N] [--max-pair-models N] ' +
+  '[--bad-labels a,b] [--good-labels a,b] [--config <path>] [--field ROLE=KEY]...';
+
+type ReportFormat = 'md' | 'csv' | 'json';
+const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json'];
 
 /** The `--format json` document of `report`; its shape is part of the CLI's public contract. */
 export interface ReportDocument extends DatasetSummary {
@@ -17,15 +27,22 @@ export interface ReportDocument extends DatasetSummary {
   resultsFile: string;
   /** With --rows: each row's current result per model. */
   rows?: RowReport[];
+  /** Intervals, paired tests, calibration against annotations, ROUGE-L F and bias checks (README: "Statistics"). */
+  statistics: StatisticsReport;
   /** Lines of the results sidecar that were skipped. */
   problems: SidecarProblem[];
 }
 
 const options = {
   format: { type: 'string' },
+  json: { type: 'boolean' },
   rows: { type: 'boolean' },
   threshold: { type: 'string' },
   models: { type: 'string' },
+  seed: { type: 'string' },
+  'max-pair-models': { type: 'string' },
+  'bad-labels': { type: 'string' },
+  'good-labels': { type: 'string' },
   config: { type: 'string' },
   field: { type: 'string', multiple: true },
 } as const;
@@ -33,34 +50,80 @@ const options = {
 export const reportCommand: CliCommand = {
   name: 'report',
   usage,
-  summary: 'Print the study\'s table from stored results (no model is called, nothing is written).',
+  summary: 'Print the study\'s table, intervals, paired tests and calibration from stored results (no model is called, nothing is written).',
   run: runReport,
 };
+
+/** A non-negative integer flag. */
+export function parseCount(flag: string, value: string | undefined, fallback: number, commandUsage: string, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > 2 ** 31 - 1) throw new UsageError(`--${flag} ${value}: expected a whole number from ${min}, e.g. ${fallback}`, commandUsage);
+  return n;
+}
+
+function parseLabels(flag: string, value: string | undefined, fallback: readonly string[], commandUsage: string): readonly string[] {
+  if (value === undefined) return fallback;
+  const labels = value.split(',').map((l) => l.trim()).filter(Boolean);
+  if (labels.length === 0) throw new UsageError(`--${flag}: name at least one label, e.g. --${flag} ${fallback.join(',')}`, commandUsage);
+  return labels;
+}
+
+/** The label mapping of --bad-labels / --good-labels; a label in both is refused. */
+export function parseLabelMapping(bad: string | undefined, good: string | undefined, commandUsage: string): LabelMapping {
+  const mapping = { bad: parseLabels('bad-labels', bad, DEFAULT_LABEL_MAPPING.bad, commandUsage), good: parseLabels('good-labels', good, DEFAULT_LABEL_MAPPING.good, commandUsage) };
+  const both = mapping.bad.filter((b) => mapping.good.some((g) => g.toLowerCase() === b.toLowerCase()));
+  if (both.length > 0) throw new UsageError(`label ${both.map((l) => `"${l}"`).join(', ')} is both bad and good: list it in --bad-labels or --good-labels, not both`, commandUsage);
+  return mapping;
+}
 
 async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
-  const format = (values.format ?? 'md') as ReportFormat;
-  if (!REPORT_FORMATS.includes(format)) throw new UsageError(`--format ${values.format}: expected one of ${REPORT_FORMATS.join(', ')}`, usage);
+  if (values.json && values.format !== undefined && values.format !== 'json') throw new UsageError(`--json and --format ${values.format} disagree: give one`, usage);
+  const format = (values.json ? 'json' : values.format ?? 'md') as ReportFormat;
+  if (!FORMATS.includes(format)) throw new UsageError(`--format ${values.format}: expected one of ${FORMATS.join(', ')}`, usage);
   const config = values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined;
   const threshold = parseThreshold(values.threshold, config, usage);
+  const seed = parseCount('seed', values.seed, DEFAULT_SEED, usage);
+  const maxPairModels = parseCount('max-pair-models', values['max-pair-models'], DEFAULT_MAX_PAIR_MODELS, usage);
+  const labels = parseLabelMapping(values['bad-labels'], values['good-labels'], usage);
   const mapping = { ...(config?.fieldMapping ?? {}), ...parseFieldFlags(values.field, usage) };
 
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), { mapping });
-  await dataset.close();
-  // Read-only: a cut-off last line is reported, not repaired, by a report.
-  const results = await ResultsStore.open(dataset.file, { repair: false });
-  const known = [...new Set([...results.models(), ...dataset.modelNames])];
-  const models = selectModels(values.models, known, usage) ?? results.models();
-  const summary = summarize(summaryRowsOf(dataset), results, threshold, { models });
-  const rows = values.rows ? rowReports(dataset, results, models, threshold) : undefined;
-  for (const p of results.problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
+  try {
+    // Read-only: a cut-off last line is reported, not repaired, by a report.
+    const results = await ResultsStore.open(dataset.file, { repair: false });
+    const annotations = await AnnotationStore.forDataset(dataset.file, { repair: false });
+    const known = [...new Set([...results.models(), ...dataset.modelNames])];
+    const models = selectModels(values.models, known, usage) ?? results.models();
+    const summary = summarize(summaryRowsOf(dataset), results, threshold, { models });
+    const statisticsRows = await collectStatisticsRows(dataset, results, annotations.all(), models);
+    const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels });
+    const rows = values.rows ? rowReports(dataset, results, models, threshold, statisticsRows) : undefined;
+    for (const p of [...results.problems, ...annotations.problems]) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
 
-  if (format === 'json') {
-    const doc: ReportDocument = { schema: 'pisar-review/report@1', file: dataset.file, resultsFile: results.file, ...summary, ...(rows ? { rows } : {}), problems: [...results.problems] };
-    writeJson(io, doc);
-  } else {
-    io.stdout.write(format === 'csv' ? renderCsv(summary, rows) : renderMarkdown(summary, rows));
+    if (format === 'json') {
+      const doc: ReportDocument = { schema: 'pisar-review/report@1', file: dataset.file, resultsFile: results.file, ...summary, ...(rows ? { rows } : {}), statistics, problems: [...results.problems] };
+      writeJson(io, doc);
+    } else {
+      const input = { summary: reportSummaryOf(summary), models, statistics, rows: rows?.map(reportRowOf) };
+      io.stdout.write(format === 'csv' ? renderCsv(input) : renderMarkdown(input));
+    }
+    return ExitCode.ok;
+  } finally {
+    await dataset.close();
   }
-  return ExitCode.ok;
+}
+
+function reportRowOf(row: RowReport): ReportRow {
+  const scores: Record<string, ReportRow['scores'][string]> = {};
+  for (const [model, cell] of Object.entries(row.results)) {
+    if (cell.status === 'missing') continue;
+    if (cell.status === 'scored') scores[model] = { score: cell.score, ...(cell.rougeL !== undefined ? { rougeL: cell.rougeL } : {}) };
+    else if (cell.status === 'failed') scores[model] = { score: null, error: cell.kind };
+    else if (cell.status === 'stale') scores[model] = { score: null, stale: true };
+    else scores[model] = { score: null };
+  }
+  return { id: row.id, line: row.line, scores };
 }

@@ -4,12 +4,13 @@ import { ConfigError, parseModelsConfig, type ModelConfig } from '../../core/con
 import { Dataset } from '../../core/dataset/dataset';
 import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { DEFAULT_THRESHOLD } from '../../core/review/rules';
-import { renderMarkdown, plainText } from '../../core/report/table';
+import { plainText, renderMarkdown, reportSummaryOf } from '../../core/report/render';
 import { RequestCache } from '../../core/runner/requestCache';
 import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
 import { loadCliConfig, type CliConfigFile } from '../config';
+import { datasetFindings, printFindings, requireRows, type DatasetFindings } from '../datasetFindings';
 import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
 
 const usage =
@@ -32,6 +33,8 @@ export interface ScoreDocument {
   summary: DatasetSummary;
   /** Lines of the results sidecar that were skipped or repaired. */
   problems: SidecarProblem[];
+  /** What was read from the dataset and every line skipped, with the fix (exit 3 when skippedLines > 0). */
+  dataset: DatasetFindings;
 }
 
 const options = {
@@ -87,7 +90,7 @@ export function selectModels(flag: string | undefined, known: readonly string[],
   return names;
 }
 
-function configuredModels(config: CliConfigFile | undefined): ModelConfig[] {
+export function configuredModels(config: CliConfigFile | undefined): ModelConfig[] {
   if (!config) return [];
   const raw = config.raw;
   if (raw.models === undefined && raw['pisarReview.models'] === undefined) return [];
@@ -134,6 +137,8 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
 
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), { mapping });
+  printFindings(io, 'score', dataset);
+  requireRows(dataset);
   const known = [...new Set([...models.map((m) => m.name), ...dataset.modelNames])];
   const modelNames = selectModels(values.models, known, usage);
   const results = await ResultsStore.open(dataset.file);
@@ -211,10 +216,11 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
       scoringError: summary.scoringError ?? null,
       summary: table,
       problems: [...results.problems],
+      dataset: datasetFindings(dataset),
     };
     writeJson(io, doc);
   } else {
-    io.stdout.write(renderMarkdown(table));
+    io.stdout.write(renderMarkdown({ summary: reportSummaryOf(table), models: shownModels }));
     io.stderr.write(`${runLine(summary)}\n`);
   }
   for (const line of failureLines(summary)) io.stderr.write(`${line}\n`);
@@ -226,7 +232,13 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     io.stderr.write(`pisar-review score: cancelled with ${summary.total - summary.done} pair(s) not done; run the same command again to resume.\n`);
     return ExitCode.someCallsFailed;
   }
-  return summary.failed > 0 ? ExitCode.someCallsFailed : ExitCode.ok;
+  if (summary.failed > 0) return ExitCode.someCallsFailed;
+  const skipped = dataset.nonBlankLineCount - dataset.rowCount;
+  if (skipped > 0) {
+    io.stderr.write(`pisar-review score: ${skipped} line(s) of the dataset were skipped (see above); the table covers the ${dataset.rowCount} row(s) read. Exit 3.\n`);
+    return ExitCode.rowsSkipped;
+  }
+  return ExitCode.ok;
 }
 
 function runLine(s: RunSummary): string {

@@ -1,7 +1,9 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
+import { promisify } from 'node:util';
 import {
   asImageRefs,
   asMessages,
@@ -13,6 +15,7 @@ import {
   inputText,
   classifyImage,
   keyForRole,
+  splitFinalAnswer,
 } from './fields';
 import type { DatasetRow, FieldMapping, Finding, FindingCode, ImageRef, ResolvedMapping } from './types';
 
@@ -48,6 +51,20 @@ const SIDECAR_PATTERN = /\.pisar-[a-z]+\.jsonl$/i;
 /** Sidecars (results, annotations) sit beside datasets and share their extension; they are never datasets. */
 export function isSidecarFile(file: string): boolean {
   return SIDECAR_PATTERN.test(file);
+}
+
+const DATASET_EXTENSION = /\.(jsonl|ndjson|json|txt|gz)$/i;
+
+/**
+ * The sidecar of a dataset: `data.jsonl` -> `data.pisar-<kind>.jsonl`; any other name keeps its whole
+ * name (`data.jsonl.gz` -> `data.jsonl.gz.pisar-<kind>.jsonl`, `data.ndjson` -> `data.ndjson.pisar-<kind>.jsonl`),
+ * so two datasets in one folder never share a sidecar: the part before `.pisar-` ends in a dataset
+ * extension exactly when the whole name was kept.
+ */
+export function sidecarFileFor(datasetFile: string, kind: 'results' | 'annotations'): string {
+  const base = path.basename(datasetFile);
+  const stem = /\.jsonl$/i.test(base) && !DATASET_EXTENSION.test(base.slice(0, -'.jsonl'.length)) ? base.slice(0, -'.jsonl'.length) : base;
+  return path.join(path.dirname(datasetFile), `${stem}.pisar-${kind}.jsonl`);
 }
 
 const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
@@ -115,8 +132,12 @@ function nestsDeeperThan(value: object, limit: number): boolean {
   return false;
 }
 
-/** The id rule shared by the index and by row parsing: the configured key, else the first id-like key present. */
-function rawIdOf(row: Record<string, unknown>, mapping: FieldMapping | undefined): string | undefined {
+/**
+ * The id rule shared by the index and by row parsing: the configured key, else the first id-like key
+ * present. A number is kept exactly as written in `text` (an id above 2^53 would otherwise lose digits
+ * and two different ids could read as one).
+ */
+function rawIdOf(row: Record<string, unknown>, mapping: FieldMapping | undefined, text?: string): string | undefined {
   const keys = mapping?.id ? [mapping.id] : FIELD_CANDIDATES.id;
   for (const key of keys) {
     const value = getField(row, key);
@@ -124,7 +145,60 @@ function rawIdOf(row: Record<string, unknown>, mapping: FieldMapping | undefined
       return value;
     }
     if (typeof value === 'number' && Number.isFinite(value)) {
-      return String(value);
+      return (text !== undefined && key in row ? numberAsWritten(text, key) : undefined) ?? String(value);
+    }
+  }
+  return undefined;
+}
+
+/** The source text of a top-level number field of a JSON object, as written (no float rounding). */
+export function numberAsWritten(text: string, key: string): string | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: find its end, then see whether it is a key of the top-level object
+      let end = i + 1;
+      while (end < text.length && text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
+      if (depth === 1) {
+        let j = end + 1;
+        while (j < text.length && /\s/.test(text[j])) j++;
+        if (text[j] === ':') {
+          let name: unknown;
+          try {
+            name = JSON.parse(text.slice(i, end + 1));
+          } catch {
+            return undefined;
+          }
+          if (name === key) {
+            j++;
+            while (j < text.length && /\s/.test(text[j])) j++;
+            return /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(j, j + 400))?.[0];
+          }
+        }
+      }
+      i = end;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return undefined;
+}
+
+/** Where a line uses NaN or Infinity (not JSON), and under which key, for a finding with the exact fix. */
+function nonFiniteNumber(text: string): { token: string; key?: string } | undefined {
+  let lastString: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '"') {
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      lastString = text.slice(i + 1, end);
+      i = end;
+      continue;
+    }
+    const match = /^-?(NaN|Infinity)\b/.exec(text.slice(i, i + 10));
+    if (match && /[\s:,[]/.test(text[i - 1] ?? ' ')) {
+      return { token: match[0], key: lastString };
     }
   }
   return undefined;
@@ -203,7 +277,6 @@ class Indexer {
   readonly findings: Finding[] = [];
   readonly detector = new FieldDetector();
   readonly models = new Set<string>();
-  private readonly firstLineOfId = new Map<string, number>();
 
   /** Lines that are not blank: each is a row, or a bad line with a finding. */
   nonBlankLines = 0;
@@ -241,6 +314,40 @@ class Indexer {
     if (this.pendingBytes > 0 || this.tooLong) {
       this.finishLine();
     }
+    this.assignIds();
+  }
+
+  /**
+   * Row ids, once every id in the file is known: a row keeps its own id unless an earlier row has it;
+   * a made-up id (`line:<n>` for a row without one, `<id>#L<line>` for a repeat) never equals a real
+   * id anywhere in the file, nor another made-up one.
+   */
+  private assignIds(): void {
+    const real = new Set<string>();
+    for (const raw of this.rawIds) if (raw !== undefined) real.add(raw);
+    const taken = new Map<string, number>();
+    const unique = (candidate: string) => {
+      let id = candidate;
+      for (let n = 2; real.has(id) || taken.has(id); n++) id = `${candidate}~${n}`;
+      return id;
+    };
+    let duplicates = false;
+    this.ids.length = 0;
+    for (let i = 0; i < this.rawIds.length; i++) {
+      const raw = this.rawIds[i];
+      const line = this.lines[i];
+      let id: string;
+      if (raw === undefined) id = unique(`line:${line}`);
+      else if (!taken.has(raw)) id = raw;
+      else {
+        id = unique(`${raw}#L${line}`);
+        this.report(line, 'warning', 'duplicate-id', `id "${raw}" is already used on line ${taken.get(raw)}; this row is shown as "${id}"`, 'Give every row a unique id.');
+        duplicates = true;
+      }
+      taken.set(id, line);
+      this.ids.push(id);
+    }
+    if (duplicates) this.findings.sort((a, b) => a.line - b.line);
   }
 
   private hold(part: Buffer): void {
@@ -306,12 +413,23 @@ class Indexer {
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      this.report(line, 'error', 'invalid-json', `line is not valid JSON: ${describeJsonError(error)}`, 'Make the line one complete JSON object, e.g. {"id": "…", "input": "…", "rationale": "…"}, or delete it.');
+      const nonFinite = nonFiniteNumber(text);
+      if (nonFinite) {
+        const where = nonFinite.key !== undefined ? ` for "${nonFinite.key}"` : '';
+        this.report(line, 'error', 'non-finite-number', `line has ${nonFinite.token}${where}, which is not JSON (Python's json.dumps writes it for float('nan') / float('inf')); the row was skipped`, `Write null instead of ${nonFinite.token}${where}: in Python pass allow_nan=False to find them and replace them with None (pandas: df.to_json(path, orient="records", lines=True) writes null).`);
+        return;
+      }
+      const pretty = /^\s*[[{]\s*$/.test(text);
+      this.report(line, 'error', 'invalid-json', `line is not valid JSON: ${describeJsonError(error)}`, pretty
+        ? 'The file looks like one pretty-printed JSON document, not JSONL: write one object a line, e.g. jq -c \'.[]\' data.json > data.jsonl.'
+        : 'Make the line one complete JSON object, e.g. {"id": "…", "input": "…", "rationale": "…"}, or delete it.');
       return;
     }
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
       const kind = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
-      this.report(line, 'error', 'not-an-object', `line is valid JSON but ${kind}, not an object; it is not a row`, 'Make the line one JSON object with an id, an input and a rationale.');
+      this.report(line, 'error', 'not-an-object', `line is valid JSON but ${kind}, not an object; it is not a row`, Array.isArray(parsed) && parsed.some((v) => v && typeof v === 'object')
+        ? 'The line is a JSON array of rows: write one object a line instead, e.g. jq -c \'.[]\' data.json > data.jsonl.'
+        : 'Make the line one JSON object with an id, an input and a rationale.');
       return;
     }
     const row = parsed as Record<string, unknown>;
@@ -322,20 +440,11 @@ class Indexer {
     this.detector.observe(row);
     this.checkRow(row, line);
 
-    const rawId = rawIdOf(row, this.options.mapping);
-    let id = rawId ?? `line:${line}`;
-    const earlier = this.firstLineOfId.get(id);
-    if (earlier !== undefined) {
-      const unique = `${id}#L${line}`;
-      this.report(line, 'warning', 'duplicate-id', `id "${id}" is already used on line ${earlier}; this row is shown as "${unique}"`, 'Give every row a unique id.');
-      id = unique;
-    }
-    this.firstLineOfId.set(id, line);
+    const rawId = rawIdOf(row, this.options.mapping, text);
 
     this.offsets.push(offset);
     this.lengths.push(length);
     this.lines.push(line);
-    this.ids.push(id);
     this.rawIds.push(rawId);
     this.hashes.push(hashBytes(bytes));
   }
@@ -343,7 +452,10 @@ class Indexer {
   private checkRow(row: Record<string, unknown>, line: number): void {
     const mapping = this.options.mapping;
     const reference = hasRole(row, 'reference', mapping);
-    if (reference === undefined) {
+    const answerInChat = reference === undefined && splitFinalAnswer(asMessages(hasRole(row, 'input', mapping))) !== undefined;
+    if (answerInChat) {
+      // the chat's final assistant turn is the reference
+    } else if (reference === undefined) {
       const keys = mapping?.reference ? `"${mapping.reference}" (from the field mapping)` : FIELD_CANDIDATES.reference.map((k) => `"${k}"`).join(', ');
       this.report(line, 'warning', 'no-reference', `row has no reference rationale (looked for ${keys}); its outputs can be produced but not scored`, 'Add a "rationale" field, or map the reference field in pisarReview.fieldMapping (CLI: "fieldMapping" in the config).');
     } else if (typeof reference !== 'string') {
@@ -362,7 +474,7 @@ class Indexer {
     if (imageKey !== undefined && getField(row, imageKey) !== undefined && getField(row, imageKey) !== null) {
       const refs = asImageRefs(getField(row, imageKey));
       if (!refs) {
-        this.report(line, 'warning', 'bad-image', `"${imageKey}" is not an image path, URL or data URL; it was ignored`, 'Give the image as a path relative to the dataset, an http(s) URL or a data: URL.');
+        this.report(line, 'warning', 'bad-image', `"${imageKey}" is not an image path, URL, data URL or {"bytes", "path"} object; the row fails when called and nothing is sent`, 'Give the image as a path relative to the dataset, an http(s) URL, a data: URL or a Hugging Face {"bytes": <base64>, "path": …} object.');
       } else {
         for (const ref of refs) {
           const problem = imagePathProblem(this.file, ref);
@@ -391,6 +503,11 @@ class Indexer {
     if (bad) {
       this.report(line, 'warning', 'bad-field', `"${key}" has outputs that are not text for ${bad.map((m) => `"${m}"`).join(', ')}; they were ignored`, 'Make each output a string.');
     }
+  }
+
+  /** An info finding on line 1 about the whole file (its encoding or compression). */
+  note(message: string, fix = 'Nothing to do; this is for information.'): void {
+    this.report(1, 'info', 'encoding', message, fix);
   }
 
   private report(line: number, severity: Finding['severity'], code: FindingCode, message: string, fix: string): void {
@@ -426,6 +543,56 @@ export function resolveImagePath(datasetFile: string, ref: ImageRef): string | u
   return path.resolve(path.dirname(datasetFile), ref.value);
 }
 
+const gunzip = promisify(zlib.gunzip);
+
+async function readHead(file: string): Promise<Buffer> {
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(file, 'r');
+    const buffer = Buffer.alloc(1024);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, bytesRead);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new DatasetReadError(file, `${file}: cannot be read (${code ?? String(error)})`, 'Check the file\'s permissions.');
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** UTF-16 by its BOM, or by the zero bytes of ASCII text written as UTF-16 without one. */
+function utf16Of(head: Buffer): 'utf-16le' | 'utf-16be' | undefined {
+  if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
+  if (head.length >= 4 && head[0] !== 0 && head[1] === 0 && head[2] !== 0 && head[3] === 0) return 'utf-16le';
+  if (head.length >= 4 && head[0] === 0 && head[1] !== 0 && head[2] === 0 && head[3] !== 0) return 'utf-16be';
+  return undefined;
+}
+
+/** The bytes as UTF-8: UTF-16 (LE/BE) is converted, with an info finding that says so. */
+function decodeUnicode(bytes: Buffer, indexer: Indexer): Buffer {
+  const encoding = utf16Of(bytes.subarray(0, 4));
+  if (!encoding) return bytes;
+  const text = new TextDecoder(encoding).decode(bytes); // drops the BOM
+  indexer.note(`the file is ${encoding.toUpperCase()}; it was read by converting it to UTF-8 (inline scores in the editor need UTF-8)`, 'Save the file as UTF-8 (VS Code: "Save with Encoding" > UTF-8; iconv -f UTF-16 -t UTF-8).');
+  return Buffer.from(text, 'utf8');
+}
+
+/** A file that is plainly not JSONL text (an archive, Parquet, a spreadsheet, binary): refused with what to do. */
+function refusedFormat(file: string, head: Buffer, where = ''): DatasetReadError | undefined {
+  const starts = (...bytes: number[]) => head.length >= bytes.length && bytes.every((b, i) => head[i] === b);
+  const what = (kind: string, fix: string) => new DatasetReadError(file, `${file}: ${where ? `${where}: ` : ''}is ${kind}, not JSONL text (one JSON object a line)`, fix);
+  if (starts(0x50, 0x41, 0x52, 0x31)) return what('a Parquet file', 'Convert it to JSONL, e.g. in Python: pandas.read_parquet(path).to_json(out, orient="records", lines=True, force_ascii=False).');
+  if (starts(0x50, 0x4b, 0x03, 0x04)) return what('a zip archive (or an .xlsx/.docx file)', 'Unzip it and open the .jsonl inside, or export the sheet as JSONL.');
+  if (starts(0x42, 0x5a, 0x68)) return what('bzip2-compressed', 'Decompress it first (bunzip2 -k <file>); gzip (.gz) files are read as they are.');
+  if (starts(0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00)) return what('xz-compressed', 'Decompress it first (xz -dk <file>); gzip (.gz) files are read as they are.');
+  if (starts(0x28, 0xb5, 0x2f, 0xfd)) return what('zstd-compressed', 'Decompress it first (zstd -d <file>); gzip (.gz) files are read as they are.');
+  if (head.length > 0 && !utf16Of(head) && !(head[0] === 0x1f && head[1] === 0x8b) && head.includes(0)) {
+    return what('binary data', 'Open the JSONL text file itself (one JSON object a line, UTF-8).');
+  }
+  return undefined;
+}
+
 /** A PiSAR JSONL dataset: an index of its lines, rows parsed on demand. */
 export class Dataset {
   private constructor(
@@ -451,7 +618,30 @@ export class Dataset {
     if (stat.isDirectory()) {
       throw new DatasetReadError(absolute, `${absolute}: is a directory, not a dataset file`, 'Name a .jsonl file inside it.');
     }
+    const head = await readHead(absolute);
+    const refused = refusedFormat(absolute, head);
+    if (refused) {
+      throw refused;
+    }
     const indexer = new Indexer(absolute, options);
+    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+      // gzip (by its magic bytes, whatever the name): read whole into memory, rows served from there.
+      let bytes: Buffer;
+      try {
+        bytes = await gunzip(await fs.promises.readFile(absolute));
+      } catch (error) {
+        throw new DatasetReadError(absolute, `${absolute}: is gzip-compressed but cannot be decompressed (${(error as Error).message})`, 'Check the file is complete (re-download it), or decompress it yourself: gunzip -k <file>.');
+      }
+      const refusedInner = refusedFormat(absolute, bytes.subarray(0, 16), 'inside the gzip file');
+      if (refusedInner) {
+        throw refusedInner;
+      }
+      indexer.note('the file is gzip-compressed; it was decompressed in memory');
+      return Dataset.fromBytes(absolute, decodeUnicode(bytes, indexer), indexer, options);
+    }
+    if (utf16Of(head)) {
+      return Dataset.fromBytes(absolute, decodeUnicode(await fs.promises.readFile(absolute), indexer), indexer, options);
+    }
     try {
       const stream = fs.createReadStream(absolute, { highWaterMark: CHUNK_BYTES });
       for await (const chunk of stream) {
@@ -463,6 +653,12 @@ export class Dataset {
     }
     indexer.end();
     return new Dataset(absolute, new FileSource(absolute), indexer, indexer.detector.resolve(options.mapping));
+  }
+
+  private static fromBytes(file: string, utf8: Buffer, indexer: Indexer, options: OpenDatasetOptions): Dataset {
+    indexer.push(utf8);
+    indexer.end();
+    return new Dataset(file, new BufferSource(utf8), indexer, indexer.detector.resolve(options.mapping));
   }
 
   /** Indexes text held in memory (an editor's buffer, unsaved edits included). */
@@ -589,17 +785,28 @@ export class Dataset {
   private buildRow(position: number, fields: Record<string, unknown>): DatasetRow {
     const inputKey = keyForRole(fields, 'input', this.mapping);
     const inputValue = inputKey === undefined ? undefined : getField(fields, inputKey);
-    const messages = asMessages(inputValue);
+    let messages = asMessages(inputValue);
     const images: ImageRef[] = [];
     const imageKey = keyForRole(fields, 'image', this.mapping);
+    let imageError: string | undefined;
     if (imageKey !== undefined) {
-      images.push(...(asImageRefs(getField(fields, imageKey)) ?? []));
+      const refs = asImageRefs(getField(fields, imageKey));
+      if (refs) {
+        images.push(...refs);
+      } else {
+        imageError = `"${imageKey}" is not an image path, URL, data URL or {"bytes", "path"} object`;
+      }
     }
     for (const url of imagesInMessages(inputValue)) {
       images.push(classifyImage(url));
     }
     const referenceKey = keyForRole(fields, 'reference', this.mapping);
-    const reference = referenceKey === undefined ? undefined : getField(fields, referenceKey);
+    let reference = referenceKey === undefined ? undefined : getField(fields, referenceKey);
+    const finalAnswer = referenceKey === undefined ? splitFinalAnswer(messages) : undefined;
+    if (finalAnswer) {
+      messages = finalAnswer.prompt;
+      reference = finalAnswer.answer;
+    }
     const outputsKey = keyForRole(fields, 'outputs', this.mapping);
     const outputs = outputsKey === undefined ? undefined : asOutputs(getField(fields, outputsKey));
     return {
@@ -610,6 +817,7 @@ export class Dataset {
       input: inputText(inputValue, messages),
       messages,
       images,
+      ...(imageError ? { imageError } : {}),
       reference: typeof reference === 'string' && reference !== '' ? reference : undefined,
       outputs: outputs?.outputs ?? {},
       fields,

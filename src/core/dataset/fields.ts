@@ -3,7 +3,7 @@ import type { ChatMessage, FieldMapping, FieldRole, ImageRef, ResolvedMapping } 
 /** Keys tried for each role, in order of preference when counts tie. */
 export const FIELD_CANDIDATES: Readonly<Record<FieldRole, readonly string[]>> = {
   id: ['id', 'row_id', 'uid', 'sample_id'],
-  input: ['input', 'prompt', 'question', 'instruction', 'context', 'messages'],
+  input: ['input', 'prompt', 'question', 'instruction', 'context', 'messages', 'conversations'],
   image: ['image', 'image_path', 'image_url', 'images'],
   reference: ['rationale', 'reference', 'reference_rationale', 'gold_rationale', 'explanation', 'target'],
   outputs: ['outputs', 'predictions'],
@@ -100,18 +100,51 @@ function contentText(content: unknown): string {
   return content === undefined || content === null ? '' : JSON.stringify(content);
 }
 
+/** ShareGPT speakers (`from`) as chat roles. */
+const SHAREGPT_ROLES: Readonly<Record<string, string>> = {
+  human: 'user', user: 'user', gpt: 'assistant', assistant: 'assistant', chatgpt: 'assistant', bing: 'assistant', bard: 'assistant',
+  model: 'assistant', bot: 'assistant', system: 'system',
+};
+
+/**
+ * A chat array as messages: OpenAI style (`role`, `content`) or ShareGPT style (`from`, `value`,
+ * speakers human/gpt/system). Undefined when the value is not a chat.
+ */
 export function asMessages(value: unknown): ChatMessage[] | undefined {
   if (!Array.isArray(value) || value.length === 0) {
     return undefined;
   }
   const messages: ChatMessage[] = [];
   for (const item of value) {
-    if (!item || typeof item !== 'object' || typeof (item as { role?: unknown }).role !== 'string') {
+    if (!item || typeof item !== 'object') {
       return undefined;
     }
-    messages.push({ role: (item as { role: string }).role, content: contentText((item as { content?: unknown }).content) });
+    const m = item as { role?: unknown; content?: unknown; from?: unknown; value?: unknown };
+    if (typeof m.role === 'string') {
+      messages.push({ role: m.role, content: contentText(m.content) });
+    } else if (typeof m.from === 'string') {
+      messages.push({ role: SHAREGPT_ROLES[m.from.toLowerCase()] ?? 'user', content: contentText(m.value) });
+    } else {
+      return undefined;
+    }
   }
   return messages;
+}
+
+/**
+ * A chat that ends with the assistant's turn and has no separate reference: that turn is the target
+ * (fine-tuning data), so it becomes the reference and is not sent (a model shown the answer would
+ * score as if it wrote it).
+ */
+export function splitFinalAnswer(messages: readonly ChatMessage[] | undefined): { prompt: ChatMessage[]; answer: string } | undefined {
+  if (!messages || messages.length < 2) {
+    return undefined;
+  }
+  const last = messages[messages.length - 1];
+  if (last.role !== 'assistant' || last.content.trim() === '' || !messages.some((m) => m.role === 'user')) {
+    return undefined;
+  }
+  return { prompt: messages.slice(0, -1), answer: last.content };
 }
 
 /** Image parts inside chat messages (`{type: 'image_url', image_url: {url}}`). */
@@ -160,7 +193,7 @@ export function classifyImage(value: string): ImageRef {
   return { kind: 'path', value };
 }
 
-/** Images as written: a string, `{url}` / `{path}`, or an array of those. Returns undefined when malformed. */
+/** Images as written: a string, `{url}` / `{path}`, a Hugging Face `{bytes, path}` object, or an array of those. Returns undefined when malformed. */
 export function asImageRefs(value: unknown): ImageRef[] | undefined {
   const list = Array.isArray(value) ? value : [value];
   const refs: ImageRef[] = [];
@@ -168,7 +201,16 @@ export function asImageRefs(value: unknown): ImageRef[] | undefined {
     if (typeof item === 'string' && item.trim() !== '') {
       refs.push(classifyImage(item.trim()));
     } else if (item && typeof item === 'object') {
-      const candidate = (item as { url?: unknown; path?: unknown }).url ?? (item as { path?: unknown }).path;
+      const bytes = (item as { bytes?: unknown }).bytes;
+      if (bytes !== undefined && bytes !== null) {
+        const ref = imageFromBytes(bytes);
+        if (!ref) {
+          return undefined;
+        }
+        refs.push(ref);
+        continue;
+      }
+      const candidate = (item as { url?: unknown }).url ?? (item as { path?: unknown }).path;
       if (typeof candidate !== 'string' || candidate.trim() === '') {
         return undefined;
       }
@@ -178,6 +220,34 @@ export function asImageRefs(value: unknown): ImageRef[] | undefined {
     }
   }
   return refs;
+}
+
+/**
+ * Hugging Face `Image` bytes as a data URL: base64 text, a list of byte values, or Node's
+ * `{type: "Buffer", data: [...]}`. Undefined when they are not bytes; the type is left for the
+ * sender to check by the first bytes.
+ */
+function imageFromBytes(bytes: unknown): ImageRef | undefined {
+  let buffer: Buffer | undefined;
+  if (typeof bytes === 'string' && bytes.trim() !== '' && /^[A-Za-z0-9+/=\s_-]+$/.test(bytes)) {
+    buffer = Buffer.from(bytes, 'base64');
+  } else if (Array.isArray(bytes) && bytes.length > 0 && bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
+    buffer = Buffer.from(bytes as number[]);
+  } else if (bytes && typeof bytes === 'object' && Array.isArray((bytes as { data?: unknown }).data)) {
+    return imageFromBytes((bytes as { data: unknown }).data);
+  }
+  if (!buffer || buffer.length === 0) {
+    return undefined;
+  }
+  return { kind: 'data', value: `data:${imageMime(buffer) ?? 'application/octet-stream'};base64,${buffer.toString('base64')}` };
+}
+
+function imageMime(b: Buffer): string | undefined {
+  if (b.length >= 8 && b[0] === 0x89 && b.toString('latin1', 1, 4) === 'PNG') return 'image/png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  if (b.length >= 6 && /^GIF8[79]a$/.test(b.toString('latin1', 0, 6))) return 'image/gif';
+  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
+  return undefined;
 }
 
 /** Outputs as model -> text. Values may be strings or `{text}` / `{output}` objects. */

@@ -36,9 +36,12 @@ export interface DatasetRow {
   readonly rawId: string | undefined;
   /** The input as text (chat messages flattened as `role: content` lines). */
   readonly input: string;
-  /** Chat messages when the input is a `messages` array. */
+  /** Chat messages when the input is a chat array (`messages`, or ShareGPT `conversations`); a final
+   * assistant turn that serves as the reference is not among them. */
   readonly messages: readonly ChatMessage[] | undefined;
   readonly images: readonly ImageRef[];
+  /** Set when the row's image field could not be read as an image: the row fails when called, nothing is sent. */
+  readonly imageError?: string;
   /** The reference rationale; undefined when the row has none (it can be run, not scored). */
   readonly reference: string | undefined;
   /** Precomputed outputs: model name -> text. */
@@ -60,7 +63,9 @@ export type FindingCode =
   | 'line-too-long'
   | 'too-deep'
   | 'bad-field'
-  | 'bad-image';
+  | 'bad-image'
+  | 'non-finite-number'
+  | 'encoding';
 
 /** A problem with one line, for Problems, `inspect` and reports. */
 export interface Finding {

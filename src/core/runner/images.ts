@@ -37,6 +37,11 @@ export async function imageUrlFor(ref: ImageRef, datasetFile: string, maxBytes =
     if (approxBytes > maxBytes) {
       throw new ImageError(`inline image is ${formatBytes(approxBytes)}, over the ${formatBytes(maxBytes)} limit`, 'Use a smaller image.');
     }
+    // Inline bytes (a data URL, Hugging Face {bytes}) are checked like files: only real images are sent.
+    const comma = ref.value.indexOf(',');
+    if (/;base64,/i.test(ref.value.slice(0, comma + 1)) && !sniffImageType(Buffer.from(ref.value.slice(comma + 1, comma + 1 + 64), 'base64'))) {
+      throw new ImageError('inline image is not a PNG, JPEG, GIF or WebP image (checked by its first bytes)', 'Fix the row\'s image bytes or data URL.');
+    }
     return ref.value;
   }
   const problem = imagePathProblem(datasetFile, ref);

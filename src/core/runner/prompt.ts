@@ -1,7 +1,7 @@
 import type { ModelConfig } from '../config/models';
 import { getField } from '../dataset/fields';
 import type { DatasetRow } from '../dataset/types';
-import { DEFAULT_MAX_IMAGE_BYTES, imageUrlFor } from './images';
+import { DEFAULT_MAX_IMAGE_BYTES, ImageError, imageUrlFor } from './images';
 
 /** A chat message as sent to the endpoint (text, or text + image parts). */
 export interface OutgoingMessage {
@@ -48,6 +48,7 @@ export async function buildMessages(row: DatasetRow, model: ModelConfig, dataset
     if (model.systemPrompt) messages.push({ role: 'system', content: model.systemPrompt });
     messages.push({ role: 'user', content: row.input });
   }
+  if (row.imageError) throw new ImageError(`row "${row.id}" (line ${row.line}): ${row.imageError}`, 'Fix the row\'s image field; nothing was sent.');
   if (row.images.length > 0) {
     const urls = await Promise.all(row.images.map((ref) => imageUrlFor(ref, datasetFile, maxImageBytes)));
     let last = messages.length - 1;

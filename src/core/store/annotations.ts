@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
+import { sidecarFileFor } from '../dataset/dataset';
 import { appendRecords, readSidecar, type SidecarProblem } from './sidecar';
 
 /**
@@ -69,13 +70,9 @@ export interface AnnotationEdit {
   readonly rowId?: string;
 }
 
-/** The path of the annotations sidecar of a dataset file: `a/b/data.jsonl` -> `a/b/data.pisar-annotations.jsonl`. */
+/** The path of the annotations sidecar of a dataset file: `a/b/data.jsonl` -> `a/b/data.pisar-annotations.jsonl` (see sidecarFileFor). */
 export function annotationsFileFor(datasetFile: string): string {
-  const dir = path.dirname(datasetFile);
-  const base = path.basename(datasetFile);
-  // Same stem rule as the results sidecar, so both sit side by side.
-  const stem = base.replace(/\.(jsonl|ndjson|json|txt)$/i, '');
-  return path.join(dir, `${stem}.pisar-annotations.jsonl`);
+  return sidecarFileFor(datasetFile, 'annotations');
 }
 
 /** Checks one parsed sidecar line; returns why it is not a valid event, or undefined. */

@@ -1,5 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { sidecarFileFor } from '../dataset/dataset';
 import { readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 
 /** One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line). */
@@ -32,11 +33,9 @@ export interface StoredResult {
   at: string;
 }
 
-/** The results sidecar beside a dataset: `data.jsonl` -> `data.pisar-results.jsonl`. */
+/** The results sidecar beside a dataset: `data.jsonl` -> `data.pisar-results.jsonl` (see sidecarFileFor). */
 export function resultsFileFor(datasetFile: string): string {
-  const dir = path.dirname(datasetFile);
-  const base = path.basename(datasetFile).replace(/\.(jsonl|ndjson|json|txt)$/i, '');
-  return path.join(dir, `${base}.pisar-results.jsonl`);
+  return sidecarFileFor(datasetFile, 'results');
 }
 
 const SOURCES = ['precomputed', 'called'];

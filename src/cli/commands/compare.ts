@@ -1,0 +1,142 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Dataset } from '../../core/dataset/dataset';
+import { compareRuns, DEFAULT_EPSILON, type RunComparison } from '../../core/report/compare';
+import { renderComparisonCsv, renderComparisonMarkdown } from '../../core/report/render';
+import { DEFAULT_SEED } from '../../core/report/stats';
+import { ResultsStore } from '../../core/store/results';
+import type { SidecarProblem } from '../../core/store/sidecar';
+import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, UsageError, writeJson } from '../args';
+import { parseCount } from './report';
+
+const usage =
+  'pisar-review compare <A> [<B>] [--models a,b | --model m] [--epsilon 0.02] [--seed N] [--format md|csv|json | --json]';
+
+/** One side of a comparison. */
+export interface CompareSide {
+  /** The file named on the command line (a dataset or a results file). */
+  file: string;
+  resultsFile: string;
+  model: string;
+}
+
+/** The `--format json` document of `compare` (public contract, README: "compare"). */
+export interface CompareDocument extends RunComparison {
+  schema: 'pisar-review/compare@1';
+  a: CompareSide;
+  b: CompareSide;
+  problems: SidecarProblem[];
+}
+
+const options = {
+  model: { type: 'string' },
+  models: { type: 'string' },
+  epsilon: { type: 'string' },
+  seed: { type: 'string' },
+  format: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export const compareCommand: CliCommand = {
+  name: 'compare',
+  usage,
+  summary: 'Compare two runs row by row (two results files, or two models of one): improved, regressed, unchanged, and a paired test.',
+  run: runCompare,
+};
+
+const RESULTS_SUFFIX = /\.pisar-results\.jsonl$/i;
+
+interface Source {
+  file: string;
+  store: ResultsStore;
+  /** Current row hashes by id when the file is a dataset (stale results are left out); undefined for a results file. */
+  hashes: Map<string, string> | undefined;
+}
+
+async function openSource(cwd: string, name: string): Promise<Source> {
+  const file = path.resolve(cwd, name);
+  if (!existsSync(file)) throw new UsageError(`${file}: no such file; name a dataset (.jsonl) or its results file (.pisar-results.jsonl)`, usage);
+  if (RESULTS_SUFFIX.test(file)) {
+    // The store finds the sidecar from the dataset's name; the dataset itself need not exist.
+    const store = await ResultsStore.open(file.replace(RESULTS_SUFFIX, '.jsonl'), { repair: false });
+    return { file, store, hashes: undefined };
+  }
+  const dataset = await Dataset.open(file);
+  await dataset.close();
+  const ids = dataset.rowIds();
+  const hashes = new Map(ids.map((id, i) => [id, dataset.rowHash(i)]));
+  return { file, store: await ResultsStore.open(file, { repair: false }), hashes };
+}
+
+/** Current scores of one model, by row id. */
+function scoresOf(source: Source, model: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const r of source.store.latestResults()) {
+    if (r.model !== model || typeof r.score !== 'number' || r.error) continue;
+    if (source.hashes && source.hashes.get(r.rowId) !== r.rowHash) continue;
+    out.set(r.rowId, r.score);
+  }
+  return out;
+}
+
+function pickModels(a: Source, b: Source, same: boolean, model: string | undefined, models: string | undefined): [string, string] {
+  const inA = a.store.models();
+  const inB = b.store.models();
+  const check = (name: string, known: string[], file: string) => {
+    if (!known.includes(name)) throw new UsageError(`${file}: no results for model "${name}"; it has: ${known.length ? known.join(', ') : '(none: run pisar-review score first)'}`, usage);
+    return name;
+  };
+  if (models !== undefined) {
+    const names = models.split(',').map((n) => n.trim()).filter(Boolean);
+    if (names.length !== 2) throw new UsageError(`--models ${models}: name two models, A's then B's (e.g. --models gpt-4o,ft-qwen)`, usage);
+    return [check(names[0], inA, a.file), check(names[1], inB, b.file)];
+  }
+  if (same) throw new UsageError('one file: name the two models to compare with --models a,b', usage);
+  if (model !== undefined) return [check(model, inA, a.file), check(model, inB, b.file)];
+  const common = inA.filter((m) => inB.includes(m));
+  if (common.length === 1) return [common[0], common[0]];
+  if (inA.length === 1 && inB.length === 1) return [inA[0], inB[0]];
+  throw new UsageError(
+    `name the model to compare with --model m (or --models a,b): ${common.length ? `both have ${common.join(', ')}` : `A has ${inA.join(', ') || 'none'}, B has ${inB.join(', ') || 'none'}`}`,
+    usage,
+  );
+}
+
+function parseEpsilon(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_EPSILON;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 2) throw new UsageError(`--epsilon ${value}: expected a number from 0 to 2, e.g. ${DEFAULT_EPSILON}`, usage);
+  return n;
+}
+
+async function runCompare(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, options, usage);
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError(positionals.length === 0 ? 'name one or two files to compare' : `expected one or two files, got ${positionals.length}`, usage);
+  if (values.model !== undefined && values.models !== undefined) throw new UsageError('give --model or --models, not both', usage);
+  if (values.json && values.format !== undefined && values.format !== 'json') throw new UsageError(`--json and --format ${values.format} disagree: give one`, usage);
+  const format = values.json ? 'json' : values.format ?? 'md';
+  if (!['md', 'csv', 'json'].includes(format)) throw new UsageError(`--format ${values.format}: expected one of md, csv, json`, usage);
+  const epsilon = parseEpsilon(values.epsilon);
+  const seed = parseCount('seed', values.seed, DEFAULT_SEED, usage);
+
+  const a = await openSource(io.cwd, positionals[0]);
+  const b = positionals.length === 2 ? await openSource(io.cwd, positionals[1]) : a;
+  const [modelA, modelB] = pickModels(a, b, positionals.length === 1, values.model, values.models);
+  const nameA = a === b || modelA !== modelB ? modelA : 'A';
+  const nameB = a === b || modelA !== modelB ? modelB : 'B';
+  const comparison = compareRuns(scoresOf(a, modelA), scoresOf(b, modelB), { epsilon, seed, names: [nameA, nameB] });
+  const problems = [...a.store.problems, ...(b === a ? [] : b.store.problems)];
+  for (const p of problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
+
+  const side = (s: Source, model: string): CompareSide => ({ file: s.file, resultsFile: s.store.file, model });
+  if (format === 'json') {
+    const doc: CompareDocument = { schema: 'pisar-review/compare@1', a: side(a, modelA), b: side(b, modelB), ...comparison, problems };
+    writeJson(io, doc);
+  } else if (format === 'csv') {
+    io.stdout.write(renderComparisonCsv(comparison));
+  } else {
+    const label = (s: Source, model: string) => `${model} in ${path.basename(s.file)}`;
+    io.stdout.write(renderComparisonMarkdown(comparison, label(a, modelA), label(b, modelB)));
+  }
+  return ExitCode.ok;
+}

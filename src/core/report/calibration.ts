@@ -1,0 +1,170 @@
+import { bootstrapInterval, type BootstrapOptions, type Interval } from './stats';
+
+/**
+ * Calibration of a metric against reviewers' labels: how well "score < threshold => bad" finds the
+ * outputs a reviewer labelled bad, at every threshold, and the threshold that maximises F1.
+ */
+
+export const DEFAULT_BAD_LABELS: readonly string[] = ['wrong', 'incomplete', 'hallucinated', 'off-topic'];
+export const DEFAULT_GOOD_LABELS: readonly string[] = ['fine'];
+/** Calibration is shown from this many labelled outputs on, with at least MIN_PER_CLASS of each kind. */
+export const MIN_LABELS = 20;
+export const MIN_PER_CLASS = 5;
+
+export interface LabelMapping {
+  readonly bad: readonly string[];
+  readonly good: readonly string[];
+}
+
+export const DEFAULT_LABEL_MAPPING: LabelMapping = { bad: DEFAULT_BAD_LABELS, good: DEFAULT_GOOD_LABELS };
+
+/** 'bad', 'good', or undefined for a label in neither list (left out of calibration). Case-insensitive. */
+export function labelClass(label: string, mapping: LabelMapping = DEFAULT_LABEL_MAPPING): 'bad' | 'good' | undefined {
+  const l = label.trim().toLowerCase();
+  if (mapping.bad.some((b) => b.toLowerCase() === l)) return 'bad';
+  if (mapping.good.some((g) => g.toLowerCase() === l)) return 'good';
+  return undefined;
+}
+
+export interface LabelledScore {
+  readonly score: number;
+  readonly bad: boolean;
+}
+
+export interface Confusion {
+  readonly threshold: number;
+  /** Labelled bad and scored below the threshold. */
+  readonly truePositives: number;
+  /** Labelled good but scored below the threshold. */
+  readonly falsePositives: number;
+  /** Labelled bad but scored at or above the threshold. */
+  readonly falseNegatives: number;
+  readonly trueNegatives: number;
+  /** Of the outputs below the threshold, the share labelled bad (null when none is below). */
+  readonly precision: number | null;
+  /** Of the outputs labelled bad, the share below the threshold (null when none is bad). */
+  readonly recall: number | null;
+  readonly f1: number | null;
+}
+
+/** The confusion table of "score < threshold => bad". */
+export function confusionAt(points: readonly LabelledScore[], threshold: number): Confusion {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  let tn = 0;
+  for (const p of points) {
+    const flagged = p.score < threshold;
+    if (flagged && p.bad) tp++;
+    else if (flagged) fp++;
+    else if (p.bad) fn++;
+    else tn++;
+  }
+  const precision = tp + fp === 0 ? null : tp / (tp + fp);
+  const recall = tp + fn === 0 ? null : tp / (tp + fn);
+  const f1 = tp === 0 ? (tp + fn === 0 ? null : 0) : (2 * tp) / (2 * tp + fp + fn);
+  return { threshold, truePositives: tp, falsePositives: fp, falseNegatives: fn, trueNegatives: tn, precision, recall, f1 };
+}
+
+/**
+ * The threshold with the highest F1. Candidates lie halfway between consecutive distinct scores
+ * (and just above the highest), so every way of splitting the labelled outputs is tried once;
+ * ties go to the lowest threshold (fewest outputs flagged).
+ */
+export function bestThreshold(points: readonly LabelledScore[]): { threshold: number; f1: number } | null {
+  const bad = points.filter((p) => p.bad).length;
+  if (bad === 0) return null;
+  const sorted = [...points].sort((p, q) => p.score - q.score);
+  let best: { threshold: number; f1: number } | null = null;
+  let tp = 0;
+  let fp = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    if (sorted[i].bad) tp++;
+    else fp++;
+    // Only split between distinct scores: equal scores are flagged together.
+    if (i + 1 < sorted.length && sorted[i + 1].score === sorted[i].score) continue;
+    const threshold = i + 1 < sorted.length ? (sorted[i].score + sorted[i + 1].score) / 2 : sorted[i].score + 0.001;
+    const f1 = (2 * tp) / (tp + fp + bad);
+    if (!best || f1 > best.f1 + 1e-12) best = { threshold, f1 };
+  }
+  return best;
+}
+
+/** ROC AUC of "lower score => bad": the chance that a random bad output scores below a random good one (ties half). */
+export function rocAuc(points: readonly LabelledScore[]): number | null {
+  const bad = points.filter((p) => p.bad).map((p) => p.score);
+  const good = points.filter((p) => !p.bad).map((p) => p.score);
+  if (bad.length === 0 || good.length === 0) return null;
+  let wins = 0;
+  for (const b of bad) for (const g of good) wins += b < g ? 1 : b === g ? 0.5 : 0;
+  return wins / (bad.length * good.length);
+}
+
+export interface CalibrationCurvePoint {
+  readonly threshold: number;
+  readonly precision: number | null;
+  readonly recall: number | null;
+  readonly f1: number | null;
+}
+
+export interface Calibration {
+  /** The metric calibrated: 'cosine' (the score) or 'rougeL'. */
+  readonly metric: string;
+  /** Labelled outputs with a value of this metric. */
+  readonly labelled: number;
+  readonly bad: number;
+  readonly good: number;
+  /** ready: enough labels for the numbers below; otherwise `needed` more labels are needed (with `reason`). */
+  readonly status: 'ready' | 'needs-labels';
+  readonly needed: number;
+  readonly reason?: string;
+  /** At the threshold in force. */
+  readonly atThreshold: Confusion | null;
+  /** The F1-maximising threshold, its F1 and the bootstrap 95% interval of that threshold. */
+  readonly suggested: { readonly threshold: number; readonly f1: number; readonly interval: Interval | null } | null;
+  readonly auc: number | null;
+  /** Precision, recall and F1 over a grid of thresholds. */
+  readonly curve: readonly CalibrationCurvePoint[];
+}
+
+export interface CalibrationOptions extends BootstrapOptions {
+  readonly minLabels?: number;
+  readonly minPerClass?: number;
+  /** Grid of the curve (default: 0 to 1 by 0.05). */
+  readonly grid?: readonly number[];
+}
+
+export const DEFAULT_GRID: readonly number[] = Array.from({ length: 21 }, (_, i) => Math.round(i * 5) / 100);
+
+/** Calibrates one metric: always counts; the numbers only once there are enough labels of both kinds. */
+export function calibrate(metric: string, points: readonly LabelledScore[], threshold: number, options: CalibrationOptions = {}): Calibration {
+  const minLabels = options.minLabels ?? MIN_LABELS;
+  const minPerClass = options.minPerClass ?? MIN_PER_CLASS;
+  const bad = points.filter((p) => p.bad).length;
+  const good = points.length - bad;
+  // The fewest more labels that meet every minimum: the missing of each kind, or the missing total if larger.
+  const needed = Math.max(Math.max(0, minLabels - points.length), Math.max(0, minPerClass - bad) + Math.max(0, minPerClass - good));
+  const base = { metric, labelled: points.length, bad, good };
+  if (bad < minPerClass || good < minPerClass || points.length < minLabels) {
+    const missing: string[] = [];
+    if (points.length < minLabels) missing.push(`${minLabels} labelled outputs (have ${points.length})`);
+    if (bad < minPerClass) missing.push(`${minPerClass} labelled bad (have ${bad})`);
+    if (good < minPerClass) missing.push(`${minPerClass} labelled fine (have ${good})`);
+    return { ...base, status: 'needs-labels', needed, reason: `needs ${missing.join(', ')}`, atThreshold: null, suggested: null, auc: null, curve: [] };
+  }
+  const best = bestThreshold(points)!;
+  const interval = bootstrapInterval(points, (sample) => bestThreshold(sample)?.threshold ?? NaN, { seed: options.seed, resamples: Math.min(options.resamples ?? 1000, 1000) });
+  const grid = options.grid ?? DEFAULT_GRID;
+  return {
+    ...base,
+    status: 'ready',
+    needed: 0,
+    atThreshold: confusionAt(points, threshold),
+    suggested: { threshold: best.threshold, f1: best.f1, interval },
+    auc: rocAuc(points),
+    curve: grid.map((t) => {
+      const c = confusionAt(points, t);
+      return { threshold: t, precision: c.precision, recall: c.recall, f1: c.f1 };
+    }),
+  };
+}

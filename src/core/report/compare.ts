@@ -1,0 +1,99 @@
+import { DEFAULT_SEED, pairedTest, pairedVerdict, type Estimate, type PairedTestMethod } from './stats';
+import { permutationsFor } from './statistics';
+
+/**
+ * Row-by-row comparison of two runs (two results files, or two models of one): which rows improved,
+ * which regressed, which stayed within `epsilon`, and whether the change of the mean is real.
+ */
+
+/** A score change smaller than this (in absolute value) counts as unchanged. */
+export const DEFAULT_EPSILON = 0.02;
+
+export type RowChange = 'improved' | 'regressed' | 'unchanged';
+
+export interface ComparedRow {
+  readonly id: string;
+  readonly a: number;
+  readonly b: number;
+  /** b - a. */
+  readonly difference: number;
+  readonly change: RowChange;
+}
+
+export interface RunComparison {
+  readonly epsilon: number;
+  readonly seed: number;
+  /** Rows both runs scored (matched by row id). */
+  readonly paired: number;
+  /** Rows only one run scored (left out). */
+  readonly onlyA: number;
+  readonly onlyB: number;
+  readonly improved: number;
+  readonly regressed: number;
+  readonly unchanged: number;
+  /** Means on the paired rows. */
+  readonly meanA: number | null;
+  readonly meanB: number | null;
+  /** mean(b - a) with its paired-bootstrap 95% interval. */
+  readonly meanDifference: Estimate | null;
+  readonly p: number | null;
+  readonly method: PairedTestMethod;
+  readonly verdict: string;
+  /** Every paired row in A's order. */
+  readonly rows: readonly ComparedRow[];
+}
+
+export interface CompareOptions {
+  readonly epsilon?: number;
+  readonly seed?: number;
+  /** Names for the verdict (default "A", "B"). */
+  readonly names?: readonly [string, string];
+}
+
+export function classifyChange(difference: number, epsilon: number): RowChange {
+  if (difference > epsilon) return 'improved';
+  if (difference < -epsilon) return 'regressed';
+  return 'unchanged';
+}
+
+/** Compares scores keyed by row id; A is the baseline, B the candidate (improved = B higher by more than epsilon). */
+export function compareRuns(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>, options: CompareOptions = {}): RunComparison {
+  const epsilon = options.epsilon ?? DEFAULT_EPSILON;
+  const seed = options.seed ?? DEFAULT_SEED;
+  const rows: ComparedRow[] = [];
+  let onlyA = 0;
+  for (const [id, x] of a) {
+    const y = b.get(id);
+    if (y === undefined) {
+      onlyA++;
+      continue;
+    }
+    const difference = y - x;
+    rows.push({ id, a: x, b: y, difference, change: classifyChange(difference, epsilon) });
+  }
+  const onlyB = [...b.keys()].filter((id) => !a.has(id)).length;
+  const xs = rows.map((r) => r.a);
+  const ys = rows.map((r) => r.b);
+  const test = pairedTest(xs, ys, { seed, permutations: permutationsFor(rows.length) });
+  const n = rows.length;
+  const meanA = n ? xs.reduce((s, x) => s + x, 0) / n : null;
+  const meanB = n ? ys.reduce((s, x) => s + x, 0) / n : null;
+  const [nameA, nameB] = options.names ?? ['A', 'B'];
+  return {
+    epsilon,
+    seed,
+    paired: n,
+    onlyA,
+    onlyB,
+    improved: rows.filter((r) => r.change === 'improved').length,
+    regressed: rows.filter((r) => r.change === 'regressed').length,
+    unchanged: rows.filter((r) => r.change === 'unchanged').length,
+    meanA,
+    meanB,
+    meanDifference: test.meanDifference,
+    p: test.p,
+    method: test.method,
+    verdict: pairedVerdict(nameA, nameB, meanA ?? 0, meanB ?? 0, test.p, n),
+    rows,
+  };
+}

@@ -1,0 +1,486 @@
+import type { RunComparison } from './compare';
+import type { StatisticsReport } from './statistics';
+import type { DatasetSummary } from './summary';
+import { formatScore, isBelowThreshold } from '../review/rules';
+import { formatP, type Estimate, type Interval } from './stats';
+
+/**
+ * The one report renderer: the CLI's `report`, `score` and `compare`, and the panel's export all
+ * build their Markdown, CSV and JSONL here, from one document model. Pure: builds text only.
+ */
+
+export interface ReportModelSummary {
+  readonly model: string;
+  /** Rows with a current result (CLI); absent when the caller does not count them. */
+  readonly rows?: number;
+  readonly scored: number;
+  readonly mean: number | null;
+  readonly median: number | null;
+  readonly shareAtLeast: number | null;
+  readonly failures: number;
+  /** Results older than their row (left out of the numbers). */
+  readonly stale?: number;
+}
+
+export interface ReportGap {
+  readonly a: string;
+  readonly b: string;
+  /** mean(a) - mean(b). */
+  readonly gap: number | null;
+}
+
+export interface ReportSummary {
+  readonly file?: string;
+  readonly threshold: number;
+  readonly rowCount: number;
+  readonly models: readonly ReportModelSummary[];
+  readonly gaps: readonly ReportGap[];
+  readonly annotated?: number;
+  /** Rows that every scoring model puts below the threshold. */
+  readonly suspect?: number;
+  /** How the rows were chosen, in words (e.g. "below 0.7 for any model; text \"tax\""). */
+  readonly selection?: string;
+}
+
+export interface ReportCell {
+  readonly score: number | null;
+  readonly error?: string;
+  readonly stale?: boolean;
+  /** ROUGE-L F of the output against the reference. */
+  readonly rougeL?: number;
+}
+
+export interface ReportRow {
+  readonly index?: number;
+  readonly line: number;
+  readonly id: string;
+  readonly input?: string;
+  readonly reference?: string | null;
+  /** model -> score (null: failed or missing), with the error when it failed. */
+  readonly scores: Readonly<Record<string, ReportCell>>;
+  readonly annotations?: readonly { readonly target: string; readonly label: string; readonly note?: string }[];
+}
+
+export interface ReportInput {
+  readonly summary: ReportSummary;
+  /** Model columns of the rows, in order. */
+  readonly models: readonly string[];
+  readonly rows?: Iterable<ReportRow>;
+  readonly statistics?: StatisticsReport;
+  /** A titled document (the panel's export) rather than bare tables (the CLI). */
+  readonly titled?: boolean;
+}
+
+/** The study's table from core's summarize(). */
+export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSummary, 'file' | 'annotated' | 'selection'> = {}): ReportSummary {
+  return {
+    ...extra,
+    threshold: summary.threshold,
+    rowCount: summary.totalRows,
+    models: summary.models.map((m) => ({
+      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, stale: m.stale,
+    })),
+    gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanGap })),
+    suspect: summary.suspectReferences,
+  };
+}
+
+// ---- cells ----
+
+/** Text without control characters (ANSI escapes from a hostile dataset); tab and line breaks kept only where asked. */
+export function plainText(text: string, keepBreaks = false): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(keepBreaks ? /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g : /[\u0000-\u001f\u007f-\u009f]/g, '�');
+}
+
+/** Makes text safe in a Markdown table cell: no row breaks, no column breaks, no live HTML, no escapes. */
+export function markdownCell(text: string): string {
+  return plainText(text.replace(/\r?\n|\r/g, '\u2028'))
+    .replace(/&/g, '&amp;')
+    // Raw HTML starts with '<' then a letter, '/', '!' or '?' (CommonMark); "p < 0.001" stays readable.
+    .replace(/<(?=[A-Za-z/!?])/g, '&lt;')
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/`/g, '\\`')
+    .replace(/\u2028/g, '<br>');
+}
+
+/** RFC 4180 field; text that a spreadsheet would run as a formula gets a leading apostrophe. */
+export function csvText(text: string): string {
+  const clean = plainText(text, true);
+  const safe = /^[=+\-@\t\r]/.test(clean) ? `'${clean}` : clean;
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
+type CsvValue = string | number | null | undefined;
+
+function csvValue(value: CsvValue): string {
+  if (value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))) return '';
+  return typeof value === 'number' ? String(value) : csvText(value);
+}
+
+export function fixed(value: number | null | undefined, digits = 3): string {
+  return value === null || value === undefined || Number.isNaN(value) ? '' : value.toFixed(digits);
+}
+
+export function percent(value: number | null | undefined): string {
+  return value === null || value === undefined || Number.isNaN(value) ? '' : `${(value * 100).toFixed(1)}%`;
+}
+
+/** A mean, median or score: three decimals, never rounded across the threshold (rules.formatScore). */
+function scoreText(value: number | null | undefined, threshold: number): string {
+  return value === null || value === undefined || Number.isNaN(value) ? '' : formatScore(value, threshold, 3);
+}
+
+function signed(value: number | null | undefined): string {
+  return value === null || value === undefined ? '' : `${value >= 0 ? '+' : ''}${value.toFixed(3)}`;
+}
+
+/** "0.781 [0.752, 0.808]". */
+export function withInterval(e: Estimate | null | undefined, format: (n: number) => string = (n) => n.toFixed(3)): string {
+  return e ? `${format(e.value)} [${intervalText(e, format)}]` : '';
+}
+
+function intervalText(i: Interval | null | undefined, format: (n: number) => string = (n) => n.toFixed(3)): string {
+  return i ? `${format(i.low)}, ${format(i.high)}` : '';
+}
+
+const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
+
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[], numeric: readonly boolean[] = []): string {
+  const lines = [`| ${header.map(markdownCell).join(' | ')} |`, `|${header.map((_, i) => (numeric[i] ? ' ---: ' : ' --- ')).join('|')}|`];
+  for (const row of rows) lines.push(`| ${row.map(markdownCell).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+export function csvTable(header: readonly string[], rows: readonly (readonly CsvValue[])[]): string {
+  return [header, ...rows].map((r) => r.map(csvValue).join(',')).join('\r\n') + '\r\n';
+}
+
+// ---- sections (each as rows of cells, shared by Markdown and CSV) ----
+
+interface Table {
+  readonly title: string;
+  readonly header: readonly string[];
+  /** Markdown cells. */
+  readonly text: readonly (readonly string[])[];
+  /** CSV cells: numbers stay numbers. */
+  readonly values: readonly (readonly CsvValue[])[];
+  readonly numeric?: readonly boolean[];
+}
+
+function summaryTable(s: ReportSummary): Table {
+  const withRows = s.models.some((m) => m.rows !== undefined);
+  const withStale = s.models.some((m) => m.stale !== undefined);
+  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withStale ? ['stale'] : [])];
+  const text = s.models.map((m) => [
+    m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures), ...(withStale ? [String(m.stale ?? '')] : []),
+  ]);
+  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withStale ? [m.stale] : [])]);
+  return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
+}
+
+function gapsTable(s: ReportSummary): Table {
+  return {
+    title: 'Gaps between mean scores',
+    header: ['model a', 'model b', 'mean gap (a - b)'],
+    text: s.gaps.map((g) => [g.a, g.b, signed(g.gap)]),
+    values: s.gaps.map((g) => [g.a, g.b, g.gap]),
+    numeric: [false, false, true],
+  };
+}
+
+function intervalsTable(st: StatisticsReport): Table {
+  return {
+    title: `Uncertainty (${Math.round(st.level * 100)}% intervals; bootstrap, ${st.resamples} resamples, seed ${st.seed})`,
+    header: ['model', 'n', 'mean [95% CI]', 'median [95% CI]', `share >= ${st.threshold} [bootstrap]`, 'share [Wilson]', 'ROUGE-L F [95% CI]'],
+    text: st.models.map((m) => [
+      m.model, String(m.n), withInterval(m.mean), withInterval(m.median), withInterval(m.shareAtLeast, pct),
+      m.shareAtLeast ? intervalText(m.shareAtLeast.wilson, pct) : '', withInterval(m.rougeL.mean),
+    ]),
+    values: st.models.map((m) => [
+      m.model, m.n, m.mean?.value, m.mean?.low, m.mean?.high, m.median?.value, m.median?.low, m.median?.high,
+      m.shareAtLeast?.value, m.shareAtLeast?.low, m.shareAtLeast?.high, m.shareAtLeast?.wilson.low, m.shareAtLeast?.wilson.high,
+      m.rougeL.mean?.value, m.rougeL.mean?.low, m.rougeL.mean?.high,
+    ]),
+    numeric: [false, true, true, true, true, true, true],
+  };
+}
+
+const INTERVALS_CSV_HEADER = [
+  'model', 'n', 'mean', 'mean_low', 'mean_high', 'median', 'median_low', 'median_high', 'share', 'share_low', 'share_high', 'share_wilson_low', 'share_wilson_high', 'rougeL', 'rougeL_low', 'rougeL_high',
+];
+
+function pairsTable(st: StatisticsReport): Table {
+  const title = st.pairs.omittedModels > 0
+    ? `Paired tests (first ${st.pairs.limit} models; ${st.pairs.omittedModels} more not compared)`
+    : 'Paired tests (sign-flip permutation on rows both scored)';
+  return {
+    title,
+    header: ['model a', 'model b', 'rows', 'mean b - a [95% CI]', 'p', 'verdict'],
+    text: st.pairs.list.map((p) => [p.a, p.b, String(p.n), withInterval(p.meanDifference), p.p === null ? '' : formatP(p.p), p.verdict]),
+    values: st.pairs.list.map((p) => [p.a, p.b, p.n, p.meanDifference?.value, p.meanDifference?.low, p.meanDifference?.high, p.p, p.method, p.verdict]),
+    numeric: [false, false, true, true, true, false],
+  };
+}
+
+const PAIRS_CSV_HEADER = ['model_a', 'model_b', 'rows', 'mean_difference', 'difference_low', 'difference_high', 'p', 'method', 'verdict'];
+
+function biasTable(st: StatisticsReport): Table {
+  return {
+    title: 'Bias checks',
+    header: ['model', 'median length ratio (output / reference)', 'Spearman(score, ratio)', 'Pearson(score, ratio)', 'truncated outputs'],
+    text: st.models.map((m) => [
+      m.model, fixed(m.lengthRatio.medianRatio, 2), fixed(m.lengthRatio.spearman, 2), fixed(m.lengthRatio.pearson, 2),
+      m.truncated.outputs === 0 ? '' : `${m.truncated.count} / ${m.truncated.outputs} (${percent(m.truncated.share)})`,
+    ]),
+    values: st.models.map((m) => [m.model, m.lengthRatio.medianRatio, m.lengthRatio.spearman, m.lengthRatio.pearson, m.truncated.count, m.truncated.outputs, m.truncated.share]),
+    numeric: [false, true, true, true, true],
+  };
+}
+
+const BIAS_CSV_HEADER = ['model', 'median_length_ratio', 'spearman_score_ratio', 'pearson_score_ratio', 'truncated', 'outputs', 'truncated_share'];
+
+function calibrationTable(st: StatisticsReport): Table {
+  const c = st.calibration;
+  return {
+    title: `Calibration against labels (bad: ${c.badLabels.join(', ')}; good: ${c.goodLabels.join(', ')})`,
+    header: ['metric', 'labelled', 'bad', `precision @ ${st.threshold}`, `recall @ ${st.threshold}`, `F1 @ ${st.threshold}`, 'suggested threshold [95% CI]', 'F1 there', 'AUC'],
+    text: c.metrics.map((m) =>
+      m.status === 'ready'
+        ? [m.metric, String(m.labelled), String(m.bad), fixed(m.atThreshold?.precision), fixed(m.atThreshold?.recall), fixed(m.atThreshold?.f1),
+          m.suggested ? `${m.suggested.threshold.toFixed(3)} [${intervalText(m.suggested.interval)}]` : '', fixed(m.suggested?.f1), fixed(m.auc)]
+        : [m.metric, String(m.labelled), String(m.bad), '', '', '', `${m.needed} more labels needed (${m.reason})`, '', ''],
+    ),
+    values: c.metrics.map((m) => [
+      m.metric, m.labelled, m.bad, m.status, m.needed, m.atThreshold?.precision, m.atThreshold?.recall, m.atThreshold?.f1,
+      m.suggested?.threshold, m.suggested?.interval?.low, m.suggested?.interval?.high, m.suggested?.f1, m.auc,
+    ]),
+    numeric: [false, true, true, true, true, true, false, true, true],
+  };
+}
+
+const CALIBRATION_CSV_HEADER = ['metric', 'labelled', 'bad', 'status', 'more_labels_needed', 'precision', 'recall', 'f1', 'suggested_threshold', 'suggested_low', 'suggested_high', 'suggested_f1', 'auc'];
+
+function curveTable(st: StatisticsReport): Table | undefined {
+  const ready = st.calibration.metrics.filter((m) => m.status === 'ready');
+  if (ready.length === 0) return undefined;
+  const grid = ready[0].curve.map((p) => p.threshold);
+  return {
+    title: 'Calibration curve (score < threshold => bad)',
+    header: ['threshold', ...ready.flatMap((m) => [`${m.metric} precision`, `${m.metric} recall`, `${m.metric} F1`])],
+    text: grid.map((t, i) => [t.toFixed(2), ...ready.flatMap((m) => [fixed(m.curve[i]?.precision), fixed(m.curve[i]?.recall), fixed(m.curve[i]?.f1)])]),
+    values: grid.map((t, i) => [t, ...ready.flatMap((m) => [m.curve[i]?.precision, m.curve[i]?.recall, m.curve[i]?.f1])]),
+    numeric: [true, ...ready.flatMap(() => [true, true, true])],
+  };
+}
+
+function statisticsTables(st: StatisticsReport): Table[] {
+  const tables = [intervalsTable(st)];
+  if (st.pairs.list.length > 0) tables.push(pairsTable(st));
+  tables.push(calibrationTable(st));
+  const curve = curveTable(st);
+  if (curve) tables.push(curve);
+  tables.push(biasTable(st));
+  return tables;
+}
+
+/** The statistics tables as CSV, one block each after a `# title` line (blank line between). */
+function statisticsCsv(st: StatisticsReport): string {
+  const blocks: [string, readonly string[], Table][] = [
+    ['intervals', INTERVALS_CSV_HEADER, intervalsTable(st)],
+    ['pairs', PAIRS_CSV_HEADER, pairsTable(st)],
+    ['calibration', CALIBRATION_CSV_HEADER, calibrationTable(st)],
+    ['bias', BIAS_CSV_HEADER, biasTable(st)],
+  ];
+  const curve = curveTable(st);
+  const parts = blocks.map(([name, header, t]) => `# ${name}\r\n${csvTable(header, t.values)}`);
+  if (curve) parts.push(`# calibration curve\r\n${csvTable(curve.header.map((h) => h.replace(/ /g, '_')), curve.values)}`);
+  return parts.join('\r\n');
+}
+
+function annotationText(row: ReportRow): string {
+  return (row.annotations ?? []).map((a) => `${a.target}: ${a.label}${a.note ? ` (${a.note})` : ''}`).join('; ');
+}
+
+function scoreCell(cell: ReportCell | undefined, threshold: number): string {
+  if (!cell) return '';
+  if (cell.stale) return 'stale';
+  if (cell.score === null) return cell.error ? `failed: ${cell.error}` : 'n/a';
+  // A text marker as well as the number: the report is read without colours.
+  return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}`;
+}
+
+function rowsTable(input: ReportInput, rows: readonly ReportRow[]): Table {
+  const withText = rows.some((r) => r.input !== undefined);
+  const withAnnotations = rows.some((r) => r.annotations !== undefined);
+  const t = input.summary.threshold;
+  return {
+    title: `Rows (${rows.length})`,
+    header: ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...input.models, ...(withAnnotations ? ['annotations'] : [])],
+    text: rows.map((row) => [
+      row.id, String(row.line), ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
+      ...input.models.map((m) => scoreCell(row.scores[m], t)), ...(withAnnotations ? [annotationText(row)] : []),
+    ]),
+    values: [],
+    numeric: [false, true, ...(withText ? [false, false] : []), ...input.models.map(() => true)],
+  };
+}
+
+// ---- documents ----
+
+function titleOf(summary: ReportSummary): string {
+  const file = summary.file ?? '';
+  return file.split(/[\\/]/).pop() || file;
+}
+
+/** The report as GitHub Markdown: a titled document, or the bare tables (CLI). */
+export function renderMarkdown(input: ReportInput): string {
+  const { summary } = input;
+  const out: string[] = [];
+  const heading = (level: number, text: string) => {
+    if (input.titled) out.push(`${'#'.repeat(level)} ${markdownCell(text)}`, '');
+  };
+  if (input.titled) {
+    out.push(`# PiSAR Review report: ${markdownCell(titleOf(summary))}`, '');
+    if (summary.file) out.push(`- File: ${markdownCell(summary.file)}`);
+    out.push(`- Rows: ${summary.rowCount}${summary.annotated !== undefined ? `; annotated: ${summary.annotated}` : ''}`);
+    out.push(`- Threshold: ${summary.threshold}`);
+    if (summary.selection) out.push(`- Rows exported: ${markdownCell(summary.selection)}`);
+    out.push('');
+  }
+  const push = (t: Table) => {
+    heading(2, t.title);
+    out.push(markdownTable(t.header, t.text, t.numeric), '');
+  };
+  heading(2, 'Summary');
+  if (summary.models.length === 0) out.push('_No stored results yet: run `pisar-review score` first._', '');
+  else out.push(markdownTable(summaryTable(summary).header, summaryTable(summary).text, summaryTable(summary).numeric), '');
+  if (summary.gaps.length > 0) push(gapsTable(summary));
+  if (summary.suspect) out.push(`${summary.suspect} row(s) scored below ${summary.threshold} by every model: check their reference rationales.`, '');
+  if (input.statistics && summary.models.length > 0) {
+    for (const t of statisticsTables(input.statistics)) {
+      if (!input.titled) out.push(`**${markdownCell(t.title)}**`, '');
+      push(t);
+    }
+  }
+  const rows = input.rows ? [...input.rows] : undefined;
+  if (rows && (rows.length > 0 || input.titled)) push(rowsTable(input, rows));
+  while (out[out.length - 1] === '') out.pop();
+  return out.join('\n') + '\n';
+}
+
+/** The rows as CSV: id, line, input and reference when known, then score, error and ROUGE-L F per model, then annotations. */
+export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): string {
+  const withText = rows.some((r) => r.input !== undefined);
+  const withAnnotations = rows.some((r) => r.annotations !== undefined);
+  const header = ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`]), ...(withAnnotations ? ['annotations'] : [])];
+  const values = rows.map((row) => [
+    row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
+    ...input.models.flatMap((m) => {
+      const c = row.scores[m];
+      return [c?.stale ? null : c?.score, c?.stale ? 'stale' : c?.error, c?.rougeL];
+    }),
+    ...(withAnnotations ? [annotationText(row)] : []),
+  ]);
+  return csvTable(header, values);
+}
+
+/** The summary as CSV: one row per model, with the gap to every other model. */
+export function renderSummaryCsv({ summary }: ReportInput): string {
+  const t = summaryTable(summary);
+  const names = summary.models.map((m) => m.model);
+  // The gaps are a capped list; look them up once instead of scanning it per cell.
+  const gaps = new Map<string, number | null>();
+  for (const g of summary.gaps) {
+    gaps.set(`${g.a}\u0000${g.b}`, g.gap);
+    if (g.gap !== null) gaps.set(`${g.b}\u0000${g.a}`, -g.gap);
+  }
+  const header = [...t.header, ...names.map((n) => `gap_vs:${n}`)];
+  const values = t.values.map((v, i) => [...v, ...names.map((other) => (other === names[i] ? null : gaps.get(`${names[i]}\u0000${other}`) ?? null))]);
+  return csvTable(header, values);
+}
+
+/** CSV for a terminal: the summary, then the statistics blocks and the rows, separated by blank lines. */
+export function renderCsv(input: ReportInput): string {
+  const parts = [renderSummaryCsv(input)];
+  if (input.statistics && input.summary.models.length > 0) parts.push(statisticsCsv(input.statistics));
+  const rows = input.rows ? [...input.rows] : undefined;
+  if (rows && rows.length > 0) parts.push(renderRowsCsv(input, rows));
+  return parts.join('\r\n');
+}
+
+export function renderJsonl(input: ReportInput): string {
+  const lines = [JSON.stringify({ type: 'summary', ...input.summary })];
+  if (input.statistics) lines.push(JSON.stringify({ type: 'statistics', ...input.statistics }));
+  for (const row of input.rows ?? []) lines.push(JSON.stringify({ type: 'row', ...row }));
+  return lines.join('\n') + '\n';
+}
+
+// ---- the panel's export: files ----
+
+export type ReportFormat = 'markdown' | 'csv' | 'jsonl';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['markdown', 'csv', 'jsonl'];
+
+/** One file of an export. `suffix` is added before the extension (CSV writes the summary beside the rows). */
+export interface ReportFile {
+  readonly suffix: string;
+  readonly extension: string;
+  readonly text: string;
+}
+
+export function renderReport(format: ReportFormat, input: ReportInput): ReportFile[] {
+  switch (format) {
+    case 'markdown':
+      return [{ suffix: '', extension: '.md', text: renderMarkdown({ ...input, titled: true }) }];
+    case 'csv': {
+      const files = [
+        { suffix: '', extension: '.csv', text: renderRowsCsv(input, [...(input.rows ?? [])]) },
+        { suffix: '.summary', extension: '.csv', text: renderSummaryCsv(input) },
+      ];
+      if (input.statistics) files.push({ suffix: '.statistics', extension: '.csv', text: statisticsCsv(input.statistics) });
+      return files;
+    }
+    case 'jsonl':
+      return [{ suffix: '', extension: '.jsonl', text: renderJsonl(input) }];
+    default: {
+      const unknown: never = format;
+      throw new Error(`Unknown report format "${String(unknown)}": use markdown, csv or jsonl.`);
+    }
+  }
+}
+
+// ---- comparison of two runs ----
+
+function comparisonHead(c: RunComparison, a: string, b: string): Table {
+  return {
+    title: `Compare ${a} (A) with ${b} (B)`,
+    header: ['rows paired', 'improved', 'regressed', 'unchanged', 'only A', 'only B', 'mean A', 'mean B', 'mean B - A [95% CI]', 'p', 'verdict'],
+    text: [[
+      String(c.paired), String(c.improved), String(c.regressed), String(c.unchanged), String(c.onlyA), String(c.onlyB),
+      fixed(c.meanA), fixed(c.meanB), withInterval(c.meanDifference), c.p === null ? '' : formatP(c.p), c.verdict,
+    ]],
+    values: [[c.paired, c.improved, c.regressed, c.unchanged, c.onlyA, c.onlyB, c.meanA, c.meanB, c.meanDifference?.value, c.meanDifference?.low, c.meanDifference?.high, c.p, c.method, c.verdict]],
+    numeric: [true, true, true, true, true, true, true, true, true, true, false],
+  };
+}
+
+/** The comparison as Markdown: the counts and the test, then the changed rows, largest change first (at most `limit`). */
+export function renderComparisonMarkdown(c: RunComparison, a: string, b: string, limit = 50): string {
+  const head = comparisonHead(c, a, b);
+  const out = [`**${markdownCell(head.title)}** (unchanged: |B - A| <= ${c.epsilon})`, '', markdownTable(head.header, head.text, head.numeric), ''];
+  const changed = c.rows.filter((r) => r.change !== 'unchanged').sort((x, y) => Math.abs(y.difference) - Math.abs(x.difference));
+  if (changed.length > 0) {
+    const shown = changed.slice(0, limit);
+    out.push(`**Changed rows** (${changed.length}${changed.length > shown.length ? `; the ${shown.length} largest shown, all in --format csv or json` : ''})`, '');
+    out.push(markdownTable(['id', 'A', 'B', 'B - A', 'change'], shown.map((r) => [r.id, fixed(r.a), fixed(r.b), signed(r.difference), r.change]), [false, true, true, true, false]));
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** The comparison as CSV: a summary block, then every paired row. */
+export function renderComparisonCsv(c: RunComparison): string {
+  const head = csvTable(['paired', 'improved', 'regressed', 'unchanged', 'only_a', 'only_b', 'mean_a', 'mean_b', 'mean_difference', 'difference_low', 'difference_high', 'p', 'method', 'verdict'], comparisonHead(c, '', '').values);
+  return `${head}\r\n${csvTable(['id', 'a', 'b', 'difference', 'change'], c.rows.map((r) => [r.id, r.a, r.b, r.difference, r.change]))}`;
+}

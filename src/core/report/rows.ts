@@ -1,0 +1,121 @@
+import type { DatasetRow } from '../dataset/types';
+import { AnnotationResolver, type Annotation, type RowLookup } from '../store/annotations';
+import { currentScore, isBelowThreshold, isStale, resultStatus } from '../review/rules';
+import type { StoredResult } from '../store/results';
+import { rougeL } from './rougeL';
+import type { StatisticsCell, StatisticsRow } from './statistics';
+import type { ResultLookup } from './summary';
+
+/** One row's current result per model, for `report --rows`. */
+export interface RowReport {
+  id: string;
+  line: number;
+  results: Record<string, RowCell>;
+}
+
+export type RowCell =
+  /** `rougeL`: ROUGE-L F of the output against the reference (absent when the row has no reference). */
+  | { status: 'scored'; score: number; pass: boolean; rougeL?: number }
+  | { status: 'unscored' }
+  | { status: 'failed'; kind: string; message: string }
+  | { status: 'stale' }
+  | { status: 'missing' };
+
+/** The dataset as the report reads it: the index, and its rows parsed in order. */
+export interface ReportDataset extends RowLookup {
+  rowIds(): readonly string[];
+  rowLine(index: number): number;
+  rows(): AsyncIterable<DatasetRow>;
+}
+
+/** An output cut off by the model's token limit: finish reason "length", or a result flagged truncated (a call that was cut off before any text is a "cut-off" failure, counted too). */
+export function isTruncated(r: StoredResult): boolean {
+  return r.finishReason === 'length' || (r as { truncated?: unknown }).truncated === true;
+}
+
+/** Current (not stale) result of a model for a row; undefined when there is none or it is stale. */
+function current(results: ResultLookup, row: { id: string; hash: string }, model: string): StoredResult | undefined {
+  const r = results.latest(row.id, model);
+  return r && !isStale(r, row.hash) ? r : undefined;
+}
+
+/**
+ * Reads every row once and gathers what the statistics need: current scores and outputs, the
+ * reference, and the labels reviewers put on model outputs (annotations of rows that did not change).
+ */
+export async function collectStatisticsRows(
+  dataset: ReportDataset,
+  results: ResultLookup,
+  annotations: readonly Annotation[],
+  models: readonly string[],
+): Promise<StatisticsRow[]> {
+  const resolver = new AnnotationResolver(dataset);
+  // The latest label per (row, model) on outputs; reference labels judge the reference, not the metric.
+  const labels = new Map<number, Map<string, Annotation>>();
+  for (const a of annotations) {
+    if (a.target.kind !== 'output' || !a.target.model) continue;
+    const place = resolver.place(a);
+    if (place.state !== 'current') continue;
+    let byModel = labels.get(place.index);
+    if (!byModel) labels.set(place.index, (byModel = new Map()));
+    const prev = byModel.get(a.target.model);
+    if (!prev || prev.updatedAt <= a.updatedAt) byModel.set(a.target.model, a);
+  }
+  const out: StatisticsRow[] = [];
+  for await (const row of dataset.rows()) {
+    const cells: Record<string, StatisticsCell> = {};
+    for (const model of models) {
+      const r = current(results, row, model);
+      if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
+      if (!r || r.error || r.output === undefined) continue;
+      const score = currentScore(r, row.hash);
+      cells[model] = {
+        ...(score !== undefined ? { score } : {}),
+        output: r.output,
+        truncated: isTruncated(r),
+        ...(row.reference !== undefined ? { rougeL: rougeL(r.output, row.reference).f } : {}),
+      };
+    }
+    const rowLabels = labels.get(row.index);
+    out.push({
+      id: row.id,
+      ...(row.reference !== undefined ? { reference: row.reference } : {}),
+      cells,
+      ...(rowLabels ? { labels: Object.fromEntries([...rowLabels].map(([m, a]) => [m, a.label])) } : {}),
+    });
+  }
+  return out;
+}
+
+/** Each row's current result per model (with ROUGE-L F when the statistics rows are given). */
+export function rowReports(
+  dataset: { rowIds(): readonly string[]; rowHash(index: number): string; rowLine(index: number): number; readonly rowCount: number },
+  results: ResultLookup,
+  models: readonly string[],
+  threshold: number,
+  statisticsRows?: readonly StatisticsRow[],
+): RowReport[] {
+  const ids = dataset.rowIds();
+  const out: RowReport[] = [];
+  for (let i = 0; i < dataset.rowCount; i++) {
+    const hash = dataset.rowHash(i);
+    const cells: Record<string, RowCell> = {};
+    const stats = statisticsRows?.[i];
+    for (const model of models) {
+      const cell = cellOf(results.latest(ids[i], model), hash, threshold);
+      const lexical = stats?.cells[model]?.rougeL;
+      if (cell.status === 'scored' && lexical !== undefined) cell.rougeL = lexical;
+      cells[model] = cell;
+    }
+    out.push({ id: ids[i], line: dataset.rowLine(i), results: cells });
+  }
+  return out;
+}
+
+function cellOf(r: StoredResult | undefined, hash: string, threshold: number): RowCell {
+  if (!r) return { status: 'missing' };
+  if (isStale(r, hash)) return { status: 'stale' };
+  if (r.error) return { status: 'failed', kind: r.error.kind, message: r.error.message };
+  if (resultStatus(r) === 'scored') return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold) };
+  return { status: 'unscored' };
+}

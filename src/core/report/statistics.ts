@@ -1,0 +1,240 @@
+import { calibrate, DEFAULT_LABEL_MAPPING, labelClass, type Calibration, type CalibrationOptions, type LabelMapping, type LabelledScore } from './calibration';
+import { rougeL, tokens } from './rougeL';
+import {
+  bootstrapSummary,
+  CONFIDENCE_LEVEL,
+  DEFAULT_PERMUTATIONS,
+  DEFAULT_RESAMPLES,
+  DEFAULT_SEED,
+  pairedTest,
+  pairedVerdict,
+  pearson,
+  spearman,
+  wilsonInterval,
+  type Estimate,
+  type Interval,
+  type PairedTestMethod,
+} from './stats';
+
+/**
+ * The statistics section of a report: how sure each model's numbers are, whether the gaps between
+ * models are real, how the threshold fares against reviewers' labels, a second metric (ROUGE-L F),
+ * and two bias checks. Built from plain rows, so the CLI and the panel compute the same document.
+ */
+
+/** One model's current result for a row (stale results are left out by the caller). */
+export interface StatisticsCell {
+  /** Cosine score; absent when the call failed or the output is not scored. */
+  readonly score?: number;
+  readonly output?: string;
+  /** The output was cut off (finish reason "length", or the result's truncation flag). */
+  readonly truncated?: boolean;
+  /** ROUGE-L F of the output against the reference, when the caller computed it already. */
+  readonly rougeL?: number;
+}
+
+export interface StatisticsRow {
+  readonly id: string;
+  readonly reference?: string;
+  readonly cells: Readonly<Record<string, StatisticsCell>>;
+  /** Reviewers' labels on model outputs of this row: model -> label (current annotations only). */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface StatisticsOptions extends CalibrationOptions {
+  readonly threshold: number;
+  /** Pairwise tests are computed among the first this many models (in order); 10 gives 45 pairs. */
+  readonly maxPairModels?: number;
+  readonly labels?: LabelMapping;
+}
+
+export const DEFAULT_MAX_PAIR_MODELS = 10;
+/** Above this many scores per model, fewer resamples (2e7 / scores, at least 200) keep a report fast. */
+const RESAMPLE_BUDGET = 2e7;
+
+export interface ModelStatistics {
+  readonly model: string;
+  /** Rows with a current cosine score. */
+  readonly n: number;
+  readonly mean: Estimate | null;
+  readonly median: Estimate | null;
+  /** Share >= threshold with its bootstrap interval and its Wilson score interval. */
+  readonly shareAtLeast: (Estimate & { readonly wilson: Interval }) | null;
+  /** ROUGE-L F of the output against the reference, over outputs with a reference. */
+  readonly rougeL: { readonly n: number; readonly mean: Estimate | null };
+  /** Correlation of the cosine score with (output tokens / reference tokens): near 0 means length does not drive the score. */
+  readonly lengthRatio: { readonly n: number; readonly medianRatio: number | null; readonly pearson: number | null; readonly spearman: number | null };
+  /** Answers cut off by the model's token limit, among its outputs and its "cut-off" failures. */
+  readonly truncated: { readonly outputs: number; readonly count: number; readonly share: number | null; readonly wilson: Interval | null };
+}
+
+export interface PairStatistics {
+  readonly a: string;
+  readonly b: string;
+  /** Rows both models scored. */
+  readonly n: number;
+  readonly meanA: number | null;
+  readonly meanB: number | null;
+  /** mean(b - a) on those rows, with its paired-bootstrap 95% interval. */
+  readonly meanDifference: Estimate | null;
+  readonly p: number | null;
+  readonly method: PairedTestMethod;
+  readonly verdict: string;
+}
+
+export interface StatisticsReport {
+  readonly level: number;
+  readonly seed: number;
+  readonly resamples: number;
+  readonly threshold: number;
+  readonly models: readonly ModelStatistics[];
+  readonly pairs: {
+    /** Models compared pairwise (at most `limit`). */
+    readonly models: readonly string[];
+    readonly limit: number;
+    /** Models left out of pairwise tests because of the limit. */
+    readonly omittedModels: number;
+    readonly list: readonly PairStatistics[];
+  };
+  /** The cosine score and ROUGE-L F against the reviewers' labels of model outputs. */
+  readonly calibration: {
+    readonly badLabels: readonly string[];
+    readonly goodLabels: readonly string[];
+    /** Labels on outputs that are in neither list (left out). */
+    readonly unmapped: number;
+    readonly metrics: readonly Calibration[];
+  };
+}
+
+/** The statistics of `rows` for `models`. Deterministic for a given seed. */
+export function computeStatistics(rows: readonly StatisticsRow[], models: readonly string[], options: StatisticsOptions): StatisticsReport {
+  const seed = options.seed ?? DEFAULT_SEED;
+  const requested = options.resamples ?? DEFAULT_RESAMPLES;
+  const threshold = options.threshold;
+  const mapping = options.labels ?? DEFAULT_LABEL_MAPPING;
+  const resamplesFor = (n: number) => (n * requested > RESAMPLE_BUDGET ? Math.max(200, Math.floor(RESAMPLE_BUDGET / n)) : requested);
+
+  const modelStats = models.map((model) => modelStatistics(rows, model, threshold, seed, resamplesFor));
+
+  const limit = options.maxPairModels ?? DEFAULT_MAX_PAIR_MODELS;
+  const pairModels = models.slice(0, limit);
+  const list: PairStatistics[] = [];
+  for (let i = 0; i < pairModels.length; i++) {
+    for (let j = i + 1; j < pairModels.length; j++) list.push(pairStatistics(rows, pairModels[i], pairModels[j], seed, resamplesFor));
+  }
+
+  const cosine: LabelledScore[] = [];
+  const lexical: LabelledScore[] = [];
+  let unmapped = 0;
+  for (const row of rows) {
+    for (const [model, label] of Object.entries(row.labels ?? {})) {
+      const kind = labelClass(label, mapping);
+      if (kind === undefined) {
+        unmapped++;
+        continue;
+      }
+      const cell = row.cells[model];
+      if (!cell) continue;
+      const bad = kind === 'bad';
+      if (typeof cell.score === 'number') cosine.push({ score: cell.score, bad });
+      if (cell.output !== undefined && row.reference !== undefined) lexical.push({ score: cell.rougeL ?? rougeL(cell.output, row.reference).f, bad });
+    }
+  }
+  const calibrationOptions = { ...options, seed };
+  return {
+    level: CONFIDENCE_LEVEL,
+    seed,
+    resamples: requested,
+    threshold,
+    models: modelStats,
+    pairs: { models: pairModels, limit, omittedModels: models.length - pairModels.length, list },
+    calibration: {
+      badLabels: mapping.bad,
+      goodLabels: mapping.good,
+      unmapped,
+      metrics: [calibrate('cosine', cosine, threshold, calibrationOptions), calibrate('rougeL', lexical, threshold, calibrationOptions)],
+    },
+  };
+}
+
+function modelStatistics(rows: readonly StatisticsRow[], model: string, threshold: number, seed: number, resamplesFor: (n: number) => number): ModelStatistics {
+  const scores: number[] = [];
+  const rouge: number[] = [];
+  const ratios: number[] = [];
+  const ratioScores: number[] = [];
+  let outputs = 0;
+  let truncated = 0;
+  for (const row of rows) {
+    const cell = row.cells[model];
+    if (!cell) continue;
+    if (typeof cell.score === 'number') scores.push(cell.score);
+    if (cell.output !== undefined || cell.truncated) outputs++;
+    if (cell.truncated) truncated++;
+    if (cell.output === undefined || row.reference === undefined) continue;
+    rouge.push(cell.rougeL ?? rougeL(cell.output, row.reference).f);
+    const referenceTokens = tokens(row.reference).length;
+    if (referenceTokens > 0 && typeof cell.score === 'number') {
+      ratios.push(tokens(cell.output).length / referenceTokens);
+      ratioScores.push(cell.score);
+    }
+  }
+  const summary = bootstrapSummary(scores, threshold, { seed, resamples: resamplesFor(scores.length) });
+  const passes = summary ? Math.round(summary.shareAtLeast.value * summary.n) : 0;
+  const rougeSummary = bootstrapSummary(rouge, 0, { seed, resamples: resamplesFor(rouge.length) });
+  const sortedRatios = [...ratios].sort((x, y) => x - y);
+  const mid = sortedRatios.length >> 1;
+  return {
+    model,
+    n: scores.length,
+    mean: summary?.mean ?? null,
+    median: summary?.median ?? null,
+    shareAtLeast: summary ? { ...summary.shareAtLeast, wilson: wilsonInterval(passes, summary.n)! } : null,
+    rougeL: { n: rouge.length, mean: rougeSummary?.mean ?? null },
+    lengthRatio: {
+      n: ratios.length,
+      medianRatio: sortedRatios.length === 0 ? null : sortedRatios.length % 2 ? sortedRatios[mid] : (sortedRatios[mid - 1] + sortedRatios[mid]) / 2,
+      pearson: pearson(ratios, ratioScores),
+      spearman: spearman(ratios, ratioScores),
+    },
+    truncated: { outputs, count: truncated, share: outputs === 0 ? null : truncated / outputs, wilson: wilsonInterval(truncated, outputs) },
+  };
+}
+
+/** Scores of two models on the rows both scored, in row order. */
+export function pairedScores(rows: readonly StatisticsRow[], a: string, b: string): { a: number[]; b: number[] } {
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (const row of rows) {
+    const x = row.cells[a]?.score;
+    const y = row.cells[b]?.score;
+    if (typeof x === 'number' && typeof y === 'number') {
+      xs.push(x);
+      ys.push(y);
+    }
+  }
+  return { a: xs, b: ys };
+}
+
+/** Random sign flips for n differences: 10,000, fewer for long lists (at least 1,000). */
+export function permutationsFor(n: number): number {
+  return Math.min(DEFAULT_PERMUTATIONS, Math.max(1000, Math.floor(RESAMPLE_BUDGET / Math.max(1, n))));
+}
+
+function pairStatistics(rows: readonly StatisticsRow[], a: string, b: string, seed: number, resamplesFor: (n: number) => number): PairStatistics {
+  const paired = pairedScores(rows, a, b);
+  const n = paired.a.length;
+  const test = pairedTest(paired.a, paired.b, { seed, resamples: resamplesFor(n), permutations: permutationsFor(n) });
+  const meanA = n ? paired.a.reduce((s, x) => s + x, 0) / n : null;
+  const meanB = n ? paired.b.reduce((s, x) => s + x, 0) / n : null;
+  return {
+    a,
+    b,
+    n,
+    meanA,
+    meanB,
+    meanDifference: test.meanDifference,
+    p: test.p,
+    method: test.method,
+    verdict: pairedVerdict(a, b, meanA ?? 0, meanB ?? 0, test.p, n),
+  };
+}
