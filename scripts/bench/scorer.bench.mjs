@@ -16,8 +16,8 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { spawn } from 'node:child_process';
 import { buildModel } from '../build-test-models.mjs';
+import { runCli as runCliIn } from './cli-run.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -26,6 +26,7 @@ const BATCH = 32;
 const ROUNDS = Number(process.env.PISAR_BENCH_ROUNDS) || 3;
 const NAIVE_STRIDE = 6;
 
+const runCli = (args) => runCliIn(root, args);
 const scorerModule = join(root, 'out', 'src', 'core', 'scoring', 'scorer.js');
 if (!existsSync(scorerModule)) {
   console.error(`${scorerModule} is missing: compile first (npx tsc -p tsconfig.test.json, or npm run bench).`);
@@ -260,37 +261,13 @@ async function benchDtype(dtype, modelDir, texts) {
     rate: { raw: median(rounds.map((r) => r.raw)), cli: median(rounds.map((r) => r.cli)), naive: median(rounds.map((r) => r.naive)) },
     ratios: { cliOverRaw: median(rounds.map((r) => r.cli / r.raw)), cliOverNaive: median(rounds.map((r) => r.cli / r.naive)) },
     cliPeakRssMb: cliRun.maxRssMb, cliCpuMs: cliRun.cpuMs, cliMs: cliRun.ms,
-    rescore: { ms: rescore.ms, scored: rescore.doc?.run?.scored, computedNothing: rescore.embeddingsComputed === 0 },
+    rescore: { ms: rescore.ms, scored: rescore.doc?.run?.scored },
     bitIdentical: { identical, of: checkPairs.length },
   };
 }
 
 function loadAverage() {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
-}
-
-/** Runs the built CLI in a child process; a preloaded hook reports its peak RSS, CPU time and embeddings computed. */
-function runCli(args) {
-  const report = join(mkdtempSync(join(tmpdir(), 'pisar-bench-cli-')), 'usage.json');
-  const hook = join(dirname(report), 'hook.cjs');
-  writeFileSync(hook, `process.on('exit', () => { const u = process.resourceUsage(); require('fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify({ maxRss: u.maxRSS, cpu: u.userCPUTime + u.systemCPUTime })); });\n`);
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', hook, join(root, 'bin', 'pisar-review.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const ms = performance.now() - t0;
-      if (code !== 0) return reject(new Error(`pisar-review ${args.join(' ')} exited ${code}: ${err}`));
-      const usage = JSON.parse(readFileSync(report, 'utf8'));
-      rmSync(dirname(report), { recursive: true, force: true });
-      const doc = JSON.parse(out);
-      resolve({ ms, doc, maxRssMb: usage.maxRss / 1024, cpuMs: usage.cpu / 1000, embeddingsComputed: doc.run.scored === 0 ? 0 : undefined });
-    });
-  });
 }
 
 const dtypes = process.argv.slice(2).filter((a) => a === 'fp32' || a === 'q8');
