@@ -21,7 +21,9 @@ function usage(): string {
 
 export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
   // Diagnostics and progress may quote a server's error; keys in them never reach the terminal or a CI log.
-  const io: CliIo = { ...rawIo, stderr: redactingStream(rawIo.stderr, secretsInEnvironment(rawIo.env)) };
+  // JSON documents and tables on stdout too: one redaction for everything that leaves the process.
+  const secrets = secretsInEnvironment(rawIo.env);
+  const io: CliIo = { ...rawIo, stdout: redactingStream(rawIo.stdout, secrets), stderr: redactingStream(rawIo.stderr, secrets) };
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout).write(`${usage()}\n`);

@@ -123,6 +123,7 @@ function reportRowOf(row: RowReport): ReportRow {
     if (cell.status === 'scored') scores[model] = { score: cell.score, ...(cell.rougeL !== undefined ? { rougeL: cell.rougeL } : {}) };
     else if (cell.status === 'failed') scores[model] = { score: null, error: cell.kind };
     else if (cell.status === 'stale') scores[model] = { score: null, stale: true };
+    else if (cell.status === 'empty') scores[model] = { score: null, empty: true };
     else scores[model] = { score: null };
   }
   return { id: row.id, line: row.line, scores };

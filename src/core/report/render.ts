@@ -18,6 +18,8 @@ export interface ReportModelSummary {
   readonly median: number | null;
   readonly shareAtLeast: number | null;
   readonly failures: number;
+  /** Empty or blank outputs (no similarity; left out of the numbers). */
+  readonly empty?: number;
   /** Results older than their row (left out of the numbers). */
   readonly stale?: number;
 }
@@ -46,6 +48,8 @@ export interface ReportCell {
   readonly score: number | null;
   readonly error?: string;
   readonly stale?: boolean;
+  /** The output is empty or blank (not scored). */
+  readonly empty?: boolean;
   /** ROUGE-L F of the output against the reference. */
   readonly rougeL?: number;
 }
@@ -78,7 +82,7 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
     threshold: summary.threshold,
     rowCount: summary.totalRows,
     models: summary.models.map((m) => ({
-      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, stale: m.stale,
+      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, stale: m.stale,
     })),
     gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanGap })),
     suspect: summary.suspectReferences,
@@ -172,11 +176,14 @@ interface Table {
 function summaryTable(s: ReportSummary): Table {
   const withRows = s.models.some((m) => m.rows !== undefined);
   const withStale = s.models.some((m) => m.stale !== undefined);
-  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withStale ? ['stale'] : [])];
+  // Shown only when some model has one, so tables without empty outputs keep their columns.
+  const withEmpty = s.models.some((m) => (m.empty ?? 0) > 0);
+  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withStale ? ['stale'] : [])];
   const text = s.models.map((m) => [
-    m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures), ...(withStale ? [String(m.stale ?? '')] : []),
+    m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures),
+    ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
   ]);
-  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withStale ? [m.stale] : [])]);
+  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withStale ? [m.stale] : [])]);
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
 }
 
@@ -306,6 +313,7 @@ function annotationText(row: ReportRow): string {
 function scoreCell(cell: ReportCell | undefined, threshold: number): string {
   if (!cell) return '';
   if (cell.stale) return 'stale';
+  if (cell.empty) return 'empty';
   if (cell.score === null) return cell.error ? `failed: ${cell.error}` : 'n/a';
   // A text marker as well as the number: the report is read without colours.
   return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}`;

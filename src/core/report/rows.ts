@@ -17,6 +17,7 @@ export type RowCell =
   /** `rougeL`: ROUGE-L F of the output against the reference (absent when the row has no reference). */
   | { status: 'scored'; score: number; pass: boolean; rougeL?: number }
   | { status: 'unscored' }
+  | { status: 'empty' }
   | { status: 'failed'; kind: string; message: string }
   | { status: 'stale' }
   | { status: 'missing' };
@@ -116,6 +117,7 @@ function cellOf(r: StoredResult | undefined, hash: string, threshold: number): R
   if (!r) return { status: 'missing' };
   if (isStale(r, hash)) return { status: 'stale' };
   if (r.error) return { status: 'failed', kind: r.error.kind, message: r.error.message };
+  if (resultStatus(r) === 'empty') return { status: 'empty' };
   if (resultStatus(r) === 'scored') return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold) };
   return { status: 'unscored' };
 }

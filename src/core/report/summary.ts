@@ -1,4 +1,4 @@
-import { currentScore, DEFAULT_THRESHOLD, isBelowThreshold, isStale, isSuspectReference } from '../review/rules';
+import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference } from '../review/rules';
 import type { StoredResult } from '../store/results';
 
 /** A dataset row as the summary needs it: no parsing, only its id and current hash. */
@@ -25,6 +25,8 @@ export interface ModelSummary {
   shareAtOrAbove: number | null;
   /** Rows whose current result is a failure. */
   failed: number;
+  /** Rows whose current output is empty or blank: no similarity, kept out of the numbers. */
+  empty: number;
   /** Rows whose latest result was made before the row was edited (left out of the numbers). */
   stale: number;
   /** Rows with no result at all for this model. */
@@ -51,7 +53,7 @@ export interface SummaryOptions {
 export function summarize(rows: readonly SummaryRow[], results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
   const models = options.models ? [...options.models] : results.models();
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
-  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, stale: 0, missing: 0 }]));
+  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, stale: 0, missing: 0 }]));
   let suspectReferences = 0;
 
   for (const row of rows) {
@@ -70,6 +72,10 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       c.rows++;
       if (r.error) {
         c.failed++;
+        continue;
+      }
+      if (isEmptyOutput(r.output)) {
+        c.empty++;
         continue;
       }
       const score = currentScore(r, row.hash);
@@ -92,6 +98,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       median: median(list),
       shareAtOrAbove: list.length === 0 ? null : list.filter((s) => !isBelowThreshold(s, threshold)).length / list.length,
       failed: c.failed,
+      empty: c.empty,
       stale: c.stale,
       missing: c.missing,
     };

@@ -1,7 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { redactCredentials } from '../security/redact';
 import { sidecarFileFor } from '../dataset/dataset';
-import { readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
+import { openSafe } from './safeFile';
+import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 
 /** One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line). */
 export interface StoredResult {
@@ -55,6 +57,12 @@ function validateResult(value: unknown): string | undefined {
   }
   if (r.output === undefined && r.error === undefined) return 'a result needs "output" or "error"';
   return undefined;
+}
+
+function maskResult(r: StoredResult): void {
+  if (r.source === 'called' && r.output !== undefined) r.output = redactCredentials(r.output);
+  if (r.error) r.error = { ...r.error, message: redactCredentials(r.error.message) };
+  if (r.scoreNote !== undefined) r.scoreNote = redactCredentials(r.scoreNote);
 }
 
 /** Records this store appended, and the byte range they took in the file. */
@@ -122,7 +130,7 @@ export class ResultsStore {
     await this.writeChain;
     let stat: { size: number; ino: number };
     try {
-      stat = await fsp.stat(this.file);
+      stat = await fsp.lstat(this.file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       stat = { size: 0, ino: -1 };
@@ -176,6 +184,8 @@ export class ResultsStore {
       const problem = validateResult(r);
       if (problem) return Promise.reject(new Error(`refusing to store an invalid result for ${r.rowId}/${r.model}: ${problem}`));
     }
+    // The file gate: whatever a server echoed never lands in the sidecar (masked in place, so events match the file).
+    for (const r of results) maskResult(r);
     const write = this.writeChain.then(() => {
       const range = this.appender.append(results);
       for (const r of results) this.remember(r);
@@ -199,6 +209,11 @@ export class ResultsStore {
     return write;
   }
 
+  /** Throws (naming the file and the fix) when the sidecar cannot be appended to: a run checks before its first call. */
+  checkWritable(): Promise<void> {
+    return checkAppendable(this.file);
+  }
+
   /** Resolves when every append made so far has reached the file. */
   flushed(): Promise<void> {
     return this.writeChain;
@@ -206,7 +221,7 @@ export class ResultsStore {
 
   private async endsLineAt(offset: number): Promise<boolean> {
     if (offset === 0) return true;
-    const handle = await fsp.open(this.file, 'r');
+    const handle = await openSafe(this.file, 'read');
     try {
       const byte = Buffer.alloc(1);
       await handle.read(byte, 0, 1, offset - 1);
@@ -217,7 +232,7 @@ export class ResultsStore {
   }
 
   private async load(repair = true): Promise<void> {
-    const ino = await fsp.stat(this.file).then((s) => s.ino, () => -1);
+    const ino = await fsp.lstat(this.file).then((s) => s.ino, () => -1);
     const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, repair });
     this.known = { end: end ?? 0, lines: lines ?? 0, ino };
     this.needsFullRead = false;

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/render';
 import { imageUrlFor } from '../../core/runner/images';
+import { writeSafe } from '../../core/store/safeFile';
 import type { ImageView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
@@ -34,6 +34,7 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     rowDetail: (index) => api.rowDetail(index),
     scoreColumns: () => api.scoreColumns(),
     indexOfRow: (id) => api.indexOfRow(id),
+    rowIdAt: (index) => api.rowIdAt(index),
     isScoring: () => api.isScoring(),
     // Keeps the keyboard in the panel, so j/k keep working.
     revealRow: (index) => api.revealRow(index, { preserveFocus: true }),
@@ -205,7 +206,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
       const base = target.fsPath.replace(/\.[^./\\]+$/, '');
       for (const file of files) {
         const destination = file.suffix === '' ? target.fsPath : `${base}${file.suffix}${file.extension}`;
-        await fsp.writeFile(destination, file.text, 'utf8');
+        await writeSafe(destination, file.text);
         out.push(destination);
       }
       return out;
