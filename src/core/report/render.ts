@@ -3,6 +3,7 @@ import type { StatisticsReport } from './statistics';
 import type { DatasetSummary } from './summary';
 import { formatScore, isBelowThreshold } from '../review/rules';
 import { formatP, type Estimate, type Interval } from './stats';
+import { ownValue } from '../security/ownKeys';
 
 /**
  * The one report renderer: the CLI's `report`, `score` and `compare`, and the panel's export all
@@ -328,7 +329,7 @@ function rowsTable(input: ReportInput, rows: readonly ReportRow[]): Table {
     header: ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...input.models, ...(withAnnotations ? ['annotations'] : [])],
     text: rows.map((row) => [
       row.id, String(row.line), ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
-      ...input.models.map((m) => scoreCell(row.scores[m], t)), ...(withAnnotations ? [annotationText(row)] : []),
+      ...input.models.map((m) => scoreCell(ownValue(row.scores, m), t)), ...(withAnnotations ? [annotationText(row)] : []),
     ]),
     values: [],
     numeric: [false, true, ...(withText ? [false, false] : []), ...input.models.map(() => true)],
@@ -386,7 +387,7 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
   const values = rows.map((row) => [
     row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
     ...input.models.flatMap((m) => {
-      const c = row.scores[m];
+      const c = ownValue(row.scores, m);
       return [c?.stale ? null : c?.score, c?.stale ? 'stale' : c?.error, c?.rougeL];
     }),
     ...(withAnnotations ? [annotationText(row)] : []),

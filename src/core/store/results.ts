@@ -50,13 +50,27 @@ function validateResult(value: unknown): string | undefined {
   }
   if (!SOURCES.includes(r.source as string)) return '"source" must be "precomputed" or "called"';
   if (r.output !== undefined && typeof r.output !== 'string') return '"output" must be a string';
-  if (r.score !== undefined && (typeof r.score !== 'number' || !Number.isFinite(r.score))) return '"score" must be a number';
   if (r.error !== undefined) {
     const e = r.error as Record<string, unknown> | null;
     if (!e || typeof e !== 'object' || typeof e.kind !== 'string' || typeof e.message !== 'string') return '"error" must be { kind, message }';
   }
   if (r.output === undefined && r.error === undefined) return 'a result needs "output" or "error"';
   return undefined;
+}
+
+/** A stored score that cannot be a cosine similarity (NaN, text, outside [-1, 1]) is ignored, with a warning. */
+function scoreWarning(value: unknown): string | undefined {
+  const score = (value as { score?: unknown }).score;
+  if (score === undefined) return undefined;
+  if (typeof score === 'number' && Number.isFinite(score) && score >= -1 && score <= 1) return undefined;
+  return `"score" ${JSON.stringify(score) ?? String(score)} is not a cosine similarity (a number from -1 to 1); the score was ignored and the output kept`;
+}
+
+function withoutBadScore(value: unknown): StoredResult {
+  const r = value as StoredResult;
+  if (scoreWarning(r) === undefined) return r;
+  const { score: _score, scorer: _scorer, ...rest } = r;
+  return rest;
 }
 
 function maskResult(r: StoredResult): void {
@@ -141,7 +155,7 @@ export class ResultsStore {
       await this.load(options.repair);
       return { records: [...this.latestByKey.values()], whole: true };
     }
-    const { records, problems, end: newEnd, lines: newLines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, repair: options.repair ?? true, from: end, firstLine: lines });
+    const { records, problems, end: newEnd, lines: newLines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair: options.repair ?? true, from: end, firstLine: lines });
     for (const r of records) this.remember(r);
     this._problems = [...this._problems, ...problems];
     this.known = { end: newEnd ?? end, lines: newLines ?? lines, ino: stat.ino };
@@ -181,7 +195,7 @@ export class ResultsStore {
   append(results: readonly StoredResult[]): Promise<void> {
     if (results.length === 0) return this.writeChain;
     for (const r of results) {
-      const problem = validateResult(r);
+      const problem = validateResult(r) ?? scoreWarning(r);
       if (problem) return Promise.reject(new Error(`refusing to store an invalid result for ${r.rowId}/${r.model}: ${problem}`));
     }
     // The file gate: whatever a server echoed never lands in the sidecar (masked in place, so events match the file).
@@ -233,7 +247,7 @@ export class ResultsStore {
 
   private async load(repair = true): Promise<void> {
     const ino = await fsp.lstat(this.file).then((s) => s.ino, () => -1);
-    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, repair });
+    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair });
     this.known = { end: end ?? 0, lines: lines ?? 0, ino };
     this.needsFullRead = false;
     this.latestByKey = new Map();

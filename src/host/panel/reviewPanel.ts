@@ -8,6 +8,7 @@ import type { ImageView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
 import type { PanelSource } from './panelData';
+import { dict } from '../../core/security/ownKeys';
 
 /** The panel's ids (the view is declared in package.json). */
 export const PanelIds = {
@@ -178,7 +179,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         const details = await Promise.all(indexes.slice(start, start + EXPORT_BATCH).map((i) => api.rowDetail(i)));
         for (const d of details) {
           if (!d) continue;
-          const scores: Record<string, ReportRow['scores'][string]> = {};
+          const scores = dict<ReportRow['scores'][string]>();
           for (const o of d.outputs) {
             if (!o.score) continue; // a precomputed output with no stored result
             // The report renders the score itself (formatScore): keep the export's fields as they were.
