@@ -1,4 +1,5 @@
 import type { HostToWebview, ResponseMessage, WebviewToHost } from '../../src/shared/protocol';
+import type { StatisticsView } from '../../src/shared/statisticsView';
 import type { PanelDataset, PanelSource, RowImage } from '../../src/host/panel/panelData';
 import type {
   AnnotationTargetView,
@@ -177,6 +178,10 @@ export class MemoryReviewSource implements PanelSource {
   }
 
   /** Like the host's: every score from the results, no row read. Set to undefined to test the fallback. */
+  /** The statistics section and setting the threshold: absent unless a test sets them. */
+  statistics: (() => Promise<StatisticsView | undefined>) | undefined;
+  useThreshold: ((threshold: number) => Promise<void>) | undefined;
+
   scoreColumns: (() => Promise<ReadonlyMap<string, Float64Array>>) | undefined = async () => {
     this.scoreColumnCalls++;
     const n = this.rowList.length;

@@ -1,3 +1,4 @@
+import type { StatisticsView } from '../../shared/statisticsView';
 import type { DatasetView, ReviewApi, RowDetail } from '../review/reviewApi';
 
 export type RowImage = RowDetail['images'][number];
@@ -16,4 +17,8 @@ export interface PanelSource
   exportReport(): Promise<void>;
   /** Reads a row's image for a thumbnail: a data: URL, or why it is not shown. */
   loadImage(datasetFile: string, image: RowImage): Promise<{ dataUrl?: string; problem?: string }>;
+  /** The statistics section (intervals, paired tests, calibration); undefined without a dataset. */
+  statistics?(): Promise<StatisticsView | undefined>;
+  /** Sets the threshold setting to `threshold` (the calibration's suggestion the user picked). */
+  useThreshold?(threshold: number): Promise<void>;
 }

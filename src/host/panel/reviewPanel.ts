@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/render';
 import { imageUrlFor } from '../../core/runner/images';
 import type { ReviewApi } from '../review/reviewApi';
+import { UseSuggestedThresholdCommand, useSuggestedThreshold } from '../review/statistics';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
 import type { PanelSource, RowImage } from './panelData';
 import { annotationView, scoreView } from './rowQuery';
@@ -41,6 +42,10 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
       await vscode.commands.executeCommand(PanelIds.exportReport);
     },
     loadImage: loadThumbnail,
+    ...(api.statistics ? { statistics: () => api.statistics!() } : {}),
+    useThreshold: async (threshold) => {
+      await vscode.commands.executeCommand(UseSuggestedThresholdCommand, threshold);
+    },
   };
   const controller = new PanelController(source);
   const provider = new ReviewPanelProvider(context.extensionUri, controller);
@@ -56,6 +61,13 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     }),
     vscode.commands.registerCommand(PanelIds.exportReport, () => exportReport(api, controller)),
     vscode.commands.registerCommand(PanelIds.showPanel, () => vscode.commands.executeCommand(`${PanelIds.view}.focus`)),
+    vscode.commands.registerCommand(UseSuggestedThresholdCommand, async (threshold?: unknown) => {
+      try {
+        await useSuggestedThreshold(async () => api.statistics?.(), threshold);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`PiSAR Review: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }),
   );
   void controller.datasetChanged();
 }
@@ -92,6 +104,7 @@ export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebview
   const nonce = randomBytes(18).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
+  const statsStyle = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'stats.css'));
   const csp = [
     "default-src 'none'",
     // Thumbnails arrive as data: URLs read and checked by the host; nothing loads from the network.
@@ -107,6 +120,7 @@ export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebview
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style.toString()}">
+<link rel="stylesheet" href="${statsStyle.toString()}">
 <title>PiSAR Review</title>
 </head>
 <body>
@@ -213,6 +227,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         },
         models: dataset.models,
         rows,
+        statistics: await api.statistics?.(),
       });
       const out: string[] = [];
       const base = target.fsPath.replace(/\.[^./\\]+$/, '');

@@ -1,4 +1,5 @@
 import type * as vscode from 'vscode';
+import type { StatisticsReport } from '../../core/report/statistics';
 
 /**
  * What the review side of the extension offers the side panel (src/host/panel/**).
@@ -53,6 +54,8 @@ export interface ReviewApi {
   annotateInteractively(rowIndex: number, target?: AnnotationTargetView): Promise<void>;
   editAnnotation(annotationId: string, change: { label?: string; note?: string | null }): Promise<void>;
   removeAnnotation(annotationId: string): Promise<void>;
+  /** Intervals, paired tests, calibration against labels and bias checks of the active dataset (as `report --json`). */
+  statistics?(): Promise<StatisticsReport | undefined>;
 }
 
 export interface RowsChange {

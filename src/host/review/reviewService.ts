@@ -21,6 +21,8 @@ import type { DatasetSession, ModelResultState, RowState } from './session';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
 import { summarizeSession } from './summary';
+import type { StatisticsReport } from '../../core/report/statistics';
+import { sessionStatistics } from './statistics';
 
 /**
  * The review actions shared by the editor commands and the side panel (it implements ReviewApi),
@@ -59,6 +61,11 @@ export class ReviewService implements ReviewApi, vscode.Disposable {
   }
 
   // ---- reading -------------------------------------------------------------------------------
+
+  statistics(): Promise<StatisticsReport | undefined> {
+    const session = this.sessions.active;
+    return session ? sessionStatistics(session) : Promise.resolve(undefined);
+  }
 
   activeDataset(): DatasetView | undefined {
     const session = this.sessions.active;
