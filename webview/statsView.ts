@@ -148,14 +148,14 @@ export class StatsPanel {
           `${name} on ${m.labelled} labelled outputs (${m.bad} bad): at ${threshold}, precision ${fmt(at?.precision)}, recall ${fmt(at?.recall)}, F1 ${fmt(at?.f1)}. ` +
           `Best F1 ${s.f1.toFixed(2)} at ${s.threshold.toFixed(3)}${interval}; AUC ${fmt(m.auc)}.`,
       }),
-      curve(m, threshold),
     );
     if (m.metric === 'cosine') {
       const value = Math.round(s.threshold * 1000) / 1000;
       const use = custom('vscode-button', { text: `Use ${value.toFixed(3)} as the threshold`, testid: 'use-threshold', attrs: { 'data-value': String(value) } });
       use.addEventListener('click', () => void this.hooks.useThreshold(value).catch((error: unknown) => this.hooks.onError(error)));
-      block.append(use);
+      block.append(el('div', {}, use));
     }
+    block.append(curve(m, threshold));
     return block;
   }
 
@@ -196,25 +196,37 @@ function intervalCell(field: string, i: IntervalView | null, format: (n: number)
   return el('td', { text: `${format(i.low)} – ${format(i.high)}`, attrs: { 'data-field': field, 'data-low': String(i.low), 'data-high': String(i.high) } });
 }
 
-/** Precision, recall and F1 over thresholds, with the threshold in force (dashed) and the suggestion. */
+/**
+ * Precision, recall and F1 over the thresholds of the curve (it spans the labelled scores), with the
+ * threshold in force (dashed, when inside that range) and the suggestion (solid).
+ */
 function curve(m: CalibrationView, threshold: number): SVGSVGElement {
-  const chart = svg('svg', { viewBox: `0 0 ${CURVE_WIDTH} ${CURVE_HEIGHT}`, width: CURVE_WIDTH, height: CURVE_HEIGHT, role: 'img', class: 'calibration-curve', 'data-testid': `calibration-curve-${m.metric}` });
-  const x = (t: number) => Math.max(0, Math.min(1, t)) * CURVE_WIDTH;
-  const y = (v: number) => CURVE_HEIGHT - 1 - v * (CURVE_HEIGHT - 2);
+  const chart = svg('svg', { viewBox: `0 0 ${CURVE_WIDTH} ${CURVE_HEIGHT + 12}`, width: CURVE_WIDTH, height: CURVE_HEIGHT + 12, role: 'img', class: 'calibration-curve', 'data-testid': `calibration-curve-${m.metric}` });
+  const low = m.curve.length ? m.curve[0].threshold : 0;
+  const high = m.curve.length ? m.curve[m.curve.length - 1].threshold : 1;
+  const span = high - low || 1;
+  const inside = (t: number) => t >= low && t <= high;
+  const x = (t: number) => ((t - low) / span) * CURVE_WIDTH;
+  const y = (v: number) => CURVE_HEIGHT - 1 - v * (CURVE_HEIGHT - 12);
   const title = svg('title');
-  title.textContent = `${m.metric}: precision, recall and F1 of "score < threshold => bad" for thresholds 0 to 1; dashed: the threshold ${threshold}; solid: the suggestion ${m.suggested?.threshold.toFixed(3) ?? ''}`;
+  title.textContent = `${m.metric}: precision, recall and F1 of "score < threshold => bad" for thresholds ${low.toFixed(3)} to ${high.toFixed(3)}; dashed: the threshold ${threshold}; solid: the suggestion ${m.suggested?.threshold.toFixed(3) ?? ''}`;
   chart.append(title);
   chart.setAttribute('aria-label', title.textContent);
   for (const key of ['precision', 'recall', 'f1'] as const) {
     const points = m.curve.filter((p) => p[key] !== null).map((p) => `${x(p.threshold).toFixed(1)},${y(p[key]!).toFixed(1)}`);
     if (points.length > 0) chart.append(svg('polyline', { points: points.join(' '), class: `line ${key}`, 'data-series': key }));
   }
-  chart.append(svg('line', { x1: x(threshold), x2: x(threshold), y1: 0, y2: CURVE_HEIGHT, class: 'threshold' }));
-  if (m.suggested) chart.append(svg('line', { x1: x(m.suggested.threshold), x2: x(m.suggested.threshold), y1: 0, y2: CURVE_HEIGHT, class: 'suggested' }));
+  if (inside(threshold)) chart.append(svg('line', { x1: x(threshold), x2: x(threshold), y1: 10, y2: CURVE_HEIGHT, class: 'threshold' }));
+  if (m.suggested && inside(m.suggested.threshold)) chart.append(svg('line', { x1: x(m.suggested.threshold), x2: x(m.suggested.threshold), y1: 10, y2: CURVE_HEIGHT, class: 'suggested' }));
   chart.append(svg('line', { x1: 0, x2: CURVE_WIDTH, y1: CURVE_HEIGHT - 0.5, y2: CURVE_HEIGHT - 0.5, class: 'axis' }));
-  const legend = svg('text', { x: 2, y: 10, class: 'legend' });
-  legend.textContent = 'precision · recall · F1';
-  chart.append(legend);
+  const text = (content: string, attrs: Record<string, string | number>) => {
+    const node = svg('text', { class: 'legend', ...attrs });
+    node.textContent = content;
+    chart.append(node);
+  };
+  text('precision · recall · F1', { x: 2, y: 8 });
+  text(low.toFixed(3), { x: 0, y: CURVE_HEIGHT + 10 });
+  text(high.toFixed(3), { x: CURVE_WIDTH, y: CURVE_HEIGHT + 10, 'text-anchor': 'end' });
   return chart;
 }
 

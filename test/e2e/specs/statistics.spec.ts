@@ -6,6 +6,7 @@ import type { Frame } from 'playwright-core';
 import { cliJson } from '../harness/cli';
 import { cliEntry, repoRoot, tinyModel } from '../harness/paths';
 import { Session } from '../harness/session';
+import { until } from '../harness/wait';
 
 /** The parts of `report --json`'s statistics the spec compares with the screen. */
 interface Estimate {
@@ -20,17 +21,6 @@ interface StatisticsDoc {
     calibration: { metrics: { metric: string; status: string; labelled: number; suggested: { threshold: number } | null }[] };
   };
   rows: { id: string; results: Record<string, { status: string; score?: number }> }[];
-}
-
-async function until<T>(session: Session, what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
-    await session.page.waitForTimeout(150);
-    value = await read();
-  }
-  return value;
 }
 
 /** The statistics section's interval cells of one model, as data attributes (the exact numbers). */
