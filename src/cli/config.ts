@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import type { FieldMapping } from '../core/dataset/types';
 import { FIELD_ROLES } from '../core/dataset/fields';
+import { regularFileStat, UnsafeFileError } from '../core/store/safeFile';
 import { UsageError } from './args';
 
 /**
@@ -17,8 +18,10 @@ export interface CliConfigFile {
 export async function loadCliConfig(file: string): Promise<CliConfigFile> {
   let text: string;
   try {
+    await regularFileStat(file); // a FIFO given as --config would block the read
     text = await fs.promises.readFile(file, 'utf8');
   } catch (error) {
+    if (error instanceof UnsafeFileError) throw new UsageError(`${file}: ${error.reason}; check the --config path`);
     throw new UsageError(`${file}: cannot read the config file (${(error as NodeJS.ErrnoException).code ?? String(error)}); check the --config path`);
   }
   let raw: unknown;

@@ -1,13 +1,14 @@
 import { type CliCommand, type CliIo, ExitCode, UsageError } from './args';
 import { DatasetReadError } from '../core/dataset/dataset';
 import { redactCredentials } from '../core/security/redact';
+import { checkModelsCommand } from './commands/checkModels';
 import { compareCommand } from './commands/compare';
 import { inspectCommand } from './commands/inspect';
 import { reportCommand } from './commands/report';
 import { scoreCommand } from './commands/score';
 
 // Each command lives in src/cli/commands/; this table is the CLI's command list.
-const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, reportCommand, compareCommand];
+const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, reportCommand, compareCommand, checkModelsCommand];
 
 function usage(): string {
   const lines = ['Usage: pisar-review <command> [options]', '', 'Commands:'];
@@ -20,7 +21,9 @@ function usage(): string {
 
 export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
   // Diagnostics and progress may quote a server's error; keys in them never reach the terminal or a CI log.
-  const io: CliIo = { ...rawIo, stderr: redactingStream(rawIo.stderr, secretsInEnvironment(rawIo.env)) };
+  // JSON documents and tables on stdout too: one redaction for everything that leaves the process.
+  const secrets = secretsInEnvironment(rawIo.env);
+  const io: CliIo = { ...rawIo, stdout: redactingStream(rawIo.stdout, secrets), stderr: redactingStream(rawIo.stderr, secrets) };
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout).write(`${usage()}\n`);

@@ -14,6 +14,7 @@ export const Commands = {
   clearApiKey: 'pisarReview.clearApiKey',
   openSample: 'pisarReview.openSample',
   showLog: 'pisarReview.showLog',
+  checkModels: 'pisarReview.checkModels',
 } as const;
 
 /** Setting keys under the `pisarReview` section. */

@@ -150,6 +150,8 @@ export interface OutputView {
 
 /** A thumbnail the webview may show: a data: URL only (the host reads and checks local files). */
 export interface ImageView {
+  /** How the row gives the image: a path (relative to the dataset's folder), a URL or a data: URL. */
+  readonly kind: 'path' | 'url' | 'data';
   readonly source: string;
   /** Present when the image is shown; otherwise why it is not. */
   readonly dataUrl?: string;

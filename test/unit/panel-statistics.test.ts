@@ -1,12 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { reviewOrderKeys } from '../../src/host/panel/reviewOrder';
-import { computeStatistics } from '../../src/core/report/statistics';
+import { reviewStatistics } from '../../src/core/report/reviewStatistics';
 import type { RowQuery, RowsPage } from '../../src/shared/protocol';
 import type { StatisticsView } from '../../src/shared/statisticsView';
-import { knownSource, PanelHarness } from './panelFixture';
+import { knownSource, PanelHarness, type ReviewFixture } from './reviewFixture';
 
-async function ids(query: RowQuery, source = knownSource()): Promise<string[]> {
-  const h = new PanelHarness(source);
+async function ids(query: RowQuery, from?: ReviewFixture): Promise<string[]> {
+  const h = new PanelHarness(from ?? (await knownSource()));
   await h.controller.handle({ type: 'webview/ready', query });
   const { generation } = h.last('rows/didChange');
   const page = (await h.request<RowsPage>({ type: 'rows/page', params: { generation, start: 0, count: 100 } })).result!;
@@ -31,21 +31,24 @@ describe('panel statistics and review orders', () => {
     // Spread: b-2 0.45, a-10 0.25, a-9 0.05; c, d and e have fewer than two scores.
     const disagreement = { sort: { column: 'disagreement', descending: false }, filter: {} } as const;
     assert.deepEqual(await ids(disagreement), ['b-2', 'a-10', 'a-9', 'c', 'd', 'e']);
-    const fromRows = knownSource();
+    const fromRows = await knownSource();
     fromRows.scoreColumns = undefined;
     assert.deepEqual(await ids(near, fromRows), ['d', 'c', 'a-9', 'a-10', 'b-2', 'e']);
     assert.deepEqual(await ids({ ...disagreement, filter: { below: 'any' } }), ['b-2', 'a-10', 'd'], 'within a filter');
   });
 
-  it('answers stats/get with the source statistics and checks stats/useThreshold before setting it', async () => {
-    const source = knownSource();
-    const stats: StatisticsView = computeStatistics([{ id: 'r', cells: { ft: { score: 0.8 } } }], ['ft'], { threshold: 0.7 });
+  it('answers stats/get with the open dataset\'s statistics and checks stats/useThreshold before setting it', async () => {
+    const source = await knownSource();
+    await source.annotateRow(0, { kind: 'output', model: 'gpt' }, 'hallucinated');
     const set: number[] = [];
-    source.statistics = async () => stats;
-    source.useThreshold = async (t) => void set.push(t);
-    const h = new PanelHarness(source);
+    const h = new PanelHarness(Object.assign(source, { statistics: () => reviewStatistics(source.review), useThreshold: async (t: number) => void set.push(t) }));
     await h.controller.handle({ type: 'webview/ready' });
-    assert.deepEqual((await h.request<StatisticsView>({ type: 'stats/get', params: {} })).result, stats);
+    const stats = (await h.request<StatisticsView>({ type: 'stats/get', params: {} })).result!;
+    const ft = stats.models.find((m) => m.model === 'ft')!;
+    assert.equal(ft.n, 4); // 0.91, 0.55, 0.8, 0.72 (d failed)
+    assert.ok(Math.abs(ft.mean!.value - 0.745) < 1e-12);
+    assert.deepEqual(stats.pairs.list.map((p) => [p.a, p.b, p.n]), [['ft', 'gpt', 3]], 'b-2, a-10 and a-9 are scored by both');
+    assert.deepEqual([stats.calibration.metrics[0].labelled, stats.calibration.metrics[0].needed], [1, 19]);
     assert.equal((await h.request({ type: 'stats/useThreshold', params: { threshold: 0.655 } })).ok, true);
     const bad = await h.request({ type: 'stats/useThreshold', params: { threshold: 7 } });
     assert.equal(bad.ok, false);

@@ -1,9 +1,9 @@
 import * as assert from 'node:assert/strict';
 import type { RowQuery, RowsPage, SummaryView } from '../../src/shared/protocol';
-import { knownSource as known, MemoryReviewSource, PanelHarness, rows } from './panelFixture';
+import { knownSource as known, PanelHarness, ReviewFixture, rows } from './reviewFixture';
 
-async function view(query: RowQuery, source = known()): Promise<{ ids: string[]; h: PanelHarness; page: RowsPage }> {
-  const h = new PanelHarness(source);
+async function view(query: RowQuery, from?: ReviewFixture): Promise<{ ids: string[]; h: PanelHarness; page: RowsPage }> {
+  const h = new PanelHarness(from ?? (await known()));
   await h.controller.handle({ type: 'webview/ready', query });
   const { generation } = h.last('rows/didChange');
   const page = (await h.request<RowsPage>({ type: 'rows/page', params: { generation, start: 0, count: 100 } })).result!;
@@ -21,19 +21,20 @@ describe('panel rows: sort and filter host-side over the index', () => {
     assert.equal(r4.input, '<img src=x onerror=alert(1)>', 'text passes as data');
     assert.equal(r5.reference, null);
     assert.deepEqual(r0.scores, { ft: { score: 0.91, text: '0.91' }, gpt: { score: 0.46, text: '0.46', below: true } });
-    assert.deepEqual(r4.scores.ft, { score: null, error: 'HTTP 500' });
+    assert.deepEqual(r4.scores.ft, { score: null, error: 'server: HTTP 500' });
     assert.equal(r3.scores.gpt, undefined);
-    assert.deepEqual(r3.annotations, [{ id: 'n1', target: 'reference', label: 'wrong', note: 'gold is off', stale: true }]);
+    assert.deepEqual(r3.annotations.map(({ id, ...rest }) => { assert.match(id, /\S/); return rest; }), [{ target: 'reference', label: 'wrong', note: 'gold is off', stale: true }]);
     assert.equal(r1.suspect, true);
     assert.equal(r0.suspect, false);
+    assert.equal(r4.suspect, false, 'one score (gpt 0.69; ft failed) does not make a reference suspect');
   });
 
   it('filters, alone and combined', async () => {
     assert.deepEqual((await view({ ...all, filter: { below: 'any' } })).ids, ['b-2', 'a-10', 'd']);
     assert.deepEqual((await view({ ...all, filter: { below: { model: 'ft' } } })).ids, ['a-10']);
-    assert.deepEqual((await view({ ...all, filter: { suspect: true } })).ids, ['a-10', 'd']);
+    assert.deepEqual((await view({ ...all, filter: { suspect: true } })).ids, ['a-10'], 'd has one score only');
     assert.deepEqual((await view({ ...all, filter: { annotated: true } })).ids, ['c']);
-    assert.deepEqual((await view({ ...all, filter: { unscored: true } })).ids, ['c', 'e']);
+    assert.deepEqual((await view({ ...all, filter: { unscored: true } })).ids, ['c', 'd', 'e'], 'a failed call leaves d without an ft score');
     assert.deepEqual((await view({ ...all, filter: { text: ' tax ' } })).ids, ['e'], 'trimmed');
     assert.deepEqual((await view({ ...all, filter: { below: 'any', text: 'onerror' } })).ids, ['d'], 'conditions combine');
     assert.deepEqual((await view({ ...all, filter: { below: { model: 'ft' }, suspect: true } })).ids, ['a-10']);
@@ -47,7 +48,7 @@ describe('panel rows: sort and filter host-side over the index', () => {
       { sort: { column: 'score:ft', descending: true }, filter: { below: 'any' } },
     ] as const) {
       const withColumns = (await view(query)).ids;
-      const fromRows = known();
+      const fromRows = await known();
       fromRows.scoreColumns = undefined;
       assert.deepEqual((await view(query, fromRows)).ids, withColumns);
     }
@@ -69,7 +70,7 @@ describe('panel rows: sort and filter host-side over the index', () => {
   });
 
   it('narrows a search as the user types on, looking only at rows that matched before', async () => {
-    const source = new MemoryReviewSource('/w/t.jsonl', rows(1000, (i) => ({ input: i % 10 === 0 ? `refund case ${i}` : `other ${i}` })), ['m']);
+    const source = await ReviewFixture.create(rows(1000, (i) => ({ input: i % 10 === 0 ? `refund case ${i}` : `other ${i}` })), ['m']);
     const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
     const search = async (text: string, seq: number) => {
@@ -91,7 +92,7 @@ describe('panel rows: sort and filter host-side over the index', () => {
   });
 
   it('sorts by score from the score columns without reading a row', async () => {
-    const source = known();
+    const source = await known();
     const { ids } = await view({ sort: { column: 'score:gpt', descending: false }, filter: {} }, source);
     assert.deepEqual(ids, ['a-10', 'b-2', 'd', 'a-9', 'c', 'e']);
     assert.equal(source.scoreColumnCalls, 1);
@@ -99,14 +100,14 @@ describe('panel rows: sort and filter host-side over the index', () => {
   });
 
   it('without score columns, re-reads only changed rows to keep a sort current, and reuses a text search while scores change', async () => {
-    const source = known();
+    const source = await known();
     source.scoreColumns = undefined;
     const { h } = await view({ sort: { column: 'score:gpt', descending: false }, filter: { text: 'e' } }, source);
     const served = source.rowsServed;
     const searches = source.textSearches;
     assert.equal(searches, 1);
 
-    source.setScore(2, 'gpt', 0.1);
+    await source.setScore(2, 'gpt', 0.1);
     h.controller.rowsChanged([2]);
     await h.controller.settled();
     assert.equal(source.textSearches, 1, 'scores do not change text');
@@ -125,7 +126,7 @@ describe('panel rows: sort and filter host-side over the index', () => {
   });
 
   it('recomputes after a burst of changes once, and locates the cursor row in the view it is in', async () => {
-    const source = known();
+    const source = await known();
     const { h } = await view({ ...all, filter: { below: 'any' } }, source);
     h.controller.cursorChanged(4);
     assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 4, position: 2 });
@@ -133,7 +134,7 @@ describe('panel rows: sort and filter host-side over the index', () => {
     assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, position: null }, 'filtered out');
 
     const before = h.sent.filter((m) => m.type === 'rows/didChange').length;
-    source.setScore(2, 'gpt', 0.1);
+    await source.setScore(2, 'gpt', 0.1);
     h.controller.rowsChanged([2]);
     h.controller.rowsChanged([2]);
     h.controller.rowsChanged([3]);
@@ -146,11 +147,9 @@ describe('panel rows: sort and filter host-side over the index', () => {
   });
 
   it('switching datasets resets the view and drops a model sort the new one lacks', async () => {
-    const source = known();
+    const source = await known();
     const { h } = await view({ sort: { column: 'score:gpt', descending: false }, filter: {} }, source);
-    (source as { models: string[] }).models = ['ft'];
-    (source as { file: string }).file = '/w/other.jsonl';
-    source.changed();
+    await source.switchTo(rows(3), ['ft'], { name: 'other.jsonl' });
     await h.controller.datasetChanged();
     assert.equal(h.last('dataset/didChange').dataset!.name, 'other.jsonl');
     assert.deepEqual(h.last('rows/didChange').query.sort, { column: 'index', descending: false });
@@ -164,7 +163,7 @@ describe('panel summary', () => {
     assert.equal(summary.threshold, 0.7);
     assert.equal(summary.rowCount, 6);
     assert.equal(summary.annotated, 1);
-    assert.equal(summary.suspect, 2);
+    assert.equal(summary.suspect, 1, 'a-10 only: d has one score');
     const [ft, gpt] = summary.models;
     assert.equal(ft.model, 'ft');
     assert.equal(ft.scored, 4);
@@ -174,20 +173,15 @@ describe('panel summary', () => {
     //          0  .1 .2 .3 .4 .5 .6 .7 .8 .9
     assert.deepEqual(ft.histogram, [0, 0, 0, 0, 0, 1, 0, 1, 1, 1]);
     assert.deepEqual(gpt.histogram, [0, 0, 0, 1, 1, 0, 1, 1, 0, 0]);
-    assert.deepEqual(
-      summary.gaps.map((g) => [g.a, g.b]),
-      [
-        ['ft', 'gpt'],
-        ['gpt', 'ft'],
-      ],
-    );
+    assert.deepEqual(summary.gaps.map((g) => [g.a, g.b]), [['ft', 'gpt']], 'each pair once, as the CLI reports it');
+    assert.equal(ft.meanText, '0.745');
+    assert.equal(gpt.meanText, '0.550');
     assert.ok(Math.abs(summary.gaps[0].gap! - (ft.mean! - gpt.mean!)) < 1e-12);
   });
 
   it('puts a score of exactly 1 in the last bin and a negative one in the first', async () => {
-    const source = new MemoryReviewSource('/x.jsonl', [{ id: 'a', input: 'a' }, { id: 'b', input: 'b' }], ['m']);
-    source.setScore(0, 'm', 1);
-    source.setScore(1, 'm', -0.2);
+    const source = await ReviewFixture.create([{ id: 'a', input: 'a' }, { id: 'b', input: 'b' }], ['m']);
+    await source.setScores([[0, 'm', 1], [1, 'm', -0.2]]);
     const { h } = await view(all, source);
     const summary = h.last('summary/didChange').summary as SummaryView;
     assert.deepEqual(summary.models[0].histogram, [1, 0, 0, 0, 0, 0, 0, 0, 0, 1]);

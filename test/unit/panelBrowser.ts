@@ -8,7 +8,7 @@ import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PanelController } from '../../src/host/panel/panelController';
 import type { HostToWebview, WebviewToHost } from '../../src/shared/protocol';
-import type { MemoryReviewSource } from './panelFixture';
+import type { ReviewFixture } from './reviewFixture';
 
 /**
  * Runs the panel's webview bundle in Chromium under the same CSP as in VS Code, wired to the real
@@ -147,7 +147,7 @@ export class PanelBrowser {
     this.browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox'] });
   }
 
-  async open(source: MemoryReviewSource, options: { theme?: 'light' | 'dark'; width?: number; height?: number; waitForRows?: boolean } = {}): Promise<PanelPage> {
+  async open(source: ReviewFixture, options: { theme?: 'light' | 'dark'; width?: number; height?: number; waitForRows?: boolean } = {}): Promise<PanelPage> {
     if (!this.browser) throw new Error('PanelBrowser.start() first');
     const page = await this.browser.newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 760 } });
     const controller = new PanelController(source, { changeDelayMs: 10 });

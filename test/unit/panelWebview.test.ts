@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { PanelBrowser } from './panelBrowser';
-import { knownSource, MemoryReviewSource, rows } from './panelFixture';
+import { knownSource, ReviewFixture, rows } from './reviewFixture';
 
 /**
  * The panel as a user meets it: the real bundle in Chromium under the panel's CSP, the real
@@ -39,7 +39,7 @@ describe('panel webview in Chromium', function () {
   after(() => browser.stop());
 
   it('lists the rows and highlights exactly the scores below the threshold, with a glyph and words', async () => {
-    const { page, errors } = await browser.open(knownSource());
+    const { page, errors } = await browser.open(await knownSource());
     await expectRows(page, ['b-2', 'a-10', 'a-9', 'c', 'd', 'e']);
     const below = page.locator('[data-testid="score"][data-below="true"]');
     const found: string[] = [];
@@ -57,7 +57,7 @@ describe('panel webview in Chromium', function () {
   });
 
   it('shows the summary per model and the gaps', async () => {
-    const { page } = await browser.open(knownSource());
+    const { page } = await browser.open(await knownSource());
     const ft = page.locator('[data-testid="summary"] tr[data-model="ft"]');
     assert.equal(await ft.locator('[data-field="scored"]').textContent(), '4 / 6');
     assert.equal(await ft.locator('[data-field="mean"]').textContent(), '0.745');
@@ -70,8 +70,8 @@ describe('panel webview in Chromium', function () {
   });
 
   it('renders a hostile row as text, runs nothing and breaks no CSP rule', async () => {
-    const source = new MemoryReviewSource('/w/x.jsonl', [{ id: '<b>id</b>', input: '<img src=x onerror="window.__xss=1">', reference: '<script>window.__xss=2</script>' }], ['m']);
-    source.setScore(0, 'm', { score: 0.2, output: '<img src=y onerror="window.__xss=3">' });
+    const source = await ReviewFixture.create([{ id: '<b>id</b>', input: '<img src=x onerror="window.__xss=1">', reference: '<script>window.__xss=2</script>' }], ['m']);
+    await source.setScore(0, 'm', { score: 0.2, output: '<img src=y onerror="window.__xss=3">' });
     const { page, errors } = await browser.open(source);
     const row = page.locator('[data-testid="row"][data-row-index="0"]');
     assert.equal(await row.locator('[data-testid="cell-input"]').textContent(), '<img src=x onerror="window.__xss=1">');
@@ -87,10 +87,10 @@ describe('panel webview in Chromium', function () {
   });
 
   it('filters with the controls and sorts by a header click', async () => {
-    const { page } = await browser.open(knownSource());
+    const { page } = await browser.open(await knownSource());
     await page.locator('[data-testid="filter-suspect"]').click();
-    await waitForRowCount(page, '2 of 6 rows');
-    await expectRows(page, ['a-10', 'd']);
+    await waitForRowCount(page, '1 of 6 rows');
+    await expectRows(page, ['a-10']);
     await page.locator('[data-testid="filter-suspect"]').click();
     await waitForRowCount(page, '6 rows');
 
@@ -115,7 +115,7 @@ describe('panel webview in Chromium', function () {
   });
 
   it('moves with j/k, reveals the row in the editor, opens detail with Enter, labels with a number key', async () => {
-    const source = knownSource();
+    const source = await knownSource();
     const { page } = await browser.open(source);
     await page.locator('[data-testid="rows"]').focus();
     await page.keyboard.press('j'); // the first row
@@ -148,7 +148,7 @@ describe('panel webview in Chromium', function () {
   });
 
   it('selects the row under the editor cursor without revealing it back', async () => {
-    const source = knownSource();
+    const source = await knownSource();
     const { page, controller } = await browser.open(source);
     controller.cursorChanged(4);
     await page.locator('[data-testid="row"][data-row-id="d"][aria-selected="true"]').waitFor();
@@ -157,7 +157,7 @@ describe('panel webview in Chromium', function () {
   });
 
   it('scores the selected row and shows an action error from the host', async () => {
-    const source = knownSource();
+    const source = await knownSource();
     source.scoreRows = async (indexes) => {
       source.calls.push(`score ${indexes.join(',')}`);
       throw new Error('gpt: 401 Unauthorized. Set the key with "PiSAR Review: Set API Key".');
@@ -170,7 +170,7 @@ describe('panel webview in Chromium', function () {
   });
 
   it('keeps its filters and selection across a reload of the view', async () => {
-    const { page } = await browser.open(knownSource());
+    const { page } = await browser.open(await knownSource());
     await page.locator('[data-testid="filter-annotated"]').click();
     await waitForRowCount(page, '1 of 6 rows');
     await page.reload();
@@ -180,11 +180,8 @@ describe('panel webview in Chromium', function () {
   });
 
   it('at 100,000 rows: first rows at once, fewer than 300 row elements, pages of at most 500 rows', async () => {
-    const source = new MemoryReviewSource('/w/big.jsonl', rows(100_000), ['ft', 'gpt']);
-    for (let i = 0; i < 100_000; i++) {
-      source.setScore(i, 'ft', (i % 100) / 100);
-      source.setScore(i, 'gpt', ((i * 7) % 100) / 100);
-    }
+    const source = await ReviewFixture.create(rows(100_000), ['ft', 'gpt']);
+    await source.setScores(rows(100_000).flatMap((_, i) => [[i, 'ft', (i % 100) / 100] as const, [i, 'gpt', ((i * 7) % 100) / 100] as const]));
     const { page, toHost, toPage } = await browser.open(source, { height: 900 });
     assert.ok((await page.locator('[data-testid="row"]').count()) < 300);
     await page.locator('[data-testid="rows-viewport"]').evaluate((v) => {
@@ -199,15 +196,16 @@ describe('panel webview in Chromium', function () {
   });
 
   it('keeps at least five rows in sight in a short bottom panel', async () => {
-    const source = new MemoryReviewSource('/w/s.jsonl', rows(40), ['a', 'b', 'c', 'd', 'e']);
-    for (let i = 0; i < 40; i++) for (const m of source.models) source.setScore(i, m, (i % 10) / 10);
+    const models = ['a', 'b', 'c', 'd', 'e'];
+    const source = await ReviewFixture.create(rows(40), models);
+    await source.setScores(rows(40).flatMap((_, i) => models.map((m) => [i, m, (i % 10) / 10] as const)));
     const { page } = await browser.open(source, { height: 330 });
     const box = await page.locator('[data-testid="rows-viewport"]').boundingBox();
     assert.ok(box && box.height >= 5 * 24, `the row list is ${box?.height}px tall`);
   });
 
   it('does not let a late echo of its own reveal pull the selection back', async () => {
-    const source = knownSource();
+    const source = await knownSource();
     const { page, controller } = await browser.open(source);
     await page.locator('[data-testid="rows"]').focus();
     await page.keyboard.press('j');
@@ -222,9 +220,8 @@ describe('panel webview in Chromium', function () {
   });
 
   it('shows an output without a score as n/a, not as a failure', async () => {
-    const source = new MemoryReviewSource('/w/n.jsonl', [{ id: 'no-ref', input: 'q' }], ['m', 'k']);
-    source.setScore(0, 'm', { output: 'an answer', note: 'the row has no reference' });
-    source.setScore(0, 'k', { error: 'HTTP 500' });
+    const source = await ReviewFixture.create([{ id: 'no-ref', input: 'q' }], ['m', 'k']);
+    await source.setScores([[0, 'm', { output: 'an answer', note: 'the row has no reference' }], [0, 'k', { error: 'HTTP 500' }]]);
     const { page } = await browser.open(source);
     const m = page.locator('[data-row-id="no-ref"] [data-model="m"]');
     assert.equal((await m.textContent())?.trim(), 'n/a');
@@ -236,7 +233,7 @@ describe('panel webview in Chromium', function () {
   });
 
   it('follows a theme change: charts and highlights take the new theme colours', async () => {
-    const { page } = await browser.open(knownSource(), { theme: 'light' });
+    const { page } = await browser.open(await knownSource(), { theme: 'light' });
     const bar = page.locator('[data-testid="histogram"][data-model="gpt"] rect.bar.below').first();
     const cell = page.locator('[data-row-id="a-10"] [data-model="gpt"]');
     // This file compiles without the DOM library: reach getComputedStyle through globalThis.
@@ -261,7 +258,7 @@ describe('panel webview in Chromium', function () {
   });
 
   it('lays the columns out in one line when the dataset has no model yet', async () => {
-    const { page } = await browser.open(new MemoryReviewSource('/w/none.jsonl', rows(3), []));
+    const { page } = await browser.open(await ReviewFixture.create(rows(3), []));
     const spread = async (selector: string, expected: number) => {
       const cells = page.locator(selector);
       assert.equal(await cells.count(), expected);

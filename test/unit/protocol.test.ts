@@ -1,20 +1,23 @@
 import * as assert from 'node:assert/strict';
 import type { DatasetView, RowDetail, RowsPage } from '../../src/shared/protocol';
 import { isPanelMessage } from '../../src/host/panel/panelController';
-import { MemoryReviewSource, PanelHarness, rows } from './panelFixture';
+import { PanelHarness, ReviewFixture, rows } from './reviewFixture';
 
-function sample(): MemoryReviewSource {
-  const source = new MemoryReviewSource('/work/data.jsonl', rows(4), ['ft', 'gpt']);
-  source.setScore(0, 'ft', 0.9);
-  source.setScore(0, 'gpt', 0.4);
-  source.setScore(1, 'ft', { score: 0.5, output: 'ft says', latencyMs: 120 });
-  source.setScore(1, 'gpt', { error: 'HTTP 500' });
+async function sample(): Promise<ReviewFixture> {
+  const images = ['data:image/png;base64,iVBORw0KGgo=', 'pictures/cat.png'];
+  const source = await ReviewFixture.create(rows(4, (i) => (i === 1 ? { images } : {})), ['ft', 'gpt']);
+  await source.setScores([
+    [0, 'ft', 0.9],
+    [0, 'gpt', 0.4],
+    [1, 'ft', { score: 0.5, output: 'ft says', latencyMs: 120 }],
+    [1, 'gpt', { error: 'HTTP 500' }],
+  ]);
   return source;
 }
 
 describe('panel protocol: host-side message handling', () => {
   it('queues snapshots until the webview says ready, keeping only the latest of each kind', async () => {
-    const h = new PanelHarness(sample());
+    const h = new PanelHarness(await sample());
     await h.controller.datasetChanged();
     await h.controller.datasetChanged();
     h.controller.cursorChanged(2);
@@ -33,11 +36,7 @@ describe('panel protocol: host-side message handling', () => {
   });
 
   it('answers every request with its id, ok and a result or an error', async () => {
-    const source = sample();
-    source.rowList[1].images = [
-      { kind: 'data', value: 'data:image/png;base64,iVBORw0KGgo=' },
-      { kind: 'path', value: '../../etc/passwd' },
-    ];
+    const source = await sample();
     const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
     const detail = await h.request<RowDetail>({ type: 'row/detail', params: { index: 1 } });
@@ -45,20 +44,20 @@ describe('panel protocol: host-side message handling', () => {
     assert.equal(detail.result!.id, 'r1');
     assert.deepEqual(detail.result!.outputs, [
       { model: 'ft', output: 'ft says', score: { score: 0.5, text: '0.50', below: true }, latencyMs: 120 },
-      { model: 'gpt', output: null, score: { score: null, error: 'HTTP 500' } },
+      { model: 'gpt', output: null, score: { score: null, error: 'server: HTTP 500' } },
     ]);
     assert.deepEqual(detail.result!.images, [
-      { source: 'data:image/png;base64,iVBORw0KGgo=', dataUrl: 'data:image/png;base64,iVBORw0KGgo=' },
-      { source: '../../etc/passwd', problem: '"../../etc/passwd" is not read in tests' },
+      { kind: 'data', source: 'data:image/png;base64,iVBORw0KGgo=', dataUrl: 'data:image/png;base64,iVBORw0KGgo=' },
+      { kind: 'path', source: 'pictures/cat.png', problem: '"pictures/cat.png" is not read in tests' },
     ]);
 
     const outOfRange = await h.request({ type: 'row/detail', params: { index: 99 } });
     assert.equal(outOfRange.ok, false);
-    assert.match(outOfRange.error!, /Row 99 is not in \/work\/data.jsonl/);
+    assert.match(outOfRange.error!, /Row 99 is not in \/.*\/data\.jsonl/);
   });
 
   it('passes actions to the host and validates labels, targets and models first', async () => {
-    const source = sample();
+    const source = await sample();
     const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
 
@@ -80,11 +79,15 @@ describe('panel protocol: host-side message handling', () => {
     const nothingToRemove = await h.request({ type: 'row/removeAnnotation', params: { index: 0, target: 'reference' } });
     assert.match(nothingToRemove.error!, /Row r0 has no annotation on its reference/);
 
-    assert.deepEqual(source.calls, ['reveal 3', 'score 1 models=gpt rerun', 'scoreAll', 'annotate 2 gpt wrong "too vague"', 'remove a1', 'export']);
+    const removed = source.calls[4];
+    assert.deepEqual(source.calls, ['reveal 3', 'score 1 models=gpt rerun', 'scoreAll', 'annotate 2 gpt wrong "too vague"', removed, 'export']);
+    assert.match(removed, /^remove \S+$/);
+    const sidecar = await source.review.annotationStore();
+    assert.equal(sidecar.size, 0, 'the annotation was written to the sidecar and removed from it');
   });
 
   it('reports a failing action as an error response, not a crash', async () => {
-    const source = sample();
+    const source = await sample();
     const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
     source.scoreAll = async () => {
@@ -95,8 +98,8 @@ describe('panel protocol: host-side message handling', () => {
   });
 
   it('says so when no dataset is open', async () => {
-    const source = sample();
-    source.activeDataset = () => undefined as never;
+    const source = await sample();
+    await source.switchTo(undefined);
     const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
     assert.equal(h.last('dataset/didChange').dataset, null);
@@ -108,7 +111,7 @@ describe('panel protocol: host-side message handling', () => {
   });
 
   it('serves pages of at most 500 rows and answers a stale generation with no rows', async () => {
-    const source = new MemoryReviewSource('/d.jsonl', rows(2000), ['ft']);
+    const source = await ReviewFixture.create(rows(2000), ['ft']);
     const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
     const { generation, total } = h.last('rows/didChange');
@@ -129,7 +132,7 @@ describe('panel protocol: host-side message handling', () => {
   });
 
   it('a re-created webview gets the current state again after ready, with its saved query', async () => {
-    const h = new PanelHarness(sample());
+    const h = new PanelHarness(await sample());
     await h.controller.handle({ type: 'webview/ready' });
 
     const second: typeof h.sent = [];

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { rowView, scoreView } from '../../src/host/panel/rowQuery';
+import { scoreView } from '../../src/core/review/reviewModel';
 import { renderMarkdown, renderReport, reportSummaryOf } from '../../src/core/report/render';
 import { rowReports } from '../../src/core/report/rows';
 import { summarize } from '../../src/core/report/summary';
@@ -63,12 +63,9 @@ describe('review rules (src/core/review/rules)', () => {
 
   it('the panel, the CLI report and the export show 0.6996 at 0.7 as the editor does: below, "0.6996"', () => {
     const editor = formatScore(0.6996, 0.7);
-    const panel = rowView(
-      { index: 0, line: 1, id: 'r', inputPreview: '', referencePreview: '', hasImage: false, annotations: [], belowThreshold: true, suspectReference: false, scores: [{ model: 'm', score: 0.6996, error: undefined, stale: false, latencyMs: undefined, promptTokens: undefined, completionTokens: undefined }] },
-      0.7,
-    ).scores.m;
-    assert.deepEqual(panel, { score: 0.6996, text: editor, below: true });
-    assert.deepEqual(scoreView({ score: 0.7, error: undefined, stale: false }, 0.7), { score: 0.7, text: '0.70' });
+    const state = (score: number) => ({ model: 'm', result: result({ output: 'x', score }), stale: false, score, error: undefined });
+    assert.deepEqual(scoreView(state(0.6996), 0.7), { score: 0.6996, text: editor, below: true }, 'the panel');
+    assert.deepEqual(scoreView(state(0.7), 0.7), { score: 0.7, text: '0.70' });
 
     const results = { latest: () => result({ output: 'x', score: 0.69996 }), models: () => ['m'] };
     const dataset = { rowIds: () => ['r'], rowHash: () => 'h', rowLine: () => 1, rowCount: 1 };

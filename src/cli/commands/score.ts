@@ -90,7 +90,7 @@ export function selectModels(flag: string | undefined, known: readonly string[],
   return names;
 }
 
-function configuredModels(config: CliConfigFile | undefined): ModelConfig[] {
+export function configuredModels(config: CliConfigFile | undefined): ModelConfig[] {
   if (!config) return [];
   const raw = config.raw;
   if (raw.models === undefined && raw['pisarReview.models'] === undefined) return [];

@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import { regularFileStat, UnsafeFileError } from '../store/safeFile';
 
 /**
  * The models a run calls: the `pisarReview.models` setting in VS Code, or a JSON config file for the CLI
@@ -26,8 +27,10 @@ export interface ModelConfig {
   keepThinking?: boolean;
   /** Requests in flight at once for this model (default 4). */
   concurrency?: number;
-  /** Per-attempt timeout (default 60000). */
+  /** Per-attempt deadline for the whole response, body included (default 60000). */
   timeoutMs?: number;
+  /** Largest response body read, in bytes (default 8 MiB); a larger one fails the row with kind `too-large`. */
+  maxResponseBytes?: number;
   /** Extra fields merged into the request body (e.g. top_p, seed). */
   extraBody?: Record<string, unknown>;
   /** Extra HTTP headers. */
@@ -52,8 +55,16 @@ export class ConfigError extends Error {
 
 const KNOWN_KEYS: readonly (keyof ModelConfig)[] = [
   'name', 'baseUrl', 'model', 'apiKeyEnv', 'systemPrompt', 'promptTemplate', 'temperature', 'maxTokens',
-  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'extraBody', 'headers',
+  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers',
 ];
+
+/** Longest duration a timer can hold (setTimeout's limit, about 24.8 days); longer ones fire at once. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** Header names that carry a credential: keys come from apiKeyEnv / SecretStorage, never from a config file. */
+export function isCredentialHeader(name: string): boolean {
+  return /authoriz|api[-_]?key|apikey|subscription-key|token|secret|password|passwd|credential|cookie|signature|session|(^|[-_])(key|auth)($|[-_])/i.test(name);
+}
 
 /** Body fields the runner sets itself; an extraBody may not override them. */
 const RESERVED_BODY_FIELDS = ['model', 'messages', 'stream'];
@@ -62,8 +73,10 @@ const RESERVED_BODY_FIELDS = ['model', 'messages', 'stream'];
 export async function loadModelsConfigFile(file: string): Promise<ModelConfig[]> {
   let text: string;
   try {
+    await regularFileStat(file); // a FIFO would block the read
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof UnsafeFileError) throw new ConfigError(file, '', err.reason, 'Check the --config path.');
     const code = (err as NodeJS.ErrnoException).code;
     throw new ConfigError(file, '', code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(err)})`, 'Check the --config path.');
   }
@@ -194,8 +207,10 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
   }
   const concurrency = num('concurrency', (n) => Number.isInteger(n) && n >= 1 && n <= 256, 'a whole number from 1 to 256');
   if (concurrency !== undefined) config.concurrency = concurrency;
-  const timeoutMs = num('timeoutMs', (n) => Number.isInteger(n) && n >= 100, 'a whole number of milliseconds, at least 100');
+  const timeoutMs = num('timeoutMs', (n) => Number.isInteger(n) && n >= 100 && n <= MAX_DURATION_MS, `a whole number of milliseconds from 100 to ${MAX_DURATION_MS}`);
   if (timeoutMs !== undefined) config.timeoutMs = timeoutMs;
+  const maxResponseBytes = num('maxResponseBytes', (n) => Number.isInteger(n) && n >= 1024 && n <= 1024 ** 3, 'a whole number of bytes from 1024 to 1073741824');
+  if (maxResponseBytes !== undefined) config.maxResponseBytes = maxResponseBytes;
 
   if (obj.extraBody !== undefined) {
     const extra = obj.extraBody;
@@ -217,8 +232,11 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
       if (typeof value !== 'string') {
         throw new ConfigError(source, `${f('headers')}.${key}`, `must be a string; got ${JSON.stringify(value)}`, 'Header values are strings.');
       }
-      if (/^(authorization|api-key|x-api-key)$/i.test(key)) {
-        throw new ConfigError(source, `${f('headers')}.${key}`, 'would put a key in the config', 'Remove it; the key comes from "apiKeyEnv" (CLI) or SecretStorage (VS Code) and is sent as a Bearer token.');
+      if (isCredentialHeader(key)) {
+        throw new ConfigError(source, `${f('headers')}.${key}`, 'would put a credential in the config (it names a key, token, secret or authorization header)', 'Remove it; the key comes from "apiKeyEnv" (CLI) or SecretStorage (VS Code) and is sent as a Bearer token.');
+      }
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(key)) {
+        throw new ConfigError(source, `${f('headers')}.${key}`, 'is not a valid HTTP header name', 'Use letters, digits and dashes, e.g. "X-Team".');
       }
     }
     config.headers = { ...(headers as Record<string, string>) };

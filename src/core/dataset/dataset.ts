@@ -618,6 +618,10 @@ export class Dataset {
     if (stat.isDirectory()) {
       throw new DatasetReadError(absolute, `${absolute}: is a directory, not a dataset file`, 'Name a .jsonl file inside it.');
     }
+    if (!stat.isFile()) {
+      // A FIFO or a device would block the read (or never end): refused before it is opened.
+      throw new DatasetReadError(absolute, `${absolute}: is ${stat.isFIFO() ? 'a named pipe (FIFO)' : stat.isSocket() ? 'a socket' : 'a device'}, not a regular file; it was not opened`, 'Name a regular .jsonl file (save the stream to a file first).');
+    }
     const head = await readHead(absolute);
     const refused = refusedFormat(absolute, head);
     if (refused) {

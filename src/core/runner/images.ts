@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { imagePathProblem } from '../dataset/dataset';
 import type { ImageRef } from '../dataset/types';
+import { openSafe, UnsafeFileError, unsafeFileProblem } from '../store/safeFile';
 
 /** Largest image sent inline as a data URL (OpenAI accepts up to 20 MB per image). */
 export const DEFAULT_MAX_IMAGE_BYTES = 10 * 1024 * 1024;
@@ -60,10 +61,19 @@ export async function imageUrlFor(ref: ImageRef, datasetFile: string, maxBytes =
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
     throw new ImageError(`image "${ref.value}" is a link to a file outside the dataset's folder; it will not be read`, 'Copy the image into the dataset\'s folder instead of linking to it.');
   }
-  const handle = await fsp.open(real, 'r');
+  // Checked before opening (a FIFO or a device would block the run), then again on the fd; a hard link
+  // may be a second name of a file outside the folder, so it is refused like a symlink out.
+  let handle: fsp.FileHandle;
+  try {
+    const problem = unsafeFileProblem(real);
+    if (problem) throw problem;
+    handle = await openSafe(real, 'read');
+  } catch (err) {
+    if (err instanceof UnsafeFileError) throw new ImageError(`image "${ref.value}" ${err.reason}`, 'Point the row at an ordinary image file inside the dataset\'s folder (copy it there; no links).');
+    throw err;
+  }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new ImageError(`image "${ref.value}" is not a file`, 'Point the row at an image file.');
     if (stat.size > maxBytes) {
       throw new ImageError(`image "${ref.value}" is ${formatBytes(stat.size)}, over the ${formatBytes(maxBytes)} limit`, 'Resize or recompress the image.');
     }

@@ -123,6 +123,7 @@ export class ModelLane {
           if (failure.retryAfterMs !== undefined) {
             // Honour Retry-After for the whole model: its other workers hold off too.
             delay = Math.min(failure.retryAfterMs, this.ctx.maxRetryAfterMs) + Math.round(Math.random() * 50);
+            if (failure.retryAfterMs > this.ctx.maxRetryAfterMs) failure.message += ` (the server asked to wait ${Math.round(failure.retryAfterMs / 1000)} s; waiting ${Math.round(this.ctx.maxRetryAfterMs / 1000)} s, the cap)`;
             this.pausedUntil = Math.max(this.pausedUntil, Date.now() + delay);
           }
           this.stats.retries++;

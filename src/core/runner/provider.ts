@@ -2,7 +2,8 @@ import type { OpenAI } from 'openai';
 import type { ModelConfig } from '../config/models';
 import { MODEL_DEFAULTS } from '../config/models';
 import type { OutgoingMessage } from './prompt';
-import { parseChatResponse, ReviewClient, visibleAnswer } from './responses';
+import { createOpenAIClient } from './openaiClient';
+import { parseChatResponse, visibleAnswer } from './responses';
 
 export interface Completion {
   /** What is stored and scored (without `<think>` blocks unless the model keeps them). */
@@ -13,24 +14,14 @@ export interface Completion {
   readonly usage?: { promptTokens?: number; completionTokens?: number };
 }
 
-/**
- * An openai client for one configured model. Its own retries are off (the runner has the one retry
- * layer), it reads nothing from the environment (no OPENAI_API_KEY / OPENAI_ORG_ID sent to a
- * stranger's endpoint), and it never logs.
- */
+/** The openai client for one configured model (see createOpenAIClient: the one factory). */
 export function createClient(model: ModelConfig, apiKey: string | undefined): OpenAI {
-  const headers: Record<string, string | null> = { ...(model.headers ?? {}) };
-  // No key: send no Authorization header at all (local vLLM / Ollama), rather than a placeholder.
-  if (!apiKey) headers.Authorization = null;
-  return new ReviewClient({
-    apiKey: apiKey || 'no-key',
-    baseURL: model.baseUrl,
-    organization: null,
-    project: null,
-    maxRetries: 0,
-    timeout: model.timeoutMs ?? MODEL_DEFAULTS.timeoutMs,
-    defaultHeaders: headers,
-    logLevel: 'off',
+  return createOpenAIClient({
+    baseUrl: model.baseUrl,
+    apiKey,
+    headers: model.headers,
+    timeoutMs: model.timeoutMs ?? MODEL_DEFAULTS.timeoutMs,
+    maxResponseBytes: model.maxResponseBytes,
   });
 }
 

@@ -1,6 +1,7 @@
 import * as crypto from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { redactCredentials } from '../security/redact';
 import { appendRecords, readSidecar } from '../store/sidecar';
 
 /** Bump when the key recipe or the stored shape changes, so old entries are never misread. */
@@ -88,7 +89,9 @@ export class RequestCache {
     return { outcome: await promise, shared: false };
   }
 
-  private async store(key: string, completion: CachedCompletion): Promise<void> {
+  private async store(key: string, answer: CachedCompletion): Promise<void> {
+    // A key a server echoed in its answer is never kept.
+    const completion = { ...answer, output: redactCredentials(answer.output) };
     this.entries.set(key, completion);
     if (this.file) {
       const record: CacheRecord = { key, ...completion, at: new Date().toISOString() };

@@ -1,4 +1,5 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { transportErrorOf } from './transport';
 import { errorReason, isQuotaExhausted, notApiFix, rawErrorBody, ResponseError, unsupportedParameter, unsupportedParameterFix, type ErrorReason } from './responses';
 
 /** How the one retry layer behaves (the openai client's own retries are off: stacked retries multiply). */
@@ -37,6 +38,9 @@ export interface FailureContext {
 }
 
 export function classifyFailure(err: unknown, context: FailureContext = {}): FailureClass {
+  // Refused by the transport: a redirect elsewhere repeats for every row (stop the model); a huge body is this row's.
+  const refused = transportErrorOf(err);
+  if (refused && refused.kind !== 'timeout') return { action: refused.kind === 'redirect' ? 'model' : 'row', kind: refused.kind, message: refused.message };
   if (err instanceof ResponseError) {
     const fix = err.fix ?? (err.kind === 'not-api' ? notApiFix(context.baseUrl ?? 'the endpoint') : undefined);
     return { action: err.action, kind: err.kind, message: err.message, ...(err.status !== undefined ? { status: err.status } : {}), ...(fix ? { fix } : {}) };

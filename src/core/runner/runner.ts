@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { MODEL_DEFAULTS, type ModelConfig } from '../config/models';
+import { MAX_DURATION_MS, MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/dataset';
 import type { DatasetRow } from '../dataset/types';
 import type { ResultsStore, StoredResult } from '../store/results';
@@ -149,7 +149,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   const laneContext: LaneContext = {
     runSignal: run.signal,
     policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
-    maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+    maxRetryAfterMs: Math.min(options.maxRetryAfterMs ?? 60_000, MAX_DURATION_MS),
     apiKeyFor: options.apiKeyFor,
     onRetry: (e) => emit({ kind: 'retry', ...e }),
     onModelFailed: (failure) => {
@@ -164,6 +164,13 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   });
   const laneOf = new Map(lanes.map((lane) => [lane.name, lane]));
   summary.models = lanes.map((lane) => lane.stats);
+  if (summary.total > 0) {
+    // A read-only folder or a planted link is found before the first billable call, not after it.
+    await results.checkWritable().catch((err: Error & { reason?: string; fix?: string }) => {
+      options.signal?.removeEventListener('abort', onUserAbort);
+      throw new RunError(`cannot write ${results.file}: ${err.reason ?? err.message}`, err.fix ?? 'Check the folder\'s permissions.');
+    });
+  }
   emit({ kind: 'start', total: summary.total, pairs: summary.pairs, models: lanes.map((lane) => lane.name) });
   for (const lane of lanes) if (lane.remaining > 0) lane.checkBaseUrl();
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { readSafe, truncateSafe, writeSafe } from '../store/safeFile';
 
 const FORMAT_VERSION = 1;
 const HASH_BYTES = 32;
@@ -68,8 +69,8 @@ export class EmbeddingCache {
       // First write, or the model's width changed: start the file over.
       await fs.mkdir(this.dir, { recursive: true });
       const meta: CacheMeta = { version: FORMAT_VERSION, namespace: this.namespace, dim };
-      await fs.writeFile(this.dataFile, new Uint8Array(0));
-      await fs.writeFile(this.metaFile, `${JSON.stringify(meta)}\n`);
+      await writeSafe(this.dataFile, new Uint8Array(0));
+      await writeSafe(this.metaFile, `${JSON.stringify(meta)}\n`);
       this.dim = dim;
     }
     const recordBytes = HASH_BYTES + 4 * dim;
@@ -79,28 +80,35 @@ export class EmbeddingCache {
       hash.copy(out, at);
       Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).copy(out, at + HASH_BYTES);
     });
-    await fs.appendFile(this.dataFile, out);
+    await writeSafe(this.dataFile, out, 'append');
   }
 
   private async readFromDisk(): Promise<void> {
     let meta: CacheMeta;
     try {
-      meta = JSON.parse(await fs.readFile(this.metaFile, 'utf8')) as CacheMeta;
+      const text = await readSafe(this.metaFile);
+      if (!text) return;
+      meta = JSON.parse(text.toString('utf8')) as CacheMeta;
     } catch {
       return; // no cache yet, or unreadable: it is rebuilt on the first write
     }
     if (meta.version !== FORMAT_VERSION || meta.namespace !== this.namespace || !(meta.dim > 0)) return;
-    let data: Buffer;
+    let data: Buffer | undefined;
     try {
-      data = await fs.readFile(this.dataFile);
+      data = await readSafe(this.dataFile);
     } catch {
       return;
     }
+    if (!data) return;
     const recordBytes = HASH_BYTES + 4 * meta.dim;
     const whole = Math.floor(data.length / recordBytes);
     if (whole * recordBytes !== data.length) {
       // An interrupted append left a partial record: cut it so later appends stay aligned.
-      await fs.truncate(this.dataFile, whole * recordBytes);
+      try {
+        await truncateSafe(this.dataFile, whole * recordBytes);
+      } catch {
+        return; // a linked or unwritable cache is not used; scoring computes instead
+      }
     }
     // One aligned copy so each vector can be a Float32Array view without a per-record copy.
     const aligned = new Uint8Array(whole * recordBytes);

@@ -9,7 +9,14 @@ export interface RemoteEmbedderOptions {
   apiKey?: string;
   batchSize: number;
   concurrency: number;
+  /** Deadline of one request, body included (default 60000). */
+  timeoutMs?: number;
+  /** Largest response body read (default: the transport's). */
+  maxResponseBytes?: number;
 }
+
+/** Retries of a failed embeddings request (429, 5xx, reset, timeout). */
+const EMBEDDING_RETRIES = 2;
 
 function normalised(values: readonly number[]): Float32Array {
   const out = Float32Array.from(values);
@@ -27,12 +34,30 @@ export class RemoteEmbedder implements Embedder {
   constructor(private readonly options: RemoteEmbedderOptions) {}
 
   private getClient(): Promise<OpenAIClient> {
-    this.client ??= import('openai').then(({ OpenAI }) => new OpenAI({
-      baseURL: this.options.baseUrl,
-      // Local servers often need no key; the client insists on one.
-      apiKey: this.options.apiKey || 'no-key',
+    // The one client factory (no env ids, no placeholder key, guarded transport); loaded on first use.
+    this.client ??= import('../runner/openaiClient').then(({ createOpenAIClient }) => createOpenAIClient({
+      baseUrl: this.options.baseUrl,
+      apiKey: this.options.apiKey,
+      timeoutMs: this.options.timeoutMs ?? 60_000,
+      maxResponseBytes: this.options.maxResponseBytes,
     }));
     return this.client;
+  }
+
+  /** One embeddings request with the product's one retry layer (the client itself never retries). */
+  private async embedWithRetries(client: OpenAIClient, input: string[], signal: AbortSignal | undefined) {
+    const { classifyFailure, backoffMs, DEFAULT_RETRY_POLICY } = await import('../runner/retry');
+    const policy = { ...DEFAULT_RETRY_POLICY, retries: EMBEDDING_RETRIES };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await client.embeddings.create({ model: this.options.model, input, encoding_format: 'float' }, { signal });
+      } catch (error) {
+        const failure = classifyFailure(error);
+        if (signal?.aborted || failure.action !== 'retry' || attempt >= policy.retries) throw error;
+        const delay = Math.min(failure.retryAfterMs ?? backoffMs(attempt + 1, policy), policy.maxDelayMs);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   async computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void> {
@@ -50,11 +75,12 @@ export class RemoteEmbedder implements Embedder {
         const input = texts.slice(start, start + batchSize).map((t) => (t === '' ? ' ' : t));
         let response;
         try {
-          response = await client.embeddings.create({ model: this.options.model, input, encoding_format: 'float' }, { signal: run.signal });
+          response = await this.embedWithRetries(client, input, run.signal);
         } catch (error) {
           if (run.signal?.aborted) throw new ScorerError('cancelled', 'Scoring was cancelled.');
           const status = (error as { status?: number }).status;
-          const detail = error instanceof Error ? error.message : String(error);
+          const { transportErrorOf } = await import('../runner/transport');
+          const detail = transportErrorOf(error)?.message ?? (error instanceof Error ? error.message : String(error));
           throw new ScorerError('remote-failed', `Embeddings request to ${origin} (model ${this.options.model}) failed${status ? ` with HTTP ${status}` : ''}: ${detail}`);
         }
         const data = [...response.data].sort((a, b) => a.index - b.index);

@@ -24,9 +24,17 @@ const RULES: readonly [RegExp, string][] = [
 /** Known secrets shorter than this are not masked by value: they would mangle ordinary words. */
 const MIN_SECRET_LENGTH = 6;
 
+/** Keys this process has held (every client the product makes registers its key here). */
+const remembered = new Set<string>();
+
+/** Masks `secret` in every later redaction of this process, wherever the text goes. */
+export function rememberSecret(secret: string | undefined): void {
+  if (secret && secret.length >= MIN_SECRET_LENGTH) remembered.add(secret);
+}
+
 /**
  * `text` with anything that looks like a credential masked, and every occurrence of the given
- * `secrets` (keys the caller holds) masked whatever they look like.
+ * `secrets` (keys the caller holds) and of every remembered key masked whatever they look like.
  */
 export function redactCredentials(text: string, secrets: Iterable<string | undefined> = []): string {
   let out = text;
@@ -34,6 +42,21 @@ export function redactCredentials(text: string, secrets: Iterable<string | undef
   for (const secret of secrets) {
     if (secret && secret.length >= MIN_SECRET_LENGTH) out = out.split(secret).join(REDACTED);
   }
+  out = redactKnownSecrets(out);
   for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/**
+ * `text` with every remembered key (and its JSON-escaped form) masked, and nothing else changed: for
+ * bodies from the wire, whose other text (a model's answer) must stay as it was.
+ */
+export function redactKnownSecrets(text: string): string {
+  let out = text;
+  for (const secret of remembered) {
+    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
+      if (out.includes(form)) out = out.split(form).join(REDACTED);
+    }
+  }
   return out;
 }

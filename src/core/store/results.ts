@@ -1,6 +1,7 @@
 import * as path from 'node:path';
+import { redactCredentials } from '../security/redact';
 import { sidecarFileFor } from '../dataset/dataset';
-import { readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
+import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 
 /** One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line). */
 export interface StoredResult {
@@ -54,6 +55,12 @@ function validateResult(value: unknown): string | undefined {
   }
   if (r.output === undefined && r.error === undefined) return 'a result needs "output" or "error"';
   return undefined;
+}
+
+function maskResult(r: StoredResult): void {
+  if (r.source === 'called' && r.output !== undefined) r.output = redactCredentials(r.output);
+  if (r.error) r.error = { ...r.error, message: redactCredentials(r.error.message) };
+  if (r.scoreNote !== undefined) r.scoreNote = redactCredentials(r.scoreNote);
 }
 
 const keyOf = (rowId: string, model: string) => `${rowId}\u0000${model}`;
@@ -129,6 +136,8 @@ export class ResultsStore {
       const problem = validateResult(r);
       if (problem) return Promise.reject(new Error(`refusing to store an invalid result for ${r.rowId}/${r.model}: ${problem}`));
     }
+    // The file gate: whatever a server echoed never lands in the sidecar (masked in place, so events match the file).
+    for (const r of results) maskResult(r);
     const write = this.writeChain.then(() => {
       this.appender.append(results);
       for (const r of results) this.remember(r);
@@ -136,6 +145,11 @@ export class ResultsStore {
     // Keep the chain alive after a failed write; the caller still sees the failure.
     this.writeChain = write.catch(() => undefined);
     return write;
+  }
+
+  /** Throws (naming the file and the fix) when the sidecar cannot be appended to: a run checks before its first call. */
+  checkWritable(): Promise<void> {
+    return checkAppendable(this.file);
   }
 
   /** Resolves when every append made so far has reached the file. */

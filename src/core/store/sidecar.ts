@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
-import { promises as fsp, constants as fsc } from 'node:fs';
+import type { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { openSafe, openSafeSync, readSafe, UnsafeFileError, writeSafe } from './safeFile';
 
 /**
  * Append-only JSONL sidecar files (`data.pisar-results.jsonl`, `data.pisar-annotations.jsonl`).
@@ -14,7 +16,7 @@ export interface SidecarProblem {
   readonly file: string;
   /** 1-based line number. */
   readonly line: number;
-  readonly kind: 'corrupt-line' | 'invalid-record' | 'truncated-tail';
+  readonly kind: 'corrupt-line' | 'invalid-record' | 'truncated-tail' | 'unsafe-file';
   /** What was wrong, in a sentence. */
   readonly reason: string;
   /** What to do (or what was done) about it, in a sentence. */
@@ -60,7 +62,7 @@ export function encodeRecord(record: unknown): Buffer {
 export async function appendRecords(file: string, records: readonly unknown[], options: AppendOptions = {}): Promise<void> {
   if (records.length === 0) return;
   const lines = records.map(encodeRecord);
-  const handle = await fsp.open(file, fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT, 0o644);
+  const handle = await openSafe(file, 'append');
   try {
     // A cut-off tail (power loss) would swallow our first line: start on a fresh line instead.
     const { size } = await handle.stat();
@@ -98,8 +100,9 @@ export class SidecarAppender {
     const lines = records.map(encodeRecord);
     let fd = this.fd ?? this.open();
     let stat = fs.fstatSync(fd);
-    if (stat.nlink === 0) {
+    if (stat.nlink !== 1) {
       // Deleted or replaced since opened (the user cleared results): our writes would vanish.
+      // Linked since opened: reopening refuses it rather than writing through the other name.
       this.close();
       fd = this.open();
       stat = fs.fstatSync(fd);
@@ -132,7 +135,7 @@ export class SidecarAppender {
   }
 
   private open(): number {
-    this.fd = fs.openSync(this.file, fsc.O_RDWR | fsc.O_APPEND | fsc.O_CREAT, 0o644);
+    this.fd = openSafeSync(this.file, 'append');
     return this.fd;
   }
 
@@ -155,13 +158,15 @@ async function endsWithNewline(handle: fsp.FileHandle, size: number): Promise<bo
  * bytes are saved to `<file>.corrupt-<timestamp>`, so nothing is lost. A missing file is empty.
  */
 export async function readSidecar<T = unknown>(file: string, options: ReadSidecarOptions<T> = {}): Promise<SidecarContents<T>> {
-  let data: Buffer;
+  let data: Buffer | undefined;
   try {
-    data = await fsp.readFile(file);
+    data = await readSafe(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], problems: [] };
+    // A planted link or pipe is reported like a bad line and read as empty; writes to it are refused.
+    if (err instanceof UnsafeFileError) return { records: [], problems: [{ file, line: 1, kind: 'unsafe-file', reason: err.reason, fix: err.fix }] };
     throw err;
   }
+  if (data === undefined) return { records: [], problems: [] };
   const records: T[] = [];
   const problems: SidecarProblem[] = [];
   const map = options.map ?? ((v: unknown) => v as T);
@@ -229,7 +234,8 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
 async function repairTail(file: string, offset: number, sizeSeen: number, lineNo: number, problems: SidecarProblem[]): Promise<string | undefined> {
   // Another process may be mid-write: give it a moment, then repair only if nothing changed.
   await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const handle = await fsp.open(file, 'r+');
+  // Cut only through a checked fd: never through a link, never a file with another name elsewhere.
+  const handle = await openSafe(file, 'update');
   try {
     const { size } = await handle.stat();
     if (size !== sizeSeen) {
@@ -243,9 +249,9 @@ async function repairTail(file: string, offset: number, sizeSeen: number, lineNo
     const tail = Buffer.alloc(size - offset);
     await handle.read(tail, 0, tail.length, offset);
     const sideFile = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-    await fsp.writeFile(sideFile, tail, { flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
+    await writeSafe(sideFile, tail, 'create-new').catch(async (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EEXIST') throw err;
-      await fsp.appendFile(sideFile, tail);
+      await writeSafe(sideFile, tail, 'append');
     });
     await handle.truncate(offset);
     problems.push({
@@ -265,4 +271,29 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false; err
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
+}
+
+/**
+ * Throws (UnsafeFileError, or the fs error such as EACCES/EROFS, with the fix) unless `file` can be
+ * appended to: a run checks this before its first billable call. A missing file is not created.
+ */
+export async function checkAppendable(file: string): Promise<void> {
+  try {
+    const handle = await openSafe(file, 'update');
+    await handle.close();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw describeWriteFailure(file, err);
+    try {
+      await fs.promises.access(path.dirname(file), fs.constants.W_OK);
+    } catch (dirErr) {
+      throw describeWriteFailure(file, dirErr);
+    }
+  }
+}
+
+function describeWriteFailure(file: string, err: unknown): Error {
+  if (err instanceof UnsafeFileError) return err;
+  const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  return new UnsafeFileError(file, `cannot be written (${code}); nothing was called`, `Make ${path.dirname(file)} writable (or copy the dataset to a writable folder) and run again.`);
 }

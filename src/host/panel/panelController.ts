@@ -1,7 +1,7 @@
+import type { AnnotationTarget } from '../../core/store/annotations';
 import type {
   DatasetView,
   HostToWebview,
-  ModelSummaryView,
   RequestMap,
   RequestType,
   RowDetail,
@@ -11,15 +11,11 @@ import type {
   WebviewRequest,
   WebviewToHost,
 } from '../../shared/protocol';
-import { formatScore } from '../../core/review/rules';
-import type { AnnotationTargetView } from '../review/reviewApi';
-import type { PanelDataset, PanelSource } from './panelData';
-import { annotationView, computeOrder, rowView, runs, scoreView, SortColumns, TextMatches } from './rowQuery';
+import type { PanelSource } from './panelData';
+import { computeOrder, runs, SortColumns, TextMatches } from './rowQuery';
 
 /** Longest page the host serves, so no message carries a large part of the file. */
 export const MAX_ROW_PAGE = 500;
-/** Histogram bins over [0, 1]. */
-export const HISTOGRAM_BINS = 10;
 
 export const DEFAULT_QUERY: RowQuery = { sort: { column: 'index', descending: false }, filter: {} };
 
@@ -108,8 +104,7 @@ export class PanelController {
   }
 
   summary(): SummaryView | null {
-    const dataset = this.source.activeDataset();
-    return dataset ? summaryView(dataset) : null;
+    return this.source.summary();
   }
 
   dispose(): void {
@@ -214,7 +209,7 @@ export class PanelController {
         const { index, target } = request.params;
         requireRow(dataset, index);
         const row = await this.source.rowDetail(index);
-        const annotation = row?.annotations.find((a) => annotationView(a).target === target);
+        const annotation = row?.annotations.find((a) => a.target === target);
         if (!annotation) throw new Error(`Row ${row?.id ?? index} has no annotation on ${target === 'reference' ? 'its reference' : `the output of ${target}`}.`);
         await this.source.removeAnnotation(annotation.id);
         return null;
@@ -238,14 +233,14 @@ export class PanelController {
     }
   }
 
-  private requireDataset(): PanelDataset {
+  private requireDataset(): DatasetView {
     const dataset = this.source.activeDataset();
     if (!dataset) throw new Error('No dataset is open: open a PiSAR .jsonl file.');
     return dataset;
   }
 
   private async page(generation: number, start: number, count: number): Promise<RowsPage> {
-    const dataset = this.requireDataset();
+    this.requireDataset();
     // An old generation's page would show rows of a view the user already left: answer empty.
     if (generation !== this.generation) return { generation: this.generation, start, rows: [] };
     const from = Math.max(0, Math.floor(start));
@@ -254,7 +249,7 @@ export class PanelController {
     const byIndex = new Map<number, RowsPage['rows'][number]>();
     const sorted = [...indexes].sort((a, b) => a - b);
     const fetched = await Promise.all(runs(sorted).map(([s, c]) => this.source.rows(s, c)));
-    for (const rows of fetched) for (const row of rows) byIndex.set(row.index, rowView(row, dataset.threshold));
+    for (const rows of fetched) for (const row of rows) byIndex.set(row.index, row);
     const rows = indexes.map((i) => byIndex.get(i)).filter((r): r is RowsPage['rows'][number] => r !== undefined);
     return { generation, start: from, rows };
   }
@@ -267,27 +262,13 @@ export class PanelController {
     const images = await Promise.all(
       row.images.map(async (image) => {
         try {
-          return { source: image.value, ...(await this.source.loadImage(dataset.file, image)) };
+          return { ...image, ...(await this.source.loadImage(dataset.file, image)) };
         } catch (error) {
-          return { source: image.value, problem: error instanceof Error ? error.message : String(error) };
+          return { ...image, problem: error instanceof Error ? error.message : String(error) };
         }
       }),
     );
-    return {
-      index: row.index,
-      line: row.line,
-      id: row.id,
-      input: row.input,
-      reference: row.reference ?? null,
-      images,
-      outputs: row.outputs.map((o) => ({
-        model: o.model,
-        output: o.output ?? null,
-        score: o.score === undefined && o.error === undefined ? null : scoreView(o, dataset.threshold),
-        ...(o.latencyMs !== undefined ? { latencyMs: o.latencyMs } : {}),
-      })),
-      annotations: row.annotations.map(annotationView),
-    };
+    return { ...row, images };
   }
 
   /** Recomputes the view and the summary from the current snapshot, then pushes both. */
@@ -308,7 +289,7 @@ export class PanelController {
       this.pending = new Set();
       this.query = sanitizeQuery(this.query, dataset);
       const query = this.query;
-      this.send({ type: 'dataset/didChange', dataset: dataset ? datasetView(dataset) : null });
+      this.send({ type: 'dataset/didChange', dataset: dataset ?? null });
       if (!dataset) {
         this.order = new Int32Array(0);
         this.generation++;
@@ -331,11 +312,11 @@ export class PanelController {
       if (query !== this.query) return;
       this.order = order;
       this.generation++;
-      this.send({ type: 'summary/didChange', summary: summaryView(dataset) });
+      this.send({ type: 'summary/didChange', summary: this.source.summary() });
       this.send({ type: 'rows/didChange', generation: this.generation, total: order.length, query, seq: this.querySeq });
       // No cursor message here: the webview finds its selection in the new view by index, and a
       // re-sent cursor would pull back a selection the user moved since (j/k during a scoring run).
-      this.send({ type: 'scoring/didChange', running: dataset.scoring, ...(problem ? { message: problem } : {}) });
+      this.send({ type: 'scoring/didChange', running: this.source.isScoring(), ...(problem ? { message: problem } : {}) });
     });
     this.recompute = next.catch(() => undefined);
     return next;
@@ -360,33 +341,18 @@ export class PanelController {
   }
 }
 
-function requireRow(dataset: PanelDataset, index: number): void {
+function requireRow(dataset: DatasetView, index: number): void {
   if (!Number.isInteger(index) || index < 0 || index >= dataset.rowCount) throw new Error(`Row ${index} is not in ${dataset.file}.`);
 }
 
-function targetOf(dataset: PanelDataset, target: string): AnnotationTargetView {
+function targetOf(dataset: DatasetView, target: string): AnnotationTarget {
   if (target === 'reference') return { kind: 'reference' };
   if (!dataset.models.includes(target)) throw new Error(`Unknown target "${target}": use "reference" or a model name.`);
   return { kind: 'output', model: target };
 }
 
-export function datasetView(dataset: PanelDataset): DatasetView {
-  const name = dataset.file.split(/[\\/]/).pop() ?? dataset.file;
-  return {
-    file: dataset.file,
-    name,
-    rowCount: dataset.rowCount,
-    models: [...dataset.models],
-    configuredModels: [...dataset.configuredModels],
-    labels: [...dataset.labels],
-    threshold: dataset.threshold,
-    canScore: dataset.canScore,
-    findings: dataset.findings,
-  };
-}
-
 /** Drops filter and sort parts that name a model the dataset does not have. */
-export function sanitizeQuery(query: RowQuery, dataset: PanelDataset | undefined): RowQuery {
+export function sanitizeQuery(query: RowQuery, dataset: DatasetView | undefined): RowQuery {
   const models = dataset?.models ?? [];
   const sortModel = query.sort.column.startsWith('score:') ? query.sort.column.slice('score:'.length) : undefined;
   const sort = sortModel !== undefined && !models.includes(sortModel) ? DEFAULT_QUERY.sort : query.sort;
@@ -394,37 +360,6 @@ export function sanitizeQuery(query: RowQuery, dataset: PanelDataset | undefined
   const keepBelow = below === undefined || below === 'any' || models.includes(below.model);
   const filter = keepBelow ? query.filter : { ...query.filter, below: undefined };
   return sort === query.sort && filter === query.filter ? query : { sort, filter };
-}
-
-export function histogram(scores: readonly number[]): number[] {
-  const bins = new Array<number>(HISTOGRAM_BINS).fill(0);
-  for (const score of scores) {
-    if (typeof score !== 'number' || Number.isNaN(score)) continue;
-    bins[Math.min(HISTOGRAM_BINS - 1, Math.max(0, Math.floor(score * HISTOGRAM_BINS)))]++;
-  }
-  return bins;
-}
-
-export function summaryView(dataset: PanelDataset): SummaryView {
-  const models: ModelSummaryView[] = dataset.summary.models.map((m) => ({
-    model: m.model,
-    scored: m.scored,
-    mean: m.mean ?? null,
-    median: m.median ?? null,
-    meanText: m.mean === undefined ? null : formatScore(m.mean, dataset.threshold, 3),
-    medianText: m.median === undefined ? null : formatScore(m.median, dataset.threshold, 3),
-    shareAtLeast: m.shareAtOrAbove ?? null,
-    failures: m.failed,
-    histogram: histogram(m.scores),
-  }));
-  return {
-    threshold: dataset.threshold,
-    rowCount: dataset.rowCount,
-    models,
-    gaps: dataset.summary.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanDifference })),
-    annotated: dataset.annotatedRows,
-    suspect: dataset.suspectRows,
-  };
 }
 
 const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export', 'stats/get', 'stats/useThreshold']);

@@ -1,22 +1,19 @@
 import type { StatisticsView } from '../../shared/statisticsView';
-import type { DatasetView, ReviewApi, RowDetail } from '../review/reviewApi';
-
-export type RowImage = RowDetail['images'][number];
+import type { ImageView } from '../../shared/protocol';
+import type { ReviewApi } from '../review/reviewApi';
 
 /**
- * What the panel's host side needs: the review API minus its vscode parts (events, uri), plus the
- * two things only the panel does (export, thumbnails). The controller is tested over plain objects
- * that implement this; in the extension, ReviewApi itself provides most of it.
+ * What the panel's host side needs: the review API minus its vscode parts (events), plus the two
+ * things only the panel does (export, thumbnails). In the extension ReviewService provides it; the
+ * panel's tests use core's ReviewModel over real files, with the vscode-only actions recorded.
  */
-export type PanelDataset = Omit<DatasetView, 'uri'>;
-
 export interface PanelSource
-  extends Pick<ReviewApi, 'rows' | 'filterRows' | 'rowDetail' | 'scoreColumns' | 'revealRow' | 'scoreRows' | 'scoreAll' | 'annotate' | 'removeAnnotation'> {
-  activeDataset(): PanelDataset | undefined;
+  extends Pick<ReviewApi, 'activeDataset' | 'summary' | 'rows' | 'filterRows' | 'rowDetail' | 'indexOfRow' | 'isScoring' | 'revealRow' | 'scoreRows' | 'scoreAll' | 'annotate' | 'removeAnnotation'>,
+    Partial<Pick<ReviewApi, 'scoreColumns'>> {
   /** Exports the summary and the rows in the panel's view (the export command). */
   exportReport(): Promise<void>;
   /** Reads a row's image for a thumbnail: a data: URL, or why it is not shown. */
-  loadImage(datasetFile: string, image: RowImage): Promise<{ dataUrl?: string; problem?: string }>;
+  loadImage(datasetFile: string, image: ImageView): Promise<{ dataUrl?: string; problem?: string }>;
   /** The statistics section (intervals, paired tests, calibration); undefined without a dataset. */
   statistics?(): Promise<StatisticsView | undefined>;
   /** Sets the threshold setting to `threshold` (the calibration's suggestion the user picked). */

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/render';
 import { imageUrlFor } from '../../core/runner/images';
+import { writeSafe } from '../../core/store/safeFile';
+import type { ImageView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
 import { UseSuggestedThresholdCommand, useSuggestedThreshold } from '../review/statistics';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
-import type { PanelSource, RowImage } from './panelData';
-import { annotationView, scoreView } from './rowQuery';
+import type { PanelSource } from './panelData';
 
 /** The panel's ids (the view is declared in package.json). */
 export const PanelIds = {
@@ -29,11 +29,15 @@ const EXPORT_BATCH = 200;
 export function registerReviewPanel(context: vscode.ExtensionContext, api: ReviewApi): void {
   const source: PanelSource = {
     activeDataset: () => api.activeDataset(),
+    summary: () => api.summary(),
     rows: (start, count) => api.rows(start, count),
     filterRows: (filter) => api.filterRows(filter),
     rowDetail: (index) => api.rowDetail(index),
-    ...(api.scoreColumns ? { scoreColumns: () => api.scoreColumns!() } : {}),
-    revealRow: (index) => revealInEditor(api, index),
+    scoreColumns: () => api.scoreColumns(),
+    indexOfRow: (id) => api.indexOfRow(id),
+    isScoring: () => api.isScoring(),
+    // Keeps the keyboard in the panel, so j/k keep working.
+    revealRow: (index) => api.revealRow(index, { preserveFocus: true }),
     scoreRows: (indexes, options) => api.scoreRows(indexes, options),
     scoreAll: (options) => api.scoreAll(options),
     annotate: (index, target, label, note) => api.annotate(index, target, label, note),
@@ -130,38 +134,20 @@ export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebview
 </html>`;
 }
 
-/** Shows the row's line in its editor and keeps the keyboard in the panel, so j/k keep working. */
-async function revealInEditor(api: ReviewApi, index: number): Promise<void> {
-  const dataset = api.activeDataset();
-  if (!dataset) return;
-  const [row] = await api.rows(index, 1);
-  if (!row) return;
-  const visible = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === dataset.uri.toString());
-  const document = visible?.document ?? (await vscode.workspace.openTextDocument(dataset.uri));
-  const editor = await vscode.window.showTextDocument(document, {
-    viewColumn: visible?.viewColumn,
-    preserveFocus: true,
-    preview: false,
-  });
-  const position = new vscode.Position(row.line - 1, 0);
-  editor.selection = new vscode.Selection(position, position);
-  editor.revealRange(new vscode.Range(position, position), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-}
-
 /** A thumbnail for the detail view: local files only from inside the workspace, checked by their bytes. */
-async function loadThumbnail(datasetFile: string, image: RowImage): Promise<{ dataUrl?: string; problem?: string }> {
-  if (image.kind === 'url') return { problem: `${image.value} is a remote image; the panel loads nothing from the network.` };
+async function loadThumbnail(datasetFile: string, image: ImageView): Promise<{ dataUrl?: string; problem?: string }> {
+  if (image.kind === 'url') return { problem: `${image.source} is a remote image; the panel loads nothing from the network.` };
   if (image.kind === 'data') {
-    if (!/^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$/i.test(image.value)) return { problem: 'Only PNG, JPEG, GIF or WebP data URLs are shown.' };
-    if (image.value.length * 0.75 > MAX_THUMBNAIL_BYTES) return { problem: 'The inline image is too large to show.' };
-    return { dataUrl: image.value };
+    if (!/^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$/i.test(image.source)) return { problem: 'Only PNG, JPEG, GIF or WebP data URLs are shown.' };
+    if (image.source.length * 0.75 > MAX_THUMBNAIL_BYTES) return { problem: 'The inline image is too large to show.' };
+    return { dataUrl: image.source };
   }
-  const resolved = path.resolve(path.dirname(datasetFile), image.value);
+  const resolved = path.resolve(path.dirname(datasetFile), image.source);
   if (!vscode.workspace.getWorkspaceFolder(vscode.Uri.file(resolved))) {
-    return { problem: `${image.value} is outside the workspace; it is not read.` };
+    return { problem: `${image.source} is outside the workspace; it is not read.` };
   }
   try {
-    return { dataUrl: await imageUrlFor({ kind: 'path', value: image.value }, datasetFile, MAX_THUMBNAIL_BYTES) };
+    return { dataUrl: await imageUrlFor({ kind: 'path', value: image.source }, datasetFile, MAX_THUMBNAIL_BYTES) };
   } catch (error) {
     return { problem: error instanceof Error ? error.message : String(error) };
   }
@@ -206,12 +192,13 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         for (const d of details) {
           if (!d) continue;
           const scores: Record<string, ReportRow['scores'][string]> = {};
-          for (const s of d.scores) {
+          for (const o of d.outputs) {
+            if (!o.score) continue; // a precomputed output with no stored result
             // The report renders the score itself (formatScore): keep the export's fields as they were.
-            const { text: _text, below: _below, ...view } = scoreView(s, dataset.threshold);
-            scores[s.model] = view;
+            const { text: _text, below: _below, ...view } = o.score;
+            scores[o.model] = view;
           }
-          rows.push({ index: d.index, line: d.line, id: d.id, input: d.input, reference: d.reference ?? null, scores, annotations: d.annotations.map(annotationView) });
+          rows.push({ index: d.index, line: d.line, id: d.id, input: d.input, reference: d.reference, scores, annotations: d.annotations });
         }
         progress.report({ increment: (EXPORT_BATCH / Math.max(1, indexes.length)) * 100 });
       }
@@ -222,7 +209,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
           rowCount: dataset.rowCount,
           models: (summary?.models ?? []).map((m) => ({ model: m.model, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtLeast, failures: m.failures })),
           gaps: summary?.gaps ?? [],
-          annotated: dataset.annotatedRows,
+          annotated: summary?.annotated ?? 0,
           selection: describeQuery(controller.currentQuery(), dataset.threshold, rows.length, dataset.rowCount),
         },
         models: dataset.models,
@@ -233,7 +220,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
       const base = target.fsPath.replace(/\.[^./\\]+$/, '');
       for (const file of files) {
         const destination = file.suffix === '' ? target.fsPath : `${base}${file.suffix}${file.extension}`;
-        await fsp.writeFile(destination, file.text, 'utf8');
+        await writeSafe(destination, file.text);
         out.push(destination);
       }
       return out;

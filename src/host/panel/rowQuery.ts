@@ -1,7 +1,6 @@
-import { formatScore, isBelowThreshold } from '../../core/review/rules';
-import type { AnnotationView, RowFilter, RowQuery, RowView, ScoreView } from '../../shared/protocol';
-import type { AnnotationView as ApiAnnotationView, RowFilter as ApiRowFilter, RowView as ApiRowView } from '../review/reviewApi';
-import type { PanelDataset, PanelSource } from './panelData';
+import type { RowCondition } from '../../core/review/reviewModel';
+import type { DatasetView, RowFilter, RowQuery, RowView } from '../../shared/protocol';
+import type { PanelSource } from './panelData';
 import { isReviewOrder, reviewOrderKeys } from './reviewOrder';
 
 /**
@@ -48,7 +47,7 @@ export class SortColumns {
     return this.filledFor !== undefined;
   }
 
-  async ensure(source: PanelSource, dataset: PanelDataset): Promise<void> {
+  async ensure(source: PanelSource, dataset: DatasetView): Promise<void> {
     const shape = { rowCount: dataset.rowCount, models: dataset.models.join('\u0000') };
     if (!this.filledFor || this.filledFor.rowCount !== shape.rowCount || this.filledFor.models !== shape.models) {
       const n = dataset.rowCount;
@@ -68,17 +67,17 @@ export class SortColumns {
     for (const [start, count] of runs(changed)) this.store(await source.rows(start, count));
   }
 
-  private store(rows: readonly ApiRowView[]): void {
+  private store(rows: readonly RowView[]): void {
     for (const row of rows) {
       const i = row.index;
       if (i < 0 || i >= this.ids.length) continue;
       this.ids[i] = row.id;
-      this.input[i] = row.inputPreview.slice(0, SORT_KEY_CHARS);
-      this.reference[i] = (row.referencePreview ?? '').slice(0, SORT_KEY_CHARS);
+      this.input[i] = row.input.slice(0, SORT_KEY_CHARS);
+      this.reference[i] = (row.reference ?? '').slice(0, SORT_KEY_CHARS);
       this.labels[i] = row.annotations.length > 0 ? row.annotations.map((a) => a.label).sort().join(',') : undefined;
       for (const column of this.scores.values()) column[i] = Number.NaN;
-      for (const s of row.scores) {
-        const column = this.scores.get(s.model);
+      for (const [model, s] of Object.entries(row.scores)) {
+        const column = this.scores.get(model);
         if (column && typeof s.score === 'number') column[i] = s.score;
       }
     }
@@ -160,9 +159,9 @@ export function runs(sorted: readonly number[]): [number, number][] {
   return out;
 }
 
-/** The review API's filters that make up a panel filter (all must hold). */
-export function apiFilters(filter: RowFilter): ApiRowFilter[] {
-  const out: ApiRowFilter[] = [];
+/** The review model's conditions that make up a panel filter (all must hold). */
+export function rowConditions(filter: RowFilter): RowCondition[] {
+  const out: RowCondition[] = [];
   if (filter.below === 'any') out.push({ kind: 'belowThreshold' });
   else if (filter.below) out.push({ kind: 'belowThreshold', model: filter.below.model });
   if (filter.suspect) out.push({ kind: 'suspectReference' });
@@ -174,13 +173,13 @@ export function apiFilters(filter: RowFilter): ApiRowFilter[] {
 /** Positions -> row indexes of the rows in view, filtered and sorted (ties keep file order). */
 export async function computeOrder(
   source: PanelSource,
-  dataset: PanelDataset,
+  dataset: DatasetView,
   query: RowQuery,
   columns: SortColumns,
   text: TextMatches,
 ): Promise<Int32Array> {
   const n = dataset.rowCount;
-  const lists: (readonly number[])[] = await Promise.all(apiFilters(query.filter).map((f) => source.filterRows(f)));
+  const lists: (readonly number[])[] = await Promise.all(rowConditions(query.filter).map((f) => source.filterRows(f)));
   const needle = query.filter.text?.trim() ?? '';
   if (needle) lists.push(await text.get(source, needle));
   let kept: number[];
@@ -205,41 +204,4 @@ export async function computeOrder(
     columns.sort(kept, column, query.sort.descending);
   }
   return Int32Array.from(kept);
-}
-
-export function annotationView(a: ApiAnnotationView): AnnotationView {
-  return {
-    id: a.id,
-    target: a.target.kind === 'reference' ? 'reference' : (a.target.model ?? 'output'),
-    label: a.label,
-    ...(a.note ? { note: a.note } : {}),
-    ...(a.state === 'changed' ? { stale: true } : {}),
-  };
-}
-
-export function scoreView(s: { score: number | undefined; error: string | undefined; note?: string | undefined; stale: boolean }, threshold: number): ScoreView {
-  return {
-    score: typeof s.score === 'number' ? s.score : null,
-    ...(typeof s.score === 'number' ? { text: formatScore(s.score, threshold) } : {}),
-    ...(typeof s.score === 'number' && isBelowThreshold(s.score, threshold) ? { below: true as const } : {}),
-    ...(s.error !== undefined ? { error: s.error } : {}),
-    ...(s.note !== undefined && s.score === undefined && s.error === undefined ? { note: s.note } : {}),
-    ...(s.stale ? { stale: true } : {}),
-  };
-}
-
-export function rowView(row: ApiRowView, threshold: number): RowView {
-  const scores: Record<string, ScoreView> = {};
-  for (const s of row.scores) scores[s.model] = scoreView(s, threshold);
-  return {
-    index: row.index,
-    line: row.line,
-    id: row.id,
-    input: row.inputPreview,
-    reference: row.referencePreview ?? null,
-    scores,
-    annotations: row.annotations.map(annotationView),
-    suspect: row.suspectReference,
-    hasImage: row.hasImage,
-  };
 }

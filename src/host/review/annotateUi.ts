@@ -1,16 +1,15 @@
 import * as vscode from 'vscode';
-import { sameTarget } from '../../core/store/annotations';
+import { oneLine } from '../../core/review/reviewModel';
 import { formatScore } from '../../core/review/rules';
-import { oneLine } from './format';
-import type { AnnotationTargetView } from './reviewApi';
+import { sameTarget, type AnnotationTarget } from '../../core/store/annotations';
 import type { DatasetSession } from './session';
 
 export type AnnotationChoice =
-  | { readonly kind: 'set'; readonly target: AnnotationTargetView; readonly label: string; readonly note: string }
+  | { readonly kind: 'set'; readonly target: AnnotationTarget; readonly label: string; readonly note: string }
   | { readonly kind: 'remove'; readonly annotationId: string };
 
 interface TargetItem extends vscode.QuickPickItem {
-  readonly target: AnnotationTargetView;
+  readonly target: AnnotationTarget;
 }
 
 interface LabelItem extends vscode.QuickPickItem {
@@ -26,11 +25,11 @@ export async function pickAnnotation(
   session: DatasetSession,
   rowIndex: number,
   labels: readonly string[],
-  target?: AnnotationTargetView,
+  target?: AnnotationTarget,
 ): Promise<AnnotationChoice | undefined> {
   const rowId = session.dataset.rowIds()[rowIndex];
   const state = session.rowState(rowIndex);
-  const existingFor = (t: AnnotationTargetView) => state?.annotations.find((p) => sameTarget(p.annotation.target, t))?.annotation;
+  const existingFor = (t: AnnotationTarget) => state?.annotations.find((p) => sameTarget(p.annotation.target, t))?.annotation;
 
   if (!target) {
     let row;
@@ -47,7 +46,7 @@ export async function pickAnnotation(
       target: { kind: 'reference' },
     }];
     for (const model of models) {
-      const t: AnnotationTargetView = { kind: 'output', model };
+      const t: AnnotationTarget = { kind: 'output', model };
       const result = state?.results.find((r) => r.model === model);
       const score = result?.score !== undefined ? `score ${formatScore(result.score, session.threshold)}` : result?.result.error ? 'failed' : undefined;
       const marked = existingFor(t);

@@ -206,5 +206,9 @@ export function registerCommands(
       await openSample(context);
     })),
     vscode.commands.registerCommand(Commands.showLog, () => log.show()),
+    vscode.commands.registerCommand(Commands.checkModels, safe(async () => {
+      const { checkModelsInteractively } = await import('./checkModels');
+      await checkModelsInteractively(config, keys, log);
+    })),
   ];
 }

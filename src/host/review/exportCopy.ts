@@ -1,7 +1,7 @@
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isSidecarFile } from '../../core/dataset/dataset';
+import { writeSafe } from '../../core/store/safeFile';
 import type { DatasetSession } from './session';
 
 /** The field the exported copy adds to each annotated row. */
@@ -54,7 +54,7 @@ export async function exportAnnotatedCopy(session: DatasetSession, document: vsc
     const row = JSON.parse(text) as Record<string, unknown>;
     out.push(JSON.stringify({ ...row, [EXPORT_FIELD]: annotations }));
   }
-  await fsp.writeFile(target.fsPath, out.join(eol) + (document.getText().endsWith('\n') ? eol : ''), 'utf8');
+  await writeSafe(target.fsPath, out.join(eol) + (document.getText().endsWith('\n') ? eol : ''));
   void vscode.window.showInformationMessage(`PiSAR Review: exported ${byLine.size} annotated row(s) to ${path.basename(target.fsPath)}.`);
   return target;
 }

@@ -30,13 +30,6 @@ export function inlineAnnotationsText(state: RowState): string {
     .join(' · ');
 }
 
-/** Text for display in one line: collapses whitespace and control characters, caps the length. */
-export function oneLine(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
-  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
-}
-
 /** Dataset text shown in a hover or message: control characters (ANSI escapes) made visible, length capped. */
 export function plainText(text: string, max: number): string {
   // eslint-disable-next-line no-control-regex

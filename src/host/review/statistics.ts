@@ -1,10 +1,8 @@
 import * as vscode from 'vscode';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
-import { collectStatisticsRows } from '../../core/report/rows';
-import { computeStatistics, type StatisticsReport } from '../../core/report/statistics';
+import type { StatisticsReport } from '../../core/report/statistics';
 import { formatThreshold } from '../../core/review/rules';
 import { Settings } from '../ids';
-import type { DatasetSession } from './session';
 
 /** The command that sets the threshold to the calibration's suggestion (package.json). */
 export const UseSuggestedThresholdCommand = 'pisarReview.useSuggestedThreshold';
@@ -17,28 +15,6 @@ export function labelMappingFromSettings(): LabelMapping {
     return Array.isArray(value) && value.every((v) => typeof v === 'string') && value.length > 0 ? (value as string[]) : fallback;
   };
   return { bad: list('calibration.badLabels', DEFAULT_LABEL_MAPPING.bad), good: list('calibration.goodLabels', DEFAULT_LABEL_MAPPING.good) };
-}
-
-const computed = new WeakMap<DatasetSession, { key: string; report: Promise<StatisticsReport> }>();
-
-/**
- * The statistics of a session's dataset, as `pisar-review report --json` computes them (same rows,
- * same seed, same numbers). Computed on request and kept until the rows, results, annotations,
- * threshold or label mapping change.
- */
-export function sessionStatistics(session: DatasetSession): Promise<StatisticsReport> {
-  const labels = labelMappingFromSettings();
-  const models = session.models();
-  const key = JSON.stringify([session.version, session.threshold, labels, models]);
-  const hit = computed.get(session);
-  if (hit && hit.key === key) return hit.report;
-  const report = (async () => {
-    const rows = await collectStatisticsRows(session.dataset, session.results ?? { latest: () => undefined, models: () => [] }, session.annotations?.all() ?? [], models);
-    return computeStatistics(rows, models, { threshold: session.threshold, labels });
-  })();
-  computed.set(session, { key, report });
-  report.catch(() => computed.delete(session));
-  return report;
 }
 
 /**

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { Commands } from '../ids';
+import { summaryView } from '../../core/review/reviewModel';
 import { formatScore, formatThreshold } from '../../core/review/rules';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
-import { summarizeSession } from './summary';
 
 /**
  * `PiSAR 12/40 results` (row × model pairs) while the active dataset is being scored, then the mean per model
@@ -47,12 +47,13 @@ export class ReviewStatusBar implements vscode.Disposable {
       this.item.tooltip = `Scoring: ${progress.done} of ${progress.total} row × model results done; click to cancel.`;
       this.item.command = Commands.cancelScoring;
     } else {
-      const summary = summarizeSession(session);
-      const scored = summary.models.filter((m) => m.mean !== undefined);
+      const summary = summaryView(session);
+      const t = session.threshold;
+      const scored = summary.models.filter((m) => m.mean !== null);
       this.item.text = scored.length > 0
-        ? `$(pulse) PiSAR mean ${scored.map((m) => `${m.model} ${formatScore(m.mean!)}`).join(' · ')}`
+        ? `$(pulse) PiSAR mean ${scored.map((m) => `${m.model} ${formatScore(m.mean!, t)}`).join(' · ')}`
         : '$(pulse) PiSAR not scored';
-      const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === undefined ? '-' : formatScore(m.mean)}, median ${m.median === undefined ? '-' : formatScore(m.median)}, ≥ ${formatThreshold(session.threshold)}: ${m.shareAtOrAbove === undefined ? '-' : Math.round(m.shareAtOrAbove * 100) + '%'}, failed ${m.failed}`);
+      const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === null ? '-' : formatScore(m.mean, t)}, median ${m.median === null ? '-' : formatScore(m.median, t)}, ≥ ${formatThreshold(t)}: ${m.shareAtLeast === null ? '-' : Math.round(m.shareAtLeast * 100) + '%'}, failed ${m.failures}`);
       this.item.tooltip = lines.length > 0 ? lines.join('\n') : 'Run "PiSAR Review: Score File" to score this dataset.';
       this.item.command = scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
     }

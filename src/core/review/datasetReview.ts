@@ -1,0 +1,224 @@
+import { Dataset } from '../dataset/dataset';
+import { AnnotationResolver, AnnotationStore, type Annotation } from '../store/annotations';
+import { ResultsStore, type StoredResult } from '../store/results';
+import { currentScore, isRowBelow, isStale, isSuspectReference } from './rules';
+
+/** One model's latest stored result on a row, as the views show it. */
+export interface ModelResultState {
+  readonly model: string;
+  readonly result: StoredResult;
+  /** The row changed since the result was stored. */
+  readonly stale: boolean;
+  /** The score, when the output was scored. */
+  readonly score: number | undefined;
+  /** Why there is no score: the call failed, or the output could not be scored. */
+  readonly error: string | undefined;
+}
+
+export interface PlacedAnnotation {
+  readonly annotation: Annotation;
+  /** 'changed': the row was edited since it was annotated. */
+  readonly state: 'current' | 'changed';
+}
+
+/** Everything the views show for one row, derived from the stores; rebuilt when they change. */
+export interface RowState {
+  readonly index: number;
+  readonly results: readonly ModelResultState[];
+  readonly annotations: readonly PlacedAnnotation[];
+  /** Some current (not stale) score is below the threshold (isRowBelow). */
+  readonly below: boolean;
+  /** The reference may be wrong (isSuspectReference). */
+  readonly suspect: boolean;
+}
+
+/** What a review reads from the settings: the pass line and the configured models, first in order. */
+export interface ReviewSettings {
+  readonly threshold: number;
+  readonly models: readonly { readonly name: string }[];
+}
+
+/**
+ * The review state of one dataset: its rows, its stored results and annotations, and the per-row
+ * state derived from them. No vscode: the extension's DatasetSession extends it with the editor
+ * buffer, file watchers and events; tests and the panel's tests use it over real files directly.
+ */
+export class DatasetReview {
+  protected _dataset: Dataset;
+  protected _results: ResultsStore | undefined;
+  protected _annotations: AnnotationStore | undefined;
+  private _version = 0;
+  private states: Map<number, RowState> | undefined;
+  /** Model display order the cached states were sorted by. */
+  private modelOrder: Map<string, number> | undefined;
+  private orphans: Annotation[] = [];
+
+  constructor(
+    readonly file: string,
+    dataset: Dataset,
+    protected settings: ReviewSettings,
+    stores: { results?: ResultsStore; annotations?: AnnotationStore } = {},
+  ) {
+    this._dataset = dataset;
+    this._results = stores.results;
+    this._annotations = stores.annotations;
+  }
+
+  /** A review of `file` as it is on disk, with its sidecars (read-only callers pass repair: false). */
+  static async open(file: string, settings: ReviewSettings, options: { repair?: boolean } = {}): Promise<DatasetReview> {
+    const [dataset, results, annotations] = await Promise.all([
+      Dataset.open(file),
+      ResultsStore.open(file, options),
+      AnnotationStore.forDataset(file, options),
+    ]);
+    return new DatasetReview(file, dataset, settings, { results, annotations });
+  }
+
+  get dataset(): Dataset { return this._dataset; }
+  get results(): ResultsStore | undefined { return this._results; }
+  get annotations(): AnnotationStore | undefined { return this._annotations; }
+  /** Increases with every change of rows, results or annotations. */
+  get version(): number { return this._version; }
+  get threshold(): number { return this.settings.threshold; }
+  /** Models from the settings (the ones that can be called). */
+  get configuredModels(): string[] { return this.settings.models.map((m) => m.name); }
+
+  /** Models to show, in order: configured, then any with stored results, then precomputed ones. */
+  models(): string[] {
+    const names = new Set<string>(this.configuredModels);
+    for (const m of this._results?.models() ?? []) names.add(m);
+    for (const m of this._dataset.modelNames) names.add(m);
+    return [...names];
+  }
+
+  rowState(index: number): RowState | undefined {
+    return this.rowStates().get(index);
+  }
+
+  /** Rows with anything to show (results or annotations), by index. */
+  rowStates(): ReadonlyMap<number, RowState> {
+    this.states ??= this.buildStates();
+    return this.states;
+  }
+
+  /** Annotations whose row is gone (no row has their id or content any more): kept, listed. */
+  orphanedAnnotations(): readonly Annotation[] {
+    this.rowStates();
+    return this.orphans;
+  }
+
+  /** The store results are written to (opened on first use). */
+  async resultsStore(): Promise<ResultsStore> {
+    this._results ??= await ResultsStore.open(this.file, { repair: this.canRepair() });
+    return this._results;
+  }
+
+  /** The store annotations are written to (opened on first use). */
+  async annotationStore(): Promise<AnnotationStore> {
+    this._annotations ??= await AnnotationStore.forDataset(this.file, { repair: this.canRepair() });
+    return this._annotations;
+  }
+
+  /** The dataset's text changed (an edit, a reload): re-derive everything from the new rows. */
+  replaceDataset(dataset: Dataset): void {
+    this._dataset = dataset;
+    this.changed();
+  }
+
+  /** Results were appended through this review's store (by a run): update those rows at once. */
+  resultsAppended(indexes?: readonly number[]): void {
+    const states = this.states;
+    const order = this.modelOrder;
+    // During a run, answers arrive one by one: update those rows rather than rebuild every row.
+    if (!indexes || !states || !order || !this._results || this.models().some((m) => !order.has(m))) {
+      this.changed(indexes);
+      return;
+    }
+    for (const index of indexes) {
+      if (index >= this._dataset.rowCount) continue;
+      const results = this._results.forRow(this._dataset.rowIds()[index]).map((r) => this.resultState(r, index));
+      const state = this.rowStateOf(index, results, states.get(index)?.annotations ?? [], order);
+      if (state) states.set(index, state);
+      else states.delete(index);
+    }
+    this._version++;
+    this.didChange(indexes);
+  }
+
+  /** Annotations changed through this review's store. */
+  annotationsChanged(indexes?: readonly number[]): void {
+    this.changed(indexes);
+  }
+
+  /** Whether the stores may repair a cut-off sidecar line (false where writing is not allowed). */
+  protected canRepair(): boolean {
+    return true;
+  }
+
+  /** Called after every change, with the rows it touched (undefined: any row). */
+  protected didChange(_indexes: readonly number[] | undefined): void {}
+
+  /** Drops the derived state; the next read rebuilds it. */
+  protected changed(indexes?: readonly number[]): void {
+    this._version++;
+    this.states = undefined;
+    this.modelOrder = undefined;
+    this.didChange(indexes);
+  }
+
+  private resultState(r: StoredResult, index: number): ModelResultState {
+    return {
+      model: r.model,
+      result: r,
+      stale: isStale(r, this._dataset.rowHash(index)),
+      score: r.score,
+      error: r.error ? `${r.error.kind}: ${r.error.message}` : r.score === undefined ? r.scoreNote ?? 'not scored' : undefined,
+    };
+  }
+
+  private rowStateOf(index: number, results: ModelResultState[], annotations: readonly PlacedAnnotation[], order: ReadonlyMap<string, number>): RowState | undefined {
+    if (results.length === 0 && annotations.length === 0) return undefined;
+    const threshold = this.settings.threshold;
+    results.sort((a, b) => (order.get(a.model) ?? 1e9) - (order.get(b.model) ?? 1e9));
+    const hash = this._dataset.rowHash(index);
+    const current = results.map((r) => currentScore(r.result, hash)).filter((s): s is number => s !== undefined);
+    return { index, results, annotations, below: isRowBelow(current, threshold), suspect: isSuspectReference(current, threshold) };
+  }
+
+  private buildStates(): Map<number, RowState> {
+    const dataset = this._dataset;
+    const resultsByIndex = new Map<number, ModelResultState[]>();
+    for (const r of this._results?.latestResults() ?? []) {
+      const index = dataset.indexOfId(r.rowId);
+      if (index === undefined) continue;
+      const list = resultsByIndex.get(index) ?? [];
+      list.push(this.resultState(r, index));
+      resultsByIndex.set(index, list);
+    }
+    const annotationsByIndex = new Map<number, PlacedAnnotation[]>();
+    const orphans: Annotation[] = [];
+    if (this._annotations && this._annotations.size > 0) {
+      const resolver = new AnnotationResolver(dataset);
+      for (const a of this._annotations.all()) {
+        const placed = resolver.place(a);
+        if (placed.state === 'orphaned') {
+          orphans.push(a);
+          continue;
+        }
+        const list = annotationsByIndex.get(placed.index) ?? [];
+        list.push({ annotation: a, state: placed.state });
+        annotationsByIndex.set(placed.index, list);
+      }
+    }
+    this.orphans = orphans;
+
+    const order = new Map(this.models().map((m, i) => [m, i]));
+    this.modelOrder = order;
+    const states = new Map<number, RowState>();
+    for (const index of new Set([...resultsByIndex.keys(), ...annotationsByIndex.keys()])) {
+      const state = this.rowStateOf(index, resultsByIndex.get(index) ?? [], annotationsByIndex.get(index) ?? [], order);
+      if (state) states.set(index, state);
+    }
+    return states;
+  }
+}

@@ -1,0 +1,330 @@
+import type { DatasetRow } from '../dataset/types';
+import { summarize, summaryRowsOf } from '../report/summary';
+import { sameTarget, type AnnotationTarget } from '../store/annotations';
+import type {
+  AnnotationView,
+  DatasetView,
+  ModelSummaryView,
+  OutputView,
+  RowDetail,
+  RowView,
+  ScoreView,
+  SummaryView,
+} from '../../shared/protocol';
+import type { DatasetReview, ModelResultState, PlacedAnnotation } from './datasetReview';
+import { formatScore, isBelowThreshold, isNotScored } from './rules';
+
+/**
+ * The review's view model: what the editor's side panel (and anything else) reads about the active
+ * dataset, as the types of src/shared/protocol.ts, and the annotation actions. No vscode: the
+ * extension's ReviewService extends it with events, navigation and scoring; the panel's tests run
+ * against it over real files, so they assert the product's answers.
+ */
+
+/** One condition of a panel filter (the panel intersects them). */
+export type RowCondition =
+  | { readonly kind: 'belowThreshold'; readonly model?: string }
+  | { readonly kind: 'suspectReference' }
+  | { readonly kind: 'annotated' }
+  | { readonly kind: 'notScored' }
+  /** `within`: only these rows can match (the panel narrows a search as the user types on). */
+  | { readonly kind: 'text'; readonly text: string; readonly within?: readonly number[] };
+
+/** What the view model needs from outside the dataset. */
+export interface ReviewContext {
+  /** Annotation labels, in order. */
+  readonly labels: readonly string[];
+  /** Model calls are allowed (a trusted workspace). */
+  readonly canScore: boolean;
+}
+
+/** Histogram bins over [0, 1]. */
+export const HISTOGRAM_BINS = 10;
+/** Characters of the input's first line in a row of the list. */
+const INPUT_PREVIEW_CHARS = 200;
+/** Characters of the reference in a row of the list. */
+const REFERENCE_PREVIEW_CHARS = 500;
+
+export class ReviewModel {
+  private cache: { review: DatasetReview; version: number; dataset: DatasetView; summary: SummaryView } | undefined;
+
+  constructor(
+    private readonly active: () => DatasetReview | undefined,
+    private readonly context: () => ReviewContext,
+  ) {}
+
+  /** A snapshot of the active dataset, or undefined when none is open. */
+  activeDataset(): DatasetView | undefined {
+    return this.snapshot()?.dataset;
+  }
+
+  /** The active dataset's summary (core summarize(): the numbers the CLI prints), or null. */
+  summary(): SummaryView | null {
+    return this.snapshot()?.summary ?? null;
+  }
+
+  /** Rows `start .. start+count-1` of the active dataset (clamped). */
+  async rows(start: number, count: number): Promise<RowView[]> {
+    const review = this.active();
+    if (!review) return [];
+    const from = Math.max(0, Math.floor(start));
+    const to = Math.min(review.dataset.rowCount, from + Math.max(0, Math.floor(count)));
+    const out: RowView[] = [];
+    for (let i = from; i < to; i++) out.push(rowView(review, i, await readRow(review, i)));
+    return out;
+  }
+
+  /** Every row index matching a condition, in file order (no row is parsed except for text). */
+  async filterRows(condition: RowCondition): Promise<number[]> {
+    const review = this.active();
+    if (!review) return [];
+    const states = review.rowStates();
+    const all = Array.from({ length: review.dataset.rowCount }, (_, i) => i);
+    switch (condition.kind) {
+      case 'belowThreshold':
+        return all.filter((i) => {
+          const s = states.get(i);
+          if (!s) return false;
+          const model = condition.model;
+          return model === undefined ? s.below : s.results.some((r) => r.model === model && countsAsBelow(r, review.threshold));
+        });
+      case 'suspectReference':
+        return all.filter((i) => states.get(i)?.suspect === true);
+      case 'annotated':
+        return all.filter((i) => (states.get(i)?.annotations.length ?? 0) > 0);
+      case 'notScored': {
+        const models = review.models();
+        return all.filter((i) => {
+          const s = states.get(i);
+          return isNotScored(models, (m) => s?.results.some((r) => r.model === m && !r.stale && r.score !== undefined) ?? false);
+        });
+      }
+      case 'text': {
+        const needle = condition.text.toLowerCase();
+        if (needle === '') return all;
+        const hits: number[] = [];
+        for (const i of condition.within ?? all) {
+          if (i < 0 || i >= review.dataset.rowCount) continue;
+          const row = await readRow(review, i);
+          const hay = [row?.id, row?.input, row?.reference, ...Object.values(row?.outputs ?? {}), ...(states.get(i)?.results.map((r) => r.result.output ?? '') ?? [])];
+          if (hay.some((t) => t?.toLowerCase().includes(needle))) hits.push(i);
+        }
+        return hits;
+      }
+      default: {
+        const unknown: never = condition;
+        throw new Error(`unknown row condition ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  /** Per model, every row's current score (NaN where there is none), from the stores without parsing rows. */
+  async scoreColumns(): Promise<ReadonlyMap<string, Float64Array>> {
+    const review = this.active();
+    if (!review) return new Map();
+    const n = review.dataset.rowCount;
+    const columns = new Map(review.models().map((m) => [m, new Float64Array(n).fill(Number.NaN)]));
+    for (const state of review.rowStates().values()) {
+      for (const r of state.results) {
+        const column = columns.get(r.model);
+        if (column && state.index < n && !r.result.error && r.score !== undefined) column[state.index] = r.score;
+      }
+    }
+    return columns;
+  }
+
+  /** One row with its full text, images (as written), every model's output and the annotations. */
+  async rowDetail(index: number): Promise<RowDetail | undefined> {
+    const review = this.active();
+    if (!review || !Number.isInteger(index) || index < 0 || index >= review.dataset.rowCount) return undefined;
+    const row = await readRow(review, index);
+    const state = review.rowState(index);
+    const outputs: OutputView[] = (state?.results ?? []).map((r) => ({
+      model: r.model,
+      output: r.result.output ?? null,
+      score: scoreView(r, review.threshold),
+      ...(r.result.latencyMs !== undefined ? { latencyMs: r.result.latencyMs } : {}),
+    }));
+    for (const [model, output] of Object.entries(row?.outputs ?? {})) {
+      if (!outputs.some((o) => o.model === model)) outputs.push({ model, output, score: null });
+    }
+    return {
+      index,
+      line: review.dataset.rowLine(index),
+      id: review.dataset.rowIds()[index],
+      input: row?.input ?? '',
+      reference: row?.reference ?? null,
+      images: row?.images.map((i) => ({ kind: i.kind, source: i.value })) ?? [],
+      outputs,
+      annotations: state?.annotations.map(annotationView) ?? [],
+    };
+  }
+
+  /** The current index of the row with this id (rows move when the file is edited; ids do not). */
+  indexOfRow(id: string): number | undefined {
+    return this.active()?.dataset.indexOfId(id);
+  }
+
+  /** Marks a row's reference, or one model's output, with a label and an optional note (edits the existing annotation of that target). */
+  async annotate(rowIndex: number, target: AnnotationTarget, label: string, note?: string, review = this.active()): Promise<void> {
+    if (!review) throw new Error('No dataset is open.');
+    if (rowIndex < 0 || rowIndex >= review.dataset.rowCount) throw new RangeError(`Row ${rowIndex} does not exist.`);
+    if (target.kind === 'output' && !target.model) throw new Error('Annotating an output needs the model\'s name.');
+    const t: AnnotationTarget = target.kind === 'output' ? { kind: 'output', model: target.model } : { kind: 'reference' };
+    const store = await review.annotationStore();
+    const existing = review.rowState(rowIndex)?.annotations.find((p) => sameTarget(p.annotation.target, t));
+    const rowId = review.dataset.rowIds()[rowIndex];
+    const rowHash = review.dataset.rowHash(rowIndex);
+    if (existing) {
+      // Editing confirms the judgement for the row as it is now: re-anchor it.
+      await store.edit(existing.annotation.id, { label, note: note === undefined ? undefined : note, rowHash, rowId });
+    } else {
+      await store.add({ rowId, rowHash, target: t, label, note });
+    }
+    review.annotationsChanged([rowIndex]);
+  }
+
+  async editAnnotation(annotationId: string, change: { label?: string; note?: string | null }, review = this.active()): Promise<void> {
+    const store = review ? await review.annotationStore() : undefined;
+    if (!review || !store?.get(annotationId)) throw new Error(`Annotation ${annotationId} is not in the active dataset.`);
+    await store.edit(annotationId, change);
+    review.annotationsChanged();
+  }
+
+  async removeAnnotation(annotationId: string, review = this.active()): Promise<void> {
+    const store = review ? await review.annotationStore() : undefined;
+    if (!review || !store?.get(annotationId)) return;
+    await store.remove(annotationId);
+    review.annotationsChanged();
+  }
+
+  private snapshot(): { dataset: DatasetView; summary: SummaryView } | undefined {
+    const review = this.active();
+    if (!review) return undefined;
+    const c = this.cache;
+    if (c && c.review === review && c.version === review.version) return c;
+    const context = this.context();
+    const name = review.file.split(/[\\/]/).pop() ?? review.file;
+    const dataset: DatasetView = {
+      file: review.file,
+      name,
+      rowCount: review.dataset.rowCount,
+      models: review.models(),
+      configuredModels: review.configuredModels,
+      canScore: context.canScore,
+      findings: review.dataset.findings.length,
+      labels: [...context.labels],
+      threshold: review.threshold,
+    };
+    this.cache = { review, version: review.version, dataset, summary: summaryView(review) };
+    return this.cache;
+  }
+}
+
+/** The active dataset's summary: core summarize() plus histograms and review progress. */
+export function summaryView(review: DatasetReview): SummaryView {
+  const threshold = review.threshold;
+  const models = review.models();
+  const core = summarize(summaryRowsOf(review.dataset), review.results ?? { latest: () => undefined, models: () => [] }, threshold, { models });
+  const scores = new Map<string, number[]>(models.map((m) => [m, []]));
+  let annotated = 0;
+  let suspect = 0;
+  for (const state of review.rowStates().values()) {
+    if (state.annotations.length > 0) annotated++;
+    if (state.suspect) suspect++;
+    for (const r of state.results) {
+      if (!r.stale && !r.result.error && r.score !== undefined) scores.get(r.model)?.push(r.score);
+    }
+  }
+  const modelViews: ModelSummaryView[] = core.models.map((m) => ({
+    model: m.model,
+    scored: m.scored,
+    mean: m.mean,
+    median: m.median,
+    meanText: m.mean === null ? null : formatScore(m.mean, threshold, 3),
+    medianText: m.median === null ? null : formatScore(m.median, threshold, 3),
+    shareAtLeast: m.shareAtOrAbove,
+    failures: m.failed,
+    histogram: histogram(scores.get(m.model) ?? []),
+  }));
+  return {
+    threshold,
+    rowCount: core.totalRows,
+    models: modelViews,
+    gaps: core.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanGap })),
+    annotated,
+    suspect,
+  };
+}
+
+/** Count of scores per bin of equal width over [0, 1]; a negative score counts in the first bin, 1 in the last. */
+export function histogram(scores: readonly number[]): number[] {
+  const bins = new Array<number>(HISTOGRAM_BINS).fill(0);
+  for (const score of scores) {
+    if (typeof score !== 'number' || Number.isNaN(score)) continue;
+    bins[Math.min(HISTOGRAM_BINS - 1, Math.max(0, Math.floor(score * HISTOGRAM_BINS)))]++;
+  }
+  return bins;
+}
+
+/** Text for display in one line: collapses whitespace and control characters, caps the length. */
+export function oneLine(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\s]+/g, ' ').trim();
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+}
+
+function countsAsBelow(r: ModelResultState, threshold: number): boolean {
+  return !r.stale && r.score !== undefined && isBelowThreshold(r.score, threshold);
+}
+
+async function readRow(review: DatasetReview, index: number): Promise<DatasetRow | undefined> {
+  try {
+    return await review.dataset.getRow(index);
+  } catch {
+    return undefined; // re-indexed meanwhile; the next change event brings fresh rows
+  }
+}
+
+/** One model's result as every view shows it: score text and verdict by the rules. */
+export function scoreView(r: ModelResultState, threshold: number): ScoreView {
+  // A failed call is an error; an output that could not be scored (no reference) is a note.
+  const score = r.result.error ? undefined : r.score;
+  return {
+    score: score ?? null,
+    ...(score !== undefined ? { text: formatScore(score, threshold) } : {}),
+    ...(score !== undefined && isBelowThreshold(score, threshold) ? { below: true as const } : {}),
+    ...(r.result.error ? { error: r.error } : {}),
+    ...(!r.result.error && score === undefined && r.error !== undefined ? { note: r.error } : {}),
+    ...(r.stale ? { stale: true } : {}),
+  };
+}
+
+export function annotationView(p: PlacedAnnotation): AnnotationView {
+  const a = p.annotation;
+  return {
+    id: a.id,
+    target: a.target.kind === 'reference' ? 'reference' : (a.target.model ?? 'output'),
+    label: a.label,
+    ...(a.note ? { note: a.note } : {}),
+    ...(p.state === 'changed' ? { stale: true } : {}),
+  };
+}
+
+function rowView(review: DatasetReview, index: number, row: DatasetRow | undefined): RowView {
+  const state = review.rowState(index);
+  const firstLine = (row?.input ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
+  const scores: Record<string, ScoreView> = {};
+  for (const r of state?.results ?? []) scores[r.model] = scoreView(r, review.threshold);
+  return {
+    index,
+    line: review.dataset.rowLine(index),
+    id: review.dataset.rowIds()[index],
+    input: oneLine(firstLine, INPUT_PREVIEW_CHARS),
+    reference: row?.reference === undefined ? null : oneLine(row.reference, REFERENCE_PREVIEW_CHARS),
+    scores,
+    annotations: state?.annotations.map(annotationView) ?? [],
+    suspect: state?.suspect ?? false,
+    hasImage: (row?.images.length ?? 0) > 0,
+  };
+}
