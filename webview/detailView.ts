@@ -3,8 +3,8 @@ import { custom, el } from './dom';
 
 export interface DetailCallbacks {
   onClose(): void;
-  onRemoveAnnotation(index: number, target: string): void;
-  onScore(index: number, model: string): void;
+  onRemoveAnnotation(rowId: string, target: string): void;
+  onScore(rowId: string, model: string): void;
 }
 
 /** The row's detail: full input, image thumbnails, reference, each output with its score. */
@@ -65,12 +65,12 @@ export class DetailView {
       });
       if (below) badge.dataset.below = 'true';
       const rerun = custom('vscode-button', { text: 'Re-run', testid: 'detail-rerun', attrs: { secondary: '', title: `Call ${o.model} again for this row` } });
-      rerun.addEventListener('click', () => this.callbacks.onScore(detail.index, o.model));
+      rerun.addEventListener('click', () => this.callbacks.onScore(detail.id, o.model));
       const header = el('div', { className: 'output-header' }, el('h4', { text: o.model }), badge, ...(o.latencyMs !== undefined ? [el('span', { className: 'latency', text: `${o.latencyMs} ms` })] : []), rerun);
       return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
     });
     parts.push(section('Outputs', 'detail-outputs', ...outputs));
-    parts.push(section('Annotations', 'detail-annotations', ...this.annotations(detail.index, detail.annotations)));
+    parts.push(section('Annotations', 'detail-annotations', ...this.annotations(detail.id, detail.annotations)));
     this.content.replaceChildren(...parts);
   }
 
@@ -84,11 +84,11 @@ export class DetailView {
     this.heading.focus();
   }
 
-  private annotations(index: number, annotations: readonly AnnotationView[]): Node[] {
+  private annotations(rowId: string, annotations: readonly AnnotationView[]): Node[] {
     if (annotations.length === 0) return [el('p', { className: 'missing', text: 'None. Press a number key to label, n to add a note.' })];
     return annotations.map((a) => {
       const remove = custom('vscode-button', { text: 'Remove', testid: 'annotation-remove', attrs: { secondary: '' } });
-      remove.addEventListener('click', () => this.callbacks.onRemoveAnnotation(index, a.target));
+      remove.addEventListener('click', () => this.callbacks.onRemoveAnnotation(rowId, a.target));
       return el(
         'div',
         { className: 'annotation', testid: 'annotation', attrs: { 'data-target': a.target, 'data-label': a.label } },

@@ -11,7 +11,7 @@ declare function acquireVsCodeApi(): VsCodeApi;
 /** What the panel remembers across reloads (no secrets, no dataset text beyond the search box). */
 export interface PanelState {
   readonly query?: RowQuery;
-  readonly selectedIndex?: number;
+  readonly selectedId?: string;
   readonly scrollTop?: number;
   readonly target?: string;
   readonly summaryOpen?: boolean;

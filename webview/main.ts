@@ -97,15 +97,15 @@ class ReviewPanelApp {
     this.list = new RowList({
       requestPage: (generation, start, count) => this.host.request('rows/page', { generation, start, count }),
       onSelect: (row) => this.selected(row),
-      onOpen: (row) => void this.openDetail(row.index),
+      onOpen: (row) => void this.openDetail(row.id),
       onSort: (sort) => this.setSort(sort),
       onKey: (event) => this.rowKey(event),
       onError: (error) => this.showError(error),
     });
     this.detail = new DetailView({
       onClose: () => this.closeDetail(),
-      onRemoveAnnotation: (index, target) => void this.act(`Removing the ${target} annotation…`, () => this.host.request('row/removeAnnotation', { index, target }), index),
-      onScore: (index, model) => void this.act(`Calling ${model}…`, () => this.host.request('row/score', { indexes: [index], models: [model], rerun: true }), index),
+      onRemoveAnnotation: (rowId, target) => void this.act(`Removing the ${target} annotation…`, () => this.host.request('row/removeAnnotation', { rowId, target }), rowId),
+      onScore: (rowId, model) => void this.act(`Calling ${model}…`, () => this.host.request('row/score', { rowIds: [rowId], models: [model], rerun: true }), rowId),
     });
     this.detail.element.addEventListener('keydown', (e) => this.detailKey(e));
 
@@ -228,11 +228,11 @@ class ReviewPanelApp {
         return;
       }
       case 'cursor/didChange':
-        if (message.index === null) return;
+        if (message.index === null || message.rowId === null) return;
         if (this.isEchoOfReveal(message.index)) return;
-        this.list.showCursor(message.index, message.position);
+        this.list.showCursor(message.rowId, message.position);
         if (message.position === null) this.setStatus('The row at the cursor is hidden by the filters.');
-        if (this.detail.open && message.position !== null) void this.openDetail(message.index, false);
+        if (this.detail.open && message.position !== null) void this.openDetail(message.rowId, false);
         return;
       case 'scoring/didChange':
         if (message.running) this.busyReasons.add('scoring');
@@ -356,9 +356,9 @@ class ReviewPanelApp {
     clearTimeout(this.revealTimer);
     this.revealTimer = setTimeout(() => {
       this.reveals.set(row.index, Date.now());
-      this.host.post({ type: 'row/select', index: row.index });
+      this.host.post({ type: 'row/select', rowId: row.id });
     }, REVEAL_DELAY_MS);
-    if (this.detail.open) void this.openDetail(row.index, false);
+    if (this.detail.open) void this.openDetail(row.id, false);
     this.saveStateSoon();
   }
 
@@ -374,9 +374,9 @@ class ReviewPanelApp {
     return true;
   }
 
-  private async openDetail(index: number, focus = true): Promise<void> {
+  private async openDetail(rowId: string, focus = true): Promise<void> {
     try {
-      const detail = await this.host.request('row/detail', { index });
+      const detail = await this.host.request('row/detail', { rowId });
       this.detail.show(detail, this.dataset?.threshold ?? 0.7);
       this.list.element.classList.add('with-detail');
       if (focus) this.detail.focus();
@@ -409,7 +409,7 @@ class ReviewPanelApp {
         return true;
       case 'x':
       case 'Delete':
-        void this.act(`Removing the ${this.target} annotation…`, () => this.host.request('row/removeAnnotation', { index: row.index, target: this.target }), row.index);
+        void this.act(`Removing the ${this.target} annotation…`, () => this.host.request('row/removeAnnotation', { rowId: row.id, target: this.target }), row.id);
         return true;
       case 's':
         this.scoreSelected();
@@ -442,7 +442,7 @@ class ReviewPanelApp {
       return;
     }
     const target = this.target;
-    void this.act(`Labelling ${target} of ${row.id} as ${label}…`, () => this.host.request('row/annotate', { index: row.index, target, label }), row.index);
+    void this.act(`Labelling ${target} of ${row.id} as ${label}…`, () => this.host.request('row/annotate', { rowId: row.id, target, label }), row.id);
   }
 
   private openNote(row: RowView): void {
@@ -468,14 +468,14 @@ class ReviewPanelApp {
     const note = this.noteInput.value ?? '';
     const target = this.target;
     this.closeNote();
-    await this.act(`Saving the note on ${row.id}…`, () => this.host.request('row/annotate', { index: row.index, target, label, ...(note.trim() ? { note } : {}) }), row.index);
+    await this.act(`Saving the note on ${row.id}…`, () => this.host.request('row/annotate', { rowId: row.id, target, label, ...(note.trim() ? { note } : {}) }), row.id);
   }
 
   private scoreSelected(): void {
     const row = this.list.selected;
     if (!row) return this.showError(new Error('Select a row first (j/k or click).'));
     if (this.scoreRowButton.disabled) return this.showError(new Error(this.scoreRowButton.title));
-    void this.act(`Scoring ${row.id}…`, () => this.host.request('row/score', { indexes: [row.index] }), row.index);
+    void this.act(`Scoring ${row.id}…`, () => this.host.request('row/score', { rowIds: [row.id] }), row.id);
   }
 
   private rerunSelected(): void {
@@ -483,7 +483,7 @@ class ReviewPanelApp {
     const model = this.rerunSelect.value;
     if (!row) return this.showError(new Error('Select a row first (j/k or click).'));
     if (!model || this.rerunButton.disabled) return this.showError(new Error(this.rerunButton.title));
-    void this.act(`Calling ${model} for ${row.id}…`, () => this.host.request('row/score', { indexes: [row.index], models: [model], rerun: true }), row.index);
+    void this.act(`Calling ${model} for ${row.id}…`, () => this.host.request('row/score', { rowIds: [row.id], models: [model], rerun: true }), row.id);
   }
 
   private startBusy(reason: string, status: string): void {
@@ -498,15 +498,15 @@ class ReviewPanelApp {
     this.setStatus('');
   }
 
-  /** Runs a request with a status line; refreshes the open detail of `index` when done. */
-  private async act(status: string, run: () => Promise<unknown>, index?: number): Promise<void> {
+  /** Runs a request with a status line; refreshes the open detail of row `rowId` when done. */
+  private async act(status: string, run: () => Promise<unknown>, rowId?: string): Promise<void> {
     this.setStatus(status);
     this.busy++;
     this.spinner.hidden = false;
     try {
       await run();
       this.setStatus('');
-      if (index !== undefined && this.detail.open && this.detail.row?.index === index) await this.openDetail(index, false);
+      if (rowId !== undefined && this.detail.open && this.detail.row?.id === rowId) await this.openDetail(rowId, false);
     } catch (error) {
       this.showError(error as Error);
     } finally {
@@ -528,7 +528,7 @@ class ReviewPanelApp {
       target: this.target,
       scrollTop: this.list.scrollTop,
       summaryOpen: this.summarySection.open,
-      ...(this.list.selectedRowIndex !== null ? { selectedIndex: this.list.selectedRowIndex } : {}),
+      ...(this.list.selectedRowId !== null ? { selectedId: this.list.selectedRowId } : {}),
     };
     this.host.setState(this.state);
   }

@@ -52,7 +52,8 @@ export class RowList {
   private pages = new Map<number, readonly RowView[]>();
   private pending = new Set<number>();
   private selectedPosition: number | null = null;
-  private selectedIndex: number | null = null;
+  /** The selected row's id: an edit above it moves its index and position, never its id. */
+  private selectedId: string | null = null;
   /** A selection made on a row whose page is still loading: announce it once it arrives. */
   private announceWhenLoaded = false;
   private frame = 0;
@@ -118,7 +119,7 @@ export class RowList {
     this.pending.clear();
     this.element.setAttribute('aria-rowcount', String(total + 1));
     this.spacer.style.height = `${total * ROW_HEIGHT}px`;
-    // Positions change with the view: find the selected row again by its index as pages arrive.
+    // Positions change with the view: find the selected row again by its id as pages arrive.
     this.selectedPosition = null;
     this.updateActiveDescendant();
     this.renderEmpty();
@@ -134,8 +135,8 @@ export class RowList {
     return this.selectedPosition === null ? undefined : this.rowAt(this.selectedPosition);
   }
 
-  get selectedRowIndex(): number | null {
-    return this.selectedIndex;
+  get selectedRowId(): string | null {
+    return this.selectedId;
   }
 
   get scrollTop(): number {
@@ -152,7 +153,7 @@ export class RowList {
     const clamped = Math.max(0, Math.min(this.total - 1, position));
     this.selectedPosition = clamped;
     const row = this.rowAt(clamped);
-    this.selectedIndex = row ? row.index : null;
+    this.selectedId = row ? row.id : null;
     this.announceWhenLoaded = options.announce && !row;
     if (options.scroll) this.scrollToPosition(clamped);
     this.updateActiveDescendant();
@@ -161,8 +162,8 @@ export class RowList {
   }
 
   /** Marks the editor's row as selected without announcing it back (no reveal loop). */
-  showCursor(index: number, position: number | null): void {
-    this.selectedIndex = index;
+  showCursor(rowId: string, position: number | null): void {
+    this.selectedId = rowId;
     this.selectedPosition = position;
     this.announceWhenLoaded = false;
     if (position !== null) this.scrollToPosition(position);
@@ -331,7 +332,7 @@ export class RowList {
 
   private fill(element: RowElement, position: number): void {
     const row = this.rowAt(position);
-    if (row && this.selectedPosition === null && row.index === this.selectedIndex) {
+    if (row && this.selectedPosition === null && row.id === this.selectedId) {
       this.selectedPosition = position;
       this.updateActiveDescendant();
     }
@@ -370,7 +371,8 @@ export class RowList {
     element.reference.title = row.reference ?? 'No reference rationale';
     element.reference.classList.toggle('missing', row.reference === null);
     this.models.forEach((model, m) => {
-      const score = row.scores[model];
+      // A model named like an Object.prototype key (constructor, toString) is data: own keys only.
+      const score = Object.prototype.hasOwnProperty.call(row.scores, model) ? row.scores[model] : undefined;
       if (score?.below) below = true;
       this.fillScore(element.scores[m], score, model);
     });
@@ -381,8 +383,8 @@ export class RowList {
     element.labels.textContent = labels.length ? `⚑ ${labels.join(', ')}` : '';
     element.labels.title = row.annotations.map((a) => `${a.target}: ${a.label}${a.note ? ` — ${a.note}` : ''}`).join('\n');
     element.labels.dataset.count = String(row.annotations.length);
-    if (selected && this.selectedIndex !== row.index) {
-      this.selectedIndex = row.index;
+    if (selected && this.selectedId !== row.id) {
+      this.selectedId = row.id;
       if (this.announceWhenLoaded) {
         this.announceWhenLoaded = false;
         this.callbacks.onSelect(row);

@@ -169,14 +169,17 @@ export interface RowDetail {
   readonly annotations: readonly AnnotationView[];
 }
 
-/** Request name -> params and result. */
+/**
+ * Request name -> params and result. Rows are named by id, never by index: an edit above a row moves
+ * its index while the panel still shows it, and an action must not land on the row that moved in.
+ */
 export interface RequestMap {
   'rows/page': { params: { generation: number; start: number; count: number }; result: RowsPage };
-  'row/detail': { params: { index: number }; result: RowDetail };
-  'row/score': { params: { indexes: number[]; models?: string[]; rerun?: boolean }; result: null };
+  'row/detail': { params: { rowId: string }; result: RowDetail };
+  'row/score': { params: { rowIds: string[]; models?: string[]; rerun?: boolean }; result: null };
   'rows/scoreAll': { params: Record<string, never>; result: null };
-  'row/annotate': { params: { index: number; target: string; label: string; note?: string }; result: null };
-  'row/removeAnnotation': { params: { index: number; target: string }; result: null };
+  'row/annotate': { params: { rowId: string; target: string; label: string; note?: string }; result: null };
+  'row/removeAnnotation': { params: { rowId: string; target: string }; result: null };
   'report/export': { params: Record<string, never>; result: null };
   /** The statistics of the dataset (intervals, paired tests, calibration); null without a dataset. Computed on request. */
   'stats/get': { params: Record<string, never>; result: StatisticsView | null };
@@ -198,7 +201,7 @@ export type WebviewToHost =
   /** The user changed sort or filters; the host answers with `rows/didChange` carrying this `seq`. */
   | { readonly type: 'view/setQuery'; readonly query: RowQuery; readonly seq: number }
   /** The user selected a row in the panel: reveal its line in the editor. */
-  | { readonly type: 'row/select'; readonly index: number };
+  | { readonly type: 'row/select'; readonly rowId: string };
 
 export type ResponseMessage =
   | { readonly type: 'response'; readonly id: number; readonly ok: true; readonly result: unknown }
@@ -219,7 +222,7 @@ export type HostToWebview =
       /** `seq` of the last `view/setQuery` this view includes (0 before any). */
       readonly seq: number;
     }
-  /** The editor's cursor is on row `index`; `position` is its place in the current view (null: filtered out). */
-  | { readonly type: 'cursor/didChange'; readonly index: number | null; readonly position: number | null }
+  /** The editor's cursor is on row `index` (id `rowId`); `position` is its place in the current view (null: filtered out). */
+  | { readonly type: 'cursor/didChange'; readonly index: number | null; readonly rowId: string | null; readonly position: number | null }
   /** Rows being scored from any source, for a busy indicator. */
   | { readonly type: 'scoring/didChange'; readonly running: boolean; readonly message?: string };

@@ -17,6 +17,9 @@ export interface EmbeddingsServerOptions {
   failWith?: { status: number; message: string };
   /** Only this key is accepted (as a Bearer token), if set. */
   requireKey?: string;
+  /** Refuse any request holding a text of more words than this (a word stands for a token), in a server's dialect. */
+  maxWords?: number;
+  tooLong?: 'tei-413' | 'openai-400' | 'vllm-400' | 'bare-413';
 }
 
 export interface EmbeddingsServer {
@@ -37,6 +40,10 @@ export function bagOfWordsVector(text: string, dimensions: number): number[] {
   }
   v[0] += 0.01; // never the zero vector
   return v;
+}
+
+function wordCount(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -77,6 +84,22 @@ export async function startEmbeddingsServer(options: EmbeddingsServerOptions = {
       if ((input as string[]).some((t) => t === '')) {
         // As OpenAI answers an empty string.
         return sendJson(res, 400, { error: { message: "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", type: 'invalid_request_error' } });
+      }
+      const longest = Math.max(...(input as string[]).map(wordCount));
+      if (options.maxWords !== undefined && longest > options.maxWords) {
+        const limit = options.maxWords;
+        switch (options.tooLong ?? 'tei-413') {
+          case 'tei-413':
+            return sendJson(res, 413, { error: `Input validation error: \`inputs\` must have less than ${limit} tokens. Given: ${longest}`, error_type: 'Validation' });
+          case 'openai-400':
+            return sendJson(res, 400, { error: { message: `This model's maximum context length is ${limit} tokens, however you requested ${longest} tokens. Please reduce your prompt.`, type: 'invalid_request_error' } });
+          case 'vllm-400':
+            return sendJson(res, 400, { object: 'error', message: `This model's maximum context length is ${limit} tokens. However, you requested ${longest} tokens in the input for embedding generation. Please reduce the length of the input.`, type: 'BadRequestError', code: 400 });
+          case 'bare-413':
+            res.writeHead(413, { 'content-type': 'text/html' });
+            res.end('<html><body>413 Request Entity Too Large</body></html>');
+            return;
+        }
       }
       if (failWith) return sendJson(res, failWith.status, { error: { message: failWith.message, type: 'server_error' } });
       if (options.requireKey && req.headers.authorization !== `Bearer ${options.requireKey}`) {

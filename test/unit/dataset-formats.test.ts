@@ -142,6 +142,33 @@ describe('datasets as people have them (real files)', function () {
     assert.equal(path.basename(results[0]), 'data.pisar-results.jsonl', 'existing sidecars of .jsonl files keep their name');
   });
 
+  it('counts empty outputs apart in score and report (md column, JSON count and row status), ignoring scores stored for them by older versions', async () => {
+    const file = writeFixture(tmp.dir, 'empty.jsonl', jsonl([
+      row('a', { outputs: { pre: 'because of a' } }),
+      row('b', { outputs: { pre: '' } }),
+      row('c', { outputs: { pre: '   ' } }),
+    ]));
+    const common = [file, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')];
+    const scored = await cli(['score', ...common, '--json']);
+    assert.equal(scored.code, 0, scored.stderr);
+    const doc = JSON.parse(scored.stdout) as ScoreDocument;
+    const pre = doc.summary.models.find((m) => m.model === 'pre')!;
+    assert.deepEqual([pre.rows, pre.scored, pre.empty, pre.failed], [3, 1, 2, 0]);
+    assert.equal(pre.mean, 1, 'the mean is over the one real output only');
+    // An older version scored blank outputs: that number must not count.
+    const results = await ResultsStore.open(file);
+    const b = results.latest('b', 'pre')!;
+    await results.append([{ ...b, score: 0.31, scorer: 'old', scoreNote: undefined, at: new Date().toISOString() }]);
+    const md = await cli(['report', file, '--rows']);
+    assert.equal(md.code, 0, md.stderr);
+    assert.match(md.stdout, /\| model \| rows \| scored \| mean \| median \| share >= 0\.7 \| failed \| empty \| stale \|/);
+    assert.match(md.stdout, /\| pre \| 3 \| 1 \| 1\.000 \| 1\.000 \| 100\.0% \| 0 \| 2 \| 0 \|/);
+    assert.match(md.stdout, /\| b \| 2 \| empty \|/);
+    const json = JSON.parse((await cli(['report', file, '--rows', '--json'])).stdout) as { models: { empty: number }[]; rows: { id: string; results: Record<string, { status: string }> }[] };
+    assert.equal(json.models[0].empty, 2);
+    assert.equal(json.rows.find((r) => r.id === 'b')!.results.pre.status, 'empty');
+  });
+
   describe('score says what it skipped', () => {
     it('prints the findings and exits 3 when lines were skipped; --json carries them', async () => {
       const file = writeFixture(tmp.dir, 'mixed.jsonl', jsonl([row('a', { outputs: { pre: 'because of a' } }), '{"id": "b", "score": NaN}', 'not json', row('d', { outputs: { pre: 'because of d' } })]));

@@ -129,9 +129,9 @@ describe('panel rows: sort and filter host-side over the index', () => {
     const source = await known();
     const { h } = await view({ ...all, filter: { below: 'any' } }, source);
     h.controller.cursorChanged(4);
-    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 4, position: 2 });
+    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 4, rowId: 'd', position: 2 });
     h.controller.cursorChanged(2);
-    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, position: null }, 'filtered out');
+    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, rowId: 'a-9', position: null }, 'filtered out');
 
     const before = h.sent.filter((m) => m.type === 'rows/didChange').length;
     await source.setScore(2, 'gpt', 0.1);
@@ -141,9 +141,9 @@ describe('panel rows: sort and filter host-side over the index', () => {
     await h.controller.settled();
     assert.equal(h.sent.filter((m) => m.type === 'rows/didChange').length, before + 1);
     assert.equal(h.last('rows/didChange').total, 4);
-    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, position: null }, 'a recompute does not re-send the cursor');
+    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, rowId: 'a-9', position: null }, 'a recompute does not re-send the cursor');
     h.controller.cursorChanged(2);
-    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, position: 2 });
+    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, rowId: 'a-9', position: 2 });
   });
 
   it('switching datasets resets the view and drops a model sort the new one lacks', async () => {

@@ -147,6 +147,33 @@ describe('panel webview in Chromium', function () {
     await page.locator('[data-testid="detail"]').waitFor({ state: 'hidden' });
   });
 
+  it('labels the selected row, not the one that moved into its place, after an edit above it', async () => {
+    const source = await knownSource();
+    const { page, controller } = await browser.open(source);
+    await page.locator('[data-testid="row"][data-row-id="a-9"]').click();
+    await page.locator('[data-testid="row"][data-row-id="a-9"][aria-selected="true"]').waitFor();
+    // An edit in the editor inserts a row above: a-9 moves from index 2 to 3, a-10 moves into index 2.
+    source.editRows([
+      { id: 'new', input: 'inserted above', reference: 'r' },
+      { id: 'b-2', input: 'Why did the user cancel?\nsecond line', reference: 'Price went up' },
+      { id: 'a-10', input: 'Explain the refund', reference: 'Refund policy' },
+      { id: 'a-9', input: 'Describe onboarding', reference: 'Clear steps' },
+      { id: 'c', input: 'zebra question', reference: 'Animals' },
+      { id: 'd', input: '<img src=x onerror=alert(1)>', reference: 'xss' },
+      { id: 'e', input: 'About TAX forms', outputs: { ft: 'a tax answer' } },
+    ]);
+    controller.rowsChanged();
+    await waitForRowCount(page, '7 rows');
+    await page.locator('[data-testid="row"][data-row-id="a-9"][data-row-index="3"][aria-selected="true"]').waitFor();
+    await page.locator('[data-testid="rows"]').focus();
+    await page.keyboard.press('2');
+    await page.locator('[data-testid="row"][data-row-id="a-9"] [data-testid="labels"]', { hasText: 'incomplete' }).waitFor();
+    assert.ok(source.calls.includes('annotate 3 reference incomplete'), source.calls.join('; '));
+    const store = await source.review.annotationStore();
+    assert.deepEqual(store.all().filter((a) => a.label === 'incomplete').map((a) => a.rowId), ['a-9']);
+    assert.equal(await page.locator('[data-testid="row"][data-row-id="a-10"] [data-testid="labels"]').textContent(), '');
+  });
+
   it('selects the row under the editor cursor without revealing it back', async () => {
     const source = await knownSource();
     const { page, controller } = await browser.open(source);

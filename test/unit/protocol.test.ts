@@ -32,14 +32,14 @@ describe('panel protocol: host-side message handling', () => {
     assert.equal(dataset.rowCount, 4);
     assert.equal(dataset.name, 'data.jsonl');
     assert.equal(h.last('rows/didChange').total, 4);
-    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, position: 2 });
+    assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, rowId: 'r2', position: 2 });
   });
 
   it('answers every request with its id, ok and a result or an error', async () => {
     const source = await sample();
     const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
-    const detail = await h.request<RowDetail>({ type: 'row/detail', params: { index: 1 } });
+    const detail = await h.request<RowDetail>({ type: 'row/detail', params: { rowId: 'r1' } });
     assert.equal(detail.ok, true);
     assert.equal(detail.result!.id, 'r1');
     assert.deepEqual(detail.result!.outputs, [
@@ -51,9 +51,9 @@ describe('panel protocol: host-side message handling', () => {
       { kind: 'path', source: 'pictures/cat.png', problem: '"pictures/cat.png" is not read in tests' },
     ]);
 
-    const outOfRange = await h.request({ type: 'row/detail', params: { index: 99 } });
+    const outOfRange = await h.request({ type: 'row/detail', params: { rowId: 'r99' } });
     assert.equal(outOfRange.ok, false);
-    assert.match(outOfRange.error!, /Row 99 is not in \/.*\/data\.jsonl/);
+    assert.match(outOfRange.error!, /Row "r99" is not in \/.*\/data\.jsonl any more \(the file was edited\): select the row again/);
   });
 
   it('passes actions to the host and validates labels, targets and models first', async () => {
@@ -61,22 +61,22 @@ describe('panel protocol: host-side message handling', () => {
     const h = new PanelHarness(source);
     await h.controller.handle({ type: 'webview/ready' });
 
-    await h.controller.handle({ type: 'row/select', index: 3 });
-    assert.equal((await h.request({ type: 'row/score', params: { indexes: [1], models: ['gpt'], rerun: true } })).ok, true);
+    await h.controller.handle({ type: 'row/select', rowId: 'r3' });
+    assert.equal((await h.request({ type: 'row/score', params: { rowIds: ['r1'], models: ['gpt'], rerun: true } })).ok, true);
     assert.equal((await h.request({ type: 'rows/scoreAll', params: {} })).ok, true);
-    assert.equal((await h.request({ type: 'row/annotate', params: { index: 2, target: 'gpt', label: 'wrong', note: '  too vague ' } })).ok, true);
-    assert.equal((await h.request({ type: 'row/removeAnnotation', params: { index: 2, target: 'gpt' } })).ok, true);
+    assert.equal((await h.request({ type: 'row/annotate', params: { rowId: 'r2', target: 'gpt', label: 'wrong', note: '  too vague ' } })).ok, true);
+    assert.equal((await h.request({ type: 'row/removeAnnotation', params: { rowId: 'r2', target: 'gpt' } })).ok, true);
     assert.equal((await h.request({ type: 'report/export', params: {} })).ok, true);
 
-    const badLabel = await h.request({ type: 'row/annotate', params: { index: 2, target: 'reference', label: 'meh' } });
+    const badLabel = await h.request({ type: 'row/annotate', params: { rowId: 'r2', target: 'reference', label: 'meh' } });
     assert.match(badLabel.error!, /Unknown label "meh": use one of wrong, incomplete/);
-    const badTarget = await h.request({ type: 'row/annotate', params: { index: 2, target: 'claude', label: 'wrong' } });
+    const badTarget = await h.request({ type: 'row/annotate', params: { rowId: 'r2', target: 'claude', label: 'wrong' } });
     assert.match(badTarget.error!, /Unknown target "claude"/);
-    const badModel = await h.request({ type: 'row/score', params: { indexes: [1], models: ['claude'] } });
+    const badModel = await h.request({ type: 'row/score', params: { rowIds: ['r1'], models: ['claude'] } });
     assert.match(badModel.error!, /Model "claude" is not in the pisarReview.models setting/);
-    const noRows = await h.request({ type: 'row/score', params: { indexes: [-1, 7] } });
+    const noRows = await h.request({ type: 'row/score', params: { rowIds: ['gone', 'r7'] } });
     assert.match(noRows.error!, /No row to score/);
-    const nothingToRemove = await h.request({ type: 'row/removeAnnotation', params: { index: 0, target: 'reference' } });
+    const nothingToRemove = await h.request({ type: 'row/removeAnnotation', params: { rowId: 'r0', target: 'reference' } });
     assert.match(nothingToRemove.error!, /Row r0 has no annotation on its reference/);
 
     const removed = source.calls[4];
@@ -84,6 +84,30 @@ describe('panel protocol: host-side message handling', () => {
     assert.match(removed, /^remove \S+$/);
     const sidecar = await source.review.annotationStore();
     assert.equal(sidecar.size, 0, 'the annotation was written to the sidecar and removed from it');
+  });
+
+  it('acts on the row the webview names by id, though an edit above it moved its index', async () => {
+    const source = await sample();
+    const h = new PanelHarness(source);
+    await h.controller.handle({ type: 'webview/ready' });
+    // The panel shows r2 at index 2; the user inserts a row above it in the editor.
+    source.editRows([{ id: 'inserted', input: 'a new first row', reference: 'x' }, ...rows(4)]);
+    h.controller.rowsChanged();
+    await h.controller.settled();
+    assert.equal((await h.request({ type: 'row/annotate', params: { rowId: 'r2', target: 'reference', label: 'wrong' } })).ok, true);
+    assert.equal(source.calls.pop(), 'annotate 3 reference wrong', 'r2 is row 3 now');
+    const store = await source.review.annotationStore();
+    assert.deepEqual(store.all().map((a) => a.rowId), ['r2']);
+    await h.controller.handle({ type: 'row/select', rowId: 'r2' });
+    assert.equal(source.calls.pop(), 'reveal 3');
+
+    // A row deleted meanwhile is an error that says so, never another row's label.
+    source.editRows(rows(4).filter((r) => r.id !== 'r1'));
+    h.controller.rowsChanged();
+    await h.controller.settled();
+    const gone = await h.request({ type: 'row/annotate', params: { rowId: 'r1', target: 'reference', label: 'wrong' } });
+    assert.match(gone.error!, /Row "r1" is not in .*data\.jsonl any more \(the file was edited\): select the row again\./);
+    assert.deepEqual(store.all().map((a) => a.rowId), ['r2']);
   });
 
   it('reports a failing action as an error response, not a crash', async () => {
@@ -106,7 +130,7 @@ describe('panel protocol: host-side message handling', () => {
     assert.equal(h.last('rows/didChange').total, 0);
     const answer = await h.request({ type: 'rows/scoreAll', params: {} });
     assert.match(answer.error!, /No dataset is open: open a PiSAR .jsonl file/);
-    await h.controller.handle({ type: 'row/select', index: 0 });
+    await h.controller.handle({ type: 'row/select', rowId: 'r0' });
     assert.deepEqual(source.calls, []);
   });
 
@@ -153,7 +177,7 @@ describe('panel protocol: host-side message handling', () => {
     assert.equal(isPanelMessage({ type: 'webview/ready', query }), true);
     assert.equal(isPanelMessage({ type: 'view/setQuery', query, seq: 2 }), true);
     assert.equal(isPanelMessage({ type: 'view/setQuery', query }), false, 'a query needs its seq');
-    assert.equal(isPanelMessage({ type: 'row/select', index: 3 }), true);
+    assert.equal(isPanelMessage({ type: 'row/select', rowId: 'r3' }), true);
     assert.equal(isPanelMessage({ type: 'rows/page', id: 1, params: { generation: 1, start: 0, count: 100 } }), true);
 
     assert.equal(isPanelMessage(null), false);
@@ -162,7 +186,8 @@ describe('panel protocol: host-side message handling', () => {
     assert.equal(isPanelMessage({ type: 'rows/page', id: 1.5, params: {} }), false);
     assert.equal(isPanelMessage({ type: 'row/detail', id: 2 }), false, 'and params');
     assert.equal(isPanelMessage({ type: 'view/setQuery', query: { sort: { column: 1 }, filter: {} }, seq: 1 }), false);
-    assert.equal(isPanelMessage({ type: 'row/select', index: '3' }), false);
+    assert.equal(isPanelMessage({ type: 'row/select', rowId: 3 }), false);
+    assert.equal(isPanelMessage({ type: 'row/select', index: 3 }), false, 'rows are named by id');
     assert.equal(isPanelMessage({ type: 'secrets/get', id: 1, params: {} }), false);
   });
 });

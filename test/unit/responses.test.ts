@@ -189,3 +189,26 @@ describe('model answers in every dialect (real HTTP server on 127.0.0.1)', funct
     });
   });
 });
+
+describe('empty outputs get no similarity (real server, real files, real embedding model)', function () {
+  this.timeout(60_000);
+  let server: FakeOpenAIServer;
+  afterEach(async () => server?.close());
+
+  it('stores an empty or blank answer unscored as "empty", never sends it to the scorer, and does not call it again', async () => {
+    server = await FakeOpenAIServer.start({ respond: (r) => (r.prompt === 'question 0' ? '' : r.prompt === 'question 1' ? ' \n\t ' : `Rationale: ${r.prompt}`) });
+    const file = await writeDataset(3);
+    const scorer = recordingScorer();
+    const { results } = await run(file, [model(server)], { scorer });
+    for (const id of ['r0', 'r1']) {
+      const r = results.latest(id, 'm1')!;
+      assert.equal(r.error, undefined, id);
+      assert.equal(r.score, undefined, `${id}: no similarity for blank text`);
+      assert.match(r.scoreNote ?? '', /empty/);
+    }
+    assert.deepEqual(scorer.outputs, ['Rationale: question 2'], 'only the real answer was scored');
+    const calls = server.stats.requests;
+    await run(file, [model(server)], { scorer });
+    assert.equal(server.stats.requests, calls, 'an empty answer is settled, not called again');
+  });
+});

@@ -170,6 +170,10 @@ export class ReviewFixture implements PanelSource {
     return this.model.indexOfRow(id);
   }
 
+  rowIdAt(index: number) {
+    return this.model.rowIdAt(index);
+  }
+
   isScoring(): boolean {
     return this.scoring;
   }

@@ -18,6 +18,7 @@ import {
   splitFinalAnswer,
 } from './fields';
 import type { DatasetRow, FieldMapping, Finding, FindingCode, ImageRef, ResolvedMapping } from './types';
+import { dict, ownValue } from '../security/ownKeys';
 
 export interface OpenDatasetOptions {
   /** Overrides field detection, role -> JSON key (dots reach into nested objects). */
@@ -51,6 +52,31 @@ const SIDECAR_PATTERN = /\.pisar-[a-z]+\.jsonl$/i;
 /** Sidecars (results, annotations) sit beside datasets and share their extension; they are never datasets. */
 export function isSidecarFile(file: string): boolean {
   return SIDECAR_PATTERN.test(file);
+}
+
+/**
+ * True when text that an editor took for JSON (a `.json` file) is JSONL: its first two non-blank
+ * lines are each a whole JSON object. A pretty-printed document or a one-line JSON file is not.
+ */
+export function looksLikeJsonl(text: string): boolean {
+  let objects = 0;
+  let start = 0;
+  for (let n = 0; n < 50 && start < text.length && objects < 2; n++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    if (line === '') continue;
+    if (!line.startsWith('{') || !line.endsWith('}')) return false;
+    try {
+      const value: unknown = JSON.parse(line.replace(/^\uFEFF/, ''));
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+    } catch {
+      return false;
+    }
+    objects++;
+  }
+  return objects >= 2;
 }
 
 const DATASET_EXTENSION = /\.(jsonl|ndjson|json|txt|gz)$/i;
@@ -493,7 +519,7 @@ class Indexer {
     }
     let bad: string[] | undefined;
     for (const model in value as Record<string, unknown>) {
-      const entry = (value as Record<string, unknown>)[model];
+      const entry = ownValue(value as Record<string, unknown>, model);
       if (typeof entry === 'string' || (entry !== null && typeof entry === 'object' && (typeof (entry as { text?: unknown }).text === 'string' || typeof (entry as { output?: unknown }).output === 'string'))) {
         this.models.add(model);
       } else if (entry !== null && entry !== undefined) {
@@ -823,7 +849,7 @@ export class Dataset {
       images,
       ...(imageError ? { imageError } : {}),
       reference: typeof reference === 'string' && reference !== '' ? reference : undefined,
-      outputs: outputs?.outputs ?? {},
+      outputs: outputs?.outputs ?? dict<string>(),
       fields,
       hash: this.index.hashes[position],
     };

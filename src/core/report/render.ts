@@ -3,6 +3,7 @@ import type { StatisticsReport } from './statistics';
 import type { DatasetSummary } from './summary';
 import { formatScore, isBelowThreshold } from '../review/rules';
 import { formatP, type Estimate, type Interval } from './stats';
+import { ownValue } from '../security/ownKeys';
 
 /**
  * The one report renderer: the CLI's `report`, `score` and `compare`, and the panel's export all
@@ -18,6 +19,8 @@ export interface ReportModelSummary {
   readonly median: number | null;
   readonly shareAtLeast: number | null;
   readonly failures: number;
+  /** Empty or blank outputs (no similarity; left out of the numbers). */
+  readonly empty?: number;
   /** Results older than their row (left out of the numbers). */
   readonly stale?: number;
 }
@@ -46,6 +49,8 @@ export interface ReportCell {
   readonly score: number | null;
   readonly error?: string;
   readonly stale?: boolean;
+  /** The output is empty or blank (not scored). */
+  readonly empty?: boolean;
   /** ROUGE-L F of the output against the reference. */
   readonly rougeL?: number;
 }
@@ -78,7 +83,7 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
     threshold: summary.threshold,
     rowCount: summary.totalRows,
     models: summary.models.map((m) => ({
-      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, stale: m.stale,
+      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, stale: m.stale,
     })),
     gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanGap })),
     suspect: summary.suspectReferences,
@@ -172,11 +177,14 @@ interface Table {
 function summaryTable(s: ReportSummary): Table {
   const withRows = s.models.some((m) => m.rows !== undefined);
   const withStale = s.models.some((m) => m.stale !== undefined);
-  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withStale ? ['stale'] : [])];
+  // Shown only when some model has one, so tables without empty outputs keep their columns.
+  const withEmpty = s.models.some((m) => (m.empty ?? 0) > 0);
+  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withStale ? ['stale'] : [])];
   const text = s.models.map((m) => [
-    m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures), ...(withStale ? [String(m.stale ?? '')] : []),
+    m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures),
+    ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
   ]);
-  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withStale ? [m.stale] : [])]);
+  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withStale ? [m.stale] : [])]);
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
 }
 
@@ -306,6 +314,7 @@ function annotationText(row: ReportRow): string {
 function scoreCell(cell: ReportCell | undefined, threshold: number): string {
   if (!cell) return '';
   if (cell.stale) return 'stale';
+  if (cell.empty) return 'empty';
   if (cell.score === null) return cell.error ? `failed: ${cell.error}` : 'n/a';
   // A text marker as well as the number: the report is read without colours.
   return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}`;
@@ -320,7 +329,7 @@ function rowsTable(input: ReportInput, rows: readonly ReportRow[]): Table {
     header: ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...input.models, ...(withAnnotations ? ['annotations'] : [])],
     text: rows.map((row) => [
       row.id, String(row.line), ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
-      ...input.models.map((m) => scoreCell(row.scores[m], t)), ...(withAnnotations ? [annotationText(row)] : []),
+      ...input.models.map((m) => scoreCell(ownValue(row.scores, m), t)), ...(withAnnotations ? [annotationText(row)] : []),
     ]),
     values: [],
     numeric: [false, true, ...(withText ? [false, false] : []), ...input.models.map(() => true)],
@@ -378,7 +387,7 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
   const values = rows.map((row) => [
     row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
     ...input.models.flatMap((m) => {
-      const c = row.scores[m];
+      const c = ownValue(row.scores, m);
       return [c?.stale ? null : c?.score, c?.stale ? 'stale' : c?.error, c?.rougeL];
     }),
     ...(withAnnotations ? [annotationText(row)] : []),

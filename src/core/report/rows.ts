@@ -5,6 +5,7 @@ import type { StoredResult } from '../store/results';
 import { rougeL } from './rougeL';
 import type { StatisticsCell, StatisticsRow } from './statistics';
 import type { ResultLookup } from './summary';
+import { dict } from '../security/ownKeys';
 
 /** One row's current result per model, for `report --rows`. */
 export interface RowReport {
@@ -17,6 +18,7 @@ export type RowCell =
   /** `rougeL`: ROUGE-L F of the output against the reference (absent when the row has no reference). */
   | { status: 'scored'; score: number; pass: boolean; rougeL?: number }
   | { status: 'unscored' }
+  | { status: 'empty' }
   | { status: 'failed'; kind: string; message: string }
   | { status: 'stale' }
   | { status: 'missing' };
@@ -63,7 +65,7 @@ export async function collectStatisticsRows(
   }
   const out: StatisticsRow[] = [];
   for await (const row of dataset.rows()) {
-    const cells: Record<string, StatisticsCell> = {};
+    const cells = dict<StatisticsCell>();
     for (const model of models) {
       const r = current(results, row, model);
       if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
@@ -99,7 +101,7 @@ export function rowReports(
   const out: RowReport[] = [];
   for (let i = 0; i < dataset.rowCount; i++) {
     const hash = dataset.rowHash(i);
-    const cells: Record<string, RowCell> = {};
+    const cells = dict<RowCell>();
     const stats = statisticsRows?.[i];
     for (const model of models) {
       const cell = cellOf(results.latest(ids[i], model), hash, threshold);
@@ -116,6 +118,7 @@ function cellOf(r: StoredResult | undefined, hash: string, threshold: number): R
   if (!r) return { status: 'missing' };
   if (isStale(r, hash)) return { status: 'stale' };
   if (r.error) return { status: 'failed', kind: r.error.kind, message: r.error.message };
+  if (resultStatus(r) === 'empty') return { status: 'empty' };
   if (resultStatus(r) === 'scored') return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold) };
   return { status: 'unscored' };
 }

@@ -1,4 +1,4 @@
-import { currentScore, DEFAULT_THRESHOLD, isBelowThreshold, isStale, isSuspectReference } from '../review/rules';
+import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference } from '../review/rules';
 import type { StoredResult } from '../store/results';
 
 /** A dataset row as the summary needs it: no parsing, only its id and current hash. */
@@ -25,6 +25,8 @@ export interface ModelSummary {
   shareAtOrAbove: number | null;
   /** Rows whose current result is a failure. */
   failed: number;
+  /** Rows whose current output is empty or blank: no similarity, kept out of the numbers. */
+  empty: number;
   /** Rows whose latest result was made before the row was edited (left out of the numbers). */
   stale: number;
   /** Rows with no result at all for this model. */
@@ -40,7 +42,12 @@ export interface DatasetSummary {
   gaps: { a: string; b: string; meanGap: number }[];
   /** Rows whose reference is suspect (isSuspectReference in core/review/rules). */
   suspectReferences: number;
+  /** Set when more models have a mean than MAX_GAP_MODELS: gaps list only pairs among the first ones. */
+  gapsLimitedTo?: number;
 }
+
+/** Models whose pairwise gaps are listed (n models make n(n-1)/2 pairs: 10,000 would exhaust memory). */
+export const MAX_GAP_MODELS = 50;
 
 export interface SummaryOptions {
   /** Models to include, in this order (default: every model with stored results). */
@@ -51,7 +58,7 @@ export interface SummaryOptions {
 export function summarize(rows: readonly SummaryRow[], results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
   const models = options.models ? [...options.models] : results.models();
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
-  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, stale: 0, missing: 0 }]));
+  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, stale: 0, missing: 0 }]));
   let suspectReferences = 0;
 
   for (const row of rows) {
@@ -70,6 +77,10 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       c.rows++;
       if (r.error) {
         c.failed++;
+        continue;
+      }
+      if (isEmptyOutput(r.output)) {
+        c.empty++;
         continue;
       }
       const score = currentScore(r, row.hash);
@@ -92,20 +103,24 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       median: median(list),
       shareAtOrAbove: list.length === 0 ? null : list.filter((s) => !isBelowThreshold(s, threshold)).length / list.length,
       failed: c.failed,
+      empty: c.empty,
       stale: c.stale,
       missing: c.missing,
     };
   });
 
   const gaps: DatasetSummary['gaps'] = [];
-  for (let i = 0; i < summaries.length; i++) {
-    for (let j = i + 1; j < summaries.length; j++) {
-      const a = summaries[i];
-      const b = summaries[j];
-      if (a.mean !== null && b.mean !== null) gaps.push({ a: a.model, b: b.model, meanGap: a.mean - b.mean });
+  const withMean = summaries.filter((m) => m.mean !== null);
+  const paired = withMean.slice(0, MAX_GAP_MODELS);
+  for (let i = 0; i < paired.length; i++) {
+    for (let j = i + 1; j < paired.length; j++) {
+      const a = paired[i];
+      const b = paired[j];
+      gaps.push({ a: a.model, b: b.model, meanGap: a.mean! - b.mean! });
     }
   }
-  return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences };
+  const limited = withMean.length > MAX_GAP_MODELS ? { gapsLimitedTo: MAX_GAP_MODELS } : {};
+  return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences, ...limited };
 }
 
 /** The rows of a dataset for `summarize`, read from its index (no row is parsed). */

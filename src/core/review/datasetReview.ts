@@ -1,7 +1,7 @@
 import { Dataset } from '../dataset/dataset';
 import { AnnotationResolver, AnnotationStore, type Annotation } from '../store/annotations';
 import { ResultsStore, type StoredResult } from '../store/results';
-import { currentScore, isRowBelow, isStale, isSuspectReference } from './rules';
+import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference } from './rules';
 
 /** One model's latest stored result on a row, as the views show it. */
 export interface ModelResultState {
@@ -171,8 +171,9 @@ export class DatasetReview {
       model: r.model,
       result: r,
       stale: isStale(r, this._dataset.rowHash(index)),
-      score: r.score,
-      error: r.error ? `${r.error.kind}: ${r.error.message}` : r.score === undefined ? r.scoreNote ?? 'not scored' : undefined,
+      // A blank output has no similarity, even where an older version stored one.
+      score: isEmptyOutput(r.output) ? undefined : r.score,
+      error: r.error ? `${r.error.kind}: ${r.error.message}` : isEmptyOutput(r.output) ? EMPTY_OUTPUT_NOTE : r.score === undefined ? r.scoreNote ?? 'not scored' : undefined,
     };
   }
 

@@ -165,6 +165,12 @@ export class ReviewModel {
     return this.active()?.dataset.indexOfId(id);
   }
 
+  /** The id of the row at `index` now. */
+  rowIdAt(index: number): string | undefined {
+    const dataset = this.active()?.dataset;
+    return dataset && Number.isInteger(index) && index >= 0 && index < dataset.rowCount ? dataset.rowIds()[index] : undefined;
+  }
+
   /** Marks a row's reference, or one model's output, with a label and an optional note (edits the existing annotation of that target). */
   async annotate(rowIndex: number, target: AnnotationTarget, label: string, note?: string, review = this.active()): Promise<void> {
     if (!review) throw new Error('No dataset is open.');

@@ -26,10 +26,19 @@ export type RuleResult = Pick<StoredResult, 'rowHash' | 'output' | 'error' | 'sc
 
 export function resultStatus(r: RuleResult): ResultStatus {
   if (r.error) return r.error.kind === 'empty' ? 'empty' : 'failed';
+  // Blank text has no similarity to anything: a score stored for it (older versions made one) is ignored.
+  if (isEmptyOutput(r.output)) return 'empty';
   if (typeof r.score === 'number') return 'scored';
-  if (r.output !== undefined && r.output.trim() === '') return 'empty';
   return 'notScored';
 }
+
+/** An output with no text (empty or only whitespace): never scored, counted apart as "empty". */
+export function isEmptyOutput(output: string | undefined): boolean {
+  return output !== undefined && output.trim() === '';
+}
+
+/** The note stored beside an empty output instead of a score. */
+export const EMPTY_OUTPUT_NOTE = 'the output is empty: nothing to score';
 
 /** The row changed since the result was made (its hash differs from the row's current one). */
 export function isStale(r: Pick<StoredResult, 'rowHash'>, currentRowHash: string): boolean {
@@ -43,7 +52,7 @@ export function isBelowThreshold(score: number, threshold: number): boolean {
 
 /** The score that counts for a row now: scored and not stale; undefined otherwise. */
 export function currentScore(r: RuleResult, currentRowHash: string): number | undefined {
-  return !isStale(r, currentRowHash) && !r.error && typeof r.score === 'number' ? r.score : undefined;
+  return !isStale(r, currentRowHash) && resultStatus(r) === 'scored' ? r.score : undefined;
 }
 
 /** Some current score of the row is below the threshold. */

@@ -2,6 +2,7 @@
 // (no row is parsed): a pair whose latest result is current, successful and scored needs nothing.
 import type { ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/dataset';
+import { isEmptyOutput } from '../review/rules';
 import type { ResultsStore, StoredResult } from '../store/results';
 
 export interface LanePlan {
@@ -73,5 +74,6 @@ export function planRun(input: PlanInput): RunPlan {
 export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined): boolean {
   if (result.rowHash !== currentHash || result.error || result.output === undefined) return false;
   if (scorerKey === undefined) return true;
+  if (isEmptyOutput(result.output)) return result.score === undefined; // an empty answer is final; an old score on it is redone (dropped)
   return (result.score !== undefined && result.scorer === scorerKey) || (result.scoreNote !== undefined && result.score === undefined && /no reference/.test(result.scoreNote));
 }

@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { MAX_DURATION_MS, MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/dataset';
+import { EMPTY_OUTPUT_NOTE, isEmptyOutput } from '../review/rules';
 import type { DatasetRow } from '../dataset/types';
 import type { ResultsStore, StoredResult } from '../store/results';
 import { ImageError } from './images';
@@ -14,6 +15,7 @@ import { ResultWriter } from './resultWriter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 import { RowFeed } from './rowFeed';
 import { ScoreBatcher } from './scoreBatcher';
+import { ownValue } from '../security/ownKeys';
 
 /** What the runner needs from the scorer (src/core/scoring/scorer.ts provides it). */
 export interface RunScorer {
@@ -215,6 +217,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   const finish = (result: StoredResult, row: DatasetRow, costly: boolean) => {
     if (result.output === undefined) return writer.write(result);
     if (row.reference === undefined) return writer.write({ ...result, scoreNote: 'the row has no reference rationale' });
+    if (isEmptyOutput(result.output)) return writer.write({ ...result, scoreNote: EMPTY_OUTPUT_NOTE });
     if (!batcher || run.signal.aborted) return writer.write(result);
     batcher.add(result, row.reference, costly);
   };
@@ -230,7 +233,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
       const { score: _score, scorer: _scorer, scoreNote: _note, ...rest } = latest;
       return finish({ ...rest, at: now() }, row, false);
     }
-    const precomputed = row.outputs[lane.name];
+    const precomputed = ownValue(row.outputs, lane.name);
     if (precomputed !== undefined && !(options.rerun && calling)) {
       lane.stats.precomputed++;
       return finish({ ...base, source: 'precomputed', output: precomputed, at: now() }, row, false);

@@ -1,4 +1,5 @@
 import type { Embedder, EmbedRunOptions } from './embedder';
+import { errorReason, rawErrorBody } from '../runner/responses';
 import { ScorerError } from './scorer';
 
 type OpenAIClient = import('openai').OpenAI;
@@ -73,21 +74,7 @@ export class RemoteEmbedder implements Embedder {
         next += batchSize;
         // OpenAI rejects an empty string (a model may well answer nothing); a space embeds as "no content".
         const input = texts.slice(start, start + batchSize).map((t) => (t === '' ? ' ' : t));
-        let response;
-        try {
-          response = await this.embedWithRetries(client, input, run.signal);
-        } catch (error) {
-          if (run.signal?.aborted) throw new ScorerError('cancelled', 'Scoring was cancelled.');
-          const status = (error as { status?: number }).status;
-          const { transportErrorOf } = await import('../runner/transport');
-          const detail = transportErrorOf(error)?.message ?? (error instanceof Error ? error.message : String(error));
-          throw new ScorerError('remote-failed', `Embeddings request to ${origin} (model ${this.options.model}) failed${status ? ` with HTTP ${status}` : ''}: ${detail}`);
-        }
-        const data = [...response.data].sort((a, b) => a.index - b.index);
-        if (data.length !== input.length || data.some((d) => !Array.isArray(d.embedding) || d.embedding.length === 0)) {
-          throw new ScorerError('remote-failed', `Embeddings endpoint ${origin} (model ${this.options.model}) answered ${data.length} embeddings for ${input.length} texts; expected one float vector per text.`);
-        }
-        sink(start, data.map((d) => normalised(d.embedding)));
+        sink(start, await this.embedBatch(client, input, run, origin));
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, () => lane().catch((error: unknown) => {
@@ -96,7 +83,111 @@ export class RemoteEmbedder implements Embedder {
     })));
   }
 
+  /**
+   * One request for a batch. When the endpoint says a text is too long (413, or a 400 naming the
+   * model's limit), each text is sent alone so the rest of the batch is not blocked, and a text the
+   * endpoint refuses is cut client-side to the limit it names (else halved) and sent again.
+   */
+  private async embedBatch(client: OpenAIClient, input: string[], run: EmbedRunOptions, origin: string): Promise<Float32Array[]> {
+    try {
+      return await this.request(client, input, run, origin);
+    } catch (error) {
+      const tooLong = tooLongLimit(error);
+      if (!tooLong) throw await this.failure(error, run, origin);
+      if (input.length > 1) {
+        const out: Float32Array[] = [];
+        for (const text of input) out.push(...(await this.embedBatch(client, [text], run, origin)));
+        return out;
+      }
+      let text = input[0];
+      let limit = tooLong;
+      for (let attempt = 0; attempt < MAX_TRUNCATIONS; attempt++) {
+        text = truncateText(text, limit);
+        try {
+          const vectors = await this.request(client, [text], run, origin);
+          this.truncatedTexts++;
+          return vectors;
+        } catch (retryError) {
+          const again = tooLongLimit(retryError);
+          if (!again) throw await this.failure(retryError, run, origin);
+          limit = { ...again, given: again.given ?? approxTokens(text) };
+        }
+      }
+      throw new ScorerError('remote-failed', `Embeddings endpoint ${origin} (model ${this.options.model}) refused a text as too long even after cutting it ${MAX_TRUNCATIONS} times.`);
+    }
+  }
+
+  /** Texts cut client-side to the endpoint's limit so far (each is scored on its first part only). */
+  truncatedTexts = 0;
+
+  private async request(client: OpenAIClient, input: string[], run: EmbedRunOptions, origin: string): Promise<Float32Array[]> {
+    if (run.signal?.aborted) throw new ScorerError('cancelled', 'Scoring was cancelled.');
+    const response = await this.embedWithRetries(client, input, run.signal);
+    const data = [...response.data].sort((a, b) => a.index - b.index);
+    if (data.length !== input.length || data.some((d) => !Array.isArray(d.embedding) || d.embedding.length === 0)) {
+      throw new ScorerError('remote-failed', `Embeddings endpoint ${origin} (model ${this.options.model}) answered ${data.length} embeddings for ${input.length} texts; expected one float vector per text.`);
+    }
+    return data.map((d) => normalised(d.embedding));
+  }
+
+  private async failure(error: unknown, run: EmbedRunOptions, origin: string): Promise<ScorerError> {
+    if (error instanceof ScorerError) return error;
+    if (run.signal?.aborted) return new ScorerError('cancelled', 'Scoring was cancelled.');
+    const status = (error as { status?: number }).status;
+    const { transportErrorOf } = await import('../runner/transport');
+    const detail = transportErrorOf(error)?.message ?? errorText(error);
+    return new ScorerError('remote-failed', `Embeddings request to ${origin} (model ${this.options.model}) failed${status ? ` with HTTP ${status}` : ''}: ${detail}`);
+  }
   async dispose(): Promise<void> {
     this.client = undefined;
   }
+}
+
+const MAX_TRUNCATIONS = 8;
+
+/** The limit a "too long" answer names: its token limit and, when said, the tokens given. */
+interface TooLong {
+  readonly limit?: number;
+  readonly given?: number;
+}
+
+/**
+ * Whether an error says an input is over the model's limit: 413, or a 400/422 whose message says so
+ * (OpenAI "maximum context length is 8192 tokens", vLLM "...you requested 600 tokens", TEI "must have
+ * less than 512 tokens. Given: 600"). Undefined for any other failure.
+ */
+function tooLongLimit(error: unknown): TooLong | undefined {
+  const status = (error as { status?: unknown }).status;
+  const message = errorText(error);
+  const saysTooLong = /too long|too many tokens|maximum (context|input|sequence) length|must have less than|exceeds? (the )?(max|limit)|input length|payload too large|reduce the length/i.test(message);
+  if (status !== 413 && !((status === 400 || status === 422) && saysTooLong)) return undefined;
+  const limit = /(?:maximum (?:context|input|sequence) length(?: is)?|less than|limit(?: is| of)?|max(?:imum)?(?: of)?)\s*(\d{2,7})/i.exec(message)?.[1];
+  const given = /(?:given|requested|you (?:passed|provided)|got)[:\s]*(\d{2,9})/i.exec(message)?.[1];
+  return { ...(limit ? { limit: Number(limit) } : {}), ...(given ? { given: Number(given) } : {}) };
+}
+
+/** The endpoint's own words for a failure, whatever its dialect (vLLM, TEI, OpenAI, text). */
+function errorText(error: unknown): string {
+  const reason = errorReason(rawErrorBody(error));
+  return reason.message ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** A rough token count when the endpoint does not say: about four characters a token. */
+function approxTokens(text: string): number {
+  return Math.max(1, Math.ceil(text.length / 4));
+}
+
+/**
+ * The text cut to fit: to limit/given of its length when both are known (with a margin, since tokens
+ * are not spread evenly), else to the limit at about four characters a token, else to half; at a
+ * word boundary when one is near.
+ */
+function truncateText(text: string, tooLong: TooLong): string {
+  const given = tooLong.given ?? (tooLong.limit !== undefined ? approxTokens(text) : undefined);
+  let keep = tooLong.limit !== undefined && given !== undefined && given > tooLong.limit
+    ? Math.floor(text.length * (tooLong.limit / given) * 0.9)
+    : Math.floor(text.length / 2);
+  keep = Math.max(1, Math.min(keep, text.length - 1));
+  const space = text.lastIndexOf(' ', keep);
+  return text.slice(0, space > keep * 0.8 ? space : keep);
 }

@@ -142,10 +142,9 @@ export class PanelController {
         await this.refresh();
         return;
       case 'row/select': {
-        const dataset = this.source.activeDataset();
-        if (dataset && Number.isInteger(message.index) && message.index >= 0 && message.index < dataset.rowCount) {
-          await this.source.revealRow(message.index);
-        }
+        // A row the file lost meanwhile has nothing to reveal.
+        const index = this.source.activeDataset() ? this.source.indexOfRow(message.rowId) : undefined;
+        if (index !== undefined) await this.source.revealRow(index);
         return;
       }
       case 'rows/page':
@@ -180,10 +179,10 @@ export class PanelController {
       case 'rows/page':
         return this.page(request.params.generation, request.params.start, request.params.count);
       case 'row/detail':
-        return this.detail(request.params.index);
+        return this.detail(this.requireRow(request.params.rowId));
       case 'row/score': {
         const dataset = this.requireDataset();
-        const indexes = request.params.indexes.filter((i) => Number.isInteger(i) && i >= 0 && i < dataset.rowCount);
+        const indexes = request.params.rowIds.map((id) => this.source.indexOfRow(id)).filter((i): i is number => i !== undefined);
         if (indexes.length === 0) throw new Error('No row to score: select a row first.');
         const models = request.params.models;
         for (const model of models ?? []) {
@@ -198,16 +197,15 @@ export class PanelController {
         return null;
       case 'row/annotate': {
         const dataset = this.requireDataset();
-        const { index, target, label, note } = request.params;
-        requireRow(dataset, index);
+        const { rowId, target, label, note } = request.params;
+        const index = this.requireRow(rowId);
         if (!dataset.labels.includes(label)) throw new Error(`Unknown label "${label}": use one of ${dataset.labels.join(', ')}.`);
         await this.source.annotate(index, targetOf(dataset, target), label, note?.trim() ? note.trim() : undefined);
         return null;
       }
       case 'row/removeAnnotation': {
-        const dataset = this.requireDataset();
-        const { index, target } = request.params;
-        requireRow(dataset, index);
+        const { rowId, target } = request.params;
+        const index = this.requireRow(rowId);
         const row = await this.source.rowDetail(index);
         const annotation = row?.annotations.find((a) => a.target === target);
         if (!annotation) throw new Error(`Row ${row?.id ?? index} has no annotation on ${target === 'reference' ? 'its reference' : `the output of ${target}`}.`);
@@ -239,6 +237,14 @@ export class PanelController {
     return dataset;
   }
 
+  /** The current index of the row with this id. */
+  private requireRow(rowId: string): number {
+    const dataset = this.requireDataset();
+    const index = typeof rowId === 'string' ? this.source.indexOfRow(rowId) : undefined;
+    if (index === undefined) throw new Error(`Row "${rowId}" is not in ${dataset.file} any more (the file was edited): select the row again.`);
+    return index;
+  }
+
   private async page(generation: number, start: number, count: number): Promise<RowsPage> {
     this.requireDataset();
     // An old generation's page would show rows of a view the user already left: answer empty.
@@ -256,7 +262,6 @@ export class PanelController {
 
   private async detail(index: number): Promise<RowDetail> {
     const dataset = this.requireDataset();
-    requireRow(dataset, index);
     const row = await this.source.rowDetail(index);
     if (!row) throw new Error(`Row ${index} is not in ${dataset.file} any more.`);
     const images = await Promise.all(
@@ -324,9 +329,10 @@ export class PanelController {
 
   private cursorMessage(): HostToWebview {
     const index = this.cursorIndex;
-    if (index === undefined) return { type: 'cursor/didChange', index: null, position: null };
+    const rowId = index === undefined ? undefined : this.source.rowIdAt(index);
+    if (index === undefined || rowId === undefined) return { type: 'cursor/didChange', index: null, rowId: null, position: null };
     const position = this.order.indexOf(index);
-    return { type: 'cursor/didChange', index, position: position === -1 ? null : position };
+    return { type: 'cursor/didChange', index, rowId, position: position === -1 ? null : position };
   }
 
   private send(message: HostToWebview): void {
@@ -339,10 +345,6 @@ export class PanelController {
     }
     this.post(message);
   }
-}
-
-function requireRow(dataset: DatasetView, index: number): void {
-  if (!Number.isInteger(index) || index < 0 || index >= dataset.rowCount) throw new Error(`Row ${index} is not in ${dataset.file}.`);
 }
 
 function targetOf(dataset: DatasetView, target: string): AnnotationTarget {
@@ -383,7 +385,7 @@ export function isPanelMessage(value: unknown): value is WebviewToHost {
     case 'view/setQuery':
       return isQuery(value.query) && Number.isInteger(value.seq);
     case 'row/select':
-      return Number.isInteger(value.index);
+      return typeof value.rowId === 'string';
     default:
       return false;
   }

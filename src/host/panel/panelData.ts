@@ -8,7 +8,7 @@ import type { ReviewApi } from '../review/reviewApi';
  * panel's tests use core's ReviewModel over real files, with the vscode-only actions recorded.
  */
 export interface PanelSource
-  extends Pick<ReviewApi, 'activeDataset' | 'summary' | 'rows' | 'filterRows' | 'rowDetail' | 'indexOfRow' | 'isScoring' | 'revealRow' | 'scoreRows' | 'scoreAll' | 'annotate' | 'removeAnnotation'>,
+  extends Pick<ReviewApi, 'activeDataset' | 'summary' | 'rows' | 'filterRows' | 'rowDetail' | 'indexOfRow' | 'rowIdAt' | 'isScoring' | 'revealRow' | 'scoreRows' | 'scoreAll' | 'annotate' | 'removeAnnotation'>,
     Partial<Pick<ReviewApi, 'scoreColumns'>> {
   /** Exports the summary and the rows in the panel's view (the export command). */
   exportReport(): Promise<void>;

@@ -9,6 +9,7 @@ import type { ReviewApi } from '../review/reviewApi';
 import { UseSuggestedThresholdCommand, useSuggestedThreshold } from '../review/statistics';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
 import type { PanelSource } from './panelData';
+import { dict } from '../../core/security/ownKeys';
 
 /** The panel's ids (the view is declared in package.json). */
 export const PanelIds = {
@@ -35,6 +36,7 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     rowDetail: (index) => api.rowDetail(index),
     scoreColumns: () => api.scoreColumns(),
     indexOfRow: (id) => api.indexOfRow(id),
+    rowIdAt: (index) => api.rowIdAt(index),
     isScoring: () => api.isScoring(),
     // Keeps the keyboard in the panel, so j/k keep working.
     revealRow: (index) => api.revealRow(index, { preserveFocus: true }),
@@ -191,7 +193,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         const details = await Promise.all(indexes.slice(start, start + EXPORT_BATCH).map((i) => api.rowDetail(i)));
         for (const d of details) {
           if (!d) continue;
-          const scores: Record<string, ReportRow['scores'][string]> = {};
+          const scores = dict<ReportRow['scores'][string]>();
           for (const o of d.outputs) {
             if (!o.score) continue; // a precomputed output with no stored result
             // The report renders the score itself (formatScore): keep the export's fields as they were.

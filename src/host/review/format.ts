@@ -1,13 +1,14 @@
-import { formatScore } from '../../core/review/rules';
+import { formatScore, resultStatus } from '../../core/review/rules';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { ModelResultState, RowState } from './session';
 
 /**
  * The inline text of one model's result on a row: `ft-qwen 0.81`, `gpt failed`, `gpt stale 0.46`,
- * `gpt n/a` (no score: e.g. the row has no reference).
+ * `gpt empty` (blank output: no similarity), `gpt n/a` (no score: e.g. the row has no reference).
  */
 export function inlineResultText(r: ModelResultState, threshold: number): string {
   if (r.result.error) return `${r.model} failed`;
+  if (resultStatus(r.result) === 'empty') return `${r.model} empty`;
   if (r.score === undefined) return `${r.model} n/a`;
   const score = formatScore(r.score, threshold);
   return r.stale ? `${r.model} stale ${score}` : `${r.model} ${score}`;
