@@ -32,7 +32,7 @@ export default tseslint.config(
     // The shared protocol: types only, importable by the webview.
     files: ['src/shared/**/*.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**', '!./*'], message: 'src/shared holds types only and imports nothing else.' }] }],
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['../*', 'vscode', 'node:*'], message: 'src/shared holds types only and imports only src/shared.' }] }],
     },
   },
   {
