@@ -6,6 +6,7 @@ import { imageUrlFor } from '../../core/runner/images';
 import { writeSafe } from '../../core/store/safeFile';
 import type { ImageView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
+import { UseSuggestedThresholdCommand, useSuggestedThreshold } from '../review/statistics';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
 import type { PanelSource } from './panelData';
 import { dict } from '../../core/security/ownKeys';
@@ -47,6 +48,10 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
       await vscode.commands.executeCommand(PanelIds.exportReport);
     },
     loadImage: loadThumbnail,
+    ...(api.statistics ? { statistics: () => api.statistics!() } : {}),
+    useThreshold: async (threshold) => {
+      await vscode.commands.executeCommand(UseSuggestedThresholdCommand, threshold);
+    },
   };
   const controller = new PanelController(source);
   const provider = new ReviewPanelProvider(context.extensionUri, controller);
@@ -62,6 +67,13 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     }),
     vscode.commands.registerCommand(PanelIds.exportReport, () => exportReport(api, controller)),
     vscode.commands.registerCommand(PanelIds.showPanel, () => vscode.commands.executeCommand(`${PanelIds.view}.focus`)),
+    vscode.commands.registerCommand(UseSuggestedThresholdCommand, async (threshold?: unknown) => {
+      try {
+        await useSuggestedThreshold(async () => api.statistics?.(), threshold);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`PiSAR Review: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }),
   );
   void controller.datasetChanged();
 }
@@ -98,6 +110,7 @@ export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebview
   const nonce = randomBytes(18).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
+  const statsStyle = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'stats.css'));
   const csp = [
     "default-src 'none'",
     // Thumbnails arrive as data: URLs read and checked by the host; nothing loads from the network.
@@ -113,6 +126,7 @@ export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebview
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style.toString()}">
+<link rel="stylesheet" href="${statsStyle.toString()}">
 <title>PiSAR Review</title>
 </head>
 <body>
@@ -202,6 +216,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         },
         models: dataset.models,
         rows,
+        statistics: await api.statistics?.(),
       });
       const out: string[] = [];
       const base = target.fsPath.replace(/\.[^./\\]+$/, '');
