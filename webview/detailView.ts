@@ -37,7 +37,7 @@ export class DetailView {
   }
 
   /** `whyCannotCall(model)` is '' when the model can be called for the row, else the reason (its Re-run is disabled). */
-  show(detail: RowDetail, threshold: number, whyCannotCall: (model: string) => string = () => ''): void {
+  show(detail: RowDetail, whyCannotCall: (model: string) => string = () => ''): void {
     this.current = detail;
     this.element.hidden = false;
     this.element.dataset.rowIndex = String(detail.index);

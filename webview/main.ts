@@ -10,6 +10,7 @@ import { DetailView } from './detailView';
 import { custom, el } from './dom';
 import { HostBridge, type PanelState } from './hostBridge';
 import { RowList } from './rowList';
+import { statisticsSection } from './statsView';
 import { SummaryPanel } from './summaryView';
 
 type Push = Exclude<HostToWebview, { type: 'response' }>;
@@ -89,6 +90,7 @@ class ReviewPanelApp {
   private readonly noteInput = custom('vscode-textfield', { testid: 'note-input', attrs: { placeholder: 'Note (Enter to save, Escape to cancel)', 'aria-label': 'Note' } }) as SelectLike;
   private readonly noteTarget = el('span', { className: 'note-target', testid: 'note-target' });
   private noteRow: RowView | undefined;
+  private readonly stats: ReturnType<typeof statisticsSection>;
 
   constructor(root: HTMLElement) {
     this.host = new HostBridge((m) => this.receive(m));
@@ -132,6 +134,12 @@ class ReviewPanelApp {
     this.summaryPanel.onHeadline = (headline) => this.summarySection.setAttribute('description', headline);
     this.summarySection.addEventListener('vsc-collapsible-toggle', () => this.saveState());
     this.summarySection.append(this.summaryPanel.element);
+    this.stats = statisticsSection({
+      load: () => this.host.request('stats/get', {}),
+      useThreshold: (threshold) => this.host.request('stats/useThreshold', { threshold }).then(() => undefined),
+      setOrder: (column) => this.setSort({ column, descending: false }),
+      onError: (error) => this.showError(error instanceof Error ? error : new Error(String(error))),
+    });
 
     const header = el(
       'header',
@@ -155,7 +163,8 @@ class ReviewPanelApp {
     );
     const main = el('div', { className: 'main' }, this.list.element, this.detail.element);
     this.scoringFailure.hidden = true;
-    root.replaceChildren(header, this.error, this.scoringFailure, filters, this.noteBar, main, this.status, this.summarySection);
+    // Rows first: the summary and the statistics follow them, so the rows are in sight at any panel height.
+    root.replaceChildren(header, this.error, this.scoringFailure, filters, this.noteBar, main, this.status, this.summarySection, this.stats.element);
 
     this.filterBelow.addEventListener('change', () => this.filtersChanged());
     for (const box of [this.filterSuspect, this.filterAnnotated, this.filterUnscored]) box.addEventListener('change', () => this.filtersChanged());
@@ -204,6 +213,7 @@ class ReviewPanelApp {
       case 'summary/didChange':
         this.summary = message.summary;
         this.summaryPanel.update(message.summary);
+        this.stats.invalidate();
         this.renderProgress();
         return;
       case 'rows/didChange': {
@@ -381,7 +391,7 @@ class ReviewPanelApp {
   private async openDetail(rowId: string, focus = true): Promise<void> {
     try {
       const detail = await this.host.request('row/detail', { rowId });
-      this.detail.show(detail, this.dataset?.threshold ?? 0.7, (model) => this.whyCannotCall(model));
+      this.detail.show(detail, (model) => this.whyCannotCall(model));
       this.list.element.classList.add('with-detail');
       if (focus) this.detail.focus();
     } catch (error) {

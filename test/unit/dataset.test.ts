@@ -133,7 +133,7 @@ describe('Dataset reader', () => {
     assert.deepEqual(dataset.modelNames, ['m1', 'm2']);
     const [r1, r2, r3, r4] = [await dataset.getRow(0), await dataset.getRow(1), await dataset.getRow(2), await dataset.getRow(3)];
     assert.equal(r1.id, '1');
-    assert.deepEqual(r1.outputs, { m1: 'A kid appeared.', m2: 'Red light.' });
+    assert.deepEqual({ ...r1.outputs }, { m1: 'A kid appeared.', m2: 'Red light.' }); // outputs has no prototype: model names are data
     assert.equal(r2.reference, 'Because.', 'falls back to another reference key for rows that lack the majority key');
     assert.deepEqual(r2.messages, [{ role: 'system', content: 'Explain.' }, { role: 'user', content: 'Look' }]);
     assert.equal(r2.input, 'system: Explain.\nuser: Look');
@@ -217,5 +217,26 @@ describe('Dataset reader', () => {
     assert.equal(isSidecarFile('/d/data.pisar-results.jsonl'), true);
     assert.equal(isSidecarFile('/d/data.pisar-annotations.jsonl'), true);
     assert.equal(isSidecarFile('/d/data.jsonl'), false);
+  });
+});
+
+describe('dataset: opened without row hashes (inspect)', () => {
+  it('indexes and reads the same rows, with the same findings, without hashing them', async () => {
+    const tmp = makeTempDir('pisar-nohash-');
+    try {
+      const file = path.join(tmp.dir, 'd.jsonl');
+      fs.writeFileSync(file, '{"id":"a","input":"q","rationale":"r"}\nnot json\n{"id":"b","input":"q2"}\n');
+      const hashed = await Dataset.open(file);
+      const bare = await Dataset.open(file, { rowHashes: false });
+      assert.deepEqual(bare.rowIds(), hashed.rowIds());
+      assert.deepEqual(bare.findings.map((f) => [f.line, f.code]), hashed.findings.map((f) => [f.line, f.code]));
+      assert.equal(bare.rowHash(0), '', 'no hash computed');
+      assert.notEqual(hashed.rowHash(0), '');
+      assert.equal((await bare.getRow(1)).id, 'b');
+      await bare.close();
+      await hashed.close();
+    } finally {
+      tmp.cleanup();
+    }
   });
 });

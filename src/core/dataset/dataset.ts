@@ -18,12 +18,18 @@ import {
   splitFinalAnswer,
 } from './fields';
 import type { DatasetRow, FieldMapping, Finding, FindingCode, ImageRef, ResolvedMapping } from './types';
+import { dict, ownValue } from '../security/ownKeys';
 
 export interface OpenDatasetOptions {
   /** Overrides field detection, role -> JSON key (dots reach into nested objects). */
   mapping?: FieldMapping;
   /** Lines longer than this are reported and skipped rather than parsed. Default 256 MiB. */
   maxLineBytes?: number;
+  /**
+   * Hash every row (default true): rowHash() tells stored results of an edited row as stale, and reads
+   * check the row is unchanged. Callers that only list and check rows (inspect) skip the cost.
+   */
+  rowHashes?: boolean;
 }
 
 /** Thrown for a file that cannot be read at all (missing, a directory, unreadable). */
@@ -51,6 +57,31 @@ const SIDECAR_PATTERN = /\.pisar-[a-z]+\.jsonl$/i;
 /** Sidecars (results, annotations) sit beside datasets and share their extension; they are never datasets. */
 export function isSidecarFile(file: string): boolean {
   return SIDECAR_PATTERN.test(file);
+}
+
+/**
+ * True when text that an editor took for JSON (a `.json` file) is JSONL: its first two non-blank
+ * lines are each a whole JSON object. A pretty-printed document or a one-line JSON file is not.
+ */
+export function looksLikeJsonl(text: string): boolean {
+  let objects = 0;
+  let start = 0;
+  for (let n = 0; n < 50 && start < text.length && objects < 2; n++) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end).trim();
+    start = end + 1;
+    if (line === '') continue;
+    if (!line.startsWith('{') || !line.endsWith('}')) return false;
+    try {
+      const value: unknown = JSON.parse(line.replace(/^\uFEFF/, ''));
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+    } catch {
+      return false;
+    }
+    objects++;
+  }
+  return objects >= 2;
 }
 
 const DATASET_EXTENSION = /\.(jsonl|ndjson|json|txt|gz)$/i;
@@ -446,7 +477,7 @@ class Indexer {
     this.lengths.push(length);
     this.lines.push(line);
     this.rawIds.push(rawId);
-    this.hashes.push(hashBytes(bytes));
+    this.hashes.push(this.options.rowHashes === false ? '' : hashBytes(bytes));
   }
 
   private checkRow(row: Record<string, unknown>, line: number): void {
@@ -493,7 +524,7 @@ class Indexer {
     }
     let bad: string[] | undefined;
     for (const model in value as Record<string, unknown>) {
-      const entry = (value as Record<string, unknown>)[model];
+      const entry = ownValue(value as Record<string, unknown>, model);
       if (typeof entry === 'string' || (entry !== null && typeof entry === 'object' && (typeof (entry as { text?: unknown }).text === 'string' || typeof (entry as { output?: unknown }).output === 'string'))) {
         this.models.add(model);
       } else if (entry !== null && entry !== undefined) {
@@ -739,7 +770,7 @@ export class Dataset {
   async getRow(index: number): Promise<DatasetRow> {
     const position = this.checkIndex(index);
     const bytes = await this.source.read(this.index.offsets[position], this.index.lengths[position]);
-    if (bytes.length !== this.index.lengths[position] || hashBytes(bytes) !== this.index.hashes[position]) {
+    if (bytes.length !== this.index.lengths[position] || !this.sameHash(bytes, position)) {
       throw new DatasetChangedError(this.file, this.index.lines[position]);
     }
     const fields = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
@@ -766,12 +797,18 @@ export class Dataset {
       if (!want(position)) continue;
       const from = offsets[position] - start;
       const line = bytes.subarray(from, from + lengths[position]);
-      if (line.length !== lengths[position] || hashBytes(line) !== this.index.hashes[position]) {
+      if (line.length !== lengths[position] || !this.sameHash(line, position)) {
         throw new DatasetChangedError(this.file, this.index.lines[position]);
       }
       rows[position - first] = this.buildRow(position, JSON.parse(line.toString('utf8')) as Record<string, unknown>);
     }
     return rows;
+  }
+
+  /** True when the bytes read are the row indexed (always, when the index was built without hashes). */
+  private sameHash(bytes: Uint8Array, position: number): boolean {
+    const known = this.index.hashes[position];
+    return known === '' || hashBytes(bytes) === known;
   }
 
   /** Rows in file order, parsed one at a time. */
@@ -823,7 +860,7 @@ export class Dataset {
       images,
       ...(imageError ? { imageError } : {}),
       reference: typeof reference === 'string' && reference !== '' ? reference : undefined,
-      outputs: outputs?.outputs ?? {},
+      outputs: outputs?.outputs ?? dict<string>(),
       fields,
       hash: this.index.hashes[position],
     };

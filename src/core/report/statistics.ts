@@ -1,5 +1,6 @@
 import { calibrate, DEFAULT_LABEL_MAPPING, labelClass, type Calibration, type CalibrationOptions, type LabelMapping, type LabelledScore } from './calibration';
 import { rougeL, tokens } from './rougeL';
+import { ownValue } from '../security/ownKeys';
 import {
   bootstrapSummary,
   CONFIDENCE_LEVEL,
@@ -45,10 +46,13 @@ export interface StatisticsOptions extends CalibrationOptions {
   readonly threshold: number;
   /** Pairwise tests are computed among the first this many models (in order); 10 gives 45 pairs. */
   readonly maxPairModels?: number;
+  /** Intervals and bias checks are computed for the first this many models (bootstraps cost time per model). */
+  readonly maxModels?: number;
   readonly labels?: LabelMapping;
 }
 
 export const DEFAULT_MAX_PAIR_MODELS = 10;
+export const DEFAULT_MAX_MODELS = 50;
 /** Above this many scores per model, fewer resamples (2e7 / scores, at least 200) keep a report fast. */
 const RESAMPLE_BUDGET = 2e7;
 
@@ -88,6 +92,8 @@ export interface StatisticsReport {
   readonly resamples: number;
   readonly threshold: number;
   readonly models: readonly ModelStatistics[];
+  /** Models left out of `models` (past `maxModels`, default 50); 0 when every model is there. */
+  readonly omittedModels: number;
   readonly pairs: {
     /** Models compared pairwise (at most `limit`). */
     readonly models: readonly string[];
@@ -114,7 +120,7 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
   const mapping = options.labels ?? DEFAULT_LABEL_MAPPING;
   const resamplesFor = (n: number) => (n * requested > RESAMPLE_BUDGET ? Math.max(200, Math.floor(RESAMPLE_BUDGET / n)) : requested);
 
-  const modelStats = models.map((model) => modelStatistics(rows, model, threshold, seed, resamplesFor));
+  const modelStats = models.slice(0, options.maxModels ?? DEFAULT_MAX_MODELS).map((model) => modelStatistics(rows, model, threshold, seed, resamplesFor));
 
   const limit = options.maxPairModels ?? DEFAULT_MAX_PAIR_MODELS;
   const pairModels = models.slice(0, limit);
@@ -133,7 +139,7 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
         unmapped++;
         continue;
       }
-      const cell = row.cells[model];
+      const cell = ownValue(row.cells, model);
       if (!cell) continue;
       const bad = kind === 'bad';
       if (typeof cell.score === 'number') cosine.push({ score: cell.score, bad });
@@ -147,6 +153,7 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
     resamples: requested,
     threshold,
     models: modelStats,
+    omittedModels: models.length - modelStats.length,
     pairs: { models: pairModels, limit, omittedModels: models.length - pairModels.length, list },
     calibration: {
       badLabels: mapping.bad,
@@ -165,7 +172,7 @@ function modelStatistics(rows: readonly StatisticsRow[], model: string, threshol
   let outputs = 0;
   let truncated = 0;
   for (const row of rows) {
-    const cell = row.cells[model];
+    const cell = ownValue(row.cells, model);
     if (!cell) continue;
     if (typeof cell.score === 'number') scores.push(cell.score);
     if (cell.output !== undefined || cell.truncated) outputs++;
@@ -205,8 +212,8 @@ export function pairedScores(rows: readonly StatisticsRow[], a: string, b: strin
   const xs: number[] = [];
   const ys: number[] = [];
   for (const row of rows) {
-    const x = row.cells[a]?.score;
-    const y = row.cells[b]?.score;
+    const x = ownValue(row.cells, a)?.score;
+    const y = ownValue(row.cells, b)?.score;
     if (typeof x === 'number' && typeof y === 'number') {
       xs.push(x);
       ys.push(y);

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { isSidecarFile } from '../../core/dataset/dataset';
+import { isSidecarFile, looksLikeJsonl } from '../../core/dataset/dataset';
 import type { ConfigService } from '../config';
 import { ContextKeys } from '../ids';
 import type { ReviewLog } from '../log';
@@ -10,6 +10,12 @@ const TYPING_DEBOUNCE_MS = 300;
 
 export function isDatasetDocument(document: vscode.TextDocument): boolean {
   return document.languageId === 'jsonl' && document.uri.scheme === 'file' && !isSidecarFile(document.uri.fsPath);
+}
+
+/** A `.json` file (language json) whose text is JSONL, one object a line. */
+function isJsonlTakenForJson(document: vscode.TextDocument): boolean {
+  if (document.languageId !== 'json' || document.uri.scheme !== 'file' || isSidecarFile(document.uri.fsPath)) return false;
+  return looksLikeJsonl(document.getText(new vscode.Range(0, 0, Math.min(document.lineCount, 50), 0)));
 }
 
 export interface SessionEvent extends SessionChange {
@@ -87,6 +93,11 @@ export class SessionManager implements vscode.Disposable {
   }
 
   private open(document: vscode.TextDocument): DatasetSession | undefined {
+    if (isJsonlTakenForJson(document)) {
+      // A .json file holding JSONL: give it the JSONL language; VS Code reopens it as jsonl and it gets its session then.
+      void vscode.languages.setTextDocumentLanguage(document, 'jsonl').then(undefined, (err: unknown) => this.log.error(`${document.uri.fsPath}: ${String(err)}`));
+      return undefined;
+    }
     if (!isDatasetDocument(document)) return undefined;
     const key = document.uri.toString();
     let session = this.sessions.get(key);

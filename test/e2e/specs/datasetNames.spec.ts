@@ -1,0 +1,50 @@
+import * as assert from 'node:assert/strict';
+import { Session } from '../harness/session';
+
+const rows = (bad: string) => [
+  JSON.stringify({ id: 'a', input: 'Why did the robot stop?', rationale: 'A person stepped in front of it.' }),
+  JSON.stringify({ id: 'b', input: 'Why did it turn left?', rationale: 'The right lane was closed.' }),
+  bad,
+  JSON.stringify({ id: 'd', input: 'Why did it wait?', rationale: 'The light was red.' }),
+].join('\n') + '\n';
+
+describe('Datasets named .ndjson or .json', function () {
+  let session: Session;
+
+  before(async function () {
+    session = await Session.start({
+      name: 'dataset-names',
+      server: false,
+      sample: false,
+      files: {
+        'rows.ndjson': rows('{"id": "c", "input": "cut off'),
+        'rows.json': rows('{"id": "c", "score": NaN}'),
+        'plain.json': JSON.stringify({ not: 'a dataset' }, null, 2) + '\n',
+      },
+    });
+  });
+
+  after(async function () {
+    await session?.close();
+  });
+
+  it('opens .ndjson and .json files holding JSONL as datasets (Problems at the bad line), and leaves other .json alone', async function () {
+    const { workbench } = session;
+    await workbench.openFile('rows.ndjson');
+    await workbench.problems.open();
+    const ndjson = await workbench.problems.waitFor((e) => e.some((p) => p.severity === 'Error' && p.line === 3 && /not valid JSON/.test(p.message)));
+    assert.ok(ndjson.some((p) => /^PiSAR Review/.test(p.source ?? '')));
+
+    await workbench.openFile('rows.json');
+    const json = await workbench.problems.waitFor((e) => e.some((p) => p.severity === 'Error' && p.line === 3 && /NaN/.test(p.message)));
+    assert.ok(json.some((p) => /NaN for "score"/.test(p.message)), json.map((p) => p.message).join('\n'));
+    await session.screenshot('json-as-jsonl');
+    const ours = (e: { source?: string }[]) => e.filter((p) => /^PiSAR Review/.test(p.source ?? '')).length;
+    const before = ours(json);
+
+    // A JSON document (pretty-printed, one object) stays JSON: no finding from us on it.
+    await workbench.openFile('plain.json');
+    await session.page.waitForTimeout(2000);
+    assert.equal(ours(await workbench.problems.entries()), before, 'a JSON document is not a dataset');
+  });
+});
