@@ -326,7 +326,12 @@ export class RowList {
     for (let k = 0; k < this.pool.length; k++) {
       const element = this.pool[k];
       if (k >= count) {
+        // A spare element names no row: when the viewport shrinks (the summary below it grows), the
+        // rows it showed are still drawn by other elements, and one row must not be found twice.
         element.root.hidden = true;
+        delete element.root.dataset.rowId;
+        delete element.root.dataset.rowIndex;
+        delete element.root.dataset.position;
         continue;
       }
       element.root.hidden = false;
