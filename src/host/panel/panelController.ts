@@ -156,6 +156,7 @@ export class PanelController {
       case 'report/export':
       case 'stats/get':
       case 'stats/useThreshold':
+      case 'stats/compare':
         await this.answer(message);
         return;
       default: {
@@ -223,6 +224,13 @@ export class PanelController {
         if (!this.source.useThreshold) throw new Error('Setting the threshold is not available here.');
         await this.source.useThreshold(t);
         return null;
+      }
+      case 'stats/compare': {
+        const dataset = this.source.activeDataset();
+        if (!dataset || !this.source.compare) return null;
+        const { a, b } = request.params;
+        for (const m of [a, b]) if (!dataset.models.includes(m)) throw new Error(`No model "${m}" in ${dataset.name}: pick one of ${dataset.models.join(', ')}.`);
+        return (await this.source.compare(a, b)) ?? null;
       }
       default: {
         const unknown: never = request;
@@ -364,7 +372,7 @@ export function sanitizeQuery(query: RowQuery, dataset: DatasetView | undefined)
   return sort === query.sort && filter === query.filter ? query : { sort, filter };
 }
 
-const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export', 'stats/get', 'stats/useThreshold']);
+const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export', 'stats/get', 'stats/useThreshold', 'stats/compare']);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

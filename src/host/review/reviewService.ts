@@ -7,7 +7,8 @@ import type { CursorRow, ReviewApi, RowsChange, ScoreOptions } from './reviewApi
 import type { DatasetSession, RowState } from './session';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
-import { reviewStatistics } from '../../core/report/reviewStatistics';
+import { comparisonView, reviewComparison, reviewStatistics } from '../../core/report/reviewStatistics';
+import type { ComparisonView } from '../../shared/statisticsView';
 import type { StatisticsReport } from '../../core/report/statistics';
 import { labelMappingFromSettings } from './statistics';
 
@@ -51,6 +52,11 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
         if (s) this.rowsEmitter.fire({ file: s.file });
       }),
     );
+  }
+
+  async compare(a: string, b: string): Promise<ComparisonView | undefined> {
+    const session = this.sessions.active;
+    return session ? comparisonView(reviewComparison(session, a, b), a, b) : undefined;
   }
 
   statistics(): Promise<StatisticsReport | undefined> {
