@@ -11,6 +11,7 @@ import type {
   WebviewRequest,
   WebviewToHost,
 } from '../../shared/protocol';
+import { Debouncer } from '../debounce';
 import type { PanelSource } from './panelData';
 import { computeOrder, runs, SortColumns, TextMatches } from './rowQuery';
 
@@ -42,18 +43,18 @@ export class PanelController {
   private post: ((message: HostToWebview) => void) | undefined;
   private ready = false;
   private queue: HostToWebview[] = [];
-  private changeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Rows changed since the last recompute; 'all' when anything may have changed. */
   private pending: Set<number> | 'all' = new Set();
   /** Serialises recomputes so a slow search cannot overwrite a newer query's result. */
   private recompute: Promise<void> = Promise.resolve();
-  private readonly changeDelayMs: number;
+  /** Coalesces bursts of row changes (a scoring run) into one recompute. */
+  private readonly changes: Debouncer;
 
   constructor(
     private readonly source: PanelSource,
     options: PanelControllerOptions = {},
   ) {
-    this.changeDelayMs = options.changeDelayMs ?? 150;
+    this.changes = new Debouncer(options.changeDelayMs ?? 150);
   }
 
   /** Connects a webview; messages wait in a queue until it says `webview/ready`. */
@@ -82,11 +83,7 @@ export class PanelController {
   rowsChanged(indexes?: readonly number[]): void {
     if (indexes === undefined) this.pending = 'all';
     else if (this.pending !== 'all') for (const i of indexes) this.pending.add(i);
-    if (this.changeTimer) return;
-    this.changeTimer = setTimeout(() => {
-      this.changeTimer = undefined;
-      void this.refresh();
-    }, this.changeDelayMs);
+    this.changes.coalesce(undefined, () => void this.refresh());
   }
 
   cursorChanged(index: number | undefined): void {
@@ -108,18 +105,13 @@ export class PanelController {
   }
 
   dispose(): void {
-    if (this.changeTimer) clearTimeout(this.changeTimer);
-    this.changeTimer = undefined;
+    this.changes.dispose();
     this.detach();
   }
 
   /** Runs a pending recompute now and waits for it (tests, export). */
   async settled(): Promise<void> {
-    if (this.changeTimer) {
-      clearTimeout(this.changeTimer);
-      this.changeTimer = undefined;
-      await this.refresh();
-    }
+    if (this.changes.cancel(undefined)) await this.refresh();
     await this.recompute;
   }
 
