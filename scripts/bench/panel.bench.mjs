@@ -11,6 +11,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSyn
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sentences } from './sentences.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -27,12 +28,7 @@ mkdirSync(dir, { recursive: true });
 const file = join(dir, `panel-${ROWS}.jsonl`);
 const resultsFile = join(dir, `panel-${ROWS}.pisar-results.jsonl`);
 
-const words = ('the driver slowed because a pedestrian stepped toward the crossing while the light was about to change ' +
-  'robot picked the cup by its handle to keep a stable grasp agent refunded the order since the parcel arrived damaged ' +
-  'she looked away from the screen after a notification appeared on her phone and reached for it').split(' ');
-let seed = 7;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-const sentence = (n) => Array.from({ length: n }, () => words[Math.floor(rand() * words.length)]).join(' ');
+const { rand, sentence } = sentences(7);
 
 async function write(path, lines) {
   const stream = createWriteStream(path);
