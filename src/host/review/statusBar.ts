@@ -1,38 +1,40 @@
 import * as vscode from 'vscode';
+import { compactModelNames } from '../../core/review/display';
 import { Commands } from '../ids';
 import { summaryView } from '../../core/review/reviewModel';
 import { formatScore, formatThreshold } from '../../core/review/rules';
+
+/** Model names in the status bar longer than this are shortened in the middle; the tooltip has them in full. */
+const STATUS_NAME_MAX = 12;
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
+import { Debouncer } from '../debounce';
+import { Disposable } from '../dispose';
 
 /**
  * `PiSAR 12/40 results` (row × model pairs) while the active dataset is being scored, then the mean per model
  * (`PiSAR mean ft-qwen 0.78 · gpt 0.52`). Hidden when no dataset is active.
  */
-export class ReviewStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('pisarReview.status', vscode.StatusBarAlignment.Left, 50);
-  private readonly disposables: vscode.Disposable[] = [this.item];
-  private timer: NodeJS.Timeout | undefined;
+export class ReviewStatusBar extends Disposable implements vscode.Disposable {
+  private readonly item = this._register(vscode.window.createStatusBarItem('pisarReview.status', vscode.StatusBarAlignment.Left, 50));
+  private readonly updates = this._register(new Debouncer(100));
 
   constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
+    super();
     this.item.name = 'PiSAR Review';
-    this.disposables.push(
+    this._register(vscode.Disposable.from(
       sessions.onDidChangeActive(() => this.update()),
       sessions.onDidChange((e) => { if (e.session === sessions.active) this.schedule(); }),
       scoring.onDidChangeProgress((s) => { if (s === sessions.active) this.schedule(); }),
       vscode.window.onDidChangeActiveTextEditor((e) => {
         if (e) this.item[sessions.forDocument(e.document) ? 'show' : 'hide']();
       }),
-    );
+    ));
     this.update();
   }
 
   private schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.update();
-    }, 100);
+    this.updates.coalesce(undefined, () => this.update());
   }
 
   private update(): void {
@@ -50,19 +52,21 @@ export class ReviewStatusBar implements vscode.Disposable {
       const summary = summaryView(session);
       const t = session.threshold;
       const scored = summary.models.filter((m) => m.mean !== null);
+      const failure = session.scoringFailure;
+      // A failed embedding run leaves outputs unscored: the bar says so rather than look merely unscored.
+      const icon = failure ? '$(warning)' : '$(pulse)';
+      const short = compactModelNames(summary.models.map((m) => m.model), STATUS_NAME_MAX);
       this.item.text = scored.length > 0
-        ? `$(pulse) PiSAR mean ${scored.map((m) => `${m.model} ${formatScore(m.mean!, t)}`).join(' · ')}`
-        : '$(pulse) PiSAR not scored';
+        ? `${icon} PiSAR mean ${scored.map((m) => `${short.get(m.model) ?? m.model} ${formatScore(m.mean!, t)}`).join(' · ')}`
+        : failure ? `${icon} PiSAR scoring failed` : `${icon} PiSAR not scored`;
       const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === null ? '-' : formatScore(m.mean, t)}, median ${m.median === null ? '-' : formatScore(m.median, t)}, ≥ ${formatThreshold(t)}: ${m.shareAtLeast === null ? '-' : Math.round(m.shareAtLeast * 100) + '%'}, failed ${m.failures}`);
+      if (summary.embeddingModels.length > 0) lines.push(`Embeddings: ${summary.embeddingModels.join(', ')}`);
+      if (failure) lines.unshift(`Scoring failed, outputs kept unscored: ${failure}`);
       this.item.tooltip = lines.length > 0 ? lines.join('\n') : 'Run "PiSAR Review: Score File" to score this dataset.';
-      this.item.command = scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
+      this.item.command = failure ? Commands.showLog : scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
     }
     const editor = vscode.window.activeTextEditor;
     if (!editor || this.sessions.forDocument(editor.document)) this.item.show();
   }
 
-  dispose(): void {
-    clearTimeout(this.timer);
-    for (const d of this.disposables) d.dispose();
-  }
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { report } from '../harness/cli';
 import { cliEntry, repoRoot, sampleDataset, tinyModel } from '../harness/paths';
-import { malformedLines } from '../harness/sample';
+import { isShortNameOf, malformedLines } from '../harness/sample';
 import { defaultModels, Session } from '../harness/session';
 
 /** `ft-qwen 0.81 · gpt stale 0.46` -> [['ft-qwen', 0.81], ['gpt', 0.46]]. */
@@ -37,7 +37,8 @@ describe('Workspace trust: an untrusted folder', function () {
     const cli = await new Promise<{ code: number; stderr: string }>((resolve) => {
       const child = execFile(process.execPath, [cliEntry, 'score', dataset, '--config', config, '--embedding-model', tinyModel, '--cache-dir', path.join(session.root, 'cli-cache')], { cwd: repoRoot }, (_err, _stdout, stderr) => resolve({ code: child.exitCode ?? -1, stderr }));
     });
-    assert.ok(cli.code === 0 || cli.code === 1, `the CLI scored the sample (exit ${cli.code}): ${cli.stderr}`);
+    // Exit 3: the sample's malformed lines were skipped (on purpose); 1: some calls failed. Both still stored results.
+    assert.ok([0, 1, 3].includes(cli.code), `the CLI scored the sample (exit ${cli.code}): ${cli.stderr}`);
     assert.ok(session.server!.stats.succeeded > 0, 'the CLI called the server');
     session.server!.reset();
     await session.workbench.openFile('pisar-sample.jsonl');
@@ -70,7 +71,9 @@ describe('Workspace trust: an untrusted folder', function () {
     }
     await session.screenshot('untrusted-stored-scores');
     assert.ok(shown.some(([model]) => model === 'ft-qwen'), `the score the CLI stored for ft-qwen is drawn: ${JSON.stringify(shown)}`);
-    for (const [model, score] of shown) {
+    for (const [name, score] of shown) {
+      // Long names are drawn shortened in the middle (`claud…nnet`).
+      const model = Object.keys(row.results).find((m) => isShortNameOf(name, m)) ?? name;
       const cell = row.results[model];
       assert.ok(cell?.status === 'scored', `${model} has a stored score`);
       assert.ok(Math.abs(cell.score - score) < 0.0051, `${model}: inline ${score}, stored ${cell.score}`);
