@@ -68,7 +68,7 @@ export class ScoreBatcher {
 
   /** Queues an output for scoring; hold marks an output that would cost a call to redo (written unscored if it waits too long). */
   add(result: StoredResult, reference: string, hold: boolean): void {
-    if (this.failure || this.options.signal.aborted) return this.options.write(result, true);
+    if (this.failure || this.options.signal.aborted) return this.options.write(this.withFailureNote(result), true);
     const pending: PendingScore = { result, reference, queuedAt: Date.now(), written: false, done: false };
     this.queue.push(pending);
     if (hold) this.hold(pending);
@@ -162,9 +162,14 @@ export class ScoreBatcher {
   private settle(batch: PendingScore[], scored: boolean): void {
     for (const b of batch) {
       b.done = true;
-      if (!b.written) this.options.write(b.result, true);
+      if (!b.written) this.options.write(this.withFailureNote(b.result), true);
       else if (scored && b.result.score !== undefined) this.options.write({ ...b.result, at: new Date().toISOString() }, false);
     }
+  }
+
+  /** An output left unscored because scoring failed says why in its record (a later run still scores it). */
+  private withFailureNote(result: StoredResult): StoredResult {
+    return this.failure && result.score === undefined && result.scoreNote === undefined ? { ...result, scoreNote: `scoring failed: ${this.failure}` } : result;
   }
 
   private hold(pending: PendingScore): void {
