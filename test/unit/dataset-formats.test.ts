@@ -169,6 +169,30 @@ describe('datasets as people have them (real files)', function () {
     assert.equal(json.rows.find((r) => r.id === 'b')!.results.pre.status, 'empty');
   });
 
+  it('flags texts cut at the embedding model\'s 256 word pieces on the result and counts them in the summary', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `word${i % 50}`).join(' ');
+    const file = writeFixture(tmp.dir, 'long.jsonl', jsonl([
+      row('short', { outputs: { pre: 'because of short' } }),
+      row('long-output', { outputs: { pre: long } }),
+      { id: 'long-reference', input: 'x', rationale: long, outputs: { pre: 'a short answer' } },
+      row('medium', { outputs: { pre: Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ') } }),
+    ]));
+    const common = [file, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')];
+    const scored = await cli(['score', ...common, '--json']);
+    assert.equal(scored.code, 0, scored.stderr);
+    const doc = JSON.parse(scored.stdout) as ScoreDocument;
+    assert.equal(doc.summary.models[0].cut, 2);
+    assert.equal(doc.summary.models[0].scored, 4, 'cut texts are still scored (on their start)');
+    const results = await ResultsStore.open(file);
+    assert.deepEqual(results.latest('long-output', 'pre')?.scoreCut, ['output']);
+    assert.deepEqual(results.latest('long-reference', 'pre')?.scoreCut, ['reference']);
+    assert.equal(results.latest('short', 'pre')?.scoreCut, undefined);
+    assert.equal(results.latest('medium', 'pre')?.scoreCut, undefined, '60 words fit in 256 word pieces');
+    const md = await cli(['report', file]);
+    assert.match(md.stdout, /\| failed \| cut at model limit \| stale \|/);
+    assert.match(md.stdout, /\| pre \| 4 \| 4 \| .* \| 0 \| 2 \| 0 \|/);
+  });
+
   describe('score says what it skipped', () => {
     it('prints the findings and exits 3 when lines were skipped; --json carries them', async () => {
       const file = writeFixture(tmp.dir, 'mixed.jsonl', jsonl([row('a', { outputs: { pre: 'because of a' } }), '{"id": "b", "score": NaN}', 'not json', row('d', { outputs: { pre: 'because of d' } })]));
