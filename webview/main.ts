@@ -10,6 +10,7 @@ import { DetailView } from './detailView';
 import { custom, el } from './dom';
 import { HostBridge, type PanelState } from './hostBridge';
 import { RowList } from './rowList';
+import { statisticsSection } from './statsView';
 import { SummaryPanel } from './summaryView';
 
 type Push = Exclude<HostToWebview, { type: 'response' }>;
@@ -84,6 +85,7 @@ class ReviewPanelApp {
   private readonly noteInput = custom('vscode-textfield', { testid: 'note-input', attrs: { placeholder: 'Note (Enter to save, Escape to cancel)', 'aria-label': 'Note' } }) as SelectLike;
   private readonly noteTarget = el('span', { className: 'note-target', testid: 'note-target' });
   private noteRow: RowView | undefined;
+  private readonly stats: ReturnType<typeof statisticsSection>;
 
   constructor(root: HTMLElement) {
     this.host = new HostBridge((m) => this.receive(m));
@@ -126,6 +128,12 @@ class ReviewPanelApp {
     this.summarySection.open = this.state.summaryOpen ?? true;
     this.summarySection.addEventListener('vsc-collapsible-toggle', () => this.saveState());
     this.summarySection.append(this.summaryPanel.element);
+    this.stats = statisticsSection({
+      load: () => this.host.request('stats/get', {}),
+      useThreshold: (threshold) => this.host.request('stats/useThreshold', { threshold }).then(() => undefined),
+      setOrder: (column) => this.setSort({ column, descending: false }),
+      onError: (error) => this.showError(error instanceof Error ? error : new Error(String(error))),
+    });
 
     const header = el(
       'header',
@@ -148,7 +156,7 @@ class ReviewPanelApp {
       this.targetSelect,
     );
     const main = el('div', { className: 'main' }, this.list.element, this.detail.element);
-    root.replaceChildren(header, this.error, this.summarySection, filters, this.noteBar, main, this.status);
+    root.replaceChildren(header, this.error, this.summarySection, this.stats.element, filters, this.noteBar, main, this.status);
 
     this.filterBelow.addEventListener('change', () => this.filtersChanged());
     for (const box of [this.filterSuspect, this.filterAnnotated, this.filterUnscored]) box.addEventListener('change', () => this.filtersChanged());
@@ -197,6 +205,7 @@ class ReviewPanelApp {
       case 'summary/didChange':
         this.summary = message.summary;
         this.summaryPanel.update(message.summary);
+        this.stats.invalidate();
         this.renderProgress();
         return;
       case 'rows/didChange': {

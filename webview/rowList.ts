@@ -371,7 +371,8 @@ export class RowList {
     element.reference.title = row.reference ?? 'No reference rationale';
     element.reference.classList.toggle('missing', row.reference === null);
     this.models.forEach((model, m) => {
-      const score = row.scores[model];
+      // A model named like an Object.prototype key (constructor, toString) is data: own keys only.
+      const score = Object.prototype.hasOwnProperty.call(row.scores, model) ? row.scores[model] : undefined;
       if (score?.below) below = true;
       this.fillScore(element.scores[m], score, model);
     });

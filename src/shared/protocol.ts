@@ -7,8 +7,14 @@
  * Types only: the webview imports this file with `import type`.
  */
 
-/** Columns the row list can be sorted by. `score:<model>` sorts by that model's score. */
-export type SortColumn = 'index' | 'id' | 'input' | 'reference' | 'annotation' | `score:${string}`;
+import type { StatisticsView } from './statisticsView';
+
+/**
+ * Columns the row list can be sorted by. `score:<model>` sorts by that model's score; the review
+ * orders: `nearThreshold` (the row's score closest to the threshold first) and `disagreement` (the
+ * widest spread between models' scores first).
+ */
+export type SortColumn = 'index' | 'id' | 'input' | 'reference' | 'annotation' | 'nearThreshold' | 'disagreement' | `score:${string}`;
 
 export interface RowSort {
   readonly column: SortColumn;
@@ -175,6 +181,10 @@ export interface RequestMap {
   'row/annotate': { params: { rowId: string; target: string; label: string; note?: string }; result: null };
   'row/removeAnnotation': { params: { rowId: string; target: string }; result: null };
   'report/export': { params: Record<string, never>; result: null };
+  /** The statistics of the dataset (intervals, paired tests, calibration); null without a dataset. Computed on request. */
+  'stats/get': { params: Record<string, never>; result: StatisticsView | null };
+  /** Sets the pisarReview.threshold setting (the calibration's suggestion), after the user confirms. */
+  'stats/useThreshold': { params: { threshold: number }; result: null };
 }
 
 export type RequestType = keyof RequestMap;

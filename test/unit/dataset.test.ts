@@ -133,7 +133,7 @@ describe('Dataset reader', () => {
     assert.deepEqual(dataset.modelNames, ['m1', 'm2']);
     const [r1, r2, r3, r4] = [await dataset.getRow(0), await dataset.getRow(1), await dataset.getRow(2), await dataset.getRow(3)];
     assert.equal(r1.id, '1');
-    assert.deepEqual(r1.outputs, { m1: 'A kid appeared.', m2: 'Red light.' });
+    assert.deepEqual({ ...r1.outputs }, { m1: 'A kid appeared.', m2: 'Red light.' }); // outputs has no prototype: model names are data
     assert.equal(r2.reference, 'Because.', 'falls back to another reference key for rows that lack the majority key');
     assert.deepEqual(r2.messages, [{ role: 'system', content: 'Explain.' }, { role: 'user', content: 'Look' }]);
     assert.equal(r2.input, 'system: Explain.\nuser: Look');

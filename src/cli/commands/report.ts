@@ -12,6 +12,7 @@ import type { SidecarProblem } from '../../core/store/sidecar';
 import { loadCliConfig } from '../config';
 import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
 import { parseThreshold, selectModels } from './score';
+import { dict } from '../../core/security/ownKeys';
 
 const usage =
   'pisar-review report <file> [--format md|csv|json | --json] [--rows] [--threshold 0.7] [--models a,b] [--seed N] [--max-pair-models N] ' +
@@ -117,7 +118,7 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
 }
 
 function reportRowOf(row: RowReport): ReportRow {
-  const scores: Record<string, ReportRow['scores'][string]> = {};
+  const scores = dict<ReportRow['scores'][string]>();
   for (const [model, cell] of Object.entries(row.results)) {
     if (cell.status === 'missing') continue;
     if (cell.status === 'scored') scores[model] = { score: cell.score, ...(cell.rougeL !== undefined ? { rougeL: cell.rougeL } : {}) };

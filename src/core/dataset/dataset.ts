@@ -18,6 +18,7 @@ import {
   splitFinalAnswer,
 } from './fields';
 import type { DatasetRow, FieldMapping, Finding, FindingCode, ImageRef, ResolvedMapping } from './types';
+import { dict, ownValue } from '../security/ownKeys';
 
 export interface OpenDatasetOptions {
   /** Overrides field detection, role -> JSON key (dots reach into nested objects). */
@@ -518,7 +519,7 @@ class Indexer {
     }
     let bad: string[] | undefined;
     for (const model in value as Record<string, unknown>) {
-      const entry = (value as Record<string, unknown>)[model];
+      const entry = ownValue(value as Record<string, unknown>, model);
       if (typeof entry === 'string' || (entry !== null && typeof entry === 'object' && (typeof (entry as { text?: unknown }).text === 'string' || typeof (entry as { output?: unknown }).output === 'string'))) {
         this.models.add(model);
       } else if (entry !== null && entry !== undefined) {
@@ -848,7 +849,7 @@ export class Dataset {
       images,
       ...(imageError ? { imageError } : {}),
       reference: typeof reference === 'string' && reference !== '' ? reference : undefined,
-      outputs: outputs?.outputs ?? {},
+      outputs: outputs?.outputs ?? dict<string>(),
       fields,
       hash: this.index.hashes[position],
     };

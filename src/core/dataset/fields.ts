@@ -1,4 +1,5 @@
 import type { ChatMessage, FieldMapping, FieldRole, ImageRef, ResolvedMapping } from './types';
+import { dict, ownValue } from '../security/ownKeys';
 
 /** Keys tried for each role, in order of preference when counts tie. */
 export const FIELD_CANDIDATES: Readonly<Record<FieldRole, readonly string[]>> = {
@@ -15,7 +16,7 @@ const CANDIDATE_KEYS = new Set(Object.values(FIELD_CANDIDATES).flat());
 
 /** Reads `a.b.c` from a row object; plain keys are the common case. */
 export function getField(row: Record<string, unknown>, key: string): unknown {
-  if (key in row) {
+  if (Object.prototype.hasOwnProperty.call(row, key)) {
     return row[key];
   }
   if (!key.includes('.')) {
@@ -26,7 +27,7 @@ export function getField(row: Record<string, unknown>, key: string): unknown {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return undefined;
     }
-    value = (value as Record<string, unknown>)[part];
+    value = ownValue(value as Record<string, unknown>, part);
   }
   return value;
 }
@@ -255,7 +256,7 @@ export function asOutputs(value: unknown): { outputs: Record<string, string>; ba
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     return undefined;
   }
-  const outputs: Record<string, string> = {};
+  const outputs = dict<string>();
   const bad: string[] = [];
   for (const [model, entry] of Object.entries(value as Record<string, unknown>)) {
     if (typeof entry === 'string') {

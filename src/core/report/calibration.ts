@@ -130,11 +130,30 @@ export interface Calibration {
 export interface CalibrationOptions extends BootstrapOptions {
   readonly minLabels?: number;
   readonly minPerClass?: number;
-  /** Grid of the curve (default: 0 to 1 by 0.05). */
+  /** Thresholds of the curve (default: curveGrid of the labelled scores). */
   readonly grid?: readonly number[];
 }
 
-export const DEFAULT_GRID: readonly number[] = Array.from({ length: 21 }, (_, i) => Math.round(i * 5) / 100);
+/** Points of the curve. */
+export const CURVE_POINTS = 21;
+
+/**
+ * Thresholds for the curve: CURVE_POINTS evenly spaced from the lowest labelled score to just above
+ * the highest, so the curve spans the scores whatever their range (some embedding models put every
+ * cosine between 0.7 and 0.9).
+ */
+export function curveGrid(points: readonly LabelledScore[]): number[] {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const p of points) {
+    low = Math.min(low, p.score);
+    high = Math.max(high, p.score);
+  }
+  if (!Number.isFinite(low)) return [];
+  const step = Math.max(high - low, 1e-6) / (CURVE_POINTS - 1);
+  // The last point lies past the highest score, where every labelled output is flagged.
+  return Array.from({ length: CURVE_POINTS }, (_, i) => (i === CURVE_POINTS - 1 ? high + Math.min(step, 0.001) : low + i * step));
+}
 
 /** Calibrates one metric: always counts; the numbers only once there are enough labels of both kinds. */
 export function calibrate(metric: string, points: readonly LabelledScore[], threshold: number, options: CalibrationOptions = {}): Calibration {
@@ -154,7 +173,7 @@ export function calibrate(metric: string, points: readonly LabelledScore[], thre
   }
   const best = bestThreshold(points)!;
   const interval = bootstrapInterval(points, (sample) => bestThreshold(sample)?.threshold ?? NaN, { seed: options.seed, resamples: Math.min(options.resamples ?? 1000, 1000) });
-  const grid = options.grid ?? DEFAULT_GRID;
+  const grid = options.grid ?? curveGrid(points);
   return {
     ...base,
     status: 'ready',

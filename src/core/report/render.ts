@@ -3,6 +3,7 @@ import type { StatisticsReport } from './statistics';
 import type { DatasetSummary } from './summary';
 import { formatScore, isBelowThreshold } from '../review/rules';
 import { formatP, type Estimate, type Interval } from './stats';
+import { ownValue } from '../security/ownKeys';
 
 /**
  * The one report renderer: the CLI's `report`, `score` and `compare`, and the panel's export all
@@ -273,15 +274,15 @@ function calibrationTable(st: StatisticsReport): Table {
 const CALIBRATION_CSV_HEADER = ['metric', 'labelled', 'bad', 'status', 'more_labels_needed', 'precision', 'recall', 'f1', 'suggested_threshold', 'suggested_low', 'suggested_high', 'suggested_f1', 'auc'];
 
 function curveTable(st: StatisticsReport): Table | undefined {
-  const ready = st.calibration.metrics.filter((m) => m.status === 'ready');
-  if (ready.length === 0) return undefined;
-  const grid = ready[0].curve.map((p) => p.threshold);
+  // Each metric has its own grid (its scores' range): one line per (metric, threshold).
+  const points = st.calibration.metrics.filter((m) => m.status === 'ready').flatMap((m) => m.curve.map((p) => ({ metric: m.metric, ...p })));
+  if (points.length === 0) return undefined;
   return {
     title: 'Calibration curve (score < threshold => bad)',
-    header: ['threshold', ...ready.flatMap((m) => [`${m.metric} precision`, `${m.metric} recall`, `${m.metric} F1`])],
-    text: grid.map((t, i) => [t.toFixed(2), ...ready.flatMap((m) => [fixed(m.curve[i]?.precision), fixed(m.curve[i]?.recall), fixed(m.curve[i]?.f1)])]),
-    values: grid.map((t, i) => [t, ...ready.flatMap((m) => [m.curve[i]?.precision, m.curve[i]?.recall, m.curve[i]?.f1])]),
-    numeric: [true, ...ready.flatMap(() => [true, true, true])],
+    header: ['metric', 'threshold', 'precision', 'recall', 'F1'],
+    text: points.map((p) => [p.metric, p.threshold.toFixed(3), fixed(p.precision), fixed(p.recall), fixed(p.f1)]),
+    values: points.map((p) => [p.metric, p.threshold, p.precision, p.recall, p.f1]),
+    numeric: [false, true, true, true, true],
   };
 }
 
@@ -305,7 +306,7 @@ function statisticsCsv(st: StatisticsReport): string {
   ];
   const curve = curveTable(st);
   const parts = blocks.map(([name, header, t]) => `# ${name}\r\n${csvTable(header, t.values)}`);
-  if (curve) parts.push(`# calibration curve\r\n${csvTable(curve.header.map((h) => h.replace(/ /g, '_')), curve.values)}`);
+  if (curve) parts.push(`# calibration curve\r\n${csvTable(['metric', 'threshold', 'precision', 'recall', 'f1'], curve.values)}`);
   return parts.join('\r\n');
 }
 
@@ -331,7 +332,7 @@ function rowsTable(input: ReportInput, rows: readonly ReportRow[]): Table {
     header: ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...input.models, ...(withAnnotations ? ['annotations'] : [])],
     text: rows.map((row) => [
       row.id, String(row.line), ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
-      ...input.models.map((m) => scoreCell(row.scores[m], t)), ...(withAnnotations ? [annotationText(row)] : []),
+      ...input.models.map((m) => scoreCell(ownValue(row.scores, m), t)), ...(withAnnotations ? [annotationText(row)] : []),
     ]),
     values: [],
     numeric: [false, true, ...(withText ? [false, false] : []), ...input.models.map(() => true)],
@@ -389,7 +390,7 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
   const values = rows.map((row) => [
     row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
     ...input.models.flatMap((m) => {
-      const c = row.scores[m];
+      const c = ownValue(row.scores, m);
       return [c?.stale ? null : c?.score, c?.stale ? 'stale' : c?.error, c?.rougeL];
     }),
     ...(withAnnotations ? [annotationText(row)] : []),

@@ -5,6 +5,7 @@ import type { StoredResult } from '../store/results';
 import { rougeL } from './rougeL';
 import type { StatisticsCell, StatisticsRow } from './statistics';
 import type { ResultLookup } from './summary';
+import { dict } from '../security/ownKeys';
 
 /** One row's current result per model, for `report --rows`. */
 export interface RowReport {
@@ -64,7 +65,7 @@ export async function collectStatisticsRows(
   }
   const out: StatisticsRow[] = [];
   for await (const row of dataset.rows()) {
-    const cells: Record<string, StatisticsCell> = {};
+    const cells = dict<StatisticsCell>();
     for (const model of models) {
       const r = current(results, row, model);
       if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
@@ -100,7 +101,7 @@ export function rowReports(
   const out: RowReport[] = [];
   for (let i = 0; i < dataset.rowCount; i++) {
     const hash = dataset.rowHash(i);
-    const cells: Record<string, RowCell> = {};
+    const cells = dict<RowCell>();
     const stats = statisticsRows?.[i];
     for (const model of models) {
       const cell = cellOf(results.latest(ids[i], model), hash, threshold);

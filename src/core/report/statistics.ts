@@ -1,5 +1,6 @@
 import { calibrate, DEFAULT_LABEL_MAPPING, labelClass, type Calibration, type CalibrationOptions, type LabelMapping, type LabelledScore } from './calibration';
 import { rougeL, tokens } from './rougeL';
+import { ownValue } from '../security/ownKeys';
 import {
   bootstrapSummary,
   CONFIDENCE_LEVEL,
@@ -133,7 +134,7 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
         unmapped++;
         continue;
       }
-      const cell = row.cells[model];
+      const cell = ownValue(row.cells, model);
       if (!cell) continue;
       const bad = kind === 'bad';
       if (typeof cell.score === 'number') cosine.push({ score: cell.score, bad });
@@ -165,7 +166,7 @@ function modelStatistics(rows: readonly StatisticsRow[], model: string, threshol
   let outputs = 0;
   let truncated = 0;
   for (const row of rows) {
-    const cell = row.cells[model];
+    const cell = ownValue(row.cells, model);
     if (!cell) continue;
     if (typeof cell.score === 'number') scores.push(cell.score);
     if (cell.output !== undefined || cell.truncated) outputs++;
@@ -205,8 +206,8 @@ export function pairedScores(rows: readonly StatisticsRow[], a: string, b: strin
   const xs: number[] = [];
   const ys: number[] = [];
   for (const row of rows) {
-    const x = row.cells[a]?.score;
-    const y = row.cells[b]?.score;
+    const x = ownValue(row.cells, a)?.score;
+    const y = ownValue(row.cells, b)?.score;
     if (typeof x === 'number' && typeof y === 'number') {
       xs.push(x);
       ys.push(y);

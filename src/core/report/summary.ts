@@ -44,7 +44,12 @@ export interface DatasetSummary {
   gaps: { a: string; b: string; meanGap: number }[];
   /** Rows whose reference is suspect (isSuspectReference in core/review/rules). */
   suspectReferences: number;
+  /** Set when more models have a mean than MAX_GAP_MODELS: gaps list only pairs among the first ones. */
+  gapsLimitedTo?: number;
 }
+
+/** Models whose pairwise gaps are listed (n models make n(n-1)/2 pairs: 10,000 would exhaust memory). */
+export const MAX_GAP_MODELS = 50;
 
 export interface SummaryOptions {
   /** Models to include, in this order (default: every model with stored results). */
@@ -109,14 +114,17 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
   });
 
   const gaps: DatasetSummary['gaps'] = [];
-  for (let i = 0; i < summaries.length; i++) {
-    for (let j = i + 1; j < summaries.length; j++) {
-      const a = summaries[i];
-      const b = summaries[j];
-      if (a.mean !== null && b.mean !== null) gaps.push({ a: a.model, b: b.model, meanGap: a.mean - b.mean });
+  const withMean = summaries.filter((m) => m.mean !== null);
+  const paired = withMean.slice(0, MAX_GAP_MODELS);
+  for (let i = 0; i < paired.length; i++) {
+    for (let j = i + 1; j < paired.length; j++) {
+      const a = paired[i];
+      const b = paired[j];
+      gaps.push({ a: a.model, b: b.model, meanGap: a.mean! - b.mean! });
     }
   }
-  return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences };
+  const limited = withMean.length > MAX_GAP_MODELS ? { gapsLimitedTo: MAX_GAP_MODELS } : {};
+  return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences, ...limited };
 }
 
 /** The rows of a dataset for `summarize`, read from its index (no row is parsed). */

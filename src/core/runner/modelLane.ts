@@ -8,6 +8,7 @@ import type { StoredResult } from '../store/results';
 import { completeOnce, createClient, type Completion } from './provider';
 import { backoffMs, classifyFailure, type FailureClass, type RetryPolicy } from './retry';
 import type { ModelFailure, ModelRunStats } from './runner';
+import { dict } from '../security/ownKeys';
 
 export type CallOutcome = { ok: true; completion: Completion; latencyMs: number } | { ok: false; error: NonNullable<StoredResult['error']> };
 
@@ -45,7 +46,7 @@ export class ModelLane {
   ) {
     this.signal = AbortSignal.any([ctx.runSignal, this.controller.signal]);
     setMaxListeners(0, this.signal); // every call in flight listens for cancel
-    this.stats = { model: name, called: 0, cacheHits: 0, precomputed: 0, reused: 0, succeeded: 0, failed: 0, retries: 0, failedByKind: {} };
+    this.stats = { model: name, called: 0, cacheHits: 0, precomputed: 0, reused: 0, succeeded: 0, failed: 0, retries: 0, failedByKind: dict<number>() };
   }
 
   /** Rows not yet taken. */

@@ -15,6 +15,7 @@ import { ResultWriter } from './resultWriter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 import { RowFeed } from './rowFeed';
 import { ScoreBatcher } from './scoreBatcher';
+import { ownValue } from '../security/ownKeys';
 
 /** What the runner needs from the scorer (src/core/scoring/scorer.ts provides it). */
 export interface RunScorer {
@@ -234,7 +235,7 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
       const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, ...rest } = latest;
       return finish({ ...rest, at: now() }, row, false);
     }
-    const precomputed = row.outputs[lane.name];
+    const precomputed = ownValue(row.outputs, lane.name);
     if (precomputed !== undefined && !(options.rerun && calling)) {
       lane.stats.precomputed++;
       return finish({ ...base, source: 'precomputed', output: precomputed, at: now() }, row, false);

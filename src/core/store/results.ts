@@ -50,13 +50,27 @@ function validateResult(value: unknown): string | undefined {
   }
   if (!SOURCES.includes(r.source as string)) return '"source" must be "precomputed" or "called"';
   if (r.output !== undefined && typeof r.output !== 'string') return '"output" must be a string';
-  if (r.score !== undefined && (typeof r.score !== 'number' || !Number.isFinite(r.score))) return '"score" must be a number';
   if (r.error !== undefined) {
     const e = r.error as Record<string, unknown> | null;
     if (!e || typeof e !== 'object' || typeof e.kind !== 'string' || typeof e.message !== 'string') return '"error" must be { kind, message }';
   }
   if (r.output === undefined && r.error === undefined) return 'a result needs "output" or "error"';
   return undefined;
+}
+
+/** A stored score that cannot be a cosine similarity (NaN, text, outside [-1, 1]) is ignored, with a warning. */
+function scoreWarning(value: unknown): string | undefined {
+  const score = (value as { score?: unknown }).score;
+  if (score === undefined) return undefined;
+  if (typeof score === 'number' && Number.isFinite(score) && score >= -1 && score <= 1) return undefined;
+  return `"score" ${JSON.stringify(score) ?? String(score)} is not a cosine similarity (a number from -1 to 1); the score was ignored and the output kept`;
+}
+
+function withoutBadScore(value: unknown): StoredResult {
+  const r = value as StoredResult;
+  if (scoreWarning(r) === undefined) return r;
+  const { score: _score, scorer: _scorer, ...rest } = r;
+  return rest;
 }
 
 function maskResult(r: StoredResult): void {
@@ -135,7 +149,7 @@ export class ResultsStore {
   append(results: readonly StoredResult[]): Promise<void> {
     if (results.length === 0) return this.writeChain;
     for (const r of results) {
-      const problem = validateResult(r);
+      const problem = validateResult(r) ?? scoreWarning(r);
       if (problem) return Promise.reject(new Error(`refusing to store an invalid result for ${r.rowId}/${r.model}: ${problem}`));
     }
     // The file gate: whatever a server echoed never lands in the sidecar (masked in place, so events match the file).
@@ -160,7 +174,7 @@ export class ResultsStore {
   }
 
   private async load(repair = true): Promise<void> {
-    const { records, problems } = await readSidecar<StoredResult>(this.file, { validate: validateResult, repair });
+    const { records, problems } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair });
     this.latestByKey = new Map();
     this.byRow = new Map();
     this.modelOrder = new Set();

@@ -16,7 +16,7 @@ export interface SidecarProblem {
   readonly file: string;
   /** 1-based line number. */
   readonly line: number;
-  readonly kind: 'corrupt-line' | 'invalid-record' | 'truncated-tail' | 'unsafe-file';
+  readonly kind: 'corrupt-line' | 'invalid-record' | 'invalid-field' | 'truncated-tail' | 'unsafe-file';
   /** What was wrong, in a sentence. */
   readonly reason: string;
   /** What to do (or what was done) about it, in a sentence. */
@@ -35,6 +35,8 @@ export interface ReadSidecarOptions<T> {
   readonly validate?: (value: unknown) => string | undefined;
   /** Repair a cut-off last line on disk (default true). Read-only callers pass false. */
   readonly repair?: boolean;
+  /** Return a warning when part of a valid record is unusable; the record is kept (map should drop that part) and the line reported. */
+  readonly warn?: (value: unknown) => string | undefined;
   /** Map a parsed, valid line to the record type (default: as is). */
   readonly map?: (value: unknown) => T;
 }
@@ -225,6 +227,14 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
         fix: `Correct or delete line ${lineNo} of ${file}; every other line was kept.`,
       });
       return;
+    }
+    const warning = options.warn?.(value);
+    if (warning) {
+      problems.push({
+        file, line: lineNo, kind: 'invalid-field',
+        reason: `line ${lineNo}: ${warning}`,
+        fix: `Correct line ${lineNo} of ${file}, or run again to redo what was ignored; the rest of the record was kept.`,
+      });
     }
     records.push(map(value));
   }

@@ -154,6 +154,8 @@ export class PanelController {
       case 'row/annotate':
       case 'row/removeAnnotation':
       case 'report/export':
+      case 'stats/get':
+      case 'stats/useThreshold':
         await this.answer(message);
         return;
       default: {
@@ -213,6 +215,15 @@ export class PanelController {
       case 'report/export':
         await this.source.exportReport();
         return null;
+      case 'stats/get':
+        return this.source.activeDataset() && this.source.statistics ? (await this.source.statistics()) ?? null : null;
+      case 'stats/useThreshold': {
+        const t = request.params.threshold;
+        if (typeof t !== 'number' || !Number.isFinite(t) || t < -1 || t > 1) throw new Error(`A threshold must be a number from -1 to 1, not ${String(t)}.`);
+        if (!this.source.useThreshold) throw new Error('Setting the threshold is not available here.');
+        await this.source.useThreshold(t);
+        return null;
+      }
       default: {
         const unknown: never = request;
         throw new Error(`unknown panel request ${JSON.stringify(unknown)}`);
@@ -353,7 +364,7 @@ export function sanitizeQuery(query: RowQuery, dataset: DatasetView | undefined)
   return sort === query.sort && filter === query.filter ? query : { sort, filter };
 }
 
-const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export']);
+const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export', 'stats/get', 'stats/useThreshold']);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

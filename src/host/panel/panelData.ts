@@ -1,3 +1,4 @@
+import type { StatisticsView } from '../../shared/statisticsView';
 import type { ImageView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
 
@@ -13,4 +14,8 @@ export interface PanelSource
   exportReport(): Promise<void>;
   /** Reads a row's image for a thumbnail: a data: URL, or why it is not shown. */
   loadImage(datasetFile: string, image: ImageView): Promise<{ dataUrl?: string; problem?: string }>;
+  /** The statistics section (intervals, paired tests, calibration); undefined without a dataset. */
+  statistics?(): Promise<StatisticsView | undefined>;
+  /** Sets the threshold setting to `threshold` (the calibration's suggestion the user picked). */
+  useThreshold?(threshold: number): Promise<void>;
 }

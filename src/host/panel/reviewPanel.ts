@@ -6,8 +6,10 @@ import { imageUrlFor } from '../../core/runner/images';
 import { writeSafe } from '../../core/store/safeFile';
 import type { ImageView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
+import { UseSuggestedThresholdCommand, useSuggestedThreshold } from '../review/statistics';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
 import type { PanelSource } from './panelData';
+import { dict } from '../../core/security/ownKeys';
 
 /** The panel's ids (the view is declared in package.json). */
 export const PanelIds = {
@@ -46,6 +48,10 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
       await vscode.commands.executeCommand(PanelIds.exportReport);
     },
     loadImage: loadThumbnail,
+    ...(api.statistics ? { statistics: () => api.statistics!() } : {}),
+    useThreshold: async (threshold) => {
+      await vscode.commands.executeCommand(UseSuggestedThresholdCommand, threshold);
+    },
   };
   const controller = new PanelController(source);
   const provider = new ReviewPanelProvider(context.extensionUri, controller);
@@ -61,6 +67,13 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     }),
     vscode.commands.registerCommand(PanelIds.exportReport, () => exportReport(api, controller)),
     vscode.commands.registerCommand(PanelIds.showPanel, () => vscode.commands.executeCommand(`${PanelIds.view}.focus`)),
+    vscode.commands.registerCommand(UseSuggestedThresholdCommand, async (threshold?: unknown) => {
+      try {
+        await useSuggestedThreshold(async () => api.statistics?.(), threshold);
+      } catch (error) {
+        void vscode.window.showErrorMessage(`PiSAR Review: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }),
   );
   void controller.datasetChanged();
 }
@@ -97,6 +110,7 @@ export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebview
   const nonce = randomBytes(18).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
+  const statsStyle = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'stats.css'));
   const csp = [
     "default-src 'none'",
     // Thumbnails arrive as data: URLs read and checked by the host; nothing loads from the network.
@@ -112,6 +126,7 @@ export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebview
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${style.toString()}">
+<link rel="stylesheet" href="${statsStyle.toString()}">
 <title>PiSAR Review</title>
 </head>
 <body>
@@ -178,7 +193,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         const details = await Promise.all(indexes.slice(start, start + EXPORT_BATCH).map((i) => api.rowDetail(i)));
         for (const d of details) {
           if (!d) continue;
-          const scores: Record<string, ReportRow['scores'][string]> = {};
+          const scores = dict<ReportRow['scores'][string]>();
           for (const o of d.outputs) {
             if (!o.score) continue; // a precomputed output with no stored result
             // The report renders the score itself (formatScore): keep the export's fields as they were.
@@ -201,6 +216,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         },
         models: dataset.models,
         rows,
+        statistics: await api.statistics?.(),
       });
       const out: string[] = [];
       const base = target.fsPath.replace(/\.[^./\\]+$/, '');

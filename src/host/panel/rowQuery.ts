@@ -1,6 +1,7 @@
 import type { RowCondition } from '../../core/review/reviewModel';
 import type { DatasetView, RowFilter, RowQuery, RowView } from '../../shared/protocol';
 import type { PanelSource } from './panelData';
+import { isReviewOrder, reviewOrderKeys } from './reviewOrder';
 
 /**
  * Sorting and filtering over the row index, host-side, so the webview never holds the whole file.
@@ -35,6 +36,11 @@ export class SortColumns {
   /** Some rows' scores or annotations changed. */
   markChanged(indexes: readonly number[]): void {
     if (this.filledFor) for (const i of indexes) this.dirty.add(i);
+  }
+
+  /** Per model, every row's score (NaN where none), once ensure() has filled them. */
+  scoreColumns(): ReadonlyMap<string, Float64Array> {
+    return this.scores;
   }
 
   get filled(): boolean {
@@ -186,7 +192,10 @@ export async function computeOrder(
     for (let i = 0; i < n; i++) if (hits[i] === lists.length) kept.push(i);
   }
   const column = query.sort.column;
-  if (column.startsWith('score:') && source.scoreColumns) {
+  if (isReviewOrder(column)) {
+    const scores = source.scoreColumns ? await source.scoreColumns() : (await columns.ensure(source, dataset), columns.scoreColumns());
+    sortByScore(kept, reviewOrderKeys(column, scores.values(), n, dataset.threshold), query.sort.descending);
+  } else if (column.startsWith('score:') && source.scoreColumns) {
     // The stores hold every score: sort without reading a single row.
     const scores = (await source.scoreColumns()).get(column.slice('score:'.length));
     if (scores) sortByScore(kept, scores, query.sort.descending);

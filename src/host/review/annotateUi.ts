@@ -3,6 +3,7 @@ import { oneLine } from '../../core/review/reviewModel';
 import { formatScore } from '../../core/review/rules';
 import { sameTarget, type AnnotationTarget } from '../../core/store/annotations';
 import type { DatasetSession } from './session';
+import { ownValue } from '../../core/security/ownKeys';
 
 export type AnnotationChoice =
   | { readonly kind: 'set'; readonly target: AnnotationTarget; readonly label: string; readonly note: string }
@@ -53,7 +54,7 @@ export async function pickAnnotation(
       items.push({
         label: `Output of ${model}`,
         description: [score, marked ? `marked ${marked.label}` : undefined].filter(Boolean).join(' · ') || undefined,
-        detail: oneLine(result?.result.output ?? row?.outputs[model] ?? '', 160) || undefined,
+        detail: oneLine(result?.result.output ?? ownValue(row?.outputs, model) ?? '', 160) || undefined,
         target: t,
       });
     }

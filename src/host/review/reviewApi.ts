@@ -1,4 +1,5 @@
 import type * as vscode from 'vscode';
+import type { StatisticsReport } from '../../core/report/statistics';
 import type { ReviewModel } from '../../core/review/reviewModel';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { DatasetView } from '../../shared/protocol';
@@ -24,6 +25,8 @@ export interface ReviewApi
   /** The cursor in the dataset's editor moved onto another row. */
   readonly onDidChangeCursorRow: vscode.Event<CursorRow>;
 
+  /** Intervals, paired tests, calibration against labels and bias checks of the active dataset (as `report --json`). */
+  statistics?(): Promise<StatisticsReport | undefined>;
   /** A score is running for the active dataset. */
   isScoring(): boolean;
   /** Shows the row's line in the dataset's editor (opening it if needed) and puts the cursor there. */

@@ -7,6 +7,9 @@ import type { CursorRow, ReviewApi, RowsChange, ScoreOptions } from './reviewApi
 import type { DatasetSession, RowState } from './session';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
+import { reviewStatistics } from '../../core/report/reviewStatistics';
+import type { StatisticsReport } from '../../core/report/statistics';
+import { labelMappingFromSettings } from './statistics';
 
 /**
  * The review actions shared by the editor commands and the side panel (it implements ReviewApi):
@@ -48,6 +51,11 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
         if (s) this.rowsEmitter.fire({ file: s.file });
       }),
     );
+  }
+
+  statistics(): Promise<StatisticsReport | undefined> {
+    const session = this.sessions.active;
+    return session ? reviewStatistics(session, labelMappingFromSettings()) : Promise.resolve(undefined);
   }
 
   isScoring(): boolean {

@@ -1,0 +1,16 @@
+/**
+ * Dataset and config strings (model names, field names, ids, labels) become keys in many places. On a
+ * plain `{}` the keys `__proto__`, `constructor`, `toString` ... are already there (or set the
+ * prototype): such a string must stay data. Keyed collections are Maps, or objects made by `dict()`,
+ * and every lookup of a string from outside goes through `ownValue`.
+ */
+
+/** An object with no prototype: every key, `__proto__` included, is an ordinary own property. */
+export function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** `obj[key]` only when `key` is obj's own property (never Object.prototype's `constructor` or `toString`). */
+export function ownValue<T>(obj: Readonly<Record<string, T>> | null | undefined, key: string): T | undefined {
+  return obj != null && Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+}

@@ -1,0 +1,59 @@
+import * as vscode from 'vscode';
+import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
+import type { StatisticsReport } from '../../core/report/statistics';
+import { formatThreshold } from '../../core/review/rules';
+import { Settings } from '../ids';
+
+/** The command that sets the threshold to the calibration's suggestion (package.json). */
+export const UseSuggestedThresholdCommand = 'pisarReview.useSuggestedThreshold';
+
+/** Calibration's label mapping from the settings (lists of labels read as bad and as good). */
+export function labelMappingFromSettings(): LabelMapping {
+  const c = vscode.workspace.getConfiguration(Settings.section);
+  const list = (key: string, fallback: readonly string[]) => {
+    const value = c.get<unknown>(key);
+    return Array.isArray(value) && value.every((v) => typeof v === 'string') && value.length > 0 ? (value as string[]) : fallback;
+  };
+  return { bad: list('calibration.badLabels', DEFAULT_LABEL_MAPPING.bad), good: list('calibration.goodLabels', DEFAULT_LABEL_MAPPING.good) };
+}
+
+/**
+ * Sets pisarReview.threshold to the F1-maximising threshold of the cosine calibration. From the
+ * panel the user clicked a button showing the value, so `threshold` is set as given; from the
+ * command palette the suggestion is computed and confirmed first.
+ */
+export async function useSuggestedThreshold(statistics: () => Promise<StatisticsReport | undefined>, threshold?: unknown): Promise<void> {
+  let value: number;
+  const current = vscode.workspace.getConfiguration(Settings.section).get<number>(Settings.threshold, 0.7);
+  if (typeof threshold === 'number') {
+    value = threshold;
+  } else {
+    const report = await statistics();
+    if (!report) {
+      void vscode.window.showWarningMessage('PiSAR Review: open a dataset (.jsonl) with scores and annotations to calibrate the threshold.');
+      return;
+    }
+    const cosine = report.calibration.metrics.find((m) => m.metric === 'cosine');
+    if (!cosine || cosine.status !== 'ready' || !cosine.suggested) {
+      void vscode.window.showInformationMessage(
+        `PiSAR Review: calibration needs ${cosine?.needed ?? 20} more labelled model outputs (${cosine?.reason ?? 'label outputs as fine or bad'}). Label outputs in the panel or with "Annotate Row at Cursor…".`,
+      );
+      return;
+    }
+    const s = cosine.suggested;
+    const interval = s.interval ? ` (95% interval ${s.interval.low.toFixed(3)} to ${s.interval.high.toFixed(3)})` : '';
+    const set = `Set to ${s.threshold.toFixed(3)}`;
+    const choice = await vscode.window.showInformationMessage(
+      `PiSAR Review: on ${cosine.labelled} labelled outputs, "score < ${s.threshold.toFixed(3)} => bad" has the best F1, ${s.f1.toFixed(2)}${interval}; the threshold is ${formatThreshold(current)}.`,
+      set,
+    );
+    if (choice !== set) return;
+    value = s.threshold;
+  }
+  if (!Number.isFinite(value) || value < -1 || value > 1) throw new Error(`A threshold must be a number from -1 to 1, not ${String(value)}.`);
+  // Three decimals: the suggestion lies halfway between two scores, more digits mean nothing.
+  const rounded = Math.round(value * 1000) / 1000;
+  const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await vscode.workspace.getConfiguration(Settings.section).update(Settings.threshold, rounded, target);
+  void vscode.window.showInformationMessage(`PiSAR Review: threshold set to ${formatThreshold(rounded)} (was ${formatThreshold(current)}).`);
+}

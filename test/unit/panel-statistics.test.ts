@@ -1,0 +1,58 @@
+import * as assert from 'node:assert/strict';
+import { reviewOrderKeys } from '../../src/host/panel/reviewOrder';
+import { reviewStatistics } from '../../src/core/report/reviewStatistics';
+import type { RowQuery, RowsPage } from '../../src/shared/protocol';
+import type { StatisticsView } from '../../src/shared/statisticsView';
+import { knownSource, PanelHarness, type ReviewFixture } from './reviewFixture';
+
+async function ids(query: RowQuery, from?: ReviewFixture): Promise<string[]> {
+  const h = new PanelHarness(from ?? (await knownSource()));
+  await h.controller.handle({ type: 'webview/ready', query });
+  const { generation } = h.last('rows/didChange');
+  const page = (await h.request<RowsPage>({ type: 'rows/page', params: { generation, start: 0, count: 100 } })).result!;
+  return page.rows.map((r) => r.id);
+}
+
+describe('panel statistics and review orders', () => {
+  it('review order keys: nearest score to the threshold, and minus the spread of two or more scores', () => {
+    const ft = Float64Array.from([0.9, 0.6, Number.NaN]);
+    const gpt = Float64Array.from([0.2, Number.NaN, Number.NaN]);
+    const near = reviewOrderKeys('nearThreshold', [ft, gpt], 3, 0.7);
+    assert.ok(Math.abs(near[0] - 0.2) < 1e-12 && Math.abs(near[1] - 0.1) < 1e-12 && Number.isNaN(near[2]));
+    const spread = reviewOrderKeys('disagreement', [ft, gpt], 3, 0.7);
+    assert.ok(Math.abs(spread[0] + 0.7) < 1e-12);
+    assert.ok(Number.isNaN(spread[1]), 'one score: no disagreement');
+  });
+
+  it('sorts the rows closest to the threshold first, and the widest disagreement first, from columns or from rows', async () => {
+    // Threshold 0.7. Nearest: d 0.69 (0.01), c 0.72 (0.02), a-9 0.75 (0.05), a-10 0.55 (0.15), b-2 0.91 (0.21); e has no score.
+    const near = { sort: { column: 'nearThreshold', descending: false }, filter: {} } as const;
+    assert.deepEqual(await ids(near), ['d', 'c', 'a-9', 'a-10', 'b-2', 'e']);
+    // Spread: b-2 0.45, a-10 0.25, a-9 0.05; c, d and e have fewer than two scores.
+    const disagreement = { sort: { column: 'disagreement', descending: false }, filter: {} } as const;
+    assert.deepEqual(await ids(disagreement), ['b-2', 'a-10', 'a-9', 'c', 'd', 'e']);
+    const fromRows = await knownSource();
+    fromRows.scoreColumns = undefined;
+    assert.deepEqual(await ids(near, fromRows), ['d', 'c', 'a-9', 'a-10', 'b-2', 'e']);
+    assert.deepEqual(await ids({ ...disagreement, filter: { below: 'any' } }), ['b-2', 'a-10', 'd'], 'within a filter');
+  });
+
+  it('answers stats/get with the open dataset\'s statistics and checks stats/useThreshold before setting it', async () => {
+    const source = await knownSource();
+    await source.annotateRow(0, { kind: 'output', model: 'gpt' }, 'hallucinated');
+    const set: number[] = [];
+    const h = new PanelHarness(Object.assign(source, { statistics: () => reviewStatistics(source.review), useThreshold: async (t: number) => void set.push(t) }));
+    await h.controller.handle({ type: 'webview/ready' });
+    const stats = (await h.request<StatisticsView>({ type: 'stats/get', params: {} })).result!;
+    const ft = stats.models.find((m) => m.model === 'ft')!;
+    assert.equal(ft.n, 4); // 0.91, 0.55, 0.8, 0.72 (d failed)
+    assert.ok(Math.abs(ft.mean!.value - 0.745) < 1e-12);
+    assert.deepEqual(stats.pairs.list.map((p) => [p.a, p.b, p.n]), [['ft', 'gpt', 3]], 'b-2, a-10 and a-9 are scored by both');
+    assert.deepEqual([stats.calibration.metrics[0].labelled, stats.calibration.metrics[0].needed], [1, 19]);
+    assert.equal((await h.request({ type: 'stats/useThreshold', params: { threshold: 0.655 } })).ok, true);
+    const bad = await h.request({ type: 'stats/useThreshold', params: { threshold: 7 } });
+    assert.equal(bad.ok, false);
+    assert.match(bad.error!, /from -1 to 1/);
+    assert.deepEqual(set, [0.655]);
+  });
+});

@@ -1,0 +1,244 @@
+import type { SortColumn } from '../src/shared/protocol';
+import type { CalibrationView, EstimateView, IntervalView, StatisticsView } from '../src/shared/statisticsView';
+import { custom, el, svg } from './dom';
+
+const CURVE_WIDTH = 240;
+const CURVE_HEIGHT = 96;
+/** Pause after a change of scores or labels before asking the host to recompute. */
+const REFRESH_DELAY_MS = 400;
+
+export interface StatsPanelHooks {
+  /** Asks the host for the statistics (computed on request). */
+  load(): Promise<StatisticsView | null>;
+  /** Sets the threshold setting to the calibration's suggestion. */
+  useThreshold(threshold: number): Promise<void>;
+  /** Sorts the rows in a review order. */
+  setOrder(column: Extract<SortColumn, 'nearThreshold' | 'disagreement'>): void;
+  onError(error: unknown): void;
+}
+
+/**
+ * The statistics section: 95% intervals per model, paired tests between models, calibration of the
+ * threshold against the reviewer's labels (with its curve), bias checks, and the review orders.
+ * Computed by the host only while the section is open; dataset text is set with textContent only.
+ */
+export class StatsPanel {
+  readonly element: HTMLElement;
+  private readonly orders: HTMLElement;
+  private readonly intervals: HTMLTableElement;
+  private readonly pairs: HTMLElement;
+  private readonly calibration: HTMLElement;
+  private readonly bias: HTMLTableElement;
+  private readonly note: HTMLParagraphElement;
+  private open = false;
+  private stale = true;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private loading: Promise<void> | undefined;
+
+  constructor(private readonly hooks: StatsPanelHooks) {
+    const near = custom('vscode-button', { text: 'Closest to the threshold', testid: 'order-near-threshold', attrs: { secondary: '', title: 'Sort rows by how close a score is to the threshold: a label there teaches the most' } });
+    const disagree = custom('vscode-button', { text: 'Models disagree', testid: 'order-disagreement', attrs: { secondary: '', title: 'Sort rows by the spread between the models\' scores, widest first' } });
+    near.addEventListener('click', () => hooks.setOrder('nearThreshold'));
+    disagree.addEventListener('click', () => hooks.setOrder('disagreement'));
+    this.orders = el('div', { className: 'stats-orders', testid: 'stats-orders', attrs: { role: 'group', 'aria-label': 'Review order' } }, el('span', { text: 'Review order:' }), near, disagree);
+    this.intervals = el('table', { className: 'stats-table', testid: 'stats-intervals' });
+    this.pairs = el('div', { className: 'stats-pairs', testid: 'stats-pairs' });
+    this.calibration = el('div', { className: 'stats-calibration', testid: 'stats-calibration' });
+    this.bias = el('table', { className: 'stats-table', testid: 'stats-bias' });
+    this.note = el('p', { className: 'summary-note', testid: 'stats-note' });
+    this.element = el('div', { className: 'stats', testid: 'stats' }, this.orders, this.note, this.intervals, this.pairs, this.calibration, this.bias);
+  }
+
+  /** The section was opened or closed: load when it opens with old numbers. */
+  setOpen(open: boolean): void {
+    this.open = open;
+    if (open && this.stale) this.refreshSoon(0);
+  }
+
+  /** Scores, labels or the threshold changed: recompute when visible, else on the next open. */
+  invalidate(): void {
+    this.stale = true;
+    if (this.open) this.refreshSoon(REFRESH_DELAY_MS);
+  }
+
+  private refreshSoon(delay: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.refresh(), delay);
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.loading) {
+      // One request at a time; the newest state is fetched once the running one ends.
+      await this.loading;
+      if (!this.stale) return;
+    }
+    this.stale = false;
+    this.note.textContent = 'Computing intervals and calibration…';
+    this.loading = this.hooks
+      .load()
+      .then((stats) => this.render(stats))
+      .catch((error: unknown) => {
+        this.stale = true;
+        this.note.textContent = '';
+        this.hooks.onError(error);
+      })
+      .finally(() => (this.loading = undefined));
+    await this.loading;
+  }
+
+  render(stats: StatisticsView | null): void {
+    if (!stats || stats.models.length === 0) {
+      for (const part of [this.intervals, this.pairs, this.calibration, this.bias]) part.replaceChildren();
+      this.note.textContent = stats ? 'No scores yet: score the file to see intervals and calibration.' : '';
+      return;
+    }
+    this.note.textContent = `95% intervals: bootstrap with ${stats.resamples} resamples (seed ${stats.seed}), the same numbers as pisar-review report --json.`;
+    this.renderIntervals(stats);
+    this.renderPairs(stats);
+    this.renderCalibration(stats);
+    this.renderBias(stats);
+  }
+
+  private renderIntervals(stats: StatisticsView): void {
+    const t = stats.threshold;
+    const head = el('tr', {}, ...['Model', 'n', 'Mean [95% CI]', 'Median [95% CI]', `≥ ${t} [95% CI]`, `≥ ${t} Wilson`, 'ROUGE-L F [95% CI]'].map((text) => el('th', { text, attrs: { scope: 'col' } })));
+    const rows = stats.models.map((m) =>
+      el(
+        'tr',
+        { attrs: { 'data-model': m.model } },
+        el('th', { text: m.model, attrs: { scope: 'row' } }),
+        el('td', { text: String(m.n) }),
+        estimateCell('mean', m.mean, number),
+        estimateCell('median', m.median, number),
+        estimateCell('share', m.shareAtLeast, share),
+        intervalCell('wilson', m.shareAtLeast?.wilson ?? null, share),
+        estimateCell('rougeL', m.rougeL.mean, number),
+      ),
+    );
+    this.intervals.replaceChildren(el('caption', { text: 'How sure each number is' }), el('thead', {}, head), el('tbody', {}, ...rows));
+  }
+
+  private renderPairs(stats: StatisticsView): void {
+    const items = stats.pairs.list.map((p) =>
+      el('li', { attrs: { 'data-a': p.a, 'data-b': p.b, 'data-p': p.p === null ? '' : String(p.p) } }, el('strong', { text: `${p.a} vs ${p.b}: ` }), el('span', { text: p.verdict })),
+    );
+    const omitted = stats.pairs.omittedModels > 0 ? [el('p', { className: 'summary-note', text: `Paired tests among the first ${stats.pairs.limit} models; ${stats.pairs.omittedModels} more are not compared.` })] : [];
+    this.pairs.replaceChildren(...(items.length ? [el('div', { className: 'stats-caption', text: 'Is the gap real? (paired test on rows both scored)' }), el('ul', {}, ...items)] : []), ...omitted);
+  }
+
+  private renderCalibration(stats: StatisticsView): void {
+    const c = stats.calibration;
+    const head = el('div', { className: 'stats-caption', text: `Threshold against your labels (bad: ${c.badLabels.join(', ')}; good: ${c.goodLabels.join(', ')})` });
+    this.calibration.replaceChildren(head, ...c.metrics.map((m) => this.metricBlock(m, stats.threshold)));
+  }
+
+  private metricBlock(m: CalibrationView, threshold: number): HTMLElement {
+    const name = m.metric === 'cosine' ? 'Cosine (the score)' : m.metric === 'rougeL' ? 'ROUGE-L F' : m.metric;
+    const block = el('div', { className: 'stats-metric', testid: `calibration-${m.metric}`, attrs: { 'data-status': m.status } });
+    if (m.status !== 'ready' || !m.suggested) {
+      block.append(el('p', { text: `${name}: ${m.needed} more labelled outputs needed (${m.reason ?? 'label outputs fine or bad'}); ${m.labelled} so far.` }));
+      return block;
+    }
+    const s = m.suggested;
+    const at = m.atThreshold;
+    const interval = s.interval ? ` [${s.interval.low.toFixed(3)}, ${s.interval.high.toFixed(3)}]` : '';
+    block.append(
+      el('p', {
+        text:
+          `${name} on ${m.labelled} labelled outputs (${m.bad} bad): at ${threshold}, precision ${fmt(at?.precision)}, recall ${fmt(at?.recall)}, F1 ${fmt(at?.f1)}. ` +
+          `Best F1 ${s.f1.toFixed(2)} at ${s.threshold.toFixed(3)}${interval}; AUC ${fmt(m.auc)}.`,
+      }),
+    );
+    if (m.metric === 'cosine') {
+      const value = Math.round(s.threshold * 1000) / 1000;
+      const use = custom('vscode-button', { text: `Use ${value.toFixed(3)} as the threshold`, testid: 'use-threshold', attrs: { 'data-value': String(value) } });
+      use.addEventListener('click', () => void this.hooks.useThreshold(value).catch((error: unknown) => this.hooks.onError(error)));
+      block.append(el('div', {}, use));
+    }
+    block.append(curve(m, threshold));
+    return block;
+  }
+
+  private renderBias(stats: StatisticsView): void {
+    const head = el('tr', {}, ...['Model', 'Length ratio (median)', 'Spearman(score, ratio)', 'Truncated'].map((text) => el('th', { text, attrs: { scope: 'col' } })));
+    const rows = stats.models.map((m) =>
+      el(
+        'tr',
+        { attrs: { 'data-model': m.model } },
+        el('th', { text: m.model, attrs: { scope: 'row' } }),
+        el('td', { text: fmt(m.lengthRatio.medianRatio) }),
+        el('td', { text: fmt(m.lengthRatio.spearman) }),
+        el('td', { text: m.truncated.outputs === 0 ? '–' : `${m.truncated.count} / ${m.truncated.outputs}`, attrs: { 'data-field': 'truncated', 'data-value': String(m.truncated.count) } }),
+      ),
+    );
+    this.bias.replaceChildren(el('caption', { text: 'Bias checks: does length drive the score? are answers cut off?' }), el('thead', {}, head), el('tbody', {}, ...rows));
+  }
+}
+
+const number = (n: number) => n.toFixed(3);
+const share = (n: number) => `${(n * 100).toFixed(1)}%`;
+
+function fmt(n: number | null | undefined): string {
+  return n === null || n === undefined ? '–' : n.toFixed(2);
+}
+
+/** "0.590 [0.523, 0.650]", with the exact numbers in data attributes for tests and tools. */
+function estimateCell(field: string, e: EstimateView | null, format: (n: number) => string): HTMLTableCellElement {
+  if (!e) return el('td', { text: '–', attrs: { 'data-field': field } });
+  return el('td', {
+    text: `${format(e.value)} [${format(e.low)}, ${format(e.high)}]`,
+    attrs: { 'data-field': field, 'data-value': String(e.value), 'data-low': String(e.low), 'data-high': String(e.high) },
+  });
+}
+
+function intervalCell(field: string, i: IntervalView | null, format: (n: number) => string): HTMLTableCellElement {
+  if (!i) return el('td', { text: '–', attrs: { 'data-field': field } });
+  return el('td', { text: `${format(i.low)} – ${format(i.high)}`, attrs: { 'data-field': field, 'data-low': String(i.low), 'data-high': String(i.high) } });
+}
+
+/**
+ * Precision, recall and F1 over the thresholds of the curve (it spans the labelled scores), with the
+ * threshold in force (dashed, when inside that range) and the suggestion (solid).
+ */
+function curve(m: CalibrationView, threshold: number): SVGSVGElement {
+  const chart = svg('svg', { viewBox: `0 0 ${CURVE_WIDTH} ${CURVE_HEIGHT + 12}`, width: CURVE_WIDTH, height: CURVE_HEIGHT + 12, role: 'img', class: 'calibration-curve', 'data-testid': `calibration-curve-${m.metric}` });
+  const low = m.curve.length ? m.curve[0].threshold : 0;
+  const high = m.curve.length ? m.curve[m.curve.length - 1].threshold : 1;
+  const span = high - low || 1;
+  const inside = (t: number) => t >= low && t <= high;
+  const x = (t: number) => ((t - low) / span) * CURVE_WIDTH;
+  const y = (v: number) => CURVE_HEIGHT - 1 - v * (CURVE_HEIGHT - 12);
+  const title = svg('title');
+  title.textContent = `${m.metric}: precision, recall and F1 of "score < threshold => bad" for thresholds ${low.toFixed(3)} to ${high.toFixed(3)}; dashed: the threshold ${threshold}; solid: the suggestion ${m.suggested?.threshold.toFixed(3) ?? ''}`;
+  chart.append(title);
+  chart.setAttribute('aria-label', title.textContent);
+  for (const key of ['precision', 'recall', 'f1'] as const) {
+    const points = m.curve.filter((p) => p[key] !== null).map((p) => `${x(p.threshold).toFixed(1)},${y(p[key]!).toFixed(1)}`);
+    if (points.length > 0) chart.append(svg('polyline', { points: points.join(' '), class: `line ${key}`, 'data-series': key }));
+  }
+  if (inside(threshold)) chart.append(svg('line', { x1: x(threshold), x2: x(threshold), y1: 10, y2: CURVE_HEIGHT, class: 'threshold' }));
+  if (m.suggested && inside(m.suggested.threshold)) chart.append(svg('line', { x1: x(m.suggested.threshold), x2: x(m.suggested.threshold), y1: 10, y2: CURVE_HEIGHT, class: 'suggested' }));
+  chart.append(svg('line', { x1: 0, x2: CURVE_WIDTH, y1: CURVE_HEIGHT - 0.5, y2: CURVE_HEIGHT - 0.5, class: 'axis' }));
+  const text = (content: string, attrs: Record<string, string | number>) => {
+    const node = svg('text', { class: 'legend', ...attrs });
+    node.textContent = content;
+    chart.append(node);
+  };
+  text('precision · recall · F1', { x: 2, y: 8 });
+  text(low.toFixed(3), { x: 0, y: CURVE_HEIGHT + 10 });
+  text(high.toFixed(3), { x: CURVE_WIDTH, y: CURVE_HEIGHT + 10, 'text-anchor': 'end' });
+  return chart;
+}
+
+interface CollapsibleLike extends HTMLElement {
+  open: boolean;
+}
+
+/** The collapsible "Statistics" section of the panel (closed at first: nothing is computed until it opens). */
+export function statisticsSection(hooks: StatsPanelHooks): { element: HTMLElement; invalidate(): void } {
+  const panel = new StatsPanel(hooks);
+  const section = custom('vscode-collapsible', { testid: 'stats-section', attrs: { heading: 'Statistics: intervals, calibration, review order' } }) as CollapsibleLike;
+  section.append(panel.element);
+  section.addEventListener('vsc-collapsible-toggle', () => panel.setOpen(section.open));
+  return { element: section, invalidate: () => panel.invalidate() };
+}
