@@ -92,7 +92,7 @@ export class StatsPanel {
       this.note.textContent = stats ? 'No scores yet: score the file to see intervals and calibration.' : '';
       return;
     }
-    this.note.textContent = `95% intervals: bootstrap with ${stats.resamples} resamples (seed ${stats.seed}), the same numbers as pisar-review report --json.`;
+    this.note.textContent = `95% intervals: bootstrap with ${stats.resamples} resamples (seed ${stats.seed}), the same numbers as pisar-review report --json.${stats.omittedModels > 0 ? ` The first ${stats.models.length} models are shown; ${stats.omittedModels} more are not.` : ''}`;
     this.renderIntervals(stats);
     this.renderPairs(stats);
     this.renderCalibration(stats);

@@ -2,7 +2,7 @@
 // one-pass read in Node, and the naive readline + JSON.parse-everything reader, all in this one run.
 // Each contender runs in its own child process (so its peak RSS is its own), 3 times; medians reported.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,6 +43,11 @@ const contenders = {
     Dataset.open(process.argv[1]).then(async (d) => { const ms = performance.now() - t; if (d.rowCount !== ${ROWS}) throw new Error('rows ' + d.rowCount);
       const t2 = performance.now(); const r = await d.getRow(${ROWS - 1}); const rowMs = performance.now() - t2; await d.close();
       console.log(JSON.stringify({ ms, rss: process.resourceUsage().maxRSS * 1024, rowMs, id: r.id })); });`,
+  'Dataset.open, no row hashes (inspect)': `
+    const { Dataset } = require(${JSON.stringify(join(root, 'out', 'src', 'core', 'dataset', 'dataset.js'))});
+    const t = performance.now();
+    Dataset.open(process.argv[1], { rowHashes: false }).then(async (d) => { const ms = performance.now() - t; if (d.rowCount !== ${ROWS}) throw new Error('rows ' + d.rowCount);
+      await d.close(); console.log(JSON.stringify({ ms, rss: process.resourceUsage().maxRSS * 1024 })); });`,
   'naive readline + JSON.parse all': `
     const fs = require('fs'); const readline = require('readline'); const t = performance.now(); const rows = [];
     (async () => { for await (const line of readline.createInterface({ input: fs.createReadStream(process.argv[1]) })) if (line.trim()) rows.push(JSON.parse(line));
@@ -83,5 +88,6 @@ console.log(`file: ${ROWS} rows, ${(size / 2 ** 20).toFixed(1)} MiB; an empty no
 console.table(rows);
 console.log(`random access: getRow(last) after open took ${median(openRuns.map((r) => r.rowMs)).toFixed(2)} ms`);
 const open = rows.find((r) => r.name.startsWith('Dataset.open'));
+console.log(`load average: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 console.log(`goal: index within 3x of the one-pass read -> ${open.xRead}x (${open.xRead <= 3 ? 'met' : 'NOT met'}); peak RSS under 2x the file -> ${open.rssOverFile}x (${open.rssOverFile < 2 ? 'met' : 'NOT met'})`);
 writeFileSync(join(outDir, 'dataset.json'), JSON.stringify({ rows: ROWS, bytes: size, results: rows }, null, 2));

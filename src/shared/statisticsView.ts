@@ -60,6 +60,7 @@ export interface StatisticsView {
   readonly resamples: number;
   readonly threshold: number;
   readonly models: readonly ModelStatisticsView[];
+  readonly omittedModels: number;
   readonly pairs: { readonly models: readonly string[]; readonly limit: number; readonly omittedModels: number; readonly list: readonly PairStatisticsView[] };
   readonly calibration: { readonly badLabels: readonly string[]; readonly goodLabels: readonly string[]; readonly unmapped: number; readonly metrics: readonly CalibrationView[] };
 }

@@ -219,3 +219,24 @@ describe('Dataset reader', () => {
     assert.equal(isSidecarFile('/d/data.jsonl'), false);
   });
 });
+
+describe('dataset: opened without row hashes (inspect)', () => {
+  it('indexes and reads the same rows, with the same findings, without hashing them', async () => {
+    const tmp = makeTempDir('pisar-nohash-');
+    try {
+      const file = path.join(tmp.dir, 'd.jsonl');
+      fs.writeFileSync(file, '{"id":"a","input":"q","rationale":"r"}\nnot json\n{"id":"b","input":"q2"}\n');
+      const hashed = await Dataset.open(file);
+      const bare = await Dataset.open(file, { rowHashes: false });
+      assert.deepEqual(bare.rowIds(), hashed.rowIds());
+      assert.deepEqual(bare.findings.map((f) => [f.line, f.code]), hashed.findings.map((f) => [f.line, f.code]));
+      assert.equal(bare.rowHash(0), '', 'no hash computed');
+      assert.notEqual(hashed.rowHash(0), '');
+      assert.equal((await bare.getRow(1)).id, 'b');
+      await bare.close();
+      await hashed.close();
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});

@@ -235,6 +235,8 @@ describe('report statistics: the whole section and run comparison', () => {
     assert.equal(lexical.auc, 1);
     assert.ok(cosine.auc! < 1);
     assert.equal(st.models[2].rougeL.n, 0, 'no output, no ROUGE-L');
+    const few = computeStatistics(rows, ['a', 'b', 'c'], { threshold: 0.7, maxModels: 1 });
+    assert.deepEqual([few.models.map((m) => m.model), few.omittedModels], [['a'], 2]);
   });
 
   it('compares two runs row by row with an epsilon and a paired test', () => {

@@ -181,6 +181,39 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
     }
   });
 
+  it('scores from large length-sorted batches on both workers equal, bit for bit, scores computed one text at a time', async () => {
+    const words = 'the model declined because request asked for unsafe steps while reference explains policy and offers safer help'.split(' ');
+    const text = (i: number, salt: string) => Array.from({ length: 3 + ((i * 7) % 40) }, (_, k) => words[(i + k * 3) % words.length]).join(' ') + ` ${salt} ${i}.`;
+    const pairs = Array.from({ length: 150 }, (_, i) => ({ output: text(i, 'out'), reference: text(i * 5 + 1, 'ref') }));
+    const batched = createScorer(localSettings(path.join(tmp.dir, 'a'), { local: { workers: 2, batchSize: 32 } }));
+    const single = createScorer(localSettings(path.join(tmp.dir, 'b'), { local: { workers: 1, batchSize: 1 } }));
+    try {
+      const together = await batched.scorePairs(pairs);
+      const oneByOne: number[] = [];
+      for (const pair of pairs) oneByOne.push(...(await single.scorePairs([pair])));
+      assert.deepEqual(together, oneByOne);
+    } finally {
+      await batched.dispose();
+      await single.dispose();
+    }
+  });
+
+  it('starts a worker only when a batch waits for it, and gives batches to every worker', async () => {
+    const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
+    const embedder = new LocalEmbedder({ model: TINY, isLocalFolder: true, dtype: 'fp32', modelCacheDir: tmp.dir, workers: 2, threadsPerWorker: 1, batchSize: 4 });
+    try {
+      await embedder.computeEmbeddings(['one', 'two', 'three'], () => undefined, {});
+      assert.equal(embedder.workerCount, 1, 'one batch: one model copy');
+      const texts = Array.from({ length: 40 }, (_, i) => `text number ${i}`);
+      // Many small calls at once (the runner's windows, the panel's rows): each is one batch.
+      await Promise.all(Array.from({ length: 10 }, (_, i) => embedder.computeEmbeddings(texts.slice(4 * i, 4 * i + 4), () => undefined, {})));
+      assert.equal(embedder.workerCount, 2, 'batches waiting: the second worker starts');
+      assert.deepEqual(embedder.batchesPerWorker.map((n) => n > 1), [true, true], `both workers ran batches (${embedder.batchesPerWorker})`);
+    } finally {
+      await embedder.dispose();
+    }
+  });
+
   it('concurrent calls share the texts being computed instead of computing them twice', async () => {
     const scorer = createScorer(localSettings(tmp.dir));
     try {

@@ -58,4 +58,39 @@ describe('results store', () => {
     await editor.reload();
     assert.equal(editor.latest('r9', 'z')?.output, 'out r9');
   });
+
+  it('refresh reads only what others appended, by byte offset, and recognises its own appends', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    const store = await ResultsStore.open(data);
+    const announced: { n: number; start: number; end: number }[] = [];
+    store.onDidAppend((e) => announced.push({ n: e.records.length, start: e.start, end: e.end }));
+    await store.append([result('r1', 'a'), result('r2', 'a')]);
+    await store.append([result('r3', 'a')]);
+    const size = (await fsp.stat(store.file)).size;
+    assert.deepEqual(announced.map((a) => a.n), [2, 1]);
+    assert.equal(announced[1].end, size);
+    assert.equal(await store.refresh(), undefined, 'its own appends: nothing to read');
+
+    const other = await ResultsStore.open(data);
+    await other.append([result('r4', 'a'), result('r1', 'a', { score: 0.5, scorer: 'k' })]);
+    const change = await store.refresh();
+    assert.equal(change?.whole, false, 'the tail only');
+    assert.deepEqual(change?.records.map((r) => r.rowId), ['r4', 'r1']);
+    assert.equal(store.latest('r1', 'a')?.score, 0.5);
+    assert.equal(store.recordCount, 5);
+    assert.equal(await store.refresh(), undefined);
+
+    // Interleaved writers: our next append lands after theirs; the store still ends up right.
+    await other.append([result('r5', 'a')]);
+    await store.append([result('r6', 'a')]);
+    await store.refresh();
+    assert.deepEqual([...store.latestResults()].map((r) => r.rowId).sort(), ['r1', 'r2', 'r3', 'r4', 'r5', 'r6']);
+    assert.equal(store.recordCount, 7);
+
+    // Rewritten shorter (results cleared): read whole.
+    await fsp.writeFile(store.file, `${JSON.stringify(result('r9', 'b'))}\n`);
+    const rewritten = await store.refresh();
+    assert.equal(rewritten?.whole, true);
+    assert.deepEqual([...store.latestResults()].map((r) => r.rowId), ['r9']);
+  });
 });

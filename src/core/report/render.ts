@@ -203,7 +203,7 @@ function gapsTable(s: ReportSummary): Table {
 
 function intervalsTable(st: StatisticsReport): Table {
   return {
-    title: `Uncertainty (${Math.round(st.level * 100)}% intervals; bootstrap, ${st.resamples} resamples, seed ${st.seed})`,
+    title: `Uncertainty (${Math.round(st.level * 100)}% intervals; bootstrap, ${st.resamples} resamples, seed ${st.seed})${st.omittedModels > 0 ? `; first ${st.models.length} models, ${st.omittedModels} more not shown` : ''}`,
     header: ['model', 'n', 'mean [95% CI]', 'median [95% CI]', `share >= ${st.threshold} [bootstrap]`, 'share [Wilson]', 'ROUGE-L F [95% CI]'],
     text: st.models.map((m) => [
       m.model, String(m.n), withInterval(m.mean), withInterval(m.median), withInterval(m.shareAtLeast, pct),

@@ -46,10 +46,13 @@ export interface StatisticsOptions extends CalibrationOptions {
   readonly threshold: number;
   /** Pairwise tests are computed among the first this many models (in order); 10 gives 45 pairs. */
   readonly maxPairModels?: number;
+  /** Intervals and bias checks are computed for the first this many models (bootstraps cost time per model). */
+  readonly maxModels?: number;
   readonly labels?: LabelMapping;
 }
 
 export const DEFAULT_MAX_PAIR_MODELS = 10;
+export const DEFAULT_MAX_MODELS = 50;
 /** Above this many scores per model, fewer resamples (2e7 / scores, at least 200) keep a report fast. */
 const RESAMPLE_BUDGET = 2e7;
 
@@ -89,6 +92,8 @@ export interface StatisticsReport {
   readonly resamples: number;
   readonly threshold: number;
   readonly models: readonly ModelStatistics[];
+  /** Models left out of `models` (past `maxModels`, default 50); 0 when every model is there. */
+  readonly omittedModels: number;
   readonly pairs: {
     /** Models compared pairwise (at most `limit`). */
     readonly models: readonly string[];
@@ -115,7 +120,7 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
   const mapping = options.labels ?? DEFAULT_LABEL_MAPPING;
   const resamplesFor = (n: number) => (n * requested > RESAMPLE_BUDGET ? Math.max(200, Math.floor(RESAMPLE_BUDGET / n)) : requested);
 
-  const modelStats = models.map((model) => modelStatistics(rows, model, threshold, seed, resamplesFor));
+  const modelStats = models.slice(0, options.maxModels ?? DEFAULT_MAX_MODELS).map((model) => modelStatistics(rows, model, threshold, seed, resamplesFor));
 
   const limit = options.maxPairModels ?? DEFAULT_MAX_PAIR_MODELS;
   const pairModels = models.slice(0, limit);
@@ -148,6 +153,7 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
     resamples: requested,
     threshold,
     models: modelStats,
+    omittedModels: models.length - modelStats.length,
     pairs: { models: pairModels, limit, omittedModels: models.length - pairModels.length, list },
     calibration: {
       badLabels: mapping.bad,

@@ -13,6 +13,7 @@ import type {
 } from '../../shared/protocol';
 import type { DatasetReview, ModelResultState, PlacedAnnotation } from './datasetReview';
 import { formatScore, isBelowThreshold, isNotScored } from './rules';
+import { readRowsInBlocks } from './rowBlocks';
 
 /**
  * The review's view model: what the editor's side panel (and anything else) reads about the active
@@ -70,7 +71,7 @@ export class ReviewModel {
     const from = Math.max(0, Math.floor(start));
     const to = Math.min(review.dataset.rowCount, from + Math.max(0, Math.floor(count)));
     const out: RowView[] = [];
-    for (let i = from; i < to; i++) out.push(rowView(review, i, await readRow(review, i)));
+    for await (const [i, row] of readRowsInBlocks(review.dataset, range(from, to))) out.push(rowView(review, i, row));
     return out;
   }
 
@@ -103,9 +104,7 @@ export class ReviewModel {
         const needle = condition.text.toLowerCase();
         if (needle === '') return all;
         const hits: number[] = [];
-        for (const i of condition.within ?? all) {
-          if (i < 0 || i >= review.dataset.rowCount) continue;
-          const row = await readRow(review, i);
+        for await (const [i, row] of readRowsInBlocks(review.dataset, condition.within ?? all)) {
           const hay = [row?.id, row?.input, row?.reference, ...Object.values(row?.outputs ?? {}), ...(states.get(i)?.results.map((r) => r.result.output ?? '') ?? [])];
           if (hay.some((t) => t?.toLowerCase().includes(needle))) hits.push(i);
         }
@@ -282,6 +281,10 @@ export function oneLine(text: string, max: number): string {
 
 function countsAsBelow(r: ModelResultState, threshold: number): boolean {
   return !r.stale && r.score !== undefined && isBelowThreshold(r.score, threshold);
+}
+
+function* range(from: number, to: number): Generator<number> {
+  for (let i = from; i < to; i++) yield i;
 }
 
 async function readRow(review: DatasetReview, index: number): Promise<DatasetRow | undefined> {

@@ -67,6 +67,9 @@ function closeWorker(worker: Worker): Promise<void> {
 interface Slot {
   worker: Worker;
   inFlight: number;
+  /** Batches this worker has run. */
+  batches: number;
+  readonly order: number;
 }
 
 interface Pending {
@@ -75,28 +78,52 @@ interface Pending {
   onEvent?: EmbedRunOptions['onEvent'];
 }
 
+/** One batch waiting for a worker; batches of every call share one queue. */
+interface Job {
+  texts: string[];
+  run: EmbedRunOptions;
+  /** True once the call that queued it failed or was cancelled: the batch is dropped unsent. */
+  dropped: () => boolean;
+  done: (vectors: Float32Array[]) => void;
+  fail: (error: ScorerError) => void;
+}
+
 // Two batches per worker: one running, one queued, so a worker never waits for the main thread.
 const IN_FLIGHT_PER_WORKER = 2;
 
-/** A pool of worker threads, each with its own single ONNX session, fed length-sorted batches. */
+/**
+ * A pool of worker threads, each with its own single ONNX session. Batches of every call go to one
+ * queue and from there to the least-loaded worker, so all workers run; a worker (and its copy of the
+ * model) is started only when a batch is waiting and every running worker is busy.
+ */
 export class LocalEmbedder implements Embedder {
   private slots: Slot[] = [];
   private readonly pending = new Map<number, Pending>();
+  private jobs: Job[] = [];
+  private jobHead = 0;
   private nextId = 1;
+  private nextOrder = 0;
   private disposed = false;
   private modelReady = false;
 
   constructor(private readonly options: LocalEmbedderOptions) {}
 
-  async computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void> {
-    if (texts.length === 0) return;
+  /** Worker threads running (for tests and the benchmark). */
+  get workerCount(): number {
+    return this.slots.length;
+  }
+
+  /** Batches run by each running worker, in start order (for tests and the benchmark). */
+  get batchesPerWorker(): number[] {
+    return [...this.slots].sort((a, b) => a.order - b.order).map((s) => s.batches);
+  }
+
+  computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void> {
+    if (texts.length === 0) return Promise.resolve();
     const { batchSize } = this.options;
-    const batchCount = Math.ceil(texts.length / batchSize);
-    let nextBatch = 0;
-    let finished = 0;
-    let grow = (): void => undefined;
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       let failed = false;
+      let left = Math.ceil(texts.length / batchSize);
       const fail = (error: ScorerError): void => {
         if (failed) return;
         failed = true;
@@ -106,53 +133,85 @@ export class LocalEmbedder implements Embedder {
       const onAbort = (): void => fail(new ScorerError('cancelled', 'Scoring was cancelled.'));
       if (run.signal?.aborted) return onAbort();
       run.signal?.addEventListener('abort', onAbort, { once: true });
-
-      const feed = (slot: Slot): void => {
-        while (!failed && slot.inFlight < IN_FLIGHT_PER_WORKER && nextBatch < batchCount) {
-          const start = nextBatch++ * batchSize;
-          const chunk = texts.slice(start, start + batchSize);
-          slot.inFlight++;
-          this.send(slot, chunk, run).then(
-            (vectors) => {
-              slot.inFlight--;
-              sink(start, vectors); // finished work is kept even if the run was cancelled meanwhile
-              if (failed) return;
-              if (!this.modelReady) {
-                this.modelReady = true;
-                grow();
-              }
-              if (++finished === batchCount) {
-                run.signal?.removeEventListener('abort', onAbort);
-                resolve();
-              } else {
-                feed(slot);
-              }
-            },
-            (error: ScorerError) => {
-              slot.inFlight--;
-              fail(error);
-            },
-          );
-        }
-      };
-      // Start only as many threads as there are batches to share (one text needs one model load).
-      const wanted = Math.min(this.options.workers, batchCount);
-      grow = (): void => {
-        // A hub model downloads in one thread first; the others then load it from the cache.
-        const target = this.options.isLocalFolder || this.modelReady ? wanted : 1;
-        try {
-          while (this.slots.length < target) {
-            const slot = this.spawn();
-            this.slots.push(slot);
-            feed(slot);
-          }
-        } catch (error) {
-          fail(error instanceof ScorerError ? error : new ScorerError('model-corrupt', String(error)));
-        }
-      };
-      grow();
-      for (const slot of this.slots) feed(slot);
+      for (let start = 0; start < texts.length; start += batchSize) {
+        this.jobs.push({
+          texts: texts.slice(start, start + batchSize),
+          run,
+          dropped: () => failed,
+          done: (vectors) => {
+            sink(start, vectors); // finished work is kept even if the run was cancelled meanwhile
+            if (!failed && --left === 0) {
+              run.signal?.removeEventListener('abort', onAbort);
+              resolve();
+            }
+          },
+          fail,
+        });
+      }
+      this.dispatch();
     });
+  }
+
+  /** Hands queued batches to the least-loaded workers, starting a worker only when all are busy. */
+  private dispatch(): void {
+    for (;;) {
+      while (this.jobHead < this.jobs.length && this.jobs[this.jobHead].dropped()) this.jobHead++;
+      if (this.jobHead >= this.jobs.length) {
+        this.jobs = [];
+        this.jobHead = 0;
+        return;
+      }
+      let slot = this.leastLoaded();
+      if (!slot || slot.inFlight > 0) {
+        // A hub model downloads in one thread first; the others then load it from the cache.
+        const limit = this.options.isLocalFolder || this.modelReady ? this.options.workers : 1;
+        if (this.slots.length < limit) {
+          try {
+            slot = this.spawn();
+          } catch (error) {
+            this.failQueued(error instanceof ScorerError ? error : new ScorerError('model-corrupt', String(error)));
+            return;
+          }
+          this.slots.push(slot);
+        }
+      }
+      if (!slot || slot.inFlight >= IN_FLIGHT_PER_WORKER) return;
+      const job = this.jobs[this.jobHead++];
+      const target = slot;
+      target.inFlight++;
+      this.send(target, job.texts, job.run).then(
+        (vectors) => {
+          target.inFlight--;
+          target.batches++;
+          if (!this.modelReady) this.modelReady = true;
+          job.done(vectors);
+          this.dispatch();
+        },
+        (error: ScorerError) => {
+          target.inFlight--;
+          job.fail(error);
+          this.dispatch();
+        },
+      );
+    }
+  }
+
+  /** The worker with the fewest batches in flight; ties go to the one that has waited longest for work. */
+  private leastLoaded(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.slots) if (!best || slot.inFlight < best.inFlight) best = slot;
+    if (best) {
+      // Rotate so the next tie goes to another worker.
+      this.slots = [...this.slots.filter((s) => s !== best), best];
+    }
+    return best;
+  }
+
+  private failQueued(error: ScorerError): void {
+    const jobs = this.jobs.slice(this.jobHead);
+    this.jobs = [];
+    this.jobHead = 0;
+    for (const job of jobs) job.fail(error);
   }
 
   private spawn(): Slot {
@@ -167,7 +226,7 @@ export class LocalEmbedder implements Embedder {
       maxSeqLength: this.options.maxSeqLength,
     };
     const worker = new Worker(this.options.workerPath ?? defaultWorkerPath(), { workerData: init });
-    const slot: Slot = { worker, inFlight: 0 };
+    const slot: Slot = { worker, inFlight: 0, batches: 0, order: this.nextOrder++ };
     worker.unref();
     worker.on('message', (message: WorkerToMain) => this.onMessage(message));
     worker.on('error', (error) => this.onWorkerGone(slot, `the scoring worker failed: ${error.message}`));
@@ -224,8 +283,10 @@ export class LocalEmbedder implements Embedder {
     if (!pending) return;
     this.pending.delete(message.id);
     if (message.type === 'error') {
-      pending.reject(new ScorerError(message.code, message.message));
+      const error = new ScorerError(message.code, message.message);
+      pending.reject(error);
       // A model that failed to load is retried with fresh threads on the next call (e.g. back online).
+      this.failQueued(error);
       void this.stopWorkers();
       return;
     }
@@ -239,11 +300,13 @@ export class LocalEmbedder implements Embedder {
     if (!this.slots.includes(slot)) return;
     this.slots = this.slots.filter((s) => s !== slot);
     if (this.disposed) return;
+    const error = new ScorerError('model-corrupt', `Embedding stopped: ${reason}.`);
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
-      pending.reject(new ScorerError('model-corrupt', `Embedding stopped: ${reason}.`));
+      pending.reject(error);
     }
-    for (const counting of this.pendingCounts.values()) counting.reject(new ScorerError('model-corrupt', `Embedding stopped: ${reason}.`));
+    for (const counting of this.pendingCounts.values()) counting.reject(error);
+    this.failQueued(error);
   }
 
   private async stopWorkers(): Promise<void> {
@@ -259,6 +322,7 @@ export class LocalEmbedder implements Embedder {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    this.failQueued(new ScorerError('cancelled', 'The scorer was disposed.'));
     await this.stopWorkers();
   }
 }

@@ -108,7 +108,7 @@ interface Deferred<T> {
   reject(error: Error): void;
 }
 
-function deferred<T>(): Deferred<T> {
+function deferred<T>(): Deferred<T> & { settled: boolean } {
   let resolve!: (value: T) => void;
   let reject!: (error: Error) => void;
   const promise = new Promise<T>((res, rej) => {
@@ -116,7 +116,29 @@ function deferred<T>(): Deferred<T> {
     reject = rej;
   });
   promise.catch(() => undefined); // a text nobody else waits for must not be an unhandled rejection
-  return { promise, resolve, reject };
+  const d = {
+    promise,
+    settled: false,
+    resolve: (value: T) => {
+      d.settled = true;
+      resolve(value);
+    },
+    reject: (error: Error) => {
+      d.settled = true;
+      reject(error);
+    },
+  };
+  return d;
+}
+
+/**
+ * Word pieces a BERT-style tokenizer makes of a text, estimated without the tokenizer (words, numbers
+ * and punctuation marks; long words split): batches sorted by it waste little on padding.
+ */
+export function estimateTokens(text: string): number {
+  let tokens = 2; // [CLS] and [SEP]
+  for (const piece of text.match(/[\p{L}\p{M}\p{N}]+|[^\s\p{L}\p{M}\p{N}]/gu) ?? []) tokens += piece.length > 8 ? Math.ceil(piece.length / 6) : 1;
+  return tokens;
 }
 
 class EmbeddingScorer implements Scorer {
@@ -199,9 +221,10 @@ class EmbeddingScorer implements Scorer {
         done++;
       }, () => onEvent?.({ kind: 'embed', done, total }));
     } finally {
+      let stopped: ScorerError | undefined; // built only if some text was left unfinished
       for (const [key, d] of owned) {
         if (this.inFlight.get(key) === d) this.inFlight.delete(key);
-        d.reject(new ScorerError('cancelled', 'The call computing this text stopped.'));
+        if (!d.settled) d.reject((stopped ??= new ScorerError('cancelled', 'The call computing this text stopped.')));
       }
     }
 
@@ -230,8 +253,9 @@ class EmbeddingScorer implements Scorer {
     countOne: () => void,
     report: () => void,
   ): Promise<void> {
-    // Similar lengths in one batch waste little on padding.
-    missing.sort((a, b) => a.text.length - b.text.length);
+    // Similar token counts in one batch waste little on padding.
+    const tokens = new Map(missing.map((m) => [m, estimateTokens(m.text)]));
+    missing.sort((a, b) => tokens.get(a)! - tokens.get(b)! || a.text.length - b.text.length);
     this.embedder ??= this.makeEmbedder();
     let embedder: Embedder;
     try {

@@ -1,6 +1,8 @@
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { redactCredentials } from '../security/redact';
 import { sidecarFileFor } from '../dataset/dataset';
+import { openSafe } from './safeFile';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 
 /** One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line). */
@@ -79,6 +81,13 @@ function maskResult(r: StoredResult): void {
   if (r.scoreNote !== undefined) r.scoreNote = redactCredentials(r.scoreNote);
 }
 
+/** Records this store appended, and the byte range they took in the file. */
+export interface ResultsAppended {
+  readonly records: readonly StoredResult[];
+  readonly start: number;
+  readonly end: number;
+}
+
 const keyOf = (rowId: string, model: string) => `${rowId}\u0000${model}`;
 
 /**
@@ -93,6 +102,11 @@ export class ResultsStore {
   private _records = 0;
   private writeChain: Promise<void> = Promise.resolve();
   private readonly appender: SidecarAppender;
+  /** Bytes of the file already read or written by this store: a refresh reads only what lies beyond. */
+  private known = { end: 0, lines: 0, ino: -1 };
+  /** Set when the file changed in a way a tail read cannot follow (another writer came between ours). */
+  private needsFullRead = false;
+  private readonly appendListeners = new Set<(e: ResultsAppended) => void>();
 
   private constructor(readonly datasetFile: string, readonly file: string) {
     this.appender = new SidecarAppender(file);
@@ -120,6 +134,40 @@ export class ResultsStore {
   async reload(options: { repair?: boolean } = {}): Promise<void> {
     await this.writeChain;
     await this.load(options.repair);
+  }
+
+  /**
+   * Brings the store up to date with the file, reading only what was appended since it was last read
+   * or written by this store (by byte offset). Returns undefined when nothing new is there (e.g. the
+   * change a watcher saw was this store's own append), else the records read (all of them when the
+   * file had to be read again whole: replaced, truncated, or another writer came between ours).
+   */
+  async refresh(options: { repair?: boolean } = {}): Promise<{ records: readonly StoredResult[]; whole: boolean } | undefined> {
+    await this.writeChain;
+    let stat: { size: number; ino: number };
+    try {
+      stat = await fsp.lstat(this.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      stat = { size: 0, ino: -1 };
+    }
+    const { end, lines, ino } = this.known;
+    if (!this.needsFullRead && stat.ino === ino && stat.size === end) return undefined;
+    if (this.needsFullRead || stat.ino !== ino || stat.size < end || !(await this.endsLineAt(end))) {
+      await this.load(options.repair);
+      return { records: [...this.latestByKey.values()], whole: true };
+    }
+    const { records, problems, end: newEnd, lines: newLines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair: options.repair ?? true, from: end, firstLine: lines });
+    for (const r of records) this.remember(r);
+    this._problems = [...this._problems, ...problems];
+    this.known = { end: newEnd ?? end, lines: newLines ?? lines, ino: stat.ino };
+    return { records, whole: false };
+  }
+
+  /** Calls `listener` after each append this store makes, with the records and where they landed in the file. */
+  onDidAppend(listener: (e: ResultsAppended) => void): { dispose(): void } {
+    this.appendListeners.add(listener);
+    return { dispose: () => this.appendListeners.delete(listener) };
   }
 
   latest(rowId: string, model: string): StoredResult | undefined {
@@ -155,8 +203,22 @@ export class ResultsStore {
     // The file gate: whatever a server echoed never lands in the sidecar (masked in place, so events match the file).
     for (const r of results) maskResult(r);
     const write = this.writeChain.then(() => {
-      this.appender.append(results);
+      const range = this.appender.append(results);
       for (const r of results) this.remember(r);
+      if (range) {
+        // Our lines follow what we know directly: the next refresh starts after them.
+        const sameFile = this.known.ino === -1 ? this.known.end === 0 : this.known.ino === range.ino;
+        if (range.alone && sameFile && range.start === this.known.end) this.known = { end: range.end, lines: this.known.lines + results.length, ino: range.ino };
+        else this.needsFullRead = true;
+        const event: ResultsAppended = { records: results, start: range.start, end: range.end };
+        for (const listener of this.appendListeners) {
+          try {
+            listener(event);
+          } catch {
+            // A listener's bug must not fail the write.
+          }
+        }
+      }
     });
     // Keep the chain alive after a failed write; the caller still sees the failure.
     this.writeChain = write.catch(() => undefined);
@@ -173,8 +235,23 @@ export class ResultsStore {
     return this.writeChain;
   }
 
+  private async endsLineAt(offset: number): Promise<boolean> {
+    if (offset === 0) return true;
+    const handle = await openSafe(this.file, 'read');
+    try {
+      const byte = Buffer.alloc(1);
+      await handle.read(byte, 0, 1, offset - 1);
+      return byte[0] === 0x0a || byte[0] === 0x7d; // a newline, or the "}" of a last line kept without one
+    } finally {
+      await handle.close();
+    }
+  }
+
   private async load(repair = true): Promise<void> {
-    const { records, problems } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair });
+    const ino = await fsp.lstat(this.file).then((s) => s.ino, () => -1);
+    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair });
+    this.known = { end: end ?? 0, lines: lines ?? 0, ino };
+    this.needsFullRead = false;
     this.latestByKey = new Map();
     this.byRow = new Map();
     this.modelOrder = new Set();

@@ -28,6 +28,10 @@ export interface SidecarContents<T> {
   readonly problems: SidecarProblem[];
   /** Where the cut-off bytes of a repaired last line were kept, if a repair happened. */
   readonly repairedTo?: string;
+  /** Byte offset just after the last line read (where a later read of the tail starts). */
+  readonly end?: number;
+  /** Lines counted up to `end` (so a tail read numbers its lines on). */
+  readonly lines?: number;
 }
 
 export interface ReadSidecarOptions<T> {
@@ -39,6 +43,10 @@ export interface ReadSidecarOptions<T> {
   readonly warn?: (value: unknown) => string | undefined;
   /** Map a parsed, valid line to the record type (default: as is). */
   readonly map?: (value: unknown) => T;
+  /** Read only from this byte offset (the start of a line: a tail read after an earlier read's `end`). */
+  readonly from?: number;
+  /** Lines before `from` (for line numbers in problems). */
+  readonly firstLine?: number;
 }
 
 export interface AppendOptions {
@@ -97,8 +105,9 @@ export class SidecarAppender {
 
   constructor(readonly file: string, private readonly idleCloseMs = 1000) {}
 
-  append(records: readonly unknown[]): void {
-    if (records.length === 0) return;
+  /** Appends one line per record; returns where they landed (start: the file's size before, end: after; alone: no other writer came between). */
+  append(records: readonly unknown[]): { start: number; end: number; alone: boolean; ino: number } | undefined {
+    if (records.length === 0) return undefined;
     const lines = records.map(encodeRecord);
     let fd = this.fd ?? this.open();
     let stat = fs.fstatSync(fd);
@@ -116,16 +125,18 @@ export class SidecarAppender {
       if (last[0] !== NEWLINE) lines[0] = Buffer.concat([Buffer.from('\n'), lines[0]]);
     }
     let end = stat.size;
-    for (const line of lines) {
-      const written = fs.writeSync(fd, line, 0, line.length);
-      if (written !== line.length) {
-        throw new Error(`${this.file}: short write (${written} of ${line.length} bytes); the disk may be full. Free space and run again.`);
-      }
-      end += written;
+    // One write per batch, not per line: a run appends thousands of records at a time.
+    const data = lines.length === 1 ? lines[0] : Buffer.concat(lines);
+    const written = fs.writeSync(fd, data, 0, data.length);
+    if (written !== data.length) {
+      throw new Error(`${this.file}: short write (${written} of ${data.length} bytes); the disk may be full. Free space and run again.`);
     }
+    end += written;
     // Another writer may have appended in between; then the sizes differ and the next append checks the tail.
     this.endAfterLastWrite = end;
     this.scheduleClose();
+    // Sure of the range only if nobody else wrote between our fstat and write.
+    return { start: stat.size, end, alone: fs.fstatSync(fd).size === end, ino: stat.ino };
   }
 
   close(): void {
@@ -148,6 +159,25 @@ export class SidecarAppender {
   }
 }
 
+/** The file from byte `from` on, read safely; undefined when it does not exist. */
+async function readFrom(file: string, from: number): Promise<Buffer | undefined> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await openSafe(file, 'read');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    const data = Buffer.allocUnsafe(Math.max(0, size - from));
+    const { bytesRead } = await handle.read(data, 0, data.length, from);
+    return data.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 async function endsWithNewline(handle: fsp.FileHandle, size: number): Promise<boolean> {
   const last = Buffer.alloc(1);
   await handle.read(last, 0, 1, size - 1);
@@ -160,21 +190,22 @@ async function endsWithNewline(handle: fsp.FileHandle, size: number): Promise<bo
  * bytes are saved to `<file>.corrupt-<timestamp>`, so nothing is lost. A missing file is empty.
  */
 export async function readSidecar<T = unknown>(file: string, options: ReadSidecarOptions<T> = {}): Promise<SidecarContents<T>> {
+  const from = options.from ?? 0;
   let data: Buffer | undefined;
   try {
-    data = await readSafe(file);
+    data = from > 0 ? await readFrom(file, from) : await readSafe(file);
   } catch (err) {
     // A planted link or pipe is reported like a bad line and read as empty; writes to it are refused.
     if (err instanceof UnsafeFileError) return { records: [], problems: [{ file, line: 1, kind: 'unsafe-file', reason: err.reason, fix: err.fix }] };
     throw err;
   }
-  if (data === undefined) return { records: [], problems: [] };
+  if (data === undefined) return { records: [], problems: [], end: 0, lines: 0 };
   const records: T[] = [];
   const problems: SidecarProblem[] = [];
   const map = options.map ?? ((v: unknown) => v as T);
 
   let start = 0;
-  let line = 0;
+  let line = options.firstLine ?? 0;
   while (start < data.length) {
     const end = data.indexOf(NEWLINE, start);
     if (end === -1) break; // unterminated tail: handled below
@@ -186,6 +217,8 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
   }
 
   let repairedTo: string | undefined;
+  const linesDone = line;
+  const endOfLines = from + start;
   if (start < data.length) {
     line++;
     const tail = data.subarray(start);
@@ -193,6 +226,7 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
     if (parsed.ok) {
       // Whole JSON without its newline (hand edit): keep it; the next append starts a new line.
       acceptParsed(parsed.value, line);
+      return { records, problems, end: from + data.length, lines: line };
     } else if (options.repair === false) {
       problems.push({
         file, line, kind: 'truncated-tail',
@@ -200,10 +234,10 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
         fix: 'Open the file in a trusted session to repair it, or delete the partial last line by hand.',
       });
     } else {
-      repairedTo = await repairTail(file, start, data.length, line, problems);
+      repairedTo = await repairTail(file, from + start, from + data.length, line, problems);
     }
   }
-  return repairedTo ? { records, problems, repairedTo } : { records, problems };
+  return repairedTo ? { records, problems, repairedTo, end: endOfLines, lines: linesDone } : { records, problems, end: endOfLines, lines: linesDone };
 
   function acceptLine(text: string, lineNo: number): void {
     const parsed = tryParse(text);

@@ -14,7 +14,51 @@ const FILL_CHUNK = 1000;
 /** Characters of input/reference kept per row as sort keys. */
 const SORT_KEY_CHARS = 64;
 
-const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+/**
+ * A sort key that orders plain strings (code units) as Intl.Collator({ numeric, sensitivity: 'base' })
+ * orders the text, closely enough for a table: case and accents folded, digit runs compared as numbers,
+ * spaces and punctuation before digits before letters. Comparing keys is ~100x cheaper than the collator,
+ * which took seconds at 100,000 rows.
+ */
+export function sortKey(text: string): string {
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/\d+/g, (digits) => {
+      const trimmed = digits.replace(/^0+(?=\d)/, '');
+      return String.fromCharCode(0x30 + Math.min(trimmed.length, 40)) + trimmed; // longer numbers sort after shorter ones
+    })
+    .replace(/\s+/g, '\u0001')
+    .replace(/[^\p{L}\p{N}\u0001]/gu, (c) => `\u0002${c}`);
+}
+
+/**
+ * Each row's rank in a column (equal values share a rank; -1 for no value): computed once per fill,
+ * so any later sort of any subset is a counting pass over the ranks.
+ */
+function ranksOf(values: readonly (string | undefined)[]): { rank: Int32Array; distinct: number } {
+  const keys = values.map((v) => (v === undefined ? undefined : sortKey(v)));
+  const distinct = [...new Set(keys.filter((k): k is string => k !== undefined))].sort();
+  const rankOfKey = new Map(distinct.map((k, i) => [k, i]));
+  const rank = new Int32Array(values.length);
+  keys.forEach((k, i) => (rank[i] = k === undefined ? -1 : rankOfKey.get(k)!));
+  return { rank, distinct: distinct.length };
+}
+
+/** Sorts row indexes by rank in linear time; ties keep file order in both directions; rank -1 goes last. */
+function sortByRank(kept: number[], ranks: { rank: Int32Array; distinct: number }, descending: boolean): void {
+  const { rank, distinct } = ranks;
+  const starts = new Int32Array(distinct + 2);
+  const bucket = (i: number) => {
+    const r = i < rank.length ? rank[i] : -1;
+    return r < 0 ? distinct : descending ? distinct - 1 - r : r;
+  };
+  for (const i of kept) starts[bucket(i) + 1]++;
+  for (let b = 1; b < starts.length; b++) starts[b] += starts[b - 1];
+  const input = [...kept].sort((a, b) => a - b);
+  for (const i of input) kept[starts[bucket(i)]++] = i;
+}
 
 /** Per-row values to sort by; filled on the first sort other than file order. */
 export class SortColumns {
@@ -24,12 +68,15 @@ export class SortColumns {
   private labels: (string | undefined)[] = [];
   private scores = new Map<string, Float64Array>();
   private filledFor: { rowCount: number; models: string } | undefined;
+  /** Ranks per text column, built on its first sort after a fill or patch. */
+  private ranks = new Map<'id' | 'input' | 'reference' | 'annotation', { rank: Int32Array; distinct: number }>();
   /** Rows changed since the fill; patched before the next sort. */
   private dirty = new Set<number>();
 
   /** Forget everything (the file was edited or reloaded). */
   invalidate(): void {
     this.filledFor = undefined;
+    this.ranks.clear();
     this.dirty.clear();
   }
 
@@ -68,6 +115,7 @@ export class SortColumns {
   }
 
   private store(rows: readonly RowView[]): void {
+    if (rows.length > 0) this.ranks.clear();
     for (const row of rows) {
       const i = row.index;
       if (i < 0 || i >= this.ids.length) continue;
@@ -84,25 +132,18 @@ export class SortColumns {
   }
 
   sort(kept: number[], column: RowQuery['sort']['column'], descending: boolean): void {
-    const sign = descending ? -1 : 1;
     if (column === 'index') {
       if (descending) kept.reverse();
       return;
     }
-    if (column === 'id' || column === 'input' || column === 'reference') {
-      const keys = column === 'id' ? this.ids : column === 'input' ? this.input : this.reference;
-      kept.sort((a, b) => sign * collator.compare(keys[a], keys[b]) || a - b);
-      return;
-    }
-    if (column === 'annotation') {
-      const labels = this.labels;
-      // Rows without a label go last in both directions: the labelled ones are what you sort for.
-      kept.sort((a, b) => {
-        const la = labels[a];
-        const lb = labels[b];
-        if (la === undefined || lb === undefined) return (la === undefined ? 1 : 0) - (lb === undefined ? 1 : 0) || a - b;
-        return sign * collator.compare(la, lb) || a - b;
-      });
+    if (column === 'id' || column === 'input' || column === 'reference' || column === 'annotation') {
+      let ranks = this.ranks.get(column);
+      if (!ranks) {
+        // Rows without a label go last in both directions: the labelled ones are what you sort for.
+        ranks = ranksOf(column === 'id' ? this.ids : column === 'input' ? this.input : column === 'reference' ? this.reference : this.labels);
+        this.ranks.set(column, ranks);
+      }
+      sortByRank(kept, ranks, descending);
       return;
     }
     const scores = this.scores.get(column.slice('score:'.length));

@@ -133,8 +133,10 @@ export class DatasetSession extends DatasetReview implements vscode.Disposable {
     try {
       if (file === this.resultsFile) {
         if (this.writingResults > 0) return;
-        if (this._results) await this._results.reload({ repair });
-        else this._results = await ResultsStore.open(this.file, { repair });
+        if (this._results) {
+          // Only the appended tail is read; our own appends (a run from this window) read nothing.
+          if (!(await this._results.refresh({ repair }))) return;
+        } else this._results = await ResultsStore.open(this.file, { repair });
       } else {
         if (this._annotations) await this._annotations.reload();
         else this._annotations = await AnnotationStore.forDataset(this.file, { repair });
