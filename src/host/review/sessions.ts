@@ -1,9 +1,12 @@
 import * as vscode from 'vscode';
-import { isSidecarFile, looksLikeJsonl } from '../../core/dataset/dataset';
+import { Dataset, isSidecarFile, looksLikeJsonl } from '../../core/dataset/dataset';
 import type { ConfigService } from '../config';
 import { ContextKeys } from '../ids';
 import type { ReviewLog } from '../log';
 import { DatasetSession, type SessionChange } from './session';
+
+/** VS Code hands extensions no document for a file larger than this. */
+const EXTENSION_DOCUMENT_LIMIT_BYTES = 50 * 1024 * 1024;
 
 /** Debounce of re-indexing while the user types. */
 const TYPING_DEBOUNCE_MS = 300;
@@ -52,6 +55,7 @@ export class SessionManager implements vscode.Disposable {
       vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
       vscode.window.onDidChangeActiveTextEditor((e) => this.onActiveEditor(e)),
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
+      vscode.window.tabGroups.onDidChangeTabs(() => void this.onTabs()),
       config.onDidChange((c) => { for (const s of this.sessions.values()) s.updateConfig(c); }),
       this.changeEmitter, this.activeEmitter, this.cursorEmitter, this.openEmitter,
     );
@@ -138,6 +142,58 @@ export class SessionManager implements vscode.Disposable {
       if (this.sessions.get(key) === session) session.updateText(e.document.getText());
     }, TYPING_DEBOUNCE_MS));
   }
+
+  /**
+   * A dataset over VS Code's 50 MB limit opens in an editor, but extensions never get its document:
+   * say why inline scores are unavailable there, and offer the panel, which reads the file from disk.
+   */
+  private async onTabs(): Promise<void> {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    if (!(input instanceof vscode.TabInputText) || input.uri.scheme !== 'file') return;
+    const uri = input.uri;
+    const key = uri.toString();
+    if (this.largeNoticed.has(key) || this.sessions.has(key) || isSidecarFile(uri.fsPath) || !/\.(jsonl|ndjson|json)$/i.test(uri.fsPath)) return;
+    let size: number;
+    try {
+      size = (await vscode.workspace.fs.stat(uri)).size;
+    } catch {
+      return;
+    }
+    if (size <= EXTENSION_DOCUMENT_LIMIT_BYTES || vscode.workspace.textDocuments.some((d) => d.uri.toString() === key)) return;
+    this.largeNoticed.add(key);
+    const open = 'Open in PiSAR Panel';
+    const name = uri.path.split('/').pop();
+    const answer = await vscode.window.showInformationMessage(
+      `PiSAR Review: ${name} is ${(size / 1024 / 1024).toFixed(0)} MB, over VS Code's 50 MB limit for extensions, so inline scores, CodeLens and Problems are unavailable in this editor. The PiSAR Review panel reads the file from disk (CLI: pisar-review score).`,
+      open,
+    );
+    if (answer === open) await this.openFromDisk(uri);
+  }
+
+  /** A session over the file on disk (no document), made active so the panel shows it. */
+  async openFromDisk(uri: vscode.Uri): Promise<DatasetSession | undefined> {
+    const key = uri.toString();
+    let session = this.sessions.get(key);
+    if (!session) {
+      try {
+        const dataset = await Dataset.open(uri.fsPath, { mapping: this.config.current.fieldMapping });
+        session = new DatasetSession({ uri, dataset }, this.config.current, this.log);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`PiSAR Review: ${uri.fsPath} cannot be read: ${(err as Error).message}`);
+        return undefined;
+      }
+      const opened = session;
+      this.sessions.set(key, opened);
+      opened.onDidChange((change) => this.changeEmitter.fire({ ...change, session: opened }));
+      this.openEmitter.fire(opened);
+      this.changeEmitter.fire({ session: opened });
+    }
+    this.setActive(session);
+    await vscode.commands.executeCommand('pisarReview.panel.focus');
+    return session;
+  }
+
+  private readonly largeNoticed = new Set<string>();
 
   private onActiveEditor(editor: vscode.TextEditor | undefined): void {
     if (!editor) return; // focus moved to a panel: keep showing the last dataset
