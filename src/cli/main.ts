@@ -1,6 +1,7 @@
-import { type CliCommand, type CliIo, ExitCode, UsageError } from './args';
+import { type CliCommand, type CliIo, ExitCode, UsageError, writeJson } from './args';
 import { DatasetReadError } from '../core/dataset/dataset';
 import { redactCredentials } from '../core/security/redact';
+import { UnsafeFileError } from '../core/store/safeFile';
 import { checkModelsCommand } from './commands/checkModels';
 import { compareCommand } from './commands/compare';
 import { inspectCommand } from './commands/inspect';
@@ -42,19 +43,67 @@ export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<num
     io.stdout.write(`Usage: ${command.usage}\n  ${command.summary}\n`);
     return ExitCode.ok;
   }
+  // With --json, a failure still prints exactly one JSON document (scripts parse stdout whatever happened).
+  const json = jsonRequested(rest) ? watchOutput(io) : undefined;
+  let code: number;
+  try {
+    code = await runCommand(command, rest, json?.io ?? io);
+  } catch (error) {
+    if (json && !json.wroteStdout()) writeJson(io, { schema: 'pisar-review/error@1', command: name, exitCode: ExitCode.usageOrInput, error: `internal error: ${(error as Error)?.message ?? String(error)}` });
+    throw error;
+  }
+  if (json && code !== ExitCode.ok && !json.wroteStdout()) {
+    writeJson(io, { schema: 'pisar-review/error@1', command: name, exitCode: code, error: json.stderrText().trim() || `exit code ${code}` });
+  }
+  return code;
+}
+
+async function runCommand(command: CliCommand, rest: readonly string[], io: CliIo): Promise<number> {
   try {
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`pisar-review ${name}: ${error.message}\n${error.usage ? `Usage: ${error.usage}\n` : ''}`);
+      io.stderr.write(`pisar-review ${command.name}: ${error.message}\n${error.usage ? `Usage: ${error.usage}\n` : ''}`);
       return ExitCode.usageOrInput;
     }
-    if (error instanceof DatasetReadError) {
-      io.stderr.write(`pisar-review ${name}: ${error.message}. ${error.fix}\n`);
+    if (error instanceof DatasetReadError || error instanceof UnsafeFileError) {
+      io.stderr.write(`pisar-review ${command.name}: ${error.message}${error instanceof DatasetReadError ? `. ${error.fix}` : ''}\n`);
       return ExitCode.usageOrInput;
     }
     throw error;
   }
+}
+
+function jsonRequested(args: readonly string[]): boolean {
+  return args.includes('--json') || args.includes('--format=json') || args.some((a, i) => a === '--format' && args[i + 1] === 'json');
+}
+
+/** `io` whose stdout remembers whether anything was written and whose stderr text is kept (last 8 KB) for an error document. */
+function watchOutput(io: CliIo): { io: CliIo; wroteStdout(): boolean; stderrText(): string } {
+  let wrote = false;
+  let errText = '';
+  const tap = <S extends NodeJS.WritableStream>(stream: S, seen: (chunk: unknown) => void): S =>
+    new Proxy(stream, {
+      get(target, prop) {
+        if (prop === 'write') {
+          return (chunk: unknown, ...more: unknown[]) => {
+            seen(chunk);
+            return (target.write as (...a: unknown[]) => boolean)(chunk, ...more);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  const watched: CliIo = {
+    ...io,
+    stdout: tap(io.stdout, () => (wrote = true)),
+    stderr: tap(io.stderr, (chunk) => {
+      // eslint-disable-next-line no-control-regex
+      errText = (errText + (typeof chunk === 'string' ? chunk : String(chunk))).replace(/\r\x1b\[2K/g, '').slice(-8192);
+    }),
+  };
+  return { io: watched, wroteStdout: () => wrote, stderrText: () => errText };
 }
 
 /** Values of environment variables whose names say they hold a credential (the CLI's keys live there). */
@@ -83,6 +132,13 @@ const VERSION = typeof PISAR_VERSION === 'string' ? PISAR_VERSION : '0.0.0-dev';
 
 /** Runs the CLI on this process's arguments and sets its exit code. */
 export function main(): void {
+  // `pisar-review report | head -1`: a reader that closes the pipe is done, not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+      throw error;
+    });
+  }
   runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
     (code) => {
       process.exitCode = code;

@@ -177,6 +177,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     summary = await runDataset({
       dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal,
       apiKeyFor, requestCache,
+      onLockWait: (message) => progress.message([message]),
       onEvent: (e) => {
         progress.update(e);
         if (e.kind === 'model-failed') progress.message([`model "${e.model}" stopped: ${e.message}`, `  fix: ${e.fix}`]);

@@ -16,6 +16,8 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 import { RowFeed } from './rowFeed';
 import { ScoreBatcher } from './scoreBatcher';
 import { ownValue } from '../security/ownKeys';
+import { RunLock } from '../store/runLock';
+import { UnsafeFileError } from '../store/safeFile';
 
 /** What the runner needs from the scorer (src/core/scoring/scorer.ts provides it). */
 export interface RunScorer {
@@ -96,6 +98,8 @@ export interface RunOptions {
   rerun?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: RunEvent) => void;
+  /** Told (once) that another run holds this dataset's lock and this one waits for it. */
+  onLockWait?: (message: string) => void;
   /** The model's API key (extension: SecretStorage; CLI: the env var named by apiKeyEnv). Never stored. */
   apiKeyFor: (model: ModelConfig) => Promise<string | undefined>;
   /** Default: an in-memory cache for this run. */
@@ -127,6 +131,24 @@ const MAX_LISTED_FAILURES = 100;
  * pass), ScoreBatcher (scoring in large windows) and ResultWriter (coalesced appends).
  */
 export async function runDataset(options: RunOptions): Promise<RunSummary> {
+  // One run per dataset at a time (src/core/store/runLock.ts): a second waits, then calls only what is left.
+  let lock: RunLock | undefined;
+  try {
+    lock = await RunLock.acquire(options.results.file, { signal: options.signal, onWait: options.onLockWait });
+  } catch (err) {
+    if (err instanceof UnsafeFileError) throw new RunError(`cannot lock ${RunLock.fileFor(options.results.file)}: ${err.reason}`, err.fix);
+    if (options.signal?.aborted) throw new RunError('cancelled while waiting for another run on this dataset', 'Run again once the other run has finished.');
+    // A folder we cannot write: no lock; the write check below names the sidecar before any call.
+  }
+  try {
+    if (lock?.waited) await options.results.reload();
+    return await runUnlocked(options);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { dataset, results, scorer } = options;
   const cache = options.requestCache ?? RequestCache.inMemory();
