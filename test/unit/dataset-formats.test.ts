@@ -1,8 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { runCli } from '../../src/cli/main';
 import type { ScoreDocument } from '../../src/cli/commands/score';
 import type { ModelConfig } from '../../src/core/config/models';
 import { Dataset, DatasetReadError } from '../../src/core/dataset/dataset';
@@ -11,6 +9,7 @@ import { runDataset } from '../../src/core/runner/runner';
 import { annotationsFileFor } from '../../src/core/store/annotations';
 import { ResultsStore, resultsFileFor } from '../../src/core/store/results';
 import { jsonl, makeTempDir, repoRoot, writeFixture } from '../support/files';
+import { runCliCaptured } from '../support/cli';
 import { FakeOpenAIServer } from '../support/openaiServer';
 
 const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
@@ -18,14 +17,7 @@ const row = (id: string | number, extra: Record<string, unknown> = {}) => ({ id,
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await runCli(args, { stdout, stderr, env: {}, cwd: repoRoot });
-  return { code, stdout: out, stderr: err };
+  return runCliCaptured(args);
 }
 
 describe('datasets as people have them (real files)', function () {

@@ -112,12 +112,16 @@ export class SessionManager implements vscode.Disposable {
       this.log.error(`${document.uri.fsPath}: cannot be indexed: ${String(err)}`);
       return undefined;
     }
-    const opened = session;
-    this.sessions.set(key, opened);
-    opened.onDidChange((change) => this.changeEmitter.fire({ ...change, session: opened }));
-    this.openEmitter.fire(opened);
-    this.changeEmitter.fire({ session: opened });
-    return opened;
+    return this.register(key, session);
+  }
+
+  /** Keeps a new session and announces it. */
+  private register(key: string, session: DatasetSession): DatasetSession {
+    this.sessions.set(key, session);
+    session.onDidChange((change) => this.changeEmitter.fire({ ...change, session }));
+    this.openEmitter.fire(session);
+    this.changeEmitter.fire({ session });
+    return session;
   }
 
   private close(document: vscode.TextDocument): void {
@@ -177,16 +181,11 @@ export class SessionManager implements vscode.Disposable {
     if (!session) {
       try {
         const dataset = await Dataset.open(uri.fsPath, { mapping: this.config.current.fieldMapping });
-        session = new DatasetSession({ uri, dataset }, this.config.current, this.log);
+        session = this.register(key, new DatasetSession({ uri, dataset }, this.config.current, this.log));
       } catch (err) {
         void vscode.window.showErrorMessage(`PiSAR Review: ${uri.fsPath} cannot be read: ${(err as Error).message}`);
         return undefined;
       }
-      const opened = session;
-      this.sessions.set(key, opened);
-      opened.onDidChange((change) => this.changeEmitter.fire({ ...change, session: opened }));
-      this.openEmitter.fire(opened);
-      this.changeEmitter.fire({ session: opened });
     }
     this.setActive(session);
     await vscode.commands.executeCommand('pisarReview.panel.focus');
