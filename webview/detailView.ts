@@ -36,7 +36,7 @@ export class DetailView {
     return this.current;
   }
 
-  show(detail: RowDetail, threshold: number): void {
+  show(detail: RowDetail): void {
     this.current = detail;
     this.element.hidden = false;
     this.element.dataset.rowIndex = String(detail.index);

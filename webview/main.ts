@@ -377,7 +377,7 @@ class ReviewPanelApp {
   private async openDetail(rowId: string, focus = true): Promise<void> {
     try {
       const detail = await this.host.request('row/detail', { rowId });
-      this.detail.show(detail, this.dataset?.threshold ?? 0.7);
+      this.detail.show(detail);
       this.list.element.classList.add('with-detail');
       if (focus) this.detail.focus();
     } catch (error) {

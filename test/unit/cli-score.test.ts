@@ -89,6 +89,7 @@ describe('CLI: score and report', function () {
     const { common, data } = await setup(12, [{ name: 'm1', baseUrl: server.url, model: 'm1' }]);
     const tty = await cli(['score', ...common], {}, true);
     assert.equal(tty.code, 0);
+    // eslint-disable-next-line no-control-regex -- the bar is drawn with an ANSI erase-line escape
     assert.match(tty.stderr, /\r\x1b\[2K█+ 12\/12/, 'the bar reaches 12/12');
     assert.ok(!tty.stdout.includes('█'), 'the bar never goes to stdout');
     await fsp.rm(path.join(path.dirname(data), 'data.pisar-results.jsonl'));

@@ -115,4 +115,24 @@ describe('security: the CLI under pipes, failures, read-only folders and concurr
     await lock.release();
     assert.ok(!fs.existsSync(RunLock.fileFor(results)));
   });
+
+  it('--embedding-model org/name is a Hub id (the default id works through the flag); an existing folder or ./path is a folder', async () => {
+    const { runCli } = await import('../../src/cli/main');
+    const { PassThrough } = await import('node:stream');
+    // No reference: nothing is scored, so no model is loaded (and nothing is downloaded); `scorer` shows how the flag was read.
+    fs.writeFileSync(path.join(tmp.dir, 'data.jsonl'), jsonl([{ id: 'a', input: 'q', outputs: { pre: 'x' } }]));
+    const scorerOf = async (flag: string) => {
+      let out = '';
+      const stdout = new PassThrough().on('data', (c) => (out += c));
+      const code = await runCli(['score', 'data.jsonl', '--json', '--embedding-model', flag, '--cache-dir', path.join(tmp.dir, 'cache')], { stdout, stderr: new PassThrough(), env: {}, cwd: tmp.dir });
+      assert.equal(code, 0, out);
+      return (JSON.parse(out) as { scorer: string }).scorer;
+    };
+    assert.equal(await scorerOf('Xenova/all-MiniLM-L6-v2'), 'local:Xenova/all-MiniLM-L6-v2:fp32');
+    assert.equal(await scorerOf('sentence-transformers/all-mpnet-base-v2'), 'local:sentence-transformers/all-mpnet-base-v2:fp32');
+    fs.mkdirSync(path.join(tmp.dir, 'org', 'name'), { recursive: true });
+    assert.equal(await scorerOf('org/name'), `local:${path.join(tmp.dir, 'org', 'name')}:fp32`, 'an existing folder wins');
+    assert.equal(await scorerOf('./models/tiny'), `local:${path.join(tmp.dir, 'models', 'tiny')}:fp32`);
+  });
 });
+

@@ -6,6 +6,7 @@ import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report
 import { DEFAULT_THRESHOLD } from '../../core/review/rules';
 import { plainText, renderMarkdown, reportSummaryOf } from '../../core/report/render';
 import { RequestCache } from '../../core/runner/requestCache';
+import { DEFAULT_EMBEDDING_MODEL, resolveModelLocation } from '../../core/scoring/scorer';
 import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
@@ -119,10 +120,9 @@ function embeddingChoice(values: Record<string, unknown>, config: CliConfigFile 
     if (!model) throw new UsageError('--embedding-url needs --embedding-remote-model <id> too', usage);
     return { provider: 'remote', model, dtype, remote: { baseUrl: url, model, apiKey: env.PISAR_EMBEDDING_API_KEY || undefined } };
   }
-  let model = (values['embedding-model'] as string | undefined) ?? (typeof fromConfig.model === 'string' ? fromConfig.model : undefined);
-  // A relative folder is relative to where the user typed it.
-  if (model && (model.startsWith('.') || model.includes(path.sep)) && !path.isAbsolute(model)) model = path.resolve(cwd, model);
-  return { provider: 'local', model: model ?? 'Xenova/all-MiniLM-L6-v2', dtype };
+  const model = (values['embedding-model'] as string | undefined) ?? (typeof fromConfig.model === 'string' ? fromConfig.model : undefined);
+  // A folder is relative to where the user typed it; `org/name` that is no folder there is a Hub id.
+  return { provider: 'local', model: model ? resolveModelLocation(model, cwd).location : DEFAULT_EMBEDDING_MODEL, dtype };
 }
 
 async function runScore(argv: readonly string[], io: CliIo): Promise<number> {

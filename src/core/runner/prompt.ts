@@ -53,7 +53,10 @@ export async function buildMessages(row: DatasetRow, model: ModelConfig, dataset
     const urls = await Promise.all(row.images.map((ref) => imageUrlFor(ref, datasetFile, maxImageBytes)));
     let last = messages.length - 1;
     while (last >= 0 && messages[last].role !== 'user') last--;
-    if (last < 0) messages.push({ role: 'user', content: '' }), (last = messages.length - 1);
+    if (last < 0) {
+      messages.push({ role: 'user', content: '' });
+      last = messages.length - 1;
+    }
     const text = messages[last].content as string;
     messages[last] = {
       role: 'user',

@@ -80,11 +80,16 @@ const REMOTE_CONCURRENCY = 4;
 
 const HUB_ID = /^[\w\-.]+(\/[\w\-.]+)?$/;
 
-/** A folder on disk, or a Hub id: an existing directory wins, then anything shaped like a path. */
-export function resolveModelLocation(model: string): { isLocalFolder: boolean; location: string } {
-  const onDisk = existsSync(model) && statSync(model).isDirectory();
+/**
+ * A folder on disk, or a Hub id: an existing directory (relative to `cwd`) wins, then anything shaped
+ * like a path (absolute, ./, ../, backslashes, more than one slash); `org/name` that is no folder here
+ * is a Hub id.
+ */
+export function resolveModelLocation(model: string, cwd = process.cwd()): { isLocalFolder: boolean; location: string } {
+  const local = resolve(cwd, model);
+  const onDisk = existsSync(local) && statSync(local).isDirectory();
   if (onDisk || isAbsolute(model) || model.startsWith('.') || model.includes('\\') || !HUB_ID.test(model)) {
-    return { isLocalFolder: true, location: resolve(model) };
+    return { isLocalFolder: true, location: local };
   }
   return { isLocalFolder: false, location: model };
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import * as path from 'node:path';
 import { sidecarFileFor } from '../dataset/dataset';
 import { appendRecords, readSidecar, type SidecarProblem } from './sidecar';
 

@@ -30,6 +30,7 @@ export function sortKey(text: string): string {
       return String.fromCharCode(0x30 + Math.min(trimmed.length, 40)) + trimmed; // longer numbers sort after shorter ones
     })
     .replace(/\s+/g, '\u0001')
+    // eslint-disable-next-line no-control-regex -- \u0001 is the key's own separator, chosen to sort first
     .replace(/[^\p{L}\p{N}\u0001]/gu, (c) => `\u0002${c}`);
 }
 
