@@ -130,6 +130,7 @@ class ReviewPanelApp {
     this.summarySection.append(this.summaryPanel.element);
     this.stats = statisticsSection({
       load: () => this.host.request('stats/get', {}),
+      compare: (a, b) => this.host.request('stats/compare', { a, b }),
       useThreshold: (threshold) => this.host.request('stats/useThreshold', { threshold }).then(() => undefined),
       setOrder: (column) => this.setSort({ column, descending: false }),
       onError: (error) => this.showError(error instanceof Error ? error : new Error(String(error))),

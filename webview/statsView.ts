@@ -1,5 +1,5 @@
 import type { SortColumn } from '../src/shared/protocol';
-import type { CalibrationView, EstimateView, IntervalView, StatisticsView } from '../src/shared/statisticsView';
+import type { CalibrationView, ComparisonView, EstimateView, IntervalView, StatisticsView } from '../src/shared/statisticsView';
 import { custom, el, svg } from './dom';
 
 const CURVE_WIDTH = 240;
@@ -12,6 +12,8 @@ export interface StatsPanelHooks {
   load(): Promise<StatisticsView | null>;
   /** Sets the threshold setting to the calibration's suggestion. */
   useThreshold(threshold: number): Promise<void>;
+  /** Model b against model a on the open dataset, row by row. */
+  compare(a: string, b: string): Promise<ComparisonView | null>;
   /** Sorts the rows in a review order. */
   setOrder(column: Extract<SortColumn, 'nearThreshold' | 'disagreement'>): void;
   onError(error: unknown): void;
@@ -30,6 +32,10 @@ export class StatsPanel {
   private readonly calibration: HTMLElement;
   private readonly bias: HTMLTableElement;
   private readonly note: HTMLParagraphElement;
+  private readonly compareA = el('select', { testid: 'compare-a', attrs: { 'aria-label': 'Baseline model (A)' } });
+  private readonly compareB = el('select', { testid: 'compare-b', attrs: { 'aria-label': 'Candidate model (B)' } });
+  private readonly compareResult = el('div', { className: 'stats-compare-result', testid: 'compare-result' });
+  private readonly compareBlock: HTMLElement;
   private open = false;
   private stale = true;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -46,7 +52,16 @@ export class StatsPanel {
     this.calibration = el('div', { className: 'stats-calibration', testid: 'stats-calibration' });
     this.bias = el('table', { className: 'stats-table', testid: 'stats-bias' });
     this.note = el('p', { className: 'summary-note', testid: 'stats-note' });
-    this.element = el('div', { className: 'stats', testid: 'stats' }, this.orders, this.note, this.intervals, this.pairs, this.calibration, this.bias);
+    const run = custom('vscode-button', { text: 'Compare', testid: 'compare-run', attrs: { secondary: '', title: 'Row by row: improved, regressed, unchanged (|B − A| ≤ 0.02), and the paired test' } });
+    run.addEventListener('click', () => void this.runCompare());
+    this.compareBlock = el(
+      'div',
+      { className: 'stats-compare', testid: 'stats-compare' },
+      el('div', { className: 'stats-caption', text: 'Compare two models row by row' }),
+      el('div', { className: 'stats-orders' }, el('span', { text: 'A' }), this.compareA, el('span', { text: 'B' }), this.compareB, run),
+      this.compareResult,
+    );
+    this.element = el('div', { className: 'stats', testid: 'stats' }, this.orders, this.note, this.intervals, this.pairs, this.compareBlock, this.calibration, this.bias);
   }
 
   /** The section was opened or closed: load when it opens with old numbers. */
@@ -95,6 +110,7 @@ export class StatsPanel {
     this.note.textContent = `95% intervals: bootstrap with ${stats.resamples} resamples (seed ${stats.seed}), the same numbers as pisar-review report --json.${stats.omittedModels > 0 ? ` The first ${stats.models.length} models are shown; ${stats.omittedModels} more are not.` : ''}`;
     this.renderIntervals(stats);
     this.renderPairs(stats);
+    this.renderCompareChoices(stats);
     this.renderCalibration(stats);
     this.renderBias(stats);
   }
@@ -124,6 +140,56 @@ export class StatsPanel {
     );
     const omitted = stats.pairs.omittedModels > 0 ? [el('p', { className: 'summary-note', text: `Paired tests among the first ${stats.pairs.limit} models; ${stats.pairs.omittedModels} more are not compared.` })] : [];
     this.pairs.replaceChildren(...(items.length ? [el('div', { className: 'stats-caption', text: 'Is the gap real? (paired test on rows both scored)' }), el('ul', {}, ...items)] : []), ...omitted);
+  }
+
+  private renderCompareChoices(stats: StatisticsView): void {
+    const names = stats.models.map((m) => m.model);
+    this.compareBlock.hidden = names.length < 2;
+    for (const [select, fallback] of [[this.compareA, names[0]], [this.compareB, names[1]]] as const) {
+      const keep = names.includes(select.value) ? select.value : fallback;
+      select.replaceChildren(...names.map((n) => el('option', { text: n, attrs: { value: n } })));
+      if (keep !== undefined) select.value = keep;
+    }
+  }
+
+  private async runCompare(): Promise<void> {
+    const a = this.compareA.value;
+    const b = this.compareB.value;
+    if (!a || !b || a === b) {
+      this.compareResult.replaceChildren(el('p', { text: 'Pick two different models.' }));
+      return;
+    }
+    try {
+      const c = await this.hooks.compare(a, b);
+      this.renderComparison(c);
+    } catch (error) {
+      this.hooks.onError(error);
+    }
+  }
+
+  private renderComparison(c: ComparisonView | null): void {
+    if (!c) {
+      this.compareResult.replaceChildren();
+      return;
+    }
+    const counts = el('p', {
+      testid: 'compare-counts',
+      text: `${c.paired} rows both scored: ${c.improved} improved, ${c.regressed} regressed, ${c.unchanged} unchanged (|B − A| ≤ ${c.epsilon}); ${c.verdict}.`,
+      attrs: { 'data-improved': String(c.improved), 'data-regressed': String(c.regressed), 'data-unchanged': String(c.unchanged), 'data-paired': String(c.paired) },
+    });
+    const head = el('tr', {}, ...['Row', `A: ${c.a}`, `B: ${c.b}`, 'B − A'].map((text) => el('th', { text, attrs: { scope: 'col' } })));
+    const rows = c.changed.map((r) =>
+      el(
+        'tr',
+        { testid: 'compare-row', attrs: { 'data-id': r.id, 'data-change': r.change } },
+        el('th', { text: r.id, attrs: { scope: 'row' } }),
+        el('td', { text: r.a.toFixed(3) }),
+        el('td', { text: r.b.toFixed(3) }),
+        el('td', { text: `${r.difference >= 0 ? '+' : '−'}${Math.abs(r.difference).toFixed(3)}`, className: r.change === 'regressed' ? 'warn' : '' }),
+      ),
+    );
+    const table = rows.length ? [el('table', { className: 'stats-table' }, el('caption', { text: `Largest changes (${rows.length} shown)` }), el('thead', {}, head), el('tbody', {}, ...rows))] : [];
+    this.compareResult.replaceChildren(counts, ...table);
   }
 
   private renderCalibration(stats: StatisticsView): void {

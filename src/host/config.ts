@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { ConfigError, parseModelsConfig, type ModelConfig } from '../core/config/models';
 import type { FieldMapping, FieldRole } from '../core/dataset/types';
 import { Settings } from './ids';
+import { Disposable } from './dispose';
 
 export const DEFAULT_LABELS = ['wrong', 'incomplete', 'hallucinated', 'off-topic', 'fine'] as const;
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
@@ -70,21 +71,21 @@ export function readConfig(): ReviewConfig {
 }
 
 /** Holds the current snapshot; fires when a `pisarReview` setting (or workspace trust) changes it. */
-export class ConfigService implements vscode.Disposable {
+export class ConfigService extends Disposable implements vscode.Disposable {
   private snapshot: ReviewConfig;
-  private readonly emitter = new vscode.EventEmitter<ReviewConfig>();
-  private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly emitter = this._register(new vscode.EventEmitter<ReviewConfig>());
   readonly onDidChange = this.emitter.event;
 
   constructor() {
+    super();
     this.snapshot = readConfig();
-    this.subscriptions.push(
+    this._register(vscode.Disposable.from(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(Settings.section)) this.refresh();
       }),
       // Granting trust makes restricted workspace values visible.
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()),
-    );
+    ));
   }
 
   get current(): ReviewConfig {
@@ -94,10 +95,5 @@ export class ConfigService implements vscode.Disposable {
   private refresh(): void {
     this.snapshot = readConfig();
     this.emitter.fire(this.snapshot);
-  }
-
-  dispose(): void {
-    for (const d of this.subscriptions) d.dispose();
-    this.emitter.dispose();
   }
 }

@@ -7,7 +7,7 @@
  * Types only: the webview imports this file with `import type`.
  */
 
-import type { StatisticsView } from './statisticsView';
+import type { ComparisonView, StatisticsView } from './statisticsView';
 
 /**
  * Columns the row list can be sorted by. `score:<model>` sorts by that model's score; the review
@@ -185,6 +185,8 @@ export interface RequestMap {
   'stats/get': { params: Record<string, never>; result: StatisticsView | null };
   /** Sets the pisarReview.threshold setting (the calibration's suggestion), after the user confirms. */
   'stats/useThreshold': { params: { threshold: number }; result: null };
+  /** Model b against model a on the rows both scored (improved = b higher by more than the epsilon); null without a dataset. */
+  'stats/compare': { params: { a: string; b: string }; result: ComparisonView | null };
 }
 
 export type RequestType = keyof RequestMap;

@@ -64,3 +64,32 @@ export interface StatisticsView {
   readonly pairs: { readonly models: readonly string[]; readonly limit: number; readonly omittedModels: number; readonly list: readonly PairStatisticsView[] };
   readonly calibration: { readonly badLabels: readonly string[]; readonly goodLabels: readonly string[]; readonly unmapped: number; readonly metrics: readonly CalibrationView[] };
 }
+
+export interface ComparedRowView {
+  readonly id: string;
+  readonly a: number;
+  readonly b: number;
+  /** b - a. */
+  readonly difference: number;
+  readonly change: 'improved' | 'regressed' | 'unchanged';
+}
+
+/** Two models of the open dataset row by row (as `pisar-review compare <file> --models a,b`). */
+export interface ComparisonView {
+  readonly a: string;
+  readonly b: string;
+  readonly epsilon: number;
+  readonly paired: number;
+  readonly onlyA: number;
+  readonly onlyB: number;
+  readonly improved: number;
+  readonly regressed: number;
+  readonly unchanged: number;
+  readonly meanA: number | null;
+  readonly meanB: number | null;
+  readonly meanDifference: EstimateView | null;
+  readonly p: number | null;
+  readonly verdict: string;
+  /** The largest changes (improved or regressed), largest first; at most 20. */
+  readonly changed: readonly ComparedRowView[];
+}

@@ -1,8 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { reviewOrderKeys } from '../../src/host/panel/reviewOrder';
-import { reviewStatistics } from '../../src/core/report/reviewStatistics';
+import { comparisonView, reviewComparison, reviewStatistics } from '../../src/core/report/reviewStatistics';
 import type { RowQuery, RowsPage } from '../../src/shared/protocol';
-import type { StatisticsView } from '../../src/shared/statisticsView';
+import type { ComparisonView, StatisticsView } from '../../src/shared/statisticsView';
 import { knownSource, PanelHarness, type ReviewFixture } from './reviewFixture';
 
 async function ids(query: RowQuery, from?: ReviewFixture): Promise<string[]> {
@@ -54,5 +54,19 @@ describe('panel statistics and review orders', () => {
     assert.equal(bad.ok, false);
     assert.match(bad.error!, /from -1 to 1/);
     assert.deepEqual(set, [0.655]);
+  });
+
+  it('compares two models of the open dataset row by row through stats/compare', async () => {
+    const source = await knownSource();
+    const h = new PanelHarness(Object.assign(source, { compare: async (a: string, b: string) => comparisonView(reviewComparison(source.review, a, b), a, b) }));
+    await h.controller.handle({ type: 'webview/ready' });
+    const c = (await h.request<ComparisonView>({ type: 'stats/compare', params: { a: 'gpt', b: 'ft' } })).result!;
+    // Both scored b-2 (0.46 -> 0.91), a-10 (0.3 -> 0.55), a-9 (0.75 -> 0.8); d has only gpt (ft failed), c only ft.
+    assert.deepEqual([c.paired, c.improved, c.regressed, c.unchanged, c.onlyA, c.onlyB], [3, 3, 0, 0, 1, 1]);
+    assert.deepEqual(c.changed.map((r) => r.id), ['b-2', 'a-10', 'a-9'], 'largest change first');
+    assert.equal(c.p, 0.25); // differences 0.45, 0.25, 0.05: only all-plus and all-minus reach |0.75|, 2 of 8
+    const unknown = await h.request({ type: 'stats/compare', params: { a: 'gpt', b: 'nope' } });
+    assert.equal(unknown.ok, false);
+    assert.match(unknown.error!, /No model "nope"/);
   });
 });

@@ -1,5 +1,8 @@
+import type { ComparisonView } from '../../shared/statisticsView';
 import type { DatasetReview } from '../review/datasetReview';
 import type { LabelMapping } from './calibration';
+import { compareRuns, type CompareOptions, type RunComparison } from './compare';
+import { currentScore } from '../review/rules';
 import { collectStatisticsRows } from './rows';
 import { computeStatistics, type StatisticsReport } from './statistics';
 
@@ -22,4 +25,34 @@ export function reviewStatistics(review: DatasetReview, labels?: LabelMapping): 
   computed.set(review, { key, report });
   report.catch(() => computed.delete(review));
   return report;
+}
+
+/** Current scores of one model of an open dataset, by row id (stale and failed results left out). */
+export function reviewScores(review: DatasetReview, model: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const ids = review.dataset.rowIds();
+  for (let i = 0; i < ids.length; i++) {
+    const r = review.results?.latest(ids[i], model);
+    const score = r ? currentScore(r, review.dataset.rowHash(i)) : undefined;
+    if (score !== undefined) out.set(ids[i], score);
+  }
+  return out;
+}
+
+/** Two models of an open dataset row by row, as `pisar-review compare <file> --models a,b` computes it. */
+export function reviewComparison(review: DatasetReview, a: string, b: string, options: CompareOptions = {}): RunComparison {
+  return compareRuns(reviewScores(review, a), reviewScores(review, b), { names: [a, b], ...options });
+}
+
+/** Changed rows a comparison view carries (the largest first). */
+export const COMPARISON_VIEW_ROWS = 20;
+
+/** The panel's view of a comparison: the counts, the test and the largest changes. */
+export function comparisonView(c: RunComparison, a: string, b: string): ComparisonView {
+  const changed = c.rows.filter((r) => r.change !== 'unchanged').sort((x, y) => Math.abs(y.difference) - Math.abs(x.difference)).slice(0, COMPARISON_VIEW_ROWS);
+  return {
+    a, b, epsilon: c.epsilon, paired: c.paired, onlyA: c.onlyA, onlyB: c.onlyB,
+    improved: c.improved, regressed: c.regressed, unchanged: c.unchanged,
+    meanA: c.meanA, meanB: c.meanB, meanDifference: c.meanDifference, p: c.p, verdict: c.verdict, changed,
+  };
 }

@@ -11,6 +11,7 @@ import type {
   WebviewRequest,
   WebviewToHost,
 } from '../../shared/protocol';
+import { Debouncer } from '../debounce';
 import type { PanelSource } from './panelData';
 import { computeOrder, runs, SortColumns, TextMatches } from './rowQuery';
 
@@ -42,18 +43,18 @@ export class PanelController {
   private post: ((message: HostToWebview) => void) | undefined;
   private ready = false;
   private queue: HostToWebview[] = [];
-  private changeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Rows changed since the last recompute; 'all' when anything may have changed. */
   private pending: Set<number> | 'all' = new Set();
   /** Serialises recomputes so a slow search cannot overwrite a newer query's result. */
   private recompute: Promise<void> = Promise.resolve();
-  private readonly changeDelayMs: number;
+  /** Coalesces bursts of row changes (a scoring run) into one recompute. */
+  private readonly changes: Debouncer;
 
   constructor(
     private readonly source: PanelSource,
     options: PanelControllerOptions = {},
   ) {
-    this.changeDelayMs = options.changeDelayMs ?? 150;
+    this.changes = new Debouncer(options.changeDelayMs ?? 150);
   }
 
   /** Connects a webview; messages wait in a queue until it says `webview/ready`. */
@@ -82,11 +83,7 @@ export class PanelController {
   rowsChanged(indexes?: readonly number[]): void {
     if (indexes === undefined) this.pending = 'all';
     else if (this.pending !== 'all') for (const i of indexes) this.pending.add(i);
-    if (this.changeTimer) return;
-    this.changeTimer = setTimeout(() => {
-      this.changeTimer = undefined;
-      void this.refresh();
-    }, this.changeDelayMs);
+    this.changes.coalesce(undefined, () => void this.refresh());
   }
 
   cursorChanged(index: number | undefined): void {
@@ -108,18 +105,13 @@ export class PanelController {
   }
 
   dispose(): void {
-    if (this.changeTimer) clearTimeout(this.changeTimer);
-    this.changeTimer = undefined;
+    this.changes.dispose();
     this.detach();
   }
 
   /** Runs a pending recompute now and waits for it (tests, export). */
   async settled(): Promise<void> {
-    if (this.changeTimer) {
-      clearTimeout(this.changeTimer);
-      this.changeTimer = undefined;
-      await this.refresh();
-    }
+    if (this.changes.cancel(undefined)) await this.refresh();
     await this.recompute;
   }
 
@@ -156,6 +148,7 @@ export class PanelController {
       case 'report/export':
       case 'stats/get':
       case 'stats/useThreshold':
+      case 'stats/compare':
         await this.answer(message);
         return;
       default: {
@@ -223,6 +216,13 @@ export class PanelController {
         if (!this.source.useThreshold) throw new Error('Setting the threshold is not available here.');
         await this.source.useThreshold(t);
         return null;
+      }
+      case 'stats/compare': {
+        const dataset = this.source.activeDataset();
+        if (!dataset || !this.source.compare) return null;
+        const { a, b } = request.params;
+        for (const m of [a, b]) if (!dataset.models.includes(m)) throw new Error(`No model "${m}" in ${dataset.name}: pick one of ${dataset.models.join(', ')}.`);
+        return (await this.source.compare(a, b)) ?? null;
       }
       default: {
         const unknown: never = request;
@@ -364,7 +364,7 @@ export function sanitizeQuery(query: RowQuery, dataset: DatasetView | undefined)
   return sort === query.sort && filter === query.filter ? query : { sort, filter };
 }
 
-const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export', 'stats/get', 'stats/useThreshold']);
+const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export', 'stats/get', 'stats/useThreshold', 'stats/compare']);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,4 +1,4 @@
-import type { StatisticsView } from '../../shared/statisticsView';
+import type { ComparisonView, StatisticsView } from '../../shared/statisticsView';
 import type { ImageView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
 
@@ -18,4 +18,6 @@ export interface PanelSource
   statistics?(): Promise<StatisticsView | undefined>;
   /** Sets the threshold setting to `threshold` (the calibration's suggestion the user picked). */
   useThreshold?(threshold: number): Promise<void>;
+  /** Model b against model a, row by row. */
+  compare?(a: string, b: string): Promise<ComparisonView | undefined>;
 }

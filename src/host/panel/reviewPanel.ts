@@ -49,6 +49,7 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     },
     loadImage: loadThumbnail,
     ...(api.statistics ? { statistics: () => api.statistics!() } : {}),
+    ...(api.compare ? { compare: (a: string, b: string) => api.compare!(a, b) } : {}),
     useThreshold: async (threshold) => {
       await vscode.commands.executeCommand(UseSuggestedThresholdCommand, threshold);
     },

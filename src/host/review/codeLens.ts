@@ -2,6 +2,8 @@ import * as vscode from 'vscode';
 import { Commands } from '../ids';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
+import { Debouncer } from '../debounce';
+import { Disposable } from '../dispose';
 
 /** Above this many rows, lenses are offered only around the visible lines (refreshed on scroll). */
 const ALL_ROWS_LIMIT = 2000;
@@ -19,14 +21,14 @@ class RowLens extends vscode.CodeLens {
  * "Score row", "Score with…" and "Annotate…" above each row. provideCodeLenses only reads the line
  * index (no row is parsed); the command is attached in resolveCodeLens, for visible lenses only.
  */
-export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<void>();
-  private readonly disposables: vscode.Disposable[] = [this.emitter];
-  private scrollTimer: NodeJS.Timeout | undefined;
+export class RowCodeLensProvider extends Disposable implements vscode.CodeLensProvider<RowLens>, vscode.Disposable {
+  private readonly emitter = this._register(new vscode.EventEmitter<void>());
+  private readonly scrolling = this._register(new Debouncer(150));
   readonly onDidChangeCodeLenses = this.emitter.event;
 
   constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
-    this.disposables.push(
+    super();
+    this._register(vscode.Disposable.from(
       // VS Code re-asks on every edit by itself; extra refreshes would race the user's clicks
       // (a click on a lens being replaced finds its command gone), so only run start/end refresh.
       scoring.onDidChangeRunning(() => this.emitter.fire()),
@@ -37,10 +39,9 @@ export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vs
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
         const session = sessions.forDocument(e.textEditor.document);
         if (!session || session.dataset.rowCount <= ALL_ROWS_LIMIT) return;
-        clearTimeout(this.scrollTimer);
-        this.scrollTimer = setTimeout(() => this.emitter.fire(), 150);
+        this.scrolling.restart(undefined, () => this.emitter.fire());
       }),
-    );
+    ));
   }
 
   provideCodeLenses(document: vscode.TextDocument): RowLens[] {
@@ -101,8 +102,4 @@ export class RowCodeLensProvider implements vscode.CodeLensProvider<RowLens>, vs
     return lens;
   }
 
-  dispose(): void {
-    clearTimeout(this.scrollTimer);
-    for (const d of this.disposables) d.dispose();
-  }
 }

@@ -5,6 +5,8 @@ import type { ConfigService } from '../config';
 import { formatScore, formatThreshold, isBelowThreshold } from '../../core/review/rules';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
+import { Debouncer } from '../debounce';
+import { Disposable } from '../dispose';
 
 const SOURCE = 'PiSAR Review';
 
@@ -12,14 +14,14 @@ const SOURCE = 'PiSAR Review';
  * Problems: malformed dataset lines (errors, at their line), skipped sidecar lines (on the sidecar),
  * and, when `pisarReview.problems.lowScores` is on, each score below the threshold (warnings).
  */
-export class ReviewDiagnostics implements vscode.Disposable {
-  private readonly collection = vscode.languages.createDiagnosticCollection('pisarReview');
-  private readonly disposables: vscode.Disposable[] = [this.collection];
+export class ReviewDiagnostics extends Disposable implements vscode.Disposable {
+  private readonly collection = this._register(vscode.languages.createDiagnosticCollection('pisarReview'));
   private readonly sidecarUris = new Map<DatasetSession, vscode.Uri[]>();
-  private readonly pending = new Map<DatasetSession, NodeJS.Timeout>();
+  private readonly pending = this._register(new Debouncer<DatasetSession>(100));
 
   constructor(private readonly sessions: SessionManager, private readonly config: ConfigService) {
-    this.disposables.push(
+    super();
+    this._register(vscode.Disposable.from(
       sessions.onDidChange((e) => this.schedule(e.session)),
       config.onDidChange(() => sessions.all().forEach((s) => this.update(s))),
       vscode.workspace.onDidCloseTextDocument((d) => {
@@ -32,16 +34,14 @@ export class ReviewDiagnostics implements vscode.Disposable {
           }
         }
       }),
-    );
+    ));
     sessions.all().forEach((s) => this.update(s));
   }
 
   private schedule(session: DatasetSession): void {
-    if (this.pending.has(session)) return;
-    this.pending.set(session, setTimeout(() => {
-      this.pending.delete(session);
+    this.pending.coalesce(session, () => {
       if (this.sessions.get(session.uri) === session) this.update(session);
-    }, 100));
+    });
   }
 
   private update(session: DatasetSession): void {
@@ -79,10 +79,6 @@ export class ReviewDiagnostics implements vscode.Disposable {
     this.sidecarUris.set(session, uris);
   }
 
-  dispose(): void {
-    for (const t of this.pending.values()) clearTimeout(t);
-    for (const d of this.disposables) d.dispose();
-  }
 }
 
 function findingDiagnostic(f: Finding): vscode.Diagnostic {

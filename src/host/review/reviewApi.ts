@@ -3,6 +3,7 @@ import type { StatisticsReport } from '../../core/report/statistics';
 import type { ReviewModel } from '../../core/review/reviewModel';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { DatasetView } from '../../shared/protocol';
+import type { ComparisonView } from '../../shared/statisticsView';
 
 /**
  * What the review side of the extension offers the side panel (src/host/panel/**).
@@ -27,6 +28,8 @@ export interface ReviewApi
 
   /** Intervals, paired tests, calibration against labels and bias checks of the active dataset (as `report --json`). */
   statistics?(): Promise<StatisticsReport | undefined>;
+  /** Model b against model a on the active dataset, row by row (as `compare <file> --models a,b`). */
+  compare?(a: string, b: string): Promise<ComparisonView | undefined>;
   /** A score is running for the active dataset. */
   isScoring(): boolean;
   /** Shows the row's line in the dataset's editor (opening it if needed) and puts the cursor there. */

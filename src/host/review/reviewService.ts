@@ -7,9 +7,11 @@ import type { CursorRow, ReviewApi, RowsChange, ScoreOptions } from './reviewApi
 import type { DatasetSession, RowState } from './session';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
-import { reviewStatistics } from '../../core/report/reviewStatistics';
+import { comparisonView, reviewComparison, reviewStatistics } from '../../core/report/reviewStatistics';
+import type { ComparisonView } from '../../shared/statisticsView';
 import type { StatisticsReport } from '../../core/report/statistics';
 import { labelMappingFromSettings } from './statistics';
+import { DisposableStore } from '../dispose';
 
 /**
  * The review actions shared by the editor commands and the side panel (it implements ReviewApi):
@@ -17,10 +19,10 @@ import { labelMappingFromSettings } from './statistics';
  * through the same code and always show the same data.
  */
 export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disposable {
-  private readonly activeEmitter = new vscode.EventEmitter<DatasetView | undefined>();
-  private readonly rowsEmitter = new vscode.EventEmitter<RowsChange>();
-  private readonly cursorEmitter = new vscode.EventEmitter<CursorRow>();
-  private readonly disposables: vscode.Disposable[] = [this.activeEmitter, this.rowsEmitter, this.cursorEmitter];
+  private readonly disposables = new DisposableStore();
+  private readonly activeEmitter = this.disposables.add(new vscode.EventEmitter<DatasetView | undefined>());
+  private readonly rowsEmitter = this.disposables.add(new vscode.EventEmitter<RowsChange>());
+  private readonly cursorEmitter = this.disposables.add(new vscode.EventEmitter<CursorRow>());
   private lastScoring = false;
 
   readonly onDidChangeActiveDataset = this.activeEmitter.event;
@@ -33,7 +35,7 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
     private readonly config: ConfigService,
   ) {
     super(() => sessions.active, () => ({ labels: config.current.labels, canScore: vscode.workspace.isTrusted }));
-    this.disposables.push(
+    this.disposables.add(vscode.Disposable.from(
       sessions.onDidChangeActive(() => this.activeEmitter.fire(this.activeDataset())),
       sessions.onDidChange((e) => {
         if (e.session === sessions.active) this.rowsEmitter.fire({ file: e.session.file, indexes: e.indexes });
@@ -50,7 +52,12 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
         const s = sessions.active;
         if (s) this.rowsEmitter.fire({ file: s.file });
       }),
-    );
+    ));
+  }
+
+  async compare(a: string, b: string): Promise<ComparisonView | undefined> {
+    const session = this.sessions.active;
+    return session ? comparisonView(reviewComparison(session, a, b), a, b) : undefined;
   }
 
   statistics(): Promise<StatisticsReport | undefined> {
@@ -117,6 +124,6 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
   }
 
   dispose(): void {
-    for (const d of this.disposables) d.dispose();
+    this.disposables.dispose();
   }
 }

@@ -11,6 +11,7 @@ import type { ApiKeyStore } from '../secrets';
 import { loadEngine } from '../loadEngine';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
+import { Disposable } from '../dispose';
 
 export interface ScoreRequest {
   /** Rows to score; undefined = the whole file. */
@@ -34,14 +35,12 @@ interface Run {
  * SecretStorage (origin-bound), turns the run's event stream into progress, and loads the heavy
  * parts (openai client, transformers.js) only on the first score.
  */
-export class ScoringController implements vscode.Disposable {
+export class ScoringController extends Disposable implements vscode.Disposable {
   private scorer: { key: string; scorer: Scorer } | undefined;
   private requestCache: RequestCache | undefined;
   private readonly runs = new Map<DatasetSession, Set<Run>>();
-  private readonly progressEmitter = new vscode.EventEmitter<DatasetSession>();
-  private readonly disposables: vscode.Disposable[] = [this.progressEmitter];
-
-  private readonly runningEmitter = new vscode.EventEmitter<DatasetSession>();
+  private readonly progressEmitter = this._register(new vscode.EventEmitter<DatasetSession>());
+  private readonly runningEmitter = this._register(new vscode.EventEmitter<DatasetSession>());
   /** A run's progress changed (for the status bar). */
   readonly onDidChangeProgress = this.progressEmitter.event;
   /** A run started or ended (for CodeLens titles: rarely, so clicks do not race lens refreshes). */
@@ -55,7 +54,8 @@ export class ScoringController implements vscode.Disposable {
     private readonly storageDir: string,
     private readonly workerPath: string,
   ) {
-    this.disposables.push(config.onDidChange((c) => {
+    super();
+    this._register(config.onDidChange((c) => {
       if (this.scorer && this.scorer.key !== embeddingKey(c.embedding)) void this.disposeScorer();
     }));
   }
@@ -273,11 +273,10 @@ export class ScoringController implements vscode.Disposable {
     await old?.scorer.dispose().catch((err) => this.log.warn(`Scorer did not shut down cleanly: ${String(err)}`));
   }
 
-  dispose(): void {
+  override dispose(): void {
     this.cancel();
     void this.disposeScorer();
-    for (const d of this.disposables) d.dispose();
-    this.runningEmitter.dispose();
+    super.dispose();
   }
 }
 

@@ -6,6 +6,8 @@ import { AnnotationStore, annotationsFileFor } from '../../core/store/annotation
 import { ResultsStore, resultsFileFor } from '../../core/store/results';
 import type { ReviewConfig } from '../config';
 import type { ReviewLog } from '../log';
+import { Debouncer } from '../debounce';
+import { DisposableStore } from '../dispose';
 
 export type { ModelResultState, PlacedAnnotation, RowState } from '../../core/review/datasetReview';
 
@@ -20,9 +22,9 @@ export interface SessionChange {
  * an event on every change.
  */
 export class DatasetSession extends DatasetReview implements vscode.Disposable {
-  private readonly emitter = new vscode.EventEmitter<SessionChange>();
-  private readonly disposables: vscode.Disposable[] = [];
-  private reloadTimers = new Map<string, NodeJS.Timeout>();
+  private readonly disposables = new DisposableStore();
+  private readonly emitter = this.disposables.add(new vscode.EventEmitter<SessionChange>());
+  private readonly reloads = this.disposables.add(new Debouncer<string>(150));
   /** While this window is writing results, its own appends need no re-read. */
   private writingResults = 0;
   private readonly ready: Promise<void>;
@@ -121,13 +123,12 @@ export class DatasetSession extends DatasetReview implements vscode.Disposable {
     for (const file of [this.resultsFile, this.annotationsFile]) {
       const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(dir, path.basename(file)));
       const onEvent = () => this.scheduleReload(file);
-      this.disposables.push(watcher, watcher.onDidChange(onEvent), watcher.onDidCreate(onEvent), watcher.onDidDelete(onEvent));
+      this.disposables.add(vscode.Disposable.from(watcher, watcher.onDidChange(onEvent), watcher.onDidCreate(onEvent), watcher.onDidDelete(onEvent)));
     }
   }
 
   private scheduleReload(file: string): void {
-    clearTimeout(this.reloadTimers.get(file));
-    this.reloadTimers.set(file, setTimeout(() => void this.reload(file), 150));
+    this.reloads.restart(file, () => void this.reload(file));
   }
 
   private async reload(file: string): Promise<void> {
@@ -153,9 +154,7 @@ export class DatasetSession extends DatasetReview implements vscode.Disposable {
 
   dispose(): void {
     this.disposed = true;
-    for (const t of this.reloadTimers.values()) clearTimeout(t);
-    for (const d of this.disposables) d.dispose();
-    this.emitter.dispose();
+    this.disposables.dispose();
     void this._dataset.close();
   }
 }

@@ -4,6 +4,8 @@ import type { ConfigService } from '../config';
 import { ContextKeys } from '../ids';
 import type { ReviewLog } from '../log';
 import { DatasetSession, type SessionChange } from './session';
+import { Debouncer } from '../debounce';
+import { Disposable } from '../dispose';
 
 /** VS Code hands extensions no document for a file larger than this. */
 const EXTENSION_DOCUMENT_LIMIT_BYTES = 50 * 1024 * 1024;
@@ -29,14 +31,13 @@ export interface SessionEvent extends SessionChange {
  * One DatasetSession per open dataset document, created when it opens and disposed when it
  * closes: nothing is read for files that are not open.
  */
-export class SessionManager implements vscode.Disposable {
+export class SessionManager extends Disposable implements vscode.Disposable {
   private readonly sessions = new Map<string, DatasetSession>();
-  private readonly typingTimers = new Map<string, NodeJS.Timeout>();
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly changeEmitter = new vscode.EventEmitter<SessionEvent>();
-  private readonly activeEmitter = new vscode.EventEmitter<DatasetSession | undefined>();
-  private readonly cursorEmitter = new vscode.EventEmitter<{ session: DatasetSession; index: number }>();
-  private readonly openEmitter = new vscode.EventEmitter<DatasetSession>();
+  private readonly typing = this._register(new Debouncer<string>(TYPING_DEBOUNCE_MS));
+  private readonly changeEmitter = this._register(new vscode.EventEmitter<SessionEvent>());
+  private readonly activeEmitter = this._register(new vscode.EventEmitter<DatasetSession | undefined>());
+  private readonly cursorEmitter = this._register(new vscode.EventEmitter<{ session: DatasetSession; index: number }>());
+  private readonly openEmitter = this._register(new vscode.EventEmitter<DatasetSession>());
   private _active: DatasetSession | undefined;
   private lastCursor: { key: string; index: number } | undefined;
 
@@ -49,22 +50,20 @@ export class SessionManager implements vscode.Disposable {
   readonly onDidOpen = this.openEmitter.event;
 
   constructor(private readonly config: ConfigService, private readonly log: ReviewLog) {
-    this.disposables.push(
-      vscode.workspace.onDidOpenTextDocument((d) => this.open(d)),
-      vscode.workspace.onDidCloseTextDocument((d) => this.close(d)),
-      vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)),
-      vscode.window.onDidChangeActiveTextEditor((e) => this.onActiveEditor(e)),
-      vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
-      vscode.window.tabGroups.onDidChangeTabs(() => void this.onTabs()),
-      config.onDidChange((c) => { for (const s of this.sessions.values()) s.updateConfig(c); }),
-      this.changeEmitter, this.activeEmitter, this.cursorEmitter, this.openEmitter,
-    );
+    super();
+    this._register(vscode.workspace.onDidOpenTextDocument((d) => this.open(d)));
+    this._register(vscode.workspace.onDidCloseTextDocument((d) => this.close(d)));
+    this._register(vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)));
+    this._register(vscode.window.onDidChangeActiveTextEditor((e) => this.onActiveEditor(e)));
+    this._register(vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)));
+    this._register(vscode.window.tabGroups.onDidChangeTabs(() => void this.onTabs()));
+    this._register(config.onDidChange((c) => { for (const s of this.sessions.values()) s.updateConfig(c); }));
     // Index already-open datasets just after activation, so activating stays cheap however big they are.
     const initial = setTimeout(() => {
       for (const d of vscode.workspace.textDocuments) this.open(d);
       this.onActiveEditor(vscode.window.activeTextEditor);
     }, 0);
-    this.disposables.push(new vscode.Disposable(() => clearTimeout(initial)));
+    this._register({ dispose: () => clearTimeout(initial) });
   }
 
   get active(): DatasetSession | undefined {
@@ -86,13 +85,8 @@ export class SessionManager implements vscode.Disposable {
   /** Re-indexes a document now (e.g. before scoring), skipping the typing debounce. */
   flush(document: vscode.TextDocument): DatasetSession | undefined {
     const key = document.uri.toString();
-    const timer = this.typingTimers.get(key);
     const session = this.sessions.get(key);
-    if (timer && session) {
-      clearTimeout(timer);
-      this.typingTimers.delete(key);
-      session.updateText(document.getText());
-    }
+    if (session && this.typing.cancel(key)) session.updateText(document.getText());
     return session;
   }
 
@@ -128,8 +122,7 @@ export class SessionManager implements vscode.Disposable {
     const key = document.uri.toString();
     const session = this.sessions.get(key);
     if (!session) return;
-    clearTimeout(this.typingTimers.get(key));
-    this.typingTimers.delete(key);
+    this.typing.cancel(key);
     this.sessions.delete(key);
     session.dispose();
     if (this._active === session) this.setActive(undefined);
@@ -140,11 +133,9 @@ export class SessionManager implements vscode.Disposable {
     const key = e.document.uri.toString();
     const session = this.sessions.get(key);
     if (!session) return;
-    clearTimeout(this.typingTimers.get(key));
-    this.typingTimers.set(key, setTimeout(() => {
-      this.typingTimers.delete(key);
+    this.typing.restart(key, () => {
       if (this.sessions.get(key) === session) session.updateText(e.document.getText());
-    }, TYPING_DEBOUNCE_MS));
+    });
   }
 
   /**
@@ -221,10 +212,10 @@ export class SessionManager implements vscode.Disposable {
     this.cursorEmitter.fire({ session, index });
   }
 
-  dispose(): void {
-    for (const t of this.typingTimers.values()) clearTimeout(t);
+  override dispose(): void {
+    this.typing.dispose();
     for (const s of this.sessions.values()) s.dispose();
     this.sessions.clear();
-    for (const d of this.disposables) d.dispose();
+    super.dispose();
   }
 }

@@ -4,35 +4,33 @@ import { summaryView } from '../../core/review/reviewModel';
 import { formatScore, formatThreshold } from '../../core/review/rules';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
+import { Debouncer } from '../debounce';
+import { Disposable } from '../dispose';
 
 /**
  * `PiSAR 12/40 results` (row × model pairs) while the active dataset is being scored, then the mean per model
  * (`PiSAR mean ft-qwen 0.78 · gpt 0.52`). Hidden when no dataset is active.
  */
-export class ReviewStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('pisarReview.status', vscode.StatusBarAlignment.Left, 50);
-  private readonly disposables: vscode.Disposable[] = [this.item];
-  private timer: NodeJS.Timeout | undefined;
+export class ReviewStatusBar extends Disposable implements vscode.Disposable {
+  private readonly item = this._register(vscode.window.createStatusBarItem('pisarReview.status', vscode.StatusBarAlignment.Left, 50));
+  private readonly updates = this._register(new Debouncer(100));
 
   constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
+    super();
     this.item.name = 'PiSAR Review';
-    this.disposables.push(
+    this._register(vscode.Disposable.from(
       sessions.onDidChangeActive(() => this.update()),
       sessions.onDidChange((e) => { if (e.session === sessions.active) this.schedule(); }),
       scoring.onDidChangeProgress((s) => { if (s === sessions.active) this.schedule(); }),
       vscode.window.onDidChangeActiveTextEditor((e) => {
         if (e) this.item[sessions.forDocument(e.document) ? 'show' : 'hide']();
       }),
-    );
+    ));
     this.update();
   }
 
   private schedule(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.update();
-    }, 100);
+    this.updates.coalesce(undefined, () => this.update());
   }
 
   private update(): void {
@@ -61,8 +59,4 @@ export class ReviewStatusBar implements vscode.Disposable {
     if (!editor || this.sessions.forDocument(editor.document)) this.item.show();
   }
 
-  dispose(): void {
-    clearTimeout(this.timer);
-    for (const d of this.disposables) d.dispose();
-  }
 }

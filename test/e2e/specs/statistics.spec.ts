@@ -92,6 +92,24 @@ describe('Statistics in the panel: intervals, calibration, review order', functi
     await session.screenshot('intervals');
   });
 
+  it('compares two models row by row in the panel as `compare <file> --models a,b` does', async function () {
+    const frame = await session.workbench.panel.frame();
+    const a = await frame.locator('[data-testid="compare-a"]').inputValue();
+    const b = await frame.locator('[data-testid="compare-b"]').inputValue();
+    assert.ok(a && b && a !== b, `two models are offered (${a}, ${b})`);
+    await frame.locator('[data-testid="compare-run"]').click();
+    const counts = frame.locator('[data-testid="compare-counts"]');
+    await counts.waitFor({ timeout: 30_000 });
+    const cli = cliJson<{ paired: number; improved: number; regressed: number; unchanged: number; verdict: string; rows: { id: string; difference: number; change: string }[] }>(['compare', dataset, '--models', `${a},${b}`, '--json']);
+    const shown = await counts.evaluate((p) => ({ ...(p as HTMLElement).dataset }));
+    assert.deepEqual(shown, { testid: 'compare-counts', paired: String(cli.paired), improved: String(cli.improved), regressed: String(cli.regressed), unchanged: String(cli.unchanged) });
+    assert.ok((await counts.innerText()).includes(cli.verdict), 'the same verdict');
+    const largest = cli.rows.filter((r) => r.change !== 'unchanged').sort((x, y) => Math.abs(y.difference) - Math.abs(x.difference)).slice(0, 3).map((r) => r.id);
+    const rows = await frame.locator('[data-testid="compare-row"]').evaluateAll((els) => els.slice(0, 3).map((e) => (e as HTMLElement).dataset.id));
+    assert.deepEqual(rows, largest, 'the largest changes first');
+    await session.screenshot('compare');
+  });
+
   it('draws the calibration curve, and "Use … as the threshold" sets the setting to the suggestion', async function () {
     const frame = await session.workbench.panel.frame();
     const cosine = doc.statistics.calibration.metrics.find((m) => m.metric === 'cosine')!;

@@ -37,7 +37,8 @@ describe('Workspace trust: an untrusted folder', function () {
     const cli = await new Promise<{ code: number; stderr: string }>((resolve) => {
       const child = execFile(process.execPath, [cliEntry, 'score', dataset, '--config', config, '--embedding-model', tinyModel, '--cache-dir', path.join(session.root, 'cli-cache')], { cwd: repoRoot }, (_err, _stdout, stderr) => resolve({ code: child.exitCode ?? -1, stderr }));
     });
-    assert.ok(cli.code === 0 || cli.code === 1, `the CLI scored the sample (exit ${cli.code}): ${cli.stderr}`);
+    // Exit 3: the sample's malformed lines were skipped (on purpose); 1: some calls failed. Both still stored results.
+    assert.ok([0, 1, 3].includes(cli.code), `the CLI scored the sample (exit ${cli.code}): ${cli.stderr}`);
     assert.ok(session.server!.stats.succeeded > 0, 'the CLI called the server');
     session.server!.reset();
     await session.workbench.openFile('pisar-sample.jsonl');
