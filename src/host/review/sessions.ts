@@ -62,6 +62,8 @@ export class SessionManager extends Disposable implements vscode.Disposable {
     const initial = setTimeout(() => {
       for (const d of vscode.workspace.textDocuments) this.open(d);
       this.onActiveEditor(vscode.window.activeTextEditor);
+      // Opening a file over 50 MB may be what activated us: its tab is already there, and no event will come.
+      void this.onTabs();
     }, 0);
     this._register({ dispose: () => clearTimeout(initial) });
   }

@@ -19,7 +19,7 @@ describe('A dataset over VS Code\'s 50 MB limit', function () {
   const huge = hugeDataset();
 
   before(async function () {
-    session = await Session.start({ name: 'large-file', server: false, sample: false, files: { 'huge.jsonl': huge.text } });
+    session = await Session.start({ name: 'large-file', server: false, files: { 'huge.jsonl': huge.text } });
   });
 
   after(async function () {
@@ -28,6 +28,9 @@ describe('A dataset over VS Code\'s 50 MB limit', function () {
 
   it('says why inline scores are unavailable in the editor, and opens the file from disk in the panel', async function () {
     const { workbench, page } = session;
+    // A file this large never reaches extensions, so it cannot activate one: PiSAR Review is active from an earlier dataset.
+    await workbench.openFile('pisar-sample.jsonl');
+    await page.locator('.statusbar-item', { hasText: 'PiSAR' }).first().waitFor({ timeout: 60_000 });
     // The editor may hold back a file this large behind its own prompt: only the tab is awaited.
     await workbench.openFile('huge.jsonl', { waitForEditor: false });
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: "over VS Code's 50 MB limit" });
@@ -42,5 +45,12 @@ describe('A dataset over VS Code\'s 50 MB limit', function () {
     const count = await (await workbench.panel.testid('row-count')).innerText();
     assert.match(count.replace(/,/g, ''), new RegExp(String(huge.rows)), `the panel lists every row read from disk: ${count}`);
     await session.screenshot('large-file-panel');
+  });
+
+  it('opens it in the panel by command too, read from disk', async function () {
+    const { workbench } = session;
+    await workbench.runCommand('PiSAR Review: Open Dataset File in Panel (from Disk)…');
+    const frame = await workbench.panel.frame(60_000);
+    await frame.locator('[data-testid="row"][data-row-id="h-000001"]').waitFor({ timeout: 60_000 });
   });
 });
