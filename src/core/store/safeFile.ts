@@ -122,8 +122,8 @@ export function openSafeSync(file: string, mode: SafeOpenMode): number {
   return fd;
 }
 
-/** The whole file, read safely; undefined when it does not exist. */
-export async function readSafe(file: string): Promise<Buffer | undefined> {
+/** The file (from byte `from` on), read safely; undefined when it does not exist. */
+export async function readSafe(file: string, from = 0): Promise<Buffer | undefined> {
   let handle: fsp.FileHandle;
   try {
     handle = await openSafe(file, 'read');
@@ -132,7 +132,11 @@ export async function readSafe(file: string): Promise<Buffer | undefined> {
     throw err;
   }
   try {
-    return await handle.readFile();
+    if (from <= 0) return await handle.readFile();
+    const { size } = await handle.stat();
+    const data = Buffer.allocUnsafe(Math.max(0, size - from));
+    const { bytesRead } = await handle.read(data, 0, data.length, from);
+    return data.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }

@@ -159,25 +159,6 @@ export class SidecarAppender {
   }
 }
 
-/** The file from byte `from` on, read safely; undefined when it does not exist. */
-async function readFrom(file: string, from: number): Promise<Buffer | undefined> {
-  let handle: fsp.FileHandle;
-  try {
-    handle = await openSafe(file, 'read');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  try {
-    const { size } = await handle.stat();
-    const data = Buffer.allocUnsafe(Math.max(0, size - from));
-    const { bytesRead } = await handle.read(data, 0, data.length, from);
-    return data.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
 async function endsWithNewline(handle: fsp.FileHandle, size: number): Promise<boolean> {
   const last = Buffer.alloc(1);
   await handle.read(last, 0, 1, size - 1);
@@ -193,7 +174,7 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
   const from = options.from ?? 0;
   let data: Buffer | undefined;
   try {
-    data = from > 0 ? await readFrom(file, from) : await readSafe(file);
+    data = await readSafe(file, from);
   } catch (err) {
     // A planted link or pipe is reported like a bad line and read as empty; writes to it are refused.
     if (err instanceof UnsafeFileError) return { records: [], problems: [{ file, line: 1, kind: 'unsafe-file', reason: err.reason, fix: err.fix }] };
