@@ -30,7 +30,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
       context.asAbsolutePath('dist/scoring-worker.js'),
     );
     const review = new ReviewService(sessions, scoring, config);
-    const codeLens = new RowCodeLensProvider(sessions, scoring);
+    const codeLens = new RowCodeLensProvider(sessions, scoring, config);
     context.subscriptions.push(
       log, config, sessions, scoring, review, codeLens,
       new InlineDecorations(sessions),

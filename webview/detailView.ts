@@ -36,7 +36,8 @@ export class DetailView {
     return this.current;
   }
 
-  show(detail: RowDetail): void {
+  /** `whyCannotCall(model)` is '' when the model can be called for the row, else the reason (its Re-run is disabled). */
+  show(detail: RowDetail, whyCannotCall: (model: string) => string = () => ''): void {
     this.current = detail;
     this.element.hidden = false;
     this.element.dataset.rowIndex = String(detail.index);
@@ -59,13 +60,16 @@ export class DetailView {
       const score = o.score;
       const below = score?.below === true;
       const badge = el('span', {
-        className: `detail-score${below ? ' below' : ''}${score?.score === null && score.error !== undefined ? ' failed' : ''}`,
+        className: `detail-score${below ? ' below' : ''}${score?.score === null && (score.error !== undefined || score.unscored) ? ' failed' : ''}`,
         testid: 'detail-score',
-        text: score === null ? 'not scored' : score.score === null ? (score.error === undefined ? `n/a: ${score.note ?? 'no score'}` : `⚠ failed: ${score.error}`) : `${below ? '▼ ' : '✓ '}${score.text ?? score.score}${below ? ' below threshold' : ''}${score.stale ? ' (stale)' : ''}`,
+        text: score === null ? 'not scored' : score.score === null ? (score.error === undefined ? `${score.unscored ? '⚠ unscored' : 'n/a'}: ${score.note ?? 'no score'}` : `⚠ failed: ${score.error}`) : `${below ? '▼ ' : '✓ '}${score.text ?? score.score}${below ? ' below threshold' : ''}${score.stale ? ' (stale)' : ''}`,
       });
       if (below) badge.dataset.below = 'true';
-      const rerun = custom('vscode-button', { text: 'Re-run', testid: 'detail-rerun', attrs: { secondary: '', title: `Call ${o.model} again for this row` } });
-      rerun.addEventListener('click', () => this.callbacks.onScore(detail.id, o.model));
+      const why = whyCannotCall(o.model);
+      const rerun = custom('vscode-button', { text: 'Re-run', testid: 'detail-rerun', attrs: { secondary: '', title: why || `Call ${o.model} again for this row`, ...(why ? { disabled: '' } : {}) } });
+      rerun.addEventListener('click', () => {
+        if (!why) this.callbacks.onScore(detail.id, o.model);
+      });
       const header = el('div', { className: 'output-header' }, el('h4', { text: o.model }), badge, ...(o.latencyMs !== undefined ? [el('span', { className: 'latency', text: `${o.latencyMs} ms` })] : []), rerun);
       return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
     });

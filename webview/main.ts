@@ -36,7 +36,10 @@ interface CollapsibleLike extends HTMLElement {
   open: boolean;
 }
 
-/** The review panel: summary on top, filters, the virtualised rows, row detail and actions. */
+/**
+ * The review panel: toolbar, filters, the virtualised rows with row detail, then the summary (below
+ * the rows, collapsible, its key numbers in its heading), so the rows are in sight at any panel height.
+ */
 class ReviewPanelApp {
   private readonly host: HostBridge;
   private dataset: DatasetView | null = null;
@@ -66,6 +69,8 @@ class ReviewPanelApp {
   private readonly progressTrack = el('div', { className: 'progress-track', attrs: { role: 'progressbar', 'aria-label': 'Review progress', 'aria-valuemin': '0' } }, this.progressFill);
   private readonly status = el('div', { className: 'status', testid: 'status', attrs: { role: 'status', 'aria-live': 'polite' } });
   private readonly error = el('div', { className: 'error', testid: 'error', attrs: { role: 'alert' } });
+  /** Stays while the last run's scoring failure stands (the embedding model did not load), unlike a one-off error. */
+  private readonly scoringFailure = el('div', { className: 'error banner', testid: 'scoring-failure', attrs: { role: 'alert' } });
   private readonly spinner = custom('vscode-progress-ring', { className: 'spinner', testid: 'busy' });
   private readonly rowCount = el('span', { className: 'row-count', testid: 'row-count' });
   private readonly filterBelow = custom('vscode-single-select', { testid: 'filter-below', attrs: { 'aria-label': 'Show rows' } }) as SelectLike;
@@ -126,6 +131,7 @@ class ReviewPanelApp {
     this.noteBar.hidden = true;
 
     this.summarySection.open = this.state.summaryOpen ?? true;
+    this.summaryPanel.onHeadline = (headline) => this.summarySection.setAttribute('description', headline);
     this.summarySection.addEventListener('vsc-collapsible-toggle', () => this.saveState());
     this.summarySection.append(this.summaryPanel.element);
     this.stats = statisticsSection({
@@ -157,7 +163,9 @@ class ReviewPanelApp {
       this.targetSelect,
     );
     const main = el('div', { className: 'main' }, this.list.element, this.detail.element);
-    root.replaceChildren(header, this.error, this.summarySection, this.stats.element, filters, this.noteBar, main, this.status);
+    this.scoringFailure.hidden = true;
+    // Rows first: the summary and the statistics follow them, so the rows are in sight at any panel height.
+    root.replaceChildren(header, this.error, this.scoringFailure, filters, this.noteBar, main, this.status, this.summarySection, this.stats.element);
 
     this.filterBelow.addEventListener('change', () => this.filtersChanged());
     for (const box of [this.filterSuspect, this.filterAnnotated, this.filterUnscored]) box.addEventListener('change', () => this.filtersChanged());
@@ -241,6 +249,7 @@ class ReviewPanelApp {
         this.spinner.hidden = this.busy === 0 && this.busyReasons.size === 0;
         if (message.message) this.showError(new Error(message.message));
         else if (message.running) this.setStatus('Scoring…');
+        else if (this.status.textContent === 'Scoring…') this.setStatus('');
         return;
       default: {
         const unknown: never = message;
@@ -255,8 +264,11 @@ class ReviewPanelApp {
     const d = this.dataset;
     this.datasetName.textContent = d ? d.name : 'No dataset';
     this.datasetName.title = d ? d.file : '';
-    this.datasetInfo.textContent = d ? `${d.rowCount.toLocaleString()} rows${d.findings ? ` · ${d.findings} malformed lines` : ''} · threshold ${d.threshold}` : '';
-    this.list.setColumns(d?.models ?? [], d?.threshold ?? 0.7);
+    this.datasetInfo.textContent = d ? `${d.rowCount.toLocaleString()} rows${problemsText(d)} · threshold ${d.threshold}` : '';
+    this.datasetInfo.title = d && problemsText(d) ? 'Malformed lines are errors, in the Problems view with their line and fix; they are not rows.' : '';
+    this.scoringFailure.textContent = d?.scoringFailure ? `Scoring failed, so outputs are kept without a score ("unscored"): ${d.scoringFailure}` : '';
+    this.scoringFailure.hidden = !d?.scoringFailure;
+    this.list.setColumns(d?.models ?? [], d?.threshold ?? 0.7, d?.modelLabels ?? {});
     this.list.setEmptyText(d ? (d.rowCount === 0 ? 'This file has no valid rows.' : 'No rows match the filters.') : 'Open a PiSAR .jsonl file to review it here.');
     setOptions(this.filterBelow, [
       ['all', 'All rows'],
@@ -316,6 +328,8 @@ class ReviewPanelApp {
   }
 
   private showError(error: Error): void {
+    // The error replaces what was going on: a status like "Calling gpt…" must not stay beside it.
+    this.status.textContent = '';
     this.error.textContent = error.message;
     this.error.hidden = false;
   }
@@ -378,7 +392,7 @@ class ReviewPanelApp {
   private async openDetail(rowId: string, focus = true): Promise<void> {
     try {
       const detail = await this.host.request('row/detail', { rowId });
-      this.detail.show(detail);
+      this.detail.show(detail, (model) => this.whyCannotCall(model));
       this.list.element.classList.add('with-detail');
       if (focus) this.detail.focus();
     } catch (error) {
@@ -487,6 +501,15 @@ class ReviewPanelApp {
     void this.act(`Calling ${model} for ${row.id}…`, () => this.host.request('row/score', { rowIds: [row.id], models: [model], rerun: true }), row.id);
   }
 
+  /** Why `model` cannot be called for a row now, or '' when it can. */
+  private whyCannotCall(model: string): string {
+    const d = this.dataset;
+    if (!d) return 'Open a dataset first';
+    if (!d.canScore) return 'Model calls are off in an untrusted workspace';
+    if (!d.configuredModels.includes(model)) return `${model} is not in the pisarReview.models setting: its results are stored or precomputed, so it cannot be called again`;
+    return '';
+  }
+
   private startBusy(reason: string, status: string): void {
     this.busyReasons.add(reason);
     this.spinner.hidden = false;
@@ -533,6 +556,13 @@ class ReviewPanelApp {
     };
     this.host.setState(this.state);
   }
+}
+
+/** ` · 2 errors, 2 warnings` as in the Problems view (infos, e.g. a BOM, are not problems a reviewer must act on). */
+function problemsText(d: DatasetView): string {
+  const count = (n: number, one: string) => (n === 0 ? [] : [`${n.toLocaleString()} ${one}${n === 1 ? '' : 's'}`]);
+  const parts = [...count(d.findings.errors, 'error'), ...count(d.findings.warnings, 'warning')];
+  return parts.length ? ` · ${parts.join(', ')} in Problems` : '';
 }
 
 function setOptions(select: SelectLike, options: readonly [string, string][], value?: string): void {

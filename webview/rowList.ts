@@ -45,6 +45,7 @@ export class RowList {
   private readonly empty: HTMLDivElement;
   private pool: RowElement[] = [];
   private models: readonly string[] = [];
+  private labels: Readonly<Record<string, string>> = {};
   private threshold = 0.7;
   private generation = -1;
   private total = 0;
@@ -91,15 +92,19 @@ export class RowList {
     this.renderEmpty();
   }
 
-  setColumns(models: readonly string[], threshold: number): void {
-    const changed = models.join('\u0000') !== this.models.join('\u0000');
+  /** Model columns; `labels` are their short names for the headers (the full name is the header's title). */
+  setColumns(models: readonly string[], threshold: number, labels: Readonly<Record<string, string>> = {}): void {
+    const label = (m: string) => labels[m] ?? m;
+    const changed = models.join('\u0000') !== this.models.join('\u0000') || models.some((m) => label(m) !== (this.labels[m] ?? m));
     this.models = [...models];
+    this.labels = { ...labels };
     this.threshold = threshold;
     if (changed) {
       this.pool.forEach((r) => r.root.remove());
       this.pool = [];
-      // No property without models: `repeat(0, …)` would invalidate the whole template (CSS falls back to none).
-      if (models.length) this.element.style.setProperty('--score-columns', `repeat(${models.length}, minmax(5.5em, 6.5em))`);
+      // No property without models: an empty track list would invalidate the whole template (CSS falls back to none).
+      // Each score column is at least as wide as its header's name (plus the sort arrow), so no two headers read alike.
+      if (models.length) this.element.style.setProperty('--score-columns', models.map((m) => `minmax(calc(${label(m).length}ch + 2.2em), max(6.5em, calc(${label(m).length}ch + 3em)))`).join(' '));
       else this.element.style.removeProperty('--score-columns');
       this.renderHeader();
     }
@@ -265,7 +270,7 @@ export class RowList {
       { column: 'id', label: 'Id', title: 'Sort by id' },
       { column: 'input', label: 'Input', title: 'Sort by input text' },
       { column: 'reference', label: 'Reference', title: 'Sort by reference text' },
-      ...this.models.map((m) => ({ column: `score:${m}` as SortColumn, label: m, title: `Sort by ${m}'s score` })),
+      ...this.models.map((m) => ({ column: `score:${m}` as SortColumn, label: this.labels[m] ?? m, title: `${m}: sort by its score` })),
       { column: 'annotation', label: 'Labels', title: 'Sort by annotation label' },
     ];
     this.header.replaceChildren(
@@ -276,7 +281,7 @@ export class RowList {
           className: 'sort-button',
           text: label + arrow,
           testid: `sort-${column}`,
-          attrs: { type: 'button', title },
+          attrs: { type: 'button', title, 'aria-label': title },
         });
         button.addEventListener('click', () => {
           const descending = active ? !this.sort.descending : column.startsWith('score:');
@@ -321,7 +326,12 @@ export class RowList {
     for (let k = 0; k < this.pool.length; k++) {
       const element = this.pool[k];
       if (k >= count) {
+        // A spare element names no row: when the viewport shrinks (the summary below it grows), the
+        // rows it showed are still drawn by other elements, and one row must not be found twice.
         element.root.hidden = true;
+        delete element.root.dataset.rowId;
+        delete element.root.dataset.rowIndex;
+        delete element.root.dataset.position;
         continue;
       }
       element.root.hidden = false;
@@ -397,12 +407,24 @@ export class RowList {
     delete cell.dataset.below;
     delete cell.dataset.failed;
     delete cell.dataset.stale;
+    delete cell.dataset.unscored;
     cell.className = 'grid-cell score';
     if (!score) {
       s.glyph.textContent = '';
       s.value.textContent = model ? '·' : '';
       cell.setAttribute('aria-label', model ? `${model}: not scored` : '');
       cell.title = model ? 'Not scored' : '';
+      return;
+    }
+    if (score.score === null && score.error === undefined && score.unscored) {
+      // Stored without a score because scoring failed: a problem to fix, unlike a row without a reference.
+      cell.dataset.unscored = 'true';
+      cell.classList.add('failed');
+      s.glyph.textContent = '⚠';
+      s.value.textContent = 'unscored';
+      const why = score.note ?? 'the embedding step did not finish';
+      cell.setAttribute('aria-label', `${model}: not scored: ${why}`);
+      cell.title = `Not scored: ${why}`;
       return;
     }
     if (score.score === null && score.error === undefined) {

@@ -15,12 +15,16 @@ export class SummaryPanel {
   private readonly gaps: HTMLTableElement;
   private readonly note: HTMLParagraphElement;
   private summary: SummaryView | null = null;
+  private readonly embedding: HTMLParagraphElement;
+  /** Gets the summary in one line (per model mean, the embedding model) for the collapsed heading. */
+  onHeadline: (headline: string) => void = () => undefined;
 
   constructor() {
     this.table = el('table', { className: 'summary-table', testid: 'summary' });
     this.gaps = el('table', { className: 'gaps-table', testid: 'gaps' });
     this.note = el('p', { className: 'summary-note', testid: 'summary-note' });
-    this.element = el('div', { className: 'summary' }, this.table, this.gaps, this.note);
+    this.embedding = el('p', { className: 'summary-note embedding', testid: 'summary-embedding' });
+    this.element = el('div', { className: 'summary' }, this.table, this.gaps, this.note, this.embedding);
   }
 
   update(summary: SummaryView | null): void {
@@ -28,9 +32,20 @@ export class SummaryPanel {
     this.render();
   }
 
+  /** Names the embedding model behind the scores; several at once means scores that do not compare. */
+  private renderEmbedding(summary: SummaryView | null): void {
+    const models = summary?.embeddingModels ?? [];
+    this.embedding.classList.toggle('warn', models.length > 1);
+    this.embedding.textContent = models.length === 0 ? ''
+      : models.length === 1 ? `Scores are cosine similarities of ${models[0]} sentence embeddings.`
+        : `Scores come from different embedding models (${models.join(', ')}) and do not compare: score the file again.`;
+  }
+
   /** Draws again from the last summary (after a theme change). */
   render(): void {
     const summary = this.summary;
+    this.renderEmbedding(summary);
+    this.onHeadline(headline(summary));
     if (!summary || summary.models.length === 0) {
       this.table.replaceChildren();
       this.gaps.replaceChildren();
@@ -87,6 +102,14 @@ export class SummaryPanel {
     );
     this.gaps.replaceChildren(el('caption', { text: 'Gap between mean scores' }), el('thead', {}, gapHead), el('tbody', {}, ...gapRows));
   }
+}
+
+/** `ft-qwen 0.781 · gpt 0.462 · all-MiniLM-L6-v2 (fp32)`: what the collapsed summary still tells. */
+function headline(summary: SummaryView | null): string {
+  if (!summary) return '';
+  const means = summary.models.filter((m) => m.meanText !== null).map((m) => `${m.model} ${m.meanText}`);
+  if (means.length === 0) return 'not scored yet';
+  return ['mean', means.join(' · '), ...(summary.embeddingModels.length ? [`· ${summary.embeddingModels.join(', ')}`] : [])].join(' ');
 }
 
 /** A summary cell: rounded text for people, the exact number in data-value for tests and tools. */

@@ -23,6 +23,8 @@ export interface ReviewConfig {
   readonly embedding: EmbeddingConfig;
   readonly labels: readonly string[];
   readonly problemsLowScores: boolean;
+  /** Row actions as CodeLens above each row. */
+  readonly codeLens: boolean;
   readonly fieldMapping: FieldMapping;
 }
 
@@ -66,6 +68,7 @@ export function readConfig(): ReviewConfig {
       ? [...new Set((labels as string[]).map((l) => l.trim()).filter((l) => l !== ''))]
       : [...DEFAULT_LABELS],
     problemsLowScores: c.get<boolean>(Settings.problemsLowScores, false) === true,
+    codeLens: c.get<boolean>(Settings.codeLensEnabled, true) !== false,
     fieldMapping,
   };
 }

@@ -29,6 +29,7 @@ export const Settings = {
   embeddingRemoteModel: 'embedding.remote.model',
   annotationLabels: 'annotation.labels',
   problemsLowScores: 'problems.lowScores',
+  codeLensEnabled: 'codeLens.enabled',
   fieldMapping: 'fieldMapping',
 } as const;
 

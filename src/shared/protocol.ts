@@ -40,6 +40,13 @@ export interface RowQuery {
   readonly filter: RowFilter;
 }
 
+/** Problems of the dataset file by severity (as in the Problems view): malformed lines are errors. */
+export interface FindingCounts {
+  readonly errors: number;
+  readonly warnings: number;
+  readonly infos: number;
+}
+
 /** The active dataset as the panel needs it. */
 export interface DatasetView {
   readonly file: string;
@@ -52,11 +59,15 @@ export interface DatasetView {
   readonly configuredModels: readonly string[];
   /** Model calls are allowed (trusted workspace). */
   readonly canScore: boolean;
-  /** Malformed lines (they are not rows). */
-  readonly findings: number;
+  /** The file's problems by severity (errors are lines that are not rows). */
+  readonly findings: FindingCounts;
   /** Annotation labels; number key n applies labels[n - 1]. */
   readonly labels: readonly string[];
   readonly threshold: number;
+  /** model -> a short, distinct name for narrow places (column headers); the full name goes in titles. */
+  readonly modelLabels: Readonly<Record<string, string>>;
+  /** Why the last run could not score (e.g. the embedding model did not load): outputs are kept unscored. */
+  readonly scoringFailure?: string;
 }
 
 export interface ModelSummaryView {
@@ -91,6 +102,8 @@ export interface SummaryView {
   /** Rows with at least one annotation: review progress is annotated / rowCount. */
   readonly annotated: number;
   readonly suspect: number;
+  /** The embedding models that made the current scores, for people (`all-MiniLM-L6-v2 (fp32)`); more than one means mixed scores. */
+  readonly embeddingModels: readonly string[];
 }
 
 export interface ScoreView {
@@ -103,6 +116,8 @@ export interface ScoreView {
   readonly error?: string;
   /** Why a successful output has no score (e.g. the row has no reference). */
   readonly note?: string;
+  /** No score because the embedding step failed or did not finish (a problem), not for want of a reference. */
+  readonly unscored?: boolean;
   /** The row changed since this result was stored. */
   readonly stale?: boolean;
 }

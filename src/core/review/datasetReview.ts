@@ -52,6 +52,7 @@ export class DatasetReview {
   /** Model display order the cached states were sorted by. */
   private modelOrder: Map<string, number> | undefined;
   private orphans: Annotation[] = [];
+  private _scoringFailure: string | undefined;
 
   constructor(
     readonly file: string,
@@ -80,6 +81,16 @@ export class DatasetReview {
   /** Increases with every change of rows, results or annotations. */
   get version(): number { return this._version; }
   get threshold(): number { return this.settings.threshold; }
+  /** Why the last run could not score (e.g. the embedding model did not load); cleared by a run that scores. */
+  get scoringFailure(): string | undefined { return this._scoringFailure; }
+
+  setScoringFailure(reason: string | undefined): void {
+    if (reason === this._scoringFailure) return;
+    this._scoringFailure = reason;
+    this._version++;
+    this.didChange(undefined);
+  }
+
   /** Models from the settings (the ones that can be called). */
   get configuredModels(): string[] { return this.settings.models.map((m) => m.name); }
 

@@ -12,6 +12,7 @@ import type {
   SummaryView,
 } from '../../shared/protocol';
 import type { DatasetReview, ModelResultState, PlacedAnnotation } from './datasetReview';
+import { compactModelNames, embeddingModelName, noScore } from './display';
 import { formatScore, isBelowThreshold, isNotScored } from './rules';
 import { readRowsInBlocks } from './rowBlocks';
 
@@ -39,6 +40,8 @@ export interface ReviewContext {
   readonly canScore: boolean;
 }
 
+/** Model names in the panel's column headers longer than this are shortened in the middle (the full name is the title). */
+export const HEADER_NAME_MAX = 16;
 /** Histogram bins over [0, 1]. */
 export const HISTOGRAM_BINS = 10;
 /** Characters of the input's first line in a row of the list. */
@@ -141,7 +144,7 @@ export class ReviewModel {
     const outputs: OutputView[] = (state?.results ?? []).map((r) => ({
       model: r.model,
       output: r.result.output ?? null,
-      score: scoreView(r, review.threshold),
+      score: scoreView(r, review.threshold, review.scoringFailure),
       ...(r.result.latencyMs !== undefined ? { latencyMs: r.result.latencyMs } : {}),
     }));
     for (const [model, output] of Object.entries(row?.outputs ?? {})) {
@@ -217,9 +220,15 @@ export class ReviewModel {
       models: review.models(),
       configuredModels: review.configuredModels,
       canScore: context.canScore,
-      findings: review.dataset.findings.length,
+      findings: {
+        errors: review.dataset.findings.filter((f) => f.severity === 'error').length,
+        warnings: review.dataset.findings.filter((f) => f.severity === 'warning').length,
+        infos: review.dataset.findings.filter((f) => f.severity === 'info').length,
+      },
       labels: [...context.labels],
       threshold: review.threshold,
+      modelLabels: Object.fromEntries(compactModelNames(review.models(), HEADER_NAME_MAX)),
+      ...(review.scoringFailure ? { scoringFailure: review.scoringFailure } : {}),
     };
     this.cache = { review, version: review.version, dataset, summary: summaryView(review) };
     return this.cache;
@@ -232,13 +241,17 @@ export function summaryView(review: DatasetReview): SummaryView {
   const models = review.models();
   const core = summarize(summaryRowsOf(review.dataset), review.results ?? { latest: () => undefined, models: () => [] }, threshold, { models });
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
+  const scorers = new Set<string>();
   let annotated = 0;
   let suspect = 0;
   for (const state of review.rowStates().values()) {
     if (state.annotations.length > 0) annotated++;
     if (state.suspect) suspect++;
     for (const r of state.results) {
-      if (!r.stale && !r.result.error && r.score !== undefined) scores.get(r.model)?.push(r.score);
+      if (!r.stale && !r.result.error && r.score !== undefined) {
+        scores.get(r.model)?.push(r.score);
+        if (r.result.scorer) scorers.add(r.result.scorer);
+      }
     }
   }
   const modelViews: ModelSummaryView[] = core.models.map((m) => ({
@@ -259,6 +272,7 @@ export function summaryView(review: DatasetReview): SummaryView {
     gaps: core.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanGap })),
     annotated,
     suspect,
+    embeddingModels: [...new Set([...scorers].map(embeddingModelName))].sort(),
   };
 }
 
@@ -296,15 +310,17 @@ async function readRow(review: DatasetReview, index: number): Promise<DatasetRow
 }
 
 /** One model's result as every view shows it: score text and verdict by the rules. */
-export function scoreView(r: ModelResultState, threshold: number): ScoreView {
-  // A failed call is an error; an output that could not be scored (no reference) is a note.
+export function scoreView(r: ModelResultState, threshold: number, scoringFailure?: string): ScoreView {
+  // A failed call is an error; an output without a score has a note saying why (no reference, blank, or scoring failed).
   const score = r.result.error ? undefined : r.score;
+  const missing = noScore(r, scoringFailure);
   return {
     score: score ?? null,
     ...(score !== undefined ? { text: formatScore(score, threshold) } : {}),
     ...(score !== undefined && isBelowThreshold(score, threshold) ? { below: true as const } : {}),
     ...(r.result.error ? { error: r.error } : {}),
-    ...(!r.result.error && score === undefined && r.error !== undefined ? { note: r.error } : {}),
+    ...(missing ? { note: missing.reason } : {}),
+    ...(missing?.kind === 'unscored' ? { unscored: true as const } : {}),
     ...(r.stale ? { stale: true } : {}),
   };
 }
@@ -324,7 +340,7 @@ function rowView(review: DatasetReview, index: number, row: DatasetRow | undefin
   const state = review.rowState(index);
   const firstLine = (row?.input ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
   const scores: Record<string, ScoreView> = {};
-  for (const r of state?.results ?? []) scores[r.model] = scoreView(r, review.threshold);
+  for (const r of state?.results ?? []) scores[r.model] = scoreView(r, review.threshold, review.scoringFailure);
   return {
     index,
     line: review.dataset.rowLine(index),

@@ -122,7 +122,7 @@ export function openSafeSync(file: string, mode: SafeOpenMode): number {
   return fd;
 }
 
-/** The file (from byte `from` on), read safely; undefined when it does not exist. */
+/** The file from byte `from` on (default: all of it), read safely; undefined when it does not exist. */
 export async function readSafe(file: string, from = 0): Promise<Buffer | undefined> {
   let handle: fsp.FileHandle;
   try {

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { Commands } from '../ids';
+import type { ConfigService } from '../config';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
 import { Debouncer } from '../debounce';
@@ -26,9 +27,15 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
   private readonly scrolling = this._register(new Debouncer(150));
   readonly onDidChangeCodeLenses = this.emitter.event;
 
-  constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
+  constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController, private readonly config: ConfigService) {
     super();
+    let enabled = config.current.codeLens;
     this._register(vscode.Disposable.from(
+      config.onDidChange((c) => {
+        if (c.codeLens === enabled) return;
+        enabled = c.codeLens;
+        this.emitter.fire();
+      }),
       // VS Code re-asks on every edit by itself; extra refreshes would race the user's clicks
       // (a click on a lens being replaced finds its command gone), so only run start/end refresh.
       scoring.onDidChangeRunning(() => this.emitter.fire()),
@@ -45,6 +52,7 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
   }
 
   provideCodeLenses(document: vscode.TextDocument): RowLens[] {
+    if (!this.config.current.codeLens) return [];
     // Index the buffer as it is now (skipping the typing debounce), so lenses sit on the right lines.
     const session = this.sessions.flush(document);
     if (!session) return [];

@@ -1,8 +1,9 @@
 import * as vscode from 'vscode';
+import { compactModelNames, noScore } from '../../core/review/display';
 import { isBelowThreshold } from '../../core/review/rules';
 import { Colors } from '../ids';
-import { inlineAnnotationsText, inlineScoresText } from './format';
-import type { DatasetSession, RowState } from './session';
+import { inlineAnnotationsText, inlineResultText } from './format';
+import type { DatasetSession, ModelResultState } from './session';
 import type { SessionManager } from './sessions';
 
 /** Coalesces bursts (answers arriving, sidecar reloads) into one repaint. */
@@ -14,6 +15,8 @@ const REPAINT_DEBOUNCE_MS = 100;
  */
 const ALL_ROWS_LIMIT = 1000;
 const VISIBLE_MARGIN_LINES = 100;
+/** Inline model names longer than this are shortened in the middle; the hover has them in full. */
+const INLINE_NAME_MAX = 10;
 
 function svgIcon(svg: string): vscode.Uri {
   return vscode.Uri.parse(`data:image/svg+xml;utf8,${encodeURIComponent(svg)}`);
@@ -30,12 +33,16 @@ const ICON_ANNOTATED = svgIcon('<svg xmlns="http://www.w3.org/2000/svg" width="1
  * Why `before` decorations and not a CodeLens: PiSAR lines are hundreds of characters long, so the
  * text must sit where the line starts; a CodeLens cannot be coloured by the threshold, and the
  * CodeLens line above each row is kept for the actions (Score row, Score with…, Annotate…).
- * One decoration per row: VS Code orders several decorations at one position by class name, not
- * by creation, so the scores go in its `before` and the annotations in its `after` (always drawn
- * after `before`, both ahead of the line's text). Types are created once; only ranges and text change.
+ * Each model's score is its own decoration, coloured by its own verdict, in a decoration type per
+ * column slot. VS Code draws several `before` texts at one position in the order of their CSS class
+ * names, which begin with their type's key (`TextEditorDecorationType<n>`), so the slot types are
+ * made with keys that sort in slot order (see ensureSlots). The annotations are the `after` text of
+ * one more type (always drawn after every `before`). Types are created once; only ranges and text change.
  */
 export class InlineDecorations implements vscode.Disposable {
   private readonly inline: vscode.TextEditorDecorationType;
+  /** One type per model column, created as models appear; slot k holds the k-th model's score. */
+  private readonly slots: vscode.TextEditorDecorationType[] = [];
   private readonly gutterSuspect: vscode.TextEditorDecorationType;
   private readonly gutterBelow: vscode.TextEditorDecorationType;
   private readonly gutterAnnotated: vscode.TextEditorDecorationType;
@@ -46,7 +53,6 @@ export class InlineDecorations implements vscode.Disposable {
 
   constructor(private readonly sessions: SessionManager) {
     this.inline = vscode.window.createTextEditorDecorationType({
-      before: { margin: '0 0.8em 0 0', fontStyle: 'normal' },
       after: { margin: '0 0.8em 0 0', color: new vscode.ThemeColor(Colors.annotation), fontStyle: 'italic' },
       rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
     });
@@ -97,7 +103,12 @@ export class InlineDecorations implements vscode.Disposable {
   /** Paints the text near the visible lines, and (unless only scrolled) the whole file's marks. */
   private paintEditor(editor: vscode.TextEditor, inlineOnly = false): void {
     const session = this.sessions.forDocument(editor.document);
-    editor.setDecorations(this.inline, session ? this.inlineOptions(editor, session) : []);
+    const { scores, notes } = session ? this.inlineOptions(editor, session) : { scores: [], notes: [] };
+    const remade = this.ensureSlots(scores.length);
+    this.slots.forEach((type, k) => editor.setDecorations(type, scores[k] ?? []));
+    // Disposed slot types took their decorations from every editor: draw the others again.
+    if (remade) for (const other of vscode.window.visibleTextEditors) if (other !== editor) this.paintEditor(other, true);
+    editor.setDecorations(this.inline, notes);
     if (inlineOnly) return;
     const suspect: vscode.Range[] = [];
     const below: vscode.Range[] = [];
@@ -127,28 +138,52 @@ export class InlineDecorations implements vscode.Disposable {
     editor.setDecorations(this.rulerAnnotated, annotated);
   }
 
-  private inlineOptions(editor: vscode.TextEditor, session: DatasetSession): vscode.DecorationOptions[] {
+  /**
+   * At least `count` slot types whose keys sort (as strings, as class names do) in slot order. Keys
+   * count up, so fresh ones sort right unless they cross a power of ten (`…Type9` > `…Type10`): then
+   * every slot is made again (its decorations are set again on this paint).
+   */
+  private ensureSlots(count: number): boolean {
+    const sorted = () => this.slots.every((t, k) => k === 0 || `${this.slots[k - 1].key}-` < `${t.key}-`);
+    let remade = false;
+    for (let attempt = 0; ; attempt++) {
+      while (this.slots.length < count) this.slots.push(vscode.window.createTextEditorDecorationType({ rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed }));
+      if (sorted() || attempt >= 3) return remade;
+      count = Math.max(count, this.slots.length);
+      for (const t of this.slots.splice(0)) t.dispose();
+      remade = true;
+    }
+  }
+
+  /** Per slot, each row's score of that slot's model; and each row's annotations. */
+  private inlineOptions(editor: vscode.TextEditor, session: DatasetSession): { scores: vscode.DecorationOptions[][]; notes: vscode.DecorationOptions[] } {
     const dataset = session.dataset;
     const lineCount = editor.document.lineCount;
     const states = session.rowStates();
-    const options: vscode.DecorationOptions[] = [];
+    const models = session.models();
+    const slotOf = new Map(models.map((m, k) => [m, k]));
+    const names = compactModelNames(models, INLINE_NAME_MAX);
+    const scores: vscode.DecorationOptions[][] = models.map(() => []);
+    const notes: vscode.DecorationOptions[] = [];
     const add = (index: number) => {
       const state = states.get(index);
       if (!state) return;
       const line = dataset.rowLine(index) - 1;
       if (line >= lineCount) return;
+      const range = new vscode.Range(line, 0, line, 0);
+      const allStale = state.results.every((r) => r.stale);
+      for (const r of state.results) {
+        const slot = slotOf.get(r.model);
+        if (slot === undefined) continue;
+        scores[slot].push({ range, renderOptions: { before: scoreRender(r, session, names.get(r.model) ?? r.model, allStale) } });
+      }
       const note = inlineAnnotationsText(state);
-      options.push({
-        range: new vscode.Range(line, 0, line, 0),
-        renderOptions: {
-          before: state.results.length > 0 ? scoresRender(state, session.threshold) : undefined,
-          after: note ? { contentText: note } : undefined,
-        },
-      });
+      if (note) notes.push({ range, renderOptions: { after: { contentText: note } } });
     };
+    const result = { scores, notes };
     if (dataset.rowCount <= ALL_ROWS_LIMIT) {
       for (const index of states.keys()) if (index < dataset.rowCount) add(index);
-      return options;
+      return result;
     }
     const seen = new Set<number>();
     for (const r of editor.visibleRanges) {
@@ -161,29 +196,33 @@ export class InlineDecorations implements vscode.Disposable {
         }
       }
     }
-    return options;
+    return result;
   }
 
   dispose(): void {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     for (const d of this.disposables) d.dispose();
-    for (const t of [this.inline, this.gutterSuspect, this.gutterBelow, this.gutterAnnotated, this.rulerBelow, this.rulerAnnotated]) t.dispose();
+    for (const t of [this.inline, ...this.slots, this.gutterSuspect, this.gutterBelow, this.gutterAnnotated, this.rulerBelow, this.rulerAnnotated]) t.dispose();
   }
 }
 
 /**
- * The row's scores in one run of text, coloured by the row's verdict: below the threshold (some
- * current score is), failed (a call failed), stale (every result is), else passing.
+ * One model's score on a row, coloured by its own verdict: below the threshold, failed call or
+ * output left unscored, stale, no reference, else passing. Struck through when every result of the
+ * row is stale.
  */
-function scoresRender(state: RowState, threshold: number): vscode.ThemableDecorationAttachmentRenderOptions {
-  const current = state.results.filter((r) => !r.stale);
-  const color = state.below ? Colors.scoreFail
-    : current.some((r) => r.result.error || r.score === undefined) ? Colors.scoreError
-      : current.length === 0 ? Colors.scoreStale
-        : current.some((r) => isBelowThreshold(r.score!, threshold)) ? Colors.scoreFail : Colors.scorePass;
+function scoreRender(r: ModelResultState, session: DatasetSession, name: string, allStale: boolean): vscode.ThemableDecorationAttachmentRenderOptions {
+  const threshold = session.threshold;
+  const missing = noScore(r, session.scoringFailure);
+  const color = r.stale ? Colors.scoreStale
+    : r.result.error || missing?.kind === 'unscored' || missing?.kind === 'empty' ? Colors.scoreError
+      : missing ? Colors.scoreStale
+        : isBelowThreshold(r.score!, threshold) ? Colors.scoreFail : Colors.scorePass;
   return {
-    contentText: inlineScoresText(state, threshold),
+    contentText: inlineResultText(r, threshold, name),
     color: new vscode.ThemeColor(color),
-    textDecoration: current.length === 0 ? 'line-through' : undefined,
+    margin: '0 0.7em 0 0',
+    fontStyle: 'normal',
+    textDecoration: allStale ? 'line-through' : undefined,
   };
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { Finding } from '../../core/dataset/types';
 import type { SidecarProblem } from '../../core/store/sidecar';
+import { withFix } from '../../core/review/display';
 import type { ConfigService } from '../config';
 import { formatScore, formatThreshold, isBelowThreshold } from '../../core/review/rules';
 import type { DatasetSession } from './session';
@@ -85,7 +86,7 @@ function findingDiagnostic(f: Finding): vscode.Diagnostic {
   const line = Math.max(0, f.line - 1);
   const severity = f.severity === 'error' ? vscode.DiagnosticSeverity.Error
     : f.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
-  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), `${f.message} ${f.fix}`, severity);
+  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), withFix(f.message, f.fix), severity);
   d.source = SOURCE;
   d.code = f.code;
   return d;
@@ -93,7 +94,7 @@ function findingDiagnostic(f: Finding): vscode.Diagnostic {
 
 function sidecarDiagnostic(p: SidecarProblem): vscode.Diagnostic {
   const line = Math.max(0, p.line - 1);
-  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), `${p.reason}. ${p.fix}`, vscode.DiagnosticSeverity.Warning);
+  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), withFix(p.reason, p.fix), vscode.DiagnosticSeverity.Warning);
   d.source = SOURCE;
   d.code = p.kind;
   return d;

@@ -1,22 +1,21 @@
-import { formatScore, resultStatus } from '../../core/review/rules';
+import { noScore } from '../../core/review/display';
+import { formatScore } from '../../core/review/rules';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { ModelResultState, RowState } from './session';
 
 /**
  * The inline text of one model's result on a row: `ft-qwen 0.81`, `gpt failed`, `gpt stale 0.46`,
- * `gpt empty` (blank output: no similarity), `gpt n/a` (no score: e.g. the row has no reference).
+ * `gpt n/a` (no reference to score against), `gpt unscored` (the embedding step failed).
+ * `name` is the model's compact name (see compactModelNames).
  */
-export function inlineResultText(r: ModelResultState, threshold: number): string {
-  if (r.result.error) return `${r.model} failed`;
-  if (resultStatus(r.result) === 'empty') return `${r.model} empty`;
-  if (r.score === undefined) return `${r.model} n/a`;
+export function inlineResultText(r: ModelResultState, threshold: number, name = r.model): string {
+  if (r.result.error) return `${name} failed`;
+  if (r.score === undefined) {
+    const kind = noScore(r, undefined)?.kind;
+    return `${name} ${kind === 'no-reference' ? 'n/a' : kind === 'empty' ? 'empty' : 'unscored'}`;
+  }
   const score = formatScore(r.score, threshold);
-  return r.stale ? `${r.model} stale ${score}` : `${r.model} ${score}`;
-}
-
-/** The whole inline text of a row's scores, e.g. `ft-qwen 0.81 · gpt 0.46`. */
-export function inlineScoresText(state: RowState, threshold: number): string {
-  return state.results.map((r) => inlineResultText(r, threshold)).join(' · ');
+  return r.stale ? `${name} stale ${score}` : `${name} ${score}`;
 }
 
 export function targetLabel(t: AnnotationTarget): string {
@@ -37,3 +36,4 @@ export function plainText(text: string, max: number): string {
   const visible = text.replace(/\u001b/g, '␛').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '�');
   return visible.length > max ? visible.slice(0, max) + `… (${visible.length - max} more characters)` : visible;
 }
+

@@ -1,14 +1,19 @@
 import * as vscode from 'vscode';
 import type { DatasetRow } from '../../core/dataset/types';
+import { compactModelNames, embeddingModelName, noScore } from '../../core/review/display';
 import { formatScore, formatThreshold, isBelowThreshold } from '../../core/review/rules';
 import { plainText, targetLabel } from './format';
 import type { SessionManager } from './sessions';
 
 const MAX_TEXT = 1200;
+/** The input is context for the outputs below it: its start is enough. */
+const MAX_INPUT = 600;
+/** As in the inline text (decorations.ts): the hover names the short form beside the full name. */
+const INLINE_NAME_MAX = 10;
 
 /**
- * Hover on a row: per model its output, the reference, the score, latency and tokens, then the
- * annotations. All dataset and model text goes in through appendText (escaped), in an untrusted
+ * Hover on a row: its input, the reference, then per model its output, the score and the embedding
+ * model that made it, latency and tokens, then the annotations. All dataset and model text goes in through appendText (escaped), in an untrusted
  * MarkdownString without HTML: a row holding `<img onerror=…>` shows those characters.
  */
 export class RowHoverProvider implements vscode.HoverProvider {
@@ -34,25 +39,39 @@ export class RowHoverProvider implements vscode.HoverProvider {
     md.appendText(session.dataset.rowIds()[index] ?? '');
     md.appendMarkdown(`  \nthreshold ${formatThreshold(session.threshold)}`);
     if (state?.suspect) md.appendMarkdown(' · **suspect reference**: every model scored below the threshold');
+    md.appendMarkdown('\n\n---\n\n**Input**\n\n');
+    md.appendText(row ? plainText(row.input, MAX_INPUT) : '(not readable now: the file is being re-read)');
     md.appendMarkdown('\n\n---\n\n**Reference**\n\n');
     md.appendText(row?.reference !== undefined ? plainText(row.reference, MAX_TEXT) : '(none: this row cannot be scored)');
     md.appendMarkdown('\n\n');
 
     const shown = new Set<string>();
+    const short = compactModelNames(session.models(), INLINE_NAME_MAX);
     for (const r of state?.results ?? []) {
       shown.add(r.model);
       md.appendMarkdown('---\n\n**');
       md.appendText(r.model);
       md.appendMarkdown('** ');
+      const abbreviation = short.get(r.model);
+      if (abbreviation && abbreviation !== r.model) {
+        md.appendMarkdown('(inline: ');
+        md.appendText(abbreviation);
+        md.appendMarkdown(') ');
+      }
       if (r.result.error) {
         md.appendMarkdown('failed: ');
         md.appendText(plainText(`${r.result.error.kind}: ${r.result.error.message}`, 300));
       } else if (r.score !== undefined) {
         const verdict = isBelowThreshold(r.score, session.threshold) ? 'below threshold' : 'pass';
         md.appendMarkdown(`score **${formatScore(r.score, session.threshold)}** (${verdict})`);
+        if (r.result.scorer) {
+          md.appendMarkdown(' · embeddings ');
+          md.appendText(embeddingModelName(r.result.scorer));
+        }
       } else {
-        md.appendMarkdown('not scored: ');
-        md.appendText(r.result.scoreNote ?? 'no score');
+        const missing = noScore(r, session.scoringFailure);
+        md.appendMarkdown(missing?.kind === 'unscored' ? '**not scored**: ' : 'no score: ');
+        md.appendText(plainText(missing?.reason ?? 'no score', 400));
       }
       if (r.stale) md.appendMarkdown(' · _stale: the row changed since this result; score it again_');
       const facts: string[] = [];

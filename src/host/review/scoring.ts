@@ -5,9 +5,10 @@ import type { RequestCache } from '../../core/runner/requestCache';
 import type { RunEvent, RunSummary } from '../../core/runner/runner';
 import type { Scorer } from '../../core/scoring/scorer';
 import type { ConfigService, EmbeddingConfig } from '../config';
-import { ContextKeys } from '../ids';
 import type { ReviewLog } from '../log';
 import type { ApiKeyStore } from '../secrets';
+import { withFix } from '../../core/review/display';
+import { Commands, ContextKeys } from '../ids';
 import { loadEngine } from '../loadEngine';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
@@ -146,6 +147,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     const writing = session.beginWriting();
     const started = Date.now();
     let lastPct = 0;
+    const whole = request.rowIndexes === undefined;
     try {
       const { runDataset, RunError } = loadEngine();
       const results = await session.resultsStore();
@@ -172,11 +174,13 @@ export class ScoringController extends Disposable implements vscode.Disposable {
             this.log.debug(`${e.model} ${e.rowId}: retry ${e.retry} in ${e.delayMs} ms (${e.reason})`);
             return;
           case 'model-failed':
-            this.log.error(`${e.message}. ${e.fix}`);
-            void vscode.window.showErrorMessage(`PiSAR Review: ${e.message}. ${e.fix}`);
+            this.log.error(withFix(e.message, e.fix));
+            void vscode.window.showErrorMessage(`PiSAR Review: ${withFix(e.message, e.fix)}`);
             return;
           case 'scoring-failed':
             this.log.error(`Scoring failed: ${e.message}`);
+            // Kept on the session: the editor, the panel and the status bar say why outputs have no score.
+            session.setScoringFailure(e.message);
             void vscode.window.showErrorMessage(`PiSAR Review could not score: ${e.message}`);
             return;
           case 'done':
@@ -204,15 +208,17 @@ export class ScoringController extends Disposable implements vscode.Disposable {
         });
       } catch (err) {
         if (err instanceof RunError) {
-          this.log.error(`${err.message} ${err.fix}`);
-          void vscode.window.showErrorMessage(`PiSAR Review: ${err.message} ${err.fix}`);
+          this.log.error(withFix(err.message, err.fix));
+          void vscode.window.showErrorMessage(`PiSAR Review: ${withFix(err.message, err.fix)}`);
           return undefined;
         }
         throw err;
       }
       this.log.info(`Scored ${session.file}: ${summary.done}/${summary.total} done, ${summary.called} called, ${summary.failed} failed, ${summary.reused} reused, ${Date.now() - started} ms${summary.cancelled ? ' (cancelled)' : ''}.`);
+      if (summary.scored > 0 && !summary.scoringError) session.setScoringFailure(undefined);
       if (summary.cancelled) void vscode.window.showInformationMessage(`PiSAR Review: scoring cancelled after ${summary.done} of ${summary.total}; finished results were kept.`);
       else if (summary.total === 0 && request.rowIndexes === undefined) void vscode.window.showInformationMessage('PiSAR Review: every row already has a current score. Use "Score with…" to re-run a model.');
+      else if (whole) this.announceDone(session, summary);
       else if (summary.failed > 0 && summary.modelFailures.length === 0) {
         void vscode.window.showWarningMessage(`PiSAR Review: ${summary.failed} of ${summary.total} calls failed; hover a row for the reason, or see the log.`);
       }
@@ -231,6 +237,24 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       this.progressEmitter.fire(session);
       this.runningEmitter.fire(session);
     }
+  }
+
+  /** The end of a whole-file run, with its counts: a person started it and waits to hear it is done. */
+  private announceDone(session: DatasetSession, summary: RunSummary): void {
+    const seconds = Math.max(1, Math.round(summary.durationMs / 1000));
+    const counts = `${summary.done} of ${summary.total} results: ${summary.scored} scored, ${summary.failed} failed`;
+    const problem = summary.scoringError
+      ? ` Outputs were kept unscored: ${summary.scoringError}`
+      : summary.modelFailures.length > 0 ? ` Stopped early: ${summary.modelFailures.map((f) => f.model).join(', ')} (see the error message or the log).`
+        : summary.failed > 0 ? ' Hover a row for the reason of a failure, or see the log.' : '';
+    const text = `PiSAR Review: scored ${path.basename(session.file)} (${counts}, ${seconds} s).${problem}`;
+    const panel = 'Show Panel';
+    const log = 'Show Log';
+    const shown = problem ? vscode.window.showWarningMessage(text, log, panel) : vscode.window.showInformationMessage(text, panel);
+    void shown.then((answer) => {
+      if (answer === panel) void vscode.commands.executeCommand('pisarReview.panel.focus');
+      else if (answer === log) void vscode.commands.executeCommand(Commands.showLog);
+    });
   }
 
   private setScoringContext(): void {

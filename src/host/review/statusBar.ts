@@ -1,7 +1,11 @@
 import * as vscode from 'vscode';
+import { compactModelNames } from '../../core/review/display';
 import { Commands } from '../ids';
 import { summaryView } from '../../core/review/reviewModel';
 import { formatScore, formatThreshold } from '../../core/review/rules';
+
+/** Model names in the status bar longer than this are shortened in the middle; the tooltip has them in full. */
+const STATUS_NAME_MAX = 12;
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
 import { Debouncer } from '../debounce';
@@ -48,12 +52,18 @@ export class ReviewStatusBar extends Disposable implements vscode.Disposable {
       const summary = summaryView(session);
       const t = session.threshold;
       const scored = summary.models.filter((m) => m.mean !== null);
+      const failure = session.scoringFailure;
+      // A failed embedding run leaves outputs unscored: the bar says so rather than look merely unscored.
+      const icon = failure ? '$(warning)' : '$(pulse)';
+      const short = compactModelNames(summary.models.map((m) => m.model), STATUS_NAME_MAX);
       this.item.text = scored.length > 0
-        ? `$(pulse) PiSAR mean ${scored.map((m) => `${m.model} ${formatScore(m.mean!, t)}`).join(' · ')}`
-        : '$(pulse) PiSAR not scored';
+        ? `${icon} PiSAR mean ${scored.map((m) => `${short.get(m.model) ?? m.model} ${formatScore(m.mean!, t)}`).join(' · ')}`
+        : failure ? `${icon} PiSAR scoring failed` : `${icon} PiSAR not scored`;
       const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === null ? '-' : formatScore(m.mean, t)}, median ${m.median === null ? '-' : formatScore(m.median, t)}, ≥ ${formatThreshold(t)}: ${m.shareAtLeast === null ? '-' : Math.round(m.shareAtLeast * 100) + '%'}, failed ${m.failures}`);
+      if (summary.embeddingModels.length > 0) lines.push(`Embeddings: ${summary.embeddingModels.join(', ')}`);
+      if (failure) lines.unshift(`Scoring failed, outputs kept unscored: ${failure}`);
       this.item.tooltip = lines.length > 0 ? lines.join('\n') : 'Run "PiSAR Review: Score File" to score this dataset.';
-      this.item.command = scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
+      this.item.command = failure ? Commands.showLog : scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
     }
     const editor = vscode.window.activeTextEditor;
     if (!editor || this.sessions.forDocument(editor.document)) this.item.show();

@@ -44,3 +44,10 @@ export function malformedLines(file: string): number[] {
   });
   return bad;
 }
+
+/** Whether `shown` is `full` as the extension shortens a long model name: itself, or its start and end around an ellipsis. */
+export function isShortNameOf(shown: string, full: string, max = 10): boolean {
+  if (shown === full) return true;
+  const [head, tail, ...rest] = shown.split('…');
+  return rest.length === 0 && tail !== undefined && shown.length <= max && full.length > max && full.startsWith(head) && full.endsWith(tail);
+}

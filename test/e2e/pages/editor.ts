@@ -4,10 +4,12 @@ import type { Locator, Page } from 'playwright-core';
 export interface LineDecorations {
   /** 1-based line number. */
   readonly line: number;
-  /** Text drawn before the line's text (inline scores), or '' when none. */
+  /** Text drawn before the line's text (inline scores, one per model, joined by ` · `), or '' when none. */
   readonly before: string;
-  /** Colour of that text, as computed (`rgb(r, g, b)`). */
+  /** Colour of the last of those texts, as computed (`rgb(r, g, b)`). */
   readonly beforeColor: string;
+  /** Each text drawn before the line's text, in order, with its own colour and text decoration. */
+  readonly segments: readonly { readonly text: string; readonly color: string; readonly decoration: string }[];
   /** Text drawn after the scores (annotations), or '' when none. */
   readonly after: string;
   /** Data-URL sources of gutter icons on the line. */
@@ -72,21 +74,22 @@ export class EditorPage {
         const top = topOf(view);
         const line = numbers.get(top);
         if (line === undefined) continue;
-        let before = '';
         let beforeColor = '';
         let after = '';
+        const segments: { text: string; color: string; decoration: string }[] = [];
         for (const span of view.querySelectorAll('span[class*="ced-"]')) {
           const b = getComputedStyle(span, '::before');
           const a = getComputedStyle(span, '::after');
           const bt = unquote(b.content);
           const at = unquote(a.content);
           if (bt) {
-            before += bt;
+            segments.push({ text: bt, color: b.color, decoration: b.textDecorationLine });
             beforeColor = b.color;
           }
           if (at) after += at;
         }
-        out.push({ line, before, beforeColor, after, gutterIcons: icons.get(top) ?? [], text: (view.textContent ?? '').replace(/\u00a0/g, ' ') });
+        const before = segments.map((s) => s.text).join(' · ');
+        out.push({ line, before, beforeColor, segments, after, gutterIcons: icons.get(top) ?? [], text: (view.textContent ?? '').replace(/\u00a0/g, ' ') });
       }
       return out.sort((x, y) => x.line - y.line);
     });

@@ -72,6 +72,42 @@ export class ReviewPanel {
     );
   }
 
+  /** The model columns' headers as drawn: their text, their title, and whether the text fits. */
+  async scoreHeaders(): Promise<{ text: string; title: string; fits: boolean }[]> {
+    const frame = await this.frame();
+    return frame.locator('.grid-header .head.score .sort-button').evaluateAll((buttons) =>
+      buttons.map((b) => ({
+        text: (b.textContent ?? '').replace(/ [▲▼]$/, ''),
+        title: b.getAttribute('title') ?? '',
+        fits: (b as HTMLElement).scrollWidth <= (b as HTMLElement).clientWidth + 1,
+      })),
+    );
+  }
+
+  /** Where the rows and the summary sit in the panel now, and how many rows are wholly in sight. */
+  async layout(): Promise<{ panelHeight: number; rowsTop: number; summaryTop: number; rowsInSight: number }> {
+    const frame = await this.frame();
+    return frame.locator('[data-testid="rows-viewport"]').evaluate((viewport) => {
+      const box = viewport.getBoundingClientRect();
+      const summary = document.querySelector('[data-testid="summary-section"]')!.getBoundingClientRect();
+      const inSight = [...viewport.querySelectorAll<HTMLElement>('[data-testid="row"][data-row-id]:not([hidden])')].filter((r) => {
+        const b = r.getBoundingClientRect();
+        return b.top >= box.top - 1 && b.bottom <= Math.min(box.bottom, window.innerHeight) + 1;
+      });
+      return { panelHeight: window.innerHeight, rowsTop: box.top, summaryTop: summary.top, rowsInSight: inSight.length };
+    });
+  }
+
+  /** Whether the summary section is open. */
+  async summaryOpen(): Promise<boolean> {
+    return (await this.frame()).locator('[data-testid="summary-section"]').evaluate((s) => (s as HTMLElement & { open: boolean }).open);
+  }
+
+  /** Opens or closes the summary by clicking its heading, as a person does. */
+  async toggleSummary(): Promise<void> {
+    await (await this.frame()).locator('[data-testid="summary-section"] .collapsible-header').click();
+  }
+
   /** Row elements in the DOM now (the list is virtualised: only about a screenful exists). */
   async rowElementCount(): Promise<number> {
     return (await this.frame()).locator('[data-testid="row"]').count();

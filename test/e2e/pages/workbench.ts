@@ -128,6 +128,14 @@ export class Workbench {
     return (await this.page.locator('.statusbar-item').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
   }
 
+  /** Reloads through "Developer: Reload Window": the workbench shuts down as it does for a person, saving view state. */
+  async reloadWindow(): Promise<void> {
+    const loaded = this.page.waitForEvent('load', { timeout: 90_000 });
+    await this.runCommand('Developer: Reload Window');
+    await loaded;
+    await this.waitReady();
+  }
+
   /** Reloads the window (the browser page), as "Developer: Reload Window" does. */
   async reload(): Promise<void> {
     await this.page.reload();

@@ -28,6 +28,7 @@ describe('Opening a dataset', function () {
     for (const p of errors) {
       assert.match(p.source ?? '', /^PiSAR Review/, `line ${p.line} is reported by the extension`);
       assert.ok(p.message.length > 20, `line ${p.line} says what is wrong and what to do: "${p.message}"`);
+      assert.match(p.message, /\S\. Fix: \S/, `line ${p.line}: what is wrong and the fix are kept apart: "${p.message}"`);
     }
   });
 });

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { report, type ReportCell, type ReportDocument } from '../harness/cli';
-import { darkDefault } from '../harness/sample';
+import { darkDefault, isShortNameOf } from '../harness/sample';
 import { Session } from '../harness/session';
 
 const THRESHOLD = 0.7;
@@ -17,12 +17,18 @@ function checkCell(where: string, model: string, shown: string | undefined, cell
   assert.ok(Math.abs(Number(shown) - cell.score) <= 0.005, `${where}: ${model} shows ${shown}, stored ${cell.score}`);
 }
 
-/** `ft-qwen 0.81 · gpt 0.46` -> { ft-qwen: '0.81', gpt: '0.46' } */
-function parseInline(text: string): Map<string, string> {
+/**
+ * `ft-qwen 0.81 · claud…nnet 0.46` -> { ft-qwen: '0.81', claude-sonnet: '0.46' }: long names are shown
+ * shortened in the middle, and read back as the model (of `models`) they shorten.
+ */
+function parseInline(text: string, models: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const part of text.split(' · ')) {
     const at = part.lastIndexOf(' ');
-    if (at > 0) out.set(part.slice(0, at), part.slice(at + 1));
+    if (at <= 0) continue;
+    const shown = part.slice(0, at);
+    const matches = models.filter((m) => isShortNameOf(shown, m));
+    out.set(matches.length === 1 ? matches[0] : shown, part.slice(at + 1));
   }
   return out;
 }
@@ -45,7 +51,7 @@ describe('Scoring the whole file', function () {
     await session?.close();
   });
 
-  it('shows progress while it runs, then a mean per model in the status bar', async function () {
+  it('shows progress while it runs, then says it is done with its counts, and a mean per model in the status bar', async function () {
     const { page, workbench } = session;
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'scoring pisar-sample.jsonl' });
     await toast.waitFor({ state: 'visible', timeout: 15_000 });
@@ -54,31 +60,52 @@ describe('Scoring the whole file', function () {
     await session.screenshot('progress');
     await page.locator('.statusbar-item', { hasText: 'PiSAR mean' }).waitFor({ timeout: 120_000 });
     await toast.waitFor({ state: 'hidden', timeout: 15_000 });
+    // Done, with its counts, which are the sidecar's: every result made, every answer scored, none failed.
+    const done = page.locator('.notifications-toasts .notification-toast', { hasText: 'scored pisar-sample.jsonl' });
+    await done.waitFor({ state: 'visible', timeout: 30_000 });
+    const counts = /(\d+) of (\d+) results: (\d+) scored, (\d+) failed/.exec(await done.innerText());
+    assert.ok(counts, `the done message gives counts: ${await done.innerText()}`);
+    const stored = report(path.join(session.workspace, 'pisar-sample.jsonl'), THRESHOLD);
+    const scoredCells = stored.rows.flatMap((r) => Object.values(r.results)).filter((c) => c.status === 'scored').length;
+    assert.equal(counts[1], counts[2], 'every result was made');
+    assert.equal(Number(counts[3]), scoredCells, 'as many scored as the sidecar holds');
+    assert.equal(counts[4], '0');
     const bar = (await workbench.statusBarTexts()).find((t) => t.includes('PiSAR mean'));
     assert.match(bar ?? '', /ft-qwen \d\.\d\d/);
     assert.match(bar ?? '', /gpt \d\.\d\d/);
   });
 
-  it('draws every row\'s scores inline, as stored in the sidecar, and marks the rows below 0.7', async function () {
+  it('draws every row\'s scores inline, as stored in the sidecar, each in its own verdict\'s colour, and marks the rows below 0.7', async function () {
     doc = report(path.join(session.workspace, 'pisar-sample.jsonl'), THRESHOLD);
     assert.equal(doc.rows.length, 44);
     assert.ok(session.server!.stats.requests >= 2 * 44, 'both configured models were called for every row');
 
     const lines = await session.workbench.editor.decorationsOf(doc.rows.map((r) => r.line));
     const fail = darkDefault('pisarReview.scoreFailForeground');
+    const pass = darkDefault('pisarReview.scorePassForeground');
     const below: number[] = [];
+    let mixed = 0;
     for (const row of doc.rows) {
       const shown = lines.get(row.line)!;
-      const inline = parseInline(shown.before);
+      const inline = parseInline(shown.before, Object.keys(row.results));
       const stored = Object.entries(row.results).filter(([, c]) => c.status !== 'missing' && c.status !== 'stale');
       assert.deepEqual([...inline.keys()].sort(), stored.map(([m]) => m).sort(), `line ${row.line} (${row.id}) shows a score for each stored model`);
       for (const [model, cell] of stored) checkCell(`line ${row.line} (${row.id})`, model, inline.get(model), cell);
       const isBelow = Object.values(row.results).some((c) => c.status === 'scored' && c.score < THRESHOLD);
       if (isBelow) below.push(row.line);
-      assert.equal(shown.beforeColor === fail, isBelow, `line ${row.line} is ${isBelow ? '' : 'not '}in the below-threshold colour`);
+      // Each model's score in its own colour: one failing model does not turn the passing one red.
+      const colours = new Map(shown.segments.map((s) => [parseInline(s.text, Object.keys(row.results)).keys().next().value as string, s.color]));
+      for (const [model, cell] of stored) {
+        if (cell.status !== 'scored') continue;
+        const want = cell.score < THRESHOLD ? fail : pass;
+        assert.equal(colours.get(model), want, `line ${row.line} (${row.id}): ${model} ${cell.score} is in the ${cell.score < THRESHOLD ? 'below-threshold' : 'passing'} colour`);
+      }
+      const verdicts = stored.flatMap(([, c]) => (c.status === 'scored' ? [c.score < THRESHOLD] : []));
+      if (new Set(verdicts).size === 2) mixed++;
       assert.equal(shown.gutterIcons.length > 0, isBelow, `line ${row.line} has ${isBelow ? 'a' : 'no'} gutter mark`);
     }
     assert.ok(below.length > 0 && below.length < doc.rows.length, `some rows and not all are below ${THRESHOLD} (${below.length})`);
+    assert.ok(mixed > 0, 'some row has one model passing and one failing (so the colours are told apart)');
     await session.workbench.editor.goToLine(below[0]);
     await session.screenshot('inline-scores');
   });
