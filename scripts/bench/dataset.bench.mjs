@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sentences } from './sentences.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outDir = join(root, 'bench-results');
@@ -12,12 +13,7 @@ mkdirSync(outDir, { recursive: true });
 const file = join(outDir, 'bench-100k.jsonl');
 const ROWS = 100_000;
 
-const words = ('the driver slowed because a pedestrian stepped toward the crossing while the light was about to change ' +
-  'robot picked the cup by its handle to keep a stable grasp agent refunded the order since the parcel arrived damaged ' +
-  'she looked away from the screen after a notification appeared on her phone and reached for it').split(' ');
-let seed = 7;
-const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-const sentence = (n) => Array.from({ length: n }, () => words[Math.floor(rand() * words.length)]).join(' ');
+const { rand, sentence } = sentences(7);
 
 async function generate() {
   if (existsSync(file) && statSync(file).size > 90e6) return;

@@ -1,7 +1,7 @@
 /**
- * The statistics section as the panel receives it: the same shape as core's StatisticsReport
- * (src/core/report/statistics.ts), restated here because the webview may only import src/shared.
- * The host passes core's object as it is; the compiler checks the two stay assignable.
+ * The statistics of a report (`report --json`'s "statistics", the panel's statistics section and
+ * `compare`): result types only, shared by core (which computes them, src/core/report/*) and the
+ * panel (which may import only src/shared). Core's names (StatisticsReport, Calibration, …) alias these.
  */
 
 export interface IntervalView {
@@ -9,28 +9,59 @@ export interface IntervalView {
   readonly high: number;
 }
 
+/** A value with its 95% interval. */
 export interface EstimateView extends IntervalView {
   readonly value: number;
 }
 
+/** exact: all 2^n sign flips (n <= 16 non-zero differences); monte-carlo: random flips; normal: CLT of the flip distribution (n > 5000). */
+export type PairedTestMethodView = 'exact' | 'monte-carlo' | 'normal';
+
 export interface ModelStatisticsView {
   readonly model: string;
+  /** Rows with a current cosine score. */
   readonly n: number;
   readonly mean: EstimateView | null;
   readonly median: EstimateView | null;
+  /** Share >= threshold with its bootstrap interval and its Wilson score interval. */
   readonly shareAtLeast: (EstimateView & { readonly wilson: IntervalView }) | null;
+  /** ROUGE-L F of the output against the reference, over outputs with a reference. */
   readonly rougeL: { readonly n: number; readonly mean: EstimateView | null };
+  /** Correlation of the cosine score with (output tokens / reference tokens): near 0 means length does not drive the score. */
   readonly lengthRatio: { readonly n: number; readonly medianRatio: number | null; readonly pearson: number | null; readonly spearman: number | null };
-  readonly truncated: { readonly outputs: number; readonly count: number; readonly share: number | null };
+  /** Answers cut off by the model's token limit, among its outputs and its "cut-off" failures. */
+  readonly truncated: { readonly outputs: number; readonly count: number; readonly share: number | null; readonly wilson: IntervalView | null };
 }
 
 export interface PairStatisticsView {
   readonly a: string;
   readonly b: string;
+  /** Rows both models scored. */
   readonly n: number;
+  readonly meanA: number | null;
+  readonly meanB: number | null;
+  /** mean(b - a) on those rows, with its paired-bootstrap 95% interval. */
   readonly meanDifference: EstimateView | null;
   readonly p: number | null;
+  readonly method: PairedTestMethodView;
   readonly verdict: string;
+}
+
+/** The confusion table of "score < threshold => bad" against the labels. */
+export interface ConfusionView {
+  readonly threshold: number;
+  /** Labelled bad and scored below the threshold. */
+  readonly truePositives: number;
+  /** Labelled good but scored below the threshold. */
+  readonly falsePositives: number;
+  /** Labelled bad but scored at or above the threshold. */
+  readonly falseNegatives: number;
+  readonly trueNegatives: number;
+  /** Of the outputs below the threshold, the share labelled bad (null when none is below). */
+  readonly precision: number | null;
+  /** Of the outputs labelled bad, the share below the threshold (null when none is bad). */
+  readonly recall: number | null;
+  readonly f1: number | null;
 }
 
 export interface CalibrationCurvePointView {
@@ -41,16 +72,22 @@ export interface CalibrationCurvePointView {
 }
 
 export interface CalibrationView {
+  /** The metric calibrated: 'cosine' (the score) or 'rougeL'. */
   readonly metric: string;
+  /** Labelled outputs with a value of this metric. */
   readonly labelled: number;
   readonly bad: number;
   readonly good: number;
+  /** ready: enough labels for the numbers below; otherwise `needed` more labels are needed (with `reason`). */
   readonly status: 'ready' | 'needs-labels';
   readonly needed: number;
   readonly reason?: string;
-  readonly atThreshold: { readonly precision: number | null; readonly recall: number | null; readonly f1: number | null } | null;
+  /** At the threshold in force. */
+  readonly atThreshold: ConfusionView | null;
+  /** The F1-maximising threshold, its F1 and the bootstrap 95% interval of that threshold. */
   readonly suggested: { readonly threshold: number; readonly f1: number; readonly interval: IntervalView | null } | null;
   readonly auc: number | null;
+  /** Precision, recall and F1 over the thresholds of the curve. */
   readonly curve: readonly CalibrationCurvePointView[];
 }
 
@@ -60,9 +97,24 @@ export interface StatisticsView {
   readonly resamples: number;
   readonly threshold: number;
   readonly models: readonly ModelStatisticsView[];
+  /** Models left out of `models` (past `maxModels`, default 50); 0 when every model is there. */
   readonly omittedModels: number;
-  readonly pairs: { readonly models: readonly string[]; readonly limit: number; readonly omittedModels: number; readonly list: readonly PairStatisticsView[] };
-  readonly calibration: { readonly badLabels: readonly string[]; readonly goodLabels: readonly string[]; readonly unmapped: number; readonly metrics: readonly CalibrationView[] };
+  readonly pairs: {
+    /** Models compared pairwise (at most `limit`). */
+    readonly models: readonly string[];
+    readonly limit: number;
+    /** Models left out of pairwise tests because of the limit. */
+    readonly omittedModels: number;
+    readonly list: readonly PairStatisticsView[];
+  };
+  /** The cosine score and ROUGE-L F against the reviewers' labels of model outputs. */
+  readonly calibration: {
+    readonly badLabels: readonly string[];
+    readonly goodLabels: readonly string[];
+    /** Labels on outputs that are in neither list (left out). */
+    readonly unmapped: number;
+    readonly metrics: readonly CalibrationView[];
+  };
 }
 
 export interface ComparedRowView {

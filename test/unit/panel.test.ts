@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { RowQuery, RowsPage, SummaryView } from '../../src/shared/protocol';
 import { knownSource as known, PanelHarness, ReviewFixture, rows } from './reviewFixture';
+import { computeOrder, SortColumns, TextMatches } from '../../src/host/panel/rowQuery';
 
 async function view(query: RowQuery, from?: ReviewFixture): Promise<{ ids: string[]; h: PanelHarness; page: RowsPage }> {
   const h = new PanelHarness(from ?? (await known()));
@@ -185,5 +186,23 @@ describe('panel summary', () => {
     const { h } = await view(all, source);
     const summary = h.last('summary/didChange').summary as SummaryView;
     assert.deepEqual(summary.models[0].histogram, [1, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+  });
+});
+
+describe('panel rows: sort columns read ahead for large files', () => {
+  it('prefill reads the columns once in the background; the first sort then reads no row and sorts the same', async () => {
+    const data = rows(300, (i) => ({ input: `input ${(i * 7) % 300}`, reference: `ref ${i % 13}` }));
+    const source = await ReviewFixture.create(data, ['m']);
+    const dataset = source.activeDataset()!;
+    const ahead = new SortColumns(0);
+    ahead.prefill(source, dataset);
+    ahead.prefill(source, dataset); // a second call shares the first fill
+    const query = { sort: { column: 'input', descending: false }, filter: {} } as const;
+    const first = await computeOrder(source, dataset, query, ahead, new TextMatches());
+    assert.equal(source.rowsServed, 300, 'every row read once, by the prefill');
+    const plain = await computeOrder(source, dataset, query, new SortColumns(), new TextMatches());
+    assert.deepEqual([...first], [...plain]);
+    new SortColumns().prefill(source, dataset);
+    assert.equal(source.rowsServed, 600, 'a small file is not read ahead by default (only the plain sort read it)');
   });
 });

@@ -1,4 +1,5 @@
-import { bootstrapInterval, type BootstrapOptions, type Interval } from './stats';
+import type { CalibrationCurvePointView, CalibrationView, ConfusionView } from '../../shared/statisticsView';
+import { bootstrapInterval, type BootstrapOptions } from './stats';
 
 /**
  * Calibration of a metric against reviewers' labels: how well "score < threshold => bad" finds the
@@ -31,21 +32,7 @@ export interface LabelledScore {
   readonly bad: boolean;
 }
 
-export interface Confusion {
-  readonly threshold: number;
-  /** Labelled bad and scored below the threshold. */
-  readonly truePositives: number;
-  /** Labelled good but scored below the threshold. */
-  readonly falsePositives: number;
-  /** Labelled bad but scored at or above the threshold. */
-  readonly falseNegatives: number;
-  readonly trueNegatives: number;
-  /** Of the outputs below the threshold, the share labelled bad (null when none is below). */
-  readonly precision: number | null;
-  /** Of the outputs labelled bad, the share below the threshold (null when none is bad). */
-  readonly recall: number | null;
-  readonly f1: number | null;
-}
+export type Confusion = ConfusionView;
 
 /** The confusion table of "score < threshold => bad". */
 export function confusionAt(points: readonly LabelledScore[], threshold: number): Confusion {
@@ -100,32 +87,8 @@ export function rocAuc(points: readonly LabelledScore[]): number | null {
   return wins / (bad.length * good.length);
 }
 
-export interface CalibrationCurvePoint {
-  readonly threshold: number;
-  readonly precision: number | null;
-  readonly recall: number | null;
-  readonly f1: number | null;
-}
-
-export interface Calibration {
-  /** The metric calibrated: 'cosine' (the score) or 'rougeL'. */
-  readonly metric: string;
-  /** Labelled outputs with a value of this metric. */
-  readonly labelled: number;
-  readonly bad: number;
-  readonly good: number;
-  /** ready: enough labels for the numbers below; otherwise `needed` more labels are needed (with `reason`). */
-  readonly status: 'ready' | 'needs-labels';
-  readonly needed: number;
-  readonly reason?: string;
-  /** At the threshold in force. */
-  readonly atThreshold: Confusion | null;
-  /** The F1-maximising threshold, its F1 and the bootstrap 95% interval of that threshold. */
-  readonly suggested: { readonly threshold: number; readonly f1: number; readonly interval: Interval | null } | null;
-  readonly auc: number | null;
-  /** Precision, recall and F1 over a grid of thresholds. */
-  readonly curve: readonly CalibrationCurvePoint[];
-}
+export type CalibrationCurvePoint = CalibrationCurvePointView;
+export type Calibration = CalibrationView;
 
 export interface CalibrationOptions extends BootstrapOptions {
   readonly minLabels?: number;

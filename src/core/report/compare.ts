@@ -1,3 +1,4 @@
+import type { ComparedRowView } from '../../shared/statisticsView';
 import { DEFAULT_SEED, pairedTest, pairedVerdict, type Estimate, type PairedTestMethod } from './stats';
 import { permutationsFor } from './statistics';
 
@@ -9,16 +10,9 @@ import { permutationsFor } from './statistics';
 /** A score change smaller than this (in absolute value) counts as unchanged. */
 export const DEFAULT_EPSILON = 0.02;
 
-export type RowChange = 'improved' | 'regressed' | 'unchanged';
+export type RowChange = ComparedRowView['change'];
 
-export interface ComparedRow {
-  readonly id: string;
-  readonly a: number;
-  readonly b: number;
-  /** b - a. */
-  readonly difference: number;
-  readonly change: RowChange;
-}
+export type ComparedRow = ComparedRowView;
 
 export interface RunComparison {
   readonly epsilon: number;

@@ -1,4 +1,5 @@
-import { calibrate, DEFAULT_LABEL_MAPPING, labelClass, type Calibration, type CalibrationOptions, type LabelMapping, type LabelledScore } from './calibration';
+import { calibrate, DEFAULT_LABEL_MAPPING, labelClass, type CalibrationOptions, type LabelMapping, type LabelledScore } from './calibration';
+import type { ModelStatisticsView, PairStatisticsView, StatisticsView } from '../../shared/statisticsView';
 import { rougeL, tokens } from './rougeL';
 import { ownValue } from '../security/ownKeys';
 import {
@@ -12,9 +13,6 @@ import {
   pearson,
   spearman,
   wilsonInterval,
-  type Estimate,
-  type Interval,
-  type PairedTestMethod,
 } from './stats';
 
 /**
@@ -56,61 +54,9 @@ export const DEFAULT_MAX_MODELS = 50;
 /** Above this many scores per model, fewer resamples (2e7 / scores, at least 200) keep a report fast. */
 const RESAMPLE_BUDGET = 2e7;
 
-export interface ModelStatistics {
-  readonly model: string;
-  /** Rows with a current cosine score. */
-  readonly n: number;
-  readonly mean: Estimate | null;
-  readonly median: Estimate | null;
-  /** Share >= threshold with its bootstrap interval and its Wilson score interval. */
-  readonly shareAtLeast: (Estimate & { readonly wilson: Interval }) | null;
-  /** ROUGE-L F of the output against the reference, over outputs with a reference. */
-  readonly rougeL: { readonly n: number; readonly mean: Estimate | null };
-  /** Correlation of the cosine score with (output tokens / reference tokens): near 0 means length does not drive the score. */
-  readonly lengthRatio: { readonly n: number; readonly medianRatio: number | null; readonly pearson: number | null; readonly spearman: number | null };
-  /** Answers cut off by the model's token limit, among its outputs and its "cut-off" failures. */
-  readonly truncated: { readonly outputs: number; readonly count: number; readonly share: number | null; readonly wilson: Interval | null };
-}
-
-export interface PairStatistics {
-  readonly a: string;
-  readonly b: string;
-  /** Rows both models scored. */
-  readonly n: number;
-  readonly meanA: number | null;
-  readonly meanB: number | null;
-  /** mean(b - a) on those rows, with its paired-bootstrap 95% interval. */
-  readonly meanDifference: Estimate | null;
-  readonly p: number | null;
-  readonly method: PairedTestMethod;
-  readonly verdict: string;
-}
-
-export interface StatisticsReport {
-  readonly level: number;
-  readonly seed: number;
-  readonly resamples: number;
-  readonly threshold: number;
-  readonly models: readonly ModelStatistics[];
-  /** Models left out of `models` (past `maxModels`, default 50); 0 when every model is there. */
-  readonly omittedModels: number;
-  readonly pairs: {
-    /** Models compared pairwise (at most `limit`). */
-    readonly models: readonly string[];
-    readonly limit: number;
-    /** Models left out of pairwise tests because of the limit. */
-    readonly omittedModels: number;
-    readonly list: readonly PairStatistics[];
-  };
-  /** The cosine score and ROUGE-L F against the reviewers' labels of model outputs. */
-  readonly calibration: {
-    readonly badLabels: readonly string[];
-    readonly goodLabels: readonly string[];
-    /** Labels on outputs that are in neither list (left out). */
-    readonly unmapped: number;
-    readonly metrics: readonly Calibration[];
-  };
-}
+export type ModelStatistics = ModelStatisticsView;
+export type PairStatistics = PairStatisticsView;
+export type StatisticsReport = StatisticsView;
 
 /** The statistics of `rows` for `models`. Deterministic for a given seed. */
 export function computeStatistics(rows: readonly StatisticsRow[], models: readonly string[], options: StatisticsOptions): StatisticsReport {

@@ -1,3 +1,5 @@
+import type { EstimateView, IntervalView, PairedTestMethodView } from '../../shared/statisticsView';
+
 /**
  * The statistics behind "is this gap real?": seeded bootstrap intervals, the Wilson interval of a
  * share, a paired sign-flip permutation test, and rank/linear correlation. Pure and deterministic:
@@ -11,15 +13,9 @@ export const Z_95 = 1.959963984540054;
 export const DEFAULT_SEED = 20240917;
 export const DEFAULT_RESAMPLES = 2000;
 
-export interface Interval {
-  readonly low: number;
-  readonly high: number;
-}
-
+export type Interval = IntervalView;
 /** A value with its 95% interval. */
-export interface Estimate extends Interval {
-  readonly value: number;
-}
+export type Estimate = EstimateView;
 
 /**
  * mulberry32: a small, fast 32-bit PRNG with a well-studied output; uniform in [0, 1).
@@ -158,7 +154,7 @@ export function wilsonInterval(successes: number, n: number, z = Z_95): Interval
   return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
 
-export type PairedTestMethod = 'exact' | 'monte-carlo' | 'normal';
+export type PairedTestMethod = PairedTestMethodView;
 
 export interface PairedTest {
   /** Rows both scored. */

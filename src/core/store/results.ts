@@ -86,15 +86,13 @@ export interface ResultsAppended {
   readonly end: number;
 }
 
-const keyOf = (rowId: string, model: string) => `${rowId}\u0000${model}`;
-
 /**
  * All stored results of one dataset; the latest record per (row, model) wins. Appends go straight
  * to the sidecar (one line per record), so a crash loses nothing already appended.
  */
 export class ResultsStore {
-  private latestByKey = new Map<string, StoredResult>();
-  private byRow = new Map<string, Map<string, StoredResult>>();
+  /** The latest result of each model, by row: a small array per row (a million rows each hold no Map of their own). */
+  private byRow = new Map<string, StoredResult[]>();
   private modelOrder = new Set<string>();
   private _problems: SidecarProblem[] = [];
   private _records = 0;
@@ -153,7 +151,7 @@ export class ResultsStore {
     if (!this.needsFullRead && stat.ino === ino && stat.size === end) return undefined;
     if (this.needsFullRead || stat.ino !== ino || stat.size < end || !(await this.endsLineAt(end))) {
       await this.load(options.repair);
-      return { records: [...this.latestByKey.values()], whole: true };
+      return { records: [...this.latestResults()], whole: true };
     }
     const { records, problems, end: newEnd, lines: newLines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair: options.repair ?? true, from: end, firstLine: lines });
     for (const r of records) this.remember(r);
@@ -169,12 +167,12 @@ export class ResultsStore {
   }
 
   latest(rowId: string, model: string): StoredResult | undefined {
-    return this.latestByKey.get(keyOf(rowId, model));
+    return this.byRow.get(rowId)?.find((r) => r.model === model);
   }
 
   /** The latest result of each model for a row. */
   forRow(rowId: string): StoredResult[] {
-    return [...(this.byRow.get(rowId)?.values() ?? [])];
+    return [...(this.byRow.get(rowId) ?? [])];
   }
 
   isStale(result: StoredResult, currentRowHash: string): boolean {
@@ -188,7 +186,7 @@ export class ResultsStore {
 
   /** Every latest result (one per row and model). */
   *latestResults(): IterableIterator<StoredResult> {
-    yield* this.latestByKey.values();
+    for (const row of this.byRow.values()) yield* row;
   }
 
   /** Appends results (one line each) and makes them the latest. Appends are serialised in call order. */
@@ -250,7 +248,6 @@ export class ResultsStore {
     const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair });
     this.known = { end: end ?? 0, lines: lines ?? 0, ino };
     this.needsFullRead = false;
-    this.latestByKey = new Map();
     this.byRow = new Map();
     this.modelOrder = new Set();
     this._records = 0;
@@ -260,10 +257,13 @@ export class ResultsStore {
 
   private remember(r: StoredResult): void {
     this._records++;
-    this.latestByKey.set(keyOf(r.rowId, r.model), r);
-    let row = this.byRow.get(r.rowId);
-    if (!row) this.byRow.set(r.rowId, (row = new Map()));
-    row.set(r.model, r);
+    const row = this.byRow.get(r.rowId);
+    if (!row) this.byRow.set(r.rowId, [r]);
+    else {
+      const at = row.findIndex((x) => x.model === r.model);
+      if (at >= 0) row[at] = r;
+      else row.push(r);
+    }
     this.modelOrder.add(r.model);
   }
 }

@@ -63,6 +63,9 @@ function sortByRank(kept: number[], ranks: { rank: Int32Array; distinct: number 
 
 /** Per-row values to sort by; filled on the first sort other than file order. */
 export class SortColumns {
+  /** @param prefillFrom rows from which prefill() reads ahead (default 10,000). */
+  constructor(private readonly prefillFrom = 10_000) {}
+
   private ids: string[] = [];
   private input: string[] = [];
   private reference: string[] = [];
@@ -74,8 +77,15 @@ export class SortColumns {
   /** Rows changed since the fill; patched before the next sort. */
   private dirty = new Set<number>();
 
+  /** A fill under way (started by prefill() or a sort), shared by whoever needs the columns. */
+  private filling: { shape: { rowCount: number; models: string }; promise: Promise<void> } | undefined;
+  /** Bumped by invalidate(): a fill started before it stores nothing. */
+  private epoch = 0;
+
   /** Forget everything (the file was edited or reloaded). */
   invalidate(): void {
+    this.epoch++;
+    this.filling = undefined;
     this.filledFor = undefined;
     this.ranks.clear();
     this.dirty.clear();
@@ -83,7 +93,52 @@ export class SortColumns {
 
   /** Some rows' scores or annotations changed. */
   markChanged(indexes: readonly number[]): void {
-    if (this.filledFor) for (const i of indexes) this.dirty.add(i);
+    if (this.filledFor || this.filling) for (const i of indexes) this.dirty.add(i);
+  }
+
+  /**
+   * Starts filling the columns in the background (the panel calls it once a dataset is shown), so the
+   * user's first sort finds them ready instead of reading every row then.
+   */
+  prefill(source: PanelSource, dataset: DatasetView): void {
+    // Small files fill in a blink when sorted; only large ones are worth reading ahead of need.
+    if (dataset.rowCount < this.prefillFrom) return;
+    const shape = shapeOf(dataset);
+    if (this.matches(shape) || (this.filling && sameShape(this.filling.shape, shape))) return;
+    this.fill(source, dataset, shape).catch(() => undefined); // a failed prefill is redone by the sort that needs it
+  }
+
+  private matches(shape: { rowCount: number; models: string }): boolean {
+    return this.filledFor !== undefined && sameShape(this.filledFor, shape);
+  }
+
+  private fill(source: PanelSource, dataset: DatasetView, shape: { rowCount: number; models: string }): Promise<void> {
+    const epoch = this.epoch;
+    const promise = (async () => {
+      const n = dataset.rowCount;
+      const ids = new Array<string>(n).fill('');
+      const input = new Array<string>(n).fill('');
+      const reference = new Array<string>(n).fill('');
+      const labels = new Array<string | undefined>(n).fill(undefined);
+      const scores = new Map(dataset.models.map((m) => [m, new Float64Array(n).fill(Number.NaN)]));
+      const chunks: RowView[][] = [];
+      for (let start = 0; start < n; start += FILL_CHUNK) {
+        chunks.push(await source.rows(start, FILL_CHUNK));
+        if (epoch !== this.epoch) return;
+      }
+      this.ids = ids;
+      this.input = input;
+      this.reference = reference;
+      this.labels = labels;
+      this.scores = scores;
+      this.ranks.clear();
+      for (const rows of chunks) this.store(rows);
+      this.filledFor = shape;
+    })();
+    this.filling = { shape, promise };
+    return promise.finally(() => {
+      if (this.filling?.promise === promise) this.filling = undefined;
+    });
   }
 
   /** Per model, every row's score (NaN where none), once ensure() has filled them. */
@@ -96,18 +151,14 @@ export class SortColumns {
   }
 
   async ensure(source: PanelSource, dataset: DatasetView): Promise<void> {
-    const shape = { rowCount: dataset.rowCount, models: dataset.models.join('\u0000') };
-    if (!this.filledFor || this.filledFor.rowCount !== shape.rowCount || this.filledFor.models !== shape.models) {
-      const n = dataset.rowCount;
-      this.ids = new Array<string>(n).fill('');
-      this.input = new Array<string>(n).fill('');
-      this.reference = new Array<string>(n).fill('');
-      this.labels = new Array<string | undefined>(n).fill(undefined);
-      this.scores = new Map(dataset.models.map((m) => [m, new Float64Array(n).fill(Number.NaN)]));
-      this.dirty.clear();
-      for (let start = 0; start < n; start += FILL_CHUNK) this.store(await source.rows(start, FILL_CHUNK));
-      this.filledFor = shape;
-      return;
+    const shape = shapeOf(dataset);
+    if (!this.matches(shape)) {
+      if (this.filling && sameShape(this.filling.shape, shape)) await this.filling.promise;
+      if (!this.matches(shape)) {
+        this.dirty.clear();
+        await this.fill(source, dataset, shape);
+        if (!this.matches(shape)) throw new Error('the rows changed while they were read; try again');
+      }
     }
     if (this.dirty.size === 0) return;
     const changed = [...this.dirty].sort((a, b) => a - b);
@@ -150,6 +201,14 @@ export class SortColumns {
     const scores = this.scores.get(column.slice('score:'.length));
     if (scores) sortByScore(kept, scores, descending);
   }
+}
+
+function shapeOf(dataset: DatasetView): { rowCount: number; models: string } {
+  return { rowCount: dataset.rowCount, models: dataset.models.join('\u0000') };
+}
+
+function sameShape(a: { rowCount: number; models: string }, b: { rowCount: number; models: string }): boolean {
+  return a.rowCount === b.rowCount && a.models === b.models;
 }
 
 /** Sorts row indexes by score; rows without a score (NaN) go last in both directions. */
