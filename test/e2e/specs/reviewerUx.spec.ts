@@ -6,6 +6,7 @@ import type { Frame } from 'playwright-core';
 import { report } from '../harness/cli';
 import { darkDefault, isShortNameOf } from '../harness/sample';
 import { Session } from '../harness/session';
+import { until } from '../harness/wait';
 
 const THRESHOLD = 0.7;
 /** Names as teams give them: one family, long, alike at the start. */
@@ -13,18 +14,6 @@ const LONG_MODELS = [
   { name: 'annotator-ft-qwen3-vl-8b', model: 'ft-qwen3-vl-8b' },
   { name: 'annotator-gpt-4o-2024-08-06', model: 'gpt-4o' },
 ];
-
-/** Polls `read` until `done` holds (no fixed sleeps on a busy machine) and returns the last value. */
-async function until<T>(session: Session, what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
-    await session.page.waitForTimeout(200);
-    value = await read();
-  }
-  return value;
-}
 
 async function text(frame: Frame, testid: string): Promise<string> {
   return ((await frame.locator(`[data-testid="${testid}"]`).first().textContent()) ?? '').trim();
