@@ -195,14 +195,14 @@ describe('panel rows: sort columns read ahead for large files', () => {
     const source = await ReviewFixture.create(data, ['m']);
     const dataset = source.activeDataset()!;
     const ahead = new SortColumns(0);
-    ahead.prefill(source, dataset);
-    ahead.prefill(source, dataset); // a second call shares the first fill
+    void ahead.prefill(source, dataset);
+    void ahead.prefill(source, dataset); // a second call shares the first fill
     const query = { sort: { column: 'input', descending: false }, filter: {} } as const;
     const first = await computeOrder(source, dataset, query, ahead, new TextMatches());
     assert.equal(source.rowsServed, 300, 'every row read once, by the prefill');
     const plain = await computeOrder(source, dataset, query, new SortColumns(), new TextMatches());
     assert.deepEqual([...first], [...plain]);
-    new SortColumns().prefill(source, dataset);
+    void new SortColumns().prefill(source, dataset);
     assert.equal(source.rowsServed, 600, 'a small file is not read ahead by default (only the plain sort read it)');
   });
 });

@@ -315,7 +315,7 @@ export class PanelController {
       }
       // A newer query arrived while this one was computing: its own refresh pushes.
       if (query !== this.query) return;
-      this.columns.prefill(this.source, dataset);
+      void this.columns.prefill(this.source, dataset);
       this.order = order;
       this.generation++;
       this.send({ type: 'summary/didChange', summary: this.source.summary() });

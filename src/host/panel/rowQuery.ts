@@ -38,8 +38,7 @@ export function sortKey(text: string): string {
  * Each row's rank in a column (equal values share a rank; -1 for no value): computed once per fill,
  * so any later sort of any subset is a counting pass over the ranks.
  */
-function ranksOf(values: readonly (string | undefined)[]): { rank: Int32Array; distinct: number } {
-  const keys = values.map((v) => (v === undefined ? undefined : sortKey(v)));
+function ranksOf(values: readonly (string | undefined)[], keys = values.map((v) => (v === undefined ? undefined : sortKey(v)))): { rank: Int32Array; distinct: number } {
   const distinct = [...new Set(keys.filter((k): k is string => k !== undefined))].sort();
   const rankOfKey = new Map(distinct.map((k, i) => [k, i]));
   const rank = new Int32Array(values.length);
@@ -81,6 +80,8 @@ export class SortColumns {
   private filling: { shape: { rowCount: number; models: string }; promise: Promise<void> } | undefined;
   /** Bumped by invalidate(): a fill started before it stores nothing. */
   private epoch = 0;
+  /** Bumped by every store(): ranks computed over a change are dropped. */
+  private stores = 0;
 
   /** Forget everything (the file was edited or reloaded). */
   invalidate(): void {
@@ -98,14 +99,35 @@ export class SortColumns {
 
   /**
    * Starts filling the columns in the background (the panel calls it once a dataset is shown), so the
-   * user's first sort finds them ready instead of reading every row then.
+   * user's first sort finds them ready instead of reading every row then. Resolves when done (never rejects).
    */
-  prefill(source: PanelSource, dataset: DatasetView): void {
+  prefill(source: PanelSource, dataset: DatasetView): Promise<void> {
     // Small files fill in a blink when sorted; only large ones are worth reading ahead of need.
-    if (dataset.rowCount < this.prefillFrom) return;
+    if (dataset.rowCount < this.prefillFrom) return Promise.resolve();
     const shape = shapeOf(dataset);
-    if (this.matches(shape) || (this.filling && sameShape(this.filling.shape, shape))) return;
-    this.fill(source, dataset, shape).catch(() => undefined); // a failed prefill is redone by the sort that needs it
+    if (this.matches(shape) || (this.filling && sameShape(this.filling.shape, shape))) return Promise.resolve();
+    const epoch = this.epoch;
+    return this.fill(source, dataset, shape)
+      .then(() => this.rankAhead(epoch))
+      .catch(() => undefined); // a failed prefill is redone by the sort that needs it
+  }
+
+  /** Computes the text columns' ranks in small steps, so the first sort by any of them is a counting pass. */
+  private async rankAhead(epoch: number): Promise<void> {
+    const stores = this.stores;
+    for (const column of ['input', 'id', 'reference'] as const) {
+      const values = column === 'id' ? this.ids : column === 'input' ? this.input : this.reference;
+      const keys: string[] = new Array<string>(values.length);
+      for (let i = 0; i < values.length; i++) {
+        keys[i] = sortKey(values[i]);
+        if (i % 2000 === 1999) {
+          await new Promise((resolve) => setImmediate(resolve)); // let messages through between steps
+          if (epoch !== this.epoch || stores !== this.stores) return;
+        }
+      }
+      if (epoch !== this.epoch || stores !== this.stores) return;
+      if (!this.ranks.has(column)) this.ranks.set(column, ranksOf(values, keys));
+    }
   }
 
   private matches(shape: { rowCount: number; models: string }): boolean {
@@ -167,6 +189,7 @@ export class SortColumns {
   }
 
   private store(rows: readonly RowView[]): void {
+    this.stores++;
     if (rows.length > 0) this.ranks.clear();
     for (const row of rows) {
       const i = row.index;
