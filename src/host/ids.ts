@@ -15,6 +15,7 @@ export const Commands = {
   openSample: 'pisarReview.openSample',
   showLog: 'pisarReview.showLog',
   checkModels: 'pisarReview.checkModels',
+  openInPanel: 'pisarReview.openInPanel',
 } as const;
 
 /** Setting keys under the `pisarReview` section. */

@@ -2,21 +2,13 @@ import * as assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
-import { runCli } from '../../src/cli/main';
 import type { CheckModelsDocument } from '../../src/cli/commands/checkModels';
-import { makeTempDir, repoRoot } from '../support/files';
+import { makeTempDir } from '../support/files';
+import { runCliCaptured } from '../support/cli';
 import { FakeOpenAIServer } from '../support/openaiServer';
 
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await runCli(args, { stdout, stderr, env, cwd: repoRoot });
-  return { code, stdout: out, stderr: err };
+  return runCliCaptured(args, { env });
 }
 
 async function closedPort(): Promise<number> {

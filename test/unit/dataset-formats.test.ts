@@ -1,8 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { runCli } from '../../src/cli/main';
 import type { ScoreDocument } from '../../src/cli/commands/score';
 import type { ModelConfig } from '../../src/core/config/models';
 import { Dataset, DatasetReadError } from '../../src/core/dataset/dataset';
@@ -11,6 +9,7 @@ import { runDataset } from '../../src/core/runner/runner';
 import { annotationsFileFor } from '../../src/core/store/annotations';
 import { ResultsStore, resultsFileFor } from '../../src/core/store/results';
 import { jsonl, makeTempDir, repoRoot, writeFixture } from '../support/files';
+import { runCliCaptured } from '../support/cli';
 import { FakeOpenAIServer } from '../support/openaiServer';
 
 const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
@@ -18,14 +17,7 @@ const row = (id: string | number, extra: Record<string, unknown> = {}) => ({ id,
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await runCli(args, { stdout, stderr, env: {}, cwd: repoRoot });
-  return { code, stdout: out, stderr: err };
+  return runCliCaptured(args);
 }
 
 describe('datasets as people have them (real files)', function () {
@@ -167,6 +159,30 @@ describe('datasets as people have them (real files)', function () {
     const json = JSON.parse((await cli(['report', file, '--rows', '--json'])).stdout) as { models: { empty: number }[]; rows: { id: string; results: Record<string, { status: string }> }[] };
     assert.equal(json.models[0].empty, 2);
     assert.equal(json.rows.find((r) => r.id === 'b')!.results.pre.status, 'empty');
+  });
+
+  it('flags texts cut at the embedding model\'s 256 word pieces on the result and counts them in the summary', async () => {
+    const long = Array.from({ length: 400 }, (_, i) => `word${i % 50}`).join(' ');
+    const file = writeFixture(tmp.dir, 'long.jsonl', jsonl([
+      row('short', { outputs: { pre: 'because of short' } }),
+      row('long-output', { outputs: { pre: long } }),
+      { id: 'long-reference', input: 'x', rationale: long, outputs: { pre: 'a short answer' } },
+      row('medium', { outputs: { pre: Array.from({ length: 60 }, (_, i) => `w${i}`).join(' ') } }),
+    ]));
+    const common = [file, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')];
+    const scored = await cli(['score', ...common, '--json']);
+    assert.equal(scored.code, 0, scored.stderr);
+    const doc = JSON.parse(scored.stdout) as ScoreDocument;
+    assert.equal(doc.summary.models[0].cut, 2);
+    assert.equal(doc.summary.models[0].scored, 4, 'cut texts are still scored (on their start)');
+    const results = await ResultsStore.open(file);
+    assert.deepEqual(results.latest('long-output', 'pre')?.scoreCut, ['output']);
+    assert.deepEqual(results.latest('long-reference', 'pre')?.scoreCut, ['reference']);
+    assert.equal(results.latest('short', 'pre')?.scoreCut, undefined);
+    assert.equal(results.latest('medium', 'pre')?.scoreCut, undefined, '60 words fit in 256 word pieces');
+    const md = await cli(['report', file]);
+    assert.match(md.stdout, /\| failed \| cut at model limit \| stale \|/);
+    assert.match(md.stdout, /\| pre \| 4 \| 4 \| .* \| 0 \| 2 \| 0 \|/);
   });
 
   describe('score says what it skipped', () => {

@@ -21,6 +21,8 @@ export interface ReportModelSummary {
   readonly failures: number;
   /** Empty or blank outputs (no similarity; left out of the numbers). */
   readonly empty?: number;
+  /** Scores whose output or reference was longer than the embedding model reads (compared on their start only). */
+  readonly cut?: number;
   /** Results older than their row (left out of the numbers). */
   readonly stale?: number;
 }
@@ -83,7 +85,7 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
     threshold: summary.threshold,
     rowCount: summary.totalRows,
     models: summary.models.map((m) => ({
-      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, stale: m.stale,
+      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, cut: m.cut, stale: m.stale,
     })),
     gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanGap })),
     suspect: summary.suspectReferences,
@@ -179,12 +181,13 @@ function summaryTable(s: ReportSummary): Table {
   const withStale = s.models.some((m) => m.stale !== undefined);
   // Shown only when some model has one, so tables without empty outputs keep their columns.
   const withEmpty = s.models.some((m) => (m.empty ?? 0) > 0);
-  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withStale ? ['stale'] : [])];
+  const withCut = s.models.some((m) => (m.cut ?? 0) > 0);
+  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withCut ? ['cut at model limit'] : []), ...(withStale ? ['stale'] : [])];
   const text = s.models.map((m) => [
     m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures),
-    ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
+    ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withCut ? [String(m.cut ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
   ]);
-  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withStale ? [m.stale] : [])]);
+  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withCut ? [m.cut ?? 0] : []), ...(withStale ? [m.stale] : [])]);
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
 }
 

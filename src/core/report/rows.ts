@@ -16,7 +16,7 @@ export interface RowReport {
 
 export type RowCell =
   /** `rougeL`: ROUGE-L F of the output against the reference (absent when the row has no reference). */
-  | { status: 'scored'; score: number; pass: boolean; rougeL?: number }
+  | { status: 'scored'; score: number; pass: boolean; rougeL?: number; cut?: ('output' | 'reference')[] }
   | { status: 'unscored' }
   | { status: 'empty' }
   | { status: 'failed'; kind: string; message: string }
@@ -119,6 +119,6 @@ function cellOf(r: StoredResult | undefined, hash: string, threshold: number): R
   if (isStale(r, hash)) return { status: 'stale' };
   if (r.error) return { status: 'failed', kind: r.error.kind, message: r.error.message };
   if (resultStatus(r) === 'empty') return { status: 'empty' };
-  if (resultStatus(r) === 'scored') return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold) };
+  if (resultStatus(r) === 'scored') return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold), ...(r.scoreCut?.length ? { cut: r.scoreCut } : {}) };
   return { status: 'unscored' };
 }

@@ -27,6 +27,8 @@ export interface ModelSummary {
   failed: number;
   /** Rows whose current output is empty or blank: no similarity, kept out of the numbers. */
   empty: number;
+  /** Scored rows whose output or reference is longer than the embedding model reads (scored on its start only). */
+  cut: number;
   /** Rows whose latest result was made before the row was edited (left out of the numbers). */
   stale: number;
   /** Rows with no result at all for this model. */
@@ -58,7 +60,7 @@ export interface SummaryOptions {
 export function summarize(rows: readonly SummaryRow[], results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
   const models = options.models ? [...options.models] : results.models();
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
-  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, stale: 0, missing: 0 }]));
+  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, cut: 0, stale: 0, missing: 0 }]));
   let suspectReferences = 0;
 
   for (const row of rows) {
@@ -85,6 +87,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       }
       const score = currentScore(r, row.hash);
       if (score !== undefined) {
+        if (r.scoreCut && r.scoreCut.length > 0) c.cut++;
         scores.get(model)!.push(score);
         current.push(score);
       }
@@ -104,6 +107,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       shareAtOrAbove: list.length === 0 ? null : list.filter((s) => !isBelowThreshold(s, threshold)).length / list.length,
       failed: c.failed,
       empty: c.empty,
+      cut: c.cut,
       stale: c.stale,
       missing: c.missing,
     };

@@ -24,6 +24,8 @@ export interface RunScorer {
   /** Identifies the embedding model and settings; a stored score made by another key is redone. */
   readonly cacheKey: string;
   scorePairs(pairs: { output: string; reference: string }[], options?: { signal?: AbortSignal; onEvent?: (e: never) => void }): Promise<number[]>;
+  /** Which texts the embedding model reads only the start of (longer than its word-piece limit); undefined when it cannot tell. */
+  cutTexts?(texts: string[], options?: { signal?: AbortSignal }): Promise<boolean[] | undefined>;
 }
 
 export interface ModelFailure {
@@ -252,7 +254,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
 
     // A current output (stored or cached) only needs its score.
     if (latest && latest.rowHash === row.hash && latest.output !== undefined && !latest.error && !(options.rerun && calling)) {
-      const { score: _score, scorer: _scorer, scoreNote: _note, ...rest } = latest;
+      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, ...rest } = latest;
       return finish({ ...rest, at: now() }, row, false);
     }
     const precomputed = ownValue(row.outputs, lane.name);

@@ -139,11 +139,16 @@ export class ScoreBatcher {
     if (!this.failure && !signal.aborted) {
       try {
         const scores = await scorer.scorePairs(batch.map((b) => ({ output: b.result.output!, reference: b.reference })), { signal });
+        const cut = await scorer.cutTexts?.(batch.flatMap((b) => [b.result.output!, b.reference]), { signal });
         batch.forEach((b, i) => {
           const score = scores[i];
           if (typeof score === 'number' && Number.isFinite(score)) {
             b.result.score = score;
             b.result.scorer = scorer.cacheKey;
+            // Texts longer than the model reads are scored on their start only: flagged on the result.
+            const cutParts = [...(cut?.[2 * i] ? ['output' as const] : []), ...(cut?.[2 * i + 1] ? ['reference' as const] : [])];
+            if (cutParts.length > 0) b.result.scoreCut = cutParts;
+            else delete b.result.scoreCut;
             this.scored++;
           }
         });

@@ -9,5 +9,7 @@ export interface EmbedRunOptions {
 export interface Embedder {
   /** Embeds `texts` (already deduplicated and sorted by length), handing over each finished slice. */
   computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void>;
+  /** Which texts are longer than the model reads (embedded on their start only), where the embedder can tell. */
+  cutTexts?(texts: readonly string[], run: EmbedRunOptions): Promise<boolean[]>;
   dispose(): Promise<void>;
 }

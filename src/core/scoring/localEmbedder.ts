@@ -234,6 +234,26 @@ export class LocalEmbedder implements Embedder {
     return slot;
   }
 
+  /** Which texts are longer than the word pieces the model reads, told by a scoring thread's tokenizer. */
+  async cutTexts(texts: readonly string[], run: EmbedRunOptions): Promise<boolean[]> {
+    if (texts.length === 0) return [];
+    if (this.slots.length === 0) this.slots.push(this.spawn());
+    const slot = this.slots[0];
+    const id = this.nextId++;
+    return new Promise<boolean[]>((resolve, reject) => {
+      this.pendingCounts.set(id, { resolve, reject });
+      slot.worker.ref();
+      const message: MainToWorker = { type: 'cut', id, texts: [...texts] };
+      slot.worker.postMessage(message);
+      run.signal?.addEventListener('abort', () => reject(new ScorerError('cancelled', 'Scoring was cancelled.')), { once: true });
+    }).finally(() => {
+      this.pendingCounts.delete(id);
+      if (slot.inFlight === 0) slot.worker.unref();
+    });
+  }
+
+  private readonly pendingCounts = new Map<number, { resolve(cut: boolean[]): void; reject(error: Error): void }>();
+
   private send(slot: Slot, texts: string[], run: EmbedRunOptions): Promise<Float32Array[]> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -253,6 +273,12 @@ export class LocalEmbedder implements Embedder {
       for (const onEvent of listeners) onEvent?.({ kind: 'download', file: message.file, loaded: message.loaded, total: message.total });
       return;
     }
+    const counting = this.pendingCounts.get(message.id);
+    if (counting) {
+      if (message.type === 'cut') counting.resolve(message.cut);
+      else if (message.type === 'error') counting.reject(new ScorerError(message.code, message.message));
+      return;
+    }
     const pending = this.pending.get(message.id);
     if (!pending) return;
     this.pending.delete(message.id);
@@ -264,6 +290,7 @@ export class LocalEmbedder implements Embedder {
       void this.stopWorkers();
       return;
     }
+    if (message.type !== 'result') return;
     const vectors: Float32Array[] = [];
     for (let i = 0; i * message.dim < message.data.length; i++) vectors.push(message.data.subarray(i * message.dim, (i + 1) * message.dim));
     pending.resolve(vectors);
@@ -278,6 +305,7 @@ export class LocalEmbedder implements Embedder {
       this.pending.delete(id);
       pending.reject(error);
     }
+    for (const counting of this.pendingCounts.values()) counting.reject(error);
     this.failQueued(error);
   }
 

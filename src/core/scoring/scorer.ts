@@ -59,6 +59,8 @@ export interface Scorer {
   scorePairs(pairs: readonly ScorePair[], options?: ScoreOptions): Promise<number[]>;
   /** Unit-length embeddings, one per text. */
   embed(texts: readonly string[], options?: ScoreOptions): Promise<Float32Array[]>;
+  /** Which texts are longer than the embedding model reads (scored on their start only); undefined where the model cannot tell (remote). */
+  cutTexts(texts: readonly string[], options?: ScoreOptions): Promise<boolean[] | undefined>;
   readonly stats: ScorerStats;
   /** Names provider, model and dtype (never a key): stored next to scores so stale scorers are visible. */
   readonly cacheKey: string;
@@ -170,6 +172,19 @@ class EmbeddingScorer implements Scorer {
     return pairs.map((pair) => cosine(vectors.get(pair.output)!, vectors.get(pair.reference)!));
   }
 
+  async cutTexts(texts: readonly string[], options: ScoreOptions = {}): Promise<boolean[] | undefined> {
+    this.embedder ??= this.makeEmbedder();
+    const embedder = await this.embedder;
+    if (!embedder.cutTexts) return undefined;
+    // A word piece covers at least one character: short texts cannot be cut, and are not sent to be counted.
+    const long = texts.map((t, i) => ({ t, i })).filter(({ t }) => t.replace(/\s+/g, '').length > MIN_CUT_CHARS);
+    const cut = texts.map(() => false);
+    if (long.length === 0) return cut;
+    const answers = await embedder.cutTexts(long.map(({ t }) => t), options);
+    long.forEach(({ i }, k) => (cut[i] = answers[k] === true));
+    return cut;
+  }
+
   async embed(texts: readonly string[], options: ScoreOptions = {}): Promise<Float32Array[]> {
     const vectors = await this.embedDistinct(texts, options);
     return texts.map((text) => vectors.get(text)!.slice());
@@ -276,6 +291,9 @@ class EmbeddingScorer implements Scorer {
     if (embedder) await embedder.then((e) => e.dispose(), () => undefined);
   }
 }
+
+/** No model reads fewer word pieces than this (+2 for [CLS]/[SEP]); texts of fewer characters are never cut. */
+const MIN_CUT_CHARS = 126;
 
 // sentence-transformers cuts all-MiniLM-L6-v2 inputs at 256 word pieces (its sentence_bert_config.json);
 // the Xenova export's tokenizer allows 512, so the limit is restated here to compute the same embedding.

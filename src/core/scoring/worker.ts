@@ -136,6 +136,19 @@ async function embed(texts: string[]): Promise<{ dim: number; data: Float32Array
   return { dim: hidden.dims[2], data: meanPoolNormalised(hidden.data, hidden.dims, inputs.attention_mask.data) };
 }
 
+/** Which texts have more word pieces ([CLS]/[SEP] included) than are kept: those are embedded on their start only. */
+async function cutTexts(texts: string[]): Promise<boolean[]> {
+  loading ??= loadModel();
+  const { tokenizer } = await loading;
+  const limit = init.maxSeqLength ?? tokenizer.model_max_length ?? Number.POSITIVE_INFINITY;
+  return texts.map((text) => {
+    const mask = tokenizer([text], { padding: false, truncation: false }).attention_mask;
+    let n = 0;
+    for (let i = 0; i < mask.data.length; i++) n += Number(mask.data[i]);
+    return n > limit;
+  });
+}
+
 function post(message: WorkerToMain, transfer?: ArrayBuffer[]): void {
   port?.postMessage(message, transfer);
 }
@@ -159,6 +172,10 @@ port?.on('message', (message: MainToWorker) => {
       return;
     }
     try {
+      if (message.type === 'cut') {
+        post({ type: 'cut', id: message.id, cut: await cutTexts(message.texts) });
+        return;
+      }
       const { dim, data } = await embed(message.texts);
       post({ type: 'result', id: message.id, dim, data }, [data.buffer as ArrayBuffer]);
     } catch (error) {

@@ -16,6 +16,8 @@ export interface WorkerInit {
 
 export type MainToWorker =
   | { type: 'embed'; id: number; texts: string[] }
+  /** Which texts are longer than the word pieces kept (maxSeqLength, else the tokenizer's limit). */
+  | { type: 'cut'; id: number; texts: string[] }
   /** Finish the running batch, skip queued ones, release the session and exit (terminating mid-run can abort the process). */
   | { type: 'close' };
 
@@ -24,4 +26,5 @@ export type ScorerErrorCode = 'offline' | 'model-missing' | 'model-corrupt' | 'r
 export type WorkerToMain =
   | { type: 'download'; file: string; loaded: number; total: number }
   | { type: 'result'; id: number; dim: number; data: Float32Array }
+  | { type: 'cut'; id: number; cut: boolean[] }
   | { type: 'error'; id: number; code: ScorerErrorCode; message: string };

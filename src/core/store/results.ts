@@ -29,6 +29,8 @@ export interface StoredResult {
   score?: number;
   /** The scorer's cache key (embedding model + settings) that made `score`. */
   scorer?: string;
+  /** Texts longer than the embedding model reads (256 word pieces for all-MiniLM-L6-v2): `score` compares their start only. */
+  scoreCut?: ('output' | 'reference')[];
   /** Why the output has no score (e.g. the row has no reference). */
   scoreNote?: string;
   /** ISO time the record was written. */

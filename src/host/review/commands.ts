@@ -206,6 +206,16 @@ export function registerCommands(
       await openSample(context);
     })),
     vscode.commands.registerCommand(Commands.showLog, () => log.show()),
+    vscode.commands.registerCommand(Commands.openInPanel, safe(async () => {
+      // The active tab's file (a dataset too large for the editor), else one the user picks; read from disk.
+      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+      let uri = input instanceof vscode.TabInputText && input.uri.scheme === 'file' && /\.(jsonl|ndjson|json|gz)$/i.test(input.uri.fsPath) ? input.uri : undefined;
+      if (!uri) {
+        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'JSON Lines datasets': ['jsonl', 'ndjson', 'json', 'gz'] }, title: 'Open a dataset in the PiSAR Review panel' });
+        uri = picked?.[0];
+      }
+      if (uri) await sessions.openFromDisk(uri);
+    })),
     vscode.commands.registerCommand(Commands.checkModels, safe(async () => {
       const { checkModelsInteractively } = await import('./checkModels');
       await checkModelsInteractively(config, keys, log);

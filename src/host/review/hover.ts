@@ -80,6 +80,7 @@ export class RowHoverProvider implements vscode.HoverProvider {
       if (u?.promptTokens !== undefined || u?.completionTokens !== undefined) facts.push(`tokens ${u?.promptTokens ?? '?'} in / ${u?.completionTokens ?? '?'} out`);
       if (r.result.cached) facts.push('from cache');
       if (r.result.source === 'precomputed') facts.push('precomputed output');
+      if (r.result.scoreCut?.length) facts.push(`${r.result.scoreCut.join(' and ')} longer than the embedding model reads: scored on its start only`);
       if (facts.length > 0) md.appendMarkdown(`  \n${facts.join(' · ')}`);
       if (r.result.output !== undefined) {
         md.appendMarkdown('\n\n');

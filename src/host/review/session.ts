@@ -35,14 +35,18 @@ export class DatasetSession extends DatasetReview implements vscode.Disposable {
   readonly resultsFile: string;
   readonly annotationsFile: string;
 
+  /**
+   * A session over an open document, or over a file read from disk (`{uri, dataset}`): a file over
+   * VS Code's 50 MB limit never reaches extensions as a document, and is reviewed in the panel only.
+   */
   constructor(
-    document: vscode.TextDocument,
+    source: vscode.TextDocument | { readonly uri: vscode.Uri; readonly dataset: Dataset },
     private config: ReviewConfig,
     private readonly log: ReviewLog,
   ) {
-    const file = document.uri.fsPath;
-    super(file, Dataset.fromText(file, document.getText(), { mapping: config.fieldMapping }), config);
-    this.uri = document.uri;
+    const file = source.uri.fsPath;
+    super(file, 'dataset' in source ? source.dataset : Dataset.fromText(file, source.getText(), { mapping: config.fieldMapping }), config);
+    this.uri = source.uri;
     this.resultsFile = resultsFileFor(this.file);
     this.annotationsFile = annotationsFileFor(this.file);
     this.ready = this.loadStores();

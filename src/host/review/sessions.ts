@@ -1,11 +1,14 @@
 import * as vscode from 'vscode';
-import { isSidecarFile, looksLikeJsonl } from '../../core/dataset/dataset';
+import { Dataset, isSidecarFile, looksLikeJsonl } from '../../core/dataset/dataset';
 import type { ConfigService } from '../config';
 import { ContextKeys } from '../ids';
 import type { ReviewLog } from '../log';
 import { DatasetSession, type SessionChange } from './session';
 import { Debouncer } from '../debounce';
 import { Disposable } from '../dispose';
+
+/** VS Code hands extensions no document for a file larger than this. */
+const EXTENSION_DOCUMENT_LIMIT_BYTES = 50 * 1024 * 1024;
 
 /** Debounce of re-indexing while the user types. */
 const TYPING_DEBOUNCE_MS = 300;
@@ -53,11 +56,14 @@ export class SessionManager extends Disposable implements vscode.Disposable {
     this._register(vscode.workspace.onDidChangeTextDocument((e) => this.onEdit(e)));
     this._register(vscode.window.onDidChangeActiveTextEditor((e) => this.onActiveEditor(e)));
     this._register(vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)));
+    this._register(vscode.window.tabGroups.onDidChangeTabs(() => void this.onTabs()));
     this._register(config.onDidChange((c) => { for (const s of this.sessions.values()) s.updateConfig(c); }));
     // Index already-open datasets just after activation, so activating stays cheap however big they are.
     const initial = setTimeout(() => {
       for (const d of vscode.workspace.textDocuments) this.open(d);
       this.onActiveEditor(vscode.window.activeTextEditor);
+      // Opening a file over 50 MB may be what activated us: its tab is already there, and no event will come.
+      void this.onTabs();
     }, 0);
     this._register({ dispose: () => clearTimeout(initial) });
   }
@@ -102,12 +108,16 @@ export class SessionManager extends Disposable implements vscode.Disposable {
       this.log.error(`${document.uri.fsPath}: cannot be indexed: ${String(err)}`);
       return undefined;
     }
-    const opened = session;
-    this.sessions.set(key, opened);
-    opened.onDidChange((change) => this.changeEmitter.fire({ ...change, session: opened }));
-    this.openEmitter.fire(opened);
-    this.changeEmitter.fire({ session: opened });
-    return opened;
+    return this.register(key, session);
+  }
+
+  /** Keeps a new session and announces it. */
+  private register(key: string, session: DatasetSession): DatasetSession {
+    this.sessions.set(key, session);
+    session.onDidChange((change) => this.changeEmitter.fire({ ...change, session }));
+    this.openEmitter.fire(session);
+    this.changeEmitter.fire({ session });
+    return session;
   }
 
   private close(document: vscode.TextDocument): void {
@@ -129,6 +139,53 @@ export class SessionManager extends Disposable implements vscode.Disposable {
       if (this.sessions.get(key) === session) session.updateText(e.document.getText());
     });
   }
+
+  /**
+   * A dataset over VS Code's 50 MB limit opens in an editor, but extensions never get its document:
+   * say why inline scores are unavailable there, and offer the panel, which reads the file from disk.
+   */
+  private async onTabs(): Promise<void> {
+    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+    if (!(input instanceof vscode.TabInputText) || input.uri.scheme !== 'file') return;
+    const uri = input.uri;
+    const key = uri.toString();
+    if (this.largeNoticed.has(key) || this.sessions.has(key) || isSidecarFile(uri.fsPath) || !/\.(jsonl|ndjson|json)$/i.test(uri.fsPath)) return;
+    let size: number;
+    try {
+      size = (await vscode.workspace.fs.stat(uri)).size;
+    } catch {
+      return;
+    }
+    if (size <= EXTENSION_DOCUMENT_LIMIT_BYTES || vscode.workspace.textDocuments.some((d) => d.uri.toString() === key)) return;
+    this.largeNoticed.add(key);
+    const open = 'Open in PiSAR Panel';
+    const name = uri.path.split('/').pop();
+    const answer = await vscode.window.showInformationMessage(
+      `PiSAR Review: ${name} is ${(size / 1024 / 1024).toFixed(0)} MB, over VS Code's 50 MB limit for extensions, so inline scores, CodeLens and Problems are unavailable in this editor. The PiSAR Review panel reads the file from disk (CLI: pisar-review score).`,
+      open,
+    );
+    if (answer === open) await this.openFromDisk(uri);
+  }
+
+  /** A session over the file on disk (no document), made active so the panel shows it. */
+  async openFromDisk(uri: vscode.Uri): Promise<DatasetSession | undefined> {
+    const key = uri.toString();
+    let session = this.sessions.get(key);
+    if (!session) {
+      try {
+        const dataset = await Dataset.open(uri.fsPath, { mapping: this.config.current.fieldMapping });
+        session = this.register(key, new DatasetSession({ uri, dataset }, this.config.current, this.log));
+      } catch (err) {
+        void vscode.window.showErrorMessage(`PiSAR Review: ${uri.fsPath} cannot be read: ${(err as Error).message}`);
+        return undefined;
+      }
+    }
+    this.setActive(session);
+    await vscode.commands.executeCommand('pisarReview.panel.focus');
+    return session;
+  }
+
+  private readonly largeNoticed = new Set<string>();
 
   private onActiveEditor(editor: vscode.TextEditor | undefined): void {
     if (!editor) return; // focus moved to a panel: keep showing the last dataset

@@ -58,8 +58,8 @@ export class Workbench {
     if (label !== title) throw new Error(`The palette's first match for "${title}" is "${label}"`);
   }
 
-  /** Opens a workspace file by its relative path through Quick Open, and waits for its editor. */
-  async openFile(relativePath: string): Promise<void> {
+  /** Opens a workspace file by its relative path through Quick Open, and waits for its tab and (unless told not to: a file too large to show) its editor. */
+  async openFile(relativePath: string, options: { waitForEditor?: boolean } = {}): Promise<void> {
     await this.closeQuickInput();
     const base = relativePath.split('/').pop()!;
     await this.page.keyboard.press('Control+P');
@@ -69,7 +69,7 @@ export class Workbench {
     await row.waitFor({ timeout: 15_000 });
     await row.click();
     await this.page.locator(`.tabs-container .tab.active[data-resource-name="${base}"]`).waitFor({ timeout: 15_000 });
-    await this.editor.waitVisible();
+    if (options.waitForEditor !== false) await this.editor.waitVisible();
   }
 
   /** Chooses an item in an open quick pick (a command's own prompt) by its label. */
