@@ -107,11 +107,6 @@ const hashBytes: (bytes: Uint8Array) => string =
     ? (bytes) => (crypto as unknown as { hash(a: string, d: Uint8Array, e: string): string }).hash('sha1', bytes, 'hex').slice(0, 16)
     : (bytes) => crypto.createHash('sha1').update(bytes).digest('hex').slice(0, 16);
 
-/** Hash of a row's content, as stored beside results and annotations to tell when a row has changed. */
-export function rowContentHash(line: string | Uint8Array): string {
-  return hashBytes(typeof line === 'string' ? Buffer.from(line, 'utf8') : line);
-}
-
 function isWhitespaceByte(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0b || byte === 0x0c;
 }
@@ -564,14 +559,6 @@ export function imagePathProblem(datasetFile: string, ref: ImageRef): string | u
     return `image path "${ref.value}" leads outside the dataset's folder; it will not be read`;
   }
   return undefined;
-}
-
-/** Resolves a row's image path inside the dataset's folder, or undefined when it would escape it. */
-export function resolveImagePath(datasetFile: string, ref: ImageRef): string | undefined {
-  if (imagePathProblem(datasetFile, ref) !== undefined || ref.kind !== 'path') {
-    return undefined;
-  }
-  return path.resolve(path.dirname(datasetFile), ref.value);
 }
 
 const gunzip = promisify(zlib.gunzip);

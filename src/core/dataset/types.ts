@@ -80,12 +80,3 @@ export interface Finding {
   readonly fix: string;
 }
 
-/** One line of the file in the index. */
-export interface LineEntry {
-  /** 1-based line number. */
-  readonly line: number;
-  /** Byte offset of the line's first byte. */
-  readonly offset: number;
-  /** Byte length, without the line terminator. */
-  readonly length: number;
-}

@@ -432,7 +432,6 @@ export function renderJsonl(input: ReportInput): string {
 // ---- the panel's export: files ----
 
 export type ReportFormat = 'markdown' | 'csv' | 'jsonl';
-export const REPORT_FORMATS: readonly ReportFormat[] = ['markdown', 'csv', 'jsonl'];
 
 /** One file of an export. `suffix` is added before the extension (CSV writes the summary beside the rows). */
 export interface ReportFile {

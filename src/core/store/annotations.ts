@@ -130,10 +130,6 @@ export function sameTarget(a: AnnotationTarget, b: AnnotationTarget): boolean {
   return a.kind === b.kind && (a.kind === 'reference' || a.model === b.model);
 }
 
-export function describeTarget(t: AnnotationTarget): string {
-  return t.kind === 'reference' ? 'reference' : `output of ${t.model}`;
-}
-
 /** The store of one dataset's annotations: an in-memory fold of the sidecar, plus appends. */
 export class AnnotationStore {
   private annotations = new Map<string, Annotation>();
