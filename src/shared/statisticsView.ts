@@ -126,22 +126,30 @@ export interface ComparedRowView {
   readonly change: 'improved' | 'regressed' | 'unchanged';
 }
 
-/** Two models of the open dataset row by row (as `pisar-review compare <file> --models a,b`). */
-export interface ComparisonView {
-  readonly a: string;
-  readonly b: string;
+/** What any comparison of two runs reports, in the CLI (`compare`) and the panel alike. */
+export interface ComparisonCountsView {
   readonly epsilon: number;
+  /** Rows both runs scored (matched by row id). */
   readonly paired: number;
+  /** Rows only one run scored (left out). */
   readonly onlyA: number;
   readonly onlyB: number;
   readonly improved: number;
   readonly regressed: number;
   readonly unchanged: number;
+  /** Means on the paired rows. */
   readonly meanA: number | null;
   readonly meanB: number | null;
+  /** mean(b - a) with its paired-bootstrap 95% interval. */
   readonly meanDifference: EstimateView | null;
   readonly p: number | null;
   readonly verdict: string;
+}
+
+/** Two models of the open dataset row by row (as `pisar-review compare <file> --models a,b`). */
+export interface ComparisonView extends ComparisonCountsView {
+  readonly a: string;
+  readonly b: string;
   /** The largest changes (improved or regressed), largest first; at most 20. */
   readonly changed: readonly ComparedRowView[];
 }

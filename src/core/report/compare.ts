@@ -1,5 +1,5 @@
-import type { ComparedRowView } from '../../shared/statisticsView';
-import { DEFAULT_SEED, pairedTest, pairedVerdict, type Estimate, type PairedTestMethod } from './stats';
+import type { ComparedRowView, ComparisonCountsView } from '../../shared/statisticsView';
+import { DEFAULT_SEED, pairedTest, pairedVerdict, type PairedTestMethod } from './stats';
 import { permutationsFor } from './statistics';
 
 /**
@@ -14,25 +14,9 @@ export type RowChange = ComparedRowView['change'];
 
 export type ComparedRow = ComparedRowView;
 
-export interface RunComparison {
-  readonly epsilon: number;
+export interface RunComparison extends ComparisonCountsView {
   readonly seed: number;
-  /** Rows both runs scored (matched by row id). */
-  readonly paired: number;
-  /** Rows only one run scored (left out). */
-  readonly onlyA: number;
-  readonly onlyB: number;
-  readonly improved: number;
-  readonly regressed: number;
-  readonly unchanged: number;
-  /** Means on the paired rows. */
-  readonly meanA: number | null;
-  readonly meanB: number | null;
-  /** mean(b - a) with its paired-bootstrap 95% interval. */
-  readonly meanDifference: Estimate | null;
-  readonly p: number | null;
   readonly method: PairedTestMethod;
-  readonly verdict: string;
   /** Every paired row in A's order. */
   readonly rows: readonly ComparedRow[];
 }
