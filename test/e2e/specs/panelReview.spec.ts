@@ -4,20 +4,10 @@ import type { Frame } from 'playwright-core';
 import { report, type ReportDocument } from '../harness/cli';
 import { sampleRows } from '../harness/sample';
 import { Session } from '../harness/session';
+import { until } from '../harness/wait';
 
 const THRESHOLD = 0.7;
 
-/** Polls `read` until `done` holds for its value (the machine may be busy: no fixed sleeps), and returns the last value. */
-async function until<T>(session: Session, what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let value = await read();
-  while (!done(value)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value)}`);
-    await session.page.waitForTimeout(150);
-    value = await read();
-  }
-  return value;
-}
 
 /** The editor's cursor line as the workbench status bar shows it ("Ln 12, Col 1"), or undefined when not shown. */
 async function statusBarLine(session: Session): Promise<number | undefined> {
