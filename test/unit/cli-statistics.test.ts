@@ -1,27 +1,17 @@
 import * as assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { CompareDocument } from '../../src/cli/commands/compare';
 import type { ReportDocument } from '../../src/cli/commands/report';
-import { runCli } from '../../src/cli/main';
 import { Dataset } from '../../src/core/dataset/dataset';
 import { rougeL } from '../../src/core/report/rougeL';
 import { wilsonInterval } from '../../src/core/report/stats';
 import { AnnotationStore } from '../../src/core/store/annotations';
 import { ResultsStore, type StoredResult } from '../../src/core/store/results';
+import { runCliCaptured } from '../support/cli';
 import { jsonl, makeTempDir } from '../support/files';
 
-async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += c));
-  stderr.on('data', (c) => (err += c));
-  const code = await runCli(args, { stdout, stderr, env: {}, cwd });
-  return { code, stdout: out, stderr: err };
-}
+const cli = (args: string[], cwd: string) => runCliCaptured(args, { cwd });
 
 const N = 24;
 const reference = (i: number) => `The driver slows down because the crest ${i} hides the road ahead`;

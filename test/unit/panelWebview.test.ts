@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { PanelBrowser } from './panelBrowser';
-import { knownSource, ReviewFixture, rows } from './reviewFixture';
+import { knownRows, knownSource, ReviewFixture, rows } from './reviewFixture';
 
 /**
  * The panel as a user meets it: the real bundle in Chromium under the panel's CSP, the real
@@ -153,15 +153,7 @@ describe('panel webview in Chromium', function () {
     await page.locator('[data-testid="row"][data-row-id="a-9"]').click();
     await page.locator('[data-testid="row"][data-row-id="a-9"][aria-selected="true"]').waitFor();
     // An edit in the editor inserts a row above: a-9 moves from index 2 to 3, a-10 moves into index 2.
-    source.editRows([
-      { id: 'new', input: 'inserted above', reference: 'r' },
-      { id: 'b-2', input: 'Why did the user cancel?\nsecond line', reference: 'Price went up' },
-      { id: 'a-10', input: 'Explain the refund', reference: 'Refund policy' },
-      { id: 'a-9', input: 'Describe onboarding', reference: 'Clear steps' },
-      { id: 'c', input: 'zebra question', reference: 'Animals' },
-      { id: 'd', input: '<img src=x onerror=alert(1)>', reference: 'xss' },
-      { id: 'e', input: 'About TAX forms', outputs: { ft: 'a tax answer' } },
-    ]);
+    source.editRows([{ id: 'new', input: 'inserted above', reference: 'r' }, ...knownRows]);
     controller.rowsChanged();
     await waitForRowCount(page, '7 rows');
     await page.locator('[data-testid="row"][data-row-id="a-9"][data-row-index="3"][aria-selected="true"]').waitFor();

@@ -227,6 +227,16 @@ export function rows(n: number, make: (i: number) => Partial<FixtureRow> = () =>
   return Array.from({ length: n }, (_, i) => ({ id: `r${i}`, input: `input ${i}`, reference: `reference ${i}`, ...make(i) }));
 }
 
+/** The rows of `knownSource()`, in file order. */
+export const knownRows: readonly FixtureRow[] = [
+  { id: 'b-2', input: 'Why did the user cancel?\nsecond line', reference: 'Price went up' },
+  { id: 'a-10', input: 'Explain the refund', reference: 'Refund policy' },
+  { id: 'a-9', input: 'Describe onboarding', reference: 'Clear steps' },
+  { id: 'c', input: 'zebra question', reference: 'Animals' },
+  { id: 'd', input: '<img src=x onerror=alert(1)>', reference: 'xss' },
+  { id: 'e', input: 'About TAX forms', outputs: { ft: 'a tax answer' } },
+];
+
 /**
  * Six rows, two models, threshold 0.7 (what the product answers, worked out by hand):
  *   b-2  ft 0.91 gpt 0.46   below (gpt)
@@ -238,14 +248,7 @@ export function rows(n: number, make: (i: number) => Partial<FixtureRow> = () =>
  */
 export async function knownSource(): Promise<ReviewFixture> {
   const source = await ReviewFixture.create(
-    [
-      { id: 'b-2', input: 'Why did the user cancel?\nsecond line', reference: 'Price went up' },
-      { id: 'a-10', input: 'Explain the refund', reference: 'Refund policy' },
-      { id: 'a-9', input: 'Describe onboarding', reference: 'Clear steps' },
-      { id: 'c', input: 'zebra question', reference: 'Animals' },
-      { id: 'd', input: '<img src=x onerror=alert(1)>', reference: 'xss' },
-      { id: 'e', input: 'About TAX forms', outputs: { ft: 'a tax answer' } },
-    ],
+    knownRows,
     ['ft', 'gpt'],
     { name: 'known.jsonl' },
   );
