@@ -74,7 +74,7 @@ function problem<T>(value: T, key: string, what: string, fix: string, instead: s
 
 /** A value as it was written, short enough for one line. */
 function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -85,7 +85,8 @@ export function parseThreshold(value: unknown, key: string = SettingKeys.thresho
   if (unset(value)) return { value: DEFAULT_THRESHOLD };
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n === 'number' && Number.isFinite(n) && n >= -1 && n <= 1) return { value: n };
-  return problem(DEFAULT_THRESHOLD, key, `must be a number from -1 to 1 (a cosine similarity); got ${shown(value)}`,
+  const got = typeof n === 'number' && !Number.isNaN(n) ? n : value; // a flag's "2" reads as 2
+  return problem(DEFAULT_THRESHOLD, key, `must be a number from -1 to 1 (a cosine similarity); got ${shown(got)}`,
     `Set it to the score an output must reach to pass, e.g. ${DEFAULT_THRESHOLD}.`, `the default ${DEFAULT_THRESHOLD}`);
 }
 
