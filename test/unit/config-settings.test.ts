@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../../src/core/config/models';
+import type { ConfigError } from '../../src/core/config/models';
 import {
   DEFAULT_ANNOTATION_LABELS, DEFAULT_EMBEDDING_MODEL, DEFAULT_SETTINGS, jsonSettingsSource, labelMapping, loadSettingsFile,
   parseEmbeddingDtype, parseEmbeddingProvider, parseFieldAssignment, parseFieldMapping, parseLabels, parseModels, parseSwitch,
