@@ -218,13 +218,12 @@ class ReviewPanelApp {
         this.renderProgress();
         return;
       case 'rows/didChange': {
-        // A view of an older query can still arrive after the user changed the controls: keep theirs.
-        const answersPending = message.seq >= this.querySeq;
-        if (answersPending) {
-          this.endBusy('query');
-          this.query = message.query;
-          this.renderFilters();
-        }
+        // A view of an older query can still arrive after the user changed the controls: drop it
+        // whole (its count and rows too), for the host answers the newer query next.
+        if (message.seq < this.querySeq) return;
+        this.endBusy('query');
+        this.query = message.query;
+        this.renderFilters();
         this.total = message.total;
         this.list.setSort(message.query.sort);
         this.list.setView(message.generation, message.total);

@@ -28,8 +28,17 @@ async function expectRows(page: Page, expected: string[]): Promise<void> {
   assert.deepEqual(ids, expected);
 }
 
+/** Waits for the row count to read exactly `text` ("6 rows" does not match "1 of 6 rows"). */
 async function waitForRowCount(page: Page, text: string): Promise<void> {
-  await page.locator('[data-testid="row-count"]', { hasText: text }).waitFor();
+  const exactly = new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+  await page.locator('[data-testid="row-count"]', { hasText: exactly }).waitFor();
+}
+
+/** Chooses an entry of the "Show rows" filter through its drop-down, as a person does. */
+async function chooseBelowFilter(page: Page, label: string): Promise<void> {
+  const select = page.locator('[data-testid="filter-below"]');
+  await select.click();
+  await select.locator('li[role="option"]', { hasText: label }).first().click();
 }
 
 describe('panel webview in Chromium', function () {
@@ -101,10 +110,7 @@ describe('panel webview in Chromium', function () {
     await page.keyboard.press('Escape');
     await waitForRowCount(page, '6 rows');
 
-    await page.locator('[data-testid="filter-below"]').evaluate((select) => {
-      (select as unknown as { value: string }).value = 'any';
-      select.dispatchEvent(new Event('change'));
-    });
+    await chooseBelowFilter(page, 'Below threshold (any model)');
     await waitForRowCount(page, '3 of 6 rows');
     await expectRows(page, ['b-2', 'a-10', 'd']);
 
@@ -112,6 +118,20 @@ describe('panel webview in Chromium', function () {
     await page.locator('[data-testid="sort-score:gpt"]', { hasText: '▼' }).waitFor();
     await page.waitForFunction(() => (globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string | null } | null } }).document.querySelector('[data-testid="row"][data-position="0"]')?.getAttribute('data-row-id') === 'd');
     await expectRows(page, ['d', 'b-2', 'a-10']);
+  });
+
+  it('keeps the count and rows of the newest query when a view of an older query arrives late', async () => {
+    const { page, toPage } = await browser.open(await knownSource());
+    await waitForRowCount(page, '6 rows');
+    const stale = toPage.filter((m) => m.type === 'rows/didChange').pop();
+    assert.ok(stale && stale.type === 'rows/didChange' && stale.total === 6);
+    await chooseBelowFilter(page, 'Below threshold (any model)');
+    await waitForRowCount(page, '3 of 6 rows');
+    // The all-rows view again, as a host busy with an older query would send it after the newer one.
+    await page.evaluate((m) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(m, '*'), stale);
+    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    assert.equal(await page.locator('[data-testid="row-count"]').textContent(), '3 of 6 rows');
+    await expectRows(page, ['b-2', 'a-10', 'd']);
   });
 
   it('moves with j/k, reveals the row in the editor, opens detail with Enter, labels with a number key', async () => {
