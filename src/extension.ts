@@ -21,7 +21,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
   const started = performance.now();
   try {
     const log = new ReviewLog();
-    const config = new ConfigService();
+    const config = new ConfigService(log);
     const keys = new ApiKeyStore(context.secrets, log);
     const sessions = new SessionManager(config, log);
     const scoring = new ScoringController(

@@ -1,4 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseFieldAssignment, problemText, type Parsed } from '../core/config/settings';
+import type { FieldMapping } from '../core/dataset/types';
 
 /** Bad usage: exit code 2, with the message and the command's usage line. */
 export class UsageError extends Error {
@@ -44,17 +46,17 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options'
   }
 }
 
+/** A flag that overrides a setting: its text through the setting's parser, or `setting` when the flag is absent. */
+export function fromFlag<T>(flag: string, text: string | undefined, parse: (text: string) => Parsed<T>, setting: T, usage: string): T {
+  if (text === undefined) return setting;
+  const parsed = parse(text);
+  if (parsed.problem) throw new UsageError(`--${flag} ${text}: ${problemText(parsed.problem)}`, usage);
+  return parsed.value;
+}
+
 /** `role=key` pairs from repeated --field flags. */
-export function parseFieldFlags(values: readonly string[] | undefined, usage: string): Record<string, string> {
-  const mapping: Record<string, string> = {};
-  for (const value of values ?? []) {
-    const match = /^(id|input|image|reference|outputs)=(.+)$/.exec(value);
-    if (!match) {
-      throw new UsageError(`--field ${value}: expected ROLE=KEY with ROLE one of id, input, image, reference, outputs (e.g. --field reference=gold)`, usage);
-    }
-    mapping[match[1]] = match[2];
-  }
-  return mapping;
+export function parseFieldFlags(values: readonly string[] | undefined, usage: string): FieldMapping {
+  return Object.assign({}, ...(values ?? []).map((value) => fromFlag('field', value, parseFieldAssignment, {}, usage))) as FieldMapping;
 }
 
 export function writeJson(io: CliIo, document: unknown): void {

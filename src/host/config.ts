@@ -1,76 +1,16 @@
 import * as vscode from 'vscode';
-import { ConfigError, parseModelsConfig, type ModelConfig } from '../core/config/models';
-import type { FieldMapping, FieldRole } from '../core/dataset/types';
-import { Settings } from './ids';
+import type { SettingProblem } from '../core/config/settings';
+import { Commands, Settings } from './ids';
 import { Disposable } from './dispose';
-
-export const DEFAULT_LABELS = ['wrong', 'incomplete', 'hallucinated', 'off-topic', 'fine'] as const;
-export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
-
-export interface EmbeddingConfig {
-  readonly provider: 'local' | 'remote';
-  readonly model: string;
-  readonly dtype: 'fp32' | 'q8';
-  readonly remote: { readonly baseUrl: string; readonly model: string };
-}
-
-/** One read-only view of the `pisarReview.*` settings, rebuilt only when they change. */
-export interface ReviewConfig {
-  readonly models: readonly ModelConfig[];
-  /** Why the models setting was rejected (the whole list is unusable until fixed), if it was. */
-  readonly modelsError: string | undefined;
-  readonly threshold: number;
-  readonly embedding: EmbeddingConfig;
-  readonly labels: readonly string[];
-  readonly problemsLowScores: boolean;
-  /** Row actions as CodeLens above each row. */
-  readonly codeLens: boolean;
-  readonly fieldMapping: FieldMapping;
-}
-
-const ROLES: readonly FieldRole[] = ['id', 'input', 'image', 'reference', 'outputs'];
+import type { ReviewLog } from './log';
+import { readReviewConfig, settingNotice, settingToOpen, type ReviewConfig } from './reviewConfig';
 
 /**
  * Reads the settings. VS Code itself drops workspace values of `restrictedConfigurations` while the
  * workspace is untrusted, so what is read here is already safe to act on.
  */
 export function readConfig(): ReviewConfig {
-  const c = vscode.workspace.getConfiguration(Settings.section);
-  let models: ModelConfig[] = [];
-  let modelsError: string | undefined;
-  try {
-    models = parseModelsConfig(c.get<unknown>(Settings.models, []), 'Settings (pisarReview.models)');
-  } catch (err) {
-    modelsError = err instanceof ConfigError ? err.message : String(err);
-  }
-  const threshold = c.get<number>(Settings.threshold, 0.7);
-  const labels = c.get<unknown>(Settings.annotationLabels, DEFAULT_LABELS);
-  const mapping = c.get<Record<string, unknown>>(Settings.fieldMapping, {});
-  const fieldMapping: FieldMapping = {};
-  for (const role of ROLES) {
-    const key = mapping?.[role];
-    if (typeof key === 'string' && key.trim() !== '') fieldMapping[role] = key.trim();
-  }
-  return {
-    models,
-    modelsError,
-    threshold: typeof threshold === 'number' && Number.isFinite(threshold) ? threshold : 0.7,
-    embedding: {
-      provider: c.get<string>(Settings.embeddingProvider) === 'remote' ? 'remote' : 'local',
-      model: c.get<string>(Settings.embeddingModel)?.trim() || DEFAULT_EMBEDDING_MODEL,
-      dtype: c.get<string>(Settings.embeddingDtype) === 'q8' ? 'q8' : 'fp32',
-      remote: {
-        baseUrl: c.get<string>(Settings.embeddingRemoteBaseUrl, '').trim(),
-        model: c.get<string>(Settings.embeddingRemoteModel, '').trim(),
-      },
-    },
-    labels: Array.isArray(labels) && labels.every((l) => typeof l === 'string') && labels.length > 0
-      ? [...new Set((labels as string[]).map((l) => l.trim()).filter((l) => l !== ''))]
-      : [...DEFAULT_LABELS],
-    problemsLowScores: c.get<boolean>(Settings.problemsLowScores, false) === true,
-    codeLens: c.get<boolean>(Settings.codeLensEnabled, true) !== false,
-    fieldMapping,
-  };
+  return readReviewConfig(vscode.workspace.getConfiguration(Settings.section));
 }
 
 /** Holds the current snapshot; fires when a `pisarReview` setting (or workspace trust) changes it. */
@@ -78,10 +18,13 @@ export class ConfigService extends Disposable implements vscode.Disposable {
   private snapshot: ReviewConfig;
   private readonly emitter = this._register(new vscode.EventEmitter<ReviewConfig>());
   readonly onDidChange = this.emitter.event;
+  /** Problems already told, so each is shown once a session however often the settings change. */
+  private readonly told = new Set<string>();
 
-  constructor() {
+  constructor(private readonly log: ReviewLog) {
     super();
     this.snapshot = readConfig();
+    this.tell(this.snapshot.problems);
     this._register(vscode.Disposable.from(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration(Settings.section)) this.refresh();
@@ -97,6 +40,23 @@ export class ConfigService extends Disposable implements vscode.Disposable {
 
   private refresh(): void {
     this.snapshot = readConfig();
+    this.tell(this.snapshot.problems);
     this.emitter.fire(this.snapshot);
+  }
+
+  /** Logs each new problem and shows one warning for them, with the way to the setting. */
+  private tell(problems: readonly SettingProblem[]): void {
+    const fresh = problems.map((p) => ({ p, message: settingNotice(p) })).filter(({ message }) => !this.told.has(message));
+    if (fresh.length === 0) return;
+    for (const { message } of fresh) {
+      this.told.add(message);
+      this.log.warn(`Setting not used: ${message}`);
+    }
+    const open = 'Open Settings';
+    const more = fresh.length > 1 ? ` (and ${fresh.length - 1} more: see the log)` : '';
+    void vscode.window.showWarningMessage(`PiSAR Review: ${fresh[0].message}${more}`, open, 'Show Log').then((answer) => {
+      if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', settingToOpen(fresh[0].p));
+      else if (answer === 'Show Log') void vscode.commands.executeCommand(Commands.showLog);
+    });
   }
 }

@@ -1,3 +1,5 @@
+import { SETTINGS_SECTION, SettingKeys } from '../core/config/settings';
+
 /** Command ids, as contributed in package.json (category "PiSAR Review"). */
 export const Commands = {
   scoreRow: 'pisarReview.scoreRow',
@@ -18,21 +20,8 @@ export const Commands = {
   openInPanel: 'pisarReview.openInPanel',
 } as const;
 
-/** Setting keys under the `pisarReview` section. */
-export const Settings = {
-  section: 'pisarReview',
-  models: 'models',
-  threshold: 'threshold',
-  embeddingProvider: 'embedding.provider',
-  embeddingModel: 'embedding.model',
-  embeddingDtype: 'embedding.dtype',
-  embeddingRemoteBaseUrl: 'embedding.remote.baseUrl',
-  embeddingRemoteModel: 'embedding.remote.model',
-  annotationLabels: 'annotation.labels',
-  problemsLowScores: 'problems.lowScores',
-  codeLensEnabled: 'codeLens.enabled',
-  fieldMapping: 'fieldMapping',
-} as const;
+/** Setting keys under the `pisarReview` section (the one settings parser's, src/core/config/settings.ts). */
+export const Settings = { section: SETTINGS_SECTION, ...SettingKeys } as const;
 
 /** Themable colours, as contributed in package.json. */
 export const Colors = {

@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, loadModelsConfigFile, parseModelsConfig } from '../../src/core/config/models';
+import { ConfigError, parseModelList } from '../../src/core/config/models';
+import { jsonSettingsSource, loadSettingsFile, readSettings } from '../../src/core/config/settings';
 import { makeTempDir } from '../support/files';
 
 const SRC = '/work/pisar.config.json';
@@ -21,9 +22,9 @@ describe('models config', () => {
   it('accepts the settings shape, a "models" key or a bare list, and normalises the base URL', () => {
     const full = { ...ok, apiKeyEnv: 'OPENAI_API_KEY', systemPrompt: 's', promptTemplate: 'Q: {{input}}', temperature: 0, maxTokens: 256, concurrency: 8, timeoutMs: 30000, extraBody: { top_p: 0.9 }, headers: { 'X-Team': 'eval' } };
     const expected = [{ ...full, baseUrl: 'https://api.openai.com/v1' }];
-    assert.deepEqual(parseModelsConfig({ 'pisarReview.models': [full] }, SRC), expected);
-    assert.deepEqual(parseModelsConfig({ models: [full] }, SRC), expected);
-    assert.deepEqual(parseModelsConfig([full], SRC), expected);
+    assert.deepEqual(readSettings(jsonSettingsSource({ 'pisarReview.models': [full] })).settings.models, expected);
+    assert.deepEqual(readSettings(jsonSettingsSource({ models: [full] })).settings.models, expected);
+    assert.deepEqual(parseModelList([full], SRC), expected);
   });
 
   const cases: [string, unknown, RegExp, RegExp][] = [
@@ -42,7 +43,7 @@ describe('models config', () => {
   ];
   for (const [what, list, field, problem] of cases) {
     it(`rejects ${what}, naming the source, the field and a fix`, () => {
-      const err = configError(() => parseModelsConfig({ models: list }, SRC));
+      const err = configError(() => parseModelList(list, SRC));
       assert.equal(err.source, SRC);
       assert.match(err.field, field);
       assert.match(err.problem + ' ' + err.fix, problem);
@@ -57,11 +58,11 @@ describe('models config', () => {
     try {
       const good = path.join(tmp.dir, 'good.json');
       await fsp.writeFile(good, JSON.stringify({ models: [ok] }));
-      assert.equal((await loadModelsConfigFile(good))[0].name, 'gpt');
+      assert.equal((await loadSettingsFile(good)).settings.models[0].name, 'gpt');
       const broken = path.join(tmp.dir, 'broken.json');
       await fsp.writeFile(broken, '{\n  "models": [\n    { "name": "a", }\n  ]\n}\n');
-      await assert.rejects(loadModelsConfigFile(broken), (err: ConfigError) => err.source === broken && err.line === 3 && /not valid JSON/.test(err.message));
-      await assert.rejects(loadModelsConfigFile(path.join(tmp.dir, 'none.json')), /no such file/);
+      await assert.rejects(loadSettingsFile(broken), (err: ConfigError) => err.source === broken && err.line === 3 && /not valid JSON/.test(err.message));
+      await assert.rejects(loadSettingsFile(path.join(tmp.dir, 'none.json')), /no such file/);
     } finally {
       tmp.cleanup();
     }

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { createScorer, DEFAULT_EMBEDDING_MODEL } from '../../src/core/scoring/scorer';
+import { DEFAULT_EMBEDDING_MODEL } from '../../src/core/config/settings';
+import { createScorer } from '../../src/core/scoring/scorer';
 import { startEmbeddingsServer, type EmbeddingsServer, type EmbeddingsServerOptions } from '../support/embeddingsServer';
 import { makeTempDir } from '../support/files';
 

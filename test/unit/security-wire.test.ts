@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../../src/cli/main';
-import { ConfigError, parseModelsConfig, type ModelConfig } from '../../src/core/config/models';
+import { ConfigError, parseModelList, type ModelConfig } from '../../src/core/config/models';
 import { Dataset } from '../../src/core/dataset/dataset';
 import { RequestCache } from '../../src/core/runner/requestCache';
 import { runDataset, type RunEvent, type RunSummary } from '../../src/core/runner/runner';
@@ -200,13 +200,13 @@ describe('security: headers and environment sent to endpoints', function () {
   for (const header of ['api-key', 'x-goog-api-key', 'Ocp-Apim-Subscription-Key', 'Proxy-Authorization', 'X-Auth-Token', 'Cookie']) {
     it(`config header "${header}" is refused like Authorization`, () => {
       assert.throws(
-        () => parseModelsConfig([{ name: 'm', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', headers: { [header]: 'secret-value' } }], 'cfg.json'),
+        () => parseModelList([{ name: 'm', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', headers: { [header]: 'secret-value' } }], 'cfg.json'),
         (err: unknown) => err instanceof ConfigError && err.message.includes(header) && /credential/.test(err.message),
       );
     });
   }
   it('an ordinary header is still accepted', () => {
-    const [m] = parseModelsConfig([{ name: 'm', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', headers: { 'X-Team': 'eval' } }], 'cfg.json');
+    const [m] = parseModelList([{ name: 'm', baseUrl: 'http://127.0.0.1:1/v1', model: 'm', headers: { 'X-Team': 'eval' } }], 'cfg.json');
     assert.deepEqual(m.headers, { 'X-Team': 'eval' });
   });
 });

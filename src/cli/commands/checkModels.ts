@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { checkModel, type ModelCheck } from '../../core/runner/checkModels';
 import { loadCliConfig } from '../config';
 import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, terminalSafe, UsageError, writeJson } from '../args';
-import { configuredModels, selectModels } from './score';
+import { selectModels } from './score';
 
 const usage = 'pisar-review check-models --config <path> [--models a,b] [--json]';
 
@@ -24,7 +24,7 @@ export const checkModelsCommand: CliCommand = {
     if (positionals.length > 0) throw new UsageError(`check-models takes no file (got ${positionals.join(' ')})`, usage);
     if (!values.config) throw new UsageError('name the config file that lists the models: --config <path>', usage);
     const config = await loadCliConfig(path.resolve(io.cwd, values.config));
-    const models = configuredModels(config);
+    const models = config.settings.models;
     if (models.length === 0) throw new UsageError(`${config.file}: lists no models; add {"models": [{"name", "baseUrl", "model"}]}`, usage);
     const names = selectModels(values.models, models.map((m) => m.name), usage);
     const chosen = names ? models.filter((m) => names.includes(m.name)) : models;

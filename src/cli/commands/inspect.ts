@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { Dataset } from '../../core/dataset/dataset';
 import { FIELD_ROLES } from '../../core/dataset/fields';
 import type { FieldMapping } from '../../core/dataset/types';
-import { loadCliConfig } from '../config';
+import { loadCliConfig, settingsOf } from '../config';
 import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, terminalSafe, UsageError, writeJson } from '../args';
 
 const usage = 'pisar-review inspect <file> [--config <path>] [--field ROLE=KEY]... [--json]';
@@ -76,8 +76,8 @@ export const inspectCommand: CliCommand = {
     if (positionals.length !== 1) {
       throw new UsageError(positionals.length === 0 ? 'inspect needs a dataset file' : `inspect takes one file, got ${positionals.length}`, usage);
     }
-    const config = values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined;
-    const mapping = { ...config?.fieldMapping, ...parseFieldFlags(values.field, usage) };
+    const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined);
+    const mapping = { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) };
     const doc = await inspectDataset(path.resolve(io.cwd, positionals[0]), Object.keys(mapping).length > 0 ? mapping : undefined);
     if (values.json) {
       writeJson(io, doc);

@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { labelMapping, parseLabels, parseThreshold, problemText, SettingKeys } from '../../core/config/settings';
 import { Dataset } from '../../core/dataset/dataset';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
 import { renderCsv, renderMarkdown, reportSummaryOf, type ReportRow } from '../../core/report/render';
@@ -9,9 +10,9 @@ import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report
 import { AnnotationStore } from '../../core/store/annotations';
 import { ResultsStore } from '../../core/store/results';
 import type { SidecarProblem } from '../../core/store/sidecar';
-import { loadCliConfig } from '../config';
-import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
-import { parseThreshold, selectModels } from './score';
+import { loadCliConfig, settingsOf } from '../config';
+import { type CliCommand, type CliIo, ExitCode, fromFlag, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
+import { selectModels } from './score';
 import { dict } from '../../core/security/ownKeys';
 
 const usage =
@@ -63,19 +64,16 @@ export function parseCount(flag: string, value: string | undefined, fallback: nu
   return n;
 }
 
-function parseLabels(flag: string, value: string | undefined, fallback: readonly string[], commandUsage: string): readonly string[] {
-  if (value === undefined) return fallback;
-  const labels = value.split(',').map((l) => l.trim()).filter(Boolean);
-  if (labels.length === 0) throw new UsageError(`--${flag}: name at least one label, e.g. --${flag} ${fallback.join(',')}`, commandUsage);
-  return labels;
-}
-
-/** The label mapping of --bad-labels / --good-labels; a label in both is refused. */
-export function parseLabelMapping(bad: string | undefined, good: string | undefined, commandUsage: string): LabelMapping {
-  const mapping = { bad: parseLabels('bad-labels', bad, DEFAULT_LABEL_MAPPING.bad, commandUsage), good: parseLabels('good-labels', good, DEFAULT_LABEL_MAPPING.good, commandUsage) };
-  const both = mapping.bad.filter((b) => mapping.good.some((g) => g.toLowerCase() === b.toLowerCase()));
-  if (both.length > 0) throw new UsageError(`label ${both.map((l) => `"${l}"`).join(', ')} is both bad and good: list it in --bad-labels or --good-labels, not both`, commandUsage);
-  return mapping;
+/** Calibration's labels: --bad-labels / --good-labels, else the config's calibration.badLabels / goodLabels. */
+function labelOptions(bad: string | undefined, good: string | undefined, configured: LabelMapping): LabelMapping {
+  const list = (flag: string, text: string | undefined, key: string, fallback: readonly string[], setting: readonly string[]) =>
+    fromFlag(flag, text, (t) => parseLabels(t, key, fallback), setting, usage);
+  const mapping = labelMapping(
+    list('bad-labels', bad, SettingKeys.calibrationBadLabels, DEFAULT_LABEL_MAPPING.bad, configured.bad),
+    list('good-labels', good, SettingKeys.calibrationGoodLabels, DEFAULT_LABEL_MAPPING.good, configured.good),
+  );
+  if (mapping.problem) throw new UsageError(`--bad-labels / --good-labels: ${problemText(mapping.problem)}`, usage);
+  return mapping.value;
 }
 
 async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
@@ -84,12 +82,12 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   if (values.json && values.format !== undefined && values.format !== 'json') throw new UsageError(`--json and --format ${values.format} disagree: give one`, usage);
   const format = (values.json ? 'json' : values.format ?? 'md') as ReportFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format ${values.format}: expected one of ${FORMATS.join(', ')}`, usage);
-  const config = values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined;
-  const threshold = parseThreshold(values.threshold, config, usage);
+  const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined);
+  const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
   const seed = parseCount('seed', values.seed, DEFAULT_SEED, usage);
   const maxPairModels = parseCount('max-pair-models', values['max-pair-models'], DEFAULT_MAX_PAIR_MODELS, usage);
-  const labels = parseLabelMapping(values['bad-labels'], values['good-labels'], usage);
-  const mapping = { ...(config?.fieldMapping ?? {}), ...parseFieldFlags(values.field, usage) };
+  const labels = labelOptions(values['bad-labels'], values['good-labels'], settings.calibration);
+  const mapping = { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) };
 
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), { mapping });
   try {

@@ -1,18 +1,18 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, parseModelsConfig, type ModelConfig } from '../../core/config/models';
+import type { ModelConfig } from '../../core/config/models';
+import { parseEmbeddingDtype, parseThreshold, type EmbeddingConfig } from '../../core/config/settings';
 import { Dataset } from '../../core/dataset/dataset';
 import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
-import { DEFAULT_THRESHOLD } from '../../core/review/rules';
 import { plainText, renderMarkdown, reportSummaryOf } from '../../core/report/render';
 import { RequestCache } from '../../core/runner/requestCache';
-import { DEFAULT_EMBEDDING_MODEL, resolveModelLocation } from '../../core/scoring/scorer';
+import { resolveModelLocation } from '../../core/scoring/scorer';
 import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
-import { loadCliConfig, type CliConfigFile } from '../config';
+import { loadCliConfig, settingsOf } from '../config';
 import { datasetFindings, printFindings, requireRows, type DatasetFindings } from '../datasetFindings';
-import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, ExitCode, fromFlag, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
@@ -65,20 +65,6 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'pisar-review');
 }
 
-export function parseThreshold(value: string | undefined, config: CliConfigFile | undefined, commandUsage: string): number {
-  if (value !== undefined) {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < -1 || n > 1) throw new UsageError(`--threshold ${value}: expected a number from -1 to 1 (cosine similarity), e.g. 0.7`, commandUsage);
-    return n;
-  }
-  const fromConfig = config?.raw.threshold;
-  if (fromConfig !== undefined) {
-    if (typeof fromConfig !== 'number' || fromConfig < -1 || fromConfig > 1) throw new UsageError(`${config!.file}: "threshold" must be a number from -1 to 1`, commandUsage);
-    return fromConfig;
-  }
-  return DEFAULT_THRESHOLD;
-}
-
 /** Models named by --models, checked against the ones that exist. */
 export function selectModels(flag: string | undefined, known: readonly string[], commandUsage: string): string[] | undefined {
   if (flag === undefined) return undefined;
@@ -91,18 +77,6 @@ export function selectModels(flag: string | undefined, known: readonly string[],
   return names;
 }
 
-export function configuredModels(config: CliConfigFile | undefined): ModelConfig[] {
-  if (!config) return [];
-  const raw = config.raw;
-  if (raw.models === undefined && raw['pisarReview.models'] === undefined) return [];
-  try {
-    return parseModelsConfig(raw, config.file);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new UsageError(err.message);
-    throw err;
-  }
-}
-
 interface EmbeddingChoice {
   provider: 'local' | 'remote';
   model: string;
@@ -110,30 +84,29 @@ interface EmbeddingChoice {
   remote?: { baseUrl: string; model: string; apiKey?: string };
 }
 
-function embeddingChoice(values: Record<string, unknown>, config: CliConfigFile | undefined, env: NodeJS.ProcessEnv, cwd: string): EmbeddingChoice {
-  const fromConfig = (config?.raw.embedding ?? {}) as { provider?: unknown; model?: unknown; dtype?: unknown; remote?: { baseUrl?: unknown; model?: unknown } };
-  const dtype = (values['embedding-dtype'] as string | undefined) ?? (typeof fromConfig.dtype === 'string' ? fromConfig.dtype : 'fp32');
-  if (dtype !== 'fp32' && dtype !== 'q8') throw new UsageError(`--embedding-dtype ${dtype}: expected fp32 or q8`, usage);
-  const url = (values['embedding-url'] as string | undefined) ?? (typeof fromConfig.remote?.baseUrl === 'string' && fromConfig.provider === 'remote' ? fromConfig.remote.baseUrl : undefined);
+function embeddingChoice(values: Record<string, unknown>, configured: EmbeddingConfig, env: NodeJS.ProcessEnv, cwd: string): EmbeddingChoice {
+  const dtype = fromFlag('embedding-dtype', values['embedding-dtype'] as string | undefined, parseEmbeddingDtype, configured.dtype, usage);
+  const remote = configured.provider === 'remote' ? configured.remote : undefined;
+  const url = (values['embedding-url'] as string | undefined) ?? remote?.baseUrl;
   if (url !== undefined) {
-    const model = (values['embedding-remote-model'] as string | undefined) ?? (typeof fromConfig.remote?.model === 'string' ? fromConfig.remote.model : undefined);
-    if (!model) throw new UsageError('--embedding-url needs --embedding-remote-model <id> too', usage);
+    const model = (values['embedding-remote-model'] as string | undefined) ?? configured.remote.model;
+    // A remote endpoint set in the config without its model is the scorer's to name (it names the settings and the flags).
+    if (!model && values['embedding-url'] !== undefined) throw new UsageError('--embedding-url needs --embedding-remote-model <id> too', usage);
     return { provider: 'remote', model, dtype, remote: { baseUrl: url, model, apiKey: env.PISAR_EMBEDDING_API_KEY || undefined } };
   }
-  const model = (values['embedding-model'] as string | undefined) ?? (typeof fromConfig.model === 'string' ? fromConfig.model : undefined);
+  const model = (values['embedding-model'] as string | undefined) ?? configured.model;
   // A folder is relative to where the user typed it; `org/name` that is no folder there is a Hub id.
-  return { provider: 'local', model: model ? resolveModelLocation(model, cwd).location : DEFAULT_EMBEDDING_MODEL, dtype };
+  return { provider: 'local', model: resolveModelLocation(model, cwd).location, dtype };
 }
 
 async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
-  const config = values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined;
-  const models = configuredModels(config);
-  const threshold = parseThreshold(values.threshold, config, usage);
-  const fieldFlags = parseFieldFlags(values.field, usage);
-  const mapping = { ...(config?.fieldMapping ?? {}), ...fieldFlags };
-  const embedding = embeddingChoice(values, config, io.env, io.cwd);
+  const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined);
+  const models = settings.models;
+  const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
+  const mapping = { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) };
+  const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
 
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), { mapping });

@@ -1,9 +1,6 @@
-import { promises as fsp } from 'node:fs';
-import { regularFileStat, UnsafeFileError } from '../store/safeFile';
-
 /**
- * The models a run calls: the `pisarReview.models` setting in VS Code, or a JSON config file for the CLI
- * with the same shape (`{ "pisarReview.models": [...] }`, `{ "models": [...] }` or a bare array).
+ * The models a run calls: the `pisarReview.models` setting in VS Code, or `"models"` in the CLI's JSON
+ * config file (read by settings.ts).
  * Keys never live here: `apiKeyEnv` names an environment variable (CLI); the extension keeps keys in
  * SecretStorage.
  */
@@ -69,47 +66,13 @@ export function isCredentialHeader(name: string): boolean {
 /** Body fields the runner sets itself; an extraBody may not override them. */
 const RESERVED_BODY_FIELDS = ['model', 'messages', 'stream'];
 
-/** Reads and validates a models config file (CLI `--config`). */
-export async function loadModelsConfigFile(file: string): Promise<ModelConfig[]> {
-  let text: string;
-  try {
-    await regularFileStat(file); // a FIFO would block the read
-    text = await fsp.readFile(file, 'utf8');
-  } catch (err) {
-    if (err instanceof UnsafeFileError) throw new ConfigError(file, '', err.reason, 'Check the --config path.');
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(file, '', code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(err)})`, 'Check the --config path.');
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ''));
-  } catch (err) {
-    const message = (err as Error).message;
-    const position = /position (\d+)/.exec(message);
-    const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
-    throw new ConfigError(file, '', `is not valid JSON (${message})`, 'Fix the JSON syntax (comments and trailing commas are not allowed).', line);
-  }
-  return parseModelsConfig(json, file);
-}
-
-/** Validates a parsed config (a file's JSON, or the VS Code setting's value). Throws ConfigError. */
-export function parseModelsConfig(json: unknown, source: string): ModelConfig[] {
-  let list: unknown = json;
-  let prefix = '';
-  if (json && typeof json === 'object' && !Array.isArray(json)) {
-    const obj = json as Record<string, unknown>;
-    if ('pisarReview.models' in obj) {
-      list = obj['pisarReview.models'];
-      prefix = 'pisarReview.models';
-    } else if ('models' in obj) {
-      list = obj.models;
-      prefix = 'models';
-    } else {
-      throw new ConfigError(source, '', 'has no "pisarReview.models" (or "models") list', 'Write { "pisarReview.models": [ { "name": ..., "baseUrl": ..., "model": ... } ] }.');
-    }
-  }
+/**
+ * Validates the models list (the `models` setting, or the CLI config's `"models"`). Throws a
+ * ConfigError naming `source` and the field (`models[0].baseUrl`); settings.ts turns it into a problem.
+ */
+export function parseModelList(list: unknown, source: string, prefix = 'models'): ModelConfig[] {
   if (!Array.isArray(list)) {
-    throw new ConfigError(source, prefix || '(top level)', 'must be a list of models', 'Write a JSON array of { "name", "baseUrl", "model" } objects.');
+    throw new ConfigError(source, prefix, 'must be a list of models', 'Write a JSON array of { "name", "baseUrl", "model" } objects.');
   }
   const names = new Set<string>();
   return list.map((entry, i) => {

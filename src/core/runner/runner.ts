@@ -87,7 +87,7 @@ export type RunEvent =
 export interface RunOptions {
   dataset: Dataset;
   /** Models that may be called. Models seen only in precomputed outputs are stored and scored too. */
-  models: ModelConfig[];
+  models: readonly ModelConfig[];
   results: ResultsStore;
   scorer?: RunScorer;
   /** Rows to run (0-based indexes); default all. */

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { DEFAULT_EMBEDDING_MODEL } from '../config/settings';
 import { EmbeddingCache, textHash } from './embeddingCache';
 import type { Embedder } from './embedder';
 import type { ScorerErrorCode } from './workerProtocol';
@@ -67,7 +68,6 @@ export interface Scorer {
   dispose(): Promise<void>;
 }
 
-export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
 
 // Measured on a 2-core machine: one single-threaded ONNX session per core beats one session with two
 // intra-op threads (see scripts/bench/scorer.bench.mjs).

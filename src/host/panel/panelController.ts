@@ -1,3 +1,4 @@
+import { parseThreshold, problemText } from '../../core/config/settings';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type {
   DatasetView,
@@ -212,9 +213,10 @@ export class PanelController {
         return this.source.activeDataset() && this.source.statistics ? (await this.source.statistics()) ?? null : null;
       case 'stats/useThreshold': {
         const t = request.params.threshold;
-        if (typeof t !== 'number' || !Number.isFinite(t) || t < -1 || t > 1) throw new Error(`A threshold must be a number from -1 to 1, not ${String(t)}.`);
+        const checked = parseThreshold(t ?? NaN);
+        if (checked.problem) throw new Error(`The threshold ${problemText(checked.problem)}`);
         if (!this.source.useThreshold) throw new Error('Setting the threshold is not available here.');
-        await this.source.useThreshold(t);
+        await this.source.useThreshold(checked.value);
         return null;
       }
       case 'stats/compare': {

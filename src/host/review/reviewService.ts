@@ -10,7 +10,6 @@ import type { SessionManager } from './sessions';
 import { comparisonView, reviewComparison, reviewStatistics } from '../../core/report/reviewStatistics';
 import type { ComparisonView } from '../../shared/statisticsView';
 import type { StatisticsReport } from '../../core/report/statistics';
-import { labelMappingFromSettings } from './statistics';
 import { DisposableStore } from '../dispose';
 
 /**
@@ -62,7 +61,7 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
 
   statistics(): Promise<StatisticsReport | undefined> {
     const session = this.sessions.active;
-    return session ? reviewStatistics(session, labelMappingFromSettings()) : Promise.resolve(undefined);
+    return session ? reviewStatistics(session, this.config.current.calibration) : Promise.resolve(undefined);
   }
 
   isScoring(): boolean {

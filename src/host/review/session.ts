@@ -4,7 +4,7 @@ import { Dataset } from '../../core/dataset/dataset';
 import { DatasetReview } from '../../core/review/datasetReview';
 import { AnnotationStore, annotationsFileFor } from '../../core/store/annotations';
 import { ResultsStore, resultsFileFor } from '../../core/store/results';
-import type { ReviewConfig } from '../config';
+import type { ReviewConfig } from '../reviewConfig';
 import type { ReviewLog } from '../log';
 import { Debouncer } from '../debounce';
 import { DisposableStore } from '../dispose';

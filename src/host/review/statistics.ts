@@ -1,21 +1,11 @@
 import * as vscode from 'vscode';
-import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
+import { parseThreshold, settingProblemMessage } from '../../core/config/settings';
 import type { StatisticsReport } from '../../core/report/statistics';
 import { formatThreshold } from '../../core/review/rules';
 import { Settings } from '../ids';
 
 /** The command that sets the threshold to the calibration's suggestion (package.json). */
 export const UseSuggestedThresholdCommand = 'pisarReview.useSuggestedThreshold';
-
-/** Calibration's label mapping from the settings (lists of labels read as bad and as good). */
-export function labelMappingFromSettings(): LabelMapping {
-  const c = vscode.workspace.getConfiguration(Settings.section);
-  const list = (key: string, fallback: readonly string[]) => {
-    const value = c.get<unknown>(key);
-    return Array.isArray(value) && value.every((v) => typeof v === 'string') && value.length > 0 ? (value as string[]) : fallback;
-  };
-  return { bad: list('calibration.badLabels', DEFAULT_LABEL_MAPPING.bad), good: list('calibration.goodLabels', DEFAULT_LABEL_MAPPING.good) };
-}
 
 /**
  * Sets pisarReview.threshold to the F1-maximising threshold of the cosine calibration. From the
@@ -24,7 +14,7 @@ export function labelMappingFromSettings(): LabelMapping {
  */
 export async function useSuggestedThreshold(statistics: () => Promise<StatisticsReport | undefined>, threshold?: unknown): Promise<void> {
   let value: number;
-  const current = vscode.workspace.getConfiguration(Settings.section).get<number>(Settings.threshold, 0.7);
+  const current = parseThreshold(vscode.workspace.getConfiguration(Settings.section).get(Settings.threshold)).value;
   if (typeof threshold === 'number') {
     value = threshold;
   } else {
@@ -50,7 +40,8 @@ export async function useSuggestedThreshold(statistics: () => Promise<Statistics
     if (choice !== set) return;
     value = s.threshold;
   }
-  if (!Number.isFinite(value) || value < -1 || value > 1) throw new Error(`A threshold must be a number from -1 to 1, not ${String(value)}.`);
+  const checked = parseThreshold(value);
+  if (checked.problem) throw new Error(settingProblemMessage(checked.problem));
   // Three decimals: the suggestion lies halfway between two scores, more digits mean nothing.
   const rounded = Math.round(value * 1000) / 1000;
   const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;

@@ -1,0 +1,323 @@
+import { promises as fsp } from 'node:fs';
+import { FIELD_ROLES } from '../dataset/fields';
+import type { FieldMapping, FieldRole } from '../dataset/types';
+import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../report/calibration';
+import { DEFAULT_THRESHOLD } from '../review/rules';
+import { regularFileStat, UnsafeFileError } from '../store/safeFile';
+import { ConfigError, parseModelList, type ModelConfig } from './models';
+
+/**
+ * The one parser of PiSAR Review's settings: the `pisarReview.*` settings in VS Code, the CLI's
+ * `--config` file (the same keys) and the CLI flags that override them. Each parse function returns
+ * the value, or the default together with a problem that says what is wrong and the fix: the CLI
+ * turns a problem into exit 2, the extension warns once and goes on with the default.
+ */
+
+export const SETTINGS_SECTION = 'pisarReview';
+
+/** Setting keys under the `pisarReview` section; the CLI's config file uses the same keys. */
+export const SettingKeys = {
+  models: 'models',
+  threshold: 'threshold',
+  embeddingProvider: 'embedding.provider',
+  embeddingModel: 'embedding.model',
+  embeddingDtype: 'embedding.dtype',
+  embeddingRemoteBaseUrl: 'embedding.remote.baseUrl',
+  embeddingRemoteModel: 'embedding.remote.model',
+  annotationLabels: 'annotation.labels',
+  calibrationBadLabels: 'calibration.badLabels',
+  calibrationGoodLabels: 'calibration.goodLabels',
+  problemsLowScores: 'problems.lowScores',
+  codeLensEnabled: 'codeLens.enabled',
+  fieldMapping: 'fieldMapping',
+} as const;
+
+export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
+export const DEFAULT_ANNOTATION_LABELS: readonly string[] = ['wrong', 'incomplete', 'hallucinated', 'off-topic', 'fine'];
+
+/** A setting that could not be used: where, what is wrong, the fix, and what is used instead. */
+export interface SettingProblem {
+  /** The setting as the config file names it: "threshold", "embedding.dtype", "fieldMapping.gold", "models[0].baseUrl". */
+  readonly key: string;
+  /** What is wrong, with the value found. */
+  readonly problem: string;
+  /** What to do, as a sentence. */
+  readonly fix: string;
+  /** What the extension uses until it is fixed. */
+  readonly instead: string;
+}
+
+/** A parsed setting: its value (the default where there is a problem) and the problem, if any. */
+export interface Parsed<T> {
+  readonly value: T;
+  readonly problem?: SettingProblem;
+}
+
+/** "must be …; got …. Fix." — the same words wherever the value came from. */
+export function problemText(p: SettingProblem): string {
+  return `${p.problem}. ${p.fix}`;
+}
+
+/** A problem in a config file: `config.json: threshold: must be … Fix.` */
+export function fileProblemMessage(file: string, p: SettingProblem): string {
+  return `${file}: ${p.key}: ${problemText(p)}`;
+}
+
+/** A problem in VS Code's settings: `pisarReview.threshold: must be … Fix.` */
+export function settingProblemMessage(p: SettingProblem): string {
+  return `${SETTINGS_SECTION}.${p.key}: ${problemText(p)}`;
+}
+
+function problem<T>(value: T, key: string, what: string, fix: string, instead: string): Parsed<T> {
+  return { value, problem: { key, problem: what, fix, instead } };
+}
+
+/** A value as it was written, short enough for one line. */
+function shown(value: unknown): string {
+  const text = typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+const unset = (value: unknown): value is undefined | null => value === undefined || value === null;
+
+/** The pass line: a number from -1 to 1 (a flag's text is read as a number). */
+export function parseThreshold(value: unknown, key: string = SettingKeys.threshold): Parsed<number> {
+  if (unset(value)) return { value: DEFAULT_THRESHOLD };
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n === 'number' && Number.isFinite(n) && n >= -1 && n <= 1) return { value: n };
+  const got = typeof n === 'number' && !Number.isNaN(n) ? n : value; // a flag's "2" reads as 2
+  return problem(DEFAULT_THRESHOLD, key, `must be a number from -1 to 1 (a cosine similarity); got ${shown(got)}`,
+    `Set it to the score an output must reach to pass, e.g. ${DEFAULT_THRESHOLD}.`, `the default ${DEFAULT_THRESHOLD}`);
+}
+
+/** One role -> JSON key pair of a field mapping. */
+function parseFieldEntry(role: string, field: unknown, key: string): Parsed<FieldMapping> {
+  if (!(FIELD_ROLES as readonly string[]).includes(role)) {
+    return problem({}, key, `${shown(role)} is not a role`, `Roles are ${FIELD_ROLES.join(', ')}.`, 'the rest of the mapping');
+  }
+  if (typeof field !== 'string' || field.trim() === '') {
+    return problem({}, key, `must be the JSON key of that field in the rows (a non-empty string); got ${shown(field)}`,
+      'Write e.g. "gold_rationale", or remove it to detect the field.', `field detection for "${role}"`);
+  }
+  return { value: { [role as FieldRole]: field.trim() } };
+}
+
+/** Role -> JSON key, overriding field detection; a bad entry is left out (that role is detected). */
+export function parseFieldMapping(value: unknown, key: string = SettingKeys.fieldMapping): Parsed<FieldMapping> {
+  if (unset(value)) return { value: {} };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    return problem({}, key, `must be an object of role -> JSON key; got ${shown(value)}`, 'Write e.g. {"reference": "gold_rationale"}.', 'field detection for every role');
+  }
+  const mapping: FieldMapping = {};
+  let first: SettingProblem | undefined;
+  for (const [role, field] of Object.entries(value as Record<string, unknown>)) {
+    const entry = parseFieldEntry(role, field, `${key}.${role}`);
+    first ??= entry.problem;
+    Object.assign(mapping, entry.value);
+  }
+  return { value: mapping, problem: first };
+}
+
+/** A `ROLE=KEY` pair (the CLI's --field). */
+export function parseFieldAssignment(text: string): Parsed<FieldMapping> {
+  const at = text.indexOf('=');
+  if (at < 0) {
+    return problem({}, 'field', `must be ROLE=KEY; got ${shown(text)}`,
+      `Write a role (${FIELD_ROLES.join(', ')}), "=" and the JSON key, e.g. reference=gold_rationale.`, 'field detection');
+  }
+  const role = text.slice(0, at).trim();
+  return parseFieldEntry(role, text.slice(at + 1), `field.${role}`);
+}
+
+function parseChoice<T extends string>(value: unknown, key: string, choices: readonly [T, ...T[]], fix: string): Parsed<T> {
+  if (unset(value)) return { value: choices[0] };
+  if ((choices as readonly unknown[]).includes(value)) return { value: value as T };
+  return problem(choices[0], key, `must be ${choices.map((c) => `"${c}"`).join(' or ')}; got ${shown(value)}`, fix, `"${choices[0]}"`);
+}
+
+export function parseEmbeddingProvider(value: unknown, key: string = SettingKeys.embeddingProvider): Parsed<'local' | 'remote'> {
+  return parseChoice(value, key, ['local', 'remote'], '"local" computes embeddings on this machine; "remote" calls the endpoint of embedding.remote.baseUrl.');
+}
+
+export function parseEmbeddingDtype(value: unknown, key: string = SettingKeys.embeddingDtype): Parsed<'fp32' | 'q8'> {
+  return parseChoice(value, key, ['fp32', 'q8'], '"fp32" is full precision; "q8" 8-bit weights (faster, scores differ by about 0.01).');
+}
+
+/** A text setting, trimmed; empty means the default. */
+export function parseText(value: unknown, key: string, fallback: string, example: string): Parsed<string> {
+  if (unset(value)) return { value: fallback };
+  if (typeof value !== 'string') return problem(fallback, key, `must be a string; got ${shown(value)}`, `Write e.g. ${example}.`, fallback ? `"${fallback}"` : 'nothing');
+  return { value: value.trim() || fallback };
+}
+
+/** A list of labels: a JSON list of strings, or a flag's comma-separated text. Trimmed, without repeats. */
+export function parseLabels(value: unknown, key: string, fallback: readonly string[]): Parsed<readonly string[]> {
+  if (unset(value)) return { value: fallback };
+  const list: unknown = typeof value === 'string' ? value.split(',') : value;
+  const instead = `the default labels (${fallback.join(', ')})`;
+  if (!Array.isArray(list) || !list.every((l) => typeof l === 'string')) {
+    return problem(fallback, key, `must be a list of labels (strings); got ${shown(value)}`, `Write e.g. ${JSON.stringify(fallback)}.`, instead);
+  }
+  const labels = [...new Set(list.map((l) => l.trim()).filter((l) => l !== ''))];
+  if (labels.length === 0) return problem(fallback, key, 'names no label', `Name at least one, e.g. ${fallback.join(',')}.`, instead);
+  return { value: labels };
+}
+
+/** Calibration's bad and good labels; a label in both lists is refused (case-insensitive, as labelClass reads them). */
+export function labelMapping(bad: readonly string[], good: readonly string[], key: string = SettingKeys.calibrationGoodLabels): Parsed<LabelMapping> {
+  const both = bad.filter((b) => good.some((g) => g.toLowerCase() === b.toLowerCase()));
+  if (both.length === 0) return { value: { bad, good } };
+  return problem(DEFAULT_LABEL_MAPPING, key, `${both.map((l) => `"${l}"`).join(', ')} ${both.length === 1 ? 'is' : 'are'} listed as bad and as good`,
+    'A label counts as bad or as good, not both: remove it from one of the two lists.', 'the default bad and good labels');
+}
+
+export function parseSwitch(value: unknown, key: string, fallback: boolean): Parsed<boolean> {
+  if (unset(value)) return { value: fallback };
+  if (typeof value === 'boolean') return { value };
+  return problem(fallback, key, `must be true or false; got ${shown(value)}`, `Write true or false (default ${fallback}).`, String(fallback));
+}
+
+/** The models list; one bad model makes the whole list unusable (no model is called until it is fixed). */
+export function parseModels(value: unknown, key: string = SettingKeys.models): Parsed<readonly ModelConfig[]> {
+  if (unset(value)) return { value: [] };
+  try {
+    return { value: parseModelList(value, SETTINGS_SECTION, key) };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return problem([], err.field, err.problem, err.fix, 'no model (none is called until the list is fixed)');
+  }
+}
+
+export interface EmbeddingConfig {
+  readonly provider: 'local' | 'remote';
+  readonly model: string;
+  readonly dtype: 'fp32' | 'q8';
+  readonly remote: { readonly baseUrl: string; readonly model: string };
+}
+
+/** Every setting, as both the extension and the CLI read them. */
+export interface ReviewSettings {
+  readonly models: readonly ModelConfig[];
+  readonly threshold: number;
+  readonly embedding: EmbeddingConfig;
+  /** Annotation labels, in order. */
+  readonly labels: readonly string[];
+  /** Labels on model outputs read as bad / good when the threshold is calibrated. */
+  readonly calibration: LabelMapping;
+  readonly fieldMapping: FieldMapping;
+  readonly problemsLowScores: boolean;
+  /** Row actions as CodeLens above each row. */
+  readonly codeLens: boolean;
+}
+
+export interface SettingsRead {
+  readonly settings: ReviewSettings;
+  readonly problems: readonly SettingProblem[];
+}
+
+/** Reads one setting by key (`embedding.dtype`); undefined when it is not set. VS Code's WorkspaceConfiguration is one. */
+export interface SettingsSource {
+  get(key: string): unknown;
+}
+
+/** Keys that hold an object of settings in a JSON document. */
+const GROUPS = ['embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens'];
+
+/** Reads and checks every setting; each bad one is a problem and its default is used. */
+export function readSettings(source: SettingsSource): SettingsRead {
+  const problems: SettingProblem[] = [];
+  const take = <T>(parsed: Parsed<T>): T => {
+    if (parsed.problem) problems.push(parsed.problem);
+    return parsed.value;
+  };
+  const K = SettingKeys;
+  for (const group of GROUPS) {
+    const value = source.get(group);
+    if (!unset(value) && (typeof value !== 'object' || Array.isArray(value))) {
+      take(problem(undefined, group, `must be an object of settings; got ${shown(value)}`, 'Write it as an object of its settings, e.g. "embedding": {"dtype": "q8"}.', 'the defaults of its settings'));
+    }
+  }
+  const bad = take(parseLabels(source.get(K.calibrationBadLabels), K.calibrationBadLabels, DEFAULT_LABEL_MAPPING.bad));
+  const good = take(parseLabels(source.get(K.calibrationGoodLabels), K.calibrationGoodLabels, DEFAULT_LABEL_MAPPING.good));
+  const settings: ReviewSettings = {
+    models: take(parseModels(source.get(K.models))),
+    threshold: take(parseThreshold(source.get(K.threshold))),
+    embedding: {
+      provider: take(parseEmbeddingProvider(source.get(K.embeddingProvider))),
+      model: take(parseText(source.get(K.embeddingModel), K.embeddingModel, DEFAULT_EMBEDDING_MODEL, `"${DEFAULT_EMBEDDING_MODEL}" or a folder holding an ONNX model`)),
+      dtype: take(parseEmbeddingDtype(source.get(K.embeddingDtype))),
+      remote: {
+        baseUrl: take(parseText(source.get(K.embeddingRemoteBaseUrl), K.embeddingRemoteBaseUrl, '', '"http://127.0.0.1:8080/v1"')),
+        model: take(parseText(source.get(K.embeddingRemoteModel), K.embeddingRemoteModel, '', 'the embedding model id the endpoint serves, "text-embedding-3-small"')),
+      },
+    },
+    labels: take(parseLabels(source.get(K.annotationLabels), K.annotationLabels, DEFAULT_ANNOTATION_LABELS)),
+    calibration: take(labelMapping(bad, good)),
+    fieldMapping: take(parseFieldMapping(source.get(K.fieldMapping))),
+    problemsLowScores: take(parseSwitch(source.get(K.problemsLowScores), K.problemsLowScores, false)),
+    codeLens: take(parseSwitch(source.get(K.codeLensEnabled), K.codeLensEnabled, true)),
+  };
+  return { settings, problems };
+}
+
+/** Every setting at its default. */
+export const DEFAULT_SETTINGS: ReviewSettings = readSettings({ get: () => undefined }).settings;
+
+/**
+ * A JSON document of settings (the CLI's config file): nested (`{"embedding": {"dtype": "q8"}}`),
+ * or with VS Code's flat keys (`"embedding.dtype"`, `"pisarReview.threshold"`).
+ */
+export function jsonSettingsSource(document: Readonly<Record<string, unknown>>): SettingsSource {
+  return {
+    get(key) {
+      for (const flat of [`${SETTINGS_SECTION}.${key}`, key]) {
+        if (Object.hasOwn(document, flat)) return document[flat];
+      }
+      let at: unknown = document;
+      for (const part of key.split('.')) {
+        if (at === null || typeof at !== 'object' || Array.isArray(at) || !Object.hasOwn(at, part)) return undefined;
+        at = (at as Record<string, unknown>)[part];
+      }
+      return at;
+    },
+  };
+}
+
+export interface SettingsFile extends SettingsRead {
+  readonly file: string;
+}
+
+/**
+ * Reads a JSON settings file (the CLI's `--config`). Throws ConfigError when it cannot be read or is
+ * not a JSON object; a bad setting in it is one of `problems`.
+ */
+export async function loadSettingsFile(file: string): Promise<SettingsFile> {
+  let text: string;
+  try {
+    await regularFileStat(file); // a FIFO would block the read
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if (err instanceof UnsafeFileError) throw new ConfigError(file, '', err.reason, 'Check the --config path.');
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, '', code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(err)})`, 'Check the --config path.');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    const message = (err as Error).message;
+    const position = /position (\d+)/.exec(message);
+    const line = position ? text.slice(0, Number(position[1])).split('\n').length : undefined;
+    throw new ConfigError(file, '', `is not valid JSON (${message})`, 'Fix the JSON syntax (comments and trailing commas are not allowed).', line);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ConfigError(file, '', `must be a JSON object of settings; got ${shown(json)}`, 'Write e.g. {"models": [...], "threshold": 0.7, "fieldMapping": {"reference": "gold"}}.');
+  }
+  return { file, ...readSettings(jsonSettingsSource(json as Record<string, unknown>)) };
+}
+
+/** The setting a problem is in (`models` for `models[0].baseUrl`, `fieldMapping` for `fieldMapping.gold`), to open it. */
+export function problemSetting(p: SettingProblem): string {
+  const keys: readonly string[] = Object.values(SettingKeys);
+  return keys.find((k) => p.key === k || p.key.startsWith(`${k}.`) || p.key.startsWith(`${k}[`)) ?? p.key;
+}
