@@ -1,9 +1,11 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import {
   asImageRefs,
   asMessages,
@@ -30,6 +32,13 @@ export interface OpenDatasetOptions {
    * check the row is unchanged. Callers that only list and check rows (inspect) skip the cost.
    */
   rowHashes?: boolean;
+  /**
+   * Threads that index a large plain file, each a part of it (default: the cores available, at most
+   * 8; 1 indexes on the calling thread only). The index is the same whatever the count.
+   */
+  threads?: number;
+  /** Files smaller than this are indexed on the calling thread (default 16 MiB; tests set it low). */
+  parallelFromBytes?: number;
 }
 
 /** Thrown for a file that cannot be read at all (missing, a directory, unreadable). */
@@ -289,11 +298,26 @@ class FileSource implements Source {
   }
 }
 
+/** What a thread that indexed one part of a file hands back; its line numbers count from the part's start. */
+export interface IndexPart {
+  readonly offsets: number[];
+  readonly lengths: number[];
+  readonly lines: number[];
+  readonly rawIds: (string | undefined)[];
+  readonly hashes: string[];
+  readonly findings: Finding[];
+  readonly fieldCounts: [string, number][];
+  readonly models: string[];
+  readonly nonBlankLines: number;
+  readonly lineCount: number;
+}
+
 /**
  * Builds the line index in one streaming pass: every line is checked (JSON, object, fields, UTF-8) and
- * its facts kept (offset, length, id, hash), but no parsed row is kept.
+ * its facts kept (offset, length, id, hash), but no parsed row is kept. A part of a file (from a line's
+ * start) can be indexed apart, in a worker, and absorbed in file order.
  */
-class Indexer {
+export class Indexer {
   readonly offsets: number[] = [];
   readonly lengths: number[] = [];
   readonly lines: number[] = [];
@@ -313,10 +337,18 @@ class Indexer {
   private tooLong = false;
   private position = 0;
 
+  /** The part starts at the file's first byte (only there can a byte order mark be). */
+  private readonly atFileStart: boolean;
+
   constructor(
     private readonly file: string,
     private readonly options: OpenDatasetOptions,
-  ) {}
+    start = 0,
+  ) {
+    this.position = start;
+    this.lineStart = start;
+    this.atFileStart = start === 0;
+  }
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -337,10 +369,49 @@ class Indexer {
   }
 
   end(): void {
+    this.finish();
+    this.assignIds();
+  }
+
+  /** Ends the last line (one without a newline); ids are assigned by end(), once every part is in. */
+  finish(): void {
     if (this.pendingBytes > 0 || this.tooLong) {
       this.finishLine();
     }
-    this.assignIds();
+  }
+
+  /** This indexer's facts, to hand to the indexer of the file's first part. */
+  part(): IndexPart {
+    return {
+      offsets: this.offsets,
+      lengths: this.lengths,
+      lines: this.lines,
+      rawIds: this.rawIds,
+      hashes: this.hashes,
+      findings: this.findings,
+      fieldCounts: this.detector.counted(),
+      models: [...this.models],
+      nonBlankLines: this.nonBlankLines,
+      lineCount: this.lineNumber,
+    };
+  }
+
+  /** Appends the next part of the file (indexed apart, from the byte where this one stopped). */
+  absorb(part: IndexPart): void {
+    if (this.pendingBytes > 0 || this.tooLong) throw new Error('a part is absorbed only at a line start');
+    const base = this.lineNumber;
+    for (let i = 0; i < part.lines.length; i++) {
+      this.offsets.push(part.offsets[i]);
+      this.lengths.push(part.lengths[i]);
+      this.lines.push(part.lines[i] + base);
+      this.rawIds.push(part.rawIds[i]);
+      this.hashes.push(part.hashes[i]);
+    }
+    for (const finding of part.findings) this.findings.push({ ...finding, line: finding.line + base });
+    this.detector.add(part.fieldCounts);
+    for (const model of part.models) this.models.add(model);
+    this.nonBlankLines += part.nonBlankLines;
+    this.lineNumber += part.lineCount;
   }
 
   /**
@@ -407,7 +478,7 @@ class Indexer {
       this.report(line, 'error', 'line-too-long', `line is ${length} bytes long, over the ${this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte limit, and was skipped`, 'Split or shorten the row (large inputs belong in files the row points to).');
       return;
     }
-    if (line === 1 && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+    if (line === 1 && this.atFileStart && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
       bytes = bytes.subarray(3);
       offset += 3;
       length -= 3;
@@ -611,6 +682,152 @@ function refusedFormat(file: string, head: Buffer, where = ''): DatasetReadError
   return undefined;
 }
 
+/** Files from this size are indexed in parts, one a thread. */
+const PARALLEL_FROM_BYTES = 16 << 20;
+/** No part smaller than this (a thread costs a few tens of milliseconds to start). */
+const MIN_PART_BYTES = 4 << 20;
+const MAX_THREADS = 8;
+
+function indexThreads(options: OpenDatasetOptions, size: number): number {
+  if (options.threads !== undefined) return Math.max(1, Math.floor(options.threads));
+  if (size < (options.parallelFromBytes ?? PARALLEL_FROM_BYTES)) return 1;
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(MAX_THREADS, cores, Math.ceil(size / MIN_PART_BYTES)));
+}
+
+/** Parts a thread: small enough that a thread slowed by other work on the machine holds no one up. */
+const PARTS_PER_THREAD = 4;
+
+/**
+ * Indexes a plain file in parts, each starting at a line's start, on this thread and `threads - 1`
+ * workers at once: this thread takes parts from the front, each worker (once it is up) the last part
+ * nobody took, so a busy machine makes this thread do more rather than wait. The parts' facts are
+ * absorbed in file order, so the index (line numbers, findings, ids) is the one a single pass builds.
+ * A worker that cannot start or fails leaves its part to this thread.
+ */
+async function indexInParts(indexer: Indexer, file: string, options: OpenDatasetOptions, size: number, threads: number): Promise<void> {
+  const starts = await partStarts(file, size, threads * PARTS_PER_THREAD);
+  const ends = [...starts.slice(1), size];
+  const done: (IndexPart | undefined)[] = new Array<IndexPart | undefined>(starts.length);
+  let front = 1;
+  let back = starts.length - 1;
+  const helpers = Array.from({ length: threads - 1 }, () => new PartWorker(file, options));
+  const helping = helpers.map((helper) => helper.run(() => (front <= back ? back-- : undefined), (k) => [starts[k], ends[k]], (k, part) => (done[k] = part)));
+  try {
+    await indexRange(indexer, file, 0, ends[0]);
+    while (front <= back) {
+      const k = front++;
+      done[k] = await indexPart(file, options, starts[k], ends[k]);
+    }
+  } finally {
+    for (const helper of helpers) helper.stop();
+  }
+  await Promise.all(helping);
+  for (let k = 1; k < starts.length; k++) {
+    indexer.absorb(done[k] ?? (await indexPart(file, options, starts[k], ends[k])));
+  }
+}
+
+/** A worker thread that indexes the parts it is given, one at a time, until told to stop. */
+class PartWorker {
+  private worker: Worker | undefined;
+  private stopped = false;
+  private inFlight = false;
+
+  constructor(
+    private readonly file: string,
+    private readonly options: OpenDatasetOptions,
+  ) {}
+
+  /**
+   * Takes parts with `next` (undefined: none left) and hands back each one indexed; resolves when no
+   * part is left or the worker failed (its part, if any, stays undone for the caller to index).
+   */
+  run(next: () => number | undefined, range: (k: number) => [number, number], indexed: (k: number, part: IndexPart) => void): Promise<void> {
+    const script = [path.join(__dirname, 'dataset-worker.js'), path.join(__dirname, 'indexWorker.js')].find((candidate) => fs.existsSync(candidate));
+    if (!script || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      let current: number | undefined;
+      const finish = () => {
+        this.inFlight = false;
+        void this.worker?.terminate();
+        this.worker = undefined;
+        resolve();
+      };
+      const give = () => {
+        current = this.stopped ? undefined : next();
+        if (current === undefined) return finish();
+        this.inFlight = true;
+        const [start, end] = range(current);
+        this.worker?.postMessage({ start, end });
+      };
+      try {
+        this.worker = new Worker(script, { workerData: { file: this.file, options: { ...this.options, threads: 1 } } });
+      } catch {
+        return finish();
+      }
+      this.worker.on('message', (message: { ready?: true; part?: IndexPart }) => {
+        if (message.part && current !== undefined) indexed(current, message.part);
+        else if (!message.ready) return finish(); // it failed on its part: leave that part undone
+        give();
+      });
+      this.worker.once('error', finish);
+      this.worker.once('exit', finish);
+      this.onStop = () => {
+        if (!this.inFlight) finish();
+      };
+    });
+  }
+
+  /** No more parts: a worker still starting (or idle) is ended; one indexing a part finishes it. */
+  stop(): void {
+    this.stopped = true;
+    this.onStop();
+  }
+
+  private onStop: () => void = () => undefined;
+}
+
+/** Byte offsets where the parts start: 0, then the first line start at or after each k/parts of the file. */
+async function partStarts(file: string, size: number, parts: number): Promise<number[]> {
+  const starts = [0];
+  const handle = await fs.promises.open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(64 * 1024);
+    for (let k = 1; k < parts; k++) {
+      let at = Math.max(Math.floor((size * k) / parts), starts[starts.length - 1]);
+      let found = -1;
+      while (found < 0 && at < size) {
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, at);
+        if (bytesRead === 0) break;
+        const newline = buffer.subarray(0, bytesRead).indexOf(10);
+        if (newline >= 0) found = at + newline + 1;
+        else at += bytesRead;
+      }
+      if (found < 0 || found >= size) break;
+      if (found > starts[starts.length - 1]) starts.push(found);
+    }
+  } finally {
+    await handle.close();
+  }
+  return starts;
+}
+
+async function indexRange(indexer: Indexer, file: string, start: number, end: number): Promise<void> {
+  if (end <= start) return;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: CHUNK_BYTES, start, end: end - 1 })) {
+    indexer.push(chunk as Buffer);
+  }
+}
+
+/** Indexes bytes `start`..`end` of a file (start at a line's start) on this thread; what a worker runs. */
+export async function indexPart(file: string, options: OpenDatasetOptions, start: number, end: number): Promise<IndexPart> {
+  const indexer = new Indexer(file, options, start);
+  await indexRange(indexer, file, start, end);
+  indexer.finish();
+  return indexer.part();
+}
+
 /** A PiSAR JSONL dataset: an index of its lines, rows parsed on demand. */
 export class Dataset {
   private constructor(
@@ -665,9 +882,14 @@ export class Dataset {
       return Dataset.fromBytes(absolute, decodeUnicode(await fs.promises.readFile(absolute), indexer), indexer, options);
     }
     try {
-      const stream = fs.createReadStream(absolute, { highWaterMark: CHUNK_BYTES });
-      for await (const chunk of stream) {
-        indexer.push(chunk as Buffer);
+      const threads = indexThreads(options, stat.size);
+      if (threads > 1) {
+        await indexInParts(indexer, absolute, options, stat.size, threads);
+      } else {
+        const stream = fs.createReadStream(absolute, { highWaterMark: CHUNK_BYTES });
+        for await (const chunk of stream) {
+          indexer.push(chunk as Buffer);
+        }
       }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

@@ -45,6 +45,16 @@ export class FieldDetector {
     }
   }
 
+  /** The counts so far (to merge a part of a file indexed apart). */
+  counted(): [string, number][] {
+    return [...this.counts];
+  }
+
+  /** Adds counts of another part of the file. */
+  add(counts: readonly (readonly [string, number])[]): void {
+    for (const [key, n] of counts) this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+
   resolve(configured: FieldMapping | undefined): ResolvedMapping {
     const fields = {} as Record<FieldRole, string | null>;
     const source = {} as Record<FieldRole, 'configured' | 'detected'>;
