@@ -156,6 +156,10 @@ export class ReviewFixture implements PanelSource {
     return this.model.filterRows(condition);
   }
 
+  prepareSearch() {
+    return this.model.prepareSearch();
+  }
+
   /** The score columns; set to undefined to test the fallback that reads rows. */
   scoreColumns: (() => Promise<ReadonlyMap<string, Float64Array>>) | undefined = () => {
     this.scoreColumnCalls++;

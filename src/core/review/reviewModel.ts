@@ -15,6 +15,8 @@ import type { DatasetReview, ModelResultState, PlacedAnnotation } from './datase
 import { compactModelNames, embeddingModelName, noScore } from './display';
 import { formatScore, isBelowThreshold, isNotScored } from './rules';
 import { readRowsInBlocks } from './rowBlocks';
+import { foldCase, rowSearchText, TextIndex } from './textIndex';
+import type { Dataset } from '../dataset/dataset';
 
 /**
  * The review's view model: what the editor's side panel (and anything else) reads about the active
@@ -104,20 +106,41 @@ export class ReviewModel {
         });
       }
       case 'text': {
-        const needle = condition.text.toLowerCase();
-        if (needle === '') return all;
-        const hits: number[] = [];
-        for await (const [i, row] of readRowsInBlocks(review.dataset, condition.within ?? all)) {
-          const hay = [row?.id, row?.input, row?.reference, ...Object.values(row?.outputs ?? {}), ...(states.get(i)?.results.map((r) => r.result.output ?? '') ?? [])];
-          if (hay.some((t) => t?.toLowerCase().includes(needle))) hits.push(i);
-        }
-        return hits;
+        const needle = foldCase(condition.text);
+        if (needle === '') return condition.within ? [...condition.within] : all;
+        const inDataset = await this.datasetTextHits(review, needle, condition.within);
+        // Outputs in the results sidecar: indexed per state of the stores (a run's appends make a new one).
+        const inResults = resultsTextIndexOf(review).search(needle, condition.within);
+        return mergeAscending(inDataset, inResults);
       }
       default: {
         const unknown: never = condition;
         throw new Error(`unknown row condition ${JSON.stringify(unknown)}`);
       }
     }
+  }
+
+  /**
+   * Starts building the active dataset's text index in the background (the panel calls it once a large
+   * dataset is shown), so the first search finds it ready. Resolves when done; never rejects.
+   */
+  async prepareSearch(): Promise<void> {
+    const review = this.active();
+    if (!review) return;
+    await textIndexOf(review.dataset);
+    resultsTextIndexOf(review);
+  }
+
+  /** Rows among `within` (all when not given) whose dataset text holds the case-folded needle, ascending. */
+  private async datasetTextHits(review: DatasetReview, needle: string, within: readonly number[] | undefined): Promise<number[]> {
+    const index = await textIndexOf(review.dataset);
+    if (index) return index.search(needle, within);
+    // Too large to keep, or the file changed under the read: read the rows for this search.
+    const hits: number[] = [];
+    for await (const [i, row] of readRowsInBlocks(review.dataset, within ?? range(0, review.dataset.rowCount))) {
+      if (row && rowSearchText(row).some((t) => foldCase(t).includes(needle))) hits.push(i);
+    }
+    return hits;
   }
 
   /** Per model, every row's current score (NaN where there is none), from the stores without parsing rows. */
@@ -352,4 +375,62 @@ function rowView(review: DatasetReview, index: number, row: DatasetRow | undefin
     suspect: state?.suspect ?? false,
     hasImage: (row?.images.length ?? 0) > 0,
   };
+}
+
+/** One text index per dataset snapshot, built on first need and dropped with the snapshot. */
+const textIndexes = new WeakMap<Dataset, Promise<TextIndex | undefined>>();
+
+function textIndexOf(dataset: Dataset): Promise<TextIndex | undefined> {
+  let index = textIndexes.get(dataset);
+  if (!index) {
+    index = TextIndex.build(dataset).catch(() => undefined);
+    textIndexes.set(dataset, index);
+  }
+  return index;
+}
+
+/** One index of the stored outputs per review and version (every change to the stores bumps it). */
+const resultsTextIndexes = new WeakMap<DatasetReview, { readonly version: number; readonly index: TextIndex }>();
+
+function resultsTextIndexOf(review: DatasetReview): TextIndex {
+  const known = resultsTextIndexes.get(review);
+  if (known && known.version === review.version) return known.index;
+  const version = review.version;
+  const states = review.rowStates();
+  const rows = [...states.keys()].sort((a, b) => a - b);
+  const entries = function* (): Generator<[number, string[]]> {
+    for (const i of rows) {
+      const outputs = states.get(i)!.results.filter((r) => r.result.output !== undefined).map(foldedOutput);
+      if (outputs.length > 0) yield [i, outputs];
+    }
+  };
+  // No size limit: the outputs are in memory already, as the stores' records.
+  const index = TextIndex.fromFolded(review.dataset.rowCount, entries(), { maxChars: Number.POSITIVE_INFINITY })!;
+  resultsTextIndexes.set(review, { version, index });
+  return index;
+}
+
+/** Two ascending lists of row indexes as one, without repeats. */
+function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
+    if (out[out.length - 1] !== next) out.push(next);
+  }
+  return out;
+}
+
+/** Stored outputs case-folded once each (results are immutable records). */
+const foldedOutputs = new WeakMap<object, string>();
+
+function foldedOutput(state: ModelResultState): string {
+  const key = state.result as object;
+  let folded = foldedOutputs.get(key);
+  if (folded === undefined) {
+    folded = foldCase(state.result.output ?? '');
+    foldedOutputs.set(key, folded);
+  }
+  return folded;
 }

@@ -317,7 +317,8 @@ export class PanelController {
       }
       // A newer query arrived while this one was computing: its own refresh pushes.
       if (query !== this.query) return;
-      void this.columns.prefill(this.source, dataset);
+      // A large file's sort columns, then its text index, are read ahead one after the other (each reads every row).
+      void this.columns.prefill(this.source, dataset).then(() => (dataset.rowCount >= this.columns.prefillFrom ? this.source.prepareSearch?.() : undefined));
       this.order = order;
       this.generation++;
       this.send({ type: 'summary/didChange', summary: this.source.summary() });

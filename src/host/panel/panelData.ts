@@ -9,7 +9,7 @@ import type { ReviewApi } from '../review/reviewApi';
  */
 export interface PanelSource
   extends Pick<ReviewApi, 'activeDataset' | 'summary' | 'rows' | 'filterRows' | 'rowDetail' | 'indexOfRow' | 'rowIdAt' | 'isScoring' | 'revealRow' | 'scoreRows' | 'scoreAll' | 'annotate' | 'removeAnnotation'>,
-    Partial<Pick<ReviewApi, 'scoreColumns'>> {
+    Partial<Pick<ReviewApi, 'scoreColumns' | 'prepareSearch'>> {
   /** Exports the summary and the rows in the panel's view (the export command). */
   exportReport(): Promise<void>;
   /** Reads a row's image for a thumbnail: a data: URL, or why it is not shown. */

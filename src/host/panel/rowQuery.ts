@@ -63,7 +63,7 @@ function sortByRank(kept: number[], ranks: { rank: Int32Array; distinct: number 
 /** Per-row values to sort by; filled on the first sort other than file order. */
 export class SortColumns {
   /** @param prefillFrom rows from which prefill() reads ahead (default 10,000). */
-  constructor(private readonly prefillFrom = 10_000) {}
+  constructor(readonly prefillFrom = 10_000) {}
 
   private ids: string[] = [];
   private input: string[] = [];
