@@ -61,4 +61,23 @@ describe('Settings that cannot be used', function () {
       ['warning', 'PiSAR Review: pisarReview.embedding.dtype: must be "fp32" or "q8"; got "q4". "fp32" is full precision; "q8" 8-bit weights (faster, scores differ by about 0.01). In force until then: "fp32".'],
     ], 'only the new problem is told');
   });
+
+  it('a models list with a bad model says so where a model is needed, not "no models are configured"', async function () {
+    const { workbench, page } = session;
+    await workbench.clearNotifications();
+    const models = settings['pisarReview.models'] as Record<string, unknown>[];
+    fs.writeFileSync(settingsFile, JSON.stringify({ ...settings, 'pisarReview.models': [{ ...models[0], baseURL: models[0].baseUrl }] }, null, 2));
+    const typo = 'pisarReview.models[0].baseURL: is not a known model setting. Did you mean "baseUrl"?';
+    await page.locator('.notifications-toasts .notification-toast', { hasText: `${typo} In force until then: no model: none is called.` }).waitFor({ timeout: 30_000 });
+    for (const command of ['PiSAR Review: Check Models', 'PiSAR Review: Score File']) {
+      await workbench.clearNotifications();
+      await workbench.openFile('pisar-sample.jsonl');
+      await workbench.runCommand(command);
+      const error = page.locator('.notifications-toasts .notification-toast', { hasText: `the models setting is invalid: ${typo}` });
+      await error.waitFor({ timeout: 30_000 });
+      assert.deepEqual((await workbench.notifications()).filter((n) => /No models are configured/.test(n)), [], command);
+    }
+    await session.screenshot('models-invalid');
+    assert.equal(session.server!.stats.requests, 0, 'no model was called');
+  });
 });
