@@ -60,3 +60,12 @@ export class ConfigService extends Disposable implements vscode.Disposable {
     });
   }
 }
+
+/** Says why there is no model to call: the models setting is invalid (and where), or empty; offers to open it. */
+export async function showNoModels(config: ReviewConfig, first = ''): Promise<void> {
+  const open = 'Open Settings';
+  const answer = config.modelsError
+    ? await vscode.window.showErrorMessage(`PiSAR Review: the models setting is invalid: ${config.modelsError}`, open)
+    : await vscode.window.showInformationMessage(`No models are configured: add them to the "pisarReview.models" setting${first}.`, open);
+  if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', `${Settings.section}.${Settings.models}`);
+}

@@ -184,7 +184,7 @@ export function parseModels(value: unknown, key: string = SettingKeys.models): P
     return { value: parseModelList(value, SETTINGS_SECTION, key) };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    return problem([], err.field, err.problem, err.fix, 'no model (none is called until the list is fixed)');
+    return problem([], err.field, err.problem, err.fix, 'no model: none is called');
   }
 }
 

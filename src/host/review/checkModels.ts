@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ConfigService } from '../config';
+import { showNoModels, type ConfigService } from '../config';
 import { Commands } from '../ids';
 import type { ReviewLog } from '../log';
 import type { ApiKeyStore } from '../secrets';
@@ -11,9 +11,7 @@ import type { ApiKeyStore } from '../secrets';
 export async function checkModelsInteractively(config: ConfigService, keys: ApiKeyStore, log: ReviewLog): Promise<void> {
   const models = config.current.models;
   if (models.length === 0) {
-    const open = 'Open Settings';
-    const answer = await vscode.window.showInformationMessage('No models are configured: add them to the "pisarReview.models" setting.', open);
-    if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', 'pisarReview.models');
+    await showNoModels(config.current);
     return;
   }
   if (!vscode.workspace.isTrusted) {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ConfigService } from '../config';
+import { showNoModels, type ConfigService } from '../config';
 import { Commands } from '../ids';
 import type { ReviewLog } from '../log';
 import { originOf } from '../../core/security/keyOrigin';
@@ -74,9 +74,7 @@ export function registerCommands(
     const configured = config.current.models.map((m) => m.name);
     const others = session.models().filter((m) => !configured.includes(m));
     if (configured.length === 0 && others.length === 0) {
-      const open = 'Open Settings';
-      const answer = await vscode.window.showInformationMessage('No models are configured: add them to the "pisarReview.models" setting.', open);
-      if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', 'pisarReview.models');
+      await showNoModels(config.current);
       return undefined;
     }
     const items = [
@@ -105,10 +103,8 @@ export function registerCommands(
       });
     }
     if (items.length === 0) {
-      const open = 'Open Settings';
-      const message = onlyStored ? 'No API key is stored for the configured models.' : 'No models are configured: add them to the "pisarReview.models" setting first.';
-      const answer = await vscode.window.showInformationMessage(message, ...(onlyStored ? [] : [open]));
-      if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', 'pisarReview.models');
+      if (onlyStored) void vscode.window.showInformationMessage('No API key is stored for the configured models.');
+      else await showNoModels(config.current, ' first');
       return undefined;
     }
     const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title, placeHolder: 'Which model?' });

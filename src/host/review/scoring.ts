@@ -5,7 +5,7 @@ import type { RequestCache } from '../../core/runner/requestCache';
 import type { RunEvent, RunSummary } from '../../core/runner/runner';
 import type { Scorer } from '../../core/scoring/scorer';
 import type { EmbeddingConfig } from '../../core/config/settings';
-import type { ConfigService } from '../config';
+import { showNoModels, type ConfigService } from '../config';
 import type { ReviewLog } from '../log';
 import type { ApiKeyStore } from '../secrets';
 import { withFix } from '../../core/review/display';
@@ -107,10 +107,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     }
     const cfg = this.config.current;
     if (cfg.modelsError) {
-      const open = 'Open Settings';
-      void vscode.window.showErrorMessage(`PiSAR Review: the models setting is invalid: ${cfg.modelsError}`, open).then((a) => {
-        if (a === open) void vscode.commands.executeCommand('workbench.action.openSettings', 'pisarReview.models');
-      });
+      void showNoModels(cfg);
       return undefined;
     }
     if (request.rowIndexes === undefined && [...(this.runs.get(session) ?? [])].some((r) => r.rows === 'all')) {
