@@ -9,7 +9,9 @@ import { dirname, join } from 'node:path';
 export function runCli(root, args) {
   const report = join(mkdtempSync(join(tmpdir(), 'pisar-bench-cli-')), 'usage.json');
   const hook = join(dirname(report), 'hook.cjs');
-  writeFileSync(hook, `process.on('exit', () => { const u = process.resourceUsage(); require('fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify({ maxRss: u.maxRSS, cpu: u.userCPUTime + u.systemCPUTime })); });\n`);
+  // Worker threads inherit --require: only the main thread writes (a terminated worker's handler could
+  // truncate the file as the process ends). resourceUsage() counts every thread of the process.
+  writeFileSync(hook, `if (require('worker_threads').isMainThread) process.on('exit', () => { const u = process.resourceUsage(); require('fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify({ maxRss: u.maxRSS, cpu: u.userCPUTime + u.systemCPUTime })); });\n`);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--require', hook, join(root, 'bin', 'pisar-review.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -23,7 +25,13 @@ export function runCli(root, args) {
       if (code !== 0) return reject(new Error(`pisar-review ${args.join(' ')} exited ${code}: ${err}`));
       const usage = JSON.parse(readFileSync(report, 'utf8'));
       rmSync(dirname(report), { recursive: true, force: true });
-      resolve({ ms, doc: JSON.parse(out), maxRssMb: usage.maxRss / 1024, cpuMs: usage.cpu / 1000 });
+      let doc;
+      try {
+        doc = JSON.parse(out);
+      } catch {
+        return reject(new Error(`pisar-review ${args.join(' ')} exited 0 without a JSON document on stdout (${out.length} bytes): ${out.slice(0, 200)} | stderr: ${err.slice(0, 2000)}`));
+      }
+      resolve({ ms, doc, maxRssMb: usage.maxRss / 1024, cpuMs: usage.cpu / 1000 });
     });
   });
 }

@@ -26,6 +26,18 @@ export function defaultWorkerPath(): string {
   return found;
 }
 
+/**
+ * Keep the process alive only while a worker owes us an answer: counted, because a worker may owe
+ * several (two batches, a cut count) and the first answer must not let the process end under the rest.
+ */
+function owe(slot: Slot): void {
+  if (slot.owed++ === 0) slot.worker.ref();
+}
+
+function paid(slot: Slot): void {
+  if (--slot.owed === 0) slot.worker.unref();
+}
+
 /** Files a transformers.js feature-extraction folder needs, checked before any thread starts. */
 export function checkModelFolder(folder: string, dtype: EmbeddingDtype): void {
   if (!existsSync(folder) || !statSync(folder).isDirectory()) {
@@ -70,6 +82,8 @@ interface Slot {
   /** Batches this worker has run. */
   batches: number;
   readonly order: number;
+  /** Answers this worker owes (batches and cut counts): the process stays alive while any is owed. */
+  owed: number;
 }
 
 interface Pending {
@@ -226,7 +240,7 @@ export class LocalEmbedder implements Embedder {
       maxSeqLength: this.options.maxSeqLength,
     };
     const worker = new Worker(this.options.workerPath ?? defaultWorkerPath(), { workerData: init });
-    const slot: Slot = { worker, inFlight: 0, batches: 0, order: this.nextOrder++ };
+    const slot: Slot = { worker, inFlight: 0, batches: 0, order: this.nextOrder++, owed: 0 };
     worker.unref();
     worker.on('message', (message: WorkerToMain) => this.onMessage(message));
     worker.on('error', (error) => this.onWorkerGone(slot, `the scoring worker failed: ${error.message}`));
@@ -242,13 +256,13 @@ export class LocalEmbedder implements Embedder {
     const id = this.nextId++;
     return new Promise<boolean[]>((resolve, reject) => {
       this.pendingCounts.set(id, { resolve, reject });
-      slot.worker.ref();
+      owe(slot);
       const message: MainToWorker = { type: 'cut', id, texts: [...texts] };
       slot.worker.postMessage(message);
       run.signal?.addEventListener('abort', () => reject(new ScorerError('cancelled', 'Scoring was cancelled.')), { once: true });
     }).finally(() => {
       this.pendingCounts.delete(id);
-      if (slot.inFlight === 0) slot.worker.unref();
+      paid(slot);
     });
   }
 
@@ -258,13 +272,10 @@ export class LocalEmbedder implements Embedder {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onEvent: run.onEvent });
-      // Keep the process alive only while a worker owes us an answer.
-      slot.worker.ref();
+      owe(slot);
       const message: MainToWorker = { type: 'embed', id, texts };
       slot.worker.postMessage(message);
-    }).finally(() => {
-      if (slot.inFlight <= 1) slot.worker.unref();
-    }) as Promise<Float32Array[]>;
+    }).finally(() => paid(slot)) as Promise<Float32Array[]>;
   }
 
   private onMessage(message: WorkerToMain): void {
