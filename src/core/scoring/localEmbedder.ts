@@ -102,8 +102,10 @@ interface Job {
   fail: (error: ScorerError) => void;
 }
 
-// Two batches per worker: one running, one queued, so a worker never waits for the main thread.
+// Two jobs per worker: one running, one queued, so a worker never waits for the main thread.
 const IN_FLIGHT_PER_WORKER = 2;
+/** Batches in one job handed to a worker. */
+const BATCHES_PER_JOB = 4;
 
 /**
  * A pool of worker threads, each with its own single ONNX session. Batches of every call go to one
@@ -134,7 +136,9 @@ export class LocalEmbedder implements Embedder {
 
   computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void> {
     if (texts.length === 0) return Promise.resolve();
-    const { batchSize } = this.options;
+    // A job is a few batches: the worker orders its texts by their real word-piece counts before it
+    // batches them (the caller's order is by an estimate), so batches carry less padding.
+    const batchSize = this.options.batchSize * BATCHES_PER_JOB;
     return new Promise<void>((resolve, reject) => {
       let failed = false;
       let left = Math.ceil(texts.length / batchSize);
@@ -238,6 +242,7 @@ export class LocalEmbedder implements Embedder {
       hubUrl: this.options.hubUrl,
       intraOpThreads: this.options.threadsPerWorker,
       maxSeqLength: this.options.maxSeqLength,
+      batchSize: this.options.batchSize,
     };
     const worker = new Worker(this.options.workerPath ?? defaultWorkerPath(), { workerData: init });
     const slot: Slot = { worker, inFlight: 0, batches: 0, order: this.nextOrder++, owed: 0 };

@@ -9,7 +9,7 @@ type Extractor = Awaited<ReturnType<Transformers['pipeline']>>;
 type Encoded = Record<string, { data: ArrayLike<number | bigint> & { [i: number]: number | bigint }; dims: number[] }>;
 
 interface LoadedModel {
-  tokenizer: ((texts: string[], options: { padding: boolean; truncation: boolean; max_length?: number }) => Encoded) & { sep_token_id?: number; model_max_length?: number };
+  tokenizer: ((texts: string[], options: { padding: boolean; truncation: boolean; max_length?: number }) => Encoded) & { sep_token_id?: number; model_max_length?: number; encode(text: string): number[] };
   model: (inputs: Record<string, unknown>) => Promise<Record<string, { data: Float32Array; dims: number[] }>>;
   dispose: () => Promise<unknown>;
 }
@@ -128,7 +128,27 @@ function endTruncatedWithSep(inputs: Encoded, sepId: number | undefined): void {
 
 async function embed(texts: string[]): Promise<{ dim: number; data: Float32Array }> {
   loading ??= loadModel();
-  const { tokenizer, model } = await loading;
+  const { tokenizer } = await loading;
+  const batchSize = Math.max(1, init.batchSize ?? texts.length);
+  if (texts.length <= batchSize) return embedBatch(texts);
+  // Batches of texts with the same number of word pieces are padded least: order by it, then batch.
+  const limit = init.maxSeqLength ?? tokenizer.model_max_length ?? Number.POSITIVE_INFINITY;
+  const pieces = texts.map((text) => Math.min(tokenizer.encode(text).length, limit));
+  const order = texts.map((_, i) => i).sort((a, b) => pieces[a] - pieces[b] || a - b);
+  let out: Float32Array | undefined;
+  let dim = 0;
+  for (let start = 0; start < order.length; start += batchSize) {
+    const chunk = order.slice(start, start + batchSize);
+    const result = await embedBatch(chunk.map((i) => texts[i]));
+    dim = result.dim;
+    out ??= new Float32Array(texts.length * dim);
+    chunk.forEach((i, k) => out!.set(result.data.subarray(k * dim, (k + 1) * dim), i * dim));
+  }
+  return { dim, data: out! };
+}
+
+async function embedBatch(texts: string[]): Promise<{ dim: number; data: Float32Array }> {
+  const { tokenizer, model } = await loading!;
   const inputs = tokenizer(texts, { padding: true, truncation: true, max_length: init.maxSeqLength });
   endTruncatedWithSep(inputs, tokenizer.sep_token_id);
   const outputs = await model(inputs);

@@ -12,6 +12,8 @@ export interface WorkerInit {
   intraOpThreads: number;
   /** Word pieces kept per text (sentence-transformers' max_seq_length); the tokenizer's limit if unset. */
   maxSeqLength?: number;
+  /** Texts per model call; a longer job is ordered by word-piece count and run in batches of this size. */
+  batchSize?: number;
 }
 
 export type MainToWorker =
