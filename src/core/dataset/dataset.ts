@@ -137,7 +137,14 @@ class RowHashes {
 
   /** The hashes of another part, in order. */
   append(other: { readonly bytes: Uint8Array; readonly count: number }): void {
-    for (let i = 0; i < other.count; i++) this.push(other.bytes.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES));
+    const needed = (this.count + other.count) * HASH_BYTES;
+    if (needed > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2));
+      grown.set(this.bytes.subarray(0, this.count * HASH_BYTES));
+      this.bytes = grown;
+    }
+    this.bytes.set(other.bytes.subarray(0, other.count * HASH_BYTES), this.count * HASH_BYTES);
+    this.count += other.count;
   }
 
   get(index: number): string {
@@ -342,11 +349,16 @@ class FileSource implements Source {
   }
 }
 
+/** The buffers of a part that can move to another thread instead of being copied. */
+export function transferablesOf(part: IndexPart): ArrayBuffer[] {
+  return [part.offsets.buffer, part.lengths.buffer, part.lines.buffer, part.hashes.bytes.buffer] as ArrayBuffer[];
+}
+
 /** What a thread that indexed one part of a file hands back; its line numbers count from the part's start. */
 export interface IndexPart {
-  readonly offsets: number[];
-  readonly lengths: number[];
-  readonly lines: number[];
+  readonly offsets: Float64Array;
+  readonly lengths: Float64Array;
+  readonly lines: Float64Array;
   readonly rawIds: (string | undefined)[];
   readonly hashes: { readonly bytes: Uint8Array; readonly count: number };
   readonly findings: Finding[];
@@ -428,9 +440,9 @@ export class Indexer {
   /** This indexer's facts, to hand to the indexer of the file's first part. */
   part(): IndexPart {
     return {
-      offsets: this.offsets,
-      lengths: this.lengths,
-      lines: this.lines,
+      offsets: Float64Array.from(this.offsets),
+      lengths: Float64Array.from(this.lengths),
+      lines: Float64Array.from(this.lines),
       rawIds: this.rawIds,
       hashes: this.hashes.transferable(),
       findings: this.findings,

@@ -1,13 +1,13 @@
 // A worker thread that indexes parts of a large dataset file, one at a time, as Dataset.open hands
 // them out (src/core/dataset/dataset.ts, indexInParts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { indexPart, type OpenDatasetOptions } from './dataset';
+import { indexPart, transferablesOf, type OpenDatasetOptions } from './dataset';
 
 const { file, options } = workerData as { file: string; options: OpenDatasetOptions };
 
 parentPort?.on('message', ({ start, end }: { start: number; end: number }) => {
   indexPart(file, options, start, end).then(
-    (part) => parentPort?.postMessage({ part }),
+    (part) => parentPort?.postMessage({ part }, transferablesOf(part)),
     (error: unknown) => parentPort?.postMessage({ error: error instanceof Error ? error.message : String(error) }),
   );
 });
