@@ -1,5 +1,5 @@
 import { ConfigError } from '../core/config/models';
-import { DEFAULT_SETTINGS, fileProblemMessage, loadSettingsFile, type ReviewSettings } from '../core/config/settings';
+import { DEFAULT_SETTINGS, fileProblemMessage, loadSettingsFile, unknownSettingMessage, type ReviewSettings } from '../core/config/settings';
 import { UsageError } from './args';
 
 /**
@@ -12,10 +12,12 @@ export interface CliConfigFile {
   readonly settings: ReviewSettings;
 }
 
-export async function loadCliConfig(file: string): Promise<CliConfigFile> {
+/** Reads `--config`; a key that is no setting is told on stderr (`warn`) and ignored, a bad setting is exit 2. */
+export async function loadCliConfig(file: string, warn: (line: string) => void): Promise<CliConfigFile> {
   try {
     const read = await loadSettingsFile(file);
     if (read.problems.length > 0) throw new UsageError(read.problems.map((p) => fileProblemMessage(file, p)).join('\n'));
+    for (const unknown of read.unknown) warn(`warning: ${unknownSettingMessage(file, unknown)}`);
     return { file, settings: read.settings };
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(error.message);

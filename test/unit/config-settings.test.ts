@@ -5,7 +5,7 @@ import type { ConfigError } from '../../src/core/config/models';
 import {
   DEFAULT_ANNOTATION_LABELS, DEFAULT_EMBEDDING_MODEL, DEFAULT_SETTINGS, jsonSettingsSource, labelMapping, loadSettingsFile,
   parseEmbeddingDtype, parseEmbeddingProvider, parseFieldAssignment, parseFieldMapping, parseLabels, parseModels, parseSwitch,
-  parseText, parseThreshold, problemSetting, problemText, readSettings, type SettingProblem, type SettingsSource,
+  parseText, parseThreshold, problemSetting, problemText, readSettings, unknownSettings, type SettingProblem, type SettingsSource,
 } from '../../src/core/config/settings';
 import { DEFAULT_LABEL_MAPPING } from '../../src/core/report/calibration';
 import { readReviewConfig, settingNotice, settingToOpen } from '../../src/host/reviewConfig';
@@ -262,3 +262,46 @@ describe('settings: the same bad value says the same thing in the CLI and in the
     });
   }
 });
+
+describe('settings: a key of the CLI config that is no setting', () => {
+  it('is found with the setting it most likely meant, at any depth, flat or nested; notes are left alone', () => {
+    assert.deepEqual(unknownSettings({ treshold: 0.5, $schema: 'x', '// note': 'y', _comment: 'z', threshold: 0.7 }), [{ key: 'treshold', suggestion: 'threshold' }]);
+    assert.deepEqual(unknownSettings({ embedding: { dtyp: 'q8', model: 'm', remote: { baseURL: 'u', model: 'r' } } }), [
+      { key: 'embedding.dtyp', suggestion: 'embedding.dtype' },
+      { key: 'embedding.remote.baseURL', suggestion: 'embedding.remote.baseUrl' },
+    ]);
+    assert.deepEqual(unknownSettings({ 'pisarReview.fieldMaping': {}, 'embedding.dtype': 'q8', 'pisarReview.codeLens.enabled': true }), [{ key: 'fieldMaping', suggestion: 'fieldMapping' }]);
+    assert.deepEqual(unknownSettings({ colour: 'red' }), [{ key: 'colour' }]);
+    assert.deepEqual(unknownSettings({ models: [], fieldMapping: { reference: 'gold' }, annotation: { labels: ['a'] }, calibration: { badLabels: ['a'], goodLabels: ['b'] }, problems: { lowScores: true } }), []);
+  });
+
+  it('is told on stderr by every command, and the run goes on with the default', async () => {
+    const tmp = makeTempDir('pisar-unknown-');
+    try {
+      const data = path.join(tmp.dir, 'data.jsonl');
+      await fsp.writeFile(data, jsonl([{ id: 'a', input: 'q', rationale: 'r' }]));
+      const file = path.join(tmp.dir, 'config.json');
+      await fsp.writeFile(file, JSON.stringify({ treshold: 0.5 }));
+      for (const args of [['inspect', data], ['report', data], ['report', data, '--json']]) {
+        const r = await runCliCaptured([...args, '--config', file], { cwd: tmp.dir });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /config\.json: "treshold" is not a setting; it was ignored\. Did you mean "threshold"\?/);
+        if (args.includes('--json')) assert.equal((JSON.parse(r.stdout) as { threshold: number }).threshold, 0.7, 'the default is used, and stdout stays one JSON document');
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('a model key one letter off is named with the key it meant', async () => {
+    await assert.rejects(
+      async () => readSettingsOrThrow({ models: [{ name: 'm', baseUrll: 'http://h/v1', model: 'x' }] }),
+      /models\[0\]\.baseUrll: is not a known model setting.*Did you mean "baseUrl"\?/,
+    );
+  });
+});
+
+function readSettingsOrThrow(document: Record<string, unknown>): void {
+  const { problems } = readSettings(jsonSettingsSource(document));
+  if (problems.length > 0) throw new Error(problems.map((p) => `${p.key}: ${problemText(p)}`).join('\n'));
+}

@@ -23,7 +23,7 @@ export const checkModelsCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' }, models: { type: 'string' }, json: { type: 'boolean' } }, usage);
     if (positionals.length > 0) throw new UsageError(`check-models takes no file (got ${positionals.join(' ')})`, usage);
     if (!values.config) throw new UsageError('name the config file that lists the models: --config <path>', usage);
-    const config = await loadCliConfig(path.resolve(io.cwd, values.config));
+    const config = await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`));
     const models = config.settings.models;
     if (models.length === 0) throw new UsageError(`${config.file}: lists no models; add {"models": [{"name", "baseUrl", "model"}]}`, usage);
     const names = selectModels(values.models, models.map((m) => m.name), usage);

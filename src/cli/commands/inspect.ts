@@ -76,7 +76,7 @@ export const inspectCommand: CliCommand = {
     if (positionals.length !== 1) {
       throw new UsageError(positionals.length === 0 ? 'inspect needs a dataset file' : `inspect takes one file, got ${positionals.length}`, usage);
     }
-    const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined);
+    const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
     const mapping = { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) };
     const doc = await inspectDataset(path.resolve(io.cwd, positionals[0]), Object.keys(mapping).length > 0 ? mapping : undefined);
     if (values.json) {

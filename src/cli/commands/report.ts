@@ -82,7 +82,7 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   if (values.json && values.format !== undefined && values.format !== 'json') throw new UsageError(`--json and --format ${values.format} disagree: give one`, usage);
   const format = (values.json ? 'json' : values.format ?? 'md') as ReportFormat;
   if (!FORMATS.includes(format)) throw new UsageError(`--format ${values.format}: expected one of ${FORMATS.join(', ')}`, usage);
-  const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined);
+  const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
   const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
   const seed = parseCount('seed', values.seed, DEFAULT_SEED, usage);
   const maxPairModels = parseCount('max-pair-models', values['max-pair-models'], DEFAULT_MAX_PAIR_MODELS, usage);

@@ -102,7 +102,7 @@ function embeddingChoice(values: Record<string, unknown>, configured: EmbeddingC
 async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
-  const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config)) : undefined);
+  const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
   const models = settings.models;
   const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
   const mapping = { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) };

@@ -4,6 +4,7 @@
  * Keys never live here: `apiKeyEnv` names an environment variable (CLI); the extension keeps keys in
  * SecretStorage.
  */
+import { nearestName } from './nearest';
 export interface ModelConfig {
   /** The name results are stored under (unique). */
   name: string;
@@ -95,7 +96,7 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
       throw new ConfigError(source, `${at}.${key}`, 'API keys must not be written in a config file', 'Remove it and set "apiKeyEnv" to the name of an environment variable that holds the key (in VS Code: run "PiSAR Review: Set API Key").');
     }
     if (!(KNOWN_KEYS as readonly string[]).includes(key)) {
-      const near = KNOWN_KEYS.find((k) => k.toLowerCase() === key.toLowerCase());
+      const near = nearestName(key, KNOWN_KEYS);
       throw new ConfigError(source, `${at}.${key}`, 'is not a known model setting', near ? `Did you mean "${near}"?` : `Use one of: ${KNOWN_KEYS.join(', ')}.`);
     }
   }

@@ -5,6 +5,7 @@ import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../report/calibration'
 import { DEFAULT_THRESHOLD } from '../review/rules';
 import { regularFileStat, UnsafeFileError } from '../store/safeFile';
 import { ConfigError, parseModelList, type ModelConfig } from './models';
+import { nearestName } from './nearest';
 
 /**
  * The one parser of PiSAR Review's settings: the `pisarReview.*` settings in VS Code, the CLI's
@@ -283,8 +284,48 @@ export function jsonSettingsSource(document: Readonly<Record<string, unknown>>):
   };
 }
 
+/** A key of a settings document that is no setting: ignored, told with the setting it most likely meant. */
+export interface UnknownSetting {
+  readonly key: string;
+  readonly suggestion?: string;
+}
+
+/**
+ * Keys of a JSON settings document that are not settings (a typo such as "treshold" would otherwise be
+ * ignored without a word and its default used). `$schema` and keys starting with "//" or "_" are notes.
+ */
+export function unknownSettings(document: Readonly<Record<string, unknown>>): UnknownSetting[] {
+  const leaves: readonly string[] = Object.values(SettingKeys);
+  const known = [...leaves, ...GROUPS];
+  const out: UnknownSetting[] = [];
+  const walk = (object: Readonly<Record<string, unknown>>, prefix: string) => {
+    for (const raw of Object.keys(object)) {
+      if (prefix === '' && (raw.startsWith('$') || raw.startsWith('//') || raw.startsWith('_'))) continue;
+      const key = prefix + (prefix === '' && raw.startsWith(`${SETTINGS_SECTION}.`) ? raw.slice(SETTINGS_SECTION.length + 1) : raw);
+      if (leaves.includes(key)) continue;
+      const value = object[raw];
+      if (GROUPS.includes(key)) {
+        if (value !== null && typeof value === 'object' && !Array.isArray(value)) walk(value as Record<string, unknown>, `${key}.`);
+        continue;
+      }
+      const suggestion = nearestName(key, known);
+      out.push({ key, ...(suggestion ? { suggestion } : {}) });
+    }
+  };
+  walk(document, '');
+  return out;
+}
+
+/** The line that tells an unknown setting of a file. */
+export function unknownSettingMessage(file: string, unknown: UnknownSetting): string {
+  // JSON quoting: a key is shown as written, control characters escaped (never sent to a terminal raw).
+  return `${file}: ${JSON.stringify(unknown.key)} is not a setting; it was ignored.${unknown.suggestion ? ` Did you mean "${unknown.suggestion}"?` : ` Settings: ${Object.values(SettingKeys).join(', ')}.`}`;
+}
+
 export interface SettingsFile extends SettingsRead {
   readonly file: string;
+  /** Keys that are no setting (ignored). */
+  readonly unknown: readonly UnknownSetting[];
 }
 
 /**
@@ -313,7 +354,7 @@ export async function loadSettingsFile(file: string): Promise<SettingsFile> {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new ConfigError(file, '', `must be a JSON object of settings; got ${shown(json)}`, 'Write e.g. {"models": [...], "threshold": 0.7, "fieldMapping": {"reference": "gold"}}.');
   }
-  return { file, ...readSettings(jsonSettingsSource(json as Record<string, unknown>)) };
+  return { file, ...readSettings(jsonSettingsSource(json as Record<string, unknown>)), unknown: unknownSettings(json as Record<string, unknown>) };
 }
 
 /** The setting a problem is in (`models` for `models[0].baseUrl`, `fieldMapping` for `fieldMapping.gold`), to open it. */
