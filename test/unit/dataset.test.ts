@@ -83,6 +83,19 @@ describe('Dataset reader', () => {
     await dataset.close();
   });
 
+  it('tells every kind of invalid UTF-8 apart from a replacement character written as valid UTF-8', async () => {
+    const kinds = ['c0af', 'eda080', 'e282', 'f888808080', 'f4908080', '80', 'ff', 'e0808f'];
+    const lines = [
+      Buffer.from(JSON.stringify(row('written-fffd', { input: 'a \ufffd b' }))),
+      ...kinds.map((hex, i) => Buffer.concat([Buffer.from(`{"id": "bad-${i}", "input": "x`), Buffer.from(hex, 'hex'), Buffer.from('", "rationale": "r"}')])),
+    ];
+    const file = writeFixture(tmp.dir, 'utf8-kinds.jsonl', Buffer.concat(lines.flatMap((l) => [l, Buffer.from('\n')])));
+    const dataset = await Dataset.open(file);
+    assert.equal(dataset.rowCount, 1 + kinds.length);
+    assert.deepEqual(dataset.findings.map((f) => [f.line, f.code]), kinds.map((_, i) => [i + 2, 'invalid-utf8']));
+    await dataset.close();
+  });
+
   it('reads a 10 MB line without trouble, and skips a line over the configured limit with a finding', async () => {
     const huge = 'x'.repeat(10 * 1024 * 1024);
     const file = writeFixture(tmp.dir, 'huge.jsonl', jsonl([row('before'), row('huge', { input: huge }), row('after')]));

@@ -554,13 +554,12 @@ export class Indexer {
     }
     this.nonBlankLines += 1;
 
-    let text: string;
-    if (isUtf8(bytes)) {
-      text = bytes.toString('utf8');
-    } else {
+    // Decoding turns every invalid byte into U+FFFD: a line without one was valid UTF-8, and only a line
+    // with one (a replacement character written in the file, or bad bytes) is checked byte by byte.
+    const text = bytes.toString('utf8');
+    if (text.includes('\uFFFD') && !isUtf8(bytes)) {
       const at = firstInvalidUtf8Byte(bytes);
       this.report(line, 'warning', 'invalid-utf8', `line has bytes that are not valid UTF-8 (first at byte ${at + 1} of the line); they read as U+FFFD`, 'Re-save the file as UTF-8, or fix the bytes at that position.');
-      text = bytes.toString('utf8');
     }
 
     let parsed: unknown;
