@@ -139,24 +139,19 @@ export function main(): void {
       throw error;
     });
   }
-  let settled = false;
   // Node ends a process whose event loop empties, even with the command still awaiting something: that
   // is a bug, and must never pass for success (exit 0 with half a run) in a script or CI.
   const stalled = () => {
-    if (settled) return;
-    settled = true;
     process.stderr.write('pisar-review: internal error: the command stopped before it finished (nothing left to wait for); what it wrote so far is kept. Please report this.\n');
     process.exitCode = 2;
   };
   process.once('beforeExit', stalled);
   runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() }).then(
     (code) => {
-      settled = true;
       process.off('beforeExit', stalled);
       process.exitCode = code;
     },
     (error: unknown) => {
-      settled = true;
       process.off('beforeExit', stalled);
       const detail = error instanceof Error ? error.stack ?? error.message : String(error);
       process.stderr.write(`pisar-review: internal error: ${redactCredentials(detail, secretsInEnvironment(process.env))}\n`);

@@ -121,30 +121,26 @@ class RowHashes {
   /** No hash was computed (the index was built without them): every row's hash reads ''. */
   constructor(readonly empty: boolean) {}
 
-  get length(): number {
-    return this.count;
-  }
-
   push(digest: Uint8Array | undefined): void {
-    if ((this.count + 1) * HASH_BYTES > this.bytes.length) {
-      const grown = new Uint8Array(this.bytes.length * 2);
-      grown.set(this.bytes);
-      this.bytes = grown;
-    }
+    this.reserve(1);
     if (digest) this.bytes.set(digest.subarray(0, HASH_BYTES), this.count * HASH_BYTES);
     this.count++;
   }
 
   /** The hashes of another part, in order. */
   append(other: { readonly bytes: Uint8Array; readonly count: number }): void {
-    const needed = (this.count + other.count) * HASH_BYTES;
-    if (needed > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2));
-      grown.set(this.bytes.subarray(0, this.count * HASH_BYTES));
-      this.bytes = grown;
-    }
+    this.reserve(other.count);
     this.bytes.set(other.bytes.subarray(0, other.count * HASH_BYTES), this.count * HASH_BYTES);
     this.count += other.count;
+  }
+
+  /** Room for `more` hashes, growing by doubling. */
+  private reserve(more: number): void {
+    const needed = (this.count + more) * HASH_BYTES;
+    if (needed <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2));
+    grown.set(this.bytes.subarray(0, this.count * HASH_BYTES));
+    this.bytes = grown;
   }
 
   get(index: number): string {
@@ -157,15 +153,16 @@ class RowHashes {
   }
 }
 
-const digestBytes: (bytes: Uint8Array) => Uint8Array =
+/** A row's SHA-1 (crypto.hash, one call, where Node has it). */
+const digestBytes: (bytes: Uint8Array) => Buffer =
   typeof (crypto as { hash?: unknown }).hash === 'function'
     ? (bytes) => (crypto as unknown as { hash(a: string, d: Uint8Array, e: string): Buffer }).hash('sha1', bytes, 'buffer')
     : (bytes) => crypto.createHash('sha1').update(bytes).digest();
 
-const hashBytes: (bytes: Uint8Array) => string =
-  typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (bytes) => (crypto as unknown as { hash(a: string, d: Uint8Array, e: string): string }).hash('sha1', bytes, 'hex').slice(0, 16)
-    : (bytes) => crypto.createHash('sha1').update(bytes).digest('hex').slice(0, 16);
+/** A row's hash as stored beside results: its digest's first bytes in hex, as RowHashes.get() gives it. */
+function hashBytes(bytes: Uint8Array): string {
+  return digestBytes(bytes).toString('hex', 0, HASH_BYTES);
+}
 
 function isWhitespaceByte(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0b || byte === 0x0c;
@@ -786,6 +783,14 @@ async function indexInParts(indexer: Indexer, file: string, options: OpenDataset
   }
 }
 
+let workerScript: { readonly path: string | undefined } | undefined;
+
+/** The worker's script: the bundle beside dist/*.js, or the compiled module beside this one (looked up once). */
+function partWorkerScript(): string | undefined {
+  workerScript ??= { path: [path.join(__dirname, 'dataset-worker.js'), path.join(__dirname, 'indexWorker.js')].find((candidate) => fs.existsSync(candidate)) };
+  return workerScript.path;
+}
+
 /** A worker thread that indexes the parts it is given, one at a time, until told to stop. */
 class PartWorker {
   private worker: Worker | undefined;
@@ -802,7 +807,7 @@ class PartWorker {
    * part is left or the worker failed (its part, if any, stays undone for the caller to index).
    */
   run(next: () => number | undefined, range: (k: number) => [number, number], indexed: (k: number, part: IndexPart) => void): Promise<void> {
-    const script = [path.join(__dirname, 'dataset-worker.js'), path.join(__dirname, 'indexWorker.js')].find((candidate) => fs.existsSync(candidate));
+    const script = partWorkerScript();
     if (!script || this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       let current: number | undefined;
@@ -944,10 +949,7 @@ export class Dataset {
       if (threads > 1) {
         await indexInParts(indexer, absolute, options, stat.size, threads);
       } else {
-        const stream = fs.createReadStream(absolute, { highWaterMark: CHUNK_BYTES });
-        for await (const chunk of stream) {
-          indexer.push(chunk as Buffer);
-        }
+        await indexRange(indexer, absolute, 0, Infinity); // to the end, even if the file grew since stat
       }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;

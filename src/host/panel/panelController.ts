@@ -318,7 +318,7 @@ export class PanelController {
       // A newer query arrived while this one was computing: its own refresh pushes.
       if (query !== this.query) return;
       // A large file's sort columns, then its text index, are read ahead one after the other (each reads every row).
-      void this.columns.prefill(this.source, dataset).then(() => (dataset.rowCount >= this.columns.prefillFrom ? this.source.prepareSearch?.() : undefined));
+      void this.columns.prefill(this.source, dataset).then(() => (this.columns.readsAhead(dataset) ? this.source.prepareSearch?.() : undefined));
       this.order = order;
       this.generation++;
       this.send({ type: 'summary/didChange', summary: this.source.summary() });

@@ -63,7 +63,12 @@ function sortByRank(kept: number[], ranks: { rank: Int32Array; distinct: number 
 /** Per-row values to sort by; filled on the first sort other than file order. */
 export class SortColumns {
   /** @param prefillFrom rows from which prefill() reads ahead (default 10,000). */
-  constructor(readonly prefillFrom = 10_000) {}
+  constructor(private readonly prefillFrom = 10_000) {}
+
+  /** Whether the panel reads ahead for this dataset (its sort columns, then its text index): large files only. */
+  readsAhead(dataset: DatasetView): boolean {
+    return dataset.rowCount >= this.prefillFrom;
+  }
 
   private ids: string[] = [];
   private input: string[] = [];
@@ -103,7 +108,7 @@ export class SortColumns {
    */
   prefill(source: PanelSource, dataset: DatasetView): Promise<void> {
     // Small files fill in a blink when sorted; only large ones are worth reading ahead of need.
-    if (dataset.rowCount < this.prefillFrom) return Promise.resolve();
+    if (!this.readsAhead(dataset)) return Promise.resolve();
     const shape = shapeOf(dataset);
     if (this.matches(shape) || (this.filling && sameShape(this.filling.shape, shape))) return Promise.resolve();
     const epoch = this.epoch;
