@@ -10,7 +10,7 @@ export class UsageError extends Error {
   }
 }
 
-/** Exit codes are part of the CLI's public contract (README: "Exit codes"). */
+/** Exit codes are part of the CLI's public contract (docs/cli.md: "Exit codes"). */
 export const ExitCode = {
   ok: 0,
   someCallsFailed: 1,

@@ -20,7 +20,7 @@ export interface CompareSide {
   model: string;
 }
 
-/** The `--format json` document of `compare` (public contract, README: "compare"). */
+/** The `--format json` document of `compare` (public contract, docs/cli.md: "compare"). */
 export interface CompareDocument extends RunComparison {
   schema: 'pisar-review/compare@1';
   a: CompareSide;

@@ -29,7 +29,7 @@ export interface ReportDocument extends DatasetSummary {
   resultsFile: string;
   /** With --rows: each row's current result per model. */
   rows?: RowReport[];
-  /** Intervals, paired tests, calibration against annotations, ROUGE-L F and bias checks (README: "Statistics"). */
+  /** Intervals, paired tests, calibration against annotations, ROUGE-L F and bias checks (docs/scoring.md: "Statistics"). */
   statistics: StatisticsReport;
   /** Lines of the results sidecar that were skipped. */
   problems: SidecarProblem[];
