@@ -7,7 +7,7 @@ import { Dataset } from '../../src/core/dataset/dataset';
 import { ModelLane, type LaneContext } from '../../src/core/runner/modelLane';
 import { planRun } from '../../src/core/runner/plan';
 import { ResultWriter } from '../../src/core/runner/resultWriter';
-import { DEFAULT_RETRY_POLICY } from '../../src/core/runner/retry';
+import { DEFAULT_RETRY_POLICY } from '../../src/core/http/retry';
 import { RowFeed } from '../../src/core/runner/rowFeed';
 import type { ModelFailure } from '../../src/core/runner/runner';
 import { ScoreBatcher } from '../../src/core/runner/scoreBatcher';

@@ -1,8 +1,9 @@
 import type { ModelConfig } from '../config/models';
 import { redactCredentials } from '../security/redact';
 import { createClient, requestBody } from './provider';
-import { contentText, looksLikeHtml, parseChatResponse, rawErrorBody, ResponseError, stripThinking, visibleAnswer } from './responses';
-import { classifyFailure } from './retry';
+import { looksLikeHtml, rawErrorBody, ResponseError } from '../http/errors';
+import { contentText, parseChatResponse, stripThinking, visibleAnswer } from './responses';
+import { classifyFailure } from '../http/retry';
 
 /**
  * One cheap look at each configured model before a run: is the server there, is the key accepted,

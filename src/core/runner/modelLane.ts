@@ -6,7 +6,7 @@ import type { ModelConfig } from '../config/models';
 import { redactCredentials } from '../security/redact';
 import type { StoredResult } from '../store/results';
 import { completeOnce, createClient, type Completion } from './provider';
-import { backoffMs, classifyFailure, type FailureClass, type RetryPolicy } from './retry';
+import { backoffMs, classifyFailure, type FailureClass, type RetryPolicy } from '../http/retry';
 import type { ModelFailure, ModelRunStats } from './runner';
 import { dict } from '../security/ownKeys';
 

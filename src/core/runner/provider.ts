@@ -2,7 +2,7 @@ import type { OpenAI } from 'openai';
 import type { ModelConfig } from '../config/models';
 import { MODEL_DEFAULTS } from '../config/models';
 import type { OutgoingMessage } from './prompt';
-import { createOpenAIClient } from './openaiClient';
+import { createOpenAIClient } from '../http/openaiClient';
 import { parseChatResponse, visibleAnswer } from './responses';
 
 export interface Completion {

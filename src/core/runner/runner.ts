@@ -12,7 +12,7 @@ import { buildMessages, PromptError } from './prompt';
 import { cachedAnswer, requestBody, type Completion } from './provider';
 import { RequestCache } from './requestCache';
 import { ResultWriter } from './resultWriter';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry';
 import { RowFeed } from './rowFeed';
 import { ScoreBatcher } from './scoreBatcher';
 import { ownValue } from '../security/ownKeys';

@@ -1,5 +1,5 @@
 import type { Embedder, EmbedRunOptions } from './embedder';
-import { errorReason, rawErrorBody } from '../runner/responses';
+import { errorReason, rawErrorBody } from '../http/errors';
 import { ScorerError } from './scorer';
 
 type OpenAIClient = import('openai').OpenAI;
@@ -36,7 +36,7 @@ export class RemoteEmbedder implements Embedder {
 
   private getClient(): Promise<OpenAIClient> {
     // The one client factory (no env ids, no placeholder key, guarded transport); loaded on first use.
-    this.client ??= import('../runner/openaiClient').then(({ createOpenAIClient }) => createOpenAIClient({
+    this.client ??= import('../http/openaiClient').then(({ createOpenAIClient }) => createOpenAIClient({
       baseUrl: this.options.baseUrl,
       apiKey: this.options.apiKey,
       timeoutMs: this.options.timeoutMs ?? 60_000,
@@ -47,7 +47,7 @@ export class RemoteEmbedder implements Embedder {
 
   /** One embeddings request with the product's one retry layer (the client itself never retries). */
   private async embedWithRetries(client: OpenAIClient, input: string[], signal: AbortSignal | undefined) {
-    const { classifyFailure, backoffMs, DEFAULT_RETRY_POLICY } = await import('../runner/retry');
+    const { classifyFailure, backoffMs, DEFAULT_RETRY_POLICY } = await import('../http/retry');
     const policy = { ...DEFAULT_RETRY_POLICY, retries: EMBEDDING_RETRIES };
     for (let attempt = 0; ; attempt++) {
       try {
@@ -134,7 +134,7 @@ export class RemoteEmbedder implements Embedder {
     if (error instanceof ScorerError) return error;
     if (run.signal?.aborted) return new ScorerError('cancelled', 'Scoring was cancelled.');
     const status = (error as { status?: number }).status;
-    const { transportErrorOf } = await import('../runner/transport');
+    const { transportErrorOf } = await import('../http/transport');
     const detail = transportErrorOf(error)?.message ?? errorText(error);
     return new ScorerError('remote-failed', `Embeddings request to ${origin} (model ${this.options.model}) failed${status ? ` with HTTP ${status}` : ''}: ${detail}`);
   }

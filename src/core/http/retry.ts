@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { transportErrorOf } from './transport';
-import { errorReason, isQuotaExhausted, notApiFix, rawErrorBody, ResponseError, unsupportedParameter, unsupportedParameterFix, type ErrorReason } from './responses';
+import { errorReason, isQuotaExhausted, notApiFix, rawErrorBody, ResponseError, unsupportedParameter, unsupportedParameterFix, type ErrorReason } from './errors';
 
 /** How the one retry layer behaves (the openai client's own retries are off: stacked retries multiply). */
 export interface RetryPolicy {

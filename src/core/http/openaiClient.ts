@@ -1,7 +1,19 @@
-import type { OpenAI } from 'openai';
+import { OpenAI } from 'openai';
 import { rememberSecret } from '../security/redact';
-import { ReviewClient } from './responses';
+import { keepRawErrorBody } from './errors';
 import { guardedFetch } from './transport';
+
+/**
+ * The openai client, keeping each error's whole body: the SDK reads only `body.error`, so a vLLM
+ * `{"object":"error","message":..}` would lose its reason ("400 status code (no body)").
+ */
+class ReviewClient extends OpenAI {
+  protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers) {
+    const err = super.makeStatusError(status, error, message, headers);
+    keepRawErrorBody(err, error ?? message);
+    return err;
+  }
+}
 
 export interface OpenAIClientOptions {
   readonly baseUrl: string;
