@@ -9,7 +9,7 @@ import { planRun } from '../../src/core/runner/plan';
 import { ResultWriter } from '../../src/core/runner/resultWriter';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/http/retry';
 import { RowFeed } from '../../src/core/runner/rowFeed';
-import type { ModelFailure } from '../../src/core/runner/runner';
+import type { ModelFailure } from '../../src/core/runner/runTypes';
 import { ScoreBatcher } from '../../src/core/runner/scoreBatcher';
 import { ResultsStore, type StoredResult } from '../../src/core/store/results';
 import { readSidecar } from '../../src/core/store/sidecar';

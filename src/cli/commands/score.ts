@@ -128,7 +128,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     return key || undefined;
   };
 
-  const { createScorer, ScorerError } = await import('../../core/scoring/scorer');
+  const [{ createScorer }, { ScorerError }] = await Promise.all([import('../../core/scoring/scorer'), import('../../core/scoring/embedder')]);
   let scorer: Awaited<ReturnType<typeof createScorer>>;
   try {
     scorer = createScorer({ provider: embedding.provider, model: embedding.model, dtype: embedding.dtype, remote: embedding.remote, cacheDir });

@@ -7,7 +7,7 @@ import { redactCredentials } from '../security/redact';
 import type { StoredResult } from '../store/results';
 import { completeOnce, createClient, type Completion } from './provider';
 import { backoffMs, classifyFailure, type FailureClass, type RetryPolicy } from '../http/retry';
-import type { ModelFailure, ModelRunStats } from './runner';
+import type { ModelFailure, ModelRunStats } from './runTypes';
 import { dict } from '../security/ownKeys';
 
 export type CallOutcome = { ok: true; completion: Completion; latencyMs: number } | { ok: false; error: NonNullable<StoredResult['error']> };

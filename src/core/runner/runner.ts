@@ -14,41 +14,11 @@ import { RequestCache } from './requestCache';
 import { ResultWriter } from './resultWriter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry';
 import { RowFeed } from './rowFeed';
+import type { ModelFailure, ModelRunStats, RunScorer } from './runTypes';
 import { ScoreBatcher } from './scoreBatcher';
 import { ownValue } from '../security/ownKeys';
 import { RunLock } from '../store/runLock';
 import { UnsafeFileError } from '../store/safeFile';
-
-/** What the runner needs from the scorer (src/core/scoring/scorer.ts provides it). */
-export interface RunScorer {
-  /** Identifies the embedding model and settings; a stored score made by another key is redone. */
-  readonly cacheKey: string;
-  scorePairs(pairs: { output: string; reference: string }[], options?: { signal?: AbortSignal; onEvent?: (e: never) => void }): Promise<number[]>;
-  /** Which texts the embedding model reads only the start of (longer than its word-piece limit); undefined when it cannot tell. */
-  cutTexts?(texts: string[], options?: { signal?: AbortSignal }): Promise<boolean[] | undefined>;
-}
-
-export interface ModelFailure {
-  readonly model: string;
-  readonly message: string;
-  readonly fix: string;
-}
-
-/** Per-model counts for one run. */
-export interface ModelRunStats {
-  readonly model: string;
-  /** Requests sent (first attempts; retries are counted apart). */
-  called: number;
-  cacheHits: number;
-  precomputed: number;
-  /** Stored, current and scored already: nothing done. */
-  reused: number;
-  succeeded: number;
-  failed: number;
-  retries: number;
-  /** Failures by kind (e.g. timeout, rate-limit, model-failed). */
-  failedByKind: Record<string, number>;
-}
 
 export interface RunSummary {
   /** (row, model) pairs in scope. */

@@ -5,7 +5,7 @@
 // Outputs that cost nothing to redo (precomputed, already stored) are written once, with their score.
 import { redactCredentials } from '../security/redact';
 import type { StoredResult } from '../store/results';
-import type { RunScorer } from './runner';
+import type { RunScorer } from './runTypes';
 
 export interface ScoreBatcherOptions {
   scorer: RunScorer;

@@ -1,4 +1,19 @@
-import type { ScorerEvent } from './scorer';
+// The bottom of scoring/: what the scorer and its embedders (local, remote, worker) share. Imports nothing of scoring/.
+
+export type EmbeddingDtype = 'fp32' | 'q8';
+
+export type ScorerEvent =
+  | { kind: 'download'; file: string; loaded: number; total: number }
+  | { kind: 'embed'; done: number; total: number };
+
+export type ScorerErrorCode = 'offline' | 'model-missing' | 'model-corrupt' | 'remote-failed' | 'cancelled';
+
+export class ScorerError extends Error {
+  constructor(readonly code: ScorerErrorCode, message: string) {
+    super(message);
+    this.name = 'ScorerError';
+  }
+}
 
 export interface EmbedRunOptions {
   signal?: AbortSignal;

@@ -1,8 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Embedder, EmbedRunOptions } from './embedder';
-import { ScorerError, type EmbeddingDtype } from './scorer';
+import { ScorerError, type Embedder, type EmbeddingDtype, type EmbedRunOptions } from './embedder';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './workerProtocol';
 
 export interface LocalEmbedderOptions {

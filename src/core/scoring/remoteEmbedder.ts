@@ -1,6 +1,5 @@
-import type { Embedder, EmbedRunOptions } from './embedder';
+import { ScorerError, type Embedder, type EmbedRunOptions } from './embedder';
 import { errorReason, rawErrorBody } from '../http/errors';
-import { ScorerError } from './scorer';
 
 type OpenAIClient = import('openai').OpenAI;
 

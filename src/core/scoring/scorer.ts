@@ -5,10 +5,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_EMBEDDING_MODEL } from '../config/settings';
 import { EmbeddingCache, textHash } from './embeddingCache';
-import type { Embedder } from './embedder';
-import type { ScorerErrorCode } from './workerProtocol';
-
-export type EmbeddingDtype = 'fp32' | 'q8';
+import { ScorerError, type Embedder, type EmbeddingDtype, type ScorerEvent } from './embedder';
 
 export interface EmbeddingSettings {
   provider: 'local' | 'remote';
@@ -27,10 +24,6 @@ export interface EmbeddingSettings {
   local?: { workers?: number; threadsPerWorker?: number; batchSize?: number };
 }
 
-export type ScorerEvent =
-  | { kind: 'download'; file: string; loaded: number; total: number }
-  | { kind: 'embed'; done: number; total: number };
-
 export interface ScorePair {
   output: string;
   reference: string;
@@ -41,13 +34,6 @@ export interface ScorerStats {
   textsRequested: number;
   cacheHits: number;
   computed: number;
-}
-
-export class ScorerError extends Error {
-  constructor(readonly code: ScorerErrorCode, message: string) {
-    super(message);
-    this.name = 'ScorerError';
-  }
 }
 
 export interface ScoreOptions {

@@ -1,7 +1,8 @@
 // Embedding worker thread: loads the model once (lazily, on the first batch), then tokenises, runs and
 // mean-pools batches so none of it blocks the thread that asked.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { MainToWorker, ScorerErrorCode, WorkerInit, WorkerToMain } from './workerProtocol';
+import type { ScorerErrorCode } from './embedder';
+import type { MainToWorker, WorkerInit, WorkerToMain } from './workerProtocol';
 
 type Transformers = typeof import('@huggingface/transformers');
 type Extractor = Awaited<ReturnType<Transformers['pipeline']>>;

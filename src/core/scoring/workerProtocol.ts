@@ -1,5 +1,5 @@
 // Messages between the scorer (main thread) and its embedding worker threads.
-import type { EmbeddingDtype } from './scorer';
+import type { EmbeddingDtype, ScorerErrorCode } from './embedder';
 
 export interface WorkerInit {
   /** Hub id, or an absolute folder path. */
@@ -22,8 +22,6 @@ export type MainToWorker =
   | { type: 'cut'; id: number; texts: string[] }
   /** Finish the running batch, skip queued ones, release the session and exit (terminating mid-run can abort the process). */
   | { type: 'close' };
-
-export type ScorerErrorCode = 'offline' | 'model-missing' | 'model-corrupt' | 'remote-failed' | 'cancelled';
 
 export type WorkerToMain =
   | { type: 'download'; file: string; loaded: number; total: number }

@@ -1,0 +1,32 @@
+/** The contracts between runDataset and its parts (ModelLane, ScoreBatcher): types only, so no part imports runner.ts. */
+
+/** What the runner needs from the scorer (src/core/scoring/scorer.ts provides it). */
+export interface RunScorer {
+  /** Identifies the embedding model and settings; a stored score made by another key is redone. */
+  readonly cacheKey: string;
+  scorePairs(pairs: { output: string; reference: string }[], options?: { signal?: AbortSignal; onEvent?: (e: never) => void }): Promise<number[]>;
+  /** Which texts the embedding model reads only the start of (longer than its word-piece limit); undefined when it cannot tell. */
+  cutTexts?(texts: string[], options?: { signal?: AbortSignal }): Promise<boolean[] | undefined>;
+}
+
+export interface ModelFailure {
+  readonly model: string;
+  readonly message: string;
+  readonly fix: string;
+}
+
+/** Per-model counts for one run. */
+export interface ModelRunStats {
+  readonly model: string;
+  /** Requests sent (first attempts; retries are counted apart). */
+  called: number;
+  cacheHits: number;
+  precomputed: number;
+  /** Stored, current and scored already: nothing done. */
+  reused: number;
+  succeeded: number;
+  failed: number;
+  retries: number;
+  /** Failures by kind (e.g. timeout, rate-limit, model-failed). */
+  failedByKind: Record<string, number>;
+}
