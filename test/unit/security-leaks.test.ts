@@ -54,7 +54,7 @@ describe('security: a key echoed back by a server never leaves the run', functio
     const sidecar = await fsp.readFile(results.file, 'utf8');
     const seen = JSON.stringify({ summary, events }) + sidecar;
     assert.ok(!seen.includes(key), `the key leaked: ${seen.slice(seen.indexOf(key) - 120, seen.indexOf(key) + 40)}`);
-    assert.match(sidecar, /Authorization: \[redacted\]/, 'the quote is kept, masked, so the reason stays readable');
+    assert.match(sidecar, /Authorization: Bearer \[redacted\]/, 'the quote is kept, masked, so the reason stays readable');
   });
 
   it('CLI: stderr and the results file hold no key from the environment, though the server quoted it', async () => {

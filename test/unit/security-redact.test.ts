@@ -1,60 +1,89 @@
 import * as assert from 'node:assert/strict';
-import { redactCredentials } from '../../src/core/security/redact';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { redactCredentials, rememberSecret } from '../../src/core/security/redact';
+import { runCliCaptured } from '../support/cli';
+import { jsonl, makeTempDir, repoRoot } from '../support/files';
 
-const KEY = 'sk-proj-Abc123_def456-GHI789jkl';
+const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
 
-/** Asserts the text no longer holds `secret` and says where something was masked. */
-function masked(text: string, secret: string, known: string[] = []): string {
-  const out = redactCredentials(text, known);
-  assert.ok(!out.includes(secret), `"${secret}" survived in: ${out}`);
-  assert.match(out, /\[redacted\]/);
-  return out;
-}
+/** Text a user may well keep in a dataset: it looks like credentials but is nobody's key. */
+const HOSTILE = [
+  'authorization: "',
+  'Authorization: Bearer abc.def-ghi',
+  'sk-proj-Abc123_def456-GHI789jkl',
+  'Bearer tok_9f8e7d6c5b4a',
+  'api_key=0123456789abcdef',
+  '{"apiKey": "0123456789abcdef"}',
+  'https://user:hunter2secret@example.com/v1?key=AIzaSyXYZ123&token=abc',
+];
 
-describe('security: redactCredentials', () => {
-  it('masks Authorization headers in every spelling a log or error quotes them', () => {
-    assert.equal(redactCredentials('Authorization: Bearer abc.def-ghi'), 'Authorization: [redacted]');
-    assert.equal(redactCredentials('authorization=Basic dXNlcjpwYXNz'), 'authorization=[redacted]');
-    masked('{"headers":{"Authorization":"Bearer tok_9f8e7d6c5b4a"}}', 'tok_9f8e7d6c5b4a');
-    masked("{ authorization: 'Bearer tok_9f8e7d6c5b4a', accept: 'json' }", 'tok_9f8e7d6c5b4a');
-    masked('Proxy-Authorization: Basic dXNlcjpwYXNz', 'dXNlcjpwYXNz');
+describe('security: redactCredentials masks the keys this process knows, never patterns in user data', () => {
+  it('leaves credential-looking user text exactly as it is', () => {
+    for (const text of HOSTILE) assert.equal(redactCredentials(text), text);
   });
 
-  it('masks a bare Bearer token and sk- keys wherever they appear', () => {
-    assert.equal(redactCredentials('sent Bearer abcdef123456 to the proxy'), 'sent Bearer [redacted] to the proxy');
-    assert.equal(redactCredentials(`Incorrect API key provided: ${KEY}.`), 'Incorrect API key provided: sk-[redacted].');
-    masked(`key=${KEY}`, KEY);
+  it('masks a known key as it is, JSON-escaped, URL-encoded, base64 (both alphabets) and reversed', () => {
+    const key = 'k3y/with+odd"chars?&=';
+    const forms = [
+      key,
+      JSON.stringify(key).slice(1, -1),
+      encodeURIComponent(key),
+      Buffer.from(key).toString('base64').replace(/=+$/, ''),
+      Buffer.from(key).toString('base64url'),
+      [...key].reverse().join(''),
+    ];
+    for (const form of forms) {
+      const out = redactCredentials(`before ${form} after`, [key]);
+      assert.equal(out, 'before [redacted] after', `form ${form}`);
+    }
   });
 
-  it('masks api-key headers and JSON fields, keeping the field name', () => {
-    assert.equal(redactCredentials('api-key: 0123456789abcdef'), 'api-key: [redacted]');
-    assert.equal(redactCredentials('x-api-key=0123456789abcdef'), 'x-api-key=[redacted]');
-    assert.equal(redactCredentials('{"api_key":"0123456789abcdef","model":"gpt"}'), '{"api_key":"[redacted]","model":"gpt"}');
-    assert.equal(redactCredentials('{"apiKey": "0123456789abcdef"}'), '{"apiKey": "[redacted]"}');
-    masked('{"access_token":"ya29.a0Af_xyz"}', 'ya29.a0Af_xyz');
-  });
-
-  it('masks keys in URLs: query parameters and user:password, leaving the rest of the URL readable', () => {
-    assert.equal(
-      redactCredentials('cannot reach https://example.openai.azure.com/v1?api-version=2024&api-key=0123456789abcdef (ECONNREFUSED)'),
-      'cannot reach https://example.openai.azure.com/v1?api-version=2024&api-key=[redacted] (ECONNREFUSED)',
-    );
-    assert.equal(redactCredentials('GET https://g.example/v1/models?key=AIzaSyXYZ123&alt=json'), 'GET https://g.example/v1/models?key=[redacted]&alt=json');
-    assert.equal(redactCredentials('http://user:hunter2secret@127.0.0.1:8080/v1'), 'http://user:[redacted]@127.0.0.1:8080/v1');
-    masked('https://host/v1?token=abcdef123456', 'abcdef123456');
-  });
-
-  it('masks every occurrence of a known secret whatever it looks like', () => {
-    const bare = '7f3c9a1e5b2d';
-    const out = masked(`the proxy said: key ${bare} is not valid for ${bare}`, bare, [bare]);
-    assert.equal(out, 'the proxy said: key [redacted] is not valid for [redacted]');
-    // Too short to mask by value without mangling ordinary words.
+  it('masks a remembered key in every later redaction, and too-short secrets never', () => {
+    const key = `remembered-${Math.random().toString(36).slice(2)}`;
+    rememberSecret(key);
+    assert.equal(redactCredentials(`the proxy said: ${key} is not valid`), 'the proxy said: [redacted] is not valid');
     assert.equal(redactCredentials('a cat sat', ['cat']), 'a cat sat');
   });
+});
 
-  it('leaves text without credentials as it is', () => {
-    const plain = 'm1 r3: HTTP 500: The server had an error (gave up after 5 attempts); see https://example.com/v1/chat/completions?stream=false';
-    assert.equal(redactCredentials(plain), plain);
-    assert.equal(redactCredentials('the key of the row is "id"; the monkey ate a banana'), 'the key of the row is "id"; the monkey ate a banana');
+describe('security: hostile ids and texts pass every CLI command unchanged, and every --json parses', function () {
+  this.timeout(120_000);
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => (tmp = makeTempDir('pisar-redact-')));
+  afterEach(() => tmp.cleanup());
+
+  it('inspect, score, report (json, csv, md) and compare keep them and print valid JSON', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    const rows = HOSTILE.map((text, i) => ({ id: `${text} #${i}`, input: `q ${text}`, rationale: `because ${text}`, outputs: { m1: `answer ${text}`, m2: `other ${text}` } }));
+    await fsp.writeFile(data, jsonl(rows));
+    // A real key in the environment: it is masked, the look-alikes are not.
+    const env = { OPENAI_API_KEY: 'sk-the-real-key-0000000000' };
+    const common = ['--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')];
+
+    const inspect = await runCliCaptured(['inspect', data, '--json'], { env });
+    assert.equal(inspect.code, 0, inspect.stderr);
+    JSON.parse(inspect.stdout);
+    const score = await runCliCaptured(['score', data, '--json', ...common], { env });
+    assert.equal(score.code, 0, score.stderr);
+    JSON.parse(score.stdout);
+    const report = await runCliCaptured(['report', data, '--json', '--rows'], { env });
+    assert.equal(report.code, 0, report.stderr);
+    const doc = JSON.parse(report.stdout) as { rows: { id: string }[] };
+    assert.deepEqual(doc.rows.map((r) => r.id).sort(), rows.map((r) => r.id).sort(), 'ids are printed as they are');
+    const compare = await runCliCaptured(['compare', data, '--models', 'm1,m2', '--json'], { env });
+    assert.equal(compare.code, 0, compare.stderr);
+    JSON.parse(compare.stdout);
+
+    for (const format of ['csv', 'md']) {
+      const out = await runCliCaptured(['report', data, '--format', format, '--rows'], { env });
+      assert.equal(out.code, 0, out.stderr);
+      for (const token of ['abc.def-ghi', 'sk-proj-Abc123_def456-GHI789jkl', 'tok_9f8e7d6c5b4a', '0123456789abcdef', 'hunter2secret', 'AIzaSyXYZ123']) {
+        assert.ok(out.stdout.includes(token), `${format}: "${token}" was altered:\n${out.stdout.slice(-1500)}`);
+      }
+      assert.ok(!out.stdout.includes('[redacted]'), `${format}: user text was masked`);
+    }
+    const results = await fsp.readFile(path.join(tmp.dir, 'data.pisar-results.jsonl'), 'utf8');
+    assert.ok(!results.includes('[redacted]'), 'the results sidecar keeps user text as it is');
   });
 });

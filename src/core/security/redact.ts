@@ -1,25 +1,15 @@
 /**
- * Masks credentials in text bound for a log, a terminal, a sidecar or a screen. Pure: the extension's
- * log, the runner's failure messages and the CLI's stderr all go through it.
+ * Masks the credentials this process KNOWS (the keys it was given or holds) in text bound for a log, a
+ * terminal, a sidecar or a screen. Pure: the extension's log, the runner's failure messages and the
+ * CLI's stdout and stderr all go through it.
+ *
+ * It never masks by pattern: a row id holding `authorization: "`, a rationale quoting `sk-...` or
+ * `Bearer ...`, a model answer mentioning `api_key=` are the user's data, and rewriting them broke
+ * JSON documents and altered CSV and Markdown exports. A key is caught in every form it travels in:
+ * as it is, JSON-escaped, URL-encoded, base64 (standard and URL-safe) and reversed.
  */
 
 export const REDACTED = '[redacted]';
-
-// Each rule keeps what names the credential (so a reader knows what was there) and masks its value.
-const RULES: readonly [RegExp, string][] = [
-  // Authorization / Proxy-Authorization headers, as a header line, a JSON field or key=value.
-  [/((?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|token)\s+)?[^\s"',;}&]+/gi, `$1${REDACTED}`],
-  // Key headers and fields: api-key, x-api-key, api_key, apiKey, access_token, client_secret, ...
-  [/((?:x-)?(?:api[-_]?key|access[-_]?token|refresh[-_]?token|client[-_]?secret|secret[-_]?key)["']?\s*[:=]\s*["']?)[^\s"',;}&#]+/gi, `$1${REDACTED}`],
-  // Query parameters that carry keys (?key=, &token=, ?sig=); the ones above are already masked.
-  [/([?&](?:key|token|sig|signature|password|auth)=)[^&#\s"']+/gi, `$1${REDACTED}`],
-  // user:password@ in a URL.
-  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@"']+:)[^\s/@"']+@/gi, `$1${REDACTED}@`],
-  // Bearer tokens anywhere.
-  [/\bBearer\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]+/gi, `Bearer ${REDACTED}`],
-  // OpenAI-style secret keys (sk-..., sk-proj-...) wherever they appear.
-  [/\bsk-(?!\[redacted\])[A-Za-z0-9_-]{8,}/g, `sk-${REDACTED}`],
-];
 
 /** Known secrets shorter than this are not masked by value: they would mangle ordinary words. */
 const MIN_SECRET_LENGTH = 6;
@@ -32,31 +22,50 @@ export function rememberSecret(secret: string | undefined): void {
   if (secret && secret.length >= MIN_SECRET_LENGTH) remembered.add(secret);
 }
 
-/**
- * `text` with anything that looks like a credential masked, and every occurrence of the given
- * `secrets` (keys the caller holds) and of every remembered key masked whatever they look like.
- */
-export function redactCredentials(text: string, secrets: Iterable<string | undefined> = []): string {
-  let out = text;
-  // Known values first: a key that matches no pattern (e.g. a bare hex token) is still caught.
-  for (const secret of secrets) {
-    if (secret && secret.length >= MIN_SECRET_LENGTH) out = out.split(secret).join(REDACTED);
+/** The forms a key takes in text: as is, JSON-escaped, URL-encoded, base64 and reversed (longest first). */
+export function secretForms(secret: string): string[] {
+  const base64 = Buffer.from(secret, 'utf8').toString('base64').replace(/=+$/, '');
+  const forms = new Set([
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    encodeURIComponent(secret),
+    base64,
+    base64.replace(/\+/g, '-').replace(/\//g, '_'),
+    [...secret].reverse().join(''),
+  ]);
+  return [...forms].filter((f) => f.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+const formsCache = new Map<string, string[]>();
+
+function formsOf(secret: string): string[] {
+  let forms = formsCache.get(secret);
+  if (!forms) {
+    forms = secretForms(secret);
+    if (formsCache.size > 256) formsCache.clear();
+    formsCache.set(secret, forms);
   }
-  out = redactKnownSecrets(out);
-  for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement);
-  return out;
+  return forms;
 }
 
 /**
- * `text` with every remembered key (and its JSON-escaped form) masked, and nothing else changed: for
- * bodies from the wire, whose other text (a model's answer) must stay as it was.
+ * `text` with every form of the given `secrets` (keys the caller holds) and of every remembered key
+ * masked; nothing else changes.
  */
-export function redactKnownSecrets(text: string): string {
+export function redactCredentials(text: string, secrets: Iterable<string | undefined> = []): string {
   let out = text;
-  for (const secret of remembered) {
-    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
+  const all = new Set(remembered);
+  for (const secret of secrets) if (secret && secret.length >= MIN_SECRET_LENGTH) all.add(secret);
+  // Longest secrets first: a key that contains another key is masked whole.
+  for (const secret of [...all].sort((a, b) => b.length - a.length)) {
+    for (const form of formsOf(secret)) {
       if (out.includes(form)) out = out.split(form).join(REDACTED);
     }
   }
   return out;
+}
+
+/** `text` with every remembered key masked (in every form), and nothing else changed. */
+export function redactKnownSecrets(text: string): string {
+  return redactCredentials(text);
 }
