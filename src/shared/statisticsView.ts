@@ -9,9 +9,18 @@ export interface IntervalView {
   readonly high: number;
 }
 
+/**
+ * How an interval was computed: `bootstrap` (percentile bootstrap, seeded) up to 5,000 values; above that the
+ * large-sample forms, which equal the bootstrap's to within its own noise and cost one pass: `normal` (mean +- z * sd /
+ * sqrt(n)), `order-statistic` (the distribution-free interval of a median: the order statistics at n/2 -+ z * sqrt(n) / 2).
+ */
+export type IntervalMethodView = 'bootstrap' | 'normal' | 'order-statistic';
+
 /** A value with its 95% interval. */
 export interface EstimateView extends IntervalView {
   readonly value: number;
+  /** How the interval was computed (absent in documents written before it was reported: bootstrap). */
+  readonly method?: IntervalMethodView;
 }
 
 /** exact: all 2^n sign flips (n <= 16 non-zero differences); monte-carlo: random flips; normal: CLT of the flip distribution (n > 5000). */

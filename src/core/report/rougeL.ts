@@ -32,8 +32,11 @@ export interface RougeL {
 
 /** ROUGE-L of a candidate (model output) against a reference; all zero when either has no token. */
 export function rougeL(candidate: string, reference: string): RougeL {
-  const c = tokens(candidate);
-  const r = tokens(reference);
+  return rougeLOfTokens(tokens(candidate), tokens(reference));
+}
+
+/** ROUGE-L of token lists (from tokens()), for callers that tokenise a reference once for several outputs. */
+export function rougeLOfTokens(c: readonly string[], r: readonly string[]): RougeL {
   const lcs = lcsLength(c, r);
   if (lcs === 0) return { precision: 0, recall: 0, f: 0 };
   const precision = lcs / c.length;

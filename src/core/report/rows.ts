@@ -2,8 +2,8 @@ import type { DatasetRow } from '../dataset/types';
 import { AnnotationResolver, type Annotation, type RowLookup } from '../store/annotations';
 import { currentScore, isBelowThreshold, isStale, resultStatus } from '../review/rules';
 import type { StoredResult } from '../store/results';
-import { rougeL } from './rougeL';
-import type { StatisticsCell, StatisticsRow } from './statistics';
+import { rougeLOfTokens, tokens } from './rougeL';
+import { lengthRatio, type StatisticsCell, type StatisticsRow } from './statistics';
 import type { ResultLookup } from './summary';
 import { dict } from '../security/ownKeys';
 
@@ -42,8 +42,8 @@ function current(results: ResultLookup, row: { id: string; hash: string }, model
 }
 
 /**
- * Reads every row once and gathers what the statistics need: current scores and outputs, the
- * reference, and the labels reviewers put on model outputs (annotations of rows that did not change).
+ * Reads every row once and gathers what the statistics need, as numbers (a million rows' texts do not stay in
+ * memory): current scores, ROUGE-L F and length ratio of each output against the reference, and the labels reviewers put on model outputs (annotations of rows that did not change).
  */
 export async function collectStatisticsRows(
   dataset: ReportDataset,
@@ -66,22 +66,25 @@ export async function collectStatisticsRows(
   const out: StatisticsRow[] = [];
   for await (const row of dataset.rows()) {
     const cells = dict<StatisticsCell>();
+    const referenceTokens = row.reference !== undefined ? tokens(row.reference) : undefined;
     for (const model of models) {
       const r = current(results, row, model);
       if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
       if (!r || r.error || r.output === undefined) continue;
       const score = currentScore(r, row.hash);
+      const outputTokens = referenceTokens ? tokens(r.output) : undefined;
+      const ratio = outputTokens && referenceTokens ? lengthRatio(outputTokens, referenceTokens) : undefined;
       cells[model] = {
         ...(score !== undefined ? { score } : {}),
-        output: r.output,
+        hasOutput: true,
         truncated: isTruncated(r),
-        ...(row.reference !== undefined ? { rougeL: rougeL(r.output, row.reference).f } : {}),
+        ...(outputTokens && referenceTokens ? { rougeL: rougeLOfTokens(outputTokens, referenceTokens).f } : {}),
+        ...(ratio !== undefined ? { lengthRatio: ratio } : {}),
       };
     }
     const rowLabels = labels.get(row.index);
     out.push({
       id: row.id,
-      ...(row.reference !== undefined ? { reference: row.reference } : {}),
       cells,
       ...(rowLabels ? { labels: Object.fromEntries([...rowLabels].map(([m, a]) => [m, a.label])) } : {}),
     });

@@ -30,6 +30,10 @@ export interface StatisticsCell {
   readonly truncated?: boolean;
   /** ROUGE-L F of the output against the reference, when the caller computed it already. */
   readonly rougeL?: number;
+  /** Output tokens / reference tokens (ROUGE-L's tokens), when the caller computed it already. */
+  readonly lengthRatio?: number;
+  /** The model gave an output (set by callers that keep numbers, not the text). */
+  readonly hasOutput?: boolean;
 }
 
 export interface StatisticsRow {
@@ -89,7 +93,8 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
       if (!cell) continue;
       const bad = kind === 'bad';
       if (typeof cell.score === 'number') cosine.push({ score: cell.score, bad });
-      if (cell.output !== undefined && row.reference !== undefined) lexical.push({ score: cell.rougeL ?? rougeL(cell.output, row.reference).f, bad });
+      const rouge = cell.rougeL ?? (cell.output !== undefined && row.reference !== undefined ? rougeL(cell.output, row.reference).f : undefined);
+      if (rouge !== undefined) lexical.push({ score: rouge, bad });
     }
   }
   const calibrationOptions = { ...options, seed };
@@ -121,13 +126,15 @@ function modelStatistics(rows: readonly StatisticsRow[], model: string, threshol
     const cell = ownValue(row.cells, model);
     if (!cell) continue;
     if (typeof cell.score === 'number') scores.push(cell.score);
-    if (cell.output !== undefined || cell.truncated) outputs++;
+    if (cell.output !== undefined || cell.hasOutput || cell.truncated) outputs++;
     if (cell.truncated) truncated++;
-    if (cell.output === undefined || row.reference === undefined) continue;
-    rouge.push(cell.rougeL ?? rougeL(cell.output, row.reference).f);
-    const referenceTokens = tokens(row.reference).length;
-    if (referenceTokens > 0 && typeof cell.score === 'number') {
-      ratios.push(tokens(cell.output).length / referenceTokens);
+    const text = cell.output !== undefined && row.reference !== undefined ? { output: cell.output, reference: row.reference } : undefined;
+    const lexical = cell.rougeL ?? (text ? rougeL(text.output, text.reference).f : undefined);
+    if (lexical === undefined) continue;
+    rouge.push(lexical);
+    const ratio = cell.lengthRatio ?? (text ? lengthRatio(tokens(text.output), tokens(text.reference)) : undefined);
+    if (ratio !== undefined && typeof cell.score === 'number') {
+      ratios.push(ratio);
       ratioScores.push(cell.score);
     }
   }
@@ -151,6 +158,11 @@ function modelStatistics(rows: readonly StatisticsRow[], model: string, threshol
     },
     truncated: { outputs, count: truncated, share: outputs === 0 ? null : truncated / outputs, wilson: wilsonInterval(truncated, outputs) },
   };
+}
+
+/** Output tokens / reference tokens; undefined when the reference has no token. */
+export function lengthRatio(outputTokens: readonly string[], referenceTokens: readonly string[]): number | undefined {
+  return referenceTokens.length > 0 ? outputTokens.length / referenceTokens.length : undefined;
 }
 
 /** Scores of two models on the rows both scored, in row order. */

@@ -1,0 +1,84 @@
+// `report --json` and `compare --json` on stored results at three sizes (default 10,000, 100,000 and 1,000,000 rows;
+// PISAR_BENCH_REPORT=10000,100000 for a short run), each beside `inspect` of the same file in the same run: time per
+// row must not grow with the rows (linear), 1 M rows within 30 s and 1.5 GB for each command.
+// The dataset and its results sidecar are written directly (two models' outputs and scores per row, a label on one
+// row in fifty), so what is measured is reading, joining and the statistics, not scoring.
+// Usage: node scripts/bench/report.bench.mjs   (needs dist/: npm run build)
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runCli } from './cli-run.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const sizes = (process.env.PISAR_BENCH_REPORT || '10000,100000,1000000').split(',').map(Number);
+const dir = join(root, 'bench-results', 'report');
+mkdirSync(dir, { recursive: true });
+
+const words = ('the driver slowed because a pedestrian stepped toward the crossing while the light was about to change ' +
+  'robot picked the cup by its handle to keep a stable grasp agent refunded the order since the parcel arrived damaged').split(' ');
+let seed = 7;
+const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+const sentence = (n) => Array.from({ length: n }, () => words[Math.floor(rand() * words.length)]).join(' ');
+const pool = Array.from({ length: 4000 }, (_, i) => `${sentence(10 + (i % 25))} ${i}.`);
+
+async function writeLines(file, count, lineOf) {
+  const stream = createWriteStream(file);
+  for (let i = 0; i < count; i++) {
+    const line = lineOf(i);
+    if (line !== undefined && !stream.write(`${line}\n`)) await new Promise((r) => stream.once('drain', r));
+  }
+  await new Promise((r) => stream.end(r));
+}
+
+async function generate(rows) {
+  const file = join(dir, `report-${rows}.jsonl`);
+  const hashes = [];
+  await writeLines(file, rows, (i) => {
+    const line = JSON.stringify({ id: `r${i}`, input: `Why did it happen? ${i}`, rationale: pool[i % pool.length], label: ['entailment', 'neutral', 'contradiction'][i % 3] });
+    hashes.push(createHash('sha1').update(line).digest('hex').slice(0, 16));
+    return line;
+  });
+  const at = new Date(0).toISOString();
+  await writeLines(join(dir, `report-${rows}.pisar-results.jsonl`), rows * 2, (k) => {
+    const i = k >> 1;
+    const model = k & 1 ? 'base' : 'ft';
+    const score = k & 1 ? 0.3 + 0.4 * rand() : 0.55 + 0.4 * rand();
+    return JSON.stringify({ rowId: `r${i}`, rowHash: hashes[i], model, source: 'called', output: pool[(i * 7 + (k & 1) * 13) % pool.length], score, scorer: 'bench', at });
+  });
+  await writeLines(join(dir, `report-${rows}.pisar-annotations.jsonl`), Math.ceil(rows / 50), (k) => {
+    const i = k * 50;
+    return JSON.stringify({ v: 1, op: 'set', id: `a${k}`, at, rowId: `r${i}`, rowHash: hashes[i], target: 'output', model: k % 2 ? 'base' : 'ft', label: k % 3 ? 'fine' : 'wrong' });
+  });
+  return file;
+}
+
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const commands = {
+  inspect: (f) => ['inspect', f, '--json'],
+  report: (f) => ['report', f, '--json'],
+  compare: (f) => ['compare', f, '--models', 'ft,base', '--json'],
+};
+const runs = [];
+for (const rows of sizes) {
+  const file = await generate(rows);
+  const run = { rows, load: load() };
+  for (const [name, args] of Object.entries(commands)) {
+    const r = await runCli(root, args(file));
+    run[name] = { ms: r.ms, cpuMs: r.cpuMs, peakRssMb: r.maxRssMb, usPerRow: (r.ms * 1000) / rows };
+  }
+  runs.push(run);
+  console.log(`  ${String(rows).padStart(8)} rows (load ${run.load}): ` + Object.keys(commands).map((c) => `${c} ${(run[c].ms / 1000).toFixed(1)} s, ${run[c].usPerRow.toFixed(0)} us/row, ${run[c].peakRssMb.toFixed(0)} MB`).join('; ') +
+    `; report / inspect ${(run.report.ms / run.inspect.ms).toFixed(2)}x, compare / inspect ${(run.compare.ms / run.inspect.ms).toFixed(2)}x`);
+  if (!process.env.PISAR_BENCH_KEEP) for (const suffix of ['.jsonl', '.pisar-results.jsonl', '.pisar-annotations.jsonl']) rmSync(join(dir, `report-${rows}${suffix}`), { force: true });
+}
+const small = runs[0];
+const large = runs.at(-1);
+const growth = (c) => large[c].cpuMs / large.rows / (small[c].cpuMs / small.rows);
+for (const c of ['report', 'compare']) {
+  console.log(`${c}: CPU time per row at ${large.rows} / at ${small.rows}: ${growth(c).toFixed(2)} (1.00 = linear; goal <= 1.3); ${large.rows} rows in ${(large[c].ms / 1000).toFixed(1)} s (goal <= 30 s at 1,000,000), peak RSS ${large[c].peakRssMb.toFixed(0)} MB (goal <= 1536)`);
+}
+console.log(`load average at the end: ${load()}`);
+writeFileSync(join(root, 'bench-results', 'report.json'), `${JSON.stringify({ runs }, null, 2)}\n`);
+const ok = ['report', 'compare'].every((c) => growth(c) <= 1.3 && large[c].peakRssMb <= 1536 && (large.rows < 1e6 || large[c].ms <= 30000));
+process.exitCode = ok ? 0 : 1;

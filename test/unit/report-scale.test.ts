@@ -1,0 +1,58 @@
+import * as assert from 'node:assert/strict';
+import { bestThreshold, bestThresholdInterval, rocAuc, type LabelledScore } from '../../src/core/report/calibration';
+import { ANALYTIC_MIN, bootstrapInterval, bootstrapSummary, seededRandom } from '../../src/core/report/stats';
+
+/** Scores with ties (two decimals) from a seeded generator, bad ones lower on average. */
+function labelled(n: number, seed: number): LabelledScore[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: n }, () => {
+    const bad = random() < 0.3;
+    return { score: Math.round((bad ? 0.45 + 0.3 * random() : 0.6 + 0.35 * random()) * 100) / 100, bad };
+  });
+}
+
+describe('report statistics at scale: linear methods that give the same numbers', () => {
+  it('ROC AUC by ranks equals the comparison of every bad output with every good one (ties half)', () => {
+    for (const [n, seed] of [[7, 1], [200, 2], [1500, 3]] as const) {
+      const points = labelled(n, seed);
+      const bad = points.filter((p) => p.bad).map((p) => p.score);
+      const good = points.filter((p) => !p.bad).map((p) => p.score);
+      let wins = 0;
+      for (const b of bad) for (const g of good) wins += b < g ? 1 : b === g ? 0.5 : 0;
+      const expected = wins / (bad.length * good.length);
+      assert.ok(Math.abs(rocAuc(points)! - expected) < 1e-12, `n=${n}: ${rocAuc(points)} != ${expected}`);
+    }
+    assert.equal(rocAuc([{ score: 0.5, bad: true }]), null);
+  });
+
+  it("the best threshold's bootstrap interval equals resampling the points and sorting each resample", () => {
+    for (const [n, seed] of [[30, 4], [400, 5]] as const) {
+      const points = labelled(n, seed);
+      const naive = bootstrapInterval(points, (sample) => bestThreshold(sample)?.threshold ?? NaN, { seed: 99, resamples: 300 });
+      const fast = bestThresholdInterval(points, { seed: 99, resamples: 300 });
+      assert.deepEqual(fast, naive, `n=${n}`);
+    }
+  });
+
+  it(`above ${ANALYTIC_MIN} values the mean, median and share take large-sample intervals that agree with the bootstrap`, () => {
+    const random = seededRandom(11);
+    // A skewed, tied distribution, as cosine scores are.
+    const values = Array.from({ length: ANALYTIC_MIN + 1 }, () => Math.round((0.3 + 0.6 * random() ** 2) * 1000) / 1000);
+    const analytic = bootstrapSummary(values, 0.7)!;
+    assert.equal(analytic.mean.method, 'normal');
+    assert.equal(analytic.median.method, 'order-statistic');
+    assert.equal(analytic.shareAtLeast.method, 'normal');
+    // The same data with one value fewer is bootstrapped (2,000 resamples): the intervals must match to within the
+    // bootstrap's own noise (a tenth of the interval's width at the ends).
+    const boot = bootstrapSummary(values.slice(1), 0.7)!;
+    assert.equal(boot.mean.method, 'bootstrap');
+    for (const key of ['mean', 'median', 'shareAtLeast'] as const) {
+      const a = analytic[key];
+      const b = boot[key];
+      const width = b.high - b.low;
+      assert.ok(width > 0, key);
+      assert.ok(Math.abs(a.low - b.low) < 0.1 * width + 1e-3 && Math.abs(a.high - b.high) < 0.1 * width + 1e-3, `${key}: [${a.low}, ${a.high}] vs bootstrap [${b.low}, ${b.high}]`);
+      assert.ok(a.low <= a.value && a.value <= a.high, key);
+    }
+  });
+});
