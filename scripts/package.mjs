@@ -111,6 +111,8 @@ function stage(target, stagingRoot) {
   }
   copyFiltered(path.join(root, 'dist'), path.join(dir, 'dist'), (rel) => !rel.endsWith('.map'));
   copyFiltered(path.join(root, 'media'), path.join(dir, 'media'), () => true);
+  // The README links the guides in docs/: they ship beside it, so its relative links work in the installed extension.
+  if (existsSync(path.join(root, 'docs'))) copyFiltered(path.join(root, 'docs'), path.join(dir, 'docs'), (rel) => rel.endsWith('.md'));
   if (existsSync(path.join(root, 'samples'))) {
     copyFiltered(path.join(root, 'samples'), path.join(dir, 'samples'), (rel) => rel === 'pisar-sample.jsonl' || rel === 'README.md' || rel.startsWith('images/'));
   }
@@ -177,7 +179,8 @@ const results = [];
 for (const target of args.targets) {
   const dir = stage(target, stagingRoot);
   const file = path.join(args.out, `${name}-${target}-${version}.vsix`);
-  const flags = ['package', '--target', target, '--out', file, '--allow-missing-repository', '--no-yarn'];
+  // --no-rewrite-relative-links: README's links to docs/ stay relative (the package has no repository URL to prefix).
+  const flags = ['package', '--target', target, '--out', file, '--allow-missing-repository', '--no-yarn', '--no-rewrite-relative-links'];
   if (!existsSync(path.join(dir, 'LICENSE'))) flags.push('--skip-license');
   execFileSync(process.execPath, [vsce, ...flags], { cwd: dir, stdio: ['ignore', 'inherit', 'inherit'] });
   const files = checkVsix(file, target);
