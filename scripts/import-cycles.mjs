@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Fails when the TypeScript import graph under a folder (default src/) holds a cycle.
+// Fails when the TypeScript import graph under a folder (default src/) holds a cycle: between files,
+// or between the floors of the engine (the folders of src/core: http, rules, dataset, store, ...).
 // Every import counts, `import type` and late `await import()` included: a cycle of types is still a
 // floor that leans on the one above it. Usage: node scripts/import-cycles.mjs [dir] [--json]
 import * as fs from 'node:fs';
@@ -40,11 +41,45 @@ function filesUnder(dir) {
   });
 }
 
-/** The cycles of the import graph under `dir`, each as the files on it (relative to `dir`), from its strongly connected components. */
-export function importCycles(dir) {
+/** Each file's imports (files under `dir`). */
+function importGraph(dir) {
   const files = filesUnder(dir).sort();
-  const edges = new Map(files.map((f) => [f, [...new Set(specifiersOf(f).map((s) => resolve(f, s)).filter(Boolean))].sort()]));
-  // Tarjan's strongly connected components; a component of two or more files, or a file importing itself, is a cycle.
+  return new Map(files.map((f) => [f, [...new Set(specifiersOf(f).map((s) => resolve(f, s)).filter(Boolean))].sort()]));
+}
+
+/** The graph with each file replaced by its folder just below `floorsDir` (files elsewhere dropped); no self edges. */
+function floorGraph(fileEdges, floorsDir) {
+  const floorOf = (f) => {
+    const rel = path.relative(floorsDir, f).split(path.sep);
+    return rel.length > 1 && rel[0] !== '..' ? path.join(floorsDir, rel[0]) : undefined;
+  };
+  const edges = new Map();
+  for (const [f, targets] of fileEdges) {
+    const from = floorOf(f);
+    if (!from) continue;
+    const set = edges.get(from) ?? new Set();
+    for (const t of targets) {
+      const to = floorOf(t);
+      if (to && to !== from) set.add(to);
+    }
+    edges.set(from, set);
+  }
+  return new Map([...edges].map(([k, v]) => [k, [...v].sort()]));
+}
+
+/**
+ * The cycles under `dir`, each as the files (or floors) on it, relative to `dir`: between files, and
+ * between the folders just below `dir`/`floors` (default core) when that folder exists.
+ */
+export function importCycles(dir, floors = 'core') {
+  const files = importGraph(dir);
+  const floorsDir = path.join(dir, floors);
+  const folderCycles = fs.existsSync(floorsDir) ? stronglyConnected(floorGraph(files, floorsDir), dir).map((c) => c.map((f) => `${f}/`)) : [];
+  return [...stronglyConnected(files, dir), ...folderCycles];
+}
+
+/** Tarjan's strongly connected components; a component of two or more nodes, or a node importing itself, is a cycle. */
+function stronglyConnected(edges, dir) {
   let next = 0;
   const index = new Map(), low = new Map(), stack = [], onStack = new Set(), cycles = [];
   const connect = (v) => {
@@ -60,7 +95,7 @@ export function importCycles(dir) {
       if (component.length > 1 || (edges.get(v) ?? []).includes(v)) cycles.push(component.map((f) => path.relative(dir, f)).sort());
     }
   };
-  for (const f of files) if (!index.has(f)) connect(f);
+  for (const f of edges.keys()) if (!index.has(f)) connect(f);
   return cycles;
 }
 
@@ -69,6 +104,6 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   const dir = path.resolve(args.find((a) => !a.startsWith('--')) ?? 'src');
   const cycles = importCycles(dir);
   if (args.includes('--json')) process.stdout.write(`${JSON.stringify(cycles)}\n`);
-  else for (const cycle of cycles) process.stderr.write(`${dir}: import cycle among ${cycle.length} files: ${cycle.join(', ')}. Move what they share into a lower module that imports none of them.\n`);
+  else for (const cycle of cycles) process.stderr.write(`${dir}: import cycle among ${cycle.length} ${cycle[0].endsWith('/') ? 'folders' : 'files'}: ${cycle.join(', ')}. Move what they share into a lower module that imports none of them.\n`);
   process.exitCode = cycles.length ? 1 : 0;
 }

@@ -445,7 +445,7 @@ export class RowList {
       cell.title = score.error ?? 'Failed';
       return;
     }
-    // The host decides and formats with the review rules (src/core/review/rules), as the editor does.
+    // The host decides and formats with the review rules (src/core/rules/rules), as the editor does.
     const below = score.below === true;
     if (below) {
       cell.dataset.below = 'true';

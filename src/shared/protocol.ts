@@ -108,9 +108,9 @@ export interface SummaryView {
 
 export interface ScoreView {
   readonly score: number | null;
-  /** With a score: the score as every view shows it (formatScore of src/core/review/rules: never reads as passing when below). */
+  /** With a score: the score as every view shows it (formatScore of src/core/rules/rules: never reads as passing when below). */
   readonly text?: string;
-  /** With a score below the threshold (isBelowThreshold of src/core/review/rules). */
+  /** With a score below the threshold (isBelowThreshold of src/core/rules/rules). */
   readonly below?: true;
   /** Why there is no score: the call failed. */
   readonly error?: string;

@@ -17,7 +17,7 @@ function cyclesOf(dir: string): { status: number | null; cycles: string[][]; std
 describe('import graph of src/', function () {
   this.timeout(60_000);
 
-  it('holds no cycle, type-only and late imports included', () => {
+  it('holds no cycle between files or between the folders of src/core, type-only and late imports included', () => {
     const { status, cycles } = cyclesOf(path.join(repo, 'src'));
     assert.deepEqual(cycles, []);
     assert.equal(status, 0);
@@ -38,6 +38,27 @@ describe('import graph of src/', function () {
       // Without --json it tells a person which files and what to do.
       const text = spawnSync(process.execPath, [script, dir], { encoding: 'utf8' }).stderr;
       assert.match(text, /import cycle among 2 files: a\/lane\.ts, a\/run\.ts\. Move what they share into a lower module/);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds two floors of the engine (folders of core/) that import each other through different files', async () => {
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'pisar-floors-'));
+    try {
+      await fsp.mkdir(path.join(dir, 'core/review'), { recursive: true });
+      await fsp.mkdir(path.join(dir, 'core/report'), { recursive: true });
+      await fsp.mkdir(path.join(dir, 'core/rules'), { recursive: true });
+      await fsp.writeFile(path.join(dir, 'core/rules/rules.ts'), 'export const threshold = 0.7;\n');
+      await fsp.writeFile(path.join(dir, 'core/review/model.ts'), "import { summary } from '../report/summary';\nimport { threshold } from '../rules/rules';\nexport const model = summary + threshold;\n");
+      await fsp.writeFile(path.join(dir, 'core/review/rules.ts'), 'export const suspect = 2;\n');
+      await fsp.writeFile(path.join(dir, 'core/report/summary.ts'), 'export const summary = 1;\n');
+      await fsp.writeFile(path.join(dir, 'core/report/stats.ts'), "import type { suspect } from '../review/rules';\nexport type S = typeof suspect;\n");
+      const { status, cycles, stderr } = cyclesOf(dir);
+      assert.equal(status, 1, stderr);
+      assert.deepEqual(cycles, [['core/report/', 'core/review/']]);
+      await fsp.rm(path.join(dir, 'core/report/stats.ts'));
+      assert.deepEqual(cyclesOf(dir).cycles, []);
     } finally {
       await fsp.rm(dir, { recursive: true, force: true });
     }

@@ -24,7 +24,7 @@ describe('lint: what each layer may import', function () {
   });
 
   it('webview imports only webview/ and type-only src/shared; src/cli never the VS Code layer', async () => {
-    assert.match((await problems('webview/x.ts', "import { formatScore } from '../src/core/review/rules';\nexport const a = formatScore;\n")).join(), /webview imports only webview/);
+    assert.match((await problems('webview/x.ts', "import { formatScore } from '../src/core/rules/rules';\nexport const a = formatScore;\n")).join(), /webview imports only webview/);
     assert.match((await problems('webview/x.ts', "import * as fs from 'node:fs';\nexport const a = fs;\n")).join(), /webview imports only webview/);
     assert.match((await problems('webview/x.ts', "import { DEFAULT_QUERY } from '../src/shared/protocol';\nexport const a = DEFAULT_QUERY;\n")).join(), /with `import type` only/);
     assert.deepEqual(await problems('webview/x.ts', "import type { RowView } from '../src/shared/protocol';\nimport { el } from './dom';\nexport type A = RowView;\nexport const b = el;\n"), []);

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { reviewOrderKeys } from '../../src/host/panel/reviewOrder';
-import { comparisonView, reviewComparison, reviewStatistics } from '../../src/core/report/reviewStatistics';
+import { comparisonView, reviewComparison, reviewStatistics } from '../../src/core/review/reviewStatistics';
 import type { RowQuery, RowsPage } from '../../src/shared/protocol';
 import type { ComparisonView, StatisticsView } from '../../src/shared/statisticsView';
 import { knownSource, PanelHarness, type ReviewFixture } from './reviewFixture';

@@ -12,12 +12,12 @@ import {
   isStale,
   isSuspectReference,
   resultStatus,
-} from '../../src/core/review/rules';
+} from '../../src/core/rules/rules';
 import type { StoredResult } from '../../src/core/store/results';
 
 const result = (r: Partial<StoredResult>): StoredResult => ({ rowId: 'r', rowHash: 'h', model: 'm', source: 'called', at: '', ...r });
 
-describe('review rules (src/core/review/rules)', () => {
+describe('review rules (src/core/rules/rules)', () => {
   it('formats a score so that it is shown on the same side of the threshold as it is', () => {
     assert.equal(formatScore(0.8134, 0.7), '0.81');
     assert.equal(formatScore(0.6996, 0.7), '0.6996', 'never "0.70" or "0.700": that reads as passing');

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { FIELD_ROLES } from '../dataset/fields';
 import type { FieldMapping, FieldRole } from '../dataset/types';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../report/calibration';
-import { DEFAULT_THRESHOLD } from '../review/rules';
+import { DEFAULT_THRESHOLD } from '../rules/rules';
 import { regularFileStat, UnsafeFileError } from '../store/safeFile';
 import { ConfigError, parseModelList, type ModelConfig } from './models';
 import { nearestName } from './nearest';

@@ -1,7 +1,7 @@
 import type { RunComparison } from './compare';
 import type { StatisticsReport } from './statistics';
 import type { DatasetSummary } from './summary';
-import { formatScore, isBelowThreshold } from '../review/rules';
+import { formatScore, isBelowThreshold } from '../rules/rules';
 import { formatP, type Estimate, type Interval } from './stats';
 import { ownValue } from '../security/ownKeys';
 

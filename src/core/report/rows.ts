@@ -1,6 +1,6 @@
 import type { DatasetRow } from '../dataset/types';
 import { AnnotationResolver, type Annotation, type RowLookup } from '../store/annotations';
-import { currentScore, isBelowThreshold, isStale, resultStatus } from '../review/rules';
+import { currentScore, isBelowThreshold, isStale, resultStatus } from '../rules/rules';
 import type { StoredResult } from '../store/results';
 import { rougeLOfTokens, tokens } from './rougeL';
 import { lengthRatio, type StatisticsCell, type StatisticsRow } from './statistics';

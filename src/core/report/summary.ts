@@ -1,4 +1,4 @@
-import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference } from '../review/rules';
+import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference } from '../rules/rules';
 import type { StoredResult } from '../store/results';
 
 /** A dataset row as the summary needs it: no parsing, only its id and current hash. */
@@ -42,7 +42,7 @@ export interface DatasetSummary {
   models: ModelSummary[];
   /** Difference of means for each pair of models that both have one: a's mean minus b's. */
   gaps: { a: string; b: string; meanGap: number }[];
-  /** Rows whose reference is suspect (isSuspectReference in core/review/rules). */
+  /** Rows whose reference is suspect (isSuspectReference in core/rules/rules). */
   suspectReferences: number;
   /** Set when more models have a mean than MAX_GAP_MODELS: gaps list only pairs among the first ones. */
   gapsLimitedTo?: number;

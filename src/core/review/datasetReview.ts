@@ -1,7 +1,7 @@
 import { Dataset } from '../dataset/dataset';
 import { AnnotationResolver, AnnotationStore, type Annotation } from '../store/annotations';
 import { ResultsStore, type StoredResult } from '../store/results';
-import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference } from './rules';
+import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference } from '../rules/rules';
 
 /** One model's latest stored result on a row, as the views show it. */
 export interface ModelResultState {

@@ -1,6 +1,6 @@
 /** How review facts read for a person, alike in the editor, the panel and the CLI. Pure: no vscode. */
 import type { ModelResultState } from './datasetReview';
-import { resultStatus } from './rules';
+import { resultStatus } from '../rules/rules';
 
 /** Why a stored output has no score, as the editor and the panel say it. */
 export interface NoScore {

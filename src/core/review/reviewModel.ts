@@ -13,7 +13,7 @@ import type {
 } from '../../shared/protocol';
 import type { DatasetReview, ModelResultState, PlacedAnnotation } from './datasetReview';
 import { compactModelNames, embeddingModelName, noScore } from './display';
-import { formatScore, isBelowThreshold, isNotScored } from './rules';
+import { formatScore, isBelowThreshold, isNotScored } from '../rules/rules';
 import { readRowsInBlocks } from './rowBlocks';
 import { foldCase, rowSearchText, TextIndex } from './textIndex';
 import type { Dataset } from '../dataset/dataset';

@@ -2,7 +2,7 @@
 // (no row is parsed): a pair whose latest result is current, successful and scored needs nothing.
 import type { ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/dataset';
-import { isEmptyOutput } from '../review/rules';
+import { isEmptyOutput } from '../rules/rules';
 import type { ResultsStore, StoredResult } from '../store/results';
 
 export interface LanePlan {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { oneLine } from '../../core/review/reviewModel';
-import { formatScore } from '../../core/review/rules';
+import { formatScore } from '../../core/rules/rules';
 import { sameTarget, type AnnotationTarget } from '../../core/store/annotations';
 import type { DatasetSession } from './session';
 import { ownValue } from '../../core/security/ownKeys';

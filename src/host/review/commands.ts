@@ -4,7 +4,7 @@ import { Commands } from '../ids';
 import type { ReviewLog } from '../log';
 import { originOf } from '../../core/security/keyOrigin';
 import type { ApiKeyStore } from '../secrets';
-import { formatThreshold } from '../../core/review/rules';
+import { formatThreshold } from '../../core/rules/rules';
 import type { ReviewService } from './reviewService';
 import { EMBEDDING_KEY_NAME, type ScoringController } from './scoring';
 import type { DatasetSession } from './session';

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { compactModelNames, noScore } from '../../core/review/display';
-import { isBelowThreshold } from '../../core/review/rules';
+import { isBelowThreshold } from '../../core/rules/rules';
 import { Colors } from '../ids';
 import { inlineAnnotationsText, inlineResultText } from './format';
 import type { DatasetSession, ModelResultState } from './session';

@@ -3,7 +3,7 @@ import type { Finding } from '../../core/dataset/types';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { withFix } from '../../core/review/display';
 import type { ConfigService } from '../config';
-import { formatScore, formatThreshold, isBelowThreshold } from '../../core/review/rules';
+import { formatScore, formatThreshold, isBelowThreshold } from '../../core/rules/rules';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { Debouncer } from '../debounce';

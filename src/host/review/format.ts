@@ -1,5 +1,5 @@
 import { noScore } from '../../core/review/display';
-import { formatScore } from '../../core/review/rules';
+import { formatScore } from '../../core/rules/rules';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { ModelResultState, RowState } from './session';
 

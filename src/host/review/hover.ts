@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { DatasetRow } from '../../core/dataset/types';
 import { compactModelNames, embeddingModelName, noScore } from '../../core/review/display';
-import { formatScore, formatThreshold, isBelowThreshold } from '../../core/review/rules';
+import { formatScore, formatThreshold, isBelowThreshold } from '../../core/rules/rules';
 import { plainText, targetLabel } from './format';
 import type { SessionManager } from './sessions';
 

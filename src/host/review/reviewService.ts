@@ -7,7 +7,7 @@ import type { CursorRow, ReviewApi, RowsChange, ScoreOptions } from './reviewApi
 import type { DatasetSession, RowState } from './session';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
-import { comparisonView, reviewComparison, reviewStatistics } from '../../core/report/reviewStatistics';
+import { comparisonView, reviewComparison, reviewStatistics } from '../../core/review/reviewStatistics';
 import type { ComparisonView } from '../../shared/statisticsView';
 import type { StatisticsReport } from '../../core/report/statistics';
 import { DisposableStore } from '../dispose';

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { parseThreshold, settingProblemMessage } from '../../core/config/settings';
 import type { StatisticsReport } from '../../core/report/statistics';
-import { formatThreshold } from '../../core/review/rules';
+import { formatThreshold } from '../../core/rules/rules';
 import { Settings } from '../ids';
 
 /** The command that sets the threshold to the calibration's suggestion (package.json). */

@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { compactModelNames } from '../../core/review/display';
 import { Commands } from '../ids';
 import { summaryView } from '../../core/review/reviewModel';
-import { formatScore, formatThreshold } from '../../core/review/rules';
+import { formatScore, formatThreshold } from '../../core/rules/rules';
 
 /** Model names in the status bar longer than this are shortened in the middle; the tooltip has them in full. */
 const STATUS_NAME_MAX = 12;

@@ -1,5 +1,3 @@
-import type { StoredResult } from '../store/results';
-
 /**
  * The review rules: what a user is told about a score and a row. The editor (decorations, hover,
  * Problems), the panel, the CLI reports and the exports all decide through these functions, so they
@@ -21,8 +19,13 @@ export const SUSPECT_MIN_MODELS = 2;
  */
 export type ResultStatus = 'scored' | 'failed' | 'empty' | 'notScored';
 
-/** The part of a stored result the rules read. */
-export type RuleResult = Pick<StoredResult, 'rowHash' | 'output' | 'error' | 'score'>;
+/** The part of a stored result (src/core/store/results.ts) the rules read; the rules sit below the store and import nothing. */
+export interface RuleResult {
+  readonly rowHash: string;
+  readonly output?: string;
+  readonly error?: { readonly kind: string };
+  readonly score?: number;
+}
 
 export function resultStatus(r: RuleResult): ResultStatus {
   if (r.error) return r.error.kind === 'empty' ? 'empty' : 'failed';
@@ -41,7 +44,7 @@ export function isEmptyOutput(output: string | undefined): boolean {
 export const EMPTY_OUTPUT_NOTE = 'the output is empty: nothing to score';
 
 /** The row changed since the result was made (its hash differs from the row's current one). */
-export function isStale(r: Pick<StoredResult, 'rowHash'>, currentRowHash: string): boolean {
+export function isStale(r: Pick<RuleResult, 'rowHash'>, currentRowHash: string): boolean {
   return r.rowHash !== currentRowHash;
 }
 

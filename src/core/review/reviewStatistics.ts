@@ -1,10 +1,10 @@
 import type { ComparisonView } from '../../shared/statisticsView';
-import type { DatasetReview } from '../review/datasetReview';
-import type { LabelMapping } from './calibration';
-import { compareRuns, type CompareOptions, type RunComparison } from './compare';
-import { currentScore } from '../review/rules';
-import { collectStatisticsRows } from './rows';
-import { computeStatistics, type StatisticsReport } from './statistics';
+import type { DatasetReview } from './datasetReview';
+import type { LabelMapping } from '../report/calibration';
+import { compareRuns, type CompareOptions, type RunComparison } from '../report/compare';
+import { currentScore } from '../rules/rules';
+import { collectStatisticsRows } from '../report/rows';
+import { computeStatistics, type StatisticsReport } from '../report/statistics';
 
 const computed = new WeakMap<DatasetReview, { key: string; report: Promise<StatisticsReport> }>();
 
