@@ -28,7 +28,7 @@ const builds = [
 if (existsSync('src/core/scoring/worker.ts')) {
   builds.push({ ...common, entryPoints: ['src/core/scoring/worker.ts'], outfile: 'dist/scoring-worker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal });
 }
-// Dataset.open indexes a large file in parts, one a worker thread (src/core/dataset/dataset.ts).
+// Dataset.open indexes a large file in parts, one a worker thread (src/core/dataset/parallelIndex.ts).
 builds.push({ ...common, entryPoints: ['src/core/dataset/indexWorker.ts'], outfile: 'dist/dataset-worker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal });
 if (existsSync('webview/main.ts')) {
   builds.push({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js', platform: 'browser', format: 'esm', target: 'es2022' });

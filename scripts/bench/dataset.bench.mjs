@@ -35,18 +35,18 @@ const contenders = {
     (async () => { for await (const c of fs.createReadStream(process.argv[1], { highWaterMark: 1 << 20 })) n += c.length;
       console.log(JSON.stringify({ ms: performance.now() - t, rss: process.resourceUsage().maxRSS * 1024 })); })();`,
   'Dataset.open (index + validate)': `
-    const { Dataset } = require(${JSON.stringify(join(root, 'out', 'src', 'core', 'dataset', 'dataset.js'))});
+    const { Dataset } = require(${JSON.stringify(join(root, 'out', 'src', 'core', 'dataset', 'datasetReader.js'))});
     const t = performance.now();
     Dataset.open(process.argv[1]).then(async (d) => { const ms = performance.now() - t; if (d.rowCount !== ${ROWS}) throw new Error('rows ' + d.rowCount);
       const t2 = performance.now(); const r = await d.getRow(${ROWS - 1}); const rowMs = performance.now() - t2; await d.close();
       console.log(JSON.stringify({ ms, rss: process.resourceUsage().maxRSS * 1024, rowMs, id: r.id })); });`,
   'Dataset.open, one thread': `
-    const { Dataset } = require(${JSON.stringify(join(root, 'out', 'src', 'core', 'dataset', 'dataset.js'))});
+    const { Dataset } = require(${JSON.stringify(join(root, 'out', 'src', 'core', 'dataset', 'datasetReader.js'))});
     const t = performance.now();
     Dataset.open(process.argv[1], { threads: 1 }).then(async (d) => { const ms = performance.now() - t; if (d.rowCount !== ${ROWS}) throw new Error('rows ' + d.rowCount);
       await d.close(); console.log(JSON.stringify({ ms, rss: process.resourceUsage().maxRSS * 1024 })); });`,
   'Dataset.open, no row hashes (inspect)': `
-    const { Dataset } = require(${JSON.stringify(join(root, 'out', 'src', 'core', 'dataset', 'dataset.js'))});
+    const { Dataset } = require(${JSON.stringify(join(root, 'out', 'src', 'core', 'dataset', 'datasetReader.js'))});
     const t = performance.now();
     Dataset.open(process.argv[1], { rowHashes: false }).then(async (d) => { const ms = performance.now() - t; if (d.rowCount !== ${ROWS}) throw new Error('rows ' + d.rowCount);
       await d.close(); console.log(JSON.stringify({ ms, rss: process.resourceUsage().maxRSS * 1024 })); });`,

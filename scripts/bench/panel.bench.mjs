@@ -43,7 +43,7 @@ async function generate() {
       yield `${JSON.stringify({ id: `pisar-${i}`, input: sentence(60), rationale: sentence(30), outputs: Object.fromEntries(MODELS.map((m) => [m, sentence(30)])) })}\n`;
     }
   });
-  const { Dataset } = require(out('core', 'dataset', 'dataset.js'));
+  const { Dataset } = require(out('core', 'dataset', 'datasetReader.js'));
   const dataset = await Dataset.open(file);
   await write(resultsFile, function* () {
     for (let i = 0; i < ROWS; i++) {

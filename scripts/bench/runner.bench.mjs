@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const out = (p) => join(root, 'out', p);
-const { Dataset } = require(out('src/core/dataset/dataset.js'));
+const { Dataset } = require(out('src/core/dataset/datasetReader.js'));
 const { ResultsStore } = require(out('src/core/store/results.js'));
 const { runDataset } = require(out('src/core/runner/runner.js'));
 const { createScorer } = require(out('src/core/scoring/scorer.js'));

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import type { Dataset } from '../core/dataset/dataset';
+import type { Dataset } from '../core/dataset/datasetReader';
 import type { Finding } from '../core/dataset/types';
 import { terminalSafe, UsageError, type CliIo } from './args';
 

@@ -1,5 +1,5 @@
 import { type CliCommand, type CliIo, ExitCode, UsageError, writeJson } from './args';
-import { DatasetReadError } from '../core/dataset/dataset';
+import { DatasetReadError } from '../core/dataset/errors';
 import { redactCredentials } from '../core/security/redact';
 import { UnsafeFileError } from '../core/store/safeFile';
 import { checkModelsCommand } from './commands/checkModels';

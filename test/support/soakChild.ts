@@ -1,4 +1,4 @@
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { runDataset } from '../../src/core/runner/runner';
 import { ResultsStore } from '../../src/core/store/results';
 

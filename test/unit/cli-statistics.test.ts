@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { CompareDocument } from '../../src/cli/commands/compare';
 import type { ReportDocument } from '../../src/cli/commands/report';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { rougeL } from '../../src/core/report/rougeL';
 import { wilsonInterval } from '../../src/core/report/stats';
 import { AnnotationStore } from '../../src/core/store/annotations';

@@ -1,7 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Dataset, DatasetChangedError, DatasetReadError, isSidecarFile } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
+import { DatasetChangedError, DatasetReadError } from '../../src/core/dataset/errors';
+import { isSidecarFile } from '../../src/core/store/sidecarNames';
 import type { Finding } from '../../src/core/dataset/types';
 import { jsonl, makeTempDir, writeFixture } from '../support/files';
 

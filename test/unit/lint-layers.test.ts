@@ -20,7 +20,7 @@ describe('lint: what each layer may import', function () {
     assert.match((await problems('src/core/review/x.ts', "import { ReviewService } from '../../host/review/reviewService';\nexport const a = ReviewService;\n")).join(), /src\/core is pure/);
     assert.match((await problems('src/core/x.ts', "import { main } from '../cli/main';\nexport const a = main;\n")).join(), /src\/core is pure/);
     assert.match((await problems('src/core/x.ts', "import { HostBridge } from '../../webview/hostBridge';\nexport const a = HostBridge;\n")).join(), /src\/core is pure/);
-    assert.deepEqual(await problems('src/core/x.ts', "import type { RowView } from '../shared/protocol';\nimport { Dataset } from './dataset/dataset';\nexport type A = RowView;\nexport const d = Dataset;\n"), []);
+    assert.deepEqual(await problems('src/core/x.ts', "import type { RowView } from '../shared/protocol';\nimport { Dataset } from './dataset/datasetReader';\nexport type A = RowView;\nexport const d = Dataset;\n"), []);
   });
 
   it('webview imports only webview/ and type-only src/shared; src/cli never the VS Code layer', async () => {

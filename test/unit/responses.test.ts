@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../src/core/config/models';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { runDataset, type RunOptions } from '../../src/core/runner/runner';
 import type { RunScorer } from '../../src/core/runner/runTypes';
 import { ResultsStore } from '../../src/core/store/results';

@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { DatasetReview } from '../../src/core/review/datasetReview';
 import { ReviewModel, type RowCondition } from '../../src/core/review/reviewModel';
 import type { AnnotationTarget } from '../../src/core/store/annotations';

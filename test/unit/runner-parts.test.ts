@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { ModelLane, type LaneContext } from '../../src/core/runner/modelLane';
 import { planRun } from '../../src/core/runner/plan';
 import { ResultWriter } from '../../src/core/runner/resultWriter';

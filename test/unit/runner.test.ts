@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../src/core/config/models';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { completeOnce, createClient } from '../../src/core/runner/provider';
 import { RequestCache } from '../../src/core/runner/requestCache';
 import { runDataset, type RunEvent, type RunOptions } from '../../src/core/runner/runner';

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { RequestCache } from '../../src/core/runner/requestCache';
 import { runDataset, RunError } from '../../src/core/runner/runner';
 import { EmbeddingCache, textHash } from '../../src/core/scoring/embeddingCache';

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../../src/cli/main';
 import type { ModelConfig } from '../../src/core/config/models';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { runDataset, type RunEvent } from '../../src/core/runner/runner';
 import { ResultsStore } from '../../src/core/store/results';
 import { jsonl, makeTempDir, repoRoot } from '../support/files';

@@ -48,7 +48,7 @@ describe('security: limits a hostile folder or config cannot push past', functio
   it('report on 10,000 model names lists a bounded gap table in bounded memory', async () => {
     const data = path.join(tmp.dir, 'data.jsonl');
     await fsp.writeFile(data, jsonl([{ id: 'a', input: 'q', rationale: 'r' }]));
-    const { Dataset } = await import('../../src/core/dataset/dataset');
+    const { Dataset } = await import('../../src/core/dataset/datasetReader');
     const ds = await Dataset.open(data);
     const hash = ds.rowHash(0);
     await ds.close();

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../../src/cli/main';
 import { ConfigError, parseModelList, type ModelConfig } from '../../src/core/config/models';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { RequestCache } from '../../src/core/runner/requestCache';
 import { runDataset, type RunEvent, type RunSummary } from '../../src/core/runner/runner';
 import { RemoteEmbedder } from '../../src/core/scoring/remoteEmbedder';

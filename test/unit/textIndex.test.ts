@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { TextIndex } from '../../src/core/review/textIndex';
 import { ReviewFixture, rows } from './reviewFixture';
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Dataset } from '../../core/dataset/dataset';
+import { Dataset } from '../../core/dataset/datasetReader';
 import { compareRuns, DEFAULT_EPSILON, type RunComparison } from '../../core/report/compare';
 import { renderComparisonCsv, renderComparisonMarkdown } from '../../core/report/render';
 import { DEFAULT_SEED } from '../../core/report/stats';

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Dataset } from '../../core/dataset/dataset';
+import { Dataset } from '../../core/dataset/datasetReader';
 import { FIELD_ROLES } from '../../core/dataset/fields';
 import type { FieldMapping } from '../../core/dataset/types';
 import { loadCliConfig, settingsOf } from '../config';

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { labelMapping, parseLabels, parseThreshold, problemText, SettingKeys } from '../../core/config/settings';
-import { Dataset } from '../../core/dataset/dataset';
+import { Dataset } from '../../core/dataset/datasetReader';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
 import { renderCsv, renderMarkdown, reportSummaryOf, type ReportRow } from '../../core/report/render';
 import { collectStatisticsRows, rowReports, type RowReport } from '../../core/report/rows';

@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../core/config/models';
 import { parseEmbeddingDtype, parseThreshold, type EmbeddingConfig } from '../../core/config/settings';
-import { Dataset } from '../../core/dataset/dataset';
+import { Dataset } from '../../core/dataset/datasetReader';
 import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { plainText, renderMarkdown, reportSummaryOf } from '../../core/report/render';
 import { RequestCache } from '../../core/runner/requestCache';

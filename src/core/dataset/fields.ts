@@ -14,7 +14,10 @@ export const FIELD_ROLES: readonly FieldRole[] = ['id', 'input', 'image', 'refer
 
 const CANDIDATE_KEYS = new Set(Object.values(FIELD_CANDIDATES).flat());
 
-/** Reads `a.b.c` from a row object; plain keys are the common case. */
+/**
+ * Reads `a.b.c` from a row object: a key written with dots is taken whole first; otherwise each step
+ * is an object's own key, or a list index (`messages.0.content`, `outputs.3`).
+ */
 export function getField(row: Record<string, unknown>, key: string): unknown {
   if (Object.prototype.hasOwnProperty.call(row, key)) {
     return row[key];
@@ -24,12 +27,43 @@ export function getField(row: Record<string, unknown>, key: string): unknown {
   }
   let value: unknown = row;
   for (const part of key.split('.')) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      return undefined;
-    }
-    value = ownValue(value as Record<string, unknown>, part);
+    value = stepInto(value, part);
+    if (value === undefined) return undefined;
   }
   return value;
+}
+
+/** One step of a field path: an object's own key, or an index of a list. */
+function stepInto(value: unknown, part: string): unknown {
+  if (value === null || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) return /^(0|[1-9]\d*)$/.test(part) ? value[Number(part)] : undefined;
+  return ownValue(value as Record<string, unknown>, part);
+}
+
+/**
+ * Where a field path stops resolving in a row, in words ("\"messages\" has 2 items, so index 3 is
+ * past its end"), or undefined when the path resolves (or its first step is not in the row at all).
+ */
+export function whereFieldPathStops(row: Record<string, unknown>, key: string): string | undefined {
+  if (Object.prototype.hasOwnProperty.call(row, key) || !key.includes('.')) return undefined;
+  const parts = key.split('.');
+  let value: unknown = row;
+  for (let i = 0; i < parts.length; i++) {
+    const next = stepInto(value, parts[i]);
+    if (next === undefined || (next === null && i < parts.length - 1)) {
+      if (i === 0) return undefined;
+      const at = parts.slice(0, i).join('.');
+      if (Array.isArray(value)) {
+        return /^(0|[1-9]\d*)$/.test(parts[i])
+          ? `"${at}" has ${value.length} item(s), so index ${parts[i]} is past its end`
+          : `"${at}" is a list, and "${parts[i]}" is not an index into it`;
+      }
+      if (value !== null && typeof value === 'object') return `"${at}" has no "${parts[i]}"`;
+      return `"${at}" is ${value === null ? 'null' : `a ${typeof value}`}, so "${parts.slice(i).join('.')}" cannot be read in it`;
+    }
+    value = next;
+  }
+  return undefined;
 }
 
 /** Counts which candidate keys the rows use, so the dataset-level mapping follows the majority. */
@@ -81,20 +115,106 @@ export class FieldDetector {
   }
 }
 
-/** The key a row uses for a role: the mapping's key, else (when detected) any other candidate it has. */
-export function keyForRole(
-  row: Record<string, unknown>,
-  role: FieldRole,
-  mapping: ResolvedMapping,
-): string | undefined {
-  const key = mapping.fields[role];
-  if (key !== null && getField(row, key) !== undefined && getField(row, key) !== null) {
-    return key;
+/** A value that can play each role (an empty string is no input and no reference; an id is text or a number). */
+const USABLE: Readonly<Record<FieldRole, (value: unknown) => boolean>> = {
+  id: (value) => (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value)),
+  input: (value) => value !== undefined && value !== null && value !== '',
+  image: (value) => value !== undefined && value !== null,
+  reference: (value) => value !== undefined && value !== null && value !== '',
+  outputs: (value) => value !== undefined && value !== null,
+};
+
+/**
+ * THE rule for which field of a row plays a role, used by the index (ids, models, findings) and by
+ * the parse (the row sent, shown and scored) alike: the configured key, else the first candidate key
+ * (in FIELD_CANDIDATES order) whose value can play the role.
+ */
+export function roleKey(row: Record<string, unknown>, role: FieldRole, mapping: FieldMapping | undefined): string | undefined {
+  const configured = mapping?.[role];
+  if (configured) return configured;
+  const usable = USABLE[role];
+  return FIELD_CANDIDATES[role].find((candidate) => usable(ownValue(row, candidate)));
+}
+
+/** A role's key and value in a row (the value as the row holds it, undefined when absent). */
+export interface RoleValue {
+  readonly key: string | undefined;
+  readonly value: unknown;
+  /** The value can play the role (see USABLE). */
+  readonly usable: boolean;
+}
+
+function roleValue(row: Record<string, unknown>, role: FieldRole, mapping: FieldMapping | undefined): RoleValue {
+  const key = roleKey(row, role, mapping);
+  const value = key === undefined ? undefined : getField(row, key);
+  return { key, value, usable: USABLE[role](value) };
+}
+
+/** What one row says, read by the one rule: the index and the parse both start from this. */
+export interface RowContent {
+  readonly id: RoleValue;
+  readonly input: RoleValue;
+  /** The input as a chat, when it is one (a final assistant turn used as the reference is not in it). */
+  readonly messages: ChatMessage[] | undefined;
+  /** The input as text (chat messages flattened as `role: content` lines). */
+  readonly inputText: string;
+  readonly image: RoleValue;
+  readonly images: ImageRef[];
+  /** Set when the image field could not be read as an image. */
+  readonly imageError: string | undefined;
+  readonly reference: RoleValue;
+  /** The reference text; undefined when the row has none that is text. */
+  readonly referenceText: string | undefined;
+  /** The reference is the chat's final assistant turn. */
+  readonly referenceFromChat: boolean;
+  readonly outputs: RoleValue;
+  /** Precomputed outputs, model -> text, and the models whose output is not text. */
+  readonly outputTexts: Record<string, string>;
+  readonly badOutputs: string[];
+}
+
+/** Reads a row's roles by the one rule (see roleKey). */
+export function readRowContent(row: Record<string, unknown>, mapping: FieldMapping | undefined): RowContent {
+  const id = roleValue(row, 'id', mapping);
+  const input = roleValue(row, 'input', mapping);
+  let messages = asMessages(input.value);
+  const image = roleValue(row, 'image', mapping);
+  const images: ImageRef[] = [];
+  let imageError: string | undefined;
+  if (image.usable) {
+    const refs = asImageRefs(image.value);
+    if (refs) images.push(...refs);
+    else imageError = `"${image.key}" is not an image path, URL, data URL or {"bytes", "path"} object`;
   }
-  if (mapping.source[role] === 'configured') {
-    return undefined;
+  for (const url of imagesInMessages(input.value)) images.push(classifyImage(url));
+  const reference = roleValue(row, 'reference', mapping);
+  let referenceText = typeof reference.value === 'string' && reference.value !== '' ? reference.value : undefined;
+  let referenceFromChat = false;
+  if (!reference.usable) {
+    const finalAnswer = splitFinalAnswer(messages);
+    if (finalAnswer) {
+      messages = finalAnswer.prompt;
+      referenceText = finalAnswer.answer;
+      referenceFromChat = true;
+    }
   }
-  return FIELD_CANDIDATES[role].find((candidate) => row[candidate] !== undefined && row[candidate] !== null);
+  const outputs = roleValue(row, 'outputs', mapping);
+  const read = outputs.usable ? asOutputs(outputs.value) : undefined;
+  return {
+    id,
+    input,
+    messages,
+    inputText: inputText(input.value, messages),
+    image,
+    images,
+    imageError,
+    reference,
+    referenceText,
+    referenceFromChat,
+    outputs,
+    outputTexts: read?.outputs ?? dict<string>(),
+    badOutputs: read?.bad ?? [],
+  };
 }
 
 /** The text of a chat message's content: a string, or the text parts of a content-part array. */
@@ -261,23 +381,30 @@ function imageMime(b: Buffer): string | undefined {
   return undefined;
 }
 
-/** Outputs as model -> text. Values may be strings or `{text}` / `{output}` objects. */
+/**
+ * The text of one precomputed output: a string, or an object's `text` (else `output`) when that is a
+ * string. The first of those keys present decides; undefined means the entry is not text.
+ */
+export function outputEntryText(entry: unknown): string | undefined {
+  if (typeof entry === 'string') return entry;
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) return undefined;
+  const record = entry as Record<string, unknown>;
+  const text = ownValue(record, 'text') ?? ownValue(record, 'output');
+  return typeof text === 'string' ? text : undefined;
+}
+
+/** Outputs as model -> text (see outputEntryText); undefined when the value is not an object of outputs. */
 export function asOutputs(value: unknown): { outputs: Record<string, string>; bad: string[] } | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     return undefined;
   }
   const outputs = dict<string>();
   const bad: string[] = [];
-  for (const [model, entry] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof entry === 'string') {
-      outputs[model] = entry;
-    } else if (entry && typeof entry === 'object') {
-      const text = (entry as { text?: unknown }).text ?? (entry as { output?: unknown }).output;
-      if (typeof text === 'string') {
-        outputs[model] = text;
-      } else {
-        bad.push(model);
-      }
+  for (const model of Object.keys(value)) {
+    const entry = (value as Record<string, unknown>)[model];
+    const text = outputEntryText(entry);
+    if (text !== undefined) {
+      outputs[model] = text;
     } else if (entry !== null && entry !== undefined) {
       bad.push(model);
     }

@@ -1,7 +1,9 @@
 // A worker thread that indexes parts of a large dataset file, one at a time, as Dataset.open hands
-// them out (src/core/dataset/dataset.ts, indexInParts).
+// them out (src/core/dataset/parallelIndex.ts, indexInParts).
 import { parentPort, workerData } from 'node:worker_threads';
-import { indexPart, transferablesOf, type OpenDatasetOptions } from './dataset';
+import { transferablesOf } from './indexer';
+import { indexPart } from './parallelIndex';
+import type { OpenDatasetOptions } from './types';
 
 const { file, options } = workerData as { file: string; options: OpenDatasetOptions };
 

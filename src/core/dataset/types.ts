@@ -80,3 +80,22 @@ export interface Finding {
   readonly fix: string;
 }
 
+
+export interface OpenDatasetOptions {
+  /** Overrides field detection, role -> JSON key (dots reach into nested objects and lists). */
+  mapping?: FieldMapping;
+  /** Lines longer than this are reported and skipped rather than parsed. Default 256 MiB. */
+  maxLineBytes?: number;
+  /**
+   * Hash every row (default true): rowHash() tells stored results of an edited row as stale, and reads
+   * check the row is unchanged. Callers that only list and check rows (inspect) skip the cost.
+   */
+  rowHashes?: boolean;
+  /**
+   * Threads that index a large plain file, each a part of it (default: the cores available, at most
+   * 8; 1 indexes on the calling thread only). The index is the same whatever the count.
+   */
+  threads?: number;
+  /** Files smaller than this are indexed on the calling thread (default 16 MiB; tests set it low). */
+  parallelFromBytes?: number;
+}

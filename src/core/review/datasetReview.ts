@@ -1,4 +1,4 @@
-import { Dataset } from '../dataset/dataset';
+import { Dataset } from '../dataset/datasetReader';
 import { AnnotationResolver, AnnotationStore, type Annotation } from '../store/annotations';
 import { ResultsStore, type StoredResult } from '../store/results';
 import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference } from '../rules/rules';

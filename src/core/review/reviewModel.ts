@@ -16,7 +16,7 @@ import { compactModelNames, embeddingModelName, noScore } from './display';
 import { formatScore, isBelowThreshold, isNotScored } from '../rules/rules';
 import { readRowsInBlocks } from './rowBlocks';
 import { foldCase, rowSearchText, TextIndex } from './textIndex';
-import type { Dataset } from '../dataset/dataset';
+import type { Dataset } from '../dataset/datasetReader';
 
 /**
  * The review's view model: what the editor's side panel (and anything else) reads about the active

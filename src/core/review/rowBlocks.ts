@@ -1,6 +1,6 @@
 // Reads many rows of a dataset block by block (one read per block) instead of one read per row:
 // what the panel's sort columns and text search need at 100,000 rows.
-import type { Dataset } from '../dataset/dataset';
+import type { Dataset } from '../dataset/datasetReader';
 import type { DatasetRow } from '../dataset/types';
 
 /** Rows per read at most. */

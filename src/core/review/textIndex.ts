@@ -1,6 +1,6 @@
 // The panel's text search at 100,000 rows: every row's text, lower-cased once into a few large strings,
 // so a search is a handful of indexOf passes instead of reading and parsing every row again.
-import type { Dataset } from '../dataset/dataset';
+import type { Dataset } from '../dataset/datasetReader';
 import type { DatasetRow } from '../dataset/types';
 import { readRowsInBlocks } from './rowBlocks';
 

@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { imagePathProblem } from '../dataset/dataset';
+import { imagePathProblem } from '../dataset/findings';
 import type { ImageRef } from '../dataset/types';
 import { openSafe, UnsafeFileError, unsafeFileProblem } from '../store/safeFile';
 

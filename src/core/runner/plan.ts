@@ -1,7 +1,7 @@
 // Which (row, model) pairs a run has to work on, decided from the index and the stored results alone
 // (no row is parsed): a pair whose latest result is current, successful and scored needs nothing.
 import type { ModelConfig } from '../config/models';
-import type { Dataset } from '../dataset/dataset';
+import type { Dataset } from '../dataset/datasetReader';
 import { isEmptyOutput } from '../rules/rules';
 import type { ResultsStore, StoredResult } from '../store/results';
 

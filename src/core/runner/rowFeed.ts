@@ -1,7 +1,7 @@
 // Rows for a run, read in one sequential pass: blocks of rows are read with one read each (the next
 // block ahead of need), parsed once, shared by every model lane that needs them, and dropped when the
 // last lane is done with them, so memory holds only the rows in flight whatever the dataset's size.
-import type { Dataset } from '../dataset/dataset';
+import type { Dataset } from '../dataset/datasetReader';
 import type { DatasetRow } from '../dataset/types';
 
 /** Rows per block (one read each). */

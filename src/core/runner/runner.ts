@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { MAX_DURATION_MS, MODEL_DEFAULTS, type ModelConfig } from '../config/models';
-import type { Dataset } from '../dataset/dataset';
+import type { Dataset } from '../dataset/datasetReader';
 import { EMPTY_OUTPUT_NOTE, isEmptyOutput } from '../rules/rules';
 import type { DatasetRow } from '../dataset/types';
 import type { ResultsStore, StoredResult } from '../store/results';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sidecarFileFor } from '../dataset/dataset';
+import { sidecarFileFor } from './sidecarNames';
 import { appendRecords, readSidecar, type SidecarProblem } from './sidecar';
 
 /**

@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { redactCredentials } from '../security/redact';
-import { sidecarFileFor } from '../dataset/dataset';
+import { sidecarFileFor } from './sidecarNames';
 import { openSafe } from './safeFile';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isSidecarFile } from '../../core/dataset/dataset';
+import { isSidecarFile } from '../../core/store/sidecarNames';
 import { writeSafe } from '../../core/store/safeFile';
 import type { DatasetSession } from './session';
 

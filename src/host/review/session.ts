@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { Dataset } from '../../core/dataset/dataset';
+import { Dataset } from '../../core/dataset/datasetReader';
 import { DatasetReview } from '../../core/review/datasetReview';
 import { AnnotationStore, annotationsFileFor } from '../../core/store/annotations';
 import { ResultsStore, resultsFileFor } from '../../core/store/results';

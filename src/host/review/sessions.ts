@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
-import { Dataset, isSidecarFile, looksLikeJsonl } from '../../core/dataset/dataset';
+import { Dataset } from '../../core/dataset/datasetReader';
+import { isSidecarFile } from '../../core/store/sidecarNames';
+import { looksLikeJsonl } from '../../core/dataset/format';
 import type { ConfigService } from '../config';
 import { ContextKeys } from '../ids';
 import type { ReviewLog } from '../log';

@@ -1,0 +1,256 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { promisify } from 'node:util';
+import { DatasetChangedError, DatasetReadError } from './errors';
+import { readRowContent } from './fields';
+import { isGzip, readHead, refusedFormat, utf16Note, utf16Of } from './format';
+import { Indexer } from './indexer';
+import { indexInParts, indexRange, indexThreads } from './parallelIndex';
+import { hashBytes } from './rowHashes';
+import { BufferSource, FileSource, type Source } from './source';
+import type { DatasetRow, Finding, OpenDatasetOptions, ResolvedMapping } from './types';
+
+const gunzip = promisify(zlib.gunzip);
+
+/** The bytes as UTF-8: UTF-16 (LE/BE) is converted, with an info finding that says so. */
+function decodeUnicode(bytes: Buffer, indexer: Indexer): Buffer {
+  const encoding = utf16Of(bytes.subarray(0, 4));
+  if (!encoding) return bytes;
+  const text = new TextDecoder(encoding).decode(bytes); // drops the BOM
+  indexer.note(...utf16Note(encoding));
+  return Buffer.from(text, 'utf8');
+}
+
+/** A PiSAR JSONL dataset: an index of its lines, rows parsed on demand. */
+export class Dataset {
+  private constructor(
+    readonly file: string,
+    private readonly source: Source,
+    private readonly index: Indexer,
+    private readonly options: OpenDatasetOptions,
+  ) {
+    this.mapping = index.detector.resolve(options.mapping);
+  }
+
+  /** The field mapping in force: configured roles, and for the rest the keys most rows use. */
+  readonly mapping: ResolvedMapping;
+
+  /** Streams and indexes a file. Throws DatasetReadError when the file cannot be read at all. */
+  static async open(file: string, options: OpenDatasetOptions = {}): Promise<Dataset> {
+    const absolute = path.resolve(file);
+    let stat: fs.Stats;
+    try {
+      stat = await fs.promises.stat(absolute);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') {
+        throw new DatasetReadError(absolute, `${absolute}: no such file`, 'Check the path; datasets are JSONL files, one row a line.');
+      }
+      throw new DatasetReadError(absolute, `${absolute}: cannot be read (${code ?? String(error)})`, 'Check the file\'s permissions.');
+    }
+    if (stat.isDirectory()) {
+      throw new DatasetReadError(absolute, `${absolute}: is a directory, not a dataset file`, 'Name a .jsonl file inside it.');
+    }
+    if (!stat.isFile()) {
+      // A FIFO or a device would block the read (or never end): refused before it is opened.
+      throw new DatasetReadError(absolute, `${absolute}: is ${stat.isFIFO() ? 'a named pipe (FIFO)' : stat.isSocket() ? 'a socket' : 'a device'}, not a regular file; it was not opened`, 'Name a regular .jsonl file (save the stream to a file first).');
+    }
+    const head = await readHead(absolute);
+    const refused = refusedFormat(absolute, head);
+    if (refused) {
+      throw refused;
+    }
+    const indexer = new Indexer(absolute, options);
+    if (isGzip(head)) {
+      // gzip (by its magic bytes, whatever the name): read whole into memory, rows served from there.
+      let bytes: Buffer;
+      try {
+        bytes = await gunzip(await fs.promises.readFile(absolute));
+      } catch (error) {
+        throw new DatasetReadError(absolute, `${absolute}: is gzip-compressed but cannot be decompressed (${(error as Error).message})`, 'Check the file is complete (re-download it), or decompress it yourself: gunzip -k <file>.');
+      }
+      const refusedInner = refusedFormat(absolute, bytes.subarray(0, 16), 'inside the gzip file');
+      if (refusedInner) {
+        throw refusedInner;
+      }
+      indexer.note('the file is gzip-compressed; it was decompressed in memory');
+      return Dataset.fromBytes(absolute, decodeUnicode(bytes, indexer), indexer, options);
+    }
+    if (utf16Of(head)) {
+      return Dataset.fromBytes(absolute, decodeUnicode(await fs.promises.readFile(absolute), indexer), indexer, options);
+    }
+    try {
+      const threads = indexThreads(options, stat.size);
+      if (threads > 1) {
+        await indexInParts(indexer, absolute, options, stat.size, threads);
+      } else {
+        await indexRange(indexer, absolute, 0, Infinity); // to the end, even if the file grew since stat
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new DatasetReadError(absolute, `${absolute}: cannot be read (${code ?? String(error)})`, 'Check the file\'s permissions.');
+    }
+    indexer.end();
+    return new Dataset(absolute, new FileSource(absolute), indexer, options);
+  }
+
+  private static fromBytes(file: string, utf8: Buffer, indexer: Indexer, options: OpenDatasetOptions): Dataset {
+    indexer.push(utf8);
+    indexer.end();
+    return new Dataset(file, new BufferSource(utf8), indexer, options);
+  }
+
+  /** Indexes text held in memory (an editor's buffer, unsaved edits included). */
+  static fromText(file: string, text: string, options: OpenDatasetOptions = {}): Dataset {
+    const absolute = path.resolve(file);
+    const buffer = Buffer.from(text, 'utf8');
+    const indexer = new Indexer(absolute, options);
+    indexer.push(buffer);
+    indexer.end();
+    return new Dataset(absolute, new BufferSource(buffer), indexer, options);
+  }
+
+  get rowCount(): number {
+    return this.index.ids.length;
+  }
+
+  /** Lines in the file (a last line without a newline counts). */
+  get lineCount(): number {
+    return this.index.lineNumber;
+  }
+
+  /** Non-blank lines: the rows plus the bad lines that could not be rows. */
+  get nonBlankLineCount(): number {
+    return this.index.nonBlankLines;
+  }
+
+  get findings(): readonly Finding[] {
+    return this.index.findings;
+  }
+
+  /** Models named in precomputed outputs, in order of first appearance. */
+  get modelNames(): readonly string[] {
+    return [...this.index.models];
+  }
+
+  rowIds(): readonly string[] {
+    return this.index.ids;
+  }
+
+  rowHash(index: number): string {
+    return this.index.hashes.get(this.checkIndex(index));
+  }
+
+  rowLine(index: number): number {
+    return this.index.lines[this.checkIndex(index)];
+  }
+
+  indexOfId(id: string): number | undefined {
+    this.idPositions ??= new Map(this.index.ids.map((rowId, position) => [rowId, position]));
+    return this.idPositions.get(id);
+  }
+  private idPositions: Map<string, number> | undefined;
+
+  /** The row on a 1-based line, or undefined when that line holds no row. */
+  indexAtLine(line: number): number | undefined {
+    const lines = this.index.lines;
+    let low = 0;
+    let high = lines.length - 1;
+    while (low <= high) {
+      const mid = (low + high) >>> 1;
+      if (lines[mid] === line) {
+        return mid;
+      }
+      if (lines[mid] < line) {
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    return undefined;
+  }
+
+  /** The row at `index`, read and parsed now. */
+  async getRow(index: number): Promise<DatasetRow> {
+    const position = this.checkIndex(index);
+    const bytes = await this.source.read(this.index.offsets[position], this.index.lengths[position]);
+    if (bytes.length !== this.index.lengths[position] || !this.sameHash(bytes, position)) {
+      throw new DatasetChangedError(this.file, this.index.lines[position]);
+    }
+    const fields = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    return this.buildRow(position, fields);
+  }
+
+  /**
+   * The wanted rows among first..end-1, read with one sequential read (a run reads the file in order,
+   * block by block, instead of one random read per row). Unwanted rows are undefined.
+   */
+  async readRows(first: number, end: number, want: (index: number) => boolean): Promise<(DatasetRow | undefined)[]> {
+    const rows: (DatasetRow | undefined)[] = new Array(Math.max(0, end - first));
+    let low = first;
+    let high = end - 1;
+    while (low <= high && !want(low)) low++;
+    while (high >= low && !want(high)) high--;
+    if (low > high) return rows;
+    this.checkIndex(low);
+    this.checkIndex(high);
+    const { offsets, lengths } = this.index;
+    const start = offsets[low];
+    const bytes = await this.source.read(start, offsets[high] + lengths[high] - start);
+    for (let position = low; position <= high; position++) {
+      if (!want(position)) continue;
+      const from = offsets[position] - start;
+      const line = bytes.subarray(from, from + lengths[position]);
+      if (line.length !== lengths[position] || !this.sameHash(line, position)) {
+        throw new DatasetChangedError(this.file, this.index.lines[position]);
+      }
+      rows[position - first] = this.buildRow(position, JSON.parse(line.toString('utf8')) as Record<string, unknown>);
+    }
+    return rows;
+  }
+
+  /** True when the bytes read are the row indexed (always, when the index was built without hashes). */
+  private sameHash(bytes: Uint8Array, position: number): boolean {
+    const known = this.index.hashes.get(position);
+    return known === '' || hashBytes(bytes) === known;
+  }
+
+  /** Rows in file order, parsed one at a time. */
+  async *rows(): AsyncGenerator<DatasetRow> {
+    for (let position = 0; position < this.rowCount; position++) {
+      yield await this.getRow(position);
+    }
+  }
+
+  /** Releases the file handle used for random access (reopened on the next read). */
+  async close(): Promise<void> {
+    await this.source.close();
+  }
+
+  /** The row as every reader sees it: the one reading of its fields the index also made (readRowContent). */
+  private buildRow(position: number, fields: Record<string, unknown>): DatasetRow {
+    const content = readRowContent(fields, this.options.mapping);
+    return {
+      index: position,
+      line: this.index.lines[position],
+      id: this.index.ids[position],
+      rawId: this.index.rawIds[position],
+      input: content.inputText,
+      messages: content.messages,
+      images: content.images,
+      ...(content.imageError ? { imageError: content.imageError } : {}),
+      reference: content.referenceText,
+      outputs: content.outputTexts,
+      fields,
+      hash: this.index.hashes.get(position),
+    };
+  }
+
+  private checkIndex(index: number): number {
+    if (!Number.isInteger(index) || index < 0 || index >= this.index.ids.length) {
+      throw new RangeError(`row ${index} is out of range (the dataset has ${this.index.ids.length} rows)`);
+    }
+    return index;
+  }
+}

@@ -1,0 +1,349 @@
+import { isUtf8 } from 'node:buffer';
+import { FieldDetector, readRowContent, type RowContent } from './fields';
+import { FindingList, reportNotAnObject, reportRowContent, reportUnparsedLine } from './findings';
+import { digestBytes, RowHashes } from './rowHashes';
+import type { Finding, OpenDatasetOptions } from './types';
+
+export const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
+
+const MAX_NESTING = 64;
+
+function isWhitespaceByte(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0b || byte === 0x0c;
+}
+
+/** 0-based position of the first byte that breaks UTF-8; only called on lines known to be invalid. */
+function firstInvalidUtf8Byte(bytes: Uint8Array): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const lead = bytes[i];
+    const size = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
+    if (size === 0) {
+      return i;
+    }
+    for (let k = 1; k < size; k++) {
+      if (i + k >= bytes.length || (bytes[i + k] & 0xc0) !== 0x80) {
+        return i;
+      }
+    }
+    if (!isUtf8(bytes.subarray(i, i + size))) {
+      return i; // overlong forms and surrogates
+    }
+    i += size;
+  }
+  return i;
+}
+
+/** True when `value` nests deeper than `limit`; stops early, so a normal row costs a few steps. */
+function nestsDeeperThan(value: object, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop() as [unknown, number];
+    if (depth > limit) {
+      return true;
+    }
+    for (const key in node as Record<string, unknown>) {
+      const child = (node as Record<string, unknown>)[key];
+      if (child !== null && typeof child === 'object') {
+        stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return false;
+}
+
+/** The source text of a top-level number field of a JSON object, as written (no float rounding). */
+export function numberAsWritten(text: string, key: string): string | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: find its end, then see whether it is a key of the top-level object
+      let end = i + 1;
+      while (end < text.length && text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
+      if (depth === 1) {
+        let j = end + 1;
+        while (j < text.length && /\s/.test(text[j])) j++;
+        if (text[j] === ':') {
+          let name: unknown;
+          try {
+            name = JSON.parse(text.slice(i, end + 1));
+          } catch {
+            return undefined;
+          }
+          if (name === key) {
+            j++;
+            while (j < text.length && /\s/.test(text[j])) j++;
+            return /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(j, j + 400))?.[0];
+          }
+        }
+      }
+      i = end;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return undefined;
+}
+
+/**
+ * A row's id as written: text as it is, a number exactly as written in `text` (an id above 2^53 would
+ * otherwise lose digits and two different ids could read as one).
+ */
+function rawIdOf(content: RowContent, row: Record<string, unknown>, text: string): string | undefined {
+  const { key, value, usable } = content.id;
+  if (!usable || key === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  return (key in row ? numberAsWritten(text, key) : undefined) ?? String(value);
+}
+
+/** What a thread that indexed one part of a file hands back; its line numbers count from the part's start. */
+export interface IndexPart {
+  readonly offsets: Float64Array;
+  readonly lengths: Float64Array;
+  readonly lines: Float64Array;
+  readonly rawIds: (string | undefined)[];
+  readonly hashes: { readonly bytes: Uint8Array; readonly count: number };
+  readonly findings: Finding[];
+  readonly fieldCounts: [string, number][];
+  readonly models: string[];
+  readonly nonBlankLines: number;
+  readonly lineCount: number;
+}
+
+/** The buffers of a part that can move to another thread instead of being copied. */
+export function transferablesOf(part: IndexPart): ArrayBuffer[] {
+  return [part.offsets.buffer, part.lengths.buffer, part.lines.buffer, part.hashes.bytes.buffer] as ArrayBuffer[];
+}
+
+/**
+ * Builds the line index in one streaming pass: every line is checked (JSON, object, fields, UTF-8) and
+ * its facts kept (offset, length, id, hash), but no parsed row is kept. A part of a file (from a line's
+ * start) can be indexed apart, in a worker, and absorbed in file order.
+ */
+export class Indexer {
+  readonly offsets: number[] = [];
+  readonly lengths: number[] = [];
+  readonly lines: number[] = [];
+  readonly ids: string[] = [];
+  readonly rawIds: (string | undefined)[] = [];
+  readonly hashes: RowHashes;
+  readonly findingList: FindingList;
+  readonly detector = new FieldDetector();
+  readonly models = new Set<string>();
+
+  /** Lines that are not blank: each is a row, or a bad line with a finding. */
+  nonBlankLines = 0;
+  lineNumber = 0;
+  private lineStart = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private tooLong = false;
+  private position = 0;
+
+  /** The part starts at the file's first byte (only there can a byte order mark be). */
+  private readonly atFileStart: boolean;
+
+  constructor(
+    private readonly file: string,
+    private readonly options: OpenDatasetOptions,
+    start = 0,
+  ) {
+    this.hashes = new RowHashes(options.rowHashes === false);
+    this.findingList = new FindingList(file);
+    this.position = start;
+    this.lineStart = start;
+    this.atFileStart = start === 0;
+  }
+
+  get findings(): Finding[] {
+    return this.findingList.items;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const newline = chunk.indexOf(10, start);
+      if (newline < 0) {
+        this.hold(chunk.subarray(start));
+        this.position += chunk.length - start;
+        return;
+      }
+      this.hold(chunk.subarray(start, newline));
+      this.position += newline - start;
+      this.finishLine();
+      this.position += 1;
+      this.lineStart = this.position;
+      start = newline + 1;
+    }
+  }
+
+  end(): void {
+    this.finish();
+    this.assignIds();
+  }
+
+  /** Ends the last line (one without a newline); ids are assigned by end(), once every part is in. */
+  finish(): void {
+    if (this.pendingBytes > 0 || this.tooLong) {
+      this.finishLine();
+    }
+  }
+
+  /** This indexer's facts, to hand to the indexer of the file's first part. */
+  part(): IndexPart {
+    return {
+      offsets: Float64Array.from(this.offsets),
+      lengths: Float64Array.from(this.lengths),
+      lines: Float64Array.from(this.lines),
+      rawIds: this.rawIds,
+      hashes: this.hashes.transferable(),
+      findings: this.findings,
+      fieldCounts: this.detector.counted(),
+      models: [...this.models],
+      nonBlankLines: this.nonBlankLines,
+      lineCount: this.lineNumber,
+    };
+  }
+
+  /** Appends the next part of the file (indexed apart, from the byte where this one stopped). */
+  absorb(part: IndexPart): void {
+    if (this.pendingBytes > 0 || this.tooLong) throw new Error('a part is absorbed only at a line start');
+    const base = this.lineNumber;
+    for (let i = 0; i < part.lines.length; i++) {
+      this.offsets.push(part.offsets[i]);
+      this.lengths.push(part.lengths[i]);
+      this.lines.push(part.lines[i] + base);
+      this.rawIds.push(part.rawIds[i]);
+    }
+    this.hashes.append(part.hashes);
+    for (const finding of part.findings) this.findings.push({ ...finding, line: finding.line + base });
+    this.detector.add(part.fieldCounts);
+    for (const model of part.models) this.models.add(model);
+    this.nonBlankLines += part.nonBlankLines;
+    this.lineNumber += part.lineCount;
+  }
+
+  /**
+   * Row ids, once every id in the file is known: a row keeps its own id unless an earlier row has it;
+   * a made-up id (`line:<n>` for a row without one, `<id>#L<line>` for a repeat) never equals a real
+   * id anywhere in the file, nor another made-up one.
+   */
+  private assignIds(): void {
+    const real = new Set<string>();
+    for (const raw of this.rawIds) if (raw !== undefined) real.add(raw);
+    const taken = new Map<string, number>();
+    const unique = (candidate: string) => {
+      let id = candidate;
+      for (let n = 2; real.has(id) || taken.has(id); n++) id = `${candidate}~${n}`;
+      return id;
+    };
+    let duplicates = false;
+    this.ids.length = 0;
+    for (let i = 0; i < this.rawIds.length; i++) {
+      const raw = this.rawIds[i];
+      const line = this.lines[i];
+      let id: string;
+      if (raw === undefined) id = unique(`line:${line}`);
+      else if (!taken.has(raw)) id = raw;
+      else {
+        id = unique(`${raw}#L${line}`);
+        this.findingList.report(line, 'warning', 'duplicate-id', `id "${raw}" is already used on line ${taken.get(raw)}; this row is shown as "${id}"`, 'Give every row a unique id.');
+        duplicates = true;
+      }
+      taken.set(id, line);
+      this.ids.push(id);
+    }
+    if (duplicates) this.findings.sort((a, b) => a.line - b.line);
+  }
+
+  private hold(part: Buffer): void {
+    if (part.length === 0) {
+      return;
+    }
+    this.pendingBytes += part.length;
+    if (this.tooLong) {
+      return;
+    }
+    if (this.pendingBytes > (this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)) {
+      this.tooLong = true;
+      this.pending = [];
+      return;
+    }
+    this.pending.push(part);
+  }
+
+  private finishLine(): void {
+    this.lineNumber += 1;
+    const line = this.lineNumber;
+    let offset = this.lineStart;
+    let length = this.pendingBytes;
+    const tooLong = this.tooLong;
+    let bytes = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, tooLong ? 0 : length);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.tooLong = false;
+
+    if (tooLong) {
+      this.findingList.report(line, 'error', 'line-too-long', `line is ${length} bytes long, over the ${this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte limit, and was skipped`, 'Split or shorten the row (large inputs belong in files the row points to).');
+      return;
+    }
+    if (line === 1 && this.atFileStart && bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
+      bytes = bytes.subarray(3);
+      offset += 3;
+      length -= 3;
+      this.findingList.report(line, 'info', 'bom', 'the file starts with a UTF-8 byte order mark (BOM); it was ignored', 'Save the file as UTF-8 without BOM.');
+    }
+    if (length > 0 && bytes[length - 1] === 0x0d) {
+      bytes = bytes.subarray(0, length - 1);
+      length -= 1;
+    }
+    let first = 0;
+    while (first < length && isWhitespaceByte(bytes[first])) {
+      first += 1;
+    }
+    if (first === length) {
+      return; // blank lines separate nothing and carry nothing
+    }
+    this.nonBlankLines += 1;
+
+    // Decoding turns every invalid byte into U+FFFD: a line without one was valid UTF-8, and only a line
+    // with one (a replacement character written in the file, or bad bytes) is checked byte by byte.
+    const text = bytes.toString('utf8');
+    if (text.includes('\uFFFD') && !isUtf8(bytes)) {
+      const at = firstInvalidUtf8Byte(bytes);
+      this.findingList.report(line, 'warning', 'invalid-utf8', `line has bytes that are not valid UTF-8 (first at byte ${at + 1} of the line); they read as U+FFFD`, 'Re-save the file as UTF-8, or fix the bytes at that position.');
+    }
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      reportUnparsedLine(this.findingList, line, text, error);
+      return;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      reportNotAnObject(this.findingList, line, parsed);
+      return;
+    }
+    const row = parsed as Record<string, unknown>;
+    if (nestsDeeperThan(row, MAX_NESTING)) {
+      this.findingList.report(line, 'error', 'too-deep', `row nests more than ${MAX_NESTING} levels deep; it is not read as a row`, 'Flatten the row: PiSAR fields are text, a chat array or a flat object of outputs.');
+      return;
+    }
+    this.detector.observe(row);
+    const content = readRowContent(row, this.options.mapping);
+    reportRowContent(this.findingList, line, row, content, this.options.mapping, this.file);
+    for (const model in content.outputTexts) this.models.add(model);
+
+    this.offsets.push(offset);
+    this.lengths.push(length);
+    this.lines.push(line);
+    this.rawIds.push(rawIdOf(content, row, text));
+    this.hashes.push(this.hashes.empty ? undefined : digestBytes(bytes));
+  }
+
+  /** An info finding on line 1 about the whole file (its encoding or compression). */
+  note(message: string, fix?: string): void {
+    this.findingList.note(message, fix);
+  }
+}

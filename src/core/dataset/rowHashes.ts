@@ -1,0 +1,54 @@
+import * as crypto from 'node:crypto';
+
+/** Bytes of a row hash kept per row: the first 8 of its SHA-1, shown as 16 hex digits. */
+const HASH_BYTES = 8;
+
+/** Row hashes in one growing byte array (no string a row until one is asked for). */
+export class RowHashes {
+  private bytes = new Uint8Array(HASH_BYTES * 1024);
+  private count = 0;
+  /** No hash was computed (the index was built without them): every row's hash reads ''. */
+  constructor(readonly empty: boolean) {}
+
+  push(digest: Uint8Array | undefined): void {
+    this.reserve(1);
+    if (digest) this.bytes.set(digest.subarray(0, HASH_BYTES), this.count * HASH_BYTES);
+    this.count++;
+  }
+
+  /** The hashes of another part, in order. */
+  append(other: { readonly bytes: Uint8Array; readonly count: number }): void {
+    this.reserve(other.count);
+    this.bytes.set(other.bytes.subarray(0, other.count * HASH_BYTES), this.count * HASH_BYTES);
+    this.count += other.count;
+  }
+
+  /** Room for `more` hashes, growing by doubling. */
+  private reserve(more: number): void {
+    const needed = (this.count + more) * HASH_BYTES;
+    if (needed <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(needed, this.bytes.length * 2));
+    grown.set(this.bytes.subarray(0, this.count * HASH_BYTES));
+    this.bytes = grown;
+  }
+
+  get(index: number): string {
+    return this.empty ? '' : Buffer.from(this.bytes.buffer, this.bytes.byteOffset + index * HASH_BYTES, HASH_BYTES).toString('hex');
+  }
+
+  /** What a part hands over: just the bytes in use. */
+  transferable(): { bytes: Uint8Array; count: number } {
+    return { bytes: this.bytes.slice(0, this.count * HASH_BYTES), count: this.count };
+  }
+}
+
+/** A row's SHA-1 (crypto.hash, one call, where Node has it). */
+export const digestBytes: (bytes: Uint8Array) => Buffer =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (bytes) => (crypto as unknown as { hash(a: string, d: Uint8Array, e: string): Buffer }).hash('sha1', bytes, 'buffer')
+    : (bytes) => crypto.createHash('sha1').update(bytes).digest();
+
+/** A row's hash as stored beside results: its digest's first bytes in hex, as RowHashes.get() gives it. */
+export function hashBytes(bytes: Uint8Array): string {
+  return digestBytes(bytes).toString('hex', 0, HASH_BYTES);
+}

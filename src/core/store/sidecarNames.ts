@@ -1,0 +1,22 @@
+import * as path from 'node:path';
+
+const SIDECAR_PATTERN = /\.pisar-[a-z]+\.jsonl$/i;
+
+/** Sidecars (results, annotations) sit beside datasets and share their extension; they are never datasets. */
+export function isSidecarFile(file: string): boolean {
+  return SIDECAR_PATTERN.test(file);
+}
+
+const DATASET_EXTENSION = /\.(jsonl|ndjson|json|txt|gz)$/i;
+
+/**
+ * The sidecar of a dataset: `data.jsonl` -> `data.pisar-<kind>.jsonl`; any other name keeps its whole
+ * name (`data.jsonl.gz` -> `data.jsonl.gz.pisar-<kind>.jsonl`, `data.ndjson` -> `data.ndjson.pisar-<kind>.jsonl`),
+ * so two datasets in one folder never share a sidecar: the part before `.pisar-` ends in a dataset
+ * extension exactly when the whole name was kept.
+ */
+export function sidecarFileFor(datasetFile: string, kind: 'results' | 'annotations'): string {
+  const base = path.basename(datasetFile);
+  const stem = /\.jsonl$/i.test(base) && !DATASET_EXTENSION.test(base.slice(0, -'.jsonl'.length)) ? base.slice(0, -'.jsonl'.length) : base;
+  return path.join(path.dirname(datasetFile), `${stem}.pisar-${kind}.jsonl`);
+}
