@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { showNoModels, type ConfigService } from '../config';
 import { Commands } from '../ids';
+import { loadEngine } from '../loadEngine';
 import type { ReviewLog } from '../log';
 import type { ApiKeyStore } from '../secrets';
 
@@ -18,7 +19,8 @@ export async function checkModelsInteractively(config: ConfigService, keys: ApiK
     void vscode.window.showWarningMessage('PiSAR Review calls no model in an untrusted workspace; trust it to check the models.');
     return;
   }
-  const { checkModel } = await import('../../core/runner/checkModels');
+  // openai comes with the engine bundle, loaded now rather than at activation.
+  const { checkModel } = loadEngine();
   const checks = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `PiSAR Review: checking ${models.length} model(s)…` },
     () => Promise.all(models.map(async (m) => {
