@@ -5,6 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 export interface EmbeddingsRequestRecord {
+  /** The route asked: /v1/embeddings, /embed (TEI) or /api/embed (Ollama), or /info. */
+  route: string;
   model: string;
   input: string[];
   encodingFormat: string | undefined;
@@ -20,6 +22,14 @@ export interface EmbeddingsServerOptions {
   /** Refuse any request holding a text of more words than this (a word stands for a token), in a server's dialect. */
   maxWords?: number;
   tooLong?: 'tei-413' | 'openai-400' | 'vllm-400' | 'bare-413';
+  /** Refuse a request of more texts than this, as text-embeddings-inference does (413 naming its limit). */
+  maxBatch?: number;
+  /** Answer GET /info with max_client_batch_size (TEI), when maxBatch is set. */
+  info?: boolean;
+  /** Vectors that cannot be used, for texts holding a marker word: "nanword" -> NaN, "infword" -> Infinity, "wideword" -> twice the width, "zeroword" -> zeros, "nullword" -> null values. */
+  badVectors?: boolean;
+  /** Send every embedding as base64 float32, whatever encoding_format asked. */
+  forceBase64?: boolean;
 }
 
 export interface EmbeddingsServer {
@@ -28,6 +38,8 @@ export interface EmbeddingsServer {
   /** The vector this server returns for `text` (not normalised), for computing expected scores. */
   vectorFor(text: string): number[];
   setFailure(failure: EmbeddingsServerOptions['failWith']): void;
+  /** Changes the server's behaviour from now on. */
+  configure(changes: Partial<EmbeddingsServerOptions>): void;
   close(): Promise<void>;
 }
 
@@ -40,6 +52,26 @@ export function bagOfWordsVector(text: string, dimensions: number): number[] {
   }
   v[0] += 0.01; // never the zero vector
   return v;
+}
+
+/** The unusable vector a marker word asks for, or undefined. */
+function badVector(text: string, dimensions: number, enabled: boolean | undefined): Array<number | null> | undefined {
+  if (!enabled) return undefined;
+  const v: Array<number | null> = bagOfWordsVector(text, dimensions);
+  if (/\bnanword\b/.test(text)) v[1] = Number.NaN;
+  else if (/\binfword\b/.test(text)) v[2] = Number.POSITIVE_INFINITY;
+  else if (/\bwideword\b/.test(text)) return [...v, ...v];
+  else if (/\bzeroword\b/.test(text)) return v.map(() => 0);
+  else if (/\bnullword\b/.test(text)) v[3] = null;
+  else return undefined;
+  return v;
+}
+
+/** JSON as Python's json.dumps writes it: NaN and infinities as bare NaN / Infinity (as a Python server sends them). */
+function sendPythonJson(res: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? `__${String(value)}__` : value)).replace(/"__(NaN|Infinity|-Infinity)__"/g, '$1');
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
 function wordCount(text: string): number {
@@ -67,20 +99,31 @@ export async function startEmbeddingsServer(options: EmbeddingsServerOptions = {
   let failWith = options.failWith;
   const server: Server = createServer((req, res) => {
     void (async () => {
-      if (req.method !== 'POST' || req.url !== '/v1/embeddings') {
+      const route = (req.url ?? '').split('?')[0];
+      if (req.method === 'GET' && route === '/info' && options.info && options.maxBatch !== undefined) {
+        requests.push({ route, model: '', input: [], encodingFormat: undefined, authorization: req.headers.authorization });
+        return sendJson(res, 200, { model_id: 'fake/tei', model_type: { embedding: { pooling: 'mean' } }, max_concurrent_requests: 512, max_input_length: 512, max_batch_tokens: 16384, max_client_batch_size: options.maxBatch, version: '1.5.0' });
+      }
+      const dialect = route === '/v1/embeddings' ? 'openai' : route === '/embed' ? 'tei' : route === '/api/embed' ? 'ollama' : undefined;
+      if (req.method !== 'POST' || !dialect) {
         return sendJson(res, 404, { error: { message: `no route ${req.method} ${req.url}`, type: 'invalid_request_error' } });
       }
-      let body: { model?: unknown; input?: unknown; encoding_format?: string };
+      let body: { model?: unknown; input?: unknown; inputs?: unknown; encoding_format?: string };
       try {
         body = JSON.parse(await readBody(req)) as typeof body;
       } catch {
         return sendJson(res, 400, { error: { message: 'body is not JSON', type: 'invalid_request_error' } });
       }
+      if (dialect === 'tei') body = { model: 'tei', input: body.inputs };
       const input = typeof body.input === 'string' ? [body.input] : body.input;
       if (typeof body.model !== 'string' || !Array.isArray(input) || !input.every((t) => typeof t === 'string')) {
         return sendJson(res, 400, { error: { message: 'expected {model: string, input: string | string[]}', type: 'invalid_request_error' } });
       }
-      requests.push({ model: body.model, input: input as string[], encodingFormat: body.encoding_format, authorization: req.headers.authorization });
+      requests.push({ route, model: body.model, input: input as string[], encodingFormat: body.encoding_format, authorization: req.headers.authorization });
+      if (options.maxBatch !== undefined && input.length > options.maxBatch) {
+        // As text-embeddings-inference answers (router/src/http/server.rs).
+        return sendJson(res, 413, { error: `batch size ${input.length} > maximum allowed batch size ${options.maxBatch}`, error_type: 'Validation' });
+      }
       if ((input as string[]).some((t) => t === '')) {
         // As OpenAI answers an empty string.
         return sendJson(res, 400, { error: { message: "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", type: 'invalid_request_error' } });
@@ -105,13 +148,14 @@ export async function startEmbeddingsServer(options: EmbeddingsServerOptions = {
       if (options.requireKey && req.headers.authorization !== `Bearer ${options.requireKey}`) {
         return sendJson(res, 401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error', code: 'invalid_api_key' } });
       }
-      const data = (input as string[]).map((text, index) => {
-        const vector = bagOfWordsVector(text, dimensions);
-        const embedding = body.encoding_format === 'base64' ? Buffer.from(Float32Array.from(vector).buffer).toString('base64') : vector;
-        return { object: 'embedding', index, embedding };
-      });
+      const vectors = (input as string[]).map((text) => badVector(text, dimensions, options.badVectors) ?? bagOfWordsVector(text, dimensions));
+      const base64 = options.forceBase64 || body.encoding_format === 'base64';
+      const encode = (vector: Array<number | null>) => (base64 ? Buffer.from(Float32Array.from(vector, (v) => v ?? Number.NaN).buffer).toString('base64') : vector);
       const tokens = (input as string[]).reduce((n, t) => n + t.split(/\s+/).length, 0);
-      sendJson(res, 200, { object: 'list', model: body.model, data, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+      if (dialect === 'tei') return sendPythonJson(res, vectors);
+      if (dialect === 'ollama') return sendPythonJson(res, { model: body.model, embeddings: vectors, total_duration: 1000, prompt_eval_count: tokens });
+      const data = vectors.map((vector, index) => ({ object: 'embedding', index, embedding: encode(vector) }));
+      sendPythonJson(res, { object: 'list', model: body.model, data, usage: { prompt_tokens: tokens, total_tokens: tokens } });
     })();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -123,6 +167,7 @@ export async function startEmbeddingsServer(options: EmbeddingsServerOptions = {
     setFailure: (failure) => {
       failWith = failure;
     },
+    configure: (changes) => Object.assign(options, changes),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -199,7 +199,8 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   }
   for (const line of failureLines(summary)) io.stderr.write(`${line}\n`);
   if (summary.scoringError) {
-    io.stderr.write(`pisar-review score: scoring failed (${summary.scoringError}); outputs were stored unscored and will be scored on the next run. Check --embedding-model / --cache-dir.\n`);
+    const check = embedding.provider === 'remote' ? 'Check --embedding-url and --embedding-remote-model (the endpoint and the model it serves)' : 'Check --embedding-model / --cache-dir';
+    io.stderr.write(`pisar-review score: scoring failed (${summary.scoringError}); outputs were stored unscored and will be scored on the next run. ${check}.\n`);
     return ExitCode.usageOrInput;
   }
   if (summary.cancelled) {

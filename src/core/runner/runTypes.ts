@@ -4,7 +4,7 @@
 export interface RunScorer {
   /** Identifies the embedding model and settings; a stored score made by another key is redone. */
   readonly cacheKey: string;
-  scorePairs(pairs: { output: string; reference: string }[], options?: { signal?: AbortSignal; onEvent?: (e: never) => void }): Promise<number[]>;
+  scorePairs(pairs: { output: string; reference: string }[], options?: { signal?: AbortSignal; onEvent?: (e: never) => void; onBadPair?: (index: number, reason: string) => void }): Promise<number[]>;
   /** Which texts the embedding model reads only the start of (longer than its word-piece limit); undefined when it cannot tell. */
   cutTexts?(texts: string[], options?: { signal?: AbortSignal }): Promise<boolean[] | undefined>;
 }

@@ -19,6 +19,7 @@ import { ScoreBatcher } from './scoreBatcher';
 import { ownValue } from '../security/ownKeys';
 import { RunLock } from '../store/runLock';
 import { UnsafeFileError } from '../store/safeFile';
+import { BAD_EMBEDDING } from './scoreBatcher';
 
 export interface RunSummary {
   /** (row, model) pairs in scope. */
@@ -185,10 +186,19 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
       if (stats) stats.succeeded++;
     }
   };
+  /** An output counted as a success when it was written unscored, whose embedding then proved unusable. */
+  const recount = (r: StoredResult) => {
+    summary.succeeded--;
+    summary.done--;
+    const stats = laneOf.get(r.model)?.stats;
+    if (stats) stats.succeeded--;
+    count(r);
+  };
   const writer = new ResultWriter(
     results,
     ({ result, counted }) => {
       if (counted) count(result);
+      else if (result.error?.kind === BAD_EMBEDDING) recount(result);
       emit({ kind: 'result', result, done: summary.done, total: summary.total });
     },
     () => run.abort(),
@@ -223,8 +233,9 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     const calling = lane.config !== undefined;
 
     // A current output (stored or cached) only needs its score.
-    if (latest && latest.rowHash === row.hash && latest.output !== undefined && !latest.error && !(options.rerun && calling)) {
-      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, ...rest } = latest;
+    // (An output whose embedding was unusable is kept: only its score is redone, no call is paid twice.)
+    if (latest && latest.rowHash === row.hash && latest.output !== undefined && (!latest.error || latest.error.kind === BAD_EMBEDDING) && !(options.rerun && calling)) {
+      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, ...rest } = latest;
       return finish({ ...rest, at: now() }, row, false);
     }
     const precomputed = ownValue(row.outputs, lane.name);

@@ -30,6 +30,9 @@ interface PendingScore {
   done: boolean;
 }
 
+/** The error kind of a pair whose embedding was unusable (NaN, infinities, zeros, another width). */
+export const BAD_EMBEDDING = 'bad-embedding';
+
 /** Scorer calls running at once: while one finishes its last batches, the next keeps the workers busy. */
 const MAX_CALLS_IN_FLIGHT = 2;
 
@@ -138,7 +141,10 @@ export class ScoreBatcher {
     let scored = false;
     if (!this.failure && !signal.aborted) {
       try {
-        const scores = await scorer.scorePairs(batch.map((b) => ({ output: b.result.output!, reference: b.reference })), { signal });
+        const bad = new Map<number, string>();
+        const scores = await scorer.scorePairs(batch.map((b) => ({ output: b.result.output!, reference: b.reference })), { signal, onBadPair: (i, reason) => bad.set(i, reason) });
+        // A pair whose embedding is unusable fails on its own (the output is kept; a later run redoes only its score).
+        for (const [i, reason] of bad) batch[i].result.error = { kind: BAD_EMBEDDING, message: redactCredentials(reason) };
         const cut = await scorer.cutTexts?.(batch.flatMap((b) => [b.result.output!, b.reference]), { signal });
         batch.forEach((b, i) => {
           const score = scores[i];
@@ -168,7 +174,7 @@ export class ScoreBatcher {
     for (const b of batch) {
       b.done = true;
       if (!b.written) this.options.write(this.withFailureNote(b.result), true);
-      else if (scored && b.result.score !== undefined) this.options.write({ ...b.result, at: new Date().toISOString() }, false);
+      else if (scored && (b.result.score !== undefined || b.result.error?.kind === BAD_EMBEDDING)) this.options.write({ ...b.result, at: new Date().toISOString() }, false);
     }
   }
 

@@ -6,6 +6,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_EMBEDDING_MODEL } from '../config/settings';
 import { EmbeddingCache, textHash } from './embeddingCache';
 import { ScorerError, type Embedder, type EmbeddingDtype, type ScorerEvent } from './embedder';
+import { BadEmbeddingError, embeddingProblem, pairProblem } from './embeddingCheck';
 
 export interface EmbeddingSettings {
   provider: 'local' | 'remote';
@@ -39,6 +40,11 @@ export interface ScorerStats {
 export interface ScoreOptions {
   signal?: AbortSignal;
   onEvent?: (e: ScorerEvent) => void;
+  /**
+   * Told of each pair that cannot be scored because an embedding of it is unusable (NaN, infinities,
+   * zeros, another width): its score is NaN. Without this listener scorePairs throws BadEmbeddingError.
+   */
+  onBadPair?: (index: number, reason: string) => void;
 }
 
 export interface Scorer {
@@ -132,7 +138,21 @@ export function estimateTokens(text: string): number {
   return tokens;
 }
 
+/** What to do about an unusable embedding, said with every bad-embedding failure. */
+const BAD_EMBEDDING_FIX = 'Check that the embedding model or endpoint is the one meant (one model, one width), then run again: only these pairs are redone.';
+
+/** The width most vectors of a first slice have (finite ones), so one odd vector does not set it. */
+function commonWidth(vectors: readonly Float32Array[]): number | undefined {
+  const counts = new Map<number, number>();
+  for (const v of vectors) if (v.length > 0 && embeddingProblem(v) === undefined) counts.set(v.length, (counts.get(v.length) ?? 0) + 1);
+  let best: number | undefined;
+  for (const [width, n] of counts) if (best === undefined || n > counts.get(best)!) best = width;
+  return best;
+}
+
 class EmbeddingScorer implements Scorer {
+  /** The width of this model's vectors, from the first ones computed. */
+  private width: number | undefined;
   private readonly counters: ScorerStats = { textsRequested: 0, cacheHits: 0, computed: 0 };
   private embedder: Promise<Embedder> | undefined;
   private readonly cache: EmbeddingCache;
@@ -140,6 +160,8 @@ class EmbeddingScorer implements Scorer {
 
   constructor(
     readonly cacheKey: string,
+    /** Names the model or endpoint in failures ("embeddings endpoint http://… (model m)"). */
+    private readonly source: string,
     cacheNamespace: string,
     cacheDir: string,
     private readonly makeEmbedder: () => Promise<Embedder>,
@@ -154,8 +176,19 @@ class EmbeddingScorer implements Scorer {
   async scorePairs(pairs: readonly ScorePair[], options: ScoreOptions = {}): Promise<number[]> {
     const texts: string[] = [];
     for (const pair of pairs) texts.push(pair.output, pair.reference);
-    const vectors = await this.embedDistinct(texts, options);
-    return pairs.map((pair) => cosine(vectors.get(pair.output)!, vectors.get(pair.reference)!));
+    const { vectors, bad } = await this.embedDistinct(texts, options);
+    return pairs.map((pair, i) => {
+      const output = vectors.get(pair.output);
+      const reference = vectors.get(pair.reference);
+      const problem = !output ? `the output's embedding: ${bad.get(pair.output)}`
+        : !reference ? `the reference's embedding: ${bad.get(pair.reference)}`
+          : pairProblem(output, reference);
+      if (problem === undefined) return cosine(output!, reference!);
+      const reason = `${this.source} gave ${problem}; the pair was not scored. ${BAD_EMBEDDING_FIX}`;
+      if (!options.onBadPair) throw new BadEmbeddingError(reason);
+      options.onBadPair(i, reason);
+      return Number.NaN;
+    });
   }
 
   async cutTexts(texts: readonly string[], options: ScoreOptions = {}): Promise<boolean[] | undefined> {
@@ -172,15 +205,17 @@ class EmbeddingScorer implements Scorer {
   }
 
   async embed(texts: readonly string[], options: ScoreOptions = {}): Promise<Float32Array[]> {
-    const vectors = await this.embedDistinct(texts, options);
+    const { vectors, bad } = await this.embedDistinct(texts, options);
+    for (const [, problem] of bad) throw new BadEmbeddingError(`${this.source} gave ${problem}. ${BAD_EMBEDDING_FIX}`);
     return texts.map((text) => vectors.get(text)!.slice());
   }
 
-  private async embedDistinct(texts: readonly string[], { signal, onEvent }: ScoreOptions, retried = false): Promise<Map<string, Float32Array>> {
+  private async embedDistinct(texts: readonly string[], { signal, onEvent }: ScoreOptions, retried = false): Promise<{ vectors: Map<string, Float32Array>; bad: Map<string, string> }> {
     if (signal?.aborted) throw new ScorerError('cancelled', 'Scoring was cancelled.');
     if (!retried) this.counters.textsRequested += texts.length;
     await this.cache.load();
     const vectors = new Map<string, Float32Array>();
+    const bad = new Map<string, string>();
     const missing: Array<{ text: string; hash: Buffer; key: string }> = [];
     const shared: Array<{ text: string; promise: Promise<Float32Array> }> = [];
     const seen = new Set<string>();
@@ -208,7 +243,7 @@ class EmbeddingScorer implements Scorer {
     const owned = new Map(missing.map((m) => [m.key, deferred<Float32Array>()]));
     for (const [key, d] of owned) this.inFlight.set(key, d);
     try {
-      if (missing.length > 0) await this.compute(missing, vectors, { signal, onEvent }, owned, () => {
+      if (missing.length > 0) await this.compute(missing, vectors, bad, { signal, onEvent }, owned, () => {
         done++;
       }, () => onEvent?.({ kind: 'embed', done, total }));
     } finally {
@@ -225,20 +260,24 @@ class EmbeddingScorer implements Scorer {
         vectors.set(text, await promise);
         this.counters.cacheHits++;
         done++;
-      } catch {
-        retry.push(text); // the other call failed or was cancelled: compute it here
+      } catch (error) {
+        if (error instanceof BadEmbeddingError) bad.set(text, error.message);
+        else retry.push(text); // the other call failed or was cancelled: compute it here
       }
     }));
     if (shared.length > 0) onEvent?.({ kind: 'embed', done, total });
     if (retry.length > 0) {
-      for (const [text, vector] of await this.embedDistinct(retry, { signal, onEvent }, true)) vectors.set(text, vector);
+      const again = await this.embedDistinct(retry, { signal, onEvent }, true);
+      for (const [text, vector] of again.vectors) vectors.set(text, vector);
+      for (const [text, problem] of again.bad) bad.set(text, problem);
     }
-    return vectors;
+    return { vectors, bad };
   }
 
   private async compute(
     missing: Array<{ text: string; hash: Buffer; key: string }>,
     vectors: Map<string, Float32Array>,
+    bad: Map<string, string>,
     run: ScoreOptions,
     owned: Map<string, Deferred<Float32Array>>,
     countOne: () => void,
@@ -256,14 +295,23 @@ class EmbeddingScorer implements Scorer {
       throw error;
     }
     await embedder.computeEmbeddings(missing.map((m) => m.text), (start, computed) => {
-      const entries = computed.map((vector, i) => ({ hash: missing[start + i].hash, vector }));
+      this.width ??= commonWidth(computed);
+      const entries: Array<{ hash: Buffer; vector: Float32Array }> = [];
       computed.forEach((vector, i) => {
         const m = missing[start + i];
-        vectors.set(m.text, vector);
-        owned.get(m.key)?.resolve(vector);
+        // An unusable vector is never cached or compared: the pairs holding this text fail, the rest go on.
+        const problem = embeddingProblem(vector, this.width);
+        if (problem !== undefined) {
+          bad.set(m.text, problem);
+          owned.get(m.key)?.reject(new BadEmbeddingError(problem));
+        } else {
+          vectors.set(m.text, vector);
+          owned.get(m.key)?.resolve(vector);
+          entries.push({ hash: m.hash, vector });
+        }
         countOne();
       });
-      void this.cache.put(entries);
+      if (entries.length > 0) void this.cache.put(entries);
       this.counters.computed += computed.length;
       report();
     }, run);
@@ -318,7 +366,7 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
       throw new ScorerError('remote-failed', `The remote embeddings base URL "${remote.baseUrl}" is not a URL; expected e.g. http://127.0.0.1:8080/v1.`);
     }
     const cacheKey = `remote:${origin}:${remote.model}`;
-    return new EmbeddingScorer(cacheKey, cacheKey, settings.cacheDir, async () => {
+    return new EmbeddingScorer(cacheKey, `embeddings endpoint ${origin} (model ${remote.model})`, cacheKey, settings.cacheDir, async () => {
       const { RemoteEmbedder } = await import('./remoteEmbedder');
       return new RemoteEmbedder({ baseUrl: remote.baseUrl, model: remote.model, apiKey: remote.apiKey, batchSize: REMOTE_BATCH, concurrency: REMOTE_CONCURRENCY });
     });
@@ -328,7 +376,7 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
   const { isLocalFolder, location } = resolveModelLocation(settings.model || DEFAULT_EMBEDDING_MODEL);
   const cacheKey = `local:${location}:${dtype}`;
   const namespace = isLocalFolder ? `${cacheKey}:${localFingerprint(location, dtype)}` : cacheKey;
-  return new EmbeddingScorer(cacheKey, namespace, settings.cacheDir, async () => {
+  return new EmbeddingScorer(cacheKey, `embedding model ${location} (${dtype})`, namespace, settings.cacheDir, async () => {
     const { LocalEmbedder, checkModelFolder } = await import('./localEmbedder');
     if (isLocalFolder) checkModelFolder(location, dtype);
     return new LocalEmbedder({
