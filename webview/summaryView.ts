@@ -80,14 +80,14 @@ export class SummaryPanel {
       return;
     }
     const names = summary.models.map((m) => m.model);
-    // mean(a) - mean(b) is -(mean(b) - mean(a)): fill the matrix from whichever order the host sent.
+    // Column minus row, the sign of the pairs (b - a for a before b): fill the matrix from whichever order the host sent.
     const gapOf = (a: string, b: string): number | null => {
       const direct = summary.gaps.find((g) => g.a === a && g.b === b);
-      if (direct && direct.gap !== null) return direct.gap;
+      if (direct && direct.difference !== null) return direct.difference;
       const reverse = summary.gaps.find((g) => g.a === b && g.b === a);
-      return reverse && reverse.gap !== null ? -reverse.gap : null;
+      return reverse && reverse.difference !== null ? -reverse.difference : null;
     };
-    const gapHead = el('tr', {}, el('th', { text: 'Row − column', attrs: { scope: 'col' } }), ...names.map((n) => el('th', { text: n, attrs: { scope: 'col' } })));
+    const gapHead = el('tr', {}, el('th', { text: 'Column − row', attrs: { scope: 'col' } }), ...names.map((n) => el('th', { text: n, attrs: { scope: 'col' } })));
     const gapRows = names.map((a) =>
       el(
         'tr',

@@ -87,11 +87,11 @@ export interface ModelSummaryView {
   readonly histogram: readonly number[];
 }
 
-/** Difference between two models' mean scores: mean(a) - mean(b). */
+/** Difference between two models' mean scores, a before b in model order: mean(b) - mean(a), the sign of every paired test. */
 export interface MeanGapView {
   readonly a: string;
   readonly b: string;
-  readonly gap: number | null;
+  readonly difference: number | null;
 }
 
 export interface SummaryView {

@@ -32,7 +32,7 @@ function input(): ReportInput {
         { model: 'ft', scored: 5, mean: 0.8, median: 0.85, shareAtLeast: 0.8, failures: 1 },
         { model: 'gpt', scored: 6, mean: 0.5, median: null, shareAtLeast: 0.5, failures: 0 },
       ],
-      gaps: [{ a: 'ft', b: 'gpt', gap: 0.3 }],
+      gaps: [{ a: 'ft', b: 'gpt', difference: -0.3 }],
       annotated: 1,
       selection: 'below 0.7 for any model',
     },
@@ -78,7 +78,7 @@ describe('report export', () => {
     const lines = file.text.split('\n');
     assert.ok(lines.includes('| ft | 5 | 0.800 | 0.850 | 80.0% | 1 |'));
     assert.ok(lines.includes('| gpt | 6 | 0.500 |  | 50.0% | 0 |'), 'a missing median is an empty cell');
-    assert.ok(lines.includes('| ft | gpt | +0.300 |'));
+    assert.ok(lines.includes('| ft | gpt | -0.300 |'), 'mean b - a: gpt is 0.3 below ft');
     assert.ok(lines.includes('## Rows (2)'));
     assert.ok(lines.includes('| r1 | 1 | Why, "exactly"?<br>Second line | Price \\| value | 0.912 | 0.410 ▼ below | gpt: wrong (ignores price) |'));
     assert.ok(lines.includes('| x | 6 | &lt;img src=x onerror=alert(1)> | =HYPERLINK("http://evil") | failed: HTTP 500 | n/a |  |'));
@@ -108,7 +108,7 @@ describe('report export', () => {
     assert.equal(lines.length, 3);
     assert.equal(lines[0].type, 'summary');
     assert.equal(lines[0].models[1].median, null);
-    assert.deepEqual(lines[0].gaps, [{ a: 'ft', b: 'gpt', gap: 0.3 }]);
+    assert.deepEqual(lines[0].gaps, [{ a: 'ft', b: 'gpt', difference: -0.3 }]);
     assert.equal(lines[1].type, 'row');
     assert.equal(lines[1].input, 'Why, "exactly"?\nSecond line');
     assert.deepEqual(lines[2].scores, { ft: { score: null, error: 'HTTP 500' }, gpt: { score: null } });

@@ -177,7 +177,7 @@ describe('panel summary', () => {
     assert.deepEqual(summary.gaps.map((g) => [g.a, g.b]), [['ft', 'gpt']], 'each pair once, as the CLI reports it');
     assert.equal(ft.meanText, '0.745');
     assert.equal(gpt.meanText, '0.550');
-    assert.ok(Math.abs(summary.gaps[0].gap! - (ft.mean! - gpt.mean!)) < 1e-12);
+    assert.ok(Math.abs(summary.gaps[0].difference! - (gpt.mean! - ft.mean!)) < 1e-12);
   });
 
   it('puts a score of exactly 1 in the last bin and a negative one in the first', async () => {

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
-import { labelMapping, parseLabels, parseThreshold, problemText, SettingKeys } from '../../core/config/settings';
+import { labelMapping, parseLabels, parseModelNames, parseThreshold, problemText, SettingKeys } from '../../core/config/settings';
+import { orderModels } from '../../core/rules/rules';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
 import { renderCsv, renderMarkdown, reportSummaryOf, type ReportRow } from '../../core/report/render';
@@ -17,7 +18,7 @@ import { dict } from '../../core/security/ownKeys';
 
 const usage =
   'pisar-review report <file> [--format md|csv|json | --json] [--rows] [--threshold 0.7] [--models a,b] [--seed N] [--max-pair-models N] ' +
-  '[--bad-labels a,b] [--good-labels a,b] [--config <path>] [--field ROLE=KEY]...';
+  '[--bad-labels a,b] [--good-labels a,b] [--baselines a,b] [--config <path>] [--field ROLE=KEY]...';
 
 type ReportFormat = 'md' | 'csv' | 'json';
 const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json'];
@@ -45,6 +46,7 @@ const options = {
   'max-pair-models': { type: 'string' },
   'bad-labels': { type: 'string' },
   'good-labels': { type: 'string' },
+  baselines: { type: 'string' },
   config: { type: 'string' },
   field: { type: 'string', multiple: true },
 } as const;
@@ -94,9 +96,13 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     // Read-only: a cut-off last line is reported, not repaired, by a report.
     const results = await ResultsStore.open(dataset.file, { repair: false });
     const annotations = await AnnotationStore.forDataset(dataset.file, { repair: false });
-    const known = [...new Set([...results.models(), ...dataset.modelNames])];
-    const models = selectModels(values.models, known, usage) ?? results.models();
-    const summary = summarize(summaryRowsOf(dataset), results, threshold, { models });
+    // One model order everywhere (the panel's too): configured, then first seen in the results, then in the dataset.
+    const configured = settings.models.map((m) => m.name);
+    const known = orderModels(configured, results.models(), dataset.modelNames);
+    const withResults = new Set(results.models());
+    const models = selectModels(values.models, known, usage) ?? known.filter((m) => withResults.has(m));
+    const baselines = fromFlag('baselines', values.baselines, (t) => parseModelNames(t, SettingKeys.baselineModels), settings.baselineModels, usage);
+    const summary = summarize(summaryRowsOf(dataset), results, threshold, { models, baselines });
     const statisticsRows = await collectStatisticsRows(dataset, results, annotations.all(), models);
     const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels });
     const rows = values.rows ? rowReports(dataset, results, models, threshold, statisticsRows) : undefined;

@@ -172,7 +172,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   }
 
   const shownModels = [...new Set([...(modelNames ?? known), ...(modelNames ? [] : results.models())])];
-  const table = summarize(summaryRowsOf(dataset), results, threshold, { models: shownModels });
+  const table = summarize(summaryRowsOf(dataset), results, threshold, { models: shownModels, baselines: settings.baselineModels });
   if (values.json) {
     const doc: ScoreDocument = {
       schema: 'pisar-review/score@1',

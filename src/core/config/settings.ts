@@ -31,6 +31,7 @@ export const SettingKeys = {
   problemsLowScores: 'problems.lowScores',
   codeLensEnabled: 'codeLens.enabled',
   fieldMapping: 'fieldMapping',
+  baselineModels: 'baselineModels',
 } as const;
 
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
@@ -172,6 +173,16 @@ export function labelMapping(bad: readonly string[], good: readonly string[], ke
     'A label counts as bad or as good, not both: remove it from one of the two lists.', 'the default bad and good labels');
 }
 
+/** A list of model names (JSON list, or a flag's comma-separated text); empty by default. */
+export function parseModelNames(value: unknown, key: string): Parsed<readonly string[]> {
+  if (unset(value)) return { value: [] };
+  const list: unknown = typeof value === 'string' ? value.split(',') : value;
+  if (!Array.isArray(list) || !list.every((l) => typeof l === 'string')) {
+    return problem([], key, `must be a list of model names (strings); got ${shown(value)}`, 'Write e.g. ["gpt-4o-zero-shot"].', 'no model');
+  }
+  return { value: [...new Set(list.map((l) => l.trim()).filter((l) => l !== ''))] };
+}
+
 export function parseSwitch(value: unknown, key: string, fallback: boolean): Parsed<boolean> {
   if (unset(value)) return { value: fallback };
   if (typeof value === 'boolean') return { value };
@@ -209,6 +220,8 @@ export interface ReviewSettings {
   readonly problemsLowScores: boolean;
   /** Row actions as CodeLens above each row. */
   readonly codeLens: boolean;
+  /** Models shown and compared but kept out of the "suspect reference" rule (e.g. an off-topic baseline). */
+  readonly baselineModels: readonly string[];
 }
 
 export interface SettingsRead {
@@ -257,6 +270,7 @@ export function readSettings(source: SettingsSource): SettingsRead {
     fieldMapping: take(parseFieldMapping(source.get(K.fieldMapping))),
     problemsLowScores: take(parseSwitch(source.get(K.problemsLowScores), K.problemsLowScores, false)),
     codeLens: take(parseSwitch(source.get(K.codeLensEnabled), K.codeLensEnabled, true)),
+    baselineModels: take(parseModelNames(source.get(K.baselineModels), K.baselineModels)),
   };
   return { settings, problems };
 }

@@ -30,8 +30,8 @@ export interface ReportModelSummary {
 export interface ReportGap {
   readonly a: string;
   readonly b: string;
-  /** mean(a) - mean(b). */
-  readonly gap: number | null;
+  /** mean(b) - mean(a), a before b in model order: the sign of the paired tests. */
+  readonly difference: number | null;
 }
 
 export interface ReportSummary {
@@ -43,6 +43,8 @@ export interface ReportSummary {
   readonly annotated?: number;
   /** Rows that every scoring model puts below the threshold. */
   readonly suspect?: number;
+  /** The models the suspect rule read and the baselines it left out. */
+  readonly suspectRule?: { readonly models: readonly string[]; readonly baselines: readonly string[] };
   /** How the rows were chosen, in words (e.g. "below 0.7 for any model; text \"tax\""). */
   readonly selection?: string;
 }
@@ -87,8 +89,9 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
     models: summary.models.map((m) => ({
       model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, cut: m.cut, stale: m.stale,
     })),
-    gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanGap })),
+    gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, difference: g.difference })),
     suspect: summary.suspectReferences,
+    suspectRule: summary.suspectRule,
   };
 }
 
@@ -191,12 +194,19 @@ function summaryTable(s: ReportSummary): Table {
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
 }
 
+/** " (models x, y; baselines left out: z)" when the rule left a baseline out. */
+function suspectRuleText(s: ReportSummary): string {
+  const rule = s.suspectRule;
+  if (!rule || rule.baselines.length === 0) return '';
+  return ` of ${rule.models.map(markdownCell).join(', ')} (baselines left out: ${rule.baselines.map(markdownCell).join(', ')})`;
+}
+
 function gapsTable(s: ReportSummary): Table {
   return {
     title: 'Gaps between mean scores',
-    header: ['model a', 'model b', 'mean gap (a - b)'],
-    text: s.gaps.map((g) => [g.a, g.b, signed(g.gap)]),
-    values: s.gaps.map((g) => [g.a, g.b, g.gap]),
+    header: ['model a', 'model b', 'mean b - a'],
+    text: s.gaps.map((g) => [g.a, g.b, signed(g.difference)]),
+    values: s.gaps.map((g) => [g.a, g.b, g.difference]),
     numeric: [false, false, true],
   };
 }
@@ -369,7 +379,7 @@ export function renderMarkdown(input: ReportInput): string {
   if (summary.models.length === 0) out.push('_No stored results yet: run `pisar-review score` first._', '');
   else out.push(markdownTable(summaryTable(summary).header, summaryTable(summary).text, summaryTable(summary).numeric), '');
   if (summary.gaps.length > 0) push(gapsTable(summary));
-  if (summary.suspect) out.push(`${summary.suspect} row(s) scored below ${summary.threshold} by every model: check their reference rationales.`, '');
+  if (summary.suspect) out.push(`${summary.suspect} row(s) scored below ${summary.threshold} by every model${suspectRuleText(summary)}: check their reference rationales.`, '');
   if (input.statistics && summary.models.length > 0) {
     for (const t of statisticsTables(input.statistics)) {
       if (!input.titled) out.push(`**${markdownCell(t.title)}**`, '');
@@ -402,11 +412,11 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
 export function renderSummaryCsv({ summary }: ReportInput): string {
   const t = summaryTable(summary);
   const names = summary.models.map((m) => m.model);
-  // The gaps are a capped list; look them up once instead of scanning it per cell.
+  // The gaps are a capped list; look them up once instead of scanning it per cell. gap_vs:<m> is this row's model minus m.
   const gaps = new Map<string, number | null>();
   for (const g of summary.gaps) {
-    gaps.set(`${g.a}\u0000${g.b}`, g.gap);
-    if (g.gap !== null) gaps.set(`${g.b}\u0000${g.a}`, -g.gap);
+    gaps.set(`${g.b}\u0000${g.a}`, g.difference);
+    if (g.difference !== null) gaps.set(`${g.a}\u0000${g.b}`, -g.difference);
   }
   const header = [...t.header, ...names.map((n) => `gap_vs:${n}`)];
   const values = t.values.map((v, i) => [...v, ...names.map((other) => (other === names[i] ? null : gaps.get(`${names[i]}\u0000${other}`) ?? null))]);

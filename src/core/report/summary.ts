@@ -1,4 +1,4 @@
-import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference } from '../rules/rules';
+import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference, suspectRuleModels } from '../rules/rules';
 import type { StoredResult } from '../store/results';
 
 /** A dataset row as the summary needs it: no parsing, only its id and current hash. */
@@ -40,10 +40,15 @@ export interface DatasetSummary {
   /** Rows in the dataset (or in the selection summarised). */
   totalRows: number;
   models: ModelSummary[];
-  /** Difference of means for each pair of models that both have one: a's mean minus b's. */
-  gaps: { a: string; b: string; meanGap: number }[];
-  /** Rows whose reference is suspect (isSuspectReference in core/rules/rules). */
+  /**
+   * Each pair of models that both have a mean, a before b in model order: `difference` is b's mean minus a's, the sign
+   * every paired test and comparison uses; `meanGap` (a's minus b's) is kept for readers of earlier documents.
+   */
+  gaps: { a: string; b: string; meanGap: number; difference: number }[];
+  /** Rows whose reference is suspect (isSuspectReference in core/rules/rules), over `suspectRule.models`. */
   suspectReferences: number;
+  /** The models the suspect-reference rule read, and the baselines it left out. */
+  suspectRule: { models: string[]; baselines: string[] };
   /** Set when more models have a mean than MAX_GAP_MODELS: gaps list only pairs among the first ones. */
   gapsLimitedTo?: number;
 }
@@ -54,6 +59,8 @@ export const MAX_GAP_MODELS = 50;
 export interface SummaryOptions {
   /** Models to include, in this order (default: every model with stored results). */
   models?: readonly string[];
+  /** Models kept out of the suspect-reference rule. */
+  baselines?: readonly string[];
 }
 
 /** Per-model numbers over the current results of `rows`. Stale and failed results never enter the means. */
@@ -62,6 +69,8 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
   const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, cut: 0, stale: 0, missing: 0 }]));
   let suspectReferences = 0;
+  const baselines = models.filter((m) => options.baselines?.includes(m));
+  const ruleModels = new Set(suspectRuleModels(models, baselines));
 
   for (const row of rows) {
     const current: number[] = [];
@@ -89,7 +98,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       if (score !== undefined) {
         if (r.scoreCut && r.scoreCut.length > 0) c.cut++;
         scores.get(model)!.push(score);
-        current.push(score);
+        if (ruleModels.has(model)) current.push(score);
       }
     }
     if (isSuspectReference(current, threshold)) suspectReferences++;
@@ -120,11 +129,11 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
     for (let j = i + 1; j < paired.length; j++) {
       const a = paired[i];
       const b = paired[j];
-      gaps.push({ a: a.model, b: b.model, meanGap: a.mean! - b.mean! });
+      gaps.push({ a: a.model, b: b.model, meanGap: a.mean! - b.mean!, difference: b.mean! - a.mean! });
     }
   }
   const limited = withMean.length > MAX_GAP_MODELS ? { gapsLimitedTo: MAX_GAP_MODELS } : {};
-  return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences, ...limited };
+  return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences, suspectRule: { models: [...ruleModels], baselines }, ...limited };
 }
 
 /** The rows of a dataset for `summarize`, read from its index (no row is parsed). */

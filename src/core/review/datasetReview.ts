@@ -1,7 +1,7 @@
 import { Dataset } from '../dataset/datasetReader';
 import { AnnotationResolver, AnnotationStore, type Annotation } from '../store/annotations';
 import { ResultsStore, type StoredResult } from '../store/results';
-import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference } from '../rules/rules';
+import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference, orderModels } from '../rules/rules';
 
 /** One model's latest stored result on a row, as the views show it. */
 export interface ModelResultState {
@@ -36,6 +36,8 @@ export interface RowState {
 export interface ReviewSettings {
   readonly threshold: number;
   readonly models: readonly { readonly name: string }[];
+  /** Models kept out of the suspect-reference rule (absent: none). */
+  readonly baselineModels?: readonly string[];
 }
 
 /**
@@ -96,11 +98,11 @@ export class DatasetReview {
 
   /** Models to show, in order: configured, then any with stored results, then precomputed ones. */
   models(): string[] {
-    const names = new Set<string>(this.configuredModels);
-    for (const m of this._results?.models() ?? []) names.add(m);
-    for (const m of this._dataset.modelNames) names.add(m);
-    return [...names];
+    return orderModels(this.configuredModels, this._results?.models() ?? [], this._dataset.modelNames);
   }
+
+  /** Models kept out of the suspect-reference rule. */
+  get baselineModels(): readonly string[] { return this.settings.baselineModels ?? []; }
 
   rowState(index: number): RowState | undefined {
     return this.rowStates().get(index);
@@ -193,8 +195,16 @@ export class DatasetReview {
     const threshold = this.settings.threshold;
     results.sort((a, b) => (order.get(a.model) ?? 1e9) - (order.get(b.model) ?? 1e9));
     const hash = this._dataset.rowHash(index);
-    const current = results.map((r) => currentScore(r.result, hash)).filter((s): s is number => s !== undefined);
-    return { index, results, annotations, below: isRowBelow(current, threshold), suspect: isSuspectReference(current, threshold) };
+    const baselines = this.baselineModels;
+    const current: number[] = [];
+    const forRule: number[] = [];
+    for (const r of results) {
+      const score = currentScore(r.result, hash);
+      if (score === undefined) continue;
+      current.push(score);
+      if (!baselines.includes(r.model)) forRule.push(score);
+    }
+    return { index, results, annotations, below: isRowBelow(current, threshold), suspect: isSuspectReference(forRule, threshold) };
   }
 
   private buildStates(): Map<number, RowState> {

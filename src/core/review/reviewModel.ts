@@ -262,7 +262,7 @@ export class ReviewModel {
 export function summaryView(review: DatasetReview): SummaryView {
   const threshold = review.threshold;
   const models = review.models();
-  const core = summarize(summaryRowsOf(review.dataset), review.results ?? { latest: () => undefined, models: () => [] }, threshold, { models });
+  const core = summarize(summaryRowsOf(review.dataset), review.results ?? { latest: () => undefined, models: () => [] }, threshold, { models, baselines: review.baselineModels });
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
   const scorers = new Set<string>();
   let annotated = 0;
@@ -292,7 +292,7 @@ export function summaryView(review: DatasetReview): SummaryView {
     threshold,
     rowCount: core.totalRows,
     models: modelViews,
-    gaps: core.gaps.map((g) => ({ a: g.a, b: g.b, gap: g.meanGap })),
+    gaps: core.gaps.map((g) => ({ a: g.a, b: g.b, difference: g.difference })),
     annotated,
     suspect,
     embeddingModels: [...new Set([...scorers].map(embeddingModelName))].sort(),

@@ -68,6 +68,24 @@ export function isSuspectReference(currentScores: readonly number[], threshold: 
   return currentScores.length >= SUSPECT_MIN_MODELS && currentScores.every((s) => isBelowThreshold(s, threshold));
 }
 
+/**
+ * The models the "suspect reference" rule reads: every model but the baselines (a baseline, such as an off-topic or
+ * zero-shot model, is expected to fail and says nothing about the reference).
+ */
+export function suspectRuleModels(models: readonly string[], baselines: readonly string[]): string[] {
+  return models.filter((m) => !baselines.includes(m));
+}
+
+/**
+ * The order models are shown and compared in, everywhere (CLI tables, pairs, the panel): the configured models in the
+ * order of the settings, then every other model in the order first seen (each later list adds what is new).
+ */
+export function orderModels(configured: readonly string[], ...seen: readonly (readonly string[])[]): string[] {
+  const names = new Set(configured);
+  for (const list of seen) for (const m of list) names.add(m);
+  return [...names];
+}
+
 /** Some model of `models` has no current score for the row (never called, failed, empty, unscored or stale). */
 export function isNotScored(models: readonly string[], hasCurrentScore: (model: string) => boolean): boolean {
   return models.some((m) => !hasCurrentScore(m));
