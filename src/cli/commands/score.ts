@@ -149,7 +149,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     summary = await runDataset({
       dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal,
-      apiKeyFor, requestCache,
+      apiKeyFor, requestCache, reasoningMarkers: settings.reasoningMarkers,
       onLockWait: (message) => progress.message([message]),
       onEvent: (e) => {
         progress.update(e);

@@ -4,6 +4,7 @@ import type { FieldMapping, FieldRole } from '../dataset/types';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../report/calibration';
 import { DEFAULT_THRESHOLD } from '../rules/rules';
 import { regularFileStat, UnsafeFileError } from '../store/safeFile';
+import { parseReasoningMarkers, type ReasoningMarker } from '../runner/reasoning';
 import { ConfigError, parseModelList, type ModelConfig } from './models';
 import { nearestName } from './nearest';
 
@@ -32,6 +33,7 @@ export const SettingKeys = {
   codeLensEnabled: 'codeLens.enabled',
   fieldMapping: 'fieldMapping',
   baselineModels: 'baselineModels',
+  reasoningMarkers: 'reasoning.markers',
 } as const;
 
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
@@ -189,6 +191,13 @@ export function parseSwitch(value: unknown, key: string, fallback: boolean): Par
   return problem(fallback, key, `must be true or false; got ${shown(value)}`, `Write true or false (default ${fallback}).`, String(fallback));
 }
 
+/** Extra reasoning markers: `[{"open": "<plan>", "close": "</plan>"}]`; a bad list is not used (the built-in markers still are). */
+export function parseReasoningMarkerSetting(value: unknown, key: string = SettingKeys.reasoningMarkers): Parsed<readonly ReasoningMarker[]> {
+  const parsed = parseReasoningMarkers(value);
+  if (parsed.problem === undefined) return { value: parsed.markers };
+  return problem([], key, parsed.problem, 'Write e.g. [{"open": "<plan>", "close": "</plan>"}]; <think>, [THINK], ◁think▷, <seed:think>, <|begin_of_thought|> and gpt-oss channels are known already.', 'the built-in markers only');
+}
+
 /** The models list; one bad model makes the whole list unusable (no model is called until it is fixed). */
 export function parseModels(value: unknown, key: string = SettingKeys.models): Parsed<readonly ModelConfig[]> {
   if (unset(value)) return { value: [] };
@@ -222,6 +231,8 @@ export interface ReviewSettings {
   readonly codeLens: boolean;
   /** Models shown and compared but kept out of the "suspect reference" rule (e.g. an off-topic baseline). */
   readonly baselineModels: readonly string[];
+  /** Reasoning markers stripped from outputs beside the built-in ones (`<think>`, `[THINK]`, gpt-oss channels, ...). */
+  readonly reasoningMarkers: readonly ReasoningMarker[];
 }
 
 export interface SettingsRead {
@@ -235,7 +246,7 @@ export interface SettingsSource {
 }
 
 /** Keys that hold an object of settings in a JSON document. */
-const GROUPS = ['embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens'];
+const GROUPS = ['embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'reasoning'];
 
 /** Reads and checks every setting; each bad one is a problem and its default is used. */
 export function readSettings(source: SettingsSource): SettingsRead {
@@ -271,6 +282,7 @@ export function readSettings(source: SettingsSource): SettingsRead {
     problemsLowScores: take(parseSwitch(source.get(K.problemsLowScores), K.problemsLowScores, false)),
     codeLens: take(parseSwitch(source.get(K.codeLensEnabled), K.codeLensEnabled, true)),
     baselineModels: take(parseModelNames(source.get(K.baselineModels), K.baselineModels)),
+    reasoningMarkers: take(parseReasoningMarkerSetting(source.get(K.reasoningMarkers))),
   };
   return { settings, problems };
 }

@@ -35,9 +35,21 @@ export function resultStatus(r: RuleResult): ResultStatus {
   return 'notScored';
 }
 
-/** An output with no text (empty or only whitespace): never scored, counted apart as "empty". */
+/** An output with no visible text (empty, whitespace, zero-width or format characters, marks with no base): never scored, counted apart as "empty". */
 export function isEmptyOutput(output: string | undefined): boolean {
-  return output !== undefined && output.trim() === '';
+  return output !== undefined && !hasVisibleText(output);
+}
+
+/**
+ * Characters that show nothing: whitespace and separators, control and format characters (zero-width
+ * space and joiners, BOM, bidi marks, soft hyphen, tags), combining marks and variation selectors with
+ * no base, lone surrogates, and the blank letters (Hangul fillers, braille blank).
+ */
+const VISIBLE = /[^\s\p{Z}\p{Cc}\p{Cf}\p{Cs}\p{M}\u115F\u1160\u3164\uFFA0\u2800\u180E]/u;
+
+/** True when `text` has at least one character that shows something. */
+export function hasVisibleText(text: string): boolean {
+  return VISIBLE.test(text);
 }
 
 /** The note stored beside an empty output instead of a score. */

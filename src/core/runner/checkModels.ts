@@ -82,7 +82,7 @@ export async function checkModel(config: ModelConfig, apiKey: string | undefined
     const parsedBody = typeof raw === 'string' ? safeJson(raw) : raw;
     noteQuirks(parsedBody, check.quirks);
     const answer = parseChatResponse(raw);
-    const visible = visibleAnswer(answer.text, config.keepThinking, answer.finishReason);
+    const visible = visibleAnswer(answer.text, { keepThinking: config.keepThinking }, answer.finishReason);
     check.modelFound = check.modelFound ?? true;
     check.answer = visible.output.trim().slice(0, 200);
     if (check.answer === '') {
@@ -143,7 +143,7 @@ function noteQuirks(body: unknown, quirks: string[]): void {
   if (Array.isArray(message.content)) quirks.push('content as a list of parts (Mistral style)');
   if (typeof message.reasoning_content === 'string' || typeof message.reasoning === 'string') quirks.push('reasoning_content beside the answer (reasoning model)');
   const text = contentText(message.content);
-  if (text !== undefined && stripThinking(text).hadThinking) quirks.push('<think> blocks in content (removed before scoring; "keepThinking" keeps them)');
+  if (text !== undefined && stripThinking(text).hadThinking) quirks.push('reasoning blocks in content (<think> or another markup; removed before scoring; "keepThinking" keeps them)');
   if (choice.finish_reason !== undefined && choice.finish_reason !== 'stop' && choice.finish_reason !== null) quirks.push(`finish_reason "${String(choice.finish_reason)}"`);
   if (choice.finish_reason === undefined || choice.finish_reason === null) quirks.push('no finish_reason');
   if (obj.usage === undefined || obj.usage === null) quirks.push('no token usage');

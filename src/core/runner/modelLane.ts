@@ -9,6 +9,7 @@ import { completeOnce, createClient, type Completion } from './provider';
 import { backoffMs, classifyFailure, type FailureClass, type RetryPolicy } from '../http/retry';
 import type { ModelFailure, ModelRunStats } from './runTypes';
 import { dict } from '../security/ownKeys';
+import type { ReasoningMarker } from './reasoning';
 
 export type CallOutcome = { ok: true; completion: Completion; latencyMs: number } | { ok: false; error: NonNullable<StoredResult['error']> };
 
@@ -21,6 +22,8 @@ export interface LaneContext {
   readonly policy: RetryPolicy;
   /** Cap on a Retry-After wait. */
   readonly maxRetryAfterMs: number;
+  /** Extra reasoning markers (the `reasoning.markers` setting). */
+  readonly reasoningMarkers?: readonly ReasoningMarker[];
   apiKeyFor(model: ModelConfig): Promise<string | undefined>;
   onRetry(e: { model: string; rowId: string; retry: number; delayMs: number; reason: string }): void;
   onModelFailed(failure: ModelFailure): void;
@@ -104,7 +107,7 @@ export class ModelLane {
       if (attempt === 0) this.stats.called++;
       const t0 = performance.now();
       try {
-        const completion = await completeOnce(client, body, this.signal, this.config);
+        const completion = await completeOnce(client, body, this.signal, { keepThinking: this.config?.keepThinking, markers: this.ctx.reasoningMarkers });
         return { ok: true, completion, latencyMs: Math.round(performance.now() - t0) };
       } catch (err) {
         // Servers and proxies may quote the request (headers, URL) in an error: mask before it is stored or shown.

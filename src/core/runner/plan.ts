@@ -3,6 +3,7 @@
 import type { ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/datasetReader';
 import { isEmptyOutput } from '../rules/rules';
+import { splitReasoning, type ReasoningMarker } from './reasoning';
 import type { ResultsStore, StoredResult } from '../store/results';
 
 export interface LanePlan {
@@ -35,6 +36,8 @@ export interface PlanInput {
   rerun?: boolean;
   /** The scorer's cache key, when scoring: a stored score made by another key is redone. */
   scorerKey?: string;
+  /** Extra reasoning markers: a stored output that still holds reasoning (stored before it was stripped) is redone. */
+  reasoningMarkers?: readonly ReasoningMarker[];
 }
 
 export function planRun(input: PlanInput): RunPlan {
@@ -56,7 +59,7 @@ export function planRun(input: PlanInput): RunPlan {
       plan.pairs++;
       const latest = results.latest(id, lane.name);
       // --rerun redoes configured models only: precomputed-only models have nothing to re-run.
-      if (latest && isSettled(latest, hash, input.scorerKey) && !(input.rerun && lane.config)) {
+      if (latest && isSettled(latest, hash, input.scorerKey) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
         lane.reused++;
         continue;
       }
@@ -76,4 +79,10 @@ export function isSettled(result: StoredResult, currentHash: string, scorerKey: 
   if (scorerKey === undefined) return true;
   if (isEmptyOutput(result.output)) return result.score === undefined; // an empty answer is final; an old score on it is redone (dropped)
   return (result.score !== undefined && result.scorer === scorerKey) || (result.scoreNote !== undefined && result.score === undefined && /no reference/.test(result.scoreNote));
+}
+
+/** A stored output that still holds reasoning the current rule strips (stored by an older version, or before a marker was added). */
+function holdsReasoning(result: StoredResult, config: ModelConfig | undefined, markers: readonly ReasoningMarker[] | undefined): boolean {
+  if (config?.keepThinking || result.output === undefined || result.output === '') return false;
+  return splitReasoning(result.output, markers).stripped !== undefined;
 }

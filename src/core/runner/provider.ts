@@ -3,15 +3,20 @@ import type { ModelConfig } from '../config/models';
 import { MODEL_DEFAULTS } from '../config/models';
 import type { OutgoingMessage } from './prompt';
 import { createOpenAIClient } from '../http/openaiClient';
-import { parseChatResponse, visibleAnswer } from './responses';
+import { parseChatResponse, visibleAnswer, type ReasoningOptions } from './responses';
+import type { ReasoningStripped } from './reasoning';
 
 export interface Completion {
   /** What is stored and scored (without `<think>` blocks unless the model keeps them). */
   readonly output: string;
   /** The text as the model wrote it, when it differs from `output`. */
   readonly rawOutput?: string;
+  /** The reasoning removed from `rawOutput` before scoring. */
+  readonly reasoningStripped?: ReasoningStripped;
   readonly finishReason?: string;
   readonly usage?: { promptTokens?: number; completionTokens?: number };
+  /** The model the server says answered (`response.model`); may differ from the one asked. */
+  readonly answeredBy?: string;
 }
 
 /** The openai client for one configured model (see createOpenAIClient: the one factory). */
@@ -34,7 +39,7 @@ export function requestBody(model: ModelConfig, messages: OutgoingMessage[]): Re
 }
 
 /** One chat-completions attempt. Throws openai errors, or ResponseError for a 2xx that is not a usable answer. */
-export async function completeOnce(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal, model?: Pick<ModelConfig, 'keepThinking'>): Promise<Completion> {
+export async function completeOnce(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal, reasoning?: ReasoningOptions): Promise<Completion> {
   // openai never removes the abort listener it adds to a request's signal: give it a signal that dies
   // with this call, or a run's long-lived signal collects one listener per call (memory grows, adds slow down).
   const call = new AbortController();
@@ -49,17 +54,19 @@ export async function completeOnce(client: OpenAI, body: Record<string, unknown>
   }
   const answer = parseChatResponse(response);
   return {
-    ...visibleAnswer(answer.text, model?.keepThinking, answer.finishReason),
+    ...visibleAnswer(answer.text, reasoning, answer.finishReason),
     ...(answer.finishReason ? { finishReason: answer.finishReason } : {}),
     ...(answer.usage ? { usage: answer.usage } : {}),
+    ...(answer.model !== undefined ? { answeredBy: answer.model } : {}),
   };
 }
 
 /** A cached answer as shown and scored under the model's current `keepThinking`; undefined when it is no answer under it. */
-export function cachedAnswer<C extends Omit<Completion, 'usage'>>(c: C | undefined, model: Pick<ModelConfig, 'keepThinking'> | undefined): C | undefined {
+export function cachedAnswer<C extends Omit<Completion, 'usage'>>(c: C | undefined, reasoning: ReasoningOptions | undefined): C | undefined {
   if (!c) return undefined;
   try {
-    return { ...c, ...visibleAnswer(c.rawOutput ?? c.output, model?.keepThinking, c.finishReason) };
+    const { rawOutput: _raw, reasoningStripped: _stripped, ...rest } = c;
+    return { ...rest, ...visibleAnswer(c.rawOutput ?? c.output, reasoning, c.finishReason) } as C;
   } catch {
     return undefined;
   }

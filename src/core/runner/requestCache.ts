@@ -13,6 +13,8 @@ export interface CachedCompletion {
   readonly rawOutput?: string;
   readonly finishReason?: string;
   readonly usage?: { promptTokens?: number; completionTokens?: number };
+  /** The model the server said answered (`response.model`). */
+  readonly answeredBy?: string;
 }
 
 interface CacheRecord extends CachedCompletion {
@@ -49,7 +51,7 @@ export class RequestCache {
     const { records } = await readSidecar<CacheRecord>(cache.file!, {
       validate: (v) => (v && typeof (v as CacheRecord).key === 'string' && typeof (v as CacheRecord).output === 'string' ? undefined : 'not a cache entry'),
     });
-    for (const r of records) cache.entries.set(r.key, { output: r.output, rawOutput: typeof r.rawOutput === 'string' ? r.rawOutput : undefined, finishReason: r.finishReason, usage: r.usage });
+    for (const r of records) cache.entries.set(r.key, { output: r.output, rawOutput: typeof r.rawOutput === 'string' ? r.rawOutput : undefined, finishReason: r.finishReason, usage: r.usage, ...(typeof r.answeredBy === 'string' ? { answeredBy: r.answeredBy } : {}) });
     return cache;
   }
 

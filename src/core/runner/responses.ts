@@ -1,4 +1,6 @@
 import { clip, errorReason, isQuotaExhausted, looksLikeHtml, numericCode, ResponseError, TRANSIENT_CODES, tryJson } from '../http/errors';
+import { hasVisibleText } from '../rules/rules';
+import { splitReasoning, type ReasoningMarker, type ReasoningStripped } from './reasoning';
 
 /**
  * What the OpenAI-compatible servers people run actually answer, read without losing the reason:
@@ -27,6 +29,8 @@ export interface ParsedAnswer {
   readonly text: string;
   readonly finishReason?: string;
   readonly usage?: { promptTokens?: number; completionTokens?: number };
+  /** The model the server says answered (`model` of the response). */
+  readonly model?: string;
 }
 
 /** The text of a message's content: a string, or a list of text parts (Mistral, some proxies). */
@@ -72,16 +76,11 @@ export function parseChatResponse(response: unknown): ParsedAnswer {
   const message = choice.message ?? {};
   const finishReason = typeof choice.finish_reason === 'string' ? choice.finish_reason : undefined;
 
-  if (finishReason === 'error') {
-    const reason = errorReason({ error: choice.error ?? obj.error ?? 'no reason given' });
-    throw new ResponseError('finish-error', `the provider ended the answer with finish_reason "error": ${reason.message ?? 'no reason given'}`, 'retry');
-  }
-  if (finishReason === 'content_filter') {
-    throw new ResponseError('content-filter', 'the provider\'s content filter withheld the answer (finish_reason "content_filter"); it was not stored as output', 'row');
-  }
+  const failedFinish = finishFailure(finishReason, choice.error ?? obj.error, contentText(message.content));
+  if (failedFinish) throw failedFinish;
   const text = contentText(message.content);
   const reasoning = [message.reasoning_content, message.reasoning].find((r) => typeof r === 'string' && r.trim() !== '') as string | undefined;
-  if (text === undefined || (text.trim() === '' && (reasoning !== undefined || finishReason === 'length'))) {
+  if (text === undefined || (!hasVisibleText(text) && (reasoning !== undefined || finishReason === 'length'))) {
     if (reasoning !== undefined) {
       throw new ResponseError('reasoning-only', `the model returned only its reasoning ("reasoning_content") and no answer${finishReason === 'length' ? ': it was cut off while thinking, raise maxTokens' : ''}`, 'row');
     }
@@ -93,6 +92,7 @@ export function parseChatResponse(response: unknown): ParsedAnswer {
   const usage = obj.usage as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
   const answer: { -readonly [K in keyof ParsedAnswer]: ParsedAnswer[K] } = { text };
   if (finishReason) answer.finishReason = finishReason;
+  if (typeof obj.model === 'string' && obj.model.trim() !== '') answer.model = obj.model.slice(0, 200);
   if (usage && (typeof usage.prompt_tokens === 'number' || typeof usage.completion_tokens === 'number')) {
     answer.usage = {
       ...(typeof usage.prompt_tokens === 'number' ? { promptTokens: usage.prompt_tokens } : {}),
@@ -100,6 +100,29 @@ export function parseChatResponse(response: unknown): ParsedAnswer {
     };
   }
   return answer;
+}
+
+/** finish_reason values that mean the answer is whole (any casing; providers spell them differently). */
+const COMPLETE_FINISH = /^(stop|length|max_tokens|model_length|eos|eos_token|end_turn|end|stop_sequence|tool_calls|function_call|completed?|finished|done)$/i;
+/** finish_reason values that mean the provider withheld the answer for its content: a retry gets the same. */
+const WITHHELD_FINISH = /^(content_filter|content_filtered|safety|recitation|blocklist|prohibited_content|spii|image_safety|refusal|language)$/i;
+
+/**
+ * A finish_reason that says the answer is not a whole answer: "error" (the reason kept, from the
+ * choice's error or the text in content), "abort"/"cancelled"/"timeout" and any other reason that is
+ * not a completion (retried: the partial text is never stored), content filters (this row's).
+ */
+function finishFailure(finishReason: string | undefined, error: unknown, content: string | undefined): ResponseError | undefined {
+  if (finishReason === undefined || COMPLETE_FINISH.test(finishReason)) return undefined;
+  const partial = content !== undefined && content.trim() !== '' ? ` (${content.length} characters of partial answer not stored)` : '';
+  if (WITHHELD_FINISH.test(finishReason)) {
+    return new ResponseError('content-filter', `the provider's content filter withheld the answer (finish_reason "${clip(finishReason)}"); it was not stored as output`, 'row');
+  }
+  if (/^error$/i.test(finishReason)) {
+    const said = error !== undefined && error !== null ? errorReason({ error }).message : content !== undefined && hasVisibleText(content) ? clip(content) : undefined;
+    return new ResponseError('finish-error', `the provider ended the answer with finish_reason "error": ${said ?? 'no reason given'}`, 'retry');
+  }
+  return new ResponseError('incomplete', `the provider ended the answer with finish_reason "${clip(finishReason)}", not a completed answer${partial}`, 'retry');
 }
 
 function cutOff(whileThinking = false): ResponseError {
@@ -110,34 +133,38 @@ function notApi(what: string): ResponseError {
   return new ResponseError('not-api', `the server answered with ${what}`, 'model');
 }
 
-const THINK_BLOCK = /<(think|thinking|reasoning)>[\s\S]*?<\/\1>/gi;
-const UNCLOSED_START = /<(think|thinking|reasoning)>[\s\S]*$/i;
-const CLOSE_ONLY = /^[\s\S]*?<\/(think|thinking|reasoning)>/i;
+/** How an answer's reasoning is treated: kept (the model's `keepThinking`), and the extra markers of the `reasoning.markers` setting. */
+export interface ReasoningOptions {
+  readonly keepThinking?: boolean;
+  readonly markers?: readonly ReasoningMarker[];
+}
 
-/**
- * The answer without its `<think>` blocks (reasoning models write them into content). Handles an
- * unclosed block (cut off while thinking) and a close tag without an open one (templates that put
- * `<think>` in the prompt). Returns the text unchanged when it has none.
- */
-export function stripThinking(text: string): { text: string; hadThinking: boolean } {
-  if (!/<\/?(think|thinking|reasoning)>/i.test(text)) return { text, hadThinking: false };
-  let out = text.replace(THINK_BLOCK, '');
-  if (CLOSE_ONLY.test(out) && !/<(think|thinking|reasoning)>/i.test(out.slice(0, out.search(/<\/(think|thinking|reasoning)>/i)))) out = out.replace(CLOSE_ONLY, '');
-  out = out.replace(UNCLOSED_START, '');
-  return { text: out.trim(), hadThinking: true };
+/** The answer without its reasoning (any markup splitReasoning knows); kept for existing callers. */
+export function stripThinking(text: string, markers: readonly ReasoningMarker[] = []): { text: string; hadThinking: boolean } {
+  const split = splitReasoning(text, markers);
+  return { text: split.text, hadThinking: split.stripped !== undefined };
+}
+
+/** What is stored and scored for an answer, and what was stripped from it. */
+export interface VisibleAnswer {
+  readonly output: string;
+  /** The text as written, when `output` differs from it. */
+  readonly rawOutput?: string;
+  readonly reasoningStripped?: ReasoningStripped;
 }
 
 /**
- * What is stored and scored for an answer: without `<think>` blocks unless the model keeps them;
- * the raw text rides along when it differs. Throws ResponseError when only thinking was left.
+ * What is stored and scored for an answer (called or precomputed: one rule): without its reasoning
+ * unless the model keeps it; the raw text rides along when it differs. Throws ResponseError when only
+ * reasoning was left.
  */
-export function visibleAnswer(raw: string, keepThinking: boolean | undefined, finishReason?: string): { output: string; rawOutput?: string } {
-  if (keepThinking) return { output: raw };
-  const { text, hadThinking } = stripThinking(raw);
-  if (!hadThinking) return { output: raw };
-  if (text === '') {
+export function visibleAnswer(raw: string, reasoning: ReasoningOptions | undefined, finishReason?: string): VisibleAnswer {
+  if (reasoning?.keepThinking) return { output: raw };
+  const split = splitReasoning(raw, reasoning?.markers);
+  if (!split.stripped) return { output: raw };
+  if (split.reasoningOnly) {
     if (finishReason === 'length') throw cutOff(true);
-    throw new ResponseError('reasoning-only', 'the model returned only a <think> block and no answer (set "keepThinking": true on the model to score it anyway)', 'row');
+    throw new ResponseError('reasoning-only', `the model returned only its reasoning (${split.stripped.marker}…) and no answer (set "keepThinking": true on the model to score it anyway)`, 'row');
   }
-  return { output: text, rawOutput: raw };
+  return { output: split.text, rawOutput: raw, reasoningStripped: split.stripped };
 }

@@ -10,6 +10,9 @@ import { Cancelled, ModelLane, type LaneContext } from './modelLane';
 import { planRun } from './plan';
 import { buildMessages, PromptError } from './prompt';
 import { cachedAnswer, requestBody, type Completion } from './provider';
+import { splitReasoning, type ReasoningMarker } from './reasoning';
+import { ResponseError } from '../http/errors';
+import { visibleAnswer, type ReasoningOptions } from './responses';
 import { RequestCache } from './requestCache';
 import { ResultWriter } from './resultWriter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry';
@@ -78,6 +81,8 @@ export interface RunOptions {
   retry?: Partial<RetryPolicy>;
   /** Cap on a Retry-After wait (default 60000 ms). */
   maxRetryAfterMs?: number;
+  /** Reasoning markers beside the built-in ones (the `reasoning.markers` setting), stripped from called and precomputed outputs. */
+  reasoningMarkers?: readonly ReasoningMarker[];
   maxImageBytes?: number;
   /** Most pairs per scorer call (default 2048): the scorer sorts a whole window by length. */
   scoreBatchSize?: number;
@@ -148,6 +153,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
     maxRetryAfterMs: Math.min(options.maxRetryAfterMs ?? 60_000, MAX_DURATION_MS),
     apiKeyFor: options.apiKeyFor,
+    reasoningMarkers: options.reasoningMarkers,
     onRetry: (e) => emit({ kind: 'retry', ...e }),
     onModelFailed: (failure) => {
       summary.modelFailures.push(failure);
@@ -221,10 +227,12 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   const finish = (result: StoredResult, row: DatasetRow, costly: boolean) => {
     if (result.output === undefined) return writer.write(result);
     if (row.reference === undefined) return writer.write({ ...result, scoreNote: 'the row has no reference rationale' });
-    if (isEmptyOutput(result.output)) return writer.write({ ...result, scoreNote: EMPTY_OUTPUT_NOTE });
+    if (isEmptyOutput(result.output)) return writer.write({ ...result, scoreNote: result.scoreNote ?? EMPTY_OUTPUT_NOTE });
     if (!batcher || run.signal.aborted) return writer.write(result);
     batcher.add(result, row.reference, costly);
   };
+
+  const reasoning = (lane: ModelLane): ReasoningOptions => ({ keepThinking: lane.config?.keepThinking, markers: options.reasoningMarkers });
 
   const processPair = async (lane: ModelLane, row: DatasetRow) => {
     const now = () => new Date().toISOString();
@@ -235,13 +243,13 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     // A current output (stored or cached) only needs its score.
     // (An output whose embedding was unusable is kept: only its score is redone, no call is paid twice.)
     if (latest && latest.rowHash === row.hash && latest.output !== undefined && (!latest.error || latest.error.kind === BAD_EMBEDDING) && !(options.rerun && calling)) {
-      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, ...rest } = latest;
-      return finish({ ...rest, at: now() }, row, false);
+      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, output: _output, rawOutput: _raw, reasoningStripped: _stripped, ...rest } = latest;
+      return finish({ ...rest, ...answerFields(latest.rawOutput ?? latest.output, reasoning(lane)), at: now() }, row, false);
     }
     const precomputed = ownValue(row.outputs, lane.name);
     if (precomputed !== undefined && !(options.rerun && calling)) {
       lane.stats.precomputed++;
-      return finish({ ...base, source: 'precomputed', output: precomputed, at: now() }, row, false);
+      return finish({ ...base, source: 'precomputed', ...answerFields(precomputed, reasoning(lane)), at: now() }, row, false);
     }
     if (!calling) {
       summary.done++;
@@ -263,7 +271,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     }
     const promptHash = crypto.createHash('sha256').update(JSON.stringify(body.messages)).digest('hex').slice(0, 16);
     const key = RequestCache.key(lane.config!.baseUrl, body);
-    const hit = options.rerun ? undefined : cachedAnswer(cache.get(key), lane.config);
+    const hit = options.rerun ? undefined : cachedAnswer(cache.get(key), reasoning(lane));
     if (hit) {
       lane.stats.cacheHits++;
       return finish({ ...base, source: 'called', output: hit.output, promptHash, ...completionFields(hit), cached: true, at: now() }, row, true);
@@ -325,6 +333,27 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   return summary;
 }
 
-function completionFields(c: Completion): Pick<StoredResult, 'finishReason' | 'usage' | 'rawOutput'> {
-  return { ...(c.rawOutput !== undefined ? { rawOutput: c.rawOutput } : {}), ...(c.finishReason ? { finishReason: c.finishReason } : {}), ...(c.usage ? { usage: c.usage } : {}) };
+function completionFields(c: Completion): Pick<StoredResult, 'finishReason' | 'usage' | 'rawOutput' | 'reasoningStripped' | 'answeredBy'> {
+  return {
+    ...(c.rawOutput !== undefined ? { rawOutput: c.rawOutput } : {}),
+    ...(c.reasoningStripped ? { reasoningStripped: c.reasoningStripped } : {}),
+    ...(c.finishReason ? { finishReason: c.finishReason } : {}),
+    ...(c.usage ? { usage: c.usage } : {}),
+    ...(c.answeredBy !== undefined ? { answeredBy: c.answeredBy } : {}),
+  };
+}
+
+/**
+ * A stored or precomputed text as it is stored and scored: by the same rule as a called answer
+ * (visibleAnswer). Text that is only reasoning is kept as `rawOutput` with an empty output: nothing to score.
+ */
+function answerFields(raw: string, reasoning: ReasoningOptions): Pick<StoredResult, 'output' | 'rawOutput' | 'reasoningStripped' | 'scoreNote'> {
+  try {
+    const visible = visibleAnswer(raw, reasoning);
+    return { output: visible.output, ...(visible.rawOutput !== undefined ? { rawOutput: visible.rawOutput } : {}), ...(visible.reasoningStripped ? { reasoningStripped: visible.reasoningStripped } : {}) };
+  } catch (err) {
+    if (!(err instanceof ResponseError)) throw err;
+    const stripped = splitReasoning(raw, reasoning.markers).stripped;
+    return { output: '', rawOutput: raw, ...(stripped ? { reasoningStripped: stripped } : {}), scoreNote: `${err.message}: nothing to score` };
+  }
 }

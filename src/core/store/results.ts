@@ -16,6 +16,10 @@ export interface StoredResult {
   output?: string;
   /** The model's text as written, when `output` differs from it (`<think>` blocks removed before scoring). */
   rawOutput?: string;
+  /** The reasoning removed from `rawOutput` before scoring (which markup, how many characters). */
+  reasoningStripped?: { marker: string; chars: number };
+  /** The model the server said answered (`response.model`), when it said. */
+  answeredBy?: string;
   /** Set when the call failed; `kind` is e.g. 'rate-limit', 'server', 'timeout', 'auth', 'malformed', 'empty-choices'. */
   error?: { kind: string; message: string; status?: number };
   /** sha256 of the messages sent (prefix), to tell which prompt made the output. */

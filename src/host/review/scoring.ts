@@ -203,6 +203,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
           onEvent,
           apiKeyFor: (model) => this.keys.keyFor(model),
           requestCache,
+          reasoningMarkers: this.config.current.reasoningMarkers,
         });
       } catch (err) {
         if (err instanceof RunError) {
