@@ -6,8 +6,9 @@ import type { ModelConfig } from '../../src/core/config/models';
 import { readSettings, jsonSettingsSource } from '../../src/core/config/settings';
 import { Dataset } from '../../src/core/dataset/dataset';
 import { isEmptyOutput } from '../../src/core/rules/rules';
-import { runDataset, type RunOptions, type RunScorer } from '../../src/core/runner/runner';
+import { runDataset, type RunOptions } from '../../src/core/runner/runner';
 import { ResultsStore } from '../../src/core/store/results';
+import { recordingScorer } from '../support/recordingScorer';
 import { FakeOpenAIServer, type AnswerShape } from '../support/openaiServer';
 
 // One rule for reasoning and for "no answer", whether the output was called or came with the row.
@@ -37,17 +38,6 @@ async function writeRows(rows: Record<string, unknown>[]): Promise<string> {
   return file;
 }
 
-function recordingScorer(): RunScorer & { outputs: string[] } {
-  const scorer = {
-    cacheKey: 'rec-v1',
-    outputs: [] as string[],
-    async scorePairs(pairs: { output: string; reference: string }[]) {
-      scorer.outputs.push(...pairs.map((p) => p.output));
-      return pairs.map(() => 0.5);
-    },
-  };
-  return scorer;
-}
 
 async function run(file: string, models: ModelConfig[], extra: Partial<RunOptions> = {}) {
   const dataset = await Dataset.open(file);

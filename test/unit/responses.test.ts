@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import type { ModelConfig } from '../../src/core/config/models';
 import { Dataset } from '../../src/core/dataset/datasetReader';
 import { runDataset, type RunOptions } from '../../src/core/runner/runner';
-import type { RunScorer } from '../../src/core/runner/runTypes';
 import { ResultsStore } from '../../src/core/store/results';
 import { readSidecar } from '../../src/core/store/sidecar';
+import { recordingScorer } from '../support/recordingScorer';
 import { FakeOpenAIServer, type AnswerShape, type Fault } from '../support/openaiServer';
 
 const FAST_RETRY = { retries: 2, baseDelayMs: 10, maxDelayMs: 50 };
@@ -24,18 +24,6 @@ function model(server: FakeOpenAIServer, extra: Partial<ModelConfig> = {}): Mode
   return { name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 1, timeoutMs: 5000, ...extra };
 }
 
-/** Records the texts it was asked to score. */
-function recordingScorer(): RunScorer & { outputs: string[] } {
-  const scorer = {
-    cacheKey: 'rec-v1',
-    outputs: [] as string[],
-    async scorePairs(pairs: { output: string; reference: string }[]) {
-      scorer.outputs.push(...pairs.map((p) => p.output));
-      return pairs.map(() => 0.5);
-    },
-  };
-  return scorer;
-}
 
 async function run(file: string, models: ModelConfig[], extra: Partial<RunOptions> = {}) {
   const dataset = await Dataset.open(file);
