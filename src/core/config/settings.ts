@@ -4,7 +4,7 @@ import type { FieldMapping, FieldRole } from '../dataset/types';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../report/calibration';
 import { DEFAULT_THRESHOLD } from '../rules/rules';
 import { regularFileStat, UnsafeFileError } from '../store/safeFile';
-import { parseReasoningMarkers, type ReasoningMarker } from '../runner/reasoning';
+import { parseReasoningMarkers, type ReasoningMarker } from '../rules/reasoning';
 import { ConfigError, parseModelList, type ModelConfig } from './models';
 import { nearestName } from './nearest';
 

@@ -9,7 +9,7 @@ import { completeOnce, createClient, type Completion } from './provider';
 import { backoffMs, classifyFailure, type FailureClass, type RetryPolicy } from '../http/retry';
 import type { ModelFailure, ModelRunStats } from './runTypes';
 import { dict } from '../security/ownKeys';
-import type { ReasoningMarker } from './reasoning';
+import type { ReasoningMarker } from '../rules/reasoning';
 
 export type CallOutcome = { ok: true; completion: Completion; latencyMs: number } | { ok: false; error: NonNullable<StoredResult['error']> };
 

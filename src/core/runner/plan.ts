@@ -3,7 +3,7 @@
 import type { ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/datasetReader';
 import { isEmptyOutput } from '../rules/rules';
-import { splitReasoning, type ReasoningMarker } from './reasoning';
+import { splitReasoning, type ReasoningMarker } from '../rules/reasoning';
 import type { ResultsStore, StoredResult } from '../store/results';
 
 export interface LanePlan {

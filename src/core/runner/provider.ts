@@ -4,7 +4,7 @@ import { MODEL_DEFAULTS } from '../config/models';
 import type { OutgoingMessage } from './prompt';
 import { createOpenAIClient } from '../http/openaiClient';
 import { parseChatResponse, visibleAnswer, type ReasoningOptions } from './responses';
-import type { ReasoningStripped } from './reasoning';
+import type { ReasoningStripped } from '../rules/reasoning';
 
 export interface Completion {
   /** What is stored and scored (without `<think>` blocks unless the model keeps them). */

@@ -1,6 +1,6 @@
 import { clip, errorReason, isQuotaExhausted, looksLikeHtml, numericCode, ResponseError, TRANSIENT_CODES, tryJson } from '../http/errors';
 import { hasVisibleText } from '../rules/rules';
-import { splitReasoning, type ReasoningMarker, type ReasoningStripped } from './reasoning';
+import { splitReasoning, type ReasoningMarker, type ReasoningStripped } from '../rules/reasoning';
 
 /**
  * What the OpenAI-compatible servers people run actually answer, read without losing the reason:

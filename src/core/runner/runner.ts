@@ -10,7 +10,7 @@ import { Cancelled, ModelLane, type LaneContext } from './modelLane';
 import { planRun } from './plan';
 import { buildMessages, PromptError } from './prompt';
 import { cachedAnswer, requestBody, type Completion } from './provider';
-import { splitReasoning, type ReasoningMarker } from './reasoning';
+import { splitReasoning, type ReasoningMarker } from '../rules/reasoning';
 import { ResponseError } from '../http/errors';
 import { visibleAnswer, type ReasoningOptions } from './responses';
 import { RequestCache } from './requestCache';
