@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../src/core/config/models';
 import { readSettings, jsonSettingsSource } from '../../src/core/config/settings';
-import { Dataset } from '../../src/core/dataset/dataset';
+import { Dataset } from '../../src/core/dataset/datasetReader';
 import { isEmptyOutput } from '../../src/core/rules/rules';
 import { runDataset, type RunOptions } from '../../src/core/runner/runner';
 import { ResultsStore } from '../../src/core/store/results';
