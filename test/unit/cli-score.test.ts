@@ -90,13 +90,24 @@ describe('CLI: score and report', function () {
     const tty = await cli(['score', ...common], {}, true);
     assert.equal(tty.code, 0);
     // eslint-disable-next-line no-control-regex -- the bar is drawn with an ANSI erase-line escape
-    assert.match(tty.stderr, /\r\x1b\[2K█+ 12\/12/, 'the bar reaches 12/12');
+    assert.match(tty.stderr, /\r\x1b\[2K█+ 12 done · 0 failed · 0 left of 12/, 'the bar reaches 12 of 12');
     assert.ok(!tty.stdout.includes('█'), 'the bar never goes to stdout');
     await fsp.rm(path.join(path.dirname(data), 'data.pisar-results.jsonl'));
     const piped = await cli(['score', ...common, '--cache-dir', path.join(tmp.dir, 'other-cache')]);
     assert.equal(piped.code, 0);
     assert.equal(server.stats.requests, 24);
     assert.ok(!piped.stderr.includes('█') && !piped.stderr.includes('\x1b'), 'no bar or escape codes when piped');
+  });
+
+  it('counts failures apart from done in the progress bar (two 401s are not progress)', async () => {
+    server = await FakeOpenAIServer.start({ faultFor: () => '401' });
+    const { common } = await setup(6, [{ name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 1 }]);
+    const tty = await cli(['score', ...common], {}, true);
+    assert.equal(tty.code, 1, tty.stderr);
+    // eslint-disable-next-line no-control-regex -- the bar is drawn with an ANSI erase-line escape
+    assert.match(tty.stderr, /\r\x1b\[2K✗+ 0 done · 6 failed · 0 left of 6/, `failed pairs are not shown as done:\n${tty.stderr}`);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(tty.stderr, /\r\x1b\[2K\S*█/, 'no pair is drawn as done');
   });
 
   it('exits 1 when calls fail and says which model and why', async () => {

@@ -122,14 +122,16 @@ describe('runner parts: score batcher', () => {
     const written: { result: StoredResult; counted: boolean }[] = [];
     const failures: string[] = [];
     const calls: number[] = [];
+    const unscored: StoredResult[] = [];
     const b = new ScoreBatcher({
       scorer: { cacheKey: 'k', scorePairs: async (pairs) => (calls.push(pairs.length), scorePairs(pairs)) },
       signal: new AbortController().signal,
       write: (result, counted) => written.push({ result: { ...result }, counted }),
       onFailed: (m) => failures.push(m),
+      unscored: (r) => unscored.push(r),
       ...extra,
     });
-    return { b, written, failures, calls };
+    return { b, written, failures, calls, unscored };
   }
   const lengths = async (pairs: { output: string }[]) => pairs.map((p) => p.output.length);
 
@@ -160,15 +162,18 @@ describe('runner parts: score batcher', () => {
     assert.deepEqual(written.map((w) => [w.result.score, w.counted]), [[undefined, true], [5, false]]);
   });
 
-  it('reports a failed scorer once and writes every output unscored', async () => {
-    const { b, written, failures } = batcher(async () => {
+  it('reports a failed scorer once, writes every called output unscored and stores no free one (precomputed, already stored)', async () => {
+    const { b, written, failures, unscored } = batcher(async () => {
       throw new Error('model missing');
     }, { window: 2 });
-    for (let i = 0; i < 7; i++) b.add(result(i), 'ref', false);
+    for (let i = 0; i < 7; i++) b.add(result(i, { source: 'called' }), 'ref', true);
+    for (let i = 7; i < 10; i++) b.add(result(i), 'ref', false);
     await b.idle();
+    b.dispose();
     assert.deepEqual(failures, ['model missing']);
     assert.equal(written.length, 7);
-    assert.ok(written.every((w) => w.counted && w.result.score === undefined));
+    assert.ok(written.every((w) => w.counted && w.result.score === undefined && w.result.source === 'called'));
+    assert.equal(unscored.length, 3);
     assert.equal(b.error, 'model missing');
   });
 

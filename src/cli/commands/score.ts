@@ -7,6 +7,7 @@ import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report
 import { plainText, renderMarkdown, reportSummaryOf } from '../../core/report/render';
 import { RequestCache } from '../../core/runner/requestCache';
 import { resolveModelLocation } from '../../core/scoring/scorer';
+import { runProgress } from '../../core/runner/progress';
 import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
@@ -210,7 +211,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   if (summary.failed > 0) return ExitCode.someCallsFailed;
   const skipped = dataset.nonBlankLineCount - dataset.rowCount;
   if (skipped > 0) {
-    io.stderr.write(`pisar-review score: ${skipped} line(s) of the dataset were skipped (see above); the table covers the ${dataset.rowCount} row(s) read. Exit 3.\n`);
+    io.stderr.write(`pisar-review score: ${skipped} line(s) of the dataset were skipped (see above); the table covers the ${dataset.rowCount} row(s) read (exit code 3: lines skipped).\n`);
     return ExitCode.rowsSkipped;
   }
   return ExitCode.ok;
@@ -235,14 +236,18 @@ function failureLines(s: RunSummary): string[] {
   return lines;
 }
 
-/** A one-line progress bar on stderr, only when stderr is a terminal. */
+/**
+ * Progress on stderr: a one-line bar on a terminal, else a plain line every NON_TTY_EVERY_MS (a CI log
+ * shows the run is alive). Both count done, failed and remaining apart: a failure is not progress.
+ */
 class ProgressBar {
   private last = 0;
+  private lastLine = Date.now();
   private shown = false;
   private done = 0;
+  private failed = 0;
   private total = 0;
   private retries = 0;
-  private failed = 0;
 
   constructor(private readonly io: CliIo) {}
 
@@ -250,9 +255,16 @@ class ProgressBar {
     if (e.kind === 'start') this.total = e.total;
     else if (e.kind === 'result' || e.kind === 'skip') {
       this.done = e.done;
-      if (e.kind === 'result' && e.result.error) this.failed++;
+      this.failed = e.failed;
     } else if (e.kind === 'retry') this.retries++;
     const now = Date.now();
+    if (!this.io.stderr.isTTY) {
+      if (now - this.lastLine >= NON_TTY_EVERY_MS && this.total > 0) {
+        this.lastLine = now;
+        this.io.stderr.write(`pisar-review score: ${this.text()}\n`);
+      }
+      return;
+    }
     if (now - this.last < 100 && this.done < this.total) return;
     this.last = now;
     this.draw();
@@ -269,13 +281,21 @@ class ProgressBar {
     this.shown = false;
   }
 
+  private text(): string {
+    return `${runProgress(this.done, this.failed, this.total).text}${this.retries ? ` · ${this.retries} retries` : ''}`;
+  }
+
   private draw(): void {
     if (!this.io.stderr.isTTY || this.total === 0) return;
     const width = 30;
-    const filled = Math.round((this.done / this.total) * width);
-    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-    const extra = `${this.failed ? ` · ${this.failed} failed` : ''}${this.retries ? ` · ${this.retries} retries` : ''}`;
-    this.io.stderr.write(`\r\x1b[2K${bar} ${this.done}/${this.total}${extra}`);
+    const p = runProgress(this.done, this.failed, this.total);
+    const ok = Math.round((p.succeeded / p.total) * width);
+    const bad = Math.min(width - ok, Math.round((p.failed / p.total) * width));
+    const bar = '█'.repeat(ok) + '✗'.repeat(bad) + '░'.repeat(width - ok - bad);
+    this.io.stderr.write(`\r\x1b[2K${bar} ${this.text()}`);
     this.shown = true;
   }
 }
+
+/** How often a non-terminal stderr gets a progress line. */
+const NON_TTY_EVERY_MS = 10_000;

@@ -37,6 +37,8 @@ export interface RunSummary {
   scored: number;
   succeeded: number;
   failed: number;
+  /** Failed pairs whose failure repeated the one already stored (counted in `failed`, not appended again). */
+  repeatedFailures: number;
   retries: number;
   cancelled: boolean;
   /** Models stopped early (401/403/404, unreachable), each with its reason and fix. */
@@ -51,8 +53,9 @@ export interface RunSummary {
 
 export type RunEvent =
   | { kind: 'start'; total: number; pairs: number; models: string[] }
-  | { kind: 'result'; result: StoredResult; done: number; total: number }
-  | { kind: 'skip'; rowId: string; model: string; reason: string; done: number; total: number }
+  /** done counts every finished pair, failed ones included; failed says how many of them failed; remaining = total - done. */
+  | { kind: 'result'; result: StoredResult; done: number; failed: number; total: number }
+  | { kind: 'skip'; rowId: string; model: string; reason: string; done: number; failed: number; total: number }
   | { kind: 'retry'; model: string; rowId: string; retry: number; delayMs: number; reason: string }
   | { kind: 'model-failed'; model: string; message: string; fix: string }
   | { kind: 'scoring-failed'; message: string }
@@ -146,7 +149,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   const plan = planRun({ ...options, scorerKey: scorer?.cacheKey });
   const summary: RunSummary = {
     pairs: plan.pairs, total: plan.total, done: 0, called: 0, cacheHits: 0, precomputed: 0, reused: 0, scored: 0, succeeded: 0, failed: 0,
-    retries: 0, cancelled: false, modelFailures: [], failures: [], models: [], durationMs: 0,
+    repeatedFailures: 0, retries: 0, cancelled: false, modelFailures: [], failures: [], models: [], durationMs: 0,
   };
   const laneContext: LaneContext = {
     runSignal: run.signal,
@@ -205,7 +208,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     ({ result, counted }) => {
       if (counted) count(result);
       else if (result.error?.kind === BAD_EMBEDDING) recount(result);
-      emit({ kind: 'result', result, done: summary.done, total: summary.total });
+      emit({ kind: 'result', result, done: summary.done, failed: summary.failed, total: summary.total });
     },
     () => run.abort(),
   );
@@ -214,6 +217,8 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
         scorer,
         signal: run.signal,
         write: (result, counted) => writer.write(result, counted),
+        // An output that costs nothing to redo (precomputed, already stored) is not stored unscored: a line that decides nothing.
+        unscored: (result) => skip(result.rowId, result.model, 'not scored (scoring failed or the run was cancelled); nothing stored, the next run scores it'),
         onFailed: (message) => {
           summary.scoringError = message;
           emit({ kind: 'scoring-failed', message });
@@ -223,9 +228,24 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
       })
     : undefined;
 
+  const skip = (rowId: string, model: string, reason: string) => {
+    summary.done++;
+    emit({ kind: 'skip', rowId, model, reason, done: summary.done, failed: summary.failed, total: summary.total });
+  };
+
   /** Hands a finished pair on: to the scorer when it has an output and a reference, else straight to disk. */
   const finish = (result: StoredResult, row: DatasetRow, costly: boolean) => {
-    if (result.output === undefined) return writer.write(result);
+    if (result.output === undefined) {
+      const stored = results.latest(result.rowId, result.model);
+      if (result.error && stored && repeatsFailure(stored, result)) {
+        // The same failure as the one stored (a wrong key, run again): counted, not appended again.
+        summary.repeatedFailures++;
+        count(result);
+        emit({ kind: 'result', result, done: summary.done, failed: summary.failed, total: summary.total });
+        return;
+      }
+      return writer.write(result);
+    }
     if (row.reference === undefined) return writer.write({ ...result, scoreNote: 'the row has no reference rationale' });
     if (isEmptyOutput(result.output)) return writer.write({ ...result, scoreNote: result.scoreNote ?? EMPTY_OUTPUT_NOTE });
     if (!batcher || run.signal.aborted) return writer.write(result);
@@ -243,6 +263,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     // A current output (stored or cached) only needs its score.
     // (An output whose embedding was unusable is kept: only its score is redone, no call is paid twice.)
     if (latest && latest.rowHash === row.hash && latest.output !== undefined && (!latest.error || latest.error.kind === BAD_EMBEDDING) && !(options.rerun && calling)) {
+      if (latest.source === 'precomputed') lane.stats.precomputed++;
       const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, output: _output, rawOutput: _raw, reasoningStripped: _stripped, ...rest } = latest;
       return finish({ ...rest, ...answerFields(latest.rawOutput ?? latest.output, reasoning(lane)), at: now() }, row, false);
     }
@@ -251,11 +272,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
       lane.stats.precomputed++;
       return finish({ ...base, source: 'precomputed', ...answerFields(precomputed, reasoning(lane)), at: now() }, row, false);
     }
-    if (!calling) {
-      summary.done++;
-      emit({ kind: 'skip', rowId: row.id, model: lane.name, reason: 'no precomputed output and the model is not configured', done: summary.done, total: summary.total });
-      return;
-    }
+    if (!calling) return skip(row.id, lane.name, 'no precomputed output and the model is not configured');
     if (lane.failure) {
       return finish({ ...base, source: 'called', error: { kind: 'model-failed', message: lane.failure.message }, at: now() }, row, true);
     }
@@ -331,6 +348,14 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   if (fatal) throw fatal;
   emit({ kind: 'done', summary });
   return summary;
+}
+
+/** Whether `next` fails the same way as the stored `prior` (same row content, prompt, kind, status and message, counts aside). */
+export function repeatsFailure(prior: StoredResult, next: StoredResult): boolean {
+  if (!prior.error || !next.error || prior.output !== undefined) return false;
+  const digitsAside = (text: string) => text.replace(/\d+(\.\d+)?/g, '#');
+  return prior.rowHash === next.rowHash && prior.source === next.source && prior.promptHash === next.promptHash &&
+    prior.error.kind === next.error.kind && prior.error.status === next.error.status && digitsAside(prior.error.message) === digitsAside(next.error.message);
 }
 
 function completionFields(c: Completion): Pick<StoredResult, 'finishReason' | 'usage' | 'rawOutput' | 'reasoningStripped' | 'answeredBy'> {

@@ -12,7 +12,9 @@ export interface ScoreBatcherOptions {
   signal: AbortSignal;
   /** Hands a result to the writer; counted is false for the follow-up score of an output written unscored. */
   write(result: StoredResult, counted: boolean): void;
-  /** Called once when scoring fails as a whole; later outputs are written unscored. */
+  /** An output that costs nothing to redo left unscored (scoring failed, or cancelled): not written. */
+  unscored(result: StoredResult): void;
+  /** Called once when scoring fails as a whole; later called outputs are written unscored. */
   onFailed(message: string): void;
   /** Most pairs per scorer call (default 2048). */
   window?: number;
@@ -26,6 +28,8 @@ interface PendingScore {
   readonly result: StoredResult;
   readonly reference: string;
   readonly queuedAt: number;
+  /** A model call made it: kept on disk even unscored. */
+  readonly costly: boolean;
   written: boolean;
   done: boolean;
 }
@@ -71,8 +75,8 @@ export class ScoreBatcher {
 
   /** Queues an output for scoring; hold marks an output that would cost a call to redo (written unscored if it waits too long). */
   add(result: StoredResult, reference: string, hold: boolean): void {
-    if (this.failure || this.options.signal.aborted) return this.options.write(this.withFailureNote(result), true);
-    const pending: PendingScore = { result, reference, queuedAt: Date.now(), written: false, done: false };
+    if (this.failure || this.options.signal.aborted) return hold ? this.options.write(this.withFailureNote(result), true) : this.options.unscored(result);
+    const pending: PendingScore = { result, reference, queuedAt: Date.now(), costly: hold, written: false, done: false };
     this.queue.push(pending);
     if (hold) this.hold(pending);
     this.schedulePump();
@@ -173,7 +177,8 @@ export class ScoreBatcher {
   private settle(batch: PendingScore[], scored: boolean): void {
     for (const b of batch) {
       b.done = true;
-      if (!b.written) this.options.write(this.withFailureNote(b.result), true);
+      if (!b.written && !scored && !b.costly) this.options.unscored(b.result);
+      else if (!b.written) this.options.write(this.withFailureNote(b.result), true);
       else if (scored && (b.result.score !== undefined || b.result.error?.kind === BAD_EMBEDDING)) this.options.write({ ...b.result, at: new Date().toISOString() }, false);
     }
   }

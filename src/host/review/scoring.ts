@@ -14,6 +14,7 @@ import { loadEngine } from '../loadEngine';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { Disposable } from '../dispose';
+import { runProgress, type RunProgress } from '../../core/runner/progress';
 
 export interface ScoreRequest {
   /** Rows to score; undefined = the whole file. */
@@ -28,7 +29,9 @@ export const EMBEDDING_KEY_NAME = 'embedding';
 interface Run {
   readonly controller: AbortController;
   readonly rows: ReadonlySet<number> | 'all';
+  /** Finished pairs, failed ones included. */
   done: number;
+  failed: number;
   total: number;
 }
 
@@ -75,16 +78,18 @@ export class ScoringController extends Disposable implements vscode.Disposable {
   }
 
   /** Rows done / total over this session's runs, or undefined when none runs. */
-  progress(session: DatasetSession): { done: number; total: number } | undefined {
+  progress(session: DatasetSession): RunProgress | undefined {
     const runs = this.runs.get(session);
     if (!runs || runs.size === 0) return undefined;
     let done = 0;
+    let failed = 0;
     let total = 0;
     for (const r of runs) {
       done += r.done;
+      failed += r.failed;
       total += r.total;
     }
-    return { done, total };
+    return runProgress(done, failed, total);
   }
 
   cancel(session?: DatasetSession): void {
@@ -134,7 +139,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     progress: vscode.Progress<{ message?: string; increment?: number }>,
     token: vscode.CancellationToken,
   ): Promise<RunSummary | undefined> {
-    const run: Run = { controller: new AbortController(), rows: request.rowIndexes ? new Set(request.rowIndexes) : 'all', done: 0, total: 0 };
+    const run: Run = { controller: new AbortController(), rows: request.rowIndexes ? new Set(request.rowIndexes) : 'all', done: 0, failed: 0, total: 0 };
     const cancelSub = token.onCancellationRequested(() => run.controller.abort());
     const runs = this.runs.get(session) ?? new Set<Run>();
     runs.add(run);
@@ -160,6 +165,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
             break;
           case 'result': {
             run.done = e.done;
+            run.failed = e.failed;
             run.total = e.total;
             const index = session.dataset.indexOfId(e.result.rowId);
             session.resultsAppended(index !== undefined ? [index] : undefined);
@@ -167,6 +173,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
           }
           case 'skip':
             run.done = e.done;
+            run.failed = e.failed;
             break;
           case 'retry':
             this.log.debug(`${e.model} ${e.rowId}: retry ${e.retry} in ${e.delayMs} ms (${e.reason})`);
@@ -185,7 +192,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
             return;
         }
         const pct = run.total > 0 ? Math.floor((run.done / run.total) * 100) : 0;
-        progress.report({ message: `${run.done}/${run.total}`, increment: pct - lastPct });
+        progress.report({ message: runProgress(run.done, run.failed, run.total).text, increment: pct - lastPct });
         lastPct = pct;
         this.progressEmitter.fire(session);
       };

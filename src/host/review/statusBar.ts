@@ -45,8 +45,8 @@ export class ReviewStatusBar extends Disposable implements vscode.Disposable {
     }
     const progress = this.scoring.progress(session);
     if (progress) {
-      this.item.text = `$(sync~spin) PiSAR ${progress.done}/${progress.total} results`;
-      this.item.tooltip = `Scoring: ${progress.done} of ${progress.total} row × model results done; click to cancel.`;
+      this.item.text = `$(sync~spin) PiSAR ${progress.succeeded} done · ${progress.failed} failed · ${progress.remaining} left`;
+      this.item.tooltip = `Scoring: ${progress.text} row × model results; click to cancel.`;
       this.item.command = Commands.cancelScoring;
     } else {
       const summary = summaryView(session);
