@@ -13,6 +13,7 @@ import { ScoringController } from './host/review/scoring';
 import { SessionManager } from './host/review/sessions';
 import { ReviewStatusBar } from './host/review/statusBar';
 import { ApiKeyStore } from './host/secrets';
+import { showError } from './host/surfaces';
 
 const DATASET_SELECTOR: vscode.DocumentSelector = { language: 'jsonl', scheme: 'file' };
 
@@ -44,7 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
     log.info(`Activated in ${(performance.now() - started).toFixed(1)} ms.`);
     return review;
   } catch (err) {
-    void vscode.window.showErrorMessage(`PiSAR Review failed to start: ${(err as Error).message}`);
+    void showError(`PiSAR Review failed to start: ${(err as Error).message}`);
     throw err;
   }
 }

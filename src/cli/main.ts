@@ -1,6 +1,7 @@
 import { type CliCommand, type CliIo, ExitCode, UsageError, writeJson } from './args';
 import { DatasetReadError } from '../core/dataset/errors';
 import { redactCredentials } from '../core/security/redact';
+import { terminalText } from '../core/security/escape';
 import { UnsafeFileError } from '../core/store/safeFile';
 import { checkModelsCommand } from './commands/checkModels';
 import { compareCommand } from './commands/compare';
@@ -22,9 +23,11 @@ function usage(): string {
 
 export async function runCli(argv: readonly string[], rawIo: CliIo): Promise<number> {
   // Diagnostics and progress may quote a server's error; keys in them never reach the terminal or a CI log.
-  // JSON documents and tables on stdout too: one redaction for everything that leaves the process.
+  // JSON documents and tables on stdout too: one redaction for everything that leaves the process. Control
+  // characters from a dataset, a sidecar or a server (ESC sequences, a lone CR, bidi overrides) are shown as
+  // `\u001b`, never acted on by the terminal; inside a JSON string that escape reads back as the same character.
   const secrets = secretsInEnvironment(rawIo.env);
-  const io: CliIo = { ...rawIo, stdout: redactingStream(rawIo.stdout, secrets), stderr: redactingStream(rawIo.stderr, secrets) };
+  const io: CliIo = { ...rawIo, stdout: redactingStream(rawIo.stdout, secrets, false), stderr: redactingStream(rawIo.stderr, secrets, true) };
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.stderr : io.stdout).write(`${usage()}\n`);
@@ -113,13 +116,23 @@ export function secretsInEnvironment(env: NodeJS.ProcessEnv): string[] {
     .map(([, v]) => v!);
 }
 
-/** `stream`, with every string written to it passed through redactCredentials. */
-function redactingStream<S extends NodeJS.WritableStream>(stream: S, secrets: readonly string[]): S {
+/** The progress bar's own "return and clear the line" (src/cli/commands/score.ts), kept at the start of a write. */
+const CLEAR_LINE = '\r\x1b[2K';
+
+/** What reaches a terminal: keys masked, control characters shown (terminalText), the progress bar's own CLEAR_LINE kept. */
+export function terminalSafe(chunk: string, secrets: readonly string[], progress: boolean): string {
+  const clean = (text: string) => terminalText(redactCredentials(text, secrets));
+  if (progress && chunk.startsWith(CLEAR_LINE)) return CLEAR_LINE + clean(chunk.slice(CLEAR_LINE.length));
+  return clean(chunk);
+}
+
+/** `stream`, with every string written to it made terminal-safe (terminalSafe). */
+function redactingStream<S extends NodeJS.WritableStream>(stream: S, secrets: readonly string[], progress: boolean): S {
   return new Proxy(stream, {
     get(target, prop) {
       if (prop === 'write') {
         return (chunk: unknown, ...rest: unknown[]) =>
-          (target.write as (...a: unknown[]) => boolean)(typeof chunk === 'string' ? redactCredentials(chunk, secrets) : chunk, ...rest);
+          (target.write as (...a: unknown[]) => boolean)(typeof chunk === 'string' ? terminalSafe(chunk, secrets, progress) : chunk, ...rest);
       }
       const value: unknown = Reflect.get(target, prop, target);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
@@ -154,7 +167,7 @@ export function main(): void {
     (error: unknown) => {
       process.off('beforeExit', stalled);
       const detail = error instanceof Error ? error.stack ?? error.message : String(error);
-      process.stderr.write(`pisar-review: internal error: ${redactCredentials(detail, secretsInEnvironment(process.env))}\n`);
+      process.stderr.write(`pisar-review: internal error: ${terminalSafe(detail, secretsInEnvironment(process.env), false)}\n`);
       process.exitCode = 2;
     },
   );

@@ -4,6 +4,7 @@ import { Commands, Settings } from './ids';
 import { Disposable } from './dispose';
 import type { ReviewLog } from './log';
 import { readReviewConfig, settingNotice, settingToOpen, type ReviewConfig } from './reviewConfig';
+import { showError, showInfo, showWarning } from './surfaces';
 
 /**
  * Reads the settings. VS Code itself drops workspace values of `restrictedConfigurations` while the
@@ -54,7 +55,7 @@ export class ConfigService extends Disposable implements vscode.Disposable {
     }
     const open = 'Open Settings';
     const more = fresh.length > 1 ? ` (and ${fresh.length - 1} more: see the log)` : '';
-    void vscode.window.showWarningMessage(`PiSAR Review: ${fresh[0].message}${more}`, open, 'Show Log').then((answer) => {
+    void showWarning(`PiSAR Review: ${fresh[0].message}${more}`, open, 'Show Log').then((answer) => {
       if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', settingToOpen(fresh[0].p));
       else if (answer === 'Show Log') void vscode.commands.executeCommand(Commands.showLog);
     });
@@ -65,7 +66,7 @@ export class ConfigService extends Disposable implements vscode.Disposable {
 export async function showNoModels(config: ReviewConfig, first = ''): Promise<void> {
   const open = 'Open Settings';
   const answer = config.modelsError
-    ? await vscode.window.showErrorMessage(`PiSAR Review: the models setting is invalid: ${config.modelsError}`, open)
-    : await vscode.window.showInformationMessage(`No models are configured: add them to the "pisarReview.models" setting${first}.`, open);
+    ? await showError(`PiSAR Review: the models setting is invalid: ${config.modelsError}`, open)
+    : await showInfo(`No models are configured: add them to the "pisarReview.models" setting${first}.`, open);
   if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', `${Settings.section}.${Settings.models}`);
 }

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { redactCredentials } from '../core/security/redact';
+import { terminalText } from '../core/security/escape';
 
 /**
  * The extension's log: a LogOutputChannel whose every line passes through `redact`, so API keys
@@ -28,8 +29,9 @@ export class ReviewLog implements vscode.Disposable {
 
   show(): void { this.channel.show(true); }
 
+  /** Keys masked, and control characters from outside text (ESC, a lone CR, bidi overrides) shown, not acted on. */
   redact(text: string): string {
-    return redactCredentials(text, this.secrets);
+    return terminalText(redactCredentials(text, this.secrets));
   }
 
   dispose(): void {

@@ -1,6 +1,7 @@
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import { decideKeyRelease, originOf } from '../core/security/keyOrigin';
 import type { ReviewLog } from './log';
+import { showModalWarning } from './surfaces';
 
 /** What the key store needs to know about a model. */
 export interface KeyedModel {
@@ -86,9 +87,9 @@ export class ApiKeyStore {
 
     const sendOnce = 'Send for This Session';
     const rebind = `Bind Key to ${origin}`;
-    const answer = await vscode.window.showWarningMessage(
+    const answer = await showModalWarning(
       `The API key of model "${model.name}" was saved for ${stored.origin}, but the model's baseUrl now points at ${origin}. Send the key there?`,
-      { modal: true, detail: 'A workspace setting may have changed the endpoint. Only send your key to a server you trust.' },
+      'A workspace setting may have changed the endpoint. Only send your key to a server you trust.',
       sendOnce,
       rebind,
     );

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { csvText, markdownCell, renderReport, type ReportInput, type ReportRow } from '../../src/core/report/render';
+import { csvCell, markdownCell } from '../../src/core/security/escape';
+import { renderReport, type ReportInput, type ReportRow } from '../../src/core/report/render';
 import { describeQuery } from '../../src/host/panel/panelController';
 
 function input(): ReportInput {
@@ -81,8 +82,8 @@ describe('report export', () => {
     assert.ok(lines.includes('| ft | gpt | -0.300 |'), 'mean b - a: gpt is 0.3 below ft');
     assert.ok(lines.includes('## Rows (2)'));
     assert.ok(lines.includes('| r1 | 1 | Why, "exactly"?<br>Second line | Price \\| value | 0.912 | 0.410 ▼ below | gpt: wrong (ignores price) |'));
-    assert.ok(lines.includes('| x | 6 | &lt;img src=x onerror=alert(1)> | =HYPERLINK("http://evil") | failed: HTTP 500 | n/a |  |'));
-    assert.ok(!file.text.includes('<img'), 'no live HTML');
+    assert.ok(lines.includes('| x | 6 | \\<img src=x onerror=alert(1)> | =HYPERLINK("http\\://evil") | failed: HTTP 500 | n/a |  |'));
+    assert.ok(!/(^|[^\\])<img/.test(file.text), 'no live HTML');
     assert.ok(file.text.includes('- Rows exported: below 0.7 for any model'));
   });
 
@@ -115,12 +116,12 @@ describe('report export', () => {
   });
 
   it('escapes single cells', () => {
-    assert.equal(csvText('plain'), 'plain');
-    assert.equal(csvText('-1+2'), "'-1+2");
-    assert.equal(csvText('@SUM(A1)'), "'@SUM(A1)");
-    assert.equal(csvText('a,b'), '"a,b"');
+    assert.equal(csvCell('plain'), 'plain');
+    assert.equal(csvCell('-1+2'), "'-1+2");
+    assert.equal(csvCell('@SUM(A1)'), "'@SUM(A1)");
+    assert.equal(csvCell('a,b'), '"a,b"');
     assert.equal(markdownCell('a|b\r\nc'), 'a\\|b<br>c');
-    assert.equal(markdownCell('`code` & <b>'), '\\`code\\` &amp; &lt;b>');
+    assert.equal(markdownCell('`code` & <b>'), '\\`code\\` \\& \\<b>');
   });
 
   it('says in words which rows were exported', () => {

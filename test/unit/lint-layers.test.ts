@@ -32,3 +32,40 @@ describe('lint: what each layer may import', function () {
     assert.match((await problems('src/cli/x.ts', "import { ReviewService } from '../host/review/reviewService';\nexport const a = ReviewService;\n")).join(), /src\/cli imports core only/);
   });
 });
+
+describe('lint: outside text reaches VS Code surfaces only through an escaping function', function () {
+  this.timeout(60_000);
+  const host = 'src/host/review/x.ts';
+  const head = "import * as vscode from 'vscode';\nimport { uiText } from '../../core/security/escape';\ndeclare const name: string;\ndeclare const item: vscode.StatusBarItem;\ndeclare const md: vscode.MarkdownString;\n";
+
+  it('refuses a notification, status bar text, quick pick, hover, diagnostic or progress title built from a template or concatenation', async () => {
+    for (const code of [
+      'void vscode.window.showWarningMessage(`Fix the field mapping: ${name}`);',
+      "void vscode.window.showErrorMessage('Failed: ' + name);",
+      'void vscode.window.showInformationMessage(name);',
+      "void vscode.window.showWarningMessage('ok', { modal: true, detail: name });",
+      'item.text = `$(pulse) ${name}`;',
+      'item.tooltip = name;',
+      'void vscode.window.showQuickPick([{ label: name }]);',
+      "void vscode.window.showInputBox({ prompt: 'Key for ' + name });",
+      'md.appendMarkdown(`**${name}**`);',
+      'md.appendText(name);',
+      'export const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 1), `bad ${name}`);',
+      'void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Scoring ${name}` }, async () => undefined);',
+    ]) {
+      assert.match((await problems(host, head + code + '\n')).join(), /pisar\/outside-text-escaped/, code);
+    }
+  });
+
+  it('accepts literals and escaped text', async () => {
+    for (const code of [
+      "void vscode.window.showWarningMessage('PiSAR Review: open a dataset first.');",
+      'void vscode.window.showWarningMessage(uiText(`Fix the field mapping: ${name}`));',
+      'item.text = uiText(name);',
+      "item.text = name ? '$(pulse) PiSAR' : uiText(name);",
+      'md.appendMarkdown(\'**Row**\');',
+    ]) {
+      assert.deepEqual((await problems(host, head + code + '\n')).filter((p) => p.startsWith('pisar/')), [], code);
+    }
+  });
+});

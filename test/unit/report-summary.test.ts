@@ -63,8 +63,8 @@ describe('report summary', () => {
     const input = { summary: reportSummaryOf(s), models: s.models.map((m) => m.model) };
     const md = renderMarkdown(input);
     assert.ok(!md.includes('\u001b'), 'no ANSI escape reaches the terminal');
-    assert.match(md, /\| =HYPERLINK\("x"\)\\\|�\[31mred \| 1 \| 1 \| 0\.750 \| 0\.750 \| 100\.0% \| 0 \| 0 \|/);
+    assert.match(md, /\| =HYPERLINK\("x"\)\\\|\\\\u001b\\\[31mred \| 1 \| 1 \| 0\.750 \| 0\.750 \| 100\.0% \| 0 \| 0 \|/);
     const csv = renderCsv(input);
-    assert.match(csv, /\r\n"'=HYPERLINK\(""x""\)\|�\[31mred",1,1,0\.75,0\.75,1,0,0,\r\n/);
+    assert.match(csv, /\r\n"'=HYPERLINK\(""x""\)\|\\u001b\[31mred",1,1,0\.75,0\.75,1,0,0,\r\n/);
   });
 });

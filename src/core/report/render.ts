@@ -4,6 +4,7 @@ import type { DatasetSummary } from './summary';
 import { formatScore, isBelowThreshold } from '../rules/rules';
 import { formatP, type Estimate, type Interval } from './stats';
 import { ownValue } from '../security/ownKeys';
+import { csvCell, markdownCell } from '../security/escape';
 
 /**
  * The one report renderer: the CLI's `report`, `score` and `compare`, and the panel's export all
@@ -97,36 +98,11 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
 
 // ---- cells ----
 
-/** Text without control characters (ANSI escapes from a hostile dataset); tab and line breaks kept only where asked. */
-export function plainText(text: string, keepBreaks = false): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(keepBreaks ? /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g : /[\u0000-\u001f\u007f-\u009f]/g, '�');
-}
-
-/** Makes text safe in a Markdown table cell: no row breaks, no column breaks, no live HTML, no escapes. */
-export function markdownCell(text: string): string {
-  return plainText(text.replace(/\r?\n|\r/g, '\u2028'))
-    .replace(/&/g, '&amp;')
-    // Raw HTML starts with '<' then a letter, '/', '!' or '?' (CommonMark); "p < 0.001" stays readable.
-    .replace(/<(?=[A-Za-z/!?])/g, '&lt;')
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
-    .replace(/`/g, '\\`')
-    .replace(/\u2028/g, '<br>');
-}
-
-/** RFC 4180 field; text that a spreadsheet would run as a formula gets a leading apostrophe. */
-export function csvText(text: string): string {
-  const clean = plainText(text, true);
-  const safe = /^[=+\-@\t\r]/.test(clean) ? `'${clean}` : clean;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
 type CsvValue = string | number | null | undefined;
 
 function csvValue(value: CsvValue): string {
   if (value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value))) return '';
-  return typeof value === 'number' ? String(value) : csvText(value);
+  return typeof value === 'number' ? String(value) : csvCell(value);
 }
 
 export function fixed(value: number | null | undefined, digits = 3): string {

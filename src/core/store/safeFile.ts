@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { constants as fsc, promises as fsp } from 'node:fs';
 
 /**
@@ -57,12 +58,29 @@ export function unsafeFileProblem(file: string): UnsafeFileError | undefined {
   return refusal(file, stat);
 }
 
+/** Most file systems take names of at most 255 bytes; the longest name PiSAR Review makes beside a dataset adds this. */
+const NAME_MAX_BYTES = 255;
+const LONGEST_SIDECAR_SUFFIX = '.pisar-annotations.jsonl.lock';
+
+function nameTooLong(file: string): UnsafeFileError {
+  const name = path.basename(file);
+  const at = name.indexOf('.pisar-');
+  const stem = at >= 0 ? name.slice(0, at) : name;
+  const room = NAME_MAX_BYTES - LONGEST_SIDECAR_SUFFIX.length;
+  return new UnsafeFileError(
+    file,
+    `cannot be created or read: its name is ${Buffer.byteLength(name)} bytes, over the file system's limit of ${NAME_MAX_BYTES} (PiSAR Review names its files after the dataset, "${stem}", ${Buffer.byteLength(stem)} bytes)`,
+    `Rename the dataset so that its name before the extension is at most ${room} bytes, then open it again.`,
+  );
+}
+
 function translate(err: unknown, file: string): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   // Linux says ELOOP for O_NOFOLLOW on a symlink; some BSDs say EMLINK or EFTYPE.
   if (code === 'ELOOP' || code === 'EMLINK' || code === 'EFTYPE') return linkRefusal(file);
   // O_WRONLY|O_NONBLOCK on a FIFO with no reader.
   if (code === 'ENXIO') return new UnsafeFileError(file, 'is a named pipe (FIFO), not a regular file; PiSAR Review will not read or write it', 'Delete it; PiSAR Review creates its own file in its place.');
+  if (code === 'ENAMETOOLONG') return nameTooLong(file);
   return err;
 }
 

@@ -10,6 +10,7 @@ import { UseSuggestedThresholdCommand, useSuggestedThreshold } from '../review/s
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
 import type { PanelSource } from './panelData';
 import { dict } from '../../core/security/ownKeys';
+import { pick, showError, showInfo, showWarning } from '../surfaces';
 
 /** The panel's ids (the view is declared in package.json). */
 export const PanelIds = {
@@ -72,7 +73,7 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
       try {
         await useSuggestedThreshold(async () => api.statistics?.(), threshold);
       } catch (error) {
-        void vscode.window.showErrorMessage(`PiSAR Review: ${error instanceof Error ? error.message : String(error)}`);
+        void showError(`PiSAR Review: ${error instanceof Error ? error.message : String(error)}`);
       }
     }),
   );
@@ -95,7 +96,7 @@ class ReviewPanelProvider implements vscode.WebviewViewProvider {
     const received = webview.onDidReceiveMessage((message: unknown) => {
       if (!isPanelMessage(message)) return;
       this.controller.handle(message).catch((error: unknown) => {
-        void vscode.window.showErrorMessage(`PiSAR Review panel: ${error instanceof Error ? error.message : String(error)}`);
+        void showError(`PiSAR Review panel: ${error instanceof Error ? error.message : String(error)}`);
       });
     });
     this.controller.attach((message) => void webview.postMessage(message));
@@ -166,19 +167,19 @@ const FORMATS: { format: ReportFormat; label: string; description: string }[] = 
 async function exportReport(api: ReviewApi, controller: PanelController): Promise<void> {
   const dataset = api.activeDataset();
   if (!dataset) {
-    void vscode.window.showWarningMessage('PiSAR Review: open a dataset (.jsonl) before exporting a report.');
+    void showWarning('PiSAR Review: open a dataset (.jsonl) before exporting a report.');
     return;
   }
-  const pick = await vscode.window.showQuickPick(
+  const chosen = await pick(
     FORMATS.map((f) => ({ ...f })),
     { title: 'Export PiSAR Review report', placeHolder: 'Format of the summary and the rows in the panel' },
   );
-  if (!pick) return;
+  if (!chosen) return;
   const stem = path.basename(dataset.file).replace(/\.(jsonl|ndjson|json|txt)$/i, '');
-  const extension = pick.format === 'markdown' ? 'md' : pick.format;
+  const extension = chosen.format === 'markdown' ? 'md' : chosen.format;
   const target = await vscode.window.showSaveDialog({
     defaultUri: vscode.Uri.file(path.join(path.dirname(dataset.file), `${stem}.pisar-report.${extension}`)),
-    filters: { [pick.label]: [extension] },
+    filters: { [chosen.label]: [extension] },
     title: 'Save the report',
   });
   if (!target) return;
@@ -205,7 +206,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         }
         progress.report({ increment: (EXPORT_BATCH / Math.max(1, indexes.length)) * 100 });
       }
-      const files = renderReport(pick.format, {
+      const files = renderReport(chosen.format, {
         summary: {
           file: dataset.file,
           threshold: dataset.threshold,
@@ -231,6 +232,6 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
   );
   if (!written) return;
   const open = 'Open';
-  const choice = await vscode.window.showInformationMessage(`Exported ${indexes.length} rows to ${written.map((f) => path.basename(f)).join(' and ')}.`, open);
+  const choice = await showInfo(`Exported ${indexes.length} rows to ${written.map((f) => path.basename(f)).join(' and ')}.`, open);
   if (choice === open) await vscode.window.showTextDocument(vscode.Uri.file(written[0]));
 }

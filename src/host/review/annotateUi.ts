@@ -1,9 +1,10 @@
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import { oneLine } from '../../core/review/reviewModel';
 import { formatScore } from '../../core/rules/rules';
 import { sameTarget, type AnnotationTarget } from '../../core/store/annotations';
 import type { DatasetSession } from './session';
 import { ownValue } from '../../core/security/ownKeys';
+import { ask, pick, showInfo } from '../surfaces';
 
 export type AnnotationChoice =
   | { readonly kind: 'set'; readonly target: AnnotationTarget; readonly label: string; readonly note: string }
@@ -58,7 +59,7 @@ export async function pickAnnotation(
         target: t,
       });
     }
-    const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, {
+    const picked = items.length === 1 ? items[0] : await pick(items, {
       title: `Annotate row ${oneLine(rowId, 60)}`,
       placeHolder: 'What do you judge?',
       matchOnDetail: true,
@@ -74,14 +75,14 @@ export async function pickAnnotation(
   }));
   if (existing) labelItems.push({ label: 'Remove annotation', remove: true, description: `removes "${existing.label}"` });
   const what = target.kind === 'reference' ? 'the reference' : `the output of ${target.model}`;
-  const label = await vscode.window.showQuickPick(labelItems, {
+  const label = await pick(labelItems, {
     title: `Label for ${oneLine(what, 80)} (row ${oneLine(rowId, 40)})`,
     placeHolder: 'Choose a label',
   });
   if (!label) return undefined;
   if (label.remove && existing) return { kind: 'remove', annotationId: existing.id };
 
-  const note = await vscode.window.showInputBox({
+  const note = await ask({
     title: `Note for "${label.label}" (optional)`,
     prompt: 'Why? Leave empty for no note; Escape cancels.',
     value: existing?.note ?? '',
@@ -94,12 +95,12 @@ export async function pickAnnotation(
 export async function pickExistingAnnotation(session: DatasetSession, rowIndex: number, verb: string): Promise<string | undefined> {
   const annotations = session.rowState(rowIndex)?.annotations ?? [];
   if (annotations.length === 0) {
-    void vscode.window.showInformationMessage('This row has no annotations.');
+    void showInfo('This row has no annotations.');
     return undefined;
   }
   // Removing shows what goes even when there is one; editing goes straight to it.
   if (annotations.length === 1 && verb !== 'Remove') return annotations[0].annotation.id;
-  const picked = await vscode.window.showQuickPick(annotations.map((p) => ({
+  const picked = await pick(annotations.map((p) => ({
     label: `${p.annotation.target.kind === 'reference' ? 'Reference rationale' : `Output of ${p.annotation.target.model}`}: ${p.annotation.label}`,
     description: p.state === 'changed' ? 'row changed since' : undefined,
     detail: p.annotation.note ? oneLine(p.annotation.note, 160) : undefined,

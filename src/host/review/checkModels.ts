@@ -4,6 +4,7 @@ import { Commands } from '../ids';
 import { loadEngine } from '../loadEngine';
 import type { ReviewLog } from '../log';
 import type { ApiKeyStore } from '../secrets';
+import { showInfo, showWarning, ui } from '../surfaces';
 
 /**
  * "PiSAR Review: Check Models": one short request per configured model (the CLI's check-models),
@@ -16,13 +17,13 @@ export async function checkModelsInteractively(config: ConfigService, keys: ApiK
     return;
   }
   if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage('PiSAR Review calls no model in an untrusted workspace; trust it to check the models.');
+    void showWarning('PiSAR Review calls no model in an untrusted workspace; trust it to check the models.');
     return;
   }
   // openai comes with the engine bundle, loaded now rather than at activation.
   const { checkModel } = loadEngine();
   const checks = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `PiSAR Review: checking ${models.length} model(s)…` },
+    { location: vscode.ProgressLocation.Notification, title: ui`PiSAR Review: checking ${models.length} model(s)…` },
     () => Promise.all(models.map(async (m) => {
       const key = await keys.keyFor(m);
       log.addSecret(key);
@@ -40,8 +41,8 @@ export async function checkModelsInteractively(config: ConfigService, keys: ApiK
   const failed = checks.filter((c) => !c.ok);
   const showLog = 'Show Log';
   const answer = failed.length === 0
-    ? await vscode.window.showInformationMessage(`PiSAR Review: all ${checks.length} model(s) answered.${quirkNote(checks)}`, showLog)
-    : await vscode.window.showWarningMessage(
+    ? await showInfo(`PiSAR Review: all ${checks.length} model(s) answered.${quirkNote(checks)}`, showLog)
+    : await showWarning(
       `PiSAR Review: ${failed.length} of ${checks.length} model(s) failed the check. "${failed[0].name}": ${failed[0].error?.message ?? 'no answer'}${failed[0].fix ? ` Fix: ${failed[0].fix}` : ''}`,
       showLog,
     );

@@ -9,6 +9,7 @@ import type { ReviewService } from './reviewService';
 import { EMBEDDING_KEY_NAME, type ScoringController } from './scoring';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
+import { ask, pick, showError, showInfo, showWarning } from '../surfaces';
 
 interface RowTarget {
   readonly session: DatasetSession;
@@ -35,18 +36,18 @@ export function registerCommands(
       const session = sessions.get(vscode.Uri.parse(uriArg));
       const index = session?.dataset.indexOfId(rowIdArg);
       if (session && index !== undefined) return { session, index };
-      void vscode.window.showWarningMessage('That row changed or moved; put the cursor on it and try again.');
+      void showWarning('That row changed or moved; put the cursor on it and try again.');
       return undefined;
     }
     const editor = vscode.window.activeTextEditor;
     const session = editor && sessions.flush(editor.document);
     if (!editor || !session) {
-      void vscode.window.showInformationMessage('Open a PiSAR dataset (a .jsonl file) and put the cursor on a row.');
+      void showInfo('Open a PiSAR dataset (a .jsonl file) and put the cursor on a row.');
       return undefined;
     }
     const index = session.dataset.indexAtLine(editor.selection.active.line + 1);
     if (index === undefined) {
-      void vscode.window.showInformationMessage('The cursor is not on a row: put it on a line holding a JSON object.');
+      void showInfo('The cursor is not on a row: put it on a line holding a JSON object.');
       return undefined;
     }
     return { session, index };
@@ -55,7 +56,7 @@ export function registerCommands(
   const activeSession = (): DatasetSession | undefined => {
     const editor = vscode.window.activeTextEditor;
     const session = (editor && sessions.flush(editor.document)) ?? sessions.active;
-    if (!session) void vscode.window.showInformationMessage('Open a PiSAR dataset (a .jsonl file) first.');
+    if (!session) void showInfo('Open a PiSAR dataset (a .jsonl file) first.');
     return session;
   };
 
@@ -81,7 +82,7 @@ export function registerCommands(
       ...configured.map((m) => ({ label: m, description: 'call again' })),
       ...others.map((m) => ({ label: m, description: 'precomputed output: score again' })),
     ];
-    const picked = await vscode.window.showQuickPick(items, { title, canPickMany: true, placeHolder: 'Models to run for this row' });
+    const picked = await pick(items, { title, canPickMany: true, placeHolder: 'Models to run for this row' });
     return picked && picked.length > 0 ? picked.map((p) => p.label) : undefined;
   };
 
@@ -103,17 +104,17 @@ export function registerCommands(
       });
     }
     if (items.length === 0) {
-      if (onlyStored) void vscode.window.showInformationMessage('No API key is stored for the configured models.');
+      if (onlyStored) void showInfo('No API key is stored for the configured models.');
       else await showNoModels(config.current, ' first');
       return undefined;
     }
-    const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title, placeHolder: 'Which model?' });
+    const picked = items.length === 1 ? items[0] : await pick(items, { title, placeHolder: 'Which model?' });
     return picked?.model;
   };
 
   const reportError = (err: unknown) => {
     log.error(err as Error);
-    void vscode.window.showErrorMessage(`PiSAR Review: ${(err as Error).message ?? String(err)}`);
+    void showError(`PiSAR Review: ${(err as Error).message ?? String(err)}`);
   };
   const safe = <A extends unknown[]>(fn: (...args: A) => Promise<unknown> | unknown) => async (...args: A) => {
     try {
@@ -162,13 +163,13 @@ export function registerCommands(
       const session = activeSession();
       if (!session) return;
       const found = await review.revealNext(session, cursorIndex(session), (s) => s.suspect);
-      if (!found) void vscode.window.showInformationMessage(`No suspect reference: no row has every model (at least two) below ${formatThreshold(session.threshold)}.`);
+      if (!found) void showInfo(`No suspect reference: no row has every model (at least two) below ${formatThreshold(session.threshold)}.`);
     })),
     vscode.commands.registerCommand(Commands.nextBelowThreshold, safe(async () => {
       const session = activeSession();
       if (!session) return;
       const found = await review.revealNext(session, cursorIndex(session), (s) => s.below);
-      if (!found) void vscode.window.showInformationMessage(`No row has a current score below ${formatThreshold(session.threshold)}.`);
+      if (!found) void showInfo(`No row has a current score below ${formatThreshold(session.threshold)}.`);
     })),
     vscode.commands.registerCommand(Commands.exportAnnotatedCopy, safe(async () => {
       const session = activeSession();
@@ -180,7 +181,7 @@ export function registerCommands(
     vscode.commands.registerCommand(Commands.setApiKey, safe(async () => {
       const model = await pickKeyName('Set API key', false);
       if (!model) return;
-      const key = await vscode.window.showInputBox({
+      const key = await ask({
         title: `API key for ${model.name}`,
         prompt: `Stored in VS Code's SecretStorage and sent only to ${originOf(model.baseUrl)} (you are asked if the model's endpoint changes).`,
         password: true,
@@ -189,13 +190,13 @@ export function registerCommands(
       });
       if (!key) return;
       await keys.set(model, key.trim());
-      void vscode.window.showInformationMessage(`PiSAR Review: API key for "${model.name}" stored for ${originOf(model.baseUrl)}.`);
+      void showInfo(`PiSAR Review: API key for "${model.name}" stored for ${originOf(model.baseUrl)}.`);
     })),
     vscode.commands.registerCommand(Commands.clearApiKey, safe(async () => {
       const model = await pickKeyName('Clear API key', true);
       if (!model) return;
       await keys.clear(model.name);
-      void vscode.window.showInformationMessage(`PiSAR Review: API key for "${model.name}" cleared.`);
+      void showInfo(`PiSAR Review: API key for "${model.name}" cleared.`);
     })),
     vscode.commands.registerCommand(Commands.openSample, safe(async () => {
       const { openSample } = await import('./sample');

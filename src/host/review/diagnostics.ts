@@ -8,6 +8,7 @@ import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { Debouncer } from '../debounce';
 import { Disposable } from '../dispose';
+import { uiText } from '../../core/security/escape';
 
 const SOURCE = 'PiSAR Review';
 
@@ -54,7 +55,7 @@ export class ReviewDiagnostics extends Disposable implements vscode.Disposable {
           if (r.stale || r.score === undefined || !isBelowThreshold(r.score, session.threshold)) continue;
           const d = new vscode.Diagnostic(
             new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER),
-            `${r.model} scored ${formatScore(r.score, session.threshold)}, below the threshold ${formatThreshold(session.threshold)}${state.suspect ? ' (every model is below: the reference may be wrong)' : ''}.`,
+            uiText(`${r.model} scored ${formatScore(r.score, session.threshold)}, below the threshold ${formatThreshold(session.threshold)}${state.suspect ? ' (every model is below: the reference may be wrong)' : ''}.`),
             vscode.DiagnosticSeverity.Warning,
           );
           d.source = SOURCE;
@@ -86,7 +87,7 @@ function findingDiagnostic(f: Finding): vscode.Diagnostic {
   const line = Math.max(0, f.line - 1);
   const severity = f.severity === 'error' ? vscode.DiagnosticSeverity.Error
     : f.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information;
-  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), withFix(f.message, f.fix), severity);
+  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), uiText(withFix(f.message, f.fix)), severity);
   d.source = SOURCE;
   d.code = f.code;
   return d;
@@ -94,7 +95,7 @@ function findingDiagnostic(f: Finding): vscode.Diagnostic {
 
 function sidecarDiagnostic(p: SidecarProblem): vscode.Diagnostic {
   const line = Math.max(0, p.line - 1);
-  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), withFix(p.reason, p.fix), vscode.DiagnosticSeverity.Warning);
+  const d = new vscode.Diagnostic(new vscode.Range(line, 0, line, Number.MAX_SAFE_INTEGER), uiText(withFix(p.reason, p.fix)), vscode.DiagnosticSeverity.Warning);
   d.source = SOURCE;
   d.code = p.kind;
   return d;

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { isSidecarFile } from '../../core/store/sidecarNames';
 import { writeSafe } from '../../core/store/safeFile';
 import type { DatasetSession } from './session';
+import { showError, showInfo } from '../surfaces';
 
 /** The field the exported copy adds to each annotated row. */
 export const EXPORT_FIELD = 'pisar_annotations';
@@ -23,11 +24,11 @@ export async function exportAnnotatedCopy(session: DatasetSession, document: vsc
   });
   if (!target) return undefined;
   if (path.resolve(target.fsPath) === path.resolve(session.file)) {
-    void vscode.window.showErrorMessage('PiSAR Review never writes annotations into the dataset itself; choose another file name for the copy.');
+    void showError('PiSAR Review never writes annotations into the dataset itself; choose another file name for the copy.');
     return undefined;
   }
   if (isSidecarFile(target.fsPath)) {
-    void vscode.window.showErrorMessage(`${path.basename(target.fsPath)} is a PiSAR sidecar name; choose another file name for the copy.`);
+    void showError(`${path.basename(target.fsPath)} is a PiSAR sidecar name; choose another file name for the copy.`);
     return undefined;
   }
   const byLine = new Map<number, object[]>();
@@ -55,6 +56,6 @@ export async function exportAnnotatedCopy(session: DatasetSession, document: vsc
     out.push(JSON.stringify({ ...row, [EXPORT_FIELD]: annotations }));
   }
   await writeSafe(target.fsPath, out.join(eol) + (document.getText().endsWith('\n') ? eol : ''));
-  void vscode.window.showInformationMessage(`PiSAR Review: exported ${byLine.size} annotated row(s) to ${path.basename(target.fsPath)}.`);
+  void showInfo(`PiSAR Review: exported ${byLine.size} annotated row(s) to ${path.basename(target.fsPath)}.`);
   return target;
 }

@@ -1,3 +1,4 @@
+import { visibleControls } from '../../core/security/escape';
 import { noScore } from '../../core/review/display';
 import { formatScore } from '../../core/rules/rules';
 import type { AnnotationTarget } from '../../core/store/annotations';
@@ -32,8 +33,6 @@ export function inlineAnnotationsText(state: RowState): string {
 
 /** Dataset text shown in a hover or message: control characters (ANSI escapes) made visible, length capped. */
 export function plainText(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const visible = text.replace(/\u001b/g, '␛').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '�');
+  const visible = visibleControls(text, 'breaks');
   return visible.length > max ? visible.slice(0, max) + `… (${visible.length - max} more characters)` : visible;
 }
-

@@ -3,6 +3,8 @@ import type { DatasetRow } from '../../core/dataset/types';
 import { compactModelNames, embeddingModelName, noScore } from '../../core/review/display';
 import { formatScore, formatThreshold, isBelowThreshold } from '../../core/rules/rules';
 import { plainText, targetLabel } from './format';
+import { markdownText } from '../../core/security/escape';
+import { markdown } from '../surfaces';
 import type { SessionManager } from './sessions';
 
 const MAX_TEXT = 1200;
@@ -13,8 +15,10 @@ const INLINE_NAME_MAX = 10;
 
 /**
  * Hover on a row: its input, the reference, then per model its output, the score and the embedding
- * model that made it, latency and tokens, then the annotations. All dataset and model text goes in through appendText (escaped), in an untrusted
- * MarkdownString without HTML: a row holding `<img onerror=…>` shows those characters.
+ * model that made it, latency and tokens, then the annotations. Every text from a file or a server goes in
+ * through markdownText (the `markdown` tag escapes what it interpolates), in an untrusted MarkdownString
+ * without HTML or icons: a row holding `<img onerror=…>`, `![](https://tracker/pixel.png)`, a link or a bare
+ * URL shows those characters, loads nothing and links nowhere (VS Code's appendText leaves bare URLs live).
  */
 export class RowHoverProvider implements vscode.HoverProvider {
   constructor(private readonly sessions: SessionManager) {}
@@ -34,15 +38,16 @@ export class RowHoverProvider implements vscode.HoverProvider {
     const md = new vscode.MarkdownString('', false);
     md.isTrusted = false;
     md.supportHtml = false;
+    md.supportThemeIcons = false;
 
     md.appendMarkdown('**Row** ');
-    md.appendText(session.dataset.rowIds()[index] ?? '');
-    md.appendMarkdown(`  \nthreshold ${formatThreshold(session.threshold)}`);
+    md.appendMarkdown(markdownText(session.dataset.rowIds()[index] ?? ''));
+    md.appendMarkdown(markdown`  \nthreshold ${formatThreshold(session.threshold)}`);
     if (state?.suspect) md.appendMarkdown(' · **suspect reference**: every model scored below the threshold');
     md.appendMarkdown('\n\n---\n\n**Input**\n\n');
-    md.appendText(row ? plainText(row.input, MAX_INPUT) : '(not readable now: the file is being re-read)');
+    md.appendMarkdown(markdownText(row ? plainText(row.input, MAX_INPUT) : '(not readable now: the file is being re-read)'));
     md.appendMarkdown('\n\n---\n\n**Reference**\n\n');
-    md.appendText(row?.reference !== undefined ? plainText(row.reference, MAX_TEXT) : '(none: this row cannot be scored)');
+    md.appendMarkdown(markdownText(row?.reference !== undefined ? plainText(row.reference, MAX_TEXT) : '(none: this row cannot be scored)'));
     md.appendMarkdown('\n\n');
 
     const shown = new Set<string>();
@@ -50,28 +55,28 @@ export class RowHoverProvider implements vscode.HoverProvider {
     for (const r of state?.results ?? []) {
       shown.add(r.model);
       md.appendMarkdown('---\n\n**');
-      md.appendText(r.model);
+      md.appendMarkdown(markdownText(r.model));
       md.appendMarkdown('** ');
       const abbreviation = short.get(r.model);
       if (abbreviation && abbreviation !== r.model) {
         md.appendMarkdown('(inline: ');
-        md.appendText(abbreviation);
+        md.appendMarkdown(markdownText(abbreviation));
         md.appendMarkdown(') ');
       }
       if (r.result.error) {
         md.appendMarkdown('failed: ');
-        md.appendText(plainText(`${r.result.error.kind}: ${r.result.error.message}`, 300));
+        md.appendMarkdown(markdownText(plainText(`${r.result.error.kind}: ${r.result.error.message}`, 300)));
       } else if (r.score !== undefined) {
         const verdict = isBelowThreshold(r.score, session.threshold) ? 'below threshold' : 'pass';
-        md.appendMarkdown(`score **${formatScore(r.score, session.threshold)}** (${verdict})`);
+        md.appendMarkdown(markdown`score **${formatScore(r.score, session.threshold)}** (${verdict})`);
         if (r.result.scorer) {
           md.appendMarkdown(' · embeddings ');
-          md.appendText(embeddingModelName(r.result.scorer));
+          md.appendMarkdown(markdownText(embeddingModelName(r.result.scorer)));
         }
       } else {
         const missing = noScore(r, session.scoringFailure);
         md.appendMarkdown(missing?.kind === 'unscored' ? '**not scored**: ' : 'no score: ');
-        md.appendText(plainText(missing?.reason ?? 'no score', 400));
+        md.appendMarkdown(markdownText(plainText(missing?.reason ?? 'no score', 400)));
       }
       if (r.stale) md.appendMarkdown(' · _stale: the row changed since this result; score it again_');
       const facts: string[] = [];
@@ -81,31 +86,31 @@ export class RowHoverProvider implements vscode.HoverProvider {
       if (r.result.cached) facts.push('from cache');
       if (r.result.source === 'precomputed') facts.push('precomputed output');
       if (r.result.scoreCut?.length) facts.push(`${r.result.scoreCut.join(' and ')} longer than the embedding model reads: scored on its start only`);
-      if (facts.length > 0) md.appendMarkdown(`  \n${facts.join(' · ')}`);
+      if (facts.length > 0) md.appendMarkdown(markdown`  \n${facts.join(' · ')}`);
       if (r.result.output !== undefined) {
         md.appendMarkdown('\n\n');
-        md.appendText(plainText(r.result.output, MAX_TEXT));
+        md.appendMarkdown(markdownText(plainText(r.result.output, MAX_TEXT)));
       }
       md.appendMarkdown('\n\n');
     }
     for (const [model, output] of Object.entries(row?.outputs ?? {})) {
       if (shown.has(model)) continue;
       md.appendMarkdown('---\n\n**');
-      md.appendText(model);
+      md.appendMarkdown(markdownText(model));
       md.appendMarkdown('** not scored yet (precomputed output)\n\n');
-      md.appendText(plainText(output, MAX_TEXT));
+      md.appendMarkdown(markdownText(plainText(output, MAX_TEXT)));
       md.appendMarkdown('\n\n');
     }
     for (const p of state?.annotations ?? []) {
       const a = p.annotation;
       md.appendMarkdown('---\n\n✎ **');
-      md.appendText(a.label);
+      md.appendMarkdown(markdownText(a.label));
       md.appendMarkdown('** on ');
-      md.appendText(targetLabel(a.target));
+      md.appendMarkdown(markdownText(targetLabel(a.target)));
       if (p.state === 'changed') md.appendMarkdown(' · _row changed since it was annotated_');
       if (a.note) {
         md.appendMarkdown('\n\n');
-        md.appendText(plainText(a.note, MAX_TEXT));
+        md.appendMarkdown(markdownText(plainText(a.note, MAX_TEXT)));
       }
       md.appendMarkdown('\n\n');
     }

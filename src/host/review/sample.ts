@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { showError } from '../surfaces';
 
 const SAMPLE_FOLDER = 'pisar-sample';
 const SAMPLE_FILE = 'pisar-sample.jsonl';
@@ -22,7 +23,7 @@ export async function openSample(context: vscode.ExtensionContext): Promise<void
       await fsp.copyFile(source, target);
       await fsp.cp(context.asAbsolutePath(path.join('samples', 'images')), path.join(folder, 'images'), { recursive: true, force: false }).catch(() => undefined);
     } catch (err) {
-      void vscode.window.showErrorMessage(`PiSAR Review could not copy the sample to ${folder}: ${(err as Error).message}`);
+      void showError(`PiSAR Review could not copy the sample to ${folder}: ${(err as Error).message}`);
       return;
     }
   }

@@ -15,6 +15,8 @@ import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { Disposable } from '../dispose';
 import { runProgress, type RunProgress } from '../../core/runner/progress';
+import { showError, showInfo, showWarning, ui } from '../surfaces';
+import { uiText } from '../../core/security/escape';
 
 export interface ScoreRequest {
   /** Rows to score; undefined = the whole file. */
@@ -103,7 +105,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
   async score(session: DatasetSession, request: ScoreRequest): Promise<RunSummary | undefined> {
     if (!vscode.workspace.isTrusted) {
       const manage = 'Manage Workspace Trust';
-      const answer = await vscode.window.showWarningMessage(
+      const answer = await showWarning(
         'PiSAR Review calls no model in an untrusted workspace. Stored scores are shown; trust this workspace to score rows.',
         manage,
       );
@@ -117,7 +119,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     }
     if (request.rowIndexes === undefined && [...(this.runs.get(session) ?? [])].some((r) => r.rows === 'all')) {
       // A second file run would plan the same pairs and store them twice.
-      void vscode.window.showInformationMessage('PiSAR Review is already scoring this file; cancel it first to start again.');
+      void showInfo('PiSAR Review is already scoring this file; cancel it first to start again.');
       return undefined;
     }
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === session.uri.toString());
@@ -127,7 +129,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     const whole = request.rowIndexes === undefined;
     const location = whole ? vscode.ProgressLocation.Notification : vscode.ProgressLocation.Window;
     const title = whole ? `PiSAR Review: scoring ${path.basename(session.file)}` : `PiSAR Review: scoring ${request.rowIndexes!.length === 1 ? 'row' : `${request.rowIndexes!.length} rows`}`;
-    return vscode.window.withProgress({ location, title, cancellable: whole }, (progress, token) =>
+    return vscode.window.withProgress({ location, title: uiText(title), cancellable: whole }, (progress, token) =>
       this.run(session, request, cfg.models, cfg.embedding, progress, token));
   }
 
@@ -180,19 +182,19 @@ export class ScoringController extends Disposable implements vscode.Disposable {
             return;
           case 'model-failed':
             this.log.error(withFix(e.message, e.fix));
-            void vscode.window.showErrorMessage(`PiSAR Review: ${withFix(e.message, e.fix)}`);
+            void showError(`PiSAR Review: ${withFix(e.message, e.fix)}`);
             return;
           case 'scoring-failed':
             this.log.error(`Scoring failed: ${e.message}`);
             // Kept on the session: the editor, the panel and the status bar say why outputs have no score.
             session.setScoringFailure(e.message);
-            void vscode.window.showErrorMessage(`PiSAR Review could not score: ${e.message}`);
+            void showError(`PiSAR Review could not score: ${e.message}`);
             return;
           case 'done':
             return;
         }
         const pct = run.total > 0 ? Math.floor((run.done / run.total) * 100) : 0;
-        progress.report({ message: runProgress(run.done, run.failed, run.total).text, increment: pct - lastPct });
+        progress.report({ message: uiText(runProgress(run.done, run.failed, run.total).text), increment: pct - lastPct });
         lastPct = pct;
         this.progressEmitter.fire(session);
       };
@@ -215,23 +217,23 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       } catch (err) {
         if (err instanceof RunError) {
           this.log.error(withFix(err.message, err.fix));
-          void vscode.window.showErrorMessage(`PiSAR Review: ${withFix(err.message, err.fix)}`);
+          void showError(`PiSAR Review: ${withFix(err.message, err.fix)}`);
           return undefined;
         }
         throw err;
       }
       this.log.info(`Scored ${session.file}: ${summary.done}/${summary.total} done, ${summary.called} called, ${summary.failed} failed, ${summary.reused} reused, ${Date.now() - started} ms${summary.cancelled ? ' (cancelled)' : ''}.`);
       if (summary.scored > 0 && !summary.scoringError) session.setScoringFailure(undefined);
-      if (summary.cancelled) void vscode.window.showInformationMessage(`PiSAR Review: scoring cancelled after ${summary.done} of ${summary.total}; finished results were kept.`);
-      else if (summary.total === 0 && request.rowIndexes === undefined) void vscode.window.showInformationMessage('PiSAR Review: every row already has a current score. Use "Score with…" to re-run a model.');
+      if (summary.cancelled) void showInfo(`PiSAR Review: scoring cancelled after ${summary.done} of ${summary.total}; finished results were kept.`);
+      else if (summary.total === 0 && request.rowIndexes === undefined) void showInfo('PiSAR Review: every row already has a current score. Use "Score with…" to re-run a model.');
       else if (whole) this.announceDone(session, summary);
       else if (summary.failed > 0 && summary.modelFailures.length === 0) {
-        void vscode.window.showWarningMessage(`PiSAR Review: ${summary.failed} of ${summary.total} calls failed; hover a row for the reason, or see the log.`);
+        void showWarning(`PiSAR Review: ${summary.failed} of ${summary.total} calls failed; hover a row for the reason, or see the log.`);
       }
       return summary;
     } catch (err) {
       this.log.error(err as Error);
-      void vscode.window.showErrorMessage(`PiSAR Review: scoring failed: ${(err as Error).message}`);
+      void showError(`PiSAR Review: scoring failed: ${(err as Error).message}`);
       return undefined;
     } finally {
       cancelSub.dispose();
@@ -256,7 +258,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     const text = `PiSAR Review: scored ${path.basename(session.file)} (${counts}, ${seconds} s).${problem}`;
     const panel = 'Show Panel';
     const log = 'Show Log';
-    const shown = problem ? vscode.window.showWarningMessage(text, log, panel) : vscode.window.showInformationMessage(text, panel);
+    const shown = problem ? showWarning(text, log, panel) : showInfo(text, panel);
     void shown.then((answer) => {
       if (answer === panel) void vscode.commands.executeCommand('pisarReview.panel.focus');
       else if (answer === log) void vscode.commands.executeCommand(Commands.showLog);

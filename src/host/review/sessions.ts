@@ -8,6 +8,7 @@ import type { ReviewLog } from '../log';
 import { DatasetSession, type SessionChange } from './session';
 import { Debouncer } from '../debounce';
 import { Disposable } from '../dispose';
+import { showError, showInfo } from '../surfaces';
 
 /** VS Code hands extensions no document for a file larger than this. */
 const EXTENSION_DOCUMENT_LIMIT_BYTES = 50 * 1024 * 1024;
@@ -162,7 +163,7 @@ export class SessionManager extends Disposable implements vscode.Disposable {
     this.largeNoticed.add(key);
     const open = 'Open in PiSAR Panel';
     const name = uri.path.split('/').pop();
-    const answer = await vscode.window.showInformationMessage(
+    const answer = await showInfo(
       `PiSAR Review: ${name} is ${(size / 1024 / 1024).toFixed(0)} MB, over VS Code's 50 MB limit for extensions, so inline scores, CodeLens and Problems are unavailable in this editor. The PiSAR Review panel reads the file from disk (CLI: pisar-review score).`,
       open,
     );
@@ -178,7 +179,7 @@ export class SessionManager extends Disposable implements vscode.Disposable {
         const dataset = await Dataset.open(uri.fsPath, { mapping: this.config.current.fieldMapping });
         session = this.register(key, new DatasetSession({ uri, dataset }, this.config.current, this.log));
       } catch (err) {
-        void vscode.window.showErrorMessage(`PiSAR Review: ${uri.fsPath} cannot be read: ${(err as Error).message}`);
+        void showError(`PiSAR Review: ${uri.fsPath} cannot be read: ${(err as Error).message}`);
         return undefined;
       }
     }

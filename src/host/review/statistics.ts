@@ -3,6 +3,7 @@ import { parseThreshold, settingProblemMessage } from '../../core/config/setting
 import type { StatisticsReport } from '../../core/report/statistics';
 import { formatThreshold } from '../../core/rules/rules';
 import { Settings } from '../ids';
+import { showInfo, showWarning } from '../surfaces';
 
 /** The command that sets the threshold to the calibration's suggestion (package.json). */
 export const UseSuggestedThresholdCommand = 'pisarReview.useSuggestedThreshold';
@@ -20,12 +21,12 @@ export async function useSuggestedThreshold(statistics: () => Promise<Statistics
   } else {
     const report = await statistics();
     if (!report) {
-      void vscode.window.showWarningMessage('PiSAR Review: open a dataset (.jsonl) with scores and annotations to calibrate the threshold.');
+      void showWarning('PiSAR Review: open a dataset (.jsonl) with scores and annotations to calibrate the threshold.');
       return;
     }
     const cosine = report.calibration.metrics.find((m) => m.metric === 'cosine');
     if (!cosine || cosine.status !== 'ready' || !cosine.suggested) {
-      void vscode.window.showInformationMessage(
+      void showInfo(
         `PiSAR Review: calibration needs ${cosine?.needed ?? 20} more labelled model outputs (${cosine?.reason ?? 'label outputs as fine or bad'}). Label outputs in the panel or with "Annotate Row at Cursor…".`,
       );
       return;
@@ -33,7 +34,7 @@ export async function useSuggestedThreshold(statistics: () => Promise<Statistics
     const s = cosine.suggested;
     const interval = s.interval ? ` (95% interval ${s.interval.low.toFixed(3)} to ${s.interval.high.toFixed(3)})` : '';
     const set = `Set to ${s.threshold.toFixed(3)}`;
-    const choice = await vscode.window.showInformationMessage(
+    const choice = await showInfo(
       `PiSAR Review: on ${cosine.labelled} labelled outputs, "score < ${s.threshold.toFixed(3)} => bad" has the best F1, ${s.f1.toFixed(2)}${interval}; the threshold is ${formatThreshold(current)}.`,
       set,
     );
@@ -46,5 +47,5 @@ export async function useSuggestedThreshold(statistics: () => Promise<Statistics
   const rounded = Math.round(value * 1000) / 1000;
   const target = vscode.workspace.workspaceFolders?.length ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
   await vscode.workspace.getConfiguration(Settings.section).update(Settings.threshold, rounded, target);
-  void vscode.window.showInformationMessage(`PiSAR Review: threshold set to ${formatThreshold(rounded)} (was ${formatThreshold(current)}).`);
+  void showInfo(`PiSAR Review: threshold set to ${formatThreshold(rounded)} (was ${formatThreshold(current)}).`);
 }

@@ -10,6 +10,7 @@ import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
 import { Debouncer } from '../debounce';
 import { Disposable } from '../dispose';
+import { ui } from '../surfaces';
 
 /**
  * `PiSAR 12/40 results` (row × model pairs) while the active dataset is being scored, then the mean per model
@@ -45,8 +46,8 @@ export class ReviewStatusBar extends Disposable implements vscode.Disposable {
     }
     const progress = this.scoring.progress(session);
     if (progress) {
-      this.item.text = `$(sync~spin) PiSAR ${progress.succeeded} done · ${progress.failed} failed · ${progress.remaining} left`;
-      this.item.tooltip = `Scoring: ${progress.text} row × model results; click to cancel.`;
+      this.item.text = ui`$(sync~spin) PiSAR ${progress.succeeded} done · ${progress.failed} failed · ${progress.remaining} left`;
+      this.item.tooltip = ui`Scoring: ${progress.text} row × model results; click to cancel.`;
       this.item.command = Commands.cancelScoring;
     } else {
       const summary = summaryView(session);
@@ -54,15 +55,15 @@ export class ReviewStatusBar extends Disposable implements vscode.Disposable {
       const scored = summary.models.filter((m) => m.mean !== null);
       const failure = session.scoringFailure;
       // A failed embedding run leaves outputs unscored: the bar says so rather than look merely unscored.
-      const icon = failure ? '$(warning)' : '$(pulse)';
       const short = compactModelNames(summary.models.map((m) => m.model), STATUS_NAME_MAX);
+      const mean = scored.map((m) => `${short.get(m.model) ?? m.model} ${formatScore(m.mean!, t)}`).join(' · ');
       this.item.text = scored.length > 0
-        ? `${icon} PiSAR mean ${scored.map((m) => `${short.get(m.model) ?? m.model} ${formatScore(m.mean!, t)}`).join(' · ')}`
-        : failure ? `${icon} PiSAR scoring failed` : `${icon} PiSAR not scored`;
+        ? (failure ? ui`$(warning) PiSAR mean ${mean}` : ui`$(pulse) PiSAR mean ${mean}`)
+        : failure ? '$(warning) PiSAR scoring failed' : '$(pulse) PiSAR not scored';
       const lines = summary.models.map((m) => `${m.model}: ${m.scored} scored, mean ${m.mean === null ? '-' : formatScore(m.mean, t)}, median ${m.median === null ? '-' : formatScore(m.median, t)}, ≥ ${formatThreshold(t)}: ${m.shareAtLeast === null ? '-' : Math.round(m.shareAtLeast * 100) + '%'}, failed ${m.failures}`);
       if (summary.embeddingModels.length > 0) lines.push(`Embeddings: ${summary.embeddingModels.join(', ')}`);
       if (failure) lines.unshift(`Scoring failed, outputs kept unscored: ${failure}`);
-      this.item.tooltip = lines.length > 0 ? lines.join('\n') : 'Run "PiSAR Review: Score File" to score this dataset.';
+      this.item.tooltip = lines.length > 0 ? ui`${lines.join('\n')}` : 'Run "PiSAR Review: Score File" to score this dataset.';
       this.item.command = failure ? Commands.showLog : scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
     }
     const editor = vscode.window.activeTextEditor;
