@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { bestThreshold, bestThresholdInterval, rocAuc, type LabelledScore } from '../../src/core/report/calibration';
+import { lcsLength } from '../../src/core/report/rougeL';
 import { ANALYTIC_MIN, bootstrapInterval, bootstrapSummary, seededRandom } from '../../src/core/report/stats';
 
 /** Scores with ties (two decimals) from a seeded generator, bad ones lower on average. */
@@ -53,6 +54,32 @@ describe('report statistics at scale: linear methods that give the same numbers'
       assert.ok(width > 0, key);
       assert.ok(Math.abs(a.low - b.low) < 0.1 * width + 1e-3 && Math.abs(a.high - b.high) < 0.1 * width + 1e-3, `${key}: [${a.low}, ${a.high}] vs bootstrap [${b.low}, ${b.high}]`);
       assert.ok(a.low <= a.value && a.value <= a.high, key);
+    }
+  });
+});
+
+describe('ROUGE-L at scale: the fast paths give the textbook answers', () => {
+  /** The textbook dynamic programme (CLRS 15.4), O(|a| * |b|). */
+  function lcsReference(a: readonly string[], b: readonly string[]): number {
+    const table = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+    for (let i = 1; i <= a.length; i++) {
+      for (let j = 1; j <= b.length; j++) table[i][j] = a[i - 1] === b[j - 1] ? table[i - 1][j - 1] + 1 : Math.max(table[i - 1][j], table[i][j - 1]);
+    }
+    return table[a.length][b.length];
+  }
+
+  it('the bit-parallel LCS equals the dynamic programme for lists of 0 to 140 tokens (one to five words of bits)', () => {
+    const random = seededRandom(5);
+    const vocabulary = ['a', 'b', 'c', 'd', 'e', 'the', 'cup', 'x'];
+    const list = (n: number, k: number) => Array.from({ length: n }, () => vocabulary[Math.floor(random() * k)]);
+    for (let trial = 0; trial < 400; trial++) {
+      const a = list(Math.floor(random() * 141), 2 + (trial % 7));
+      const b = list(Math.floor(random() * 141), 2 + (trial % 7));
+      assert.equal(lcsLength(a, b), lcsReference(a, b), `trial ${trial}: ${a.length} x ${b.length}`);
+    }
+    for (const n of [31, 32, 33, 63, 64, 65]) {
+      const same = list(n, 3);
+      assert.equal(lcsLength(same, same), n, `a list against itself, ${n} tokens`);
     }
   });
 });

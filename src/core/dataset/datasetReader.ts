@@ -23,6 +23,9 @@ function decodeUnicode(bytes: Buffer, indexer: Indexer): Buffer {
 }
 
 /** A PiSAR JSONL dataset: an index of its lines, rows parsed on demand. */
+/** Bytes rows() reads at once (a longer row is read alone). */
+const ROWS_BLOCK_BYTES = 8 * 1024 * 1024;
+
 export class Dataset {
   private constructor(
     readonly file: string,
@@ -216,10 +219,18 @@ export class Dataset {
     return known === '' || hashBytes(bytes) === known;
   }
 
-  /** Rows in file order, parsed one at a time. */
+  /**
+   * Rows in file order, read sequentially in blocks of up to 8 MiB (one read per block, not one per row: a
+   * 1,000,000-row report spent a minute waiting on per-row reads).
+   */
   async *rows(): AsyncGenerator<DatasetRow> {
-    for (let position = 0; position < this.rowCount; position++) {
-      yield await this.getRow(position);
+    const { offsets, lengths } = this.index;
+    for (let first = 0; first < this.rowCount; ) {
+      let end = first + 1;
+      while (end < this.rowCount && offsets[end] + lengths[end] - offsets[first] <= ROWS_BLOCK_BYTES) end++;
+      const block = await this.readRows(first, end, () => true);
+      for (const row of block) yield row!;
+      first = end;
     }
   }
 
