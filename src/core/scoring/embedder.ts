@@ -20,11 +20,19 @@ export interface EmbedRunOptions {
   onEvent?: (event: ScorerEvent) => void;
 }
 
+/** What the model read of a text, counted in the one tokenisation that embedded it (local models only). */
+export interface TextFacts {
+  /** Word pieces of the whole text, [CLS] and [SEP] included. */
+  pieces: number;
+  /** Word pieces the model read (pieces cut to its maximum length). */
+  read: number;
+  /** [UNK] pieces among those read. */
+  unknown: number;
+}
+
 /** A source of unit-length text embeddings; the scorer adds dedupe, ordering and the disk cache. */
 export interface Embedder {
-  /** Embeds `texts` (already deduplicated and sorted by length), handing over each finished slice. */
-  computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void>;
-  /** Which texts are longer than the model reads (embedded on their start only), where the embedder can tell. */
-  cutTexts?(texts: readonly string[], run: EmbedRunOptions): Promise<boolean[]>;
+  /** Embeds `texts` (already deduplicated and sorted by length), handing over each finished slice (with its facts, where the embedder knows them). */
+  computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void>;
   dispose(): Promise<void>;
 }

@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { readSafe, truncateSafe, writeSafe } from '../store/safeFile';
+import type { TextFacts } from './embedder';
 
-const FORMAT_VERSION = 1;
+// 2: each record carries the text's facts (word pieces, pieces read, unknown pieces) after its hash.
+const FORMAT_VERSION = 2;
 const HASH_BYTES = 32;
+const FACT_BYTES = 12;
 
 export function textHash(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
@@ -16,13 +19,21 @@ interface CacheMeta {
   dim: number;
 }
 
+export interface CacheEntry {
+  hash: Buffer;
+  vector: Float32Array;
+  /** What the model read of the text (local models); absent for remote ones. */
+  facts?: TextFacts;
+}
+
 /**
  * Embeddings on disk for one namespace (provider, model, dtype): an append-only file of
- * [sha256(text) | float32 x dim] records, loaded whole on first use.
+ * [sha256(text) | uint32 x 3 facts (0 when unknown) | float32 x dim] records, loaded whole on first use.
  */
 export class EmbeddingCache {
   readonly dir: string;
   private readonly vectors = new Map<string, Float32Array>();
+  private readonly textFacts = new Map<string, TextFacts>();
   private dim: number | undefined;
   private loading: Promise<void> | undefined;
   private writeChain: Promise<void> = Promise.resolve();
@@ -49,11 +60,20 @@ export class EmbeddingCache {
     return this.vectors.get(hash.toString('hex'));
   }
 
+  /** What the model read of a text, kept with its vector (so a re-score never loads the model to count). */
+  facts(hash: Buffer): TextFacts | undefined {
+    return this.textFacts.get(hash.toString('hex'));
+  }
+
   /** Keeps vectors in memory and appends them to disk in one write (a torn tail is cut on the next load). */
-  put(entries: ReadonlyArray<{ hash: Buffer; vector: Float32Array }>): Promise<void> {
+  put(entries: readonly CacheEntry[]): Promise<void> {
     if (entries.length === 0) return this.writeChain;
     const dim = entries[0].vector.length;
-    for (const { hash, vector } of entries) this.vectors.set(hash.toString('hex'), vector);
+    for (const { hash, vector, facts } of entries) {
+      const key = hash.toString('hex');
+      this.vectors.set(key, vector);
+      if (facts) this.textFacts.set(key, facts);
+    }
     this.writeChain = this.writeChain.then(() => this.append(entries, dim)).catch(() => {
       // A cache that cannot be written only costs recomputation later; scoring goes on.
     });
@@ -64,7 +84,7 @@ export class EmbeddingCache {
     return this.writeChain;
   }
 
-  private async append(entries: ReadonlyArray<{ hash: Buffer; vector: Float32Array }>, dim: number): Promise<void> {
+  private async append(entries: readonly CacheEntry[], dim: number): Promise<void> {
     if (this.dim !== dim) {
       // First write, or the model's width changed: start the file over.
       await fs.mkdir(this.dir, { recursive: true });
@@ -73,12 +93,15 @@ export class EmbeddingCache {
       await writeSafe(this.metaFile, `${JSON.stringify(meta)}\n`);
       this.dim = dim;
     }
-    const recordBytes = HASH_BYTES + 4 * dim;
+    const recordBytes = HASH_BYTES + FACT_BYTES + 4 * dim;
     const out = Buffer.allocUnsafe(recordBytes * entries.length);
-    entries.forEach(({ hash, vector }, i) => {
+    entries.forEach(({ hash, vector, facts }, i) => {
       const at = i * recordBytes;
       hash.copy(out, at);
-      Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).copy(out, at + HASH_BYTES);
+      out.writeUInt32LE(facts?.pieces ?? 0, at + HASH_BYTES);
+      out.writeUInt32LE(facts?.read ?? 0, at + HASH_BYTES + 4);
+      out.writeUInt32LE(facts?.unknown ?? 0, at + HASH_BYTES + 8);
+      Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).copy(out, at + HASH_BYTES + FACT_BYTES);
     });
     await writeSafe(this.dataFile, out, 'append');
   }
@@ -100,7 +123,7 @@ export class EmbeddingCache {
       return;
     }
     if (!data) return;
-    const recordBytes = HASH_BYTES + 4 * meta.dim;
+    const recordBytes = HASH_BYTES + FACT_BYTES + 4 * meta.dim;
     const whole = Math.floor(data.length / recordBytes);
     if (whole * recordBytes !== data.length) {
       // An interrupted append left a partial record: cut it so later appends stay aligned.
@@ -113,10 +136,13 @@ export class EmbeddingCache {
     // One aligned copy so each vector can be a Float32Array view without a per-record copy.
     const aligned = new Uint8Array(whole * recordBytes);
     aligned.set(data.subarray(0, whole * recordBytes));
+    const view = new DataView(aligned.buffer);
     for (let i = 0; i < whole; i++) {
       const at = i * recordBytes;
       const key = Buffer.from(aligned.buffer, at, HASH_BYTES).toString('hex');
-      this.vectors.set(key, new Float32Array(aligned.buffer, at + HASH_BYTES, meta.dim));
+      this.vectors.set(key, new Float32Array(aligned.buffer, at + HASH_BYTES + FACT_BYTES, meta.dim));
+      const pieces = view.getUint32(at + HASH_BYTES, true);
+      if (pieces > 0) this.textFacts.set(key, { pieces, read: view.getUint32(at + HASH_BYTES + 4, true), unknown: view.getUint32(at + HASH_BYTES + 8, true) });
     }
     this.dim = meta.dim;
   }

@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ScorerError, type Embedder, type EmbeddingDtype, type EmbedRunOptions } from './embedder';
+import { ScorerError, type Embedder, type EmbeddingDtype, type EmbedRunOptions, type TextFacts } from './embedder';
+import { onnxFileName, type MaxLength } from './modelFiles';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './workerProtocol';
 
 export interface LocalEmbedderOptions {
@@ -15,6 +16,8 @@ export interface LocalEmbedderOptions {
   threadsPerWorker: number;
   batchSize: number;
   maxSeqLength?: number;
+  /** Told once a worker has read the maximum length from the model's files (when maxSeqLength was unknown). */
+  onMaxLength?: (found: MaxLength) => void;
 }
 
 /** The worker script: dist/scoring-worker.js next to a bundle, or worker.js next to the tsc output. */
@@ -27,7 +30,7 @@ export function defaultWorkerPath(): string {
 
 /**
  * Keep the process alive only while a worker owes us an answer: counted, because a worker may owe
- * several (two batches, a cut count) and the first answer must not let the process end under the rest.
+ * several batches and the first answer must not let the process end under the rest.
  */
 function owe(slot: Slot): void {
   if (slot.owed++ === 0) slot.worker.ref();
@@ -47,10 +50,6 @@ export function checkModelFolder(folder: string, dtype: EmbeddingDtype): void {
   if (missing.length > 0) {
     throw new ScorerError('model-missing', `Embedding model folder ${folder} is missing ${missing.join(', ')} (needed for dtype ${dtype}). Copy the complete model folder there, or choose another dtype.`);
   }
-}
-
-function onnxFileName(dtype: EmbeddingDtype): string {
-  return dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx';
 }
 
 // A worker gets this long to finish its batch and exit before it is terminated.
@@ -81,12 +80,17 @@ interface Slot {
   /** Batches this worker has run. */
   batches: number;
   readonly order: number;
-  /** Answers this worker owes (batches and cut counts): the process stays alive while any is owed. */
+  /** Batches this worker owes: the process stays alive while any is owed. */
   owed: number;
 }
 
+interface Embedded {
+  vectors: Float32Array[];
+  facts: TextFacts[];
+}
+
 interface Pending {
-  resolve: (vectors: Float32Array[]) => void;
+  resolve: (embedded: Embedded) => void;
   reject: (error: ScorerError) => void;
   onEvent?: EmbedRunOptions['onEvent'];
 }
@@ -97,7 +101,7 @@ interface Job {
   run: EmbedRunOptions;
   /** True once the call that queued it failed or was cancelled: the batch is dropped unsent. */
   dropped: () => boolean;
-  done: (vectors: Float32Array[]) => void;
+  done: (embedded: Embedded) => void;
   fail: (error: ScorerError) => void;
 }
 
@@ -133,7 +137,7 @@ export class LocalEmbedder implements Embedder {
     return [...this.slots].sort((a, b) => a.order - b.order).map((s) => s.batches);
   }
 
-  computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void> {
+  computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void> {
     if (texts.length === 0) return Promise.resolve();
     // A job is a few batches: the worker orders its texts by their real word-piece counts before it
     // batches them (the caller's order is by an estimate), so batches carry less padding.
@@ -155,8 +159,8 @@ export class LocalEmbedder implements Embedder {
           texts: texts.slice(start, start + batchSize),
           run,
           dropped: () => failed,
-          done: (vectors) => {
-            sink(start, vectors); // finished work is kept even if the run was cancelled meanwhile
+          done: ({ vectors, facts }) => {
+            sink(start, vectors, facts); // finished work is kept even if the run was cancelled meanwhile
             if (!failed && --left === 0) {
               run.signal?.removeEventListener('abort', onAbort);
               resolve();
@@ -197,11 +201,11 @@ export class LocalEmbedder implements Embedder {
       const target = slot;
       target.inFlight++;
       this.send(target, job.texts, job.run).then(
-        (vectors) => {
+        (embedded) => {
           target.inFlight--;
           target.batches++;
           if (!this.modelReady) this.modelReady = true;
-          job.done(vectors);
+          job.done(embedded);
           this.dispatch();
         },
         (error: ScorerError) => {
@@ -252,34 +256,14 @@ export class LocalEmbedder implements Embedder {
     return slot;
   }
 
-  /** Which texts are longer than the word pieces the model reads, told by a scoring thread's tokenizer. */
-  async cutTexts(texts: readonly string[], run: EmbedRunOptions): Promise<boolean[]> {
-    if (texts.length === 0) return [];
-    if (this.slots.length === 0) this.slots.push(this.spawn());
-    const slot = this.slots[0];
-    const id = this.nextId++;
-    return new Promise<boolean[]>((resolve, reject) => {
-      this.pendingCounts.set(id, { resolve, reject });
-      owe(slot);
-      const message: MainToWorker = { type: 'cut', id, texts: [...texts] };
-      slot.worker.postMessage(message);
-      run.signal?.addEventListener('abort', () => reject(new ScorerError('cancelled', 'Scoring was cancelled.')), { once: true });
-    }).finally(() => {
-      this.pendingCounts.delete(id);
-      paid(slot);
-    });
-  }
-
-  private readonly pendingCounts = new Map<number, { resolve(cut: boolean[]): void; reject(error: Error): void }>();
-
-  private send(slot: Slot, texts: string[], run: EmbedRunOptions): Promise<Float32Array[]> {
+  private send(slot: Slot, texts: string[], run: EmbedRunOptions): Promise<Embedded> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onEvent: run.onEvent });
       owe(slot);
       const message: MainToWorker = { type: 'embed', id, texts };
       slot.worker.postMessage(message);
-    }).finally(() => paid(slot)) as Promise<Float32Array[]>;
+    }).finally(() => paid(slot)) as Promise<Embedded>;
   }
 
   private onMessage(message: WorkerToMain): void {
@@ -288,10 +272,8 @@ export class LocalEmbedder implements Embedder {
       for (const onEvent of listeners) onEvent?.({ kind: 'download', file: message.file, loaded: message.loaded, total: message.total });
       return;
     }
-    const counting = this.pendingCounts.get(message.id);
-    if (counting) {
-      if (message.type === 'cut') counting.resolve(message.cut);
-      else if (message.type === 'error') counting.reject(new ScorerError(message.code, message.message));
+    if (message.type === 'ready') {
+      this.options.onMaxLength?.({ maxLength: message.maxLength, source: message.source });
       return;
     }
     const pending = this.pending.get(message.id);
@@ -307,8 +289,12 @@ export class LocalEmbedder implements Embedder {
     }
     if (message.type !== 'result') return;
     const vectors: Float32Array[] = [];
-    for (let i = 0; i * message.dim < message.data.length; i++) vectors.push(message.data.subarray(i * message.dim, (i + 1) * message.dim));
-    pending.resolve(vectors);
+    const facts: TextFacts[] = [];
+    for (let i = 0; 3 * i < message.facts.length; i++) {
+      vectors.push(message.data.subarray(i * message.dim, (i + 1) * message.dim));
+      facts.push({ pieces: message.facts[3 * i], read: message.facts[3 * i + 1], unknown: message.facts[3 * i + 2] });
+    }
+    pending.resolve({ vectors, facts });
   }
 
   private onWorkerGone(slot: Slot, reason: string): void {
@@ -320,7 +306,6 @@ export class LocalEmbedder implements Embedder {
       this.pending.delete(id);
       pending.reject(error);
     }
-    for (const counting of this.pendingCounts.values()) counting.reject(error);
     this.failQueued(error);
   }
 

@@ -1,12 +1,13 @@
 // Scores a model output against its reference rationale: cosine similarity of sentence embeddings,
 // computed locally (transformers.js in worker threads) or by an OpenAI-compatible embeddings endpoint.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_EMBEDDING_MODEL } from '../config/settings';
-import { EmbeddingCache, textHash } from './embeddingCache';
-import { ScorerError, type Embedder, type EmbeddingDtype, type ScorerEvent } from './embedder';
+import { EmbeddingCache, textHash, type CacheEntry } from './embeddingCache';
+import { ScorerError, type Embedder, type EmbeddingDtype, type ScorerEvent, type TextFacts } from './embedder';
 import { BadEmbeddingError, embeddingProblem, pairProblem } from './embeddingCheck';
+import { modelMaxLength, onnxFileName, weightsDigest, type MaxLength, type MaxLengthSource } from './modelFiles';
 
 export interface EmbeddingSettings {
   provider: 'local' | 'remote';
@@ -47,13 +48,38 @@ export interface ScoreOptions {
   onBadPair?: (index: number, reason: string) => void;
 }
 
+/**
+ * Which scorer made a score, for every table, report and export to name: the model (Hub id, local
+ * folder, or endpoint and model), its dtype and weights, and the word pieces it reads per text.
+ */
+export interface ScorerIdentity {
+  provider: 'local' | 'remote';
+  /** Hub id, absolute folder path, or "<endpoint origin> <model>" for a remote endpoint. */
+  id: string;
+  /** Local models only. */
+  dtype?: EmbeddingDtype;
+  /** First 12 hex digits of the SHA-256 of the weights file (local, once the file is on disk). */
+  weights?: string;
+  /** Word pieces read per text, [CLS] and [SEP] included (local, once known). */
+  maxLength?: number;
+  /** Where maxLength was read. */
+  maxLengthSource?: MaxLengthSource;
+}
+
 export interface Scorer {
   /** Cosine similarity in [-1, 1] of each output to its reference. */
   scorePairs(pairs: readonly ScorePair[], options?: ScoreOptions): Promise<number[]>;
   /** Unit-length embeddings, one per text. */
   embed(texts: readonly string[], options?: ScoreOptions): Promise<Float32Array[]>;
-  /** Which texts are longer than the embedding model reads (scored on their start only); undefined where the model cannot tell (remote). */
+  /**
+   * Which texts are longer than the embedding model reads (scored on their start only), told by the
+   * tokenisation that embedded them (kept in the cache: nothing is loaded); undefined where the model cannot tell (remote).
+   */
   cutTexts(texts: readonly string[], options?: ScoreOptions): Promise<boolean[] | undefined>;
+  /** What the model read of each text (embedded or cached before); undefined for a text it has no facts on (remote models). */
+  textFacts(texts: readonly string[]): Array<TextFacts | undefined>;
+  /** The scorer's identity as known now (weights and maximum length once the model's files are on disk). */
+  identity(): ScorerIdentity;
   readonly stats: ScorerStats;
   /** Names provider, model and dtype (never a key): stored next to scores so stale scorers are visible. */
   readonly cacheKey: string;
@@ -165,6 +191,7 @@ class EmbeddingScorer implements Scorer {
     cacheNamespace: string,
     cacheDir: string,
     private readonly makeEmbedder: () => Promise<Embedder>,
+    readonly identity: () => ScorerIdentity,
   ) {
     this.cache = new EmbeddingCache(cacheDir, cacheNamespace);
   }
@@ -191,17 +218,15 @@ class EmbeddingScorer implements Scorer {
     });
   }
 
-  async cutTexts(texts: readonly string[], options: ScoreOptions = {}): Promise<boolean[] | undefined> {
-    this.embedder ??= this.makeEmbedder();
-    const embedder = await this.embedder;
-    if (!embedder.cutTexts) return undefined;
-    // A word piece covers at least one character: short texts cannot be cut, and are not sent to be counted.
-    const long = texts.map((t, i) => ({ t, i })).filter(({ t }) => t.replace(/\s+/g, '').length > MIN_CUT_CHARS);
-    const cut = texts.map(() => false);
-    if (long.length === 0) return cut;
-    const answers = await embedder.cutTexts(long.map(({ t }) => t), options);
-    long.forEach(({ i }, k) => (cut[i] = answers[k] === true));
-    return cut;
+  async cutTexts(texts: readonly string[]): Promise<boolean[] | undefined> {
+    await this.cache.load();
+    const facts = this.textFacts(texts);
+    if (facts.every((f) => f === undefined)) return undefined;
+    return facts.map((f) => f !== undefined && f.pieces > f.read);
+  }
+
+  textFacts(texts: readonly string[]): Array<TextFacts | undefined> {
+    return texts.map((text) => this.cache.facts(textHash(text)));
   }
 
   async embed(texts: readonly string[], options: ScoreOptions = {}): Promise<Float32Array[]> {
@@ -294,9 +319,9 @@ class EmbeddingScorer implements Scorer {
       this.embedder = undefined;
       throw error;
     }
-    await embedder.computeEmbeddings(missing.map((m) => m.text), (start, computed) => {
+    await embedder.computeEmbeddings(missing.map((m) => m.text), (start, computed, facts) => {
       this.width ??= commonWidth(computed);
-      const entries: Array<{ hash: Buffer; vector: Float32Array }> = [];
+      const entries: CacheEntry[] = [];
       computed.forEach((vector, i) => {
         const m = missing[start + i];
         // An unusable vector is never cached or compared: the pairs holding this text fail, the rest go on.
@@ -307,7 +332,7 @@ class EmbeddingScorer implements Scorer {
         } else {
           vectors.set(m.text, vector);
           owned.get(m.key)?.resolve(vector);
-          entries.push({ hash: m.hash, vector });
+          entries.push({ hash: m.hash, vector, facts: facts?.[i] });
         }
         countOne();
       });
@@ -326,27 +351,10 @@ class EmbeddingScorer implements Scorer {
   }
 }
 
-/** No model reads fewer word pieces than this (+2 for [CLS]/[SEP]); texts of fewer characters are never cut. */
-const MIN_CUT_CHARS = 126;
-
-// sentence-transformers cuts all-MiniLM-L6-v2 inputs at 256 word pieces (its sentence_bert_config.json);
-// the Xenova export's tokenizer allows 512, so the limit is restated here to compute the same embedding.
-const KNOWN_MAX_SEQ_LENGTH: Record<string, number> = { [DEFAULT_EMBEDDING_MODEL]: 256, 'sentence-transformers/all-MiniLM-L6-v2': 256 };
-
-function maxSeqLengthOf(location: string, isLocalFolder: boolean): number | undefined {
-  if (!isLocalFolder) return KNOWN_MAX_SEQ_LENGTH[location];
-  try {
-    const config = JSON.parse(readFileSync(join(location, 'sentence_bert_config.json'), 'utf8')) as { max_seq_length?: unknown };
-    return typeof config.max_seq_length === 'number' && config.max_seq_length > 0 ? config.max_seq_length : undefined;
-  } catch {
-    return undefined; // no sentence-transformers config: the tokenizer's own limit applies
-  }
-}
-
 function localFingerprint(folder: string, dtype: EmbeddingDtype): string {
   // A rebuilt or replaced model file must not reuse the old model's embeddings.
   try {
-    const info = statSync(join(folder, 'onnx', dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx'));
+    const info = statSync(join(folder, 'onnx', onnxFileName(dtype)));
     return `${info.size}-${Math.round(info.mtimeMs)}`;
   } catch {
     return 'absent';
@@ -366,16 +374,30 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
       throw new ScorerError('remote-failed', `The remote embeddings base URL "${remote.baseUrl}" is not a URL; expected e.g. http://127.0.0.1:8080/v1.`);
     }
     const cacheKey = `remote:${origin}:${remote.model}`;
+    const identity: ScorerIdentity = { provider: 'remote', id: `${origin} ${remote.model}` };
     return new EmbeddingScorer(cacheKey, `embeddings endpoint ${origin} (model ${remote.model})`, cacheKey, settings.cacheDir, async () => {
       const { RemoteEmbedder } = await import('./remoteEmbedder');
       return new RemoteEmbedder({ baseUrl: remote.baseUrl, model: remote.model, apiKey: remote.apiKey, batchSize: REMOTE_BATCH, concurrency: REMOTE_CONCURRENCY });
-    });
+    }, () => ({ ...identity }));
   }
 
   const dtype = settings.dtype;
   const { isLocalFolder, location } = resolveModelLocation(settings.model || DEFAULT_EMBEDDING_MODEL);
   const cacheKey = `local:${location}:${dtype}`;
   const namespace = isLocalFolder ? `${cacheKey}:${localFingerprint(location, dtype)}` : cacheKey;
+  const modelCacheDir = join(settings.cacheDir, 'models');
+  // A Hub model's files are on disk once downloaded (transformers.js keeps them under <cache>/<id>/).
+  const folder = isLocalFolder ? location : join(modelCacheDir, location);
+  let maxLength: MaxLength | undefined = modelMaxLength(existsSync(folder) ? folder : undefined, isLocalFolder ? undefined : location);
+  const identity = (): ScorerIdentity => {
+    maxLength ??= modelMaxLength(existsSync(folder) ? folder : undefined, isLocalFolder ? undefined : location);
+    const weights = weightsDigest(join(folder, 'onnx', onnxFileName(dtype)));
+    return {
+      provider: 'local', id: location, dtype,
+      ...(weights ? { weights } : {}),
+      ...(maxLength ? { maxLength: maxLength.maxLength, maxLengthSource: maxLength.source } : {}),
+    };
+  };
   return new EmbeddingScorer(cacheKey, `embedding model ${location} (${dtype})`, namespace, settings.cacheDir, async () => {
     const { LocalEmbedder, checkModelFolder } = await import('./localEmbedder');
     if (isLocalFolder) checkModelFolder(location, dtype);
@@ -383,13 +405,14 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
       model: location,
       isLocalFolder,
       dtype,
-      modelCacheDir: join(settings.cacheDir, 'models'),
+      modelCacheDir,
       hubUrl: settings.hubUrl,
       workerPath: settings.workerPath,
       workers: Math.max(1, settings.local?.workers ?? Math.min(availableParallelism(), MAX_DEFAULT_WORKERS)),
       threadsPerWorker: Math.max(1, settings.local?.threadsPerWorker ?? DEFAULT_THREADS_PER_WORKER),
       batchSize: Math.max(1, settings.local?.batchSize ?? DEFAULT_LOCAL_BATCH),
-      maxSeqLength: maxSeqLengthOf(location, isLocalFolder),
+      maxSeqLength: maxLength?.maxLength,
+      onMaxLength: (found) => (maxLength ??= found),
     });
-  });
+  }, identity);
 }

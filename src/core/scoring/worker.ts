@@ -1,17 +1,25 @@
 // Embedding worker thread: loads the model once (lazily, on the first batch), then tokenises, runs and
 // mean-pools batches so none of it blocks the thread that asked.
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { BertWordPieceTokenizer } from './bertTokenizer';
 import type { ScorerErrorCode } from './embedder';
+import { modelMaxLength } from './modelFiles';
 import type { MainToWorker, WorkerInit, WorkerToMain } from './workerProtocol';
 
 type Transformers = typeof import('@huggingface/transformers');
 type Extractor = Awaited<ReturnType<Transformers['pipeline']>>;
 
-type Encoded = Record<string, { data: ArrayLike<number | bigint> & { [i: number]: number | bigint }; dims: number[] }>;
-
 interface LoadedModel {
-  tokenizer: ((texts: string[], options: { padding: boolean; truncation: boolean; max_length?: number }) => Encoded) & { sep_token_id?: number; model_max_length?: number; encode(text: string): number[] };
+  /** transformers.js's tokenizer: used only for a tokenizer the product's BERT tokenizer does not reproduce. */
+  tokenizer: { unk_token_id?: number; encode(text: string): number[]; _tokenizerJSON?: unknown };
+  /** The product's BERT WordPiece tokenizer (the reference's, code point for code point), when the model has one. */
+  bert: BertWordPieceTokenizer | undefined;
   model: (inputs: Record<string, unknown>) => Promise<Record<string, { data: Float32Array; dims: number[] }>>;
+  inputNames: string[];
+  Tensor: new (type: 'int64', data: BigInt64Array, dims: number[]) => unknown;
+  /** Word pieces read per text ([CLS]/[SEP] included); undefined: no limit known. */
+  maxLength: number | undefined;
   dispose: () => Promise<unknown>;
 }
 
@@ -61,7 +69,7 @@ async function loadModel(): Promise<LoadedModel> {
   } catch (error) {
     throw new WorkerFailure('model-corrupt', `The embedding runtime (@huggingface/transformers with onnxruntime-node) could not be loaded: ${error instanceof Error ? error.message : String(error)}. Reinstall PiSAR Review (CLI: npm install in its folder).`);
   }
-  const { env, pipeline } = transformers;
+  const { env, pipeline, Tensor } = transformers;
   env.cacheDir = init.modelCacheDir;
   env.allowLocalModels = init.isLocalFolder;
   env.allowRemoteModels = !init.isLocalFolder;
@@ -81,21 +89,29 @@ async function loadModel(): Promise<LoadedModel> {
   } catch (error) {
     throw describeLoadFailure(error);
   }
-  const loaded = extractor as unknown as LoadedModel;
-  return { tokenizer: loaded.tokenizer, model: loaded.model, dispose: () => extractor.dispose() };
+  const loaded = extractor as unknown as Pick<LoadedModel, 'tokenizer' | 'model'> & { model: { sessions?: Record<string, { inputNames?: string[] }> } };
+  const folder = init.isLocalFolder ? init.model : join(init.modelCacheDir, init.model);
+  const fromFiles = init.maxSeqLength === undefined ? modelMaxLength(folder, init.isLocalFolder ? undefined : init.model) : undefined;
+  if (fromFiles) post({ type: 'ready', maxLength: fromFiles.maxLength, source: fromFiles.source });
+  return {
+    tokenizer: loaded.tokenizer,
+    bert: BertWordPieceTokenizer.fromTokenizerJson(loaded.tokenizer._tokenizerJSON),
+    model: loaded.model,
+    inputNames: loaded.model.sessions?.model?.inputNames ?? ['input_ids', 'attention_mask', 'token_type_ids'],
+    Tensor: Tensor as unknown as LoadedModel['Tensor'],
+    maxLength: init.maxSeqLength ?? fromFiles?.maxLength,
+    dispose: () => extractor.dispose(),
+  };
 }
 
 /** Mean of the token vectors over the attention mask, then L2-normalised (as sentence-transformers). */
-function meanPoolNormalised(hidden: Float32Array, dims: number[], mask: ArrayLike<number | bigint>): Float32Array {
+function meanPoolNormalised(hidden: Float32Array, dims: number[], lengths: readonly number[], out: Float32Array, rows: readonly number[]): void {
   const [batch, seq, dim] = dims;
-  const out = new Float32Array(batch * dim);
   const acc = new Float64Array(dim);
   for (let b = 0; b < batch; b++) {
     acc.fill(0);
-    let count = 0;
-    for (let s = 0; s < seq; s++) {
-      if (Number(mask[b * seq + s]) === 0) continue;
-      count++;
+    const count = lengths[b];
+    for (let s = 0; s < count; s++) {
       const base = (b * seq + s) * dim;
       for (let d = 0; d < dim; d++) acc[d] += hidden[base + d];
     }
@@ -105,69 +121,89 @@ function meanPoolNormalised(hidden: Float32Array, dims: number[], mask: ArrayLik
       norm += acc[d] * acc[d];
     }
     const scale = 1 / Math.max(Math.sqrt(norm), 1e-12);
-    for (let d = 0; d < dim; d++) out[b * dim + d] = acc[d] * scale;
-  }
-  return out;
-}
-
-/**
- * transformers.js cuts a long text after adding [CLS]/[SEP], dropping the final [SEP]; Hugging Face
- * tokenizers (and so sentence-transformers) cut the words and keep it. Restore the [SEP].
- */
-function endTruncatedWithSep(inputs: Encoded, sepId: number | undefined): void {
-  const ids = inputs.input_ids;
-  const mask = inputs.attention_mask;
-  if (sepId === undefined || !ids || !mask) return;
-  const [batch, seq] = ids.dims;
-  const sep = typeof ids.data[0] === 'bigint' ? BigInt(sepId) : sepId;
-  for (let b = 0; b < batch; b++) {
-    const last = b * seq + seq - 1;
-    // Only a row that fills the whole width can have been cut.
-    if (Number(mask.data[last]) === 1 && Number(ids.data[last]) !== sepId) ids.data[last] = sep;
+    const at = rows[b] * dim;
+    for (let d = 0; d < dim; d++) out[at + d] = acc[d] * scale;
   }
 }
 
-async function embed(texts: string[]): Promise<{ dim: number; data: Float32Array }> {
-  loading ??= loadModel();
-  const { tokenizer } = await loading;
-  const batchSize = Math.max(1, init.batchSize ?? texts.length);
-  if (texts.length <= batchSize) return embedBatch(texts);
-  // Batches of texts with the same number of word pieces are padded least: order by it, then batch.
-  const limit = init.maxSeqLength ?? tokenizer.model_max_length ?? Number.POSITIVE_INFINITY;
-  const pieces = texts.map((text) => Math.min(tokenizer.encode(text).length, limit));
-  const order = texts.map((_, i) => i).sort((a, b) => pieces[a] - pieces[b] || a - b);
-  let out: Float32Array | undefined;
-  let dim = 0;
-  for (let start = 0; start < order.length; start += batchSize) {
-    const chunk = order.slice(start, start + batchSize);
-    const result = await embedBatch(chunk.map((i) => texts[i]));
-    dim = result.dim;
-    out ??= new Float32Array(texts.length * dim);
-    chunk.forEach((i, k) => out!.set(result.data.subarray(k * dim, (k + 1) * dim), i * dim));
+/** One text made ready for the model, tokenised once: the ids it reads and what the cut and unknown counts need. */
+interface Prepared {
+  /** Ids the model reads: [CLS] word pieces [SEP], cut to the maximum length. */
+  ids: number[];
+  /** Word pieces of the whole text, [CLS] and [SEP] included (more than ids.length: the text was cut). */
+  pieces: number;
+  /** [UNK] pieces among those read. */
+  unknown: number;
+}
+
+function prepare(model: LoadedModel, text: string): Prepared {
+  const limit = model.maxLength ?? Number.POSITIVE_INFINITY;
+  if (model.bert) {
+    const { ids, unknown } = model.bert.encode(text);
+    const keep = Math.max(0, Math.min(ids.length, limit - 2));
+    let unknownKept = unknown;
+    if (keep < ids.length) {
+      unknownKept = 0;
+      for (let i = 0; i < keep; i++) if (ids[i] === model.bert.unkId) unknownKept++;
+    }
+    const kept = new Array<number>(keep + 2);
+    kept[0] = model.bert.clsId;
+    for (let i = 0; i < keep; i++) kept[i + 1] = ids[i];
+    kept[keep + 1] = model.bert.sepId;
+    return { ids: kept, pieces: ids.length + 2, unknown: unknownKept };
   }
-  return { dim, data: out! };
+  // Another tokenizer (not BERT WordPiece): transformers.js's, cut as tokenizers cuts (the final special kept).
+  const all = model.tokenizer.encode(text);
+  const ids = all.length > limit ? [...all.slice(0, limit - 1), all[all.length - 1]] : all;
+  let unknown = 0;
+  for (const id of ids) if (id === model.tokenizer.unk_token_id) unknown++;
+  return { ids, pieces: all.length, unknown };
 }
 
-async function embedBatch(texts: string[]): Promise<{ dim: number; data: Float32Array }> {
-  const { tokenizer, model } = await loading!;
-  const inputs = tokenizer(texts, { padding: true, truncation: true, max_length: init.maxSeqLength });
-  endTruncatedWithSep(inputs, tokenizer.sep_token_id);
-  const outputs = await model(inputs);
-  const hidden = outputs.last_hidden_state ?? Object.values(outputs)[0];
-  return { dim: hidden.dims[2], data: meanPoolNormalised(hidden.data, hidden.dims, inputs.attention_mask.data) };
-}
-
-/** Which texts have more word pieces ([CLS]/[SEP] included) than are kept: those are embedded on their start only. */
-async function cutTexts(texts: string[]): Promise<boolean[]> {
-  loading ??= loadModel();
-  const { tokenizer } = await loading;
-  const limit = init.maxSeqLength ?? tokenizer.model_max_length ?? Number.POSITIVE_INFINITY;
-  return texts.map((text) => {
-    const mask = tokenizer([text], { padding: false, truncation: false }).attention_mask;
-    let n = 0;
-    for (let i = 0; i < mask.data.length; i++) n += Number(mask.data[i]);
-    return n > limit;
+async function runBatch(model: LoadedModel, batch: readonly Prepared[], rows: readonly number[], out: { data?: Float32Array; dim: number; count: number }): Promise<void> {
+  const width = Math.max(...batch.map((p) => p.ids.length));
+  const size = batch.length * width;
+  const ids = new BigInt64Array(size);
+  const mask = new BigInt64Array(size);
+  batch.forEach((p, b) => {
+    for (let i = 0; i < p.ids.length; i++) {
+      ids[b * width + i] = BigInt(p.ids[i]);
+      mask[b * width + i] = 1n;
+    }
   });
+  const dims = [batch.length, width];
+  const feeds: Record<string, unknown> = { input_ids: new model.Tensor('int64', ids, dims), attention_mask: new model.Tensor('int64', mask, dims) };
+  if (model.inputNames.includes('token_type_ids')) feeds.token_type_ids = new model.Tensor('int64', new BigInt64Array(size), dims);
+  const outputs = await model.model(feeds);
+  const hidden = outputs.last_hidden_state ?? Object.values(outputs)[0];
+  const dim = hidden.dims[2];
+  out.dim ||= dim;
+  if (dim !== out.dim) throw new WorkerFailure('model-corrupt', `Embedding model ${init.model} returned vectors of ${dim} and ${out.dim} numbers in one run; it is not a sentence-embedding model. Choose another model.`);
+  out.data ??= new Float32Array(out.count * dim);
+  meanPoolNormalised(hidden.data, hidden.dims, batch.map((p) => p.ids.length), out.data, rows);
+}
+
+async function embed(texts: string[]): Promise<Extract<WorkerToMain, { type: 'result' }>> {
+  loading ??= loadModel();
+  const model = await loading;
+  const prepared = texts.map((text) => prepare(model, text));
+  const out: { data?: Float32Array; dim: number; count: number } = { dim: 0, count: texts.length };
+  // q8 runs one text at a time: dynamic quantisation takes one scale per run (padding included), so a
+  // text's vector would depend on the texts batched with it.
+  const batchSize = init.dtype === 'q8' ? 1 : Math.max(1, init.batchSize ?? texts.length);
+  // Texts with the same number of word pieces in one batch: the least padding.
+  const order = texts.map((_, i) => i).sort((a, b) => prepared[a].ids.length - prepared[b].ids.length || a - b);
+  for (let start = 0; start < order.length; start += batchSize) {
+    const rows = order.slice(start, start + batchSize);
+    await runBatch(model, rows.map((i) => prepared[i]), rows, out);
+  }
+  return {
+    type: 'result',
+    id: 0,
+    dim: out.dim,
+    data: out.data ?? new Float32Array(0),
+    facts: Uint32Array.from(prepared.flatMap((p) => [p.pieces, p.ids.length, p.unknown])),
+  };
 }
 
 function post(message: WorkerToMain, transfer?: ArrayBuffer[]): void {
@@ -193,12 +229,8 @@ port?.on('message', (message: MainToWorker) => {
       return;
     }
     try {
-      if (message.type === 'cut') {
-        post({ type: 'cut', id: message.id, cut: await cutTexts(message.texts) });
-        return;
-      }
-      const { dim, data } = await embed(message.texts);
-      post({ type: 'result', id: message.id, dim, data }, [data.buffer as ArrayBuffer]);
+      const result = await embed(message.texts);
+      post({ ...result, id: message.id }, [result.data.buffer as ArrayBuffer, result.facts.buffer as ArrayBuffer]);
     } catch (error) {
       const failure = error instanceof WorkerFailure ? error : new WorkerFailure('model-corrupt', `Embedding failed: ${error instanceof Error ? error.message : String(error)}`);
       post({ type: 'error', id: message.id, code: failure.code, message: failure.message });
