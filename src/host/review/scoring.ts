@@ -15,7 +15,7 @@ import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { Disposable } from '../dispose';
 import { runProgress, type RunProgress } from '../../core/runner/progress';
-import { showError, showInfo, showWarning, ui } from '../surfaces';
+import { showError, showInfo, showWarning } from '../surfaces';
 import { uiText } from '../../core/security/escape';
 
 export interface ScoreRequest {
