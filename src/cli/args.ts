@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseFieldAssignment, problemText, type Parsed } from '../core/config/settings';
-import type { FieldMapping } from '../core/dataset/types';
+import { parseByteSize, parseFieldAssignment, problemText, type Parsed, type ReviewSettings } from '../core/config/settings';
+import type { FieldMapping, OpenDatasetOptions } from '../core/dataset/types';
 
 /** Bad usage: exit code 2, with the message and the command's usage line. */
 export class UsageError extends Error {
@@ -57,6 +57,21 @@ export function fromFlag<T>(flag: string, text: string | undefined, parse: (text
 /** `role=key` pairs from repeated --field flags. */
 export function parseFieldFlags(values: readonly string[] | undefined, usage: string): FieldMapping {
   return Object.assign({}, ...(values ?? []).map((value) => fromFlag('field', value, parseFieldAssignment, {}, usage))) as FieldMapping;
+}
+
+/** The flags every command that reads a dataset takes (--field, --max-inflated-bytes). */
+export const DATASET_FLAGS = {
+  field: { type: 'string', multiple: true },
+  'max-inflated-bytes': { type: 'string' },
+} as const;
+
+/** How a command opens its dataset: the settings' field mapping and size limit, overridden by the flags. */
+export function datasetOptionsOf(values: { field?: string[]; 'max-inflated-bytes'?: string }, settings: Pick<ReviewSettings, 'fieldMapping' | 'dataset'>, usage: string): OpenDatasetOptions {
+  const limit = settings.dataset.maxInflatedBytes;
+  return {
+    mapping: { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) },
+    maxInflatedBytes: fromFlag('max-inflated-bytes', values['max-inflated-bytes'], (text) => parseByteSize(text, 'max-inflated-bytes', limit), limit, usage),
+  };
 }
 
 export function writeJson(io: CliIo, document: unknown): void {

@@ -6,11 +6,14 @@ import { renderComparisonCsv, renderComparisonMarkdown } from '../../core/report
 import { DEFAULT_SEED } from '../../core/report/stats';
 import { ResultsStore } from '../../core/store/results';
 import type { SidecarProblem } from '../../core/store/sidecar';
-import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, UsageError, writeJson } from '../args';
+import type { OpenDatasetOptions } from '../../core/dataset/types';
+import { loadCliConfig, settingsOf } from '../config';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, parseCommandArgs, UsageError, writeJson } from '../args';
 import { parseCount } from './report';
 
 const usage =
-  'pisar-review compare <A> [<B>] [--models a,b | --model m] [--epsilon 0.02] [--seed N] [--format md|csv|json | --json]';
+  'pisar-review compare <A> [<B>] [--models a,b | --model m] [--epsilon 0.02] [--seed N] [--format md|csv|json | --json] ' +
+  '[--config <path>] [--field ROLE=KEY]... [--max-inflated-bytes N]';
 
 /** One side of a comparison. */
 export interface CompareSide {
@@ -35,6 +38,8 @@ const options = {
   seed: { type: 'string' },
   format: { type: 'string' },
   json: { type: 'boolean' },
+  config: { type: 'string' },
+  ...DATASET_FLAGS,
 } as const;
 
 export const compareCommand: CliCommand = {
@@ -53,7 +58,7 @@ interface Source {
   hashes: Map<string, string> | undefined;
 }
 
-async function openSource(cwd: string, name: string): Promise<Source> {
+async function openSource(cwd: string, name: string, datasetOptions: OpenDatasetOptions): Promise<Source> {
   const file = path.resolve(cwd, name);
   if (!existsSync(file)) throw new UsageError(`${file}: no such file; name a dataset (.jsonl) or its results file (.pisar-results.jsonl)`, usage);
   if (RESULTS_SUFFIX.test(file)) {
@@ -61,7 +66,7 @@ async function openSource(cwd: string, name: string): Promise<Source> {
     const store = await ResultsStore.open(file.replace(RESULTS_SUFFIX, '.jsonl'), { repair: false });
     return { file, store, hashes: undefined };
   }
-  const dataset = await Dataset.open(file);
+  const dataset = await Dataset.open(file, datasetOptions);
   await dataset.close();
   const ids = dataset.rowIds();
   const hashes = new Map(ids.map((id, i) => [id, dataset.rowHash(i)]));
@@ -119,8 +124,10 @@ async function runCompare(argv: readonly string[], io: CliIo): Promise<number> {
   const epsilon = parseEpsilon(values.epsilon);
   const seed = parseCount('seed', values.seed, DEFAULT_SEED, usage);
 
-  const a = await openSource(io.cwd, positionals[0]);
-  const b = positionals.length === 2 ? await openSource(io.cwd, positionals[1]) : a;
+  const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
+  const datasetOptions = datasetOptionsOf(values, settings, usage);
+  const a = await openSource(io.cwd, positionals[0], datasetOptions);
+  const b = positionals.length === 2 ? await openSource(io.cwd, positionals[1], datasetOptions) : a;
   const [modelA, modelB] = pickModels(a, b, positionals.length === 1, values.model, values.models);
   const nameA = a === b || modelA !== modelB ? modelA : 'A';
   const nameB = a === b || modelA !== modelB ? modelB : 'B';

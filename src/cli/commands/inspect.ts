@@ -1,11 +1,11 @@
 import * as path from 'node:path';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { FIELD_ROLES } from '../../core/dataset/fields';
-import type { FieldMapping } from '../../core/dataset/types';
+import type { OpenDatasetOptions } from '../../core/dataset/types';
 import { loadCliConfig, settingsOf } from '../config';
-import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, terminalSafe, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, parseCommandArgs, terminalSafe, UsageError, writeJson } from '../args';
 
-const usage = 'pisar-review inspect <file> [--config <path>] [--field ROLE=KEY]... [--json]';
+const usage = 'pisar-review inspect <file> [--config <path>] [--field ROLE=KEY]... [--max-inflated-bytes N] [--json]';
 
 /** The `--json` document of `inspect`; its shape is part of the CLI's public contract. */
 export interface InspectDocument {
@@ -21,9 +21,9 @@ export interface InspectDocument {
   findings: { line: number; severity: 'error' | 'warning' | 'info'; code: string; message: string; fix: string }[];
 }
 
-export async function inspectDataset(file: string, mapping: FieldMapping | undefined): Promise<InspectDocument> {
+export async function inspectDataset(file: string, options: OpenDatasetOptions = {}): Promise<InspectDocument> {
   // inspect lists and checks rows; it never compares them with stored results, so no row hashes.
-  const dataset = await Dataset.open(file, { mapping, rowHashes: false });
+  const dataset = await Dataset.open(file, { ...options, rowHashes: false });
   await dataset.close();
   const counts = { error: 0, warning: 0, info: 0 };
   for (const finding of dataset.findings) {
@@ -71,14 +71,13 @@ export const inspectCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(argv, {
       json: { type: 'boolean' },
       config: { type: 'string' },
-      field: { type: 'string', multiple: true },
+      ...DATASET_FLAGS,
     }, usage);
     if (positionals.length !== 1) {
       throw new UsageError(positionals.length === 0 ? 'inspect needs a dataset file' : `inspect takes one file, got ${positionals.length}`, usage);
     }
     const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
-    const mapping = { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) };
-    const doc = await inspectDataset(path.resolve(io.cwd, positionals[0]), Object.keys(mapping).length > 0 ? mapping : undefined);
+    const doc = await inspectDataset(path.resolve(io.cwd, positionals[0]), datasetOptionsOf(values, settings, usage));
     if (values.json) {
       writeJson(io, doc);
     } else {

@@ -12,13 +12,13 @@ import { AnnotationStore } from '../../core/store/annotations';
 import { ResultsStore } from '../../core/store/results';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { loadCliConfig, settingsOf } from '../config';
-import { type CliCommand, type CliIo, ExitCode, fromFlag, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, parseCommandArgs, UsageError, writeJson } from '../args';
 import { selectModels } from './score';
 import { dict } from '../../core/security/ownKeys';
 
 const usage =
   'pisar-review report <file> [--format md|csv|json | --json] [--rows] [--threshold 0.7] [--models a,b] [--seed N] [--max-pair-models N] ' +
-  '[--bad-labels a,b] [--good-labels a,b] [--baselines a,b] [--config <path>] [--field ROLE=KEY]...';
+  '[--bad-labels a,b] [--good-labels a,b] [--baselines a,b] [--config <path>] [--field ROLE=KEY]... [--max-inflated-bytes N]';
 
 type ReportFormat = 'md' | 'csv' | 'json';
 const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json'];
@@ -48,7 +48,7 @@ const options = {
   'good-labels': { type: 'string' },
   baselines: { type: 'string' },
   config: { type: 'string' },
-  field: { type: 'string', multiple: true },
+  ...DATASET_FLAGS,
 } as const;
 
 export const reportCommand: CliCommand = {
@@ -89,9 +89,9 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   const seed = parseCount('seed', values.seed, DEFAULT_SEED, usage);
   const maxPairModels = parseCount('max-pair-models', values['max-pair-models'], DEFAULT_MAX_PAIR_MODELS, usage);
   const labels = labelOptions(values['bad-labels'], values['good-labels'], settings.calibration);
-  const mapping = { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) };
+  const datasetOptions = datasetOptionsOf(values, settings, usage);
 
-  const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), { mapping });
+  const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptions);
   try {
     // Read-only: a cut-off last line is reported, not repaired, by a report.
     const results = await ResultsStore.open(dataset.file, { repair: false });

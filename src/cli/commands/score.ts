@@ -14,11 +14,11 @@ import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
 import { loadCliConfig, settingsOf } from '../config';
 import { datasetFindings, printFindings, requireRows, type DatasetFindings } from '../datasetFindings';
-import { type CliCommand, type CliIo, ExitCode, fromFlag, parseCommandArgs, parseFieldFlags, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, parseCommandArgs, UsageError, writeJson } from '../args';
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
-  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--field ROLE=KEY]... [--rerun] [--json]';
+  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--json]';
 
 /** The `--json` document of `score`; its shape is part of the CLI's public contract. */
 export interface ScoreDocument {
@@ -49,7 +49,7 @@ const options = {
   'embedding-remote-model': { type: 'string' },
   'cache-dir': { type: 'string' },
   threshold: { type: 'string' },
-  field: { type: 'string', multiple: true },
+  ...DATASET_FLAGS,
   rerun: { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
@@ -107,11 +107,11 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
   const models = settings.models;
   const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
-  const mapping = { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) };
+  const datasetOptions = datasetOptionsOf(values, settings, usage);
   const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
 
-  const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), { mapping });
+  const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptions);
   printFindings(io, 'score', dataset);
   requireRows(dataset);
   const known = [...new Set([...models.map((m) => m.name), ...dataset.modelNames])];

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
+import { DEFAULT_MAX_INFLATED_BYTES } from '../dataset/decoding';
 import { FIELD_ROLES } from '../dataset/fields';
-import type { FieldMapping, FieldRole } from '../dataset/types';
+import type { FieldMapping, FieldRole, OpenDatasetOptions } from '../dataset/types';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../report/calibration';
 import { DEFAULT_THRESHOLD } from '../rules/rules';
 import { regularFileStat, UnsafeFileError } from '../store/safeFile';
@@ -34,6 +35,7 @@ export const SettingKeys = {
   fieldMapping: 'fieldMapping',
   baselineModels: 'baselineModels',
   reasoningMarkers: 'reasoning.markers',
+  datasetMaxInflatedBytes: 'dataset.maxInflatedBytes',
 } as const;
 
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
@@ -185,6 +187,17 @@ export function parseModelNames(value: unknown, key: string): Parsed<readonly st
   return { value: [...new Set(list.map((l) => l.trim()).filter((l) => l !== ''))] };
 }
 
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** A size in bytes: a whole number, or text with a unit ("512MiB", "2 GB"; a flag's text). */
+export function parseByteSize(value: unknown, key: string, fallback: number): Parsed<number> {
+  if (unset(value)) return { value: fallback };
+  const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value) : undefined;
+  const n = typeof value === 'number' ? value : match && Object.hasOwn(BYTE_UNITS, match[2].toLowerCase()) ? Number(match[1]) * BYTE_UNITS[match[2].toLowerCase()] : NaN;
+  if (Number.isFinite(n) && n >= 1 && Math.floor(n) <= Number.MAX_SAFE_INTEGER) return { value: Math.floor(n) };
+  return problem(fallback, key, `must be a size in bytes (a whole number, or e.g. "512MiB", "2GiB"); got ${shown(value)}`, `Write e.g. ${fallback} (the default) or "4GiB".`, `the default ${fallback}`);
+}
+
 export function parseSwitch(value: unknown, key: string, fallback: boolean): Parsed<boolean> {
   if (unset(value)) return { value: fallback };
   if (typeof value === 'boolean') return { value };
@@ -233,6 +246,10 @@ export interface ReviewSettings {
   readonly baselineModels: readonly string[];
   /** Reasoning markers stripped from outputs beside the built-in ones (`<think>`, `[THINK]`, gpt-oss channels, ...). */
   readonly reasoningMarkers: readonly ReasoningMarker[];
+  readonly dataset: {
+    /** Most bytes a gzip (or UTF-16) dataset may take once decompressed, held in memory. */
+    readonly maxInflatedBytes: number;
+  };
 }
 
 export interface SettingsRead {
@@ -246,7 +263,7 @@ export interface SettingsSource {
 }
 
 /** Keys that hold an object of settings in a JSON document. */
-const GROUPS = ['embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'reasoning'];
+const GROUPS = ['embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'reasoning', 'dataset'];
 
 /** Reads and checks every setting; each bad one is a problem and its default is used. */
 export function readSettings(source: SettingsSource): SettingsRead {
@@ -283,8 +300,14 @@ export function readSettings(source: SettingsSource): SettingsRead {
     codeLens: take(parseSwitch(source.get(K.codeLensEnabled), K.codeLensEnabled, true)),
     baselineModels: take(parseModelNames(source.get(K.baselineModels), K.baselineModels)),
     reasoningMarkers: take(parseReasoningMarkerSetting(source.get(K.reasoningMarkers))),
+    dataset: { maxInflatedBytes: take(parseByteSize(source.get(K.datasetMaxInflatedBytes), K.datasetMaxInflatedBytes, DEFAULT_MAX_INFLATED_BYTES)) },
   };
   return { settings, problems };
+}
+
+/** How the settings open a dataset: the field mapping and the inflated-size limit. */
+export function datasetOptionsOf(settings: Pick<ReviewSettings, 'fieldMapping' | 'dataset'>): OpenDatasetOptions {
+  return { mapping: settings.fieldMapping, maxInflatedBytes: settings.dataset.maxInflatedBytes };
 }
 
 /** Every setting at its default. */

@@ -1,26 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as zlib from 'node:zlib';
-import { promisify } from 'node:util';
 import { DatasetChangedError, DatasetReadError } from './errors';
 import { readRowContent } from './fields';
-import { isGzip, readHead, refusedFormat, utf16Note, utf16Of } from './format';
+import { indexDecoded } from './decoding';
+import { isGzip, readHead, refusedFormat, utf16Of } from './format';
 import { Indexer } from './indexer';
 import { indexInParts, indexRange, indexThreads } from './parallelIndex';
 import { hashBytes } from './rowHashes';
 import { BufferSource, FileSource, type Source } from './source';
 import type { DatasetRow, Finding, OpenDatasetOptions, ResolvedMapping } from './types';
-
-const gunzip = promisify(zlib.gunzip);
-
-/** The bytes as UTF-8: UTF-16 (LE/BE) is converted, with an info finding that says so. */
-function decodeUnicode(bytes: Buffer, indexer: Indexer): Buffer {
-  const encoding = utf16Of(bytes.subarray(0, 4));
-  if (!encoding) return bytes;
-  const text = new TextDecoder(encoding).decode(bytes); // drops the BOM
-  indexer.note(...utf16Note(encoding));
-  return Buffer.from(text, 'utf8');
-}
 
 /** A PiSAR JSONL dataset: an index of its lines, rows parsed on demand. */
 /** Bytes rows() reads at once (a longer row is read alone). */
@@ -65,23 +53,11 @@ export class Dataset {
       throw refused;
     }
     const indexer = new Indexer(absolute, options);
-    if (isGzip(head)) {
-      // gzip (by its magic bytes, whatever the name): read whole into memory, rows served from there.
-      let bytes: Buffer;
-      try {
-        bytes = await gunzip(await fs.promises.readFile(absolute));
-      } catch (error) {
-        throw new DatasetReadError(absolute, `${absolute}: is gzip-compressed but cannot be decompressed (${(error as Error).message})`, 'Check the file is complete (re-download it), or decompress it yourself: gunzip -k <file>.');
-      }
-      const refusedInner = refusedFormat(absolute, bytes.subarray(0, 16), 'inside the gzip file');
-      if (refusedInner) {
-        throw refusedInner;
-      }
-      indexer.note('the file is gzip-compressed; it was decompressed in memory');
-      return Dataset.fromBytes(absolute, decodeUnicode(bytes, indexer), indexer, options);
-    }
-    if (utf16Of(head)) {
-      return Dataset.fromBytes(absolute, decodeUnicode(await fs.promises.readFile(absolute), indexer), indexer, options);
+    if (isGzip(head) || utf16Of(head)) {
+      // Decompressed or converted as it streams through the indexer; rows are served from memory.
+      const blocks = await indexDecoded(absolute, head, indexer, options.maxInflatedBytes);
+      indexer.end();
+      return new Dataset(absolute, blocks, indexer, options);
     }
     try {
       const threads = indexThreads(options, stat.size);
@@ -96,12 +72,6 @@ export class Dataset {
     }
     indexer.end();
     return new Dataset(absolute, new FileSource(absolute), indexer, options);
-  }
-
-  private static fromBytes(file: string, utf8: Buffer, indexer: Indexer, options: OpenDatasetOptions): Dataset {
-    indexer.push(utf8);
-    indexer.end();
-    return new Dataset(file, new BufferSource(utf8), indexer, options);
   }
 
   /** Indexes text held in memory (an editor's buffer, unsaved edits included). */

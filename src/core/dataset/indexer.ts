@@ -284,6 +284,7 @@ export class Indexer {
     this.tooLong = false;
 
     if (tooLong) {
+      this.nonBlankLines += 1; // a line lost: counted among the skipped lines, never "0 bad lines"
       this.findingList.report(line, 'error', 'line-too-long', `line is ${length} bytes long, over the ${this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES}-byte limit, and was skipped`, 'Split or shorten the row (large inputs belong in files the row points to).');
       return;
     }

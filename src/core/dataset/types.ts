@@ -84,6 +84,11 @@ export interface Finding {
 export interface OpenDatasetOptions {
   /** Overrides field detection, role -> JSON key (dots reach into nested objects and lists). */
   mapping?: FieldMapping;
+  /**
+   * Most bytes a gzip (or UTF-16) file may take once decompressed (converted to UTF-8); it is held in
+   * memory. Default 1 GiB; past it the file is refused with an error naming the setting.
+   */
+  maxInflatedBytes?: number;
   /** Lines longer than this are reported and skipped rather than parsed. Default 256 MiB. */
   maxLineBytes?: number;
   /**

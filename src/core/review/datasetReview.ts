@@ -1,4 +1,5 @@
 import { Dataset } from '../dataset/datasetReader';
+import type { OpenDatasetOptions } from '../dataset/types';
 import { AnnotationResolver, AnnotationStore, type Annotation } from '../store/annotations';
 import { ResultsStore, type StoredResult } from '../store/results';
 import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference, orderModels } from '../rules/rules';
@@ -68,9 +69,9 @@ export class DatasetReview {
   }
 
   /** A review of `file` as it is on disk, with its sidecars (read-only callers pass repair: false). */
-  static async open(file: string, settings: ReviewSettings, options: { repair?: boolean } = {}): Promise<DatasetReview> {
+  static async open(file: string, settings: ReviewSettings, options: { repair?: boolean; dataset?: OpenDatasetOptions } = {}): Promise<DatasetReview> {
     const [dataset, results, annotations] = await Promise.all([
-      Dataset.open(file),
+      Dataset.open(file, options.dataset),
       ResultsStore.open(file, options),
       AnnotationStore.forDataset(file, options),
     ]);

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { isSidecarFile } from '../../core/store/sidecarNames';
 import { looksLikeJsonl } from '../../core/dataset/format';
+import { datasetOptionsOf } from '../../core/config/settings';
 import type { ConfigService } from '../config';
 import { ContextKeys } from '../ids';
 import type { ReviewLog } from '../log';
@@ -176,7 +177,7 @@ export class SessionManager extends Disposable implements vscode.Disposable {
     let session = this.sessions.get(key);
     if (!session) {
       try {
-        const dataset = await Dataset.open(uri.fsPath, { mapping: this.config.current.fieldMapping });
+        const dataset = await Dataset.open(uri.fsPath, datasetOptionsOf(this.config.current));
         session = this.register(key, new DatasetSession({ uri, dataset }, this.config.current, this.log));
       } catch (err) {
         void showError(`PiSAR Review: ${uri.fsPath} cannot be read: ${(err as Error).message}`);
