@@ -2,6 +2,9 @@
 // concurrency 16, by runDataset and, side by side, by the bare openai client at the same concurrency.
 // Goal: runner wall time <= 1.15 x the ideal (calls / concurrency x latency). Then the same dataset is
 // scored (tiny embedding model) and re-run unchanged: zero calls and zero embeddings expected.
+// Rate limits: a second server answers 5% of requests 429 with Retry-After: 1; runDataset against a
+// plain client that honours Retry-After per request (sleeps, retries) at the same concurrency.
+// Goal: runner <= 1.3 x that client. Both ratios are printed side by side.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -23,8 +26,11 @@ const CONCURRENCY = 16;
 const LATENCY_MS = 50;
 const IDEAL_MS = (CALLS / CONCURRENCY) * LATENCY_MS;
 
-async function startServer() {
-  const child = spawn(process.execPath, [out('test/support/openaiServerMain.js'), '--port', '0', '--latency', String(LATENCY_MS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const FAULT_RATE = 0.05;
+const RETRY_AFTER_SEC = 1;
+
+async function startServer(extra = []) {
+  const child = spawn(process.execPath, [out('test/support/openaiServerMain.js'), '--port', '0', '--latency', String(LATENCY_MS), ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise((resolve, reject) => {
     let text = '';
     child.stdout.on('data', (c) => {
@@ -60,6 +66,30 @@ async function rawClient(url, tag) {
 }
 
 const cpuMs = (u) => (u.user + u.system) / 1000;
+
+/** The plain client a careful script would write: each 429 sleeps its own Retry-After and retries; the other workers go on. */
+async function politeClient(url, tag) {
+  const client = new OpenAI({ apiKey: 'k', baseURL: url, maxRetries: 0, logLevel: 'off' });
+  let next = 0;
+  let refused = 0;
+  const t = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < CALLS) {
+      const i = next++;
+      for (;;) {
+        try {
+          await client.chat.completions.create({ model: 'raw', messages: [{ role: 'user', content: `polite ${tag} question ${i}` }] });
+          break;
+        } catch (err) {
+          if (err?.status !== 429) throw err;
+          refused++;
+          await new Promise((resolve) => setTimeout(resolve, Number(err.headers?.get('retry-after') ?? 1) * 1000));
+        }
+      }
+    }
+  }));
+  return { ms: performance.now() - t, refused };
+}
 
 async function runner(file, url, scorer) {
   const dataset = await Dataset.open(file);
@@ -105,6 +135,18 @@ try {
   await scorer2.dispose();
   const after = await server.stats();
 
+  // Rate limits: 5% answered 429 with Retry-After: 1, on a server of its own (same latency).
+  const limited = await startServer(['--fault-rate', String(FAULT_RATE), '--fault-kinds', '429', '--retry-after', String(RETRY_AFTER_SEC), '--seed', '7']);
+  let polite;
+  let limitedRun;
+  try {
+    polite = await politeClient(limited.url, 'p');
+    limitedRun = await runner(writeDataset(dir, 'limited'), limited.url);
+  } finally {
+    limited.stop();
+  }
+  const limitedRatio = limitedRun.ms / polite.ms;
+
   const rows = [
     { what: 'ideal (calls / concurrency x latency)', ms: IDEAL_MS, ratio: 1 },
     { what: 'bare openai client, same concurrency', ms: rawMs, ratio: rawMs / IDEAL_MS },
@@ -113,6 +155,8 @@ try {
   console.log(`${CALLS} calls, ${LATENCY_MS} ms latency, concurrency ${CONCURRENCY}`);
   for (const r of rows) console.log(`  ${r.what.padEnd(40)} ${String(Math.round(r.ms)).padStart(7)} ms  x${r.ratio.toFixed(3)} ideal`);
   console.log(`  runner / bare client: x${(runnerMs / rawMs).toFixed(3)}   goal runner <= 1.15 x ideal: ${runnerMs / IDEAL_MS <= 1.15 ? 'met' : 'NOT met'}`);
+  console.log(`  with ${FAULT_RATE * 100}% answered 429 (Retry-After: ${RETRY_AFTER_SEC} s): plain client honouring Retry-After ${Math.round(polite.ms)} ms (${polite.refused} refused), runDataset ${Math.round(limitedRun.ms)} ms (${limitedRun.summary.retries} retries, ${limitedRun.summary.failed} failed)`);
+  console.log(`  side by side: no faults runner / ideal x${(runnerMs / IDEAL_MS).toFixed(3)} (goal <= 1.15: ${runnerMs / IDEAL_MS <= 1.15 ? 'met' : 'NOT met'})   rate-limited runner / plain client x${limitedRatio.toFixed(3)} (goal <= 1.3: ${limitedRatio <= 1.3 ? 'met' : 'NOT met'})`);
   console.log(`  client CPU per call: runner ${runnerCpu.toFixed(2)} ms, bare client ${rawCpu.toFixed(2)} ms (x${(runnerCpu / rawCpu).toFixed(3)}); load average ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores`);
   console.log(`  scoring pass: ${scoring.summary.called} calls, ${scoring.summary.scored} scored`);
   console.log(`  re-run unchanged: ${after.requests - before.requests} calls at the server, ${rerun.summary.called} counted, ${rerunStats.computed} embeddings computed, ${rerunStats.textsRequested} texts asked for, ${Math.round(rerun.ms)} ms (x${(rerun.ms / runnerMs).toFixed(3)} of the calling run)`);
@@ -120,6 +164,7 @@ try {
   writeFileSync(join(root, 'bench-results', 'runner.json'), JSON.stringify({
     calls: CALLS, concurrency: CONCURRENCY, latencyMs: LATENCY_MS, idealMs: IDEAL_MS, rawClientMs: rawMs, runnerMs,
     runnerVsIdeal: runnerMs / IDEAL_MS, runnerVsRawClient: runnerMs / rawMs, goalMet: runnerMs / IDEAL_MS <= 1.15,
+    rateLimited: { faultRate: FAULT_RATE, retryAfterSec: RETRY_AFTER_SEC, politeClientMs: polite.ms, politeRefused: polite.refused, runnerMs: limitedRun.ms, runnerRetries: limitedRun.summary.retries, runnerFailed: limitedRun.summary.failed, runnerVsPoliteClient: limitedRatio, goalMet: limitedRatio <= 1.3 },
     cpuMsPerCall: { runner: runnerCpu, rawClient: rawCpu }, loadAverage: loadavg()[0], cores: availableParallelism(),
     rerun: { callsAtServer: after.requests - before.requests - scoring.summary.called, embeddingsComputed: rerunStats.computed, textsRequested: rerunStats.textsRequested, ms: rerun.ms },
     scoringPass: { called: scoring.summary.called, scored: scoring.summary.scored },

@@ -67,6 +67,8 @@ export interface FakeOpenAIOptions {
   readonly slowMs?: number;
   /** Retry-After seconds for random 429s (default 0: header "0"). */
   readonly retryAfterSec?: number;
+  /** A server that serves this many requests at once and answers the rest 429 (with retryAfterSec when set). */
+  readonly maxConcurrent?: number;
   /** When set, requests without `Authorization: Bearer <key>` get 401. */
   readonly requireKey?: string;
   /** The answer text (default: "Rationale: <prompt>"). */
@@ -207,6 +209,7 @@ export class FakeOpenAIServer {
     res.on('close', done);
 
     let fault = this.pickFault(info);
+    if (!fault && this.options.maxConcurrent !== undefined && this.inFlight > this.options.maxConcurrent) fault = { kind: '429', retryAfterSec: this.options.retryAfterSec };
     if (!fault && this.options.requireKey !== undefined && authorization !== `Bearer ${this.options.requireKey}`) fault = { kind: '401' };
     if (!fault && this.options.models && !this.options.models.includes(model)) fault = { kind: '404' };
     if (fault) this.stats.faults[fault.kind] = (this.stats.faults[fault.kind] ?? 0) + 1;

@@ -2,7 +2,7 @@
 // that stops it (401/403/404, unreachable) so its other rows are not called one by one.
 import { setMaxListeners } from 'node:events';
 import type { OpenAI } from 'openai';
-import type { ModelConfig } from '../config/models';
+import { MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import { redactCredentials } from '../security/redact';
 import type { StoredResult } from '../store/results';
 import { completeOnce, createClient, type Completion } from './provider';
@@ -35,7 +35,8 @@ export class ModelLane {
   /** Aborted when the run stops or this model fails: cancels its calls in flight. */
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
-  private pausedUntil = 0;
+  /** Requests this model may have in flight now (AIMD, see ConcurrencyLimit). */
+  readonly limit: ConcurrencyLimit;
   private next = 0;
   private clientPromise: Promise<OpenAI> | undefined;
   /** Held only to mask it in failure messages (a server may echo it back). */
@@ -48,6 +49,7 @@ export class ModelLane {
     private readonly ctx: LaneContext,
   ) {
     this.signal = AbortSignal.any([ctx.runSignal, this.controller.signal]);
+    this.limit = new ConcurrencyLimit(config?.concurrency ?? MODEL_DEFAULTS.concurrency);
     setMaxListeners(0, this.signal); // every call in flight listens for cancel
     this.stats = { model: name, called: 0, cacheHits: 0, precomputed: 0, reused: 0, succeeded: 0, failed: 0, retries: 0, failedByKind: dict<number>() };
   }
@@ -102,16 +104,22 @@ export class ModelLane {
     for (let attempt = 0; ; attempt++) {
       if (runSignal.aborted) throw new Cancelled();
       if (this.failure) return { ok: false, error: { kind: 'model-failed', message: this.failure.message } };
-      const wait = this.pausedUntil - Date.now();
-      if (wait > 0) await sleep(wait, this.signal);
+      // A slot is held only while the request is out: a request waiting out its Retry-After holds none.
+      await this.limit.acquire(this.signal);
+      if (runSignal.aborted) {
+        this.limit.release();
+        throw new Cancelled();
+      }
       if (attempt === 0) this.stats.called++;
       const t0 = performance.now();
       try {
         const completion = await completeOnce(client, body, this.signal, { keepThinking: this.config?.keepThinking, markers: this.ctx.reasoningMarkers });
+        this.limit.release('ok');
         return { ok: true, completion, latencyMs: Math.round(performance.now() - t0) };
       } catch (err) {
         // Servers and proxies may quote the request (headers, URL) in an error: mask before it is stored or shown.
         const classified = classifyFailure(err, { name: this.name, baseUrl: this.config!.baseUrl });
+        this.limit.release(classified.kind === 'rate-limit' ? 'rate-limited' : 'other');
         const failure = { ...classified, message: redactCredentials(classified.message, [this.apiKey]) };
         if (failure.action === 'aborted' || runSignal.aborted) {
           if (runSignal.aborted) throw new Cancelled();
@@ -125,10 +133,10 @@ export class ModelLane {
           const retry = attempt + 1;
           let delay = backoffMs(retry, policy);
           if (failure.retryAfterMs !== undefined) {
-            // Honour Retry-After for the whole model: its other workers hold off too.
+            // Retry-After is honoured by the request that got it; the model's other requests keep flowing
+            // (its concurrency shrank on the 429 instead).
             delay = Math.min(failure.retryAfterMs, this.ctx.maxRetryAfterMs) + Math.round(Math.random() * 50);
             if (failure.retryAfterMs > this.ctx.maxRetryAfterMs) failure.message += ` (the server asked to wait ${Math.round(failure.retryAfterMs / 1000)} s; waiting ${Math.round(this.ctx.maxRetryAfterMs / 1000)} s, the cap)`;
-            this.pausedUntil = Math.max(this.pausedUntil, Date.now() + delay);
           }
           this.stats.retries++;
           this.ctx.onRetry({ model: this.name, rowId, retry, delayMs: delay, reason: failure.message });
@@ -151,6 +159,70 @@ export class ModelLane {
       return createClient(this.config!, key);
     });
     return this.clientPromise;
+  }
+}
+
+/**
+ * How many requests of one model may be in flight: additive increase, multiplicative decrease, judged
+ * once per window of answers (as many answers as the limit). A window with 429s shrinks the limit by
+ * half the share refused (all refused: halved; one in twenty: by 2.5%), never below 1; a clean window
+ * adds 1, up to the configured concurrency. A server refusing most requests brings the limit down to
+ * what it serves within a few windows; sparse 429s (a quota's edge) barely move it.
+ */
+export class ConcurrencyLimit {
+  private current: number;
+  private active = 0;
+  private answered = 0;
+  private refused = 0;
+  private readonly waiting: Array<() => void> = [];
+  /** Waiters woken but not yet running, so one release wakes no more than the free slots. */
+  private woken = 0;
+
+  constructor(readonly max: number) {
+    this.max = Math.max(1, Math.floor(max));
+    this.current = this.max;
+  }
+
+  /** Requests allowed in flight now. */
+  get value(): number {
+    return Math.max(1, Math.floor(this.current));
+  }
+
+  /** Waits for a free slot (or the signal). */
+  async acquire(signal: AbortSignal): Promise<void> {
+    while (this.active >= this.value && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.waiting.push(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+    }
+    this.active++;
+  }
+
+  /** Frees the slot; 'ok' and 'rate-limited' answers count toward the window (other failures say nothing of load). */
+  release(outcome: 'ok' | 'rate-limited' | 'other' = 'other'): void {
+    this.active--;
+    if (outcome !== 'other') {
+      this.answered++;
+      if (outcome === 'rate-limited') this.refused++;
+      if (this.answered >= this.value) {
+        this.current = this.refused > 0 ? Math.max(1, this.current * (1 - this.refused / (2 * this.answered))) : Math.min(this.max, this.current + 1);
+        this.answered = 0;
+        this.refused = 0;
+      }
+    }
+    while (this.waiting.length > 0 && this.active + this.woken < this.value) {
+      this.woken++;
+      const wake = this.waiting.shift()!;
+      queueMicrotask(() => {
+        this.woken--;
+        wake();
+      });
+    }
   }
 }
 
