@@ -7,11 +7,11 @@
 //   - the watcher's reload after this window's own run (refresh: nothing to read) and after another
 //     writer appended 3,000 results (refresh reads the tail), beside a full re-read of the sidecar
 // Usage: node scripts/bench/panel.bench.mjs   (needs out/: npm run bench)
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sentences } from './sentences.mjs';
+import { panelDataset } from './panelData.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -22,37 +22,7 @@ const { ResultsStore } = require(out('core', 'store', 'results.js'));
 const { computeOrder, SortColumns, TextMatches } = require(out('host', 'panel', 'rowQuery.js'));
 
 const ROWS = Number(process.env.PISAR_BENCH_ROWS) || 100_000;
-const MODELS = ['ft-qwen3-vl-8b', 'gpt-4o', 'claude-sonnet'];
-const dir = join(root, 'bench-results', 'panel');
-mkdirSync(dir, { recursive: true });
-const file = join(dir, `panel-${ROWS}.jsonl`);
-const resultsFile = join(dir, `panel-${ROWS}.pisar-results.jsonl`);
-
-const { rand, sentence } = sentences(7);
-
-async function write(path, lines) {
-  const stream = createWriteStream(path);
-  for (const line of lines()) if (!stream.write(line)) await new Promise((r) => stream.once('drain', r));
-  await new Promise((r) => stream.end(r));
-}
-
-async function generate() {
-  if (existsSync(file) && existsSync(resultsFile)) return;
-  await write(file, function* () {
-    for (let i = 0; i < ROWS; i++) {
-      yield `${JSON.stringify({ id: `pisar-${i}`, input: sentence(60), rationale: sentence(30), outputs: Object.fromEntries(MODELS.map((m) => [m, sentence(30)])) })}\n`;
-    }
-  });
-  const { Dataset } = require(out('core', 'dataset', 'datasetReader.js'));
-  const dataset = await Dataset.open(file);
-  await write(resultsFile, function* () {
-    for (let i = 0; i < ROWS; i++) {
-      for (const model of MODELS) {
-        yield `${JSON.stringify({ rowId: `pisar-${i}`, rowHash: dataset.rowHash(i), model, source: 'precomputed', output: sentence(30), score: Math.round(rand() * 1e4) / 1e4, scorer: 'local:bench', at: new Date(0).toISOString() })}\n`;
-      }
-    }
-  });
-}
+const { file, resultsFile, models: MODELS, rand, write } = await panelDataset(ROWS);
 
 async function timed(fn) {
   const t0 = performance.now();
@@ -89,7 +59,6 @@ async function searchBefore(review, needle) {
   return hits;
 }
 
-await generate();
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const read = await timed(plainRead);
 const opened = await timed(() => DatasetReview.open(file, { threshold: 0.7, models: [] }, { repair: false }));

@@ -58,7 +58,7 @@ export class ReviewFixture implements PanelSource {
   rowsSearched = 0;
   scoreColumnCalls = 0;
   scoring = false;
-  /** Called after an action changed rows, like ReviewApi.onDidChangeRows. */
+  /** Called with the rows the active review says changed (its onDidChangeRows, as ReviewApi.onDidChangeRows). */
   onDidChangeRows: ((indexes: readonly number[] | undefined) => void) | undefined;
   private active: DatasetReview | undefined;
   readonly model: ReviewModel;
@@ -67,7 +67,7 @@ export class ReviewFixture implements PanelSource {
     review: DatasetReview,
     readonly labels: readonly string[],
   ) {
-    this.active = review;
+    this.follow(review);
     this.model = new ReviewModel(() => this.active, () => ({ labels: this.labels, canScore: true }));
   }
 
@@ -75,6 +75,14 @@ export class ReviewFixture implements PanelSource {
   static async create(rows: readonly FixtureRow[], models: readonly string[], options: { name?: string; threshold?: number; labels?: string[] } = {}): Promise<ReviewFixture> {
     const review = await openReview(rows, models, options);
     return new ReviewFixture(review, options.labels ?? ['wrong', 'incomplete', 'hallucinated', 'off-topic', 'fine']);
+  }
+
+  private following: { dispose(): void } | undefined;
+
+  private follow(review: DatasetReview | undefined): void {
+    this.following?.dispose();
+    this.active = review;
+    this.following = review?.onDidChangeRows(({ indexes }) => this.onDidChangeRows?.(indexes));
   }
 
   get review(): DatasetReview {
@@ -109,7 +117,6 @@ export class ReviewFixture implements PanelSource {
       };
     });
     await store.append(records);
-    review.resultsAppended([...new Set(entries.map(([i]) => i))]);
   }
 
   /** Annotates through the real annotation store; `changedSince` anchors it to an older version of the row. */
@@ -117,7 +124,6 @@ export class ReviewFixture implements PanelSource {
     const review = this.review;
     const store = await review.annotationStore();
     await store.add({ rowId: review.dataset.rowIds()[index], rowHash: options.changedSince ? 'an-older-version-of-the-row' : review.dataset.rowHash(index), target, label, note });
-    review.annotationsChanged([index]);
   }
 
   /** Replaces the file's rows, as an edit in the editor does (results and annotations stay in their sidecars). */
@@ -129,7 +135,7 @@ export class ReviewFixture implements PanelSource {
 
   /** Switches to another dataset (as another editor becoming active does), or to none. */
   async switchTo(rows: readonly FixtureRow[] | undefined, models: readonly string[] = [], options: { name?: string } = {}): Promise<void> {
-    this.active = rows ? await openReview(rows, models, options) : undefined;
+    this.follow(rows ? await openReview(rows, models, options) : undefined);
   }
 
   // ---- PanelSource: reading is the product's review model ----
@@ -185,13 +191,11 @@ export class ReviewFixture implements PanelSource {
   async annotate(index: number, target: AnnotationTarget, label: string, note?: string): Promise<void> {
     this.calls.push(`annotate ${index} ${target.kind === 'reference' ? 'reference' : target.model} ${label}${note ? ` "${note}"` : ''}`);
     await this.model.annotate(index, target, label, note);
-    this.onDidChangeRows?.([index]);
   }
 
   async removeAnnotation(annotationId: string): Promise<void> {
     this.calls.push(`remove ${annotationId}`);
     await this.model.removeAnnotation(annotationId);
-    this.onDidChangeRows?.(undefined);
   }
 
   // ---- PanelSource: what needs VS Code or a model endpoint is recorded ----

@@ -62,20 +62,22 @@ describe('results store', () => {
   it('refresh reads only what others appended, by byte offset, and recognises its own appends', async () => {
     const data = path.join(tmp.dir, 'data.jsonl');
     const store = await ResultsStore.open(data);
-    const announced: { n: number; start: number; end: number }[] = [];
-    store.onDidAppend((e) => announced.push({ n: e.records.length, start: e.start, end: e.end }));
+    const announced: { origin: string; rowIds?: readonly string[]; n?: number; end?: number }[] = [];
+    store.onDidChange((e) => announced.push({ origin: e.origin, rowIds: e.rowIds, n: e.records?.length, end: e.range?.end }));
     await store.append([result('r1', 'a'), result('r2', 'a')]);
     await store.append([result('r3', 'a')]);
     const size = (await fsp.stat(store.file)).size;
-    assert.deepEqual(announced.map((a) => a.n), [2, 1]);
+    assert.deepEqual(announced.map((a) => [a.origin, a.n, a.rowIds]), [['write', 2, ['r1', 'r2']], ['write', 1, ['r3']]]);
     assert.equal(announced[1].end, size);
     assert.equal(await store.refresh(), undefined, 'its own appends: nothing to read');
+    assert.equal(announced.length, 2, 'and nothing announced twice');
 
     const other = await ResultsStore.open(data);
     await other.append([result('r4', 'a'), result('r1', 'a', { score: 0.5, scorer: 'k' })]);
     const change = await store.refresh();
     assert.equal(change?.whole, false, 'the tail only');
     assert.deepEqual(change?.records.map((r) => r.rowId), ['r4', 'r1']);
+    assert.deepEqual(announced.slice(2).map((a) => [a.origin, a.rowIds]), [['file', ['r4', 'r1']]], 'another writer\'s lines are announced by row');
     assert.equal(store.latest('r1', 'a')?.score, 0.5);
     assert.equal(store.recordCount, 5);
     assert.equal(await store.refresh(), undefined);

@@ -1,7 +1,8 @@
 import { Dataset } from '../dataset/datasetReader';
 import type { OpenDatasetOptions } from '../dataset/types';
-import { AnnotationResolver, AnnotationStore, type Annotation } from '../store/annotations';
+import { AnnotationResolver, AnnotationStore, type Annotation, type AnnotationsChange } from '../store/annotations';
 import { ResultsStore, type StoredResult } from '../store/results';
+import { ChangeEvents, type StoreSubscription } from '../store/storeEvents';
 import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference, orderModels } from '../rules/rules';
 
 /** One model's latest stored result on a row, as the views show it. */
@@ -33,6 +34,11 @@ export interface RowState {
   readonly suspect: boolean;
 }
 
+/** Rows whose state changed; `indexes` undefined: any row may have changed (a new dataset version, a whole re-read). */
+export interface RowsChange {
+  readonly indexes: readonly number[] | undefined;
+}
+
 /** What a review reads from the settings: the pass line and the configured models, first in order. */
 export interface ReviewSettings {
   readonly threshold: number;
@@ -45,17 +51,30 @@ export interface ReviewSettings {
  * The review state of one dataset: its rows, its stored results and annotations, and the per-row
  * state derived from them. No vscode: the extension's DatasetSession extends it with the editor
  * buffer, file watchers and events; tests and the panel's tests use it over real files directly.
+ *
+ * One-way flow: whoever writes (a run, an annotation, another process read by a refresh) writes
+ * through a store; the store announces the rows it changed; the review patches those rows' states
+ * and tells its views (didChange) which rows to patch in turn.
  */
 export class DatasetReview {
   protected _dataset: Dataset;
   protected _results: ResultsStore | undefined;
   protected _annotations: AnnotationStore | undefined;
   private _version = 0;
+  private _resultsVersion = 0;
   private states: Map<number, RowState> | undefined;
   /** Model display order the cached states were sorted by. */
   private modelOrder: Map<string, number> | undefined;
-  private orphans: Annotation[] = [];
+  /** Where each annotation is placed in the cached states (row index), to move it when it changes. */
+  private annotationRows = new Map<string, number>();
+  private resolverOf: { dataset: Dataset; resolver: AnnotationResolver } | undefined;
+  private resultsSubscription: StoreSubscription | undefined;
+  private annotationsSubscription: StoreSubscription | undefined;
   private _scoringFailure: string | undefined;
+  private readonly rowChanges = new ChangeEvents<RowsChange>();
+
+  /** After every change of rows, results or annotations, with the rows it touched. */
+  readonly onDidChangeRows = this.rowChanges.on;
 
   constructor(
     readonly file: string,
@@ -64,8 +83,8 @@ export class DatasetReview {
     stores: { results?: ResultsStore; annotations?: AnnotationStore } = {},
   ) {
     this._dataset = dataset;
-    this._results = stores.results;
-    this._annotations = stores.annotations;
+    this.useResults(stores.results);
+    this.useAnnotations(stores.annotations);
   }
 
   /** A review of `file` as it is on disk, with its sidecars (read-only callers pass repair: false). */
@@ -83,6 +102,8 @@ export class DatasetReview {
   get annotations(): AnnotationStore | undefined { return this._annotations; }
   /** Increases with every change of rows, results or annotations. */
   get version(): number { return this._version; }
+  /** Increases with every change but a change of annotations alone (what the scores' summary depends on). */
+  get resultsVersion(): number { return this._resultsVersion; }
   get threshold(): number { return this.settings.threshold; }
   /** Why the last run could not score (e.g. the embedding model did not load); cleared by a run that scores. */
   get scoringFailure(): string | undefined { return this._scoringFailure; }
@@ -115,22 +136,16 @@ export class DatasetReview {
     return this.states;
   }
 
-  /** Annotations whose row is gone (no row has their id or content any more): kept, listed. */
-  orphanedAnnotations(): readonly Annotation[] {
-    this.rowStates();
-    return this.orphans;
-  }
-
   /** The store results are written to (opened on first use). */
   async resultsStore(): Promise<ResultsStore> {
-    this._results ??= await ResultsStore.open(this.file, { repair: this.canRepair() });
-    return this._results;
+    if (!this._results) this.useResults(await ResultsStore.open(this.file, { repair: this.canRepair() }));
+    return this._results!;
   }
 
   /** The store annotations are written to (opened on first use). */
   async annotationStore(): Promise<AnnotationStore> {
-    this._annotations ??= await AnnotationStore.forDataset(this.file, { repair: this.canRepair() });
-    return this._annotations;
+    if (!this._annotations) this.useAnnotations(await AnnotationStore.forDataset(this.file, { repair: this.canRepair() }));
+    return this._annotations!;
   }
 
   /** The dataset's text changed (an edit, a reload): re-derive everything from the new rows. */
@@ -139,12 +154,41 @@ export class DatasetReview {
     this.changed();
   }
 
-  /** Results were appended through this review's store (by a run): update those rows at once. */
-  resultsAppended(indexes?: readonly number[]): void {
+  /** Reviews through this results store from now on, patching the rows each of its changes names. */
+  protected useResults(store: ResultsStore | undefined): void {
+    this.resultsSubscription?.dispose();
+    this._results = store;
+    this.resultsSubscription = store?.onDidChange((e) => (e.rowIds ? this.patchResults(this.indexesOf(e.rowIds)) : this.changed()));
+  }
+
+  /** Reviews through this annotation store from now on, patching the rows each of its changes names. */
+  protected useAnnotations(store: AnnotationStore | undefined): void {
+    this.annotationsSubscription?.dispose();
+    this._annotations = store;
+    this.annotationsSubscription = store?.onDidChange((e) => this.patchAnnotations(e));
+  }
+
+  /** Stops following the stores' changes. */
+  protected unsubscribe(): void {
+    this.resultsSubscription?.dispose();
+    this.annotationsSubscription?.dispose();
+  }
+
+  private indexesOf(rowIds: readonly string[]): number[] {
+    const indexes: number[] = [];
+    for (const id of rowIds) {
+      const index = this._dataset.indexOfId(id);
+      if (index !== undefined) indexes.push(index);
+    }
+    return indexes;
+  }
+
+  /** The store holds new results for these rows: re-derive those rows' states only. */
+  private patchResults(indexes: readonly number[]): void {
     const states = this.states;
     const order = this.modelOrder;
-    // During a run, answers arrive one by one: update those rows rather than rebuild every row.
-    if (!indexes || !states || !order || !this._results || this.models().some((m) => !order.has(m))) {
+    // A model not seen before adds a column: every row's order changes.
+    if (!states || !order || !this._results || this.models().some((m) => !order.has(m))) {
       this.changed(indexes);
       return;
     }
@@ -156,12 +200,50 @@ export class DatasetReview {
       else states.delete(index);
     }
     this._version++;
+    this._resultsVersion++;
     this.didChange(indexes);
   }
 
-  /** Annotations changed through this review's store. */
-  annotationsChanged(indexes?: readonly number[]): void {
-    this.changed(indexes);
+  /** Annotations were set or removed: move each to where it lands now, and re-derive the rows it left and reached. */
+  private patchAnnotations(change: AnnotationsChange): void {
+    if (!change.ids || !change.rowIds) {
+      this.changed();
+      return;
+    }
+    const store = this._annotations;
+    const resolver = this.resolver();
+    const states = this.states;
+    const order = this.modelOrder;
+    const touched = new Set<string>(change.ids);
+    const affected = new Set<number>(states ? [] : this.indexesOf(change.rowIds));
+    const landed = new Map<number, PlacedAnnotation[]>();
+    for (const id of change.ids) {
+      const was = this.annotationRows.get(id);
+      if (was !== undefined) affected.add(was);
+      this.annotationRows.delete(id);
+      const annotation = store?.get(id);
+      const placed = annotation ? resolver.place(annotation) : undefined;
+      if (!annotation || !placed || placed.state === 'orphaned') continue;
+      affected.add(placed.index);
+      landed.set(placed.index, [...(landed.get(placed.index) ?? []), { annotation, state: placed.state }]);
+      this.annotationRows.set(id, placed.index);
+    }
+    if (states && order) {
+      for (const index of affected) {
+        const before = states.get(index);
+        const annotations = [...(before?.annotations ?? []).filter((p) => !touched.has(p.annotation.id)), ...(landed.get(index) ?? [])];
+        const state = this.rowStateOf(index, [...(before?.results ?? [])], annotations, order);
+        if (state) states.set(index, state);
+        else states.delete(index);
+      }
+    }
+    this._version++;
+    this.didChange([...affected].sort((a, b) => a - b));
+  }
+
+  private resolver(): AnnotationResolver {
+    if (this.resolverOf?.dataset !== this._dataset) this.resolverOf = { dataset: this._dataset, resolver: new AnnotationResolver(this._dataset) };
+    return this.resolverOf.resolver;
   }
 
   /** Whether the stores may repair a cut-off sidecar line (false where writing is not allowed). */
@@ -169,12 +251,15 @@ export class DatasetReview {
     return true;
   }
 
-  /** Called after every change, with the rows it touched (undefined: any row). */
-  protected didChange(_indexes: readonly number[] | undefined): void {}
+  /** Tells the views which rows changed (undefined: any row). */
+  private didChange(indexes: readonly number[] | undefined): void {
+    this.rowChanges.fire({ indexes });
+  }
 
   /** Drops the derived state; the next read rebuilds it. */
   protected changed(indexes?: readonly number[]): void {
     this._version++;
+    this._resultsVersion++;
     this.states = undefined;
     this.modelOrder = undefined;
     this.didChange(indexes);
@@ -219,21 +304,19 @@ export class DatasetReview {
       resultsByIndex.set(index, list);
     }
     const annotationsByIndex = new Map<number, PlacedAnnotation[]>();
-    const orphans: Annotation[] = [];
+    this.annotationRows = new Map();
     if (this._annotations && this._annotations.size > 0) {
-      const resolver = new AnnotationResolver(dataset);
+      const resolver = this.resolver();
       for (const a of this._annotations.all()) {
+        // An annotation whose row is gone (no row has its id or content) stays in the sidecar, placed nowhere.
         const placed = resolver.place(a);
-        if (placed.state === 'orphaned') {
-          orphans.push(a);
-          continue;
-        }
+        if (placed.state === 'orphaned') continue;
         const list = annotationsByIndex.get(placed.index) ?? [];
         list.push({ annotation: a, state: placed.state });
         annotationsByIndex.set(placed.index, list);
+        this.annotationRows.set(a.id, placed.index);
       }
     }
-    this.orphans = orphans;
 
     const order = new Map(this.models().map((m, i) => [m, i]));
     this.modelOrder = order;

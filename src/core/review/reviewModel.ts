@@ -52,7 +52,7 @@ const INPUT_PREVIEW_CHARS = 200;
 const REFERENCE_PREVIEW_CHARS = 500;
 
 export class ReviewModel {
-  private cache: { review: DatasetReview; version: number; dataset: DatasetView; summary: SummaryView } | undefined;
+  private cache: { review: DatasetReview; version: number; resultsVersion: number; dataset: DatasetView; summary: SummaryView } | undefined;
 
   constructor(
     private readonly active: () => DatasetReview | undefined,
@@ -212,21 +212,13 @@ export class ReviewModel {
     } else {
       await store.add({ rowId, rowHash, target: t, label, note });
     }
-    review.annotationsChanged([rowIndex]);
-  }
-
-  async editAnnotation(annotationId: string, change: { label?: string; note?: string | null }, review = this.active()): Promise<void> {
-    const store = review ? await review.annotationStore() : undefined;
-    if (!review || !store?.get(annotationId)) throw new Error(`Annotation ${annotationId} is not in the active dataset.`);
-    await store.edit(annotationId, change);
-    review.annotationsChanged();
+    // The store announces the write; the review patches the row and tells the views.
   }
 
   async removeAnnotation(annotationId: string, review = this.active()): Promise<void> {
     const store = review ? await review.annotationStore() : undefined;
     if (!review || !store?.get(annotationId)) return;
     await store.remove(annotationId);
-    review.annotationsChanged();
   }
 
   private snapshot(): { dataset: DatasetView; summary: SummaryView } | undefined {
@@ -253,9 +245,19 @@ export class ReviewModel {
       modelLabels: Object.fromEntries(compactModelNames(review.models(), HEADER_NAME_MAX)),
       ...(review.scoringFailure ? { scoringFailure: review.scoringFailure } : {}),
     };
-    this.cache = { review, version: review.version, dataset, summary: summaryView(review) };
+    // A label changes the count of annotated rows only: the scores' summary (a pass over every row) is kept.
+    const summary = c && c.review === review && c.resultsVersion === review.resultsVersion
+      ? { ...c.summary, annotated: annotatedRows(review) }
+      : summaryView(review);
+    this.cache = { review, version: review.version, resultsVersion: review.resultsVersion, dataset, summary };
     return this.cache;
   }
+}
+
+function annotatedRows(review: DatasetReview): number {
+  let annotated = 0;
+  for (const state of review.rowStates().values()) if (state.annotations.length > 0) annotated++;
+  return annotated;
 }
 
 /** The active dataset's summary: core summarize() plus histograms and review progress. */

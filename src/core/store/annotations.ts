@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { sidecarFileFor } from './sidecarNames';
 import { appendRecords, readSidecar, type SidecarProblem } from './sidecar';
+import { SidecarPosition, type AppendedRange } from './sidecarPosition';
+import { ChangeEvents, type StoreChange } from './storeEvents';
 
 /**
  * Annotations on a dataset's rows, kept in `data.pisar-annotations.jsonl` beside `data.jsonl`.
@@ -126,21 +128,39 @@ function setEvent(a: Omit<Annotation, 'createdAt' | 'updatedAt'>, at: string): A
   };
 }
 
+function sameAnnotation(a: Annotation, b: Annotation): boolean {
+  return a.updatedAt === b.updatedAt && a.rowId === b.rowId && a.rowHash === b.rowHash && a.label === b.label && a.note === b.note && sameTarget(a.target, b.target);
+}
+
 export function sameTarget(a: AnnotationTarget, b: AnnotationTarget): boolean {
   return a.kind === b.kind && (a.kind === 'reference' || a.model === b.model);
+}
+
+/** A change of the annotations held: the annotations (by id) that were set or removed, and their rows (before and after a move). */
+export interface AnnotationsChange extends StoreChange {
+  /** Undefined with rowIds: the file was read again whole. */
+  readonly ids: readonly string[] | undefined;
 }
 
 /** The store of one dataset's annotations: an in-memory fold of the sidecar, plus appends. */
 export class AnnotationStore {
   private annotations = new Map<string, Annotation>();
   private _problems: SidecarProblem[] = [];
+  /** Bytes of the file already read or written by this store: a refresh finds this store's own appends already known. */
+  private readonly position: SidecarPosition;
+  private readonly changes = new ChangeEvents<AnnotationsChange>();
 
-  private constructor(readonly file: string, private readonly repair: boolean) {}
+  /** Every change of the annotations held, naming the rows: this store's writes, and other writers' lines read by refresh(). */
+  readonly onDidChange = this.changes.on;
+
+  private constructor(readonly file: string, private readonly repair: boolean) {
+    this.position = new SidecarPosition(file);
+  }
 
   /** Reads the sidecar (missing = empty). `repair: false` for read-only callers (untrusted, CLI inspect). */
   static async load(file: string, options: { repair?: boolean } = {}): Promise<AnnotationStore> {
     const store = new AnnotationStore(file, options.repair ?? true);
-    await store.reload();
+    await store.read();
     return store;
   }
 
@@ -153,11 +173,51 @@ export class AnnotationStore {
     return this._problems;
   }
 
-  /** Re-reads the sidecar, e.g. after another process appended to it. */
+  /**
+   * Reads the sidecar again if another process wrote to it (this store's own appends are known and
+   * read nothing), and announces the annotations that differ. Returns whether anything was read.
+   */
+  async refresh(): Promise<boolean> {
+    if ((await this.position.pending()).read === 'nothing') return false;
+    await this.reload();
+    return true;
+  }
+
+  /** Re-reads the sidecar whole and announces the annotations that differ from what was held. */
   async reload(): Promise<void> {
+    const before = this.annotations;
+    await this.read();
+    const ids: string[] = [];
+    const rowIds = new Set<string>();
+    for (const [id, a] of this.annotations) {
+      const was = before.get(id);
+      if (was && sameAnnotation(was, a)) continue;
+      ids.push(id);
+      rowIds.add(a.rowId);
+      if (was) rowIds.add(was.rowId);
+    }
+    for (const [id, was] of before) {
+      if (this.annotations.has(id)) continue;
+      ids.push(id);
+      rowIds.add(was.rowId);
+    }
+    if (ids.length > 0) this.changes.fire({ origin: 'file', rowIds: [...rowIds], ids });
+  }
+
+  private async read(): Promise<void> {
+    const ino = await this.position.currentIno();
     const contents = await readSidecar<AnnotationEvent>(this.file, { validate: validateAnnotationEvent, repair: this.repair });
+    this.position.readTo(contents.end, contents.lines, ino);
     this.annotations = new Map(foldAnnotationEvents(contents.records).map((a) => [a.id, a]));
     this._problems = contents.problems;
+  }
+
+  /** Appends events of this store's own, keeps the file position, and announces the rows they touch. */
+  private async write(events: readonly AnnotationEvent[], apply: () => void, ids: readonly string[], rowIds: readonly string[]): Promise<void> {
+    const range: AppendedRange | undefined = await appendRecords(this.file, events);
+    if (range) this.position.wrote(range, events.length);
+    apply();
+    this.changes.fire({ origin: 'write', rowIds: [...new Set(rowIds)], ids });
   }
 
   all(): readonly Annotation[] {
@@ -188,8 +248,7 @@ export class AnnotationStore {
       target: input.target.kind === 'output' ? { kind: 'output', model: input.target.model } : { kind: 'reference' },
       label, note, createdAt: at, updatedAt: at,
     };
-    await appendRecords(this.file, [setEvent(annotation, at)]);
-    this.annotations.set(annotation.id, annotation);
+    await this.write([setEvent(annotation, at)], () => this.annotations.set(annotation.id, annotation), [annotation.id], [annotation.rowId]);
     return annotation;
   }
 
@@ -206,16 +265,15 @@ export class AnnotationStore {
       rowId: change.rowId ?? prev.rowId,
       updatedAt: at,
     };
-    await appendRecords(this.file, [setEvent(next, at)]);
-    this.annotations.set(id, next);
+    await this.write([setEvent(next, at)], () => this.annotations.set(id, next), [id], [prev.rowId, next.rowId]);
     return next;
   }
 
   async remove(id: string, now = new Date()): Promise<void> {
-    if (!this.annotations.has(id)) return;
+    const prev = this.annotations.get(id);
+    if (!prev) return;
     const event: AnnotationEvent = { v: 1, op: 'remove', id, at: now.toISOString() };
-    await appendRecords(this.file, [event]);
-    this.annotations.delete(id);
+    await this.write([event], () => this.annotations.delete(id), [id], [prev.rowId]);
   }
 }
 

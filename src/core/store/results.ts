@@ -1,9 +1,9 @@
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { redactCredentials } from '../security/redact';
 import { sidecarFileFor } from './sidecarNames';
-import { openSafe } from './safeFile';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
+import { SidecarPosition } from './sidecarPosition';
+import { ChangeEvents, type StoreChange } from './storeEvents';
 
 /** One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line). */
 export interface StoredResult {
@@ -85,11 +85,14 @@ function maskResult(r: StoredResult): void {
   if (r.scoreNote !== undefined) r.scoreNote = redactCredentials(r.scoreNote);
 }
 
-/** Records this store appended, and the byte range they took in the file. */
-export interface ResultsAppended {
-  readonly records: readonly StoredResult[];
-  readonly start: number;
-  readonly end: number;
+/**
+ * A change of the results held: records this store appended ('write', with the byte range they took),
+ * or records another process appended, read by refresh ('file'); no records and no rowIds when the
+ * file was read again whole.
+ */
+export interface ResultsChange extends StoreChange {
+  readonly records?: readonly StoredResult[];
+  readonly range?: { readonly start: number; readonly end: number };
 }
 
 /**
@@ -105,13 +108,15 @@ export class ResultsStore {
   private writeChain: Promise<void> = Promise.resolve();
   private readonly appender: SidecarAppender;
   /** Bytes of the file already read or written by this store: a refresh reads only what lies beyond. */
-  private known = { end: 0, lines: 0, ino: -1 };
-  /** Set when the file changed in a way a tail read cannot follow (another writer came between ours). */
-  private needsFullRead = false;
-  private readonly appendListeners = new Set<(e: ResultsAppended) => void>();
+  private readonly position: SidecarPosition;
+  private readonly changes = new ChangeEvents<ResultsChange>();
+
+  /** Every change of the results held, naming the rows: this store's appends, and other writers' lines read by refresh(). */
+  readonly onDidChange = this.changes.on;
 
   private constructor(readonly datasetFile: string, readonly file: string) {
     this.appender = new SidecarAppender(file);
+    this.position = new SidecarPosition(file);
   }
 
   /** Opens (and reads) the results sidecar of `datasetFile`; a missing sidecar is an empty store. */
@@ -132,10 +137,11 @@ export class ResultsStore {
     return this._records;
   }
 
-  /** Re-reads the sidecar (another window or the CLI may have appended). */
+  /** Re-reads the sidecar whole (another window or the CLI may have appended). */
   async reload(options: { repair?: boolean } = {}): Promise<void> {
     await this.writeChain;
     await this.load(options.repair);
+    this.changes.fire({ origin: 'file', rowIds: undefined });
   }
 
   /**
@@ -146,30 +152,19 @@ export class ResultsStore {
    */
   async refresh(options: { repair?: boolean } = {}): Promise<{ records: readonly StoredResult[]; whole: boolean } | undefined> {
     await this.writeChain;
-    let stat: { size: number; ino: number };
-    try {
-      stat = await fsp.lstat(this.file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      stat = { size: 0, ino: -1 };
-    }
-    const { end, lines, ino } = this.known;
-    if (!this.needsFullRead && stat.ino === ino && stat.size === end) return undefined;
-    if (this.needsFullRead || stat.ino !== ino || stat.size < end || !(await this.endsLineAt(end))) {
+    const pending = await this.position.pending();
+    if (pending.read === 'nothing') return undefined;
+    if (pending.read === 'whole') {
       await this.load(options.repair);
+      this.changes.fire({ origin: 'file', rowIds: undefined });
       return { records: [...this.latestResults()], whole: true };
     }
-    const { records, problems, end: newEnd, lines: newLines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair: options.repair ?? true, from: end, firstLine: lines });
+    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
     for (const r of records) this.remember(r);
     this._problems = [...this._problems, ...problems];
-    this.known = { end: newEnd ?? end, lines: newLines ?? lines, ino: stat.ino };
+    this.position.readTo(end ?? pending.from, lines ?? pending.firstLine, pending.ino);
+    if (records.length > 0) this.changes.fire({ origin: 'file', rowIds: rowIdsOf(records), records });
     return { records, whole: false };
-  }
-
-  /** Calls `listener` after each append this store makes, with the records and where they landed in the file. */
-  onDidAppend(listener: (e: ResultsAppended) => void): { dispose(): void } {
-    this.appendListeners.add(listener);
-    return { dispose: () => this.appendListeners.delete(listener) };
   }
 
   latest(rowId: string, model: string): StoredResult | undefined {
@@ -209,17 +204,8 @@ export class ResultsStore {
       for (const r of results) this.remember(r);
       if (range) {
         // Our lines follow what we know directly: the next refresh starts after them.
-        const sameFile = this.known.ino === -1 ? this.known.end === 0 : this.known.ino === range.ino;
-        if (range.alone && sameFile && range.start === this.known.end) this.known = { end: range.end, lines: this.known.lines + results.length, ino: range.ino };
-        else this.needsFullRead = true;
-        const event: ResultsAppended = { records: results, start: range.start, end: range.end };
-        for (const listener of this.appendListeners) {
-          try {
-            listener(event);
-          } catch {
-            // A listener's bug must not fail the write.
-          }
-        }
+        this.position.wrote(range, results.length);
+        this.changes.fire({ origin: 'write', rowIds: rowIdsOf(results), records: results, range: { start: range.start, end: range.end } });
       }
     });
     // Keep the chain alive after a failed write; the caller still sees the failure.
@@ -237,23 +223,10 @@ export class ResultsStore {
     return this.writeChain;
   }
 
-  private async endsLineAt(offset: number): Promise<boolean> {
-    if (offset === 0) return true;
-    const handle = await openSafe(this.file, 'read');
-    try {
-      const byte = Buffer.alloc(1);
-      await handle.read(byte, 0, 1, offset - 1);
-      return byte[0] === 0x0a || byte[0] === 0x7d; // a newline, or the "}" of a last line kept without one
-    } finally {
-      await handle.close();
-    }
-  }
-
   private async load(repair = true): Promise<void> {
-    const ino = await fsp.lstat(this.file).then((s) => s.ino, () => -1);
+    const ino = await this.position.currentIno();
     const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair });
-    this.known = { end: end ?? 0, lines: lines ?? 0, ino };
-    this.needsFullRead = false;
+    this.position.readTo(end, lines, ino);
     this.byRow = new Map();
     this.modelOrder = new Set();
     this._records = 0;
@@ -272,4 +245,8 @@ export class ResultsStore {
     }
     this.modelOrder.add(r.model);
   }
+}
+
+function rowIdsOf(records: readonly { readonly rowId: string }[]): string[] {
+  return [...new Set(records.map((r) => r.rowId))];
 }

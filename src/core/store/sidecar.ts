@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import type { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { openSafe, openSafeSync, readSafe, UnsafeFileError, writeSafe } from './safeFile';
+import type { AppendedRange } from './sidecarPosition';
 
 /**
  * Append-only JSONL sidecar files (`data.pisar-results.jsonl`, `data.pisar-annotations.jsonl`).
@@ -69,23 +70,29 @@ export function encodeRecord(record: unknown): Buffer {
  * Appends each record as one whole line. Each line goes out in a single write() on an O_APPEND fd,
  * which the kernel places atomically at the current end of file.
  */
-export async function appendRecords(file: string, records: readonly unknown[], options: AppendOptions = {}): Promise<void> {
-  if (records.length === 0) return;
+/** Appends one line per record (one write() each, O_APPEND); returns where they landed (see AppendedRange). */
+export async function appendRecords(file: string, records: readonly unknown[], options: AppendOptions = {}): Promise<AppendedRange | undefined> {
+  if (records.length === 0) return undefined;
   const lines = records.map(encodeRecord);
   const handle = await openSafe(file, 'append');
   try {
     // A cut-off tail (power loss) would swallow our first line: start on a fresh line instead.
-    const { size } = await handle.stat();
+    const { size, ino } = await handle.stat();
     if (size > 0 && !(await endsWithNewline(handle, size))) {
       lines[0] = Buffer.concat([Buffer.from('\n'), lines[0]]);
     }
+    let written = 0;
     for (const line of lines) {
       const { bytesWritten } = await handle.write(line, 0, line.length);
       if (bytesWritten !== line.length) {
         throw new Error(`${file}: short write (${bytesWritten} of ${line.length} bytes); the disk may be full. Free space and run again.`);
       }
+      written += bytesWritten;
     }
     if (options.durable) await handle.datasync();
+    // Sure of the range only if nobody else wrote between our stat and our last write.
+    const after = await handle.stat();
+    return { start: size, end: size + written, alone: after.size === size + written, ino };
   } finally {
     await handle.close();
   }
@@ -106,7 +113,7 @@ export class SidecarAppender {
   constructor(readonly file: string, private readonly idleCloseMs = 1000) {}
 
   /** Appends one line per record; returns where they landed (start: the file's size before, end: after; alone: no other writer came between). */
-  append(records: readonly unknown[]): { start: number; end: number; alone: boolean; ino: number } | undefined {
+  append(records: readonly unknown[]): AppendedRange | undefined {
     if (records.length === 0) return undefined;
     const lines = records.map(encodeRecord);
     let fd = this.fd ?? this.open();

@@ -195,20 +195,26 @@ export class SortColumns {
 
   private store(rows: readonly RowView[]): void {
     this.stores++;
-    if (rows.length > 0) this.ranks.clear();
     for (const row of rows) {
       const i = row.index;
       if (i < 0 || i >= this.ids.length) continue;
-      this.ids[i] = row.id;
-      this.input[i] = row.input.slice(0, SORT_KEY_CHARS);
-      this.reference[i] = (row.reference ?? '').slice(0, SORT_KEY_CHARS);
-      this.labels[i] = row.annotations.length > 0 ? row.annotations.map((a) => a.label).sort().join(',') : undefined;
+      // Only a column whose value changed loses its ranks: a label re-ranks the labels, not the inputs.
+      this.set('id', this.ids, i, row.id);
+      this.set('input', this.input, i, row.input.slice(0, SORT_KEY_CHARS));
+      this.set('reference', this.reference, i, (row.reference ?? '').slice(0, SORT_KEY_CHARS));
+      this.set('annotation', this.labels, i, row.annotations.length > 0 ? row.annotations.map((a) => a.label).sort().join(',') : undefined);
       for (const column of this.scores.values()) column[i] = Number.NaN;
       for (const [model, s] of Object.entries(row.scores)) {
         const column = this.scores.get(model);
         if (column && typeof s.score === 'number') column[i] = s.score;
       }
     }
+  }
+
+  private set(column: 'id' | 'input' | 'reference' | 'annotation', values: (string | undefined)[], i: number, value: string | undefined): void {
+    if (values[i] === value) return;
+    values[i] = value;
+    this.ranks.delete(column);
   }
 
   sort(kept: number[], column: RowQuery['sort']['column'], descending: boolean): void {

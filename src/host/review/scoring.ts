@@ -149,7 +149,6 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     this.setScoringContext();
     this.progressEmitter.fire(session);
     this.runningEmitter.fire(session);
-    const writing = session.beginWriting();
     const started = Date.now();
     let lastPct = 0;
     const whole = request.rowIndexes === undefined;
@@ -165,14 +164,12 @@ export class ScoringController extends Disposable implements vscode.Disposable {
           case 'start':
             run.total = e.total;
             break;
-          case 'result': {
+          case 'result':
+            // The rows themselves reach the views through the results store's own change event.
             run.done = e.done;
             run.failed = e.failed;
             run.total = e.total;
-            const index = session.dataset.indexOfId(e.result.rowId);
-            session.resultsAppended(index !== undefined ? [index] : undefined);
             break;
-          }
           case 'skip':
             run.done = e.done;
             run.failed = e.failed;
@@ -237,11 +234,9 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       return undefined;
     } finally {
       cancelSub.dispose();
-      writing.dispose();
       runs.delete(run);
       if (runs.size === 0) this.runs.delete(session);
       this.setScoringContext();
-      session.resultsAppended();
       this.progressEmitter.fire(session);
       this.runningEmitter.fire(session);
     }

@@ -25,8 +25,6 @@ export class DatasetSession extends DatasetReview implements vscode.Disposable {
   private readonly disposables = new DisposableStore();
   private readonly emitter = this.disposables.add(new vscode.EventEmitter<SessionChange>());
   private readonly reloads = this.disposables.add(new Debouncer<string>(150));
-  /** While this window is writing results, its own appends need no re-read. */
-  private writingResults = 0;
   private readonly ready: Promise<void>;
   private disposed = false;
 
@@ -49,6 +47,7 @@ export class DatasetSession extends DatasetReview implements vscode.Disposable {
     this.uri = source.uri;
     this.resultsFile = resultsFileFor(this.file);
     this.annotationsFile = annotationsFileFor(this.file);
+    this.disposables.add(this.onDidChangeRows(({ indexes }) => this.emitter.fire(indexes ? { indexes } : {})));
     this.ready = this.loadStores();
     this.watchSidecars();
   }
@@ -84,21 +83,8 @@ export class DatasetSession extends DatasetReview implements vscode.Disposable {
     return super.annotationStore();
   }
 
-  /** Marks the start and end of a run writing results from this window (watch events are then ours). */
-  beginWriting(): vscode.Disposable {
-    this.writingResults++;
-    return new vscode.Disposable(() => {
-      this.writingResults--;
-      if (this.writingResults === 0) this.scheduleReload(this.resultsFile);
-    });
-  }
-
   protected override canRepair(): boolean {
     return vscode.workspace.isTrusted;
-  }
-
-  protected override didChange(indexes: readonly number[] | undefined): void {
-    this.emitter.fire(indexes ? { indexes } : {});
   }
 
   private parse(text: string): Dataset {
@@ -111,42 +97,42 @@ export class DatasetSession extends DatasetReview implements vscode.Disposable {
       ResultsStore.open(this.file, { repair }),
       AnnotationStore.forDataset(this.file, { repair }),
     ]);
-    if (results.status === 'fulfilled') this._results = results.value;
+    if (results.status === 'fulfilled') this.useResults(results.value);
     else this.log.error(`${this.resultsFile}: cannot be read: ${String(results.reason)}`);
-    if (annotations.status === 'fulfilled') this._annotations = annotations.value;
+    if (annotations.status === 'fulfilled') this.useAnnotations(annotations.value);
     else this.log.error(`${this.annotationsFile}: cannot be read: ${String(annotations.reason)}`);
     if (!this.disposed) this.changed();
   }
 
+  /**
+   * Watches the sidecars for OTHER writers (another window, the CLI): this window's own writes reach
+   * the views through the stores' change events, and a refresh after them finds nothing new to read.
+   */
   private watchSidecars(): void {
     const dir = vscode.Uri.file(path.dirname(this.file));
     for (const file of [this.resultsFile, this.annotationsFile]) {
       const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(dir, path.basename(file)));
-      const onEvent = () => this.scheduleReload(file);
+      const onEvent = () => this.reloads.restart(file, () => void this.refresh(file));
       this.disposables.add(vscode.Disposable.from(watcher, watcher.onDidChange(onEvent), watcher.onDidCreate(onEvent), watcher.onDidDelete(onEvent)));
     }
   }
 
-  private scheduleReload(file: string): void {
-    this.reloads.restart(file, () => void this.reload(file));
-  }
-
-  private async reload(file: string): Promise<void> {
+  /** Reads what another writer added to a sidecar; the store announces the rows it changed. */
+  private async refresh(file: string): Promise<void> {
     await this.ready;
     if (this.disposed) return;
     const repair = this.canRepair();
     try {
-      if (file === this.resultsFile) {
-        if (this.writingResults > 0) return;
-        if (this._results) {
-          // Only the appended tail is read; our own appends (a run from this window) read nothing.
-          if (!(await this._results.refresh({ repair }))) return;
-        } else this._results = await ResultsStore.open(this.file, { repair });
+      if (file === this.resultsFile && this._results) {
+        await this._results.refresh({ repair });
+      } else if (file === this.annotationsFile && this._annotations) {
+        await this._annotations.refresh();
       } else {
-        if (this._annotations) await this._annotations.reload();
-        else this._annotations = await AnnotationStore.forDataset(this.file, { repair });
+        // The first read failed (e.g. unreadable then): a store read now is new to every view.
+        if (file === this.resultsFile) this.useResults(await ResultsStore.open(this.file, { repair }));
+        else this.useAnnotations(await AnnotationStore.forDataset(this.file, { repair }));
+        this.changed();
       }
-      this.changed();
     } catch (err) {
       this.log.error(`${file}: cannot be re-read: ${String(err)}`);
     }
@@ -154,6 +140,7 @@ export class DatasetSession extends DatasetReview implements vscode.Disposable {
 
   dispose(): void {
     this.disposed = true;
+    this.unsubscribe();
     this.disposables.dispose();
     void this._dataset.close();
   }

@@ -19,6 +19,8 @@ import { ui } from '../surfaces';
 export class ReviewStatusBar extends Disposable implements vscode.Disposable {
   private readonly item = this._register(vscode.window.createStatusBarItem('pisarReview.status', vscode.StatusBarAlignment.Left, 50));
   private readonly updates = this._register(new Debouncer(100));
+  /** What the mean text was made from: a label (no change of results) leaves it as it is, with no pass over every row. */
+  private shown: { session: object; resultsVersion: number; failure: string | undefined } | undefined;
 
   constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
     super();
@@ -49,7 +51,9 @@ export class ReviewStatusBar extends Disposable implements vscode.Disposable {
       this.item.text = ui`$(sync~spin) PiSAR ${progress.succeeded} done · ${progress.failed} failed · ${progress.remaining} left`;
       this.item.tooltip = ui`Scoring: ${progress.text} row × model results; click to cancel.`;
       this.item.command = Commands.cancelScoring;
-    } else {
+      this.shown = undefined;
+    } else if (this.shown?.session !== session || this.shown.resultsVersion !== session.resultsVersion || this.shown.failure !== session.scoringFailure) {
+      this.shown = { session, resultsVersion: session.resultsVersion, failure: session.scoringFailure };
       const summary = summaryView(session);
       const t = session.threshold;
       const scored = summary.models.filter((m) => m.mean !== null);
