@@ -12,10 +12,10 @@ const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
 const run = promisify(execFile);
 
 /** The CLI as a separate process (so the fake server in this one keeps answering); never rejects. */
-async function cliProcess(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; prefix?: string[] } = {}) {
+async function cliProcess(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; prefix?: string[]; timeoutMs?: number } = {}) {
   const [file, ...pre] = options.prefix ?? [process.execPath];
   try {
-    const { stdout, stderr } = await run(file, [...pre, ...(options.prefix ? [process.execPath] : []), CLI, ...args], { cwd: options.cwd, env: { PATH: process.env.PATH, ...options.env }, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(file, [...pre, ...(options.prefix ? [process.execPath] : []), CLI, ...args], { cwd: options.cwd, env: { PATH: process.env.PATH, ...options.env }, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 0 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -99,8 +99,45 @@ describe('security: the CLI under pipes, failures, read-only folders and concurr
     assert.equal(b.code, 0, b.stderr);
     assert.equal(server.repeatedSuccesses(), 0, `${server.repeatedSuccesses()} pairs were called twice`);
     assert.equal(server.stats.requests, 24);
-    assert.match(a.stderr + b.stderr, /another run on this dataset .* holds .*\.lock; waiting/);
+    assert.match(a.stderr + b.stderr, /waiting for another run on this dataset \(pid \d+ on .*\), which holds .*\.lock/);
     assert.ok(!fs.existsSync(`${path.join(tmp.dir, 'data.pisar-results.jsonl')}.lock`), 'the lock is removed at the end');
+  });
+
+  it('a lock that came with the folder (another host, pid 1, not refreshed for years) is taken over and reported, not waited on forever', async () => {
+    server = await FakeOpenAIServer.start();
+    const data = path.join(tmp.dir, 'data.jsonl');
+    await fsp.writeFile(data, jsonl(rows(3)));
+    const config = path.join(tmp.dir, 'config.json');
+    await fsp.writeFile(config, JSON.stringify({ models: [{ name: 'm', baseUrl: server.url, model: 'm' }] }));
+    const lock = path.join(tmp.dir, 'data.pisar-results.jsonl.lock');
+    fs.writeFileSync(lock, JSON.stringify({ pid: 1, host: 'build-server-7', startedAt: '2020-01-01T00:00:00.000Z' }));
+    fs.utimesSync(lock, new Date('2020-01-01'), new Date('2020-01-01'));
+    const out = await cliProcess(['score', data, '--config', config, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')], { timeoutMs: 30_000 });
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stderr, /took over a stale lock .*\.lock \(pid 1 on "build-server-7", started 2020-01-01T00:00:00\.000Z\): not refreshed for \d+ s/);
+    assert.equal(server.stats.requests, 3);
+    assert.ok(!fs.existsSync(lock), 'the lock is released at the end');
+  });
+
+  it('a live foreign lock is waited on visibly and for a bounded time; --break-lock takes it', async () => {
+    server = await FakeOpenAIServer.start();
+    const data = path.join(tmp.dir, 'data.jsonl');
+    await fsp.writeFile(data, jsonl(rows(2)));
+    const config = path.join(tmp.dir, 'config.json');
+    await fsp.writeFile(config, JSON.stringify({ models: [{ name: 'm', baseUrl: server.url, model: 'm' }] }));
+    const lock = path.join(tmp.dir, 'data.pisar-results.jsonl.lock');
+    // Fresh: as a run on another machine sharing the folder keeps it.
+    fs.writeFileSync(lock, JSON.stringify({ pid: 4242, host: 'other-machine', startedAt: new Date().toISOString() }));
+    const args = ['score', data, '--config', config, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')];
+    const bounded = await cliProcess([...args, '--lock-timeout', '1'], { timeoutMs: 30_000 });
+    assert.equal(bounded.code, 2, bounded.stderr);
+    assert.match(bounded.stderr, /waiting for another run on this dataset \(pid 4242 on "other-machine"/, 'the wait says what it waits for');
+    assert.match(bounded.stderr, /still holds .*\.lock after \d+ s; nothing was called\. .*--break-lock/, 'the end of the wait names the fix');
+    assert.equal(server.stats.requests, 0);
+    const broken = await cliProcess([...args, '--break-lock'], { timeoutMs: 30_000 });
+    assert.equal(broken.code, 0, broken.stderr);
+    assert.match(broken.stderr, /--break-lock: deleted .*\.lock \(pid 4242 on "other-machine"/);
+    assert.equal(server.stats.requests, 2);
   });
 
   it('a lock left by a killed run (its pid is gone) is taken over at once', async () => {

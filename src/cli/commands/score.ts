@@ -18,7 +18,7 @@ import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode,
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
-  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--json]';
+  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--break-lock] [--lock-timeout <s>] [--json]';
 
 /** The `--json` document of `score`; its shape is part of the CLI's public contract. */
 export interface ScoreDocument {
@@ -51,6 +51,8 @@ const options = {
   threshold: { type: 'string' },
   ...DATASET_FLAGS,
   rerun: { type: 'boolean' },
+  'break-lock': { type: 'boolean' },
+  'lock-timeout': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -109,6 +111,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
   const datasetOptions = datasetOptionsOf(values, settings, usage);
   const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
+  const lockWaitMs = values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout']);
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
 
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptions);
@@ -153,6 +156,9 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
       dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal,
       apiKeyFor, requestCache, reasoningMarkers: settings.reasoningMarkers,
       onLockWait: (message) => progress.message([message]),
+      onLockNotice: (message) => progress.message([message]),
+      breakLock: values['break-lock'] ?? false,
+      lockWaitMs,
       onEvent: (e) => {
         progress.update(e);
         if (e.kind === 'model-failed') progress.message([`model "${e.model}" stopped: ${e.message}`, `  fix: ${e.fix}`]);
@@ -216,6 +222,12 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     return ExitCode.rowsSkipped;
   }
   return ExitCode.ok;
+}
+
+function lockTimeoutMs(text: string): number {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--lock-timeout: expected seconds (a number >= 0), got "${text}"`, usage);
+  return seconds * 1000;
 }
 
 function runLine(s: RunSummary): string {

@@ -20,7 +20,7 @@ import { RowFeed } from './rowFeed';
 import type { ModelFailure, ModelRunStats, RunScorer } from './runTypes';
 import { ScoreBatcher } from './scoreBatcher';
 import { ownValue } from '../security/ownKeys';
-import { RunLock } from '../store/runLock';
+import { LockError, RunLock } from '../store/runLock';
 import { UnsafeFileError } from '../store/safeFile';
 import { BAD_EMBEDDING } from './scoreBatcher';
 
@@ -77,6 +77,12 @@ export interface RunOptions {
   onEvent?: (e: RunEvent) => void;
   /** Told (once) that another run holds this dataset's lock and this one waits for it. */
   onLockWait?: (message: string) => void;
+  /** Told when a stale lock (a dead run's, or one that came with the folder) is taken over, or broken by breakLock. */
+  onLockNotice?: (message: string) => void;
+  /** Delete the dataset's lock first: the user says no run holds it. */
+  breakLock?: boolean;
+  /** Longest wait for another live run's lock (default 10 minutes); then the run fails with the fix. */
+  lockWaitMs?: number;
   /** The model's API key (extension: SecretStorage; CLI: the env var named by apiKeyEnv). Never stored. */
   apiKeyFor: (model: ModelConfig) => Promise<string | undefined>;
   /** Default: an in-memory cache for this run. */
@@ -113,8 +119,9 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   // One run per dataset at a time (src/core/store/runLock.ts): a second waits, then calls only what is left.
   let lock: RunLock | undefined;
   try {
-    lock = await RunLock.acquire(options.results.file, { signal: options.signal, onWait: options.onLockWait });
+    lock = await RunLock.acquire(options.results.file, { signal: options.signal, onWait: options.onLockWait, onNotice: options.onLockNotice, breakLock: options.breakLock, maxWaitMs: options.lockWaitMs });
   } catch (err) {
+    if (err instanceof LockError) throw new RunError(err.message, err.fix);
     if (err instanceof UnsafeFileError) throw new RunError(`cannot lock ${RunLock.fileFor(options.results.file)}: ${err.reason}`, err.fix);
     if (options.signal?.aborted) throw new RunError('cancelled while waiting for another run on this dataset', 'Run again once the other run has finished.');
     // A folder we cannot write: no lock; the write check below names the sidecar before any call.
