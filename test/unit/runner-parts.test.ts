@@ -60,6 +60,7 @@ describe('runner parts: model lane', function () {
       maxRetryAfterMs: 1000,
       apiKeyFor: async () => undefined,
       onRetry: (e) => retries.push(e.retry),
+      onWait: () => undefined,
       onModelFailed: (f) => failures.push(f),
       ...extra,
     };

@@ -116,7 +116,7 @@ describe('runner against a real OpenAI-compatible server', function () {
     }
     assert.equal(latest(4).error?.kind, 'malformed');
     assert.equal(latest(5).error?.kind, 'empty-choices');
-    assert.equal(latest(6).error?.kind, 'request');
+    assert.equal(latest(6).error?.kind, 'context-length', 'a context-size 400 is this row\'s, with its own kind');
     assert.equal(latest(6).error?.status, 400);
     assert.equal(latest(7).error?.kind, 'server');
     assert.match(latest(7).error!.message, /gave up after 5 attempts/);

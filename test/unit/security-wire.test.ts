@@ -137,12 +137,14 @@ describe('security: what a hostile server can no longer do', function () {
     assert.ok(!(out + err).includes(key), 'the key left the process');
   });
 
-  it('a huge Retry-After is capped, and the retry says so', async () => {
+  it('a huge Retry-After is not waited: the pair fails at once with the reason, and nothing is retried', async () => {
     const server = track(await FakeOpenAIServer.start({ faultFor: (req) => (req.attempt === 0 ? { kind: '429', retryAfterSec: 1e9 } : undefined) }));
     const { stored, events, elapsedMs } = await run({ baseUrl: server.url }, { maxRetryAfterMs: 200, retries: 1 });
-    assert.ok(only(stored).output);
-    const retry = events.find((e) => e.kind === 'retry') as Extract<RunEvent, { kind: 'retry' }>;
-    assert.match(retry.reason, /asked to wait 1000000000 s; waiting 0 s, the cap/);
+    const result = only(stored);
+    assert.equal(result.output, undefined);
+    assert.match(result.error?.message ?? '', /asked to wait 1000000000 s, more than "maxRetryWaitMs" allows \(0 s\); not waited/);
+    assert.equal(events.filter((e) => e.kind === 'retry').length, 0);
+    assert.equal(server.stats.requests, 1);
     assert.ok(elapsedMs < 5000);
   });
 });

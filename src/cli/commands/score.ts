@@ -163,6 +163,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
         progress.update(e);
         if (e.kind === 'model-failed') progress.message([`model "${e.model}" stopped: ${e.message}`, `  fix: ${e.fix}`]);
         if (e.kind === 'scoring-failed') progress.message([`scoring failed: ${e.message}`]);
+        if (e.kind === 'wait') progress.message([`model "${e.model}": the server asked to wait ${Math.round(e.delayMs / 1000)} s (${e.reason}); waiting until ${e.until.slice(11, 19)} UTC, then retrying`]);
       },
     });
   } catch (err) {

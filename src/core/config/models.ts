@@ -29,6 +29,10 @@ export interface ModelConfig {
   timeoutMs?: number;
   /** Largest response body read, in bytes (default 8 MiB); a larger one fails the row with kind `too-large`. */
   maxResponseBytes?: number;
+  /** Send `"stream": true` (servers that only stream); the event-stream answer is read whole. */
+  stream?: boolean;
+  /** Longest wait a server may ask for (Retry-After) before the pair fails instead (default 600000, 10 minutes). */
+  maxRetryWaitMs?: number;
   /** Extra fields merged into the request body (e.g. top_p, seed). */
   extraBody?: Record<string, unknown>;
   /** Extra HTTP headers. */
@@ -53,7 +57,7 @@ export class ConfigError extends Error {
 
 const KNOWN_KEYS: readonly (keyof ModelConfig)[] = [
   'name', 'baseUrl', 'model', 'apiKeyEnv', 'systemPrompt', 'promptTemplate', 'temperature', 'maxTokens',
-  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers',
+  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers', 'stream', 'maxRetryWaitMs',
 ];
 
 /** Longest duration a timer can hold (setTimeout's limit, about 24.8 days); longer ones fire at once. */
@@ -169,6 +173,14 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
     if (typeof keepThinking !== 'boolean') throw new ConfigError(source, f('keepThinking'), `must be true or false; got ${JSON.stringify(keepThinking)}`, 'Set "keepThinking": true to score <think> blocks with the answer, or remove it.');
     config.keepThinking = keepThinking;
   }
+  for (const flag of ['stream'] as const) {
+    const value = obj[flag];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'boolean') throw new ConfigError(source, f(flag), `must be true or false; got ${JSON.stringify(value)}`, 'Set "stream": true for a server that only answers streaming requests, or remove it.');
+    config[flag] = value;
+  }
+  const maxRetryWaitMs = num('maxRetryWaitMs', (n) => Number.isInteger(n) && n >= 0 && n <= MAX_DURATION_MS, `a whole number of milliseconds from 0 to ${MAX_DURATION_MS}`);
+  if (maxRetryWaitMs !== undefined) config.maxRetryWaitMs = maxRetryWaitMs;
   const concurrency = num('concurrency', (n) => Number.isInteger(n) && n >= 1 && n <= 256, 'a whole number from 1 to 256');
   if (concurrency !== undefined) config.concurrency = concurrency;
   const timeoutMs = num('timeoutMs', (n) => Number.isInteger(n) && n >= 100 && n <= MAX_DURATION_MS, `a whole number of milliseconds from 100 to ${MAX_DURATION_MS}`);

@@ -15,6 +15,8 @@ export class ResponseError extends Error {
     /** For 'model': what the user should change. */
     readonly fix?: string,
     readonly status?: number,
+    /** For 'retry': how long the server asked to wait (from its body), when it said. */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = 'ResponseError';
@@ -42,6 +44,10 @@ export interface ErrorReason {
   readonly type?: string;
   /** The body is a web page, not an API answer. */
   readonly html?: boolean;
+  /** Google's `details[].reason` values (API_KEY_INVALID, RATE_LIMIT_EXCEEDED, ...) and quota ids. */
+  readonly details?: string;
+  /** A wait the body asks for (Google's RetryInfo.retryDelay, "Please retry in 13.4s"). */
+  readonly retryAfterMs?: number;
 }
 
 export function looksLikeHtml(text: string): boolean {
@@ -73,16 +79,18 @@ export function errorReason(body: unknown): ErrorReason {
     }
     return { message: clip(trimmed) };
   }
+  // Google's OpenAI-compatible endpoint answers some errors as a list of one error object.
+  if (Array.isArray(body) && body.length > 0 && body[0] && typeof body[0] === 'object') return errorReason(body[0]);
   if (!body || typeof body !== 'object') return {};
   const obj = body as Record<string, unknown>;
   const error = obj.error;
-  if (typeof error === 'string') return { message: clip(error), ...codeOf(obj) };
+  if (typeof error === 'string') return withHints({ message: clip(error), ...codeOf(obj) });
   if (error && typeof error === 'object') {
     const e = error as Record<string, unknown>;
     const message = textOf(e.message) ?? textOf(e);
     // OpenRouter puts the upstream provider's own words in metadata.raw.
     const raw = textOf((e.metadata as { raw?: unknown } | undefined)?.raw);
-    return { message: raw && message && !message.includes(raw) ? `${message} (${raw})` : message, ...codeOf(e) };
+    return withHints({ message: raw && message && !message.includes(raw) ? `${message} (${raw})` : message, ...codeOf(e), ...googleDetails(e) });
   }
   if (obj.detail !== undefined) {
     const detail = obj.detail;
@@ -91,7 +99,7 @@ export function errorReason(body: unknown): ErrorReason {
       : textOf(detail);
     return { message: message ? clip(message) : undefined, ...codeOf(obj) };
   }
-  if (obj.message !== undefined) return { message: textOf(obj.message), ...codeOf(obj) };
+  if (obj.message !== undefined) return withHints({ message: textOf(obj.message), ...codeOf(obj) });
   return { message: clip(JSON.stringify(obj)) };
 }
 
@@ -99,7 +107,50 @@ function codeOf(obj: Record<string, unknown>): { code?: string | number; type?: 
   const out: { code?: string | number; type?: string } = {};
   if (typeof obj.code === 'string' || typeof obj.code === 'number') out.code = obj.code;
   if (typeof obj.type === 'string') out.type = obj.type;
+  // Google: {"code": 429, "status": "RESOURCE_EXHAUSTED"}.
+  else if (typeof obj.status === 'string') out.type = obj.status;
   return out;
+}
+
+/** Google's `details`: the reasons (API_KEY_INVALID), quota ids (…PerMinute…) and RetryInfo's delay. */
+function googleDetails(e: Record<string, unknown>): { details?: string; retryAfterMs?: number } {
+  if (!Array.isArray(e.details)) return {};
+  const words: string[] = [];
+  let retryAfterMs: number | undefined;
+  for (const d of e.details as unknown[]) {
+    if (!d || typeof d !== 'object') continue;
+    const detail = d as Record<string, unknown>;
+    if (typeof detail.reason === 'string') words.push(detail.reason);
+    if (Array.isArray(detail.violations)) {
+      for (const v of detail.violations as Record<string, unknown>[]) {
+        if (v && typeof v.quotaId === 'string') words.push(v.quotaId);
+        if (v && typeof v.quotaMetric === 'string') words.push(v.quotaMetric);
+      }
+    }
+    if (typeof detail.retryDelay === 'string') retryAfterMs = durationMs(detail.retryDelay);
+  }
+  return { ...(words.length > 0 ? { details: words.join(' ').slice(0, 300) } : {}), ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+}
+
+/** "13s", "13.4s", "1m30s", "500ms", "6 seconds" as milliseconds. */
+function durationMs(text: string): number | undefined {
+  let total = 0;
+  let matched = false;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|sec(?:ond)?s?|m|min(?:ute)?s?|h|hours?)\b/gi)) {
+    matched = true;
+    const n = Number(m[1]);
+    const unit = m[2].toLowerCase();
+    total += unit.startsWith('ms') || unit.startsWith('milli') ? n : unit.startsWith('h') ? n * 3_600_000 : unit === 'm' || unit.startsWith('min') ? n * 60_000 : n * 1000;
+  }
+  return matched ? Math.round(total) : undefined;
+}
+
+/** A wait the message itself asks for: "Please retry in 13.4s", "try again in 1m30s", "retry after 6 seconds". */
+function withHints(reason: ErrorReason): ErrorReason {
+  if (reason.retryAfterMs !== undefined || !reason.message) return reason;
+  const hint = /(?:retry|try again)\s+(?:in|after)\s+((?:\d+(?:\.\d+)?\s*[a-z]+\s*){1,3})/i.exec(reason.message);
+  const ms = hint ? durationMs(hint[1]) : undefined;
+  return ms !== undefined ? { ...reason, retryAfterMs: ms } : reason;
 }
 
 export function tryJson(text: string): unknown {
@@ -154,4 +205,122 @@ export function unsupportedParameterFix(name: string, parameter: string): string
 export function notApiFix(baseUrl: string): string {
   const hint = /\/v\d+\/?$/.test(baseUrl) ? 'check the host and path' : 'add /v1?';
   return `Check "baseUrl" (${baseUrl}): it served a web page, not the OpenAI API (${hint}). The base URL is the part before /chat/completions, e.g. http://localhost:8000/v1.`;
+}
+
+/** What a server's refusal means for the run: the one reading of status + body, for HTTP errors and 200-with-error alike. */
+export interface ServerFailure {
+  readonly action: 'retry' | 'row' | 'model';
+  readonly kind: string;
+  readonly fix?: string;
+  readonly retryAfterMs?: number;
+}
+
+/** Where the failing request went, to write fixes that say what to change. */
+export interface RequestPlace {
+  readonly name?: string;
+  readonly baseUrl?: string;
+  /** The model id sent. */
+  readonly model?: string;
+}
+
+const ENDPOINT_MISSING = /unexpected endpoint|unknown endpoint|no such (route|endpoint)|route not found|no route (for|matches)|cannot (post|get) \/|404 page not found|invalid url \((post|get)|endpoint not found|path not found|not found: \/|the requested url was not found/i;
+const AUTH_WORDS = /api[_ ]?key[_ ]not[_ ]valid|api_key_invalid|api_key_expired|api key expired|invalid[_ ]api[_ ]key|incorrect api key|invalid (x-)?api-key|invalid authentication|invalid_authentication|unauthenticated|unauthori[sz]ed|missing (an |the )?(api )?key|no (auth|api) (credentials|key)|access denied due to invalid subscription key|invalid subscription key|authentication (failed|required|error)|invalid token|token (has )?expired|user not found|permission_denied/i;
+const CONTEXT_WORDS = /context[_ ]length|maximum context|context window|exceeds? (the )?(available )?context( size)?|exceed_context_size|\bn_ctx\b|too many (input )?tokens|prompt is too long|input is too (long|large)|tokens \+ `?max_new_tokens`? must be|must have less than \d+ tokens|reduce the length of the messages|maximum (input|prompt) length/i;
+const MODEL_MISSING = /model[^.]{0,120}(does not exist|not found|is not a valid model|not available|is not supported|unknown)|model_not_found|deploymentnotfound|deployment for this resource does not exist|no models? (is )?loaded|unknown model|invalid model|no (such|matching) model|try pulling it first/i;
+const RATE_WORDS = /rate.?limit|too many requests|resource_exhausted|quota exceeded for metric|per (minute|second|hour|day)|requests per|tokens per|perminute|perday|perhour|retry (in|after)|try again in|slow down/i;
+const TRANSIENT_WORDS = /overloaded|temporarily unavailable|service unavailable|loading model|model is loading|currently loading|server is busy|capacity|try again later|bad gateway|gateway timeout|upstream/i;
+
+/**
+ * The one classifier of a server's refusal by its status (undefined for a 200 whose body is an error)
+ * and its words, across OpenAI, Azure, Gemini, OpenRouter, vLLM, Ollama, LM Studio, llama.cpp and TGI.
+ * Order matters: a missing endpoint, a bad key and no credit stop the model; a context-size error is
+ * this row's (never retried, whatever its status); rate limits and transient errors are retried.
+ */
+export function classifyServerError(status: number | undefined, reason: ErrorReason, place: RequestPlace = {}, headerRetryAfterMs?: number): ServerFailure {
+  const message = reason.message ?? '';
+  const words = `${message} ${reason.code ?? ''} ${reason.type ?? ''} ${reason.details ?? ''}`;
+  const code = status ?? numericCode(reason);
+  const retryAfterMs = headerRetryAfterMs ?? reason.retryAfterMs;
+  const name = place.name ?? 'the model';
+  if (reason.html) return { action: 'model', kind: 'not-api', fix: notApiFix(place.baseUrl ?? 'the endpoint') };
+  if (ENDPOINT_MISSING.test(message)) return { action: 'model', kind: 'not-api', fix: endpointFix(place.baseUrl) };
+  if (code === 401 || code === 403 || AUTH_WORDS.test(words)) return { action: 'model', kind: 'auth' };
+  if (code === 402 || (isQuotaExhausted(reason) && !isRateLimitQuota(reason, retryAfterMs))) {
+    return { action: 'model', kind: 'quota', fix: 'The account behind the key has no credit left ("insufficient_quota"): add credit or billing at the provider, or use another key; retrying will not help.' };
+  }
+  if (CONTEXT_WORDS.test(words)) {
+    return { action: 'row', kind: 'context-length', fix: `The prompt and answer do not fit the model's context: shorten this row's input, give the server a larger context (llama.cpp -c / --ctx-size, vLLM --max-model-len, Ollama num_ctx), or lower "maxTokens" of "${name}".` };
+  }
+  const parameter = code === 400 || code === 422 || code === undefined ? unsupportedParameter(reason) : undefined;
+  if (parameter) return { action: 'model', kind: 'unsupported-parameter', fix: unsupportedParameterFix(name, parameter) };
+  if (code === 404 || MODEL_MISSING.test(words)) {
+    return { action: 'model', kind: 'not-found', fix: notFoundFix(place, MODEL_MISSING.test(words)) };
+  }
+  // A status or code that says "bad request" outweighs words such as "overloaded" in its message.
+  const unsaid = code === undefined || code >= 500;
+  if (code === 429 || (unsaid && RATE_WORDS.test(words))) return { action: 'retry', kind: 'rate-limit', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  if (code === 408 || code === 409 || (code !== undefined && code >= 500) || (code === undefined && (TRANSIENT_CODES.test(`${reason.code ?? ''} ${reason.type ?? ''}`) || TRANSIENT_WORDS.test(message)))) {
+    return { action: 'retry', kind: 'server', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+  return status === undefined ? { action: 'row', kind: 'server-error' } : { action: 'row', kind: 'request' };
+}
+
+/**
+ * Gemini says "You exceeded your current quota" for its per-minute and per-day limits too: with a
+ * retry delay, a per-minute/day quota id or RESOURCE_EXHAUSTED and no billing words it is a rate
+ * limit, not an empty account. A limit of 0 (the model is not in the plan at all) is no quota.
+ */
+function isRateLimitQuota(reason: ErrorReason, retryAfterMs: number | undefined): boolean {
+  const words = `${reason.message ?? ''} ${reason.details ?? ''} ${reason.type ?? ''}`;
+  if (/insufficient_quota|billing_hard_limit/i.test(`${reason.code ?? ''} ${reason.type ?? ''}`)) return false;
+  if (/\blimit:\s*0\b/i.test(words)) return false;
+  return retryAfterMs !== undefined || /per ?(minute|second|hour|day)|resource_exhausted|quota exceeded for metric|rate.?limit/i.test(words);
+}
+
+/** The fix for a path that is not the API (LM Studio's "Unexpected endpoint", a router's 404 page). */
+export function endpointFix(baseUrl: string | undefined): string {
+  const path = pathOf(baseUrl);
+  if (path !== undefined && /\/chat\/completions\/?$/.test(path)) return 'Remove "/chat/completions" from "baseUrl": the base URL is the part before it, e.g. http://localhost:1234/v1.';
+  if (path !== undefined && !/\/v\d+[a-z]*(\/|$)|\/openai(\/|$)/.test(path)) return `The server has no chat-completions endpoint at this path: add /v1 to "baseUrl" (e.g. ${originOf(baseUrl)}${path.replace(/\/+$/, '')}/v1).`;
+  return 'The server has no chat-completions endpoint at this path: check the path of "baseUrl" (the part before /chat/completions, e.g. http://localhost:1234/v1).';
+}
+
+/** The fix for a 404, from what the URL and the message say (an Azure URL gets Azure's shape). */
+export function notFoundFix(place: RequestPlace, modelNamed: boolean): string {
+  const name = place.name ?? 'the model';
+  let url: URL | undefined;
+  try {
+    url = place.baseUrl ? new URL(place.baseUrl) : undefined;
+  } catch {
+    url = undefined;
+  }
+  const azure = url && (/\.(openai\.azure\.com|cognitiveservices\.azure\.com|services\.ai\.azure\.com)$/i.test(url.hostname) || url.searchParams.has('api-version') || /^\/openai(\/|$)/.test(url.pathname));
+  if (url && azure) {
+    if (!/\/openai\/(deployments\/[^/]+|v1)\/?$/.test(url.pathname.replace(/\/chat\/completions\/?$/, ''))) {
+      return `Azure OpenAI needs the deployment in the path: set "baseUrl" to ${url.protocol}//${url.host}/openai/deployments/<your deployment>?api-version=${url.searchParams.get('api-version') ?? '2024-10-21'} (or ${url.protocol}//${url.host}/openai/v1).`;
+    }
+    if (!url.searchParams.has('api-version') && !/\/openai\/v1\/?$/.test(url.pathname)) return `Azure OpenAI needs an API version: add ?api-version=2024-10-21 to "baseUrl" of "${name}".`;
+    return `Check the deployment name in "baseUrl" of "${name}" (Azure answers 404 for a deployment that does not exist) and that the api-version is one Azure supports.`;
+  }
+  const id = place.model !== undefined ? ` ("${place.model}")` : '';
+  if (modelNamed) return `The server does not serve the model "${name}" asks for: check "model"${id} of "${name}" against the server's model list (pisar-review check-models), or load/pull it on the server.`;
+  const path = pathOf(place.baseUrl);
+  if (path !== undefined && !/\/v\d+[a-z]*(\/|$)/.test(path)) return `The server answered 404 for ${path.replace(/\/+$/, '')}/chat/completions: add /v1 to "baseUrl" of "${name}" if the server serves the API under /v1, else check "model"${id}.`;
+  return `The server answered 404: check "model"${id} of "${name}" and the path of its "baseUrl" (the part before /chat/completions).`;
+}
+
+function pathOf(baseUrl: string | undefined): string | undefined {
+  try {
+    return baseUrl ? new URL(baseUrl).pathname : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function originOf(baseUrl: string | undefined): string {
+  try {
+    return baseUrl ? new URL(baseUrl).origin : '';
+  } catch {
+    return '';
+  }
 }

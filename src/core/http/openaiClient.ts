@@ -45,9 +45,12 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {
   if (options.apiKey) rememberSecret(options.apiKey);
   // The library insists on a key; with none, the placeholder is never sent: the header is removed.
   else headers.Authorization = null;
+  const { base, query } = splitBaseUrl(options.baseUrl);
   return new ReviewClient({
     apiKey: options.apiKey || 'unused',
-    baseURL: options.baseUrl,
+    baseURL: base,
+    // Azure's documented URL carries ?api-version=: a query stays a query on every request, after the path.
+    ...(query ? { defaultQuery: query } : {}),
     adminAPIKey: null, // else OPENAI_ADMIN_KEY from the environment replaces the Bearer token
     organization: null,
     project: null,
@@ -58,4 +61,27 @@ export function createOpenAIClient(options: OpenAIClientOptions): OpenAI {
     logLevel: 'off',
     fetch: guardedFetch({ timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes }),
   });
+}
+
+/**
+ * A baseUrl as the library needs it: the path without a trailing slash, and its query apart (the
+ * library appends paths to the base as text, so `…/gpt4?api-version=1` would become
+ * `…/gpt4?api-version=1/chat/completions`). Surrounding whitespace is dropped.
+ */
+export function splitBaseUrl(baseUrl: string): { base: string; query?: Record<string, string> } {
+  let url: URL;
+  try {
+    url = new URL(baseUrl.trim());
+  } catch {
+    return { base: baseUrl.trim() };
+  }
+  const base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+  if (url.search === '' || url.search === '?') return { base };
+  return { base, query: Object.fromEntries(url.searchParams) };
+}
+
+/** The URL a request to `path` (e.g. "/chat/completions") is sent to, as the client builds it. */
+export function requestUrl(baseUrl: string, path: string): string {
+  const { base, query } = splitBaseUrl(baseUrl);
+  return `${base}${path}${query ? `?${new URLSearchParams(query).toString()}` : ''}`;
 }

@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import { transportErrorOf } from './transport';
-import { errorReason, isQuotaExhausted, notApiFix, rawErrorBody, ResponseError, unsupportedParameter, unsupportedParameterFix, type ErrorReason } from './errors';
+import { classifyServerError, errorReason, notApiFix, rawErrorBody, ResponseError, type ErrorReason } from './errors';
 
 /** How the one retry layer behaves (the openai client's own retries are off: stacked retries multiply). */
 export interface RetryPolicy {
@@ -35,6 +35,7 @@ export interface FailureClass {
 export interface FailureContext {
   readonly name?: string;
   readonly baseUrl?: string;
+  readonly model?: string;
 }
 
 export function classifyFailure(err: unknown, context: FailureContext = {}): FailureClass {
@@ -43,7 +44,7 @@ export function classifyFailure(err: unknown, context: FailureContext = {}): Fai
   if (refused && refused.kind !== 'timeout') return { action: refused.kind === 'redirect' ? 'model' : 'row', kind: refused.kind, message: refused.message };
   if (err instanceof ResponseError) {
     const fix = err.fix ?? (err.kind === 'not-api' ? notApiFix(context.baseUrl ?? 'the endpoint') : undefined);
-    return { action: err.action, kind: err.kind, message: err.message, ...(err.status !== undefined ? { status: err.status } : {}), ...(fix ? { fix } : {}) };
+    return { action: err.action, kind: err.kind, message: err.message, ...(err.status !== undefined ? { status: err.status } : {}), ...(fix ? { fix } : {}), ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) };
   }
   if (err instanceof APIUserAbortError) return { action: 'aborted', kind: 'aborted', message: 'cancelled' };
   if (err instanceof APIConnectionTimeoutError) return { action: 'retry', kind: 'timeout', message: 'the request timed out' };
@@ -58,18 +59,8 @@ export function classifyFailure(err: unknown, context: FailureContext = {}): Fai
     const status = err.status;
     const reason = reasonOf(err);
     const message = `HTTP ${status}${reason.message ? `: ${reason.message}` : ''}`;
-    // Failures no retry can mend stop the model at once, with the fix.
-    if (reason.html) return { action: 'model', kind: 'not-api', status, message, fix: notApiFix(context.baseUrl ?? 'the endpoint') };
-    if (isQuotaExhausted(reason) || status === 402) {
-      return { action: 'model', kind: 'quota', status, message, fix: 'The account behind the key has no credit left ("insufficient_quota"): add credit or billing at the provider, or use another key; retrying will not help.' };
-    }
-    const parameter = status === 400 || status === 422 ? unsupportedParameter(reason) : undefined;
-    if (parameter) return { action: 'model', kind: 'unsupported-parameter', status, message, fix: unsupportedParameterFix(context.name ?? 'the model', parameter) };
-    if (status === 429) return { action: 'retry', kind: 'rate-limit', status, message, retryAfterMs: retryAfterMs(err.headers) };
-    if (status === 408 || status === 409 || status >= 500) return { action: 'retry', kind: 'server', status, message, retryAfterMs: retryAfterMs(err.headers) };
-    if (status === 401 || status === 403) return { action: 'model', kind: 'auth', status, message };
-    if (status === 404) return { action: 'model', kind: 'not-found', status, message };
-    return { action: 'row', kind: 'request', status, message };
+    const failure = classifyServerError(status, reason, context, retryAfterMs(err.headers));
+    return { ...failure, status, message };
   }
   if (err instanceof SyntaxError) return { action: 'row', kind: 'malformed', message: `the response body is not valid JSON (${err.message})` };
   if ((err as Error)?.name === 'AbortError') return { action: 'aborted', kind: 'aborted', message: 'cancelled' };

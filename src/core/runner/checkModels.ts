@@ -43,7 +43,7 @@ export async function checkModel(config: ModelConfig, apiKey: string | undefined
   const mask = (text: string) => redactCredentials(text, [apiKey]);
   const client = createClient({ ...config, timeoutMs: Math.min(config.timeoutMs ?? CHECK_TIMEOUT_MS, CHECK_TIMEOUT_MS) }, apiKey);
   const fail = (err: unknown) => {
-    const failure = classifyFailure(err, { name: config.name, baseUrl: config.baseUrl });
+    const failure = classifyFailure(err, { name: config.name, baseUrl: config.baseUrl, model: config.model });
     check.error = { kind: failure.kind, message: mask(failure.message) };
     if (failure.status !== undefined || !['unreachable', 'connection', 'timeout'].includes(failure.kind)) check.reachable = true;
     if (failure.kind === 'auth' || failure.kind === 'quota') check.keyAccepted = false;
@@ -61,7 +61,7 @@ export async function checkModel(config: ModelConfig, apiKey: string | undefined
     if (typeof list === 'string') check.quirks.push('models-list-not-json');
     else if (ids) check.modelFound = ids.length === 0 ? null : ids.includes(config.model);
   } catch (err) {
-    const failure = classifyFailure(err, { name: config.name, baseUrl: config.baseUrl });
+    const failure = classifyFailure(err, { name: config.name, baseUrl: config.baseUrl, model: config.model });
     if (failure.kind === 'unreachable' || failure.kind === 'connection' || failure.kind === 'timeout' || failure.kind === 'auth' || failure.kind === 'not-api' || failure.kind === 'quota') {
       fail(err);
       return check;
@@ -74,14 +74,14 @@ export async function checkModel(config: ModelConfig, apiKey: string | undefined
   const body = requestBody({ ...config, maxTokens: Math.max(config.maxTokens ?? 0, CHECK_MAX_TOKENS) }, [{ role: 'user', content: CHECK_PROMPT }]);
   const started = performance.now();
   try {
-    const { data, response } = await client.chat.completions.create(body as never).withResponse();
+    const { data, response } = await client.post('/chat/completions', { body }).withResponse();
     check.latencyMs = Math.round(performance.now() - started);
     check.keyAccepted = true;
     const raw = data as unknown;
     if (typeof raw === 'string') check.quirks.push(`answer sent as ${response.headers.get('content-type') ?? 'no content type'}, not application/json`);
     const parsedBody = typeof raw === 'string' ? safeJson(raw) : raw;
     noteQuirks(parsedBody, check.quirks);
-    const answer = parseChatResponse(raw);
+    const answer = parseChatResponse(raw, { name: config.name, baseUrl: config.baseUrl, model: config.model });
     const visible = visibleAnswer(answer.text, { keepThinking: config.keepThinking }, answer.finishReason);
     check.modelFound = check.modelFound ?? true;
     check.answer = visible.output.trim().slice(0, 200);

@@ -26,6 +26,8 @@ export interface LaneContext {
   readonly reasoningMarkers?: readonly ReasoningMarker[];
   apiKeyFor(model: ModelConfig): Promise<string | undefined>;
   onRetry(e: { model: string; rowId: string; retry: number; delayMs: number; reason: string }): void;
+  /** The server asked the model to wait (Retry-After or its body): told once per pause, whatever the terminal. */
+  onWait(e: { model: string; delayMs: number; until: string; reason: string }): void;
   onModelFailed(failure: ModelFailure): void;
 }
 
@@ -37,6 +39,10 @@ export class ModelLane {
   private readonly controller = new AbortController();
   /** Requests this model may have in flight now (AIMD, see ConcurrencyLimit). */
   readonly limit: ConcurrencyLimit;
+  /** Until when a wait the server asked for was last told (told once per pause, not per request). */
+  private waitToldUntil = 0;
+  /** Set when the server asked for a wait longer than the model allows: calls before `until` fail at once. */
+  private blocked: { until: number; message: string } | undefined;
   private next = 0;
   private clientPromise: Promise<OpenAI> | undefined;
   /** Held only to mask it in failure messages (a server may echo it back). */
@@ -104,6 +110,7 @@ export class ModelLane {
     for (let attempt = 0; ; attempt++) {
       if (runSignal.aborted) throw new Cancelled();
       if (this.failure) return { ok: false, error: { kind: 'model-failed', message: this.failure.message } };
+      if (this.blocked && Date.now() < this.blocked.until) return { ok: false, error: { kind: 'rate-limit', message: `not called: ${this.blocked.message}` } };
       // A slot is held only while the request is out: a request waiting out its Retry-After holds none.
       await this.limit.acquire(this.signal);
       if (runSignal.aborted) {
@@ -113,12 +120,12 @@ export class ModelLane {
       if (attempt === 0) this.stats.called++;
       const t0 = performance.now();
       try {
-        const completion = await completeOnce(client, body, this.signal, { keepThinking: this.config?.keepThinking, markers: this.ctx.reasoningMarkers });
+        const completion = await completeOnce(client, body, this.signal, { keepThinking: this.config?.keepThinking, markers: this.ctx.reasoningMarkers }, { name: this.name, baseUrl: this.config!.baseUrl, model: this.config!.model });
         this.limit.release('ok');
         return { ok: true, completion, latencyMs: Math.round(performance.now() - t0) };
       } catch (err) {
         // Servers and proxies may quote the request (headers, URL) in an error: mask before it is stored or shown.
-        const classified = classifyFailure(err, { name: this.name, baseUrl: this.config!.baseUrl });
+        const classified = classifyFailure(err, { name: this.name, baseUrl: this.config!.baseUrl, model: this.config!.model });
         this.limit.release(classified.kind === 'rate-limit' ? 'rate-limited' : 'other');
         const failure = { ...classified, message: redactCredentials(classified.message, [this.apiKey]) };
         if (failure.action === 'aborted' || runSignal.aborted) {
@@ -129,14 +136,27 @@ export class ModelLane {
           this.fail(failure);
           return { ok: false, error: errorOf(failure) };
         }
+        const maxWait = this.config?.maxRetryWaitMs ?? this.ctx.maxRetryAfterMs;
+        if (failure.action === 'retry' && failure.retryAfterMs !== undefined && failure.retryAfterMs > maxWait) {
+          // Asked to wait longer than allowed: the pair fails now with the reason, and so do this model's
+          // other rows until then (no request each: the server said when it will answer again).
+          const until = Date.now() + failure.retryAfterMs;
+          const message = `${failure.message} (the server asked to wait ${seconds(failure.retryAfterMs)}, more than "maxRetryWaitMs" allows (${seconds(maxWait)}); not waited: run again after ${clock(until)} or raise "maxRetryWaitMs")`;
+          this.blocked = { until, message };
+          return { ok: false, error: errorOf({ ...failure, message }) };
+        }
         if (failure.action === 'retry' && attempt < policy.retries) {
           const retry = attempt + 1;
           let delay = backoffMs(retry, policy);
           if (failure.retryAfterMs !== undefined) {
-            // Retry-After is honoured by the request that got it; the model's other requests keep flowing
-            // (its concurrency shrank on the 429 instead).
-            delay = Math.min(failure.retryAfterMs, this.ctx.maxRetryAfterMs) + Math.round(Math.random() * 50);
-            if (failure.retryAfterMs > this.ctx.maxRetryAfterMs) failure.message += ` (the server asked to wait ${Math.round(failure.retryAfterMs / 1000)} s; waiting ${Math.round(this.ctx.maxRetryAfterMs / 1000)} s, the cap)`;
+            // Retry-After is honoured, once and whole, by the request that got it; the model's other requests
+            // keep flowing (its concurrency shrank on the 429 instead). The wait is told once per pause.
+            delay = failure.retryAfterMs + Math.round(Math.random() * 50);
+            const until = Date.now() + delay;
+            if (delay >= 1_000 && until > this.waitToldUntil + 1_000) {
+              this.waitToldUntil = until;
+              this.ctx.onWait({ model: this.name, delayMs: delay, until: new Date(until).toISOString(), reason: failure.message });
+            }
           }
           this.stats.retries++;
           this.ctx.onRetry({ model: this.name, rowId, retry, delayMs: delay, reason: failure.message });
@@ -241,4 +261,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 function errorOf(failure: FailureClass): NonNullable<StoredResult['error']> {
   return { kind: failure.kind, message: failure.message, ...(failure.status !== undefined ? { status: failure.status } : {}) };
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)} s`;
+}
+
+function clock(at: number): string {
+  return `${new Date(at).toISOString().slice(11, 19)} UTC`;
 }

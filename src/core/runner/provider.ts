@@ -3,6 +3,7 @@ import type { ModelConfig } from '../config/models';
 import { MODEL_DEFAULTS } from '../config/models';
 import type { OutgoingMessage } from './prompt';
 import { createOpenAIClient } from '../http/openaiClient';
+import type { RequestPlace } from '../http/errors';
 import { parseChatResponse, visibleAnswer, type ReasoningOptions } from './responses';
 import type { ReasoningStripped } from '../rules/reasoning';
 
@@ -35,11 +36,11 @@ export function requestBody(model: ModelConfig, messages: OutgoingMessage[]): Re
   const body: Record<string, unknown> = { model: model.model, messages };
   if (model.temperature !== undefined) body.temperature = model.temperature;
   if (model.maxTokens !== undefined) body[model.maxTokensParam ?? 'max_tokens'] = model.maxTokens;
-  return { ...body, ...(model.extraBody ?? {}), model: model.model, messages };
+  return { ...body, ...(model.extraBody ?? {}), model: model.model, messages, ...(model.stream ? { stream: true } : {}) };
 }
 
 /** One chat-completions attempt. Throws openai errors, or ResponseError for a 2xx that is not a usable answer. */
-export async function completeOnce(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal, reasoning?: ReasoningOptions): Promise<Completion> {
+export async function completeOnce(client: OpenAI, body: Record<string, unknown>, signal: AbortSignal, reasoning?: ReasoningOptions, place: RequestPlace = {}): Promise<Completion> {
   // openai never removes the abort listener it adds to a request's signal: give it a signal that dies
   // with this call, or a run's long-lived signal collects one listener per call (memory grows, adds slow down).
   const call = new AbortController();
@@ -48,16 +49,18 @@ export async function completeOnce(client: OpenAI, body: Record<string, unknown>
   else signal.addEventListener('abort', forward, { once: true });
   let response: unknown;
   try {
-    response = (await client.chat.completions.create(body as never, { signal: call.signal })) as unknown;
+    // The body exactly as built (a `stream: true` answer is read whole, as an event stream, by parseChatResponse).
+    response = await client.post('/chat/completions', { body, signal: call.signal });
   } finally {
     signal.removeEventListener('abort', forward);
   }
-  const answer = parseChatResponse(response);
+  const answer = parseChatResponse(response, place);
   return {
     ...visibleAnswer(answer.text, reasoning, answer.finishReason),
     ...(answer.finishReason ? { finishReason: answer.finishReason } : {}),
     ...(answer.usage ? { usage: answer.usage } : {}),
-    ...(answer.model !== undefined ? { answeredBy: answer.model } : {}),
+    // Recorded where the server says another model answered than the one asked (a fallback, a dated snapshot, a deployment's model).
+    ...(answer.model !== undefined && answer.model !== body.model ? { answeredBy: answer.model } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { clip, errorReason, isQuotaExhausted, looksLikeHtml, numericCode, ResponseError, TRANSIENT_CODES, tryJson } from '../http/errors';
+import { classifyServerError, clip, errorReason, looksLikeHtml, numericCode, ResponseError, tryJson, type RequestPlace } from '../http/errors';
 import { hasVisibleText } from '../rules/rules';
 import { splitReasoning, type ReasoningMarker, type ReasoningStripped } from '../rules/reasoning';
 
@@ -9,19 +9,16 @@ import { splitReasoning, type ReasoningMarker, type ReasoningStripped } from '..
  * `<think>` blocks. Pure functions over the parsed body; the runner decides what to do with them.
  */
 
-/** A 2xx body that carries an error instead of an answer (OpenRouter, some proxies, vLLM behind a gateway). */
-function bodyError(body: Record<string, unknown>): ResponseError | undefined {
-  const isError = (body.error !== undefined && body.error !== null && !Array.isArray(body.choices)) || body.object === 'error';
+/** A 2xx body that carries an error instead of an answer (OpenRouter, LM Studio, proxies, vLLM behind a gateway), read by the one classifier. */
+function bodyError(body: Record<string, unknown>, place: RequestPlace): ResponseError | undefined {
+  const hasError = body.error !== undefined && body.error !== null && body.error !== false;
+  const isError = (hasError && (!Array.isArray(body.choices) || body.choices.length === 0)) || body.object === 'error';
   if (!isError) return undefined;
   const reason = errorReason(body);
   const status = numericCode(reason);
   const message = `the server answered 200 with an error${status ? ` (code ${status})` : ''}: ${reason.message ?? 'no message'}`;
-  if (isQuotaExhausted(reason) || status === 402) return new ResponseError('quota', message, 'model', 'The account behind the key has no credit left: add credit or billing at the provider, or use another key; retrying will not help.', status);
-  if (status === 401 || status === 403) return new ResponseError('auth', message, 'model', undefined, status);
-  if (status === 429 || status === 408 || (status !== undefined && status >= 500) || TRANSIENT_CODES.test(`${reason.code ?? ''} ${reason.type ?? ''}`)) {
-    return new ResponseError(status === 429 ? 'rate-limit' : 'server', message, 'retry', undefined, status);
-  }
-  return new ResponseError('server-error', message, 'row', undefined, status);
+  const failure = classifyServerError(undefined, reason, place);
+  return new ResponseError(failure.kind, message, failure.action, failure.fix, status, failure.retryAfterMs);
 }
 
 export interface ParsedAnswer {
@@ -53,21 +50,29 @@ export function contentText(content: unknown): string | undefined {
  * Reads one chat-completions body (a parsed JSON object, or text when the server did not say JSON).
  * Throws ResponseError for every body that is not an answer, naming why.
  */
-export function parseChatResponse(response: unknown): ParsedAnswer {
+export function parseChatResponse(response: unknown, place: RequestPlace = {}): ParsedAnswer {
   let body = response;
   if (typeof body === 'string') {
-    const parsed = tryJson(body.trim());
-    if (parsed === undefined) {
+    const text = body.trim();
+    if (text === '') throw emptyResponse();
+    const parsed = tryJson(text);
+    if (parsed !== undefined) body = parsed;
+    else if (/^(data|event|id|retry):|^:/m.test(text) && /^data:/m.test(text)) body = eventStreamAnswer(text);
+    else {
       if (looksLikeHtml(body)) throw notApi(errorReason(body).message ?? 'an HTML page');
-      throw new ResponseError('malformed', `the response is not JSON: ${body.trim() === '' ? '(empty body)' : `"${clip(body)}"`}`, 'row');
+      // A bare sentence instead of JSON ("Rate limit exceeded", "Unexpected endpoint"): its words decide.
+      const failure = classifyServerError(undefined, { message: clip(text) }, place);
+      if (failure.action !== 'row') throw new ResponseError(failure.kind, `the server answered 200 with text, not JSON: "${clip(text)}"`, failure.action, failure.fix, undefined, failure.retryAfterMs);
+      throw new ResponseError('malformed', `the response is not JSON: "${clip(body)}"`, 'row');
     }
-    body = parsed;
   }
-  if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ResponseError('malformed', `the response is ${body === undefined || body === null ? 'empty' : `not a JSON object (${clip(JSON.stringify(body))})`}`, 'row');
+  if (Array.isArray(body) && body.length > 0 && body[0] && typeof body[0] === 'object' && 'error' in body[0]) body = body[0];
+  if (body === undefined || body === null) throw emptyResponse();
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new ResponseError('malformed', `the response is not a JSON object (${clip(JSON.stringify(body))})`, 'row');
   }
   const obj = body as Record<string, unknown>;
-  const failed = bodyError(obj);
+  const failed = bodyError(obj, place);
   if (failed) throw failed;
   const choices = obj.choices;
   if (!Array.isArray(choices)) throw new ResponseError('malformed', `the response has no "choices" list (it has ${Object.keys(obj).slice(0, 8).map((k) => `"${k}"`).join(', ') || 'no fields'})`, 'row');
@@ -127,6 +132,49 @@ function finishFailure(finishReason: string | undefined, error: unknown, content
 
 function cutOff(whileThinking = false): ResponseError {
   return new ResponseError('cut-off', `the answer was cut off ${whileThinking ? 'while the model was still thinking' : 'before any text'} (finish_reason "length"): raise maxTokens`, 'row');
+}
+
+/** An empty 200: some servers send one under load; retried (bounded by the retry policy). */
+function emptyResponse(): ResponseError {
+  return new ResponseError('empty-response', 'the server answered 200 with an empty body', 'retry');
+}
+
+/**
+ * A chat answer sent as an event stream (`data: {chunk}` lines, as `stream: true` asks, or as
+ * streaming-only servers send whatever was asked), assembled into one completion body. An error event
+ * is returned as it is, for bodyError to read.
+ */
+export function eventStreamAnswer(text: string): Record<string, unknown> {
+  let content: string | undefined;
+  let reasoning = '';
+  let finishReason: unknown;
+  let usage: unknown;
+  let model: unknown;
+  let refusal: string | undefined;
+  let chunks = 0;
+  for (const event of text.split(/\r?\n\r?\n/)) {
+    const data = event.split(/\r?\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('\n').trim();
+    if (data === '' || data === '[DONE]') continue;
+    const chunk = tryJson(data) as Record<string, unknown> | undefined;
+    if (!chunk || typeof chunk !== 'object' || Array.isArray(chunk)) throw new ResponseError('malformed', `the event stream holds an event that is not JSON: "${clip(data)}"`, 'row');
+    if (chunk.error !== undefined && chunk.error !== null) return chunk;
+    chunks++;
+    if (typeof chunk.model === 'string') model ??= chunk.model;
+    if (chunk.usage) usage = chunk.usage;
+    const choice = Array.isArray(chunk.choices) ? (chunk.choices[0] as Record<string, unknown> | undefined) : undefined;
+    if (!choice) continue;
+    const delta = (choice.delta ?? choice.message ?? {}) as Record<string, unknown>;
+    const piece = contentText(delta.content);
+    if (piece !== undefined) content = (content ?? '') + piece;
+    for (const r of [delta.reasoning_content, delta.reasoning]) if (typeof r === 'string') reasoning += r;
+    if (typeof delta.refusal === 'string') refusal = (refusal ?? '') + delta.refusal;
+    if (choice.finish_reason !== undefined && choice.finish_reason !== null) finishReason = choice.finish_reason;
+  }
+  if (chunks === 0) throw new ResponseError('malformed', 'the event stream ended without an answer (no data events)', 'row');
+  const message: Record<string, unknown> = { role: 'assistant', content: content ?? null };
+  if (reasoning !== '') message.reasoning_content = reasoning;
+  if (refusal !== undefined) message.refusal = refusal;
+  return { model, choices: [{ index: 0, message, finish_reason: finishReason ?? null }], ...(usage ? { usage } : {}) };
 }
 
 function notApi(what: string): ResponseError {

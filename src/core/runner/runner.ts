@@ -57,6 +57,8 @@ export type RunEvent =
   | { kind: 'result'; result: StoredResult; done: number; failed: number; total: number }
   | { kind: 'skip'; rowId: string; model: string; reason: string; done: number; failed: number; total: number }
   | { kind: 'retry'; model: string; rowId: string; retry: number; delayMs: number; reason: string }
+  /** A model holds off because its server asked it to wait (Retry-After): told once per pause. */
+  | { kind: 'wait'; model: string; delayMs: number; until: string; reason: string }
   | { kind: 'model-failed'; model: string; message: string; fix: string }
   | { kind: 'scoring-failed'; message: string }
   | { kind: 'done'; summary: RunSummary };
@@ -88,7 +90,7 @@ export interface RunOptions {
   /** Default: an in-memory cache for this run. */
   requestCache?: RequestCache;
   retry?: Partial<RetryPolicy>;
-  /** Cap on a Retry-After wait (default 60000 ms). */
+  /** Longest Retry-After waited when the model sets no maxRetryWaitMs (default 600000 ms); a longer one fails the pair with the reason. */
   maxRetryAfterMs?: number;
   /** Reasoning markers beside the built-in ones (the `reasoning.markers` setting), stripped from called and precomputed outputs. */
   reasoningMarkers?: readonly ReasoningMarker[];
@@ -108,6 +110,8 @@ export class RunError extends Error {
 }
 
 const MAX_LISTED_FAILURES = 100;
+/** Longest wait a server may ask for before a pair fails instead (a model's maxRetryWaitMs overrides it). */
+export const DEFAULT_MAX_RETRY_WAIT_MS = 600_000;
 
 /**
  * Runs rows x models: stores precomputed outputs, calls configured models where an output is missing
@@ -161,10 +165,11 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   const laneContext: LaneContext = {
     runSignal: run.signal,
     policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
-    maxRetryAfterMs: Math.min(options.maxRetryAfterMs ?? 60_000, MAX_DURATION_MS),
+    maxRetryAfterMs: Math.min(options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_WAIT_MS, MAX_DURATION_MS),
     apiKeyFor: options.apiKeyFor,
     reasoningMarkers: options.reasoningMarkers,
     onRetry: (e) => emit({ kind: 'retry', ...e }),
+    onWait: (e) => emit({ kind: 'wait', ...e }),
     onModelFailed: (failure) => {
       summary.modelFailures.push(failure);
       emit({ kind: 'model-failed', ...failure });

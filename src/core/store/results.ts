@@ -18,7 +18,7 @@ export interface StoredResult {
   rawOutput?: string;
   /** The reasoning removed from `rawOutput` before scoring (which markup, how many characters). */
   reasoningStripped?: { marker: string; chars: number };
-  /** The model the server said answered (`response.model`), when it said. */
+  /** The model the server said answered (`response.model`), when it is not the model id asked. */
   answeredBy?: string;
   /** Set when the call failed; `kind` is e.g. 'rate-limit', 'server', 'timeout', 'auth', 'malformed', 'empty-choices'. */
   error?: { kind: string; message: string; status?: number };

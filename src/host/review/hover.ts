@@ -86,7 +86,11 @@ export class RowHoverProvider implements vscode.HoverProvider {
       if (r.result.cached) facts.push('from cache');
       if (r.result.source === 'precomputed') facts.push('precomputed output');
       if (r.result.scoreCut?.length) facts.push(`${r.result.scoreCut.join(' and ')} longer than the embedding model reads: scored on its start only`);
-      if (facts.length > 0) md.appendMarkdown(markdown`  \n${facts.join(' · ')}`);
+      if (facts.length > 0) md.appendMarkdown(markdown`  
+${facts.join(' · ')}`);
+      // The server's own words for which model answered: escaped, never Markdown.
+      if (r.result.answeredBy !== undefined) md.appendMarkdown(markdown`  
+answered by ${plainText(r.result.answeredBy, 200)} (not the model asked)`);
       if (r.result.output !== undefined) {
         md.appendMarkdown('\n\n');
         md.appendMarkdown(markdownText(plainText(r.result.output, MAX_TEXT)));

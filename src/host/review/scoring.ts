@@ -177,6 +177,10 @@ export class ScoringController extends Disposable implements vscode.Disposable {
           case 'retry':
             this.log.debug(`${e.model} ${e.rowId}: retry ${e.retry} in ${e.delayMs} ms (${e.reason})`);
             return;
+          case 'wait':
+            this.log.info(`${e.model}: the server asked to wait ${Math.round(e.delayMs / 1000)} s (${e.reason}); waiting until ${e.until}`);
+            progress.report({ message: `${run.done}/${run.total} · ${e.model} waits ${Math.round(e.delayMs / 1000)} s (server rate limit)` });
+            return;
           case 'model-failed':
             this.log.error(withFix(e.message, e.fix));
             void showError(`PiSAR Review: ${withFix(e.message, e.fix)}`);
