@@ -181,7 +181,7 @@ describe('CLI: score and report', function () {
     const md = await cli(['report', data, '--rows']);
     assert.equal(md.code, 0);
     assert.match(md.stdout, /\| m1 \| 4 \| 3 \| 1\.000 \| 1\.000 \| 100\.0% \| 1 \| 0 \|/);
-    assert.match(md.stdout, /\| r2 \| 3 \| failed: request \| \d\.\d{3} \|/);
+    assert.match(md.stdout, /\| r2 \| 3 \| failed: context-length \| \d\.\d{3} \|/);
     const csv = await cli(['report', data, '--format', 'csv']);
     assert.match(csv.stdout, /^model,rows,scored,mean,median,share >= 0\.7,failed,stale,gap_vs:m1,gap_vs:pre\r\n/);
     assert.match(csv.stdout, /\r\nm1,4,3,1,1,1,1,0,,0\.0\d+\r\n/);
@@ -190,7 +190,7 @@ describe('CLI: score and report', function () {
     assert.equal(doc.schema, 'pisar-review/report@1');
     assert.equal(doc.threshold, 0.99);
     assert.equal(doc.rows?.length, 4);
-    assert.deepEqual(doc.rows?.[2].results.m1, { status: 'failed', kind: 'request', message: 'HTTP 400: This model\'s maximum context length is exceeded' });
+    assert.deepEqual(doc.rows?.[2].results.m1, { status: 'failed', kind: 'context-length', message: 'HTTP 400: This model\'s maximum context length is exceeded' });
     const pre = doc.models.find((m) => m.model === 'pre')!;
     assert.equal(pre.shareAtOrAbove, 0.5, 'the two identical answers pass 0.99, the two unrelated ones do not');
     assert.equal(doc.gaps.length, 1);
