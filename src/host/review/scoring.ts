@@ -15,7 +15,7 @@ import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { Disposable } from '../dispose';
 import { runProgress, type RunProgress } from '../../core/runner/progress';
-import { showError, showInfo, showWarning } from '../surfaces';
+import { showError, showInfo, showWarning, ui } from '../surfaces';
 import { uiText } from '../../core/security/escape';
 
 export interface ScoreRequest {
@@ -179,7 +179,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
             return;
           case 'wait':
             this.log.info(`${e.model}: the server asked to wait ${Math.round(e.delayMs / 1000)} s (${e.reason}); waiting until ${e.until}`);
-            progress.report({ message: `${run.done}/${run.total} · ${e.model} waits ${Math.round(e.delayMs / 1000)} s (server rate limit)` });
+            progress.report({ message: ui`${run.done}/${run.total} · ${e.model} waits ${Math.round(e.delayMs / 1000)} s (server rate limit)` });
             return;
           case 'model-failed':
             this.log.error(withFix(e.message, e.fix));
