@@ -100,6 +100,35 @@ export interface CalibrationView {
   readonly curve: readonly CalibrationCurvePointView[];
 }
 
+/** One model's numbers within one slice. */
+export interface SliceModelView {
+  readonly model: string;
+  readonly n: number;
+  readonly mean: EstimateView | null;
+  readonly shareAtLeast: (EstimateView & { readonly wilson: IntervalView }) | null;
+}
+
+/** The rows whose slice field has one value. */
+export interface SliceView {
+  /** The field's value as text; "(none)" when the row lacks it, "(not a scalar)" for an object or a list. */
+  readonly value: string;
+  readonly rows: number;
+  readonly models: readonly SliceModelView[];
+  /** Paired tests among the report's pair models, on this slice's rows. */
+  readonly pairs: readonly PairStatisticsView[];
+}
+
+/** The report per value of a metadata field (`report --slice label`). */
+export interface SlicesView {
+  readonly field: string;
+  /** Slices by row count, largest first (ties by value); at most `limit`. */
+  readonly slices: readonly SliceView[];
+  readonly limit: number;
+  /** Values left out past the limit, and their rows. */
+  readonly omittedValues: number;
+  readonly omittedRows: number;
+}
+
 export interface StatisticsView {
   readonly level: number;
   readonly seed: number;
@@ -124,6 +153,8 @@ export interface StatisticsView {
     readonly unmapped: number;
     readonly metrics: readonly CalibrationView[];
   };
+  /** With a slice field: the numbers per value of that field. */
+  readonly slices?: SlicesView;
 }
 
 export interface ComparedRowView {

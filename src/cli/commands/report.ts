@@ -18,7 +18,7 @@ import { dict } from '../../core/security/ownKeys';
 
 const usage =
   'pisar-review report <file> [--format md|csv|json | --json] [--rows] [--threshold 0.7] [--models a,b] [--seed N] [--max-pair-models N] ' +
-  '[--bad-labels a,b] [--good-labels a,b] [--baselines a,b] [--config <path>] [--field ROLE=KEY]... [--max-inflated-bytes N]';
+  '[--bad-labels a,b] [--good-labels a,b] [--baselines a,b] [--slice FIELD] [--config <path>] [--field ROLE=KEY]... [--max-inflated-bytes N]';
 
 type ReportFormat = 'md' | 'csv' | 'json';
 const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json'];
@@ -47,6 +47,7 @@ const options = {
   'bad-labels': { type: 'string' },
   'good-labels': { type: 'string' },
   baselines: { type: 'string' },
+  slice: { type: 'string' },
   config: { type: 'string' },
   ...DATASET_FLAGS,
 } as const;
@@ -103,8 +104,10 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     const models = selectModels(values.models, known, usage) ?? known.filter((m) => withResults.has(m));
     const baselines = fromFlag('baselines', values.baselines, (t) => parseModelNames(t, SettingKeys.baselineModels), settings.baselineModels, usage);
     const summary = summarize(summaryRowsOf(dataset), results, threshold, { models, baselines });
-    const statisticsRows = await collectStatisticsRows(dataset, results, annotations.all(), models);
-    const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels });
+    const sliceField = values.slice?.trim();
+    if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
+    const statisticsRows = await collectStatisticsRows(dataset, results, annotations.all(), models, { sliceField });
+    const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField });
     const rows = values.rows ? rowReports(dataset, results, models, threshold, statisticsRows) : undefined;
     for (const p of [...results.problems, ...annotations.problems]) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
 

@@ -272,6 +272,37 @@ function curveTable(st: StatisticsReport): Table | undefined {
   };
 }
 
+function slicesTable(st: StatisticsReport): Table | undefined {
+  const s = st.slices;
+  if (!s) return undefined;
+  const more = s.omittedValues > 0 ? `; ${s.omittedValues} more values (${s.omittedRows} rows) not shown` : '';
+  const rows = s.slices.flatMap((slice) => slice.models.map((m) => ({ slice, m })));
+  return {
+    title: `Slices by ${s.field} (${s.slices.length} values${more})`,
+    header: [s.field, 'rows', 'model', 'n', 'mean [95% CI]', `share >= ${st.threshold} [95% CI]`],
+    text: rows.map(({ slice, m }) => [slice.value, String(slice.rows), m.model, String(m.n), withInterval(m.mean), withInterval(m.shareAtLeast, pct)]),
+    values: rows.map(({ slice, m }) => [slice.value, slice.rows, m.model, m.n, m.mean?.value, m.mean?.low, m.mean?.high, m.shareAtLeast?.value, m.shareAtLeast?.low, m.shareAtLeast?.high]),
+    numeric: [false, true, false, true, true, true],
+  };
+}
+
+const SLICES_CSV_HEADER = ['value', 'rows', 'model', 'n', 'mean', 'mean_low', 'mean_high', 'share', 'share_low', 'share_high'];
+
+function slicePairsTable(st: StatisticsReport): Table | undefined {
+  const s = st.slices;
+  if (!s || !s.slices.some((slice) => slice.pairs.length > 0)) return undefined;
+  const rows = s.slices.flatMap((slice) => slice.pairs.map((p) => ({ slice, p })));
+  return {
+    title: `Paired tests by ${s.field}`,
+    header: [s.field, 'model a', 'model b', 'rows', 'mean b - a [95% CI]', 'p', 'verdict'],
+    text: rows.map(({ slice, p }) => [slice.value, p.a, p.b, String(p.n), withInterval(p.meanDifference), p.p === null ? '' : formatP(p.p), p.verdict]),
+    values: rows.map(({ slice, p }) => [slice.value, p.a, p.b, p.n, p.meanDifference?.value, p.meanDifference?.low, p.meanDifference?.high, p.p, p.method, p.verdict]),
+    numeric: [false, false, false, true, true, true, false],
+  };
+}
+
+const SLICE_PAIRS_CSV_HEADER = ['value', ...PAIRS_CSV_HEADER];
+
 function statisticsTables(st: StatisticsReport): Table[] {
   const tables = [intervalsTable(st)];
   if (st.pairs.list.length > 0) tables.push(pairsTable(st));
@@ -279,6 +310,7 @@ function statisticsTables(st: StatisticsReport): Table[] {
   const curve = curveTable(st);
   if (curve) tables.push(curve);
   tables.push(biasTable(st));
+  for (const t of [slicesTable(st), slicePairsTable(st)]) if (t) tables.push(t);
   return tables;
 }
 
@@ -290,6 +322,10 @@ function statisticsCsv(st: StatisticsReport): string {
     ['calibration', CALIBRATION_CSV_HEADER, calibrationTable(st)],
     ['bias', BIAS_CSV_HEADER, biasTable(st)],
   ];
+  const slices = slicesTable(st);
+  if (slices) blocks.push(['slices', SLICES_CSV_HEADER, slices]);
+  const slicePairs = slicePairsTable(st);
+  if (slicePairs) blocks.push(['slice pairs', SLICE_PAIRS_CSV_HEADER, slicePairs]);
   const curve = curveTable(st);
   const parts = blocks.map(([name, header, t]) => `# ${name}\r\n${csvTable(header, t.values)}`);
   if (curve) parts.push(`# calibration curve\r\n${csvTable(['metric', 'threshold', 'precision', 'recall', 'f1'], curve.values)}`);

@@ -3,7 +3,8 @@ import { AnnotationResolver, type Annotation, type RowLookup } from '../store/an
 import { currentScore, isBelowThreshold, isStale, resultStatus } from '../rules/rules';
 import type { StoredResult } from '../store/results';
 import { rougeLOfTokens, tokens } from './rougeL';
-import { lengthRatio, type StatisticsCell, type StatisticsRow } from './statistics';
+import { lengthRatio, sliceValue, type StatisticsCell, type StatisticsRow } from './statistics';
+import { getField } from '../dataset/fields';
 import type { ResultLookup } from './summary';
 import { dict } from '../security/ownKeys';
 
@@ -50,6 +51,7 @@ export async function collectStatisticsRows(
   results: ResultLookup,
   annotations: readonly Annotation[],
   models: readonly string[],
+  options: { readonly sliceField?: string } = {},
 ): Promise<StatisticsRow[]> {
   const resolver = new AnnotationResolver(dataset);
   // The latest label per (row, model) on outputs; reference labels judge the reference, not the metric.
@@ -85,6 +87,7 @@ export async function collectStatisticsRows(
     const rowLabels = labels.get(row.index);
     out.push({
       id: row.id,
+      ...(options.sliceField !== undefined ? { slice: sliceValue(getField(row.fields, options.sliceField)) } : {}),
       cells,
       ...(rowLabels ? { labels: Object.fromEntries([...rowLabels].map(([m, a]) => [m, a.label])) } : {}),
     });

@@ -1,5 +1,5 @@
 import { calibrate, DEFAULT_LABEL_MAPPING, labelClass, type CalibrationOptions, type LabelMapping, type LabelledScore } from './calibration';
-import type { ModelStatisticsView, PairStatisticsView, StatisticsView } from '../../shared/statisticsView';
+import type { ModelStatisticsView, PairStatisticsView, SliceModelView, SlicesView, SliceView, StatisticsView } from '../../shared/statisticsView';
 import { rougeL, tokens } from './rougeL';
 import { ownValue } from '../security/ownKeys';
 import {
@@ -38,6 +38,8 @@ export interface StatisticsCell {
 
 export interface StatisticsRow {
   readonly id: string;
+  /** The row's value of the slice field, as text (see sliceValue). */
+  readonly slice?: string;
   readonly reference?: string;
   readonly cells: Readonly<Record<string, StatisticsCell>>;
   /** Reviewers' labels on model outputs of this row: model -> label (current annotations only). */
@@ -51,6 +53,10 @@ export interface StatisticsOptions extends CalibrationOptions {
   /** Intervals and bias checks are computed for the first this many models (bootstraps cost time per model). */
   readonly maxModels?: number;
   readonly labels?: LabelMapping;
+  /** The field the rows' `slice` values come from: statistics per value are added. */
+  readonly sliceField?: string;
+  /** Slices reported, largest first (default 50). */
+  readonly maxSlices?: number;
 }
 
 export const DEFAULT_MAX_PAIR_MODELS = 10;
@@ -98,6 +104,7 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
     }
   }
   const calibrationOptions = { ...options, seed };
+  const slices = options.sliceField === undefined ? undefined : sliceStatistics(rows, models.slice(0, options.maxModels ?? DEFAULT_MAX_MODELS), pairModels, options.sliceField, threshold, seed, resamplesFor, options.maxSlices ?? DEFAULT_MAX_SLICES);
   return {
     level: CONFIDENCE_LEVEL,
     seed,
@@ -112,7 +119,59 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
       unmapped,
       metrics: [calibrate('cosine', cosine, threshold, calibrationOptions), calibrate('rougeL', lexical, threshold, calibrationOptions)],
     },
+    ...(slices ? { slices } : {}),
   };
+}
+
+export const DEFAULT_MAX_SLICES = 50;
+
+/** A slice field's value as text: scalars as written, "(none)" when missing or null, "(not a scalar)" for objects and lists. */
+export function sliceValue(value: unknown): string {
+  if (value === undefined || value === null) return '(none)';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return '(not a scalar)';
+}
+
+/** Mean and share >= threshold per model, and the paired tests, within each value of the slice field. */
+function sliceStatistics(
+  rows: readonly StatisticsRow[],
+  models: readonly string[],
+  pairModels: readonly string[],
+  field: string,
+  threshold: number,
+  seed: number,
+  resamplesFor: (n: number) => number,
+  limit: number,
+): SlicesView {
+  const groups = new Map<string, StatisticsRow[]>();
+  for (const row of rows) {
+    const value = row.slice ?? '(none)';
+    let group = groups.get(value);
+    if (!group) groups.set(value, (group = []));
+    group.push(row);
+  }
+  const ordered = [...groups].sort((x, y) => y[1].length - x[1].length || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+  const shown = ordered.slice(0, limit);
+  const slices: SliceView[] = shown.map(([value, group]) => {
+    const sliceModels: SliceModelView[] = models.map((model) => {
+      const scores: number[] = [];
+      for (const row of group) {
+        const score = ownValue(row.cells, model)?.score;
+        if (typeof score === 'number') scores.push(score);
+      }
+      const summary = bootstrapSummary(scores, threshold, { seed, resamples: resamplesFor(scores.length) });
+      const passes = summary ? Math.round(summary.shareAtLeast.value * summary.n) : 0;
+      return { model, n: scores.length, mean: summary?.mean ?? null, shareAtLeast: summary ? { ...summary.shareAtLeast, wilson: wilsonInterval(passes, summary.n)! } : null };
+    });
+    const pairs: PairStatistics[] = [];
+    for (let i = 0; i < pairModels.length; i++) {
+      for (let j = i + 1; j < pairModels.length; j++) pairs.push(pairStatistics(group, pairModels[i], pairModels[j], seed, resamplesFor));
+    }
+    return { value, rows: group.length, models: sliceModels, pairs };
+  });
+  const omitted = ordered.slice(limit);
+  return { field, slices, limit, omittedValues: omitted.length, omittedRows: omitted.reduce((s, [, g]) => s + g.length, 0) };
 }
 
 function modelStatistics(rows: readonly StatisticsRow[], model: string, threshold: number, seed: number, resamplesFor: (n: number) => number): ModelStatistics {
