@@ -73,7 +73,9 @@ describe('panel webview in Chromium', function () {
     assert.equal(await ft.locator('[data-field="median"]').textContent(), '0.760');
     assert.equal(await ft.locator('[data-field="failures"]').textContent(), '1');
     assert.equal(await page.locator('[data-testid="summary"] tr[data-model="gpt"] [data-field="share"]').textContent(), '25%');
-    assert.equal(await page.locator('[data-testid="gaps"] td[data-a="ft"][data-b="gpt"]').textContent(), '+0.195');
+    // Column minus row, the sign of the pairs (b - a): gpt's mean is 0.195 below ft's.
+    assert.equal(await page.locator('[data-testid="gaps"] td[data-a="ft"][data-b="gpt"]').textContent(), '−0.195');
+    assert.equal(await page.locator('[data-testid="gaps"] td[data-a="gpt"][data-b="ft"]').textContent(), '+0.195');
     assert.equal(await page.locator('[data-testid="histogram"][data-model="gpt"] rect.bar').count(), 10);
     assert.equal(await page.locator('[data-testid="progress"]').textContent(), 'Reviewed 1 / 6');
   });
