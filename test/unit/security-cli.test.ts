@@ -153,7 +153,7 @@ describe('security: the CLI under pipes, failures, read-only folders and concurr
     assert.ok(!fs.existsSync(RunLock.fileFor(results)));
   });
 
-  it('--embedding-model org/name is a Hub id (the default id works through the flag); an existing folder or ./path is a folder', async () => {
+  it('--embedding-model org/name is a Hub id (the default id works through the flag), even when such a folder exists; ./path is a folder', async () => {
     const { runCli } = await import('../../src/cli/main');
     const { PassThrough } = await import('node:stream');
     // No reference: nothing is scored, so no model is loaded (and nothing is downloaded); `scorer` shows how the flag was read.
@@ -168,7 +168,7 @@ describe('security: the CLI under pipes, failures, read-only folders and concurr
     assert.equal(await scorerOf('Xenova/all-MiniLM-L6-v2'), 'local:Xenova/all-MiniLM-L6-v2:fp32');
     assert.equal(await scorerOf('sentence-transformers/all-mpnet-base-v2'), 'local:sentence-transformers/all-mpnet-base-v2:fp32');
     fs.mkdirSync(path.join(tmp.dir, 'org', 'name'), { recursive: true });
-    assert.equal(await scorerOf('org/name'), `local:${path.join(tmp.dir, 'org', 'name')}:fp32`, 'an existing folder wins');
+    assert.equal(await scorerOf('org/name'), 'local:org/name:fp32', 'a folder named like the id is not the model');
     assert.equal(await scorerOf('./models/tiny'), `local:${path.join(tmp.dir, 'models', 'tiny')}:fp32`);
   });
 });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../core/config/models';
@@ -5,9 +6,9 @@ import { parseEmbeddingDtype, parseThreshold, type EmbeddingConfig } from '../..
 import { Dataset } from '../../core/dataset/datasetReader';
 import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { renderMarkdown, reportSummaryOf } from '../../core/report/render';
-import { visibleControls as plainText } from '../../core/security/escape';
+import { terminalText, visibleControls as plainText } from '../../core/security/escape';
 import { RequestCache } from '../../core/runner/requestCache';
-import { resolveModelLocation } from '../../core/scoring/scorer';
+import { resolveModelLocation, type ScorerIdentity } from '../../core/scoring/scorer';
 import { runProgress } from '../../core/runner/progress';
 import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
 import type { SidecarProblem } from '../../core/store/sidecar';
@@ -28,6 +29,8 @@ export interface ScoreDocument {
   threshold: number;
   /** The scorer's key (provider, model, dtype) stored beside every score. */
   scorer: string;
+  /** The embedding model that scored: id, dtype, weights (SHA-256, first 12 hex) and the word pieces it reads per text. */
+  embedding: ScorerIdentity;
   run: Pick<RunSummary, 'pairs' | 'total' | 'called' | 'cacheHits' | 'precomputed' | 'reused' | 'scored' | 'succeeded' | 'failed' | 'retries' | 'cancelled' | 'durationMs'>;
   modelFailures: RunSummary['modelFailures'];
   /** Failed (row, model) pairs of this run (first 100), with their reasons. */
@@ -86,6 +89,8 @@ interface EmbeddingChoice {
   model: string;
   dtype: 'fp32' | 'q8';
   remote?: { baseUrl: string; model: string; apiKey?: string };
+  /** A folder in the working directory named like the Hub id (it is not used). */
+  sameNamedFolder?: string;
 }
 
 function embeddingChoice(values: Record<string, unknown>, configured: EmbeddingConfig, env: NodeJS.ProcessEnv, cwd: string): EmbeddingChoice {
@@ -99,8 +104,20 @@ function embeddingChoice(values: Record<string, unknown>, configured: EmbeddingC
     return { provider: 'remote', model, dtype, remote: { baseUrl: url, model, apiKey: env.PISAR_EMBEDDING_API_KEY || undefined } };
   }
   const model = (values['embedding-model'] as string | undefined) ?? configured.model;
-  // A folder is relative to where the user typed it; `org/name` that is no folder there is a Hub id.
-  return { provider: 'local', model: resolveModelLocation(model, cwd).location, dtype };
+  // A folder is written as a path (./x, /x, ~/x), relative to where the user typed it; `org/name` is a Hub id.
+  let where: ReturnType<typeof resolveModelLocation>;
+  try {
+    where = resolveModelLocation(model, cwd);
+  } catch (err) {
+    throw new UsageError(`--embedding-model / embedding.model: ${(err as Error).message}`, usage);
+  }
+  return { provider: 'local', model: where.location, dtype, ...(where.isLocalFolder ? {} : { sameNamedFolder: sameNamedFolder(model, cwd) }) };
+}
+
+/** A folder here named like the Hub id asked for: it is not used, and the user is told how to use it. */
+function sameNamedFolder(model: string, cwd: string): string | undefined {
+  const folder = path.resolve(cwd, model);
+  return existsSync(folder) ? folder : undefined;
 }
 
 async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
@@ -112,6 +129,9 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const datasetOptions = datasetOptionsOf(values, settings, usage);
   const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
   const lockWaitMs = values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout']);
+  if (embedding.sameNamedFolder) {
+    io.stderr.write(`pisar-review score: embedding model ${terminalText(embedding.model)} is the Hub model of that id, not the folder ${terminalText(embedding.sameNamedFolder)}; to use the folder, write --embedding-model ./${terminalText(embedding.model)}.\n`);
+  }
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
 
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptions);
@@ -189,6 +209,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
       resultsFile: results.file,
       threshold,
       scorer: scorer.cacheKey,
+      embedding: scorer.identity(),
       run: {
         pairs: summary.pairs, total: summary.total, called: summary.called, cacheHits: summary.cacheHits, precomputed: summary.precomputed,
         reused: summary.reused, scored: summary.scored, succeeded: summary.succeeded, failed: summary.failed, retries: summary.retries,

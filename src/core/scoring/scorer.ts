@@ -1,7 +1,7 @@
 // Scores a model output against its reference rationale: cosine similarity of sentence embeddings,
 // computed locally (transformers.js in worker threads) or by an OpenAI-compatible embeddings endpoint.
 import { existsSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_EMBEDDING_MODEL } from '../config/settings';
 import { EmbeddingCache, textHash, type CacheEntry } from './embeddingCache';
@@ -11,8 +11,10 @@ import { modelMaxLength, onnxFileName, weightsDigest, type MaxLength, type MaxLe
 
 export interface EmbeddingSettings {
   provider: 'local' | 'remote';
-  /** Hub id (default 'Xenova/all-MiniLM-L6-v2') or a local folder path. */
+  /** Hub id (default 'Xenova/all-MiniLM-L6-v2') or a local folder written as a path (./x, /x, ~/x): see resolveModelLocation. */
   model: string;
+  /** What a relative folder (./x) is relative to; default the process's working directory. */
+  baseDir?: string;
   /** Local only. */
   dtype: EmbeddingDtype;
   remote?: { baseUrl: string; model: string; apiKey?: string };
@@ -99,17 +101,19 @@ const REMOTE_CONCURRENCY = 4;
 const HUB_ID = /^[\w\-.]+(\/[\w\-.]+)?$/;
 
 /**
- * A folder on disk, or a Hub id: an existing directory (relative to `cwd`) wins, then anything shaped
- * like a path (absolute, ./, ../, backslashes, more than one slash); `org/name` that is no folder here
- * is a Hub id.
+ * A Hub id or a folder on disk, by how it is written, never by what happens to exist here: a local
+ * model needs a path (./x, ../x, /x, ~/x, C:\x, or any backslash), resolved against `baseDir`;
+ * `name` and `org/name` are Hub ids even when a folder of that name exists under `baseDir` (a folder
+ * ./Xenova/all-MiniLM-L6-v2 in the working directory must not replace the model people asked for).
+ * Anything else (`a/b/c`) is neither: a ScorerError says how to write the folder.
  */
-export function resolveModelLocation(model: string, cwd = process.cwd()): { isLocalFolder: boolean; location: string } {
-  const local = resolve(cwd, model);
-  const onDisk = existsSync(local) && statSync(local).isDirectory();
-  if (onDisk || isAbsolute(model) || model.startsWith('.') || model.includes('\\') || !HUB_ID.test(model)) {
-    return { isLocalFolder: true, location: local };
+export function resolveModelLocation(model: string, baseDir = process.cwd()): { isLocalFolder: boolean; location: string } {
+  if (model === '~' || /^~[\\/]/.test(model)) return { isLocalFolder: true, location: join(homedir(), model.slice(2)) };
+  if (isAbsolute(model) || /^\.\.?([\\/]|$)/.test(model) || /^[A-Za-z]:[\\/]/.test(model) || model.includes('\\')) {
+    return { isLocalFolder: true, location: resolve(baseDir, model) };
   }
-  return { isLocalFolder: false, location: model };
+  if (HUB_ID.test(model)) return { isLocalFolder: false, location: model };
+  throw new ScorerError('model-missing', `Embedding model "${model}" is neither a Hub id ("org/name") nor a path: write a folder as ./${model} (relative), or as an absolute or ~/ path.`);
 }
 
 function cosine(a: Float32Array, b: Float32Array): number {
@@ -382,7 +386,7 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
   }
 
   const dtype = settings.dtype;
-  const { isLocalFolder, location } = resolveModelLocation(settings.model || DEFAULT_EMBEDDING_MODEL);
+  const { isLocalFolder, location } = resolveModelLocation(settings.model || DEFAULT_EMBEDDING_MODEL, settings.baseDir);
   const cacheKey = `local:${location}:${dtype}`;
   const namespace = isLocalFolder ? `${cacheKey}:${localFingerprint(location, dtype)}` : cacheKey;
   const modelCacheDir = join(settings.cacheDir, 'models');

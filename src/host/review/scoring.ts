@@ -155,7 +155,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     try {
       const { runDataset, RunError } = loadEngine();
       const results = await session.resultsStore();
-      const scorer = await this.scorerFor(embedding);
+      const scorer = await this.scorerFor(embedding, session.file);
       const requestCache = await this.cache();
       const dataset = session.dataset;
       this.log.info(`Scoring ${session.file}: ${request.rowIndexes ? `${request.rowIndexes.length} row(s)` : 'all rows'}, models ${request.models?.join(', ') ?? 'all'}${request.rerun ? ' (re-run)' : ''}.`);
@@ -277,8 +277,10 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     return this.requestCache;
   }
 
-  private async scorerFor(embedding: EmbeddingConfig): Promise<Scorer> {
-    const key = embeddingKey(embedding);
+  private async scorerFor(embedding: EmbeddingConfig, datasetFile: string): Promise<Scorer> {
+    // A model folder written as ./x is relative to the dataset's workspace folder, not the extension host's cwd.
+    const baseDir = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(datasetFile))?.uri.fsPath ?? path.dirname(datasetFile);
+    const key = `${embeddingKey(embedding)}\0${baseDir}`;
     if (this.scorer?.key === key) return this.scorer.scorer;
     await this.disposeScorer();
     const { createScorer } = loadEngine();
@@ -289,6 +291,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     const scorer = createScorer({
       provider: embedding.provider,
       model: embedding.model,
+      baseDir,
       dtype: embedding.dtype,
       remote: embedding.provider === 'remote' ? { ...embedding.remote, apiKey } : undefined,
       cacheDir: this.storageDir,
