@@ -7,10 +7,11 @@ import { checkModelsCommand } from './commands/checkModels';
 import { compareCommand } from './commands/compare';
 import { inspectCommand } from './commands/inspect';
 import { reportCommand } from './commands/report';
+import { previewCommand } from './commands/preview';
 import { scoreCommand } from './commands/score';
 
 // Each command lives in src/cli/commands/; this table is the CLI's command list.
-const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, reportCommand, compareCommand, checkModelsCommand];
+const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, previewCommand, reportCommand, compareCommand, checkModelsCommand];
 
 function usage(): string {
   const lines = ['Usage: pisar-review <command> [options]', '', 'Commands:'];

@@ -8,8 +8,9 @@ import type { ResultsStore, StoredResult } from '../store/results';
 import { ImageError } from './images';
 import { Cancelled, ModelLane, type LaneContext } from './modelLane';
 import { planRun } from './plan';
-import { buildMessages, PromptError } from './prompt';
-import { cachedAnswer, requestBody, type Completion } from './provider';
+import { PromptError } from './prompt';
+import { buildChatRequest } from './preview';
+import { cachedAnswer, type Completion } from './provider';
 import { splitReasoning, type ReasoningMarker } from '../rules/reasoning';
 import { ResponseError } from '../http/errors';
 import { visibleAnswer, type ReasoningOptions } from './responses';
@@ -290,7 +291,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     }
     let body: Record<string, unknown>;
     try {
-      body = requestBody(lane.config!, await buildMessages(row, lane.config!, dataset.file, options.maxImageBytes));
+      body = await buildChatRequest(row, lane.config!, dataset.file, options.maxImageBytes);
     } catch (err) {
       if (err instanceof PromptError || err instanceof ImageError) {
         const kind = err instanceof ImageError ? 'image' : 'prompt';
