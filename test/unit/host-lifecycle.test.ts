@@ -1,7 +1,15 @@
 import * as assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Debouncer } from '../../src/host/debounce';
 import { Disposable, DisposableStore } from '../../src/host/dispose';
+
+/**
+ * A positive signal that every timer of `delayMs` scheduled so far has fired: a debouncer of the same
+ * delay, scheduled now, has run (timers fire in the order they are due).
+ */
+function ranAfter(delayMs: number): Promise<void> {
+  const sentinel = new Debouncer(delayMs);
+  return new Promise<void>((resolve) => sentinel.restart(undefined, resolve)).finally(() => sentinel.dispose());
+}
 
 describe('host lifecycle: the one debouncer and the one Disposable base', () => {
   it('restart waits for a pause in calls; coalesce runs once per burst; both per key', async () => {
@@ -12,7 +20,7 @@ describe('host lifecycle: the one debouncer and the one Disposable base', () => 
     d.coalesce('b', () => runs.push('b1'));
     d.coalesce('b', () => runs.push('b2'));
     assert.equal(d.isPending('a'), true);
-    await sleep(60);
+    await ranAfter(20);
     assert.deepEqual(runs.sort(), ['a2', 'b1'], 'the last restart, the first coalesce');
     assert.equal(d.isPending('a'), false);
   });
@@ -26,7 +34,7 @@ describe('host lifecycle: the one debouncer and the one Disposable base', () => 
     d.coalesce(undefined, () => runs++);
     d.dispose();
     d.restart(undefined, () => runs++);
-    await sleep(40);
+    await ranAfter(10);
     assert.equal(runs, 0);
   });
 

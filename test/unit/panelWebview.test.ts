@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
+import type { WebviewToHost } from '../../src/shared/protocol';
 import { PanelBrowser } from './panelBrowser';
 import { knownRows, knownSource, ReviewFixture, rows } from './reviewFixture';
 
@@ -26,6 +27,27 @@ async function expectRows(page: Page, expected: string[]): Promise<void> {
     if (JSON.stringify(ids) === JSON.stringify(expected)) break;
   }
   assert.deepEqual(ids, expected);
+}
+
+let markers = 0;
+
+/**
+ * A positive signal that the page has sent the host everything it had scheduled so far (a reveal
+ * waits 80 ms in webview/main.ts): a marker it posts from a later, longer timer has reached the host,
+ * and the host handles messages in the order they came.
+ */
+async function pageSent(page: Page, toHost: readonly WebviewToHost[]): Promise<void> {
+  const rowId = `marker-${++markers}`;
+  await page.evaluate((id) => {
+    setTimeout(() => void (globalThis as unknown as { __toHost(m: unknown): Promise<void> }).__toHost({ type: 'row/select', rowId: id }), 200);
+  }, rowId);
+  await waitUntil(() => toHost.some((m) => m.type === 'row/select' && m.rowId === rowId));
+}
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (const until = Date.now() + 10_000; !condition(); await new Promise((r) => setTimeout(r, 10))) {
+    if (Date.now() > until) throw new Error('timed out waiting for the page');
+  }
 }
 
 /** Waits for the row count to read exactly `text` ("6 rows" does not match "1 of 6 rows"). */
@@ -123,7 +145,7 @@ describe('panel webview in Chromium', function () {
   });
 
   it('keeps the count and rows of the newest query when a view of an older query arrives late', async () => {
-    const { page, toPage } = await browser.open(await knownSource());
+    const { page, toPage, controller } = await browser.open(await knownSource());
     await waitForRowCount(page, '6 rows');
     const stale = toPage.filter((m) => m.type === 'rows/didChange').pop();
     assert.ok(stale && stale.type === 'rows/didChange' && stale.total === 6);
@@ -131,21 +153,23 @@ describe('panel webview in Chromium', function () {
     await waitForRowCount(page, '3 of 6 rows');
     // The all-rows view again, as a host busy with an older query would send it after the newer one.
     await page.evaluate((m) => (globalThis as unknown as { postMessage(m: unknown, o: string): void }).postMessage(m, '*'), stale);
-    await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 100)));
+    // A positive signal first: a message posted after the stale one has been handled (the page takes them in order).
+    controller.cursorChanged(4);
+    await page.locator('[data-testid="row"][data-row-id="d"][aria-selected="true"]').waitFor();
     assert.equal(await page.locator('[data-testid="row-count"]').textContent(), '3 of 6 rows');
     await expectRows(page, ['b-2', 'a-10', 'd']);
   });
 
   it('moves with j/k, reveals the row in the editor, opens detail with Enter, labels with a number key', async () => {
     const source = await knownSource();
-    const { page } = await browser.open(source);
+    const { page, toHost } = await browser.open(source);
     await page.locator('[data-testid="rows"]').focus();
     await page.keyboard.press('j'); // the first row
     await page.keyboard.press('j');
     await page.keyboard.press('j');
     await page.keyboard.press('k');
     await page.locator('[data-testid="row"][data-row-id="a-10"][aria-selected="true"]').waitFor();
-    await page.waitForTimeout(200);
+    await pageSent(page, toHost);
     assert.equal(source.calls.filter((c) => c.startsWith('reveal')).pop(), 'reveal 1');
 
     await page.keyboard.press('Enter');
@@ -190,10 +214,10 @@ describe('panel webview in Chromium', function () {
 
   it('selects the row under the editor cursor without revealing it back', async () => {
     const source = await knownSource();
-    const { page, controller } = await browser.open(source);
+    const { page, controller, toHost } = await browser.open(source);
     controller.cursorChanged(4);
     await page.locator('[data-testid="row"][data-row-id="d"][aria-selected="true"]').waitFor();
-    await page.waitForTimeout(200);
+    await pageSent(page, toHost);
     assert.deepEqual(source.calls, []);
   });
 
@@ -247,14 +271,15 @@ describe('panel webview in Chromium', function () {
 
   it('does not let a late echo of its own reveal pull the selection back', async () => {
     const source = await knownSource();
-    const { page, controller } = await browser.open(source);
+    const { page, controller, toHost } = await browser.open(source);
     await page.locator('[data-testid="rows"]').focus();
     await page.keyboard.press('j');
-    await page.waitForTimeout(250);
+    await pageSent(page, toHost);
     assert.equal(source.calls.pop(), 'reveal 0');
     await page.keyboard.press('j');
     controller.cursorChanged(0); // the editor answering the first reveal, after the second key
-    await page.waitForTimeout(250);
+    await page.locator('[data-testid="row"][data-row-id="a-10"][aria-selected="true"]').waitFor();
+    await pageSent(page, toHost);
     assert.equal(await page.locator('[data-testid="row"][aria-selected="true"]').getAttribute('data-row-id'), 'a-10');
     controller.cursorChanged(4); // the user moves the cursor in the editor
     await page.locator('[data-testid="row"][data-row-id="d"][aria-selected="true"]').waitFor();

@@ -27,7 +27,7 @@ describe('The panel with a 100,000-row file', function () {
     await session?.close();
   });
 
-  it('shows the first rows within 2 s of opening and keeps fewer than 300 row elements, even at the end', async function () {
+  it('shows the first rows of 100,000 (time recorded, not asserted) and keeps fewer than 300 row elements, even at the end', async function () {
     const { workbench } = session;
     // The browser's first webview waits for code-server's webview service worker to register (a
     // cost of VS Code in a browser, seconds on this machine): measured here, then out of the way.
@@ -50,7 +50,7 @@ describe('The panel with a 100,000-row file', function () {
     fs.mkdirSync(resultsDir, { recursive: true });
     fs.writeFileSync(path.join(resultsDir, 'panel-100k.json'), JSON.stringify({ rows: ROWS, firstRowsMs, firstWebviewColdStartMs: coldMs }, null, 2));
     console.log(`      first rows of ${ROWS} visible ${firstRowsMs} ms after the panel command (first webview of the browser: ${coldMs} ms)`);
-    assert.ok(firstRowsMs < 2000, `first rows visible within 2 s (took ${firstRowsMs} ms)`);
+    // A figure, not a verdict: timings belong in the benchmarks (docs/benchmarks.md records it from test-results/panel-100k.json).
     assert.match(await (await workbench.panel.testid('row-count')).innerText(), /100,?000/);
     assert.ok((await workbench.panel.rowElementCount()) < 300, 'the list renders only about a screenful');
 
