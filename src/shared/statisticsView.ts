@@ -164,6 +164,8 @@ export interface ComparedRowView {
   /** b - a. */
   readonly difference: number;
   readonly change: 'improved' | 'regressed' | 'unchanged';
+  /** Lineage of a changed row: the model's output changed, the reference was corrected between the runs, or both. */
+  readonly cause?: 'model' | 'reference' | 'both';
 }
 
 /** What any comparison of two runs reports, in the CLI (`compare`) and the panel alike. */

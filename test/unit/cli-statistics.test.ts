@@ -149,7 +149,7 @@ describe('CLI: report statistics and compare', () => {
 
     const csv = await cli(['compare', file, '--models', 'gpt,ft', '--format', 'csv'], tmp.dir);
     assert.match(csv.stdout, /^paired,improved,regressed,unchanged,/);
-    assert.match(csv.stdout, /\r\nid,a,b,difference,change\r\nr0,0\.4,0\.9,/);
+    assert.match(csv.stdout, /\r\nid,a,b,difference,change,cause\r\nr0,0\.4,0\.9,/);
     const md = await cli(['compare', file, '--models', 'gpt,ft'], tmp.dir);
     assert.match(md.stdout, /ft scores higher, p \\< 0\.001/);
 

@@ -4,7 +4,7 @@ import { Dataset } from '../../core/dataset/datasetReader';
 import { compareRuns, DEFAULT_EPSILON, type RunComparison } from '../../core/report/compare';
 import { renderComparisonCsv, renderComparisonMarkdown } from '../../core/report/render';
 import { DEFAULT_SEED } from '../../core/report/stats';
-import { ResultsStore } from '../../core/store/results';
+import { ResultsStore, type StoredResult } from '../../core/store/results';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import type { OpenDatasetOptions } from '../../core/dataset/types';
 import { loadCliConfig, settingsOf } from '../config';
@@ -21,6 +21,8 @@ export interface CompareSide {
   file: string;
   resultsFile: string;
   model: string;
+  /** The run tags (`score --tag`) on this side's results, in order of first appearance. */
+  tags: string[];
 }
 
 /** The `--format json` document of `compare` (public contract, docs/cli.md: "compare"). */
@@ -73,15 +75,19 @@ async function openSource(cwd: string, name: string, datasetOptions: OpenDataset
   return { file, store: await ResultsStore.open(file, { repair: false }), hashes };
 }
 
-/** Current scores of one model, by row id. */
-function scoresOf(source: Source, model: string): Map<string, number> {
-  const out = new Map<string, number>();
+/** Current results of one model, by row id. */
+function resultsOf(source: Source, model: string): StoredResult[] {
+  const out: StoredResult[] = [];
   for (const r of source.store.latestResults()) {
     if (r.model !== model || typeof r.score !== 'number' || r.error) continue;
     if (source.hashes && source.hashes.get(r.rowId) !== r.rowHash) continue;
-    out.set(r.rowId, r.score);
+    out.push(r);
   }
   return out;
+}
+
+function tagsOf(results: readonly StoredResult[]): string[] {
+  return [...new Set(results.map((r) => r.tag).filter((t): t is string => t !== undefined))];
 }
 
 function pickModels(a: Source, b: Source, same: boolean, model: string | undefined, models: string | undefined): [string, string] {
@@ -131,19 +137,27 @@ async function runCompare(argv: readonly string[], io: CliIo): Promise<number> {
   const [modelA, modelB] = pickModels(a, b, positionals.length === 1, values.model, values.models);
   const nameA = a === b || modelA !== modelB ? modelA : 'A';
   const nameB = a === b || modelA !== modelB ? modelB : 'B';
-  const comparison = compareRuns(scoresOf(a, modelA), scoresOf(b, modelB), { epsilon, seed, names: [nameA, nameB] });
+  const resultsA = resultsOf(a, modelA);
+  const resultsB = resultsOf(b, modelB);
+  const lineage = (list: StoredResult[]) => new Map(list.map((r) => [r.rowId, { output: r.output, correction: r.correction }]));
+  const comparison = compareRuns(new Map(resultsA.map((r) => [r.rowId, r.score!])), new Map(resultsB.map((r) => [r.rowId, r.score!])), {
+    epsilon, seed, names: [nameA, nameB], lineage: [lineage(resultsA), lineage(resultsB)],
+  });
   const problems = [...a.store.problems, ...(b === a ? [] : b.store.problems)];
   for (const p of problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
 
-  const side = (s: Source, model: string): CompareSide => ({ file: s.file, resultsFile: s.store.file, model });
+  const side = (s: Source, model: string, list: StoredResult[]): CompareSide => ({ file: s.file, resultsFile: s.store.file, model, tags: tagsOf(list) });
   if (format === 'json') {
-    const doc: CompareDocument = { schema: 'pisar-review/compare@1', a: side(a, modelA), b: side(b, modelB), ...comparison, problems };
+    const doc: CompareDocument = { schema: 'pisar-review/compare@1', a: side(a, modelA, resultsA), b: side(b, modelB, resultsB), ...comparison, problems };
     writeJson(io, doc);
   } else if (format === 'csv') {
     io.stdout.write(renderComparisonCsv(comparison));
   } else {
-    const label = (s: Source, model: string) => `${model} in ${path.basename(s.file)}`;
-    io.stdout.write(renderComparisonMarkdown(comparison, label(a, modelA), label(b, modelB)));
+    const label = (s: Source, model: string, list: StoredResult[]) => {
+      const tags = tagsOf(list);
+      return `${model}${tags.length ? ` (${tags.join(', ')})` : ''} in ${path.basename(s.file)}`;
+    };
+    io.stdout.write(renderComparisonMarkdown(comparison, label(a, modelA, resultsA), label(b, modelB, resultsB)));
   }
   return ExitCode.ok;
 }

@@ -3,7 +3,10 @@ import { labelMapping, parseLabels, parseModelNames, parseThreshold, problemText
 import { orderModels } from '../../core/rules/rules';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
-import { renderCsv, renderMarkdown, reportSummaryOf, type ReportRow } from '../../core/report/render';
+import { renderCsv, renderMarkdown, reportSummaryOf, type ReferencesNote, type ReportRow } from '../../core/report/render';
+import type { DatasetRow } from '../../core/dataset/types';
+import { agreementReport, agreementUnits, type AgreementReport } from '../../core/report/agreement';
+import { correctionsInForce, effectiveReference, resultsUnderReferences, type ReferenceChoice } from '../../core/store/corrections';
 import { collectStatisticsRows, rowReports, type RowReport } from '../../core/report/rows';
 import { computeStatistics, DEFAULT_MAX_PAIR_MODELS, type StatisticsReport } from '../../core/report/statistics';
 import { DEFAULT_SEED } from '../../core/report/stats';
@@ -18,7 +21,7 @@ import { dict } from '../../core/security/ownKeys';
 
 const usage =
   'pisar-review report <file> [--format md|csv|json | --json] [--rows] [--threshold 0.7] [--models a,b] [--seed N] [--max-pair-models N] ' +
-  '[--bad-labels a,b] [--good-labels a,b] [--baselines a,b] [--slice FIELD] [--config <path>] [--field ROLE=KEY]... [--max-inflated-bytes N]';
+  '[--bad-labels a,b] [--good-labels a,b] [--baselines a,b] [--slice FIELD] [--original-references] [--config <path>] [--field ROLE=KEY]... [--max-inflated-bytes N]';
 
 type ReportFormat = 'md' | 'csv' | 'json';
 const FORMATS: readonly ReportFormat[] = ['md', 'csv', 'json'];
@@ -32,6 +35,10 @@ export interface ReportDocument extends DatasetSummary {
   rows?: RowReport[];
   /** Intervals, paired tests, calibration against annotations, ROUGE-L F and bias checks (docs/scoring.md: "Statistics"). */
   statistics: StatisticsReport;
+  /** Which references the numbers are against: reviewers' corrections (default) or the file's (--original-references). */
+  references: ReferencesNote;
+  /** Agreement between reviewers, per label and overall, and each reviewer's progress (null when nobody labelled). */
+  agreement: AgreementReport | null;
   /** Lines of the results sidecar that were skipped. */
   problems: SidecarProblem[];
 }
@@ -48,6 +55,7 @@ const options = {
   'good-labels': { type: 'string' },
   baselines: { type: 'string' },
   slice: { type: 'string' },
+  'original-references': { type: 'boolean' },
   config: { type: 'string' },
   ...DATASET_FLAGS,
 } as const;
@@ -68,14 +76,14 @@ export function parseCount(flag: string, value: string | undefined, fallback: nu
 }
 
 /** Calibration's labels: --bad-labels / --good-labels, else the config's calibration.badLabels / goodLabels. */
-function labelOptions(bad: string | undefined, good: string | undefined, configured: LabelMapping): LabelMapping {
+export function labelOptions(bad: string | undefined, good: string | undefined, configured: LabelMapping, commandUsage = usage): LabelMapping {
   const list = (flag: string, text: string | undefined, key: string, fallback: readonly string[], setting: readonly string[]) =>
-    fromFlag(flag, text, (t) => parseLabels(t, key, fallback), setting, usage);
+    fromFlag(flag, text, (t) => parseLabels(t, key, fallback), setting, commandUsage);
   const mapping = labelMapping(
     list('bad-labels', bad, SettingKeys.calibrationBadLabels, DEFAULT_LABEL_MAPPING.bad, configured.bad),
     list('good-labels', good, SettingKeys.calibrationGoodLabels, DEFAULT_LABEL_MAPPING.good, configured.good),
   );
-  if (mapping.problem) throw new UsageError(`--bad-labels / --good-labels: ${problemText(mapping.problem)}`, usage);
+  if (mapping.problem) throw new UsageError(`--bad-labels / --good-labels: ${problemText(mapping.problem)}`, commandUsage);
   return mapping.value;
 }
 
@@ -103,19 +111,29 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     const withResults = new Set(results.models());
     const models = selectModels(values.models, known, usage) ?? known.filter((m) => withResults.has(m));
     const baselines = fromFlag('baselines', values.baselines, (t) => parseModelNames(t, SettingKeys.baselineModels), settings.baselineModels, usage);
-    const summary = summarize(summaryRowsOf(dataset), results, threshold, { models, baselines });
+    const corrections = correctionsInForce(annotations.corrections(), dataset);
+    const choice: ReferenceChoice = values['original-references'] ? 'original' : 'corrected';
+    const references: ReferencesNote = { choice, correctedRows: corrections.size };
+    const scored = resultsUnderReferences(results, corrections, choice);
+    const referenceOf = (row: DatasetRow) => (choice === 'corrected' ? effectiveReference(row, corrections.get(row.id)) : row.reference);
+    const summary = summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines });
     const sliceField = values.slice?.trim();
     if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
-    const statisticsRows = await collectStatisticsRows(dataset, results, annotations.all(), models, { sliceField });
+    const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referenceOf });
     const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField });
-    const rows = values.rows ? rowReports(dataset, results, models, threshold, statisticsRows) : undefined;
+    const rows = values.rows ? rowReports(dataset, scored, models, threshold, statisticsRows, corrections) : undefined;
+    const units = agreementUnits(annotations.all(), annotations.adjudications(), dataset);
+    const agreement = units.some((u) => u.ratings.size > 0) ? agreementReport(units, dataset.rowCount, { seed }) : undefined;
     for (const p of [...results.problems, ...annotations.problems]) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
 
     if (format === 'json') {
-      const doc: ReportDocument = { schema: 'pisar-review/report@1', file: dataset.file, resultsFile: results.file, ...summary, ...(rows ? { rows } : {}), statistics, problems: [...results.problems] };
+      const doc: ReportDocument = {
+        schema: 'pisar-review/report@1', file: dataset.file, resultsFile: results.file, ...summary, ...(rows ? { rows } : {}), statistics,
+        references, agreement: agreement ?? null, problems: [...results.problems],
+      };
       writeJson(io, doc);
     } else {
-      const input = { summary: reportSummaryOf(summary), models, statistics, rows: rows?.map(reportRowOf) };
+      const input = { summary: reportSummaryOf(summary), models, statistics, rows: rows?.map(reportRowOf), references, ...(agreement ? { agreement } : {}) };
       io.stdout.write(format === 'csv' ? renderCsv(input) : renderMarkdown(input));
     }
     return ExitCode.ok;
@@ -134,5 +152,5 @@ function reportRowOf(row: RowReport): ReportRow {
     else if (cell.status === 'empty') scores[model] = { score: null, empty: true };
     else scores[model] = { score: null };
   }
-  return { id: row.id, line: row.line, scores };
+  return { id: row.id, line: row.line, ...(row.correctedReference !== undefined ? { correctedReference: row.correctedReference } : {}), scores };
 }

@@ -13,13 +13,15 @@ import { runProgress } from '../../core/runner/progress';
 import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
+import { AnnotationStore } from '../../core/store/annotations';
+import { correctionsInForce } from '../../core/store/corrections';
 import { loadCliConfig, settingsOf } from '../config';
 import { datasetFindings, printFindings, requireRows, type DatasetFindings } from '../datasetFindings';
 import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, parseCommandArgs, UsageError, writeJson } from '../args';
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
-  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--break-lock] [--lock-timeout <s>] [--json]';
+  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--tag <checkpoint>] [--break-lock] [--lock-timeout <s>] [--json]';
 
 /** The `--json` document of `score`; its shape is part of the CLI's public contract. */
 export interface ScoreDocument {
@@ -54,6 +56,7 @@ const options = {
   threshold: { type: 'string' },
   ...DATASET_FLAGS,
   rerun: { type: 'boolean' },
+  tag: { type: 'string' },
   'break-lock': { type: 'boolean' },
   'lock-timeout': { type: 'string' },
   json: { type: 'boolean' },
@@ -93,7 +96,7 @@ interface EmbeddingChoice {
   sameNamedFolder?: string;
 }
 
-function embeddingChoice(values: Record<string, unknown>, configured: EmbeddingConfig, env: NodeJS.ProcessEnv, cwd: string): EmbeddingChoice {
+export function embeddingChoice(values: Record<string, unknown>, configured: EmbeddingConfig, env: NodeJS.ProcessEnv, cwd: string): EmbeddingChoice {
   const dtype = fromFlag('embedding-dtype', values['embedding-dtype'] as string | undefined, parseEmbeddingDtype, configured.dtype, usage);
   const remote = configured.provider === 'remote' ? configured.remote : undefined;
   const url = (values['embedding-url'] as string | undefined) ?? remote?.baseUrl;
@@ -141,6 +144,11 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const modelNames = selectModels(values.models, known, usage);
   const results = await ResultsStore.open(dataset.file);
   for (const p of results.problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
+  // Reviewers' corrected references are scored against (no model call for rows already answered).
+  const annotations = await AnnotationStore.forDataset(dataset.file, { repair: false });
+  const corrections = correctionsInForce(annotations.corrections(), dataset);
+  const tag = values.tag?.trim();
+  if (values.tag !== undefined && !tag) throw new UsageError('--tag: give the run a name, e.g. --tag ckpt-1200', usage);
 
   const warnedKeys = new Set<string>();
   const apiKeyFor = async (m: ModelConfig): Promise<string | undefined> => {
@@ -173,7 +181,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   let summary: RunSummary;
   try {
     summary = await runDataset({
-      dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal,
+      dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal, corrections, ...(tag ? { tag } : {}),
       apiKeyFor, requestCache, reasoningMarkers: settings.reasoningMarkers,
       onLockWait: (message) => progress.message([message]),
       onLockNotice: (message) => progress.message([message]),

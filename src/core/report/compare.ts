@@ -19,6 +19,21 @@ export interface RunComparison extends ComparisonCountsView {
   readonly method: PairedTestMethod;
   /** Every paired row in A's order. */
   readonly rows: readonly ComparedRow[];
+  /** With lineage: the changed rows split by why they changed. */
+  readonly lineage?: { readonly modelChanged: number; readonly referenceCorrected: number; readonly both: number };
+}
+
+/** What lineage needs of each side's result on a row: its output, and the correction it was scored against. */
+export interface RunLineage {
+  readonly output: string | undefined;
+  readonly correction: string | undefined;
+}
+
+/** Why a changed row changed between two runs. */
+export function causeOf(a: RunLineage, b: RunLineage): NonNullable<ComparedRow['cause']> {
+  const reference = (a.correction ?? '') !== (b.correction ?? '');
+  const model = a.output !== b.output;
+  return reference && model ? 'both' : reference ? 'reference' : 'model';
 }
 
 export interface CompareOptions {
@@ -26,6 +41,8 @@ export interface CompareOptions {
   readonly seed?: number;
   /** Names for the verdict (default "A", "B"). */
   readonly names?: readonly [string, string];
+  /** Each side's output and correction by row id: changed rows get a cause. */
+  readonly lineage?: readonly [ReadonlyMap<string, RunLineage>, ReadonlyMap<string, RunLineage>];
 }
 
 export function classifyChange(difference: number, epsilon: number): RowChange {
@@ -47,7 +64,10 @@ export function compareRuns(a: ReadonlyMap<string, number>, b: ReadonlyMap<strin
       continue;
     }
     const difference = y - x;
-    rows.push({ id, a: x, b: y, difference, change: classifyChange(difference, epsilon) });
+    const change = classifyChange(difference, epsilon);
+    const la = options.lineage?.[0].get(id);
+    const lb = options.lineage?.[1].get(id);
+    rows.push({ id, a: x, b: y, difference, change, ...(change !== 'unchanged' && la && lb ? { cause: causeOf(la, lb) } : {}) });
   }
   const onlyB = [...b.keys()].filter((id) => !a.has(id)).length;
   const xs = rows.map((r) => r.a);
@@ -73,5 +93,14 @@ export function compareRuns(a: ReadonlyMap<string, number>, b: ReadonlyMap<strin
     method: test.method,
     verdict: pairedVerdict(nameA, nameB, meanA ?? 0, meanB ?? 0, test.p, n),
     rows,
+    ...(options.lineage
+      ? {
+          lineage: {
+            modelChanged: rows.filter((r) => r.cause === 'model').length,
+            referenceCorrected: rows.filter((r) => r.cause === 'reference').length,
+            both: rows.filter((r) => r.cause === 'both').length,
+          },
+        }
+      : {}),
   };
 }

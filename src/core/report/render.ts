@@ -1,3 +1,4 @@
+import type { AgreementReport, AgreementStatistic } from './agreement';
 import type { RunComparison } from './compare';
 import type { StatisticsReport } from './statistics';
 import type { DatasetSummary } from './summary';
@@ -66,6 +67,8 @@ export interface ReportRow {
   readonly id: string;
   readonly input?: string;
   readonly reference?: string | null;
+  /** A reviewer's corrected reference, when one is in force (the report scores against it unless told otherwise). */
+  readonly correctedReference?: string;
   /** model -> score (null: failed or missing), with the error when it failed. */
   readonly scores: Readonly<Record<string, ReportCell>>;
   readonly annotations?: readonly { readonly target: string; readonly label: string; readonly note?: string }[];
@@ -77,8 +80,26 @@ export interface ReportInput {
   readonly models: readonly string[];
   readonly rows?: Iterable<ReportRow>;
   readonly statistics?: StatisticsReport;
+  /** Agreement between reviewers (omitted when nobody labelled). */
+  readonly agreement?: AgreementReport;
+  /** Which references the scores are against, and how many rows carry a correction. */
+  readonly references?: ReferencesNote;
   /** A titled document (the panel's export) rather than bare tables (the CLI). */
   readonly titled?: boolean;
+}
+
+export interface ReferencesNote {
+  readonly choice: 'corrected' | 'original';
+  /** Rows with a reviewer's correction in force. */
+  readonly correctedRows: number;
+}
+
+/** One sentence saying which references the numbers are against. */
+export function referencesSentence(r: ReferencesNote): string {
+  if (r.correctedRows === 0) return 'References: the file\'s (no row has a corrected reference).';
+  return r.choice === 'corrected'
+    ? `References: corrected (${r.correctedRows} row(s) scored against a reviewer's corrected reference; --original-references uses the file's).`
+    : `References: the file's original references (${r.correctedRows} row(s) have a corrected reference that is not used here).`;
 }
 
 /** The study's table from core's summarize(). */
@@ -332,6 +353,44 @@ function statisticsCsv(st: StatisticsReport): string {
   return parts.join('\r\n');
 }
 
+function statisticText(s: AgreementStatistic | undefined): string {
+  if (!s) return '';
+  if (s.value === null) return 'n/a';
+  return `${s.value.toFixed(3)}${s.interval ? ` [${intervalText(s.interval)}]` : ''}`;
+}
+
+const AGREEMENT_CSV_HEADER = ['label', 'ratings', 'units', 'percent_agreement', 'cohen_kappa', 'cohen_low', 'cohen_high', 'fleiss_kappa', 'fleiss_low', 'fleiss_high', 'krippendorff_alpha', 'alpha_low', 'alpha_high'];
+
+function agreementTable(a: AgreementReport): Table {
+  const two = a.reviewers.length === 2;
+  const lines = [{ label: '(all labels)', count: undefined as number | undefined, m: a.overall }, ...a.perLabel.map((l) => ({ label: l.label, count: l.count as number | undefined, m: l as AgreementReport['overall'] }))];
+  const stat = (s: AgreementStatistic | undefined): CsvValue[] => [s?.value ?? null, s?.interval?.low ?? null, s?.interval?.high ?? null];
+  return {
+    title: `Agreement between reviewers (${a.reviewers.length}: ${a.reviewers.join(', ')}; ${a.disagreements} open disagreement(s), ${a.adjudicated} adjudicated)`,
+    header: ['label', 'ratings', 'units rated by 2+', 'agreement', ...(two ? ["Cohen's kappa [95% CI]"] : []), "Fleiss' kappa [95% CI]", "Krippendorff's alpha [95% CI]"],
+    text: lines.map(({ label, count, m }) => [
+      label, count === undefined ? '' : String(count), String(m.units), percent(m.percentAgreement), ...(two ? [statisticText(m.cohenKappa)] : []), statisticText(m.fleissKappa), statisticText(m.krippendorffAlpha),
+    ]),
+    values: lines.map(({ label, count, m }) => [label, count ?? null, m.units, m.percentAgreement, ...stat(m.cohenKappa), ...stat(m.fleissKappa), ...stat(m.krippendorffAlpha)]),
+    numeric: [false, true, true, true, true, true, true],
+  };
+}
+
+function progressTable(a: AgreementReport): Table {
+  return {
+    title: 'Reviewer progress',
+    header: ['reviewer', 'labels', 'rows', 'share of rows'],
+    text: a.progress.map((p) => [p.reviewer, String(p.labelled), String(p.rows), percent(a.totalRows ? p.rows / a.totalRows : null)]),
+    values: a.progress.map((p) => [p.reviewer, p.labelled, p.rows, a.totalRows ? p.rows / a.totalRows : null]),
+    numeric: [false, true, true, true],
+  };
+}
+
+/** The agreement blocks as CSV (`# agreement`, `# reviewers`). */
+export function agreementCsv(a: AgreementReport): string {
+  return `# agreement\r\n${csvTable(AGREEMENT_CSV_HEADER, agreementTable(a).values)}\r\n# reviewers\r\n${csvTable(['reviewer', 'labels', 'rows', 'share_of_rows'], progressTable(a).values)}`;
+}
+
 function annotationText(row: ReportRow): string {
   return (row.annotations ?? []).map((a) => `${a.target}: ${a.label}${a.note ? ` (${a.note})` : ''}`).join('; ');
 }
@@ -347,17 +406,18 @@ function scoreCell(cell: ReportCell | undefined, threshold: number): string {
 
 function rowsTable(input: ReportInput, rows: readonly ReportRow[]): Table {
   const withText = rows.some((r) => r.input !== undefined);
+  const withCorrections = rows.some((r) => r.correctedReference !== undefined);
   const withAnnotations = rows.some((r) => r.annotations !== undefined);
   const t = input.summary.threshold;
   return {
     title: `Rows (${rows.length})`,
-    header: ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...input.models, ...(withAnnotations ? ['annotations'] : [])],
+    header: ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected reference'] : []), ...input.models, ...(withAnnotations ? ['annotations'] : [])],
     text: rows.map((row) => [
-      row.id, String(row.line), ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
+      row.id, String(row.line), ...(withText ? [row.input ?? '', row.reference ?? ''] : []), ...(withCorrections ? [row.correctedReference ?? ''] : []),
       ...input.models.map((m) => scoreCell(ownValue(row.scores, m), t)), ...(withAnnotations ? [annotationText(row)] : []),
     ]),
     values: [],
-    numeric: [false, true, ...(withText ? [false, false] : []), ...input.models.map(() => true)],
+    numeric: [false, true, ...(withText ? [false, false] : []), ...(withCorrections ? [false] : []), ...input.models.map(() => true)],
   };
 }
 
@@ -381,7 +441,10 @@ export function renderMarkdown(input: ReportInput): string {
     out.push(`- Rows: ${summary.rowCount}${summary.annotated !== undefined ? `; annotated: ${summary.annotated}` : ''}`);
     out.push(`- Threshold: ${summary.threshold}`);
     if (summary.selection) out.push(`- Rows exported: ${markdownCell(summary.selection)}`);
+    if (input.references) out.push(`- ${markdownCell(referencesSentence(input.references))}`);
     out.push('');
+  } else if (input.references) {
+    out.push(markdownCell(referencesSentence(input.references)), '');
   }
   const push = (t: Table) => {
     heading(2, t.title);
@@ -398,6 +461,12 @@ export function renderMarkdown(input: ReportInput): string {
       push(t);
     }
   }
+  if (input.agreement && input.agreement.unitsRated > 0) {
+    for (const t of [agreementTable(input.agreement), progressTable(input.agreement)]) {
+      if (!input.titled) out.push(`**${markdownCell(t.title)}**`, '');
+      push(t);
+    }
+  }
   const rows = input.rows ? [...input.rows] : undefined;
   if (rows && (rows.length > 0 || input.titled)) push(rowsTable(input, rows));
   while (out[out.length - 1] === '') out.pop();
@@ -407,10 +476,11 @@ export function renderMarkdown(input: ReportInput): string {
 /** The rows as CSV: id, line, input and reference when known, then score, error and ROUGE-L F per model, then annotations. */
 export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): string {
   const withText = rows.some((r) => r.input !== undefined);
+  const withCorrections = rows.some((r) => r.correctedReference !== undefined);
   const withAnnotations = rows.some((r) => r.annotations !== undefined);
-  const header = ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`]), ...(withAnnotations ? ['annotations'] : [])];
+  const header = ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected_reference'] : []), ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`]), ...(withAnnotations ? ['annotations'] : [])];
   const values = rows.map((row) => [
-    row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []),
+    row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []), ...(withCorrections ? [row.correctedReference ?? ''] : []),
     ...input.models.flatMap((m) => {
       const c = ownValue(row.scores, m);
       return [c?.stale ? null : c?.score, c?.stale ? 'stale' : c?.error, c?.rougeL];
@@ -438,7 +508,9 @@ export function renderSummaryCsv({ summary }: ReportInput): string {
 /** CSV for a terminal: the summary, then the statistics blocks and the rows, separated by blank lines. */
 export function renderCsv(input: ReportInput): string {
   const parts = [renderSummaryCsv(input)];
+  if (input.references) parts.push(`# references\r\n${csvTable(['choice', 'corrected_rows'], [[input.references.choice, input.references.correctedRows]])}`);
   if (input.statistics && input.summary.models.length > 0) parts.push(statisticsCsv(input.statistics));
+  if (input.agreement && input.agreement.unitsRated > 0) parts.push(agreementCsv(input.agreement));
   const rows = input.rows ? [...input.rows] : undefined;
   if (rows && rows.length > 0) parts.push(renderRowsCsv(input, rows));
   return parts.join('\r\n');
@@ -447,6 +519,7 @@ export function renderCsv(input: ReportInput): string {
 export function renderJsonl(input: ReportInput): string {
   const lines = [JSON.stringify({ type: 'summary', ...input.summary })];
   if (input.statistics) lines.push(JSON.stringify({ type: 'statistics', ...input.statistics }));
+  if (input.agreement) lines.push(JSON.stringify({ type: 'agreement', ...input.agreement }));
   for (const row of input.rows ?? []) lines.push(JSON.stringify({ type: 'row', ...row }));
   return lines.join('\n') + '\n';
 }
@@ -472,6 +545,7 @@ export function renderReport(format: ReportFormat, input: ReportInput): ReportFi
         { suffix: '.summary', extension: '.csv', text: renderSummaryCsv(input) },
       ];
       if (input.statistics) files.push({ suffix: '.statistics', extension: '.csv', text: statisticsCsv(input.statistics) });
+      if (input.agreement && input.agreement.unitsRated > 0) files.push({ suffix: '.agreement', extension: '.csv', text: agreementCsv(input.agreement) });
       return files;
     }
     case 'jsonl':
@@ -506,7 +580,10 @@ export function renderComparisonMarkdown(c: RunComparison, a: string, b: string,
   if (changed.length > 0) {
     const shown = changed.slice(0, limit);
     out.push(`**Changed rows** (${changed.length}${changed.length > shown.length ? `; the ${shown.length} largest shown, all in --format csv or json` : ''})`, '');
-    out.push(markdownTable(['id', 'A', 'B', 'B - A', 'change'], shown.map((r) => [r.id, fixed(r.a), fixed(r.b), signed(r.difference), r.change]), [false, true, true, true, false]));
+    if (c.lineage) out.push(`Why they changed: the model changed on ${c.lineage.modelChanged}, the reference was corrected on ${c.lineage.referenceCorrected}, both on ${c.lineage.both}.`, '');
+    const withCause = c.lineage !== undefined;
+    const causeText = { model: 'the model changed', reference: 'the reference was corrected', both: 'both' } as const;
+    out.push(markdownTable(['id', 'A', 'B', 'B - A', 'change', ...(withCause ? ['why'] : [])], shown.map((r) => [r.id, fixed(r.a), fixed(r.b), signed(r.difference), r.change, ...(withCause ? [r.cause ? causeText[r.cause] : ''] : [])]), [false, true, true, true, false, false]));
     out.push('');
   }
   return out.join('\n');
@@ -515,5 +592,5 @@ export function renderComparisonMarkdown(c: RunComparison, a: string, b: string,
 /** The comparison as CSV: a summary block, then every paired row. */
 export function renderComparisonCsv(c: RunComparison): string {
   const head = csvTable(['paired', 'improved', 'regressed', 'unchanged', 'only_a', 'only_b', 'mean_a', 'mean_b', 'mean_difference', 'difference_low', 'difference_high', 'p', 'method', 'verdict'], comparisonHead(c, '', '').values);
-  return `${head}\r\n${csvTable(['id', 'a', 'b', 'difference', 'change'], c.rows.map((r) => [r.id, r.a, r.b, r.difference, r.change]))}`;
+  return `${head}\r\n${csvTable(['id', 'a', 'b', 'difference', 'change', 'cause'], c.rows.map((r) => [r.id, r.a, r.b, r.difference, r.change, r.cause ?? '']))}`;
 }

@@ -12,6 +12,8 @@ import { dict } from '../security/ownKeys';
 export interface RowReport {
   id: string;
   line: number;
+  /** A reviewer's corrected reference in force for the row (annotations sidecar). */
+  correctedReference?: string;
   results: Record<string, RowCell>;
 }
 
@@ -51,7 +53,8 @@ export async function collectStatisticsRows(
   results: ResultLookup,
   annotations: readonly Annotation[],
   models: readonly string[],
-  options: { readonly sliceField?: string } = {},
+  /** sliceField: the field whose values split the rows; referenceOf: the reference a row is judged against (a corrected one; default the file's). */
+  options: { readonly sliceField?: string; readonly referenceOf?: (row: DatasetRow) => string | undefined } = {},
 ): Promise<StatisticsRow[]> {
   const resolver = new AnnotationResolver(dataset);
   // The latest label per (row, model) on outputs; reference labels judge the reference, not the metric.
@@ -67,8 +70,9 @@ export async function collectStatisticsRows(
   }
   const out: StatisticsRow[] = [];
   for await (const row of dataset.rows()) {
+    const reference = options.referenceOf ? options.referenceOf(row) : row.reference;
     const cells = dict<StatisticsCell>();
-    const referenceTokens = row.reference !== undefined ? tokens(row.reference) : undefined;
+    const referenceTokens = reference !== undefined ? tokens(reference) : undefined;
     for (const model of models) {
       const r = current(results, row, model);
       if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
@@ -102,6 +106,7 @@ export function rowReports(
   models: readonly string[],
   threshold: number,
   statisticsRows?: readonly StatisticsRow[],
+  corrections?: ReadonlyMap<string, { readonly reference: string }>,
 ): RowReport[] {
   const ids = dataset.rowIds();
   const out: RowReport[] = [];
@@ -115,7 +120,8 @@ export function rowReports(
       if (cell.status === 'scored' && lexical !== undefined) cell.rougeL = lexical;
       cells[model] = cell;
     }
-    out.push({ id: ids[i], line: dataset.rowLine(i), results: cells });
+    const corrected = corrections?.get(ids[i]);
+    out.push({ id: ids[i], line: dataset.rowLine(i), ...(corrected ? { correctedReference: corrected.reference } : {}), results: cells });
   }
   return out;
 }

@@ -38,6 +38,8 @@ export interface PlanInput {
   scorerKey?: string;
   /** Extra reasoning markers: a stored output that still holds reasoning (stored before it was stripped) is redone. */
   reasoningMarkers?: readonly ReasoningMarker[];
+  /** Corrected references in force by row id: a score made against another reference is redone (no call). */
+  corrections?: ReadonlyMap<string, { readonly id: string }>;
 }
 
 export function planRun(input: PlanInput): RunPlan {
@@ -59,7 +61,7 @@ export function planRun(input: PlanInput): RunPlan {
       plan.pairs++;
       const latest = results.latest(id, lane.name);
       // --rerun redoes configured models only: precomputed-only models have nothing to re-run.
-      if (latest && isSettled(latest, hash, input.scorerKey) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
+      if (latest && isSettled(latest, hash, input.scorerKey, input.corrections?.get(id)?.id) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
         lane.reused++;
         continue;
       }
@@ -74,9 +76,12 @@ export function planRun(input: PlanInput): RunPlan {
 }
 
 /** True when a stored result needs nothing more: current, successful, and scored by this scorer (or unscorable). */
-export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined): boolean {
+export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined, correctionId?: string): boolean {
   if (result.rowHash !== currentHash || result.error || result.output === undefined) return false;
   if (scorerKey === undefined) return true;
+  // Scored against another reference than the one in force (a correction made, or the row's own again).
+  if (result.score !== undefined && result.correction !== correctionId) return false;
+  if (correctionId !== undefined && result.score === undefined && !isEmptyOutput(result.output)) return false;
   if (isEmptyOutput(result.output)) return result.score === undefined; // an empty answer is final; an old score on it is redone (dropped)
   return (result.score !== undefined && result.scorer === scorerKey) || (result.scoreNote !== undefined && result.score === undefined && /no reference/.test(result.scoreNote));
 }

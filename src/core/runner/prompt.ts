@@ -33,7 +33,7 @@ export function renderTemplate(template: string, row: DatasetRow): string {
 }
 
 /** The messages sent for a row: the template's text, or the row's chat messages, or its input; images attached to the last user turn. */
-export async function buildMessages(row: DatasetRow, model: ModelConfig, datasetFile: string, maxImageBytes = DEFAULT_MAX_IMAGE_BYTES): Promise<OutgoingMessage[]> {
+export async function buildMessages(row: DatasetRow, model: Pick<ModelConfig, 'promptTemplate' | 'systemPrompt'> & Partial<ModelConfig>, datasetFile: string, maxImageBytes = DEFAULT_MAX_IMAGE_BYTES): Promise<OutgoingMessage[]> {
   const messages: OutgoingMessage[] = [];
   if (model.promptTemplate) {
     if (model.systemPrompt) messages.push({ role: 'system', content: model.systemPrompt });

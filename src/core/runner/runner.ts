@@ -3,6 +3,8 @@ import { setMaxListeners } from 'node:events';
 import { MAX_DURATION_MS, MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/datasetReader';
 import { EMPTY_OUTPUT_NOTE, isEmptyOutput } from '../rules/rules';
+import { effectiveReference } from '../store/corrections';
+import type { ReferenceCorrection } from '../store/annotations';
 import type { DatasetRow } from '../dataset/types';
 import type { ResultsStore, StoredResult } from '../store/results';
 import { ImageError } from './images';
@@ -100,6 +102,10 @@ export interface RunOptions {
   scoreBatchSize?: number;
   /** Longest an output waits in memory for its score before it is written unscored (default 1500 ms). */
   scoreHoldMs?: number;
+  /** Reviewers' corrected references in force, by row id: outputs of those rows are scored against them (and the file's, as originalScore). */
+  corrections?: ReadonlyMap<string, ReferenceCorrection>;
+  /** Stored with every new result of this run (`score --tag`: a checkpoint or version), for lineage in compare. */
+  tag?: string;
 }
 
 /** Raised when a run cannot go on (e.g. the dataset changed on disk mid-run); finished rows are kept. */
@@ -158,7 +164,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
   let fatal: RunError | undefined;
 
-  const plan = planRun({ ...options, scorerKey: scorer?.cacheKey });
+  const plan = planRun({ ...options, scorerKey: scorer?.cacheKey, corrections: options.corrections });
   const summary: RunSummary = {
     pairs: plan.pairs, total: plan.total, done: 0, called: 0, cacheHits: 0, precomputed: 0, reused: 0, scored: 0, succeeded: 0, failed: 0,
     repeatedFailures: 0, retries: 0, cancelled: false, modelFailures: [], failures: [], models: [], durationMs: 0,
@@ -259,17 +265,20 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
       }
       return writer.write(result);
     }
-    if (row.reference === undefined) return writer.write({ ...result, scoreNote: 'the row has no reference rationale' });
+    const correction = options.corrections?.get(row.id);
+    const reference = effectiveReference(row, correction);
+    if (reference === undefined) return writer.write({ ...result, scoreNote: 'the row has no reference rationale' });
     if (isEmptyOutput(result.output)) return writer.write({ ...result, scoreNote: result.scoreNote ?? EMPTY_OUTPUT_NOTE });
     if (!batcher || run.signal.aborted) return writer.write(result);
-    batcher.add(result, row.reference, costly);
+    if (correction) batcher.add({ ...result, correction: correction.id }, reference, costly, row.reference);
+    else batcher.add(result, reference, costly);
   };
 
   const reasoning = (lane: ModelLane): ReasoningOptions => ({ keepThinking: lane.config?.keepThinking, markers: options.reasoningMarkers });
 
   const processPair = async (lane: ModelLane, row: DatasetRow) => {
     const now = () => new Date().toISOString();
-    const base = { rowId: row.id, rowHash: row.hash, model: lane.name };
+    const base = { rowId: row.id, rowHash: row.hash, model: lane.name, ...(options.tag !== undefined ? { tag: options.tag } : {}) };
     const latest = results.latest(row.id, lane.name);
     const calling = lane.config !== undefined;
 
@@ -277,7 +286,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     // (An output whose embedding was unusable is kept: only its score is redone, no call is paid twice.)
     if (latest && latest.rowHash === row.hash && latest.output !== undefined && (!latest.error || latest.error.kind === BAD_EMBEDDING) && !(options.rerun && calling)) {
       if (latest.source === 'precomputed') lane.stats.precomputed++;
-      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, output: _output, rawOutput: _raw, reasoningStripped: _stripped, ...rest } = latest;
+      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, correction: _correction, originalScore: _original, output: _output, rawOutput: _raw, reasoningStripped: _stripped, ...rest } = latest;
       return finish({ ...rest, ...answerFields(latest.rawOutput ?? latest.output, reasoning(lane)), at: now() }, row, false);
     }
     const precomputed = ownValue(row.outputs, lane.name);

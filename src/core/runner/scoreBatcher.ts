@@ -27,6 +27,8 @@ export interface ScoreBatcherOptions {
 interface PendingScore {
   readonly result: StoredResult;
   readonly reference: string;
+  /** Set when `reference` is a reviewer's correction: the file's reference, scored too (originalScore). */
+  readonly originalReference?: string;
   readonly queuedAt: number;
   /** A model call made it: kept on disk even unscored. */
   readonly costly: boolean;
@@ -74,9 +76,9 @@ export class ScoreBatcher {
   }
 
   /** Queues an output for scoring; hold marks an output that would cost a call to redo (written unscored if it waits too long). */
-  add(result: StoredResult, reference: string, hold: boolean): void {
+  add(result: StoredResult, reference: string, hold: boolean, originalReference?: string): void {
     if (this.failure || this.options.signal.aborted) return hold ? this.options.write(this.withFailureNote(result), true) : this.options.unscored(result);
-    const pending: PendingScore = { result, reference, queuedAt: Date.now(), costly: hold, written: false, done: false };
+    const pending: PendingScore = { result, reference, ...(originalReference !== undefined ? { originalReference } : {}), queuedAt: Date.now(), costly: hold, written: false, done: false };
     this.queue.push(pending);
     if (hold) this.hold(pending);
     this.schedulePump();
@@ -146,9 +148,15 @@ export class ScoreBatcher {
     if (!this.failure && !signal.aborted) {
       try {
         const bad = new Map<number, string>();
-        const scores = await scorer.scorePairs(batch.map((b) => ({ output: b.result.output!, reference: b.reference })), { signal, onBadPair: (i, reason) => bad.set(i, reason) });
+        const originals = batch.filter((b) => b.originalReference !== undefined);
+        const pairs = [...batch, ...originals].map((b, i) => ({ output: b.result.output!, reference: i < batch.length ? b.reference : b.originalReference! }));
+        const scores = await scorer.scorePairs(pairs, { signal, onBadPair: (i, reason) => bad.set(i, reason) });
         // A pair whose embedding is unusable fails on its own (the output is kept; a later run redoes only its score).
-        for (const [i, reason] of bad) batch[i].result.error = { kind: BAD_EMBEDDING, message: redactCredentials(reason) };
+        for (const [i, reason] of bad) if (i < batch.length) batch[i].result.error = { kind: BAD_EMBEDDING, message: redactCredentials(reason) };
+        originals.forEach((b, i) => {
+          const original = scores[batch.length + i];
+          if (!bad.has(batch.length + i) && typeof original === 'number' && Number.isFinite(original)) b.result.originalScore = original;
+        });
         const cut = await scorer.cutTexts?.(batch.flatMap((b) => [b.result.output!, b.reference]), { signal });
         batch.forEach((b, i) => {
           const score = scores[i];

@@ -35,6 +35,12 @@ export interface StoredResult {
   scorer?: string;
   /** Texts longer than the embedding model reads (256 word pieces for all-MiniLM-L6-v2): `score` compares their start only. */
   scoreCut?: ('output' | 'reference')[];
+  /** Set when `score` was made against a reviewer's corrected reference: that correction's id (annotations sidecar). */
+  correction?: string;
+  /** With `correction`: the score against the dataset's own reference (used by `report --original-references`). */
+  originalScore?: number;
+  /** The run's tag (`score --tag`: a model checkpoint or version), for lineage in `compare`. */
+  tag?: string;
   /** Why the output has no score (e.g. the row has no reference). */
   scoreNote?: string;
   /** ISO time the record was written. */
@@ -61,21 +67,25 @@ function validateResult(value: unknown): string | undefined {
     if (!e || typeof e !== 'object' || typeof e.kind !== 'string' || typeof e.message !== 'string') return '"error" must be { kind, message }';
   }
   if (r.output === undefined && r.error === undefined) return 'a result needs "output" or "error"';
+  if (r.correction !== undefined && typeof r.correction !== 'string') return '"correction" must be a string (a correction event id)';
+  if (r.tag !== undefined && typeof r.tag !== 'string') return '"tag" must be a string';
   return undefined;
 }
 
 /** A stored score that cannot be a cosine similarity (NaN, text, outside [-1, 1]) is ignored, with a warning. */
 function scoreWarning(value: unknown): string | undefined {
-  const score = (value as { score?: unknown }).score;
-  if (score === undefined) return undefined;
-  if (typeof score === 'number' && Number.isFinite(score) && score >= -1 && score <= 1) return undefined;
-  return `"score" ${JSON.stringify(score) ?? String(score)} is not a cosine similarity (a number from -1 to 1); the score was ignored and the output kept`;
+  for (const key of ['score', 'originalScore'] as const) {
+    const score = (value as Record<string, unknown>)[key];
+    if (score === undefined || (typeof score === 'number' && Number.isFinite(score) && score >= -1 && score <= 1)) continue;
+    return `"${key}" ${JSON.stringify(score) ?? String(score)} is not a cosine similarity (a number from -1 to 1); the score was ignored and the output kept`;
+  }
+  return undefined;
 }
 
 function withoutBadScore(value: unknown): StoredResult {
   const r = value as StoredResult;
   if (scoreWarning(r) === undefined) return r;
-  const { score: _score, scorer: _scorer, ...rest } = r;
+  const { score: _score, scorer: _scorer, originalScore: _original, ...rest } = r;
   return rest;
 }
 
