@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../core/config/models';
-import { parseEmbeddingDtype, parseThreshold, type EmbeddingConfig } from '../../core/config/settings';
+import { parseEmbeddingDtype, parseEndpointUrl, parseThreshold, type EmbeddingConfig } from '../../core/config/settings';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { renderMarkdown, reportSummaryOf } from '../../core/report/render';
@@ -99,7 +99,7 @@ interface EmbeddingChoice {
 export function embeddingChoice(values: Record<string, unknown>, configured: EmbeddingConfig, env: NodeJS.ProcessEnv, cwd: string): EmbeddingChoice {
   const dtype = fromFlag('embedding-dtype', values['embedding-dtype'] as string | undefined, parseEmbeddingDtype, configured.dtype, usage);
   const remote = configured.provider === 'remote' ? configured.remote : undefined;
-  const url = (values['embedding-url'] as string | undefined) ?? remote?.baseUrl;
+  const url = fromFlag('embedding-url', values['embedding-url'] as string | undefined, (text) => parseEndpointUrl(text, 'embedding-url'), remote?.baseUrl, usage);
   if (url !== undefined) {
     const model = (values['embedding-remote-model'] as string | undefined) ?? configured.remote.model;
     // A remote endpoint set in the config without its model is the scorer's to name (it names the settings and the flags).

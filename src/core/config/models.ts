@@ -68,6 +68,27 @@ export function isCredentialHeader(name: string): boolean {
   return /authoriz|api[-_]?key|apikey|subscription-key|token|secret|password|passwd|credential|cookie|signature|session|(^|[-_])(key|auth)($|[-_])/i.test(name);
 }
 
+/**
+ * What is wrong with an endpoint URL (a model's baseUrl, the remote embeddings URL, --embedding-url),
+ * in the same words wherever it was written; undefined when it is a usable http(s) URL. Surrounding
+ * whitespace is the caller's to trim; whitespace or control characters inside are refused (the URL
+ * parser would drop or encode them into the path).
+ */
+export function httpUrlProblem(text: string, example = 'http://localhost:8000/v1'): { problem: string; fix: string } | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(text)) return { problem: `holds whitespace or a control character inside: ${JSON.stringify(text)}`, fix: `Write the URL without spaces or line breaks, e.g. "${example}".` };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { problem: `is not a URL: ${JSON.stringify(text)}`, fix: `Write the endpoint's base URL, e.g. "${example}".` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { problem: `must be http or https; got "${url.protocol}"`, fix: `Write the endpoint's http(s) base URL, e.g. "${example}" (a file: or data: URL cannot be called).` };
+  if (url.username || url.password) return { problem: 'must not contain credentials', fix: 'Remove user:password from the URL and put the key in the environment variable named by "apiKeyEnv".' };
+  if (url.hash !== '') return { problem: `has a #fragment (${JSON.stringify(url.hash)}), which is never sent`, fix: 'Remove the part from "#" on.' };
+  return undefined;
+}
+
 /** Body fields the runner sets itself; an extraBody may not override them. */
 const RESERVED_BODY_FIELDS = ['model', 'messages', 'stream'];
 
@@ -126,19 +147,9 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
   };
 
   const name = str('name', true)!;
-  const baseUrl = str('baseUrl', true)!;
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-  } catch {
-    throw new ConfigError(source, f('baseUrl'), `is not a URL: "${baseUrl}"`, 'Write the endpoint\'s base URL, e.g. "http://localhost:8000/v1".');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(source, f('baseUrl'), `must be http or https; got "${url.protocol}"`, 'Write the endpoint\'s base URL, e.g. "https://api.openai.com/v1".');
-  }
-  if (url.username || url.password) {
-    throw new ConfigError(source, f('baseUrl'), 'must not contain credentials', 'Remove user:password from the URL and put the key in the environment variable named by "apiKeyEnv".');
-  }
+  const baseUrl = str('baseUrl', true)!.trim();
+  const urlProblem = httpUrlProblem(baseUrl);
+  if (urlProblem) throw new ConfigError(source, f('baseUrl'), urlProblem.problem, urlProblem.fix);
   const config: ModelConfig = { name, baseUrl: baseUrl.replace(/\/+$/, ''), model: str('model', true)! };
 
   const apiKeyEnv = str('apiKeyEnv', false);
@@ -207,6 +218,11 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
     for (const [key, value] of Object.entries(headers)) {
       if (typeof value !== 'string') {
         throw new ConfigError(source, `${f('headers')}.${key}`, `must be a string; got ${JSON.stringify(value)}`, 'Header values are strings.');
+      }
+      // A CR or LF would split the header (and a request could never be sent): refused here, not at call time.
+      // eslint-disable-next-line no-control-regex
+      if (/[\u0000-\u0008\u000a-\u001f\u007f]|[^\u0000-\u00ff]/.test(value)) {
+        throw new ConfigError(source, `${f('headers')}.${key}`, `holds a line break, a control character or a character HTTP headers cannot carry: ${JSON.stringify(value)}`, 'Write the value on one line, in printable ASCII (or Latin-1).');
       }
       if (isCredentialHeader(key)) {
         throw new ConfigError(source, `${f('headers')}.${key}`, 'would put a credential in the config (it names a key, token, secret or authorization header)', 'Remove it; the key comes from "apiKeyEnv" (CLI) or SecretStorage (VS Code) and is sent as a Bearer token.');

@@ -6,7 +6,7 @@ import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../report/calibration'
 import { DEFAULT_THRESHOLD } from '../rules/rules';
 import { regularFileStat, UnsafeFileError } from '../store/safeFile';
 import { parseReasoningMarkers, type ReasoningMarker } from '../rules/reasoning';
-import { ConfigError, parseModelList, type ModelConfig } from './models';
+import { ConfigError, httpUrlProblem, parseModelList, type ModelConfig } from './models';
 import { nearestName } from './nearest';
 
 /**
@@ -156,6 +156,14 @@ export function parseText(value: unknown, key: string, fallback: string, example
   return { value: value.trim() || fallback };
 }
 
+/** An endpoint URL setting (the remote embeddings URL, CLI --embedding-url): http(s), checked when read, not at call time. */
+export function parseEndpointUrl(value: unknown, key: string): Parsed<string> {
+  const text = parseText(value, key, '', '"http://127.0.0.1:8080/v1"');
+  if (text.problem || text.value === '') return text;
+  const bad = httpUrlProblem(text.value, 'http://127.0.0.1:8080/v1');
+  return bad ? problem('', key, bad.problem, bad.fix, 'no remote endpoint') : text;
+}
+
 /** A list of labels: a JSON list of strings, or a flag's comma-separated text. Trimmed, without repeats. */
 export function parseLabels(value: unknown, key: string, fallback: readonly string[]): Parsed<readonly string[]> {
   if (unset(value)) return { value: fallback };
@@ -289,7 +297,7 @@ export function readSettings(source: SettingsSource): SettingsRead {
       model: take(parseText(source.get(K.embeddingModel), K.embeddingModel, DEFAULT_EMBEDDING_MODEL, `"${DEFAULT_EMBEDDING_MODEL}" or a folder holding an ONNX model`)),
       dtype: take(parseEmbeddingDtype(source.get(K.embeddingDtype))),
       remote: {
-        baseUrl: take(parseText(source.get(K.embeddingRemoteBaseUrl), K.embeddingRemoteBaseUrl, '', '"http://127.0.0.1:8080/v1"')),
+        baseUrl: take(parseEndpointUrl(source.get(K.embeddingRemoteBaseUrl), K.embeddingRemoteBaseUrl)),
         model: take(parseText(source.get(K.embeddingRemoteModel), K.embeddingRemoteModel, '', 'the embedding model id the endpoint serves, "text-embedding-3-small"')),
       },
     },

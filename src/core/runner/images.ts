@@ -32,15 +32,25 @@ export function sniffImageType(bytes: Buffer): string | undefined {
  * dataset's folder, and staying inside it after symlinks) read, checked and turned into a data URL.
  */
 export async function imageUrlFor(ref: ImageRef, datasetFile: string, maxBytes = DEFAULT_MAX_IMAGE_BYTES): Promise<string> {
-  if (ref.kind === 'url') return ref.value;
+  if (ref.kind === 'url') {
+    if (!/^https?:\/\//i.test(ref.value.trim())) throw new ImageError(`image URL ${JSON.stringify(ref.value.slice(0, 60))} is not http(s); it was not sent`, 'Use an http(s) URL, a base64 data URL of a PNG, JPEG, GIF or WebP image, or a path inside the dataset\'s folder.');
+    return ref.value;
+  }
   if (ref.kind === 'data') {
+    // Only base64 raster images are sent: an SVG (which can fetch an external href), text/html or a
+    // percent-encoded data URL is not an image a model should be handed.
+    const head = /^data:([^;,]*)((?:;[^;,]*)*),/i.exec(ref.value);
+    const type = head?.[1].trim().toLowerCase() ?? '';
+    if (!head || !/;base64$/i.test(head[2]) || !/^image\/(png|jpe?g|gif|webp)$/.test(type)) {
+      throw new ImageError(`inline image ${JSON.stringify(ref.value.slice(0, 40))}… is not a base64 PNG, JPEG, GIF or WebP data URL${type ? ` (it is ${JSON.stringify(type)}${head && !/;base64$/i.test(head[2]) ? ', not base64' : ''})` : ''}; it was not sent`, 'Give the image as data:image/png;base64,… (or a file inside the dataset\'s folder).');
+    }
     const approxBytes = Math.floor((ref.value.length - ref.value.indexOf(',') - 1) * 0.75);
     if (approxBytes > maxBytes) {
       throw new ImageError(`inline image is ${formatBytes(approxBytes)}, over the ${formatBytes(maxBytes)} limit`, 'Use a smaller image.');
     }
     // Inline bytes (a data URL, Hugging Face {bytes}) are checked like files: only real images are sent.
     const comma = ref.value.indexOf(',');
-    if (/;base64,/i.test(ref.value.slice(0, comma + 1)) && !sniffImageType(Buffer.from(ref.value.slice(comma + 1, comma + 1 + 64), 'base64'))) {
+    if (!sniffImageType(Buffer.from(ref.value.slice(comma + 1, comma + 1 + 64), 'base64'))) {
       throw new ImageError('inline image is not a PNG, JPEG, GIF or WebP image (checked by its first bytes)', 'Fix the row\'s image bytes or data URL.');
     }
     return ref.value;
