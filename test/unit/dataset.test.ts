@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Dataset } from '../../src/core/dataset/datasetReader';
 import { DatasetChangedError, DatasetReadError } from '../../src/core/dataset/errors';
-import { isSidecarFile } from '../../src/core/store/sidecarNames';
+import { datasetStem, isDatasetFileName, isSidecarFile } from '../../src/core/store/sidecarNames';
 import type { Finding } from '../../src/core/dataset/types';
 import { jsonl, makeTempDir, writeFixture } from '../support/files';
 
@@ -232,6 +232,12 @@ describe('Dataset reader', () => {
     assert.equal(isSidecarFile('/d/data.pisar-results.jsonl'), true);
     assert.equal(isSidecarFile('/d/data.pisar-annotations.jsonl'), true);
     assert.equal(isSidecarFile('/d/data.jsonl'), false);
+  });
+
+  it('has one rule for a dataset file name: the names the reader opens, and the stem files made from it take', () => {
+    for (const name of ['a.jsonl', 'a.ndjson', 'a.json', 'a.txt', 'a.jsonl.gz', 'A.JSONL']) assert.equal(isDatasetFileName(`/d/${name}`), true, name);
+    for (const name of ['a.csv', 'a.jsonl.bak', 'jsonl']) assert.equal(isDatasetFileName(`/d/${name}`), false, name);
+    assert.deepEqual(['/d/data.jsonl', '/d/data.ndjson', '/d/data.jsonl.gz', '/d/data.txt', '/d/data.v2.json'].map(datasetStem), ['data', 'data', 'data', 'data', 'data.v2']);
   });
 });
 

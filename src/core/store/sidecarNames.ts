@@ -7,7 +7,20 @@ export function isSidecarFile(file: string): boolean {
   return SIDECAR_PATTERN.test(file);
 }
 
-const DATASET_EXTENSION = /\.(jsonl|ndjson|json|txt|gz)$/i;
+/** The one dataset-extension rule: what the dataset reader opens (.jsonl, .ndjson, .json, .txt, each maybe gzipped). */
+const EXTENSIONS = 'jsonl|ndjson|json|txt';
+const DATASET_EXTENSION = new RegExp(`\\.(${EXTENSIONS}|gz)$`, 'i');
+const DATASET_SUFFIX = new RegExp(`(\\.(${EXTENSIONS}))?(\\.gz)?$`, 'i');
+
+/** A file name the dataset reader opens (by its extension). */
+export function isDatasetFileName(file: string): boolean {
+  return DATASET_EXTENSION.test(file);
+}
+
+/** The dataset's name without its extensions (`data.jsonl.gz` -> `data`), for files derived from it. */
+export function datasetStem(file: string): string {
+  return path.basename(file).replace(DATASET_SUFFIX, '');
+}
 
 /**
  * The sidecar of a dataset: `data.jsonl` -> `data.pisar-<kind>.jsonl`; any other name keeps its whole

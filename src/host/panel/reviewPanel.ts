@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { datasetStem } from '../../core/store/sidecarNames';
 import * as vscode from 'vscode';
 import { renderReport, type ReportFormat, type ReportRow } from '../../core/report/render';
 import { imageUrlFor } from '../../core/runner/images';
@@ -175,7 +176,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
     { title: 'Export PiSAR Review report', placeHolder: 'Format of the summary and the rows in the panel' },
   );
   if (!chosen) return;
-  const stem = path.basename(dataset.file).replace(/\.(jsonl|ndjson|json|txt)$/i, '');
+  const stem = datasetStem(dataset.file);
   const extension = chosen.format === 'markdown' ? 'md' : chosen.format;
   const target = await vscode.window.showSaveDialog({
     defaultUri: vscode.Uri.file(path.join(path.dirname(dataset.file), `${stem}.pisar-report.${extension}`)),

@@ -9,6 +9,7 @@ import type { ReviewService } from './reviewService';
 import { EMBEDDING_KEY_NAME, type ScoringController } from './scoring';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
+import { isDatasetFileName } from '../../core/store/sidecarNames';
 import { ask, pick, showError, showInfo, showWarning } from '../surfaces';
 
 interface RowTarget {
@@ -206,7 +207,7 @@ export function registerCommands(
     vscode.commands.registerCommand(Commands.openInPanel, safe(async () => {
       // The active tab's file (a dataset too large for the editor), else one the user picks; read from disk.
       const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-      let uri = input instanceof vscode.TabInputText && input.uri.scheme === 'file' && /\.(jsonl|ndjson|json|gz)$/i.test(input.uri.fsPath) ? input.uri : undefined;
+      let uri = input instanceof vscode.TabInputText && input.uri.scheme === 'file' && isDatasetFileName(input.uri.fsPath) ? input.uri : undefined;
       if (!uri) {
         const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'JSON Lines datasets': ['jsonl', 'ndjson', 'json', 'gz'] }, title: 'Open a dataset in the PiSAR Review panel' });
         uri = picked?.[0];

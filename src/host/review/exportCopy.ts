@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { isSidecarFile } from '../../core/store/sidecarNames';
+import { datasetStem, isSidecarFile } from '../../core/store/sidecarNames';
 import { writeSafe } from '../../core/store/safeFile';
 import type { DatasetSession } from './session';
 import { showError, showInfo } from '../surfaces';
@@ -15,7 +15,7 @@ export const EXPORT_FIELD = 'pisar_annotations';
  */
 export async function exportAnnotatedCopy(session: DatasetSession, document: vscode.TextDocument): Promise<vscode.Uri | undefined> {
   const dir = path.dirname(session.file);
-  const stem = path.basename(session.file).replace(/\.(jsonl|ndjson|json|txt)$/i, '');
+  const stem = datasetStem(session.file);
   const target = await vscode.window.showSaveDialog({
     title: 'Export a copy of the dataset with its annotations',
     defaultUri: vscode.Uri.file(path.join(dir, `${stem}.annotated.jsonl`)),

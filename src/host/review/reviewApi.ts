@@ -42,8 +42,6 @@ export interface ReviewApi
   scoreRows(indexes: readonly number[], options?: ScoreOptions): Promise<void>;
   /** Scores the whole file with progress, like the "Score File" command. */
   scoreAll(options?: ScoreOptions): Promise<void>;
-  /** Cancels the running score, if any. */
-  cancelScoring(): void;
   /** Asks the user for a label and note (quick pick + input box) for that target, then annotates. */
   annotateInteractively(rowIndex: number, target?: AnnotationTarget): Promise<void>;
 }

@@ -107,10 +107,6 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
     await this.scoring.score(session, { models: options.models, rerun: options.rerun });
   }
 
-  cancelScoring(): void {
-    this.scoring.cancel();
-  }
-
   // ---- annotations ---------------------------------------------------------------------------
 
   async annotateInteractively(rowIndex: number, target?: AnnotationTarget, session = this.sessions.active): Promise<void> {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { Dataset } from '../../core/dataset/datasetReader';
-import { isSidecarFile } from '../../core/store/sidecarNames';
+import { isDatasetFileName, isSidecarFile } from '../../core/store/sidecarNames';
 import { looksLikeJsonl } from '../../core/dataset/format';
 import { datasetOptionsOf } from '../../core/config/settings';
 import type { ConfigService } from '../config';
@@ -153,7 +153,7 @@ export class SessionManager extends Disposable implements vscode.Disposable {
     if (!(input instanceof vscode.TabInputText) || input.uri.scheme !== 'file') return;
     const uri = input.uri;
     const key = uri.toString();
-    if (this.largeNoticed.has(key) || this.sessions.has(key) || isSidecarFile(uri.fsPath) || !/\.(jsonl|ndjson|json)$/i.test(uri.fsPath)) return;
+    if (this.largeNoticed.has(key) || this.sessions.has(key) || isSidecarFile(uri.fsPath) || !isDatasetFileName(uri.fsPath)) return;
     let size: number;
     try {
       size = (await vscode.workspace.fs.stat(uri)).size;
