@@ -61,5 +61,13 @@ describe('security: limits a hostile folder or config cannot push past', functio
     assert.equal(doc.models.length, 10_000);
     assert.equal(doc.gapsLimitedTo, 50);
     assert.equal(doc.gaps.length, (50 * 49) / 2);
+
+    // The CSV's gap columns are the gapped models only: a 10,000 x 10,000 matrix of empty cells was 100 MB and 1.5 GB.
+    const csv = spawnSync(process.execPath, ['--max-old-space-size=256', CLI, 'report', data, '--format', 'csv'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 100_000 });
+    assert.equal(csv.status, 0, csv.stderr.slice(0, 2000));
+    const summary = csv.stdout.split('\r\n\r\n')[0].split('\r\n');
+    assert.equal(summary.length, 10_001, 'a line per model');
+    assert.equal(summary[0].split(',').filter((c) => c.startsWith('gap_vs:')).length, 50);
+    assert.ok(csv.stdout.length < 8 * 1024 * 1024, `${csv.stdout.length} bytes of CSV`);
   });
 });

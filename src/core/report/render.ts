@@ -500,8 +500,12 @@ export function renderSummaryCsv({ summary }: ReportInput): string {
     gaps.set(`${g.b}\u0000${g.a}`, g.difference);
     if (g.difference !== null) gaps.set(`${g.a}\u0000${g.b}`, -g.difference);
   }
-  const header = [...t.header, ...names.map((n) => `gap_vs:${n}`)];
-  const values = t.values.map((v, i) => [...v, ...names.map((other) => (other === names[i] ? null : gaps.get(`${names[i]}\u0000${other}`) ?? null))]);
+  // Columns only for the models the gaps name (the first MAX_GAP_MODELS with a mean): 10,000 models would otherwise
+  // make a 10,000 x 10,000 table of empty cells (100 MB).
+  const gapped = new Set(summary.gaps.flatMap((g) => [g.a, g.b]));
+  const columns = names.filter((n) => gapped.has(n));
+  const header = [...t.header, ...columns.map((n) => `gap_vs:${n}`)];
+  const values = t.values.map((v, i) => [...v, ...columns.map((other) => (other === names[i] ? null : gaps.get(`${names[i]}\u0000${other}`) ?? null))]);
   return csvTable(header, values);
 }
 
