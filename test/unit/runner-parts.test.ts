@@ -103,7 +103,7 @@ describe('runner parts: row feed', () => {
     const dataset = await Dataset.open(file);
     let reads = 0;
     const counting = { rowCount: dataset.rowCount, readRows: (a: number, b: number, want: (i: number) => boolean) => (reads++, dataset.readRows(a, b, want)) };
-    const uses = new Uint16Array(1000).fill(2);
+    const uses = new Uint32Array(1000).fill(2);
     const feed = new RowFeed(counting, uses);
     for (let i = 0; i < 1000; i++) {
       const [x, y] = await Promise.all([feed.get(i), feed.get(i)]);

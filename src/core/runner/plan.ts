@@ -23,7 +23,7 @@ export interface RunPlan {
   /** Pairs that need work. */
   total: number;
   /** How many lanes need each row (indexed by row): a parsed row is dropped once this reaches 0. */
-  readonly rowUses: Uint16Array;
+  readonly rowUses: Uint32Array;
 }
 
 export interface PlanInput {
@@ -52,7 +52,7 @@ export function planRun(input: PlanInput): RunPlan {
   for (const m of input.models) addLane(m.name, m);
   for (const name of dataset.modelNames) addLane(name, undefined);
 
-  const plan: RunPlan = { lanes: [...lanes.values()], pairs: 0, total: 0, rowUses: new Uint16Array(dataset.rowCount) };
+  const plan: RunPlan = { lanes: [...lanes.values()], pairs: 0, total: 0, rowUses: new Uint32Array(dataset.rowCount) };
   const ids = dataset.rowIds();
   const visit = (index: number) => {
     const id = ids[index];

@@ -19,7 +19,7 @@ export class RowFeed {
   constructor(
     private readonly dataset: Pick<Dataset, 'readRows' | 'rowCount'>,
     /** How many lanes still need each row; decremented by release(). */
-    private readonly rowUses: Uint16Array,
+    private readonly rowUses: Uint32Array,
   ) {}
 
   /** Blocks held in memory (for tests). */
