@@ -150,7 +150,8 @@ describe('Dataset reader', () => {
     assert.equal(r1.id, '1');
     assert.deepEqual({ ...r1.outputs }, { m1: 'A kid appeared.', m2: 'Red light.' }); // outputs has no prototype: model names are data
     assert.equal(r2.reference, 'Because.', 'falls back to another reference key for rows that lack the majority key');
-    assert.deepEqual(r2.messages, [{ role: 'system', content: 'Explain.' }, { role: 'user', content: 'Look' }]);
+    // the image part stays where it stands in the message (its text as content, its parts in order)
+    assert.deepEqual(r2.messages, [{ role: 'system', content: 'Explain.' }, { role: 'user', content: 'Look', parts: [{ text: 'Look' }, { image: 0 }] }]);
     assert.equal(r2.input, 'system: Explain.\nuser: Look');
     assert.deepEqual(r2.images, [{ kind: 'url', value: 'https://example.org/a.png' }]);
     assert.deepEqual(r3.images, [{ kind: 'path', value: 'images/cat.png' }]);

@@ -220,6 +220,8 @@ export class Dataset {
       input: content.inputText,
       messages: content.messages,
       images: content.images,
+      ...(content.inputParts ? { inputParts: content.inputParts } : {}),
+      ...(content.placeholderProblem?.fails ? { placeholderError: content.placeholderProblem.message } : {}),
       ...(content.imageError ? { imageError: content.imageError } : {}),
       reference: content.referenceText,
       outputs: content.outputTexts,

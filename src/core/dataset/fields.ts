@@ -1,4 +1,4 @@
-import type { ChatMessage, FieldMapping, FieldRole, ImageRef, ResolvedMapping } from './types';
+import type { ChatMessage, ContentPart, FieldMapping, FieldRole, ImageRef, ResolvedMapping } from './types';
 import { dict, ownValue } from '../security/ownKeys';
 
 /** Keys tried for each role, in order of preference when counts tie. */
@@ -158,26 +158,45 @@ export interface RowContent {
   readonly messages: ChatMessage[] | undefined;
   /** The input as text (chat messages flattened as `role: content` lines). */
   readonly inputText: string;
+  /** A plain-text input with images placed in it (`<image>`, `<img>path</img>`), in order. */
+  readonly inputParts: ContentPart[] | undefined;
   readonly image: RoleValue;
   readonly images: ImageRef[];
   /** Set when the image field could not be read as an image. */
   readonly imageError: string | undefined;
+  /** Placeholders and images that do not pair up (a placeholder without an image fails the row). */
+  readonly placeholderProblem: { readonly message: string; readonly fails: boolean } | undefined;
   readonly reference: RoleValue;
   /** The reference text; undefined when the row has none that is text. */
   readonly referenceText: string | undefined;
-  /** The reference is the chat's final assistant turn. */
-  readonly referenceFromChat: boolean;
+  /** The reference comes from the row's format: a chat's final assistant turn, or Alpaca's `output`. */
+  readonly referenceFromFormat: boolean;
   readonly outputs: RoleValue;
   /** Precomputed outputs, model -> text, and the models whose output is not text. */
   readonly outputTexts: Record<string, string>;
   readonly badOutputs: string[];
 }
 
+/**
+ * An Alpaca row (`instruction`, `input`, `output`): the instruction and the input are one prompt
+ * (joined by a blank line; the input may be empty), and `output` is the reference when the row has
+ * no other. Only when the input role is not mapped.
+ */
+function alpacaOf(row: Record<string, unknown>, mapping: FieldMapping | undefined): { prompt: string; output: string | undefined } | undefined {
+  if (mapping?.input) return undefined;
+  const instruction = ownValue(row, 'instruction');
+  const input = ownValue(row, 'input');
+  const output = ownValue(row, 'output');
+  if (typeof instruction !== 'string' || instruction.trim() === '' || (typeof input !== 'string' && typeof output !== 'string')) return undefined;
+  const extra = typeof input === 'string' && input.trim() !== '' ? input : '';
+  return { prompt: extra ? `${instruction}\n\n${extra}` : instruction, output: typeof output === 'string' && output !== '' ? output : undefined };
+}
+
 /** Reads a row's roles by the one rule (see roleKey). */
 export function readRowContent(row: Record<string, unknown>, mapping: FieldMapping | undefined): RowContent {
   const id = roleValue(row, 'id', mapping);
-  const input = roleValue(row, 'input', mapping);
-  let messages = asMessages(input.value);
+  const alpaca = alpacaOf(row, mapping);
+  const input: RoleValue = alpaca ? { key: 'instruction', value: alpaca.prompt, usable: true } : roleValue(row, 'input', mapping);
   const image = roleValue(row, 'image', mapping);
   const images: ImageRef[] = [];
   let imageError: string | undefined;
@@ -186,16 +205,21 @@ export function readRowContent(row: Record<string, unknown>, mapping: FieldMappi
     if (refs) images.push(...refs);
     else imageError = `"${image.key}" is not an image path, URL, data URL or {"bytes", "path"} object`;
   }
-  for (const url of imagesInMessages(input.value)) images.push(classifyImage(url));
+  const placing = new ImagePlacing(images);
+  let messages = asMessages(input.value, placing);
+  const inputParts = messages === undefined && typeof input.value === 'string' ? placing.place(input.value) : undefined;
   const reference = roleValue(row, 'reference', mapping);
   let referenceText = typeof reference.value === 'string' && reference.value !== '' ? reference.value : undefined;
-  let referenceFromChat = false;
+  let referenceFromFormat = false;
   if (!reference.usable) {
     const finalAnswer = splitFinalAnswer(messages);
     if (finalAnswer) {
       messages = finalAnswer.prompt;
       referenceText = finalAnswer.answer;
-      referenceFromChat = true;
+      referenceFromFormat = true;
+    } else if (alpaca?.output !== undefined) {
+      referenceText = alpaca.output;
+      referenceFromFormat = true;
     }
   }
   const outputs = roleValue(row, 'outputs', mapping);
@@ -205,16 +229,79 @@ export function readRowContent(row: Record<string, unknown>, mapping: FieldMappi
     input,
     messages,
     inputText: inputText(input.value, messages),
+    inputParts,
     image,
     images,
     imageError,
+    placeholderProblem: imageError ? undefined : placing.problem(),
     reference,
     referenceText,
-    referenceFromChat,
+    referenceFromFormat,
     outputs,
     outputTexts: read?.outputs ?? dict<string>(),
     badOutputs: read?.bad ?? [],
   };
+}
+
+/** Image placeholders of fine-tuning formats: LLaVA / LLaMA-Factory `<image>`, `<|image|>`, and Qwen-VL's `<img>path</img>`. */
+const IMAGE_TOKEN = /<image>|<\|image\|>|<img>([^<>]*)<\/img>/g;
+
+/**
+ * Places a row's images where its text stands for them: each `<image>` takes the next image of the
+ * row's image field; `<img>path</img>` is an image of its own; an image part of a chat message
+ * (`{"type": "image_url"}`) stays where it is. Images are indexes into the row's image list.
+ */
+class ImagePlacing {
+  private placeholders = 0;
+  private readonly fieldImages: number;
+  constructor(readonly images: ImageRef[]) {
+    this.fieldImages = images.length;
+  }
+
+  /** The text as parts with images placed, or undefined when it names no image. */
+  place(text: string): ContentPart[] | undefined {
+    IMAGE_TOKEN.lastIndex = 0;
+    const matches = [...text.matchAll(IMAGE_TOKEN)];
+    if (matches.length === 0) return undefined;
+    const parts: ContentPart[] = [];
+    let at = 0;
+    for (const match of matches) {
+      this.pushText(parts, text.slice(at, match.index));
+      at = (match.index as number) + match[0].length;
+      if (match[1] !== undefined) {
+        parts.push({ image: this.add(classifyImage(match[1].trim())) });
+      } else {
+        // a placeholder past the field's images is kept as text (and fails the row, see problem())
+        if (this.placeholders < this.fieldImages) parts.push({ image: this.placeholders });
+        else parts.push({ text: match[0] });
+        this.placeholders++;
+      }
+    }
+    this.pushText(parts, text.slice(at));
+    return parts;
+  }
+
+  /** An image part of a chat message, placed where it stands. */
+  add(ref: ImageRef): number {
+    this.images.push(ref);
+    return this.images.length - 1;
+  }
+
+  private pushText(parts: ContentPart[], text: string): void {
+    // LLaVA writes "<image>\n" before the question: the line break goes with the placeholder
+    const trimmed = text.replace(/^\n/, '').replace(/\n$/, '');
+    if (trimmed.trim() !== '') parts.push({ text: trimmed });
+  }
+
+  problem(): { message: string; fails: boolean } | undefined {
+    if (this.placeholders > this.fieldImages) {
+      return { message: `the text has ${this.placeholders} <image> placeholder(s) but the row has ${this.fieldImages} image(s): placeholder ${this.fieldImages + 1} has no image`, fails: true };
+    }
+    if (this.placeholders > 0 && this.placeholders < this.fieldImages) {
+      return { message: `the row has ${this.fieldImages} image(s) but its text has ${this.placeholders} <image> placeholder(s): image ${this.placeholders + 1} has no placeholder and is sent after the text of the last user turn`, fails: false };
+    }
+    return undefined;
+  }
 }
 
 /** The text of a chat message's content: a string, or the text parts of a content-part array. */
@@ -241,7 +328,7 @@ const SHAREGPT_ROLES: Readonly<Record<string, string>> = {
  * A chat array as messages: OpenAI style (`role`, `content`) or ShareGPT style (`from`, `value`,
  * speakers human/gpt/system). Undefined when the value is not a chat.
  */
-export function asMessages(value: unknown): ChatMessage[] | undefined {
+export function asMessages(value: unknown, placing?: ImagePlacing): ChatMessage[] | undefined {
   if (!Array.isArray(value) || value.length === 0) {
     return undefined;
   }
@@ -251,15 +338,42 @@ export function asMessages(value: unknown): ChatMessage[] | undefined {
       return undefined;
     }
     const m = item as { role?: unknown; content?: unknown; from?: unknown; value?: unknown };
+    let role: string;
+    let content: unknown;
     if (typeof m.role === 'string') {
-      messages.push({ role: m.role, content: contentText(m.content) });
+      role = m.role;
+      content = m.content;
     } else if (typeof m.from === 'string') {
-      messages.push({ role: SHAREGPT_ROLES[m.from.toLowerCase()] ?? 'user', content: contentText(m.value) });
+      role = SHAREGPT_ROLES[m.from.toLowerCase()] ?? 'user';
+      content = m.value;
     } else {
       return undefined;
     }
+    const parts = placing ? contentParts(content, placing) : undefined;
+    messages.push(parts ? { role, content: contentText(content), parts } : { role, content: contentText(content) });
   }
   return messages;
+}
+
+/** A message's content as parts when it holds images (placeholders, or image parts), else undefined. */
+function contentParts(content: unknown, placing: ImagePlacing): ContentPart[] | undefined {
+  if (typeof content === 'string') return placing.place(content);
+  if (!Array.isArray(content)) return undefined;
+  const parts: ContentPart[] = [];
+  let images = false;
+  for (const part of content) {
+    const url = (part as { image_url?: { url?: unknown } | string } | null)?.image_url;
+    const href = typeof url === 'string' ? url : url && typeof url.url === 'string' ? url.url : undefined;
+    if (href !== undefined) {
+      parts.push({ image: placing.add(classifyImage(href)) });
+      images = true;
+    } else if (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') {
+      const placed = placing.place((part as { text: string }).text);
+      if (placed) images = true;
+      parts.push(...(placed ?? [{ text: (part as { text: string }).text }]));
+    }
+  }
+  return images ? parts : undefined;
 }
 
 /**
@@ -276,29 +390,6 @@ export function splitFinalAnswer(messages: readonly ChatMessage[] | undefined): 
     return undefined;
   }
   return { prompt: messages.slice(0, -1), answer: last.content };
-}
-
-/** Image parts inside chat messages (`{type: 'image_url', image_url: {url}}`). */
-export function imagesInMessages(value: unknown): string[] {
-  const urls: string[] = [];
-  if (!Array.isArray(value)) {
-    return urls;
-  }
-  for (const message of value) {
-    const content = (message as { content?: unknown } | null)?.content;
-    if (!Array.isArray(content)) {
-      continue;
-    }
-    for (const part of content) {
-      const url = (part as { image_url?: { url?: unknown } | string } | null)?.image_url;
-      if (typeof url === 'string') {
-        urls.push(url);
-      } else if (url && typeof url.url === 'string') {
-        urls.push(url.url);
-      }
-    }
-  }
-  return urls;
 }
 
 export function inputText(value: unknown, messages: readonly ChatMessage[] | undefined): string {

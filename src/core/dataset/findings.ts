@@ -83,7 +83,7 @@ function stopsPartway(row: Record<string, unknown>, role: FieldRole, mapping: Fi
  * reported is what is sent, shown and scored).
  */
 export function reportRowContent(findings: FindingList, line: number, row: Record<string, unknown>, content: RowContent, mapping: FieldMapping | undefined, datasetFile: string): void {
-  if (!content.reference.usable && !content.referenceFromChat) {
+  if (!content.reference.usable && !content.referenceFromFormat) {
     findings.report(line, 'warning', 'no-reference', `row has no reference rationale (looked for ${keysLookedFor('reference', mapping)})${stopsPartway(row, 'reference', mapping) ?? ''}; its outputs can be produced but not scored`, 'Add a "rationale" field, or map the reference field in pisarReview.fieldMapping (CLI: "fieldMapping" in the config).');
   } else if (content.reference.usable && content.referenceText === undefined) {
     const value = content.reference.value;
@@ -108,6 +108,9 @@ export function reportRowContent(findings: FindingList, line: number, row: Recor
     } else if (content.badOutputs.length > 0) {
       findings.report(line, 'warning', 'bad-field', `"${key}" has outputs that are not text for ${content.badOutputs.map((m) => `"${m}"`).join(', ')}; they were ignored`, 'Make each output a string, or an object whose "text" (or "output") is a string.');
     }
+  }
+  if (content.placeholderProblem) {
+    findings.report(line, 'warning', 'image-placeholder', `${content.placeholderProblem.message}${content.placeholderProblem.fails ? '; the row fails when called and nothing is sent' : ''}`, 'Give the row one image per <image> placeholder, in order (or write the image where it stands as <img>path</img>).');
   }
   if (content.imageError) {
     findings.report(line, 'warning', 'bad-image', `${content.imageError}; the row fails when called and nothing is sent`, 'Give the image as a path relative to the dataset, an http(s) URL, a data: URL or a Hugging Face {"bytes": <base64>, "path": …} object.');

@@ -12,9 +12,15 @@ export interface ResolvedMapping {
   readonly source: Readonly<Record<FieldRole, 'configured' | 'detected'>>;
 }
 
+/** A piece of a message as sent: text, or an image (an index into the row's `images`). */
+export type ContentPart = { readonly text: string } | { readonly image: number };
+
 export interface ChatMessage {
   readonly role: string;
+  /** The message's text (image placeholders as written, image parts left out). */
   readonly content: string;
+  /** The message with its images where they stand, when it has any (placeholders or image parts). */
+  readonly parts?: readonly ContentPart[];
 }
 
 /** An image a row refers to, as written in the row. */
@@ -40,6 +46,10 @@ export interface DatasetRow {
    * assistant turn that serves as the reference is not among them. */
   readonly messages: readonly ChatMessage[] | undefined;
   readonly images: readonly ImageRef[];
+  /** A plain-text input with its images placed where its placeholders stand (`<image>`, `<img>path</img>`). */
+  readonly inputParts?: readonly ContentPart[];
+  /** Image placeholders without an image: the row fails when called and nothing is sent. */
+  readonly placeholderError?: string;
   /** Set when the row's image field could not be read as an image: the row fails when called, nothing is sent. */
   readonly imageError?: string;
   /** The reference rationale; undefined when the row has none (it can be run, not scored). */
@@ -64,6 +74,7 @@ export type FindingCode =
   | 'too-deep'
   | 'bad-field'
   | 'bad-image'
+  | 'image-placeholder'
   | 'non-finite-number'
   | 'encoding';
 

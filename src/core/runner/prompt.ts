@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../config/models';
 import { getField } from '../dataset/fields';
-import type { DatasetRow } from '../dataset/types';
+import type { ContentPart, DatasetRow } from '../dataset/types';
 import { DEFAULT_MAX_IMAGE_BYTES, ImageError, imageUrlFor } from './images';
 
 /** A chat message as sent to the endpoint (text, or text + image parts). */
@@ -32,36 +32,49 @@ export function renderTemplate(template: string, row: DatasetRow): string {
   });
 }
 
-/** The messages sent for a row: the template's text, or the row's chat messages, or its input; images attached to the last user turn. */
+/**
+ * The messages sent for a row: the template's text, or the row's chat messages, or its input. Images
+ * stand where the row puts them (an `<image>` or `<img>path</img>` placeholder, an image part of a
+ * chat message); images nothing places are attached to the last user turn.
+ */
 export async function buildMessages(row: DatasetRow, model: Pick<ModelConfig, 'promptTemplate' | 'systemPrompt'> & Partial<ModelConfig>, datasetFile: string, maxImageBytes = DEFAULT_MAX_IMAGE_BYTES): Promise<OutgoingMessage[]> {
+  if (row.imageError) throw new ImageError(`row "${row.id}" (line ${row.line}): ${row.imageError}`, 'Fix the row\'s image field; nothing was sent.');
+  if (row.placeholderError && !model.promptTemplate) {
+    throw new PromptError(`row "${row.id}" (line ${row.line}): ${row.placeholderError}`, 'Give the row one image per <image> placeholder, in order; nothing was sent.');
+  }
+  if (!model.promptTemplate && !(row.messages && row.messages.length > 0) && row.input.trim() === '' && !row.inputParts) {
+    throw new PromptError(`row "${row.id}" (line ${row.line}) has no input to send`, 'Give the row an input (or messages), or set a promptTemplate that uses its fields.');
+  }
+  const urls = await Promise.all(row.images.map((ref) => imageUrlFor(ref, datasetFile, maxImageBytes)));
+  const placed = new Set<number>();
+  const withImages = (parts: readonly ContentPart[]): OutgoingMessage['content'] =>
+    parts.map((part) => {
+      if ('text' in part) return { type: 'text' as const, text: part.text };
+      placed.add(part.image);
+      return { type: 'image_url' as const, image_url: { url: urls[part.image] } };
+    });
   const messages: OutgoingMessage[] = [];
   if (model.promptTemplate) {
     if (model.systemPrompt) messages.push({ role: 'system', content: model.systemPrompt });
     messages.push({ role: 'user', content: renderTemplate(model.promptTemplate, row) });
   } else if (row.messages && row.messages.length > 0) {
     if (model.systemPrompt && !row.messages.some((m) => m.role === 'system')) messages.push({ role: 'system', content: model.systemPrompt });
-    for (const m of row.messages) messages.push({ role: asRole(m.role), content: m.content });
+    for (const m of row.messages) messages.push({ role: asRole(m.role), content: m.parts ? withImages(m.parts) : m.content });
   } else {
-    if (row.input.trim() === '') {
-      throw new PromptError(`row "${row.id}" (line ${row.line}) has no input to send`, 'Give the row an input (or messages), or set a promptTemplate that uses its fields.');
-    }
     if (model.systemPrompt) messages.push({ role: 'system', content: model.systemPrompt });
-    messages.push({ role: 'user', content: row.input });
+    messages.push({ role: 'user', content: row.inputParts ? withImages(row.inputParts) : row.input });
   }
-  if (row.imageError) throw new ImageError(`row "${row.id}" (line ${row.line}): ${row.imageError}`, 'Fix the row\'s image field; nothing was sent.');
-  if (row.images.length > 0) {
-    const urls = await Promise.all(row.images.map((ref) => imageUrlFor(ref, datasetFile, maxImageBytes)));
+  const unplaced = urls.filter((_, i) => !placed.has(i));
+  if (unplaced.length > 0) {
     let last = messages.length - 1;
     while (last >= 0 && messages[last].role !== 'user') last--;
     if (last < 0) {
       messages.push({ role: 'user', content: '' });
       last = messages.length - 1;
     }
-    const text = messages[last].content as string;
-    messages[last] = {
-      role: 'user',
-      content: [...(text ? [{ type: 'text' as const, text }] : []), ...urls.map((url) => ({ type: 'image_url' as const, image_url: { url } }))],
-    };
+    const content = messages[last].content;
+    const parts = typeof content === 'string' ? (content ? [{ type: 'text' as const, text: content }] : []) : content;
+    messages[last] = { role: 'user', content: [...parts, ...unplaced.map((url) => ({ type: 'image_url' as const, image_url: { url } }))] };
   }
   return messages;
 }
