@@ -34,7 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
     const codeLens = new RowCodeLensProvider(sessions, scoring, config);
     context.subscriptions.push(
       log, config, sessions, scoring, review, codeLens,
-      new InlineDecorations(sessions),
+      new InlineDecorations(sessions, config),
       new ReviewDiagnostics(sessions, config),
       new ReviewStatusBar(sessions, scoring),
       vscode.languages.registerCodeLensProvider(DATASET_SELECTOR, codeLens),

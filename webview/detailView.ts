@@ -41,7 +41,9 @@ export class DetailView {
     this.current = detail;
     this.element.hidden = false;
     this.element.dataset.rowIndex = String(detail.index);
-    this.heading.textContent = `Row ${detail.id} · line ${detail.line}`;
+    this.heading.textContent = `Row ${detail.id} · line ${detail.line} of ${detail.file.split(/[\\/]/).pop() ?? detail.file}`;
+    this.heading.title = detail.file;
+    this.element.dataset.file = detail.file;
     const parts: Node[] = [];
     parts.push(section('Input', 'detail-input', pre(detail.input)));
     if (detail.images.length > 0) {

@@ -50,6 +50,8 @@ class ReviewPanelApp {
   private state: PanelState;
   private restoreScroll: number | undefined;
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The next filters from the host are another file's: its search text replaces the box's, focused or not. */
+  private filterTextFromHost = false;
   private revealTimer: ReturnType<typeof setTimeout> | undefined;
   /** Rows this panel asked the editor to reveal, with when: their cursor events are echoes, not user moves. */
   private readonly reveals = new Map<number, number>();
@@ -207,10 +209,13 @@ class ReviewPanelApp {
 
   private receive(message: Push): void {
     switch (message.type) {
-      case 'dataset/didChange':
+      case 'dataset/didChange': {
+        const before = this.dataset?.file;
         this.dataset = message.dataset;
+        if (message.dataset?.file !== before) this.fileChanged();
         this.renderDataset();
         return;
+      }
       case 'summary/didChange':
         this.summary = message.summary;
         this.summaryPanel.update(message.summary);
@@ -224,6 +229,7 @@ class ReviewPanelApp {
         this.endBusy('query');
         this.query = message.query;
         this.renderFilters();
+        this.filterTextFromHost = false;
         this.total = message.total;
         this.list.setSort(message.query.sort);
         this.list.setView(message.generation, message.total);
@@ -297,7 +303,7 @@ class ReviewPanelApp {
     this.filterSuspect.checked = !!f.suspect;
     this.filterAnnotated.checked = !!f.annotated;
     this.filterUnscored.checked = !!f.unscored;
-    if (this.filterText !== document.activeElement && (this.filterText.value ?? '') !== (f.text ?? '')) this.filterText.value = f.text ?? '';
+    if ((this.filterTextFromHost || this.filterText !== document.activeElement) && (this.filterText.value ?? '') !== (f.text ?? '')) this.filterText.value = f.text ?? '';
   }
 
   private renderRowCount(): void {
@@ -388,9 +394,25 @@ class ReviewPanelApp {
     return true;
   }
 
+  /**
+   * Another file is shown: a row view and a pending search belong to the file they were made in. The
+   * host sends this file's own filters next (rows/didChange); the search box takes them even if focused.
+   */
+  private fileChanged(): void {
+    clearTimeout(this.searchTimer);
+    if (this.detail.open) {
+      this.detail.hide();
+      this.list.element.classList.remove('with-detail');
+    }
+    this.filterTextFromHost = true;
+  }
+
   private async openDetail(rowId: string, focus = true): Promise<void> {
     try {
+      const file = this.dataset?.file;
       const detail = await this.host.request('row/detail', { rowId });
+      // The answer of a request made for another file (the user switched meanwhile) is not this file's row.
+      if (detail.file !== file || detail.file !== this.dataset?.file) return;
       this.detail.show(detail, (model) => this.whyCannotCall(model));
       this.list.element.classList.add('with-detail');
       if (focus) this.detail.focus();

@@ -174,6 +174,8 @@ export interface ImageView {
 }
 
 export interface RowDetail {
+  /** The dataset the row belongs to (its path): a row view is of one file, and is dropped when another is shown. */
+  readonly file: string;
   readonly index: number;
   readonly line: number;
   readonly id: string;

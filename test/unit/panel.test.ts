@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import type { RowQuery, RowsPage, SummaryView } from '../../src/shared/protocol';
+import type { RowDetail, RowQuery, RowsPage, SummaryView } from '../../src/shared/protocol';
 import { knownSource as known, PanelHarness, ReviewFixture, rows } from './reviewFixture';
 import { computeOrder, SortColumns, TextMatches } from '../../src/host/panel/rowQuery';
 
@@ -154,6 +154,30 @@ describe('panel rows: sort and filter host-side over the index', () => {
     await h.controller.datasetChanged();
     assert.equal(h.last('dataset/didChange').dataset!.name, 'other.jsonl');
     assert.deepEqual(h.last('rows/didChange').query.sort, { column: 'index', descending: false });
+  });
+});
+
+describe('panel state belongs to one file', () => {
+  it('a file\'s search and filters do not follow to the next file, and are back on return; a row view names its file', async () => {
+    const source = await known();
+    const mine = { sort: { column: 'id', descending: true }, filter: { text: 'a', annotated: true } } as const;
+    const { h } = await view(mine, source);
+    const fileA = h.last('dataset/didChange').dataset!.file;
+    const reviewA = (source as unknown as { active: unknown }).active;
+    const firstId = (await h.request<RowsPage>({ type: 'rows/page', params: { generation: h.last('rows/didChange').generation, start: 0, count: 1 } })).result!.rows[0]?.id;
+    assert.ok(firstId, 'the search matches a row of A');
+    assert.equal((await h.request<RowDetail>({ type: 'row/detail', params: { rowId: firstId } })).result!.file, fileA);
+
+    await source.switchTo(rows(3), ['ft'], { name: 'other.jsonl' });
+    await h.controller.datasetChanged();
+    assert.equal(h.last('dataset/didChange').dataset!.name, 'other.jsonl');
+    assert.deepEqual(h.last('rows/didChange').query, all, 'B starts with no search, filter or sort of A');
+    assert.equal(h.last('rows/didChange').total, 3);
+
+    (source as unknown as { active: unknown }).active = reviewA;
+    await h.controller.datasetChanged();
+    assert.equal(h.last('dataset/didChange').dataset!.file, fileA);
+    assert.deepEqual(h.last('rows/didChange').query, mine, 'A\'s own search, filters and sort are back');
   });
 });
 

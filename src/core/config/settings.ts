@@ -32,6 +32,7 @@ export const SettingKeys = {
   calibrationGoodLabels: 'calibration.goodLabels',
   problemsLowScores: 'problems.lowScores',
   codeLensEnabled: 'codeLens.enabled',
+  inlineScoresPosition: 'inlineScores.position',
   fieldMapping: 'fieldMapping',
   baselineModels: 'baselineModels',
   reasoningMarkers: 'reasoning.markers',
@@ -250,6 +251,11 @@ export interface ReviewSettings {
   readonly problemsLowScores: boolean;
   /** Row actions as CodeLens above each row. */
   readonly codeLens: boolean;
+  /**
+   * Where a row's scores are drawn: 'lineStart' as text before the line's first character; 'codeLens' on a
+   * CodeLens line above the row, in sight at column 1 of a long line whatever the horizontal scroll.
+   */
+  readonly inlineScoresPosition: 'lineStart' | 'codeLens';
   /** Models shown and compared but kept out of the "suspect reference" rule (e.g. an off-topic baseline). */
   readonly baselineModels: readonly string[];
   /** Reasoning markers stripped from outputs beside the built-in ones (`<think>`, `[THINK]`, gpt-oss channels, ...). */
@@ -271,7 +277,7 @@ export interface SettingsSource {
 }
 
 /** Keys that hold an object of settings in a JSON document. */
-const GROUPS = ['embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'reasoning', 'dataset'];
+const GROUPS = ['embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset'];
 
 /** Reads and checks every setting; each bad one is a problem and its default is used. */
 export function readSettings(source: SettingsSource): SettingsRead {
@@ -306,6 +312,7 @@ export function readSettings(source: SettingsSource): SettingsRead {
     fieldMapping: take(parseFieldMapping(source.get(K.fieldMapping))),
     problemsLowScores: take(parseSwitch(source.get(K.problemsLowScores), K.problemsLowScores, false)),
     codeLens: take(parseSwitch(source.get(K.codeLensEnabled), K.codeLensEnabled, true)),
+    inlineScoresPosition: take(parseChoice(source.get(K.inlineScoresPosition), K.inlineScoresPosition, ['lineStart', 'codeLens'] as const, '"lineStart" draws the scores before the line\'s text; "codeLens" on a line above the row, always in sight at column 1.')),
     baselineModels: take(parseModelNames(source.get(K.baselineModels), K.baselineModels)),
     reasoningMarkers: take(parseReasoningMarkerSetting(source.get(K.reasoningMarkers))),
     dataset: { maxInflatedBytes: take(parseByteSize(source.get(K.datasetMaxInflatedBytes), K.datasetMaxInflatedBytes, DEFAULT_MAX_INFLATED_BYTES)) },

@@ -174,6 +174,7 @@ export class ReviewModel {
       if (!outputs.some((o) => o.model === model)) outputs.push({ model, output, score: null });
     }
     return {
+      file: review.file,
       index,
       line: review.dataset.rowLine(index),
       id: review.dataset.rowIds()[index],

@@ -36,6 +36,8 @@ export class PanelController {
   private readonly columns = new SortColumns();
   private readonly text = new TextMatches();
   private query: RowQuery = DEFAULT_QUERY;
+  /** Each file's own filters, search and sort: they never follow the user to the next file, and are back on return. */
+  private readonly queries = new Map<string, RowQuery>();
   private order: Int32Array = new Int32Array(0);
   private generation = 0;
   /** `seq` of the last query the webview set. */
@@ -283,6 +285,11 @@ export class PanelController {
     const next = this.recompute.then(async () => {
       const dataset = this.source.activeDataset();
       if (dataset?.file !== this.file) {
+        // The first file takes the query the panel came with (restored webview state); later ones their own.
+        if (this.file !== undefined) {
+          this.queries.set(this.file, this.query);
+          this.query = (dataset && this.queries.get(dataset.file)) ?? DEFAULT_QUERY;
+        }
         this.file = dataset?.file;
         this.pending = 'all';
         this.cursorIndex = undefined;

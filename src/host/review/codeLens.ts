@@ -5,12 +5,18 @@ import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
 import { Debouncer } from '../debounce';
 import { Disposable } from '../dispose';
+import { compactModelNames } from '../../core/review/display';
+import { uiText } from '../../core/security/escape';
+import { inlineAnnotationsText, inlineResultText } from './format';
+
+/** As the line-start text (decorations.ts): names longer than this are shortened in the middle. */
+const INLINE_NAME_MAX = 10;
 
 /** Above this many rows, lenses are offered only around the visible lines (refreshed on scroll). */
 const ALL_ROWS_LIMIT = 2000;
 const VISIBLE_MARGIN = 200;
 
-type LensKind = 'score' | 'scoreWith' | 'annotate';
+type LensKind = 'scores' | 'score' | 'scoreWith' | 'annotate';
 
 class RowLens extends vscode.CodeLens {
   constructor(range: vscode.Range, readonly uri: vscode.Uri, readonly rowId: string, readonly kind: LensKind) {
@@ -27,14 +33,22 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
   private readonly scrolling = this._register(new Debouncer(150));
   readonly onDidChangeCodeLenses = this.emitter.event;
 
+  private readonly scoresChanged = this._register(new Debouncer(250));
+
   constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController, private readonly config: ConfigService) {
     super();
     let enabled = config.current.codeLens;
+    let position = config.current.inlineScoresPosition;
     this._register(vscode.Disposable.from(
       config.onDidChange((c) => {
-        if (c.codeLens === enabled) return;
+        if (c.codeLens === enabled && c.inlineScoresPosition === position) return;
         enabled = c.codeLens;
+        position = c.inlineScoresPosition;
         this.emitter.fire();
+      }),
+      // Scores on the CodeLens line follow the stores (a run, an annotation), coalesced.
+      sessions.onDidChange(() => {
+        if (this.config.current.inlineScoresPosition === 'codeLens') this.scoresChanged.restart(undefined, () => this.emitter.fire());
       }),
       // VS Code re-asks on every edit by itself; extra refreshes would race the user's clicks
       // (a click on a lens being replaced finds its command gone), so only run start/end refresh.
@@ -52,7 +66,9 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
   }
 
   provideCodeLenses(document: vscode.TextDocument): RowLens[] {
-    if (!this.config.current.codeLens) return [];
+    const actions = this.config.current.codeLens;
+    const scores = this.config.current.inlineScoresPosition === 'codeLens';
+    if (!actions && !scores) return [];
     // Index the buffer as it is now (skipping the typing debounce), so lenses sit on the right lines.
     const session = this.sessions.flush(document);
     if (!session) return [];
@@ -63,11 +79,14 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
       const line = dataset.rowLine(index) - 1;
       if (line >= document.lineCount) return;
       const range = new vscode.Range(line, 0, line, 0);
-      lenses.push(
-        new RowLens(range, document.uri, ids[index], 'score'),
-        new RowLens(range, document.uri, ids[index], 'scoreWith'),
-        new RowLens(range, document.uri, ids[index], 'annotate'),
-      );
+      if (scores && session.rowState(index)) lenses.push(new RowLens(range, document.uri, ids[index], 'scores'));
+      if (actions) {
+        lenses.push(
+          new RowLens(range, document.uri, ids[index], 'score'),
+          new RowLens(range, document.uri, ids[index], 'scoreWith'),
+          new RowLens(range, document.uri, ids[index], 'annotate'),
+        );
+      }
     };
     if (dataset.rowCount <= ALL_ROWS_LIMIT) {
       for (let i = 0; i < dataset.rowCount; i++) add(i);
@@ -95,6 +114,14 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
     const busy = session !== undefined && index !== undefined && this.scoring.isRowInFlight(session, index);
     const args = [lens.uri.toString(), lens.rowId];
     switch (lens.kind) {
+      case 'scores': {
+        // The row's scores and annotations, as the line-start text shows them; model names and labels are outside text.
+        const state = session && index !== undefined ? session.rowState(index) : undefined;
+        const names = compactModelNames(session?.models() ?? [], INLINE_NAME_MAX);
+        const text = state ? [...state.results.map((r) => inlineResultText(r, session!.threshold, names.get(r.model) ?? r.model)), inlineAnnotationsText(state)].filter(Boolean).join(' · ') : '';
+        lens.command = { title: uiText(text || 'not scored'), command: 'pisarReview.panel.focus', tooltip: 'Scores of this row (hover the row for details); click for the PiSAR Review panel' };
+        break;
+      }
       case 'score':
         lens.command = busy
           ? { title: 'Scoring…', command: Commands.cancelScoring, tooltip: 'Scoring this row; click to cancel' }

@@ -5,6 +5,7 @@ import { Colors } from '../ids';
 import { inlineAnnotationsText, inlineResultText } from './format';
 import type { DatasetSession, ModelResultState } from './session';
 import type { SessionManager } from './sessions';
+import type { ConfigService } from '../config';
 
 /** Coalesces bursts (answers arriving, sidecar reloads) into one repaint. */
 const REPAINT_DEBOUNCE_MS = 100;
@@ -51,7 +52,7 @@ export class InlineDecorations implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly pending = new Map<string, { timer: NodeJS.Timeout; inlineOnly: boolean }>();
 
-  constructor(private readonly sessions: SessionManager) {
+  constructor(private readonly sessions: SessionManager, private readonly config: ConfigService) {
     this.inline = vscode.window.createTextEditorDecorationType({
       after: { margin: '0 0.8em 0 0', color: new vscode.ThemeColor(Colors.annotation), fontStyle: 'italic' },
       rangeBehavior: vscode.DecorationRangeBehavior.ClosedClosed,
@@ -72,8 +73,15 @@ export class InlineDecorations implements vscode.Disposable {
       overviewRulerLane: vscode.OverviewRulerLane.Left,
     });
 
+    let position = config.current.inlineScoresPosition;
     this.disposables.push(
       sessions.onDidChange((e) => this.schedule(e.session)),
+      // Scores move between the line start and the CodeLens line (codeLens.ts) at once.
+      config.onDidChange((c) => {
+        if (c.inlineScoresPosition === position) return;
+        position = c.inlineScoresPosition;
+        for (const editor of vscode.window.visibleTextEditors) this.paintEditor(editor, true);
+      }),
       // Immediate on editor switch: the user is looking at it now.
       vscode.window.onDidChangeVisibleTextEditors((editors) => editors.forEach((ed) => this.paintEditor(ed))),
       vscode.window.onDidChangeTextEditorVisibleRanges((e) => {
@@ -103,7 +111,9 @@ export class InlineDecorations implements vscode.Disposable {
   /** Paints the text near the visible lines, and (unless only scrolled) the whole file's marks. */
   private paintEditor(editor: vscode.TextEditor, inlineOnly = false): void {
     const session = this.sessions.forDocument(editor.document);
-    const { scores, notes } = session ? this.inlineOptions(editor, session) : { scores: [], notes: [] };
+    // With the 'codeLens' position the scores and annotations are on the CodeLens line above the row.
+    const atLineStart = this.config.current.inlineScoresPosition === 'lineStart';
+    const { scores, notes } = session && atLineStart ? this.inlineOptions(editor, session) : { scores: [], notes: [] };
     const remade = this.ensureSlots(scores.length);
     this.slots.forEach((type, k) => editor.setDecorations(type, scores[k] ?? []));
     // Disposed slot types took their decorations from every editor: draw the others again.
