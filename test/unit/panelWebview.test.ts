@@ -274,7 +274,8 @@ describe('panel webview in Chromium', function () {
     const { page, controller, toHost } = await browser.open(source);
     await page.locator('[data-testid="rows"]').focus();
     await page.keyboard.press('j');
-    await pageSent(page, toHost);
+    // Presence, not absence: wait only for the reveal (the echo must come inside the webview's 1.5 s echo window).
+    await waitUntil(() => source.calls.includes('reveal 0'));
     assert.equal(source.calls.pop(), 'reveal 0');
     await page.keyboard.press('j');
     controller.cursorChanged(0); // the editor answering the first reveal, after the second key
