@@ -7,6 +7,7 @@ export const Commands = {
   scoreFile: 'pisarReview.scoreFile',
   cancelScoring: 'pisarReview.cancelScoring',
   annotateRow: 'pisarReview.annotateRow',
+  correctReference: 'pisarReview.correctReference',
   editAnnotation: 'pisarReview.editAnnotation',
   removeAnnotation: 'pisarReview.removeAnnotation',
   nextSuspectReference: 'pisarReview.nextSuspectReference',

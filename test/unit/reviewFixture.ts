@@ -58,6 +58,8 @@ export class ReviewFixture implements PanelSource {
   rowsSearched = 0;
   scoreColumnCalls = 0;
   scoring = false;
+  /** The reviewer named on annotations made through the model (undefined: none). */
+  reviewer: string | undefined;
   /** Called with the rows the active review says changed (its onDidChangeRows, as ReviewApi.onDidChangeRows). */
   onDidChangeRows: ((indexes: readonly number[] | undefined) => void) | undefined;
   private active: DatasetReview | undefined;
@@ -68,7 +70,7 @@ export class ReviewFixture implements PanelSource {
     readonly labels: readonly string[],
   ) {
     this.follow(review);
-    this.model = new ReviewModel(() => this.active, () => ({ labels: this.labels, canScore: true }));
+    this.model = new ReviewModel(() => this.active, () => ({ labels: this.labels, canScore: true, reviewer: this.reviewer }));
   }
 
   /** Writes `rows` as `<name>` in a fresh folder and opens it with its (empty) sidecars. */

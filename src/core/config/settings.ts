@@ -28,6 +28,7 @@ export const SettingKeys = {
   embeddingRemoteBaseUrl: 'embedding.remote.baseUrl',
   embeddingRemoteModel: 'embedding.remote.model',
   annotationLabels: 'annotation.labels',
+  reviewer: 'reviewer',
   calibrationBadLabels: 'calibration.badLabels',
   calibrationGoodLabels: 'calibration.goodLabels',
   problemsLowScores: 'problems.lowScores',
@@ -245,6 +246,8 @@ export interface ReviewSettings {
   readonly embedding: EmbeddingConfig;
   /** Annotation labels, in order. */
   readonly labels: readonly string[];
+  /** Who is reviewing, named on every annotation event; empty: git's user.email, else the OS user. */
+  readonly reviewer: string;
   /** Labels on model outputs read as bad / good when the threshold is calibrated. */
   readonly calibration: LabelMapping;
   readonly fieldMapping: FieldMapping;
@@ -308,6 +311,7 @@ export function readSettings(source: SettingsSource): SettingsRead {
       },
     },
     labels: take(parseLabels(source.get(K.annotationLabels), K.annotationLabels, DEFAULT_ANNOTATION_LABELS)),
+    reviewer: take(parseText(source.get(K.reviewer), K.reviewer, '', '"ana@example.org"')).trim(),
     calibration: take(labelMapping(bad, good)),
     fieldMapping: take(parseFieldMapping(source.get(K.fieldMapping))),
     problemsLowScores: take(parseSwitch(source.get(K.problemsLowScores), K.problemsLowScores, false)),

@@ -40,6 +40,8 @@ export interface ReviewContext {
   readonly labels: readonly string[];
   /** Model calls are allowed (a trusted workspace). */
   readonly canScore: boolean;
+  /** Who is reviewing (named on every annotation event); each reviewer edits only their own labels. */
+  readonly reviewer?: string;
 }
 
 /** Model names in the panel's column headers longer than this are shortened in the middle (the full name is the title). */
@@ -204,14 +206,16 @@ export class ReviewModel {
     if (target.kind === 'output' && !target.model) throw new Error('Annotating an output needs the model\'s name.');
     const t: AnnotationTarget = target.kind === 'output' ? { kind: 'output', model: target.model } : { kind: 'reference' };
     const store = await review.annotationStore();
-    const existing = review.rowState(rowIndex)?.annotations.find((p) => sameTarget(p.annotation.target, t));
+    const reviewer = this.context().reviewer;
+    // A reviewer's label on a target is theirs: another reviewer's label there is left as it is.
+    const existing = review.rowState(rowIndex)?.annotations.find((p) => sameTarget(p.annotation.target, t) && p.annotation.reviewer === reviewer);
     const rowId = review.dataset.rowIds()[rowIndex];
     const rowHash = review.dataset.rowHash(rowIndex);
     if (existing) {
       // Editing confirms the judgement for the row as it is now: re-anchor it.
-      await store.edit(existing.annotation.id, { label, note: note === undefined ? undefined : note, rowHash, rowId });
+      await store.edit(existing.annotation.id, { label, note: note === undefined ? undefined : note, rowHash, rowId }, new Date(), reviewer);
     } else {
-      await store.add({ rowId, rowHash, target: t, label, note });
+      await store.add({ rowId, rowHash, target: t, label, note, reviewer });
     }
     // The store announces the write; the review patches the row and tells the views.
   }

@@ -5,12 +5,12 @@ import type { ReviewLog } from '../log';
 import { originOf } from '../../core/security/keyOrigin';
 import type { ApiKeyStore } from '../secrets';
 import { formatThreshold } from '../../core/rules/rules';
-import type { ReviewService } from './reviewService';
+import { reviewerOf, type ReviewService } from './reviewService';
 import { EMBEDDING_KEY_NAME, type ScoringController } from './scoring';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { isDatasetFileName } from '../../core/store/sidecarNames';
-import { ask, pick, showError, showInfo, showWarning } from '../surfaces';
+import { ask, pick, showError, showInfo, showWarning, ui } from '../surfaces';
 
 interface RowTarget {
   readonly session: DatasetSession;
@@ -59,6 +59,34 @@ export function registerCommands(
     const session = (editor && sessions.flush(editor.document)) ?? sessions.active;
     if (!session) void showInfo('Open a PiSAR dataset (a .jsonl file) first.');
     return session;
+  };
+
+  /** Replaces a row's reference with typed text or a model's output, with a reason; re-scores that row with no model call. */
+  const correctReference = async ({ session, index }: RowTarget): Promise<void> => {
+    const row = await session.dataset.getRow(index);
+    const results = await session.resultsStore();
+    const outputs = results.forRow(row.id).filter((r) => r.rowHash === row.hash && !r.error && r.output?.trim());
+    type Choice = vscode.QuickPickItem & { model?: string };
+    const choices: Choice[] = [
+      { label: 'Type the corrected reference…' },
+      ...outputs.map((r) => ({ label: `Adopt the output of ${r.model}`, detail: r.output!.slice(0, 200), model: r.model })),
+    ];
+    const choice = await pick(choices, { title: `Correct the reference of ${row.id}`, placeHolder: 'The dataset is not written: the correction is kept beside it, with your name and reason.' });
+    if (!choice) return;
+    const text = choice.model !== undefined
+      ? outputs.find((r) => r.model === choice.model)!.output!
+      : await ask({ title: `Corrected reference of ${row.id}`, value: row.reference ?? '', validateInput: (v) => (v.trim() === '' ? 'The corrected reference cannot be empty.' : undefined) });
+    if (text === undefined) return;
+    const reason = await ask({ title: 'Why is the reference corrected?', placeHolder: 'e.g. the reference blames the wrong cause', validateInput: (v) => (v.trim() === '' ? 'Give a reason: it is kept with the correction.' : undefined) });
+    if (reason === undefined) return;
+    const store = await session.annotationStore();
+    const correction = await store.correct({
+      rowId: row.id, rowHash: row.hash, reference: text, reason,
+      source: choice.model !== undefined ? { kind: 'output', model: choice.model } : { kind: 'text' },
+      reviewer: reviewerOf(config.current.reviewer, session.file),
+    });
+    const rescored = await scoring.rescoreCorrected(session, index, correction);
+    void showInfo(ui`PiSAR Review: corrected the reference of row ${row.id}; ${rescored} output(s) re-scored against it (no model call).`);
   };
 
   const cursorIndex = (session: DatasetSession): number => {
@@ -126,6 +154,10 @@ export function registerCommands(
   };
 
   return [
+    vscode.commands.registerCommand(Commands.correctReference, safe(async (uri?: unknown, rowId?: unknown) => {
+      const target = rowFor(uri, rowId);
+      if (target) await correctReference(target);
+    })),
     vscode.commands.registerCommand(Commands.scoreRow, safe(async (uri?: unknown, rowId?: unknown) => {
       const row = rowFor(uri, rowId);
       if (row) await review.scoreRows([row.index], {}, row.session);

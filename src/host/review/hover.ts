@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { correctionForRow } from '../../core/store/corrections';
 import type { DatasetRow } from '../../core/dataset/types';
 import { compactModelNames, embeddingModelName, noScore } from '../../core/review/display';
 import { formatScore, formatThreshold, isBelowThreshold } from '../../core/rules/rules';
@@ -46,9 +47,23 @@ export class RowHoverProvider implements vscode.HoverProvider {
     if (state?.suspect) md.appendMarkdown(' · **suspect reference**: every model scored below the threshold');
     md.appendMarkdown('\n\n---\n\n**Input**\n\n');
     md.appendMarkdown(markdownText(row ? plainText(row.input, MAX_INPUT) : '(not readable now: the file is being re-read)'));
-    md.appendMarkdown('\n\n---\n\n**Reference**\n\n');
+    const rowId = session.dataset.rowIds()[index];
+    const correction = rowId !== undefined ? correctionForRow(session.annotations?.corrections() ?? [], rowId, session.dataset.rowHash(index)) : undefined;
+    md.appendMarkdown(correction ? '\n\n---\n\n**Original reference** (in the file)\n\n' : '\n\n---\n\n**Reference**\n\n');
     md.appendMarkdown(markdownText(row?.reference !== undefined ? plainText(row.reference, MAX_TEXT) : '(none: this row cannot be scored)'));
     md.appendMarkdown('\n\n');
+    if (correction) {
+      // Scores below are against the corrected reference; the file's stays as it is.
+      md.appendMarkdown('**Corrected reference** (scores are against it) by ');
+      md.appendMarkdown(markdownText(correction.reviewer ?? 'an unnamed reviewer'));
+      md.appendMarkdown(correction.source.kind === 'output' ? ', adopted from the output of ' : '');
+      if (correction.source.kind === 'output') md.appendMarkdown(markdownText(correction.source.model));
+      md.appendMarkdown(': ');
+      md.appendMarkdown(markdownText(plainText(correction.reason, 300)));
+      md.appendMarkdown('\n\n');
+      md.appendMarkdown(markdownText(plainText(correction.reference, MAX_TEXT)));
+      md.appendMarkdown('\n\n');
+    }
 
     const shown = new Set<string>();
     const short = compactModelNames(session.models(), INLINE_NAME_MAX);
@@ -111,6 +126,10 @@ answered by ${plainText(r.result.answeredBy, 200)} (not the model asked)`);
       md.appendMarkdown(markdownText(a.label));
       md.appendMarkdown('** on ');
       md.appendMarkdown(markdownText(targetLabel(a.target)));
+      if (a.reviewer) {
+        md.appendMarkdown(' by ');
+        md.appendMarkdown(markdownText(a.reviewer));
+      }
       if (p.state === 'changed') md.appendMarkdown(' · _row changed since it was annotated_');
       if (a.note) {
         md.appendMarkdown('\n\n');

@@ -1,4 +1,6 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { defaultReviewer } from '../../core/review/reviewer';
 import { ReviewModel } from '../../core/review/reviewModel';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { DatasetView } from '../../shared/protocol';
@@ -33,7 +35,7 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
     private readonly scoring: ScoringController,
     private readonly config: ConfigService,
   ) {
-    super(() => sessions.active, () => ({ labels: config.current.labels, canScore: vscode.workspace.isTrusted }));
+    super(() => sessions.active, () => ({ labels: config.current.labels, canScore: vscode.workspace.isTrusted, reviewer: reviewerOf(config.current.reviewer, sessions.active?.file) }));
     this.disposables.add(vscode.Disposable.from(
       sessions.onDidChangeActive(() => this.activeEmitter.fire(this.activeDataset())),
       sessions.onDidChange((e) => {
@@ -121,4 +123,17 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
   dispose(): void {
     this.disposables.dispose();
   }
+}
+
+/** The reviewer named on annotation events: the pisarReview.reviewer setting, else git's user.email (asked once per folder), else the OS user. */
+const reviewerByFolder = new Map<string, string>();
+export function reviewerOf(setting: string | undefined, datasetFile: string | undefined): string {
+  if (setting?.trim()) return setting.trim();
+  const folder = datasetFile ? path.dirname(datasetFile) : '';
+  let name = reviewerByFolder.get(folder);
+  if (name === undefined) {
+    name = defaultReviewer({ env: process.env, ...(folder ? { cwd: folder } : {}) });
+    reviewerByFolder.set(folder, name);
+  }
+  return name;
 }

@@ -4,6 +4,8 @@ import type { ModelConfig } from '../../core/config/models';
 import type { RequestCache } from '../../core/runner/requestCache';
 import type { RunEvent, RunSummary } from '../../core/runner/runner';
 import type { Scorer } from '../../core/scoring/scorer';
+import { correctionsInForce, rescoreForCorrection } from '../../core/store/corrections';
+import type { ReferenceCorrection } from '../../core/store/annotations';
 import type { EmbeddingConfig } from '../../core/config/settings';
 import { showNoModels, type ConfigService } from '../config';
 import type { ReviewLog } from '../log';
@@ -213,6 +215,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
           onEvent,
           apiKeyFor: (model) => this.keys.keyFor(model),
           requestCache,
+          corrections: correctionsInForce((await session.annotationStore()).corrections(), dataset),
           reasoningMarkers: this.config.current.reasoningMarkers,
         });
       } catch (err) {
@@ -275,6 +278,20 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       this.requestCache = RequestCache.inMemory();
     }
     return this.requestCache;
+  }
+
+  /**
+   * Scores a row's stored outputs again against its corrected reference (and the file's): no model
+   * is called and no other row changes. Returns how many outputs were re-scored.
+   */
+  async rescoreCorrected(session: DatasetSession, rowIndex: number, correction: ReferenceCorrection): Promise<number> {
+    const results = await session.resultsStore();
+    const row = await session.dataset.getRow(rowIndex);
+    const scorer = await this.scorerFor(this.config.current.embedding, session.file);
+    const records = await rescoreForCorrection(row, correction, results.forRow(row.id), scorer);
+    await results.append(records);
+    this.log.info(`Re-scored ${records.length} output(s) of row ${row.id} against its corrected reference (no model call).`);
+    return records.length;
   }
 
   private async scorerFor(embedding: EmbeddingConfig, datasetFile: string): Promise<Scorer> {
