@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { checkModel, type ModelCheck } from '../../core/runner/checkModels';
-import { loadCliConfig } from '../config';
+import { envKeyFor, KeyOriginError, loadCliConfig } from '../config';
 import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, terminalSafe, UsageError, writeJson } from '../args';
 import { selectModels } from './score';
 
@@ -28,7 +28,16 @@ export const checkModelsCommand: CliCommand = {
     if (models.length === 0) throw new UsageError(`${config.file}: lists no models; add {"models": [{"name", "baseUrl", "model"}]}`, usage);
     const names = selectModels(values.models, models.map((m) => m.name), usage);
     const chosen = names ? models.filter((m) => names.includes(m.name)) : models;
-    const checks = await Promise.all(chosen.map((m) => checkModel(m, m.apiKeyEnv ? io.env[m.apiKeyEnv] || undefined : undefined)));
+    const told = new Set<string>();
+    const checks = await Promise.all(chosen.map((m) => {
+      try {
+        return checkModel(m, envKeyFor(m, io, 'check-models', told));
+      } catch (err) {
+        if (!(err instanceof KeyOriginError)) throw err;
+        const refused: ModelCheck = { name: m.name, baseUrl: m.baseUrl, model: m.model, ok: false, reachable: false, keyAccepted: null, modelFound: null, quirks: [], error: { kind: 'key-origin', message: err.message }, fix: err.fix };
+        return Promise.resolve(refused);
+      }
+    }));
     const ok = checks.every((c) => c.ok);
     if (values.json) {
       const doc: CheckModelsDocument = { schema: 'pisar-review/check-models@1', config: config.file, ok, models: checks };

@@ -15,7 +15,7 @@ import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
 import { AnnotationStore } from '../../core/store/annotations';
 import { correctionsInForce } from '../../core/store/corrections';
-import { loadCliConfig, settingsOf } from '../config';
+import { envKeyFor, loadCliConfig, settingsOf } from '../config';
 import { datasetFindings, printFindings, requireRows, type DatasetFindings } from '../datasetFindings';
 import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, parseCommandArgs, UsageError, writeJson } from '../args';
 
@@ -150,16 +150,9 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const tag = values.tag?.trim();
   if (values.tag !== undefined && !tag) throw new UsageError('--tag: give the run a name, e.g. --tag ckpt-1200', usage);
 
-  const warnedKeys = new Set<string>();
-  const apiKeyFor = async (m: ModelConfig): Promise<string | undefined> => {
-    if (!m.apiKeyEnv) return undefined;
-    const key = io.env[m.apiKeyEnv];
-    if (!key && !warnedKeys.has(m.name)) {
-      warnedKeys.add(m.name);
-      io.stderr.write(`pisar-review score: model "${m.name}": environment variable ${m.apiKeyEnv} is not set; calling without a key.\n`);
-    }
-    return key || undefined;
-  };
+  const toldKeys = new Set<string>();
+  const apiKeyFor = async (m: ModelConfig): Promise<string | undefined> => envKeyFor(m, io, 'score', toldKeys);
+
 
   const [{ createScorer }, { ScorerError }] = await Promise.all([import('../../core/scoring/scorer'), import('../../core/scoring/embedder')]);
   let scorer: Awaited<ReturnType<typeof createScorer>>;

@@ -14,6 +14,8 @@ export interface ModelConfig {
   model: string;
   /** Environment variable holding the API key (CLI). */
   apiKeyEnv?: string;
+  /** Origins (scheme://host[:port]) the CLI may send the apiKeyEnv key to; default: this machine and the variable's known provider. */
+  apiKeyOrigins?: string[];
   systemPrompt?: string;
   /** `{{field}}` placeholders over the row; default: the row's input. */
   promptTemplate?: string;
@@ -57,7 +59,7 @@ export class ConfigError extends Error {
 
 const KNOWN_KEYS: readonly (keyof ModelConfig)[] = [
   'name', 'baseUrl', 'model', 'apiKeyEnv', 'systemPrompt', 'promptTemplate', 'temperature', 'maxTokens',
-  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers', 'stream', 'maxRetryWaitMs',
+  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers', 'stream', 'maxRetryWaitMs', 'apiKeyOrigins',
 ];
 
 /** Longest duration a timer can hold (setTimeout's limit, about 24.8 days); longer ones fire at once. */
@@ -158,6 +160,17 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
       throw new ConfigError(source, f('apiKeyEnv'), `must be an environment variable's name; got "${apiKeyEnv.length > 12 ? apiKeyEnv.slice(0, 4) + '…' : apiKeyEnv}"`, 'Put the NAME of the variable here (e.g. "OPENAI_API_KEY"), never the key itself.');
     }
     config.apiKeyEnv = apiKeyEnv;
+  }
+  if (obj.apiKeyOrigins !== undefined && obj.apiKeyOrigins !== null) {
+    const list = obj.apiKeyOrigins;
+    if (!Array.isArray(list) || list.some((o) => typeof o !== 'string')) throw new ConfigError(source, f('apiKeyOrigins'), `must be a list of origins; got ${JSON.stringify(list)}`, 'Write e.g. ["https://api.example.com"].');
+    const origins: string[] = [];
+    for (const o of list as string[]) {
+      const bad = httpUrlProblem(o.trim(), 'https://api.example.com');
+      if (bad) throw new ConfigError(source, f('apiKeyOrigins'), `${JSON.stringify(o)} ${bad.problem}`, bad.fix);
+      origins.push(new URL(o.trim()).origin);
+    }
+    config.apiKeyOrigins = origins;
   }
   const systemPrompt = str('systemPrompt', false);
   if (systemPrompt !== undefined) config.systemPrompt = systemPrompt;

@@ -104,7 +104,8 @@ export class ModelLane {
     try {
       client = await this.client();
     } catch (err) {
-      this.fail({ action: 'model', kind: 'key', message: `could not get its API key (${(err as Error).message ?? String(err)})` });
+      const fix = (err as { fix?: unknown }).fix;
+      this.fail({ action: 'model', kind: 'key', message: `could not get its API key (${(err as Error).message ?? String(err)})`, ...(typeof fix === 'string' ? { fix } : {}) });
       return { ok: false, error: { kind: 'model-failed', message: this.failure!.message } };
     }
     for (let attempt = 0; ; attempt++) {
