@@ -150,6 +150,7 @@ function reportRowOf(row: RowReport): ReportRow {
     else if (cell.status === 'failed') scores[model] = { score: null, error: cell.kind };
     else if (cell.status === 'stale') scores[model] = { score: null, stale: true };
     else if (cell.status === 'empty') scores[model] = { score: null, empty: true };
+    else if (cell.status === 'unmeasurable') scores[model] = { score: null, unmeasurable: true };
     else scores[model] = { score: null };
   }
   return { id: row.id, line: row.line, ...(row.correctedReference !== undefined ? { correctedReference: row.correctedReference } : {}), scores };

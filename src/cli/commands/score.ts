@@ -157,7 +157,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const [{ createScorer }, { ScorerError }] = await Promise.all([import('../../core/scoring/scorer'), import('../../core/scoring/embedder')]);
   let scorer: Awaited<ReturnType<typeof createScorer>>;
   try {
-    scorer = createScorer({ provider: embedding.provider, model: embedding.model, dtype: embedding.dtype, remote: embedding.remote, cacheDir });
+    scorer = createScorer({ provider: embedding.provider, model: embedding.model, dtype: embedding.dtype, remote: embedding.remote, cacheDir, maxUnknownShare: settings.embedding.maxUnknownShare });
   } catch (err) {
     if (err instanceof ScorerError) throw new UsageError(err.message, usage);
     throw err;

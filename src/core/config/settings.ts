@@ -25,6 +25,7 @@ export const SettingKeys = {
   embeddingProvider: 'embedding.provider',
   embeddingModel: 'embedding.model',
   embeddingDtype: 'embedding.dtype',
+  embeddingMaxUnknownShare: 'embedding.maxUnknownShare',
   embeddingRemoteBaseUrl: 'embedding.remote.baseUrl',
   embeddingRemoteModel: 'embedding.remote.model',
   annotationLabels: 'annotation.labels',
@@ -89,6 +90,17 @@ function shown(value: unknown): string {
 const unset = (value: unknown): value is undefined | null => value === undefined || value === null;
 
 /** The pass line: a number from -1 to 1 (a flag's text is read as a number). */
+/** Above this share of [UNK] word pieces in a text, its pair is not measurable by the embedding model. */
+export const DEFAULT_MAX_UNKNOWN_SHARE = 0.5;
+
+export function parseMaxUnknownShare(value: unknown, key: string = SettingKeys.embeddingMaxUnknownShare): Parsed<number> {
+  if (unset(value)) return { value: DEFAULT_MAX_UNKNOWN_SHARE };
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= 1) return { value: n };
+  return problem(DEFAULT_MAX_UNKNOWN_SHARE, key, `must be a number from 0 to 1 (a share of word pieces); got ${shown(value)}`,
+    `Set it to the share of unknown word pieces above which a pair is not measured, e.g. ${DEFAULT_MAX_UNKNOWN_SHARE}.`, `the default ${DEFAULT_MAX_UNKNOWN_SHARE}`);
+}
+
 export function parseThreshold(value: unknown, key: string = SettingKeys.threshold): Parsed<number> {
   if (unset(value)) return { value: DEFAULT_THRESHOLD };
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
@@ -236,6 +248,8 @@ export interface EmbeddingConfig {
   readonly provider: 'local' | 'remote';
   readonly model: string;
   readonly dtype: 'fp32' | 'q8';
+  /** Above this share of [UNK] word pieces in the output or the reference, a pair is not measurable. */
+  readonly maxUnknownShare: number;
   readonly remote: { readonly baseUrl: string; readonly model: string };
 }
 
@@ -305,6 +319,7 @@ export function readSettings(source: SettingsSource): SettingsRead {
       provider: take(parseEmbeddingProvider(source.get(K.embeddingProvider))),
       model: take(parseText(source.get(K.embeddingModel), K.embeddingModel, DEFAULT_EMBEDDING_MODEL, `"${DEFAULT_EMBEDDING_MODEL}" or a folder holding an ONNX model`)),
       dtype: take(parseEmbeddingDtype(source.get(K.embeddingDtype))),
+      maxUnknownShare: take(parseMaxUnknownShare(source.get(K.embeddingMaxUnknownShare))),
       remote: {
         baseUrl: take(parseEndpointUrl(source.get(K.embeddingRemoteBaseUrl), K.embeddingRemoteBaseUrl)),
         model: take(parseText(source.get(K.embeddingRemoteModel), K.embeddingRemoteModel, '', 'the embedding model id the endpoint serves, "text-embedding-3-small"')),

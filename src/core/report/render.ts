@@ -23,6 +23,8 @@ export interface ReportModelSummary {
   readonly failures: number;
   /** Empty or blank outputs (no similarity; left out of the numbers). */
   readonly empty?: number;
+  /** Pairs not measurable by the embedding model (most word pieces unknown to it; left out of the numbers). */
+  readonly unmeasurable?: number;
   /** Scores whose output or reference was longer than the embedding model reads (compared on their start only). */
   readonly cut?: number;
   /** Results older than their row (left out of the numbers). */
@@ -57,6 +59,8 @@ export interface ReportCell {
   readonly stale?: boolean;
   /** The output is empty or blank (not scored). */
   readonly empty?: boolean;
+  /** Not measurable by the embedding model (most word pieces unknown to it; not scored). */
+  readonly unmeasurable?: boolean;
   /** ROUGE-L F of the output against the reference. */
   readonly rougeL?: number;
 }
@@ -109,7 +113,7 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
     threshold: summary.threshold,
     rowCount: summary.totalRows,
     models: summary.models.map((m) => ({
-      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, cut: m.cut, stale: m.stale,
+      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, unmeasurable: m.unmeasurable, cut: m.cut, stale: m.stale,
     })),
     gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, difference: g.difference })),
     suspect: summary.suspectReferences,
@@ -182,12 +186,13 @@ function summaryTable(s: ReportSummary): Table {
   // Shown only when some model has one, so tables without empty outputs keep their columns.
   const withEmpty = s.models.some((m) => (m.empty ?? 0) > 0);
   const withCut = s.models.some((m) => (m.cut ?? 0) > 0);
-  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withCut ? ['cut at model limit'] : []), ...(withStale ? ['stale'] : [])];
+  const withUnmeasurable = s.models.some((m) => (m.unmeasurable ?? 0) > 0);
+  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withUnmeasurable ? ['not measurable'] : []), ...(withCut ? ['cut at model limit'] : []), ...(withStale ? ['stale'] : [])];
   const text = s.models.map((m) => [
     m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures),
-    ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withCut ? [String(m.cut ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
+    ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withUnmeasurable ? [String(m.unmeasurable ?? 0)] : []), ...(withCut ? [String(m.cut ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
   ]);
-  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withCut ? [m.cut ?? 0] : []), ...(withStale ? [m.stale] : [])]);
+  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withUnmeasurable ? [m.unmeasurable ?? 0] : []), ...(withCut ? [m.cut ?? 0] : []), ...(withStale ? [m.stale] : [])]);
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
 }
 
@@ -399,6 +404,7 @@ function scoreCell(cell: ReportCell | undefined, threshold: number): string {
   if (!cell) return '';
   if (cell.stale) return 'stale';
   if (cell.empty) return 'empty';
+  if (cell.unmeasurable) return 'not measurable';
   if (cell.score === null) return cell.error ? `failed: ${cell.error}` : 'n/a';
   // A text marker as well as the number: the report is read without colours.
   return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}`;

@@ -22,6 +22,8 @@ export type RowCell =
   | { status: 'scored'; score: number; pass: boolean; rougeL?: number; cut?: ('output' | 'reference')[] }
   | { status: 'unscored' }
   | { status: 'empty' }
+  /** Most word pieces of the output or the reference are unknown to the embedding model: the shares above the limit. */
+  | { status: 'unmeasurable'; output?: number; reference?: number; limit: number }
   | { status: 'failed'; kind: string; message: string }
   | { status: 'stale' }
   | { status: 'missing' };
@@ -131,6 +133,7 @@ function cellOf(r: StoredResult | undefined, hash: string, threshold: number): R
   if (isStale(r, hash)) return { status: 'stale' };
   if (r.error) return { status: 'failed', kind: r.error.kind, message: r.error.message };
   if (resultStatus(r) === 'empty') return { status: 'empty' };
+  if (resultStatus(r) === 'unmeasurable') return { status: 'unmeasurable', ...r.unmeasurable! };
   if (resultStatus(r) === 'scored') return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold), ...(r.scoreCut?.length ? { cut: r.scoreCut } : {}) };
   return { status: 'unscored' };
 }

@@ -1,4 +1,4 @@
-import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference, suspectRuleModels } from '../rules/rules';
+import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference, suspectRuleModels, resultStatus } from '../rules/rules';
 import type { StoredResult } from '../store/results';
 
 /** A dataset row as the summary needs it: no parsing, only its id and current hash. */
@@ -27,6 +27,8 @@ export interface ModelSummary {
   failed: number;
   /** Rows whose current output is empty or blank: no similarity, kept out of the numbers. */
   empty: number;
+  /** Rows not measurable by the embedding model (most word pieces of the output or reference unknown to it): kept out of the numbers. */
+  unmeasurable: number;
   /** Scored rows whose output or reference is longer than the embedding model reads (scored on its start only). */
   cut: number;
   /** Rows whose latest result was made before the row was edited (left out of the numbers). */
@@ -67,7 +69,7 @@ export interface SummaryOptions {
 export function summarize(rows: readonly SummaryRow[], results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
   const models = options.models ? [...options.models] : results.models();
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
-  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, cut: 0, stale: 0, missing: 0 }]));
+  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0 }]));
   let suspectReferences = 0;
   const baselines = models.filter((m) => options.baselines?.includes(m));
   const ruleModels = new Set(suspectRuleModels(models, baselines));
@@ -94,6 +96,10 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
         c.empty++;
         continue;
       }
+      if (resultStatus(r) === 'unmeasurable') {
+        c.unmeasurable++;
+        continue;
+      }
       const score = currentScore(r, row.hash);
       if (score !== undefined) {
         if (r.scoreCut && r.scoreCut.length > 0) c.cut++;
@@ -116,6 +122,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       shareAtOrAbove: list.length === 0 ? null : list.filter((s) => !isBelowThreshold(s, threshold)).length / list.length,
       failed: c.failed,
       empty: c.empty,
+      unmeasurable: c.unmeasurable,
       cut: c.cut,
       stale: c.stale,
       missing: c.missing,

@@ -1,14 +1,15 @@
 /** How review facts read for a person, alike in the editor, the panel and the CLI. Pure: no vscode. */
 import type { ModelResultState } from './datasetReview';
-import { resultStatus } from '../rules/rules';
+import { resultStatus, unmeasurableNote } from '../rules/rules';
 
 /** Why a stored output has no score, as the editor and the panel say it. */
 export interface NoScore {
   /**
    * 'no-reference': nothing to compare with (expected); 'empty': the model answered with blank text;
+   * 'unmeasurable': most word pieces are unknown to the embedding model (another model is the fix);
    * 'unscored': the embedding step did not finish (a problem to fix).
    */
-  readonly kind: 'no-reference' | 'empty' | 'unscored';
+  readonly kind: 'no-reference' | 'empty' | 'unmeasurable' | 'unscored';
   readonly reason: string;
 }
 
@@ -19,6 +20,7 @@ export interface NoScore {
 export function noScore(r: ModelResultState, scoringFailure: string | undefined): NoScore | undefined {
   if (r.result.error || r.score !== undefined) return undefined;
   if (resultStatus(r.result) === 'empty') return { kind: 'empty', reason: r.error ?? 'the model answered with blank text' };
+  if (resultStatus(r.result) === 'unmeasurable') return { kind: 'unmeasurable', reason: unmeasurableNote(r.result.unmeasurable!) };
   if (r.result.scoreNote) return { kind: /no reference/.test(r.result.scoreNote) ? 'no-reference' : 'unscored', reason: r.result.scoreNote };
   return {
     kind: 'unscored',

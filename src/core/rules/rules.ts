@@ -15,9 +15,11 @@ export const SUSPECT_MIN_MODELS = 2;
  * - 'scored': the output has a score;
  * - 'failed': the call failed (no output);
  * - 'empty': the model answered, but with blank text (nothing to score);
+ * - 'unmeasurable': most word pieces of the output or the reference are unknown to the embedding model's
+ *   vocabulary ([UNK]): any score would be noise, so none is given (another model is the fix);
  * - 'notScored': an output without a score (e.g. the row has no reference, or scoring failed).
  */
-export type ResultStatus = 'scored' | 'failed' | 'empty' | 'notScored';
+export type ResultStatus = 'scored' | 'failed' | 'empty' | 'unmeasurable' | 'notScored';
 
 /** The part of a stored result (src/core/store/results.ts) the rules read; the rules sit below the store and import nothing. */
 export interface RuleResult {
@@ -25,12 +27,31 @@ export interface RuleResult {
   readonly output?: string;
   readonly error?: { readonly kind: string };
   readonly score?: number;
+  /** Shares of unknown word pieces above the limit (see UnmeasurableShares). */
+  readonly unmeasurable?: UnmeasurableShares;
+}
+
+/** Shares of [UNK] word pieces of the texts of a pair that were above the limit, and the limit. */
+export interface UnmeasurableShares {
+  readonly output?: number;
+  readonly reference?: number;
+  readonly limit: number;
+}
+
+/** The fix told wherever a pair is not measurable. */
+export const UNMEASURABLE_FIX = 'use an embedding model whose vocabulary covers the text (e.g. paraphrase-multilingual-MiniLM-L12-v2), or raise pisarReview.embedding.maxUnknownShare';
+
+/** What a person reads for an unmeasurable pair: which text, how much of it is unknown, and the fix. */
+export function unmeasurableNote(u: UnmeasurableShares): string {
+  const parts = (['output', 'reference'] as const).filter((p) => u[p] !== undefined).map((p) => `${Math.round(u[p]! * 100)}% of the ${p}'s word pieces`);
+  return `not measurable by this model: ${parts.join(' and ')} are unknown to its vocabulary (limit ${Math.round(u.limit * 100)}%); ${UNMEASURABLE_FIX}`;
 }
 
 export function resultStatus(r: RuleResult): ResultStatus {
   if (r.error) return r.error.kind === 'empty' ? 'empty' : 'failed';
   // Blank text has no similarity to anything: a score stored for it (older versions made one) is ignored.
   if (isEmptyOutput(r.output)) return 'empty';
+  if (r.unmeasurable && typeof r.score !== 'number') return 'unmeasurable';
   if (typeof r.score === 'number') return 'scored';
   return 'notScored';
 }

@@ -83,6 +83,7 @@ export function isSettled(result: StoredResult, currentHash: string, scorerKey: 
   if (result.score !== undefined && result.correction !== correctionId) return false;
   if (correctionId !== undefined && result.score === undefined && !isEmptyOutput(result.output)) return false;
   if (isEmptyOutput(result.output)) return result.score === undefined; // an empty answer is final; an old score on it is redone (dropped)
+  if (result.unmeasurable && result.score === undefined) return result.scorer === scorerKey; // not measurable by this model: final for it
   return (result.score !== undefined && result.scorer === scorerKey) || (result.scoreNote !== undefined && result.score === undefined && /no reference/.test(result.scoreNote));
 }
 

@@ -7,6 +7,10 @@ export interface RunScorer {
   scorePairs(pairs: { output: string; reference: string }[], options?: { signal?: AbortSignal; onEvent?: (e: never) => void; onBadPair?: (index: number, reason: string) => void }): Promise<number[]>;
   /** Which texts the embedding model reads only the start of (longer than its word-piece limit); undefined when it cannot tell. */
   cutTexts?(texts: string[], options?: { signal?: AbortSignal }): Promise<boolean[] | undefined>;
+  /** What the model read of each text (word pieces, read, unknown), when it can tell (local models). */
+  textFacts?(texts: string[]): Array<{ pieces: number; read: number; unknown: number } | undefined>;
+  /** Above this share of [UNK] word pieces in the output or the reference, a pair is not measurable. */
+  readonly maxUnknownShare?: number;
 }
 
 export interface ModelFailure {

@@ -5,6 +5,7 @@
 // Outputs that cost nothing to redo (precomputed, already stored) are written once, with their score.
 import { redactCredentials } from '../security/redact';
 import type { StoredResult } from '../store/results';
+import { unmeasurableNote, type UnmeasurableShares } from '../rules/rules';
 import type { RunScorer } from './runTypes';
 
 export interface ScoreBatcherOptions {
@@ -22,6 +23,22 @@ export interface ScoreBatcherOptions {
   holdMs?: number;
   /** Producers wait (room()) while more than this many pairs are queued (default 2 windows). */
   maxQueued?: number;
+}
+
+type Facts = { pieces: number; read: number; unknown: number } | undefined;
+
+/** The shares of [UNK] word pieces above `limit` in the output and the reference, or undefined when both are measurable. */
+export function unmeasurableShares(output: Facts, reference: Facts, limit: number | undefined): UnmeasurableShares | undefined {
+  if (limit === undefined) return undefined;
+  const share = (f: Facts): number | undefined => {
+    if (!f) return undefined;
+    const pieces = Math.max(0, f.read - 2); // [CLS] and [SEP] are never unknown
+    const s = pieces === 0 ? 0 : f.unknown / pieces;
+    return s > limit ? Math.round(s * 1000) / 1000 : undefined;
+  };
+  const o = share(output);
+  const r = share(reference);
+  return o === undefined && r === undefined ? undefined : { ...(o !== undefined ? { output: o } : {}), ...(r !== undefined ? { reference: r } : {}), limit };
 }
 
 interface PendingScore {
@@ -157,9 +174,22 @@ export class ScoreBatcher {
           const original = scores[batch.length + i];
           if (!bad.has(batch.length + i) && typeof original === 'number' && Number.isFinite(original)) b.result.originalScore = original;
         });
-        const cut = await scorer.cutTexts?.(batch.flatMap((b) => [b.result.output!, b.reference]), { signal });
+        const texts = batch.flatMap((b) => [b.result.output!, b.reference]);
+        const cut = await scorer.cutTexts?.(texts, { signal });
+        const facts = scorer.textFacts?.(texts);
         batch.forEach((b, i) => {
           const score = scores[i];
+          // Most word pieces unknown to the model: any score would be noise (unrelated texts score ~1), so none is given.
+          const unmeasurable = unmeasurableShares(facts?.[2 * i], facts?.[2 * i + 1], scorer.maxUnknownShare);
+          if (unmeasurable && !b.result.error) {
+            delete b.result.score;
+            delete b.result.scoreCut;
+            b.result.scorer = scorer.cacheKey;
+            b.result.unmeasurable = unmeasurable;
+            b.result.scoreNote = unmeasurableNote(unmeasurable);
+            return;
+          }
+          delete b.result.unmeasurable;
           if (typeof score === 'number' && Number.isFinite(score)) {
             b.result.score = score;
             b.result.scorer = scorer.cacheKey;

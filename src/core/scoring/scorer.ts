@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { DEFAULT_EMBEDDING_MODEL } from '../config/settings';
+import { DEFAULT_EMBEDDING_MODEL, DEFAULT_MAX_UNKNOWN_SHARE } from '../config/settings';
 import { EmbeddingCache, textHash, type CacheEntry } from './embeddingCache';
 import { ScorerError, type Embedder, type EmbeddingDtype, type ScorerEvent, type TextFacts } from './embedder';
 import { BadEmbeddingError, embeddingProblem, pairProblem } from './embeddingCheck';
@@ -15,6 +15,8 @@ export interface EmbeddingSettings {
   model: string;
   /** What a relative folder (./x) is relative to; default the process's working directory. */
   baseDir?: string;
+  /** Above this share of [UNK] word pieces in a text, its pairs are not measurable (default 0.5). */
+  maxUnknownShare?: number;
   /** Local only. */
   dtype: EmbeddingDtype;
   remote?: { baseUrl: string; model: string; apiKey?: string };
@@ -82,6 +84,8 @@ export interface Scorer {
   textFacts(texts: readonly string[]): Array<TextFacts | undefined>;
   /** The scorer's identity as known now (weights and maximum length once the model's files are on disk). */
   identity(): ScorerIdentity;
+  /** Above this share of [UNK] word pieces in a text, its pairs are not measurable by this model. */
+  readonly maxUnknownShare: number;
   readonly stats: ScorerStats;
   /** Names provider, model and dtype (never a key): stored next to scores so stale scorers are visible. */
   readonly cacheKey: string;
@@ -196,6 +200,7 @@ class EmbeddingScorer implements Scorer {
     cacheDir: string,
     private readonly makeEmbedder: () => Promise<Embedder>,
     readonly identity: () => ScorerIdentity,
+    readonly maxUnknownShare: number,
   ) {
     this.cache = new EmbeddingCache(cacheDir, cacheNamespace);
   }
@@ -382,7 +387,7 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
     return new EmbeddingScorer(cacheKey, `embeddings endpoint ${origin} (model ${remote.model})`, cacheKey, settings.cacheDir, async () => {
       const { RemoteEmbedder } = await import('./remoteEmbedder');
       return new RemoteEmbedder({ baseUrl: remote.baseUrl, model: remote.model, apiKey: remote.apiKey, batchSize: REMOTE_BATCH, concurrency: REMOTE_CONCURRENCY });
-    }, () => ({ ...identity }));
+    }, () => ({ ...identity }), settings.maxUnknownShare ?? DEFAULT_MAX_UNKNOWN_SHARE);
   }
 
   const dtype = settings.dtype;
@@ -418,5 +423,5 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
       maxSeqLength: maxLength?.maxLength,
       onMaxLength: (found) => (maxLength ??= found),
     });
-  }, identity);
+  }, identity, settings.maxUnknownShare ?? DEFAULT_MAX_UNKNOWN_SHARE);
 }

@@ -43,6 +43,8 @@ export interface StoredResult {
   tag?: string;
   /** Why the output has no score (e.g. the row has no reference). */
   scoreNote?: string;
+  /** Not measurable by the embedding model (most word pieces [UNK]): the shares above the limit; no score is given. */
+  unmeasurable?: { output?: number; reference?: number; limit: number };
   /** ISO time the record was written. */
   at: string;
 }
@@ -61,6 +63,13 @@ function validateResult(value: unknown): string | undefined {
     if (typeof r[key] !== 'string') return `"${key}" must be a string`;
   }
   if (!SOURCES.includes(r.source as string)) return '"source" must be "precomputed" or "called"';
+  if (r.unmeasurable !== undefined) {
+    const u = r.unmeasurable as Record<string, unknown> | null;
+    const share = (v: unknown): boolean => typeof v === 'number' && v >= 0 && v <= 1;
+    if (!u || typeof u !== 'object' || !share(u.limit) || (u.output !== undefined && !share(u.output)) || (u.reference !== undefined && !share(u.reference))) {
+      return '"unmeasurable" must be {"limit": 0..1, "output"?: 0..1, "reference"?: 0..1}';
+    }
+  }
   if (r.output !== undefined && typeof r.output !== 'string') return '"output" must be a string';
   if (r.error !== undefined) {
     const e = r.error as Record<string, unknown> | null;

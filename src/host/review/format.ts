@@ -13,7 +13,7 @@ export function inlineResultText(r: ModelResultState, threshold: number, name = 
   if (r.result.error) return `${name} failed`;
   if (r.score === undefined) {
     const kind = noScore(r, undefined)?.kind;
-    return `${name} ${kind === 'no-reference' ? 'n/a' : kind === 'empty' ? 'empty' : 'unscored'}`;
+    return `${name} ${kind === 'no-reference' ? 'n/a' : kind === 'empty' ? 'empty' : kind === 'unmeasurable' ? 'not measurable' : 'unscored'}`;
   }
   const score = formatScore(r.score, threshold);
   return r.stale ? `${name} stale ${score}` : `${name} ${score}`;

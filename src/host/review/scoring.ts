@@ -310,6 +310,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       model: embedding.model,
       baseDir,
       dtype: embedding.dtype,
+      maxUnknownShare: embedding.maxUnknownShare,
       remote: embedding.provider === 'remote' ? { ...embedding.remote, apiKey } : undefined,
       cacheDir: this.storageDir,
       workerPath: this.workerPath,
