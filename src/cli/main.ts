@@ -3,6 +3,7 @@ import { DatasetReadError } from '../core/dataset/errors';
 import { redactCredentials } from '../core/security/redact';
 import { terminalText } from '../core/security/escape';
 import { UnsafeFileError } from '../core/store/safeFile';
+import { batchCommand } from './commands/batch';
 import { checkModelsCommand } from './commands/checkModels';
 import { compareCommand } from './commands/compare';
 import { exportCommand } from './commands/export';
@@ -13,14 +14,14 @@ import { previewCommand } from './commands/preview';
 import { scoreCommand } from './commands/score';
 
 // Each command lives in src/cli/commands/; this table is the CLI's command list.
-const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, previewCommand, reportCommand, compareCommand, checkModelsCommand, labelCommand, correctCommand, exportCommand];
+const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, previewCommand, reportCommand, compareCommand, checkModelsCommand, labelCommand, correctCommand, exportCommand, batchCommand];
 
 function usage(): string {
   const lines = ['Usage: pisar-review <command> [options]', '', 'Commands:'];
   for (const command of commands) {
     lines.push(`  ${command.usage}`, `      ${command.summary}`);
   }
-  lines.push('', 'Exit codes: 0 done, 1 some model calls failed, 2 bad usage or unreadable input, 3 (score) dataset lines were skipped; export: 2 also when selected rows belong to the hold-out.');
+  lines.push('', 'Exit codes: 0 done, 1 some model calls failed, 2 bad usage or unreadable input, 3 (score) dataset lines were skipped, 4 (batch status/collect) batches still running; export: 2 also when selected rows belong to the hold-out.');
   return lines.join('\n');
 }
 

@@ -54,13 +54,18 @@ export async function completeOnce(client: OpenAI, body: Record<string, unknown>
   } finally {
     signal.removeEventListener('abort', forward);
   }
+  return completionOf(response, body.model, reasoning, place);
+}
+
+/** A chat-completions answer body (a live call's, or a line of a batch's output file) as stored and scored. */
+export function completionOf(response: unknown, askedModel: unknown, reasoning?: ReasoningOptions, place: RequestPlace = {}): Completion {
   const answer = parseChatResponse(response, place);
   return {
     ...visibleAnswer(answer.text, reasoning, answer.finishReason),
     ...(answer.finishReason ? { finishReason: answer.finishReason } : {}),
     ...(answer.usage ? { usage: answer.usage } : {}),
     // Recorded where the server says another model answered than the one asked (a fallback, a dated snapshot, a deployment's model).
-    ...(answer.model !== undefined && answer.model !== body.model ? { answeredBy: answer.model } : {}),
+    ...(answer.model !== undefined && answer.model !== askedModel ? { answeredBy: answer.model } : {}),
   };
 }
 

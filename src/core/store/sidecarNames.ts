@@ -28,7 +28,7 @@ export function datasetStem(file: string): string {
  * so two datasets in one folder never share a sidecar: the part before `.pisar-` ends in a dataset
  * extension exactly when the whole name was kept.
  */
-export function sidecarFileFor(datasetFile: string, kind: 'results' | 'annotations'): string {
+export function sidecarFileFor(datasetFile: string, kind: 'results' | 'annotations' | 'batches'): string {
   const base = path.basename(datasetFile);
   const stem = /\.jsonl$/i.test(base) && !DATASET_EXTENSION.test(base.slice(0, -'.jsonl'.length)) ? base.slice(0, -'.jsonl'.length) : base;
   return path.join(path.dirname(datasetFile), `${stem}.pisar-${kind}.jsonl`);

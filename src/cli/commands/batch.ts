@@ -1,0 +1,176 @@
+// pisar-review batch submit|status|collect|export|import <file>: generation through batch engines
+// (OpenAI's Batch API and the providers that speak it, Anthropic's Message Batches, vLLM run-batch
+// files). Batch ids live in <dataset>.pisar-batches.jsonl, so any later `collect` resumes.
+import * as path from 'node:path';
+import type { ModelConfig } from '../../core/config/models';
+import { Dataset } from '../../core/dataset/datasetReader';
+import { BatchLedger, collectBatches, exportBatches, importBatchOutput, submitBatches, type CollectReport } from '../../core/batch/batchRun';
+import { BatchApiError, engineFor, type EngineName } from '../../core/batch/engines';
+import { visibleControls as plainText } from '../../core/security/escape';
+import { runDataset } from '../../core/runner/runner';
+import { ResultsStore } from '../../core/store/results';
+import { loadCliConfig, settingsOf } from '../config';
+import { printFindings, requireRows } from '../datasetFindings';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, parseCommandArgs, UsageError, writeJson } from '../args';
+import { defaultCacheDir, embeddingChoice, selectModels } from './score';
+
+const usage =
+  'pisar-review batch submit|status|collect|export|import <file> [--config <path>] [--engine openai|anthropic] [--models a,b] [--wait] [--poll-seconds 30] ' +
+  '[--out <dir>] (export) [--output <vllm-output.jsonl>] (import) [--embedding-model <id|dir>] [--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--json]';
+
+const options = {
+  config: { type: 'string' },
+  engine: { type: 'string' },
+  models: { type: 'string' },
+  wait: { type: 'boolean' },
+  'poll-seconds': { type: 'string' },
+  out: { type: 'string' },
+  output: { type: 'string' },
+  'embedding-model': { type: 'string' },
+  'embedding-dtype': { type: 'string' },
+  'embedding-url': { type: 'string' },
+  'embedding-remote-model': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  ...DATASET_FLAGS,
+  json: { type: 'boolean' },
+} as const;
+
+/** Exit code of `status` and `collect` while a batch is still running (nothing failed; run `collect` later). */
+export const BATCH_PENDING_EXIT = 4;
+
+export const batchCommand: CliCommand = {
+  name: 'batch',
+  usage,
+  summary: 'Generate through batch engines: submit the missing rows as OpenAI or Anthropic batches, see their status, collect and score their answers; export/import vLLM run-batch files.',
+  run: runBatch,
+};
+
+async function runBatch(argv: readonly string[], io: CliIo): Promise<number> {
+  const [action, ...rest] = argv;
+  if (!['submit', 'status', 'collect', 'export', 'import'].includes(action ?? '')) throw new UsageError(`name the action: submit, status, collect, export or import (got ${JSON.stringify(action ?? '')})`, usage);
+  const { values, positionals } = parseCommandArgs(rest, options, usage);
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
+  const engine = (values.engine ?? 'openai') as EngineName;
+  if (engine !== 'openai' && engine !== 'anthropic') throw new UsageError(`--engine must be openai or anthropic (got "${values.engine}")`, usage);
+  const pollSeconds = values['poll-seconds'] === undefined ? 30 : Number(values['poll-seconds']);
+  if (!Number.isFinite(pollSeconds) || pollSeconds < 0) throw new UsageError(`--poll-seconds must be a number of seconds (got "${values['poll-seconds']}")`, usage);
+  const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
+  const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptionsOf(values, settings, usage));
+  try {
+    printFindings(io, `batch ${action}`, dataset);
+    requireRows(dataset);
+    const modelNames = selectModels(values.models, settings.models.map((m) => m.name), usage);
+    const models = settings.models.filter((m) => !modelNames || modelNames.includes(m.name));
+    const results = await ResultsStore.open(dataset.file);
+    const ledger = await BatchLedger.open(dataset.file);
+    const say = (line: string) => io.stderr.write(`pisar-review batch ${action}: ${plainText(line)}\n`);
+    const keyOf = (m: Pick<ModelConfig, 'name'> & { apiKeyEnv?: string }) => (m.apiKeyEnv ? io.env[m.apiKeyEnv] || undefined : undefined);
+    const engineOf = async (m: Pick<ModelConfig, 'name' | 'baseUrl'> & Partial<ModelConfig>, name: EngineName = engine) =>
+      engineFor(name, { baseUrl: m.baseUrl, apiKey: keyOf(m), headers: m.headers });
+    const reasoning = (name: string) => ({ keepThinking: settings.models.find((m) => m.name === name)?.keepThinking, markers: settings.reasoningMarkers });
+    try {
+      switch (action) {
+        case 'submit': {
+          if (models.length === 0) throw new UsageError('no models are configured: name them in --config ("models")', usage);
+          const report = await submitBatches({ dataset, results, ledger, models, engineFor: (m) => engineOf(m), onSubmitted: (e) => say(`model "${e.model}": batch ${e.batchId} (${e.requests} requests) submitted; its id is in ${ledger.file}`) });
+          if (report.submitted.length === 0) say(report.alreadyPending > 0 ? `nothing new to submit; ${report.alreadyPending} batch(es) still pending (run "pisar-review batch collect")` : 'nothing to submit: every row has an output');
+          if (!values.wait) {
+            if (values.json) writeJson(io, { schema: 'pisar-review/batch-submit@1', file: dataset.file, batchesFile: ledger.file, submitted: report.submitted, alreadyPending: report.alreadyPending, failed: report.failed });
+            return report.failed > 0 ? ExitCode.someCallsFailed : ExitCode.ok;
+          }
+          return await collect(true);
+        }
+        case 'status':
+        case 'collect':
+          return await collect(action === 'collect');
+        case 'export': {
+          if (!values.out) throw new UsageError('batch export needs --out <dir> for the batch files', usage);
+          const report = await exportBatches({ dataset, results, ledger, models, outDir: path.resolve(io.cwd, values.out) });
+          for (const f of report.files) say(`model "${f.model}": ${f.requests} requests in ${f.file} (run: vllm run-batch -i ${f.file} -o <output> --model ${f.model})`);
+          if (values.json) writeJson(io, { schema: 'pisar-review/batch-export@1', file: dataset.file, files: report.files, failed: report.failed });
+          return report.failed > 0 ? ExitCode.someCallsFailed : ExitCode.ok;
+        }
+        case 'import': {
+          if (!values.output) throw new UsageError('batch import needs --output <file>: the output file of vllm run-batch', usage);
+          const report = await importBatchOutput({ dataset, results, ledger, file: path.resolve(io.cwd, values.output), models: settings.models, reasoning });
+          say(`${report.answered} answers and ${report.failed} failed lines stored${report.unknown > 0 ? `; ${report.unknown} line(s) matched no exported request and were skipped` : ''}`);
+          const scored = await score(report.answeredRows);
+          if (values.json) writeJson(io, { schema: 'pisar-review/batch-import@1', file: dataset.file, answered: report.answered, failed: report.failed, unknown: report.unknown, scored });
+          return report.failed > 0 || report.unknown > 0 ? ExitCode.someCallsFailed : ExitCode.ok;
+        }
+      }
+      return ExitCode.usageOrInput;
+    } catch (err) {
+      if (!(err instanceof BatchApiError)) throw err;
+      say(err.message);
+      return ExitCode.someCallsFailed;
+    }
+
+    /** status (read only) or collect (store and score every ended batch); with --wait, until none is running. */
+    async function collect(store: boolean): Promise<number> {
+      let report: CollectReport;
+      let answered = 0;
+      let failed = 0;
+      let requeued = 0;
+      let scored = 0;
+      for (;;) {
+        if (store) {
+          report = await collectBatches({ dataset, results, ledger, models: settings.models, engineFor: (m, name) => engineOf(m, name), reasoning });
+          answered += report.answered;
+          failed += report.failed;
+          requeued += report.requeued;
+          scored += await score(report.answeredRows);
+        } else {
+          report = await readStates();
+        }
+        for (const b of report.batches) say(`model "${b.model}" (${b.engine}): batch ${b.id} ${b.status}, ${b.done}/${b.total} done${b.failed ? `, ${b.failed} failed` : ''}${b.errors ? ` (${b.errors})` : ''}`);
+        if (!values.wait || report.running === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, pollSeconds * 1000));
+      }
+      if (store && (answered || failed || requeued)) say(`${answered} answers stored and ${scored} scored; ${failed} failed${requeued ? `; ${requeued} not run (expired or cancelled): run "pisar-review batch submit" to send them again` : ''}`);
+      if (values.json) {
+        writeJson(io, {
+          schema: `pisar-review/batch-${store ? 'collect' : 'status'}@1`, file: dataset.file, batchesFile: ledger.file,
+          batches: report.batches.map((b) => ({ model: b.model, engine: b.engine, id: b.id, status: b.status, total: b.total, done: b.done, failed: b.failed })),
+          running: report.running, ...(store ? { answered, scored, failed, requeued } : {}),
+        });
+      }
+      if (failed > 0) return ExitCode.someCallsFailed;
+      return report.running > 0 ? BATCH_PENDING_EXIT : ExitCode.ok;
+    }
+
+    async function readStates(): Promise<CollectReport> {
+      const report: CollectReport = { batches: [], answered: 0, failed: 0, requeued: 0, running: 0, answeredRows: new Map() };
+      for (const b of ledger.pending) {
+        const state = await (await engineOf(settings.models.find((m) => m.name === b.model) ?? { name: b.model, baseUrl: b.baseUrl }, b.engine)).state(b.batchId);
+        report.batches.push({ ...state, model: b.model, engine: b.engine });
+        if (state.phase !== 'ended') report.running++;
+      }
+      return report;
+    }
+
+    /** Scores the stored answers the way `score` does (same scorer, same results sidecar); no model is called. */
+    async function score(answeredRows: Map<string, number[]>): Promise<number> {
+      if (answeredRows.size === 0) return 0;
+      const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
+      const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
+      const { createScorer } = await import('../../core/scoring/scorer');
+      const scorer = createScorer({ provider: embedding.provider, model: embedding.model, dtype: embedding.dtype, remote: embedding.remote, cacheDir });
+      let scored = 0;
+      try {
+        for (const [model, rows] of answeredRows) {
+          // Only rows whose answer is stored: runDataset finds the output and scores it, calling nothing.
+          const summary = await runDataset({ dataset, results, scorer, models: settings.models, modelNames: [model], rowIndexes: [...new Set(rows)].sort((a, b) => a - b), apiKeyFor: async () => undefined, reasoningMarkers: settings.reasoningMarkers });
+          scored += summary.scored;
+          if (summary.scoringError) say(`scoring failed (${summary.scoringError}); the answers are stored unscored and "pisar-review score" scores them without a call`);
+        }
+      } finally {
+        await scorer.dispose();
+      }
+      return scored;
+    }
+  } finally {
+    await dataset.close();
+  }
+}
+

@@ -1,0 +1,386 @@
+// Generation through batch engines: submit the missing (row, model) pairs as provider batches, keep
+// every uploaded file id and batch id in `<dataset>.pisar-batches.jsonl` (append-only, beside the
+// dataset), and collect finished batches into the same results sidecar as live calls, scored the same
+// way. A killed CLI or a closed editor resumes from the sidecar: nothing is submitted (or paid) twice.
+import * as crypto from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { ModelConfig } from '../config/models';
+import type { Dataset } from '../dataset/datasetReader';
+import { ResponseError } from '../http/errors';
+import { completionOf } from '../runner/provider';
+import { buildChatRequest } from '../runner/preview';
+import { PromptError } from '../runner/prompt';
+import { ImageError } from '../runner/images';
+import { planRun } from '../runner/plan';
+import type { ReasoningOptions } from '../runner/responses';
+import type { ResultsStore, StoredResult } from '../store/results';
+import { appendRecords, readSidecar } from '../store/sidecar';
+import { sidecarFileFor } from '../store/sidecarNames';
+import { openaiOutcome, type BatchEngine, type BatchLine, type BatchRequest, type BatchState, type EngineName } from './engines';
+
+/** [custom_id, row id, row hash, prompt hash]: what a line of a batch stands for. */
+export type RequestEntry = [customId: string, rowId: string, rowHash: string, promptHash: string];
+
+export type BatchRecord =
+  | { kind: 'uploaded'; engine: EngineName; model: string; baseUrl: string; inputFileId: string; requests: RequestEntry[]; at: string }
+  | { kind: 'submitted'; engine: EngineName; model: string; baseUrl: string; batchId: string; inputFileId?: string; requests: RequestEntry[]; at: string }
+  | { kind: 'collected'; batchId: string; status: string; answered: number; failed: number; requeued: number; at: string }
+  | { kind: 'exported'; model: string; file: string; requests: RequestEntry[]; at: string }
+  | { kind: 'imported'; file: string; answered: number; failed: number; at: string };
+
+export function batchesFileFor(datasetFile: string): string {
+  return sidecarFileFor(datasetFile, 'batches');
+}
+
+function validateRecord(value: unknown): string | undefined {
+  const r = value as { kind?: unknown; requests?: unknown; batchId?: unknown } | null;
+  if (!r || typeof r !== 'object') return 'expected a JSON object';
+  if (!['uploaded', 'submitted', 'collected', 'exported', 'imported'].includes(r.kind as string)) return '"kind" must be uploaded, submitted, collected, exported or imported';
+  if ((r.kind === 'submitted' || r.kind === 'collected') && typeof r.batchId !== 'string') return '"batchId" must be a string';
+  if (r.requests !== undefined && !(Array.isArray(r.requests) && r.requests.every((e) => Array.isArray(e) && e.length === 4 && e.every((x) => typeof x === 'string')))) return '"requests" must be [customId, rowId, rowHash, promptHash] lists';
+  return undefined;
+}
+
+/** The batches sidecar as read: what was submitted, and which batches are collected. */
+export class BatchLedger {
+  private constructor(readonly file: string, readonly records: BatchRecord[]) {}
+
+  static async open(datasetFile: string): Promise<BatchLedger> {
+    const file = batchesFileFor(datasetFile);
+    const { records } = await readSidecar<BatchRecord>(file, { validate: validateRecord });
+    return new BatchLedger(file, records);
+  }
+
+  async append(record: BatchRecord): Promise<void> {
+    // Durable: the batch id is what stands between a crash and paying for the batch twice.
+    await appendRecords(this.file, [record], { durable: true });
+    this.records.push(record);
+  }
+
+  get submitted(): Extract<BatchRecord, { kind: 'submitted' }>[] {
+    return this.records.filter((r): r is Extract<BatchRecord, { kind: 'submitted' }> => r.kind === 'submitted');
+  }
+
+  collected(batchId: string): boolean {
+    return this.records.some((r) => r.kind === 'collected' && r.batchId === batchId);
+  }
+
+  /** Submitted and not yet collected. */
+  get pending(): Extract<BatchRecord, { kind: 'submitted' }>[] {
+    return this.submitted.filter((b) => !this.collected(b.batchId));
+  }
+
+  /** Files uploaded whose batch was never created (a crash between the two). */
+  get orphanUploads(): Extract<BatchRecord, { kind: 'uploaded' }>[] {
+    const used = new Set(this.submitted.map((b) => b.inputFileId));
+    return this.records.filter((r): r is Extract<BatchRecord, { kind: 'uploaded' }> => r.kind === 'uploaded' && !used.has(r.inputFileId));
+  }
+
+  /** `${rowId}\0${model}` of every request in a pending batch or orphan upload. */
+  pendingPairs(): Set<string> {
+    const pairs = new Set<string>();
+    for (const b of [...this.pending, ...this.orphanUploads]) for (const [, rowId] of b.requests) pairs.add(`${rowId}\u0000${b.model}`);
+    return pairs;
+  }
+
+  /** custom_id -> (request, model) over every record that lists requests. */
+  entries(): Map<string, { entry: RequestEntry; model: string }> {
+    const map = new Map<string, { entry: RequestEntry; model: string }>();
+    for (const r of this.records) if ('requests' in r) for (const entry of r.requests) map.set(entry[0], { entry, model: r.model });
+    return map;
+  }
+}
+
+const ID_CHARS = /[^A-Za-z0-9_-]+/g;
+
+/**
+ * The custom_id of a request: the row id and model (as far as Anthropic's [A-Za-z0-9_-]{1,64} allows)
+ * and a hash of row id, model and request body, so two rows whose ids look alike never share one.
+ */
+export function customIdOf(rowId: string, model: string, body: unknown): string {
+  const hash = crypto.createHash('sha256').update(`${rowId}\u0000${model}\u0000${JSON.stringify(body)}`).digest('hex').slice(0, 16);
+  const part = (text: string, n: number) => text.replace(ID_CHARS, '_').slice(0, n);
+  return `${part(rowId, 30)}-${part(model, 12)}-${hash}`;
+}
+
+export interface PlannedRequest extends BatchRequest {
+  readonly entry: RequestEntry;
+}
+
+export interface PlannedModel {
+  readonly model: ModelConfig;
+  readonly requests: PlannedRequest[];
+  /** Pairs that could not become a request (prompt or image problems), with the reason: stored as failures. */
+  readonly failures: StoredResult[];
+}
+
+export interface BatchPlanInput {
+  dataset: Dataset;
+  results: ResultsStore;
+  ledger: BatchLedger;
+  models: readonly ModelConfig[];
+  modelNames?: readonly string[];
+  rerun?: boolean;
+  maxImageBytes?: number;
+}
+
+/** The requests a submit (or export) sends: every configured model's pairs with no current output, none already in a pending batch. */
+export async function planBatchRequests(input: BatchPlanInput): Promise<PlannedModel[]> {
+  const { dataset, results, ledger } = input;
+  const models = input.models.filter((m) => !input.modelNames || input.modelNames.includes(m.name));
+  const plan = planRun({ dataset, results, models, modelNames: models.map((m) => m.name), rerun: input.rerun });
+  const pending = ledger.pendingPairs();
+  const out: PlannedModel[] = [];
+  for (const lane of plan.lanes) {
+    if (!lane.config) continue;
+    const planned: PlannedModel = { model: lane.config, requests: [], failures: [] };
+    for (const index of lane.rows) {
+      const row = await dataset.getRow(index);
+      if (pending.has(`${row.id}\u0000${lane.name}`)) continue;
+      const latest = results.latest(row.id, lane.name);
+      // An output already stored for the current row only needs a score (the live run does that, no call).
+      if (!input.rerun && latest && latest.rowHash === row.hash && latest.output !== undefined && !latest.error) continue;
+      try {
+        // The body a live call sends (the one builder, also behind `preview`), minus streaming: a batch line is answered whole.
+        const { stream: _stream, ...body } = await buildChatRequest(row, lane.config, dataset.file, input.maxImageBytes);
+        const promptHash = crypto.createHash('sha256').update(JSON.stringify(body.messages)).digest('hex').slice(0, 16);
+        const customId = customIdOf(row.id, lane.name, body);
+        planned.requests.push({ customId, body, entry: [customId, row.id, row.hash, promptHash] });
+      } catch (err) {
+        if (!(err instanceof PromptError || err instanceof ImageError)) throw err;
+        planned.failures.push({ rowId: row.id, rowHash: row.hash, model: lane.name, source: 'called', error: { kind: err instanceof ImageError ? 'image' : 'prompt', message: `${err.message}. ${err.fix}` }, at: new Date().toISOString() });
+      }
+    }
+    out.push(planned);
+  }
+  return out;
+}
+
+/** Requests cut into batches at the engine's request and byte limits (one model per batch either way). */
+export function shardRequests(requests: readonly PlannedRequest[], limits: { maxRequests: number; maxBytes: number }, encode: (r: BatchRequest) => string): { requests: PlannedRequest[]; lines: string[] }[] {
+  const shards: { requests: PlannedRequest[]; lines: string[] }[] = [];
+  let current: { requests: PlannedRequest[]; lines: string[] } | undefined;
+  let bytes = 0;
+  for (const request of requests) {
+    const line = encode(request);
+    const size = Buffer.byteLength(line) + 1;
+    if (!current || current.requests.length >= limits.maxRequests || (bytes + size > limits.maxBytes && current.requests.length > 0)) {
+      current = { requests: [], lines: [] };
+      shards.push(current);
+      bytes = 0;
+    }
+    current.requests.push(request);
+    current.lines.push(line);
+    bytes += size;
+  }
+  return shards;
+}
+
+export interface SubmitReport {
+  /** Batches created by this call. */
+  submitted: { model: string; batchId: string; requests: number }[];
+  /** Batches submitted before and still pending (nothing sent again for them). */
+  alreadyPending: number;
+  /** Pairs that could not become requests, stored as failures. */
+  failed: number;
+}
+
+export interface SubmitInput extends BatchPlanInput {
+  engineFor(model: ModelConfig): Promise<BatchEngine>;
+  /** Told as each batch is recorded. */
+  onSubmitted?(e: { model: string; batchId: string; requests: number }): void;
+}
+
+/** Submits every missing pair; each file id and batch id is on disk before the next step. */
+export async function submitBatches(input: SubmitInput): Promise<SubmitReport> {
+  const { ledger, results } = input;
+  const report: SubmitReport = { submitted: [], alreadyPending: ledger.pending.length, failed: 0 };
+  // A file uploaded by a run killed before it created the batch: create it now, upload nothing again.
+  for (const orphan of ledger.orphanUploads) {
+    const model = input.models.find((m) => m.name === orphan.model);
+    if (!model) continue;
+    const engine = await input.engineFor(model);
+    const batchId = await engine.create([], orphan.inputFileId, { pisar_model: orphan.model });
+    await ledger.append({ kind: 'submitted', engine: engine.name, model: orphan.model, baseUrl: orphan.baseUrl, batchId, inputFileId: orphan.inputFileId, requests: orphan.requests, at: new Date().toISOString() });
+    report.submitted.push({ model: orphan.model, batchId, requests: orphan.requests.length });
+    input.onSubmitted?.({ model: orphan.model, batchId, requests: orphan.requests.length });
+  }
+  for (const planned of await planBatchRequests(input)) {
+    if (planned.failures.length > 0) {
+      await results.append(planned.failures);
+      report.failed += planned.failures.length;
+    }
+    if (planned.requests.length === 0) continue;
+    const engine = await input.engineFor(planned.model);
+    for (const shard of shardRequests(planned.requests, engine, (r) => engine.encode(r))) {
+      const requests = shard.requests.map((r) => r.entry);
+      const base = { engine: engine.name, model: planned.model.name, baseUrl: planned.model.baseUrl, requests };
+      const inputFileId = await engine.upload(shard.lines);
+      if (inputFileId) await ledger.append({ kind: 'uploaded', ...base, inputFileId, at: new Date().toISOString() });
+      const batchId = await engine.create(shard.lines, inputFileId, { pisar_model: planned.model.name });
+      await ledger.append({ kind: 'submitted', ...base, batchId, ...(inputFileId ? { inputFileId } : {}), at: new Date().toISOString() });
+      report.submitted.push({ model: planned.model.name, batchId, requests: requests.length });
+      input.onSubmitted?.({ model: planned.model.name, batchId, requests: requests.length });
+    }
+  }
+  return report;
+}
+
+export interface CollectReport {
+  /** Each pending batch's state as read now. */
+  batches: (BatchState & { model: string; engine: EngineName })[];
+  /** Answers stored this time (unscored; the caller scores them). */
+  answered: number;
+  /** Per-line failures stored as those rows' failures. */
+  failed: number;
+  /** Requests of expired or cancelled batches left without a result: the next submit sends them again. */
+  requeued: number;
+  /** Batches still running. */
+  running: number;
+  /** Rows (indexes) that got an answer, per model, for scoring. */
+  answeredRows: Map<string, number[]>;
+}
+
+export interface CollectInput {
+  dataset: Dataset;
+  results: ResultsStore;
+  ledger: BatchLedger;
+  models: readonly ModelConfig[];
+  engineFor(model: ModelConfig | { name: string; baseUrl: string }, engine: EngineName): Promise<BatchEngine>;
+  reasoning?: (model: string) => ReasoningOptions;
+}
+
+/** Reads every pending batch; stores the lines of the ended ones and marks them collected. */
+export async function collectBatches(input: CollectInput): Promise<CollectReport> {
+  const report: CollectReport = { batches: [], answered: 0, failed: 0, requeued: 0, running: 0, answeredRows: new Map() };
+  for (const batch of input.ledger.pending) {
+    const model = input.models.find((m) => m.name === batch.model) ?? { name: batch.model, baseUrl: batch.baseUrl };
+    const engine = await input.engineFor(model, batch.engine);
+    const state = await engine.state(batch.batchId);
+    report.batches.push({ ...state, model: batch.model, engine: batch.engine });
+    if (state.phase !== 'ended') {
+      report.running++;
+      continue;
+    }
+    const lines = await engine.results(state);
+    const counts = await ingestLines(input, batch.model, batch.requests, lines, report.answeredRows);
+    // A batch the provider refused as a whole (status failed) answered nothing: its requests are sent again.
+    const requeued = batch.requests.length - counts.answered - counts.failed;
+    report.answered += counts.answered;
+    report.failed += counts.failed;
+    report.requeued += requeued;
+    await input.ledger.append({ kind: 'collected', batchId: batch.batchId, status: state.status, answered: counts.answered, failed: counts.failed, requeued, at: new Date().toISOString() });
+  }
+  return report;
+}
+
+/** Stores the answers and per-line failures of a batch's results; requeued lines get nothing (a later submit sends them). */
+async function ingestLines(
+  input: Pick<CollectInput, 'dataset' | 'results' | 'reasoning'> & { models?: readonly ModelConfig[] },
+  model: string,
+  requests: readonly RequestEntry[],
+  lines: readonly BatchLine[],
+  answeredRows: Map<string, number[]>,
+): Promise<{ answered: number; failed: number }> {
+  const byId = new Map(requests.map((e) => [e[0], e]));
+  const records: StoredResult[] = [];
+  let answered = 0;
+  let failed = 0;
+  const seen = new Set<string>();
+  for (const line of lines) {
+    const entry = byId.get(line.customId);
+    if (!entry || seen.has(line.customId) || line.outcome.kind === 'requeue') continue;
+    seen.add(line.customId);
+    const [, rowId, rowHash, promptHash] = entry;
+    const base = { rowId, rowHash, model, source: 'called' as const, promptHash, at: new Date().toISOString() };
+    if (line.outcome.kind === 'error') {
+      records.push({ ...base, error: line.outcome.error });
+      failed++;
+      continue;
+    }
+    try {
+      const c = completionOf(line.outcome.body, input.models?.find((m) => m.name === model)?.model, input.reasoning?.(model));
+      records.push({
+        ...base, output: c.output,
+        ...(c.rawOutput !== undefined ? { rawOutput: c.rawOutput } : {}),
+        ...(c.reasoningStripped ? { reasoningStripped: c.reasoningStripped } : {}),
+        ...(c.finishReason ? { finishReason: c.finishReason } : {}),
+        ...(c.usage ? { usage: c.usage } : {}),
+        ...(c.answeredBy !== undefined ? { answeredBy: c.answeredBy } : {}),
+      });
+      answered++;
+      const index = input.dataset.indexOfId(rowId);
+      if (index !== undefined) {
+        const rows = answeredRows.get(model) ?? [];
+        rows.push(index);
+        answeredRows.set(model, rows);
+      }
+    } catch (err) {
+      const e = err instanceof ResponseError ? { kind: err.kind, message: err.message } : { kind: 'malformed', message: (err as Error).message };
+      records.push({ ...base, error: e });
+      failed++;
+    }
+  }
+  await input.results.append(records);
+  return { answered, failed };
+}
+
+/** Writes the OpenAI batch JSONL for `vllm run-batch` (one model per file, in shards) and records what each line is. */
+export async function exportBatches(input: BatchPlanInput & { outDir: string; maxRequests?: number; maxBytes?: number }): Promise<{ files: { model: string; file: string; requests: number }[]; failed: number }> {
+  await fsp.mkdir(input.outDir, { recursive: true });
+  const files: { model: string; file: string; requests: number }[] = [];
+  let failed = 0;
+  const encode = (r: BatchRequest) => JSON.stringify({ custom_id: r.customId, method: 'POST', url: '/v1/chat/completions', body: r.body });
+  for (const planned of await planBatchRequests(input)) {
+    if (planned.failures.length > 0) {
+      await input.results.append(planned.failures);
+      failed += planned.failures.length;
+    }
+    const shards = shardRequests(planned.requests, { maxRequests: input.maxRequests ?? 50_000, maxBytes: input.maxBytes ?? 200 * 1024 * 1024 }, encode);
+    for (const [n, shard] of shards.entries()) {
+      const file = path.join(input.outDir, `${path.basename(input.dataset.file).replace(/[^A-Za-z0-9_.-]+/g, '_')}.${planned.model.name.replace(/[^A-Za-z0-9_.-]+/g, '_')}.${String(n + 1).padStart(3, '0')}.jsonl`);
+      await fsp.writeFile(file, shard.lines.join('\n') + '\n');
+      await input.ledger.append({ kind: 'exported', model: planned.model.name, file, requests: shard.requests.map((r) => r.entry), at: new Date().toISOString() });
+      files.push({ model: planned.model.name, file, requests: shard.requests.length });
+    }
+  }
+  return { files, failed };
+}
+
+/** Reads a `vllm run-batch` output file (OpenAI batch output lines) into the results sidecar. */
+export async function importBatchOutput(input: { dataset: Dataset; results: ResultsStore; ledger: BatchLedger; file: string; models?: readonly ModelConfig[]; reasoning?: (model: string) => ReasoningOptions }): Promise<{ answered: number; failed: number; unknown: number; answeredRows: Map<string, number[]> }> {
+  const text = await fsp.readFile(input.file, 'utf8');
+  const known = input.ledger.entries();
+  const byModel = new Map<string, { entries: RequestEntry[]; lines: BatchLine[] }>();
+  let unknown = 0;
+  for (const raw of text.split('\n')) {
+    if (raw.trim() === '') continue;
+    let line: { custom_id?: unknown; response?: { status_code?: unknown; body?: unknown } | null; error?: { code?: unknown; message?: unknown } | null };
+    try {
+      line = JSON.parse(raw) as typeof line;
+    } catch {
+      unknown++;
+      continue;
+    }
+    const found = typeof line.custom_id === 'string' ? known.get(line.custom_id) : undefined;
+    if (!found) {
+      unknown++;
+      continue;
+    }
+    const group = byModel.get(found.model) ?? { entries: [], lines: [] };
+    group.entries.push(found.entry);
+    group.lines.push({ customId: found.entry[0], outcome: openaiOutcome(line) });
+    byModel.set(found.model, group);
+  }
+  const answeredRows = new Map<string, number[]>();
+  let answered = 0;
+  let failed = 0;
+  for (const [model, group] of byModel) {
+    const counts = await ingestLines(input, model, group.entries, group.lines, answeredRows);
+    answered += counts.answered;
+    failed += counts.failed;
+  }
+  await input.ledger.append({ kind: 'imported', file: input.file, answered, failed, at: new Date().toISOString() });
+  return { answered, failed, unknown, answeredRows };
+}
