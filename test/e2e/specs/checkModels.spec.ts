@@ -23,7 +23,7 @@ describe('PiSAR Review: Check Models', function () {
     await session.screenshot('check-models');
     assert.match(message, /1 of 2 model\(s\) failed the check/);
     assert.match(message, /"gpt": HTTP 404: The model `gpt-4o` does not exist/);
-    assert.match(message, /Fix: Check "model" \("gpt-4o"\)/);
+    assert.match(message, /Fix: .*check "model" \("gpt-4o"\)/i);
     const chats = session.server!.requests.filter((r) => r.prompt === 'Reply with the single word: OK');
     assert.deepEqual(chats.map((r) => r.model).sort(), ['ft-qwen3-vl-8b', 'gpt-4o'], 'one short request per model');
   });

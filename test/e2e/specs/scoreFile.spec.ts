@@ -55,7 +55,7 @@ describe('Scoring the whole file', function () {
     const { page, workbench } = session;
     const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'scoring pisar-sample.jsonl' });
     await toast.waitFor({ state: 'visible', timeout: 15_000 });
-    const progressItem = page.locator('.statusbar-item', { hasText: /PiSAR \d+\/\d+/ });
+    const progressItem = page.locator('.statusbar-item', { hasText: /PiSAR \d+ done · \d+ failed · \d+ left/ });
     await progressItem.waitFor({ state: 'visible', timeout: 15_000 });
     await session.screenshot('progress');
     await page.locator('.statusbar-item', { hasText: 'PiSAR mean' }).waitFor({ timeout: 120_000 });

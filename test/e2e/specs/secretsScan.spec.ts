@@ -93,7 +93,7 @@ describe('Secrets scan after a scoring run', function () {
     assert.deepEqual(filesHolding(scanned, KEY), [], 'no file of the workspace, the profile (storage, logs) or the extension holds the key');
     // The failures were kept, with the server's quote masked: the scan above looked at real text.
     const sidecar = fs.readFileSync(path.join(workspace, 'pisar-sample.pisar-results.jsonl'), 'utf8');
-    assert.match(sidecar, /Authorization: \[redacted\]/, 'the failures are stored, the quote masked');
+    assert.match(sidecar, /Authorization: (Bearer )?\[redacted\]/, 'the failures are stored, the quote masked');
     assert.match(fs.readFileSync(exported, 'utf8'), /\[redacted\]/, 'the report carries the masked failures');
   });
 });
