@@ -9,7 +9,8 @@ import { wilsonInterval } from '../../src/core/report/stats';
 import { AnnotationStore } from '../../src/core/store/annotations';
 import { ResultsStore, type StoredResult } from '../../src/core/store/results';
 import { runCliCaptured } from '../support/cli';
-import { jsonl, makeTempDir } from '../support/files';
+import { makeTempDir } from '../support/files';
+import { writeScoredDataset } from '../support/storedResults';
 
 const cli = (args: string[], cwd: string) => runCliCaptured(args, { cwd });
 
@@ -19,19 +20,14 @@ const reference = (i: number) => `The driver slows down because the crest ${i} h
 /** A dataset, results for two models (good: even rows copy the reference; bad: a generic answer) and labels. */
 async function setup(dir: string): Promise<string> {
   const file = path.join(dir, 'data.jsonl');
-  await fsp.writeFile(file, jsonl(Array.from({ length: N }, (_, i) => ({ id: `r${i}`, input: `q${i}`, rationale: reference(i) }))));
-  const dataset = await Dataset.open(file);
-  await dataset.close();
-  const results = await ResultsStore.open(file);
-  const at = new Date(0).toISOString();
-  const records: StoredResult[] = [];
-  for (let i = 0; i < N; i++) {
-    const rowHash = dataset.rowHash(i);
+  const rows = Array.from({ length: N }, (_, i) => ({ id: `r${i}`, input: `q${i}`, rationale: reference(i) }));
+  const dataset = await writeScoredDataset(file, rows, (i) => {
     const copy = i % 2 === 0;
-    records.push({ rowId: `r${i}`, rowHash, model: 'ft', source: 'called', output: copy ? reference(i) : 'caution is always wise', score: copy ? 0.9 - i / 100 : 0.5 + i / 100, at, ...(i === 3 ? { finishReason: 'length' } : {}) });
-    records.push({ rowId: `r${i}`, rowHash, model: 'gpt', source: 'called', output: 'rural roads are risky', score: 0.4 + (i % 3) / 100, at });
-  }
-  await results.append(records);
+    return [
+      { model: 'ft', output: copy ? reference(i) : 'caution is always wise', score: copy ? 0.9 - i / 100 : 0.5 + i / 100, ...(i === 3 ? { finishReason: 'length' } : {}) },
+      { model: 'gpt', output: 'rural roads are risky', score: 0.4 + (i % 3) / 100 },
+    ];
+  });
   const annotations = await AnnotationStore.forDataset(file);
   for (let i = 0; i < N; i++) {
     await annotations.add({ rowId: `r${i}`, rowHash: dataset.rowHash(i), target: { kind: 'output', model: 'ft' }, label: i % 2 === 0 ? 'fine' : 'hallucinated' });

@@ -2,12 +2,11 @@ import * as assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { ReportDocument } from '../../src/cli/commands/report';
-import { Dataset } from '../../src/core/dataset/datasetReader';
 import { DatasetReview } from '../../src/core/review/datasetReview';
 import { summaryView } from '../../src/core/review/reviewModel';
-import { ResultsStore, type StoredResult } from '../../src/core/store/results';
 import { runCliCaptured } from '../support/cli';
-import { jsonl, makeTempDir } from '../support/files';
+import { makeTempDir } from '../support/files';
+import { writeScoredDataset } from '../support/storedResults';
 
 const N = 12;
 
@@ -18,19 +17,12 @@ const N = 12;
  */
 async function setup(dir: string): Promise<{ file: string; config: string }> {
   const file = path.join(dir, 'data.jsonl');
-  await fsp.writeFile(file, jsonl(Array.from({ length: N }, (_, i) => ({ id: `r${i}`, input: `q${i}`, rationale: `reason ${i}` }))));
-  const dataset = await Dataset.open(file);
-  await dataset.close();
-  const results = await ResultsStore.open(file);
-  const at = new Date(0).toISOString();
-  const records: StoredResult[] = [];
-  for (let i = 0; i < N; i++) {
-    const rowHash = dataset.rowHash(i);
-    records.push({ rowId: `r${i}`, rowHash, model: 'offtopic', source: 'called', output: 'bananas', score: 0.1 + i / 1000, at });
-    records.push({ rowId: `r${i}`, rowHash, model: 'gpt', source: 'called', output: 'maybe', score: 0.45 + i / 1000, at });
-    if (i < 8) records.push({ rowId: `r${i}`, rowHash, model: 'ft', source: 'called', output: `reason ${i}`, score: i % 2 === 0 ? 0.9 : 0.6 - i / 1000, at });
-  }
-  await results.append(records);
+  const rows = Array.from({ length: N }, (_, i) => ({ id: `r${i}`, input: `q${i}`, rationale: `reason ${i}` }));
+  await writeScoredDataset(file, rows, (i) => [
+    { model: 'offtopic', output: 'bananas', score: 0.1 + i / 1000 },
+    { model: 'gpt', output: 'maybe', score: 0.45 + i / 1000 },
+    ...(i < 8 ? [{ model: 'ft', output: `reason ${i}`, score: i % 2 === 0 ? 0.9 : 0.6 - i / 1000 }] : []),
+  ]);
   const model = (name: string) => ({ name, baseUrl: 'http://127.0.0.1:9/v1', model: name });
   const config = path.join(dir, 'config.json');
   await fsp.writeFile(config, JSON.stringify({ models: [model('ft'), model('gpt')], baselineModels: ['offtopic'] }));

@@ -1,11 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { ReportDocument } from '../../src/cli/commands/report';
-import { Dataset } from '../../src/core/dataset/datasetReader';
-import { ResultsStore, type StoredResult } from '../../src/core/store/results';
 import { runCliCaptured } from '../support/cli';
-import { jsonl, makeTempDir } from '../support/files';
+import { makeTempDir } from '../support/files';
+import { writeScoredDataset } from '../support/storedResults';
 
 const LABELS = ['entailment', 'neutral', 'contradiction'];
 const N = 30;
@@ -15,18 +13,12 @@ const gpt = (i: number) => 0.3 + ((i * 11) % 40) / 100;
 
 async function setup(dir: string): Promise<string> {
   const file = path.join(dir, 'esnli.jsonl');
-  await fsp.writeFile(file, jsonl(Array.from({ length: N }, (_, i) => ({ id: `r${i}`, input: `q${i}`, rationale: `reason ${i}`, ...(labelOf(i) !== undefined ? { label: labelOf(i) } : {}) }))));
-  const dataset = await Dataset.open(file);
-  await dataset.close();
-  const results = await ResultsStore.open(file);
-  const at = new Date(0).toISOString();
-  const records: StoredResult[] = [];
-  for (let i = 0; i < N; i++) {
-    records.push({ rowId: `r${i}`, rowHash: dataset.rowHash(i), model: 'ft', source: 'called', output: 'a', score: ft(i), at });
+  const rows = Array.from({ length: N }, (_, i) => ({ id: `r${i}`, input: `q${i}`, rationale: `reason ${i}`, ...(labelOf(i) !== undefined ? { label: labelOf(i) } : {}) }));
+  await writeScoredDataset(file, rows, (i) => [
+    { model: 'ft', output: 'a', score: ft(i) },
     // gpt failed on every fifth row: that slice's pairs count only the rows both scored.
-    if (i % 5 !== 0) records.push({ rowId: `r${i}`, rowHash: dataset.rowHash(i), model: 'gpt', source: 'called', output: 'b', score: gpt(i), at });
-  }
-  await results.append(records);
+    ...(i % 5 !== 0 ? [{ model: 'gpt', output: 'b', score: gpt(i) }] : []),
+  ]);
   return file;
 }
 

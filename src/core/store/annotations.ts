@@ -61,15 +61,8 @@ export interface ReferenceCorrection {
   readonly at: string;
 }
 
-/** A label that settles a (row, target) the reviewers disagreed on. */
-export interface Adjudication {
-  readonly id: string;
-  readonly rowId: string;
-  readonly rowHash: string;
-  readonly target: AnnotationTarget;
-  readonly label: string;
-  readonly note: string | undefined;
-  readonly reviewer: string | undefined;
+/** A label that settles a (row, target) the reviewers disagreed on: an annotation's fields, made at one time. */
+export interface Adjudication extends Pick<Annotation, 'id' | 'rowId' | 'rowHash' | 'target' | 'label' | 'note' | 'reviewer'> {
   readonly at: string;
 }
 
