@@ -228,7 +228,7 @@ describe('CLI: score and report', function () {
     }
     child.kill('SIGINT');
     assert.equal(await exited, 1);
-    assert.match(err, /cancelling; finished rows are kept/);
+    assert.match(err, /stopping: no new calls; the calls in flight finish and are written/);
     assert.match(err, /cancelled with \d+ pair\(s\) not done; run the same command again to resume/);
     const { records, problems } = await readSidecar<{ rowId: string; score?: number }>(sidecar);
     assert.deepEqual(problems, [], 'a cancel leaves no cut-off line');
@@ -243,6 +243,30 @@ describe('CLI: score and report', function () {
     assert.equal(doc.run.called + doc.run.cacheHits, n - latest.size, 'only rows without a stored output are called');
     assert.equal(doc.run.scored, n - scoredBefore);
     assert.equal(doc.summary.models[0].scored, n);
+  });
+
+  it('a first Ctrl-C starts no new call and keeps every call in flight that answers (all paid calls stored)', async function () {
+    this.timeout(60_000);
+    server = await FakeOpenAIServer.start({ latencyMs: 1500 });
+    const { common } = await setup(20, [{ name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 4 }]);
+    const sidecar = path.join(tmp.dir, 'data.pisar-results.jsonl');
+    const child = spawn(process.execPath, [CLI, 'score', ...common], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c) => (err += c));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Four calls in flight (the server has them, none answered yet): then Ctrl-C.
+    while (server.stats.requests < 4) {
+      if (child.exitCode !== null) assert.fail(`the CLI finished before it could be cancelled: ${err}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(server.stats.succeeded, 0, 'the calls are still in flight');
+    child.kill('SIGINT');
+    assert.equal(await exited, 1, err);
+    assert.equal(server.stats.requests, 4, 'no call was started after Ctrl-C');
+    assert.equal(server.stats.succeeded, 4, 'the calls in flight were answered');
+    const { records } = await readSidecar<{ rowId: string; source: string; output?: string }>(sidecar);
+    const called = new Set(records.filter((r) => r.source === 'called' && r.output !== undefined).map((r) => r.rowId));
+    assert.equal(called.size, 4, `every answered (paid) call is stored:\n${err}`);
   });
 
   it('after SIGKILL mid-run, a re-run makes only the calls that were missing', async function () {

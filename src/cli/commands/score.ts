@@ -164,17 +164,24 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   }
   const requestCache = await RequestCache.open(path.join(cacheDir, 'requests'));
   const controller = new AbortController();
+  const stop = new AbortController();
+  // First Ctrl-C: start no new call, let the calls in flight (already paid) finish and be written. Second: quit now.
   const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    io.stderr.write('\npisar-review score: cancelling; finished rows are kept (Ctrl-C again to quit now).\n');
-    controller.abort();
+    if (stop.signal.aborted) {
+      io.stderr.write('\npisar-review score: quitting now; answers still in flight are lost (the request cache keeps those that arrived).\n');
+      controller.abort();
+      process.exit(130);
+    }
+    io.stderr.write('\npisar-review score: stopping: no new calls; the calls in flight finish and are written (Ctrl-C again to quit now).\n');
+    stop.abort();
   };
   process.on('SIGINT', onSigint);
   const progress = new ProgressBar(io);
   let summary: RunSummary;
   try {
     summary = await runDataset({
-      dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal, corrections, ...(tag ? { tag } : {}),
+      dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal, stopSignal: stop.signal, corrections, ...(tag ? { tag } : {}),
+      unsavedDir: path.join(cacheDir, 'unsaved'),
       apiKeyFor, requestCache, reasoningMarkers: settings.reasoningMarkers,
       onLockWait: (message) => progress.message([message]),
       onLockNotice: (message) => progress.message([message]),

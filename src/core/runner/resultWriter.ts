@@ -12,6 +12,8 @@ export class ResultWriter {
   private queue: WrittenResult[] = [];
   private running: Promise<void> | undefined;
   private _error: Error | undefined;
+  /** Results that could not be appended (the write failed, or came after a failed write): kept for a fallback file. */
+  readonly unsaved: StoredResult[] = [];
 
   constructor(
     private readonly store: Pick<ResultsStore, 'append'>,
@@ -40,9 +42,15 @@ export class ResultWriter {
     while (this.queue.length > 0) {
       const batch = this.queue;
       this.queue = [];
+      if (this._error) {
+        // After the first failed append nothing more is tried on that file: the answers are kept in memory.
+        for (const b of batch) this.unsaved.push(b.result);
+        continue;
+      }
       try {
         await this.store.append(batch.map((b) => b.result));
       } catch (err) {
+        for (const b of batch) this.unsaved.push(b.result);
         if (!this._error) {
           this._error = err as Error;
           this.onError(this._error);

@@ -1,4 +1,7 @@
 import * as crypto from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { MAX_DURATION_MS, MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/datasetReader';
@@ -24,7 +27,8 @@ import type { ModelFailure, ModelRunStats, RunScorer } from './runTypes';
 import { ScoreBatcher } from './scoreBatcher';
 import { ownValue } from '../security/ownKeys';
 import { LockError, RunLock } from '../store/runLock';
-import { UnsafeFileError } from '../store/safeFile';
+import { UnsafeFileError, writeSafe } from '../store/safeFile';
+import { encodeRecord } from '../store/sidecar';
 import { BAD_EMBEDDING } from './scoreBatcher';
 
 export interface RunSummary {
@@ -78,7 +82,12 @@ export interface RunOptions {
   modelNames?: string[];
   /** Call configured models again even where an output exists (stored or precomputed). */
   rerun?: boolean;
+  /** Aborts at once: calls in flight are dropped (their answers lost). */
   signal?: AbortSignal;
+  /** Stops starting new pairs; calls in flight finish and are written (a first Ctrl-C). */
+  stopSignal?: AbortSignal;
+  /** Where results that could not be appended to the sidecar (disk full) are saved (default: the system temp folder). */
+  unsavedDir?: string;
   onEvent?: (e: RunEvent) => void;
   /** Told (once) that another run holds this dataset's lock and this one waits for it. */
   onLockWait?: (message: string) => void;
@@ -130,11 +139,12 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   // One run per dataset at a time (src/core/store/runLock.ts): a second waits, then calls only what is left.
   let lock: RunLock | undefined;
   try {
-    lock = await RunLock.acquire(options.results.file, { signal: options.signal, onWait: options.onLockWait, onNotice: options.onLockNotice, breakLock: options.breakLock, maxWaitMs: options.lockWaitMs });
+    const waitSignal = options.stopSignal && options.signal ? AbortSignal.any([options.signal, options.stopSignal]) : options.stopSignal ?? options.signal;
+    lock = await RunLock.acquire(options.results.file, { signal: waitSignal, onWait: options.onLockWait, onNotice: options.onLockNotice, breakLock: options.breakLock, maxWaitMs: options.lockWaitMs });
   } catch (err) {
     if (err instanceof LockError) throw new RunError(err.message, err.fix);
     if (err instanceof UnsafeFileError) throw new RunError(`cannot lock ${RunLock.fileFor(options.results.file)}: ${err.reason}`, err.fix);
-    if (options.signal?.aborted) throw new RunError('cancelled while waiting for another run on this dataset', 'Run again once the other run has finished.');
+    if (options.signal?.aborted || options.stopSignal?.aborted) throw new RunError('cancelled while waiting for another run on this dataset', 'Run again once the other run has finished.');
     // A folder we cannot write: no lock; the write check below names the sidecar before any call.
   }
   try {
@@ -160,6 +170,11 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   const run = new AbortController();
   setMaxListeners(0, run.signal); // every call in flight listens for cancel
   const onUserAbort = () => run.abort();
+  // Stop taking new pairs (a first Ctrl-C, or a failed append); calls in flight still finish and are kept.
+  const stop = new AbortController();
+  const onUserStop = () => stop.abort();
+  if (options.stopSignal?.aborted) stop.abort();
+  options.stopSignal?.addEventListener('abort', onUserStop, { once: true });
   if (options.signal?.aborted) run.abort();
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
   let fatal: RunError | undefined;
@@ -323,12 +338,13 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     return finish({ ...base, source: 'called', promptHash, error: outcome.error, at: now() }, row, true);
   };
 
+  const stopped = () => run.signal.aborted || stop.signal.aborted;
   const rows = new RowFeed(dataset, plan.rowUses);
   const work = async (lane: ModelLane) => {
-    for (let index = lane.take(); index !== undefined && !run.signal.aborted; index = lane.take()) {
+    for (let index = stopped() ? undefined : lane.take(); index !== undefined; index = stopped() ? undefined : lane.take()) {
       try {
         await batcher?.room();
-        if (run.signal.aborted) break;
+        if (stopped()) break;
         await processPair(lane, await rows.get(index));
       } catch (err) {
         if (err instanceof Cancelled || run.signal.aborted) break;
@@ -364,12 +380,29 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     summary.retries += stats.retries;
   }
   summary.scored = batcher?.scored ?? 0;
-  summary.cancelled = options.signal?.aborted ?? false;
+  options.stopSignal?.removeEventListener('abort', onUserStop);
+  summary.cancelled = (options.signal?.aborted ?? false) || (options.stopSignal?.aborted ?? false);
   summary.durationMs = Math.round(performance.now() - started);
-  if (writer.error) throw new RunError(`cannot write ${results.file}: ${writer.error.message}`, 'Check free disk space and the folder\'s permissions; results written before this were kept.');
+  if (writer.error) {
+    const kept = await saveUnsaved(writer.unsaved, results.file, options.unsavedDir);
+    throw new RunError(`cannot write ${results.file}: ${writer.error.message}; no new call was started after it${kept.message}`, `Free disk space and check the folder's permissions, then run again: results written before this were kept${kept.fix}.`);
+  }
   if (fatal) throw fatal;
   emit({ kind: 'done', summary });
   return summary;
+}
+
+/** Writes results the sidecar refused to a file of their own, so no paid answer is lost; says where. */
+async function saveUnsaved(unsaved: readonly StoredResult[], sidecar: string, dir = os.tmpdir()): Promise<{ message: string; fix: string }> {
+  if (unsaved.length === 0) return { message: '', fix: '' };
+  const file = path.join(dir, `${path.basename(sidecar, '.jsonl')}.unsaved-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.jsonl`);
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+    await writeSafe(file, Buffer.concat(unsaved.map(encodeRecord)), 'create-new');
+    return { message: `; the ${unsaved.length} result(s) it could not store were saved to ${file}`, fix: `; then append the saved results: cat ${JSON.stringify(file)} >> ${JSON.stringify(sidecar)}` };
+  } catch (err) {
+    return { message: `; ${unsaved.length} result(s) could not be stored anywhere (${(err as Error).message}): the request cache still holds the answers`, fix: '' };
+  }
 }
 
 /** Whether `next` fails the same way as the stored `prior` (same row content, prompt, kind, status and message, counts aside). */

@@ -305,11 +305,16 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false; err
   }
 }
 
+/** Bytes a run must be able to write beside its sidecar before its first billable call (a few hundred results). */
+export const PROBE_BYTES = 256 * 1024;
+
 /**
- * Throws (UnsafeFileError, or the fs error such as EACCES/EROFS, with the fix) unless `file` can be
- * appended to: a run checks this before its first billable call. A missing file is not created.
+ * Throws (UnsafeFileError, with the fix) unless `file` can be appended to and its disk has room: a run
+ * checks this before its first billable call. Besides permissions it makes a real write of
+ * `probeBytes` beside the file (a full disk, a quota or a file-size limit fails it), fsyncs and deletes
+ * it, and checks the free space statfs reports. A missing sidecar is not created.
  */
-export async function checkAppendable(file: string): Promise<void> {
+export async function checkAppendable(file: string, probeBytes = PROBE_BYTES): Promise<void> {
   try {
     const handle = await openSafe(file, 'update');
     await handle.close();
@@ -322,10 +327,42 @@ export async function checkAppendable(file: string): Promise<void> {
       throw describeWriteFailure(file, dirErr);
     }
   }
+  if (probeBytes <= 0) return;
+  const dir = path.dirname(file);
+  try {
+    const free = await fs.promises.statfs(dir);
+    const available = Number(free.bavail) * Number(free.bsize);
+    if (available < probeBytes) {
+      throw Object.assign(new Error(`only ${available} bytes free`), { code: 'ENOSPC' });
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw describeWriteFailure(file, err);
+    // statfs unsupported here: the probe write below still tells.
+  }
+  const probe = `${file}.probe-${process.pid}-${Date.now()}`;
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await openSafe(probe, 'create-new');
+    const chunk = Buffer.alloc(Math.min(probeBytes, 64 * 1024), 0x20);
+    for (let written = 0; written < probeBytes; ) {
+      const { bytesWritten } = await handle.write(chunk, 0, Math.min(chunk.length, probeBytes - written));
+      if (bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+      written += bytesWritten;
+    }
+    await handle.sync();
+  } catch (err) {
+    throw describeWriteFailure(file, err);
+  } finally {
+    await handle?.close().catch(() => undefined);
+    await fs.promises.unlink(probe).catch(() => undefined);
+  }
 }
 
 function describeWriteFailure(file: string, err: unknown): Error {
   if (err instanceof UnsafeFileError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? String(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG') {
+    return new UnsafeFileError(file, `cannot be written: the disk holding ${path.dirname(file)} is full or over a limit (${code}: ${(err as Error).message}); nothing was called`, `Free space on that disk (or copy the dataset to another) and run again.`);
+  }
   return new UnsafeFileError(file, `cannot be written (${code}); nothing was called`, `Make ${path.dirname(file)} writable (or copy the dataset to a writable folder) and run again.`);
 }
