@@ -88,4 +88,49 @@ describe('CLI: check-models (real HTTP servers on 127.0.0.1)', function () {
     assert.equal((await cli(['check-models'])).code, 2);
     assert.equal((await cli(['check-models', '--config', await config([])])).code, 2);
   });
+  it('a 401 or 403 is "key refused" with the fix, never a quirk of a 200 answer', async () => {
+    const server = await FakeOpenAIServer.start({ requireKey: 'sk-right' });
+    const forbidden = await FakeOpenAIServer.start({ faultFor: () => '403' });
+    servers.push(server, forbidden);
+    const file = await config([
+      { name: 'wrong', baseUrl: server.url, model: 'fake-model', apiKeyEnv: 'WRONG_KEY' },
+      { name: 'forbidden', baseUrl: forbidden.url, model: 'fake-model', apiKeyEnv: 'WRONG_KEY' },
+    ]);
+    const env = { WRONG_KEY: 'sk-wrong' };
+    const json = await cli(['check-models', '--config', file, '--json'], env);
+    assert.equal(json.code, 1, json.stderr);
+    for (const check of (JSON.parse(json.stdout) as CheckModelsDocument).models) {
+      assert.deepEqual([check.name, check.reachable, check.keyAccepted, check.keySent, check.keyNotSet], [check.name, true, false, true, undefined]);
+      assert.equal(check.error?.kind, 'auth');
+      assert.match(check.error!.message, /^key refused: HTTP 40[13]/);
+      assert.match(check.fix!, /WRONG_KEY/);
+      assert.ok(!check.quirks.some((q) => /200/.test(q)), `an HTTP error is no quirk of a 200 answer: ${check.quirks.join('; ')}`);
+    }
+    const text = await cli(['check-models', '--config', file], env);
+    assert.match(text.stdout, /FAIL wrong[^\n]*\n\s+reachable: yes · key: REFUSED · model found/);
+    assert.match(text.stdout, /error \(auth\): key refused: HTTP 401/);
+    assert.match(text.stdout, /error \(auth\): key refused: HTTP 403/);
+    assert.doesNotMatch(text.stdout, /inside a 200/);
+  });
+
+  it('says the key\'s environment variable is not set, not that the key was refused', async () => {
+    const server = await FakeOpenAIServer.start({ requireKey: 'sk-right' });
+    const open = await FakeOpenAIServer.start();
+    servers.push(server, open);
+    const file = await config([
+      { name: 'unset', baseUrl: server.url, model: 'fake-model', apiKeyEnv: 'PISAR_UNSET_KEY' },
+      { name: 'local', baseUrl: open.url, model: 'fake-model' },
+    ]);
+    const json = await cli(['check-models', '--config', file, '--json']);
+    assert.equal(json.code, 1, json.stderr);
+    const by = Object.fromEntries((JSON.parse(json.stdout) as CheckModelsDocument).models.map((m) => [m.name, m]));
+    assert.deepEqual([by.unset.ok, by.unset.keyAccepted, by.unset.keySent, by.unset.keyNotSet], [false, null, false, 'PISAR_UNSET_KEY is not set']);
+    assert.match(by.unset.error!.message, /^PISAR_UNSET_KEY is not set, so no key was sent; the server asks for one \(HTTP 401/);
+    assert.match(by.unset.fix!, /Set the environment variable PISAR_UNSET_KEY/);
+    assert.deepEqual([by.local.ok, by.local.keyAccepted, by.local.keySent], [true, true, false]);
+    const text = await cli(['check-models', '--config', file]);
+    assert.match(text.stdout, /FAIL unset[^\n]*\n\s+reachable: yes · key: PISAR_UNSET_KEY is not set · model found/);
+    assert.match(text.stdout, /ok {3}local[^\n]*\n\s+reachable: yes · key: none needed/);
+    assert.doesNotMatch(text.stdout, /key accepted: NO|REFUSED/);
+  });
 });

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { checkModel, type ModelCheck } from '../../core/runner/checkModels';
+import { checkModel, keyStateText, type ModelCheck } from '../../core/runner/checkModels';
 import { envKeyFor, KeyOriginError, loadCliConfig } from '../config';
 import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, terminalSafe, UsageError, writeJson } from '../args';
 import { selectModels } from './score';
@@ -31,10 +31,14 @@ export const checkModelsCommand: CliCommand = {
     const told = new Set<string>();
     const checks = await Promise.all(chosen.map((m) => {
       try {
-        return checkModel(m, envKeyFor(m, io, 'check-models', told));
+        const key = envKeyFor(m, io, 'check-models', told);
+        const notSet = m.apiKeyEnv && key === undefined
+          ? { what: `${m.apiKeyEnv} is not set`, fix: `Set the environment variable ${m.apiKeyEnv} to the API key of "${m.name}" (export ${m.apiKeyEnv}=...), or remove "apiKeyEnv" from "${m.name}" if its server needs no key.` }
+          : undefined;
+        return checkModel(m, key, notSet);
       } catch (err) {
         if (!(err instanceof KeyOriginError)) throw err;
-        const refused: ModelCheck = { name: m.name, baseUrl: m.baseUrl, model: m.model, ok: false, reachable: false, keyAccepted: null, modelFound: null, quirks: [], error: { kind: 'key-origin', message: err.message }, fix: err.fix };
+        const refused: ModelCheck = { name: m.name, baseUrl: m.baseUrl, model: m.model, ok: false, reachable: false, keyAccepted: null, keySent: false, modelFound: null, quirks: [], error: { kind: 'key-origin', message: err.message }, fix: err.fix };
         return Promise.resolve(refused);
       }
     }));
@@ -54,7 +58,7 @@ const mark = (v: boolean | null) => (v === null ? '?' : v ? 'yes' : 'NO');
 function describe(c: ModelCheck): string {
   const lines = [
     `${c.ok ? 'ok  ' : 'FAIL'} ${terminalSafe(c.name)} (${terminalSafe(c.model)} at ${terminalSafe(c.baseUrl)})`,
-    `     reachable: ${mark(c.reachable)} · key accepted: ${mark(c.keyAccepted)} · model found: ${mark(c.modelFound)}${c.latencyMs !== undefined ? ` · ${c.latencyMs} ms` : ''}`,
+    `     reachable: ${mark(c.reachable)} · key: ${terminalSafe(keyStateText(c))} · model found: ${mark(c.modelFound)}${c.latencyMs !== undefined ? ` · ${c.latencyMs} ms` : ''}`,
   ];
   if (c.answer !== undefined) lines.push(`     answer: "${terminalSafe(c.answer)}"`);
   if (c.quirks.length > 0) lines.push(`     quirks: ${c.quirks.map(terminalSafe).join('; ')}`);

@@ -18,8 +18,12 @@ export interface ModelCheck {
   ok: boolean;
   /** The server answered HTTP at all (false: connection refused, DNS, timeout). */
   reachable: boolean;
-  /** false: 401/403 or a quota error; null: not known (the server was not reached). */
+  /** false: 401/403 or a quota error; null: not known (the server was not reached, or no key was sent because it is not set). */
   keyAccepted: boolean | null;
+  /** Set when the model has a key source but no key was set there: what is missing, for people ("PISAR_KEY is not set"). */
+  keyNotSet?: string;
+  /** A key was sent with the requests. */
+  keySent: boolean;
   /** true/false from the server's model list or its answer; null when it has no list and did not say. */
   modelFound: boolean | null;
   /** The answer as stored (trimmed, at most 200 characters). */
@@ -38,17 +42,34 @@ export const CHECK_PROMPT = 'Reply with the single word: OK';
 const CHECK_MAX_TOKENS = 64;
 const CHECK_TIMEOUT_MS = 30_000;
 
-export async function checkModel(config: ModelConfig, apiKey: string | undefined): Promise<ModelCheck> {
-  const check: ModelCheck = { name: config.name, baseUrl: config.baseUrl, model: config.model, ok: false, reachable: false, keyAccepted: null, modelFound: null, quirks: [] };
+/** Where a model's key should have come from, when it was not set: said instead of "key refused" if the server asks for one. */
+export interface MissingKey {
+  /** What is missing, for people: "PISAR_KEY is not set". */
+  readonly what: string;
+  /** How to set it. */
+  readonly fix: string;
+}
+
+export async function checkModel(config: ModelConfig, apiKey: string | undefined, missingKey?: MissingKey): Promise<ModelCheck> {
+  const check: ModelCheck = { name: config.name, baseUrl: config.baseUrl, model: config.model, ok: false, reachable: false, keyAccepted: null, keySent: apiKey !== undefined, modelFound: null, quirks: [] };
   const mask = (text: string) => redactCredentials(text, [apiKey]);
   const client = createClient({ ...config, timeoutMs: Math.min(config.timeoutMs ?? CHECK_TIMEOUT_MS, CHECK_TIMEOUT_MS) }, apiKey);
   const fail = (err: unknown) => {
     const failure = classifyFailure(err, { name: config.name, baseUrl: config.baseUrl, model: config.model });
     check.error = { kind: failure.kind, message: mask(failure.message) };
-    if (failure.status !== undefined || !['unreachable', 'connection', 'timeout'].includes(failure.kind)) check.reachable = true;
-    if (failure.kind === 'auth' || failure.kind === 'quota') check.keyAccepted = false;
-    if (failure.kind === 'not-found') check.modelFound = check.modelFound ?? false;
     check.fix = mask(failure.fix ?? fixFor(failure.kind, config));
+    if (failure.status !== undefined || !['unreachable', 'connection', 'timeout'].includes(failure.kind)) check.reachable = true;
+    if (failure.kind === 'not-found') check.modelFound = check.modelFound ?? false;
+    if (failure.kind === 'auth' && apiKey === undefined && missingKey) {
+      // No key was sent: the server refused a request without one, not a key.
+      check.keyNotSet = missingKey.what;
+      check.keyAccepted = null;
+      check.error = { kind: failure.kind, message: mask(`${missingKey.what}, so no key was sent; the server asks for one (${failure.message})`) };
+      check.fix = mask(missingKey.fix);
+    } else if (failure.kind === 'auth') {
+      check.keyAccepted = false;
+      check.error = { kind: failure.kind, message: mask(`key refused: ${failure.message}`) };
+    } else if (failure.kind === 'quota') check.keyAccepted = false;
   };
 
   // 1. The model list (GET /models): reachability, the key, and whether the model exists.
@@ -80,7 +101,7 @@ export async function checkModel(config: ModelConfig, apiKey: string | undefined
     const raw = data as unknown;
     if (typeof raw === 'string') check.quirks.push(`answer sent as ${response.headers.get('content-type') ?? 'no content type'}, not application/json`);
     const parsedBody = typeof raw === 'string' ? safeJson(raw) : raw;
-    noteQuirks(parsedBody, check.quirks);
+    noteQuirks(parsedBody, check.quirks, response.status);
     const answer = parseChatResponse(raw, { name: config.name, baseUrl: config.baseUrl, model: config.model });
     const visible = visibleAnswer(answer.text, { keepThinking: config.keepThinking }, answer.finishReason);
     check.modelFound = check.modelFound ?? true;
@@ -92,10 +113,19 @@ export async function checkModel(config: ModelConfig, apiKey: string | undefined
   } catch (err) {
     check.latencyMs = Math.round(performance.now() - started);
     const rawBody = rawErrorBody(err);
-    if (rawBody !== undefined) noteQuirks(typeof rawBody === 'string' ? safeJson(rawBody) : rawBody, check.quirks);
+    // Only HTTP errors keep their raw body: an error body there is the plain case, not one inside a 200.
+    if (rawBody !== undefined) noteQuirks(typeof rawBody === 'string' ? safeJson(rawBody) : rawBody, check.quirks, classifyFailure(err).status);
     fail(err);
   }
   return check;
+}
+
+/** The key's state as a word for people: accepted, refused, what is not set, none needed, or unknown. */
+export function keyStateText(check: Pick<ModelCheck, 'keyAccepted' | 'keyNotSet' | 'keySent'>): string {
+  if (check.keyNotSet !== undefined) return check.keyNotSet;
+  if (check.keyAccepted === false) return 'REFUSED';
+  if (check.keyAccepted === null) return '?';
+  return check.keySent ? 'accepted' : 'none needed';
 }
 
 function fixFor(kind: string, config: ModelConfig): string {
@@ -130,13 +160,14 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Dialect quirks seen in an answer body (handled by the runner; named so the user knows). */
-function noteQuirks(body: unknown, quirks: string[]): void {
+/** Dialect quirks seen in an answer body of HTTP `status` (handled by the runner; named so the user knows). */
+function noteQuirks(body: unknown, quirks: string[], status: number | undefined): void {
   if (!body || typeof body !== 'object') return;
   const obj = body as Record<string, unknown>;
   if (obj.object === 'error') quirks.push('errors as {"object":"error"} (vLLM style)');
   if (typeof obj.error === 'string') quirks.push('errors as {"error":"text"} (Ollama style)');
-  if (obj.error && typeof obj.error === 'object' && !('choices' in obj)) quirks.push('error inside a 200 answer (OpenRouter style)');
+  const answered = status === undefined || (status >= 200 && status < 300);
+  if (answered && obj.error && typeof obj.error === 'object' && !('choices' in obj)) quirks.push('error inside a 200 answer (OpenRouter style)');
   const choice = Array.isArray(obj.choices) ? (obj.choices[0] as { message?: Record<string, unknown>; finish_reason?: unknown } | undefined) : undefined;
   if (!choice) return;
   const message = choice.message ?? {};

@@ -21,17 +21,17 @@ export async function checkModelsInteractively(config: ConfigService, keys: ApiK
     return;
   }
   // openai comes with the engine bundle, loaded now rather than at activation.
-  const { checkModel } = loadEngine();
+  const { checkModel, keyStateText } = loadEngine();
   const checks = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: ui`PiSAR Review: checking ${models.length} model(s)…` },
     () => Promise.all(models.map(async (m) => {
       const key = await keys.keyFor(m);
       log.addSecret(key);
-      return checkModel(m, key);
+      return checkModel(m, key, key === undefined ? { what: `no API key was sent for "${m.name}" (none is set, or it is bound to another server)`, fix: `Run "PiSAR Review: Set API Key" for "${m.name}".` } : undefined);
     })),
   );
   for (const c of checks) {
-    const flags = `reachable ${c.reachable ? 'yes' : 'no'}, key accepted ${c.keyAccepted === null ? '?' : c.keyAccepted ? 'yes' : 'no'}, model found ${c.modelFound === null ? '?' : c.modelFound ? 'yes' : 'no'}`;
+    const flags = `reachable ${c.reachable ? 'yes' : 'no'}, key ${keyStateText(c)}, model found ${c.modelFound === null ? '?' : c.modelFound ? 'yes' : 'no'}`;
     const line = `check-models: ${c.ok ? 'ok' : 'FAIL'} "${c.name}" (${c.model} at ${c.baseUrl}): ${flags}` +
       `${c.answer !== undefined ? `; answer "${c.answer}"` : ''}${c.quirks.length ? `; quirks: ${c.quirks.join('; ')}` : ''}` +
       `${c.error ? `; error (${c.error.kind}): ${c.error.message}` : ''}${c.fix ? `; fix: ${c.fix}` : ''}`;
