@@ -68,4 +68,26 @@ describe('paid calls on a full disk', function () {
     assert.match(out.stderr, /data\.pisar-results\.jsonl.*full or over a limit \(ENOSPC/);
     assert.equal(server!.stats.requests, 0, 'no call was paid for');
   });
+
+  it('a disk that fills mid-run: calls stop at the first failed append, every answer paid for is kept in a named file, exit 2', async function () {
+    if (!(mounted = mountTmpfs(mnt, '1m'))) this.skip(); // needs root to mount a tmpfs
+    const args = await setup(400, 3000);
+    const unsavedDir = path.join(tmp.dir, 'cache', 'unsaved');
+    const out = await runCliCaptured(args);
+    assert.equal(out.code, 2, out.stderr);
+    const stored = fs.readFileSync(path.join(mnt, 'data.pisar-results.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const named = /saved to (\S+\.jsonl)/.exec(out.stderr);
+    assert.ok(named, `stderr names the file holding the answers it could not store: ${out.stderr}`);
+    assert.ok(named[1].startsWith(unsavedDir), named[1]);
+    const kept = fs.readFileSync(named[1], 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { rowId: string; output?: string });
+    const storedIds = new Set(stored.map((l) => (JSON.parse(l) as { rowId: string }).rowId));
+    const keptIds = new Set(kept.map((r) => r.rowId));
+    const requested = server!.stats.requests;
+    assert.ok(requested < 400, `calls stopped at the first failed append (${requested} of 400 made)`);
+    // Every answered call is somewhere: in the sidecar or in the named file, none in both.
+    assert.equal(storedIds.size + keptIds.size, requested, `${storedIds.size} stored + ${keptIds.size} kept = ${requested} paid`);
+    for (const id of keptIds) assert.ok(!storedIds.has(id), id);
+    assert.ok(kept.every((r) => typeof r.output === 'string' && r.output.length > 3000));
+    assert.match(out.stderr, new RegExp(`the ${keptIds.size} result\\(s\\) it could not store`));
+  });
 });

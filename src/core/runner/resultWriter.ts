@@ -29,6 +29,12 @@ export class ResultWriter {
   }
 
   write(result: StoredResult, counted = true): void {
+    // After the first failed append nothing more is tried on that file: the answer is kept in memory.
+    // (Kept here, not by a drain: a drain with nothing to await would finish before `running` is set, and idle() would spin.)
+    if (this._error) {
+      this.unsaved.push(result);
+      return;
+    }
     this.queue.push({ result, counted });
     this.running ??= this.drain();
   }
@@ -43,7 +49,6 @@ export class ResultWriter {
       const batch = this.queue;
       this.queue = [];
       if (this._error) {
-        // After the first failed append nothing more is tried on that file: the answers are kept in memory.
         for (const b of batch) this.unsaved.push(b.result);
         continue;
       }

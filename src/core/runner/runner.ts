@@ -244,7 +244,8 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
       else if (result.error?.kind === BAD_EMBEDDING) recount(result);
       emit({ kind: 'result', result, done: summary.done, failed: summary.failed, total: summary.total });
     },
-    () => run.abort(),
+    // Start no new call; calls in flight finish and their paid answers are kept (saved apart below).
+    () => stop.abort(),
   );
   const batcher = scorer
     ? new ScoreBatcher({

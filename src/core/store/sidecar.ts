@@ -134,9 +134,16 @@ export class SidecarAppender {
     let end = stat.size;
     // One write per batch, not per line: a run appends thousands of records at a time.
     const data = lines.length === 1 ? lines[0] : Buffer.concat(lines);
-    const written = fs.writeSync(fd, data, 0, data.length);
+    let written: number;
+    try {
+      written = fs.writeSync(fd, data, 0, data.length);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
     if (written !== data.length) {
-      throw new Error(`${this.file}: short write (${written} of ${data.length} bytes); the disk may be full. Free space and run again.`);
+      this.undo(fd, stat.size, written);
+      throw Object.assign(new Error(`short write (${written} of ${data.length} bytes): the disk is full or over a limit`), { code: 'ENOSPC' });
     }
     end += written;
     // Another writer may have appended in between; then the sizes differ and the next append checks the tail.
@@ -144,6 +151,16 @@ export class SidecarAppender {
     this.scheduleClose();
     // Sure of the range only if nobody else wrote between our fstat and write.
     return { start: stat.size, end, alone: fs.fstatSync(fd).size === end, ino: stat.ino };
+  }
+
+  /** After a short write (a full disk): cuts the part of a line it left, when no other writer came after it, and lets the fd go. */
+  private undo(fd: number, size: number, written: number): void {
+    try {
+      if (fs.fstatSync(fd).size === size + written) fs.ftruncateSync(fd, size);
+    } catch {
+      // The reader repairs a cut-off last line (keeping its bytes) the next time it reads.
+    }
+    this.close();
   }
 
   close(): void {
