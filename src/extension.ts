@@ -3,7 +3,8 @@ import { ConfigService } from './host/config';
 import { ReviewLog } from './host/log';
 import { registerReviewPanel } from './host/panel/reviewPanel';
 import { RowCodeLensProvider } from './host/review/codeLens';
-import { registerCommands } from './host/review/commands';
+import { reviewCommands } from './host/review/commands';
+import { registerCommandTable } from './host/commands';
 import { InlineDecorations } from './host/review/decorations';
 import { ReviewDiagnostics } from './host/review/diagnostics';
 import { RowHoverProvider } from './host/review/hover';
@@ -39,9 +40,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
       new ReviewStatusBar(sessions, scoring),
       vscode.languages.registerCodeLensProvider(DATASET_SELECTOR, codeLens),
       vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RowHoverProvider(sessions)),
-      ...registerCommands(context, { sessions, review, scoring, config, keys, log }),
     );
-    registerReviewPanel(context, review);
+    const panelCommands = registerReviewPanel(context, review);
+    context.subscriptions.push(...registerCommandTable({ ...reviewCommands({ context, sessions, review, scoring, config, keys, log }), ...panelCommands }, log));
     log.info(`Activated in ${(performance.now() - started).toFixed(1)} ms.`);
     return review;
   } catch (err) {

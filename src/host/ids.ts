@@ -1,6 +1,9 @@
 import { SETTINGS_SECTION, SettingKeys } from '../core/config/settings';
 
-/** Command ids, as contributed in package.json (category "PiSAR Review"). */
+/**
+ * Command ids, as contributed in package.json (category "PiSAR Review"). The one list: each has one
+ * handler in the command table (src/host/commands.ts), and test/unit/commands.test.ts holds it equal to the manifest.
+ */
 export const Commands = {
   scoreRow: 'pisarReview.scoreRow',
   scoreRowWith: 'pisarReview.scoreRowWith',
@@ -19,6 +22,19 @@ export const Commands = {
   showLog: 'pisarReview.showLog',
   checkModels: 'pisarReview.checkModels',
   openInPanel: 'pisarReview.openInPanel',
+  exportReport: 'pisarReview.exportReport',
+  showPanel: 'pisarReview.showPanel',
+  useSuggestedThreshold: 'pisarReview.useSuggestedThreshold',
+} as const;
+
+/** View ids, as contributed in package.json. */
+export const Views = {
+  panel: 'pisarReview.panel',
+} as const;
+
+/** Commands VS Code makes for our contributions (a view's `.focus`). */
+export const ViewCommands = {
+  focusPanel: `${Views.panel}.focus`,
 } as const;
 
 /** Setting keys under the `pisarReview` section (the one settings parser's, src/core/config/settings.ts). */

@@ -7,18 +7,14 @@ import { imageUrlFor } from '../../core/runner/images';
 import { writeSafe } from '../../core/store/safeFile';
 import type { ImageView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
-import { UseSuggestedThresholdCommand, useSuggestedThreshold } from '../review/statistics';
+import { useSuggestedThreshold } from '../review/statistics';
+import type { CommandTable } from '../commands';
+import type { PanelCommandName } from '../review/commands';
+import { Commands, ViewCommands, Views } from '../ids';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
 import type { PanelSource } from './panelData';
 import { dict } from '../../core/security/ownKeys';
 import { pick, showError, showInfo, showWarning } from '../surfaces';
-
-/** The panel's ids (the view is declared in package.json). */
-export const PanelIds = {
-  view: 'pisarReview.panel',
-  exportReport: 'pisarReview.exportReport',
-  showPanel: 'pisarReview.showPanel',
-} as const;
 
 /** Largest image shown as a thumbnail; bigger ones are named, not loaded. */
 const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
@@ -26,10 +22,10 @@ const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
 const EXPORT_BATCH = 200;
 
 /**
- * Registers the side panel (a webview view) and its commands. The controller outlives the webview,
- * so the export command works on the panel's view even while the panel is closed.
+ * Registers the side panel (a webview view) and returns its commands' handlers. The controller outlives
+ * the webview, so the export command works on the panel's view even while the panel is closed.
  */
-export function registerReviewPanel(context: vscode.ExtensionContext, api: ReviewApi): void {
+export function registerReviewPanel(context: vscode.ExtensionContext, api: ReviewApi): Pick<CommandTable, PanelCommandName> {
   const source: PanelSource = {
     activeDataset: () => api.activeDataset(),
     summary: () => api.summary(),
@@ -47,20 +43,20 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     annotate: (index, target, label, note) => api.annotate(index, target, label, note),
     removeAnnotation: (id) => api.removeAnnotation(id),
     exportReport: async () => {
-      await vscode.commands.executeCommand(PanelIds.exportReport);
+      await vscode.commands.executeCommand(Commands.exportReport);
     },
     loadImage: loadThumbnail,
     ...(api.statistics ? { statistics: () => api.statistics!() } : {}),
     ...(api.compare ? { compare: (a: string, b: string) => api.compare!(a, b) } : {}),
     useThreshold: async (threshold) => {
-      await vscode.commands.executeCommand(UseSuggestedThresholdCommand, threshold);
+      await vscode.commands.executeCommand(Commands.useSuggestedThreshold, threshold);
     },
   };
   const controller = new PanelController(source);
   const provider = new ReviewPanelProvider(context.extensionUri, controller);
   context.subscriptions.push(
     { dispose: () => controller.dispose() },
-    vscode.window.registerWebviewViewProvider(PanelIds.view, provider, { webviewOptions: { retainContextWhenHidden: true } }),
+    vscode.window.registerWebviewViewProvider(Views.panel, provider, { webviewOptions: { retainContextWhenHidden: true } }),
     api.onDidChangeActiveDataset(() => void controller.datasetChanged()),
     api.onDidChangeRows((change) => {
       if (change.file === api.activeDataset()?.file) controller.rowsChanged(change.indexes);
@@ -68,17 +64,13 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     api.onDidChangeCursorRow((cursor) => {
       if (cursor.file === api.activeDataset()?.file) controller.cursorChanged(cursor.index);
     }),
-    vscode.commands.registerCommand(PanelIds.exportReport, () => exportReport(api, controller)),
-    vscode.commands.registerCommand(PanelIds.showPanel, () => vscode.commands.executeCommand(`${PanelIds.view}.focus`)),
-    vscode.commands.registerCommand(UseSuggestedThresholdCommand, async (threshold?: unknown) => {
-      try {
-        await useSuggestedThreshold(async () => api.statistics?.(), threshold);
-      } catch (error) {
-        void showError(`PiSAR Review: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }),
   );
   void controller.datasetChanged();
+  return {
+    exportReport: () => exportReport(api, controller),
+    showPanel: () => vscode.commands.executeCommand(ViewCommands.focusPanel),
+    useSuggestedThreshold: (threshold?: unknown) => useSuggestedThreshold(async () => api.statistics?.(), threshold),
+  };
 }
 
 class ReviewPanelProvider implements vscode.WebviewViewProvider {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { Commands } from '../ids';
+import { Commands, ViewCommands } from '../ids';
 import type { ConfigService } from '../config';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
@@ -119,7 +119,7 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
         const state = session && index !== undefined ? session.rowState(index) : undefined;
         const names = compactModelNames(session?.models() ?? [], INLINE_NAME_MAX);
         const text = state ? [...state.results.map((r) => inlineResultText(r, session!.threshold, names.get(r.model) ?? r.model)), inlineAnnotationsText(state)].filter(Boolean).join(' · ') : '';
-        lens.command = { title: uiText(text || 'not scored'), command: 'pisarReview.panel.focus', tooltip: 'Scores of this row (hover the row for details); click for the PiSAR Review panel' };
+        lens.command = { title: uiText(text || 'not scored'), command: ViewCommands.focusPanel, tooltip: 'Scores of this row (hover the row for details); click for the PiSAR Review panel' };
         break;
       }
       case 'score':

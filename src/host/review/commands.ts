@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
 import { showNoModels, type ConfigService } from '../config';
-import { Commands } from '../ids';
 import type { ReviewLog } from '../log';
 import { originOf } from '../../core/security/keyOrigin';
 import type { ApiKeyStore } from '../secrets';
@@ -10,245 +9,264 @@ import { EMBEDDING_KEY_NAME, type ScoringController } from './scoring';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { isDatasetFileName } from '../../core/store/sidecarNames';
-import { ask, pick, showError, showInfo, showWarning, ui } from '../surfaces';
+import { ask, pick, showInfo, showWarning, ui } from '../surfaces';
+import type { CommandName, CommandTable } from '../commands';
 
 interface RowTarget {
   readonly session: DatasetSession;
   readonly index: number;
 }
 
-/** Registers every command; each is owned by the returned disposables. */
-export function registerCommands(
-  context: vscode.ExtensionContext,
-  deps: {
-    sessions: SessionManager;
-    review: ReviewService;
-    scoring: ScoringController;
-    config: ConfigService;
-    keys: ApiKeyStore;
-    log: ReviewLog;
-  },
-): vscode.Disposable[] {
-  const { sessions, review, scoring, config, keys, log } = deps;
+/** What the review commands work with. */
+export interface ReviewCommandDeps {
+  readonly context: vscode.ExtensionContext;
+  readonly sessions: SessionManager;
+  readonly review: ReviewService;
+  readonly scoring: ScoringController;
+  readonly config: ConfigService;
+  readonly keys: ApiKeyStore;
+  readonly log: ReviewLog;
+}
 
-  /** The row a command acts on: from a CodeLens (uri, row id), or the cursor in the active editor. */
-  const rowFor = (uriArg?: unknown, rowIdArg?: unknown): RowTarget | undefined => {
-    if (typeof uriArg === 'string' && typeof rowIdArg === 'string') {
-      const session = sessions.get(vscode.Uri.parse(uriArg));
-      const index = session?.dataset.indexOfId(rowIdArg);
-      if (session && index !== undefined) return { session, index };
-      void showWarning('That row changed or moved; put the cursor on it and try again.');
-      return undefined;
-    }
-    const editor = vscode.window.activeTextEditor;
-    const session = editor && sessions.flush(editor.document);
-    if (!editor || !session) {
-      void showInfo('Open a PiSAR dataset (a .jsonl file) and put the cursor on a row.');
-      return undefined;
-    }
-    const index = session.dataset.indexAtLine(editor.selection.active.line + 1);
-    if (index === undefined) {
-      void showInfo('The cursor is not on a row: put it on a line holding a JSON object.');
-      return undefined;
-    }
-    return { session, index };
-  };
+/** The commands the panel registers (src/host/panel/reviewPanel.ts); the review layer handles the rest. */
+export type PanelCommandName = 'exportReport' | 'showPanel' | 'useSuggestedThreshold';
 
-  const activeSession = (): DatasetSession | undefined => {
-    const editor = vscode.window.activeTextEditor;
-    const session = (editor && sessions.flush(editor.document)) ?? sessions.active;
-    if (!session) void showInfo('Open a PiSAR dataset (a .jsonl file) first.');
-    return session;
+/** The review commands' handlers, one small named function each (registered by registerCommandTable). */
+export function reviewCommands(deps: ReviewCommandDeps): Omit<CommandTable, PanelCommandName> {
+  const table: { readonly [K in Exclude<CommandName, PanelCommandName>]: (deps: ReviewCommandDeps, ...args: unknown[]) => unknown } = {
+    scoreRow, scoreRowWith, scoreFile, cancelScoring, annotateRow, correctReference, editAnnotation, removeAnnotation,
+    nextSuspectReference, nextBelowThreshold, exportAnnotatedCopy, setApiKey, clearApiKey, openSample, showLog,
+    openInPanel, checkModels,
   };
+  const bound = {} as Record<Exclude<CommandName, PanelCommandName>, (...args: unknown[]) => unknown>;
+  for (const name of Object.keys(table) as (keyof typeof table)[]) bound[name] = (...args) => table[name](deps, ...args);
+  return bound;
+}
 
-  /** Replaces a row's reference with typed text or a model's output, with a reason; re-scores that row with no model call. */
-  const correctReference = async ({ session, index }: RowTarget): Promise<void> => {
-    const row = await session.dataset.getRow(index);
-    const results = await session.resultsStore();
-    const outputs = results.forRow(row.id).filter((r) => r.rowHash === row.hash && !r.error && r.output?.trim());
-    type Choice = vscode.QuickPickItem & { model?: string };
-    const choices: Choice[] = [
-      { label: 'Type the corrected reference…' },
-      ...outputs.map((r) => ({ label: `Adopt the output of ${r.model}`, detail: r.output!.slice(0, 200), model: r.model })),
-    ];
-    const choice = await pick(choices, { title: `Correct the reference of ${row.id}`, placeHolder: 'The dataset is not written: the correction is kept beside it, with your name and reason.' });
-    if (!choice) return;
-    const text = choice.model !== undefined
-      ? outputs.find((r) => r.model === choice.model)!.output!
-      : await ask({ title: `Corrected reference of ${row.id}`, value: row.reference ?? '', validateInput: (v) => (v.trim() === '' ? 'The corrected reference cannot be empty.' : undefined) });
-    if (text === undefined) return;
-    const reason = await ask({ title: 'Why is the reference corrected?', placeHolder: 'e.g. the reference blames the wrong cause', validateInput: (v) => (v.trim() === '' ? 'Give a reason: it is kept with the correction.' : undefined) });
-    if (reason === undefined) return;
-    const store = await session.annotationStore();
-    const correction = await store.correct({
-      rowId: row.id, rowHash: row.hash, reference: text, reason,
-      source: choice.model !== undefined ? { kind: 'output', model: choice.model } : { kind: 'text' },
-      reviewer: reviewerOf(config.current.reviewer, session.file),
-    });
-    const rescored = await scoring.rescoreCorrected(session, index, correction);
-    void showInfo(ui`PiSAR Review: corrected the reference of row ${row.id}; ${rescored} output(s) re-scored against it (no model call).`);
-  };
+async function scoreRow(deps: ReviewCommandDeps, uri?: unknown, rowId?: unknown): Promise<void> {
+  const row = rowFor(deps, uri, rowId);
+  if (row) await deps.review.scoreRows([row.index], {}, row.session);
+}
 
-  const cursorIndex = (session: DatasetSession): number => {
-    const editor = vscode.window.activeTextEditor;
-    if (!editor || editor.document.uri.toString() !== session.uri.toString()) return -1;
-    const line = editor.selection.active.line + 1;
-    for (let l = line; l >= 1; l--) {
-      const i = session.dataset.indexAtLine(l);
-      if (i !== undefined) return i;
-    }
-    return -1;
-  };
+async function scoreRowWith(deps: ReviewCommandDeps, uri?: unknown, rowId?: unknown): Promise<void> {
+  const row = rowFor(deps, uri, rowId);
+  if (!row) return;
+  const models = await pickModels(deps, row.session, `Score row ${row.session.dataset.rowIds()[row.index]} with…`);
+  if (models) await deps.review.scoreRows([row.index], { models, rerun: true }, row.session);
+}
 
-  const pickModels = async (session: DatasetSession, title: string): Promise<string[] | undefined> => {
-    const configured = config.current.models.map((m) => m.name);
-    const others = session.models().filter((m) => !configured.includes(m));
-    if (configured.length === 0 && others.length === 0) {
-      await showNoModels(config.current);
-      return undefined;
-    }
-    const items = [
-      ...configured.map((m) => ({ label: m, description: 'call again' })),
-      ...others.map((m) => ({ label: m, description: 'precomputed output: score again' })),
-    ];
-    const picked = await pick(items, { title, canPickMany: true, placeHolder: 'Models to run for this row' });
-    return picked && picked.length > 0 ? picked.map((p) => p.label) : undefined;
-  };
+async function scoreFile(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (session) await deps.review.scoreAll({}, session);
+}
 
-  const pickKeyName = async (title: string, onlyStored: boolean): Promise<{ name: string; baseUrl: string } | undefined> => {
-    const cfg = config.current;
-    const candidates = cfg.models.map((m) => ({ name: m.name, baseUrl: m.baseUrl }));
-    if (cfg.embedding.provider === 'remote' && cfg.embedding.remote.baseUrl) {
-      candidates.push({ name: EMBEDDING_KEY_NAME, baseUrl: cfg.embedding.remote.baseUrl });
-    }
-    const items: (vscode.QuickPickItem & { model: { name: string; baseUrl: string } })[] = [];
-    for (const c of candidates) {
-      const bound = await keys.boundOrigin(c.name);
-      if (onlyStored && !bound) continue;
-      items.push({
-        label: c.name,
-        description: c.name === EMBEDDING_KEY_NAME ? `embeddings · ${originOf(c.baseUrl)}` : originOf(c.baseUrl),
-        detail: bound ? `key stored for ${bound}` : 'no key stored',
-        model: c,
-      });
-    }
-    if (items.length === 0) {
-      if (onlyStored) void showInfo('No API key is stored for the configured models.');
-      else await showNoModels(config.current, ' first');
-      return undefined;
-    }
-    const picked = items.length === 1 ? items[0] : await pick(items, { title, placeHolder: 'Which model?' });
-    return picked?.model;
-  };
+function cancelScoring(deps: ReviewCommandDeps): void {
+  deps.scoring.cancel();
+}
 
-  const reportError = (err: unknown) => {
-    log.error(err as Error);
-    void showError(`PiSAR Review: ${(err as Error).message ?? String(err)}`);
-  };
-  const safe = <A extends unknown[]>(fn: (...args: A) => Promise<unknown> | unknown) => async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      reportError(err);
-    }
-  };
+async function annotateRow(deps: ReviewCommandDeps, uri?: unknown, rowId?: unknown): Promise<void> {
+  const row = rowFor(deps, uri, rowId);
+  if (row) await deps.review.annotateInteractively(row.index, undefined, row.session);
+}
 
-  return [
-    vscode.commands.registerCommand(Commands.correctReference, safe(async (uri?: unknown, rowId?: unknown) => {
-      const target = rowFor(uri, rowId);
-      if (target) await correctReference(target);
-    })),
-    vscode.commands.registerCommand(Commands.scoreRow, safe(async (uri?: unknown, rowId?: unknown) => {
-      const row = rowFor(uri, rowId);
-      if (row) await review.scoreRows([row.index], {}, row.session);
-    })),
-    vscode.commands.registerCommand(Commands.scoreRowWith, safe(async (uri?: unknown, rowId?: unknown) => {
-      const row = rowFor(uri, rowId);
-      if (!row) return;
-      const models = await pickModels(row.session, `Score row ${row.session.dataset.rowIds()[row.index]} with…`);
-      if (models) await review.scoreRows([row.index], { models, rerun: true }, row.session);
-    })),
-    vscode.commands.registerCommand(Commands.scoreFile, safe(async () => {
-      const session = activeSession();
-      if (session) await review.scoreAll({}, session);
-    })),
-    vscode.commands.registerCommand(Commands.cancelScoring, () => scoring.cancel()),
-    vscode.commands.registerCommand(Commands.annotateRow, safe(async (uri?: unknown, rowId?: unknown) => {
-      const row = rowFor(uri, rowId);
-      if (row) await review.annotateInteractively(row.index, undefined, row.session);
-    })),
-    vscode.commands.registerCommand(Commands.editAnnotation, safe(async () => {
-      const row = rowFor();
-      if (!row) return;
-      const { pickExistingAnnotation } = await import('./annotateUi');
-      const id = await pickExistingAnnotation(row.session, row.index, 'Edit');
-      const a = id ? row.session.annotations?.get(id) : undefined;
-      if (a) await review.annotateInteractively(row.index, a.target.kind === 'output' ? { kind: 'output', model: a.target.model } : { kind: 'reference' }, row.session);
-    })),
-    vscode.commands.registerCommand(Commands.removeAnnotation, safe(async () => {
-      const row = rowFor();
-      if (!row) return;
-      const { pickExistingAnnotation } = await import('./annotateUi');
-      const id = await pickExistingAnnotation(row.session, row.index, 'Remove');
-      if (id) await review.removeAnnotation(id, row.session);
-    })),
-    vscode.commands.registerCommand(Commands.nextSuspectReference, safe(async () => {
-      const session = activeSession();
-      if (!session) return;
-      const found = await review.revealNext(session, cursorIndex(session), (s) => s.suspect);
-      if (!found) void showInfo(`No suspect reference: no row has every model (at least two) below ${formatThreshold(session.threshold)}.`);
-    })),
-    vscode.commands.registerCommand(Commands.nextBelowThreshold, safe(async () => {
-      const session = activeSession();
-      if (!session) return;
-      const found = await review.revealNext(session, cursorIndex(session), (s) => s.below);
-      if (!found) void showInfo(`No row has a current score below ${formatThreshold(session.threshold)}.`);
-    })),
-    vscode.commands.registerCommand(Commands.exportAnnotatedCopy, safe(async () => {
-      const session = activeSession();
-      if (!session) return;
-      const document = await vscode.workspace.openTextDocument(session.uri);
-      const { exportAnnotatedCopy } = await import('./exportCopy');
-      await exportAnnotatedCopy(session, document);
-    })),
-    vscode.commands.registerCommand(Commands.setApiKey, safe(async () => {
-      const model = await pickKeyName('Set API key', false);
-      if (!model) return;
-      const key = await ask({
-        title: `API key for ${model.name}`,
-        prompt: `Stored in VS Code's SecretStorage and sent only to ${originOf(model.baseUrl)} (you are asked if the model's endpoint changes).`,
-        password: true,
-        ignoreFocusOut: true,
-        validateInput: (v) => (v.trim() === '' ? 'Enter the key, or press Escape to cancel.' : undefined),
-      });
-      if (!key) return;
-      await keys.set(model, key.trim());
-      void showInfo(`PiSAR Review: API key for "${model.name}" stored for ${originOf(model.baseUrl)}.`);
-    })),
-    vscode.commands.registerCommand(Commands.clearApiKey, safe(async () => {
-      const model = await pickKeyName('Clear API key', true);
-      if (!model) return;
-      await keys.clear(model.name);
-      void showInfo(`PiSAR Review: API key for "${model.name}" cleared.`);
-    })),
-    vscode.commands.registerCommand(Commands.openSample, safe(async () => {
-      const { openSample } = await import('./sample');
-      await openSample(context);
-    })),
-    vscode.commands.registerCommand(Commands.showLog, () => log.show()),
-    vscode.commands.registerCommand(Commands.openInPanel, safe(async () => {
-      // The active tab's file (a dataset too large for the editor), else one the user picks; read from disk.
-      const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-      let uri = input instanceof vscode.TabInputText && input.uri.scheme === 'file' && isDatasetFileName(input.uri.fsPath) ? input.uri : undefined;
-      if (!uri) {
-        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'JSON Lines datasets': ['jsonl', 'ndjson', 'json', 'gz'] }, title: 'Open a dataset in the PiSAR Review panel' });
-        uri = picked?.[0];
-      }
-      if (uri) await sessions.openFromDisk(uri);
-    })),
-    vscode.commands.registerCommand(Commands.checkModels, safe(async () => {
-      const { checkModelsInteractively } = await import('./checkModels');
-      await checkModelsInteractively(config, keys, log);
-    })),
+/** Replaces a row's reference with typed text or a model's output, with a reason; re-scores that row with no model call. */
+async function correctReference(deps: ReviewCommandDeps, uri?: unknown, rowId?: unknown): Promise<void> {
+  const target = rowFor(deps, uri, rowId);
+  if (!target) return;
+  const { session, index } = target;
+  const row = await session.dataset.getRow(index);
+  const results = await session.resultsStore();
+  const outputs = results.forRow(row.id).filter((r) => r.rowHash === row.hash && !r.error && r.output?.trim());
+  type Choice = vscode.QuickPickItem & { model?: string };
+  const choices: Choice[] = [
+    { label: 'Type the corrected reference…' },
+    ...outputs.map((r) => ({ label: `Adopt the output of ${r.model}`, detail: r.output!.slice(0, 200), model: r.model })),
   ];
+  const choice = await pick(choices, { title: `Correct the reference of ${row.id}`, placeHolder: 'The dataset is not written: the correction is kept beside it, with your name and reason.' });
+  if (!choice) return;
+  const text = choice.model !== undefined
+    ? outputs.find((r) => r.model === choice.model)!.output!
+    : await ask({ title: `Corrected reference of ${row.id}`, value: row.reference ?? '', validateInput: (v) => (v.trim() === '' ? 'The corrected reference cannot be empty.' : undefined) });
+  if (text === undefined) return;
+  const reason = await ask({ title: 'Why is the reference corrected?', placeHolder: 'e.g. the reference blames the wrong cause', validateInput: (v) => (v.trim() === '' ? 'Give a reason: it is kept with the correction.' : undefined) });
+  if (reason === undefined) return;
+  const store = await session.annotationStore();
+  const correction = await store.correct({
+    rowId: row.id, rowHash: row.hash, reference: text, reason,
+    source: choice.model !== undefined ? { kind: 'output', model: choice.model } : { kind: 'text' },
+    reviewer: reviewerOf(deps.config.current.reviewer, session.file),
+  });
+  const rescored = await deps.scoring.rescoreCorrected(session, index, correction);
+  void showInfo(ui`PiSAR Review: corrected the reference of row ${row.id}; ${rescored} output(s) re-scored against it (no model call).`);
+}
+
+async function editAnnotation(deps: ReviewCommandDeps): Promise<void> {
+  const row = rowFor(deps);
+  if (!row) return;
+  const { pickExistingAnnotation } = await import('./annotateUi');
+  const id = await pickExistingAnnotation(row.session, row.index, 'Edit');
+  const a = id ? row.session.annotations?.get(id) : undefined;
+  if (a) await deps.review.annotateInteractively(row.index, a.target.kind === 'output' ? { kind: 'output', model: a.target.model } : { kind: 'reference' }, row.session);
+}
+
+async function removeAnnotation(deps: ReviewCommandDeps): Promise<void> {
+  const row = rowFor(deps);
+  if (!row) return;
+  const { pickExistingAnnotation } = await import('./annotateUi');
+  const id = await pickExistingAnnotation(row.session, row.index, 'Remove');
+  if (id) await deps.review.removeAnnotation(id, row.session);
+}
+
+async function nextSuspectReference(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (!session) return;
+  const found = await deps.review.revealNext(session, cursorIndex(session), (s) => s.suspect);
+  if (!found) void showInfo(`No suspect reference: no row has every model (at least two) below ${formatThreshold(session.threshold)}.`);
+}
+
+async function nextBelowThreshold(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (!session) return;
+  const found = await deps.review.revealNext(session, cursorIndex(session), (s) => s.below);
+  if (!found) void showInfo(`No row has a current score below ${formatThreshold(session.threshold)}.`);
+}
+
+async function exportAnnotatedCopy(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (!session) return;
+  const document = await vscode.workspace.openTextDocument(session.uri);
+  const { exportAnnotatedCopy: exportCopy } = await import('./exportCopy');
+  await exportCopy(session, document);
+}
+
+async function setApiKey(deps: ReviewCommandDeps): Promise<void> {
+  const model = await pickKeyName(deps, 'Set API key', false);
+  if (!model) return;
+  const key = await ask({
+    title: `API key for ${model.name}`,
+    prompt: `Stored in VS Code's SecretStorage and sent only to ${originOf(model.baseUrl)} (you are asked if the model's endpoint changes).`,
+    password: true,
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() === '' ? 'Enter the key, or press Escape to cancel.' : undefined),
+  });
+  if (!key) return;
+  await deps.keys.set(model, key.trim());
+  void showInfo(`PiSAR Review: API key for "${model.name}" stored for ${originOf(model.baseUrl)}.`);
+}
+
+async function clearApiKey(deps: ReviewCommandDeps): Promise<void> {
+  const model = await pickKeyName(deps, 'Clear API key', true);
+  if (!model) return;
+  await deps.keys.clear(model.name);
+  void showInfo(`PiSAR Review: API key for "${model.name}" cleared.`);
+}
+
+async function openSample(deps: ReviewCommandDeps): Promise<void> {
+  const { openSample: open } = await import('./sample');
+  await open(deps.context);
+}
+
+function showLog(deps: ReviewCommandDeps): void {
+  deps.log.show();
+}
+
+/** The active tab's file (a dataset too large for the editor), else one the user picks; read from disk. */
+async function openInPanel(deps: ReviewCommandDeps): Promise<void> {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  let uri = input instanceof vscode.TabInputText && input.uri.scheme === 'file' && isDatasetFileName(input.uri.fsPath) ? input.uri : undefined;
+  if (!uri) {
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'JSON Lines datasets': ['jsonl', 'ndjson', 'json', 'gz'] }, title: 'Open a dataset in the PiSAR Review panel' });
+    uri = picked?.[0];
+  }
+  if (uri) await deps.sessions.openFromDisk(uri);
+}
+
+async function checkModels(deps: ReviewCommandDeps): Promise<void> {
+  const { checkModelsInteractively } = await import('./checkModels');
+  await checkModelsInteractively(deps.config, deps.keys, deps.log);
+}
+
+// ---- what the handlers share ----
+
+/** The row a command acts on: from a CodeLens (uri, row id), or the cursor in the active editor. */
+function rowFor({ sessions }: ReviewCommandDeps, uriArg?: unknown, rowIdArg?: unknown): RowTarget | undefined {
+  if (typeof uriArg === 'string' && typeof rowIdArg === 'string') {
+    const session = sessions.get(vscode.Uri.parse(uriArg));
+    const index = session?.dataset.indexOfId(rowIdArg);
+    if (session && index !== undefined) return { session, index };
+    void showWarning('That row changed or moved; put the cursor on it and try again.');
+    return undefined;
+  }
+  const editor = vscode.window.activeTextEditor;
+  const session = editor && sessions.flush(editor.document);
+  if (!editor || !session) {
+    void showInfo('Open a PiSAR dataset (a .jsonl file) and put the cursor on a row.');
+    return undefined;
+  }
+  const index = session.dataset.indexAtLine(editor.selection.active.line + 1);
+  if (index === undefined) {
+    void showInfo('The cursor is not on a row: put it on a line holding a JSON object.');
+    return undefined;
+  }
+  return { session, index };
+}
+
+function activeSession({ sessions }: ReviewCommandDeps): DatasetSession | undefined {
+  const editor = vscode.window.activeTextEditor;
+  const session = (editor && sessions.flush(editor.document)) ?? sessions.active;
+  if (!session) void showInfo('Open a PiSAR dataset (a .jsonl file) first.');
+  return session;
+}
+
+/** The row at or above the cursor, when the cursor is in this session's editor; else -1 (search from the top). */
+function cursorIndex(session: DatasetSession): number {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor || editor.document.uri.toString() !== session.uri.toString()) return -1;
+  const line = editor.selection.active.line + 1;
+  for (let l = line; l >= 1; l--) {
+    const i = session.dataset.indexAtLine(l);
+    if (i !== undefined) return i;
+  }
+  return -1;
+}
+
+async function pickModels({ config }: ReviewCommandDeps, session: DatasetSession, title: string): Promise<string[] | undefined> {
+  const configured = config.current.models.map((m) => m.name);
+  const others = session.models().filter((m) => !configured.includes(m));
+  if (configured.length === 0 && others.length === 0) {
+    await showNoModels(config.current);
+    return undefined;
+  }
+  const items = [
+    ...configured.map((m) => ({ label: m, description: 'call again' })),
+    ...others.map((m) => ({ label: m, description: 'precomputed output: score again' })),
+  ];
+  const picked = await pick(items, { title, canPickMany: true, placeHolder: 'Models to run for this row' });
+  return picked && picked.length > 0 ? picked.map((p) => p.label) : undefined;
+}
+
+async function pickKeyName({ config, keys }: ReviewCommandDeps, title: string, onlyStored: boolean): Promise<{ name: string; baseUrl: string } | undefined> {
+  const cfg = config.current;
+  const candidates = cfg.models.map((m) => ({ name: m.name, baseUrl: m.baseUrl }));
+  if (cfg.embedding.provider === 'remote' && cfg.embedding.remote.baseUrl) {
+    candidates.push({ name: EMBEDDING_KEY_NAME, baseUrl: cfg.embedding.remote.baseUrl });
+  }
+  const items: (vscode.QuickPickItem & { model: { name: string; baseUrl: string } })[] = [];
+  for (const c of candidates) {
+    const bound = await keys.boundOrigin(c.name);
+    if (onlyStored && !bound) continue;
+    items.push({
+      label: c.name,
+      description: c.name === EMBEDDING_KEY_NAME ? `embeddings · ${originOf(c.baseUrl)}` : originOf(c.baseUrl),
+      detail: bound ? `key stored for ${bound}` : 'no key stored',
+      model: c,
+    });
+  }
+  if (items.length === 0) {
+    if (onlyStored) void showInfo('No API key is stored for the configured models.');
+    else await showNoModels(config.current, ' first');
+    return undefined;
+  }
+  const picked = items.length === 1 ? items[0] : await pick(items, { title, placeHolder: 'Which model?' });
+  return picked?.model;
 }

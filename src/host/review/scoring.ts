@@ -11,7 +11,7 @@ import { showNoModels, type ConfigService } from '../config';
 import type { ReviewLog } from '../log';
 import type { ApiKeyStore } from '../secrets';
 import { withFix } from '../../core/review/display';
-import { Commands, ContextKeys } from '../ids';
+import { Commands, ContextKeys, ViewCommands } from '../ids';
 import { loadEngine } from '../loadEngine';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
@@ -262,7 +262,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     const log = 'Show Log';
     const shown = problem ? showWarning(text, log, panel) : showInfo(text, panel);
     void shown.then((answer) => {
-      if (answer === panel) void vscode.commands.executeCommand('pisarReview.panel.focus');
+      if (answer === panel) void vscode.commands.executeCommand(ViewCommands.focusPanel);
       else if (answer === log) void vscode.commands.executeCommand(Commands.showLog);
     });
   }

@@ -4,7 +4,7 @@ import { isDatasetFileName, isSidecarFile } from '../../core/store/sidecarNames'
 import { looksLikeJsonl } from '../../core/dataset/format';
 import { datasetOptionsOf } from '../../core/config/settings';
 import type { ConfigService } from '../config';
-import { ContextKeys } from '../ids';
+import { ContextKeys, ViewCommands } from '../ids';
 import type { ReviewLog } from '../log';
 import { DatasetSession, type SessionChange } from './session';
 import { Debouncer } from '../debounce';
@@ -185,7 +185,7 @@ export class SessionManager extends Disposable implements vscode.Disposable {
       }
     }
     this.setActive(session);
-    await vscode.commands.executeCommand('pisarReview.panel.focus');
+    await vscode.commands.executeCommand(ViewCommands.focusPanel);
     return session;
   }
 

@@ -5,9 +5,6 @@ import { formatThreshold } from '../../core/rules/rules';
 import { Settings } from '../ids';
 import { showInfo, showWarning } from '../surfaces';
 
-/** The command that sets the threshold to the calibration's suggestion (package.json). */
-export const UseSuggestedThresholdCommand = 'pisarReview.useSuggestedThreshold';
-
 /**
  * Sets pisarReview.threshold to the F1-maximising threshold of the cosine calibration. From the
  * panel the user clicked a button showing the value, so `threshold` is set as given; from the

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { compactModelNames } from '../../core/review/display';
-import { Commands } from '../ids';
+import { Commands, ViewCommands } from '../ids';
 import { summaryView } from '../../core/review/reviewModel';
 import { formatScore, formatThreshold } from '../../core/rules/rules';
 
@@ -68,7 +68,7 @@ export class ReviewStatusBar extends Disposable implements vscode.Disposable {
       if (summary.embeddingModels.length > 0) lines.push(`Embeddings: ${summary.embeddingModels.join(', ')}`);
       if (failure) lines.unshift(`Scoring failed, outputs kept unscored: ${failure}`);
       this.item.tooltip = lines.length > 0 ? ui`${lines.join('\n')}` : 'Run "PiSAR Review: Score File" to score this dataset.';
-      this.item.command = failure ? Commands.showLog : scored.length > 0 ? 'pisarReview.panel.focus' : Commands.scoreFile;
+      this.item.command = failure ? Commands.showLog : scored.length > 0 ? ViewCommands.focusPanel : Commands.scoreFile;
     }
     const editor = vscode.window.activeTextEditor;
     if (!editor || this.sessions.forDocument(editor.document)) this.item.show();
