@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { bestThreshold, bestThresholdInterval, rocAuc, type LabelledScore } from '../../src/core/report/calibration';
-import { lcsLength } from '../../src/core/report/rougeL';
+import { lcsLength, rougeL, TokenIds, tokens } from '../../src/core/report/rougeL';
 import { ANALYTIC_MIN, bootstrapInterval, bootstrapSummary, seededRandom } from '../../src/core/report/stats';
 
 /** Scores with ties (two decimals) from a seeded generator, bad ones lower on average. */
@@ -80,6 +80,38 @@ describe('ROUGE-L at scale: the fast paths give the textbook answers', () => {
     for (const n of [31, 32, 33, 63, 64, 65]) {
       const same = list(n, 3);
       assert.equal(lcsLength(same, same), n, `a list against itself, ${n} tokens`);
+    }
+  });
+
+  it('token ids give the tokens and the ROUGE-L of the texts themselves (ASCII, other scripts, case that changes length, 0 to 70 tokens)', () => {
+    const random = seededRandom(8);
+    const vocabulary = ['the', 'Cup', 'CUP', 'x1', '42', 'ça', 'Coûte', 'İstanbul', 'KELVIN', '\u212A', 'naïve', '東京', 'b', 'a'];
+    const separators = [' ', ', ', '. ', '-', '_', '  ', '\n', '!'];
+    const text = (n: number) => Array.from({ length: n }, () => vocabulary[Math.floor(random() * vocabulary.length)] + separators[Math.floor(random() * separators.length)]).join('');
+    const ids = new TokenIds();
+    const spelled = new Map<number, string>();
+    for (let trial = 0; trial < 600; trial++) {
+      // Most trials ASCII only (the fast path), the rest with other scripts.
+      const ascii = trial % 3 !== 0;
+      const pick = () => (ascii ? text(Math.floor(random() * 71)).replace(/[^ -~\n]/g, 'q') : text(Math.floor(random() * 71)));
+      const candidate = pick();
+      const reference = pick();
+      const c = ids.of(candidate);
+      const r = ids.of(reference);
+      // The same token always has the same id, and different tokens different ids.
+      tokens(candidate).forEach((token, k) => {
+        const known = spelled.get(c[k]);
+        assert.ok(known === undefined || known === token, `id ${c[k]} is both ${known} and ${token}`);
+        spelled.set(c[k], token);
+      });
+      assert.equal(c.length, tokens(candidate).length, candidate);
+      assert.deepEqual(ids.rougeL(c, r), rougeL(candidate, reference), `trial ${trial}: ${JSON.stringify(candidate)} vs ${JSON.stringify(reference)}`);
+      assert.equal(ids.lcs(c, r), lcsLength(tokens(candidate), tokens(reference)));
+    }
+    assert.equal(new Set(spelled.values()).size, spelled.size, 'one id per token');
+    for (const n of [1, 31, 32, 33]) {
+      const same = ids.of(Array.from({ length: n }, (_, k) => `w${k % 5}`).join(' '));
+      assert.equal(ids.lcs(same, same), n, `a text against itself, ${n} tokens`);
     }
   });
 });

@@ -2,7 +2,7 @@ import type { DatasetRow } from '../dataset/types';
 import { AnnotationResolver, type Annotation, type RowLookup } from '../store/annotations';
 import { currentScore, isBelowThreshold, isStale, resultStatus } from '../rules/rules';
 import type { StoredResult } from '../store/results';
-import { rougeLOfTokens, tokens } from './rougeL';
+import { TokenIds } from './rougeL';
 import { lengthRatio, sliceValue, type StatisticsCell, type StatisticsRow } from './statistics';
 import { getField } from '../dataset/fields';
 import type { ResultLookup } from './summary';
@@ -71,23 +71,23 @@ export async function collectStatisticsRows(
     if (!prev || prev.updatedAt <= a.updatedAt) byModel.set(a.target.model, a);
   }
   const out: StatisticsRow[] = [];
+  const tokenIds = new TokenIds();
   for await (const row of dataset.rows()) {
     const reference = options.referenceOf ? options.referenceOf(row) : row.reference;
     const cells = dict<StatisticsCell>();
-    const referenceTokens = reference !== undefined ? tokens(reference) : undefined;
+    const referenceTokens = reference !== undefined ? tokenIds.of(reference) : undefined;
     for (const model of models) {
       const r = current(results, row, model);
       if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
       if (!r || r.error || r.output === undefined) continue;
-      const score = currentScore(r, row.hash);
-      const outputTokens = referenceTokens ? tokens(r.output) : undefined;
-      const ratio = outputTokens && referenceTokens ? lengthRatio(outputTokens, referenceTokens) : undefined;
+      const outputTokens = referenceTokens ? tokenIds.of(r.output) : undefined;
+      // One shape for every cell (absent numbers undefined): a million of them stay fast to read.
       cells[model] = {
-        ...(score !== undefined ? { score } : {}),
+        score: currentScore(r, row.hash),
         hasOutput: true,
         truncated: isTruncated(r),
-        ...(outputTokens && referenceTokens ? { rougeL: rougeLOfTokens(outputTokens, referenceTokens).f } : {}),
-        ...(ratio !== undefined ? { lengthRatio: ratio } : {}),
+        rougeL: outputTokens && referenceTokens ? tokenIds.rougeL(outputTokens, referenceTokens).f : undefined,
+        lengthRatio: outputTokens && referenceTokens ? lengthRatio(outputTokens, referenceTokens) : undefined,
       };
     }
     const rowLabels = labels.get(row.index);

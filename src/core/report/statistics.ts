@@ -220,7 +220,7 @@ function modelStatistics(rows: readonly StatisticsRow[], model: string, threshol
 }
 
 /** Output tokens / reference tokens; undefined when the reference has no token. */
-export function lengthRatio(outputTokens: readonly string[], referenceTokens: readonly string[]): number | undefined {
+export function lengthRatio(outputTokens: readonly unknown[], referenceTokens: readonly unknown[]): number | undefined {
   return referenceTokens.length > 0 ? outputTokens.length / referenceTokens.length : undefined;
 }
 
