@@ -54,10 +54,14 @@ export class SummaryPanel {
     }
     this.note.textContent = '';
     const t = summary.threshold;
+    // Token and cost columns only when some result reported usage / some model has a price.
+    const withTokens = summary.models.some((m) => m.tokens !== undefined);
+    const withCost = summary.models.some((m) => m.cost !== undefined);
     const head = el(
       'tr',
       {},
-      ...['Model', 'Scored', 'Mean', 'Median', `≥ ${t}`, 'Failures', 'Scores'].map((text) => el('th', { text, attrs: { scope: 'col' } })),
+      ...['Model', 'Scored', 'Mean', 'Median', `≥ ${t}`, 'Failures', ...(withTokens ? ['Tokens in / out'] : []), ...(withCost ? ['Cost'] : []), 'Scores']
+        .map((text) => el('th', { text, attrs: { scope: 'col' } })),
     );
     const body = summary.models.map((m) => {
       const row = el(
@@ -69,6 +73,8 @@ export class SummaryPanel {
         cell('median', m.medianText ?? '–', m.median, m.median !== null && m.median < t),
         cell('share', formatShare(m.shareAtLeast), m.shareAtLeast),
         cell('failures', String(m.failures), m.failures, m.failures > 0),
+        ...(withTokens ? [tokensCell(m)] : []),
+        ...(withCost ? [cell('cost', m.costText ?? '–', m.cost ?? null)] : []),
         el('td', { className: 'chart' }, histogram(m, t)),
       );
       return row;
@@ -110,6 +116,15 @@ function headline(summary: SummaryView | null): string {
   const means = summary.models.filter((m) => m.meanText !== null).map((m) => `${m.model} ${m.meanText}`);
   if (means.length === 0) return 'not scored yet';
   return ['mean', means.join(' · '), ...(summary.embeddingModels.length ? [`· ${summary.embeddingModels.join(', ')}`] : [])].join(' ');
+}
+
+/** Input and output tokens of the model's current results; data-input / data-output hold the exact counts. */
+function tokensCell(m: ModelSummaryView): HTMLTableCellElement {
+  const td = el('td', {
+    text: m.tokens ? `${m.tokens.input.toLocaleString()} / ${m.tokens.output.toLocaleString()}` : '–',
+    attrs: { 'data-field': 'tokens', 'data-input': m.tokens ? String(m.tokens.input) : '', 'data-output': m.tokens ? String(m.tokens.output) : '' },
+  });
+  return td;
 }
 
 /** A summary cell: rounded text for people, the exact number in data-value for tests and tools. */

@@ -85,6 +85,11 @@ export interface ModelSummaryView {
   readonly failures: number;
   /** Count of scores per bin of equal width over [0, 1]; negative scores count in the first bin, 1 in the last. */
   readonly histogram: readonly number[];
+  /** Tokens the current results took (input = prompt, output = completion); absent when no result reported usage. */
+  readonly tokens?: { readonly input: number; readonly output: number };
+  /** What they cost at the model's price per million tokens, and as shown; absent without a price. */
+  readonly cost?: number;
+  readonly costText?: string;
 }
 
 /** Difference between two models' mean scores, a before b in model order: mean(b) - mean(a), the sign of every paired test. */

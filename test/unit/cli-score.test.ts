@@ -183,8 +183,9 @@ describe('CLI: score and report', function () {
     assert.match(md.stdout, /\| m1 \| 4 \| 3 \| 1\.000 \| 1\.000 \| 100\.0% \| 1 \| 0 \|/);
     assert.match(md.stdout, /\| r2 \| 3 \| failed: context-length \| \d\.\d{3} \|/);
     const csv = await cli(['report', data, '--format', 'csv']);
-    assert.match(csv.stdout, /^model,rows,scored,mean,median,share >= 0\.7,failed,stale,gap_vs:m1,gap_vs:pre\r\n/);
-    assert.match(csv.stdout, /\r\nm1,4,3,1,1,1,1,0,,0\.0\d+\r\n/);
+    assert.match(csv.stdout, /^model,rows,scored,mean,median,share >= 0\.7,failed,stale,input tokens,output tokens,gap_vs:m1,gap_vs:pre\r\n/);
+    assert.match(csv.stdout, /\r\nm1,4,3,1,1,1,1,0,6,9,,0\.0\d+\r\n/, 'three answered calls of 2 prompt and 3 answer words each');
+    assert.match(csv.stdout, /\r\npre,4,4,[^\r]*,0,,,-?0\.0\d+,\r\n/, 'precomputed outputs have no token usage: empty cells, not 0');
     const json = await cli(['report', data, '--format', 'json', '--rows', '--threshold', '0.99']);
     const doc = JSON.parse(json.stdout) as ReportDocument;
     assert.equal(doc.schema, 'pisar-review/report@1');

@@ -204,6 +204,23 @@ describe('panel summary', () => {
     assert.ok(Math.abs(summary.gaps[0].difference! - (gpt.mean! - ft.mean!)) < 1e-12);
   });
 
+  it('sums each model\'s tokens and prices them at its configured price per million', async () => {
+    const source = await ReviewFixture.create(rows(3), ['paid', 'free'], { prices: { paid: { inputPerMillion: 2000, outputPerMillion: 8000 } } });
+    await source.setScores([
+      [0, 'paid', { score: 0.9, usage: { promptTokens: 100, completionTokens: 40 } }],
+      [1, 'paid', { score: 0.8, usage: { promptTokens: 120, completionTokens: 60 } }],
+      [2, 'paid', { score: 0.7, stale: true, usage: { promptTokens: 5000, completionTokens: 5000 } }],
+      [0, 'free', { score: 0.5, usage: { promptTokens: 7, completionTokens: 3 } }],
+    ]);
+    const { h } = await view(all, source);
+    const [paid, free] = (h.last('summary/didChange').summary as SummaryView).models;
+    assert.deepEqual(paid.tokens, { input: 220, output: 100 }, 'the stale result is left out');
+    assert.ok(Math.abs(paid.cost! - (220 * 2000 + 100 * 8000) / 1e6) < 1e-12);
+    assert.equal(paid.costText, '1.24');
+    assert.deepEqual(free.tokens, { input: 7, output: 3 });
+    assert.equal(free.cost, undefined, 'no price, no cost');
+  });
+
   it('puts a score of exactly 1 in the last bin and a negative one in the first', async () => {
     const source = await ReviewFixture.create([{ id: 'a', input: 'a' }, { id: 'b', input: 'b' }], ['m']);
     await source.setScores([[0, 'm', 1], [1, 'm', -0.2]]);

@@ -28,8 +28,8 @@ describe('report summary', () => {
       { rowId: 'c', model: 'y', output: 'o' },
     ]), 0.7);
     const [x, y] = s.models;
-    assert.deepEqual({ ...x, mean: +x.mean!.toFixed(6) }, { model: 'x', rows: 4, scored: 3, mean: 0.6, median: 0.7, shareAtOrAbove: 2 / 3, failed: 1, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0 });
-    assert.deepEqual(y, { model: 'y', rows: 2, scored: 1, mean: 0.5, median: 0.5, shareAtOrAbove: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 1, missing: 1 });
+    assert.deepEqual({ ...x, mean: +x.mean!.toFixed(6) }, { model: 'x', rows: 4, scored: 3, mean: 0.6, median: 0.7, shareAtOrAbove: 2 / 3, failed: 1, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0, tokens: { input: 0, output: 0, withUsage: 0 }, cost: null });
+    assert.deepEqual(y, { model: 'y', rows: 2, scored: 1, mean: 0.5, median: 0.5, shareAtOrAbove: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 1, missing: 1, tokens: { input: 0, output: 0, withUsage: 0 }, cost: null });
     assert.equal(s.gaps.length, 1);
     assert.equal(s.gaps[0].a, 'x');
     assert.ok(Math.abs(s.gaps[0].meanGap - 0.1) < 1e-9);

@@ -10,6 +10,7 @@ import type { PanelSource } from '../../src/host/panel/panelData';
 import { PanelController } from '../../src/host/panel/panelController';
 import type { ScoreOptions } from '../../src/host/review/reviewApi';
 import type { HostToWebview, ImageView, ResponseMessage, WebviewToHost } from '../../src/shared/protocol';
+import type { ModelPrice } from '../../src/core/rules/cost';
 
 /**
  * The panel's source in tests: the product's own review model (core's ReviewModel and DatasetReview,
@@ -38,6 +39,7 @@ export interface FixtureResult {
   stale?: boolean;
   output?: string;
   latencyMs?: number;
+  usage?: StoredResult['usage'];
 }
 
 const roots: string[] = [];
@@ -74,7 +76,7 @@ export class ReviewFixture implements PanelSource {
   }
 
   /** Writes `rows` as `<name>` in a fresh folder and opens it with its (empty) sidecars. */
-  static async create(rows: readonly FixtureRow[], models: readonly string[], options: { name?: string; threshold?: number; labels?: string[] } = {}): Promise<ReviewFixture> {
+  static async create(rows: readonly FixtureRow[], models: readonly string[], options: { name?: string; threshold?: number; labels?: string[]; prices?: Record<string, ModelPrice> } = {}): Promise<ReviewFixture> {
     const review = await openReview(rows, models, options);
     return new ReviewFixture(review, options.labels ?? ['wrong', 'incomplete', 'hallucinated', 'off-topic', 'fine']);
   }
@@ -115,6 +117,7 @@ export class ReviewFixture implements PanelSource {
         ...(r.score !== undefined ? { score: r.score } : {}),
         ...(r.note !== undefined ? { scoreNote: r.note } : {}),
         ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
+        ...(r.usage !== undefined ? { usage: r.usage } : {}),
         at: new Date().toISOString(),
       };
     });
@@ -223,14 +226,14 @@ export class ReviewFixture implements PanelSource {
   }
 }
 
-async function openReview(rows: readonly FixtureRow[], models: readonly string[], options: { name?: string; threshold?: number }): Promise<DatasetReview> {
+async function openReview(rows: readonly FixtureRow[], models: readonly string[], options: { name?: string; threshold?: number; prices?: Record<string, ModelPrice> }): Promise<DatasetReview> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'pisar-panel-'));
   roots.push(root);
   const dir = path.join(root, 'w');
   mkdirSync(dir);
   const file = path.join(dir, options.name ?? 'data.jsonl');
   writeFileSync(file, jsonl(rows));
-  return DatasetReview.open(file, { threshold: options.threshold ?? 0.7, models: models.map((name) => ({ name })) });
+  return DatasetReview.open(file, { threshold: options.threshold ?? 0.7, models: models.map((name) => ({ name, ...(options.prices?.[name] ? { price: options.prices[name] } : {}) })) });
 }
 
 export function rows(n: number, make: (i: number) => Partial<FixtureRow> = () => ({})): FixtureRow[] {

@@ -10,7 +10,7 @@ import { correctionsInForce, effectiveReference, resultsUnderReferences, type Re
 import { collectStatisticsRows, rowReports, type RowReport } from '../../core/report/rows';
 import { computeStatistics, DEFAULT_MAX_PAIR_MODELS, type StatisticsReport } from '../../core/report/statistics';
 import { DEFAULT_SEED } from '../../core/report/stats';
-import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
+import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { AnnotationStore } from '../../core/store/annotations';
 import { ResultsStore } from '../../core/store/results';
 import type { SidecarProblem } from '../../core/store/sidecar';
@@ -116,7 +116,7 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     const references: ReferencesNote = { choice, correctedRows: corrections.size };
     const scored = resultsUnderReferences(results, corrections, choice);
     const referenceOf = (row: DatasetRow) => (choice === 'corrected' ? effectiveReference(row, corrections.get(row.id)) : row.reference);
-    const summary = summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines });
+    const summary = summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines, prices: pricesOf(settings.models) });
     const sliceField = values.slice?.trim();
     if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
     const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referenceOf });

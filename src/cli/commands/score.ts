@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { ModelConfig } from '../../core/config/models';
 import { parseEmbeddingDtype, parseEndpointUrl, parseThreshold, type EmbeddingConfig } from '../../core/config/settings';
 import { Dataset } from '../../core/dataset/datasetReader';
-import { summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
+import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { renderMarkdown, reportSummaryOf } from '../../core/report/render';
 import { terminalText, visibleControls as plainText } from '../../core/security/escape';
 import { RequestCache } from '../../core/runner/requestCache';
@@ -209,7 +209,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   }
 
   const shownModels = [...new Set([...(modelNames ?? known), ...(modelNames ? [] : results.models())])];
-  const table = summarize(summaryRowsOf(dataset), results, threshold, { models: shownModels, baselines: settings.baselineModels });
+  const table = summarize(summaryRowsOf(dataset), results, threshold, { models: shownModels, baselines: settings.baselineModels, prices: pricesOf(models) });
   if (values.json) {
     const doc: ScoreDocument = {
       schema: 'pisar-review/score@1',

@@ -5,6 +5,7 @@
  * SecretStorage.
  */
 import { nearestName } from './nearest';
+import type { ModelPrice } from '../rules/cost';
 export interface ModelConfig {
   /** The name results are stored under (unique). */
   name: string;
@@ -39,7 +40,12 @@ export interface ModelConfig {
   extraBody?: Record<string, unknown>;
   /** Extra HTTP headers. */
   headers?: Record<string, string>;
+  /** What the provider charges per million tokens (input = prompt, output = completion), for token cost in summaries and progress. */
+  price?: ModelPrice;
 }
+
+/** Largest price per million tokens accepted (a typo guard: no model costs a million per million tokens). */
+const MAX_PRICE_PER_MILLION = 1_000_000;
 
 export const MODEL_DEFAULTS = { concurrency: 4, timeoutMs: 60_000 } as const;
 
@@ -59,7 +65,7 @@ export class ConfigError extends Error {
 
 const KNOWN_KEYS: readonly (keyof ModelConfig)[] = [
   'name', 'baseUrl', 'model', 'apiKeyEnv', 'systemPrompt', 'promptTemplate', 'temperature', 'maxTokens',
-  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers', 'stream', 'maxRetryWaitMs', 'apiKeyOrigins',
+  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers', 'stream', 'maxRetryWaitMs', 'apiKeyOrigins', 'price',
 ];
 
 /** Longest duration a timer can hold (setTimeout's limit, about 24.8 days); longer ones fire at once. */
@@ -246,5 +252,28 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
     }
     config.headers = { ...(headers as Record<string, string>) };
   }
+  if (obj.price !== undefined && obj.price !== null) config.price = parsePrice(obj.price, source, f('price'));
   return config;
 }
+
+function parsePrice(value: unknown, source: string, at: string): ModelPrice {
+  const example = 'Write e.g. { "inputPerMillion": 2.5, "outputPerMillion": 10 } (the price per million input and output tokens), or remove it.';
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(source, at, `must be an object; got ${JSON.stringify(value)}`, example);
+  const obj = value as Record<string, unknown>;
+  const keys = ['inputPerMillion', 'outputPerMillion'] as const;
+  for (const key of Object.keys(obj)) {
+    if (!(keys as readonly string[]).includes(key)) {
+      const near = nearestName(key, keys);
+      throw new ConfigError(source, `${at}.${key}`, 'is not a known price field', near ? `Did you mean "${near}"?` : example);
+    }
+  }
+  const amount = (key: (typeof keys)[number]): number => {
+    const n = obj[key];
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_PRICE_PER_MILLION) {
+      throw new ConfigError(source, `${at}.${key}`, n === undefined ? 'is missing' : `must be a number from 0 to ${MAX_PRICE_PER_MILLION}; got ${JSON.stringify(n)}`, example);
+    }
+    return n;
+  };
+  return { inputPerMillion: amount('inputPerMillion'), outputPerMillion: amount('outputPerMillion') };
+}
+

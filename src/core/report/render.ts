@@ -29,6 +29,10 @@ export interface ReportModelSummary {
   readonly cut?: number;
   /** Results older than their row (left out of the numbers). */
   readonly stale?: number;
+  /** Tokens the current results took (input = prompt, output = completion); absent when no result reported usage. */
+  readonly tokens?: { readonly input: number; readonly output: number };
+  /** What those tokens cost at the model's price per million tokens; absent or null without a price. */
+  readonly cost?: number | null;
 }
 
 export interface ReportGap {
@@ -114,6 +118,7 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
     rowCount: summary.totalRows,
     models: summary.models.map((m) => ({
       model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, unmeasurable: m.unmeasurable, cut: m.cut, stale: m.stale,
+      ...(m.tokens.withUsage > 0 ? { tokens: { input: m.tokens.input, output: m.tokens.output } } : {}), ...(m.cost !== null ? { cost: m.cost } : {}),
     })),
     gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, difference: g.difference })),
     suspect: summary.suspectReferences,
@@ -187,13 +192,28 @@ function summaryTable(s: ReportSummary): Table {
   const withEmpty = s.models.some((m) => (m.empty ?? 0) > 0);
   const withCut = s.models.some((m) => (m.cut ?? 0) > 0);
   const withUnmeasurable = s.models.some((m) => (m.unmeasurable ?? 0) > 0);
-  const header = ['model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withUnmeasurable ? ['not measurable'] : []), ...(withCut ? ['cut at model limit'] : []), ...(withStale ? ['stale'] : [])];
+  const withTokens = s.models.some((m) => m.tokens !== undefined);
+  const withCost = s.models.some((m) => m.cost !== undefined && m.cost !== null);
+  const header = [
+    'model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withUnmeasurable ? ['not measurable'] : []),
+    ...(withCut ? ['cut at model limit'] : []), ...(withStale ? ['stale'] : []), ...(withTokens ? ['input tokens', 'output tokens'] : []), ...(withCost ? ['cost'] : []),
+  ];
   const text = s.models.map((m) => [
     m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures),
     ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withUnmeasurable ? [String(m.unmeasurable ?? 0)] : []), ...(withCut ? [String(m.cut ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
+    ...(withTokens ? [m.tokens ? String(m.tokens.input) : '', m.tokens ? String(m.tokens.output) : ''] : []), ...(withCost ? [costText(m.cost)] : []),
   ]);
-  const values = s.models.map((m) => [m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withUnmeasurable ? [m.unmeasurable ?? 0] : []), ...(withCut ? [m.cut ?? 0] : []), ...(withStale ? [m.stale] : [])]);
+  const values = s.models.map((m) => [
+    m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withUnmeasurable ? [m.unmeasurable ?? 0] : []),
+    ...(withCut ? [m.cut ?? 0] : []), ...(withStale ? [m.stale] : []), ...(withTokens ? [m.tokens?.input ?? null, m.tokens?.output ?? null] : []), ...(withCost ? [m.cost ?? null] : []),
+  ]);
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
+}
+
+/** A cost for people: four decimals under 1 (cents of cents add up over 100,000 rows), two above; empty without a price. */
+export function costText(cost: number | null | undefined): string {
+  if (cost === null || cost === undefined || !Number.isFinite(cost)) return '';
+  return cost < 1 ? cost.toFixed(4) : cost.toFixed(2);
 }
 
 /** " (models x, y; baselines left out: z)" when the rule left a baseline out. */

@@ -1,5 +1,6 @@
 import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference, suspectRuleModels, resultStatus } from '../rules/rules';
 import type { StoredResult } from '../store/results';
+import { tokenCost, type ModelPrice } from '../rules/cost';
 
 /** A dataset row as the summary needs it: no parsing, only its id and current hash. */
 export interface SummaryRow {
@@ -35,6 +36,17 @@ export interface ModelSummary {
   stale: number;
   /** Rows with no result at all for this model. */
   missing: number;
+  /** Tokens the current results took (their stored usage: input = prompt, output = completion), over `withUsage` results. */
+  tokens: TokenTotals;
+  /** What `tokens` cost at the model's configured price per million tokens; null without a price. */
+  cost: number | null;
+}
+
+export interface TokenTotals {
+  input: number;
+  output: number;
+  /** Results that reported their token usage (a server may not). */
+  withUsage: number;
 }
 
 export interface DatasetSummary {
@@ -63,13 +75,28 @@ export interface SummaryOptions {
   models?: readonly string[];
   /** Models kept out of the suspect-reference rule. */
   baselines?: readonly string[];
+  /** Price per million tokens by model name (pricesOf(configured models)): the summary's cost. */
+  prices?: ReadonlyMap<string, ModelPrice>;
+}
+
+/** model name -> price, for the configured models that have one. */
+export function pricesOf(models: readonly { readonly name: string; readonly price?: ModelPrice }[]): Map<string, ModelPrice> {
+  return new Map(models.flatMap((m) => (m.price ? [[m.name, m.price] as const] : [])));
+}
+
+/** Adds one result's stored usage to `totals`. */
+export function addUsage(totals: TokenTotals, usage: StoredResult['usage']): void {
+  if (!usage || (usage.promptTokens === undefined && usage.completionTokens === undefined)) return;
+  totals.input += usage.promptTokens ?? 0;
+  totals.output += usage.completionTokens ?? 0;
+  totals.withUsage++;
 }
 
 /** Per-model numbers over the current results of `rows`. Stale and failed results never enter the means. */
 export function summarize(rows: readonly SummaryRow[], results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
   const models = options.models ? [...options.models] : results.models();
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
-  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0 }]));
+  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0, tokens: { input: 0, output: 0, withUsage: 0 } as TokenTotals }]));
   let suspectReferences = 0;
   const baselines = models.filter((m) => options.baselines?.includes(m));
   const ruleModels = new Set(suspectRuleModels(models, baselines));
@@ -88,6 +115,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
         continue;
       }
       c.rows++;
+      addUsage(c.tokens, r.usage);
       if (r.error) {
         c.failed++;
         continue;
@@ -126,6 +154,8 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       cut: c.cut,
       stale: c.stale,
       missing: c.missing,
+      tokens: c.tokens,
+      cost: tokenCost(c.tokens, options.prices?.get(model)) ?? null,
     };
   });
 

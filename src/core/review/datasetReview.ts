@@ -4,6 +4,8 @@ import { AnnotationResolver, AnnotationStore, type Annotation, type AnnotationsC
 import { ResultsStore, type StoredResult } from '../store/results';
 import { ChangeEvents, type StoreSubscription } from '../store/storeEvents';
 import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference, orderModels } from '../rules/rules';
+import type { ModelPrice } from '../rules/cost';
+import { pricesOf } from '../report/summary';
 
 /** One model's latest stored result on a row, as the views show it. */
 export interface ModelResultState {
@@ -42,7 +44,7 @@ export interface RowsChange {
 /** What a review reads from the settings: the pass line and the configured models, first in order. */
 export interface ReviewSettings {
   readonly threshold: number;
-  readonly models: readonly { readonly name: string }[];
+  readonly models: readonly { readonly name: string; readonly price?: ModelPrice }[];
   /** Models kept out of the suspect-reference rule (absent: none). */
   readonly baselineModels?: readonly string[];
 }
@@ -125,6 +127,9 @@ export class DatasetReview {
 
   /** Models kept out of the suspect-reference rule. */
   get baselineModels(): readonly string[] { return this.settings.baselineModels ?? []; }
+
+  /** Configured models' prices per million tokens (the summary's cost). */
+  get prices(): ReadonlyMap<string, ModelPrice> { return pricesOf(this.settings.models); }
 
   rowState(index: number): RowState | undefined {
     return this.rowStates().get(index);

@@ -1,5 +1,6 @@
 import type { DatasetRow } from '../dataset/types';
 import { summarize, summaryRowsOf } from '../report/summary';
+import { costText } from '../report/render';
 import { sameTarget, type AnnotationTarget } from '../store/annotations';
 import type {
   AnnotationView,
@@ -269,7 +270,7 @@ function annotatedRows(review: DatasetReview): number {
 export function summaryView(review: DatasetReview): SummaryView {
   const threshold = review.threshold;
   const models = review.models();
-  const core = summarize(summaryRowsOf(review.dataset), review.results ?? { latest: () => undefined, models: () => [] }, threshold, { models, baselines: review.baselineModels });
+  const core = summarize(summaryRowsOf(review.dataset), review.results ?? { latest: () => undefined, models: () => [] }, threshold, { models, baselines: review.baselineModels, prices: review.prices });
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
   const scorers = new Set<string>();
   let annotated = 0;
@@ -294,6 +295,8 @@ export function summaryView(review: DatasetReview): SummaryView {
     shareAtLeast: m.shareAtOrAbove,
     failures: m.failed,
     histogram: histogram(scores.get(m.model) ?? []),
+    ...(m.tokens.withUsage > 0 ? { tokens: { input: m.tokens.input, output: m.tokens.output } } : {}),
+    ...(m.cost !== null ? { cost: m.cost, costText: costText(m.cost) } : {}),
   }));
   return {
     threshold,
