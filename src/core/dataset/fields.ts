@@ -15,19 +15,23 @@ export const FIELD_ROLES: readonly FieldRole[] = ['id', 'input', 'image', 'refer
 const CANDIDATE_KEYS = new Set(Object.values(FIELD_CANDIDATES).flat());
 
 /**
- * Reads `a.b.c` from a row object: a key written with dots is taken whole first; otherwise each step
- * is an object's own key, or a list index (`messages.0.content`, `outputs.3`).
+ * The steps of a field path in a row: a key written with dots is taken whole when the row has it;
+ * otherwise each dot-separated part is an object's own key, or a list index (`messages.0.content`).
  */
+export function fieldPath(row: Record<string, unknown>, key: string): string[] {
+  return Object.prototype.hasOwnProperty.call(row, key) || !key.includes('.') ? [key] : key.split('.');
+}
+
+/** Reads a field path (see fieldPath) from a row object. */
 export function getField(row: Record<string, unknown>, key: string): unknown {
-  if (Object.prototype.hasOwnProperty.call(row, key)) {
-    return row[key];
-  }
-  if (!key.includes('.')) {
-    return undefined;
-  }
+  return valueAtPath(row, fieldPath(row, key));
+}
+
+/** The value at a list of steps (keys and list indexes) from a row object; undefined when one is missing. */
+function valueAtPath(row: Record<string, unknown>, steps: readonly string[]): unknown {
   let value: unknown = row;
-  for (const part of key.split('.')) {
-    value = stepInto(value, part);
+  for (const step of steps) {
+    value = stepInto(value, step);
     if (value === undefined) return undefined;
   }
   return value;
@@ -211,7 +215,8 @@ export function readRowContent(row: Record<string, unknown>, mapping: FieldMappi
   const reference = roleValue(row, 'reference', mapping);
   let referenceText = typeof reference.value === 'string' && reference.value !== '' ? reference.value : undefined;
   let referenceFromFormat = false;
-  if (!reference.usable) {
+  // a configured reference that resolves to nothing is a finding, never silently another field
+  if (!reference.usable && !mapping?.reference) {
     const finalAnswer = splitFinalAnswer(messages);
     if (finalAnswer) {
       messages = finalAnswer.prompt;

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
-import { FIELD_CANDIDATES, whereFieldPathStops, type RowContent } from './fields';
+import { FIELD_CANDIDATES, FIELD_ROLES, whereFieldPathStops, type RowContent } from './fields';
 import type { FieldMapping, FieldRole, Finding, FindingCode, ImageRef } from './types';
+import type { RepeatedKey } from './writtenJson';
 
 /** The findings of one file (or one part of it), in line order as they are reported. */
 export class FindingList {
@@ -76,6 +77,26 @@ function stopsPartway(row: Record<string, unknown>, role: FieldRole, mapping: Fi
   if (!key) return undefined;
   const where = whereFieldPathStops(row, key);
   return where ? `; the mapping's "${key}" resolves to nothing: ${where}` : undefined;
+}
+
+/** A value for a finding as written, cut at 60 characters. */
+function shortValue(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/**
+ * The findings for keys a row writes more than once in one object: every reader here takes the last
+ * (as JSON.parse and Python's json do), and the finding says so, names the role the key decides, and
+ * the fix, because other tools take the first and would read another row.
+ */
+export function reportRepeatedKeys(findings: FindingList, line: number, repeated: readonly RepeatedKey[], content: RowContent): void {
+  for (const { at, key, times, last } of repeated) {
+    const path = [...at, key].join('.');
+    const role = FIELD_ROLES.find((r) => content[r].key !== undefined && (content[r].key === path || (content[r].key as string).startsWith(`${path}.`) || path.startsWith(`${content[r].key}.`)));
+    const where = at.length > 0 ? ` in "${at.join('.')}"` : '';
+    const decides = role ? `; it decides the row's ${role}, and a tool that keeps the first value reads another ${role}` : '; a tool that keeps the first value reads another row';
+    findings.report(line, 'warning', 'repeated-key', `key "${key}" is written ${times} times${where}; the last value (${shortValue(last)}) is read, as JSON.parse and Python's json do${decides}`, `Keep one "${key}"${where} on this line: delete the other value(s).`);
+  }
 }
 
 /**

@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { FieldDetector, readRowContent, type RowContent } from './fields';
-import { FindingList, reportNotAnObject, reportRowContent, reportUnparsedLine } from './findings';
+import { FieldDetector, fieldPath, readRowContent, type RowContent } from './fields';
+import { FindingList, reportNotAnObject, reportRepeatedKeys, reportRowContent, reportUnparsedLine } from './findings';
 import { digestBytes, RowHashes } from './rowHashes';
 import type { Finding, OpenDatasetOptions } from './types';
+import { exactDecimal, readWrittenJson } from './writtenJson';
 
 export const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 
@@ -52,48 +53,16 @@ function nestsDeeperThan(value: object, limit: number): boolean {
   return false;
 }
 
-/** The source text of a top-level number field of a JSON object, as written (no float rounding). */
-export function numberAsWritten(text: string, key: string): string | undefined {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      // a string: find its end, then see whether it is a key of the top-level object
-      let end = i + 1;
-      while (end < text.length && text.charCodeAt(end) !== 0x22) end += text.charCodeAt(end) === 0x5c ? 2 : 1;
-      if (depth === 1) {
-        let j = end + 1;
-        while (j < text.length && /\s/.test(text[j])) j++;
-        if (text[j] === ':') {
-          let name: unknown;
-          try {
-            name = JSON.parse(text.slice(i, end + 1));
-          } catch {
-            return undefined;
-          }
-          if (name === key) {
-            j++;
-            while (j < text.length && /\s/.test(text[j])) j++;
-            return /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(j, j + 400))?.[0];
-          }
-        }
-      }
-      i = end;
-    } else if (c === 0x7b || c === 0x5b) depth++;
-    else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  return undefined;
-}
-
 /**
- * A row's id as written: text as it is, a number exactly as written in `text` (an id above 2^53 would
- * otherwise lose digits and two different ids could read as one).
+ * A row's id as a JSON reader sees it: text as it is; a number as the exact decimal written (an id
+ * above 2^53 would otherwise lose digits and two different ids could read as one), from the value
+ * JSON.parse keeps when the key is written twice.
  */
-function rawIdOf(content: RowContent, row: Record<string, unknown>, text: string): string | undefined {
-  const { key, value, usable } = content.id;
-  if (!usable || key === undefined) return undefined;
+function rawIdOf(content: RowContent, numberWritten: string | undefined): string | undefined {
+  const { usable, value } = content.id;
+  if (!usable) return undefined;
   if (typeof value === 'string') return value;
-  return (key in row ? numberAsWritten(text, key) : undefined) ?? String(value);
+  return exactDecimal(numberWritten ?? String(value));
 }
 
 /** What a thread that indexed one part of a file hands back; its line numbers count from the part's start. */
@@ -333,13 +302,16 @@ export class Indexer {
     }
     this.detector.observe(row);
     const content = readRowContent(row, this.options.mapping);
+    const numberId = content.id.usable && typeof content.id.value === 'number';
+    const written = readWrittenJson(text, numberId ? fieldPath(row, content.id.key as string) : undefined);
+    reportRepeatedKeys(this.findingList, line, written.repeated, content);
     reportRowContent(this.findingList, line, row, content, this.options.mapping, this.file);
     for (const model in content.outputTexts) this.models.add(model);
 
     this.offsets.push(offset);
     this.lengths.push(length);
     this.lines.push(line);
-    this.rawIds.push(rawIdOf(content, row, text));
+    this.rawIds.push(rawIdOf(content, written.numberAtPath));
     this.hashes.push(this.hashes.empty ? undefined : digestBytes(bytes));
   }
 

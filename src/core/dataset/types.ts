@@ -76,7 +76,8 @@ export type FindingCode =
   | 'bad-image'
   | 'image-placeholder'
   | 'non-finite-number'
-  | 'encoding';
+  | 'encoding'
+  | 'repeated-key';
 
 /** A problem with one line, for Problems, `inspect` and reports. */
 export interface Finding {
