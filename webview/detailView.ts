@@ -57,7 +57,12 @@ export class DetailView {
       });
       parts.push(section('Image', 'detail-images', ...figures));
     }
-    parts.push(section('Reference', 'detail-reference', detail.reference === null ? el('p', { className: 'missing', text: 'No reference rationale: outputs can be run but not scored.' }) : pre(detail.reference)));
+    if (detail.references && detail.references.length > 1) {
+      // Several references: each numbered as the scores name them (#1, #2, ...).
+      parts.push(section(`References (${detail.references.length}: each output is scored against each)`, 'detail-reference', ...detail.references.map((text, i) => el('div', { className: 'reference', testid: 'detail-reference-item' }, el('h4', { text: `#${i + 1}` }), pre(text)))));
+    } else {
+      parts.push(section('Reference', 'detail-reference', detail.reference === null ? el('p', { className: 'missing', text: 'No reference rationale: outputs can be run but not scored.' }) : pre(detail.reference)));
+    }
     const outputs = detail.outputs.map((o) => {
       const score = o.score;
       const below = score?.below === true;
@@ -73,7 +78,8 @@ export class DetailView {
         if (!why) this.callbacks.onScore(detail.id, o.model);
       });
       const header = el('div', { className: 'output-header' }, el('h4', { text: o.model }), badge, ...(o.latencyMs !== undefined ? [el('span', { className: 'latency', text: `${o.latencyMs} ms` })] : []), rerun);
-      return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
+      const matched = o.matched !== undefined ? [el('p', { className: 'matched-reference', testid: 'detail-matched-reference', text: o.matched })] : [];
+      return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, ...matched, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
     });
     parts.push(section('Outputs', 'detail-outputs', ...outputs));
     parts.push(section('Annotations', 'detail-annotations', ...this.annotations(detail.id, detail.annotations)));

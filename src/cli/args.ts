@@ -56,7 +56,16 @@ export function fromFlag<T>(flag: string, text: string | undefined, parse: (text
 
 /** `role=key` pairs from repeated --field flags. */
 export function parseFieldFlags(values: readonly string[] | undefined, usage: string): FieldMapping {
-  return Object.assign({}, ...(values ?? []).map((value) => fromFlag('field', value, parseFieldAssignment, {}, usage))) as FieldMapping;
+  const mapping: FieldMapping = {};
+  const references: string[] = [];
+  for (const value of values ?? []) {
+    const entry = fromFlag('field', value, parseFieldAssignment, {}, usage);
+    // --field reference=a --field reference=b: both are references (the row is scored against each).
+    if (typeof entry.reference === 'string' && !references.includes(entry.reference)) references.push(entry.reference);
+    Object.assign(mapping, entry);
+  }
+  if (references.length > 0) mapping.reference = references.length === 1 ? references[0] : references;
+  return mapping;
 }
 
 /** The flags every command that reads a dataset takes (--field, --max-inflated-bytes). */

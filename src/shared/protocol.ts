@@ -165,6 +165,8 @@ export interface OutputView {
   readonly model: string;
   readonly output: string | null;
   readonly score: ScoreView | null;
+  /** A row with several references: which one the output matched, and its score against each (matchedReferenceText). */
+  readonly matched?: string;
   readonly latencyMs?: number;
 }
 
@@ -186,6 +188,8 @@ export interface RowDetail {
   readonly id: string;
   readonly input: string;
   readonly reference: string | null;
+  /** Every reference, when the row has several (it is scored against each; `reference` is the first). */
+  readonly references?: readonly string[];
   readonly images: readonly ImageView[];
   readonly outputs: readonly OutputView[];
   readonly annotations: readonly AnnotationView[];

@@ -69,7 +69,7 @@ describe('settings: the one parser for the extension and the CLI', () => {
     const emptyKey = parseFieldMapping({ reference: '  ' });
     assert.deepEqual(emptyKey.value, {});
     assert.equal(problemOf(emptyKey).key, 'fieldMapping.reference');
-    assert.match(problemOf(parseFieldMapping({ reference: 5 })).problem, /non-empty string\); got 5/);
+    assert.match(problemOf(parseFieldMapping({ reference: 5 })).problem, /non-empty string, or a list of them\); got 5/);
     for (const value of ['gold', ['reference'], 3]) assert.match(problemOf(parseFieldMapping(value)).problem, /must be an object of role -> JSON key/);
     const proto = parseFieldMapping(JSON.parse('{"__proto__": "x", "constructor": "y"}'));
     assert.deepEqual(proto.value, {});

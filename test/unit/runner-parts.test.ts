@@ -138,7 +138,7 @@ describe('runner parts: score batcher', () => {
 
   it('gives the scorer everything queued in one call, up to a window', async () => {
     const { b, written, calls } = batcher(lengths, { window: 2048 });
-    for (let i = 0; i < 3000; i++) b.add(result(i), 'ref', false);
+    for (let i = 0; i < 3000; i++) b.add(result(i), ['ref'], false);
     await b.idle();
     assert.deepEqual(calls, [2048, 952]);
     assert.equal(written.length, 3000);
@@ -148,7 +148,7 @@ describe('runner parts: score batcher', () => {
 
   it('writes a precomputed output once, with its score, however long the scorer takes (no unscored first line)', async () => {
     const { b, written } = batcher(async (pairs) => (await tick(120), lengths(pairs)), { holdMs: 20 });
-    for (let i = 0; i < 5; i++) b.add(result(i), 'ref', false);
+    for (let i = 0; i < 5; i++) b.add(result(i), ['ref'], false);
     await b.idle();
     b.dispose();
     assert.equal(written.length, 5);
@@ -157,7 +157,7 @@ describe('runner parts: score batcher', () => {
 
   it('writes a called output unscored when it waits past holdMs, then its score as an uncounted line', async () => {
     const { b, written } = batcher(async (pairs) => (await tick(150), lengths(pairs)), { holdMs: 20 });
-    b.add(result(1, { source: 'called' }), 'ref', true);
+    b.add(result(1, { source: 'called' }), ['ref'], true);
     await b.idle();
     b.dispose();
     assert.deepEqual(written.map((w) => [w.result.score, w.counted]), [[undefined, true], [5, false]]);
@@ -167,8 +167,8 @@ describe('runner parts: score batcher', () => {
     const { b, written, failures, unscored } = batcher(async () => {
       throw new Error('model missing');
     }, { window: 2 });
-    for (let i = 0; i < 7; i++) b.add(result(i, { source: 'called' }), 'ref', true);
-    for (let i = 7; i < 10; i++) b.add(result(i), 'ref', false);
+    for (let i = 0; i < 7; i++) b.add(result(i, { source: 'called' }), ['ref'], true);
+    for (let i = 7; i < 10; i++) b.add(result(i), ['ref'], false);
     await b.idle();
     b.dispose();
     assert.deepEqual(failures, ['model missing']);
@@ -182,9 +182,9 @@ describe('runner parts: score batcher', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const { b } = batcher(async (pairs) => (await gate, lengths(pairs)), { window: 4, maxQueued: 4 });
-    for (let i = 0; i < 8; i++) b.add(result(i), 'ref', false); // 2 calls of 4 in flight
+    for (let i = 0; i < 8; i++) b.add(result(i), ['ref'], false); // 2 calls of 4 in flight
     await tick(5);
-    for (let i = 8; i < 12; i++) b.add(result(i), 'ref', false);
+    for (let i = 8; i < 12; i++) b.add(result(i), ['ref'], false);
     let roomed = false;
     void b.room().then(() => (roomed = true));
     await tick(20);

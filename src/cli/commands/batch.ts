@@ -160,7 +160,7 @@ async function runBatch(argv: readonly string[], io: CliIo): Promise<number> {
       try {
         for (const [model, rows] of answeredRows) {
           // Only rows whose answer is stored: runDataset finds the output and scores it, calling nothing.
-          const summary = await runDataset({ dataset, results, scorer, models: settings.models, modelNames: [model], rowIndexes: [...new Set(rows)].sort((a, b) => a - b), apiKeyFor: async () => undefined, reasoningMarkers: settings.reasoningMarkers });
+          const summary = await runDataset({ dataset, results, scorer, models: settings.models, modelNames: [model], rowIndexes: [...new Set(rows)].sort((a, b) => a - b), apiKeyFor: async () => undefined, reasoningMarkers: settings.reasoningMarkers, multiReference: settings.multiReference });
           scored += summary.scored;
           if (summary.scoringError) say(`scoring failed (${summary.scoringError}); the answers are stored unscored and "pisar-review score" scores them without a call`);
         }

@@ -6,7 +6,8 @@ import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/cali
 import { renderCsv, renderMarkdown, reportSummaryOf, type ReferencesNote, type ReportRow } from '../../core/report/render';
 import type { DatasetRow } from '../../core/dataset/types';
 import { agreementReport, agreementUnits, type AgreementReport } from '../../core/report/agreement';
-import { correctionsInForce, effectiveReference, resultsUnderReferences, type ReferenceChoice } from '../../core/store/corrections';
+import { correctionsInForce, effectiveReferences, resultsUnderReferences, type ReferenceChoice } from '../../core/store/corrections';
+import { referencesOf } from '../../core/dataset/fields';
 import { collectStatisticsRows, rowReports, type RowReport } from '../../core/report/rows';
 import { computeStatistics, DEFAULT_MAX_PAIR_MODELS, type StatisticsReport } from '../../core/report/statistics';
 import { DEFAULT_SEED } from '../../core/report/stats';
@@ -115,11 +116,11 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     const choice: ReferenceChoice = values['original-references'] ? 'original' : 'corrected';
     const references: ReferencesNote = { choice, correctedRows: corrections.size };
     const scored = resultsUnderReferences(results, corrections, choice);
-    const referenceOf = (row: DatasetRow) => (choice === 'corrected' ? effectiveReference(row, corrections.get(row.id)) : row.reference);
+    const referencesOfRow = (row: DatasetRow) => (choice === 'corrected' ? effectiveReferences(row, corrections.get(row.id)) : referencesOf(row));
     const summary = summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines, prices: pricesOf(settings.models) });
     const sliceField = values.slice?.trim();
     if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
-    const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referenceOf });
+    const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referencesOf: referencesOfRow, multiReference: settings.multiReference });
     const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField });
     const rows = values.rows ? rowReports(dataset, scored, models, threshold, statisticsRows, corrections) : undefined;
     const units = agreementUnits(annotations.all(), annotations.adjudications(), dataset);

@@ -133,7 +133,7 @@ async function runCorrect(argv: readonly string[], io: CliIo): Promise<number> {
     const scorer = createScorer({ provider: embedding.provider, model: embedding.model, dtype: embedding.dtype, remote: embedding.remote, cacheDir });
     let rescored;
     try {
-      rescored = await rescoreForCorrection(row, correction, results.forRow(row.id), scorer);
+      rescored = await rescoreForCorrection(row, correction, results.forRow(row.id), scorer, new Date(), settings.multiReference);
       await results.append(rescored);
     } catch (err) {
       io.stderr.write(`pisar-review correct: the correction was recorded, but re-scoring failed (${(err as Error).message}); \`pisar-review score\` re-scores the row without a model call.\n`);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../core/config/models';
-import { parseEmbeddingDtype, parseEndpointUrl, parseThreshold, type EmbeddingConfig } from '../../core/config/settings';
+import { parseEmbeddingDtype, parseEndpointUrl, parseMultiReference, parseThreshold, type EmbeddingConfig } from '../../core/config/settings';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { renderMarkdown, reportSummaryOf } from '../../core/report/render';
@@ -21,7 +21,7 @@ import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode,
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
-  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--tag <checkpoint>] [--break-lock] [--lock-timeout <s>] [--json]';
+  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--multi-reference best|mean] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--tag <checkpoint>] [--break-lock] [--lock-timeout <s>] [--json]';
 
 /** The `--json` document of `score`; its shape is part of the CLI's public contract. */
 export interface ScoreDocument {
@@ -54,6 +54,7 @@ const options = {
   'embedding-remote-model': { type: 'string' },
   'cache-dir': { type: 'string' },
   threshold: { type: 'string' },
+  'multi-reference': { type: 'string' },
   ...DATASET_FLAGS,
   rerun: { type: 'boolean' },
   tag: { type: 'string' },
@@ -129,6 +130,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
   const models = settings.models;
   const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
+  const multiReference = fromFlag('multi-reference', values['multi-reference'] as string | undefined, (text) => parseMultiReference(text, 'multi-reference'), settings.multiReference, usage);
   const datasetOptions = datasetOptionsOf(values, settings, usage);
   const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
   const lockWaitMs = values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout']);
@@ -182,7 +184,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     summary = await runDataset({
       dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal, stopSignal: stop.signal, corrections, ...(tag ? { tag } : {}),
       unsavedDir: path.join(cacheDir, 'unsaved'),
-      apiKeyFor, requestCache, reasoningMarkers: settings.reasoningMarkers,
+      apiKeyFor, requestCache, reasoningMarkers: settings.reasoningMarkers, multiReference,
       onLockWait: (message) => progress.message([message]),
       onLockNotice: (message) => progress.message([message]),
       breakLock: values['break-lock'] ?? false,

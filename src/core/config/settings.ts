@@ -8,6 +8,7 @@ import { regularFileStat, UnsafeFileError } from '../store/safeFile';
 import { parseReasoningMarkers, type ReasoningMarker } from '../rules/reasoning';
 import { ConfigError, httpUrlProblem, parseModelList, type ModelConfig } from './models';
 import { nearestName } from './nearest';
+import { MULTI_REFERENCE_MODES, type MultiReference } from '../rules/multiReference';
 
 /**
  * The one parser of PiSAR Review's settings: the `pisarReview.*` settings in VS Code, the CLI's
@@ -22,6 +23,7 @@ export const SETTINGS_SECTION = 'pisarReview';
 export const SettingKeys = {
   models: 'models',
   threshold: 'threshold',
+  scoringMultiReference: 'scoring.multiReference',
   embeddingProvider: 'embedding.provider',
   embeddingModel: 'embedding.model',
   embeddingDtype: 'embedding.dtype',
@@ -115,8 +117,17 @@ function parseFieldEntry(role: string, field: unknown, key: string): Parsed<Fiel
   if (!(FIELD_ROLES as readonly string[]).includes(role)) {
     return problem({}, key, `${shown(role)} is not a role`, `Roles are ${FIELD_ROLES.join(', ')}.`, 'the rest of the mapping');
   }
+  // The reference may name several fields (e-SNLI's explanation_1..3): each is a reference.
+  if (role === 'reference' && Array.isArray(field)) {
+    if (field.length > 0 && field.every((f) => typeof f === 'string' && f.trim() !== '')) {
+      const keys = [...new Set((field as string[]).map((f) => f.trim()))];
+      return { value: { reference: keys.length === 1 ? keys[0] : keys } };
+    }
+    return problem({}, key, `must be a JSON key, or a list of JSON keys (non-empty strings); got ${shown(field)}`,
+      'Write e.g. ["explanation_1", "explanation_2"], or remove it to detect the field.', 'field detection for "reference"');
+  }
   if (typeof field !== 'string' || field.trim() === '') {
-    return problem({}, key, `must be the JSON key of that field in the rows (a non-empty string); got ${shown(field)}`,
+    return problem({}, key, `must be the JSON key of that field in the rows (a non-empty string${role === 'reference' ? ', or a list of them' : ''}); got ${shown(field)}`,
       'Write e.g. "gold_rationale", or remove it to detect the field.', `field detection for "${role}"`);
   }
   return { value: { [role as FieldRole]: field.trim() } };
@@ -253,10 +264,16 @@ export interface EmbeddingConfig {
   readonly remote: { readonly baseUrl: string; readonly model: string };
 }
 
+export function parseMultiReference(value: unknown, key: string = SettingKeys.scoringMultiReference): Parsed<MultiReference> {
+  return parseChoice(value, key, MULTI_REFERENCE_MODES, '"best" scores a row with several references by its best match; "mean" by the mean over them.');
+}
+
 /** Every setting, as both the extension and the CLI read them. */
 export interface ReviewSettings {
   readonly models: readonly ModelConfig[];
   readonly threshold: number;
+  /** A row with several references: its score is the best match ('best') or the mean ('mean'). */
+  readonly multiReference: MultiReference;
   readonly embedding: EmbeddingConfig;
   /** Annotation labels, in order. */
   readonly labels: readonly string[];
@@ -294,7 +311,7 @@ export interface SettingsSource {
 }
 
 /** Keys that hold an object of settings in a JSON document. */
-const GROUPS = ['embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset'];
+const GROUPS = ['scoring', 'embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset'];
 
 /** Reads and checks every setting; each bad one is a problem and its default is used. */
 export function readSettings(source: SettingsSource): SettingsRead {
@@ -315,6 +332,7 @@ export function readSettings(source: SettingsSource): SettingsRead {
   const settings: ReviewSettings = {
     models: take(parseModels(source.get(K.models))),
     threshold: take(parseThreshold(source.get(K.threshold))),
+    multiReference: take(parseMultiReference(source.get(K.scoringMultiReference))),
     embedding: {
       provider: take(parseEmbeddingProvider(source.get(K.embeddingProvider))),
       model: take(parseText(source.get(K.embeddingModel), K.embeddingModel, DEFAULT_EMBEDDING_MODEL, `"${DEFAULT_EMBEDDING_MODEL}" or a folder holding an ONNX model`)),

@@ -224,6 +224,7 @@ export class Dataset {
       ...(content.placeholderProblem?.fails ? { placeholderError: content.placeholderProblem.message } : {}),
       ...(content.imageError ? { imageError: content.imageError } : {}),
       reference: content.referenceText,
+      ...(content.referenceTexts ? { references: content.referenceTexts } : {}),
       outputs: content.outputTexts,
       fields,
       hash: this.index.hashes.get(position),

@@ -97,7 +97,7 @@ export class FieldDetector {
     const fields = {} as Record<FieldRole, string | null>;
     const source = {} as Record<FieldRole, 'configured' | 'detected'>;
     for (const role of FIELD_ROLES) {
-      const wanted = configured?.[role];
+      const wanted = configuredKeys(configured, role)[0];
       if (wanted) {
         fields[role] = wanted;
         source[role] = 'configured';
@@ -134,10 +134,50 @@ const USABLE: Readonly<Record<FieldRole, (value: unknown) => boolean>> = {
  * (in FIELD_CANDIDATES order) whose value can play the role.
  */
 export function roleKey(row: Record<string, unknown>, role: FieldRole, mapping: FieldMapping | undefined): string | undefined {
-  const configured = mapping?.[role];
-  if (configured) return configured;
+  const configured = configuredKeys(mapping, role);
   const usable = USABLE[role];
+  if (configured.length > 0) return configured.find((key) => usable(getField(row, key))) ?? configured[0];
   return FIELD_CANDIDATES[role].find((candidate) => usable(ownValue(row, candidate)));
+}
+
+/** A row's reference fields (DatasetRow has them). */
+export interface RowReferences {
+  readonly reference: string | undefined;
+  readonly references?: readonly string[];
+}
+
+/** Every reference of a row, in order: none, its one, or its several. */
+export function referencesOf(row: RowReferences): readonly string[] {
+  return row.references ?? (row.reference !== undefined ? [row.reference] : []);
+}
+
+/** The keys the mapping names for a role: none, one, or (the reference) several. */
+export function configuredKeys(mapping: FieldMapping | undefined, role: FieldRole): readonly string[] {
+  const configured = mapping?.[role];
+  if (configured === undefined || configured === '') return [];
+  return typeof configured === 'string' ? [configured] : configured;
+}
+
+/**
+ * Every reference text of a row, in order: each mapped reference field (or the detected one), a list
+ * of texts taken item by item (e-SNLI's three explanations). Empty items are left out; `bad` is set
+ * when a reference value is neither text nor a list of texts.
+ */
+function referenceTexts(row: Record<string, unknown>, reference: RoleValue, mapping: FieldMapping | undefined): { texts: string[]; bad: boolean } {
+  const keys = configuredKeys(mapping, 'reference');
+  const values = keys.length > 1 ? keys.map((key) => getField(row, key)) : [reference.value];
+  const texts: string[] = [];
+  let bad = false;
+  for (const value of values) {
+    if (!USABLE.reference(value)) continue;
+    const items = Array.isArray(value) ? value : [value];
+    for (const item of items) {
+      if (typeof item === 'string') {
+        if (item !== '') texts.push(item);
+      } else if (item !== null && item !== undefined) bad = true;
+    }
+  }
+  return { texts, bad };
 }
 
 /** A role's key and value in a row (the value as the row holds it, undefined when absent). */
@@ -171,8 +211,12 @@ export interface RowContent {
   /** Placeholders and images that do not pair up (a placeholder without an image fails the row). */
   readonly placeholderProblem: { readonly message: string; readonly fails: boolean } | undefined;
   readonly reference: RoleValue;
-  /** The reference text; undefined when the row has none that is text. */
+  /** The reference text (the first of several); undefined when the row has none that is text. */
   readonly referenceText: string | undefined;
+  /** Every reference text, when the row has more than one. */
+  readonly referenceTexts: string[] | undefined;
+  /** A reference value (or an item of a list of them) is not text: it is left out. */
+  readonly referenceNotText: boolean;
   /** The reference comes from the row's format: a chat's final assistant turn, or Alpaca's `output`. */
   readonly referenceFromFormat: boolean;
   readonly outputs: RoleValue;
@@ -213,7 +257,8 @@ export function readRowContent(row: Record<string, unknown>, mapping: FieldMappi
   let messages = asMessages(input.value, placing);
   const inputParts = messages === undefined && typeof input.value === 'string' ? placing.place(input.value) : undefined;
   const reference = roleValue(row, 'reference', mapping);
-  let referenceText = typeof reference.value === 'string' && reference.value !== '' ? reference.value : undefined;
+  const references = referenceTexts(row, reference, mapping);
+  let referenceText: string | undefined = references.texts[0];
   let referenceFromFormat = false;
   // a configured reference that resolves to nothing is a finding, never silently another field
   if (!reference.usable && !mapping?.reference) {
@@ -241,6 +286,8 @@ export function readRowContent(row: Record<string, unknown>, mapping: FieldMappi
     placeholderProblem: imageError ? undefined : placing.problem(),
     reference,
     referenceText,
+    referenceTexts: references.texts.length > 1 ? references.texts : undefined,
+    referenceNotText: references.bad,
     referenceFromFormat,
     outputs,
     outputTexts: read?.outputs ?? dict<string>(),

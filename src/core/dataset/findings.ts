@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { FIELD_CANDIDATES, FIELD_ROLES, whereFieldPathStops, type RowContent } from './fields';
+import { configuredKeys, FIELD_CANDIDATES, FIELD_ROLES, whereFieldPathStops, type RowContent } from './fields';
 import type { FieldMapping, FieldRole, Finding, FindingCode, ImageRef } from './types';
 import type { RepeatedKey } from './writtenJson';
 
@@ -68,15 +68,17 @@ export function reportNotAnObject(findings: FindingList, line: number, parsed: u
 
 /** The keys looked for a role, for a finding: the configured one, or every candidate. */
 function keysLookedFor(role: FieldRole, mapping: FieldMapping | undefined): string {
-  return mapping?.[role] ? `"${mapping[role]}" (from the field mapping)` : FIELD_CANDIDATES[role].map((k) => `"${k}"`).join(', ');
+  const keys = configuredKeys(mapping, role);
+  return keys.length > 0 ? `${keys.map((k) => `"${k}"`).join(', ')} (from the field mapping)` : FIELD_CANDIDATES[role].map((k) => `"${k}"`).join(', ');
 }
 
 /** A configured field path that stops partway in this row, in words (see whereFieldPathStops). */
 function stopsPartway(row: Record<string, unknown>, role: FieldRole, mapping: FieldMapping | undefined): string | undefined {
-  const key = mapping?.[role];
-  if (!key) return undefined;
-  const where = whereFieldPathStops(row, key);
-  return where ? `; the mapping's "${key}" resolves to nothing: ${where}` : undefined;
+  for (const key of configuredKeys(mapping, role)) {
+    const where = whereFieldPathStops(row, key);
+    if (where) return `; the mapping's "${key}" resolves to nothing: ${where}`;
+  }
+  return undefined;
 }
 
 /** A value for a finding as written, cut at 60 characters. */
@@ -108,7 +110,10 @@ export function reportRowContent(findings: FindingList, line: number, row: Recor
     findings.report(line, 'warning', 'no-reference', `row has no reference rationale (looked for ${keysLookedFor('reference', mapping)})${stopsPartway(row, 'reference', mapping) ?? ''}; its outputs can be produced but not scored`, 'Add a "rationale" field, or map the reference field in pisarReview.fieldMapping (CLI: "fieldMapping" in the config).');
   } else if (content.reference.usable && content.referenceText === undefined) {
     const value = content.reference.value;
-    findings.report(line, 'warning', 'bad-field', `the reference rationale is ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not text; the row cannot be scored`, 'Make the reference rationale a string.');
+    const what = Array.isArray(value) ? (value.length === 0 ? 'an empty list' : 'a list with no text in it') : `a ${typeof value}`;
+    findings.report(line, 'warning', 'bad-field', `the reference rationale ("${content.reference.key}") is ${what}, not text; the row cannot be scored`, 'Make the reference rationale a string, or a list of strings (the row is scored against each).');
+  } else if (content.referenceNotText) {
+    findings.report(line, 'warning', 'bad-field', `a reference rationale ("${content.reference.key}") holds a value that is not text; it was left out and the row is scored against the other references`, 'Make each reference a string.');
   }
   if (!content.input.usable) {
     findings.report(line, 'warning', 'no-input', `row has no input (looked for ${keysLookedFor('input', mapping)})${stopsPartway(row, 'input', mapping) ?? ''}; models cannot be called on it`, 'Add an "input" (or "prompt"/"messages") field, or map the input field in pisarReview.fieldMapping.');

@@ -1,8 +1,11 @@
 /** The roles a PiSAR row's fields can play. */
 export type FieldRole = 'id' | 'input' | 'image' | 'reference' | 'outputs';
 
-/** A user's override of field detection: role -> JSON key of the row object. */
-export type FieldMapping = Partial<Record<FieldRole, string>>;
+/**
+ * A user's override of field detection: role -> JSON key of the row object. The reference may name
+ * several keys (e-SNLI's explanation_1..3): the row is scored against each.
+ */
+export type FieldMapping = Partial<Record<Exclude<FieldRole, 'reference'>, string>> & { reference?: string | readonly string[] };
 
 /** The mapping in force for a dataset, and where each part came from. */
 export interface ResolvedMapping {
@@ -52,8 +55,10 @@ export interface DatasetRow {
   readonly placeholderError?: string;
   /** Set when the row's image field could not be read as an image: the row fails when called, nothing is sent. */
   readonly imageError?: string;
-  /** The reference rationale; undefined when the row has none (it can be run, not scored). */
+  /** The reference rationale (the first, when there are several); undefined when the row has none (it can be run, not scored). */
   readonly reference: string | undefined;
+  /** Every reference, in order, when the row has more than one (a list, or several mapped fields): scored against each (see referencesOf). */
+  readonly references?: readonly string[];
   /** Precomputed outputs: model name -> text. */
   readonly outputs: Readonly<Record<string, string>>;
   /** The row object as parsed, for prompt templates (`{{field}}`). */

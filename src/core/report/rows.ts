@@ -4,7 +4,8 @@ import { currentScore, isBelowThreshold, isStale, resultStatus } from '../rules/
 import type { StoredResult } from '../store/results';
 import { TokenIds } from './rougeL';
 import { lengthRatio, sliceValue, type StatisticsCell, type StatisticsRow } from './statistics';
-import { getField } from '../dataset/fields';
+import { getField, referencesOf } from '../dataset/fields';
+import { combineReferenceScores, type MultiReference } from '../rules/multiReference';
 import type { ResultLookup } from './summary';
 import { dict } from '../security/ownKeys';
 
@@ -19,7 +20,8 @@ export interface RowReport {
 
 export type RowCell =
   /** `rougeL`: ROUGE-L F of the output against the reference (absent when the row has no reference). */
-  | { status: 'scored'; score: number; pass: boolean; rougeL?: number; cut?: ('output' | 'reference')[] }
+  /** A row with several references: `referenceScores` against each, `matchedReference` the 0-based index of the best, `multiReference` how `score` reads them. */
+  | { status: 'scored'; score: number; pass: boolean; rougeL?: number; cut?: ('output' | 'reference')[]; referenceScores?: (number | null)[]; matchedReference?: number; multiReference?: 'best' | 'mean' }
   | { status: 'unscored' }
   | { status: 'empty' }
   /** Most word pieces of the output or the reference are unknown to the embedding model: the shares above the limit. */
@@ -55,8 +57,11 @@ export async function collectStatisticsRows(
   results: ResultLookup,
   annotations: readonly Annotation[],
   models: readonly string[],
-  /** sliceField: the field whose values split the rows; referenceOf: the reference a row is judged against (a corrected one; default the file's). */
-  options: { readonly sliceField?: string; readonly referenceOf?: (row: DatasetRow) => string | undefined } = {},
+  /**
+   * sliceField: the field whose values split the rows; referencesOf: the references a row is judged against (a corrected one;
+   * default the file's); multiReference: ROUGE-L over several references is their best or mean, as the cosine is.
+   */
+  options: { readonly sliceField?: string; readonly referencesOf?: (row: DatasetRow) => readonly string[]; readonly multiReference?: MultiReference } = {},
 ): Promise<StatisticsRow[]> {
   const resolver = new AnnotationResolver(dataset);
   // The latest label per (row, model) on outputs; reference labels judge the reference, not the metric.
@@ -73,21 +78,23 @@ export async function collectStatisticsRows(
   const out: StatisticsRow[] = [];
   const tokenIds = new TokenIds();
   for await (const row of dataset.rows()) {
-    const reference = options.referenceOf ? options.referenceOf(row) : row.reference;
+    const references = options.referencesOf ? options.referencesOf(row) : referencesOf(row);
     const cells = dict<StatisticsCell>();
-    const referenceTokens = reference !== undefined ? tokenIds.of(reference) : undefined;
+    const referenceTokens = references.length > 0 ? references.map((reference) => tokenIds.of(reference)) : undefined;
     for (const model of models) {
       const r = current(results, row, model);
       if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
       if (!r || r.error || r.output === undefined) continue;
       const outputTokens = referenceTokens ? tokenIds.of(r.output) : undefined;
+      // Over several references ROUGE-L reads as the cosine does (best or mean); the length ratio is to the closest one.
+      const rouge = outputTokens && referenceTokens ? combineReferenceScores(referenceTokens.map((ref) => tokenIds.rougeL(outputTokens, ref).f), options.multiReference ?? 'best') : undefined;
       // One shape for every cell (absent numbers undefined): a million of them stay fast to read.
       cells[model] = {
         score: currentScore(r, row.hash),
         hasOutput: true,
         truncated: isTruncated(r),
-        rougeL: outputTokens && referenceTokens ? tokenIds.rougeL(outputTokens, referenceTokens).f : undefined,
-        lengthRatio: outputTokens && referenceTokens ? lengthRatio(outputTokens, referenceTokens) : undefined,
+        rougeL: rouge?.score,
+        lengthRatio: outputTokens && referenceTokens && rouge ? lengthRatio(outputTokens, referenceTokens[rouge.matched]) : undefined,
       };
     }
     const rowLabels = labels.get(row.index);
@@ -134,6 +141,9 @@ function cellOf(r: StoredResult | undefined, hash: string, threshold: number): R
   if (r.error) return { status: 'failed', kind: r.error.kind, message: r.error.message };
   if (resultStatus(r) === 'empty') return { status: 'empty' };
   if (resultStatus(r) === 'unmeasurable') return { status: 'unmeasurable', ...r.unmeasurable! };
-  if (resultStatus(r) === 'scored') return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold), ...(r.scoreCut?.length ? { cut: r.scoreCut } : {}) };
+  if (resultStatus(r) === 'scored') {
+    const several = r.referenceScores && r.correction === undefined ? { referenceScores: r.referenceScores, matchedReference: r.matchedReference!, multiReference: r.multiReference! } : {};
+    return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold), ...(r.scoreCut?.length ? { cut: r.scoreCut } : {}), ...several };
+  }
   return { status: 'unscored' };
 }

@@ -1,6 +1,7 @@
 /** How review facts read for a person, alike in the editor, the panel and the CLI. Pure: no vscode. */
 import type { ModelResultState } from './datasetReview';
 import { resultStatus, unmeasurableNote } from '../rules/rules';
+import type { StoredResult } from '../store/results';
 
 /** Why a stored output has no score, as the editor and the panel say it. */
 export interface NoScore {
@@ -72,4 +73,14 @@ export function embeddingModelName(scorerKey: string): string {
   const remote = /^remote:(\w+:\/\/[^:/]+(?::\d+)?):(.+)$/.exec(scorerKey);
   if (remote) return `${remote[2]} at ${remote[1].replace(/^\w+:\/\//, '')}`;
   return scorerKey;
+}
+
+/**
+ * Which of a row's several references an output matched, as every view says it: "best of 3 references:
+ * matched #3 (#1 0.412 · #2 0.388 · #3 0.721)"; undefined for a result scored against one reference.
+ */
+export function matchedReferenceText(r: Pick<StoredResult, 'referenceScores' | 'matchedReference' | 'multiReference'>): string | undefined {
+  if (!r.referenceScores || r.matchedReference === undefined) return undefined;
+  const each = r.referenceScores.map((s, i) => `#${i + 1} ${s === null ? 'not scored' : s.toFixed(3)}`).join(' · ');
+  return `${r.multiReference === 'mean' ? 'mean over' : 'best of'} ${r.referenceScores.length} references: matched #${r.matchedReference + 1} (${each})`;
 }

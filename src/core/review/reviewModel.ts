@@ -13,7 +13,7 @@ import type {
   SummaryView,
 } from '../../shared/protocol';
 import type { DatasetReview, ModelResultState, PlacedAnnotation } from './datasetReview';
-import { compactModelNames, embeddingModelName, noScore } from './display';
+import { compactModelNames, embeddingModelName, matchedReferenceText, noScore } from './display';
 import { formatScore, isBelowThreshold, isNotScored } from '../rules/rules';
 import { readRowsInBlocks } from './rowBlocks';
 import { foldCase, rowSearchText, TextIndex } from './textIndex';
@@ -172,6 +172,7 @@ export class ReviewModel {
       output: r.result.output ?? null,
       score: scoreView(r, review.threshold, review.scoringFailure),
       ...(r.result.latencyMs !== undefined ? { latencyMs: r.result.latencyMs } : {}),
+      ...(matchedReferenceText(r.result) !== undefined ? { matched: matchedReferenceText(r.result) } : {}),
     }));
     for (const [model, output] of Object.entries(row?.outputs ?? {})) {
       if (!outputs.some((o) => o.model === model)) outputs.push({ model, output, score: null });
@@ -183,6 +184,7 @@ export class ReviewModel {
       id: review.dataset.rowIds()[index],
       input: row?.input ?? '',
       reference: row?.reference ?? null,
+      ...(row?.references ? { references: row.references } : {}),
       images: row?.images.map((i) => ({ kind: i.kind, source: i.value })) ?? [],
       outputs,
       annotations: state?.annotations.map(annotationView) ?? [],

@@ -40,6 +40,8 @@ export interface PlanInput {
   reasoningMarkers?: readonly ReasoningMarker[];
   /** Corrected references in force by row id: a score made against another reference is redone (no call). */
   corrections?: ReadonlyMap<string, { readonly id: string }>;
+  /** How a row with several references is scored: a score read the other way is redone (no call). */
+  multiReference?: 'best' | 'mean';
 }
 
 export function planRun(input: PlanInput): RunPlan {
@@ -61,7 +63,7 @@ export function planRun(input: PlanInput): RunPlan {
       plan.pairs++;
       const latest = results.latest(id, lane.name);
       // --rerun redoes configured models only: precomputed-only models have nothing to re-run.
-      if (latest && isSettled(latest, hash, input.scorerKey, input.corrections?.get(id)?.id) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
+      if (latest && isSettled(latest, hash, input.scorerKey, input.corrections?.get(id)?.id, input.multiReference) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
         lane.reused++;
         continue;
       }
@@ -76,9 +78,11 @@ export function planRun(input: PlanInput): RunPlan {
 }
 
 /** True when a stored result needs nothing more: current, successful, and scored by this scorer (or unscorable). */
-export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined, correctionId?: string): boolean {
+export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined, correctionId?: string, multiReference?: 'best' | 'mean'): boolean {
   if (result.rowHash !== currentHash || result.error || result.output === undefined) return false;
   if (scorerKey === undefined) return true;
+  // Scored over several references and read the other way (best vs mean): redone from the cached embeddings.
+  if (result.score !== undefined && result.multiReference !== undefined && multiReference !== undefined && result.multiReference !== multiReference) return false;
   // Scored against another reference than the one in force (a correction made, or the row's own again).
   if (result.score !== undefined && result.correction !== correctionId) return false;
   if (correctionId !== undefined && result.score === undefined && !isEmptyOutput(result.output)) return false;

@@ -6,7 +6,8 @@ import { setMaxListeners } from 'node:events';
 import { MAX_DURATION_MS, MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/datasetReader';
 import { EMPTY_OUTPUT_NOTE, isEmptyOutput } from '../rules/rules';
-import { effectiveReference } from '../store/corrections';
+import { effectiveReferences } from '../store/corrections';
+import { referencesOf } from '../dataset/fields';
 import type { ReferenceCorrection } from '../store/annotations';
 import type { DatasetRow } from '../dataset/types';
 import type { ResultsStore, StoredResult } from '../store/results';
@@ -25,6 +26,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry';
 import { RowFeed } from './rowFeed';
 import type { ModelFailure, ModelRunStats, RunScorer } from './runTypes';
 import { ScoreBatcher } from './scoreBatcher';
+import type { MultiReference } from '../rules/multiReference';
 import { ownValue } from '../security/ownKeys';
 import { LockError, RunLock } from '../store/runLock';
 import { UnsafeFileError, writeSafe } from '../store/safeFile';
@@ -113,6 +115,8 @@ export interface RunOptions {
   scoreHoldMs?: number;
   /** Reviewers' corrected references in force, by row id: outputs of those rows are scored against them (and the file's, as originalScore). */
   corrections?: ReadonlyMap<string, ReferenceCorrection>;
+  /** A row with several references: its score is the best match (default) or the mean over them. */
+  multiReference?: MultiReference;
   /** Stored with every new result of this run (`score --tag`: a checkpoint or version), for lineage in compare. */
   tag?: string;
 }
@@ -179,7 +183,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
   let fatal: RunError | undefined;
 
-  const plan = planRun({ ...options, scorerKey: scorer?.cacheKey, corrections: options.corrections });
+  const plan = planRun({ ...options, scorerKey: scorer?.cacheKey, corrections: options.corrections, multiReference: options.multiReference ?? 'best' });
   const summary: RunSummary = {
     pairs: plan.pairs, total: plan.total, done: 0, called: 0, cacheHits: 0, precomputed: 0, reused: 0, scored: 0, succeeded: 0, failed: 0,
     repeatedFailures: 0, retries: 0, cancelled: false, modelFailures: [], failures: [], models: [], durationMs: 0,
@@ -258,6 +262,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
           summary.scoringError = message;
           emit({ kind: 'scoring-failed', message });
         },
+        multiReference: options.multiReference,
         window: options.scoreBatchSize,
         holdMs: options.scoreHoldMs,
       })
@@ -282,12 +287,12 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
       return writer.write(result);
     }
     const correction = options.corrections?.get(row.id);
-    const reference = effectiveReference(row, correction);
-    if (reference === undefined) return writer.write({ ...result, scoreNote: 'the row has no reference rationale' });
+    const references = effectiveReferences(row, correction);
+    if (references.length === 0) return writer.write({ ...result, scoreNote: 'the row has no reference rationale' });
     if (isEmptyOutput(result.output)) return writer.write({ ...result, scoreNote: result.scoreNote ?? EMPTY_OUTPUT_NOTE });
     if (!batcher || run.signal.aborted) return writer.write(result);
-    if (correction) batcher.add({ ...result, correction: correction.id }, reference, costly, row.reference);
-    else batcher.add(result, reference, costly);
+    if (correction) batcher.add({ ...result, correction: correction.id }, references, costly, referencesOf(row));
+    else batcher.add(result, references, costly);
   };
 
   const reasoning = (lane: ModelLane): ReasoningOptions => ({ keepThinking: lane.config?.keepThinking, markers: options.reasoningMarkers });
@@ -302,7 +307,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     // (An output whose embedding was unusable is kept: only its score is redone, no call is paid twice.)
     if (latest && latest.rowHash === row.hash && latest.output !== undefined && (!latest.error || latest.error.kind === BAD_EMBEDDING) && !(options.rerun && calling)) {
       if (latest.source === 'precomputed') lane.stats.precomputed++;
-      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, correction: _correction, originalScore: _original, output: _output, rawOutput: _raw, reasoningStripped: _stripped, ...rest } = latest;
+      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, correction: _correction, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, output: _output, rawOutput: _raw, reasoningStripped: _stripped, ...rest } = latest;
       return finish({ ...rest, ...answerFields(latest.rawOutput ?? latest.output, reasoning(lane)), at: now() }, row, false);
     }
     const precomputed = ownValue(row.outputs, lane.name);

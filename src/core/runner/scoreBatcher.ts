@@ -7,6 +7,7 @@ import { redactCredentials } from '../security/redact';
 import type { StoredResult } from '../store/results';
 import { unmeasurableNote, type UnmeasurableShares } from '../rules/rules';
 import type { RunScorer } from './runTypes';
+import { combineReferenceScores, type MultiReference } from '../rules/multiReference';
 
 export interface ScoreBatcherOptions {
   scorer: RunScorer;
@@ -17,6 +18,8 @@ export interface ScoreBatcherOptions {
   unscored(result: StoredResult): void;
   /** Called once when scoring fails as a whole; later called outputs are written unscored. */
   onFailed(message: string): void;
+  /** A row with several references: its score is the best match (default) or the mean. */
+  multiReference?: MultiReference;
   /** Most pairs per scorer call (default 2048). */
   window?: number;
   /** Longest a called output waits for its score before it is written unscored (default 1500 ms). */
@@ -43,9 +46,10 @@ export function unmeasurableShares(output: Facts, reference: Facts, limit: numbe
 
 interface PendingScore {
   readonly result: StoredResult;
-  readonly reference: string;
-  /** Set when `reference` is a reviewer's correction: the file's reference, scored too (originalScore). */
-  readonly originalReference?: string;
+  /** The references the output is scored against (one, or a row's several). */
+  readonly references: readonly string[];
+  /** Set when `references` is a reviewer's correction: the file's references, scored too (originalScore). */
+  readonly originalReferences?: readonly string[];
   readonly queuedAt: number;
   /** A model call made it: kept on disk even unscored. */
   readonly costly: boolean;
@@ -93,9 +97,9 @@ export class ScoreBatcher {
   }
 
   /** Queues an output for scoring; hold marks an output that would cost a call to redo (written unscored if it waits too long). */
-  add(result: StoredResult, reference: string, hold: boolean, originalReference?: string): void {
+  add(result: StoredResult, references: readonly string[], hold: boolean, originalReferences?: readonly string[]): void {
     if (this.failure || this.options.signal.aborted) return hold ? this.options.write(this.withFailureNote(result), true) : this.options.unscored(result);
-    const pending: PendingScore = { result, reference, ...(originalReference !== undefined ? { originalReference } : {}), queuedAt: Date.now(), costly: hold, written: false, done: false };
+    const pending: PendingScore = { result, references, ...(originalReferences && originalReferences.length > 0 ? { originalReferences } : {}), queuedAt: Date.now(), costly: hold, written: false, done: false };
     this.queue.push(pending);
     if (hold) this.hold(pending);
     this.schedulePump();
@@ -165,36 +169,63 @@ export class ScoreBatcher {
     if (!this.failure && !signal.aborted) {
       try {
         const bad = new Map<number, string>();
-        const originals = batch.filter((b) => b.originalReference !== undefined);
-        const pairs = [...batch, ...originals].map((b, i) => ({ output: b.result.output!, reference: i < batch.length ? b.reference : b.originalReference! }));
-        const scores = await scorer.scorePairs(pairs, { signal, onBadPair: (i, reason) => bad.set(i, reason) });
-        // A pair whose embedding is unusable fails on its own (the output is kept; a later run redoes only its score).
-        for (const [i, reason] of bad) if (i < batch.length) batch[i].result.error = { kind: BAD_EMBEDDING, message: redactCredentials(reason) };
-        originals.forEach((b, i) => {
-          const original = scores[batch.length + i];
-          if (!bad.has(batch.length + i) && typeof original === 'number' && Number.isFinite(original)) b.result.originalScore = original;
+        const mode = this.options.multiReference ?? 'best';
+        // Each output against each of its references, then against the file's references where a correction is in force.
+        const pairs: { output: string; reference: string }[] = [];
+        const starts = batch.map((b) => {
+          const at = pairs.length;
+          for (const reference of b.references) pairs.push({ output: b.result.output!, reference });
+          return at;
         });
-        const texts = batch.flatMap((b) => [b.result.output!, b.reference]);
+        const measured = pairs.length;
+        const originalStarts = batch.map((b) => {
+          const at = pairs.length;
+          for (const reference of b.originalReferences ?? []) pairs.push({ output: b.result.output!, reference });
+          return at;
+        });
+        const scores = await scorer.scorePairs(pairs, { signal, onBadPair: (i, reason) => bad.set(i, reason) });
+        const usable = (i: number): number | undefined => (!bad.has(i) && typeof scores[i] === 'number' && Number.isFinite(scores[i]) ? scores[i] : undefined);
+        batch.forEach((b, i) => {
+          const n = b.originalReferences?.length ?? 0;
+          const original = combineReferenceScores(Array.from({ length: n }, (_, k) => usable(originalStarts[i] + k)), mode);
+          if (original) b.result.originalScore = original.score;
+        });
+        const texts = pairs.slice(0, measured).flatMap((p) => [p.output, p.reference]);
         const cut = await scorer.cutTexts?.(texts, { signal });
         const facts = scorer.textFacts?.(texts);
         batch.forEach((b, i) => {
-          const score = scores[i];
+          const indexes = b.references.map((_, k) => starts[i] + k);
+          // A pair whose embedding is unusable fails on its own (the output is kept; a later run redoes only its score).
+          if (indexes.every((p) => bad.has(p))) b.result.error = { kind: BAD_EMBEDDING, message: redactCredentials(bad.get(indexes[0])!) };
           // Most word pieces unknown to the model: any score would be noise (unrelated texts score ~1), so none is given.
-          const unmeasurable = unmeasurableShares(facts?.[2 * i], facts?.[2 * i + 1], scorer.maxUnknownShare);
-          if (unmeasurable && !b.result.error) {
+          const unmeasurable = indexes.map((p) => unmeasurableShares(facts?.[2 * p], facts?.[2 * p + 1], scorer.maxUnknownShare));
+          const each = indexes.map((p, k) => (unmeasurable[k] ? undefined : usable(p)));
+          const combined = combineReferenceScores(each, mode);
+          const firstUnmeasurable = unmeasurable.find((u) => u !== undefined);
+          if (!combined && firstUnmeasurable && !b.result.error) {
             delete b.result.score;
             delete b.result.scoreCut;
             b.result.scorer = scorer.cacheKey;
-            b.result.unmeasurable = unmeasurable;
-            b.result.scoreNote = unmeasurableNote(unmeasurable);
+            b.result.unmeasurable = firstUnmeasurable;
+            b.result.scoreNote = unmeasurableNote(firstUnmeasurable);
             return;
           }
           delete b.result.unmeasurable;
-          if (typeof score === 'number' && Number.isFinite(score)) {
-            b.result.score = score;
+          if (combined) {
+            b.result.score = combined.score;
             b.result.scorer = scorer.cacheKey;
+            if (b.references.length > 1) {
+              b.result.referenceScores = each.map((s) => s ?? null);
+              b.result.matchedReference = combined.matched;
+              b.result.multiReference = mode;
+            } else {
+              delete b.result.referenceScores;
+              delete b.result.matchedReference;
+              delete b.result.multiReference;
+            }
             // Texts longer than the model reads are scored on their start only: flagged on the result.
-            const cutParts = [...(cut?.[2 * i] ? ['output' as const] : []), ...(cut?.[2 * i + 1] ? ['reference' as const] : [])];
+            const scoredPairs = indexes.filter((_, k) => each[k] !== undefined);
+            const cutParts = [...(scoredPairs.some((p) => cut?.[2 * p]) ? ['output' as const] : []), ...(scoredPairs.some((p) => cut?.[2 * p + 1]) ? ['reference' as const] : [])];
             if (cutParts.length > 0) b.result.scoreCut = cutParts;
             else delete b.result.scoreCut;
             this.scored++;

@@ -1,6 +1,8 @@
 import { isEmptyOutput, isStale } from '../rules/rules';
 import { AnnotationResolver, type ReferenceCorrection, type RowLookup } from './annotations';
 import type { StoredResult } from './results';
+import { referencesOf, type RowReferences } from '../dataset/fields';
+import { combineReferenceScores, type MultiReference } from '../rules/multiReference';
 
 /**
  * Corrected references: a reviewer's replacement of a row's reference, kept as an event in the
@@ -38,6 +40,11 @@ export function effectiveReference(row: { reference: string | undefined }, corre
   return correction ? correction.reference : row.reference;
 }
 
+/** The references a row is scored against: the correction's text when one is in force (it replaces them all), else the file's. */
+export function effectiveReferences(row: RowReferences, correction: ReferenceCorrection | undefined): readonly string[] {
+  return correction ? [correction.reference] : referencesOf(row);
+}
+
 /**
  * The score of a stored result that counts under `choice`: with corrected references, a score made
  * against another reference than the one in force does not count (undefined: it is re-scored);
@@ -62,32 +69,32 @@ export interface CorrectionScorer {
  * new records to append; results of other rows are not touched.
  */
 export async function rescoreForCorrection(
-  row: { id: string; hash: string; reference: string | undefined },
+  row: { id: string; hash: string } & RowReferences,
   correction: ReferenceCorrection,
   results: readonly StoredResult[],
   scorer: CorrectionScorer,
   now = new Date(),
+  multiReference: MultiReference = 'best',
 ): Promise<StoredResult[]> {
   const usable = results.filter((r) => r.rowId === row.id && !isStale(r, row.hash) && !r.error && r.output !== undefined && !isEmptyOutput(r.output));
   if (usable.length === 0) return [];
-  const pairs = usable.flatMap((r) => [
-    { output: r.output!, reference: correction.reference },
-    ...(row.reference !== undefined ? [{ output: r.output!, reference: row.reference }] : []),
-  ]);
+  const originals = referencesOf(row);
+  const pairs = usable.flatMap((r) => [correction.reference, ...originals].map((reference) => ({ output: r.output!, reference })));
   const scores = await scorer.scorePairs(pairs);
   const cut = await scorer.cutTexts?.(usable.flatMap((r) => [r.output!, correction.reference]));
-  const step = row.reference !== undefined ? 2 : 1;
+  const step = 1 + originals.length;
   const at = now.toISOString();
   return usable.map((r, i) => {
-    const { score: _s, scorer: _k, scoreCut: _c, scoreNote: _n, correction: _x, originalScore: _o, ...rest } = r;
+    const { score: _s, scorer: _k, scoreCut: _c, scoreNote: _n, correction: _x, originalScore: _o, referenceScores: _e, matchedReference: _m, multiReference: _r, ...rest } = r;
     const cutParts = [...(cut?.[2 * i] ? ['output' as const] : []), ...(cut?.[2 * i + 1] ? ['reference' as const] : [])];
+    const original = combineReferenceScores(scores.slice(i * step + 1, (i + 1) * step), multiReference);
     return {
       ...rest,
       score: scores[i * step],
       scorer: scorer.cacheKey,
       ...(cutParts.length > 0 ? { scoreCut: cutParts } : {}),
       correction: correction.id,
-      ...(step === 2 ? { originalScore: scores[i * step + 1] } : {}),
+      ...(original ? { originalScore: original.score } : {}),
       at,
     };
   });

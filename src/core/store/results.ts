@@ -35,6 +35,15 @@ export interface StoredResult {
   scorer?: string;
   /** Texts longer than the embedding model reads (256 word pieces for all-MiniLM-L6-v2): `score` compares their start only. */
   scoreCut?: ('output' | 'reference')[];
+  /**
+   * A row with several references: the score against each, in the row's order (null where that pair
+   * could not be scored); `score` is their best or mean (`multiReference`).
+   */
+  referenceScores?: (number | null)[];
+  /** With `referenceScores`: the 0-based index of the reference the output matched best. */
+  matchedReference?: number;
+  /** With `referenceScores`: how `score` reads them, 'best' or 'mean' (pisarReview.scoring.multiReference). */
+  multiReference?: 'best' | 'mean';
   /** Set when `score` was made against a reviewer's corrected reference: that correction's id (annotations sidecar). */
   correction?: string;
   /** With `correction`: the score against the dataset's own reference (used by `report --original-references`). */
@@ -78,6 +87,7 @@ function validateResult(value: unknown): string | undefined {
   if (r.output === undefined && r.error === undefined) return 'a result needs "output" or "error"';
   if (r.correction !== undefined && typeof r.correction !== 'string') return '"correction" must be a string (a correction event id)';
   if (r.tag !== undefined && typeof r.tag !== 'string') return '"tag" must be a string';
+
   return undefined;
 }
 
@@ -88,13 +98,24 @@ function scoreWarning(value: unknown): string | undefined {
     if (score === undefined || (typeof score === 'number' && Number.isFinite(score) && score >= -1 && score <= 1)) continue;
     return `"${key}" ${JSON.stringify(score) ?? String(score)} is not a cosine similarity (a number from -1 to 1); the score was ignored and the output kept`;
   }
-  return undefined;
+  return referenceScoresWarning(value as Record<string, unknown>);
+}
+
+/** The scores against each of several references, checked like `score`. */
+function referenceScoresWarning(r: Record<string, unknown>): string | undefined {
+  const scores = r.referenceScores;
+  if (scores === undefined) return undefined;
+  const what = !Array.isArray(scores) || !scores.every((s) => s === null || (typeof s === 'number' && Number.isFinite(s) && s >= -1 && s <= 1))
+    ? '"referenceScores" is not a list of cosine similarities (numbers from -1 to 1, or null)'
+    : !Number.isInteger(r.matchedReference) || (r.matchedReference as number) < 0 || (r.matchedReference as number) >= scores.length ? '"matchedReference" is not the index of one of "referenceScores"'
+      : r.multiReference !== 'best' && r.multiReference !== 'mean' ? '"multiReference" is not "best" or "mean"' : undefined;
+  return what && `${what}; the score was ignored and the output kept`;
 }
 
 function withoutBadScore(value: unknown): StoredResult {
   const r = value as StoredResult;
   if (scoreWarning(r) === undefined) return r;
-  const { score: _score, scorer: _scorer, originalScore: _original, ...rest } = r;
+  const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, ...rest } = r;
   return rest;
 }
 

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { correctionForRow } from '../../core/store/corrections';
 import type { DatasetRow } from '../../core/dataset/types';
-import { compactModelNames, embeddingModelName, noScore } from '../../core/review/display';
+import { compactModelNames, embeddingModelName, matchedReferenceText, noScore } from '../../core/review/display';
 import { formatScore, formatThreshold, isBelowThreshold } from '../../core/rules/rules';
 import { plainText, targetLabel } from './format';
 import { markdownText } from '../../core/security/escape';
@@ -49,9 +49,19 @@ export class RowHoverProvider implements vscode.HoverProvider {
     md.appendMarkdown(markdownText(row ? plainText(row.input, MAX_INPUT) : '(not readable now: the file is being re-read)'));
     const rowId = session.dataset.rowIds()[index];
     const correction = rowId !== undefined ? correctionForRow(session.annotations?.corrections() ?? [], rowId, session.dataset.rowHash(index)) : undefined;
-    md.appendMarkdown(correction ? '\n\n---\n\n**Original reference** (in the file)\n\n' : '\n\n---\n\n**Reference**\n\n');
-    md.appendMarkdown(markdownText(row?.reference !== undefined ? plainText(row.reference, MAX_TEXT) : '(none: this row cannot be scored)'));
-    md.appendMarkdown('\n\n');
+    const references = row?.references;
+    if (references && references.length > 1) {
+      md.appendMarkdown(correction ? markdown`\n\n---\n\n**Original references** (${references.length}, in the file)\n\n` : markdown`\n\n---\n\n**References** (${references.length}: each output is scored against each)\n\n`);
+      references.forEach((text, i) => {
+        md.appendMarkdown(markdown`**#${i + 1}** `);
+        md.appendMarkdown(markdownText(plainText(text, MAX_TEXT)));
+        md.appendMarkdown('\n\n');
+      });
+    } else {
+      md.appendMarkdown(correction ? '\n\n---\n\n**Original reference** (in the file)\n\n' : '\n\n---\n\n**Reference**\n\n');
+      md.appendMarkdown(markdownText(row?.reference !== undefined ? plainText(row.reference, MAX_TEXT) : '(none: this row cannot be scored)'));
+      md.appendMarkdown('\n\n');
+    }
     if (correction) {
       // Scores below are against the corrected reference; the file's stays as it is.
       md.appendMarkdown('**Corrected reference** (scores are against it) by ');
@@ -100,6 +110,8 @@ export class RowHoverProvider implements vscode.HoverProvider {
       if (u?.promptTokens !== undefined || u?.completionTokens !== undefined) facts.push(`tokens ${u?.promptTokens ?? '?'} in / ${u?.completionTokens ?? '?'} out`);
       if (r.result.cached) facts.push('from cache');
       if (r.result.source === 'precomputed') facts.push('precomputed output');
+      const matched = matchedReferenceText(r.result);
+      if (matched !== undefined && r.score !== undefined) facts.push(matched);
       if (r.result.scoreCut?.length) facts.push(`${r.result.scoreCut.join(' and ')} longer than the embedding model reads: scored on its start only`);
       if (facts.length > 0) md.appendMarkdown(markdown`  
 ${facts.join(' · ')}`);

@@ -217,6 +217,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
           requestCache,
           corrections: correctionsInForce((await session.annotationStore()).corrections(), dataset),
           reasoningMarkers: this.config.current.reasoningMarkers,
+          multiReference: this.config.current.multiReference,
         });
       } catch (err) {
         if (err instanceof RunError) {
@@ -288,7 +289,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     const results = await session.resultsStore();
     const row = await session.dataset.getRow(rowIndex);
     const scorer = await this.scorerFor(this.config.current.embedding, session.file);
-    const records = await rescoreForCorrection(row, correction, results.forRow(row.id), scorer);
+    const records = await rescoreForCorrection(row, correction, results.forRow(row.id), scorer, new Date(), this.config.current.multiReference);
     await results.append(records);
     this.log.info(`Re-scored ${records.length} output(s) of row ${row.id} against its corrected reference (no model call).`);
     return records.length;
