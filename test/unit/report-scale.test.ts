@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { bestThreshold, bestThresholdInterval, rocAuc, type LabelledScore } from '../../src/core/report/calibration';
 import { lcsLength, rougeL, TokenIds, tokens } from '../../src/core/report/rougeL';
-import { ANALYTIC_MIN, bootstrapInterval, bootstrapSummary, seededRandom } from '../../src/core/report/stats';
+import { ANALYTIC_MIN, bootstrapInterval, bootstrapSummary, ranks, seededRandom } from '../../src/core/report/stats';
 
 /** Scores with ties (two decimals) from a seeded generator, bad ones lower on average. */
 function labelled(n: number, seed: number): LabelledScore[] {
@@ -32,6 +32,16 @@ describe('report statistics at scale: linear methods that give the same numbers'
       const naive = bootstrapInterval(points, (sample) => bestThreshold(sample)?.threshold ?? NaN, { seed: 99, resamples: 300 });
       const fast = bestThresholdInterval(points, { seed: 99, resamples: 300 });
       assert.deepEqual(fast, naive, `n=${n}`);
+    }
+  });
+
+  it('ranks by binary search equal the textbook average ranks (ties share the mean of their places)', () => {
+    const random = seededRandom(12);
+    for (const [n, levels] of [[1, 3], [9, 2], [300, 5], [2000, 40], [3000, 1e9]] as const) {
+      const values = Array.from({ length: n }, () => Math.floor(random() * levels) / levels - 0.5);
+      // Textbook: a value's rank is 1 + the count of smaller values + (the count of equal others) / 2.
+      const expected = values.map((v) => 1 + values.filter((w) => w < v).length + (values.filter((w) => w === v).length - 1) / 2);
+      assert.deepEqual([...ranks(values)], expected, `n=${n}`);
     }
   });
 

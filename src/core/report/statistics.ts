@@ -200,7 +200,7 @@ function modelStatistics(rows: readonly StatisticsRow[], model: string, threshol
   const summary = bootstrapSummary(scores, threshold, { seed, resamples: resamplesFor(scores.length) });
   const passes = summary ? Math.round(summary.shareAtLeast.value * summary.n) : 0;
   const rougeSummary = bootstrapSummary(rouge, 0, { seed, resamples: resamplesFor(rouge.length) });
-  const sortedRatios = [...ratios].sort((x, y) => x - y);
+  const sortedRatios = Float64Array.from(ratios).sort();
   const mid = sortedRatios.length >> 1;
   return {
     model,
