@@ -75,6 +75,8 @@ export interface FakeOpenAIOptions {
   readonly respond?: (req: ChatRequestInfo) => string;
   /** The answer's shape in a server's dialect (message object, finish reason); default the OpenAI one. */
   readonly answerShape?: (req: ChatRequestInfo, content: string) => AnswerShape | undefined;
+  /** The model an answer says answered (`model` of the response), default the model asked (a router answers with another). */
+  readonly answeredBy?: (req: ChatRequestInfo) => string | undefined;
   /** Model ids served; other models get 404 (default: any model). */
   readonly models?: readonly string[];
   readonly port?: number;
@@ -222,7 +224,7 @@ export class FakeOpenAIServer {
         this.stats.succeeded++;
         this.stats.successesByKey.set(key, (this.stats.successesByKey.get(key) ?? 0) + 1);
         const shape = this.options.answerShape?.(info, content);
-        const body = completion(model, content, prompt, shape);
+        const body = completion(this.options.answeredBy?.(info) ?? model, content, prompt, shape);
         if (shape?.asText) {
           const text = JSON.stringify(body);
           res.writeHead(200, { 'content-type': 'text/plain' });

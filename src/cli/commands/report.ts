@@ -153,6 +153,7 @@ function reportRowOf(row: RowReport): ReportRow {
     else if (cell.status === 'empty') scores[model] = { score: null, empty: true };
     else if (cell.status === 'unmeasurable') scores[model] = { score: null, unmeasurable: true };
     else scores[model] = { score: null };
+    if (cell.answeredBy !== undefined) scores[model] = { ...scores[model], answeredBy: cell.answeredBy };
   }
   return { id: row.id, line: row.line, ...(row.correctedReference !== undefined ? { correctedReference: row.correctedReference } : {}), scores };
 }

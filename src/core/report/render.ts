@@ -1,7 +1,7 @@
 import type { AgreementReport, AgreementStatistic } from './agreement';
 import type { RunComparison } from './compare';
 import type { StatisticsReport } from './statistics';
-import type { DatasetSummary } from './summary';
+import type { AnsweredBy, DatasetSummary } from './summary';
 import { formatScore, isBelowThreshold } from '../rules/rules';
 import { formatP, type Estimate, type Interval } from './stats';
 import { ownValue } from '../security/ownKeys';
@@ -33,6 +33,8 @@ export interface ReportModelSummary {
   readonly tokens?: { readonly input: number; readonly output: number };
   /** What those tokens cost at the model's price per million tokens; absent or null without a price. */
   readonly cost?: number | null;
+  /** Models the server said answered instead of the one asked (`response.model`), with their row counts. */
+  readonly answeredBy?: readonly AnsweredBy[];
 }
 
 export interface ReportGap {
@@ -67,6 +69,8 @@ export interface ReportCell {
   readonly unmeasurable?: boolean;
   /** ROUGE-L F of the output against the reference. */
   readonly rougeL?: number;
+  /** The model the server said answered, when it is not the model asked. */
+  readonly answeredBy?: string;
 }
 
 export interface ReportRow {
@@ -119,6 +123,7 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
     models: summary.models.map((m) => ({
       model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, unmeasurable: m.unmeasurable, cut: m.cut, stale: m.stale,
       ...(m.tokens.withUsage > 0 ? { tokens: { input: m.tokens.input, output: m.tokens.output } } : {}), ...(m.cost !== null ? { cost: m.cost } : {}),
+      ...(m.answeredBy ? { answeredBy: m.answeredBy } : {}),
     })),
     gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, difference: g.difference })),
     suspect: summary.suspectReferences,
@@ -194,20 +199,29 @@ function summaryTable(s: ReportSummary): Table {
   const withUnmeasurable = s.models.some((m) => (m.unmeasurable ?? 0) > 0);
   const withTokens = s.models.some((m) => m.tokens !== undefined);
   const withCost = s.models.some((m) => m.cost !== undefined && m.cost !== null);
+  const withAnsweredBy = s.models.some((m) => m.answeredBy !== undefined);
   const header = [
     'model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withUnmeasurable ? ['not measurable'] : []),
     ...(withCut ? ['cut at model limit'] : []), ...(withStale ? ['stale'] : []), ...(withTokens ? ['input tokens', 'output tokens'] : []), ...(withCost ? ['cost'] : []),
+    ...(withAnsweredBy ? ['answered by (not the model asked)'] : []),
   ];
   const text = s.models.map((m) => [
     m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures),
     ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withUnmeasurable ? [String(m.unmeasurable ?? 0)] : []), ...(withCut ? [String(m.cut ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
     ...(withTokens ? [m.tokens ? String(m.tokens.input) : '', m.tokens ? String(m.tokens.output) : ''] : []), ...(withCost ? [costText(m.cost)] : []),
+    ...(withAnsweredBy ? [answeredByText(m.answeredBy)] : []),
   ]);
   const values = s.models.map((m) => [
     m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withUnmeasurable ? [m.unmeasurable ?? 0] : []),
     ...(withCut ? [m.cut ?? 0] : []), ...(withStale ? [m.stale] : []), ...(withTokens ? [m.tokens?.input ?? null, m.tokens?.output ?? null] : []), ...(withCost ? [m.cost ?? null] : []),
+    ...(withAnsweredBy ? [answeredByText(m.answeredBy)] : []),
   ]);
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
+}
+
+/** "gpt-4o-2024-08-06: 12 rows; gpt-4o-mini: 1 row", or empty when the model asked answered every row. */
+function answeredByText(answeredBy: readonly AnsweredBy[] | undefined): string {
+  return (answeredBy ?? []).map((a) => `${a.model}: ${a.rows} row${a.rows === 1 ? '' : 's'}`).join('; ');
 }
 
 /** A cost for people: four decimals under 1 (cents of cents add up over 100,000 rows), two above; empty without a price. */
@@ -423,11 +437,12 @@ function annotationText(row: ReportRow): string {
 function scoreCell(cell: ReportCell | undefined, threshold: number): string {
   if (!cell) return '';
   if (cell.stale) return 'stale';
-  if (cell.empty) return 'empty';
-  if (cell.unmeasurable) return 'not measurable';
-  if (cell.score === null) return cell.error ? `failed: ${cell.error}` : 'n/a';
+  const by = cell.answeredBy !== undefined ? ` (answered by ${cell.answeredBy})` : '';
+  if (cell.empty) return `empty${by}`;
+  if (cell.unmeasurable) return `not measurable${by}`;
+  if (cell.score === null) return `${cell.error ? `failed: ${cell.error}` : 'n/a'}${by}`;
   // A text marker as well as the number: the report is read without colours.
-  return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}`;
+  return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}${by}`;
 }
 
 function rowsTable(input: ReportInput, rows: readonly ReportRow[]): Table {
@@ -504,12 +519,17 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
   const withText = rows.some((r) => r.input !== undefined);
   const withCorrections = rows.some((r) => r.correctedReference !== undefined);
   const withAnnotations = rows.some((r) => r.annotations !== undefined);
-  const header = ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected_reference'] : []), ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`]), ...(withAnnotations ? ['annotations'] : [])];
+  // answered_by:<model> only for models some row was answered in place of (the model the server named)
+  const answered = new Set(input.models.filter((m) => rows.some((r) => ownValue(r.scores, m)?.answeredBy !== undefined)));
+  const header = [
+    'id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected_reference'] : []),
+    ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`, ...(answered.has(m) ? [`answered_by:${m}`] : [])]), ...(withAnnotations ? ['annotations'] : []),
+  ];
   const values = rows.map((row) => [
     row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []), ...(withCorrections ? [row.correctedReference ?? ''] : []),
     ...input.models.flatMap((m) => {
       const c = ownValue(row.scores, m);
-      return [c?.stale ? null : c?.score, c?.stale ? 'stale' : c?.error, c?.rougeL];
+      return [c?.stale ? null : c?.score, c?.stale ? 'stale' : c?.error, c?.rougeL, ...(answered.has(m) ? [c?.answeredBy] : [])];
     }),
     ...(withAnnotations ? [annotationText(row)] : []),
   ]);

@@ -18,7 +18,7 @@ export interface RowReport {
   results: Record<string, RowCell>;
 }
 
-export type RowCell =
+export type RowCell = (
   /** `rougeL`: ROUGE-L F of the output against the reference (absent when the row has no reference). */
   /** A row with several references: `referenceScores` against each, `matchedReference` the 0-based index of the best, `multiReference` how `score` reads them. */
   | { status: 'scored'; score: number; pass: boolean; rougeL?: number; cut?: ('output' | 'reference')[]; referenceScores?: (number | null)[]; matchedReference?: number; multiReference?: 'best' | 'mean' }
@@ -28,7 +28,11 @@ export type RowCell =
   | { status: 'unmeasurable'; output?: number; reference?: number; limit: number }
   | { status: 'failed'; kind: string; message: string }
   | { status: 'stale' }
-  | { status: 'missing' };
+  | { status: 'missing' }
+) & {
+  /** The model the server said answered (`response.model`), when it is not the model asked. */
+  answeredBy?: string;
+};
 
 /** The dataset as the report reads it: the index, and its rows parsed in order. */
 export interface ReportDataset extends RowLookup {
@@ -124,7 +128,9 @@ export function rowReports(
     const cells = dict<RowCell>();
     const stats = statisticsRows?.[i];
     for (const model of models) {
-      const cell = cellOf(results.latest(ids[i], model), hash, threshold);
+      const result = results.latest(ids[i], model);
+      const cell = cellOf(result, hash, threshold);
+      if (result?.answeredBy !== undefined && cell.status !== 'stale') cell.answeredBy = result.answeredBy;
       const lexical = stats?.cells[model]?.rougeL;
       if (cell.status === 'scored' && lexical !== undefined) cell.rougeL = lexical;
       cells[model] = cell;

@@ -40,6 +40,17 @@ export interface ModelSummary {
   tokens: TokenTotals;
   /** What `tokens` cost at the model's configured price per million tokens; null without a price. */
   cost: number | null;
+  /**
+   * Models the server said answered (`response.model`) instead of the one asked, with how many current
+   * results each answered, most first; absent when every answer came from the model asked.
+   */
+  answeredBy?: AnsweredBy[];
+}
+
+/** A model that answered in place of the one asked, and how many rows it answered. */
+export interface AnsweredBy {
+  model: string;
+  rows: number;
 }
 
 export interface TokenTotals {
@@ -96,7 +107,7 @@ export function addUsage(totals: TokenTotals, usage: StoredResult['usage']): voi
 export function summarize(rows: readonly SummaryRow[], results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
   const models = options.models ? [...options.models] : results.models();
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
-  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0, tokens: { input: 0, output: 0, withUsage: 0 } as TokenTotals }]));
+  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0, tokens: { input: 0, output: 0, withUsage: 0 } as TokenTotals, answeredBy: new Map<string, number>() }]));
   let suspectReferences = 0;
   const baselines = models.filter((m) => options.baselines?.includes(m));
   const ruleModels = new Set(suspectRuleModels(models, baselines));
@@ -116,6 +127,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       }
       c.rows++;
       addUsage(c.tokens, r.usage);
+      if (r.answeredBy !== undefined) c.answeredBy.set(r.answeredBy, (c.answeredBy.get(r.answeredBy) ?? 0) + 1);
       if (r.error) {
         c.failed++;
         continue;
@@ -156,6 +168,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       missing: c.missing,
       tokens: c.tokens,
       cost: tokenCost(c.tokens, options.prices?.get(model)) ?? null,
+      ...(c.answeredBy.size > 0 ? { answeredBy: [...c.answeredBy].map(([by, n]) => ({ model: by, rows: n })).sort((a, b) => b.rows - a.rows) } : {}),
     };
   });
 
