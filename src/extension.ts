@@ -37,9 +37,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
       log, config, sessions, scoring, review, codeLens,
       new InlineDecorations(sessions, config),
       new ReviewDiagnostics(sessions, config),
-      new ReviewStatusBar(sessions, scoring),
+      new ReviewStatusBar(sessions, scoring, config),
       vscode.languages.registerCodeLensProvider(DATASET_SELECTOR, codeLens),
-      vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RowHoverProvider(sessions)),
+      vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RowHoverProvider(sessions, config)),
     );
     const panelCommands = registerReviewPanel(context, review);
     context.subscriptions.push(...registerCommandTable({ ...reviewCommands({ context, sessions, review, scoring, config, keys, log }), ...panelCommands }, log));

@@ -22,6 +22,8 @@ export const Commands = {
   showLog: 'pisarReview.showLog',
   checkModels: 'pisarReview.checkModels',
   openInPanel: 'pisarReview.openInPanel',
+  toggleBlindMode: 'pisarReview.toggleBlindMode',
+  exportTrainingData: 'pisarReview.exportTrainingData',
   exportReport: 'pisarReview.exportReport',
   showPanel: 'pisarReview.showPanel',
   useSuggestedThreshold: 'pisarReview.useSuggestedThreshold',

@@ -7,14 +7,15 @@
  * Types only: the webview imports this file with `import type`.
  */
 
-import type { ComparisonView, StatisticsView } from './statisticsView';
+import type { ComparisonView, IntervalView, StatisticsView } from './statisticsView';
 
 /**
  * Columns the row list can be sorted by. `score:<model>` sorts by that model's score; the review
  * orders: `nearThreshold` (the row's score closest to the threshold first) and `disagreement` (the
- * widest spread between models' scores first).
+ * widest spread between models' scores first); the label orders: `reviewersDisagree` (rows whose
+ * reviewers disagree, unsettled, first) and `unlabelled` (rows the current reviewer has not labelled first).
  */
-export type SortColumn = 'index' | 'id' | 'input' | 'reference' | 'annotation' | 'nearThreshold' | 'disagreement' | `score:${string}`;
+export type SortColumn = 'index' | 'id' | 'input' | 'reference' | 'annotation' | 'nearThreshold' | 'disagreement' | 'reviewersDisagree' | 'unlabelled' | `score:${string}`;
 
 export interface RowSort {
   readonly column: SortColumn;
@@ -33,6 +34,8 @@ export interface RowFilter {
   readonly unscored?: boolean;
   /** Case-insensitive text in the id, input, reference or outputs. */
   readonly text?: string;
+  /** Rows where reviewers gave different labels to one target and no adjudication settled it. */
+  readonly disagree?: boolean;
 }
 
 export interface RowQuery {
@@ -68,6 +71,10 @@ export interface DatasetView {
   readonly modelLabels: Readonly<Record<string, string>>;
   /** Why the last run could not score (e.g. the embedding model did not load): outputs are kept unscored. */
   readonly scoringFailure?: string;
+  /** Who is reviewing: labels made here are theirs. */
+  readonly reviewer: string | null;
+  /** Blind mode: other reviewers' labels and every score are not sent (see src/core/review/blindView.ts). */
+  readonly blind: boolean;
 }
 
 export interface ModelSummaryView {
@@ -133,8 +140,19 @@ export interface AnnotationView {
   readonly target: string;
   readonly label: string;
   readonly note?: string;
+  /** Who labelled (absent on labels written before reviewers were recorded). */
+  readonly reviewer?: string;
   /** The row changed since this annotation was made. */
   readonly stale?: boolean;
+}
+
+/** An adjudication in force: the label that settles a target the reviewers disagreed on. */
+export interface SettledView {
+  /** 'reference' or a model name. */
+  readonly target: string;
+  readonly label: string;
+  readonly reviewer?: string;
+  readonly note?: string;
 }
 
 /** One row of the list: short text only. */
@@ -152,6 +170,10 @@ export interface RowView {
   readonly annotations: readonly AnnotationView[];
   readonly suspect: boolean;
   readonly hasImage: boolean;
+  /** Targets ('reference' or a model) whose reviewers disagree, unsettled (never sent in blind mode). */
+  readonly disagreeOn?: readonly string[];
+  /** Adjudications in force on the row (never sent in blind mode). */
+  readonly settled?: readonly SettledView[];
 }
 
 export interface RowsPage {
@@ -193,6 +215,41 @@ export interface RowDetail {
   readonly images: readonly ImageView[];
   readonly outputs: readonly OutputView[];
   readonly annotations: readonly AnnotationView[];
+  /** As in RowView: targets in open disagreement and the adjudications in force (empty in blind mode). */
+  readonly disagreeOn: readonly string[];
+  readonly settled: readonly SettledView[];
+}
+
+/** A statistic of agreement with its bootstrap interval (null where undefined, e.g. everyone gave one label). */
+export interface AgreementStatisticView {
+  readonly value: number | null;
+  readonly interval: IntervalView | null;
+}
+
+export interface AgreementMeasuresView {
+  /** Units (a row's reference or one output) rated by two or more reviewers. */
+  readonly units: number;
+  readonly percentAgreement: number | null;
+  /** Only with exactly two reviewers. */
+  readonly cohenKappa?: AgreementStatisticView;
+  readonly fleissKappa: AgreementStatisticView;
+  readonly krippendorffAlpha: AgreementStatisticView;
+}
+
+/** Agreement between reviewers as `report` computes it (src/core/report/agreement.ts), for the panel. */
+export interface AgreementView {
+  readonly reviewers: readonly string[];
+  readonly unitsRated: number;
+  /** Null in blind mode (the statistics tell how the others labelled). */
+  readonly overall: AgreementMeasuresView | null;
+  readonly perLabel: readonly (AgreementMeasuresView & { readonly label: string; readonly count: number })[];
+  /** Units and rows each reviewer labelled. */
+  readonly progress: readonly { readonly reviewer: string; readonly labelled: number; readonly rows: number }[];
+  /** Open disagreements; null in blind mode. */
+  readonly disagreements: number | null;
+  readonly adjudicated: number;
+  readonly totalRows: number;
+  readonly blind: boolean;
 }
 
 /**
@@ -206,6 +263,14 @@ export interface RequestMap {
   'rows/scoreAll': { params: Record<string, never>; result: null };
   'row/annotate': { params: { rowId: string; target: string; label: string; note?: string }; result: null };
   'row/removeAnnotation': { params: { rowId: string; target: string }; result: null };
+  /** Settles a target the reviewers disagree on with a label (an adjudicate event by the current reviewer). */
+  'row/adjudicate': { params: { rowId: string; target: string; label: string; note?: string }; result: null };
+  /** Agreement per label and overall, reviewers' progress; null without a dataset. */
+  'review/agreement': { params: Record<string, never>; result: AgreementView | null };
+  /** Turns blind mode on or off (the pisarReview.review.blind setting). */
+  'review/setBlind': { params: { blind: boolean }; result: null };
+  /** Runs "Export Training Data…" for the dataset shown (format, filters and hold-out are asked for). */
+  'training/export': { params: Record<string, never>; result: null };
   'report/export': { params: Record<string, never>; result: null };
   /** The statistics of the dataset (intervals, paired tests, calibration); null without a dataset. Computed on request. */
   'stats/get': { params: Record<string, never>; result: StatisticsView | null };

@@ -62,6 +62,8 @@ export class ReviewFixture implements PanelSource {
   scoring = false;
   /** The reviewer named on annotations made through the model (undefined: none). */
   reviewer: string | undefined;
+  /** Blind mode (the pisarReview.review.blind setting). */
+  blind = false;
   /** Called with the rows the active review says changed (its onDidChangeRows, as ReviewApi.onDidChangeRows). */
   onDidChangeRows: ((indexes: readonly number[] | undefined) => void) | undefined;
   private active: DatasetReview | undefined;
@@ -72,7 +74,7 @@ export class ReviewFixture implements PanelSource {
     readonly labels: readonly string[],
   ) {
     this.follow(review);
-    this.model = new ReviewModel(() => this.active, () => ({ labels: this.labels, canScore: true, reviewer: this.reviewer }));
+    this.model = new ReviewModel(() => this.active, () => ({ labels: this.labels, canScore: true, reviewer: this.reviewer, blind: this.blind }));
   }
 
   /** Writes `rows` as `<name>` in a fresh folder and opens it with its (empty) sidecars. */
@@ -203,7 +205,25 @@ export class ReviewFixture implements PanelSource {
     await this.model.removeAnnotation(annotationId);
   }
 
+  async adjudicate(index: number, target: AnnotationTarget, label: string, note?: string): Promise<void> {
+    this.calls.push(`adjudicate ${index} ${target.kind === 'reference' ? 'reference' : target.model} ${label}`);
+    await this.model.adjudicate(index, target, label, note);
+  }
+
+  agreement() {
+    return this.model.agreement({ resamples: 200 });
+  }
+
   // ---- PanelSource: what needs VS Code or a model endpoint is recorded ----
+
+  async setBlind(blind: boolean): Promise<void> {
+    this.calls.push(`blind ${blind}`);
+    this.blind = blind;
+  }
+
+  async exportTraining(): Promise<void> {
+    this.calls.push('exportTraining');
+  }
 
   async revealRow(index: number): Promise<void> {
     this.calls.push(`reveal ${index}`);

@@ -1,13 +1,9 @@
-import { existsSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Dataset } from '../../core/dataset/datasetReader';
-import {
-  buildTrainingExport, manifestFileFor, normalizedInput, TRAINING_FORMATS,
-  type HoldoutRule, type TrainingFilters, type TrainingFormat, type TrainingManifest,
-} from '../../core/review/trainingExport';
+import { TRAINING_FORMATS, type HoldoutRule, type TrainingFilters, type TrainingFormat } from '../../core/review/trainingExport';
+import { readHoldoutRule, writeTrainingFile } from '../../core/review/trainingExportFile';
 import { AnnotationStore } from '../../core/store/annotations';
 import { ResultsStore } from '../../core/store/results';
-import { writeSafe } from '../../core/store/safeFile';
 import { loadCliConfig, settingsOf } from '../config';
 import { labelOptions } from './report';
 import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlags, terminalSafe, UsageError, writeJson } from '../args';
@@ -76,29 +72,11 @@ function score(flag: string, text: string | undefined): number | undefined {
 
 /** `--holdout`: `field=value` (no such file), a dataset (JSONL: its ids, lines and inputs), or a text file of ids (one a line). */
 async function holdoutRule(value: string, io: CliIo): Promise<HoldoutRule> {
-  const file = path.resolve(io.cwd, value);
-  if (!existsSync(file)) {
-    const eq = value.indexOf('=');
-    if (eq > 0) return { kind: 'field', field: value.slice(0, eq).trim(), value: value.slice(eq + 1) };
-    throw new UsageError(`--holdout ${terminalSafe(value)}: no such file, and not field=value (e.g. --holdout split=test)`, usage);
+  try {
+    return await readHoldoutRule(value, io.cwd);
+  } catch (error) {
+    throw new UsageError(`--holdout ${terminalSafe(value)}: ${error instanceof Error ? error.message : String(error)}`, usage);
   }
-  const text = await fsp.readFile(file, 'utf8');
-  const firstLine = text.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
-  if (firstLine.startsWith('{')) {
-    const evaluation = await Dataset.open(file);
-    const ids = new Set<string>();
-    const hashes = new Set<string>();
-    const inputs = new Set<string>();
-    for await (const row of evaluation.rows()) {
-      ids.add(row.rawId ?? row.id);
-      hashes.add(row.hash);
-      if (row.input.trim() !== '') inputs.add(normalizedInput(row.input));
-    }
-    await evaluation.close();
-    return { kind: 'ids', source: path.basename(file), ids, hashes, inputs };
-  }
-  const ids = new Set(text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean));
-  return { kind: 'ids', source: path.basename(file), ids };
 }
 
 async function runExport(argv: readonly string[], io: CliIo): Promise<number> {
@@ -129,29 +107,21 @@ async function runExport(argv: readonly string[], io: CliIo): Promise<number> {
     const results = await ResultsStore.open(dataset.file, { repair: false });
     const annotations = await AnnotationStore.forDataset(dataset.file, { repair: false });
     for (const p of [...results.problems, ...annotations.problems]) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
-    const built = await buildTrainingExport({
-      file: dataset.file, rows: dataset.rows(), lookup: dataset,
-      annotations: annotations.all(), corrections: annotations.corrections(), adjudications: annotations.adjudications(),
-      results, format, filters, labels, holdout, dropHoldout: values['drop-holdout'] ?? false,
+    const written = await writeTrainingFile({
+      dataset, results, annotations, format, filters, labels, holdout, holdoutNames: (values.holdout ?? []).map(String),
+      dropHoldout: values['drop-holdout'] ?? false, out,
       ...(values['system-prompt'] !== undefined ? { systemPrompt: values['system-prompt'] } : {}),
+      embeddingModel: settings.embedding.provider === 'remote' ? `remote:${settings.embedding.remote.model}` : settings.embedding.model,
+      toolVersion: VERSION,
     });
-    if (!built.ok) {
-      io.stderr.write(`pisar-review export: ${built.holdout.length} selected row(s) belong to the hold-out (evaluation) set; nothing was written:\n`);
-      for (const h of built.holdout) io.stderr.write(`  ${terminalSafe(h.id)} (line ${h.line}): ${terminalSafe(h.why)}\n`);
+    if (!written.ok) {
+      io.stderr.write(`pisar-review export: ${written.holdout.length} selected row(s) belong to the hold-out (evaluation) set; nothing was written:\n`);
+      for (const h of written.holdout) io.stderr.write(`  ${terminalSafe(h.id)} (line ${h.line}): ${terminalSafe(h.why)}\n`);
       io.stderr.write('  fix: narrow the filters, or pass --drop-holdout to leave these rows out (they are listed in the manifest).\n');
-      if (values.json) writeJson(io, { schema: 'pisar-review/export@1', ok: false, out: null, manifest: null, records: 0, rows: 0, holdout: built.holdout, skipped: [] } satisfies ExportDocument);
+      if (values.json) writeJson(io, { schema: 'pisar-review/export@1', ok: false, out: null, manifest: null, records: 0, rows: 0, holdout: written.holdout, skipped: [] } satisfies ExportDocument);
       return ExitCode.usageOrInput;
     }
-    const manifestFile = manifestFileFor(out);
-    const manifest: TrainingManifest = {
-      schema: 'pisar-review/training-manifest@1', format, dataset: dataset.file, out, records: built.lines.length, rows: built.rows,
-      annotationEvents: built.annotationEvents, filters, references: 'corrected',
-      holdout: holdout.length ? { rules: (values.holdout ?? []).map(String), dropped: built.dropped } : undefined,
-      embeddingModel: settings.embedding.provider === 'remote' ? `remote:${settings.embedding.remote.model}` : settings.embedding.model,
-      toolVersion: VERSION, createdAt: new Date().toISOString(),
-    };
-    await writeSafe(out, built.lines.length ? `${built.lines.join('\n')}\n` : '', 'replace');
-    await writeSafe(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`, 'replace');
+    const { built, manifestFile } = written;
     for (const s of built.skipped.slice(0, 20)) io.stderr.write(`pisar-review export: skipped ${terminalSafe(s.id)} (line ${s.line}): ${terminalSafe(s.why)}\n`);
     if (values.json) {
       writeJson(io, { schema: 'pisar-review/export@1', ok: true, out, manifest: manifestFile, records: built.lines.length, rows: built.rows.length, holdout: built.dropped, skipped: built.skipped } satisfies ExportDocument);

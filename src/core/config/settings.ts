@@ -32,6 +32,7 @@ export const SettingKeys = {
   embeddingRemoteModel: 'embedding.remote.model',
   annotationLabels: 'annotation.labels',
   reviewer: 'reviewer',
+  reviewBlind: 'review.blind',
   calibrationBadLabels: 'calibration.badLabels',
   calibrationGoodLabels: 'calibration.goodLabels',
   problemsLowScores: 'problems.lowScores',
@@ -279,6 +280,8 @@ export interface ReviewSettings {
   readonly labels: readonly string[];
   /** Who is reviewing, named on every annotation event; empty: git's user.email, else the OS user. */
   readonly reviewer: string;
+  /** Blind mode: while labelling, other reviewers' labels and every score are hidden (not sent to any view). */
+  readonly reviewBlind: boolean;
   /** Labels on model outputs read as bad / good when the threshold is calibrated. */
   readonly calibration: LabelMapping;
   readonly fieldMapping: FieldMapping;
@@ -311,7 +314,7 @@ export interface SettingsSource {
 }
 
 /** Keys that hold an object of settings in a JSON document. */
-const GROUPS = ['scoring', 'embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset'];
+const GROUPS = ['scoring', 'embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset', 'review'];
 
 /** Reads and checks every setting; each bad one is a problem and its default is used. */
 export function readSettings(source: SettingsSource): SettingsRead {
@@ -345,6 +348,7 @@ export function readSettings(source: SettingsSource): SettingsRead {
     },
     labels: take(parseLabels(source.get(K.annotationLabels), K.annotationLabels, DEFAULT_ANNOTATION_LABELS)),
     reviewer: take(parseText(source.get(K.reviewer), K.reviewer, '', '"ana@example.org"')).trim(),
+    reviewBlind: take(parseSwitch(source.get(K.reviewBlind), K.reviewBlind, false)),
     calibration: take(labelMapping(bad, good)),
     fieldMapping: take(parseFieldMapping(source.get(K.fieldMapping))),
     problemsLowScores: take(parseSwitch(source.get(K.problemsLowScores), K.problemsLowScores, false)),

@@ -220,7 +220,8 @@ export class DatasetReview {
     const states = this.states;
     const order = this.modelOrder;
     const touched = new Set<string>(change.ids);
-    const affected = new Set<number>(states ? [] : this.indexesOf(change.rowIds));
+    // The rows the store names (an adjudication or correction changes no annotation, yet its row's view changes).
+    const affected = new Set<number>(this.indexesOf(change.rowIds));
     const landed = new Map<number, PlacedAnnotation[]>();
     for (const id of change.ids) {
       const was = this.annotationRows.get(id);

@@ -2,7 +2,10 @@ import type { DatasetRow } from '../dataset/types';
 import { summarize, summaryRowsOf } from '../report/summary';
 import { costText } from '../report/render';
 import { sameTarget, type AnnotationTarget } from '../store/annotations';
+import { agreementReport, agreementUnits, isDisagreement, type AgreementUnit } from '../report/agreement';
+import { shownAnnotations, shownRowState, type ReviewerView } from './blindView';
 import type {
+  AgreementView,
   AnnotationView,
   DatasetView,
   ModelSummaryView,
@@ -10,6 +13,7 @@ import type {
   RowDetail,
   RowView,
   ScoreView,
+  SettledView,
   SummaryView,
 } from '../../shared/protocol';
 import type { DatasetReview, ModelResultState, PlacedAnnotation } from './datasetReview';
@@ -32,6 +36,10 @@ export type RowCondition =
   | { readonly kind: 'suspectReference' }
   | { readonly kind: 'annotated' }
   | { readonly kind: 'notScored' }
+  /** Reviewers gave one target different labels and no adjudication settled it (none in blind mode). */
+  | { readonly kind: 'reviewersDisagree' }
+  /** The current reviewer labelled something on the row. */
+  | { readonly kind: 'labelledByMe' }
   /** `within`: only these rows can match (the panel narrows a search as the user types on). */
   | { readonly kind: 'text'; readonly text: string; readonly within?: readonly number[] };
 
@@ -43,6 +51,8 @@ export interface ReviewContext {
   readonly canScore: boolean;
   /** Who is reviewing (named on every annotation event); each reviewer edits only their own labels. */
   readonly reviewer?: string;
+  /** Blind mode: other reviewers' labels and every score are left out of every view (src/core/review/blindView.ts). */
+  readonly blind?: boolean;
 }
 
 /** Model names in the panel's column headers longer than this are shortened in the middle (the full name is the title). */
@@ -55,7 +65,7 @@ const INPUT_PREVIEW_CHARS = 200;
 const REFERENCE_PREVIEW_CHARS = 500;
 
 export class ReviewModel {
-  private cache: { review: DatasetReview; version: number; resultsVersion: number; dataset: DatasetView; summary: SummaryView } | undefined;
+  private cache: { review: DatasetReview; version: number; resultsVersion: number; viewKey: string; dataset: DatasetView; summary: SummaryView } | undefined;
 
   constructor(
     private readonly active: () => DatasetReview | undefined,
@@ -72,15 +82,54 @@ export class ReviewModel {
     return this.snapshot()?.summary ?? null;
   }
 
+  /** What the current reviewer may see (blind mode: their own labels, no scores). */
+  reviewerView(): ReviewerView {
+    const context = this.context();
+    return { reviewer: context.reviewer, blind: context.blind === true };
+  }
+
   /** Rows `start .. start+count-1` of the active dataset (clamped). */
   async rows(start: number, count: number): Promise<RowView[]> {
     const review = this.active();
     if (!review) return [];
     const from = Math.max(0, Math.floor(start));
     const to = Math.min(review.dataset.rowCount, from + Math.max(0, Math.floor(count)));
+    const view = this.reviewerView();
+    const units = view.blind ? undefined : reviewUnitsOf(review);
     const out: RowView[] = [];
-    for await (const [i, row] of readRowsInBlocks(review.dataset, range(from, to))) out.push(rowView(review, i, row));
+    for await (const [i, row] of readRowsInBlocks(review.dataset, range(from, to))) out.push(rowView(review, i, row, view, units?.byRow.get(i)));
     return out;
+  }
+
+  /** Agreement per label and overall with intervals, reviewers' progress (core agreementReport, as `report`); blind mode sends progress only. */
+  agreement(options: { seed?: number; resamples?: number } = {}): AgreementView | null {
+    const review = this.active();
+    if (!review) return null;
+    const view = this.reviewerView();
+    const report = agreementReport(reviewUnitsOf(review).units, review.dataset.rowCount, options);
+    return {
+      reviewers: report.reviewers,
+      unitsRated: report.unitsRated,
+      overall: view.blind ? null : report.overall,
+      perLabel: view.blind ? [] : report.perLabel,
+      progress: report.progress,
+      disagreements: view.blind ? null : report.disagreements,
+      adjudicated: report.adjudicated,
+      totalRows: report.totalRows,
+      blind: view.blind,
+    };
+  }
+
+  /** Settles the label of a row's target (the reviewers disagree on it): an adjudicate event by the current reviewer; the store announces the row. */
+  async adjudicate(rowIndex: number, target: AnnotationTarget, label: string, note?: string, review = this.active()): Promise<void> {
+    if (!review) throw new Error('No dataset is open.');
+    if (rowIndex < 0 || rowIndex >= review.dataset.rowCount) throw new RangeError(`Row ${rowIndex} does not exist.`);
+    const store = await review.annotationStore();
+    await store.adjudicate({
+      rowId: review.dataset.rowIds()[rowIndex], rowHash: review.dataset.rowHash(rowIndex),
+      target: target.kind === 'output' ? { kind: 'output', model: target.model } : { kind: 'reference' },
+      label, ...(note ? { note } : {}), reviewer: this.context().reviewer,
+    });
   }
 
   /** Every row index matching a condition, in file order (no row is parsed except for text). */
@@ -88,9 +137,11 @@ export class ReviewModel {
     const review = this.active();
     if (!review) return [];
     const states = review.rowStates();
+    const view = this.reviewerView();
     const all = Array.from({ length: review.dataset.rowCount }, (_, i) => i);
     switch (condition.kind) {
       case 'belowThreshold':
+        if (view.blind) return [];
         return all.filter((i) => {
           const s = states.get(i);
           if (!s) return false;
@@ -98,9 +149,16 @@ export class ReviewModel {
           return model === undefined ? s.below : s.results.some((r) => r.model === model && countsAsBelow(r, review.threshold));
         });
       case 'suspectReference':
-        return all.filter((i) => states.get(i)?.suspect === true);
+        return view.blind ? [] : all.filter((i) => states.get(i)?.suspect === true);
       case 'annotated':
-        return all.filter((i) => (states.get(i)?.annotations.length ?? 0) > 0);
+        return all.filter((i) => shownAnnotations(states.get(i)?.annotations ?? [], view).length > 0);
+      case 'labelledByMe':
+        return all.filter((i) => states.get(i)?.annotations.some((p) => p.annotation.reviewer === view.reviewer) ?? false);
+      case 'reviewersDisagree': {
+        if (view.blind) return [];
+        const byRow = reviewUnitsOf(review).byRow;
+        return all.filter((i) => byRow.get(i)?.some(isDisagreement) ?? false);
+      }
       case 'notScored': {
         const models = review.models();
         return all.filter((i) => {
@@ -152,6 +210,7 @@ export class ReviewModel {
     if (!review) return new Map();
     const n = review.dataset.rowCount;
     const columns = new Map(review.models().map((m) => [m, new Float64Array(n).fill(Number.NaN)]));
+    if (this.reviewerView().blind) return columns;
     for (const state of review.rowStates().values()) {
       for (const r of state.results) {
         const column = columns.get(r.model);
@@ -166,11 +225,13 @@ export class ReviewModel {
     const review = this.active();
     if (!review || !Number.isInteger(index) || index < 0 || index >= review.dataset.rowCount) return undefined;
     const row = await readRow(review, index);
-    const state = review.rowState(index);
+    const view = this.reviewerView();
+    const state = shownRowState(review.rowState(index), view);
+    const units = view.blind ? [] : reviewUnitsOf(review).byRow.get(index) ?? [];
     const outputs: OutputView[] = (state?.results ?? []).map((r) => ({
       model: r.model,
       output: r.result.output ?? null,
-      score: scoreView(r, review.threshold, review.scoringFailure),
+      score: view.blind ? null : scoreView(r, review.threshold, review.scoringFailure),
       ...(r.result.latencyMs !== undefined ? { latencyMs: r.result.latencyMs } : {}),
       ...(matchedReferenceText(r.result) !== undefined ? { matched: matchedReferenceText(r.result) } : {}),
     }));
@@ -188,6 +249,8 @@ export class ReviewModel {
       images: row?.images.map((i) => ({ kind: i.kind, source: i.value })) ?? [],
       outputs,
       annotations: state?.annotations.map(annotationView) ?? [],
+      disagreeOn: disagreeOn(units),
+      settled: settledOf(units),
     };
   }
 
@@ -233,8 +296,10 @@ export class ReviewModel {
     const review = this.active();
     if (!review) return undefined;
     const c = this.cache;
-    if (c && c.review === review && c.version === review.version) return c;
     const context = this.context();
+    const view = this.reviewerView();
+    const viewKey = JSON.stringify([view.reviewer ?? null, view.blind, context.labels, context.canScore]);
+    if (c && c.review === review && c.version === review.version && c.viewKey === viewKey) return c;
     const name = review.file.split(/[\\/]/).pop() ?? review.file;
     const dataset: DatasetView = {
       file: review.file,
@@ -252,20 +317,65 @@ export class ReviewModel {
       threshold: review.threshold,
       modelLabels: Object.fromEntries(compactModelNames(review.models(), HEADER_NAME_MAX)),
       ...(review.scoringFailure ? { scoringFailure: review.scoringFailure } : {}),
+      reviewer: view.reviewer ?? null,
+      blind: view.blind,
     };
     // A label changes the count of annotated rows only: the scores' summary (a pass over every row) is kept.
-    const summary = c && c.review === review && c.resultsVersion === review.resultsVersion
-      ? { ...c.summary, annotated: annotatedRows(review) }
-      : summaryView(review);
-    this.cache = { review, version: review.version, resultsVersion: review.resultsVersion, dataset, summary };
+    const summary = view.blind
+      ? blindSummary(summaryView(review), annotatedRows(review, view))
+      : c && c.review === review && c.resultsVersion === review.resultsVersion && c.viewKey === viewKey
+        ? { ...c.summary, annotated: annotatedRows(review, view) }
+        : summaryView(review);
+    this.cache = { review, version: review.version, resultsVersion: review.resultsVersion, viewKey, dataset, summary };
     return this.cache;
   }
 }
 
-function annotatedRows(review: DatasetReview): number {
+function annotatedRows(review: DatasetReview, view: ReviewerView): number {
   let annotated = 0;
-  for (const state of review.rowStates().values()) if (state.annotations.length > 0) annotated++;
+  for (const state of review.rowStates().values()) if (shownAnnotations(state.annotations, view).length > 0) annotated++;
   return annotated;
+}
+
+/** The summary without anything made of scores (blind mode): counts of scored rows stay, means, shares, histograms and gaps go. */
+function blindSummary(summary: SummaryView, annotated: number): SummaryView {
+  return {
+    ...summary,
+    models: summary.models.map((m) => ({ ...m, mean: null, median: null, meanText: null, medianText: null, shareAtLeast: null, histogram: m.histogram.map(() => 0) })),
+    gaps: summary.gaps.map((g) => ({ ...g, difference: null })),
+    annotated,
+    suspect: 0,
+  };
+}
+
+/** Each review version's agreement units (a unit: one target of a row), and those of each row. */
+const reviewUnits = new WeakMap<DatasetReview, { readonly version: number; readonly units: AgreementUnit[]; readonly byRow: Map<number, AgreementUnit[]> }>();
+
+function reviewUnitsOf(review: DatasetReview): { readonly units: AgreementUnit[]; readonly byRow: ReadonlyMap<number, AgreementUnit[]> } {
+  const known = reviewUnits.get(review);
+  if (known && known.version === review.version) return known;
+  const store = review.annotations;
+  const units = store ? agreementUnits(store.all(), store.adjudications(), review.dataset) : [];
+  const byRow = new Map<number, AgreementUnit[]>();
+  for (const u of units) byRow.set(u.rowIndex, [...(byRow.get(u.rowIndex) ?? []), u]);
+  const entry = { version: review.version, units, byRow };
+  reviewUnits.set(review, entry);
+  return entry;
+}
+
+function targetName(target: AnnotationTarget): string {
+  return target.kind === 'reference' ? 'reference' : (target.model ?? 'output');
+}
+
+function disagreeOn(units: readonly AgreementUnit[]): string[] {
+  return units.filter(isDisagreement).map((u) => targetName(u.target));
+}
+
+function settledOf(units: readonly AgreementUnit[]): SettledView[] {
+  return units.flatMap((u) => {
+    const j = u.adjudication;
+    return j ? [{ target: targetName(u.target), label: j.label, ...(j.reviewer ? { reviewer: j.reviewer } : {}), ...(j.note ? { note: j.note } : {}) }] : [];
+  });
 }
 
 /** The active dataset's summary: core summarize() plus histograms and review progress. */
@@ -367,15 +477,18 @@ export function annotationView(p: PlacedAnnotation): AnnotationView {
     target: a.target.kind === 'reference' ? 'reference' : (a.target.model ?? 'output'),
     label: a.label,
     ...(a.note ? { note: a.note } : {}),
+    ...(a.reviewer ? { reviewer: a.reviewer } : {}),
     ...(p.state === 'changed' ? { stale: true } : {}),
   };
 }
 
-function rowView(review: DatasetReview, index: number, row: DatasetRow | undefined): RowView {
-  const state = review.rowState(index);
+function rowView(review: DatasetReview, index: number, row: DatasetRow | undefined, view: ReviewerView, units: readonly AgreementUnit[] | undefined): RowView {
+  const state = shownRowState(review.rowState(index), view);
   const firstLine = (row?.input ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
   const scores: Record<string, ScoreView> = {};
-  for (const r of state?.results ?? []) scores[r.model] = scoreView(r, review.threshold, review.scoringFailure);
+  if (!view.blind) for (const r of state?.results ?? []) scores[r.model] = scoreView(r, review.threshold, review.scoringFailure);
+  const open = disagreeOn(units ?? []);
+  const settled = settledOf(units ?? []);
   return {
     index,
     line: review.dataset.rowLine(index),
@@ -386,6 +499,8 @@ function rowView(review: DatasetReview, index: number, row: DatasetRow | undefin
     annotations: state?.annotations.map(annotationView) ?? [],
     suspect: state?.suspect ?? false,
     hasImage: (row?.images.length ?? 0) > 0,
+    ...(open.length > 0 ? { disagreeOn: open } : {}),
+    ...(settled.length > 0 ? { settled } : {}),
   };
 }
 

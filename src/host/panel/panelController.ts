@@ -148,6 +148,10 @@ export class PanelController {
       case 'rows/scoreAll':
       case 'row/annotate':
       case 'row/removeAnnotation':
+      case 'row/adjudicate':
+      case 'review/agreement':
+      case 'review/setBlind':
+      case 'training/export':
       case 'report/export':
       case 'stats/get':
       case 'stats/useThreshold':
@@ -203,15 +207,37 @@ export class PanelController {
         const { rowId, target } = request.params;
         const index = this.requireRow(rowId);
         const row = await this.source.rowDetail(index);
-        const annotation = row?.annotations.find((a) => a.target === target);
+        // Each reviewer removes their own label: another reviewer's on the same target stays.
+        const reviewer = this.requireDataset().reviewer ?? undefined;
+        const annotation = row?.annotations.find((a) => a.target === target && a.reviewer === reviewer) ?? row?.annotations.find((a) => a.target === target && a.reviewer === undefined);
         if (!annotation) throw new Error(`Row ${row?.id ?? index} has no annotation on ${target === 'reference' ? 'its reference' : `the output of ${target}`}.`);
         await this.source.removeAnnotation(annotation.id);
         return null;
       }
+      case 'row/adjudicate': {
+        const dataset = this.requireDataset();
+        const { rowId, target, label, note } = request.params;
+        const index = this.requireRow(rowId);
+        if (dataset.blind) throw new Error('Blind mode hides the labels an adjudication settles: turn blind mode off (pisarReview.review.blind) to adjudicate.');
+        if (!dataset.labels.includes(label)) throw new Error(`Unknown label "${label}": use one of ${dataset.labels.join(', ')}.`);
+        await this.source.adjudicate(index, targetOf(dataset, target), label, note?.trim() ? note.trim() : undefined);
+        return null;
+      }
+      case 'review/agreement':
+        return this.source.activeDataset() ? this.source.agreement() : null;
+      case 'review/setBlind':
+        if (typeof request.params.blind !== 'boolean') throw new Error('review/setBlind takes blind: true or false.');
+        await this.source.setBlind(request.params.blind);
+        return null;
+      case 'training/export':
+        this.requireDataset();
+        await this.source.exportTraining();
+        return null;
       case 'report/export':
         await this.source.exportReport();
         return null;
       case 'stats/get':
+        if (this.source.activeDataset()?.blind) throw new Error(BLIND_SCORES);
         return this.source.activeDataset() && this.source.statistics ? (await this.source.statistics()) ?? null : null;
       case 'stats/useThreshold': {
         const t = request.params.threshold;
@@ -224,6 +250,7 @@ export class PanelController {
       case 'stats/compare': {
         const dataset = this.source.activeDataset();
         if (!dataset || !this.source.compare) return null;
+        if (dataset.blind) throw new Error(BLIND_SCORES);
         const { a, b } = request.params;
         for (const m of [a, b]) if (!dataset.models.includes(m)) throw new Error(`No model "${m}" in ${dataset.name}: pick one of ${dataset.models.join(', ')}.`);
         return (await this.source.compare(a, b)) ?? null;
@@ -364,18 +391,28 @@ function targetOf(dataset: DatasetView, target: string): AnnotationTarget {
   return { kind: 'output', model: target };
 }
 
-/** Drops filter and sort parts that name a model the dataset does not have. */
+const BLIND_SCORES = 'Blind mode hides the scores while you label: turn blind mode off (pisarReview.review.blind) to see the statistics.';
+
+/** Drops filter and sort parts that name a model the dataset does not have, and in blind mode those made of scores or others' labels. */
 export function sanitizeQuery(query: RowQuery, dataset: DatasetView | undefined): RowQuery {
   const models = dataset?.models ?? [];
-  const sortModel = query.sort.column.startsWith('score:') ? query.sort.column.slice('score:'.length) : undefined;
-  const sort = sortModel !== undefined && !models.includes(sortModel) ? DEFAULT_QUERY.sort : query.sort;
+  const blind = dataset?.blind === true;
+  const column = query.sort.column;
+  const sortModel = column.startsWith('score:') ? column.slice('score:'.length) : undefined;
+  const bySomethingHidden = blind && (sortModel !== undefined || column === 'nearThreshold' || column === 'disagreement' || column === 'reviewersDisagree');
+  const sort = (sortModel !== undefined && !models.includes(sortModel)) || bySomethingHidden ? DEFAULT_QUERY.sort : query.sort;
   const below = query.filter.below;
-  const keepBelow = below === undefined || below === 'any' || models.includes(below.model);
-  const filter = keepBelow ? query.filter : { ...query.filter, below: undefined };
+  const keepBelow = below === undefined || (!blind && (below === 'any' || models.includes(below.model)));
+  const hidden = blind && (query.filter.suspect !== undefined || query.filter.disagree !== undefined);
+  let filter = keepBelow ? query.filter : { ...query.filter, below: undefined };
+  if (hidden) {
+    const { below: _below, suspect: _suspect, disagree: _disagree, ...rest } = query.filter;
+    filter = { ...rest, ...(keepBelow && below !== undefined ? { below } : {}), ...(!blind && _suspect !== undefined ? { suspect: _suspect } : {}), ...(!blind && _disagree !== undefined ? { disagree: _disagree } : {}) };
+  }
   return sort === query.sort && filter === query.filter ? query : { sort, filter };
 }
 
-const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'report/export', 'stats/get', 'stats/useThreshold', 'stats/compare']);
+const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'row/adjudicate', 'review/agreement', 'review/setBlind', 'training/export', 'report/export', 'stats/get', 'stats/useThreshold', 'stats/compare']);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -412,6 +449,7 @@ export function describeQuery(query: RowQuery, threshold: number, shown: number,
   if (f.annotated) parts.push('annotated');
   if (f.unscored) parts.push('not scored');
   if (f.text) parts.push(`containing "${f.text}"`);
+  if (f.disagree) parts.push('reviewers disagree');
   const sort = query.sort.column === 'index' && !query.sort.descending ? 'file order' : `sorted by ${query.sort.column}${query.sort.descending ? ' (descending)' : ''}`;
   return `${shown} of ${total} rows${parts.length ? `: ${parts.join('; ')}` : ''}; ${sort}`;
 }

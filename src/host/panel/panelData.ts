@@ -8,7 +8,7 @@ import type { ReviewApi } from '../review/reviewApi';
  * panel's tests use core's ReviewModel over real files, with the vscode-only actions recorded.
  */
 export interface PanelSource
-  extends Pick<ReviewApi, 'activeDataset' | 'summary' | 'rows' | 'filterRows' | 'rowDetail' | 'indexOfRow' | 'rowIdAt' | 'isScoring' | 'revealRow' | 'scoreRows' | 'scoreAll' | 'annotate' | 'removeAnnotation'>,
+  extends Pick<ReviewApi, 'activeDataset' | 'summary' | 'rows' | 'filterRows' | 'rowDetail' | 'indexOfRow' | 'rowIdAt' | 'isScoring' | 'revealRow' | 'scoreRows' | 'scoreAll' | 'annotate' | 'removeAnnotation' | 'adjudicate' | 'agreement'>,
     Partial<Pick<ReviewApi, 'scoreColumns' | 'prepareSearch'>> {
   /** Exports the summary and the rows in the panel's view (the export command). */
   exportReport(): Promise<void>;
@@ -20,4 +20,8 @@ export interface PanelSource
   useThreshold?(threshold: number): Promise<void>;
   /** Model b against model a, row by row. */
   compare?(a: string, b: string): Promise<ComparisonView | undefined>;
+  /** Sets the pisarReview.review.blind setting (resolves once the views follow it). */
+  setBlind(blind: boolean): Promise<void>;
+  /** "Export Training Data…": format, filters and hold-out asked for, then the core export (as the CLI's). */
+  exportTraining(): Promise<void>;
 }

@@ -15,6 +15,7 @@ import { describeQuery, isPanelMessage, PanelController } from './panelControlle
 import type { PanelSource } from './panelData';
 import { dict } from '../../core/security/ownKeys';
 import { pick, showError, showInfo, showWarning } from '../surfaces';
+import { setBlindMode } from '../review/blindMode';
 
 /** Largest image shown as a thumbnail; bigger ones are named, not loaded. */
 const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
@@ -42,6 +43,12 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     scoreAll: (options) => api.scoreAll(options),
     annotate: (index, target, label, note) => api.annotate(index, target, label, note),
     removeAnnotation: (id) => api.removeAnnotation(id),
+    adjudicate: (index, target, label, note) => api.adjudicate(index, target, label, note),
+    agreement: () => api.agreement(),
+    setBlind: (blind) => setBlindMode(blind),
+    exportTraining: async () => {
+      await vscode.commands.executeCommand(Commands.exportTrainingData);
+    },
     exportReport: async () => {
       await vscode.commands.executeCommand(Commands.exportReport);
     },

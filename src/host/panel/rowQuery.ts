@@ -302,6 +302,7 @@ export function rowConditions(filter: RowFilter): RowCondition[] {
   if (filter.suspect) out.push({ kind: 'suspectReference' });
   if (filter.annotated) out.push({ kind: 'annotated' });
   if (filter.unscored) out.push({ kind: 'notScored' });
+  if (filter.disagree) out.push({ kind: 'reviewersDisagree' });
   return out;
 }
 
@@ -327,7 +328,14 @@ export async function computeOrder(
     for (let i = 0; i < n; i++) if (hits[i] === lists.length) kept.push(i);
   }
   const column = query.sort.column;
-  if (isReviewOrder(column)) {
+  if (column === 'reviewersDisagree' || column === 'unlabelled') {
+    // The label orders: the rows that need a reviewer first (file order within each part).
+    const marked = new Uint8Array(n);
+    for (const i of await source.filterRows({ kind: column === 'reviewersDisagree' ? 'reviewersDisagree' : 'labelledByMe' })) if (i >= 0 && i < n) marked[i] = 1;
+    const first = column === 'reviewersDisagree' ? 1 : 0;
+    const parts = [kept.filter((i) => marked[i] === first), kept.filter((i) => marked[i] !== first)];
+    kept = query.sort.descending ? [...parts[1], ...parts[0]] : [...parts[0], ...parts[1]];
+  } else if (isReviewOrder(column)) {
     const scores = source.scoreColumns ? await source.scoreColumns() : (await columns.ensure(source, dataset), columns.scoreColumns());
     sortByScore(kept, reviewOrderKeys(column, scores.values(), n, dataset.threshold), query.sort.descending);
   } else if (column.startsWith('score:') && source.scoreColumns) {

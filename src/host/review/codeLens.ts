@@ -8,6 +8,8 @@ import { Disposable } from '../dispose';
 import { compactModelNames } from '../../core/review/display';
 import { uiText } from '../../core/security/escape';
 import { inlineAnnotationsText, inlineResultText } from './format';
+import { shownRowState } from '../../core/review/blindView';
+import { reviewerViewOf } from './reviewService';
 
 /** As the line-start text (decorations.ts): names longer than this are shortened in the middle. */
 const INLINE_NAME_MAX = 10;
@@ -39,11 +41,14 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
     super();
     let enabled = config.current.codeLens;
     let position = config.current.inlineScoresPosition;
+    let seen = [config.current.reviewBlind, config.current.reviewer].join('\u0000');
     this._register(vscode.Disposable.from(
       config.onDidChange((c) => {
-        if (c.codeLens === enabled && c.inlineScoresPosition === position) return;
+        const view = [c.reviewBlind, c.reviewer].join('\u0000');
+        if (c.codeLens === enabled && c.inlineScoresPosition === position && view === seen) return;
         enabled = c.codeLens;
         position = c.inlineScoresPosition;
+        seen = view;
         this.emitter.fire();
       }),
       // Scores on the CodeLens line follow the stores (a run, an annotation), coalesced.
@@ -116,10 +121,11 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
     switch (lens.kind) {
       case 'scores': {
         // The row's scores and annotations, as the line-start text shows them; model names and labels are outside text.
-        const state = session && index !== undefined ? session.rowState(index) : undefined;
+        const view = reviewerViewOf(this.config.current, session?.file);
+        const state = session && index !== undefined ? shownRowState(session.rowState(index), view) : undefined;
         const names = compactModelNames(session?.models() ?? [], INLINE_NAME_MAX);
-        const text = state ? [...state.results.map((r) => inlineResultText(r, session!.threshold, names.get(r.model) ?? r.model)), inlineAnnotationsText(state)].filter(Boolean).join(' · ') : '';
-        lens.command = { title: uiText(text || 'not scored'), command: ViewCommands.focusPanel, tooltip: 'Scores of this row (hover the row for details); click for the PiSAR Review panel' };
+        const text = state ? [...(view.blind ? [] : state.results).map((r) => inlineResultText(r, session!.threshold, names.get(r.model) ?? r.model)), inlineAnnotationsText(state)].filter(Boolean).join(' · ') : '';
+        lens.command = { title: uiText(text || (view.blind ? 'scores hidden (blind mode)' : 'not scored')), command: ViewCommands.focusPanel, tooltip: 'Scores of this row (hover the row for details); click for the PiSAR Review panel' };
         break;
       }
       case 'score':

@@ -36,7 +36,7 @@ export function reviewCommands(deps: ReviewCommandDeps): Omit<CommandTable, Pane
   const table: { readonly [K in Exclude<CommandName, PanelCommandName>]: (deps: ReviewCommandDeps, ...args: unknown[]) => unknown } = {
     scoreRow, scoreRowWith, scoreFile, cancelScoring, annotateRow, correctReference, editAnnotation, removeAnnotation,
     nextSuspectReference, nextBelowThreshold, exportAnnotatedCopy, setApiKey, clearApiKey, openSample, showLog,
-    openInPanel, checkModels,
+    openInPanel, checkModels, toggleBlindMode, exportTrainingData,
   };
   const bound = {} as Record<Exclude<CommandName, PanelCommandName>, (...args: unknown[]) => unknown>;
   for (const name of Object.keys(table) as (keyof typeof table)[]) bound[name] = (...args) => table[name](deps, ...args);
@@ -179,6 +179,24 @@ async function openInPanel(deps: ReviewCommandDeps): Promise<void> {
     uri = picked?.[0];
   }
   if (uri) await deps.sessions.openFromDisk(uri);
+}
+
+/** Blind mode on or off (pisarReview.review.blind): scores and other reviewers' labels hidden while labelling. */
+async function toggleBlindMode(deps: ReviewCommandDeps): Promise<void> {
+  const { setBlindMode } = await import('./blindMode');
+  const blind = !deps.config.current.reviewBlind;
+  await setBlindMode(blind);
+  void showInfo(blind
+    ? 'PiSAR Review: blind mode on: scores and other reviewers\' labels are hidden while you label.'
+    : 'PiSAR Review: blind mode off: scores and every reviewer\'s labels are shown.');
+}
+
+/** The reviewed rows as a fine-tuning file: format, filters and hold-out picked, written by the CLI export's core. */
+async function exportTrainingData(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (!session) return;
+  const { exportTrainingData: exportTraining } = await import('./exportTraining');
+  await exportTraining(session, deps.config.current, String((deps.context.extension.packageJSON as { version?: unknown }).version ?? '0.0.0-dev'));
 }
 
 async function checkModels(deps: ReviewCommandDeps): Promise<void> {

@@ -6,6 +6,8 @@ import { inlineAnnotationsText, inlineResultText } from './format';
 import type { DatasetSession, ModelResultState } from './session';
 import type { SessionManager } from './sessions';
 import type { ConfigService } from '../config';
+import { shownRowState } from '../../core/review/blindView';
+import { reviewerViewOf } from './reviewService';
 
 /** Coalesces bursts (answers arriving, sidecar reloads) into one repaint. */
 const REPAINT_DEBOUNCE_MS = 100;
@@ -74,13 +76,18 @@ export class InlineDecorations implements vscode.Disposable {
     });
 
     let position = config.current.inlineScoresPosition;
+    let blind = config.current.reviewBlind;
+    let reviewer = config.current.reviewer;
     this.disposables.push(
       sessions.onDidChange((e) => this.schedule(e.session)),
-      // Scores move between the line start and the CodeLens line (codeLens.ts) at once.
+      // Scores move between the line start and the CodeLens line (codeLens.ts) at once; blind mode and the reviewer change what is drawn.
       config.onDidChange((c) => {
-        if (c.inlineScoresPosition === position) return;
+        if (c.inlineScoresPosition === position && c.reviewBlind === blind && c.reviewer === reviewer) return;
+        const marks = c.reviewBlind !== blind || c.reviewer !== reviewer;
         position = c.inlineScoresPosition;
-        for (const editor of vscode.window.visibleTextEditors) this.paintEditor(editor, true);
+        blind = c.reviewBlind;
+        reviewer = c.reviewer;
+        for (const editor of vscode.window.visibleTextEditors) this.paintEditor(editor, !marks);
       }),
       // Immediate on editor switch: the user is looking at it now.
       vscode.window.onDidChangeVisibleTextEditors((editors) => editors.forEach((ed) => this.paintEditor(ed))),
@@ -128,7 +135,9 @@ export class InlineDecorations implements vscode.Disposable {
     if (session) {
       const dataset = session.dataset;
       const lineCount = editor.document.lineCount;
-      for (const state of session.rowStates().values()) {
+      const view = reviewerViewOf(this.config.current, session.file);
+      for (const raw of session.rowStates().values()) {
+        const state = shownRowState(raw, view);
         if (state.index >= dataset.rowCount) continue;
         const line = dataset.rowLine(state.index) - 1;
         if (line >= lineCount) continue;
@@ -170,13 +179,15 @@ export class InlineDecorations implements vscode.Disposable {
     const dataset = session.dataset;
     const lineCount = editor.document.lineCount;
     const states = session.rowStates();
-    const models = session.models();
+    // Blind mode: no score slot, and only this reviewer's labels.
+    const view = reviewerViewOf(this.config.current, session.file);
+    const models = view.blind ? [] : session.models();
     const slotOf = new Map(models.map((m, k) => [m, k]));
     const names = compactModelNames(models, INLINE_NAME_MAX);
     const scores: vscode.DecorationOptions[][] = models.map(() => []);
     const notes: vscode.DecorationOptions[] = [];
     const add = (index: number) => {
-      const state = states.get(index);
+      const state = shownRowState(states.get(index), view);
       if (!state) return;
       const line = dataset.rowLine(index) - 1;
       if (line >= lineCount) return;

@@ -48,7 +48,8 @@ export class ReviewDiagnostics extends Disposable implements vscode.Disposable {
 
   private update(session: DatasetSession): void {
     const diagnostics = session.dataset.findings.map(findingDiagnostic);
-    if (this.config.current.problemsLowScores) {
+    // Blind mode: a low score is not told, not even as a problem.
+    if (this.config.current.problemsLowScores && !this.config.current.reviewBlind) {
       for (const state of session.rowStates().values()) {
         const line = session.dataset.rowLine(state.index) - 1;
         for (const r of state.results) {

@@ -7,6 +7,9 @@ import { plainText, targetLabel } from './format';
 import { markdownText } from '../../core/security/escape';
 import { markdown } from '../surfaces';
 import type { SessionManager } from './sessions';
+import type { ConfigService } from '../config';
+import { BLIND_SCORE_NOTE, shownRowState } from '../../core/review/blindView';
+import { reviewerViewOf } from './reviewService';
 
 const MAX_TEXT = 1200;
 /** The input is context for the outputs below it: its start is enough. */
@@ -22,14 +25,16 @@ const INLINE_NAME_MAX = 10;
  * URL shows those characters, loads nothing and links nowhere (VS Code's appendText leaves bare URLs live).
  */
 export class RowHoverProvider implements vscode.HoverProvider {
-  constructor(private readonly sessions: SessionManager) {}
+  constructor(private readonly sessions: SessionManager, private readonly config: ConfigService) {}
 
   async provideHover(document: vscode.TextDocument, position: vscode.Position): Promise<vscode.Hover | undefined> {
     const session = this.sessions.forDocument(document);
     if (!session) return undefined;
     const index = session.dataset.indexAtLine(position.line + 1);
     if (index === undefined) return undefined;
-    const state = session.rowState(index);
+    // Blind mode: no score and only this reviewer's labels are given to the hover.
+    const view = reviewerViewOf(this.config.current, session.file);
+    const state = shownRowState(session.rowState(index), view);
     let row: DatasetRow | undefined;
     try {
       row = await session.dataset.getRow(index);
@@ -98,6 +103,8 @@ export class RowHoverProvider implements vscode.HoverProvider {
           md.appendMarkdown(' · embeddings ');
           md.appendMarkdown(markdownText(embeddingModelName(r.result.scorer)));
         }
+      } else if (view.blind) {
+        md.appendMarkdown(markdown`score ${BLIND_SCORE_NOTE}`);
       } else {
         const missing = noScore(r, session.scoringFailure);
         md.appendMarkdown(missing?.kind === 'unscored' ? '**not scored**: ' : 'no score: ');

@@ -14,7 +14,7 @@ import type { ComparisonView } from '../../shared/statisticsView';
  * through the same code. Every string in the views is dataset text: render it with textContent.
  */
 export interface ReviewApi
-  extends Pick<ReviewModel, 'activeDataset' | 'summary' | 'rows' | 'filterRows' | 'rowDetail' | 'scoreColumns' | 'prepareSearch' | 'indexOfRow' | 'rowIdAt' | 'annotate' | 'removeAnnotation'> {
+  extends Pick<ReviewModel, 'activeDataset' | 'summary' | 'rows' | 'filterRows' | 'rowDetail' | 'scoreColumns' | 'prepareSearch' | 'indexOfRow' | 'rowIdAt' | 'annotate' | 'removeAnnotation' | 'adjudicate' | 'agreement'> {
   /** The dataset shown changed: another editor became active, or the last one was closed (undefined). */
   readonly onDidChangeActiveDataset: vscode.Event<DatasetView | undefined>;
   /**

@@ -13,6 +13,8 @@ import { comparisonView, reviewComparison, reviewStatistics } from '../../core/r
 import type { ComparisonView } from '../../shared/statisticsView';
 import type { StatisticsReport } from '../../core/report/statistics';
 import { DisposableStore } from '../dispose';
+import type { ReviewConfig } from '../reviewConfig';
+import type { ReviewerView } from '../../core/review/blindView';
 
 /**
  * The review actions shared by the editor commands and the side panel (it implements ReviewApi):
@@ -35,7 +37,7 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
     private readonly scoring: ScoringController,
     private readonly config: ConfigService,
   ) {
-    super(() => sessions.active, () => ({ labels: config.current.labels, canScore: vscode.workspace.isTrusted, reviewer: reviewerOf(config.current.reviewer, sessions.active?.file) }));
+    super(() => sessions.active, () => ({ labels: config.current.labels, canScore: vscode.workspace.isTrusted, reviewer: reviewerOf(config.current.reviewer, sessions.active?.file), blind: config.current.reviewBlind }));
     this.disposables.add(vscode.Disposable.from(
       sessions.onDidChangeActive(() => this.activeEmitter.fire(this.activeDataset())),
       sessions.onDidChange((e) => {
@@ -123,6 +125,11 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
   dispose(): void {
     this.disposables.dispose();
   }
+}
+
+/** What the reviewer of `datasetFile` may see under the settings `config` (blind mode: their own labels, no scores). */
+export function reviewerViewOf(config: ReviewConfig, datasetFile: string | undefined): ReviewerView {
+  return { reviewer: reviewerOf(config.reviewer, datasetFile), blind: config.reviewBlind };
 }
 
 /** The reviewer named on annotation events: the pisarReview.reviewer setting, else git's user.email (asked once per folder), else the OS user. */

@@ -11,6 +11,7 @@ import type { SessionManager } from './sessions';
 import { Debouncer } from '../debounce';
 import { Disposable } from '../dispose';
 import { ui } from '../surfaces';
+import type { ConfigService } from '../config';
 
 /**
  * `PiSAR 12/40 results` (row × model pairs) while the active dataset is being scored, then the mean per model
@@ -20,13 +21,14 @@ export class ReviewStatusBar extends Disposable implements vscode.Disposable {
   private readonly item = this._register(vscode.window.createStatusBarItem('pisarReview.status', vscode.StatusBarAlignment.Left, 50));
   private readonly updates = this._register(new Debouncer(100));
   /** What the mean text was made from: a label (no change of results) leaves it as it is, with no pass over every row. */
-  private shown: { session: object; resultsVersion: number; failure: string | undefined } | undefined;
+  private shown: { session: object; resultsVersion: number; failure: string | undefined; blind: boolean } | undefined;
 
-  constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController) {
+  constructor(private readonly sessions: SessionManager, private readonly scoring: ScoringController, private readonly config: ConfigService) {
     super();
     this.item.name = 'PiSAR Review';
     this._register(vscode.Disposable.from(
       sessions.onDidChangeActive(() => this.update()),
+      config.onDidChange(() => this.update()),
       sessions.onDidChange((e) => { if (e.session === sessions.active) this.schedule(); }),
       scoring.onDidChangeProgress((s) => { if (s === sessions.active) this.schedule(); }),
       vscode.window.onDidChangeActiveTextEditor((e) => {
@@ -52,8 +54,14 @@ export class ReviewStatusBar extends Disposable implements vscode.Disposable {
       this.item.tooltip = ui`Scoring: ${progress.text} row × model results; click to cancel.`;
       this.item.command = Commands.cancelScoring;
       this.shown = undefined;
-    } else if (this.shown?.session !== session || this.shown.resultsVersion !== session.resultsVersion || this.shown.failure !== session.scoringFailure) {
-      this.shown = { session, resultsVersion: session.resultsVersion, failure: session.scoringFailure };
+    } else if (this.config.current.reviewBlind) {
+      // Blind mode: no mean is told while labelling.
+      this.shown = { session, resultsVersion: session.resultsVersion, failure: session.scoringFailure, blind: true };
+      this.item.text = '$(eye-closed) PiSAR blind';
+      this.item.tooltip = 'Blind mode: scores and other reviewers\' labels are hidden while you label. Run "PiSAR Review: Toggle Blind Mode" to see them.';
+      this.item.command = Commands.toggleBlindMode;
+    } else if (this.shown?.session !== session || this.shown.resultsVersion !== session.resultsVersion || this.shown.failure !== session.scoringFailure || this.shown.blind) {
+      this.shown = { session, resultsVersion: session.resultsVersion, failure: session.scoringFailure, blind: false };
       const summary = summaryView(session);
       const t = session.threshold;
       const scored = summary.models.filter((m) => m.mean !== null);
