@@ -31,6 +31,7 @@ export class StatsPanel {
   private readonly pairs: HTMLElement;
   private readonly calibration: HTMLElement;
   private readonly bias: HTMLTableElement;
+  private readonly human: HTMLTableElement;
   private readonly note: HTMLParagraphElement;
   private readonly compareA = el('select', { testid: 'compare-a', attrs: { 'aria-label': 'Baseline model (A)' } });
   private readonly compareB = el('select', { testid: 'compare-b', attrs: { 'aria-label': 'Candidate model (B)' } });
@@ -51,6 +52,7 @@ export class StatsPanel {
     this.pairs = el('div', { className: 'stats-pairs', testid: 'stats-pairs' });
     this.calibration = el('div', { className: 'stats-calibration', testid: 'stats-calibration' });
     this.bias = el('table', { className: 'stats-table', testid: 'stats-bias' });
+    this.human = el('table', { className: 'stats-table', testid: 'stats-human-band' });
     this.note = el('p', { className: 'summary-note', testid: 'stats-note' });
     const run = custom('vscode-button', { text: 'Compare', testid: 'compare-run', attrs: { secondary: '', title: 'Row by row: improved, regressed, unchanged (|B − A| ≤ 0.02), and the paired test' } });
     run.addEventListener('click', () => void this.runCompare());
@@ -61,7 +63,7 @@ export class StatsPanel {
       el('div', { className: 'stats-orders' }, el('span', { text: 'A' }), this.compareA, el('span', { text: 'B' }), this.compareB, run),
       this.compareResult,
     );
-    this.element = el('div', { className: 'stats', testid: 'stats' }, this.orders, this.note, this.intervals, this.pairs, this.compareBlock, this.calibration, this.bias);
+    this.element = el('div', { className: 'stats', testid: 'stats' }, this.orders, this.note, this.intervals, this.human, this.pairs, this.compareBlock, this.calibration, this.bias);
   }
 
   /** The section was opened or closed: load when it opens with old numbers. */
@@ -103,12 +105,13 @@ export class StatsPanel {
 
   render(stats: StatisticsView | null): void {
     if (!stats || stats.models.length === 0) {
-      for (const part of [this.intervals, this.pairs, this.calibration, this.bias]) part.replaceChildren();
+      for (const part of [this.intervals, this.human, this.pairs, this.calibration, this.bias]) part.replaceChildren();
       this.note.textContent = stats ? 'No scores yet: score the file to see intervals and calibration.' : '';
       return;
     }
     this.note.textContent = `95% intervals: bootstrap with ${stats.resamples} resamples (seed ${stats.seed}), the same numbers as pisar-review report --json.${stats.omittedModels > 0 ? ` The first ${stats.models.length} models are shown; ${stats.omittedModels} more are not.` : ''}`;
     this.renderIntervals(stats);
+    this.renderHumanBand(stats);
     this.renderPairs(stats);
     this.renderCompareChoices(stats);
     this.renderCalibration(stats);
@@ -132,6 +135,19 @@ export class StatsPanel {
       ),
     );
     this.intervals.replaceChildren(el('caption', { text: 'How sure each number is' }), el('thead', {}, head), el('tbody', {}, ...rows));
+  }
+
+  /** The human band (people against people) and each model against it: "at human level" or "below". */
+  private renderHumanBand(stats: StatisticsView): void {
+    const h = stats.humanBand;
+    if (!h) return this.human.replaceChildren();
+    const head = el('tr', {}, ...['Model', 'Cosine mean [95% CI]', 'Cosine', 'ROUGE-L F [95% CI]', 'ROUGE-L'].map((text) => el('th', { text, attrs: { scope: 'col' } })));
+    const band = el('tr', { attrs: { 'data-model': '(human band)' } }, el('th', { text: `Human band (${h.n} rows)`, attrs: { scope: 'row' } }), estimateCell('mean', h.mean, number), el('td', { text: '' }), estimateCell('rougeL', h.rougeL.mean, number), el('td', { text: '' }));
+    const rows = h.models.map((m) =>
+      el('tr', { attrs: { 'data-model': m.model } }, el('th', { text: m.model, attrs: { scope: 'row' } }), estimateCell('mean', m.mean, number), el('td', { text: m.verdict, attrs: { 'data-field': 'verdict' } }), estimateCell('rougeL', m.rougeL, number), el('td', { text: m.rougeLVerdict, attrs: { 'data-field': 'rougeLVerdict' } })),
+    );
+    const from = h.sources.includes('references') ? 'each of a row\'s references against the others' : `the human outputs (${h.humanModels.join(', ')})`;
+    this.human.replaceChildren(el('caption', { text: `Against people: the same metric, human against human (${from}); "below" when a model's whole interval lies under the band's` }), el('thead', {}, head), el('tbody', {}, band, ...rows));
   }
 
   private renderPairs(stats: StatisticsView): void {

@@ -155,6 +155,30 @@ export interface StatisticsView {
   };
   /** With a slice field: the numbers per value of that field. */
   readonly slices?: SlicesView;
+  /** Where people's answers can be scored the same way (several references, or human output columns): the band models are read against. */
+  readonly humanBand?: HumanBandView;
+}
+
+/** How a model's mean reads against the human band: its interval reaches the band's ("at human level") or lies wholly under it ("below"). */
+export type HumanVerdictView = 'at human level' | 'below' | 'no score';
+
+/**
+ * The same metric, human against human: a row's several references each scored against the others
+ * (by the multiReference rule, averaged over the references), and the outputs of human columns; the
+ * band is the mean of those per-row scores with its interval, by the same method as the models' means.
+ */
+export interface HumanBandView {
+  /** Where the human scores come from. */
+  readonly sources: readonly ('references' | 'models')[];
+  /** The human output columns counted (humanModels setting, models marked human). */
+  readonly humanModels: readonly string[];
+  /** Cosine: rows with a human score, their mean and its interval. */
+  readonly n: number;
+  readonly mean: EstimateView | null;
+  /** ROUGE-L F, human against human. */
+  readonly rougeL: { readonly n: number; readonly mean: EstimateView | null };
+  /** Each model (human columns left out) against the band, on cosine and on ROUGE-L. */
+  readonly models: readonly { readonly model: string; readonly mean: EstimateView | null; readonly verdict: HumanVerdictView; readonly rougeL: EstimateView | null; readonly rougeLVerdict: HumanVerdictView }[];
 }
 
 export interface ComparedRowView {

@@ -121,7 +121,7 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     const sliceField = values.slice?.trim();
     if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
     const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referencesOf: referencesOfRow, multiReference: settings.multiReference });
-    const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField });
+    const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField, humanModels: settings.humanModels });
     const rows = values.rows ? rowReports(dataset, scored, models, threshold, statisticsRows, corrections) : undefined;
     const units = agreementUnits(annotations.all(), annotations.adjudications(), dataset);
     const agreement = units.some((u) => u.ratings.size > 0) ? agreementReport(units, dataset.rowCount, { seed }) : undefined;

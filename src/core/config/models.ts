@@ -26,6 +26,8 @@ export interface ModelConfig {
   maxTokensParam?: 'max_tokens' | 'max_completion_tokens';
   /** Keep `<think>` blocks in the output that is stored and scored (default: removed; the raw text is kept beside it). */
   keepThinking?: boolean;
+  /** Its outputs are people's: they make the human band the other models are read against (see humanModelsOf). */
+  human?: boolean;
   /** Requests in flight at once for this model (default 4). */
   concurrency?: number;
   /** Per-attempt deadline for the whole response, body included (default 60000). */
@@ -65,7 +67,7 @@ export class ConfigError extends Error {
 
 const KNOWN_KEYS: readonly (keyof ModelConfig)[] = [
   'name', 'baseUrl', 'model', 'apiKeyEnv', 'systemPrompt', 'promptTemplate', 'temperature', 'maxTokens',
-  'maxTokensParam', 'keepThinking', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers', 'stream', 'maxRetryWaitMs', 'apiKeyOrigins', 'price',
+  'maxTokensParam', 'keepThinking', 'human', 'concurrency', 'timeoutMs', 'maxResponseBytes', 'extraBody', 'headers', 'stream', 'maxRetryWaitMs', 'apiKeyOrigins', 'price',
 ];
 
 /** Longest duration a timer can hold (setTimeout's limit, about 24.8 days); longer ones fire at once. */
@@ -197,6 +199,11 @@ function parseModel(entry: unknown, source: string, at: string): ModelConfig {
       throw new ConfigError(source, f('maxTokensParam'), `must be "max_tokens" or "max_completion_tokens"; got ${JSON.stringify(maxTokensParam)}`, 'Use "max_completion_tokens" for OpenAI reasoning models (o1, o3, gpt-5), else leave it out.');
     }
     config.maxTokensParam = maxTokensParam;
+  }
+  const human = obj.human;
+  if (human !== undefined && human !== null) {
+    if (typeof human !== 'boolean') throw new ConfigError(source, f('human'), `must be true or false; got ${JSON.stringify(human)}`, 'Set "human": true when the outputs are people\'s (a human baseline), or remove it.');
+    if (human) config.human = true;
   }
   const keepThinking = obj.keepThinking;
   if (keepThinking !== undefined && keepThinking !== null) {

@@ -40,6 +40,7 @@ export const SettingKeys = {
   inlineScoresPosition: 'inlineScores.position',
   fieldMapping: 'fieldMapping',
   baselineModels: 'baselineModels',
+  humanModels: 'humanModels',
   reasoningMarkers: 'reasoning.markers',
   datasetMaxInflatedBytes: 'dataset.maxInflatedBytes',
 } as const;
@@ -295,6 +296,8 @@ export interface ReviewSettings {
   readonly inlineScoresPosition: 'lineStart' | 'codeLens';
   /** Models shown and compared but kept out of the "suspect reference" rule (e.g. an off-topic baseline). */
   readonly baselineModels: readonly string[];
+  /** Output columns written by people (and models marked `human`): the human band the models are read against. */
+  readonly humanModels: readonly string[];
   /** Reasoning markers stripped from outputs beside the built-in ones (`<think>`, `[THINK]`, gpt-oss channels, ...). */
   readonly reasoningMarkers: readonly ReasoningMarker[];
   readonly dataset: {
@@ -355,10 +358,13 @@ export function readSettings(source: SettingsSource): SettingsRead {
     codeLens: take(parseSwitch(source.get(K.codeLensEnabled), K.codeLensEnabled, true)),
     inlineScoresPosition: take(parseChoice(source.get(K.inlineScoresPosition), K.inlineScoresPosition, ['lineStart', 'codeLens'] as const, '"lineStart" draws the scores before the line\'s text; "codeLens" on a line above the row, always in sight at column 1.')),
     baselineModels: take(parseModelNames(source.get(K.baselineModels), K.baselineModels)),
+    humanModels: [],
     reasoningMarkers: take(parseReasoningMarkerSetting(source.get(K.reasoningMarkers))),
     dataset: { maxInflatedBytes: take(parseByteSize(source.get(K.datasetMaxInflatedBytes), K.datasetMaxInflatedBytes, DEFAULT_MAX_INFLATED_BYTES)) },
   };
-  return { settings, problems };
+  const models = settings.models;
+  const humanModels = [...new Set([...take(parseModelNames(source.get(K.humanModels), K.humanModels)), ...models.filter((m) => m.human).map((m) => m.name)])];
+  return { settings: { ...settings, humanModels }, problems };
 }
 
 /** How the settings open a dataset: the field mapping and the inflated-size limit. */

@@ -363,8 +363,33 @@ function slicePairsTable(st: StatisticsReport): Table | undefined {
 
 const SLICE_PAIRS_CSV_HEADER = ['value', ...PAIRS_CSV_HEADER];
 
+/** The human band first (people against people), then each model against it, on cosine and ROUGE-L. */
+function humanBandTable(st: StatisticsReport): Table | undefined {
+  const h = st.humanBand;
+  if (!h) return undefined;
+  const from = [
+    ...(h.sources.includes('references') ? ['rows\' several references, each against the others'] : []),
+    ...(h.sources.includes('models') || h.humanModels.length > 0 ? [`human outputs (${h.humanModels.join(', ')})`] : []),
+  ].join('; ');
+  const lines = [
+    { model: '(human band)', n: h.n as number | null, mean: h.mean, verdict: '', rougeL: h.rougeL.mean, rougeLVerdict: '' },
+    ...h.models.map((m) => ({ model: m.model, n: null as number | null, mean: m.mean, verdict: m.verdict, rougeL: m.rougeL, rougeLVerdict: m.rougeLVerdict })),
+  ];
+  return {
+    title: `Human band: the same metric, human against human (${from}); a model is "below" when its whole interval lies under the band's`,
+    header: ['model', 'rows', 'cosine mean [95% CI]', 'cosine', 'ROUGE-L F [95% CI]', 'ROUGE-L'],
+    text: lines.map((l) => [l.model, l.n === null ? '' : String(l.n), withInterval(l.mean), l.verdict, withInterval(l.rougeL), l.rougeLVerdict]),
+    values: lines.map((l) => [l.model, l.n, l.mean?.value, l.mean?.low, l.mean?.high, l.verdict, l.rougeL?.value, l.rougeL?.low, l.rougeL?.high, l.rougeLVerdict]),
+    numeric: [false, true, true, false, true, false],
+  };
+}
+
+const HUMAN_BAND_CSV_HEADER = ['model', 'rows', 'mean', 'mean_low', 'mean_high', 'verdict', 'rougeL', 'rougeL_low', 'rougeL_high', 'rougeL_verdict'];
+
 function statisticsTables(st: StatisticsReport): Table[] {
   const tables = [intervalsTable(st)];
+  const band = humanBandTable(st);
+  if (band) tables.push(band);
   if (st.pairs.list.length > 0) tables.push(pairsTable(st));
   tables.push(calibrationTable(st));
   const curve = curveTable(st);
@@ -382,6 +407,8 @@ function statisticsCsv(st: StatisticsReport): string {
     ['calibration', CALIBRATION_CSV_HEADER, calibrationTable(st)],
     ['bias', BIAS_CSV_HEADER, biasTable(st)],
   ];
+  const band = humanBandTable(st);
+  if (band) blocks.push(['human band', HUMAN_BAND_CSV_HEADER, band]);
   const slices = slicesTable(st);
   if (slices) blocks.push(['slices', SLICES_CSV_HEADER, slices]);
   const slicePairs = slicePairsTable(st);

@@ -5,7 +5,7 @@ import type { StoredResult } from '../store/results';
 import { TokenIds } from './rougeL';
 import { lengthRatio, sliceValue, type StatisticsCell, type StatisticsRow } from './statistics';
 import { getField, referencesOf } from '../dataset/fields';
-import { combineReferenceScores, type MultiReference } from '../rules/multiReference';
+import { combineReferenceScores, humanAgreement, type MultiReference } from '../rules/multiReference';
 import type { ResultLookup } from './summary';
 import { dict } from '../security/ownKeys';
 
@@ -102,8 +102,10 @@ export async function collectStatisticsRows(
       };
     }
     const rowLabels = labels.get(row.index);
+    const human = humanOfRow(row, models.map((model) => current(results, row, model)), tokenIds, options.multiReference ?? 'best');
     out.push({
       id: row.id,
+      ...(human ? { human } : {}),
       ...(options.sliceField !== undefined ? { slice: sliceValue(getField(row.fields, options.sliceField)) } : {}),
       cells,
       ...(rowLabels ? { labels: Object.fromEntries([...rowLabels].map(([m, a]) => [m, a.label])) } : {}),
@@ -152,4 +154,17 @@ function cellOf(r: StoredResult | undefined, hash: string, threshold: number): R
     return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold), ...(r.scoreCut?.length ? { cut: r.scoreCut } : {}), ...several };
   }
   return { status: 'unscored' };
+}
+
+/**
+ * A row's human-against-human scores, when it has several references (the file's, whatever corrections):
+ * the cosine the scorer stored with its results (humanScore), and ROUGE-L computed here by the same rule.
+ */
+function humanOfRow(row: DatasetRow, current: readonly (StoredResult | undefined)[], tokenIds: TokenIds, mode: MultiReference): StatisticsRow['human'] {
+  const references = referencesOf(row);
+  if (references.length < 2) return undefined;
+  const ids = references.map((reference) => tokenIds.of(reference));
+  const rougeL = humanAgreement(references.length, (i, j) => tokenIds.rougeL(ids[i], ids[j]).f, mode);
+  const score = current.find((r) => r?.humanScore !== undefined && r.multiReference === mode)?.humanScore;
+  return { ...(score !== undefined ? { score } : {}), ...(rougeL !== undefined ? { rougeL } : {}) };
 }

@@ -1,5 +1,5 @@
 import { calibrate, DEFAULT_LABEL_MAPPING, labelClass, type CalibrationOptions, type LabelMapping, type LabelledScore } from './calibration';
-import type { ModelStatisticsView, PairStatisticsView, SliceModelView, SlicesView, SliceView, StatisticsView } from '../../shared/statisticsView';
+import type { EstimateView, HumanBandView, HumanVerdictView, ModelStatisticsView, PairStatisticsView, SliceModelView, SlicesView, SliceView, StatisticsView } from '../../shared/statisticsView';
 import { rougeL, tokens } from './rougeL';
 import { ownValue } from '../security/ownKeys';
 import {
@@ -44,6 +44,8 @@ export interface StatisticsRow {
   readonly cells: Readonly<Record<string, StatisticsCell>>;
   /** Reviewers' labels on model outputs of this row: model -> label (current annotations only). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Human against human on this row: its several references each scored against the others (see humanBand). */
+  readonly human?: { readonly score?: number; readonly rougeL?: number };
 }
 
 export interface StatisticsOptions extends CalibrationOptions {
@@ -57,6 +59,8 @@ export interface StatisticsOptions extends CalibrationOptions {
   readonly sliceField?: string;
   /** Slices reported, largest first (default 50). */
   readonly maxSlices?: number;
+  /** Output columns written by people: they make the human band (with rows' several references) and are not read against it. */
+  readonly humanModels?: readonly string[];
 }
 
 export const DEFAULT_MAX_PAIR_MODELS = 10;
@@ -104,6 +108,7 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
     }
   }
   const calibrationOptions = { ...options, seed };
+  const band = humanBand(rows, modelStats, options.humanModels ?? [], seed, resamplesFor);
   const slices = options.sliceField === undefined ? undefined : sliceStatistics(rows, models.slice(0, options.maxModels ?? DEFAULT_MAX_MODELS), pairModels, options.sliceField, threshold, seed, resamplesFor, options.maxSlices ?? DEFAULT_MAX_SLICES);
   return {
     level: CONFIDENCE_LEVEL,
@@ -120,7 +125,61 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
       metrics: [calibrate('cosine', cosine, threshold, calibrationOptions), calibrate('rougeL', lexical, threshold, calibrationOptions)],
     },
     ...(slices ? { slices } : {}),
+    ...(band ? { humanBand: band } : {}),
   };
+}
+
+/**
+ * The human band: per row, the mean of its human scores (references against each other, human
+ * columns against the references), summarised like a model's mean (bootstrapSummary: same seed,
+ * same resamples, same method by size); each other model's mean is "below" when its whole interval
+ * lies under the band's, else "at human level". Undefined when no row has a human score.
+ */
+function humanBand(rows: readonly StatisticsRow[], modelStats: readonly ModelStatistics[], humanModels: readonly string[], seed: number, resamplesFor: (n: number) => number): HumanBandView | undefined {
+  const cosine: number[] = [];
+  const lexical: number[] = [];
+  const sources = new Set<'references' | 'models'>();
+  const rowMean = (values: number[]): number | undefined => (values.length === 0 ? undefined : values.reduce((s, v) => s + v, 0) / values.length);
+  for (const row of rows) {
+    const scores: number[] = [];
+    const rouges: number[] = [];
+    if (typeof row.human?.score === 'number') scores.push(row.human.score);
+    if (typeof row.human?.rougeL === 'number') rouges.push(row.human.rougeL);
+    if (row.human && (row.human.score !== undefined || row.human.rougeL !== undefined)) sources.add('references');
+    for (const model of humanModels) {
+      const cell = ownValue(row.cells, model);
+      if (typeof cell?.score === 'number') scores.push(cell.score);
+      if (typeof cell?.rougeL === 'number') rouges.push(cell.rougeL);
+      if (cell && (cell.score !== undefined || cell.rougeL !== undefined)) sources.add('models');
+    }
+    const s = rowMean(scores);
+    const r = rowMean(rouges);
+    if (s !== undefined) cosine.push(s);
+    if (r !== undefined) lexical.push(r);
+  }
+  if (cosine.length === 0 && lexical.length === 0) return undefined;
+  const mean = bootstrapSummary(cosine, 0, { seed, resamples: resamplesFor(cosine.length) })?.mean ?? null;
+  const rougeMean = bootstrapSummary(lexical, 0, { seed, resamples: resamplesFor(lexical.length) })?.mean ?? null;
+  return {
+    sources: [...sources],
+    humanModels: [...humanModels],
+    n: cosine.length,
+    mean,
+    rougeL: { n: lexical.length, mean: rougeMean },
+    models: modelStats.filter((m) => !humanModels.includes(m.model)).map((m) => ({
+      model: m.model,
+      mean: m.mean,
+      verdict: humanVerdict(m.mean, mean),
+      rougeL: m.rougeL.mean,
+      rougeLVerdict: humanVerdict(m.rougeL.mean, rougeMean),
+    })),
+  };
+}
+
+/** A model's mean against the band: "below" only when its whole interval lies under the band's. */
+export function humanVerdict(model: EstimateView | null, band: EstimateView | null): HumanVerdictView {
+  if (!model || !band) return 'no score';
+  return model.high < band.low ? 'below' : 'at human level';
 }
 
 export const DEFAULT_MAX_SLICES = 50;

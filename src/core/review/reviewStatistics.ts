@@ -3,6 +3,7 @@ import type { DatasetReview } from './datasetReview';
 import type { LabelMapping } from '../report/calibration';
 import { compareRuns, type CompareOptions, type RunComparison } from '../report/compare';
 import { currentScore } from '../rules/rules';
+import type { MultiReference } from '../rules/multiReference';
 import { collectStatisticsRows } from '../report/rows';
 import { computeStatistics, type StatisticsReport } from '../report/statistics';
 
@@ -13,14 +14,14 @@ const computed = new WeakMap<DatasetReview, { key: string; report: Promise<Stati
  * seed, same numbers). Computed on request and kept until the rows, results, annotations, threshold,
  * models or label mapping change.
  */
-export function reviewStatistics(review: DatasetReview, labels?: LabelMapping): Promise<StatisticsReport> {
+export function reviewStatistics(review: DatasetReview, labels?: LabelMapping, scoring: { humanModels?: readonly string[]; multiReference?: MultiReference } = {}): Promise<StatisticsReport> {
   const models = review.models();
-  const key = JSON.stringify([review.version, review.threshold, labels ?? null, models]);
+  const key = JSON.stringify([review.version, review.threshold, labels ?? null, models, scoring.humanModels ?? [], scoring.multiReference ?? 'best']);
   const hit = computed.get(review);
   if (hit && hit.key === key) return hit.report;
   const report = (async () => {
-    const rows = await collectStatisticsRows(review.dataset, review.results ?? { latest: () => undefined, models: () => [] }, review.annotations?.all() ?? [], models);
-    return computeStatistics(rows, models, { threshold: review.threshold, ...(labels ? { labels } : {}) });
+    const rows = await collectStatisticsRows(review.dataset, review.results ?? { latest: () => undefined, models: () => [] }, review.annotations?.all() ?? [], models, { ...(scoring.multiReference ? { multiReference: scoring.multiReference } : {}) });
+    return computeStatistics(rows, models, { threshold: review.threshold, ...(labels ? { labels } : {}), humanModels: scoring.humanModels ?? [] });
   })();
   computed.set(review, { key, report });
   report.catch(() => computed.delete(review));

@@ -30,3 +30,24 @@ export function combineReferenceScores(scores: readonly (number | undefined)[], 
   if (n === 0) return undefined;
   return { score: mode === 'best' ? (scores[matched] as number) : sum / n, matched };
 }
+
+/**
+ * The same metric, human against human, on one row of `k` references: each reference scored against
+ * the others as an output is against all of them (best or mean), then the mean over the references.
+ * `score(i, j)` is reference i against reference j (undefined when that pair could not be scored);
+ * undefined when no reference could be scored against another.
+ */
+export function humanAgreement(k: number, score: (i: number, j: number) => number | undefined, mode: MultiReference): number | undefined {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < k; i++) {
+    const others: (number | undefined)[] = [];
+    for (let j = 0; j < k; j++) if (j !== i) others.push(score(i, j));
+    const combined = combineReferenceScores(others, mode);
+    if (combined) {
+      sum += combined.score;
+      n++;
+    }
+  }
+  return n === 0 ? undefined : sum / n;
+}

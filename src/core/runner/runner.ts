@@ -307,7 +307,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     // (An output whose embedding was unusable is kept: only its score is redone, no call is paid twice.)
     if (latest && latest.rowHash === row.hash && latest.output !== undefined && (!latest.error || latest.error.kind === BAD_EMBEDDING) && !(options.rerun && calling)) {
       if (latest.source === 'precomputed') lane.stats.precomputed++;
-      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, correction: _correction, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, output: _output, rawOutput: _raw, reasoningStripped: _stripped, ...rest } = latest;
+      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, correction: _correction, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, output: _output, rawOutput: _raw, reasoningStripped: _stripped, ...rest } = latest;
       return finish({ ...rest, ...answerFields(latest.rawOutput ?? latest.output, reasoning(lane)), at: now() }, row, false);
     }
     const precomputed = ownValue(row.outputs, lane.name);

@@ -7,7 +7,7 @@ import { redactCredentials } from '../security/redact';
 import type { StoredResult } from '../store/results';
 import { unmeasurableNote, type UnmeasurableShares } from '../rules/rules';
 import type { RunScorer } from './runTypes';
-import { combineReferenceScores, type MultiReference } from '../rules/multiReference';
+import { combineReferenceScores, humanAgreement, type MultiReference } from '../rules/multiReference';
 
 export interface ScoreBatcherOptions {
   scorer: RunScorer;
@@ -183,6 +183,13 @@ export class ScoreBatcher {
           for (const reference of b.originalReferences ?? []) pairs.push({ output: b.result.output!, reference });
           return at;
         });
+        // Human against human: each of a row's several references against the others (the human band; see humanAgreement).
+        const humanStarts = batch.map((b) => {
+          const at = pairs.length;
+          const refs = b.references;
+          if (refs.length > 1) for (let i = 0; i < refs.length; i++) for (let j = 0; j < refs.length; j++) if (i !== j) pairs.push({ output: refs[i], reference: refs[j] });
+          return at;
+        });
         const scores = await scorer.scorePairs(pairs, { signal, onBadPair: (i, reason) => bad.set(i, reason) });
         const usable = (i: number): number | undefined => (!bad.has(i) && typeof scores[i] === 'number' && Number.isFinite(scores[i]) ? scores[i] : undefined);
         batch.forEach((b, i) => {
@@ -214,14 +221,19 @@ export class ScoreBatcher {
           if (combined) {
             b.result.score = combined.score;
             b.result.scorer = scorer.cacheKey;
-            if (b.references.length > 1) {
+            const k = b.references.length;
+            const human = k > 1 ? humanAgreement(k, (a, c) => usable(humanStarts[i] + a * (k - 1) + (c < a ? c : c - 1)), mode) : undefined;
+            if (k > 1) {
               b.result.referenceScores = each.map((s) => s ?? null);
               b.result.matchedReference = combined.matched;
               b.result.multiReference = mode;
+              if (human !== undefined) b.result.humanScore = human;
+              else delete b.result.humanScore;
             } else {
               delete b.result.referenceScores;
               delete b.result.matchedReference;
               delete b.result.multiReference;
+              delete b.result.humanScore;
             }
             // Texts longer than the model reads are scored on their start only: flagged on the result.
             const scoredPairs = indexes.filter((_, k) => each[k] !== undefined);

@@ -85,7 +85,7 @@ export async function rescoreForCorrection(
   const step = 1 + originals.length;
   const at = now.toISOString();
   return usable.map((r, i) => {
-    const { score: _s, scorer: _k, scoreCut: _c, scoreNote: _n, correction: _x, originalScore: _o, referenceScores: _e, matchedReference: _m, multiReference: _r, ...rest } = r;
+    const { score: _s, scorer: _k, scoreCut: _c, scoreNote: _n, correction: _x, originalScore: _o, referenceScores: _e, matchedReference: _m, multiReference: _r, humanScore: _h, ...rest } = r;
     const cutParts = [...(cut?.[2 * i] ? ['output' as const] : []), ...(cut?.[2 * i + 1] ? ['reference' as const] : [])];
     const original = combineReferenceScores(scores.slice(i * step + 1, (i + 1) * step), multiReference);
     return {

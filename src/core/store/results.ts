@@ -44,6 +44,11 @@ export interface StoredResult {
   matchedReference?: number;
   /** With `referenceScores`: how `score` reads them, 'best' or 'mean' (pisarReview.scoring.multiReference). */
   multiReference?: 'best' | 'mean';
+  /**
+   * With `referenceScores`: the row's references against each other by the same rule (each against
+   * the others, mean over the references), a property of the row kept with each of its results: the human band.
+   */
+  humanScore?: number;
   /** Set when `score` was made against a reviewer's corrected reference: that correction's id (annotations sidecar). */
   correction?: string;
   /** With `correction`: the score against the dataset's own reference (used by `report --original-references`). */
@@ -93,7 +98,7 @@ function validateResult(value: unknown): string | undefined {
 
 /** A stored score that cannot be a cosine similarity (NaN, text, outside [-1, 1]) is ignored, with a warning. */
 function scoreWarning(value: unknown): string | undefined {
-  for (const key of ['score', 'originalScore'] as const) {
+  for (const key of ['score', 'originalScore', 'humanScore'] as const) {
     const score = (value as Record<string, unknown>)[key];
     if (score === undefined || (typeof score === 'number' && Number.isFinite(score) && score >= -1 && score <= 1)) continue;
     return `"${key}" ${JSON.stringify(score) ?? String(score)} is not a cosine similarity (a number from -1 to 1); the score was ignored and the output kept`;
@@ -115,7 +120,7 @@ function referenceScoresWarning(r: Record<string, unknown>): string | undefined 
 function withoutBadScore(value: unknown): StoredResult {
   const r = value as StoredResult;
   if (scoreWarning(r) === undefined) return r;
-  const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, ...rest } = r;
+  const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, ...rest } = r;
   return rest;
 }
 

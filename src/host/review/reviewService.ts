@@ -65,7 +65,7 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
 
   statistics(): Promise<StatisticsReport | undefined> {
     const session = this.sessions.active;
-    return session ? reviewStatistics(session, this.config.current.calibration) : Promise.resolve(undefined);
+    return session ? reviewStatistics(session, this.config.current.calibration, { humanModels: this.config.current.humanModels, multiReference: this.config.current.multiReference }) : Promise.resolve(undefined);
   }
 
   isScoring(): boolean {
