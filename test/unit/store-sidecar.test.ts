@@ -34,6 +34,35 @@ function appenderProcess(file: string, writer: string, count: number, size: numb
 }
 
 describe('sidecar (append-only JSONL)', () => {
+  it('reads a sidecar larger than its read block whole: lines across blocks, multi-byte text at the seams, CRLF, blank and corrupt lines, a cut-off tail; a read from an offset goes on from there', async () => {
+    const file = path.join(await tempDir(), 'data.pisar-results.jsonl');
+    const lines: string[] = [];
+    const expected: unknown[] = [];
+    // ~20 MB: more than two 8 MiB blocks; line lengths vary so the seams fall inside lines and inside characters.
+    for (let i = 0, length = 0; length < 20e6; i++) {
+      if (i % 9973 === 5) lines.push('');
+      if (i % 15013 === 7) lines.push('{"cut": tru');
+      const record = { i, text: `é€😀 ${'x'.repeat(i % 997)} 東京 ${i}` };
+      lines.push(JSON.stringify(record) + (i % 7 === 0 ? '\r' : ''));
+      length += lines.at(-1)!.length;
+      expected.push(record);
+    }
+    await fsp.writeFile(file, `${lines.join('\n')}\n{"i": "cut off mid-wr`);
+    const read = await readSidecar(file, { repair: false });
+    assert.deepEqual(read.records, expected);
+    const corrupt = lines.flatMap((l, k) => (l.startsWith('{"cut"') ? [k + 1] : []));
+    assert.deepEqual(read.problems.map((p) => [p.kind, p.line]), [...corrupt.map((l) => ['corrupt-line', l]), ['truncated-tail', lines.length + 1]]);
+    assert.equal(read.lines, lines.length);
+    assert.equal(read.end, Buffer.byteLength(`${lines.join('\n')}\n`));
+    // Reading on from the middle of the file numbers its lines on and yields the records after that offset.
+    const half = Math.floor(lines.length / 2);
+    const offset = Buffer.byteLength(`${lines.slice(0, half).join('\n')}\n`);
+    const later = await readSidecar(file, { repair: false, from: offset, firstLine: half });
+    assert.deepEqual(later.records, expected.slice(expected.length - (lines.slice(half).filter((l) => l.startsWith('{"i"')).length)));
+    assert.equal(later.end, read.end);
+    assert.equal(later.lines, lines.length);
+  });
+
   it('appends records as lines and reads them back in order', async () => {
     const file = path.join(await tempDir(), 'data.pisar-results.jsonl');
     await appendRecords(file, [{ a: 1 }, { a: 2, text: 'line\nbreak' }]);

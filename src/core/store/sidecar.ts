@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { openSafe, openSafeSync, readSafe, UnsafeFileError, writeSafe } from './safeFile';
+import { openSafe, openSafeSync, UnsafeFileError, writeSafe } from './safeFile';
 import type { AppendedRange } from './sidecarPosition';
 
 /**
@@ -196,42 +196,64 @@ async function endsWithNewline(handle: fsp.FileHandle, size: number): Promise<bo
  */
 export async function readSidecar<T = unknown>(file: string, options: ReadSidecarOptions<T> = {}): Promise<SidecarContents<T>> {
   const from = options.from ?? 0;
-  let data: Buffer | undefined;
+  let handle: fsp.FileHandle;
   try {
-    data = await readSafe(file, from);
+    handle = await openSafe(file, 'read');
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], problems: [], end: 0, lines: 0 };
     // A planted link or pipe is reported like a bad line and read as empty; writes to it are refused.
     if (err instanceof UnsafeFileError) return { records: [], problems: [{ file, line: 1, kind: 'unsafe-file', reason: err.reason, fix: err.fix }] };
     throw err;
   }
-  if (data === undefined) return { records: [], problems: [], end: 0, lines: 0 };
   const records: T[] = [];
   const problems: SidecarProblem[] = [];
   const map = options.map ?? ((v: unknown) => v as T);
 
-  let start = 0;
   let line = options.firstLine ?? 0;
-  while (start < data.length) {
-    const end = data.indexOf(NEWLINE, start);
-    if (end === -1) break; // unterminated tail: handled below
-    line++;
-    const text = data.toString('utf8', start, end).replace(/\r$/, '');
-    start = end + 1;
-    if (text.trim() === '') continue;
-    acceptLine(text, line);
+  // Bytes after the last newline read so far: the start of a line the next block completes, or the unterminated tail.
+  let rest: Buffer = Buffer.alloc(0);
+  let read = 0;
+  try {
+    // Read in blocks, each decoded once up to its last newline (a 1,000,000-row sidecar is never in memory whole,
+    // and a line costs one slice of the block's text, not a decode of its own).
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(SIDECAR_BLOCK_BYTES);
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, from + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+      const block = rest.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([rest, chunk.subarray(0, bytesRead)]);
+      const last = block.lastIndexOf(NEWLINE);
+      if (last === -1) {
+        rest = block;
+        continue;
+      }
+      const text = block.toString('utf8', 0, last + 1);
+      rest = Buffer.from(block.subarray(last + 1));
+      for (let start = 0; start < text.length; ) {
+        const end = text.indexOf('\n', start);
+        line++;
+        const raw = text.slice(start, end);
+        start = end + 1;
+        const content = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+        if (content.trim() === '') continue;
+        acceptLine(content, line);
+      }
+    }
+  } finally {
+    await handle.close();
   }
 
   let repairedTo: string | undefined;
   const linesDone = line;
-  const endOfLines = from + start;
-  if (start < data.length) {
+  const endOfLines = from + read - rest.length;
+  if (rest.length > 0) {
     line++;
-    const tail = data.subarray(start);
+    const tail = rest;
     const parsed = tryParse(tail.toString('utf8'));
     if (parsed.ok) {
       // Whole JSON without its newline (hand edit): keep it; the next append starts a new line.
       acceptParsed(parsed.value, line);
-      return { records, problems, end: from + data.length, lines: line };
+      return { records, problems, end: from + read, lines: line };
     } else if (options.repair === false) {
       problems.push({
         file, line, kind: 'truncated-tail',
@@ -239,7 +261,7 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
         fix: 'Open the file in a trusted session to repair it, or delete the partial last line by hand.',
       });
     } else {
-      repairedTo = await repairTail(file, from + start, from + data.length, line, problems);
+      repairedTo = await repairTail(file, endOfLines, from + read, line, problems);
     }
   }
   return repairedTo ? { records, problems, repairedTo, end: endOfLines, lines: linesDone } : { records, problems, end: endOfLines, lines: linesDone };
@@ -313,6 +335,9 @@ async function repairTail(file: string, offset: number, sizeSeen: number, lineNo
     await handle.close();
   }
 }
+
+/** Bytes a sidecar is read by at a time. */
+const SIDECAR_BLOCK_BYTES = 8 * 1024 * 1024;
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
   try {
