@@ -83,6 +83,13 @@ export function datasetOptionsOf(values: { field?: string[]; 'max-inflated-bytes
   };
 }
 
+/** `--lock-timeout <s>` (score, compact): the longest wait for another run's lock, in ms. */
+export function lockTimeoutMs(text: string, usage: string): number {
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--lock-timeout: expected seconds (a number >= 0), got "${text}"`, usage);
+  return seconds * 1000;
+}
+
 export function writeJson(io: CliIo, document: unknown): void {
   io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
 }

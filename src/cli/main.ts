@@ -5,6 +5,7 @@ import { terminalText } from '../core/security/escape';
 import { UnsafeFileError } from '../core/store/safeFile';
 import { batchCommand } from './commands/batch';
 import { checkModelsCommand } from './commands/checkModels';
+import { compactCommand } from './commands/compact';
 import { compareCommand } from './commands/compare';
 import { exportCommand } from './commands/export';
 import { correctCommand, labelCommand } from './commands/review';
@@ -14,7 +15,7 @@ import { previewCommand } from './commands/preview';
 import { scoreCommand } from './commands/score';
 
 // Each command lives in src/cli/commands/; this table is the CLI's command list.
-const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, previewCommand, reportCommand, compareCommand, checkModelsCommand, labelCommand, correctCommand, exportCommand, batchCommand];
+const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, previewCommand, reportCommand, compareCommand, checkModelsCommand, labelCommand, correctCommand, exportCommand, batchCommand, compactCommand];
 
 function usage(): string {
   const lines = ['Usage: pisar-review <command> [options]', '', 'Commands:'];

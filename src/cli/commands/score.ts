@@ -17,7 +17,7 @@ import { AnnotationStore } from '../../core/store/annotations';
 import { correctionsInForce } from '../../core/store/corrections';
 import { envKeyFor, loadCliConfig, settingsOf } from '../config';
 import { datasetFindings, printFindings, requireRows, type DatasetFindings } from '../datasetFindings';
-import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, parseCommandArgs, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, lockTimeoutMs, parseCommandArgs, UsageError, writeJson } from '../args';
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
@@ -133,7 +133,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const multiReference = fromFlag('multi-reference', values['multi-reference'] as string | undefined, (text) => parseMultiReference(text, 'multi-reference'), settings.multiReference, usage);
   const datasetOptions = datasetOptionsOf(values, settings, usage);
   const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
-  const lockWaitMs = values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout']);
+  const lockWaitMs = values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout'], usage);
   if (embedding.sameNamedFolder) {
     io.stderr.write(`pisar-review score: embedding model ${terminalText(embedding.model)} is the Hub model of that id, not the folder ${terminalText(embedding.sameNamedFolder)}; to use the folder, write --embedding-model ./${terminalText(embedding.model)}.\n`);
   }
@@ -254,12 +254,6 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     return ExitCode.rowsSkipped;
   }
   return ExitCode.ok;
-}
-
-function lockTimeoutMs(text: string): number {
-  const seconds = Number(text);
-  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--lock-timeout: expected seconds (a number >= 0), got "${text}"`, usage);
-  return seconds * 1000;
 }
 
 function runLine(s: RunSummary): string {

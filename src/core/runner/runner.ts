@@ -10,7 +10,7 @@ import { effectiveReferences } from '../store/corrections';
 import { referencesOf } from '../dataset/fields';
 import type { ReferenceCorrection } from '../store/annotations';
 import type { DatasetRow } from '../dataset/types';
-import type { ResultsStore, StoredResult } from '../store/results';
+import { repeatsFailure, type ResultsStore, type StoredResult } from '../store/results';
 import { ImageError } from './images';
 import { Cancelled, ModelLane, type LaneContext } from './modelLane';
 import { planRun } from './plan';
@@ -409,14 +409,6 @@ async function saveUnsaved(unsaved: readonly StoredResult[], sidecar: string, di
   } catch (err) {
     return { message: `; ${unsaved.length} result(s) could not be stored anywhere (${(err as Error).message}): the request cache still holds the answers`, fix: '' };
   }
-}
-
-/** Whether `next` fails the same way as the stored `prior` (same row content, prompt, kind, status and message, counts aside). */
-export function repeatsFailure(prior: StoredResult, next: StoredResult): boolean {
-  if (!prior.error || !next.error || prior.output !== undefined) return false;
-  const digitsAside = (text: string) => text.replace(/\d+(\.\d+)?/g, '#');
-  return prior.rowHash === next.rowHash && prior.source === next.source && prior.promptHash === next.promptHash &&
-    prior.error.kind === next.error.kind && prior.error.status === next.error.status && digitsAside(prior.error.message) === digitsAside(next.error.message);
 }
 
 function completionFields(c: Completion): Pick<StoredResult, 'finishReason' | 'usage' | 'rawOutput' | 'reasoningStripped' | 'answeredBy'> {

@@ -172,7 +172,7 @@ export interface AnnotationLog {
 }
 
 /** The key that tells one event from another: its id, or its whole text for lines written before ids. */
-function eventKey(e: AnnotationEvent): string {
+export function eventKey(e: AnnotationEvent): string {
   return e.eventId ?? JSON.stringify(e);
 }
 

@@ -70,7 +70,8 @@ export function resultsFileFor(datasetFile: string): string {
 
 const SOURCES = ['precomputed', 'called'];
 
-function validateResult(value: unknown): string | undefined {
+/** Why a parsed sidecar line is not a stored result, or undefined when it is one. */
+export function validateResult(value: unknown): string | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return 'expected a JSON object';
   const r = value as Record<string, unknown>;
   for (const key of ['rowId', 'rowHash', 'model', 'at'] as const) {
@@ -94,6 +95,14 @@ function validateResult(value: unknown): string | undefined {
   if (r.tag !== undefined && typeof r.tag !== 'string') return '"tag" must be a string';
 
   return undefined;
+}
+
+/** Whether `next` fails the same way as the stored `prior` (same row content, prompt, kind, status and message, counts aside). */
+export function repeatsFailure(prior: StoredResult, next: StoredResult): boolean {
+  if (!prior.error || !next.error || prior.output !== undefined) return false;
+  const digitsAside = (text: string) => text.replace(/\d+(\.\d+)?/g, '#');
+  return prior.rowHash === next.rowHash && prior.source === next.source && prior.promptHash === next.promptHash &&
+    prior.error.kind === next.error.kind && prior.error.status === next.error.status && digitsAside(prior.error.message) === digitsAside(next.error.message);
 }
 
 /** A stored score that cannot be a cosine similarity (NaN, text, outside [-1, 1]) is ignored, with a warning. */
