@@ -138,7 +138,9 @@ function histogram(m: ModelSummaryView, threshold: number): SVGSVGElement {
   const bins = m.histogram;
   const max = Math.max(1, ...bins);
   const width = CHART_WIDTH / bins.length;
-  const words = bins.map((n, i) => `${(i / bins.length).toFixed(1)}–${((i + 1) / bins.length).toFixed(1)}: ${n}`).join(', ');
+  // Each bin's real range from the host: the first reaches down to a negative score, which it holds.
+  const range = (i: number) => m.histogramBins[i]?.label ?? `${(i / bins.length).toFixed(1)}–${((i + 1) / bins.length).toFixed(1)}`;
+  const words = bins.map((n, i) => `${range(i)}: ${n}`).join(', ');
   const chart = svg('svg', {
     viewBox: `0 0 ${CHART_WIDTH} ${CHART_HEIGHT}`,
     width: CHART_WIDTH,
@@ -164,7 +166,7 @@ function histogram(m: ModelSummaryView, threshold: number): SVGSVGElement {
       'data-count': n,
     });
     const tip = svg('title');
-    tip.textContent = `${(i / bins.length).toFixed(1)}–${upper.toFixed(1)}: ${n} rows`;
+    tip.textContent = `${range(i)}: ${n} rows`;
     rect.append(tip);
     chart.append(rect);
   });

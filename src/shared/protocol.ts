@@ -92,11 +92,22 @@ export interface ModelSummaryView {
   readonly failures: number;
   /** Count of scores per bin of equal width over [0, 1]; negative scores count in the first bin, 1 in the last. */
   readonly histogram: readonly number[];
+  /** The same bins with the range each really holds: the first reaches down to a negative score ("−0.23–0.1"), the last up past 1. */
+  readonly histogramBins: readonly HistogramBinView[];
   /** Tokens the current results took (input = prompt, output = completion); absent when no result reported usage. */
   readonly tokens?: { readonly input: number; readonly output: number };
   /** What they cost at the model's price per million tokens, and as shown; absent without a price. */
   readonly cost?: number;
   readonly costText?: string;
+}
+
+/** One bin of a model's scores (core's HistogramBin). */
+export interface HistogramBinView {
+  readonly from: number;
+  readonly to: number;
+  readonly count: number;
+  /** `from–to` for people: "0.3–0.4", "−0.23–0.1". */
+  readonly label: string;
 }
 
 /** Difference between two models' mean scores, a before b in model order: mean(b) - mean(a), the sign of every paired test. */

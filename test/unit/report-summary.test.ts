@@ -27,7 +27,9 @@ describe('report summary', () => {
       { rowId: 'b', model: 'y', output: 'o', score: 0.1, rowHash: 'old' },
       { rowId: 'c', model: 'y', output: 'o' },
     ]), 0.7);
-    const [x, y] = s.models;
+    const [{ histogram: hx, ...x }, { histogram: hy, ...y }] = s.models;
+    assert.deepEqual(hx.map((b) => b.count), [0, 0, 1, 0, 0, 0, 0, 1, 0, 1], 'the current scores binned: 0.2, 0.7, 0.9');
+    assert.deepEqual(hy.map((b) => b.count), [0, 0, 0, 0, 0, 1, 0, 0, 0, 0], 'the stale 0.1 left out');
     assert.deepEqual({ ...x, mean: +x.mean!.toFixed(6) }, { model: 'x', rows: 4, scored: 3, mean: 0.6, median: 0.7, shareAtOrAbove: 2 / 3, failed: 1, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0, tokens: { input: 0, output: 0, withUsage: 0 }, cost: null });
     assert.deepEqual(y, { model: 'y', rows: 2, scored: 1, mean: 0.5, median: 0.5, shareAtOrAbove: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 1, missing: 1, tokens: { input: 0, output: 0, withUsage: 0 }, cost: null });
     assert.equal(s.gaps.length, 1);

@@ -134,7 +134,7 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
       };
       writeJson(io, doc);
     } else {
-      const input = { summary: reportSummaryOf(summary), models, statistics, rows: rows?.map(reportRowOf), references, ...(agreement ? { agreement } : {}) };
+      const input = { summary: reportSummaryOf(summary), distribution: true, models, statistics, rows: rows?.map(reportRowOf), references, ...(agreement ? { agreement } : {}) };
       io.stdout.write(format === 'csv' ? renderCsv(input) : renderMarkdown(input));
     }
     return ExitCode.ok;

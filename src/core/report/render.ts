@@ -2,6 +2,7 @@ import type { AgreementReport, AgreementStatistic } from './agreement';
 import type { RunComparison } from './compare';
 import type { StatisticsReport } from './statistics';
 import type { AnsweredBy, DatasetSummary } from './summary';
+import type { HistogramBin } from './histogram';
 import { formatScore, isBelowThreshold } from '../rules/rules';
 import { formatP, type Estimate, type Interval } from './stats';
 import { ownValue } from '../security/ownKeys';
@@ -29,6 +30,8 @@ export interface ReportModelSummary {
   readonly cut?: number;
   /** Results older than their row (left out of the numbers). */
   readonly stale?: number;
+  /** Scores per bin, each with its real range; absent when the caller does not bin them. */
+  readonly histogram?: readonly HistogramBin[];
   /** Tokens the current results took (input = prompt, output = completion); absent when no result reported usage. */
   readonly tokens?: { readonly input: number; readonly output: number };
   /** What those tokens cost at the model's price per million tokens; absent or null without a price. */
@@ -98,6 +101,8 @@ export interface ReportInput {
   readonly references?: ReferencesNote;
   /** A titled document (the panel's export) rather than bare tables (the CLI). */
   readonly titled?: boolean;
+  /** With the score distribution (scores per bin, each bin's real range): report and the panel's export, not score's table. */
+  readonly distribution?: boolean;
 }
 
 export interface ReferencesNote {
@@ -121,7 +126,7 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
     threshold: summary.threshold,
     rowCount: summary.totalRows,
     models: summary.models.map((m) => ({
-      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, unmeasurable: m.unmeasurable, cut: m.cut, stale: m.stale,
+      model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, unmeasurable: m.unmeasurable, cut: m.cut, stale: m.stale, histogram: m.histogram,
       ...(m.tokens.withUsage > 0 ? { tokens: { input: m.tokens.input, output: m.tokens.output } } : {}), ...(m.cost !== null ? { cost: m.cost } : {}),
       ...(m.answeredBy ? { answeredBy: m.answeredBy } : {}),
     })),
@@ -231,6 +236,25 @@ export function costText(cost: number | null | undefined): string {
 }
 
 /** " (models x, y; baselines left out: z)" when the rule left a baseline out. */
+/** Scores per bin and model, each bin named by the range it really holds. */
+function histogramTable(s: ReportSummary): Table | undefined {
+  const lines = s.models.filter((m) => m.histogram && m.scored > 0).flatMap((m) => (m.histogram ?? []).map((b) => ({ model: m.model, b })));
+  if (lines.length === 0) return undefined;
+  return {
+    title: 'Score distribution',
+    header: ['model', 'scores', 'count'],
+    text: lines.map(({ model, b }) => [model, b.label, String(b.count)]),
+    values: lines.map(({ model, b }) => [model, b.label, b.count]),
+    numeric: [false, false, true],
+  };
+}
+
+/** The score distribution as CSV, each bin with its real bounds as numbers (`# score distribution`). */
+function histogramCsv(s: ReportSummary): string | undefined {
+  const lines = s.models.filter((m) => m.histogram && m.scored > 0).flatMap((m) => (m.histogram ?? []).map((b) => [m.model, b.label, b.from, b.to, b.count]));
+  return lines.length === 0 ? undefined : csvTable(['model', 'range', 'from', 'to', 'count'], lines);
+}
+
 function suspectRuleText(s: ReportSummary): string {
   const rule = s.suspectRule;
   if (!rule || rule.baselines.length === 0) return '';
@@ -523,6 +547,11 @@ export function renderMarkdown(input: ReportInput): string {
   else out.push(markdownTable(summaryTable(summary).header, summaryTable(summary).text, summaryTable(summary).numeric), '');
   if (summary.gaps.length > 0) push(gapsTable(summary));
   if (summary.suspect) out.push(`${summary.suspect} row(s) scored below ${summary.threshold} by every model${suspectRuleText(summary)}: check their reference rationales.`, '');
+  const distribution = input.distribution ? histogramTable(summary) : undefined;
+  if (distribution) {
+    if (!input.titled) out.push(`**${markdownCell(distribution.title)}**`, '');
+    push(distribution);
+  }
   if (input.statistics && summary.models.length > 0) {
     for (const t of statisticsTables(input.statistics)) {
       if (!input.titled) out.push(`**${markdownCell(t.title)}**`, '');
@@ -588,6 +617,8 @@ export function renderCsv(input: ReportInput): string {
   if (input.references) parts.push(`# references\r\n${csvTable(['choice', 'corrected_rows'], [[input.references.choice, input.references.correctedRows]])}`);
   if (input.statistics && input.summary.models.length > 0) parts.push(statisticsCsv(input.statistics));
   if (input.agreement && input.agreement.unitsRated > 0) parts.push(agreementCsv(input.agreement));
+  const distribution = input.distribution ? histogramCsv(input.summary) : undefined;
+  if (distribution) parts.push(`# score distribution\r\n${distribution}`);
   const rows = input.rows ? [...input.rows] : undefined;
   if (rows && rows.length > 0) parts.push(renderRowsCsv(input, rows));
   return parts.join('\r\n');
@@ -621,6 +652,8 @@ export function renderReport(format: ReportFormat, input: ReportInput): ReportFi
         { suffix: '', extension: '.csv', text: renderRowsCsv(input, [...(input.rows ?? [])]) },
         { suffix: '.summary', extension: '.csv', text: renderSummaryCsv(input) },
       ];
+      const distribution = input.distribution ? histogramCsv(input.summary) : undefined;
+      if (distribution) files.push({ suffix: '.distribution', extension: '.csv', text: distribution });
       if (input.statistics) files.push({ suffix: '.statistics', extension: '.csv', text: statisticsCsv(input.statistics) });
       if (input.agreement && input.agreement.unitsRated > 0) files.push({ suffix: '.agreement', extension: '.csv', text: agreementCsv(input.agreement) });
       return files;

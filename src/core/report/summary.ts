@@ -1,4 +1,5 @@
 import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference, suspectRuleModels, resultStatus } from '../rules/rules';
+import { scoreHistogram, type HistogramBin } from './histogram';
 import type { StoredResult } from '../store/results';
 import { tokenCost, type ModelPrice } from '../rules/cost';
 
@@ -36,6 +37,8 @@ export interface ModelSummary {
   stale: number;
   /** Rows with no result at all for this model. */
   missing: number;
+  /** Scores per bin of 0.1, each with the range it really holds (the first reaches down to a negative score). */
+  histogram: HistogramBin[];
   /** Tokens the current results took (their stored usage: input = prompt, output = completion), over `withUsage` results. */
   tokens: TokenTotals;
   /** What `tokens` cost at the model's configured price per million tokens; null without a price. */
@@ -159,6 +162,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       scored: list.length,
       mean: mean(list),
       median: median(list),
+      histogram: scoreHistogram(list),
       shareAtOrAbove: list.length === 0 ? null : list.filter((s) => !isBelowThreshold(s, threshold)).length / list.length,
       failed: c.failed,
       empty: c.empty,

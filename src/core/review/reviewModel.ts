@@ -1,3 +1,4 @@
+import { scoreHistogram } from '../report/histogram';
 import type { DatasetRow } from '../dataset/types';
 import { summarize, summaryRowsOf } from '../report/summary';
 import { costText } from '../report/render';
@@ -57,8 +58,6 @@ export interface ReviewContext {
 
 /** Model names in the panel's column headers longer than this are shortened in the middle (the full name is the title). */
 export const HEADER_NAME_MAX = 16;
-/** Histogram bins over [0, 1]. */
-export const HISTOGRAM_BINS = 10;
 /** Characters of the input's first line in a row of the list. */
 const INPUT_PREVIEW_CHARS = 200;
 /** Characters of the reference in a row of the list. */
@@ -341,7 +340,7 @@ function annotatedRows(review: DatasetReview, view: ReviewerView): number {
 function blindSummary(summary: SummaryView, annotated: number): SummaryView {
   return {
     ...summary,
-    models: summary.models.map((m) => ({ ...m, mean: null, median: null, meanText: null, medianText: null, shareAtLeast: null, histogram: m.histogram.map(() => 0) })),
+    models: summary.models.map((m) => ({ ...m, mean: null, median: null, meanText: null, medianText: null, shareAtLeast: null, histogram: m.histogram.map(() => 0), histogramBins: scoreHistogram([]) })),
     gaps: summary.gaps.map((g) => ({ ...g, difference: null })),
     annotated,
     suspect: 0,
@@ -378,6 +377,12 @@ function settledOf(units: readonly AgreementUnit[]): SettledView[] {
   });
 }
 
+/** Counts per bin and each bin's real range ("−0.23–0.1" when a score is negative). */
+function histogramView(scores: readonly number[]): Pick<ModelSummaryView, 'histogram' | 'histogramBins'> {
+  const bins = scoreHistogram(scores);
+  return { histogram: bins.map((b) => b.count), histogramBins: bins };
+}
+
 /** The active dataset's summary: core summarize() plus histograms and review progress. */
 export function summaryView(review: DatasetReview): SummaryView {
   const threshold = review.threshold;
@@ -406,7 +411,7 @@ export function summaryView(review: DatasetReview): SummaryView {
     medianText: m.median === null ? null : formatScore(m.median, threshold, 3),
     shareAtLeast: m.shareAtOrAbove,
     failures: m.failed,
-    histogram: histogram(scores.get(m.model) ?? []),
+    ...histogramView(scores.get(m.model) ?? []),
     ...(m.tokens.withUsage > 0 ? { tokens: { input: m.tokens.input, output: m.tokens.output } } : {}),
     ...(m.cost !== null ? { cost: m.cost, costText: costText(m.cost) } : {}),
   }));
@@ -419,16 +424,6 @@ export function summaryView(review: DatasetReview): SummaryView {
     suspect,
     embeddingModels: [...new Set([...scorers].map(embeddingModelName))].sort(),
   };
-}
-
-/** Count of scores per bin of equal width over [0, 1]; a negative score counts in the first bin, 1 in the last. */
-export function histogram(scores: readonly number[]): number[] {
-  const bins = new Array<number>(HISTOGRAM_BINS).fill(0);
-  for (const score of scores) {
-    if (typeof score !== 'number' || Number.isNaN(score)) continue;
-    bins[Math.min(HISTOGRAM_BINS - 1, Math.max(0, Math.floor(score * HISTOGRAM_BINS)))]++;
-  }
-  return bins;
 }
 
 /** Text for display in one line: collapses whitespace and control characters, caps the length. */
