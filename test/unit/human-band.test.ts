@@ -95,6 +95,12 @@ describe('the human band: people against people, each model read against it', fu
       assert.equal(m.rougeLVerdict, m.rougeL!.high < h.rougeL.mean!.low ? 'below' : 'at human level');
     }
 
+    // score's own table and --json carry the same band.
+    assert.deepEqual((JSON.parse(scored.stdout) as { humanBand?: HumanBandView }).humanBand, h);
+    const table = await runCliCaptured(['score', file, ...common]);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /Human band: the same metric[^\n]*\n\n\| model \| rows \| cosine mean [^\n]*\n[^\n]*\n\| \(human band\) \| 6 \|/);
+
     const md = await runCliCaptured(['report', file]);
     assert.match(md.stdout, /Human band: the same metric, human against human \(rows' several references, each against the others\)/);
     assert.match(md.stdout, /\| off \|[^\n]*\| below \|/);
@@ -120,7 +126,9 @@ describe('the human band: people against people, each model read against it', fu
   it('no band where no row has two references and no output is marked human', async () => {
     const file = path.join(tmp.dir, 'plain.jsonl');
     writeFileSync(file, jsonl(ROWS.map((refs, i) => ({ id: `r${i}`, input: 'p', rationale: refs[0], outputs: { close: CLOSE[i] } }))));
-    assert.equal((await runCliCaptured(['score', file, '--json', ...common])).code, 0);
+    const scored = await runCliCaptured(['score', file, '--json', ...common]);
+    assert.equal(scored.code, 0, scored.stderr);
+    assert.equal((JSON.parse(scored.stdout) as { humanBand?: unknown }).humanBand, undefined);
     const report = await runCliCaptured(['report', file, '--json']);
     assert.equal((JSON.parse(report.stdout) as { statistics: StatisticsView }).statistics.humanBand, undefined);
   });

@@ -5,6 +5,8 @@
 import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { DatasetReview } from '../../src/core/review/datasetReview';
+import { ReviewModel } from '../../src/core/review/reviewModel';
 import { createScorer } from '../../src/core/scoring/scorer';
 import { runCliCaptured } from '../support/cli';
 import { jsonl, makeTempDir, repoRoot } from '../support/files';
@@ -85,6 +87,20 @@ describe('several references per row (best match or mean; which one matched)', f
     assert.equal(one.matchedReference, undefined, 'a row with one reference is scored as before');
 
     // --multi-reference mean: the stored best-of scores are redone as the mean (no model to call: precomputed outputs).
+    // The panel's row detail lists the references and names the one each output matched.
+    const review = await DatasetReview.open(file, { threshold: 0.7, models: [] });
+    try {
+      const detail = (await new ReviewModel(() => review, () => ({ labels: [], canScore: true })).rowDetail(0))!;
+      assert.deepEqual(detail.references, EXPLANATIONS[0]);
+      const k = argmax(expected[0]);
+      assert.equal(detail.outputs[0].matched, `best of 3 references: matched #${k + 1} (${expected[0].map((v, i) => `#${i + 1} ${v.toFixed(3)}`).join(' · ')})`);
+      const plain = (await new ReviewModel(() => review, () => ({ labels: [], canScore: true })).rowDetail(2))!;
+      assert.equal(plain.references, undefined, 'one reference: no list');
+      assert.equal(plain.outputs[0].matched, undefined);
+    } finally {
+      await review.dataset.close();
+    }
+
     const meaned = await runCliCaptured(['score', file, '--json', '--multi-reference', 'mean', ...common]);
     assert.equal(meaned.code, 0, meaned.stderr);
     const after = await rowsOf(file);

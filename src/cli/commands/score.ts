@@ -5,7 +5,9 @@ import type { ModelConfig } from '../../core/config/models';
 import { parseEmbeddingDtype, parseEndpointUrl, parseMultiReference, parseThreshold, type EmbeddingConfig } from '../../core/config/settings';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
-import { renderMarkdown, reportSummaryOf } from '../../core/report/render';
+import { renderHumanBandMarkdown, renderMarkdown, reportSummaryOf } from '../../core/report/render';
+import { humanBandOf } from '../../core/report/rows';
+import type { HumanBandView } from '../../shared/statisticsView';
 import { terminalText, visibleControls as plainText } from '../../core/security/escape';
 import { RequestCache } from '../../core/runner/requestCache';
 import { resolveModelLocation, type ScorerIdentity } from '../../core/scoring/scorer';
@@ -39,6 +41,8 @@ export interface ScoreDocument {
   failures: RunSummary['failures'];
   scoringError: string | null;
   summary: DatasetSummary;
+  /** Where rows have several references or outputs are marked human: the band and each model against it (as report's statistics.humanBand). */
+  humanBand?: HumanBandView;
   /** Lines of the results sidecar that were skipped or repaired. */
   problems: SidecarProblem[];
   /** What was read from the dataset and every line skipped, with the fix (exit 3 when skippedLines > 0). */
@@ -212,6 +216,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
 
   const shownModels = [...new Set([...(modelNames ?? known), ...(modelNames ? [] : results.models())])];
   const table = summarize(summaryRowsOf(dataset), results, threshold, { models: shownModels, baselines: settings.baselineModels, prices: pricesOf(models) });
+  const humanBand = await humanBandOf(dataset, results, shownModels, { threshold, humanModels: settings.humanModels, multiReference });
   if (values.json) {
     const doc: ScoreDocument = {
       schema: 'pisar-review/score@1',
@@ -229,12 +234,15 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
       failures: summary.failures,
       scoringError: summary.scoringError ?? null,
       summary: table,
+      ...(humanBand ? { humanBand } : {}),
       problems: [...results.problems],
       dataset: datasetFindings(dataset),
     };
     writeJson(io, doc);
   } else {
     io.stdout.write(renderMarkdown({ summary: reportSummaryOf(table), models: shownModels }));
+    const band = renderHumanBandMarkdown(humanBand);
+    if (band) io.stdout.write(`\n${band}`);
     io.stderr.write(`${runLine(summary)}\n`);
   }
   for (const line of failureLines(summary)) io.stderr.write(`${line}\n`);

@@ -1,6 +1,7 @@
 import type { AgreementReport, AgreementStatistic } from './agreement';
 import type { RunComparison } from './compare';
 import type { StatisticsReport } from './statistics';
+import type { HumanBandView } from '../../shared/statisticsView';
 import type { AnsweredBy, DatasetSummary } from './summary';
 import type { HistogramBin } from './histogram';
 import { formatScore, isBelowThreshold } from '../rules/rules';
@@ -388,8 +389,7 @@ function slicePairsTable(st: StatisticsReport): Table | undefined {
 const SLICE_PAIRS_CSV_HEADER = ['value', ...PAIRS_CSV_HEADER];
 
 /** The human band first (people against people), then each model against it, on cosine and ROUGE-L. */
-function humanBandTable(st: StatisticsReport): Table | undefined {
-  const h = st.humanBand;
+function humanBandTable(h: HumanBandView | undefined): Table | undefined {
   if (!h) return undefined;
   const from = [
     ...(h.sources.includes('references') ? ['rows\' several references, each against the others'] : []),
@@ -408,11 +408,17 @@ function humanBandTable(st: StatisticsReport): Table | undefined {
   };
 }
 
+/** The human band as Markdown (`score`'s table), or undefined when there is none. */
+export function renderHumanBandMarkdown(band: HumanBandView | undefined): string | undefined {
+  const t = humanBandTable(band);
+  return t ? `**${markdownCell(t.title)}**\n\n${markdownTable(t.header, t.text, t.numeric)}\n` : undefined;
+}
+
 const HUMAN_BAND_CSV_HEADER = ['model', 'rows', 'mean', 'mean_low', 'mean_high', 'verdict', 'rougeL', 'rougeL_low', 'rougeL_high', 'rougeL_verdict'];
 
 function statisticsTables(st: StatisticsReport): Table[] {
   const tables = [intervalsTable(st)];
-  const band = humanBandTable(st);
+  const band = humanBandTable(st.humanBand);
   if (band) tables.push(band);
   if (st.pairs.list.length > 0) tables.push(pairsTable(st));
   tables.push(calibrationTable(st));
@@ -431,7 +437,7 @@ function statisticsCsv(st: StatisticsReport): string {
     ['calibration', CALIBRATION_CSV_HEADER, calibrationTable(st)],
     ['bias', BIAS_CSV_HEADER, biasTable(st)],
   ];
-  const band = humanBandTable(st);
+  const band = humanBandTable(st.humanBand);
   if (band) blocks.push(['human band', HUMAN_BAND_CSV_HEADER, band]);
   const slices = slicesTable(st);
   if (slices) blocks.push(['slices', SLICES_CSV_HEADER, slices]);

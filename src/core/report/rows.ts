@@ -3,7 +3,8 @@ import { AnnotationResolver, type Annotation, type RowLookup } from '../store/an
 import { currentScore, isBelowThreshold, isStale, resultStatus } from '../rules/rules';
 import type { StoredResult } from '../store/results';
 import { TokenIds } from './rougeL';
-import { lengthRatio, sliceValue, type StatisticsCell, type StatisticsRow } from './statistics';
+import { computeStatistics, lengthRatio, sliceValue, type StatisticsCell, type StatisticsRow } from './statistics';
+import type { HumanBandView } from '../../shared/statisticsView';
 import { getField, referencesOf } from '../dataset/fields';
 import { combineReferenceScores, humanAgreement, type MultiReference } from '../rules/multiReference';
 import type { ResultLookup } from './summary';
@@ -167,4 +168,24 @@ function humanOfRow(row: DatasetRow, current: readonly (StoredResult | undefined
   const rougeL = humanAgreement(references.length, (i, j) => tokenIds.rougeL(ids[i], ids[j]).f, mode);
   const score = current.find((r) => r?.humanScore !== undefined && r.multiReference === mode)?.humanScore;
   return { ...(score !== undefined ? { score } : {}), ...(rougeL !== undefined ? { rougeL } : {}) };
+}
+
+/**
+ * The human band alone (for `score`'s table): undefined, without reading a row, when no current
+ * result holds a human score and no output column is marked human; else the statistics' band.
+ */
+export async function humanBandOf(
+  dataset: ReportDataset & { rowHash(index: number): string },
+  results: ResultLookup,
+  models: readonly string[],
+  options: { readonly threshold: number; readonly humanModels: readonly string[]; readonly multiReference?: MultiReference },
+): Promise<HumanBandView | undefined> {
+  const ids = dataset.rowIds();
+  const someHuman = options.humanModels.some((m) => models.includes(m)) || ids.some((id, i) => models.some((m) => {
+    const r = results.latest(id, m);
+    return r?.humanScore !== undefined && !isStale(r, dataset.rowHash(i));
+  }));
+  if (!someHuman) return undefined;
+  const rows = await collectStatisticsRows(dataset, results, [], models, options.multiReference ? { multiReference: options.multiReference } : {});
+  return computeStatistics(rows, models, { threshold: options.threshold, maxPairModels: 0, humanModels: options.humanModels }).humanBand;
 }
