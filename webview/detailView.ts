@@ -5,6 +5,8 @@ export interface DetailCallbacks {
   onClose(): void;
   onRemoveAnnotation(rowId: string, target: string): void;
   onScore(rowId: string, model: string): void;
+  /** Settles a target the reviewers disagree on with a label. */
+  onAdjudicate(rowId: string, target: string, label: string): void;
 }
 
 /** The row's detail: full input, image thumbnails, reference, each output with its score. */
@@ -13,6 +15,7 @@ export class DetailView {
   private readonly heading: HTMLHeadingElement;
   private readonly content: HTMLDivElement;
   private current: RowDetail | undefined;
+  private reviewer: string | null = null;
 
   constructor(private readonly callbacks: DetailCallbacks) {
     this.heading = el('h2', { className: 'detail-title', attrs: { id: 'detail-title', tabindex: '-1' } });
@@ -37,7 +40,9 @@ export class DetailView {
   }
 
   /** `whyCannotCall(model)` is '' when the model can be called for the row, else the reason (its Re-run is disabled). */
-  show(detail: RowDetail, whyCannotCall: (model: string) => string = () => ''): void {
+  /** `labels` settle a disagreement; `reviewer` is who is reviewing (only their own labels can be removed here). */
+  show(detail: RowDetail, whyCannotCall: (model: string) => string = () => '', labels: readonly string[] = [], reviewer: string | null = null): void {
+    this.reviewer = reviewer;
     this.current = detail;
     this.element.hidden = false;
     this.element.dataset.rowIndex = String(detail.index);
@@ -83,6 +88,7 @@ export class DetailView {
     });
     parts.push(section('Outputs', 'detail-outputs', ...outputs));
     parts.push(section('Annotations', 'detail-annotations', ...this.annotations(detail.id, detail.annotations)));
+    if (detail.disagreeOn.length > 0 || detail.settled.length > 0) parts.push(section('Adjudication', 'detail-adjudication', ...this.adjudication(detail, labels)));
     this.content.replaceChildren(...parts);
   }
 
@@ -101,15 +107,36 @@ export class DetailView {
     return annotations.map((a) => {
       const remove = custom('vscode-button', { text: 'Remove', testid: 'annotation-remove', attrs: { secondary: '' } });
       remove.addEventListener('click', () => this.callbacks.onRemoveAnnotation(rowId, a.target));
+      // Another reviewer's label is theirs: it is shown, not removable from here.
+      const mine = a.reviewer === undefined || a.reviewer === this.reviewer;
       return el(
         'div',
         { className: 'annotation', testid: 'annotation', attrs: { 'data-target': a.target, 'data-label': a.label } },
         el('span', { className: 'annotation-label', text: `⚑ ${a.target}: ${a.label}` }),
+        ...(a.reviewer ? [el('span', { className: 'annotation-reviewer', testid: 'annotation-reviewer', text: `by ${a.reviewer}` })] : []),
         ...(a.note ? [el('span', { className: 'annotation-note', text: a.note })] : []),
         ...(a.stale ? [el('span', { className: 'annotation-stale', text: 'the row changed since' })] : []),
-        remove,
+        ...(mine ? [remove] : []),
       );
     });
+  }
+
+  /** Each settled target, then each target in open disagreement with a button per label that settles it. */
+  private adjudication(detail: RowDetail, labels: readonly string[]): Node[] {
+    const settled = detail.settled.map((s) => el('p', {
+      className: 'settled', testid: 'detail-settled', attrs: { 'data-target': s.target, 'data-label': s.label },
+      text: `Settled: ${s.target} is ${s.label}${s.reviewer ? ` (by ${s.reviewer})` : ''}${s.note ? ` — ${s.note}` : ''}`,
+    }));
+    const open = detail.disagreeOn.map((target) => {
+      const given = detail.annotations.filter((a) => a.target === target).map((a) => `${a.reviewer ?? 'unnamed'}: ${a.label}`).join(', ');
+      const buttons = labels.map((label) => {
+        const button = custom('vscode-button', { text: label, testid: 'adjudicate', attrs: { secondary: '', 'data-target': target, 'data-label': label, title: `Settle ${target} as ${label}` } });
+        button.addEventListener('click', () => this.callbacks.onAdjudicate(detail.id, target, label));
+        return button;
+      });
+      return el('div', { className: 'disagreement', testid: 'detail-disagreement', attrs: { 'data-target': target } }, el('p', { text: `Reviewers disagree on ${target} (${given}). Settle it as:` }), ...buttons);
+    });
+    return [...settled, ...open];
   }
 }
 

@@ -15,6 +15,7 @@ export interface PanelState {
   readonly scrollTop?: number;
   readonly target?: string;
   readonly summaryOpen?: boolean;
+  readonly agreementOpen?: boolean;
 }
 
 /** The webview's end of the typed protocol: requests by id, pushed messages to a listener. */

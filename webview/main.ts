@@ -6,6 +6,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { DatasetView, HostToWebview, RowFilter, RowQuery, RowSort, RowView, SummaryView } from '../src/shared/protocol';
+import { AgreementPanel } from './agreementView';
 import { DetailView } from './detailView';
 import { custom, el } from './dom';
 import { HostBridge, type PanelState } from './hostBridge';
@@ -79,6 +80,15 @@ class ReviewPanelApp {
   private readonly filterSuspect = custom('vscode-checkbox', { testid: 'filter-suspect', attrs: { label: 'Suspect reference' } }) as CheckboxLike;
   private readonly filterAnnotated = custom('vscode-checkbox', { testid: 'filter-annotated', attrs: { label: 'Annotated' } }) as CheckboxLike;
   private readonly filterUnscored = custom('vscode-checkbox', { testid: 'filter-unscored', attrs: { label: 'Not scored' } }) as CheckboxLike;
+  private readonly filterDisagree = custom('vscode-checkbox', { testid: 'filter-disagree', attrs: { label: 'Reviewers disagree', title: 'Rows where reviewers gave one target different labels, not yet adjudicated' } }) as CheckboxLike;
+  private readonly reviewOrder = custom('vscode-single-select', { testid: 'review-order', attrs: { 'aria-label': 'Review order' } }) as SelectLike;
+  private readonly blindToggle = custom('vscode-checkbox', { testid: 'blind-toggle', attrs: { label: 'Blind', title: 'Blind mode: hide the scores and other reviewers\' labels while you label (pisarReview.review.blind)' } }) as CheckboxLike;
+  private readonly reviewerName = el('span', { className: 'reviewer-name', testid: 'reviewer-name' });
+  private readonly trainingButton = custom('vscode-button', { text: 'Training data…', testid: 'action-export-training', attrs: { secondary: '', title: 'Export Training Data…: the reviewed rows as a fine-tuning file, with a hold-out check' } }) as ButtonLike;
+  private readonly agreementSection = custom('vscode-collapsible', { testid: 'agreement-section', attrs: { heading: 'Agreement between reviewers' } }) as CollapsibleLike;
+  private readonly agreement = new AgreementPanel();
+  /** A newer agreement request supersedes an older one's answer. */
+  private agreementSeq = 0;
   private readonly filterText = custom('vscode-textfield', { testid: 'filter-text', attrs: { placeholder: 'Search id, input, reference, outputs  (/)', 'aria-label': 'Search rows' } }) as SelectLike;
   private readonly targetSelect = custom('vscode-single-select', { testid: 'annotate-target', attrs: { 'aria-label': 'Annotate' } }) as SelectLike;
   private readonly rerunSelect = custom('vscode-single-select', { testid: 'rerun-model', attrs: { 'aria-label': 'Model to re-run' } }) as SelectLike;
@@ -113,6 +123,7 @@ class ReviewPanelApp {
       onClose: () => this.closeDetail(),
       onRemoveAnnotation: (rowId, target) => void this.act(`Removing the ${target} annotation…`, () => this.host.request('row/removeAnnotation', { rowId, target }), rowId),
       onScore: (rowId, model) => void this.act(`Calling ${model}…`, () => this.host.request('row/score', { rowIds: [rowId], models: [model], rerun: true }), rowId),
+      onAdjudicate: (rowId, target, label) => void this.act(`Settling ${target} of ${rowId} as ${label}…`, () => this.host.request('row/adjudicate', { rowId, target, label }), rowId),
     });
     this.detail.element.addEventListener('keydown', (e) => this.detailKey(e));
 
@@ -149,7 +160,8 @@ class ReviewPanelApp {
       { className: 'toolbar', testid: 'toolbar' },
       el('div', { className: 'title' }, this.datasetName, this.datasetInfo),
       el('div', { className: 'progress', testid: 'progress-group' }, this.progressText, this.progressTrack),
-      el('div', { className: 'actions' }, this.spinner, this.scoreRowButton, this.rerunSelect, this.rerunButton, this.scoreAllButton, this.exportButton),
+      el('div', { className: 'actions' }, this.spinner, this.scoreRowButton, this.rerunSelect, this.rerunButton, this.scoreAllButton, this.exportButton, this.trainingButton),
+      el('div', { className: 'reviewer', testid: 'reviewer-group' }, this.reviewerName, this.blindToggle),
     );
     this.spinner.hidden = true;
     const filters = el(
@@ -159,6 +171,8 @@ class ReviewPanelApp {
       this.filterSuspect,
       this.filterAnnotated,
       this.filterUnscored,
+      this.filterDisagree,
+      this.reviewOrder,
       this.filterText,
       this.rowCount,
       el('label', { className: 'target-label', text: 'Label keys apply to' }),
@@ -167,10 +181,28 @@ class ReviewPanelApp {
     const main = el('div', { className: 'main' }, this.list.element, this.detail.element);
     this.scoringFailure.hidden = true;
     // Rows first: the summary and the statistics follow them, so the rows are in sight at any panel height.
-    root.replaceChildren(header, this.error, this.scoringFailure, filters, this.noteBar, main, this.status, this.summarySection, this.stats.element);
+    this.agreementSection.append(this.agreement.element);
+    this.agreementSection.open = this.state.agreementOpen ?? false;
+    this.agreementSection.addEventListener('vsc-collapsible-toggle', () => {
+      this.saveState();
+      this.refreshAgreement();
+    });
+    root.replaceChildren(header, this.error, this.scoringFailure, filters, this.noteBar, main, this.status, this.summarySection, this.agreementSection, this.stats.element);
 
     this.filterBelow.addEventListener('change', () => this.filtersChanged());
-    for (const box of [this.filterSuspect, this.filterAnnotated, this.filterUnscored]) box.addEventListener('change', () => this.filtersChanged());
+    for (const box of [this.filterSuspect, this.filterAnnotated, this.filterUnscored, this.filterDisagree]) box.addEventListener('change', () => this.filtersChanged());
+    this.reviewOrder.addEventListener('change', () => {
+      const column = this.reviewOrder.value;
+      if (column === 'index' || column === 'reviewersDisagree' || column === 'unlabelled') {
+        if (column !== this.query.sort.column) this.setSort({ column, descending: false });
+      }
+    });
+    this.blindToggle.addEventListener('change', () => {
+      const blind = this.blindToggle.checked;
+      if (blind === this.dataset?.blind) return;
+      void this.act(blind ? 'Blind mode on…' : 'Blind mode off…', () => this.host.request('review/setBlind', { blind }));
+    });
+    this.trainingButton.addEventListener('click', () => void this.act('Exporting training data…', () => this.host.request('training/export', {})));
     this.filterText.addEventListener('input', () => {
       clearTimeout(this.searchTimer);
       this.searchTimer = setTimeout(() => this.filtersChanged(), SEARCH_DELAY_MS);
@@ -221,6 +253,7 @@ class ReviewPanelApp {
         this.summaryPanel.update(message.summary);
         this.stats.invalidate();
         this.renderProgress();
+        this.refreshAgreement();
         return;
       case 'rows/didChange': {
         // A view of an older query can still arrive after the user changed the controls: drop it
@@ -273,7 +306,8 @@ class ReviewPanelApp {
     this.datasetInfo.title = d && problemsText(d) ? 'Malformed lines are errors, in the Problems view with their line and fix; they are not rows.' : '';
     this.scoringFailure.textContent = d?.scoringFailure ? `Scoring failed, so outputs are kept without a score ("unscored"): ${d.scoringFailure}` : '';
     this.scoringFailure.hidden = !d?.scoringFailure;
-    this.list.setColumns(d?.models ?? [], d?.threshold ?? 0.7, d?.modelLabels ?? {});
+    // Blind mode: no score columns (the host sends no score).
+    this.list.setColumns(d?.blind ? [] : d?.models ?? [], d?.threshold ?? 0.7, d?.modelLabels ?? {});
     this.list.setEmptyText(d ? (d.rowCount === 0 ? 'This file has no valid rows.' : 'No rows match the filters.') : 'Open a PiSAR .jsonl file to review it here.');
     setOptions(this.filterBelow, [
       ['all', 'All rows'],
@@ -293,6 +327,18 @@ class ReviewPanelApp {
     }
     this.rerunSelect.hidden = (d?.configuredModels.length ?? 0) === 0;
     this.exportButton.disabled = !d;
+    this.trainingButton.disabled = !d;
+    this.reviewerName.textContent = d?.reviewer ? `Reviewer: ${d.reviewer}` : '';
+    this.reviewerName.title = 'The pisarReview.reviewer setting (default: git user.email, else the OS user)';
+    this.blindToggle.checked = d?.blind === true;
+    document.body.classList.toggle('blind', d?.blind === true);
+    // Blind mode: nothing made of scores or others' labels to filter or sort by.
+    for (const control of [this.filterBelow, this.filterSuspect, this.filterDisagree]) control.toggleAttribute('disabled', d?.blind === true);
+    setOptions(this.reviewOrder, [
+      ['index', 'File order'],
+      ...(d?.blind ? [] : [['reviewersDisagree', 'Disagreements first'] as [string, string]]),
+      ['unlabelled', 'Unlabelled by me first'],
+    ]);
     this.renderFilters();
     this.renderProgress();
   }
@@ -303,6 +349,9 @@ class ReviewPanelApp {
     this.filterSuspect.checked = !!f.suspect;
     this.filterAnnotated.checked = !!f.annotated;
     this.filterUnscored.checked = !!f.unscored;
+    this.filterDisagree.checked = !!f.disagree;
+    const sort = this.query.sort.column;
+    this.reviewOrder.value = sort === 'reviewersDisagree' || sort === 'unlabelled' ? sort : 'index';
     if ((this.filterTextFromHost || this.filterText !== document.activeElement) && (this.filterText.value ?? '') !== (f.text ?? '')) this.filterText.value = f.text ?? '';
   }
 
@@ -324,6 +373,18 @@ class ReviewPanelApp {
     this.progressTrack.setAttribute('aria-valuenow', String(done));
     const suspect = this.summary?.suspect ?? 0;
     this.progressTrack.title = `${done} of ${all} rows annotated${suspect ? `; ${suspect} suspect references` : ''}`;
+  }
+
+  /** Asks the host for the agreement while its section is open (computed on request: a bootstrap per statistic). */
+  private refreshAgreement(): void {
+    if (!this.agreementSection.open || !this.dataset) return;
+    const seq = ++this.agreementSeq;
+    this.host.request('review/agreement', {}).then(
+      (view) => {
+        if (seq === this.agreementSeq) this.agreement.update(view);
+      },
+      (error: unknown) => this.showError(error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   private setStatus(text: string): void {
@@ -350,6 +411,7 @@ class ReviewPanelApp {
       ...(this.filterSuspect.checked ? { suspect: true } : {}),
       ...(this.filterAnnotated.checked ? { annotated: true } : {}),
       ...(this.filterUnscored.checked ? { unscored: true } : {}),
+      ...(this.filterDisagree.checked ? { disagree: true } : {}),
       ...(text ? { text } : {}),
     };
     if (JSON.stringify(filter) === JSON.stringify(this.query.filter)) return;
@@ -413,7 +475,7 @@ class ReviewPanelApp {
       const detail = await this.host.request('row/detail', { rowId });
       // The answer of a request made for another file (the user switched meanwhile) is not this file's row.
       if (detail.file !== file || detail.file !== this.dataset?.file) return;
-      this.detail.show(detail, (model) => this.whyCannotCall(model));
+      this.detail.show(detail, (model) => this.whyCannotCall(model), this.dataset?.labels ?? [], this.dataset?.reviewer ?? null);
       this.list.element.classList.add('with-detail');
       if (focus) this.detail.focus();
     } catch (error) {
@@ -484,7 +546,7 @@ class ReviewPanelApp {
   private openNote(row: RowView): void {
     this.noteRow = row;
     this.noteTarget.textContent = `Note on ${this.target === 'reference' ? 'the reference' : `${this.target}'s output`} of ${row.id}`;
-    const existing = row.annotations.find((a) => a.target === this.target);
+    const existing = row.annotations.find((a) => a.target === this.target && (a.reviewer ?? null) === (this.dataset?.reviewer ?? null)) ?? row.annotations.find((a) => a.target === this.target && a.reviewer === undefined);
     this.noteLabel.value = existing?.label ?? this.dataset?.labels[0] ?? '';
     this.noteInput.value = existing?.note ?? '';
     this.noteBar.hidden = false;
@@ -573,6 +635,7 @@ class ReviewPanelApp {
       target: this.target,
       scrollTop: this.list.scrollTop,
       summaryOpen: this.summarySection.open,
+      agreementOpen: this.agreementSection.open,
       ...(this.list.selectedRowId !== null ? { selectedId: this.list.selectedRowId } : {}),
     };
     this.host.setState(this.state);

@@ -390,9 +390,16 @@ export class RowList {
     root.dataset.suspect = String(row.suspect);
     root.classList.toggle('suspect', row.suspect);
     const labels = row.annotations.map((a) => `${a.target === 'reference' ? '' : `${a.target}: `}${a.label}${a.stale ? ' (row changed)' : ''}`);
-    element.labels.textContent = labels.length ? `⚑ ${labels.join(', ')}` : '';
-    element.labels.title = row.annotations.map((a) => `${a.target}: ${a.label}${a.note ? ` — ${a.note}` : ''}`).join('\n');
+    const disagree = (row.disagreeOn?.length ?? 0) > 0;
+    const settled = row.settled ?? [];
+    element.labels.textContent = `${disagree ? '≠ ' : ''}${labels.length ? `⚑ ${labels.join(', ')}` : ''}${settled.length ? ` ✓ ${settled.map((s) => s.label).join(', ')}` : ''}`;
+    element.labels.title = [
+      ...(disagree ? [`Reviewers disagree on ${row.disagreeOn!.join(', ')}: open the row to settle it`] : []),
+      ...row.annotations.map((a) => `${a.target}: ${a.label}${a.reviewer ? ` (${a.reviewer})` : ''}${a.note ? ` — ${a.note}` : ''}`),
+      ...settled.map((s) => `settled: ${s.target} is ${s.label}${s.reviewer ? ` (by ${s.reviewer})` : ''}`),
+    ].join('\n');
     element.labels.dataset.count = String(row.annotations.length);
+    root.dataset.disagree = String(disagree);
     if (selected && this.selectedId !== row.id) {
       this.selectedId = row.id;
       if (this.announceWhenLoaded) {
