@@ -9,6 +9,7 @@ import { InlineDecorations } from './host/review/decorations';
 import { ReviewDiagnostics } from './host/review/diagnostics';
 import { RowHoverProvider } from './host/review/hover';
 import type { ReviewApi } from './host/review/reviewApi';
+import { rowRequests } from './host/review/requestPreview';
 import { ReviewService } from './host/review/reviewService';
 import { ScoringController } from './host/review/scoring';
 import { SessionManager } from './host/review/sessions';
@@ -41,7 +42,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
       vscode.languages.registerCodeLensProvider(DATASET_SELECTOR, codeLens),
       vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RowHoverProvider(sessions, config)),
     );
-    const panelCommands = registerReviewPanel(context, review);
+    const panelCommands = registerReviewPanel(context, review, (file, index) => rowRequests(sessions.get(vscode.Uri.file(file)), index, config.current.models, (name) => keys.has(name)));
     context.subscriptions.push(...registerCommandTable({ ...reviewCommands({ context, sessions, review, scoring, config, keys, log }), ...panelCommands }, log));
     log.info(`Activated in ${(performance.now() - started).toFixed(1)} ms.`);
     return review;

@@ -82,11 +82,22 @@ export class DetailView {
       rerun.addEventListener('click', () => {
         if (!why) this.callbacks.onScore(detail.id, o.model);
       });
-      const header = el('div', { className: 'output-header' }, el('h4', { text: o.model }), badge, ...(o.latencyMs !== undefined ? [el('span', { className: 'latency', text: `${o.latencyMs} ms` })] : []), rerun);
+      const answeredBy = o.answeredBy !== undefined ? [el('span', { className: 'answered-by', testid: 'detail-answered-by', text: `answered by ${o.answeredBy}`, attrs: { title: 'The model the server named in its answer, not the model asked' } })] : [];
+      const header = el('div', { className: 'output-header' }, el('h4', { text: o.model }), badge, ...answeredBy, ...(o.latencyMs !== undefined ? [el('span', { className: 'latency', text: `${o.latencyMs} ms` })] : []), rerun);
       const matched = o.matched !== undefined ? [el('p', { className: 'matched-reference', testid: 'detail-matched-reference', text: o.matched })] : [];
       return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, ...matched, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
     });
     parts.push(section('Outputs', 'detail-outputs', ...outputs));
+    if (detail.requests && detail.requests.length > 0) {
+      // Collapsed: the exact request per model, as `pisar-review preview --json` prints it.
+      const requests = detail.requests.map((r) => el(
+        'details',
+        { className: 'request', testid: 'detail-request', attrs: { 'data-model': r.model } },
+        el('summary', { text: `Request to ${r.model}` }),
+        r.request === null ? el('p', { className: 'missing', text: r.problem ?? 'Nothing would be sent.' }) : pre(r.request),
+      ));
+      parts.push(section('Requests (what each model is sent; key redacted)', 'detail-requests', ...requests));
+    }
     parts.push(section('Annotations', 'detail-annotations', ...this.annotations(detail.id, detail.annotations)));
     if (detail.disagreeOn.length > 0 || detail.settled.length > 0) parts.push(section('Adjudication', 'detail-adjudication', ...this.adjudication(detail, labels)));
     this.content.replaceChildren(...parts);

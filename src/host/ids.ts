@@ -27,6 +27,7 @@ export const Commands = {
   exportReport: 'pisarReview.exportReport',
   showPanel: 'pisarReview.showPanel',
   useSuggestedThreshold: 'pisarReview.useSuggestedThreshold',
+  previewRequest: 'pisarReview.previewRequest',
 } as const;
 
 /** View ids, as contributed in package.json. */

@@ -201,6 +201,17 @@ export interface OutputView {
   /** A row with several references: which one the output matched, and its score against each (matchedReferenceText). */
   readonly matched?: string;
   readonly latencyMs?: number;
+  /** The model the server said answered (`response.model`), when it is not the model asked. */
+  readonly answeredBy?: string;
+}
+
+/** The request a row would send to one configured model (as `pisar-review preview --json` prints it), or why none would be sent. */
+export interface RequestView {
+  readonly model: string;
+  /** The preview document as indented JSON (key redacted, image bytes summarised); null when nothing would be sent. */
+  readonly request: string | null;
+  /** Why nothing would be sent (the row's prompt or image cannot be built), with the fix. */
+  readonly problem?: string;
 }
 
 /** A thumbnail the webview may show: a data: URL only (the host reads and checks local files). */
@@ -229,6 +240,8 @@ export interface RowDetail {
   /** As in RowView: targets in open disagreement and the adjudications in force (empty in blind mode). */
   readonly disagreeOn: readonly string[];
   readonly settled: readonly SettledView[];
+  /** The request the row would send to each configured model (absent where the host does not build them). */
+  readonly requests?: readonly RequestView[];
 }
 
 /** A statistic of agreement with its bootstrap interval (null where undefined, e.g. everyone gave one label). */

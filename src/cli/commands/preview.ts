@@ -1,22 +1,12 @@
 import * as path from 'node:path';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { ImageError } from '../../core/runner/images';
-import { buildChatRequest, previewRequest, type RequestPreview } from '../../core/runner/preview';
+import { previewDocument, type PreviewDocument } from '../../core/runner/preview';
 import { PromptError } from '../../core/runner/prompt';
 import { loadCliConfig, settingsOf } from '../config';
 import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, parseCommandArgs, terminalSafe, UsageError, writeJson } from '../args';
 
 const usage = 'pisar-review preview <file> --row <id> [--model <name>] [--config <path>] [--field ROLE=KEY]... [--json]';
-
-/** The `--json` document of `preview`; its shape is part of the CLI's public contract. */
-export interface PreviewDocument {
-  schema: 'pisar-review/preview@1';
-  file: string;
-  row: { id: string; line: number };
-  model: { name: string; model: string };
-  /** The request as it would be sent: key redacted, inline image bytes summarised. */
-  request: RequestPreview;
-}
 
 export const previewCommand: CliCommand = {
   name: 'preview',
@@ -37,9 +27,10 @@ export const previewCommand: CliCommand = {
       const index = dataset.indexOfId(values.row);
       if (index === undefined) throw new UsageError(`${dataset.file}: no row with id ${JSON.stringify(values.row)}`, usage);
       const row = await dataset.getRow(index);
-      let body: Record<string, unknown>;
+      const hasKey = model.apiKeyEnv !== undefined && Boolean(io.env[model.apiKeyEnv]);
+      let doc: PreviewDocument;
       try {
-        body = await buildChatRequest(row, model, dataset.file);
+        doc = await previewDocument(row, model, dataset.file, hasKey);
       } catch (err) {
         if (err instanceof PromptError || err instanceof ImageError) {
           io.stderr.write(`pisar-review preview: ${terminalSafe(`${dataset.file}:${row.line}: ${err.message}. ${err.fix}`)} Nothing would be sent for this row.\n`);
@@ -47,10 +38,8 @@ export const previewCommand: CliCommand = {
         }
         throw err;
       }
-      const hasKey = model.apiKeyEnv !== undefined && Boolean(io.env[model.apiKeyEnv]);
-      const request = previewRequest(model, body, hasKey);
+      const request = doc.request;
       if (values.json) {
-        const doc: PreviewDocument = { schema: 'pisar-review/preview@1', file: dataset.file, row: { id: row.id, line: row.line }, model: { name: model.name, model: model.model }, request };
         writeJson(io, doc);
       } else {
         const lines = [`${request.method} ${request.url}`, ...Object.entries(request.headers).map(([k, v]) => `${k}: ${v}`), '', ...JSON.stringify(request.body, null, 2).split('\n')];

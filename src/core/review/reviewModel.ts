@@ -232,6 +232,7 @@ export class ReviewModel {
       output: r.result.output ?? null,
       score: view.blind ? null : scoreView(r, review.threshold, review.scoringFailure),
       ...(r.result.latencyMs !== undefined ? { latencyMs: r.result.latencyMs } : {}),
+      ...(r.result.answeredBy !== undefined ? { answeredBy: r.result.answeredBy } : {}),
       ...(matchedReferenceText(r.result) !== undefined ? { matched: matchedReferenceText(r.result) } : {}),
     }));
     for (const [model, output] of Object.entries(row?.outputs ?? {})) {

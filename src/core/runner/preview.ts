@@ -27,6 +27,25 @@ export interface RequestPreview {
   readonly body: Record<string, unknown>;
 }
 
+/** The `pisar-review/preview@1` document: what `preview --json` prints and the editor's Preview Request for Row shows. */
+export interface PreviewDocument {
+  schema: 'pisar-review/preview@1';
+  file: string;
+  row: { id: string; line: number };
+  model: { name: string; model: string };
+  /** The request as it would be sent: key redacted, inline image bytes summarised. */
+  request: RequestPreview;
+}
+
+/**
+ * The preview document of a row and model: the body the runner would send (buildChatRequest), key
+ * redacted and image bytes summarised. Throws PromptError / ImageError when nothing would be sent.
+ */
+export async function previewDocument(row: DatasetRow, model: ModelConfig, datasetFile: string, hasKey: boolean): Promise<PreviewDocument> {
+  const body = await buildChatRequest(row, model, datasetFile);
+  return { schema: 'pisar-review/preview@1', file: datasetFile, row: { id: row.id, line: row.line }, model: { name: model.name, model: model.model }, request: previewRequest(model, body, hasKey) };
+}
+
 /** The preview of a built body: `hasKey` says whether a key would be sent (it is never read here). */
 export function previewRequest(model: ModelConfig, body: Record<string, unknown>, hasKey: boolean): RequestPreview {
   const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };

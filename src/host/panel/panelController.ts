@@ -304,7 +304,8 @@ export class PanelController {
         }
       }),
     );
-    return { ...row, images };
+    const requests = await this.source.requestPreviews?.(dataset.file, index);
+    return { ...row, images, ...(requests ? { requests } : {}) };
   }
 
   /** Recomputes the view and the summary from the current snapshot, then pushes both. */

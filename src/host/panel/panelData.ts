@@ -1,5 +1,5 @@
 import type { ComparisonView, StatisticsView } from '../../shared/statisticsView';
-import type { ImageView } from '../../shared/protocol';
+import type { ImageView, RequestView } from '../../shared/protocol';
 import type { ReviewApi } from '../review/reviewApi';
 
 /**
@@ -24,4 +24,6 @@ export interface PanelSource
   setBlind(blind: boolean): Promise<void>;
   /** "Export Training Data…": format, filters and hold-out asked for, then the core export (as the CLI's). */
   exportTraining(): Promise<void>;
+  /** The request a row of a dataset would send to each configured model. */
+  requestPreviews?(datasetFile: string, index: number): Promise<RequestView[]>;
 }

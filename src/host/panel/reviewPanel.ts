@@ -26,7 +26,7 @@ const EXPORT_BATCH = 200;
  * Registers the side panel (a webview view) and returns its commands' handlers. The controller outlives
  * the webview, so the export command works on the panel's view even while the panel is closed.
  */
-export function registerReviewPanel(context: vscode.ExtensionContext, api: ReviewApi): Pick<CommandTable, PanelCommandName> {
+export function registerReviewPanel(context: vscode.ExtensionContext, api: ReviewApi, requestPreviews?: PanelSource['requestPreviews']): Pick<CommandTable, PanelCommandName> {
   const source: PanelSource = {
     activeDataset: () => api.activeDataset(),
     summary: () => api.summary(),
@@ -58,6 +58,7 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
     useThreshold: async (threshold) => {
       await vscode.commands.executeCommand(Commands.useSuggestedThreshold, threshold);
     },
+    ...(requestPreviews ? { requestPreviews } : {}),
   };
   const controller = new PanelController(source);
   const provider = new ReviewPanelProvider(context.extensionUri, controller);

@@ -36,7 +36,7 @@ export function reviewCommands(deps: ReviewCommandDeps): Omit<CommandTable, Pane
   const table: { readonly [K in Exclude<CommandName, PanelCommandName>]: (deps: ReviewCommandDeps, ...args: unknown[]) => unknown } = {
     scoreRow, scoreRowWith, scoreFile, cancelScoring, annotateRow, correctReference, editAnnotation, removeAnnotation,
     nextSuspectReference, nextBelowThreshold, exportAnnotatedCopy, setApiKey, clearApiKey, openSample, showLog,
-    openInPanel, checkModels, toggleBlindMode, exportTrainingData,
+    openInPanel, checkModels, toggleBlindMode, exportTrainingData, previewRequest,
   };
   const bound = {} as Record<Exclude<CommandName, PanelCommandName>, (...args: unknown[]) => unknown>;
   for (const name of Object.keys(table) as (keyof typeof table)[]) bound[name] = (...args) => table[name](deps, ...args);
@@ -98,6 +98,25 @@ async function correctReference(deps: ReviewCommandDeps, uri?: unknown, rowId?: 
   });
   const rescored = await deps.scoring.rescoreCorrected(session, index, correction);
   void showInfo(ui`PiSAR Review: corrected the reference of row ${row.id}; ${rescored} output(s) re-scored against it (no model call).`);
+}
+
+/** Opens the exact request the row under the cursor would send to a model (chosen when several), read-only; nothing is sent. */
+async function previewRequest(deps: ReviewCommandDeps, uri?: unknown, rowId?: unknown): Promise<void> {
+  const target = rowFor(deps, uri, rowId);
+  if (!target) return;
+  const { session, index } = target;
+  const models = deps.config.current.models;
+  if (models.length === 0) {
+    await showNoModels(deps.config.current);
+    return;
+  }
+  const id = session.dataset.rowIds()[index];
+  const model = models.length === 1 ? models[0] : (await pick(models.map((m) => ({ label: m.name, description: m.model, model: m })), { title: `Preview the request of row ${id} to…`, placeHolder: 'Which model?' }))?.model;
+  if (!model) return;
+  const { previewFor, showRequestPreview } = await import('./requestPreview');
+  const preview = await previewFor(await session.dataset.getRow(index), model, session.file, await deps.keys.has(model.name));
+  if ('problem' in preview) void showWarning(`PiSAR Review: ${preview.problem}`);
+  else await showRequestPreview(deps.context, preview.doc);
 }
 
 async function editAnnotation(deps: ReviewCommandDeps): Promise<void> {

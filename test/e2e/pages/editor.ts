@@ -30,6 +30,15 @@ export class EditorPage {
     await this.root.locator('.view-lines').waitFor({ timeout: 15_000 });
   }
 
+  /** The text of the lines on screen, in line order (a short document shows whole). */
+  async visibleText(): Promise<string> {
+    return this.root.evaluate((editor) => {
+      const lines = [...editor.querySelectorAll('.view-lines > .view-line')] as HTMLElement[];
+      lines.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+      return lines.map((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ')).join('\n');
+    });
+  }
+
   /** Moves the cursor to a line through "Go to Line", which also scrolls it into view. */
   async goToLine(line: number, column = 1): Promise<void> {
     await this.page.keyboard.press('Control+G');
