@@ -56,8 +56,8 @@ const RESULTS_SUFFIX = /\.pisar-results\.jsonl$/i;
 interface Source {
   file: string;
   store: ResultsStore;
-  /** Current row hashes by id when the file is a dataset (stale results are left out); undefined for a results file. */
-  hashes: Map<string, string> | undefined;
+  /** The dataset when the file is one (stale results are left out); undefined for a results file. */
+  rows: { indexOfId(id: string): number | undefined; rowHash(index: number): string } | undefined;
 }
 
 async function openSource(cwd: string, name: string, datasetOptions: OpenDatasetOptions): Promise<Source> {
@@ -66,13 +66,11 @@ async function openSource(cwd: string, name: string, datasetOptions: OpenDataset
   if (RESULTS_SUFFIX.test(file)) {
     // The store finds the sidecar from the dataset's name; the dataset itself need not exist.
     const store = await ResultsStore.open(file.replace(RESULTS_SUFFIX, '.jsonl'), { repair: false });
-    return { file, store, hashes: undefined };
+    return { file, store, rows: undefined };
   }
   const dataset = await Dataset.open(file, datasetOptions);
   await dataset.close();
-  const ids = dataset.rowIds();
-  const hashes = new Map(ids.map((id, i) => [id, dataset.rowHash(i)]));
-  return { file, store: await ResultsStore.open(file, { repair: false }), hashes };
+  return { file, store: await ResultsStore.open(file, { repair: false }), rows: dataset };
 }
 
 /** Current results of one model, by row id. */
@@ -80,10 +78,15 @@ function resultsOf(source: Source, model: string): StoredResult[] {
   const out: StoredResult[] = [];
   for (const r of source.store.latestResults()) {
     if (r.model !== model || typeof r.score !== 'number' || r.error) continue;
-    if (source.hashes && source.hashes.get(r.rowId) !== r.rowHash) continue;
+    if (source.rows && !isCurrent(source.rows, r)) continue;
     out.push(r);
   }
   return out;
+}
+
+function isCurrent(rows: NonNullable<Source['rows']>, r: StoredResult): boolean {
+  const index = rows.indexOfId(r.rowId);
+  return index !== undefined && rows.rowHash(index) === r.rowHash;
 }
 
 function tagsOf(results: readonly StoredResult[]): string[] {

@@ -291,11 +291,37 @@ export class ResultsStore {
 
   private remember(r: StoredResult): void {
     this._records++;
+    this.share(r);
     const row = this.byRow.get(r.rowId);
     if (!row) this.byRow.set(r.rowId, new Map([[r.model, r]]));
-    else row.set(r.model, r); // a newer result takes the older one's place in the order
+    else {
+      // The row's id and (mostly) hash are already held by its other results: keep one copy of each.
+      const other: StoredResult = row.values().next().value!;
+      r.rowId = other.rowId;
+      if (r.rowHash === other.rowHash) r.rowHash = other.rowHash;
+      row.set(r.model, r); // a newer result takes the older one's place in the order
+    }
     this.modelOrder.add(r.model);
   }
+
+  /** Two million results repeat a few model names, sources, scorers and write times: one string each, not one a record. */
+  private share(r: StoredResult): void {
+    r.model = this.shared(r.model);
+    r.source = this.shared(r.source);
+    if (r.scorer !== undefined) r.scorer = this.shared(r.scorer);
+    if (r.at === this.lastAt) r.at = this.lastAt;
+    else this.lastAt = r.at;
+  }
+
+  private shared<T extends string>(text: T): T {
+    const known = this.strings.get(text);
+    if (known !== undefined) return known as T;
+    // Model names and scorers are few; a file with endless distinct ones is still read, only not shared beyond this.
+    if (this.strings.size < 10_000) this.strings.set(text, text);
+    return text;
+  }
+  private readonly strings = new Map<string, string>();
+  private lastAt: string | undefined;
 }
 
 function rowIdsOf(records: readonly { readonly rowId: string }[]): string[] {
