@@ -319,11 +319,18 @@ class ReviewPanelApp {
     setOptions(this.targetSelect, targets, this.target);
     setOptions(this.rerunSelect, (d?.configuredModels ?? []).map((m): [string, string] => [m, m]));
     setOptions(this.noteLabel, (d?.labels ?? []).map((l, i): [string, string] => [l, i < 9 ? `${i + 1} ${l}` : l]));
-    const canScore = !!d && d.canScore && d.configuredModels.length > 0;
-    const why = !d ? 'Open a dataset first' : !d.canScore ? 'Model calls are off in an untrusted workspace' : d.configuredModels.length === 0 ? 'Add models in the pisarReview.models setting' : '';
-    for (const button of [this.scoreRowButton, this.rerunButton, this.scoreAllButton]) {
-      button.disabled = !canScore;
-      if (why) button.title = why;
+    // Without a configured model Score row and Score all still score precomputed outputs; when there is
+    // nothing to score the host says that no model is configured and offers to add one.
+    const blocked = !d ? 'Open a dataset first' : !d.canScore ? 'Model calls are off in an untrusted workspace' : '';
+    const noModel = d && d.configuredModels.length === 0 ? ' (no model is configured: precomputed outputs only; add models in the pisarReview.models setting)' : '';
+    const buttons: [ButtonLike, string, boolean][] = [
+      [this.scoreRowButton, `Score the selected row (s)${noModel}`, false],
+      [this.scoreAllButton, `Score every row of the file${noModel}`, false],
+      [this.rerunButton, noModel ? 'No model is configured to call again: add models in the pisarReview.models setting' : 'Call the chosen model again for the selected row (r)', !!noModel],
+    ];
+    for (const [button, title, off] of buttons) {
+      button.disabled = !!blocked || off;
+      button.title = blocked || title;
     }
     this.rerunSelect.hidden = (d?.configuredModels.length ?? 0) === 0;
     this.exportButton.disabled = !d;

@@ -63,10 +63,10 @@ export class ConfigService extends Disposable implements vscode.Disposable {
 }
 
 /** Says why there is no model to call: the models setting is invalid (and where), or empty; offers to open it. */
-export async function showNoModels(config: ReviewConfig, first = ''): Promise<void> {
-  const open = 'Open Settings';
+export async function showNoModels(config: ReviewConfig, first = '', lead?: string): Promise<void> {
+  const open = lead ? 'Add a Model' : 'Open Settings';
   const answer = config.modelsError
     ? await showError(`PiSAR Review: the models setting is invalid: ${config.modelsError}`, open)
-    : await showInfo(`No models are configured: add them to the "pisarReview.models" setting${first}.`, open);
+    : await showInfo(lead ?? `No models are configured: add them to the "pisarReview.models" setting${first}.`, open);
   if (answer === open) void vscode.commands.executeCommand('workbench.action.openSettings', `${Settings.section}.${Settings.models}`);
 }

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { median, summarize, type ResultLookup } from '../../src/core/report/summary';
-import { renderCsv, renderMarkdown, reportSummaryOf } from '../../src/core/report/render';
+import { renderCsv, renderMarkdown, renderReport, reportSummaryOf } from '../../src/core/report/render';
 import type { StoredResult } from '../../src/core/store/results';
 
 function lookup(results: Partial<StoredResult>[]): ResultLookup {
@@ -68,5 +68,29 @@ describe('report summary', () => {
     assert.match(md, /\| =HYPERLINK\("x"\)\\\|\\\\u001b\\\[31mred \| 1 \| 1 \| 0\.750 \| 0\.750 \| 100\.0% \| 0 \| 0 \|/);
     const csv = renderCsv(input);
     assert.match(csv, /\r\n"'=HYPERLINK\(""x""\)\|\\u001b\[31mred",1,1,0\.75,0\.75,1,0,0,?\r\n/);
+  });
+
+  it('the panel\'s Markdown and CSV exports carry each model\'s output text, escaped as data', () => {
+    const s = summarize([{ id: 'r', hash: 'h' }], lookup([{ rowId: 'r', model: 'gpt', output: 'x', score: 0.75 }]));
+    const hostile = '=HYPERLINK("http://evil")|[run](command:workbench.action.terminal.new) <img src=x>\nsecond line';
+    const input = {
+      summary: reportSummaryOf(s), models: ['gpt', 'ft'], distribution: true,
+      rows: [{ id: 'r', line: 1, input: 'q', reference: 'ref', scores: { gpt: { score: 0.75 } }, outputs: { gpt: hostile, ft: 'plain answer' } }],
+    };
+    const [md] = renderReport('markdown', input);
+    const header = md.text.split('\n').find((l) => l.startsWith('| id |'))!;
+    assert.match(header, /\| gpt \| ft \| output: gpt \| output: ft \|/);
+    const line = md.text.split('\n').find((l) => l.startsWith('| r |'))!;
+    assert.ok(line.includes('plain answer'), line);
+    assert.ok(line.includes('\\[run\\](command:workbench.action.terminal.new)'), `a link in an output is text, not a link: ${line}`);
+    assert.ok(line.includes('\\|'), 'a pipe in an output cannot end its cell');
+    assert.ok(line.includes('\\<img src=x>') && !/[^\\]<img/.test(line), 'no HTML tag survives');
+    assert.equal(md.text.split('\n').filter((l) => l.startsWith('| r |')).length, 1, 'a newline in an output stays in its row');
+
+    const [rowsCsv] = renderReport('csv', input);
+    const [head, row] = rowsCsv.text.split('\r\n');
+    assert.ok(head.endsWith(',output:gpt,output:ft'), head);
+    assert.ok(row.includes('"\'=HYPERLINK(""http://evil"")|[run](command:workbench.action.terminal.new) <img src=x>\nsecond line"'), `the formula is neutralised, the text kept: ${row}`);
+    assert.ok(row.endsWith(',plain answer'));
   });
 });

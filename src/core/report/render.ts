@@ -88,6 +88,8 @@ export interface ReportRow {
   /** model -> score (null: failed or missing), with the error when it failed. */
   readonly scores: Readonly<Record<string, ReportCell>>;
   readonly annotations?: readonly { readonly target: string; readonly label: string; readonly note?: string }[];
+  /** model -> the output text (the panel's export): an `output: <model>` column each in md, `output:<model>` in csv. */
+  readonly outputs?: Readonly<Record<string, string>>;
 }
 
 export interface ReportInput {
@@ -502,17 +504,27 @@ function scoreCell(cell: ReportCell | undefined, threshold: number): string {
   return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}${by}`;
 }
 
+/** The models some row carries an output text of, in column order. */
+function outputModels(input: ReportInput, rows: readonly ReportRow[]): string[] {
+  return input.models.filter((m) => rows.some((r) => r.outputs !== undefined && ownValue(r.outputs, m) !== undefined));
+}
+
 function rowsTable(input: ReportInput, rows: readonly ReportRow[]): Table {
   const withText = rows.some((r) => r.input !== undefined);
   const withCorrections = rows.some((r) => r.correctedReference !== undefined);
   const withAnnotations = rows.some((r) => r.annotations !== undefined);
   const t = input.summary.threshold;
+  const withOutputs = outputModels(input, rows);
   return {
     title: `Rows (${rows.length})`,
-    header: ['id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected reference'] : []), ...input.models, ...(withAnnotations ? ['annotations'] : [])],
+    header: [
+      'id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected reference'] : []), ...input.models,
+      ...withOutputs.map((m) => `output: ${m}`), ...(withAnnotations ? ['annotations'] : []),
+    ],
     text: rows.map((row) => [
       row.id, String(row.line), ...(withText ? [row.input ?? '', row.reference ?? ''] : []), ...(withCorrections ? [row.correctedReference ?? ''] : []),
-      ...input.models.map((m) => scoreCell(ownValue(row.scores, m), t)), ...(withAnnotations ? [annotationText(row)] : []),
+      ...input.models.map((m) => scoreCell(ownValue(row.scores, m), t)), ...withOutputs.map((m) => ownValue(row.outputs ?? {}, m) ?? ''),
+      ...(withAnnotations ? [annotationText(row)] : []),
     ]),
     values: [],
     numeric: [false, true, ...(withText ? [false, false] : []), ...(withCorrections ? [false] : []), ...input.models.map(() => true)],
@@ -583,9 +595,11 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
   const withAnnotations = rows.some((r) => r.annotations !== undefined);
   // answered_by:<model> only for models some row was answered in place of (the model the server named)
   const answered = new Set(input.models.filter((m) => rows.some((r) => ownValue(r.scores, m)?.answeredBy !== undefined)));
+  const withOutputs = outputModels(input, rows);
   const header = [
     'id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected_reference'] : []),
-    ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`, ...(answered.has(m) ? [`answered_by:${m}`] : [])]), ...(withAnnotations ? ['annotations'] : []),
+    ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`, ...(answered.has(m) ? [`answered_by:${m}`] : [])]),
+    ...withOutputs.map((m) => `output:${m}`), ...(withAnnotations ? ['annotations'] : []),
   ];
   const values = rows.map((row) => [
     row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []), ...(withCorrections ? [row.correctedReference ?? ''] : []),
@@ -593,6 +607,7 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
       const c = ownValue(row.scores, m);
       return [c?.stale ? null : c?.score, c?.stale ? 'stale' : c?.error, c?.rougeL, ...(answered.has(m) ? [c?.answeredBy] : [])];
     }),
+    ...withOutputs.map((m) => ownValue(row.outputs ?? {}, m) ?? ''),
     ...(withAnnotations ? [annotationText(row)] : []),
   ]);
   return csvTable(header, values);

@@ -197,13 +197,15 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
         for (const d of details) {
           if (!d) continue;
           const scores = dict<ReportRow['scores'][string]>();
+          const outputs = dict<string>();
           for (const o of d.outputs) {
+            if (o.output !== null) outputs[o.model] = o.output;
             if (!o.score) continue; // a precomputed output with no stored result
             // The report renders the score itself (formatScore): keep the export's fields as they were.
             const { text: _text, below: _below, ...view } = o.score;
             scores[o.model] = view;
           }
-          rows.push({ index: d.index, line: d.line, id: d.id, input: d.input, reference: d.reference, scores, annotations: d.annotations });
+          rows.push({ index: d.index, line: d.line, id: d.id, input: d.input, reference: d.reference, scores, outputs, annotations: d.annotations });
         }
         progress.report({ increment: (EXPORT_BATCH / Math.max(1, indexes.length)) * 100 });
       }

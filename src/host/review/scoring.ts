@@ -103,6 +103,24 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     }
   }
 
+  /**
+   * A run that found nothing to do says why: without a configured model nothing can be called (and it
+   * offers to add one), whether or not the rows have precomputed outputs; else every pair is current.
+   */
+  private nothingToScore(session: DatasetSession, request: ScoreRequest, noModels: boolean): void {
+    const rows = request.rowIndexes;
+    const ids = session.dataset.rowIds();
+    const what = rows === undefined ? path.basename(session.file) : rows.length === 1 ? `row ${ids[rows[0]] ?? rows[0] + 1}` : `${rows.length} rows`;
+    if (noModels) {
+      const precomputed = session.dataset.modelNames.length > 0;
+      const outputs = precomputed ? `; the precomputed outputs of ${what} already have current scores` : `, and ${what} has no precomputed outputs to score`;
+      void showNoModels(this.config.current, '', `PiSAR Review: no model is configured, so there is no model to call${outputs}. Add a model to the "pisarReview.models" setting to score ${what}.`);
+      return;
+    }
+    if (rows === undefined) void showInfo('PiSAR Review: every row already has a current score. Use "Score with…" to re-run a model.');
+    else void showInfo(`PiSAR Review: ${what} already has a current score from every model. Use "Score Row with…" to re-run a model.`);
+  }
+
   /** Scores with a cancellable notification (whole file) or a window progress (a few rows). */
   async score(session: DatasetSession, request: ScoreRequest): Promise<RunSummary | undefined> {
     if (!vscode.workspace.isTrusted) {
@@ -230,7 +248,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       this.log.info(`Scored ${session.file}: ${summary.done}/${summary.total} done, ${summary.called} called, ${summary.failed} failed, ${summary.reused} reused, ${Date.now() - started} ms${summary.cancelled ? ' (cancelled)' : ''}.`);
       if (summary.scored > 0 && !summary.scoringError) session.setScoringFailure(undefined);
       if (summary.cancelled) void showInfo(`PiSAR Review: scoring cancelled after ${summary.done} of ${summary.total}; finished results were kept.`);
-      else if (summary.total === 0 && request.rowIndexes === undefined) void showInfo('PiSAR Review: every row already has a current score. Use "Score with…" to re-run a model.');
+      else if (summary.total === 0) this.nothingToScore(session, request, models.length === 0);
       else if (whole) this.announceDone(session, summary);
       else if (summary.failed > 0 && summary.modelFailures.length === 0) {
         void showWarning(`PiSAR Review: ${summary.failed} of ${summary.total} calls failed; hover a row for the reason, or see the log.`);
