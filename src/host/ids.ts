@@ -28,6 +28,7 @@ export const Commands = {
   showPanel: 'pisarReview.showPanel',
   useSuggestedThreshold: 'pisarReview.useSuggestedThreshold',
   previewRequest: 'pisarReview.previewRequest',
+  compactSidecars: 'pisarReview.compactSidecars',
 } as const;
 
 /** View ids, as contributed in package.json. */

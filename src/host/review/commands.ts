@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { showNoModels, type ConfigService } from '../config';
 import type { ReviewLog } from '../log';
@@ -36,7 +37,7 @@ export function reviewCommands(deps: ReviewCommandDeps): Omit<CommandTable, Pane
   const table: { readonly [K in Exclude<CommandName, PanelCommandName>]: (deps: ReviewCommandDeps, ...args: unknown[]) => unknown } = {
     scoreRow, scoreRowWith, scoreFile, cancelScoring, annotateRow, correctReference, editAnnotation, removeAnnotation,
     nextSuspectReference, nextBelowThreshold, exportAnnotatedCopy, setApiKey, clearApiKey, openSample, showLog,
-    openInPanel, checkModels, toggleBlindMode, exportTrainingData, previewRequest,
+    openInPanel, checkModels, toggleBlindMode, exportTrainingData, previewRequest, compactSidecars,
   };
   const bound = {} as Record<Exclude<CommandName, PanelCommandName>, (...args: unknown[]) => unknown>;
   for (const name of Object.keys(table) as (keyof typeof table)[]) bound[name] = (...args) => table[name](deps, ...args);
@@ -221,6 +222,28 @@ async function exportTrainingData(deps: ReviewCommandDeps): Promise<void> {
 async function checkModels(deps: ReviewCommandDeps): Promise<void> {
   const { checkModelsInteractively } = await import('./checkModels');
   await checkModelsInteractively(deps.config, deps.keys, deps.log);
+}
+
+/** Rewrites the active dataset's sidecars to the lines that still decide something (`pisar-review compact`); the views read the same after. */
+async function compactSidecars(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (!session) return;
+  const choice = await pick([
+    { label: 'Keep the annotations\' history', description: 'drop superseded results and lines a merge doubled', dropHistory: false },
+    { label: 'Drop the annotations\' history too', description: 'of each label keep its first and last version; removed labels go', dropHistory: true },
+  ], { title: ui`Compact the sidecars of ${path.basename(session.file)}`, placeHolder: 'Every view reads the same numbers after; the files are replaced atomically.' });
+  if (!choice) return;
+  const { compactSidecars: compact } = await import('../../core/store/compact');
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'PiSAR Review: compacting sidecars…' }, () =>
+    compact(session.file, { dropHistory: choice.dropHistory, lock: { maxWaitMs: 15_000 } }));
+  const changed = result.sidecars.filter((s) => s.rewritten);
+  if (changed.length === 0) {
+    void showInfo('PiSAR Review: nothing to compact: every sidecar line still decides something.');
+    return;
+  }
+  const parts = changed.map((s) => ui`${path.basename(s.file)} ${s.before.lines} → ${s.after.lines} lines`);
+  deps.log.info(`Compacted ${changed.map((s) => `${s.file}: ${s.before.lines} -> ${s.after.lines} lines, ${s.before.bytes} -> ${s.after.bytes} bytes`).join('; ')}`);
+  void showInfo(`PiSAR Review: compacted ${parts.join(', ')}.`);
 }
 
 // ---- what the handlers share ----
