@@ -108,7 +108,7 @@ function watchOutput(io: CliIo): { io: CliIo; wroteStdout(): boolean; stderrText
     stdout: tap(io.stdout, () => (wrote = true)),
     stderr: tap(io.stderr, (chunk) => {
       // eslint-disable-next-line no-control-regex
-      errText = (errText + (typeof chunk === 'string' ? chunk : String(chunk))).replace(/\r\x1b\[2K/g, '').slice(-8192);
+      errText = (errText + (typeof chunk === 'string' ? chunk : String(chunk))).replace(/\r\x1b\[2K|\x1b\[1A/g, '').slice(-8192);
     }),
   };
   return { io: watched, wroteStdout: () => wrote, stderrText: () => errText };
@@ -121,14 +121,18 @@ export function secretsInEnvironment(env: NodeJS.ProcessEnv): string[] {
     .map(([, v]) => v!);
 }
 
-/** The progress bar's own "return and clear the line" (src/cli/commands/score.ts), kept at the start of a write. */
-const CLEAR_LINE = '\r\x1b[2K';
+/**
+ * The progress bar's own erasing (src/cli/commands/score.ts): "return and clear the line" and "one line up"
+ * (the bar has a line per model), kept when they open a write; anywhere else they are shown, not run.
+ */
+// eslint-disable-next-line no-control-regex
+const BAR_ERASE = /^(?:\r\x1b\[2K|\x1b\[1A)+/;
 
-/** What reaches a terminal: keys masked, control characters shown (terminalText), the progress bar's own CLEAR_LINE kept. */
+/** What reaches a terminal: keys masked, control characters shown (terminalText), the progress bar's own erasing kept. */
 export function terminalSafe(chunk: string, secrets: readonly string[], progress: boolean): string {
   const clean = (text: string) => terminalText(redactCredentials(text, secrets));
-  if (progress && chunk.startsWith(CLEAR_LINE)) return CLEAR_LINE + clean(chunk.slice(CLEAR_LINE.length));
-  return clean(chunk);
+  const erase = progress ? BAR_ERASE.exec(chunk)?.[0] : undefined;
+  return erase ? erase + clean(chunk.slice(erase.length)) : clean(chunk);
 }
 
 /** `stream`, with every string written to it made terminal-safe (terminalSafe). */

@@ -91,6 +91,9 @@ describe('CLI: score and report', function () {
     assert.equal(tty.code, 0);
     // eslint-disable-next-line no-control-regex -- the bar is drawn with an ANSI erase-line escape
     assert.match(tty.stderr, /\r\x1b\[2K█+ 12 done · 0 failed · 0 left of 12/, 'the bar reaches 12 of 12');
+    assert.match(tty.stderr, /0 left of 12\n {2}m1: 12 done, 24 \+ 36 tokens/, 'a line per model under the bar: "question i" in, "Rationale: question i" out');
+    // eslint-disable-next-line no-control-regex -- the bar's two lines are erased from the second up before a message
+    assert.match(tty.stderr, /tokens\r\x1b\[2K\x1b\[1A\r\x1b\[2Kpisar-review score: 12 called/, 'the bar is erased, both lines, before the last words');
     assert.ok(!tty.stdout.includes('█'), 'the bar never goes to stdout');
     await fsp.rm(path.join(path.dirname(data), 'data.pisar-results.jsonl'));
     const piped = await cli(['score', ...common, '--cache-dir', path.join(tmp.dir, 'other-cache')]);

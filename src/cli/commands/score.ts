@@ -11,7 +11,8 @@ import type { HumanBandView } from '../../shared/statisticsView';
 import { terminalText, visibleControls as plainText } from '../../core/security/escape';
 import { RequestCache } from '../../core/runner/requestCache';
 import { resolveModelLocation, type ScorerIdentity } from '../../core/scoring/scorer';
-import { runProgress } from '../../core/runner/progress';
+import { RunMeter } from '../../core/runner/progress';
+import type { ModelPrice } from '../../core/rules/cost';
 import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
@@ -23,7 +24,7 @@ import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode,
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
-  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--multi-reference best|mean] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--tag <checkpoint>] [--break-lock] [--lock-timeout <s>] [--json]';
+  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--multi-reference best|mean] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--tag <checkpoint>] [--break-lock] [--lock-timeout <s>] [--progress-interval <s>] [--json]';
 
 /** The `--json` document of `score`; its shape is part of the CLI's public contract. */
 export interface ScoreDocument {
@@ -64,6 +65,7 @@ const options = {
   tag: { type: 'string' },
   'break-lock': { type: 'boolean' },
   'lock-timeout': { type: 'string' },
+  'progress-interval': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -138,6 +140,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const datasetOptions = datasetOptionsOf(values, settings, usage);
   const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
   const lockWaitMs = values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout'], usage);
+  const progressEvery = progressEveryMs(values['progress-interval'], usage);
   if (embedding.sameNamedFolder) {
     io.stderr.write(`pisar-review score: embedding model ${terminalText(embedding.model)} is the Hub model of that id, not the folder ${terminalText(embedding.sameNamedFolder)}; to use the folder, write --embedding-model ./${terminalText(embedding.model)}.\n`);
   }
@@ -182,7 +185,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     stop.abort();
   };
   process.on('SIGINT', onSigint);
-  const progress = new ProgressBar(io);
+  const progress = new ProgressBar(io, 'score', pricesOf(models), progressEvery);
   let summary: RunSummary;
   try {
     summary = await runDataset({
@@ -209,7 +212,7 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     throw err;
   } finally {
     process.off('SIGINT', onSigint);
-    progress.clear();
+    progress.stop();
     await scorer.dispose().catch(() => undefined);
     await dataset.close();
   }
@@ -284,65 +287,95 @@ function failureLines(s: RunSummary): string[] {
 }
 
 /**
- * Progress on stderr: a one-line bar on a terminal, else a plain line every NON_TTY_EVERY_MS (a CI log
- * shows the run is alive). Both count done, failed and remaining apart: a failure is not progress.
+ * Progress on stderr, from one RunMeter: on a terminal a bar with the rate and time left and a line per
+ * model (tokens and cost so far), redrawn as results arrive and every second; otherwise one plain line
+ * every `everyMs` (a CI log shows the run is alive and when it will end). Done, failed and remaining are
+ * counted apart: a failure is not progress.
  */
-class ProgressBar {
+export class ProgressBar {
   private last = 0;
-  private lastLine = Date.now();
-  private shown = false;
-  private done = 0;
-  private failed = 0;
-  private total = 0;
-  private retries = 0;
+  /** Lines the bar takes on the terminal now (0: not drawn). */
+  private shownLines = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly meter: RunMeter;
 
-  constructor(private readonly io: CliIo) {}
+  constructor(private readonly io: CliIo, private readonly command: string, prices: ReadonlyMap<string, ModelPrice>, private readonly everyMs = DEFAULT_PROGRESS_EVERY_MS) {
+    this.meter = new RunMeter(prices);
+  }
 
   update(e: RunEvent): void {
-    if (e.kind === 'start') this.total = e.total;
-    else if (e.kind === 'result' || e.kind === 'skip') {
-      this.done = e.done;
-      this.failed = e.failed;
-    } else if (e.kind === 'retry') this.retries++;
+    this.meter.update(e);
+    if (e.kind === 'start') this.startTimer();
+    if (!this.io.stderr.isTTY) return;
     const now = Date.now();
-    if (!this.io.stderr.isTTY) {
-      if (now - this.lastLine >= NON_TTY_EVERY_MS && this.total > 0) {
-        this.lastLine = now;
-        this.io.stderr.write(`pisar-review score: ${this.text()}\n`);
-      }
-      return;
-    }
-    if (now - this.last < 100 && this.done < this.total) return;
+    const reading = this.meter.reading();
+    if (now - this.last < 100 && reading.progress.remaining > 0) return;
     this.last = now;
     this.draw();
   }
 
   message(lines: string[]): void {
     this.clear();
-    this.io.stderr.write(lines.map((l, i) => `${i === 0 ? 'pisar-review score: ' : ''}${plainText(l)}\n`).join(''));
+    this.io.stderr.write(lines.map((l, i) => `${i === 0 ? `pisar-review ${this.command}: ` : ''}${plainText(l)}\n`).join(''));
     this.draw();
   }
 
   clear(): void {
-    if (this.shown) this.io.stderr.write('\r\x1b[2K');
-    this.shown = false;
+    if (this.shownLines > 0) this.io.stderr.write(this.erase());
+    this.shownLines = 0;
   }
 
-  private text(): string {
-    return `${runProgress(this.done, this.failed, this.total).text}${this.retries ? ` · ${this.retries} retries` : ''}`;
+  /** Erases the lines the bar takes, from the last up, and leaves the cursor at the start of the first. */
+  private erase(): string {
+    return '\r\x1b[2K\x1b[1A'.repeat(Math.max(0, this.shownLines - 1)) + '\r\x1b[2K';
+  }
+
+  /** Clears the bar and stops the timer (the run is over). */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.clear();
+  }
+
+  private startTimer(): void {
+    if (this.timer) return;
+    const tty = this.io.stderr.isTTY === true;
+    if (!tty && this.everyMs <= 0) return;
+    this.timer = setInterval(() => (tty ? this.draw() : this.line()), tty ? 1000 : this.everyMs);
+    this.timer.unref();
+  }
+
+  private line(): void {
+    const r = this.meter.reading();
+    if (r.progress.total === 0) return;
+    this.io.stderr.write(`pisar-review ${this.command}: ${plainText([r.text, ...r.modelTexts].join(' | '))}\n`);
   }
 
   private draw(): void {
-    if (!this.io.stderr.isTTY || this.total === 0) return;
+    if (!this.io.stderr.isTTY) return;
+    const r = this.meter.reading();
+    const p = r.progress;
+    if (p.total === 0) return;
     const width = 30;
-    const p = runProgress(this.done, this.failed, this.total);
     const ok = Math.round((p.succeeded / p.total) * width);
     const bad = Math.min(width - ok, Math.round((p.failed / p.total) * width));
     const bar = '█'.repeat(ok) + '✗'.repeat(bad) + '░'.repeat(width - ok - bad);
-    this.io.stderr.write(`\r\x1b[2K${bar} ${this.text()}`);
-    this.shown = true;
+    const columns = this.io.stderr.columns ?? 120;
+    const lines = [`${bar} ${r.text}`, ...r.modelTexts.map((t) => `  ${t}`)].map((l) => plainText(l).slice(0, Math.max(20, columns - 1)));
+    this.io.stderr.write(this.erase() + lines.join('\n'));
+    this.shownLines = lines.length;
   }
 }
 
-/** How often a non-terminal stderr gets a progress line. */
-const NON_TTY_EVERY_MS = 10_000;
+/** How often a non-terminal stderr gets a progress line by default (--progress-interval). */
+export const DEFAULT_PROGRESS_EVERY_MS = 5_000;
+
+/** --progress-interval <seconds>: how often a non-terminal stderr gets a progress line; 0 turns the lines off. */
+export function progressEveryMs(text: string | undefined, commandUsage: string): number {
+  if (text === undefined) return DEFAULT_PROGRESS_EVERY_MS;
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > 86_400) {
+    throw new UsageError(`--progress-interval: expected seconds from 0 (off) to 86400, e.g. 5; got "${text}"`, commandUsage);
+  }
+  return seconds === 0 ? 0 : Math.max(100, seconds * 1000);
+}

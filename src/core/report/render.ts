@@ -8,6 +8,7 @@ import { formatScore, isBelowThreshold } from '../rules/rules';
 import { formatP, type Estimate, type Interval } from './stats';
 import { ownValue } from '../security/ownKeys';
 import { csvCell, markdownCell } from '../security/escape';
+import { costText } from '../rules/cost';
 
 /**
  * The one report renderer: the CLI's `report`, `score` and `compare`, and the panel's export all
@@ -230,12 +231,6 @@ function summaryTable(s: ReportSummary): Table {
 /** "gpt-4o-2024-08-06: 12 rows; gpt-4o-mini: 1 row", or empty when the model asked answered every row. */
 function answeredByText(answeredBy: readonly AnsweredBy[] | undefined): string {
   return (answeredBy ?? []).map((a) => `${a.model}: ${a.rows} row${a.rows === 1 ? '' : 's'}`).join('; ');
-}
-
-/** A cost for people: four decimals under 1 (cents of cents add up over 100,000 rows), two above; empty without a price. */
-export function costText(cost: number | null | undefined): string {
-  if (cost === null || cost === undefined || !Number.isFinite(cost)) return '';
-  return cost < 1 ? cost.toFixed(4) : cost.toFixed(2);
 }
 
 /** " (models x, y; baselines left out: z)" when the rule left a baseline out. */

@@ -1,7 +1,7 @@
 import { scoreHistogram } from '../report/histogram';
 import type { DatasetRow } from '../dataset/types';
 import { summarize, summaryRowsOf } from '../report/summary';
-import { costText } from '../report/render';
+import { costText } from '../rules/cost';
 import { sameTarget, type AnnotationTarget } from '../store/annotations';
 import { agreementReport, agreementUnits, isDisagreement, type AgreementUnit } from '../report/agreement';
 import { shownAnnotations, shownRowState, type ReviewerView } from './blindView';

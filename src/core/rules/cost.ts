@@ -11,3 +11,9 @@ export function tokenCost(tokens: { readonly input: number; readonly output: num
   if (!price) return undefined;
   return (tokens.input * price.inputPerMillion + tokens.output * price.outputPerMillion) / 1_000_000;
 }
+
+/** A cost for people: four decimals under 1 (cents of cents add up over 100,000 rows), two above; empty without a price. */
+export function costText(cost: number | null | undefined): string {
+  if (cost === null || cost === undefined || !Number.isFinite(cost)) return '';
+  return cost < 1 ? cost.toFixed(4) : cost.toFixed(2);
+}

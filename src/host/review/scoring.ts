@@ -16,7 +16,8 @@ import { loadEngine } from '../loadEngine';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { Disposable } from '../dispose';
-import { runProgress, type RunProgress } from '../../core/runner/progress';
+import { RunMeter, runProgress, type MeterReading, type RunProgress } from '../../core/runner/progress';
+import { pricesOf } from '../../core/report/summary';
 import { showError, showInfo, showWarning, ui } from '../surfaces';
 import { uiText } from '../../core/security/escape';
 
@@ -37,6 +38,8 @@ interface Run {
   done: number;
   failed: number;
   total: number;
+  /** Rate, time left, tokens and cost so far per model. */
+  readonly meter: RunMeter;
 }
 
 /**
@@ -94,6 +97,12 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       total += r.total;
     }
     return runProgress(done, failed, total);
+  }
+
+  /** Rate, time left, tokens and cost so far of the session's file run (undefined when none runs). */
+  reading(session: DatasetSession): MeterReading | undefined {
+    const runs = [...(this.runs.get(session) ?? [])];
+    return (runs.find((r) => r.rows === 'all') ?? runs[0])?.meter.reading();
   }
 
   cancel(session?: DatasetSession): void {
@@ -161,7 +170,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     progress: vscode.Progress<{ message?: string; increment?: number }>,
     token: vscode.CancellationToken,
   ): Promise<RunSummary | undefined> {
-    const run: Run = { controller: new AbortController(), rows: request.rowIndexes ? new Set(request.rowIndexes) : 'all', done: 0, failed: 0, total: 0 };
+    const run: Run = { controller: new AbortController(), rows: request.rowIndexes ? new Set(request.rowIndexes) : 'all', done: 0, failed: 0, total: 0, meter: new RunMeter(pricesOf(models)) };
     const cancelSub = token.onCancellationRequested(() => run.controller.abort());
     const runs = this.runs.get(session) ?? new Set<Run>();
     runs.add(run);
@@ -180,6 +189,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       const dataset = session.dataset;
       this.log.info(`Scoring ${session.file}: ${request.rowIndexes ? `${request.rowIndexes.length} row(s)` : 'all rows'}, models ${request.models?.join(', ') ?? 'all'}${request.rerun ? ' (re-run)' : ''}.`);
       const onEvent = (e: RunEvent) => {
+        run.meter.update(e);
         switch (e.kind) {
           case 'start':
             run.total = e.total;
@@ -215,7 +225,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
             return;
         }
         const pct = run.total > 0 ? Math.floor((run.done / run.total) * 100) : 0;
-        progress.report({ message: uiText(runProgress(run.done, run.failed, run.total).text), increment: pct - lastPct });
+        progress.report({ message: uiText(run.meter.reading().text), increment: pct - lastPct });
         lastPct = pct;
         this.progressEmitter.fire(session);
       };

@@ -12,6 +12,7 @@ import { Debouncer } from '../debounce';
 import { Disposable } from '../dispose';
 import { ui } from '../surfaces';
 import type { ConfigService } from '../config';
+import { durationText, rateText } from '../../core/runner/progress';
 
 /**
  * `PiSAR 12/40 results` (row × model pairs) while the active dataset is being scored, then the mean per model
@@ -50,8 +51,10 @@ export class ReviewStatusBar extends Disposable implements vscode.Disposable {
     }
     const progress = this.scoring.progress(session);
     if (progress) {
-      this.item.text = ui`$(sync~spin) PiSAR ${progress.succeeded} done · ${progress.failed} failed · ${progress.remaining} left`;
-      this.item.tooltip = ui`Scoring: ${progress.text} row × model results; click to cancel.`;
+      const reading = this.scoring.reading(session);
+      const eta = reading?.etaMs !== undefined && progress.remaining > 0 ? ` · about ${durationText(reading.etaMs)} left` : '';
+      this.item.text = ui`$(sync~spin) PiSAR ${progress.succeeded} done · ${progress.failed} failed · ${progress.remaining} left${eta}`;
+      this.item.tooltip = ui`Scoring: ${progress.text} row × model results${reading && reading.perSecond !== undefined ? ` · ${rateText(reading.perSecond)}` : ''}; click to cancel.${reading ? `\n${reading.modelTexts.join('\n')}` : ''}`;
       this.item.command = Commands.cancelScoring;
       this.shown = undefined;
     } else if (this.config.current.reviewBlind) {
