@@ -148,7 +148,7 @@ class ReviewPanelApp {
     this.summarySection.addEventListener('vsc-collapsible-toggle', () => this.saveState());
     this.summarySection.append(this.summaryPanel.element);
     this.stats = statisticsSection({
-      load: () => this.host.request('stats/get', {}),
+      load: (sliceField) => this.host.request('stats/get', sliceField ? { sliceField } : {}),
       compare: (a, b) => this.host.request('stats/compare', { a, b }),
       useThreshold: (threshold) => this.host.request('stats/useThreshold', { threshold }).then(() => undefined),
       setOrder: (column) => this.setSort({ column, descending: false }),

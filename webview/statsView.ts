@@ -8,8 +8,8 @@ const CURVE_HEIGHT = 96;
 const REFRESH_DELAY_MS = 400;
 
 export interface StatsPanelHooks {
-  /** Asks the host for the statistics (computed on request). */
-  load(): Promise<StatisticsView | null>;
+  /** Asks the host for the statistics (computed on request), split by a row field when one is given. */
+  load(sliceField?: string): Promise<StatisticsView | null>;
   /** Sets the threshold setting to the calibration's suggestion. */
   useThreshold(threshold: number): Promise<void>;
   /** Model b against model a on the open dataset, row by row. */
@@ -32,6 +32,9 @@ export class StatsPanel {
   private readonly calibration: HTMLElement;
   private readonly bias: HTMLTableElement;
   private readonly human: HTMLTableElement;
+  private readonly sliceInput = custom('vscode-textfield', { testid: 'slice-field', attrs: { placeholder: 'row field, e.g. label', 'aria-label': 'Slice by field' } }) as HTMLElement & { value: string };
+  private readonly slices = el('table', { className: 'stats-table', testid: 'stats-slices' });
+  private sliceField: string | undefined;
   private readonly note: HTMLParagraphElement;
   private readonly compareA = el('select', { testid: 'compare-a', attrs: { 'aria-label': 'Baseline model (A)' } });
   private readonly compareB = el('select', { testid: 'compare-b', attrs: { 'aria-label': 'Candidate model (B)' } });
@@ -53,6 +56,17 @@ export class StatsPanel {
     this.calibration = el('div', { className: 'stats-calibration', testid: 'stats-calibration' });
     this.bias = el('table', { className: 'stats-table', testid: 'stats-bias' });
     this.human = el('table', { className: 'stats-table', testid: 'stats-human-band' });
+    const slice = custom('vscode-button', { text: 'Slice', testid: 'slice-run', attrs: { secondary: '', title: 'Mean and share per value of this row field, with intervals (report --slice)' } });
+    const applySlice = () => {
+      this.sliceField = this.sliceInput.value.trim() || undefined;
+      this.invalidate();
+      if (this.open) this.refreshSoon(0);
+    };
+    slice.addEventListener('click', applySlice);
+    this.sliceInput.addEventListener('keydown', (e) => {
+      if ((e as KeyboardEvent).key === 'Enter') applySlice();
+    });
+    const sliceBlock = el('div', { className: 'stats-orders', testid: 'stats-slice' }, el('span', { text: 'Slices by' }), this.sliceInput, slice);
     this.note = el('p', { className: 'summary-note', testid: 'stats-note' });
     const run = custom('vscode-button', { text: 'Compare', testid: 'compare-run', attrs: { secondary: '', title: 'Row by row: improved, regressed, unchanged (|B − A| ≤ 0.02), and the paired test' } });
     run.addEventListener('click', () => void this.runCompare());
@@ -63,7 +77,7 @@ export class StatsPanel {
       el('div', { className: 'stats-orders' }, el('span', { text: 'A' }), this.compareA, el('span', { text: 'B' }), this.compareB, run),
       this.compareResult,
     );
-    this.element = el('div', { className: 'stats', testid: 'stats' }, this.orders, this.note, this.intervals, this.human, this.pairs, this.compareBlock, this.calibration, this.bias);
+    this.element = el('div', { className: 'stats', testid: 'stats' }, this.orders, this.note, this.intervals, this.human, sliceBlock, this.slices, this.pairs, this.compareBlock, this.calibration, this.bias);
   }
 
   /** The section was opened or closed: load when it opens with old numbers. */
@@ -92,7 +106,7 @@ export class StatsPanel {
     this.stale = false;
     this.note.textContent = 'Computing intervals and calibration…';
     this.loading = this.hooks
-      .load()
+      .load(this.sliceField)
       .then((stats) => this.render(stats))
       .catch((error: unknown) => {
         this.stale = true;
@@ -105,13 +119,14 @@ export class StatsPanel {
 
   render(stats: StatisticsView | null): void {
     if (!stats || stats.models.length === 0) {
-      for (const part of [this.intervals, this.human, this.pairs, this.calibration, this.bias]) part.replaceChildren();
+      for (const part of [this.intervals, this.human, this.slices, this.pairs, this.calibration, this.bias]) part.replaceChildren();
       this.note.textContent = stats ? 'No scores yet: score the file to see intervals and calibration.' : '';
       return;
     }
     this.note.textContent = `95% intervals: bootstrap with ${stats.resamples} resamples (seed ${stats.seed}), the same numbers as pisar-review report --json.${stats.omittedModels > 0 ? ` The first ${stats.models.length} models are shown; ${stats.omittedModels} more are not.` : ''}`;
     this.renderIntervals(stats);
     this.renderHumanBand(stats);
+    this.renderSlices(stats);
     this.renderPairs(stats);
     this.renderCompareChoices(stats);
     this.renderCalibration(stats);
@@ -148,6 +163,19 @@ export class StatsPanel {
     );
     const from = h.sources.includes('references') ? 'each of a row\'s references against the others' : `the human outputs (${h.humanModels.join(', ')})`;
     this.human.replaceChildren(el('caption', { text: `Against people: the same metric, human against human (${from}); "below" when a model's whole interval lies under the band's` }), el('thead', {}, head), el('tbody', {}, band, ...rows));
+  }
+
+  /** Per value of the slice field: each model's n, mean and share >= threshold with their intervals (as report --slice). */
+  private renderSlices(stats: StatisticsView): void {
+    const s = stats.slices;
+    if (!s) return this.slices.replaceChildren();
+    const t = stats.threshold;
+    const head = el('tr', {}, ...[s.field, 'Rows', 'Model', 'n', 'Mean [95% CI]', `≥ ${t} [95% CI]`].map((text) => el('th', { text, attrs: { scope: 'col' } })));
+    const rows = s.slices.flatMap((slice) => slice.models.map((m) =>
+      el('tr', { attrs: { 'data-slice': slice.value, 'data-model': m.model } }, el('th', { text: slice.value, attrs: { scope: 'row' } }), el('td', { text: String(slice.rows) }), el('td', { text: m.model }), el('td', { text: String(m.n) }), estimateCell('mean', m.mean, number), estimateCell('share', m.shareAtLeast, share)),
+    ));
+    const more = s.omittedValues > 0 ? `; ${s.omittedValues} more values (${s.omittedRows} rows) not shown` : '';
+    this.slices.replaceChildren(el('caption', { text: `Slices by ${s.field} (${s.slices.length} values${more})` }), el('thead', {}, head), el('tbody', {}, ...rows));
   }
 
   private renderPairs(stats: StatisticsView): void {

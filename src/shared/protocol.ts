@@ -297,7 +297,7 @@ export interface RequestMap {
   'training/export': { params: Record<string, never>; result: null };
   'report/export': { params: Record<string, never>; result: null };
   /** The statistics of the dataset (intervals, paired tests, calibration); null without a dataset. Computed on request. */
-  'stats/get': { params: Record<string, never>; result: StatisticsView | null };
+  'stats/get': { params: { sliceField?: string }; result: StatisticsView | null };
   /** Sets the pisarReview.threshold setting (the calibration's suggestion), after the user confirms. */
   'stats/useThreshold': { params: { threshold: number }; result: null };
   /** Model b against model a on the rows both scored (improved = b higher by more than the epsilon); null without a dataset. */

@@ -3,7 +3,7 @@ import { reviewOrderKeys } from '../../src/host/panel/reviewOrder';
 import { comparisonView, reviewComparison, reviewStatistics } from '../../src/core/review/reviewStatistics';
 import type { RowQuery, RowsPage } from '../../src/shared/protocol';
 import type { ComparisonView, StatisticsView } from '../../src/shared/statisticsView';
-import { knownSource, PanelHarness, type ReviewFixture } from './reviewFixture';
+import { knownSource, PanelHarness, ReviewFixture, rows } from './reviewFixture';
 
 async function ids(query: RowQuery, from?: ReviewFixture): Promise<string[]> {
   const h = new PanelHarness(from ?? (await knownSource()));
@@ -54,6 +54,29 @@ describe('panel statistics and review orders', () => {
     assert.equal(bad.ok, false);
     assert.match(bad.error!, /from -1 to 1/);
     assert.deepEqual(set, [0.655]);
+  });
+
+  it('splits the statistics by a row field on request (stats/get sliceField), as report --slice does; a bad field name is refused', async () => {
+    // input "even" rows 0, 2, 4: ft 0.9, 0.5, 0.7; input "odd" rows 1, 3, 5: ft 0.2, 0.4 (row 5 unscored).
+    const source = await ReviewFixture.create(rows(6, (i) => ({ input: i % 2 ? 'odd' : 'even' })), ['ft'], { threshold: 0.6 });
+    await source.setScores([[0, 'ft', 0.9], [1, 'ft', 0.2], [2, 'ft', 0.5], [3, 'ft', 0.4], [4, 'ft', 0.7]]);
+    const h = new PanelHarness(Object.assign(source, { statistics: (sliceField?: string) => reviewStatistics(source.review, undefined, { sliceField }) }));
+    await h.controller.handle({ type: 'webview/ready' });
+    const plain = (await h.request<StatisticsView>({ type: 'stats/get', params: {} })).result!;
+    assert.equal(plain.slices, undefined, 'no field: no slices');
+    const stats = (await h.request<StatisticsView>({ type: 'stats/get', params: { sliceField: 'input' } })).result!;
+    const byValue = new Map(stats.slices!.slices.map((slice) => [slice.value, slice]));
+    assert.equal(stats.slices!.field, 'input');
+    assert.deepEqual([byValue.get('even')!.rows, byValue.get('odd')!.rows], [3, 3]);
+    const even = byValue.get('even')!.models[0];
+    const odd = byValue.get('odd')!.models[0];
+    assert.deepEqual([even.n, odd.n], [3, 2]);
+    assert.ok(Math.abs(even.mean!.value - (0.9 + 0.5 + 0.7) / 3) < 1e-12);
+    assert.ok(Math.abs(odd.mean!.value - 0.3) < 1e-12);
+    assert.ok(Math.abs(even.shareAtLeast!.value - 2 / 3) < 1e-12, '0.9 and 0.7 reach 0.6');
+    const bad = await h.request({ type: 'stats/get', params: { sliceField: 42 as unknown as string } });
+    assert.equal(bad.ok, false);
+    assert.match(bad.error!, /slice field must be the name of a row field/);
   });
 
   it('compares two models of the open dataset row by row through stats/compare', async () => {

@@ -14,14 +14,14 @@ const computed = new WeakMap<DatasetReview, { key: string; report: Promise<Stati
  * seed, same numbers). Computed on request and kept until the rows, results, annotations, threshold,
  * models or label mapping change.
  */
-export function reviewStatistics(review: DatasetReview, labels?: LabelMapping, scoring: { humanModels?: readonly string[]; multiReference?: MultiReference } = {}): Promise<StatisticsReport> {
+export function reviewStatistics(review: DatasetReview, labels?: LabelMapping, scoring: { humanModels?: readonly string[]; multiReference?: MultiReference; sliceField?: string } = {}): Promise<StatisticsReport> {
   const models = review.models();
-  const key = JSON.stringify([review.version, review.threshold, labels ?? null, models, scoring.humanModels ?? [], scoring.multiReference ?? 'best']);
+  const key = JSON.stringify([review.version, review.threshold, labels ?? null, models, scoring.humanModels ?? [], scoring.multiReference ?? 'best', scoring.sliceField ?? null]);
   const hit = computed.get(review);
   if (hit && hit.key === key) return hit.report;
   const report = (async () => {
-    const rows = await collectStatisticsRows(review.dataset, review.results ?? { latest: () => undefined, models: () => [] }, review.annotations?.all() ?? [], models, { ...(scoring.multiReference ? { multiReference: scoring.multiReference } : {}) });
-    return computeStatistics(rows, models, { threshold: review.threshold, ...(labels ? { labels } : {}), humanModels: scoring.humanModels ?? [] });
+    const rows = await collectStatisticsRows(review.dataset, review.results ?? { latest: () => undefined, models: () => [] }, review.annotations?.all() ?? [], models, { ...(scoring.multiReference ? { multiReference: scoring.multiReference } : {}), ...(scoring.sliceField ? { sliceField: scoring.sliceField } : {}) });
+    return computeStatistics(rows, models, { threshold: review.threshold, ...(labels ? { labels } : {}), humanModels: scoring.humanModels ?? [], ...(scoring.sliceField ? { sliceField: scoring.sliceField } : {}) });
   })();
   computed.set(review, { key, report });
   report.catch(() => computed.delete(review));

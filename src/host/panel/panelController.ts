@@ -238,7 +238,7 @@ export class PanelController {
         return null;
       case 'stats/get':
         if (this.source.activeDataset()?.blind) throw new Error(BLIND_SCORES);
-        return this.source.activeDataset() && this.source.statistics ? (await this.source.statistics()) ?? null : null;
+        return this.source.activeDataset() && this.source.statistics ? (await this.source.statistics(sliceFieldOf(request.params.sliceField))) ?? null : null;
       case 'stats/useThreshold': {
         const t = request.params.threshold;
         const checked = parseThreshold(t ?? NaN);
@@ -411,6 +411,13 @@ export function sanitizeQuery(query: RowQuery, dataset: DatasetView | undefined)
     filter = { ...rest, ...(keepBelow && below !== undefined ? { below } : {}), ...(!blind && _suspect !== undefined ? { suspect: _suspect } : {}), ...(!blind && _disagree !== undefined ? { disagree: _disagree } : {}) };
   }
   return sort === query.sort && filter === query.filter ? query : { sort, filter };
+}
+
+/** A slice field from the webview: a row field path (`label`, `meta.split`), or none. */
+function sliceFieldOf(value: unknown): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 200) throw new Error('The slice field must be the name of a row field (e.g. "label" or "meta.split"), at most 200 characters.');
+  return value.trim();
 }
 
 const REQUEST_TYPES = new Set<string>(['rows/page', 'row/detail', 'row/score', 'rows/scoreAll', 'row/annotate', 'row/removeAnnotation', 'row/adjudicate', 'review/agreement', 'review/setBlind', 'training/export', 'report/export', 'stats/get', 'stats/useThreshold', 'stats/compare']);

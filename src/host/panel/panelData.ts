@@ -15,7 +15,8 @@ export interface PanelSource
   /** Reads a row's image for a thumbnail: a data: URL, or why it is not shown. */
   loadImage(datasetFile: string, image: ImageView): Promise<{ dataUrl?: string; problem?: string }>;
   /** The statistics section (intervals, paired tests, calibration); undefined without a dataset. */
-  statistics?(): Promise<StatisticsView | undefined>;
+  /** sliceField: the row field whose values split the statistics (report --slice). */
+  statistics?(sliceField?: string): Promise<StatisticsView | undefined>;
   /** Sets the threshold setting to `threshold` (the calibration's suggestion the user picked). */
   useThreshold?(threshold: number): Promise<void>;
   /** Model b against model a, row by row. */

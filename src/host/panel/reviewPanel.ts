@@ -53,7 +53,7 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
       await vscode.commands.executeCommand(Commands.exportReport);
     },
     loadImage: loadThumbnail,
-    ...(api.statistics ? { statistics: () => api.statistics!() } : {}),
+    ...(api.statistics ? { statistics: (sliceField?: string) => api.statistics!(sliceField) } : {}),
     ...(api.compare ? { compare: (a: string, b: string) => api.compare!(a, b) } : {}),
     useThreshold: async (threshold) => {
       await vscode.commands.executeCommand(Commands.useSuggestedThreshold, threshold);

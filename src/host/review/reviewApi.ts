@@ -27,7 +27,8 @@ export interface ReviewApi
   readonly onDidChangeCursorRow: vscode.Event<CursorRow>;
 
   /** Intervals, paired tests, calibration against labels and bias checks of the active dataset (as `report --json`). */
-  statistics?(): Promise<StatisticsReport | undefined>;
+  /** sliceField: the row field whose values split the statistics (report --slice). */
+  statistics?(sliceField?: string): Promise<StatisticsReport | undefined>;
   /** Model b against model a on the active dataset, row by row (as `compare <file> --models a,b`). */
   compare?(a: string, b: string): Promise<ComparisonView | undefined>;
   /** A score is running for the active dataset. */

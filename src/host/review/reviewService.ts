@@ -63,9 +63,9 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
     return session ? comparisonView(reviewComparison(session, a, b), a, b) : undefined;
   }
 
-  statistics(): Promise<StatisticsReport | undefined> {
+  statistics(sliceField?: string): Promise<StatisticsReport | undefined> {
     const session = this.sessions.active;
-    return session ? reviewStatistics(session, this.config.current.calibration, { humanModels: this.config.current.humanModels, multiReference: this.config.current.multiReference }) : Promise.resolve(undefined);
+    return session ? reviewStatistics(session, this.config.current.calibration, { humanModels: this.config.current.humanModels, multiReference: this.config.current.multiReference, ...(sliceField ? { sliceField } : {}) }) : Promise.resolve(undefined);
   }
 
   isScoring(): boolean {
