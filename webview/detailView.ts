@@ -74,7 +74,7 @@ export class DetailView {
       const badge = el('span', {
         className: `detail-score${below ? ' below' : ''}${score?.score === null && (score.error !== undefined || score.unscored) ? ' failed' : ''}`,
         testid: 'detail-score',
-        text: score === null ? 'not scored' : score.score === null ? (score.error === undefined ? `${score.unscored ? '⚠ unscored' : 'n/a'}: ${score.note ?? 'no score'}` : `⚠ failed: ${score.error}`) : `${below ? '▼ ' : '✓ '}${score.text ?? score.score}${below ? ' below threshold' : ''}${score.stale ? ' (stale)' : ''}`,
+        text: score === null ? 'not scored' : score.score === null ? (score.error === undefined ? `${score.unscored ? '⚠ unscored' : 'n/a'}: ${score.note ?? 'no score'}` : `⚠ failed: ${score.error}`) : `${below ? '▼ ' : '✓ '}${score.text ?? score.score}${below ? ' below threshold' : ''}${score.stale ? ' (stale)' : ''}${score.fromFile ? ' (from the file: not scored on this machine, not counted)' : ''}`,
       });
       if (below) badge.dataset.below = 'true';
       const why = whyCannotCall(o.model);

@@ -414,6 +414,7 @@ export class RowList {
     delete cell.dataset.below;
     delete cell.dataset.failed;
     delete cell.dataset.stale;
+    delete cell.dataset.fromFile;
     delete cell.dataset.unscored;
     cell.className = 'grid-cell score';
     if (!score) {
@@ -462,10 +463,14 @@ export class RowList {
       cell.dataset.stale = 'true';
       cell.classList.add('stale');
     }
+    if (score.fromFile) {
+      cell.dataset.fromFile = 'true';
+      cell.classList.add('stale');
+    }
     // The glyph is the non-colour cue: ▼ below the threshold, ✓ at or above.
     s.glyph.textContent = below ? '▼' : '✓';
     s.value.textContent = score.text ?? String(score.score);
-    const words = `${model}: ${score.text ?? score.score}, ${below ? 'below' : 'at or above'} the threshold ${this.threshold}${score.stale ? ', stale (the row changed since)' : ''}`;
+    const words = `${model}: ${score.text ?? score.score}, ${below ? 'below' : 'at or above'} the threshold ${this.threshold}${score.stale ? ', stale (the row changed since)' : ''}${score.fromFile ? ', from the file (not scored on this machine, not counted)' : ''}`;
     cell.setAttribute('aria-label', words);
     cell.title = words;
   }

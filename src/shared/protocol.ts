@@ -143,6 +143,8 @@ export interface ScoreView {
   readonly unscored?: boolean;
   /** The row changed since this result was stored. */
   readonly stale?: boolean;
+  /** Read from the file, not scored on this machine: shown, never counted. */
+  readonly fromFile?: boolean;
 }
 
 export interface AnnotationView {

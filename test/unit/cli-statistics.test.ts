@@ -135,7 +135,8 @@ describe('CLI: report statistics and compare', () => {
       if (l.model === 'ft' && l.rowId === 'r1') l.score = 0.99;
       if (l.model === 'ft' && l.rowId === 'r2') l.score! += 0.01;
     }
-    await fsp.writeFile(path.join(run2, 'data.pisar-results.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    // Written by this installation (a run on this machine), so its scores count.
+    await (await ResultsStore.open(file2)).append(lines);
     const two = JSON.parse((await cli(['compare', path.join(tmp.dir, 'data.pisar-results.jsonl'), file2, '--model', 'ft', '--json'], tmp.dir)).stdout) as CompareDocument;
     assert.deepEqual([two.improved, two.regressed, two.unchanged], [1, 1, N - 2]);
     assert.equal(two.rows.find((x) => x.id === 'r0')!.change, 'regressed');

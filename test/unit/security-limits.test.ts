@@ -52,8 +52,9 @@ describe('security: limits a hostile folder or config cannot push past', functio
     const ds = await Dataset.open(data);
     const hash = ds.rowHash(0);
     await ds.close();
-    const lines = Array.from({ length: 10_000 }, (_, i) => ({ rowId: 'a', rowHash: hash, model: `m${i}`, source: 'precomputed', output: 'o', score: (i % 200) / 200, at: '2026-01-01T00:00:00Z' }));
-    await fsp.writeFile(path.join(tmp.dir, 'data.pisar-results.jsonl'), jsonl(lines));
+    const lines = Array.from({ length: 10_000 }, (_, i) => ({ rowId: 'a', rowHash: hash, model: `m${i}`, source: 'precomputed' as const, output: 'o', score: (i % 200) / 200, at: '2026-01-01T00:00:00Z' }));
+    // Stored by this installation (as runs here would), so every model counts: a line read from the file would not.
+    await (await ResultsStore.open(data)).append(lines);
     // 10,000 models make ~50 million pairs: in 512 MB that is an out-of-memory crash unless capped.
     const run = spawnSync(process.execPath, ['--max-old-space-size=512', CLI, 'report', data, '--format', 'json'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 100_000 });
     assert.equal(run.status, 0, run.stderr.slice(0, 2000));

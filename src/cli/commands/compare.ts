@@ -2,7 +2,10 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { compareRuns, DEFAULT_EPSILON, type RunComparison } from '../../core/report/compare';
-import { renderComparisonCsv, renderComparisonMarkdown } from '../../core/report/render';
+import { embeddingSentence, renderComparisonCsv, renderComparisonMarkdown, scoringCsv } from '../../core/report/render';
+import { embeddingText, fromFileFinding } from '../../core/report/origin';
+import { isScoredHere, type EmbeddingOrigin } from '../../core/store/provenance';
+import { markdownCell } from '../../core/security/escape';
 import { DEFAULT_SEED } from '../../core/report/stats';
 import { ResultsStore, type StoredResult } from '../../core/store/results';
 import type { SidecarProblem } from '../../core/store/sidecar';
@@ -23,6 +26,10 @@ export interface CompareSide {
   model: string;
   /** The run tags (`score --tag`) on this side's results, in order of first appearance. */
   tags: string[];
+  /** Rows whose latest result was read from the file (not scored on this machine): left out of the comparison. */
+  fromFile: number;
+  /** The embedding models (id, dtype, weights hash) behind this side's scores. */
+  embedding: EmbeddingOrigin[];
 }
 
 /** The `--format json` document of `compare` (public contract, docs/cli.md: "compare"). */
@@ -31,6 +38,10 @@ export interface CompareDocument extends RunComparison {
   a: CompareSide;
   b: CompareSide;
   problems: SidecarProblem[];
+  /** The embedding models behind the scores compared (id, dtype, weights hash). */
+  embedding: EmbeddingOrigin[];
+  /** The pass line in force (settings or --config), named beside the embedding model. */
+  threshold: number;
 }
 
 const options = {
@@ -73,15 +84,24 @@ async function openSource(cwd: string, name: string, datasetOptions: OpenDataset
   return { file, store: await ResultsStore.open(file, { repair: false }), rows: dataset };
 }
 
-/** Current results of one model, by row id. */
-function resultsOf(source: Source, model: string): StoredResult[] {
+/** Current results of one model scored on this machine, and how many rows had a latest result read from the file instead. */
+function resultsOf(source: Source, model: string): { list: StoredResult[]; fromFile: number } {
   const out: StoredResult[] = [];
-  for (const r of source.store.latestResults()) {
-    if (r.model !== model || typeof r.score !== 'number' || r.error) continue;
+  let fromFile = 0;
+  for (const latest of source.store.latestResults()) {
+    if (latest.model !== model) continue;
+    if (!isScoredHere(latest)) fromFile++;
+    const r = source.store.latestScoredHere(latest.rowId, model);
+    if (!r || typeof r.score !== 'number' || r.error) continue;
     if (source.rows && !isCurrent(source.rows, r)) continue;
     out.push(r);
   }
-  return out;
+  return { list: out, fromFile };
+}
+
+/** The distinct embedding models of a list of scored results. */
+function embeddingsOf(list: readonly StoredResult[]): EmbeddingOrigin[] {
+  return [...new Map(list.filter((r) => r.embedding).map((r) => [embeddingText(r.embedding!), r.embedding!])).values()];
 }
 
 function isCurrent(rows: NonNullable<Source['rows']>, r: StoredResult): boolean {
@@ -134,14 +154,18 @@ async function runCompare(argv: readonly string[], io: CliIo): Promise<number> {
   const seed = parseCount('seed', values.seed, DEFAULT_SEED, usage);
 
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
+  const threshold = settings.threshold;
   const datasetOptions = datasetOptionsOf(values, settings, usage);
   const a = await openSource(io.cwd, positionals[0], datasetOptions);
   const b = positionals.length === 2 ? await openSource(io.cwd, positionals[1], datasetOptions) : a;
   const [modelA, modelB] = pickModels(a, b, positionals.length === 1, values.model, values.models);
   const nameA = a === b || modelA !== modelB ? modelA : 'A';
   const nameB = a === b || modelA !== modelB ? modelB : 'B';
-  const resultsA = resultsOf(a, modelA);
-  const resultsB = resultsOf(b, modelB);
+  const { list: resultsA, fromFile: fromFileA } = resultsOf(a, modelA);
+  const { list: resultsB, fromFile: fromFileB } = resultsOf(b, modelB);
+  const embedding = embeddingsOf([...resultsA, ...resultsB]);
+  const sides = b === a && modelB === modelA ? [[a, modelA, fromFileA] as const] : [[a, modelA, fromFileA] as const, [b, modelB, fromFileB] as const];
+  for (const [s, model, n] of sides) if (n > 0) io.stderr.write(`${fromFileFinding(s.store.file, { [model]: n })}\n`);
   const lineage = (list: StoredResult[]) => new Map(list.map((r) => [r.rowId, { output: r.output, correction: r.correction }]));
   const comparison = compareRuns(new Map(resultsA.map((r) => [r.rowId, r.score!])), new Map(resultsB.map((r) => [r.rowId, r.score!])), {
     epsilon, seed, names: [nameA, nameB], lineage: [lineage(resultsA), lineage(resultsB)],
@@ -149,13 +173,14 @@ async function runCompare(argv: readonly string[], io: CliIo): Promise<number> {
   const problems = [...a.store.problems, ...(b === a ? [] : b.store.problems)];
   for (const p of problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
 
-  const side = (s: Source, model: string, list: StoredResult[]): CompareSide => ({ file: s.file, resultsFile: s.store.file, model, tags: tagsOf(list) });
+  const side = (s: Source, model: string, list: StoredResult[], fromFile: number): CompareSide => ({ file: s.file, resultsFile: s.store.file, model, tags: tagsOf(list), fromFile, embedding: embeddingsOf(list) });
   if (format === 'json') {
-    const doc: CompareDocument = { schema: 'pisar-review/compare@1', a: side(a, modelA, resultsA), b: side(b, modelB, resultsB), ...comparison, problems };
+    const doc: CompareDocument = { schema: 'pisar-review/compare@1', a: side(a, modelA, resultsA, fromFileA), b: side(b, modelB, resultsB, fromFileB), ...comparison, problems, embedding, threshold };
     writeJson(io, doc);
   } else if (format === 'csv') {
-    io.stdout.write(renderComparisonCsv(comparison));
+    io.stdout.write(`${renderComparisonCsv(comparison)}\r\n${scoringCsv({ embedding, threshold })}`);
   } else {
+    io.stdout.write(`${markdownCell(`${embeddingSentence({ embedding })} Threshold: ${threshold}.`)}\n\n`);
     const label = (s: Source, model: string, list: StoredResult[]) => {
       const tags = tagsOf(list);
       return `${model}${tags.length ? ` (${tags.join(', ')})` : ''} in ${path.basename(s.file)}`;

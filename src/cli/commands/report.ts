@@ -14,6 +14,8 @@ import { DEFAULT_SEED } from '../../core/report/stats';
 import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { AnnotationStore } from '../../core/store/annotations';
 import { ResultsStore } from '../../core/store/results';
+import type { EmbeddingOrigin } from '../../core/store/provenance';
+import { originFindings, resultsOrigin, scoredHereOnly, withFromFile } from '../../core/report/origin';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { loadCliConfig, settingsOf } from '../config';
 import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, parseCommandArgs, UsageError, writeJson } from '../args';
@@ -42,6 +44,14 @@ export interface ReportDocument extends DatasetSummary {
   agreement: AgreementReport | null;
   /** Lines of the results sidecar that were skipped. */
   problems: SidecarProblem[];
+  /** The embedding models (id, dtype, weights hash) that made the scores counted. */
+  embedding: readonly EmbeddingOrigin[];
+  /** Per model: rows whose result was read from the file (not scored on this machine), left out of every number. */
+  fromFile: Readonly<Record<string, number>>;
+  /** Models with results in the sidecar that are neither configured nor in the dataset: ignored. */
+  foreign: readonly { readonly model: string; readonly results: number }[];
+  /** What was left out and why, with the fix (also on stderr). */
+  findings: string[];
 }
 
 const options = {
@@ -110,31 +120,37 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     const configured = settings.models.map((m) => m.name);
     const known = orderModels(configured, results.models(), dataset.modelNames);
     const withResults = new Set(results.models());
-    const models = selectModels(values.models, known, usage) ?? known.filter((m) => withResults.has(m));
+    const origin = resultsOrigin(dataset.rowIds(), results, known, new Set([...configured, ...dataset.modelNames]));
+    const foreign = new Set(origin.foreign.map((f) => f.model));
+    const models = selectModels(values.models, known, usage) ?? known.filter((m) => withResults.has(m) && !foreign.has(m));
     const baselines = fromFlag('baselines', values.baselines, (t) => parseModelNames(t, SettingKeys.baselineModels), settings.baselineModels, usage);
     const corrections = correctionsInForce(annotations.corrections(), dataset);
     const choice: ReferenceChoice = values['original-references'] ? 'original' : 'corrected';
     const references: ReferencesNote = { choice, correctedRows: corrections.size };
-    const scored = resultsUnderReferences(results, corrections, choice);
+    // Numbers count only results scored on this machine; results read from the file are shown and counted apart.
+    const scored = resultsUnderReferences(scoredHereOnly(results), corrections, choice);
     const referencesOfRow = (row: DatasetRow) => (choice === 'corrected' ? effectiveReferences(row, corrections.get(row.id)) : referencesOf(row));
-    const summary = summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines, prices: pricesOf(settings.models) });
+    const summary = withFromFile(summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines, prices: pricesOf(settings.models) }), origin);
     const sliceField = values.slice?.trim();
     if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
     const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referencesOf: referencesOfRow, multiReference: settings.multiReference });
     const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField, humanModels: settings.humanModels });
-    const rows = values.rows ? rowReports(dataset, scored, models, threshold, statisticsRows, corrections) : undefined;
+    const rows = values.rows ? rowReports(dataset, scored, models, threshold, statisticsRows, corrections, results) : undefined;
     const units = agreementUnits(annotations.all(), annotations.adjudications(), dataset);
     const agreement = units.some((u) => u.ratings.size > 0) ? agreementReport(units, dataset.rowCount, { seed }) : undefined;
     for (const p of [...results.problems, ...annotations.problems]) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
+    const findings = originFindings(results.file, origin);
+    for (const f of findings) io.stderr.write(`${f}\n`);
 
     if (format === 'json') {
       const doc: ReportDocument = {
         schema: 'pisar-review/report@1', file: dataset.file, resultsFile: results.file, ...summary, ...(rows ? { rows } : {}), statistics,
         references, agreement: agreement ?? null, problems: [...results.problems],
+        embedding: origin.embedding, fromFile: origin.fromFile, foreign: origin.foreign, findings,
       };
       writeJson(io, doc);
     } else {
-      const input = { summary: reportSummaryOf(summary), distribution: true, models, statistics, rows: rows?.map(reportRowOf), references, ...(agreement ? { agreement } : {}) };
+      const input = { summary: reportSummaryOf(summary, { embedding: origin.embedding }), distribution: true, models, statistics, rows: rows?.map(reportRowOf), references, ...(agreement ? { agreement } : {}) };
       io.stdout.write(format === 'csv' ? renderCsv(input) : renderMarkdown(input));
     }
     return ExitCode.ok;
@@ -150,6 +166,7 @@ function reportRowOf(row: RowReport): ReportRow {
     if (cell.status === 'scored') scores[model] = { score: cell.score, ...(cell.rougeL !== undefined ? { rougeL: cell.rougeL } : {}) };
     else if (cell.status === 'failed') scores[model] = { score: null, error: cell.kind };
     else if (cell.status === 'stale') scores[model] = { score: null, stale: true };
+    else if (cell.status === 'from-file') scores[model] = { score: null, fromFile: true };
     else if (cell.status === 'empty') scores[model] = { score: null, empty: true };
     else if (cell.status === 'unmeasurable') scores[model] = { score: null, unmeasurable: true };
     else scores[model] = { score: null };

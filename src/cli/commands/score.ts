@@ -8,6 +8,7 @@ import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../c
 import { renderHumanBandMarkdown, renderMarkdown, reportSummaryOf } from '../../core/report/render';
 import { humanBandOf } from '../../core/report/rows';
 import type { HumanBandView } from '../../shared/statisticsView';
+import { originFindings, resultsOrigin, scoredHereOnly, withFromFile } from '../../core/report/origin';
 import { terminalText, visibleControls as plainText } from '../../core/security/escape';
 import { RequestCache } from '../../core/runner/requestCache';
 import { resolveModelLocation, type ScorerIdentity } from '../../core/scoring/scorer';
@@ -46,6 +47,10 @@ export interface ScoreDocument {
   humanBand?: HumanBandView;
   /** Lines of the results sidecar that were skipped or repaired. */
   problems: SidecarProblem[];
+  /** Per model: rows whose result was read from the file (not scored on this machine), left out of the summary's numbers. */
+  fromFile: Readonly<Record<string, number>>;
+  /** Models with results in the sidecar that are neither configured nor in the dataset: ignored. */
+  foreign: readonly { readonly model: string; readonly results: number }[];
   /** What was read from the dataset and every line skipped, with the fix (exit 3 when skippedLines > 0). */
   dataset: DatasetFindings;
 }
@@ -217,9 +222,12 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     await dataset.close();
   }
 
-  const shownModels = [...new Set([...(modelNames ?? known), ...(modelNames ? [] : results.models())])];
-  const table = summarize(summaryRowsOf(dataset), results, threshold, { models: shownModels, baselines: settings.baselineModels, prices: pricesOf(models) });
-  const humanBand = await humanBandOf(dataset, results, shownModels, { threshold, humanModels: settings.humanModels, multiReference });
+  // As report counts: results scored here; those read from the file and foreign models are counted apart, with the fix.
+  const origin = resultsOrigin(dataset.rowIds(), results, [...new Set([...known, ...results.models()])], new Set([...settings.models.map((m) => m.name), ...dataset.modelNames]));
+  const foreign = new Set(origin.foreign.map((f) => f.model));
+  const shownModels = [...new Set([...(modelNames ?? known), ...(modelNames ? [] : results.models())])].filter((m) => modelNames || !foreign.has(m));
+  const table = withFromFile(summarize(summaryRowsOf(dataset), scoredHereOnly(results), threshold, { models: shownModels, baselines: settings.baselineModels, prices: pricesOf(models) }), origin);
+  const humanBand = await humanBandOf(dataset, scoredHereOnly(results), shownModels, { threshold, humanModels: settings.humanModels, multiReference });
   if (values.json) {
     const doc: ScoreDocument = {
       schema: 'pisar-review/score@1',
@@ -239,16 +247,18 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
       summary: table,
       ...(humanBand ? { humanBand } : {}),
       problems: [...results.problems],
+      fromFile: origin.fromFile,
+      foreign: origin.foreign,
       dataset: datasetFindings(dataset),
     };
     writeJson(io, doc);
   } else {
-    io.stdout.write(renderMarkdown({ summary: reportSummaryOf(table), models: shownModels }));
+    io.stdout.write(renderMarkdown({ summary: reportSummaryOf(table, { embedding: origin.embedding }), models: shownModels }));
     const band = renderHumanBandMarkdown(humanBand);
     if (band) io.stdout.write(`\n${band}`);
     io.stderr.write(`${runLine(summary)}\n`);
   }
-  for (const line of failureLines(summary)) io.stderr.write(`${line}\n`);
+  for (const line of [...originFindings(results.file, origin), ...failureLines(summary)]) io.stderr.write(`${line}\n`);
   if (summary.scoringError) {
     const check = embedding.provider === 'remote' ? 'Check --embedding-url and --embedding-remote-model (the endpoint and the model it serves)' : 'Check --embedding-model / --cache-dir';
     io.stderr.write(`pisar-review score: scoring failed (${summary.scoringError}); outputs were stored unscored and will be scored on the next run. ${check}.\n`);

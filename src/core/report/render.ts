@@ -9,6 +9,8 @@ import { formatP, type Estimate, type Interval } from './stats';
 import { ownValue } from '../security/ownKeys';
 import { csvCell, markdownCell } from '../security/escape';
 import { costText } from '../rules/cost';
+import type { EmbeddingOrigin } from '../store/provenance';
+import { embeddingText } from './origin';
 
 /**
  * The one report renderer: the CLI's `report`, `score` and `compare`, and the panel's export all
@@ -40,6 +42,8 @@ export interface ReportModelSummary {
   readonly cost?: number | null;
   /** Models the server said answered instead of the one asked (`response.model`), with their row counts. */
   readonly answeredBy?: readonly AnsweredBy[];
+  /** Results read from the file, not scored on this machine (left out of the numbers). */
+  readonly fromFile?: number;
 }
 
 export interface ReportGap {
@@ -62,12 +66,16 @@ export interface ReportSummary {
   readonly suspectRule?: { readonly models: readonly string[]; readonly baselines: readonly string[] };
   /** How the rows were chosen, in words (e.g. "below 0.7 for any model; text \"tax\""). */
   readonly selection?: string;
+  /** The embedding models (id, dtype, weights hash) behind the scores counted; every output names them with the threshold. */
+  readonly embedding?: readonly EmbeddingOrigin[];
 }
 
 export interface ReportCell {
   readonly score: number | null;
   readonly error?: string;
   readonly stale?: boolean;
+  /** Read from the file, not scored on this machine (not counted). */
+  readonly fromFile?: boolean;
   /** The output is empty or blank (not scored). */
   readonly empty?: boolean;
   /** Not measurable by the embedding model (most word pieces unknown to it; not scored). */
@@ -123,8 +131,21 @@ export function referencesSentence(r: ReferencesNote): string {
     : `References: the file's original references (${r.correctedRows} row(s) have a corrected reference that is not used here).`;
 }
 
+/** One sentence naming the embedding model(s) behind the scores (id, dtype, weights hash). */
+export function embeddingSentence(s: Pick<ReportSummary, 'embedding'>): string {
+  const list = s.embedding ?? [];
+  if (list.length === 0) return 'Embedding model: not recorded (no score counted here names one).';
+  return list.length === 1 ? `Embedding model: ${embeddingText(list[0])}.` : `Embedding models (the scores mix ${list.length}): ${list.map(embeddingText).join('; ')}.`;
+}
+
+/** The embedding model(s) and the threshold as a CSV block. */
+export function scoringCsv(s: Pick<ReportSummary, 'embedding' | 'threshold'>): string {
+  const list = s.embedding?.length ? s.embedding : [undefined];
+  return `# scoring\r\n${csvTable(['embedding_model', 'dtype', 'weights', 'threshold'], list.map((e) => [e?.id ?? null, e?.dtype ?? null, e?.weights ?? null, s.threshold]))}`;
+}
+
 /** The study's table from core's summarize(). */
-export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSummary, 'file' | 'annotated' | 'selection'> = {}): ReportSummary {
+export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSummary, 'file' | 'annotated' | 'selection' | 'embedding'> = {}): ReportSummary {
   return {
     ...extra,
     threshold: summary.threshold,
@@ -133,6 +154,7 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
       model: m.model, rows: m.rows, scored: m.scored, mean: m.mean, median: m.median, shareAtLeast: m.shareAtOrAbove, failures: m.failed, empty: m.empty, unmeasurable: m.unmeasurable, cut: m.cut, stale: m.stale, histogram: m.histogram,
       ...(m.tokens.withUsage > 0 ? { tokens: { input: m.tokens.input, output: m.tokens.output } } : {}), ...(m.cost !== null ? { cost: m.cost } : {}),
       ...(m.answeredBy ? { answeredBy: m.answeredBy } : {}),
+      ...(m.fromFile !== undefined ? { fromFile: m.fromFile } : {}),
     })),
     gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, difference: g.difference })),
     suspect: summary.suspectReferences,
@@ -209,21 +231,22 @@ function summaryTable(s: ReportSummary): Table {
   const withTokens = s.models.some((m) => m.tokens !== undefined);
   const withCost = s.models.some((m) => m.cost !== undefined && m.cost !== null);
   const withAnsweredBy = s.models.some((m) => m.answeredBy !== undefined);
+  const withFromFile = s.models.some((m) => (m.fromFile ?? 0) > 0);
   const header = [
     'model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withUnmeasurable ? ['not measurable'] : []),
     ...(withCut ? ['cut at model limit'] : []), ...(withStale ? ['stale'] : []), ...(withTokens ? ['input tokens', 'output tokens'] : []), ...(withCost ? ['cost'] : []),
-    ...(withAnsweredBy ? ['answered by (not the model asked)'] : []),
+    ...(withAnsweredBy ? ['answered by (not the model asked)'] : []), ...(withFromFile ? ['from the file (not counted)'] : []),
   ];
   const text = s.models.map((m) => [
     m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures),
     ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withUnmeasurable ? [String(m.unmeasurable ?? 0)] : []), ...(withCut ? [String(m.cut ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
     ...(withTokens ? [m.tokens ? String(m.tokens.input) : '', m.tokens ? String(m.tokens.output) : ''] : []), ...(withCost ? [costText(m.cost)] : []),
-    ...(withAnsweredBy ? [answeredByText(m.answeredBy)] : []),
+    ...(withAnsweredBy ? [answeredByText(m.answeredBy)] : []), ...(withFromFile ? [String(m.fromFile ?? 0)] : []),
   ]);
   const values = s.models.map((m) => [
     m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withUnmeasurable ? [m.unmeasurable ?? 0] : []),
     ...(withCut ? [m.cut ?? 0] : []), ...(withStale ? [m.stale] : []), ...(withTokens ? [m.tokens?.input ?? null, m.tokens?.output ?? null] : []), ...(withCost ? [m.cost ?? null] : []),
-    ...(withAnsweredBy ? [answeredByText(m.answeredBy)] : []),
+    ...(withAnsweredBy ? [answeredByText(m.answeredBy)] : []), ...(withFromFile ? [m.fromFile ?? 0] : []),
   ]);
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
 }
@@ -492,6 +515,7 @@ function scoreCell(cell: ReportCell | undefined, threshold: number): string {
   if (!cell) return '';
   if (cell.stale) return 'stale';
   const by = cell.answeredBy !== undefined ? ` (answered by ${cell.answeredBy})` : '';
+  if (cell.fromFile) return 'from the file';
   if (cell.empty) return `empty${by}`;
   if (cell.unmeasurable) return `not measurable${by}`;
   if (cell.score === null) return `${cell.error ? `failed: ${cell.error}` : 'n/a'}${by}`;
@@ -545,11 +569,13 @@ export function renderMarkdown(input: ReportInput): string {
     if (summary.file) out.push(`- File: ${markdownCell(summary.file)}`);
     out.push(`- Rows: ${summary.rowCount}${summary.annotated !== undefined ? `; annotated: ${summary.annotated}` : ''}`);
     out.push(`- Threshold: ${summary.threshold}`);
+    out.push(`- ${markdownCell(embeddingSentence(summary))}`);
     if (summary.selection) out.push(`- Rows exported: ${markdownCell(summary.selection)}`);
     if (input.references) out.push(`- ${markdownCell(referencesSentence(input.references))}`);
     out.push('');
-  } else if (input.references) {
-    out.push(markdownCell(referencesSentence(input.references)), '');
+  } else {
+    out.push(markdownCell(`${embeddingSentence(summary)} Threshold: ${summary.threshold}.`), '');
+    if (input.references) out.push(markdownCell(referencesSentence(input.references)), '');
   }
   const push = (t: Table) => {
     heading(2, t.title);
@@ -600,7 +626,7 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
     row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []), ...(withCorrections ? [row.correctedReference ?? ''] : []),
     ...input.models.flatMap((m) => {
       const c = ownValue(row.scores, m);
-      return [c?.stale ? null : c?.score, c?.stale ? 'stale' : c?.error, c?.rougeL, ...(answered.has(m) ? [c?.answeredBy] : [])];
+      return [c?.stale || c?.fromFile ? null : c?.score, c?.stale ? 'stale' : c?.fromFile ? 'from the file' : c?.error, c?.rougeL, ...(answered.has(m) ? [c?.answeredBy] : [])];
     }),
     ...withOutputs.map((m) => ownValue(row.outputs ?? {}, m) ?? ''),
     ...(withAnnotations ? [annotationText(row)] : []),
@@ -629,7 +655,7 @@ export function renderSummaryCsv({ summary }: ReportInput): string {
 
 /** CSV for a terminal: the summary, then the statistics blocks and the rows, separated by blank lines. */
 export function renderCsv(input: ReportInput): string {
-  const parts = [renderSummaryCsv(input)];
+  const parts = [renderSummaryCsv(input), scoringCsv(input.summary)];
   if (input.references) parts.push(`# references\r\n${csvTable(['choice', 'corrected_rows'], [[input.references.choice, input.references.correctedRows]])}`);
   if (input.statistics && input.summary.models.length > 0) parts.push(statisticsCsv(input.statistics));
   if (input.agreement && input.agreement.unitsRated > 0) parts.push(agreementCsv(input.agreement));
@@ -666,7 +692,7 @@ export function renderReport(format: ReportFormat, input: ReportInput): ReportFi
     case 'csv': {
       const files = [
         { suffix: '', extension: '.csv', text: renderRowsCsv(input, [...(input.rows ?? [])]) },
-        { suffix: '.summary', extension: '.csv', text: renderSummaryCsv(input) },
+        { suffix: '.summary', extension: '.csv', text: `${renderSummaryCsv(input)}\r\n${scoringCsv(input.summary)}` },
       ];
       const distribution = input.distribution ? histogramCsv(input.summary) : undefined;
       if (distribution) files.push({ suffix: '.distribution', extension: '.csv', text: distribution });

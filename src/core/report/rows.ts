@@ -29,6 +29,8 @@ export type RowCell = (
   | { status: 'unmeasurable'; output?: number; reference?: number; limit: number }
   | { status: 'failed'; kind: string; message: string }
   | { status: 'stale' }
+  /** Read from the file, not scored on this machine: shown, never counted (`score` scores it here). */
+  | { status: 'from-file'; score?: number }
   | { status: 'missing' }
 ) & {
   /** The model the server said answered (`response.model`), when it is not the model asked. */
@@ -123,6 +125,8 @@ export function rowReports(
   threshold: number,
   statisticsRows?: readonly StatisticsRow[],
   corrections?: ReadonlyMap<string, { readonly reference: string }>,
+  /** Every stored result, those read from the file too: where `results` has none, such a result shows as 'from-file'. */
+  stored?: ResultLookup,
 ): RowReport[] {
   const ids = dataset.rowIds();
   const out: RowReport[] = [];
@@ -132,7 +136,7 @@ export function rowReports(
     const stats = statisticsRows?.[i];
     for (const model of models) {
       const result = results.latest(ids[i], model);
-      const cell = cellOf(result, hash, threshold);
+      const cell = cellOf(result, hash, threshold, stored?.latest(ids[i], model));
       if (result?.answeredBy !== undefined && cell.status !== 'stale') cell.answeredBy = result.answeredBy;
       const lexical = stats?.cells[model]?.rougeL;
       if (cell.status === 'scored' && lexical !== undefined) cell.rougeL = lexical;
@@ -144,7 +148,8 @@ export function rowReports(
   return out;
 }
 
-function cellOf(r: StoredResult | undefined, hash: string, threshold: number): RowCell {
+function cellOf(r: StoredResult | undefined, hash: string, threshold: number, stored?: StoredResult): RowCell {
+  if (!r && stored) return { status: 'from-file', ...(typeof stored.score === 'number' ? { score: stored.score } : {}) };
   if (!r) return { status: 'missing' };
   if (isStale(r, hash)) return { status: 'stale' };
   if (r.error) return { status: 'failed', kind: r.error.kind, message: r.error.message };

@@ -48,6 +48,8 @@ export interface ModelSummary {
    * results each answered, most first; absent when every answer came from the model asked.
    */
   answeredBy?: AnsweredBy[];
+  /** Rows whose latest result was read from the file, not scored on this machine (left out of the numbers; report/origin.ts). */
+  fromFile?: number;
 }
 
 /** A model that answered in place of the one asked, and how many rows it answered. */

@@ -2,6 +2,7 @@ import { Dataset } from '../dataset/datasetReader';
 import type { OpenDatasetOptions } from '../dataset/types';
 import { AnnotationResolver, AnnotationStore, type Annotation, type AnnotationsChange } from '../store/annotations';
 import { ResultsStore, type StoredResult } from '../store/results';
+import { isScoredHere } from '../store/provenance';
 import { ChangeEvents, type StoreSubscription } from '../store/storeEvents';
 import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference, orderModels } from '../rules/rules';
 import type { ModelPrice } from '../rules/cost';
@@ -13,6 +14,8 @@ export interface ModelResultState {
   readonly result: StoredResult;
   /** The row changed since the result was stored. */
   readonly stale: boolean;
+  /** Read from the file, not scored on this machine (no valid MAC, or an output from the file): shown, never counted. */
+  readonly fromFile?: boolean;
   /** The score, when the output was scored. */
   readonly score: number | undefined;
   /** Why there is no score: the call failed, or the output could not be scored. */
@@ -276,6 +279,7 @@ export class DatasetReview {
       model: r.model,
       result: r,
       stale: isStale(r, this._dataset.rowHash(index)),
+      fromFile: !isScoredHere(r),
       // A blank output has no similarity, even where an older version stored one.
       score: isEmptyOutput(r.output) ? undefined : r.score,
       error: r.error ? `${r.error.kind}: ${r.error.message}` : isEmptyOutput(r.output) ? EMPTY_OUTPUT_NOTE : r.score === undefined ? r.scoreNote ?? 'not scored' : undefined,
@@ -291,7 +295,7 @@ export class DatasetReview {
     const current: number[] = [];
     const forRule: number[] = [];
     for (const r of results) {
-      const score = currentScore(r.result, hash);
+      const score = r.fromFile ? undefined : currentScore(r.result, hash);
       if (score === undefined) continue;
       current.push(score);
       if (!baselines.includes(r.model)) forRule.push(score);

@@ -1,5 +1,6 @@
 import { scoreHistogram } from '../report/histogram';
 import type { DatasetRow } from '../dataset/types';
+import { scoredHereOnly } from '../report/origin';
 import { summarize, summaryRowsOf } from '../report/summary';
 import { costText } from '../rules/cost';
 import { sameTarget, type AnnotationTarget } from '../store/annotations';
@@ -388,7 +389,8 @@ function histogramView(scores: readonly number[]): Pick<ModelSummaryView, 'histo
 export function summaryView(review: DatasetReview): SummaryView {
   const threshold = review.threshold;
   const models = review.models();
-  const core = summarize(summaryRowsOf(review.dataset), review.results ?? { latest: () => undefined, models: () => [] }, threshold, { models, baselines: review.baselineModels, prices: review.prices });
+  // As the CLI counts: only results scored on this machine (report/origin.ts).
+  const core = summarize(summaryRowsOf(review.dataset), review.results ? scoredHereOnly(review.results) : { latest: () => undefined, models: () => [] }, threshold, { models, baselines: review.baselineModels, prices: review.prices });
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
   const scorers = new Set<string>();
   let annotated = 0;
@@ -463,6 +465,7 @@ export function scoreView(r: ModelResultState, threshold: number, scoringFailure
     ...(missing ? { note: missing.reason } : {}),
     ...(missing?.kind === 'unscored' ? { unscored: true as const } : {}),
     ...(r.stale ? { stale: true } : {}),
+    ...(r.fromFile ? { fromFile: true } : {}),
   };
 }
 

@@ -28,12 +28,13 @@ export function reviewStatistics(review: DatasetReview, labels?: LabelMapping, s
   return report;
 }
 
-/** Current scores of one model of an open dataset, by row id (stale and failed results left out). */
+/** Current scores of one model of an open dataset, by row id (stale, failed and from-the-file results left out). */
 export function reviewScores(review: DatasetReview, model: string): Map<string, number> {
   const out = new Map<string, number>();
   const ids = review.dataset.rowIds();
   for (let i = 0; i < ids.length; i++) {
-    const r = review.results?.latest(ids[i], model);
+    // Only what was scored on this machine counts (a line read from the file displaces nothing).
+    const r = review.results?.latestScoredHere(ids[i], model);
     const score = r ? currentScore(r, review.dataset.rowHash(i)) : undefined;
     if (score !== undefined) out.set(ids[i], score);
   }

@@ -1,6 +1,7 @@
 // Which (row, model) pairs a run has to work on, decided from the index and the stored results alone
 // (no row is parsed): a pair whose latest result is current, successful and scored needs nothing.
 import type { ModelConfig } from '../config/models';
+import { isVerified, otherEmbedding, type EmbeddingOrigin } from '../store/provenance';
 import type { Dataset } from '../dataset/datasetReader';
 import { isEmptyOutput } from '../rules/rules';
 import { splitReasoning, type ReasoningMarker } from '../rules/reasoning';
@@ -36,6 +37,8 @@ export interface PlanInput {
   rerun?: boolean;
   /** The scorer's cache key, when scoring: a stored score made by another key is redone. */
   scorerKey?: string;
+  /** The embedding model scoring now (id, dtype, weights): a score made by another one is redone. */
+  embedding?: EmbeddingOrigin;
   /** Extra reasoning markers: a stored output that still holds reasoning (stored before it was stripped) is redone. */
   reasoningMarkers?: readonly ReasoningMarker[];
   /** Corrected references in force by row id: a score made against another reference is redone (no call). */
@@ -63,7 +66,7 @@ export function planRun(input: PlanInput): RunPlan {
       plan.pairs++;
       const latest = results.latest(id, lane.name);
       // --rerun redoes configured models only: precomputed-only models have nothing to re-run.
-      if (latest && isSettled(latest, hash, input.scorerKey, input.corrections?.get(id)?.id, input.multiReference) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
+      if (latest && isSettled(latest, hash, input.scorerKey, input.corrections?.get(id)?.id, input.multiReference, input.embedding) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
         lane.reused++;
         continue;
       }
@@ -77,10 +80,14 @@ export function planRun(input: PlanInput): RunPlan {
   return plan;
 }
 
-/** True when a stored result needs nothing more: current, successful, and scored by this scorer (or unscorable). */
-export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined, correctionId?: string, multiReference?: 'best' | 'mean'): boolean {
+/**
+ * True when a stored result needs nothing more: written by this installation (valid MAC), current, successful,
+ * and scored by this scorer and embedding weights (or unscorable). A line read "from the file" is always redone.
+ */
+export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined, correctionId?: string, multiReference?: 'best' | 'mean', embedding?: EmbeddingOrigin): boolean {
   if (result.rowHash !== currentHash || result.error || result.output === undefined) return false;
   if (scorerKey === undefined) return true;
+  if (!isVerified(result) || (result.score !== undefined && otherEmbedding(result.embedding, embedding))) return false;
   // Scored over several references and read the other way (best vs mean): redone from the cached embeddings.
   if (result.score !== undefined && result.multiReference !== undefined && multiReference !== undefined && result.multiReference !== multiReference) return false;
   // Scored against another reference than the one in force (a correction made, or the row's own again).

@@ -11,6 +11,8 @@ export interface RunScorer {
   textFacts?(texts: string[]): Array<{ pieces: number; read: number; unknown: number } | undefined>;
   /** Above this share of [UNK] word pieces in the output or the reference, a pair is not measurable. */
   readonly maxUnknownShare?: number;
+  /** The embedding model (id, dtype, weights hash), stored beside each score it makes. */
+  identity?(): { id: string; dtype?: string; weights?: string };
 }
 
 export interface ModelFailure {

@@ -11,6 +11,7 @@ import { referencesOf } from '../dataset/fields';
 import type { ReferenceCorrection } from '../store/annotations';
 import type { DatasetRow } from '../dataset/types';
 import { repeatsFailure, type ResultsStore, type StoredResult } from '../store/results';
+import { isVerified } from '../store/provenance';
 import { ImageError } from './images';
 import { Cancelled, ModelLane, type LaneContext } from './modelLane';
 import { planRun } from './plan';
@@ -183,7 +184,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
   let fatal: RunError | undefined;
 
-  const plan = planRun({ ...options, scorerKey: scorer?.cacheKey, corrections: options.corrections, multiReference: options.multiReference ?? 'best' });
+  const plan = planRun({ ...options, scorerKey: scorer?.cacheKey, embedding: scorer?.identity?.(), corrections: options.corrections, multiReference: options.multiReference ?? 'best' });
   const summary: RunSummary = {
     pairs: plan.pairs, total: plan.total, done: 0, called: 0, cacheHits: 0, precomputed: 0, reused: 0, scored: 0, succeeded: 0, failed: 0,
     repeatedFailures: 0, retries: 0, cancelled: false, modelFailures: [], failures: [], models: [], durationMs: 0,
@@ -305,10 +306,15 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
 
     // A current output (stored or cached) only needs its score.
     // (An output whose embedding was unusable is kept: only its score is redone, no call is paid twice.)
-    if (latest && latest.rowHash === row.hash && latest.output !== undefined && (!latest.error || latest.error.kind === BAD_EMBEDDING) && !(options.rerun && calling)) {
+    // A line read from the file (no valid MAC) is never taken as it is: a precomputed output is taken from the
+    // row again; a called one is scored here and keeps saying its text came from the file (outputFrom).
+    const verified = latest !== undefined && isVerified(latest);
+    if (latest && latest.rowHash === row.hash && latest.output !== undefined && (!latest.error || latest.error.kind === BAD_EMBEDDING) && !(options.rerun && calling)
+      && (verified || (latest.source === 'called' && calling))) {
       if (latest.source === 'precomputed') lane.stats.precomputed++;
-      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, correction: _correction, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, output: _output, rawOutput: _raw, reasoningStripped: _stripped, ...rest } = latest;
-      return finish({ ...rest, ...answerFields(latest.rawOutput ?? latest.output, reasoning(lane)), at: now() }, row, false);
+      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, correction: _correction, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, output: _output, rawOutput: _raw, reasoningStripped: _stripped,
+        outputHash: _oh, referenceHash: _rh, embedding: _emb, mac: _mac, outputFrom, ...rest } = latest;
+      return finish({ ...rest, ...answerFields(latest.rawOutput ?? latest.output, reasoning(lane)), ...(!verified || outputFrom ? { outputFrom: 'file' as const } : {}), at: now() }, row, false);
     }
     const precomputed = ownValue(row.outputs, lane.name);
     if (precomputed !== undefined && !(options.rerun && calling)) {

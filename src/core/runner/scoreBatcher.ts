@@ -8,6 +8,7 @@ import type { StoredResult } from '../store/results';
 import { unmeasurableNote, type UnmeasurableShares } from '../rules/rules';
 import type { RunScorer } from './runTypes';
 import { combineReferenceScores, humanAgreement, type MultiReference } from '../rules/multiReference';
+import { embeddingOriginOf, referencesDigest, textDigest } from '../store/provenance';
 
 export interface ScoreBatcherOptions {
   scorer: RunScorer;
@@ -198,6 +199,7 @@ export class ScoreBatcher {
           if (original) b.result.originalScore = original.score;
         });
         const texts = pairs.slice(0, measured).flatMap((p) => [p.output, p.reference]);
+        const embedding = embeddingOriginOf(scorer.identity?.());
         const cut = await scorer.cutTexts?.(texts, { signal });
         const facts = scorer.textFacts?.(texts);
         batch.forEach((b, i) => {
@@ -235,6 +237,10 @@ export class ScoreBatcher {
               delete b.result.multiReference;
               delete b.result.humanScore;
             }
+            // What the score was computed from: a result whose texts or model differ from today's is stale.
+            b.result.outputHash = textDigest(b.result.output!);
+            b.result.referenceHash = referencesDigest(b.references);
+            if (embedding) b.result.embedding = embedding;
             // Texts longer than the model reads are scored on their start only: flagged on the result.
             const scoredPairs = indexes.filter((_, k) => each[k] !== undefined);
             const cutParts = [...(scoredPairs.some((p) => cut?.[2 * p]) ? ['output' as const] : []), ...(scoredPairs.some((p) => cut?.[2 * p + 1]) ? ['reference' as const] : [])];

@@ -1,5 +1,6 @@
 import { isEmptyOutput, isStale } from '../rules/rules';
 import { AnnotationResolver, type ReferenceCorrection, type RowLookup } from './annotations';
+import { embeddingOriginOf, isScoredHere, textDigest } from './provenance';
 import type { StoredResult } from './results';
 import { referencesOf, type RowReferences } from '../dataset/fields';
 import { combineReferenceScores, type MultiReference } from '../rules/multiReference';
@@ -61,6 +62,7 @@ export interface CorrectionScorer {
   scorePairs(pairs: { output: string; reference: string }[]): Promise<number[]>;
   cutTexts?(texts: readonly string[]): Promise<boolean[] | undefined>;
   readonly cacheKey: string;
+  identity?(): { id: string; dtype?: string; weights?: string };
 }
 
 /**
@@ -85,13 +87,20 @@ export async function rescoreForCorrection(
   const step = 1 + originals.length;
   const at = now.toISOString();
   return usable.map((r, i) => {
-    const { score: _s, scorer: _k, scoreCut: _c, scoreNote: _n, correction: _x, originalScore: _o, referenceScores: _e, matchedReference: _m, multiReference: _r, humanScore: _h, ...rest } = r;
+    const { score: _s, scorer: _k, scoreCut: _c, scoreNote: _n, correction: _x, originalScore: _o, referenceScores: _e, matchedReference: _m, multiReference: _r, humanScore: _h,
+      outputHash: _oh, referenceHash: _rh, embedding: _emb, mac: _mac, ...rest } = r;
     const cutParts = [...(cut?.[2 * i] ? ['output' as const] : []), ...(cut?.[2 * i + 1] ? ['reference' as const] : [])];
     const original = combineReferenceScores(scores.slice(i * step + 1, (i + 1) * step), multiReference);
+    const embedding = embeddingOriginOf(scorer.identity?.());
     return {
       ...rest,
+      // An output read from the file stays "from the file" after it is scored here.
+      ...(!isScoredHere(r) ? { outputFrom: 'file' as const } : {}),
       score: scores[i * step],
       scorer: scorer.cacheKey,
+      outputHash: textDigest(r.output!),
+      referenceHash: textDigest(correction.reference),
+      ...(embedding ? { embedding } : {}),
       ...(cutParts.length > 0 ? { scoreCut: cutParts } : {}),
       correction: correction.id,
       ...(original ? { originalScore: original.score } : {}),

@@ -1,12 +1,16 @@
 import * as path from 'node:path';
 import { redactCredentials } from '../security/redact';
+import { isScoredHere, signRecord, verifyRecord, type ResultOrigin } from './provenance';
 import { sidecarFileFor } from './sidecarNames';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 import { SidecarPosition } from './sidecarPosition';
 import { ChangeEvents, type StoreChange } from './storeEvents';
 
-/** One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line). */
-export interface StoredResult {
+/**
+ * One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line).
+ * ResultOrigin: the hashes of the texts scored, the embedding model, and this installation's MAC (provenance.ts).
+ */
+export interface StoredResult extends ResultOrigin {
   rowId: string;
   /** Hash of the row's content when the result was made; a different current hash means stale. */
   rowHash: string;
@@ -70,13 +74,33 @@ export function resultsFileFor(datasetFile: string): string {
 
 const SOURCES = ['precomputed', 'called'];
 
-/** Why a parsed sidecar line is not a stored result, or undefined when it is one. */
+/** Longest ids and names a sidecar line may hold (a row id, a model name, a tag): longer is an invalid line, not a crash. */
+const MAX_ID = 4096;
+const MAX_NAME = 1024;
+const MAX_WORD = 128;
+const HEX = /^[0-9a-f]{1,64}$/;
+
+/** Why a parsed sidecar line is not a stored result, or undefined when it is one. Every field is checked: the file is data from outside. */
 export function validateResult(value: unknown): string | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return 'expected a JSON object';
   const r = value as Record<string, unknown>;
-  for (const key of ['rowId', 'rowHash', 'model', 'at'] as const) {
-    if (typeof r[key] !== 'string') return `"${key}" must be a string`;
-  }
+  const text = (key: string, max: number, required = false): string | undefined => {
+    const v = r[key];
+    if (v === undefined) return required ? `"${key}" must be a string` : undefined;
+    if (typeof v !== 'string') return `"${key}" must be a string`;
+    return v.length > max ? `"${key}" is ${v.length} characters long (at most ${max})` : undefined;
+  };
+  const hex = (key: string, exact?: number): string | undefined => {
+    const v = r[key];
+    if (v === undefined) return undefined;
+    return typeof v === 'string' && HEX.test(v) && (exact === undefined || v.length === exact) ? undefined : `"${key}" must be ${exact ?? 'up to 64'} hex digits`;
+  };
+  const count = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const problem = text('rowId', MAX_ID, true) ?? text('rowHash', 64, true) ?? text('model', MAX_NAME, true) ?? text('at', 64, true)
+    ?? hex('promptHash') ?? hex('outputHash', 16) ?? hex('referenceHash', 16) ?? hex('mac', 32)
+    ?? text('scorer', MAX_ID) ?? text('answeredBy', MAX_NAME) ?? text('finishReason', MAX_WORD) ?? text('tag', MAX_NAME) ?? text('correction', MAX_WORD)
+    ?? text('rawOutput', Number.MAX_SAFE_INTEGER) ?? text('scoreNote', Number.MAX_SAFE_INTEGER) ?? text('output', Number.MAX_SAFE_INTEGER);
+  if (problem) return problem;
   if (!SOURCES.includes(r.source as string)) return '"source" must be "precomputed" or "called"';
   if (r.unmeasurable !== undefined) {
     const u = r.unmeasurable as Record<string, unknown> | null;
@@ -85,14 +109,31 @@ export function validateResult(value: unknown): string | undefined {
       return '"unmeasurable" must be {"limit": 0..1, "output"?: 0..1, "reference"?: 0..1}';
     }
   }
-  if (r.output !== undefined && typeof r.output !== 'string') return '"output" must be a string';
   if (r.error !== undefined) {
     const e = r.error as Record<string, unknown> | null;
-    if (!e || typeof e !== 'object' || typeof e.kind !== 'string' || typeof e.message !== 'string') return '"error" must be { kind, message }';
+    if (!e || typeof e !== 'object' || typeof e.kind !== 'string' || e.kind.length > MAX_WORD || typeof e.message !== 'string') return '"error" must be { kind, message }';
+    if (e.status !== undefined && !(Number.isInteger(e.status) && (e.status as number) >= 100 && (e.status as number) <= 599)) return '"error.status" must be an HTTP status (100-599)';
   }
   if (r.output === undefined && r.error === undefined) return 'a result needs "output" or "error"';
-  if (r.correction !== undefined && typeof r.correction !== 'string') return '"correction" must be a string (a correction event id)';
-  if (r.tag !== undefined && typeof r.tag !== 'string') return '"tag" must be a string';
+  if (r.embedding !== undefined) {
+    const e = r.embedding as Record<string, unknown> | null;
+    const ok = e && typeof e === 'object' && !Array.isArray(e) && typeof e.id === 'string' && e.id.length <= MAX_ID
+      && (e.dtype === undefined || (typeof e.dtype === 'string' && e.dtype.length <= MAX_WORD))
+      && (e.weights === undefined || (typeof e.weights === 'string' && HEX.test(e.weights)));
+    if (!ok) return '"embedding" must be {"id": string, "dtype"?: string, "weights"?: hex digits}';
+  }
+  if (r.outputFrom !== undefined && r.outputFrom !== 'file') return '"outputFrom" must be "file"';
+  if (r.cached !== undefined && typeof r.cached !== 'boolean') return '"cached" must be true or false';
+  if (r.latencyMs !== undefined && !count(r.latencyMs)) return '"latencyMs" must be a number of milliseconds';
+  if (r.usage !== undefined) {
+    const u = r.usage as Record<string, unknown> | null;
+    if (!u || typeof u !== 'object' || Array.isArray(u) || (u.promptTokens !== undefined && !count(u.promptTokens)) || (u.completionTokens !== undefined && !count(u.completionTokens))) return '"usage" must be {"promptTokens"?: n, "completionTokens"?: n}';
+  }
+  if (r.scoreCut !== undefined && !(Array.isArray(r.scoreCut) && r.scoreCut.length <= 2 && r.scoreCut.every((p) => p === 'output' || p === 'reference'))) return '"scoreCut" must list "output" and/or "reference"';
+  if (r.reasoningStripped !== undefined) {
+    const x = r.reasoningStripped as Record<string, unknown> | null;
+    if (!x || typeof x !== 'object' || typeof x.marker !== 'string' || x.marker.length > MAX_WORD || !count(x.chars)) return '"reasoningStripped" must be {"marker": string, "chars": n}';
+  }
 
   return undefined;
 }
@@ -126,11 +167,16 @@ function referenceScoresWarning(r: Record<string, unknown>): string | undefined 
   return what && `${what}; the score was ignored and the output kept`;
 }
 
+/** A line as a result: a score that is no cosine similarity dropped; marked scored here when its MAC is this installation's. */
 function withoutBadScore(value: unknown): StoredResult {
   const r = value as StoredResult;
-  if (scoreWarning(r) === undefined) return r;
-  const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, ...rest } = r;
-  return rest;
+  if (scoreWarning(r) !== undefined) {
+    // Changed from what was written, so never verified.
+    const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, mac: _mac, ...rest } = r;
+    return rest;
+  }
+  verifyRecord(r);
+  return r;
 }
 
 function maskResult(r: StoredResult): void {
@@ -157,6 +203,11 @@ export class ResultsStore {
   /** The latest result of each model, by row: a small array per row (a million rows each hold no Map of their own). */
   /** Row id -> model -> latest result (maps, so a row with 40,000 models costs no scan per lookup). */
   private byRow = new Map<string, Map<string, StoredResult>>();
+  /**
+   * "row\0model" -> the latest result scored here, only where a later line read from the file came after it
+   * (a shipped or forged line must not displace what this machine computed; numbers read this one).
+   */
+  private shadowed = new Map<string, StoredResult>();
   private modelOrder = new Set<string>();
   private _problems: SidecarProblem[] = [];
   private _records = 0;
@@ -226,6 +277,13 @@ export class ResultsStore {
     return this.byRow.get(rowId)?.get(model);
   }
 
+  /** The latest result scored on this machine (valid MAC, output called here or the row's own), even under later lines read from the file. */
+  latestScoredHere(rowId: string, model: string): StoredResult | undefined {
+    const r = this.latest(rowId, model);
+    if (!r || isScoredHere(r)) return r;
+    return this.shadowed.get(`${rowId}\0${model}`);
+  }
+
   /** The latest result of each model for a row. */
   forRow(rowId: string): StoredResult[] {
     return [...(this.byRow.get(rowId)?.values() ?? [])];
@@ -254,6 +312,8 @@ export class ResultsStore {
     }
     // The file gate: whatever a server echoed never lands in the sidecar (masked in place, so events match the file).
     for (const r of results) maskResult(r);
+    // Signed after masking: the MAC covers the line exactly as written.
+    for (const r of results) signRecord(r);
     const write = this.writeChain.then(() => {
       const range = this.appender.append(results);
       for (const r of results) this.remember(r);
@@ -283,6 +343,7 @@ export class ResultsStore {
     const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair });
     this.position.readTo(end, lines, ino);
     this.byRow = new Map();
+    this.shadowed = new Map();
     this.modelOrder = new Set();
     this._records = 0;
     for (const r of records) this.remember(r);
@@ -299,6 +360,10 @@ export class ResultsStore {
       const other: StoredResult = row.values().next().value!;
       r.rowId = other.rowId;
       if (r.rowHash === other.rowHash) r.rowHash = other.rowHash;
+      const before = row.get(r.model);
+      const key = `${r.rowId}\0${r.model}`;
+      if (isScoredHere(r)) this.shadowed.delete(key);
+      else if (before && isScoredHere(before)) this.shadowed.set(key, before);
       row.set(r.model, r); // a newer result takes the older one's place in the order
     }
     this.modelOrder.add(r.model);

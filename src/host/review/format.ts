@@ -5,7 +5,7 @@ import type { AnnotationTarget } from '../../core/store/annotations';
 import type { ModelResultState, RowState } from './session';
 
 /**
- * The inline text of one model's result on a row: `ft-qwen 0.81`, `gpt failed`, `gpt stale 0.46`,
+ * The inline text of one model's result on a row: `ft-qwen 0.81`, `gpt failed`, `gpt stale 0.46`, `gpt from file 0.99`,
  * `gpt n/a` (no reference to score against), `gpt unscored` (the embedding step failed).
  * `name` is the model's compact name (see compactModelNames).
  */
@@ -16,7 +16,7 @@ export function inlineResultText(r: ModelResultState, threshold: number, name = 
     return `${name} ${kind === 'no-reference' ? 'n/a' : kind === 'empty' ? 'empty' : kind === 'unmeasurable' ? 'not measurable' : 'unscored'}`;
   }
   const score = formatScore(r.score, threshold);
-  return r.stale ? `${name} stale ${score}` : `${name} ${score}`;
+  return r.stale ? `${name} stale ${score}` : r.fromFile ? `${name} from file ${score}` : `${name} ${score}`;
 }
 
 export function targetLabel(t: AnnotationTarget): string {

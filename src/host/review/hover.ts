@@ -111,6 +111,7 @@ export class RowHoverProvider implements vscode.HoverProvider {
         md.appendMarkdown(markdownText(plainText(missing?.reason ?? 'no score', 400)));
       }
       if (r.stale) md.appendMarkdown(' · _stale: the row changed since this result; score it again_');
+      if (r.fromFile) md.appendMarkdown(' · _from the file: not scored on this machine, not counted; Score File scores it here_');
       const facts: string[] = [];
       if (r.result.latencyMs !== undefined) facts.push(`${Math.round(r.result.latencyMs)} ms`);
       const u = r.result.usage;

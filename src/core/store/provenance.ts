@@ -1,0 +1,136 @@
+// Where a stored result came from. Each line this installation writes carries an HMAC made with a secret
+// key kept outside any dataset folder (the user's config directory); a line without a valid one (written
+// elsewhere, edited, forged, or by an older version) was read "from the file": shown, never counted.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** Marks a record read with a valid MAC (or written by this process). A symbol: JSON can never set it. */
+export const SCORED_HERE: unique symbol = Symbol('pisar-review.scoredHere');
+
+/** The hashes and the embedding model a result was computed from. */
+export interface ResultOrigin {
+  /** First 16 hex digits of the SHA-256 of the output text scored. */
+  outputHash?: string;
+  /** First 16 hex digits of the SHA-256 of the reference text scored against. */
+  referenceHash?: string;
+  /** The embedding model that made `score`: id, dtype and weights hash (see ScorerIdentity). */
+  embedding?: EmbeddingOrigin;
+  /** Set on a result scored here whose output text was read from the file (not called here, not the row's own). */
+  outputFrom?: 'file';
+  /** HMAC-SHA256 (first 32 hex digits) of the rest of the line under this installation's key. */
+  mac?: string;
+}
+
+export interface EmbeddingOrigin {
+  id: string;
+  dtype?: string;
+  weights?: string;
+}
+
+/** A scorer's identity as stored beside a score: id, dtype and weights only. */
+export function embeddingOriginOf(identity: EmbeddingOrigin | undefined): EmbeddingOrigin | undefined {
+  return identity ? { id: identity.id, ...(identity.dtype ? { dtype: identity.dtype } : {}), ...(identity.weights ? { weights: identity.weights } : {}) } : undefined;
+}
+
+/** A text's hash as stored beside a score. */
+export function textDigest(text: string): string {
+  return crypto.createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
+}
+
+/** The hash of what a score was made against: the reference, or the list of references as JSON when there are several. */
+export function referencesDigest(references: readonly string[]): string {
+  return textDigest(references.length === 1 ? references[0] : JSON.stringify(references));
+}
+
+/** Where this installation's key lives: the user's config directory, never a dataset folder. */
+export function installationKeyFile(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.PISAR_REVIEW_KEY_FILE) return env.PISAR_REVIEW_KEY_FILE;
+  const base = process.platform === 'win32' && env.APPDATA ? env.APPDATA
+    : process.platform === 'darwin' ? path.join(os.homedir(), 'Library', 'Application Support')
+      : env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  return path.join(base, 'pisar-review', 'results.key');
+}
+
+const keys = new Map<string, Buffer | null>();
+
+/**
+ * This installation's secret (32 random bytes, created on first use, mode 0600). Null when it can be
+ * neither read nor made (a read-only home): then nothing verifies and every line reads "from the file".
+ */
+export function installationKey(file = installationKeyFile()): Buffer | null {
+  const known = keys.get(file);
+  if (known !== undefined) return known;
+  let key: Buffer | null = null;
+  try {
+    key = readKey(file);
+    if (!key) {
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      try {
+        fs.writeFileSync(file, crypto.randomBytes(32).toString('hex') + '\n', { flag: 'wx', mode: 0o600 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err; // another process made it first: use theirs
+      }
+      key = readKey(file);
+    }
+  } catch {
+    key = null;
+  }
+  keys.set(file, key);
+  return key;
+}
+
+function readKey(file: string): Buffer | null {
+  try {
+    const text = fs.readFileSync(file, 'utf8').trim();
+    return /^[0-9a-f]{64}$/.test(text) ? Buffer.from(text, 'hex') : null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** The MAC of a record: over its JSON without `mac` (JSON.parse keeps the key order it was written in). */
+function macOf(record: object, key: Buffer): string {
+  const { mac: _mac, ...rest } = record as { mac?: unknown };
+  return crypto.createHmac('sha256', key).update(JSON.stringify(rest)).digest('hex').slice(0, 32);
+}
+
+/** Signs a record about to be appended (sets `mac`, in place) and marks it as scored here. */
+export function signRecord<T extends object>(record: T & { mac?: string }, key = installationKey()): void {
+  delete record.mac;
+  if (!key) return;
+  record.mac = macOf(record, key);
+  markScoredHere(record);
+}
+
+/** Marks a record read from a sidecar as scored here when its MAC is this installation's and it names no outside output. */
+export function verifyRecord(record: object & { mac?: unknown; outputFrom?: unknown }, key = installationKey()): void {
+  if (!key || typeof record.mac !== 'string' || record.mac.length !== 32) return;
+  const expected = Buffer.from(macOf(record, key), 'utf8');
+  if (crypto.timingSafeEqual(expected, Buffer.from(record.mac, 'utf8'))) markScoredHere(record);
+}
+
+function markScoredHere(record: object): void {
+  Object.defineProperty(record, SCORED_HERE, { value: true, enumerable: false, configurable: true });
+}
+
+/** True for a line this installation wrote (valid MAC), whatever its output came from. */
+export function isVerified(record: object): boolean {
+  return (record as { [SCORED_HERE]?: boolean })[SCORED_HERE] === true;
+}
+
+/** The embedding model a stored score was made by differs from `current` in id, dtype or weights (where both tell). */
+export function otherEmbedding(stored: EmbeddingOrigin | undefined, current: EmbeddingOrigin | undefined): boolean {
+  if (!stored || !current) return false;
+  return stored.id !== current.id || (stored.dtype ?? '') !== (current.dtype ?? '') || (stored.weights !== undefined && current.weights !== undefined && stored.weights !== current.weights);
+}
+
+/**
+ * True for a result this installation computed (valid MAC) from an output it called or took from the
+ * dataset row: the only results any number counts. Everything else was read "from the file".
+ */
+export function isScoredHere(record: object & { outputFrom?: unknown }): boolean {
+  return isVerified(record) && record.outputFrom === undefined;
+}
