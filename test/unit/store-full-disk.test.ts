@@ -84,10 +84,10 @@ describe('paid calls on a full disk', function () {
     const keptIds = new Set(kept.map((r) => r.rowId));
     const requested = server!.stats.requests;
     assert.ok(requested < 400, `calls stopped at the first failed append (${requested} of 400 made)`);
-    // Every answered call is somewhere: in the sidecar or in the named file, none in both.
-    assert.equal(storedIds.size + keptIds.size, requested, `${storedIds.size} stored + ${keptIds.size} kept = ${requested} paid`);
-    for (const id of keptIds) assert.ok(!storedIds.has(id), id);
+    // Every answered call is somewhere: in the sidecar or in the named file (an output stored unscored may have its score line kept).
+    const everywhere = new Set([...storedIds, ...keptIds]);
+    assert.equal(everywhere.size, requested, `${storedIds.size} stored, ${keptIds.size} kept: ${everywhere.size} of ${requested} paid answers`);
     assert.ok(kept.every((r) => typeof r.output === 'string' && r.output.length > 3000));
-    assert.match(out.stderr, new RegExp(`the ${keptIds.size} result\\(s\\) it could not store`));
+    assert.match(out.stderr, new RegExp(`the ${kept.length} result\\(s\\) it could not store`));
   });
 });

@@ -97,7 +97,7 @@ export function validateResult(value: unknown): string | undefined {
   };
   const count = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
   const problem = text('rowId', MAX_ID, true) ?? text('rowHash', 64, true) ?? text('model', MAX_NAME, true) ?? text('at', 64, true)
-    ?? hex('promptHash') ?? hex('outputHash', 16) ?? hex('referenceHash', 16) ?? hex('mac', 32)
+    ?? text('promptHash', MAX_WORD) ?? hex('outputHash', 16) ?? hex('referenceHash', 16) ?? hex('mac', 32)
     ?? text('scorer', MAX_ID) ?? text('answeredBy', MAX_NAME) ?? text('finishReason', MAX_WORD) ?? text('tag', MAX_NAME) ?? text('correction', MAX_WORD)
     ?? text('rawOutput', Number.MAX_SAFE_INTEGER) ?? text('scoreNote', Number.MAX_SAFE_INTEGER) ?? text('output', Number.MAX_SAFE_INTEGER);
   if (problem) return problem;
