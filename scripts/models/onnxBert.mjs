@@ -179,3 +179,23 @@ export function buildBertOnnx(arch, { quantized, seed, tokenWeights }) {
   });
   return onnx.ModelProto.encode(model).finish();
 }
+
+/**
+ * One matrix product C = A x B with both as inputs (no weights), [n, n] x [n, n]: fp32 MatMul, or int8 x int8 ->
+ * int32 MatMulInteger (the operator of a dynamically quantized model), for measuring the machine's peak.
+ * @param {'fp32' | 'int8'} kind
+ * @returns {Uint8Array} the serialised ModelProto
+ */
+export function buildMatMulOnnx(kind, n) {
+  const input = kind === 'int8' ? DT.UINT8 : DT.FLOAT;
+  const signed = kind === 'int8' ? DT.INT8 : DT.FLOAT;
+  const tensorType = (elemType) => ({ tensorType: { elemType, shape: { dim: [{ dimValue: n }, { dimValue: n }] } } });
+  const graph = onnx.GraphProto.create({
+    name: `matmul_${kind}`,
+    node: [onnx.NodeProto.create({ opType: kind === 'int8' ? 'MatMulInteger' : 'MatMul', input: ['a', 'b'], output: ['c'], name: 'product' })],
+    input: [{ name: 'a', type: tensorType(input) }, { name: 'b', type: tensorType(signed) }],
+    output: [{ name: 'c', type: tensorType(kind === 'int8' ? DT.INT32 : DT.FLOAT) }],
+  });
+  const model = onnx.ModelProto.create({ irVersion: 8, producerName: 'pisar-review/scripts/bench', opsetImport: [{ domain: '', version: 17 }], graph });
+  return onnx.ModelProto.encode(model).finish();
+}
