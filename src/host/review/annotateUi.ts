@@ -5,6 +5,7 @@ import { sameTarget, type AnnotationTarget } from '../../core/store/annotations'
 import type { DatasetSession } from './session';
 import { ownValue } from '../../core/security/ownKeys';
 import { ask, pick, showInfo } from '../surfaces';
+import { shownRowState, type ReviewerView } from '../../core/review/blindView';
 
 export type AnnotationChoice =
   | { readonly kind: 'set'; readonly target: AnnotationTarget; readonly label: string; readonly note: string }
@@ -22,16 +23,19 @@ interface LabelItem extends vscode.QuickPickItem {
 /**
  * Asks what to judge (the reference or one model's output), the label, and an optional note.
  * Quick pick titles and item labels are stable: the end-to-end tests select them by text.
+ * `view`: who is reviewing; their own label is the one shown as current (and edited or removed);
+ * in blind mode no score and no other reviewer's label is shown.
  */
 export async function pickAnnotation(
   session: DatasetSession,
   rowIndex: number,
   labels: readonly string[],
+  view: ReviewerView,
   target?: AnnotationTarget,
 ): Promise<AnnotationChoice | undefined> {
   const rowId = session.dataset.rowIds()[rowIndex];
-  const state = session.rowState(rowIndex);
-  const existingFor = (t: AnnotationTarget) => state?.annotations.find((p) => sameTarget(p.annotation.target, t))?.annotation;
+  const state = shownRowState(session.rowState(rowIndex), view);
+  const existingFor = (t: AnnotationTarget) => ownAnnotations(state?.annotations ?? [], view).find((p) => sameTarget(p.annotation.target, t))?.annotation;
 
   if (!target) {
     let row;
@@ -91,11 +95,16 @@ export async function pickAnnotation(
   return { kind: 'set', target, label: label.label, note };
 }
 
-/** Picks one of a row's annotations (for edit / remove). */
-export async function pickExistingAnnotation(session: DatasetSession, rowIndex: number, verb: string): Promise<string | undefined> {
-  const annotations = session.rowState(rowIndex)?.annotations ?? [];
+/** A reviewer's own annotations (and those written before reviewers were named): the ones they may edit or remove. */
+function ownAnnotations<T extends { readonly annotation: { readonly reviewer: string | undefined } }>(annotations: readonly T[], view: ReviewerView): T[] {
+  return annotations.filter((p) => p.annotation.reviewer === undefined || p.annotation.reviewer === view.reviewer);
+}
+
+/** Picks one of the reviewer's own annotations of a row (for edit / remove): another reviewer's label is theirs. */
+export async function pickExistingAnnotation(session: DatasetSession, rowIndex: number, verb: string, view: ReviewerView): Promise<string | undefined> {
+  const annotations = ownAnnotations(session.rowState(rowIndex)?.annotations ?? [], view);
   if (annotations.length === 0) {
-    void showInfo('This row has no annotations.');
+    void showInfo(view.reviewer ? `This row has no annotation of yours (${view.reviewer}).` : 'This row has no annotations.');
     return undefined;
   }
   // Removing shows what goes even when there is one; editing goes straight to it.

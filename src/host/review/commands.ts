@@ -5,7 +5,7 @@ import type { ReviewLog } from '../log';
 import { originOf } from '../../core/security/keyOrigin';
 import type { ApiKeyStore } from '../secrets';
 import { formatThreshold } from '../../core/rules/rules';
-import { reviewerOf, type ReviewService } from './reviewService';
+import { reviewerOf, reviewerViewOf, type ReviewService } from './reviewService';
 import { EMBEDDING_KEY_NAME, type ScoringController } from './scoring';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
@@ -124,7 +124,7 @@ async function editAnnotation(deps: ReviewCommandDeps): Promise<void> {
   const row = rowFor(deps);
   if (!row) return;
   const { pickExistingAnnotation } = await import('./annotateUi');
-  const id = await pickExistingAnnotation(row.session, row.index, 'Edit');
+  const id = await pickExistingAnnotation(row.session, row.index, 'Edit', reviewerViewOf(deps.config.current, row.session.file));
   const a = id ? row.session.annotations?.get(id) : undefined;
   if (a) await deps.review.annotateInteractively(row.index, a.target.kind === 'output' ? { kind: 'output', model: a.target.model } : { kind: 'reference' }, row.session);
 }
@@ -133,7 +133,7 @@ async function removeAnnotation(deps: ReviewCommandDeps): Promise<void> {
   const row = rowFor(deps);
   if (!row) return;
   const { pickExistingAnnotation } = await import('./annotateUi');
-  const id = await pickExistingAnnotation(row.session, row.index, 'Remove');
+  const id = await pickExistingAnnotation(row.session, row.index, 'Remove', reviewerViewOf(deps.config.current, row.session.file));
   if (id) await deps.review.removeAnnotation(id, row.session);
 }
 

@@ -116,7 +116,7 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
   async annotateInteractively(rowIndex: number, target?: AnnotationTarget, session = this.sessions.active): Promise<void> {
     if (!session) return;
     const { pickAnnotation } = await import('./annotateUi');
-    const choice = await pickAnnotation(session, rowIndex, this.config.current.labels, target);
+    const choice = await pickAnnotation(session, rowIndex, this.config.current.labels, reviewerViewOf(this.config.current, session.file), target);
     if (!choice) return;
     if (choice.kind === 'remove') await this.removeAnnotation(choice.annotationId, session);
     else await this.annotate(rowIndex, choice.target, choice.label, choice.note, session);

@@ -116,6 +116,15 @@ describe('Review loop: correct, label blind, adjudicate, export', function () {
     assert.match(hover, /score hidden while labelling \(blind mode\)/);
     assert.ok(!hover.includes('ana@example.org') && !/✎ wrong/.test(hover), `the hover shows nothing of ana's: ${hover}`);
     await page.keyboard.press('Escape');
+    // Annotate Row at Cursor… shows bo neither ana's label (as "marked") nor a score.
+    await workbench.editor.goToLine(1);
+    await workbench.runCommand('PiSAR Review: Annotate Row at Cursor…');
+    await workbench.waitQuickInput(/Annotate row r1/);
+    const items = (await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts()).join(' | ').replace(/\s+/g, ' ');
+    assert.match(items, /Reference rationale/);
+    assert.match(items, /Output of ft-qwen/);
+    assert.ok(!/marked|score \d/.test(items), `nothing of ana's and no score in the quick pick: ${items}`);
+    await workbench.closeQuickInput();
     await r1.click();
     await page.keyboard.press('5'); // fine
     await until(session, "bo's label", () => labelsOf(frame, 'r1'), (t) => t.includes('fine'));
