@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { PanelController } from '../../src/host/panel/panelController';
+import { PANEL_STYLES, panelPage } from '../../src/host/panel/panelPage';
 import type { HostToWebview, WebviewToHost } from '../../src/shared/protocol';
 import type { ReviewFixture } from './reviewFixture';
 
@@ -92,7 +93,7 @@ export interface PanelPage {
   readonly firstRowsMs: number;
 }
 
-/** Serves the panel's page (bundle built from webview/main.ts now, media/panel.css) and drives pages of it. */
+/** Serves the panel's page as the host builds it (panelPage; bundle built from webview/main.ts now, media/*.css) and drives pages of it. */
 export class PanelBrowser {
   private browser: Browser | undefined;
   private server: Server | undefined;
@@ -111,7 +112,7 @@ export class PanelBrowser {
       logLevel: 'silent',
     });
     this.bundle = out.outputFiles[0].text;
-    const css = readFileSync(path.join(repo, 'media/panel.css'), 'utf8');
+    const styles = new Map(PANEL_STYLES.map((name) => [`/media/${name}`, readFileSync(path.join(repo, 'media', name), 'utf8')]));
     this.server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const send = (type: string, body: string) => {
@@ -122,20 +123,15 @@ export class PanelBrowser {
         const theme = url.searchParams.get('theme') === 'dark' ? 'dark' : 'light';
         const nonce = randomBytes(16).toString('base64');
         const origin = `http://${req.headers.host}`;
-        // The panel's CSP (src/host/panel/reviewPanel.ts), with this server standing in for webview.cspSource.
-        const csp = `default-src 'none'; img-src ${origin} data:; style-src ${origin}; font-src ${origin}; script-src 'nonce-${nonce}'`;
-        send(
-          'text/html',
-          `<!DOCTYPE html><html lang="en"><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<link rel="stylesheet" href="/theme-${theme}.css"><link rel="stylesheet" href="/media/panel.css"><title>PiSAR Review</title></head>
-<body class="vscode-${theme}"><div id="app" data-testid="panel"></div>
-<script nonce="${nonce}" src="/fake-vscode.js"></script>
-<script type="module" nonce="${nonce}" src="/dist/webview/main.js"></script></body></html>`,
-        );
+        // The page the host builds (src/host/panel/panelPage.ts), this server standing in for webview.cspSource;
+        // plus what VS Code's webview host adds around it: the theme's variables, the body's theme class, acquireVsCodeApi.
+        const page = panelPage({ cspSource: origin, nonce, script: '/dist/webview/main.js', styles: PANEL_STYLES.map((name) => `/media/${name}`) })
+          .replace('<title>', `<link rel="stylesheet" href="/theme-${theme}.css"><script nonce="${nonce}" src="/fake-vscode.js"></script>\n<title>`)
+          .replace('<body>', `<body class="vscode-${theme}">`);
+        send('text/html', page);
       } else if (url.pathname === '/theme-light.css' || url.pathname === '/theme-dark.css') send('text/css', themeCss(url.pathname.includes('dark') ? 'dark' : 'light'));
       else if (url.pathname === '/fake-vscode.js') send('text/javascript', FAKE_VSCODE);
-      else if (url.pathname === '/media/panel.css') send('text/css', css);
+      else if (styles.has(url.pathname)) send('text/css', styles.get(url.pathname)!);
       else if (url.pathname === '/dist/webview/main.js') send('text/javascript', this.bundle);
       else {
         res.writeHead(url.pathname === '/favicon.ico' ? 204 : 404);

@@ -87,6 +87,18 @@ describe('panel webview in Chromium', function () {
     assert.deepEqual(errors, []);
   });
 
+  it('is the page the host builds: its CSP, and every stylesheet it links (stats.css too) loaded', async () => {
+    const { page, errors } = await browser.open(await knownSource());
+    const sheets = await page.evaluate<{ href: string; rules: number }[]>("[...document.styleSheets].map((sheet) => ({ href: sheet.href ?? '', rules: sheet.cssRules.length }))");
+    for (const name of ['panel.css', 'stats.css']) {
+      const sheet = sheets.find((s) => s.href.endsWith(`/media/${name}`));
+      assert.ok(sheet && sheet.rules > 0, `media/${name} is linked and loaded: ${JSON.stringify(sheets)}`);
+    }
+    const csp = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+    assert.match(csp ?? '', /^default-src 'none'; img-src http:\/\/127\.0\.0\.1:\d+ data:; style-src http:\/\/127\.0\.0\.1:\d+; font-src http:\/\/127\.0\.0\.1:\d+; script-src 'nonce-[^']+'$/);
+    assert.deepEqual(errors, []);
+  });
+
   it('shows the summary per model and the gaps', async () => {
     const { page } = await browser.open(await knownSource());
     const ft = page.locator('[data-testid="summary"] tr[data-model="ft"]');

@@ -12,6 +12,7 @@ import type { CommandTable } from '../commands';
 import type { PanelCommandName } from '../review/commands';
 import { Commands, ViewCommands, Views } from '../ids';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
+import { PANEL_STYLES, panelPage } from './panelPage';
 import type { PanelSource } from './panelData';
 import { dict } from '../../core/security/ownKeys';
 import { pick, showError, showInfo, showWarning } from '../surfaces';
@@ -110,33 +111,12 @@ class ReviewPanelProvider implements vscode.WebviewViewProvider {
 
 /** The panel's page: no inline script or style; the script runs by a fresh nonce. */
 export function panelHtml(webview: Pick<vscode.Webview, 'cspSource' | 'asWebviewUri'>, extensionUri: vscode.Uri): string {
-  const nonce = randomBytes(18).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
-  const statsStyle = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'stats.css'));
-  const csp = [
-    "default-src 'none'",
-    // Thumbnails arrive as data: URLs read and checked by the host; nothing loads from the network.
-    `img-src ${webview.cspSource} data:`,
-    `style-src ${webview.cspSource}`,
-    `font-src ${webview.cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
-<link rel="stylesheet" href="${statsStyle.toString()}">
-<title>PiSAR Review</title>
-</head>
-<body>
-<div id="app" data-testid="panel"></div>
-<script type="module" nonce="${nonce}" src="${script.toString()}"></script>
-</body>
-</html>`;
+  return panelPage({
+    cspSource: webview.cspSource,
+    nonce: randomBytes(18).toString('base64'),
+    script: webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.js')).toString(),
+    styles: PANEL_STYLES.map((name) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', name)).toString()),
+  });
 }
 
 /** A thumbnail for the detail view: local files only from inside the workspace, checked by their bytes. */

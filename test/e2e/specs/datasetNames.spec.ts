@@ -20,6 +20,7 @@ describe('Datasets named .ndjson or .json', function () {
         'rows.ndjson': rows('{"id": "c", "input": "cut off'),
         'rows.json': rows('{"id": "c", "score": NaN}'),
         'plain.json': JSON.stringify({ not: 'a dataset' }, null, 2) + '\n',
+        'after.ndjson': `${JSON.stringify({ id: 'z', input: 'Why?', rationale: 'Because.' })}\n{"id": "y", "input": "cut off\n`,
       },
     });
   });
@@ -42,9 +43,12 @@ describe('Datasets named .ndjson or .json', function () {
     const ours = (e: { source?: string }[]) => e.filter((p) => /^PiSAR Review/.test(p.source ?? '')).length;
     const before = ours(json);
 
-    // A JSON document (pretty-printed, one object) stays JSON: no finding from us on it.
+    // A JSON document (pretty-printed, one object) stays JSON: no finding from us on it. The positive
+    // signal that the extension has looked at it: a dataset opened after it (a bad line 2) gets its finding.
     await workbench.openFile('plain.json');
-    await session.page.waitForTimeout(2000);
-    assert.equal(ours(await workbench.problems.entries()), before, 'a JSON document is not a dataset');
+    await workbench.openFile('after.ndjson');
+    const barrier = (p: { line: number; message: string; source?: string }) => p.line === 2 && /not valid JSON/.test(p.message) && /^PiSAR Review/.test(p.source ?? '');
+    const after = await workbench.problems.waitFor((e) => e.some(barrier));
+    assert.equal(ours(after) - after.filter(barrier).length, before, 'a JSON document is not a dataset');
   });
 });

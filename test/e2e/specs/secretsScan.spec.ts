@@ -76,17 +76,22 @@ describe('Secrets scan after a scoring run', function () {
 
     // The log, flushed to its file on disk.
     await workbench.runCommand('PiSAR Review: Show Log');
-    await page.waitForTimeout(2_000);
+    // The positive signal: the log file on disk holds the run's lines (then the scan below covers them).
+    const logFiles = () => Session.filesUnder(path.join(session.root)).filter((f) => /PiSAR Review\.log$/.test(f));
+    const logTextNow = () => logFiles().map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    const logDeadline = Date.now() + 30_000;
+    while (!(/Scored .*pisar-sample\.jsonl/.test(logTextNow()) && /denied: HTTP 403/.test(logTextNow())) && Date.now() < logDeadline) await page.waitForTimeout(250);
     await session.screenshot('secrets-scan');
-    const logs = Session.filesUnder(path.join(session.root)).filter((f) => /PiSAR Review\.log$/.test(f));
+    const logs = logFiles();
     assert.ok(logs.length > 0, 'the extension\'s log file exists (so the scan covers it)');
-    const logText = logs.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    const logText = logTextNow();
     assert.match(logText, /Scored .*pisar-sample\.jsonl/, 'the log recorded the run');
     assert.match(logText, /denied: HTTP 403/, 'the log recorded the refused model and the server\'s words');
 
-    // Let VS Code persist state (webview state, storage) before the scan.
+    // VS Code persists state (webview state, storage) when the window unloads: reload, and wait for the new
+    // window to show the stored scores again (the positive signal that the old one was torn down) before the scan.
     await workbench.reload();
-    await page.waitForTimeout(2_000);
+    await page.locator('.statusbar-item', { hasText: /PiSAR mean.*\bgpt \d\.\d\d/ }).waitFor({ timeout: 120_000 });
     const scanned = [userDataDir, workspace, path.join(session.root, 'home'), extensionsDir];
     const storage = Session.filesUnder(userDataDir).filter((f) => /globalStorage|workspaceStorage|logs/.test(f));
     assert.ok(storage.length > 0, 'the profile holds storage and log files to scan');

@@ -90,9 +90,9 @@ describe('Workspace trust: an untrusted folder', function () {
     let shown = false;
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && server!.stats.requests === 0 && !(shown = await message.isVisible())) await page.waitForTimeout(250);
-    // Give a run that wrongly started time to reach the server.
-    await page.waitForTimeout(3_000);
+    // The message is the positive signal: the command ended in its refusal, so no run is left to start.
     await session.screenshot('untrusted-score-file');
+    assert.equal(await page.locator('.statusbar-item', { hasText: /PiSAR \d+ done · / }).count(), 0, 'no run is in progress (the status bar shows no progress)');
     assert.equal(server!.stats.requests, 0, 'the fake OpenAI server received no request');
     assert.ok(shown, 'the untrusted message is shown');
     await workbench.clearNotifications();
