@@ -127,6 +127,11 @@ describe('results that say where they came from (issue 18.3, 18.6)', function ()
     const csv = await runCliCaptured(['report', data, '--config', common[1], '--format', 'csv']);
     assert.match(csv.stdout, new RegExp(`# scoring\\r\\nembedding_model,dtype,weights,threshold\\r\\n.*,fp32,${scored.embedding.weights},0\\.7`));
 
+    // compact keeps the results scored here that lines from the file came after: the numbers read the same.
+    const compacted = await runCliCaptured(['compact', data]);
+    assert.equal(compacted.code, 0, compacted.stderr);
+    assert.deepEqual(numbers((await report(data, common)).doc), numbers(before.doc), 'compact dropped no result scored here');
+
     // score redoes what came from the file with no call: the precomputed text is taken from the row again.
     const requests = server!.stats.requests;
     const again = await runCliCaptured(['score', data, ...common, '--json']);

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { eventKey, validateAnnotationEvent, type AnnotationEvent } from './annotations';
 import { repeatsFailure, validateResult, type StoredResult } from './results';
+import { isScoredHere, verifyRecord } from './provenance';
 import { RunLock, type AcquireOptions } from './runLock';
 import { openSafe } from './safeFile';
 import { sidecarFileFor } from './sidecarNames';
@@ -174,12 +175,21 @@ function withUnreadable(lines: readonly Line[], keep: Set<number>, order: (i: nu
 function selectResults(lines: readonly Line[]): Selection {
   const first = new Map<string, number>();
   const latest = new Map<string, number>();
+  /** The latest line scored here of each pair: kept under a later line read from the file (numbers read it; provenance.ts). */
+  const latestHere = new Map<string, number>();
   for (let i = 0; i < lines.length; i++) {
     const r = lines[i].record as StoredResult | undefined;
     if (!r) continue;
     const key = `${r.rowId}\u0000${r.model}`;
     if (!first.has(key)) first.set(key, i);
     latest.set(key, i);
+    verifyRecord(r);
+    if (isScoredHere(r)) latestHere.set(key, i);
+  }
+  const shadowed = new Set<number>();
+  for (const [key, i] of latest) {
+    const here = latestHere.get(key);
+    if (here !== undefined && here !== i) shadowed.add(here);
   }
   const dropped = { superseded: 0, staleByHash: 0, repeatedFailures: 0 };
   const next = new Map<string, StoredResult>();
@@ -189,7 +199,7 @@ function selectResults(lines: readonly Line[]): Selection {
     const key = `${r.rowId}\u0000${r.model}`;
     const later = next.get(key);
     next.set(key, r);
-    if (latest.get(key) === i) continue;
+    if (latest.get(key) === i || shadowed.has(i)) continue;
     dropped.superseded++;
     if (later && repeatsFailure(r, later)) dropped.repeatedFailures++;
     else if (r.rowHash !== (lines[latest.get(key)!].record as StoredResult).rowHash) dropped.staleByHash++;
@@ -197,7 +207,9 @@ function selectResults(lines: readonly Line[]): Selection {
   // The latest line of a pair takes the place of its first: the store then meets rows and models in the same order.
   const place = new Map<number, number>();
   for (const [key, i] of latest) place.set(i, first.get(key)!);
-  const keep = new Set(latest.values());
+  // A result scored here goes just before the later line from the file that it stands under.
+  for (const [key, i] of latestHere) if (shadowed.has(i)) place.set(i, first.get(key)! - 0.5);
+  const keep = new Set([...latest.values(), ...shadowed]);
   const last = lines.length;
   return { keep: withUnreadable(lines, keep, (i) => (lines[i].bytes.at(-1) !== NEWLINE ? last : place.get(i) ?? i)), dropped };
 }
