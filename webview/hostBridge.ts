@@ -16,6 +16,10 @@ export interface PanelState {
   readonly target?: string;
   readonly summaryOpen?: boolean;
   readonly agreementOpen?: boolean;
+  /** Each model's output text in the grid (the Outputs toggle). */
+  readonly showOutputs?: boolean;
+  /** Column widths in pixels the user dragged, per dataset file (most recent files only). */
+  readonly columnWidths?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** The webview's end of the typed protocol: requests by id, pushed messages to a listener. */

@@ -23,6 +23,10 @@ const SEARCH_DELAY_MS = 250;
 const REVEAL_DELAY_MS = 80;
 /** How long after a reveal the editor's cursor event counts as its echo. */
 const ECHO_WINDOW_MS = 1500;
+/** Files whose column widths the panel remembers (the most recently resized). */
+const MAX_FILES_WITH_WIDTHS = 50;
+/** Widest a menu of model names grows, in characters, before its options are cut in the middle. */
+const MENU_MAX_CHARS = 48;
 
 interface SelectLike extends HTMLElement {
   value: string;
@@ -80,6 +84,10 @@ class ReviewPanelApp {
   private readonly filterSuspect = custom('vscode-checkbox', { testid: 'filter-suspect', attrs: { label: 'Suspect reference' } }) as CheckboxLike;
   private readonly filterAnnotated = custom('vscode-checkbox', { testid: 'filter-annotated', attrs: { label: 'Annotated' } }) as CheckboxLike;
   private readonly filterUnscored = custom('vscode-checkbox', { testid: 'filter-unscored', attrs: { label: 'Not scored' } }) as CheckboxLike;
+  private readonly outputsToggle = custom('vscode-checkbox', { testid: 'toggle-outputs', attrs: { label: 'Outputs', title: 'Show each model\'s output text in its column (the row detail has it whole)' } }) as CheckboxLike;
+  /** The label keys, beside the annotation box and the target they apply to: "1 wrong · 2 incomplete · … · n note". */
+  private readonly labelKeys = el('span', { className: 'label-keys', testid: 'label-keys', attrs: { 'aria-label': 'Label keys' } });
+  private readonly noteKeys = el('span', { className: 'label-keys', testid: 'note-keys' });
   private readonly filterDisagree = custom('vscode-checkbox', { testid: 'filter-disagree', attrs: { label: 'Reviewers disagree', title: 'Rows where reviewers gave one target different labels, not yet adjudicated' } }) as CheckboxLike;
   private readonly reviewOrder = custom('vscode-single-select', { testid: 'review-order', attrs: { 'aria-label': 'Review order' } }) as SelectLike;
   private readonly blindToggle = custom('vscode-checkbox', { testid: 'blind-toggle', attrs: { label: 'Blind', title: 'Blind mode: hide the scores and other reviewers\' labels while you label (pisarReview.review.blind)' } }) as CheckboxLike;
@@ -118,7 +126,10 @@ class ReviewPanelApp {
       onSort: (sort) => this.setSort(sort),
       onKey: (event) => this.rowKey(event),
       onError: (error) => this.showError(error),
+      onColumnsResized: (widths) => this.columnsResized(widths),
     });
+    this.list.setOutputsShown(this.state.showOutputs ?? false);
+    this.outputsToggle.checked = this.state.showOutputs ?? false;
     this.detail = new DetailView({
       onClose: () => this.closeDetail(),
       onRemoveAnnotation: (rowId, target) => void this.act(`Removing the ${target} annotation…`, () => this.host.request('row/removeAnnotation', { rowId, target }), rowId),
@@ -140,7 +151,7 @@ class ReviewPanelApp {
         this.closeNote();
       }
     });
-    this.noteBar = el('div', { className: 'note-bar', testid: 'note-bar', attrs: { role: 'group', 'aria-label': 'Annotate with a note' } }, this.noteTarget, this.noteLabel, this.noteInput, noteSave, noteCancel);
+    this.noteBar = el('div', { className: 'note-bar', testid: 'note-bar', attrs: { role: 'group', 'aria-label': 'Annotate with a note' } }, this.noteTarget, this.noteLabel, this.noteInput, noteSave, noteCancel, this.noteKeys);
     this.noteBar.hidden = true;
 
     this.summarySection.open = this.state.summaryOpen ?? true;
@@ -175,8 +186,10 @@ class ReviewPanelApp {
       this.reviewOrder,
       this.filterText,
       this.rowCount,
+      this.outputsToggle,
       el('label', { className: 'target-label', text: 'Label keys apply to' }),
       this.targetSelect,
+      this.labelKeys,
     );
     const main = el('div', { className: 'main' }, this.list.element, this.detail.element);
     this.scoringFailure.hidden = true;
@@ -190,6 +203,11 @@ class ReviewPanelApp {
     root.replaceChildren(header, this.error, this.scoringFailure, filters, this.noteBar, main, this.status, this.summarySection, this.agreementSection, this.stats.element);
 
     this.filterBelow.addEventListener('change', () => this.filtersChanged());
+    for (const select of [this.filterBelow, this.targetSelect, this.rerunSelect]) select.addEventListener('change', () => fitMenu(select));
+    this.outputsToggle.addEventListener('change', () => {
+      this.list.setOutputsShown(this.outputsToggle.checked);
+      this.saveState();
+    });
     for (const box of [this.filterSuspect, this.filterAnnotated, this.filterUnscored, this.filterDisagree]) box.addEventListener('change', () => this.filtersChanged());
     this.reviewOrder.addEventListener('change', () => {
       const column = this.reviewOrder.value;
@@ -312,13 +330,15 @@ class ReviewPanelApp {
     setOptions(this.filterBelow, [
       ['all', 'All rows'],
       ['any', 'Below threshold (any model)'],
-      ...(d?.models ?? []).map((m): [string, string] => [`model:${m}`, `Below threshold for ${m}`]),
+      ...(d?.models ?? []).map((m): [string, string] => [`model:${m}`, `Below threshold for ${menuName(m)}`]),
     ]);
-    const targets: [string, string][] = [['reference', 'Reference'], ...(d?.models ?? []).map((m): [string, string] => [m, `Output of ${m}`])];
+    const targets: [string, string][] = [['reference', 'Reference'], ...(d?.models ?? []).map((m): [string, string] => [m, `Output of ${menuName(m)}`])];
     if (!targets.some(([v]) => v === this.target)) this.target = 'reference';
     setOptions(this.targetSelect, targets, this.target);
-    setOptions(this.rerunSelect, (d?.configuredModels ?? []).map((m): [string, string] => [m, m]));
+    setOptions(this.rerunSelect, (d?.configuredModels ?? []).map((m): [string, string] => [m, menuName(m)]));
+    for (const select of [this.filterBelow, this.targetSelect, this.rerunSelect]) fitMenu(select);
     setOptions(this.noteLabel, (d?.labels ?? []).map((l, i): [string, string] => [l, i < 9 ? `${i + 1} ${l}` : l]));
+    this.renderLabelKeys();
     // Without a configured model Score row and Score all still score precomputed outputs; when there is
     // nothing to score the host says that no model is configured and offers to add one.
     const blocked = !d ? 'Open a dataset first' : !d.canScore ? 'Model calls are off in an untrusted workspace' : '';
@@ -474,6 +494,27 @@ class ReviewPanelApp {
       this.list.element.classList.remove('with-detail');
     }
     this.filterTextFromHost = true;
+    const file = this.dataset?.file;
+    this.list.setColumnWidths((file !== undefined && Object.prototype.hasOwnProperty.call(this.state.columnWidths ?? {}, file) ? this.state.columnWidths?.[file] : undefined) ?? {});
+  }
+
+  /** This file's column widths, kept in the panel state (per file, the most recent files only). */
+  private columnsResized(widths: Readonly<Record<string, number>>): void {
+    const file = this.dataset?.file;
+    if (file === undefined) return;
+    const others = Object.entries(this.state.columnWidths ?? {}).filter(([f]) => f !== file);
+    const kept = Object.keys(widths).length > 0 ? [...others, [file, widths] as const] : others;
+    this.state = { ...this.state, columnWidths: Object.fromEntries(kept.slice(-MAX_FILES_WITH_WIDTHS)) };
+    this.saveState();
+  }
+
+  /** "1 wrong · 2 incomplete · … · n note · x remove": the keys a focused row list takes. */
+  private renderLabelKeys(): void {
+    const labels = this.dataset?.labels ?? [];
+    const keys = [...labels.slice(0, 9).map((l, i) => `${i + 1} ${l}`), 'n note', 'x remove'];
+    this.labelKeys.textContent = labels.length ? keys.join(' · ') : '';
+    this.labelKeys.title = 'With the row list focused: a number labels the selected row\'s target, n adds a note, x removes the label';
+    this.noteKeys.textContent = labels.length ? `Keys: ${labels.slice(0, 9).map((l, i) => `${i + 1} ${l}`).join(' · ')} · Enter save · Escape cancel` : '';
   }
 
   private async openDetail(rowId: string, focus = true): Promise<void> {
@@ -643,6 +684,8 @@ class ReviewPanelApp {
       scrollTop: this.list.scrollTop,
       summaryOpen: this.summarySection.open,
       agreementOpen: this.agreementSection.open,
+      showOutputs: this.outputsToggle.checked,
+      ...(this.state.columnWidths ? { columnWidths: this.state.columnWidths } : {}),
       ...(this.list.selectedRowId !== null ? { selectedId: this.list.selectedRowId } : {}),
     };
     this.host.setState(this.state);
@@ -669,6 +712,23 @@ function setOptions(select: SelectLike, options: readonly [string, string][], va
   }
   if (options.some(([v]) => v === current)) select.value = current;
   else if (options.length > 0) select.value = options[0][0];
+}
+
+/** A model's name in a menu: whole up to MENU_MAX_CHARS, else cut in the middle so the differing tail stays. */
+function menuName(model: string): string {
+  const chars = [...model];
+  if (chars.length <= MENU_MAX_CHARS) return model;
+  const head = Math.ceil((MENU_MAX_CHARS - 1) / 2);
+  return `${chars.slice(0, head).join('')}…${chars.slice(chars.length - (MENU_MAX_CHARS - 1 - head)).join('')}`;
+}
+
+/** A menu as wide as its longest option (so names alike at the start read apart), the chosen one's full text as its title. */
+function fitMenu(select: SelectLike): void {
+  const texts = Array.from(select.children, (o) => o.textContent ?? '');
+  const longest = Math.max(8, ...texts.map((t) => [...t].length));
+  select.style.minWidth = `calc(${Math.min(longest, MENU_MAX_CHARS + 22)}ch + 2.5em)`;
+  const chosen = Array.from(select.children).find((o) => o.getAttribute('value') === select.value);
+  select.title = chosen?.textContent ?? '';
 }
 
 function isTyping(target: EventTarget | null): boolean {

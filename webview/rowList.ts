@@ -20,7 +20,14 @@ export interface RowListCallbacks {
   /** A key the list does not handle itself; return true when handled. */
   onKey(event: KeyboardEvent): boolean;
   onError(error: Error): void;
+  /** The user resized a column (dragged or keyed its header edge, or reset it): every width set, in pixels. */
+  onColumnsResized?(widths: Readonly<Record<string, number>>): void;
 }
+
+/** Narrowest a column can be dragged to, in pixels. */
+const MIN_COLUMN_PX = 36;
+/** Pixels an arrow key moves a focused column edge. */
+const KEY_RESIZE_PX = 16;
 
 interface RowElement {
   root: HTMLDivElement;
@@ -28,7 +35,7 @@ interface RowElement {
   id: HTMLDivElement;
   input: HTMLDivElement;
   reference: HTMLDivElement;
-  scores: { cell: HTMLDivElement; glyph: HTMLSpanElement; value: HTMLSpanElement }[];
+  scores: { cell: HTMLDivElement; glyph: HTMLSpanElement; value: HTMLSpanElement; output: HTMLSpanElement }[];
   labels: HTMLDivElement;
 }
 
@@ -59,6 +66,12 @@ export class RowList {
   private announceWhenLoaded = false;
   private frame = 0;
   private emptyText = 'Open a PiSAR .jsonl file to review it here.';
+  /** Column key (a SortColumn) -> width in pixels the user gave it; other columns take their default track. */
+  private widths = new Map<string, number>();
+  /** Each model's output text shown in its score cell (the Outputs toggle). */
+  private outputsShown = false;
+  /** Characters of the longest id on the first page of the view: the Id column's default width. */
+  private idChars = 0;
 
   constructor(private readonly callbacks: RowListCallbacks) {
     this.header = el('div', { className: 'grid-header', attrs: { role: 'row', 'aria-rowindex': '1' } });
@@ -102,11 +115,8 @@ export class RowList {
     if (changed) {
       this.pool.forEach((r) => r.root.remove());
       this.pool = [];
-      // No property without models: an empty track list would invalidate the whole template (CSS falls back to none).
-      // Each score column is at least as wide as its header's name (plus the sort arrow), so no two headers read alike.
-      if (models.length) this.element.style.setProperty('--score-columns', models.map((m) => `minmax(calc(${label(m).length}ch + 2.2em), max(6.5em, calc(${label(m).length}ch + 3em)))`).join(' '));
-      else this.element.style.removeProperty('--score-columns');
       this.renderHeader();
+      this.applyColumns();
     }
     this.schedule();
   }
@@ -114,6 +124,90 @@ export class RowList {
   setSort(sort: RowSort): void {
     this.sort = sort;
     this.renderHeader();
+  }
+
+  /** The widths (pixels, by column key) the user gave this file's columns; {} for the defaults. */
+  setColumnWidths(widths: Readonly<Record<string, number>>): void {
+    this.widths = new Map(Object.entries(widths).filter(([, w]) => Number.isFinite(w) && w >= MIN_COLUMN_PX));
+    this.idChars = 0;
+    this.applyColumns();
+  }
+
+  /** Shows (or hides) each model's output text in its score cell, cut with an ellipsis; the detail has it whole. */
+  setOutputsShown(shown: boolean): void {
+    if (shown === this.outputsShown) return;
+    this.outputsShown = shown;
+    this.element.classList.toggle('with-outputs', shown);
+    this.applyColumns();
+    this.schedule();
+  }
+
+  private columnKeys(): string[] {
+    return ['index', 'id', 'input', 'reference', ...this.models.map((m) => `score:${m}`), 'annotation'];
+  }
+
+  /** The grid's column template: each column's user width, else its default track. */
+  private applyColumns(): void {
+    const label = (m: string) => this.labels[m] ?? m;
+    const defaults: Record<string, string> = {
+      index: '5em',
+      // Wide enough for the ids of the first page (monospace), so ids that share a long prefix read apart.
+      id: this.idChars > 0 ? `minmax(4em, calc(${Math.min(48, this.idChars)}ch + 14px))` : 'minmax(4em, 9em)',
+      input: 'minmax(8em, 3fr)',
+      reference: 'minmax(8em, 3fr)',
+      annotation: 'minmax(5em, 1.2fr)',
+    };
+    const track = (key: string): string => {
+      const width = this.widths.get(key);
+      if (width !== undefined) return `${Math.round(width)}px`;
+      if (!key.startsWith('score:')) return defaults[key];
+      const n = label(key.slice('score:'.length)).length;
+      // Each score column is at least as wide as its header's name (plus the sort arrow), so no two headers read alike.
+      return this.outputsShown ? `minmax(calc(${n}ch + 2.2em), 3fr)` : `minmax(calc(${n}ch + 2.2em), max(6.5em, calc(${n}ch + 3em)))`;
+    };
+    this.element.style.setProperty('--grid-columns', this.columnKeys().map(track).join(' '));
+  }
+
+  private startResize(event: PointerEvent, key: string, cell: HTMLElement): void {
+    event.preventDefault();
+    event.stopPropagation();
+    const handle = event.currentTarget as HTMLElement;
+    handle.setPointerCapture(event.pointerId);
+    const startX = event.clientX;
+    const startWidth = cell.getBoundingClientRect().width;
+    const move = (e: PointerEvent) => {
+      this.widths.set(key, Math.max(MIN_COLUMN_PX, startWidth + e.clientX - startX));
+      this.applyColumns();
+    };
+    const end = () => {
+      handle.removeEventListener('pointermove', move);
+      handle.removeEventListener('pointerup', end);
+      handle.removeEventListener('pointercancel', end);
+      this.columnsResized();
+    };
+    handle.addEventListener('pointermove', move);
+    handle.addEventListener('pointerup', end);
+    handle.addEventListener('pointercancel', end);
+  }
+
+  private resizeByKey(event: KeyboardEvent, key: string, cell: HTMLElement): void {
+    if (event.key !== 'ArrowLeft' && event.key !== 'ArrowRight') return;
+    event.preventDefault();
+    event.stopPropagation();
+    const width = this.widths.get(key) ?? cell.getBoundingClientRect().width;
+    this.widths.set(key, Math.max(MIN_COLUMN_PX, width + (event.key === 'ArrowRight' ? KEY_RESIZE_PX : -KEY_RESIZE_PX)));
+    this.applyColumns();
+    this.columnsResized();
+  }
+
+  private resetWidth(key: string): void {
+    this.widths.delete(key);
+    this.applyColumns();
+    this.columnsResized();
+  }
+
+  private columnsResized(): void {
+    this.callbacks.onColumnsResized?.(Object.fromEntries(this.widths));
   }
 
   /** A new view (query or data changed): drop cached pages and fetch what is in sight. */
@@ -291,7 +385,17 @@ export class RowList {
           className: `grid-cell head ${column.startsWith('score:') ? 'score' : column}`,
           attrs: { role: 'columnheader', 'aria-sort': active ? (this.sort.descending ? 'descending' : 'ascending') : 'none' },
         });
-        cell.append(button);
+        const edge = el('div', {
+          className: 'column-resize',
+          testid: `resize-${column}`,
+          attrs: { role: 'separator', 'aria-orientation': 'vertical', tabindex: '0', 'aria-label': `Resize the ${label} column`, title: 'Drag to resize (arrow keys when focused); double-click for the default width' },
+        });
+        edge.addEventListener('pointerdown', (e) => this.startResize(e, column, cell));
+        edge.addEventListener('keydown', (e) => this.resizeByKey(e, column, cell));
+        edge.addEventListener('dblclick', () => this.resetWidth(column));
+        edge.addEventListener('click', (e) => e.stopPropagation());
+        cell.dataset.column = column;
+        cell.append(button, edge);
         return cell;
       }),
     );
@@ -306,10 +410,11 @@ export class RowList {
     const scores = this.models.map((model) => {
       const glyph = el('span', { className: 'glyph', attrs: { 'aria-hidden': 'true' } });
       const value = el('span', { className: 'value' });
+      const output = el('span', { className: 'output', testid: 'cell-output' });
       const c = cell('score', 'score');
       c.dataset.model = model;
-      c.append(glyph, value);
-      return { cell: c, glyph, value };
+      c.append(glyph, value, output);
+      return { cell: c, glyph, value, output };
     });
     const labels = cell('labels', 'labels');
     const root = el('div', { className: 'grid-row', testid: 'row', attrs: { role: 'row' } }, line, id, input, reference, ...scores.map((s) => s.cell), labels);
@@ -364,7 +469,10 @@ export class RowList {
       element.id.textContent = '…';
       element.input.textContent = '';
       element.reference.textContent = '';
-      for (const s of element.scores) this.fillScore(s, undefined, '');
+      for (const s of element.scores) {
+        this.fillScore(s, undefined, '');
+        s.output.textContent = '';
+      }
       element.labels.textContent = '';
       return;
     }
@@ -385,6 +493,10 @@ export class RowList {
       const score = Object.prototype.hasOwnProperty.call(row.scores, model) ? row.scores[model] : undefined;
       if (score?.below) below = true;
       this.fillScore(element.scores[m], score, model);
+      // Only with the toggle on: the cell's text is its score otherwise (screen readers, copy, tests).
+      const output = this.outputsShown && Object.prototype.hasOwnProperty.call(row.outputs ?? {}, model) ? row.outputs[model] : '';
+      element.scores[m].output.textContent = output;
+      element.scores[m].output.title = output;
     });
     root.dataset.below = String(below);
     root.dataset.suspect = String(row.suspect);
@@ -492,6 +604,10 @@ export class RowList {
           if (result.generation !== this.generation || generation !== this.generation) return;
           this.pending.delete(page);
           this.pages.set(page, result.rows);
+          if (this.idChars === 0 && result.rows.length > 0 && !this.widths.has('id')) {
+            this.idChars = Math.max(...result.rows.map((r) => [...r.id].length)) + 1;
+            this.applyColumns();
+          }
           // Keep memory flat while scrolling through 100,000 rows: forget the oldest pages.
           while (this.pages.size > MAX_PAGES) this.pages.delete(this.pages.keys().next().value as number);
           this.schedule();

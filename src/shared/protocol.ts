@@ -183,6 +183,8 @@ export interface RowView {
   readonly annotations: readonly AnnotationView[];
   readonly suspect: boolean;
   readonly hasImage: boolean;
+  /** model -> its output's first characters on one line (the grid's "Outputs" toggle); the full text is in the row detail. */
+  readonly outputs: Readonly<Record<string, string>>;
   /** Targets ('reference' or a model) whose reviewers disagree, unsettled (never sent in blind mode). */
   readonly disagreeOn?: readonly string[];
   /** Adjudications in force on the row (never sent in blind mode). */

@@ -1,3 +1,4 @@
+import { dict } from '../security/ownKeys';
 import { scoreHistogram } from '../report/histogram';
 import type { DatasetRow } from '../dataset/types';
 import { scoredHereOnly } from '../report/origin';
@@ -63,6 +64,8 @@ export const HEADER_NAME_MAX = 16;
 const INPUT_PREVIEW_CHARS = 200;
 /** Characters of the reference in a row of the list. */
 const REFERENCE_PREVIEW_CHARS = 500;
+/** Characters of each output in a row of the list (shown with the Outputs toggle). */
+const OUTPUT_PREVIEW_CHARS = 300;
 
 export class ReviewModel {
   private cache: { review: DatasetReview; version: number; resultsVersion: number; viewKey: string; dataset: DatasetView; summary: SummaryView } | undefined;
@@ -486,6 +489,9 @@ function rowView(review: DatasetReview, index: number, row: DatasetRow | undefin
   const firstLine = (row?.input ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
   const scores: Record<string, ScoreView> = {};
   if (!view.blind) for (const r of state?.results ?? []) scores[r.model] = scoreView(r, review.threshold, review.scoringFailure);
+  const outputs = dict<string>();
+  for (const [model, output] of Object.entries(row?.outputs ?? {})) outputs[model] = oneLine(output, OUTPUT_PREVIEW_CHARS);
+  for (const r of state?.results ?? []) if (r.result.output !== undefined) outputs[r.model] = oneLine(r.result.output, OUTPUT_PREVIEW_CHARS);
   const open = disagreeOn(units ?? []);
   const settled = settledOf(units ?? []);
   return {
@@ -498,6 +504,7 @@ function rowView(review: DatasetReview, index: number, row: DatasetRow | undefin
     annotations: state?.annotations.map(annotationView) ?? [],
     suspect: state?.suspect ?? false,
     hasImage: (row?.images.length ?? 0) > 0,
+    outputs,
     ...(open.length > 0 ? { disagreeOn: open } : {}),
     ...(settled.length > 0 ? { settled } : {}),
   };
