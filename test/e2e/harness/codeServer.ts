@@ -58,11 +58,17 @@ async function freePort(): Promise<number> {
 }
 
 /** A code-server process on 127.0.0.1 with no auth, a throw-away profile and the packaged extension. */
+function configHome(homeDir: string): string {
+  return path.join(homeDir, 'config');
+}
+
 export class CodeServer {
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
     readonly logFile: string,
+    /** The XDG_CONFIG_HOME the editor runs with (its user's config: the installation key that signs results lives there). */
+    readonly configHome: string,
   ) {}
 
   get origin(): string {
@@ -103,7 +109,7 @@ export class CodeServer {
       env: {
         ...process.env,
         PATH: `${node24Bin}${path.delimiter}${process.env.PATH ?? ''}`,
-        XDG_CONFIG_HOME: path.join(options.homeDir, 'config'),
+        XDG_CONFIG_HOME: configHome(options.homeDir),
         XDG_DATA_HOME: path.join(options.homeDir, 'data'),
         XDG_CACHE_HOME: path.join(options.homeDir, 'cache'),
         ONNXRUNTIME_NODE_INSTALL: 'skip',
@@ -112,7 +118,7 @@ export class CodeServer {
       detached: true,
     });
     fs.closeSync(log);
-    const server = new CodeServer(child, port, logFile);
+    const server = new CodeServer(child, port, logFile, configHome(options.homeDir));
     await server.waitHealthy(60_000);
     return server;
   }

@@ -42,6 +42,16 @@ const chromiumArgs = ['--no-sandbox', '--disable-gpu', '--disable-background-net
  * One spec's world: a workspace folder, a fake OpenAI server on 127.0.0.1, code-server with a fresh
  * profile and the packaged extension, and a Chromium page on its workbench.
  */
+/** XDG_CONFIG_HOME before each open session set it to its editor's (restored as sessions close). */
+const sessionConfigHome: (string | undefined)[] = [];
+
+function restoreConfigHome(): void {
+  if (sessionConfigHome.length === 0) return;
+  const previous = sessionConfigHome.pop();
+  if (previous === undefined) delete process.env.XDG_CONFIG_HOME;
+  else process.env.XDG_CONFIG_HOME = previous;
+}
+
 export class Session {
   /** Dialogs (alert/confirm) opened by any frame: a hostile row must never cause one. */
   readonly dialogs: string[] = [];
@@ -87,7 +97,13 @@ export class Session {
     let codeServer: CodeServer | undefined;
     let browser: Browser | undefined;
     try {
-      codeServer = await CodeServer.start({ userDataDir, homeDir: path.join(root, 'home'), workspaceTrust: options.untrusted === true });
+      const homeDir = path.join(root, 'home');
+      codeServer = await CodeServer.start({ userDataDir, homeDir, workspaceTrust: options.untrusted === true });
+      // The CLI a spec runs (harness/cli.ts) is the same user on the same machine as this editor: it reads the
+      // installation key that signs results scored here from the editor's config home, or every result the
+      // editor scored would read as "from the file" (src/core/store/provenance.ts).
+      sessionConfigHome.push(process.env.XDG_CONFIG_HOME);
+      process.env.XDG_CONFIG_HOME = codeServer.configHome;
       browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
       const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
       const page = await context.newPage();
@@ -104,6 +120,7 @@ export class Session {
       await browser?.close().catch(() => undefined);
       await codeServer?.stop();
       await server?.close();
+      if (codeServer) restoreConfigHome();
       throw err;
     }
   }
@@ -132,5 +149,6 @@ export class Session {
     await this.browser.close().catch(() => undefined);
     await this.codeServer.stop();
     await this.server?.close();
+    restoreConfigHome();
   }
 }
