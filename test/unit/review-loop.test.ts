@@ -5,6 +5,7 @@ import type { AgreementView, RowDetail, RowQuery, RowsPage, SummaryView } from '
 import { AnnotationStore } from '../../src/core/store/annotations';
 import { ResultsStore } from '../../src/core/store/results';
 import { readHoldoutRule, writeTrainingFile } from '../../src/core/review/trainingExportFile';
+import { parseScoreBand } from '../../src/core/review/trainingExport';
 import { DEFAULT_LABEL_MAPPING } from '../../src/core/report/calibration';
 import { PanelHarness, ReviewFixture } from './reviewFixture';
 
@@ -197,5 +198,16 @@ describe('training export from the editor: the CLI\'s core', () => {
     assert.equal(written.ok, true);
     assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 5);
     await assert.rejects(readHoldoutRule('missing.txt', folder), /no such file, and not field=value/);
+  });
+
+  it('the editor\'s score band reads as the CLI\'s --min-score/--max-score, and refuses what is not a band', () => {
+    assert.deepEqual(parseScoreBand('0.7-1'), { minScore: 0.7, maxScore: 1 });
+    assert.deepEqual(parseScoreBand(' 0.5 .. 0.9 '), { minScore: 0.5, maxScore: 0.9 });
+    assert.deepEqual(parseScoreBand('-0.2 0.3'), { minScore: -0.2, maxScore: 0.3 });
+    assert.deepEqual(parseScoreBand('>= .7'), { minScore: 0.7 });
+    assert.deepEqual(parseScoreBand('<=0.5'), { maxScore: 0.5 });
+    assert.match(parseScoreBand('0.9-0.7') as string, /lower end 0.9 is above the upper end 0.7/);
+    assert.match(parseScoreBand('0.7-2') as string, /between -1 and 1/);
+    for (const bad of ['', 'high', '0.7-', '=0.7', '0.7-1-2', 'NaN-1']) assert.equal(typeof parseScoreBand(bad), 'string', bad);
   });
 });

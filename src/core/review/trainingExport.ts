@@ -239,3 +239,25 @@ async function recordsFor(row: DatasetRow, target: string | undefined, facts: Ro
   const instruction = prompt.filter((m) => m.role !== 'system').map((m) => textOf(m.content)).join('\n');
   return [{ instruction: `${'<image>'.repeat(images.length)}${instruction}`, input: '', output: target, ...(system ? { system } : {}), ...(images.length > 0 ? { images } : {}) }];
 }
+
+/** `0.7-1`, `0.7..1`, `0.7 1`, `>= 0.7`, `<= 0.5`: an inclusive band within [-1, 1], or why not. */
+export function parseScoreBand(text: string): { minScore?: number; maxScore?: number } | string {
+  const t = text.trim();
+  const num = String.raw`(-?(?:\d+(?:\.\d*)?|\.\d+))`;
+  const inRange = (x: number) => Number.isFinite(x) && x >= -1 && x <= 1;
+  let m = new RegExp(`^${num}\\s*(?:-|\\.\\.|–|\\s)\\s*${num}$`).exec(t);
+  if (m) {
+    const lo = Number(m[1]);
+    const hi = Number(m[2]);
+    if (!inRange(lo) || !inRange(hi)) return 'Scores lie between -1 and 1.';
+    if (lo > hi) return `The lower end ${lo} is above the upper end ${hi}: write low-high, e.g. 0.7-1.`;
+    return { minScore: lo, maxScore: hi };
+  }
+  m = new RegExp(`^(>=|<=)\\s*${num}$`).exec(t);
+  if (m) {
+    const x = Number(m[2]);
+    if (!inRange(x)) return 'Scores lie between -1 and 1.';
+    return m[1] === '>=' ? { minScore: x } : { maxScore: x };
+  }
+  return 'Write a range such as 0.7-1, or >= 0.7, or <= 0.5.';
+}

@@ -154,6 +154,11 @@ async function nextBelowThreshold(deps: ReviewCommandDeps): Promise<void> {
 async function exportAnnotatedCopy(deps: ReviewCommandDeps): Promise<void> {
   const session = activeSession(deps);
   if (!session) return;
+  if (deps.config.current.reviewBlind) {
+    // The copy holds every reviewer's labels and the scores: exactly what blind mode keeps from the reviewer.
+    void showInfo('PiSAR Review: blind mode is on, and the annotated copy would hold the scores and every reviewer\'s labels. Turn blind mode off (PiSAR Review: Toggle Blind Mode) to export it.');
+    return;
+  }
   const document = await vscode.workspace.openTextDocument(session.uri);
   const { exportAnnotatedCopy: exportCopy } = await import('./exportCopy');
   await exportCopy(session, document);

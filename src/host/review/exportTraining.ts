@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { TRAINING_FORMATS, type HoldoutRule, type TrainingFilters, type TrainingFormat } from '../../core/review/trainingExport';
+import { parseScoreBand, TRAINING_FORMATS, type HoldoutRule, type TrainingFilters, type TrainingFormat } from '../../core/review/trainingExport';
 import { readHoldoutRule, writeTrainingFile } from '../../core/review/trainingExportFile';
 import { datasetStem, isSidecarFile } from '../../core/store/sidecarNames';
 import type { ReviewConfig } from '../reviewConfig';
@@ -18,7 +18,7 @@ const FORMAT_DETAIL: Record<TrainingFormat, string> = {
   dpo: 'DPO pairs: chosen (the reference or an output labelled good), rejected (an output labelled bad)',
 };
 
-type FilterItem = vscode.QuickPickItem & { readonly apply: (f: TrainingFilters) => TrainingFilters };
+type FilterItem = vscode.QuickPickItem & { readonly apply: (f: TrainingFilters) => TrainingFilters; readonly band?: true };
 type HoldoutItem = vscode.QuickPickItem & { readonly holdout: 'none' | 'file' | 'browse' | 'field'; readonly file?: string };
 
 /**
@@ -33,12 +33,19 @@ export async function exportTrainingData(session: DatasetSession, config: Review
 
   const filterItems: FilterItem[] = [
     ...config.labels.map((label) => ({ label: `Labelled ${label}`, description: 'settled label: adjudicated, or every reviewer gave it', apply: (f: TrainingFilters) => ({ ...f, labels: [...(f.labels ?? []), label] }) })),
+    ...config.labels.map((label) => ({ label: `Not labelled ${label}`, description: 'no settled label of this name on the row', apply: (f: TrainingFilters) => ({ ...f, excludeLabels: [...(f.excludeLabels ?? []), label] }) })),
+    { label: 'Score band…', description: 'the row\'s lowest current score (or one model\'s) inside a range you type next', apply: (f) => f, band: true },
     { label: 'Reviewers agree', description: 'no open disagreement', apply: (f) => ({ ...f, agreement: 'agreed' as const }) },
     { label: 'Corrected references only', apply: (f) => ({ ...f, correctedOnly: true }) },
   ];
   const picked = await pick(filterItems, { title: `Export training data from ${name}: which rows (none picked: every row)`, canPickMany: true, placeHolder: 'Pick filters, then OK' });
   if (!picked) return;
-  const filters = picked.reduce<TrainingFilters>((f, item) => item.apply(f), {});
+  let filters = picked.reduce<TrainingFilters>((f, item) => item.apply(f), {});
+  if (picked.some((item) => item.band)) {
+    const band = await pickScoreBand(session, name);
+    if (!band) return;
+    filters = { ...filters, ...band };
+  }
 
   const holdout = await pickHoldout(session);
   if (!holdout) return;
@@ -69,6 +76,29 @@ export async function exportTrainingData(session: DatasetSession, config: Review
   const { built, manifestFile } = written;
   const skipped = built.skipped.length ? ` ${built.skipped.length} row(s) skipped (no target).` : '';
   void showInfo(`PiSAR Review: wrote ${built.lines.length} ${format.format} record(s) from ${built.rows.length} row(s) to ${path.basename(out)}; manifest ${path.basename(manifestFile)}.${skipped}`);
+}
+
+/** A score band, and the model it applies to when the dataset has several (default: each row's lowest score). */
+async function pickScoreBand(session: DatasetSession, name: string): Promise<Pick<TrainingFilters, 'minScore' | 'maxScore' | 'scoreModel'> | undefined> {
+  const text = await ask({
+    title: `Export training data from ${name}: score band (inclusive)`,
+    placeHolder: '0.7-1   or   >= 0.7   or   <= 0.5',
+    validateInput: (v) => {
+      const band = parseScoreBand(v);
+      return typeof band === 'string' ? band : undefined;
+    },
+  });
+  if (text === undefined) return undefined;
+  const band = parseScoreBand(text);
+  if (typeof band === 'string') return undefined;
+  const models = session.models();
+  if (models.length <= 1) return band;
+  const choice = await pick([
+    { label: 'Each row\'s lowest score', description: 'every model of the row inside the band', model: undefined },
+    ...models.map((m) => ({ label: m, description: 'this model\'s score inside the band', model: m })),
+  ], { title: `Export training data from ${name}: whose score` });
+  if (!choice) return undefined;
+  return choice.model === undefined ? band : { ...band, scoreModel: choice.model };
 }
 
 /** The hold-out: none, a file beside the dataset (ids, or an evaluation dataset), another file, or field=value. */
