@@ -35,21 +35,21 @@ describe('report: the model that answered, where it is not the model asked (issu
     const scored = await runCliCaptured(['score', data, '--config', config, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache'), '--json']);
     assert.equal(scored.code, 0, scored.stderr);
 
-    const json = JSON.parse((await runCliCaptured(['report', data, '--json', '--rows'])).stdout) as ReportDocument;
+    const json = JSON.parse((await runCliCaptured(['report', data, '--config', config, '--json', '--rows'])).stdout) as ReportDocument;
     const gpt = json.models.find((m) => m.model === 'gpt')!;
     assert.deepEqual(gpt.answeredBy, [{ model: 'gpt-4o-2024-08-06', rows: 2 }, { model: 'gpt-4o-mini', rows: 1 }]);
     assert.equal(json.models.find((m) => m.model === 'local')!.answeredBy, undefined, 'a model that answered as itself names no other');
     assert.deepEqual(json.rows!.map((r) => r.results.gpt.answeredBy), ['gpt-4o-2024-08-06', 'gpt-4o-2024-08-06', 'gpt-4o-mini', undefined]);
     assert.equal(json.rows![0].results.local.answeredBy, undefined);
 
-    const md = (await runCliCaptured(['report', data, '--rows'])).stdout;
+    const md = (await runCliCaptured(['report', data, '--config', config, '--rows'])).stdout;
     assert.match(md, /\| model \|.*\| answered by \(not the model asked\) \|/);
     assert.match(md, /\| gpt \|.*\| gpt-4o-2024-08-06: 2 rows; gpt-4o-mini: 1 row \|/);
     assert.match(md, /\| local \|[^\n]*\|  \|\n/, 'the local model\'s cell is empty');
     assert.match(md, /\| r2 \| 3 \| 1\.000 \(answered by gpt-4o-mini\) \| 1\.000 \|/);
     assert.match(md, /\| r3 \| 4 \| 1\.000 \| 1\.000 \|/);
 
-    const csv = (await runCliCaptured(['report', data, '--format', 'csv', '--rows'])).stdout;
+    const csv = (await runCliCaptured(['report', data, '--config', config, '--format', 'csv', '--rows'])).stdout;
     const lines = csv.split('\r\n');
     const header = lines[0].split(',');
     const byColumn = header.indexOf('answered by (not the model asked)');
