@@ -72,6 +72,18 @@ export class Workbench {
     if (options.waitForEditor !== false) await this.editor.waitVisible();
   }
 
+  /** openFile for a workspace made just now: Quick Open finds its files once the file search has run, so under load try again (three attempts). */
+  async openNewWorkspaceFile(relativePath: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.openFile(relativePath);
+        return;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+      }
+    }
+  }
+
   /** Chooses an item in an open quick pick (a command's own prompt) by its label. */
   async pickItem(label: string | RegExp): Promise<void> {
     await this.quickInput.waitFor({ state: 'visible' });

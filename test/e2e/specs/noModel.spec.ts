@@ -17,14 +17,7 @@ describe('No model configured', function () {
       server: false,
       files: { [FILE]: [{ id: 'a', input: 'Why stop?', reference: 'The light was red.' }, { id: 'b', input: 'Why wait?', reference: 'The door was shut.' }].map((r) => JSON.stringify(r)).join('\n') + '\n' },
     });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await session.workbench.openFile(FILE);
-        break;
-      } catch (error) {
-        if (attempt >= 3) throw error;
-      }
-    }
+    await session.workbench.openNewWorkspaceFile(FILE);
   });
 
   after(async function () {

@@ -54,15 +54,7 @@ describe('Review loop: correct, label blind, adjudicate, export', function () {
     dataset = path.join(session.workspace, FILE);
     settingsFile = path.join(session.workspace, '.vscode', 'settings.json');
     settings = JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
-    // Quick Open finds a new workspace's files once its file search has run: under load, try again.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await session.workbench.openFile(FILE);
-        break;
-      } catch (error) {
-        if (attempt >= 3) throw error;
-      }
-    }
+    await session.workbench.openNewWorkspaceFile(FILE);
     await session.workbench.runCommand('PiSAR Review: Score File');
     await session.page.locator('.notifications-toasts .notification-toast', { hasText: `scored ${FILE}` }).waitFor({ timeout: 150_000 });
   });
