@@ -2,10 +2,12 @@
 // PISAR_BENCH_REPORT=10000,100000 for a short run), each beside `inspect` of the same file in the same run: time per
 // row must not grow with the rows (linear), 1 M rows within 30 s and 1.5 GB for each command.
 // The dataset and its results sidecar are written directly (two models' outputs and scores per row, a label on one
-// row in fifty), so what is measured is reading, joining and the statistics, not scoring.
+// row in fifty), so what is measured is reading, joining and the statistics, not scoring. Each result line is signed
+// with a key of the bench's own (PISAR_REVIEW_KEY_FILE) and both models are configured (--config), so every result
+// counts as scored on this machine: unsigned lines read "from the file" and enter no statistic.
 // inspect is judged beside a plain read that splits lines (its own node process, as the CLI's): goal <= 3x, in CPU time.
 // Usage: node scripts/bench/report.bench.mjs   (needs dist/: npm run build)
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -16,6 +18,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sizes = (process.env.PISAR_BENCH_REPORT || '10000,100000,1000000').split(',').map(Number);
 const dir = join(root, 'bench-results', 'report');
 mkdirSync(dir, { recursive: true });
+// The installation key the CLI children verify result lines with (src/core/store/provenance.ts), and the config naming both models.
+const keyFile = join(dir, 'bench.key');
+const key = randomBytes(32);
+writeFileSync(keyFile, `${key.toString('hex')}\n`, { mode: 0o600 });
+process.env.PISAR_REVIEW_KEY_FILE = keyFile;
+const signed = (record) => JSON.stringify({ ...record, mac: createHmac('sha256', key).update(JSON.stringify(record)).digest('hex').slice(0, 32) });
+const configFile = join(dir, 'config.json');
+writeFileSync(configFile, JSON.stringify({ models: ['ft', 'base'].map((name) => ({ name, baseUrl: 'http://127.0.0.1:9/v1', model: name })) }));
 
 const words = ('the driver slowed because a pedestrian stepped toward the crossing while the light was about to change ' +
   'robot picked the cup by its handle to keep a stable grasp agent refunded the order since the parcel arrived damaged').split(' ');
@@ -46,7 +56,7 @@ async function generate(rows) {
     const i = k >> 1;
     const model = k & 1 ? 'base' : 'ft';
     const score = k & 1 ? 0.3 + 0.4 * rand() : 0.55 + 0.4 * rand();
-    return JSON.stringify({ rowId: `r${i}`, rowHash: hashes[i], model, source: 'called', output: pool[(i * 7 + (k & 1) * 13) % pool.length], score, scorer: 'bench', at });
+    return signed({ rowId: `r${i}`, rowHash: hashes[i], model, source: 'called', output: pool[(i * 7 + (k & 1) * 13) % pool.length], score, scorer: 'bench', at });
   });
   await writeLines(join(dir, `report-${rows}.pisar-annotations.jsonl`), Math.ceil(rows / 50), (k) => {
     const i = k * 50;
@@ -71,8 +81,8 @@ function runPlainRead(file) {
 }
 const commands = {
   inspect: (f) => ['inspect', f, '--json'],
-  report: (f) => ['report', f, '--json'],
-  compare: (f) => ['compare', f, '--models', 'ft,base', '--json'],
+  report: (f) => ['report', f, '--json', '--config', configFile],
+  compare: (f) => ['compare', f, '--models', 'ft,base', '--json', '--config', configFile],
 };
 const runs = [];
 for (const rows of sizes) {
@@ -82,6 +92,8 @@ for (const rows of sizes) {
   run.plainRead = { ms: plain.ms, cpuMs: plain.cpuMs, peakRssMb: plain.maxRssMb };
   for (const [name, args] of Object.entries(commands)) {
     const r = await runCli(root, args(file));
+    // What is measured must be the statistics over every row: each model's results all counted.
+    if (name === 'report' && !(r.doc.models.length === 2 && r.doc.models.every((m) => m.scored === rows))) throw new Error(`report counted ${JSON.stringify(r.doc.models.map((m) => [m.model, m.scored]))} of ${rows} rows a model: the bench measures nothing`);
     run[name] = { ms: r.ms, cpuMs: r.cpuMs, peakRssMb: r.maxRssMb, usPerRow: (r.ms * 1000) / rows };
   }
   runs.push(run);

@@ -9,6 +9,7 @@ import { DatasetReview } from '../../src/core/review/datasetReview';
 import { scoreView } from '../../src/core/review/reviewModel';
 import { reviewScores } from '../../src/core/review/reviewStatistics';
 import { inlineResultText } from '../../src/host/review/format';
+import { isVerified, signRecord, verifyRecord } from '../../src/core/store/provenance';
 import { runCliCaptured } from '../support/cli';
 import { jsonl, makeTempDir, repoRoot } from '../support/files';
 import { FakeOpenAIServer } from '../support/openaiServer';
@@ -210,5 +211,39 @@ describe('results that say where they came from (issue 18.3, 18.6)', function ()
     assert.equal(view.fromFile, true);
     assert.equal(inlineResultText(state.results[0], 0.7), 'pre from file 0.10');
     assert.equal(reviewScores(review, 'pre').size, 0, 'the panel\'s statistics count no score from the file');
+  });
+});
+
+describe('a line\'s MAC checked over its own text (the fast path of a million-line read)', () => {
+  const key = crypto.randomBytes(32);
+  const signedLine = () => {
+    const record: Record<string, unknown> = { rowId: 'r1', rowHash: '0123456789abcdef', model: 'm', source: 'called', output: 'an \u00e9 answer "quoted"', score: 0.5, at: '2026-01-01T00:00:00.000Z' };
+    signRecord(record, key);
+    return JSON.stringify(record);
+  };
+  const verified = (line: string) => {
+    const record = JSON.parse(line) as Record<string, unknown>;
+    verifyRecord(record, key, line);
+    return isVerified(record);
+  };
+
+  it('the line as written verifies; written again with other spacing it still verifies (checked over the record)', () => {
+    const line = signedLine();
+    assert.equal(verified(line), true);
+    assert.equal(verified(line.replace('"score":', '"score": ').replace(',"at"', ' , "at"')), true);
+  });
+
+  it('any change to the text before the MAC, or a MAC moved from another line, is not verified', () => {
+    const line = signedLine();
+    assert.equal(verified(line.replace('"score":0.5', '"score":0.51')), false);
+    assert.equal(verified(line.replace('"rowId":"r1"', '"rowId":"r2"')), false);
+    // The same MAC after a record that differs only in what the text before the MAC holds: another output.
+    assert.equal(verified(line.replace('an \u00e9', 'an e')), false);
+    const other = JSON.parse(signedLine().replace('"r1"', '"r9"')) as Record<string, unknown>;
+    assert.equal(verified(JSON.stringify({ ...other, mac: (JSON.parse(line) as { mac: string }).mac })), false);
+    // A MAC not last: checked over the record, as before.
+    const { mac, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    assert.equal(verified(JSON.stringify({ mac, ...rest })), true);
+    assert.equal(verified(JSON.stringify({ mac, ...rest, score: 0.9 })), false);
   });
 });

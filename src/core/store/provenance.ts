@@ -94,7 +94,7 @@ function readKey(file: string): Buffer | null {
 /** The MAC of a record: over its JSON without `mac` (JSON.parse keeps the key order it was written in). */
 function macOf(record: object, key: Buffer): string {
   const { mac: _mac, ...rest } = record as { mac?: unknown };
-  return crypto.createHmac('sha256', key).update(JSON.stringify(rest)).digest('hex').slice(0, 32);
+  return hmacOf(JSON.stringify(rest), key);
 }
 
 /** Signs a record about to be appended (sets `mac`, in place) and marks it as scored here. */
@@ -105,11 +105,29 @@ export function signRecord<T extends object>(record: T & { mac?: string }, key =
   markScoredHere(record);
 }
 
-/** Marks a record read from a sidecar as scored here when its MAC is this installation's and it names no outside output. */
-export function verifyRecord(record: object & { mac?: unknown; outputFrom?: unknown }, key = installationKey()): void {
+/**
+ * Marks a record read from a sidecar as scored here when its MAC is this installation's and it names no outside output.
+ * `line`, the text the record was parsed from: when it ends in the `"mac"` this installation writes last, the MAC is
+ * checked over the line's own text before it (what was signed, JSON.stringify of the rest), not over a copy made again.
+ */
+export function verifyRecord(record: object & { mac?: unknown; outputFrom?: unknown }, key = installationKey(), line?: string): void {
   if (!key || typeof record.mac !== 'string' || record.mac.length !== 32) return;
-  const expected = Buffer.from(macOf(record, key), 'utf8');
-  if (crypto.timingSafeEqual(expected, Buffer.from(record.mac, 'utf8'))) markScoredHere(record);
+  const signed = line !== undefined ? signedText(line, record.mac) : undefined;
+  if ((signed !== undefined && sameMac(hmacOf(signed, key), record.mac)) || sameMac(macOf(record, key), record.mac)) markScoredHere(record);
+}
+
+/** `{…,"mac":"<mac>"}` as signRecord's line ends: the text signed (`{…}`); else undefined. */
+function signedText(line: string, mac: string): string | undefined {
+  const tail = `,"mac":"${mac}"}`;
+  return line.length > tail.length + 1 && line.endsWith(tail) ? `${line.slice(0, line.length - tail.length)}}` : undefined;
+}
+
+function hmacOf(text: string, key: Buffer): string {
+  return crypto.createHmac('sha256', key).update(text).digest('hex').slice(0, 32);
+}
+
+function sameMac(expected: string, mac: string): boolean {
+  return crypto.timingSafeEqual(Buffer.from(expected, 'utf8'), Buffer.from(mac, 'utf8'));
 }
 
 function markScoredHere(record: object): void {

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { redactCredentials } from '../security/redact';
-import { isScoredHere, signRecord, verifyRecord, type ResultOrigin } from './provenance';
+import { installationKey, isScoredHere, signRecord, verifyRecord, type ResultOrigin } from './provenance';
 import { sidecarFileFor } from './sidecarNames';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 import { SidecarPosition } from './sidecarPosition';
@@ -167,16 +167,22 @@ function referenceScoresWarning(r: Record<string, unknown>): string | undefined 
   return what && `${what}; the score was ignored and the output kept`;
 }
 
-/** A line as a result: a score that is no cosine similarity dropped; marked scored here when its MAC is this installation's. */
-function withoutBadScore(value: unknown): StoredResult {
+/** A line as a result: a score that is no cosine similarity dropped; marked scored here when its MAC is this installation's (`key`). */
+function withoutBadScore(value: unknown, line: string, key: Buffer | null): StoredResult {
   const r = value as StoredResult;
   if (scoreWarning(r) !== undefined) {
     // Changed from what was written, so never verified.
     const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, mac: _mac, ...rest } = r;
     return rest;
   }
-  verifyRecord(r);
+  verifyRecord(r, key, line);
   return r;
+}
+
+/** readSidecar's map for results: the installation's key looked up once a read, not once a line. */
+function resultsOfLines(): (value: unknown, line: string) => StoredResult {
+  const key = installationKey();
+  return (value, line) => withoutBadScore(value, line, key);
 }
 
 function maskResult(r: StoredResult): void {
@@ -265,7 +271,7 @@ export class ResultsStore {
       this.changes.fire({ origin: 'file', rowIds: undefined });
       return { records: [...this.latestResults()], whole: true };
     }
-    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
+    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(), repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
     for (const r of records) this.remember(r);
     this._problems = [...this._problems, ...problems];
     this.position.readTo(end ?? pending.from, lines ?? pending.firstLine, pending.ino);
@@ -340,7 +346,7 @@ export class ResultsStore {
 
   private async load(repair = true): Promise<void> {
     const ino = await this.position.currentIno();
-    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: withoutBadScore, repair });
+    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(), repair });
     this.position.readTo(end, lines, ino);
     this.byRow = new Map();
     this.shadowed = new Map();

@@ -42,8 +42,8 @@ export interface ReadSidecarOptions<T> {
   readonly repair?: boolean;
   /** Return a warning when part of a valid record is unusable; the record is kept (map should drop that part) and the line reported. */
   readonly warn?: (value: unknown) => string | undefined;
-  /** Map a parsed, valid line to the record type (default: as is). */
-  readonly map?: (value: unknown) => T;
+  /** Map a parsed, valid line to the record type (default: as is); `line` is the text it was parsed from. */
+  readonly map?: (value: unknown, line: string) => T;
   /** Read only from this byte offset (the start of a line: a tail read after an earlier read's `end`). */
   readonly from?: number;
   /** Lines before `from` (for line numbers in problems). */
@@ -249,10 +249,11 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
   if (rest.length > 0) {
     line++;
     const tail = rest;
-    const parsed = tryParse(tail.toString('utf8'));
+    const tailText = tail.toString('utf8');
+    const parsed = tryParse(tailText);
     if (parsed.ok) {
       // Whole JSON without its newline (hand edit): keep it; the next append starts a new line.
-      acceptParsed(parsed.value, line);
+      acceptParsed(parsed.value, line, tailText);
       return { records, problems, end: from + read, lines: line };
     } else if (options.repair === false) {
       problems.push({
@@ -276,10 +277,10 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
       });
       return;
     }
-    acceptParsed(parsed.value, lineNo);
+    acceptParsed(parsed.value, lineNo, text);
   }
 
-  function acceptParsed(value: unknown, lineNo: number): void {
+  function acceptParsed(value: unknown, lineNo: number, text: string): void {
     const invalid = options.validate?.(value);
     if (invalid) {
       problems.push({
@@ -297,7 +298,7 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
         fix: `Correct line ${lineNo} of ${file}, or run again to redo what was ignored; the rest of the record was kept.`,
       });
     }
-    records.push(map(value));
+    records.push(map(value, text));
   }
 }
 
