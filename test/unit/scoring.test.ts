@@ -200,6 +200,33 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
     }
   });
 
+  it('runs a BERT model on disk straight on ONNX Runtime (no transformers.js in the worker), bit for bit as transformers.js runs it', async () => {
+    const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
+    // The same weights behind a tokenizer the product does not reproduce (another normaliser): transformers.js loads that one.
+    const other = path.join(tmp.dir, 'tiny-nfkc');
+    cpSync(TINY, other, { recursive: true });
+    const json = JSON.parse(readFileSync(path.join(other, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(path.join(other, 'tokenizer.json'), JSON.stringify({ ...json, normalizer: { type: 'NFKC' } }));
+    // Lower-case ASCII: both tokenizers give the same ids, so the vectors must be the same numbers.
+    const texts = ['the model declined because the request asked for unsafe steps', 'short answer', 'it explained the policy and offered a safer alternative, twice.'];
+    const vectorsOf = async (model: string, dtype: 'fp32' | 'q8'): Promise<{ runtime: string | undefined; vectors: number[][] }> => {
+      const embedder = new LocalEmbedder({ model, isLocalFolder: true, dtype, modelCacheDir: tmp.dir, workers: 1, threadsPerWorker: 1, batchSize: 8 });
+      try {
+        const vectors: number[][] = [];
+        await embedder.computeEmbeddings(texts, (start, computed) => computed.forEach((v, i) => (vectors[start + i] = [...v])), {});
+        return { runtime: embedder.runtime, vectors };
+      } finally {
+        await embedder.dispose();
+      }
+    };
+    for (const dtype of ['fp32', 'q8'] as const) {
+      const direct = await vectorsOf(TINY, dtype);
+      const through = await vectorsOf(other, dtype);
+      assert.deepEqual([direct.runtime, through.runtime], ['onnxruntime', 'transformers.js'], dtype);
+      assert.deepEqual(direct.vectors, through.vectors, `${dtype}: the same vectors on both routes`);
+    }
+  });
+
   it('starts a worker only when a batch waits for it, and gives batches to every worker', async () => {
     const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
     const embedder = new LocalEmbedder({ model: TINY, isLocalFolder: true, dtype: 'fp32', modelCacheDir: tmp.dir, workers: 2, threadsPerWorker: 1, batchSize: 4 });

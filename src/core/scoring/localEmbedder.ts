@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ScorerError, type Embedder, type EmbeddingDtype, type EmbedRunOptions, type TextFacts } from './embedder';
 import { onnxFileName, type MaxLength } from './modelFiles';
-import type { MainToWorker, WorkerInit, WorkerToMain } from './workerProtocol';
+import type { EmbeddingRuntime, MainToWorker, WorkerInit, WorkerToMain } from './workerProtocol';
 
 export interface LocalEmbedderOptions {
   model: string;
@@ -124,12 +124,18 @@ export class LocalEmbedder implements Embedder {
   private nextOrder = 0;
   private disposed = false;
   private modelReady = false;
+  private loadedOn: EmbeddingRuntime | undefined;
 
   constructor(private readonly options: LocalEmbedderOptions) {}
 
   /** Worker threads running (for tests and the benchmark). */
   get workerCount(): number {
     return this.slots.length;
+  }
+
+  /** What ran the model in the workers once one loaded it (for tests and the benchmark). */
+  get runtime(): EmbeddingRuntime | undefined {
+    return this.loadedOn;
   }
 
   /** Batches run by each running worker, in start order (for tests and the benchmark). */
@@ -274,6 +280,10 @@ export class LocalEmbedder implements Embedder {
     }
     if (message.type === 'ready') {
       this.options.onMaxLength?.({ maxLength: message.maxLength, source: message.source });
+      return;
+    }
+    if (message.type === 'runtime') {
+      this.loadedOn = message.runtime;
       return;
     }
     const pending = this.pending.get(message.id);

@@ -17,6 +17,8 @@ export interface WorkerInit {
   batchSize?: number;
 }
 
+export type EmbeddingRuntime = 'onnxruntime' | 'transformers.js';
+
 export type MainToWorker =
   | { type: 'embed'; id: number; texts: string[] }
   /** Finish the running batch, skip queued ones, release the session and exit (terminating mid-run can abort the process). */
@@ -28,4 +30,6 @@ export type WorkerToMain =
   | { type: 'result'; id: number; dim: number; data: Float32Array; facts: Uint32Array }
   /** The model loaded and its files gave the maximum length (sent when the main thread could not know it). */
   | { type: 'ready'; maxLength: number; source: MaxLengthSource }
+  /** The model loaded: straight on ONNX Runtime (a BERT model on disk) or through transformers.js (a download, another tokenizer). */
+  | { type: 'runtime'; runtime: EmbeddingRuntime }
   | { type: 'error'; id: number; code: ScorerErrorCode; message: string };
