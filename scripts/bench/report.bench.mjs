@@ -9,7 +9,7 @@
 // Usage: node scripts/bench/report.bench.mjs   (needs dist/: npm run build)
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from './cli-run.mjs';
@@ -19,9 +19,10 @@ const sizes = (process.env.PISAR_BENCH_REPORT || '10000,100000,1000000').split('
 const dir = join(root, 'bench-results', 'report');
 mkdirSync(dir, { recursive: true });
 // The installation key the CLI children verify result lines with (src/core/store/provenance.ts), and the config naming both models.
+// Kept across runs, so files kept by PISAR_BENCH_KEEP stay signed with it.
 const keyFile = join(dir, 'bench.key');
-const key = randomBytes(32);
-writeFileSync(keyFile, `${key.toString('hex')}\n`, { mode: 0o600 });
+if (!existsSync(keyFile)) writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+const key = Buffer.from(readFileSync(keyFile, 'utf8').trim(), 'hex');
 process.env.PISAR_REVIEW_KEY_FILE = keyFile;
 const signed = (record) => JSON.stringify({ ...record, mac: createHmac('sha256', key).update(JSON.stringify(record)).digest('hex').slice(0, 32) });
 const configFile = join(dir, 'config.json');

@@ -124,4 +124,13 @@ describe('ROUGE-L at scale: the fast paths give the textbook answers', () => {
       assert.equal(ids.lcs(same, same), n, `a text against itself, ${n} tokens`);
     }
   });
+
+  it('token ids stay one per token past the table\'s growth (20,000 tokens, each spelled in three cases, ASCII and not)', () => {
+    const ids = new TokenIds();
+    const words = Array.from({ length: 20_000 }, (_, k) => (k % 7 === 0 ? `ça${k}` : `Tok${k}x`));
+    const first = ids.of(words.join(' '));
+    assert.equal(new Set(first).size, words.length, 'different tokens, different ids');
+    assert.deepEqual(ids.of(words.map((w) => w.toUpperCase()).join(', ')), first, 'upper case: the same ids');
+    assert.deepEqual(words.map((w) => ids.of(`(${w.toLowerCase()})`)[0]), first, 'one at a time, lower case: the same ids');
+  });
 });

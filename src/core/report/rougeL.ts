@@ -50,45 +50,78 @@ export function lcsLength<T>(a: readonly T[], b: readonly T[]): number {
 /**
  * Tokens as small integers, one table per report: a text becomes the ids of its tokens (as tokens() splits it), and
  * ROUGE-L of two id lists runs on numbers, with the match masks of a short text (up to 32 tokens, most rationales)
- * in one scratch array indexed by id instead of a map of strings per pair.
+ * in one scratch array indexed by id instead of a map of strings per pair. An ASCII token is looked up by its
+ * characters in place (a hash table of its own), so only a token never seen before becomes a string.
  */
 export class TokenIds {
-  private readonly ids = new Map<string, number>();
+  /** Open addressing: slot -> id + 1 (0: empty), at most half full. */
+  private slots = new Int32Array(1 << 12);
+  private readonly words: string[] = [];
+  private hashes = new Int32Array(1 << 11);
   private masks = new Uint32Array(4096);
 
   /** The ids of tokens(text), in order. */
   of(text: string): number[] {
-    const lower = text.toLowerCase();
     const out: number[] = [];
     let start = -1;
-    for (let i = 0; i < lower.length; i++) {
-      const c = lower.charCodeAt(i);
-      // Outside ASCII the letters and digits of every script count: tokens() decides.
+    let hash = 0;
+    for (let i = 0; i < text.length; i++) {
+      let c = text.charCodeAt(i);
+      // Outside ASCII the letters and digits of every script count (and lower case may change length): tokens() decides.
       if (c >= 128) return tokens(text).map((t) => this.idOf(t));
-      const word = (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
-      if (word) {
-        if (start < 0) start = i;
+      if (c >= 65 && c <= 90) c += 32;
+      if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
+        if (start < 0) {
+          start = i;
+          hash = FNV_OFFSET;
+        }
+        hash = Math.imul(hash ^ c, FNV_PRIME);
       } else if (start >= 0) {
-        out.push(this.idOf(lower.slice(start, i)));
+        out.push(this.find(text, start, i, hash));
         start = -1;
       }
     }
-    if (start >= 0) out.push(this.idOf(lower.slice(start)));
+    if (start >= 0) out.push(this.find(text, start, text.length, hash));
     return out;
   }
 
+  /** The id of a token from tokens() (lower case already). */
   private idOf(token: string): number {
-    let id = this.ids.get(token);
-    if (id === undefined) {
-      id = this.ids.size;
-      this.ids.set(token, id);
-      if (id >= this.masks.length) {
-        const grown = new Uint32Array(this.masks.length * 2);
-        grown.set(this.masks);
-        this.masks = grown;
-      }
+    let hash = FNV_OFFSET;
+    for (let i = 0; i < token.length; i++) hash = Math.imul(hash ^ token.charCodeAt(i), FNV_PRIME);
+    return this.find(token, 0, token.length, hash);
+  }
+
+  /** The id of text[start, end) in lower case (ASCII letters lowered here; other characters as they are). */
+  private find(text: string, start: number, end: number, hash: number): number {
+    const mask = this.slots.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot];
+      if (entry === 0) return this.add(text.slice(start, end).toLowerCase(), hash, slot);
+      if (this.hashes[entry - 1] === hash && sameLowered(this.words[entry - 1], text, start, end)) return entry - 1;
     }
+  }
+
+  private add(word: string, hash: number, slot: number): number {
+    const id = this.words.length;
+    this.words.push(word);
+    if (id >= this.hashes.length) this.hashes = grownTo(this.hashes, this.hashes.length * 2);
+    this.hashes[id] = hash;
+    if (id >= this.masks.length) this.masks = grownTo(this.masks, this.masks.length * 2);
+    this.slots[slot] = id + 1;
+    if (2 * this.words.length > this.slots.length) this.rehash();
     return id;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let id = 0; id < this.words.length; id++) {
+      let slot = this.hashes[id] & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = id + 1;
+    }
+    this.slots = slots;
   }
 
   /** lcsLength of two id lists from of(). */
@@ -116,6 +149,26 @@ export class TokenIds {
   rougeL(candidate: readonly number[], reference: readonly number[]): RougeL {
     return rougeLOfLcs(this.lcs(candidate, reference), candidate.length, reference.length);
   }
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** `word` is text[start, end) with its ASCII capitals lowered. */
+function sameLowered(word: string, text: string, start: number, end: number): boolean {
+  if (word.length !== end - start) return false;
+  for (let i = 0; i < word.length; i++) {
+    let c = text.charCodeAt(start + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (word.charCodeAt(i) !== c) return false;
+  }
+  return true;
+}
+
+function grownTo<T extends Int32Array | Uint32Array>(array: T, length: number): T {
+  const grown = new (array.constructor as new (n: number) => T)(length);
+  grown.set(array);
+  return grown;
 }
 
 function popcount(x: number): number {
