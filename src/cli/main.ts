@@ -10,12 +10,13 @@ import { compareCommand } from './commands/compare';
 import { exportCommand } from './commands/export';
 import { correctCommand, labelCommand } from './commands/review';
 import { inspectCommand } from './commands/inspect';
+import { judgeCommand } from './commands/judge';
 import { reportCommand } from './commands/report';
 import { previewCommand } from './commands/preview';
 import { scoreCommand } from './commands/score';
 
 // Each command lives in src/cli/commands/; this table is the CLI's command list.
-const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, previewCommand, reportCommand, compareCommand, checkModelsCommand, labelCommand, correctCommand, exportCommand, batchCommand, compactCommand];
+const commands: readonly CliCommand[] = [inspectCommand, scoreCommand, previewCommand, reportCommand, judgeCommand, compareCommand, checkModelsCommand, labelCommand, correctCommand, exportCommand, batchCommand, compactCommand];
 
 function usage(): string {
   const lines = ['Usage: pisar-review <command> [options]', '', 'Commands:'];

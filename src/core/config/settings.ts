@@ -9,6 +9,7 @@ import { parseReasoningMarkers, type ReasoningMarker } from '../rules/reasoning'
 import { ConfigError, httpUrlProblem, parseModelList, type ModelConfig } from './models';
 import { nearestName } from './nearest';
 import { MULTI_REFERENCE_MODES, type MultiReference } from '../rules/multiReference';
+import { DEFAULT_JUDGE_PROMPT, judgePromptProblem } from '../rules/judgePrompt';
 
 /**
  * The one parser of PiSAR Review's settings: the `pisarReview.*` settings in VS Code, the CLI's
@@ -43,6 +44,8 @@ export const SettingKeys = {
   humanModels: 'humanModels',
   reasoningMarkers: 'reasoning.markers',
   datasetMaxInflatedBytes: 'dataset.maxInflatedBytes',
+  judgeModel: 'judge.model',
+  judgePrompt: 'judge.prompt',
 } as const;
 
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
@@ -304,6 +307,23 @@ export interface ReviewSettings {
     /** Most bytes a gzip (or UTF-16) dataset may take once decompressed, held in memory. */
     readonly maxInflatedBytes: number;
   };
+  /** The LLM judge: which configured model judges (empty: none chosen) and the prompt it is sent. */
+  readonly judge: JudgeSettings;
+}
+
+export interface JudgeSettings {
+  /** The name of one of `models`; empty when no judge is chosen. */
+  readonly model: string;
+  /** The prompt template ({reference}, {output}, {input}). */
+  readonly prompt: string;
+}
+
+/** The judge prompt: a template that places at least {output} and {reference}; else the default is used. */
+export function parseJudgePrompt(value: unknown, key: string = SettingKeys.judgePrompt): Parsed<string> {
+  const text = parseText(value, key, DEFAULT_JUDGE_PROMPT, 'a prompt that places {reference} and {output} and asks for {"verdict": "good" or "bad", "reason": "…"}');
+  if (text.problem) return text;
+  const missing = judgePromptProblem(text.value);
+  return missing ? problem(DEFAULT_JUDGE_PROMPT, key, `${missing}`, 'Place {output} and {reference} in the prompt (and {input} if the judge should read it).', 'the default judge prompt') : text;
 }
 
 export interface SettingsRead {
@@ -317,7 +337,7 @@ export interface SettingsSource {
 }
 
 /** Keys that hold an object of settings in a JSON document. */
-const GROUPS = ['scoring', 'embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset', 'review'];
+const GROUPS = ['scoring', 'embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset', 'review', 'judge'];
 
 /** Reads and checks every setting; each bad one is a problem and its default is used. */
 export function readSettings(source: SettingsSource): SettingsRead {
@@ -361,6 +381,10 @@ export function readSettings(source: SettingsSource): SettingsRead {
     humanModels: [],
     reasoningMarkers: take(parseReasoningMarkerSetting(source.get(K.reasoningMarkers))),
     dataset: { maxInflatedBytes: take(parseByteSize(source.get(K.datasetMaxInflatedBytes), K.datasetMaxInflatedBytes, DEFAULT_MAX_INFLATED_BYTES)) },
+    judge: {
+      model: take(parseText(source.get(K.judgeModel), K.judgeModel, '', 'the name of one of "models", "gpt-4o-judge"')),
+      prompt: take(parseJudgePrompt(source.get(K.judgePrompt))),
+    },
   };
   const models = settings.models;
   const humanModels = [...new Set([...take(parseModelNames(source.get(K.humanModels), K.humanModels)), ...models.filter((m) => m.human).map((m) => m.name)])];

@@ -141,7 +141,17 @@ export const DEFAULT_MAX_RETRY_WAIT_MS = 600_000;
  * pass), ScoreBatcher (scoring in large windows) and ResultWriter (coalesced appends).
  */
 export async function runDataset(options: RunOptions): Promise<RunSummary> {
-  // One run per dataset at a time (src/core/store/runLock.ts): a second waits, then calls only what is left.
+  return withRunLock(options, () => runUnlocked(options));
+}
+
+/** What taking a dataset's run lock needs: the run's results store, its signals and the lock options of RunOptions. */
+export type RunLockOptions = Pick<RunOptions, 'results' | 'signal' | 'stopSignal' | 'onLockWait' | 'onLockNotice' | 'breakLock' | 'lockWaitMs'>;
+
+/**
+ * Runs `work` holding the dataset's run lock (src/core/store/runLock.ts): one run per dataset at a time (scoring,
+ * judging); a second waits, re-reads the results the first wrote, then does only what is left.
+ */
+export async function withRunLock<T>(options: RunLockOptions, work: () => Promise<T>): Promise<T> {
   let lock: RunLock | undefined;
   try {
     const waitSignal = options.stopSignal && options.signal ? AbortSignal.any([options.signal, options.stopSignal]) : options.stopSignal ?? options.signal;
@@ -154,23 +164,53 @@ export async function runDataset(options: RunOptions): Promise<RunSummary> {
   }
   try {
     if (lock?.waited) await options.results.reload();
-    return await runUnlocked(options);
+    return await work();
   } finally {
     await lock?.release();
   }
+}
+
+/** What a model lane tells a run: retries, waits the server asked for, the model stopped. */
+export type LaneEvent = Extract<RunEvent, { kind: 'retry' | 'wait' | 'model-failed' }>;
+
+/** The context of a run's model lanes: the retry policy, the Retry-After cap, keys; lane events go to `emit`, a stopped model also to `onModelFailed`. */
+export function laneContextOf(
+  options: Pick<RunOptions, 'retry' | 'maxRetryAfterMs' | 'apiKeyFor' | 'reasoningMarkers'>,
+  runSignal: AbortSignal,
+  emit: (e: LaneEvent) => void,
+  onModelFailed: (failure: ModelFailure) => void,
+): LaneContext {
+  return {
+    runSignal,
+    policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+    maxRetryAfterMs: Math.min(options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_WAIT_MS, MAX_DURATION_MS),
+    apiKeyFor: options.apiKeyFor,
+    reasoningMarkers: options.reasoningMarkers,
+    onRetry: (e) => emit({ kind: 'retry', ...e }),
+    onWait: (e) => emit({ kind: 'wait', ...e }),
+    onModelFailed: (failure) => {
+      onModelFailed(failure);
+      emit({ kind: 'model-failed', ...failure });
+    },
+  };
+}
+
+/** A run's event listener whose bugs cannot break the run (a throw is dropped). */
+export function safeListener<E>(listener: ((e: E) => void) | undefined): (e: E) => void {
+  return (e) => {
+    try {
+      listener?.(e);
+    } catch {
+      // A listener's bug must not break the run.
+    }
+  };
 }
 
 async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { dataset, results, scorer } = options;
   const cache = options.requestCache ?? RequestCache.inMemory();
-  const emit = (e: RunEvent) => {
-    try {
-      options.onEvent?.(e);
-    } catch {
-      // A listener's bug must not break the run.
-    }
-  };
+  const emit = safeListener(options.onEvent);
 
   const run = new AbortController();
   setMaxListeners(0, run.signal); // every call in flight listens for cancel
@@ -189,19 +229,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     pairs: plan.pairs, total: plan.total, done: 0, called: 0, cacheHits: 0, precomputed: 0, reused: 0, scored: 0, succeeded: 0, failed: 0,
     repeatedFailures: 0, retries: 0, cancelled: false, modelFailures: [], failures: [], models: [], durationMs: 0,
   };
-  const laneContext: LaneContext = {
-    runSignal: run.signal,
-    policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
-    maxRetryAfterMs: Math.min(options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_WAIT_MS, MAX_DURATION_MS),
-    apiKeyFor: options.apiKeyFor,
-    reasoningMarkers: options.reasoningMarkers,
-    onRetry: (e) => emit({ kind: 'retry', ...e }),
-    onWait: (e) => emit({ kind: 'wait', ...e }),
-    onModelFailed: (failure) => {
-      summary.modelFailures.push(failure);
-      emit({ kind: 'model-failed', ...failure });
-    },
-  };
+  const laneContext = laneContextOf(options, run.signal, emit, (failure) => summary.modelFailures.push(failure));
   const lanes = plan.lanes.map((p) => {
     const lane = new ModelLane(p.name, p.config, p.rows, laneContext);
     lane.stats.reused = p.reused;

@@ -63,7 +63,34 @@ export interface StoredResult extends ResultOrigin {
   scoreNote?: string;
   /** Not measurable by the embedding model (most word pieces [UNK]): the shares above the limit; no score is given. */
   unmeasurable?: { output?: number; reference?: number; limit: number };
+  /** The LLM judge's verdict on `output` (`pisar-review judge`, "Judge File"): another metric beside the cosine. */
+  judge?: JudgeResult;
   /** ISO time the record was written. */
+  at: string;
+}
+
+/**
+ * An LLM judge's verdict on a result's output, stored with the result. Current while the judge model (name and
+ * model id) and the prompt sent (its hash covers the template, the reference, the output and the input) are the same.
+ */
+export interface JudgeResult {
+  /** The judge model's name (one of the configured models). */
+  model: string;
+  /** The model id the judge request asked for (its "model" field). */
+  modelId: string;
+  /** First 16 hex digits of the SHA-256 of the messages sent to the judge. */
+  promptHash: string;
+  verdict?: 'good' | 'bad';
+  /** The judge's 1-5 score, when it gave one. */
+  rating?: number;
+  /** The judge's one-sentence reason: text from a model, shown as data only. */
+  reason?: string;
+  /** The judgement failed: the call ('rate-limit', 'server', ...) or the answer ('unparsable'); no verdict. */
+  error?: { kind: string; message: string; status?: number };
+  usage?: { promptTokens?: number; completionTokens?: number };
+  /** Answered from the request cache (no call made). */
+  cached?: boolean;
+  /** ISO time of the judgement. */
   at: string;
 }
 
@@ -138,6 +165,31 @@ export function validateResult(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Why a stored `judge` is not a judge result (every field is checked: the file is data from outside). */
+function judgeProblem(value: unknown): string | undefined {
+  const count = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  const shape = '"judge" must be {"model", "modelId", "promptHash", "verdict"?: "good"|"bad", "rating"?: 1-5, "reason"?, "error"?, "usage"?, "cached"?, "at"}';
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return shape;
+  const j = value as Record<string, unknown>;
+  const text = (v: unknown, max: number) => typeof v === 'string' && v.length <= max;
+  if (!text(j.model, MAX_NAME) || !text(j.modelId, MAX_NAME) || !text(j.promptHash, MAX_WORD) || !text(j.at, 64)) return shape;
+  if (j.verdict !== undefined && j.verdict !== 'good' && j.verdict !== 'bad') return '"judge.verdict" must be "good" or "bad"';
+  if (j.rating !== undefined && !(Number.isInteger(j.rating) && (j.rating as number) >= 1 && (j.rating as number) <= 5)) return '"judge.rating" must be a whole number from 1 to 5';
+  if (j.reason !== undefined && typeof j.reason !== 'string') return '"judge.reason" must be a string';
+  if (j.cached !== undefined && typeof j.cached !== 'boolean') return '"judge.cached" must be true or false';
+  if (j.error !== undefined) {
+    const e = j.error as Record<string, unknown> | null;
+    if (!e || typeof e !== 'object' || typeof e.kind !== 'string' || e.kind.length > MAX_WORD || typeof e.message !== 'string') return '"judge.error" must be { kind, message }';
+    if (e.status !== undefined && !(Number.isInteger(e.status) && (e.status as number) >= 100 && (e.status as number) <= 599)) return '"judge.error.status" must be an HTTP status (100-599)';
+  }
+  if ((j.verdict === undefined) === (j.error === undefined)) return '"judge" needs a "verdict" or an "error" (one of them)';
+  if (j.usage !== undefined) {
+    const u = j.usage as Record<string, unknown> | null;
+    if (!u || typeof u !== 'object' || Array.isArray(u) || (u.promptTokens !== undefined && !count(u.promptTokens)) || (u.completionTokens !== undefined && !count(u.completionTokens))) return '"judge.usage" must be {"promptTokens"?: n, "completionTokens"?: n}';
+  }
+  return undefined;
+}
+
 /** Whether `next` fails the same way as the stored `prior` (same row content, prompt, kind, status and message, counts aside). */
 export function repeatsFailure(prior: StoredResult, next: StoredResult): boolean {
   if (!prior.error || !next.error || prior.output !== undefined) return false;
@@ -153,7 +205,14 @@ function scoreWarning(value: unknown): string | undefined {
     if (score === undefined || (typeof score === 'number' && Number.isFinite(score) && score >= -1 && score <= 1)) continue;
     return `"${key}" ${JSON.stringify(score) ?? String(score)} is not a cosine similarity (a number from -1 to 1); the score was ignored and the output kept`;
   }
-  return referenceScoresWarning(value as Record<string, unknown>);
+  return referenceScoresWarning(value as Record<string, unknown>) ?? judgeWarning(value as Record<string, unknown>);
+}
+
+/** A stored judge verdict that is not one is ignored (the result is kept, its judgement redone), with a warning. */
+function judgeWarning(r: Record<string, unknown>): string | undefined {
+  if (r.judge === undefined) return undefined;
+  const problem = judgeProblem(r.judge);
+  return problem && `${problem}; the judge's verdict was ignored and the output kept`;
 }
 
 /** The scores against each of several references, checked like `score`. */
@@ -170,6 +229,11 @@ function referenceScoresWarning(r: Record<string, unknown>): string | undefined 
 /** A line as a result: a score that is no cosine similarity dropped; marked scored here when its MAC is this installation's (`key`). */
 function withoutBadScore(value: unknown, line: string, key: Buffer | null): StoredResult {
   const r = value as StoredResult;
+  if (judgeWarning(r as unknown as Record<string, unknown>) !== undefined) {
+    // Changed from what was written, so never verified.
+    const { judge: _judge, mac: _mac, ...rest } = r;
+    return withoutBadScore(rest, line, key);
+  }
   if (scoreWarning(r) !== undefined) {
     // Changed from what was written, so never verified.
     const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, mac: _mac, ...rest } = r;
@@ -189,6 +253,8 @@ function maskResult(r: StoredResult): void {
   if (r.source === 'called' && r.output !== undefined) r.output = redactCredentials(r.output);
   if (r.error) r.error = { ...r.error, message: redactCredentials(r.error.message) };
   if (r.scoreNote !== undefined) r.scoreNote = redactCredentials(r.scoreNote);
+  if (r.judge?.reason !== undefined) r.judge = { ...r.judge, reason: redactCredentials(r.judge.reason) };
+  if (r.judge?.error) r.judge = { ...r.judge, error: { ...r.judge.error, message: redactCredentials(r.judge.error.message) } };
 }
 
 /**

@@ -1,0 +1,178 @@
+import * as assert from 'node:assert/strict';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { JudgeDocument } from '../../src/cli/commands/judge';
+import { DEFAULT_JUDGE_PROMPT, parseJudgeAnswer, renderJudgePrompt } from '../../src/core/rules/judgePrompt';
+import { ResultsStore, type StoredResult } from '../../src/core/store/results';
+import { runCliCaptured } from '../support/cli';
+import { jsonl, makeTempDir, repoRoot } from '../support/files';
+import { FakeOpenAIServer } from '../support/openaiServer';
+
+const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
+
+/** Six rows with one precomputed output each; the judge's recorded answer is chosen by the output it reads. */
+export const JUDGE_ROWS = [
+  { id: 'r0', input: 'Why brake at the crest?', rationale: 'The crest hides oncoming traffic.', outputs: { m: 'Oncoming cars are hidden by the crest.' } },
+  { id: 'r1', input: 'Why slow near the school?', rationale: 'Children cross without looking.', outputs: { m: 'Speed limits are the law.' } },
+  { id: 'r2', input: 'Why keep distance?', rationale: 'Stopping takes room.', outputs: { m: 'Braking needs distance.' } },
+  { id: 'r3', input: 'Why use lights at dusk?', rationale: 'Others must see you.', outputs: { m: 'So others can see you.' } },
+  { id: 'r4', input: 'Why check mirrors?', rationale: 'Cyclists may be beside you.', outputs: { m: 'Mirrors are shiny.' } },
+  { id: 'r5', input: 'Why slow in rain?', rationale: 'Wet roads lengthen braking.', outputs: { m: 'Rain makes braking take longer.' } },
+];
+
+/** What the judge answers for each output (r1's reason is a spreadsheet formula: data, never a formula). */
+export const RECORDED: Readonly<Record<string, string>> = {
+  'Oncoming cars are hidden by the crest.': '{"verdict": "good", "reason": "Same reason: the crest hides traffic."}',
+  'Speed limits are the law.': '{"verdict": "bad", "reason": "=HYPERLINK(\\"http://evil.example\\",\\"click\\")"}',
+  'Braking needs distance.': 'I think it is fine, mostly.',
+  'So others can see you.': '{"verdict": "good", "reason": "Being seen is the point."}',
+  'Mirrors are shiny.': '```json\n{"score": 2, "reason": "Misses the cyclists."}\n```',
+  'Rain makes braking take longer.': '{"verdict": "GOOD", "reason": "Longer braking on wet roads."}',
+};
+
+/** The judge server: answers from RECORDED by the output the prompt holds; the first request about r3 gets a 429. */
+export async function judgeServer(): Promise<FakeOpenAIServer> {
+  const outputOf = (prompt: string) => Object.keys(RECORDED).find((o) => prompt.includes(`Model's rationale:\n${o}`) || prompt.includes(`OUT<${o}>`));
+  return FakeOpenAIServer.start({
+    respond: (req) => RECORDED[outputOf(req.prompt) ?? ''] ?? 'no recorded answer',
+    faultFor: (req) => (outputOf(req.prompt) === 'So others can see you.' && req.attempt === 0 ? { kind: '429', retryAfterSec: 0 } : undefined),
+  });
+}
+
+export async function judgedDataset(server: FakeOpenAIServer, tmp: { dir: string }) {
+  const data = path.join(tmp.dir, 'data.jsonl');
+  await fsp.writeFile(data, jsonl(JUDGE_ROWS));
+  const config = path.join(tmp.dir, 'config.json');
+  await fsp.writeFile(config, JSON.stringify({ models: [{ name: 'judge', baseUrl: server.url, model: 'judge-1', price: { inputPerMillion: 1000, outputPerMillion: 2000 } }], judge: { model: 'judge' } }));
+  const cache = ['--cache-dir', path.join(tmp.dir, 'cache')];
+  const cli = (args: string[]) => runCliCaptured(args, { cwd: tmp.dir });
+  // The outputs are the row's own (precomputed): scoring stores them, no model is called.
+  const scored = await cli(['score', data, '--models', 'm', '--embedding-model', TINY, ...cache, '--json']);
+  assert.equal(scored.code, 0, scored.stderr);
+  return { data, config, cache, cli };
+}
+
+export const latestResults = async (data: string): Promise<Map<string, StoredResult>> => {
+  const lines = (await fsp.readFile(data.replace(/\.jsonl$/, '.pisar-results.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as StoredResult);
+  return new Map(lines.map((r) => [r.rowId, r]));
+};
+
+describe('LLM judge (issue 24.4)', function () {
+  this.timeout(60_000);
+  let server: FakeOpenAIServer | undefined;
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => (tmp = makeTempDir('pisar-judge-')));
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    tmp.cleanup();
+  });
+
+  it('reads strict JSON verdicts (a fence allowed, a 1-5 score read as 4-5 good), and fills the prompt in one pass', () => {
+    assert.deepEqual(parseJudgeAnswer('{"verdict": "bad", "reason": "No."}'), { verdict: 'bad', reason: 'No.' });
+    assert.deepEqual(parseJudgeAnswer('```json\n{"score": 4, "reason": "Close."}\n```'), { verdict: 'good', rating: 4, reason: 'Close.' });
+    assert.deepEqual(parseJudgeAnswer('{"score": 3, "reason": "Half."}'), { verdict: 'bad', rating: 3, reason: 'Half.' });
+    for (const bad of ['fine', '{"verdict": "ok", "reason": "x"}', '{"verdict": "good"}', '{"score": 7, "reason": "x"}', '["good"]']) {
+      assert.throws(() => parseJudgeAnswer(bad), /judge's/);
+    }
+    // An output that holds a placeholder is inserted as written, not filled again.
+    const text = renderJudgePrompt('R={reference} O={output} I={input} {"verdict": …}', { input: 'in', references: ['a', 'b'], output: 'says {reference}' });
+    assert.equal(text, 'R=1. a\n2. b O=says {reference} I=in {"verdict": …}');
+    assert.match(DEFAULT_JUDGE_PROMPT, /\{reference\}[\s\S]*\{output\}/);
+  });
+
+  it('judges every stored output through the runner (429 retried, unparsable answer a counted failure), stores verdicts, re-runs from the cache, re-judges a changed prompt', async () => {
+    server = await judgeServer();
+    const { data, config, cache, cli } = await judgedDataset(server, tmp);
+
+    const first = await cli(['judge', data, '--config', config, ...cache, '--json']);
+    assert.equal(first.code, 1, `one unparsable answer is a failure (exit 1): ${first.stderr}`);
+    const doc = JSON.parse(first.stdout) as JudgeDocument;
+    assert.equal(doc.schema, 'pisar-review/judge@1');
+    assert.deepEqual({ outputs: doc.run.outputs, judged: doc.run.judged, failed: doc.run.failed, verdicts: doc.run.verdicts, called: doc.run.called, retries: doc.run.retries },
+      { outputs: 6, judged: 6, failed: 1, verdicts: { good: 3, bad: 2 }, called: 6, retries: 1 });
+    assert.equal(server.stats.faults['429'], 1);
+    assert.equal(doc.run.failures[0].rowId, 'r2');
+    assert.equal(doc.run.failures[0].kind, 'unparsable');
+    assert.match(doc.run.failures[0].message, /not one JSON object: "I think it is fine, mostly\."/);
+    assert.match(first.stderr, /failed: r2 \/ m: unparsable/);
+    // Tokens are the fake server's word counts; the cost is the judge model's price times them.
+    assert.ok(doc.run.tokens.input > 0 && doc.run.tokens.output > 0);
+    assert.ok(Math.abs(doc.cost! - (doc.run.tokens.input * 1000 + doc.run.tokens.output * 2000) / 1e6) < 1e-12);
+
+    const stored = await latestResults(data);
+    assert.deepEqual([...stored.values()].map((r) => r.judge?.verdict ?? r.judge?.error?.kind), ['good', 'bad', 'unparsable', 'good', 'bad', 'good']);
+    const r1 = stored.get('r1')!;
+    assert.equal(r1.judge!.reason, '=HYPERLINK("http://evil.example","click")', 'the reason is stored as the judge wrote it (escaped where shown)');
+    assert.equal(r1.judge!.model, 'judge');
+    assert.equal(r1.judge!.modelId, 'judge-1');
+    assert.match(r1.judge!.promptHash, /^[0-9a-f]{16}$/);
+    assert.equal(stored.get('r4')!.judge!.rating, 2);
+    assert.equal(typeof r1.score, 'number', 'the cosine score stays with the result');
+    // The judge saw the reference, the output and the input.
+    const asked = server.requests.find((r) => r.prompt.includes('Speed limits are the law.'))!;
+    assert.ok(asked.prompt.includes('Children cross without looking.') && asked.prompt.includes('Why slow near the school?'));
+    assert.equal(asked.model, 'judge-1');
+
+    // A re-run pays nothing: current verdicts are kept, the failed one is read again from the cache.
+    const before = server.stats.requests;
+    const again = await cli(['judge', data, '--config', config, ...cache, '--json']);
+    assert.equal(server.stats.requests, before, 'the re-run made no request');
+    const againDoc = JSON.parse(again.stdout) as JudgeDocument;
+    assert.deepEqual({ reused: againDoc.run.reused, judged: againDoc.run.judged, cacheHits: againDoc.run.cacheHits, called: againDoc.run.called }, { reused: 5, judged: 1, cacheHits: 1, called: 0 });
+
+    // A changed prompt judges every output again (new requests), and the verdicts carry its hash.
+    const prompt = path.join(tmp.dir, 'prompt.txt');
+    await fsp.writeFile(prompt, 'Reference: {reference}\nOUT<{output}>\nAnswer {"verdict": "good" or "bad", "reason": "…"}');
+    const changed = await cli(['judge', data, '--config', config, ...cache, '--prompt-file', prompt, '--json']);
+    const changedDoc = JSON.parse(changed.stdout) as JudgeDocument;
+    assert.equal(changedDoc.run.judged, 6);
+    assert.equal(changedDoc.run.called, 6);
+    assert.equal(changedDoc.run.retries, 1, 'r3\'s first request under the new prompt is refused (429) again');
+    assert.equal(server.stats.requests, before + 7);
+    const rejudged = await latestResults(data);
+    assert.notEqual(rejudged.get('r0')!.judge!.promptHash, stored.get('r0')!.judge!.promptHash);
+  });
+
+  it('reads a sidecar line whose judge is malformed: the output and score kept, the verdict ignored and reported; a line without judge reads as before', async () => {
+    const data = path.join(tmp.dir, 'd.jsonl');
+    await fsp.writeFile(data, jsonl([{ id: 'a', input: 'i', rationale: 'r' }]));
+    const base = { rowHash: 'h', model: 'm', source: 'precomputed', output: 'o', score: 0.5, at: '2026-01-01T00:00:00Z' };
+    const good = { model: 'j', modelId: 'j-1', promptHash: '0123456789abcdef', verdict: 'bad', reason: 'No.', at: '2026-01-01T00:00:00Z' };
+    await fsp.writeFile(data.replace(/\.jsonl$/, '.pisar-results.jsonl'), jsonl([
+      { ...base, rowId: 'old' },
+      { ...base, rowId: 'ok', judge: good },
+      { ...base, rowId: 'v', judge: { ...good, verdict: 'maybe' } },
+      { ...base, rowId: 'both', judge: { ...good, error: { kind: 'unparsable', message: 'x' } } },
+      { ...base, rowId: 'rating', judge: { ...good, rating: 9 } },
+    ]));
+    const store = await ResultsStore.open(data);
+    assert.equal(store.latest('old', 'm')!.score, 0.5);
+    assert.equal(store.latest('old', 'm')!.judge, undefined);
+    assert.deepEqual(store.latest('ok', 'm')!.judge, good);
+    for (const id of ['v', 'both', 'rating']) {
+      assert.equal(store.latest(id, 'm')!.judge, undefined, id);
+      assert.equal(store.latest(id, 'm')!.output, 'o', id);
+    }
+    assert.deepEqual(store.problems.map((p) => [p.line, p.kind]), [[3, 'invalid-field'], [4, 'invalid-field'], [5, 'invalid-field']]);
+    assert.match(store.problems[0].reason, /"judge.verdict" must be "good" or "bad"; the judge's verdict was ignored and the output kept/);
+  });
+
+  it('says what to do without a judge model, and refuses a prompt without {output}', async () => {
+    server = await judgeServer();
+    const { data, cache, cli } = await judgedDataset(server, tmp);
+    const bare = path.join(tmp.dir, 'bare.json');
+    await fsp.writeFile(bare, JSON.stringify({ models: [{ name: 'judge', baseUrl: server.url, model: 'judge-1' }] }));
+    const none = await cli(['judge', data, '--config', bare, ...cache]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no judge model: set "judge": \{"model": "<name>"\}/);
+    const unknown = await cli(['judge', data, '--config', bare, '--judge-model', 'nope', ...cache]);
+    assert.match(unknown.stderr, /judge model "nope" is not one of the configured models \("judge"\)/);
+    const prompt = path.join(tmp.dir, 'p.txt');
+    await fsp.writeFile(prompt, 'Is {reference} right?');
+    const refused = await cli(['judge', data, '--config', bare, '--judge-model', 'judge', '--prompt-file', prompt, ...cache]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /does not contain \{output\}/);
+    assert.equal(server.stats.requests, 0);
+  });
+});
