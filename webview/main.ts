@@ -91,7 +91,10 @@ class ReviewPanelApp {
   private readonly filterDisagree = custom('vscode-checkbox', { testid: 'filter-disagree', attrs: { label: 'Reviewers disagree', title: 'Rows where reviewers gave one target different labels, not yet adjudicated' } }) as CheckboxLike;
   private readonly reviewOrder = custom('vscode-single-select', { testid: 'review-order', attrs: { 'aria-label': 'Review order' } }) as SelectLike;
   private readonly blindToggle = custom('vscode-checkbox', { testid: 'blind-toggle', attrs: { label: 'Blind', title: 'Blind mode: hide the scores and other reviewers\' labels while you label (pisarReview.review.blind)' } }) as CheckboxLike;
-  private readonly reviewerName = el('span', { className: 'reviewer-name', testid: 'reviewer-name' });
+  /** The reviewer's name, cut with an ellipsis past a few words (the whole name in the group's tooltip): the head stays one line. */
+  private readonly reviewerId = el('span', { className: 'reviewer-id', testid: 'reviewer-id' });
+  private readonly reviewerName = el('span', { className: 'reviewer-name', testid: 'reviewer-name' }, el('span', { className: 'reviewer-label', text: 'Reviewer: ' }), this.reviewerId);
+  private readonly reviewerGroup = el('div', { className: 'reviewer', testid: 'reviewer-group', attrs: { role: 'group', 'aria-label': 'Reviewer and blind mode' } }, this.reviewerName, this.blindToggle);
   private readonly trainingButton = custom('vscode-button', { text: 'Training data…', testid: 'action-export-training', attrs: { secondary: '', title: 'Export Training Data…: the reviewed rows as a fine-tuning file, with a hold-out check' } }) as ButtonLike;
   private readonly agreementSection = custom('vscode-collapsible', { testid: 'agreement-section', attrs: { heading: 'Agreement between reviewers' } }) as CollapsibleLike;
   private readonly agreement = new AgreementPanel();
@@ -171,8 +174,9 @@ class ReviewPanelApp {
       { className: 'toolbar', testid: 'toolbar' },
       el('div', { className: 'title' }, this.datasetName, this.datasetInfo),
       el('div', { className: 'progress', testid: 'progress-group' }, this.progressText, this.progressTrack),
+      // Who reviews, beside the file and its progress, in the head's first line; the actions follow (and wrap first).
+      this.reviewerGroup,
       el('div', { className: 'actions' }, this.spinner, this.scoreRowButton, this.rerunSelect, this.rerunButton, this.scoreAllButton, this.exportButton, this.trainingButton),
-      el('div', { className: 'reviewer', testid: 'reviewer-group' }, this.reviewerName, this.blindToggle),
     );
     this.spinner.hidden = true;
     const filters = el(
@@ -355,8 +359,10 @@ class ReviewPanelApp {
     this.rerunSelect.hidden = (d?.configuredModels.length ?? 0) === 0;
     this.exportButton.disabled = !d;
     this.trainingButton.disabled = !d;
-    this.reviewerName.textContent = d?.reviewer ? `Reviewer: ${d.reviewer}` : '';
-    this.reviewerName.title = 'The pisarReview.reviewer setting (default: git user.email, else the OS user)';
+    // Text only (textContent, a title attribute): a reviewer's name is a setting's value, never markup.
+    this.reviewerId.textContent = d?.reviewer ?? '';
+    this.reviewerName.hidden = !d?.reviewer;
+    this.reviewerName.title = `${d?.reviewer ? `Reviewer: ${d.reviewer}\n` : ''}The pisarReview.reviewer setting (default: git user.email, else the OS user)`;
     this.blindToggle.checked = d?.blind === true;
     document.body.classList.toggle('blind', d?.blind === true);
     // Blind mode: nothing made of scores or others' labels to filter or sort by.

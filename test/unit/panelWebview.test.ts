@@ -281,6 +281,42 @@ describe('panel webview in Chromium', function () {
     assert.ok(box && box.height >= 5 * 24, `the row list is ${box?.height}px tall`);
   });
 
+  it('keeps the reviewer and blind mode in the head\'s first line at the workbench panel\'s width, a long name cut and whole in its tooltip, as text', async () => {
+    const models = ['annotator-ft-qwen3-vl-8b', 'annotator-gpt-4o-2024-08-06', 'ft-qwen3-vl-8b', 'gpt-4o', 'claude-sonnet'];
+    const source = await ReviewFixture.create(rows(44), models, { name: 'pisar-sample.jsonl' });
+    // A long reviewer name (a noreply e-mail address) that also looks like markup.
+    const reviewer = '<b>maintainers</b>@users.noreply.r-seed-d6bc5e77.example';
+    source.reviewer = reviewer;
+    await source.setScores(rows(44).flatMap((_, i) => models.map((m) => [i, m, (i % 10) / 10] as const)));
+    // 1242 x 291 px: the default bottom panel of a 1600 x 1000 px window with the Explorer open (as measured in the e2e run).
+    const { page } = await browser.open(source, { width: 1242, height: 291, theme: 'dark' });
+    const name = page.locator('[data-testid="reviewer-name"]');
+    await name.locator('[data-testid="reviewer-id"]', { hasText: 'maintainers' }).waitFor();
+    const box = async (selector: string) => (await page.locator(selector).first().boundingBox())!;
+    const title = await box('.toolbar .title');
+    const group = await box('[data-testid="reviewer-group"]');
+    const actions = await box('.toolbar .actions');
+    assert.ok(group.y <= title.y + 1 && group.y + group.height >= title.y + title.height - 1, `the reviewer group (y ${group.y}) is on the title's line (y ${title.y})`);
+    assert.ok(actions.y >= group.y + group.height - 1, 'the actions wrap below it, not the reviewer');
+    const head = await box('[data-testid="toolbar"]');
+    assert.ok(head.height <= 2 * actions.height + 8, `the head takes two lines at most (${head.height}px)`);
+    assert.equal(await name.textContent(), `Reviewer: ${reviewer}`);
+    assert.ok(((await name.getAttribute('title')) ?? '').includes(reviewer), 'the whole name is in the tooltip');
+    const cut = await name.locator('[data-testid="reviewer-id"]').evaluate((e) => e.scrollWidth > e.clientWidth);
+    assert.ok(cut, 'the long name is cut with an ellipsis');
+    assert.equal(await page.locator('[data-testid="toolbar"] b').count(), 0, 'the name is text, never markup');
+    // What the head leaves of the panel: five rows in sight (the e2e spec reviewerUx checks the same in VS Code).
+    const inSight = await page.locator('[data-testid="rows-viewport"]').evaluate((viewport) => {
+      const box = viewport.getBoundingClientRect();
+      const rows = [...viewport.querySelectorAll('[data-testid="row"][data-row-id]:not([hidden])')].filter((r) => {
+        const b = r.getBoundingClientRect();
+        return b.top >= box.top - 1 && b.bottom <= Math.min(box.bottom, viewport.ownerDocument.documentElement.clientHeight) + 1;
+      });
+      return { rows: rows.length, top: box.top };
+    });
+    assert.ok(inSight.rows >= 5, `${inSight.rows} rows in sight below ${inSight.top}px`);
+  });
+
   it('does not let a late echo of its own reveal pull the selection back', async () => {
     const source = await knownSource();
     const { page, controller, toHost } = await browser.open(source);
