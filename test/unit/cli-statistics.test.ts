@@ -144,6 +144,21 @@ describe('CLI: report statistics and compare', () => {
     // Two changes of opposite sign among 24: exact test (2 non-zero differences) p = 1 or 0.5.
     assert.equal(two.method, 'exact');
 
+    // The results file of a dataset named other than x.jsonl (its whole name kept): compare finds its dataset by the same rule.
+    for (const name of ['data.ndjson', 'data.jsonl.gz', 'data.v2.jsonl']) {
+      const dir = path.join(tmp.dir, `run-${name}`);
+      await fsp.mkdir(dir);
+      const other = path.join(dir, name);
+      await fsp.writeFile(other, '');
+      const store = await ResultsStore.open(other);
+      await store.append(lines);
+      const r3 = await cli(['compare', store.file, path.join(tmp.dir, 'data.pisar-results.jsonl'), '--model', 'ft', '--json'], tmp.dir);
+      assert.equal(r3.code, 0, r3.stderr);
+      const three = JSON.parse(r3.stdout) as CompareDocument;
+      assert.equal(three.paired, N, `${path.basename(store.file)}: every row paired`);
+      assert.deepEqual([three.improved, three.regressed], [1, 1]);
+    }
+
     const csv = await cli(['compare', file, '--models', 'gpt,ft', '--format', 'csv'], tmp.dir);
     assert.match(csv.stdout, /^paired,improved,regressed,unchanged,/);
     assert.match(csv.stdout, /\r\nid,a,b,difference,change,cause\r\nr0,0\.4,0\.9,/);

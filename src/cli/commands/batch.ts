@@ -6,7 +6,7 @@ import type { ModelConfig } from '../../core/config/models';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { BatchLedger, collectBatches, exportBatches, importBatchOutput, submitBatches, type CollectReport } from '../../core/batch/batchRun';
 import { BatchApiError, engineFor, type EngineName } from '../../core/batch/engines';
-import { visibleControls as plainText } from '../../core/security/escape';
+import { visibleControls } from '../../core/security/escape';
 import { runDataset } from '../../core/runner/runner';
 import { ResultsStore } from '../../core/store/results';
 import { loadCliConfig, settingsOf } from '../config';
@@ -63,7 +63,7 @@ async function runBatch(argv: readonly string[], io: CliIo): Promise<number> {
     const models = settings.models.filter((m) => !modelNames || modelNames.includes(m.name));
     const results = await ResultsStore.open(dataset.file);
     const ledger = await BatchLedger.open(dataset.file);
-    const say = (line: string) => io.stderr.write(`pisar-review batch ${action}: ${plainText(line)}\n`);
+    const say = (line: string) => io.stderr.write(`pisar-review batch ${action}: ${visibleControls(line)}\n`);
     const keyOf = (m: Pick<ModelConfig, 'name'> & { apiKeyEnv?: string }) => (m.apiKeyEnv ? io.env[m.apiKeyEnv] || undefined : undefined);
     const engineOf = async (m: Pick<ModelConfig, 'name' | 'baseUrl'> & Partial<ModelConfig>, name: EngineName = engine) =>
       engineFor(name, { baseUrl: m.baseUrl, apiKey: keyOf(m), headers: m.headers });

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
-import { compactSidecars, SIDECAR_KINDS, type CompactOptions, type SidecarCompaction, type SidecarKind } from '../../core/store/compact';
+import { compactSidecars, type CompactOptions, type SidecarCompaction } from '../../core/store/compact';
 import { LockError } from '../../core/store/runLock';
-import { sidecarFileFor } from '../../core/store/sidecarNames';
+import { SIDECAR_KINDS, sidecarOwner, type SidecarKind } from '../../core/store/sidecarNames';
 import { type CliCommand, type CliIo, ExitCode, lockTimeoutMs, parseCommandArgs, terminalSafe, UsageError, writeJson } from '../args';
 
 const usage = 'pisar-review compact <file> [--drop-history] [--break-lock] [--lock-timeout <s>] [--json]';
@@ -24,12 +24,8 @@ const PAUSE_ENV = 'PISAR_REVIEW_TEST_COMPACT_PAUSE_BYTES';
 
 /** `data.pisar-results.jsonl` -> its dataset and kind; a dataset -> itself and every kind. */
 function targetOf(file: string): { dataset: string; kinds: readonly SidecarKind[] } {
-  const match = /^(.*)\.pisar-(results|annotations|batches)\.jsonl$/i.exec(file);
-  if (!match) return { dataset: file, kinds: SIDECAR_KINDS };
-  const kind = match[2].toLowerCase() as SidecarKind;
-  // sidecarFileFor drops a lone .jsonl (`data.pisar-results.jsonl` belongs to `data.jsonl`) and keeps any other name whole.
-  const dataset = [`${match[1]}.jsonl`, match[1]].find((candidate) => sidecarFileFor(candidate, kind) === file) ?? match[1];
-  return { dataset, kinds: [kind] };
+  const owner = sidecarOwner(file);
+  return owner ? { dataset: owner.dataset, kinds: [owner.kind] } : { dataset: file, kinds: SIDECAR_KINDS };
 }
 
 function pauseHook(env: NodeJS.ProcessEnv, io: CliIo): CompactOptions['afterChunk'] {

@@ -9,6 +9,7 @@ import { markdownCell } from '../../core/security/escape';
 import { DEFAULT_SEED } from '../../core/report/stats';
 import { ResultsStore, type StoredResult } from '../../core/store/results';
 import type { SidecarProblem } from '../../core/store/sidecar';
+import { sidecarOwner } from '../../core/store/sidecarNames';
 import type { OpenDatasetOptions } from '../../core/dataset/types';
 import { loadCliConfig, settingsOf } from '../config';
 import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, parseCommandArgs, UsageError, writeJson } from '../args';
@@ -62,8 +63,6 @@ export const compareCommand: CliCommand = {
   run: runCompare,
 };
 
-const RESULTS_SUFFIX = /\.pisar-results\.jsonl$/i;
-
 interface Source {
   file: string;
   store: ResultsStore;
@@ -74,9 +73,10 @@ interface Source {
 async function openSource(cwd: string, name: string, datasetOptions: OpenDatasetOptions): Promise<Source> {
   const file = path.resolve(cwd, name);
   if (!existsSync(file)) throw new UsageError(`${file}: no such file; name a dataset (.jsonl) or its results file (.pisar-results.jsonl)`, usage);
-  if (RESULTS_SUFFIX.test(file)) {
+  const owner = sidecarOwner(file);
+  if (owner?.kind === 'results') {
     // The store finds the sidecar from the dataset's name; the dataset itself need not exist.
-    const store = await ResultsStore.open(file.replace(RESULTS_SUFFIX, '.jsonl'), { repair: false });
+    const store = await ResultsStore.open(owner.dataset, { repair: false });
     return { file, store, rows: undefined };
   }
   const dataset = await Dataset.open(file, datasetOptions);

@@ -2,19 +2,19 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../core/config/models';
-import { parseEmbeddingDtype, parseEndpointUrl, parseMultiReference, parseThreshold, type EmbeddingConfig } from '../../core/config/settings';
+import { parseEmbeddingDtype, parseEndpointUrl, parseMultiReference, parseThreshold, type EmbeddingConfig, type ReviewSettings } from '../../core/config/settings';
+import type { MultiReference } from '../../core/rules/multiReference';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { renderHumanBandMarkdown, renderMarkdown, reportSummaryOf } from '../../core/report/render';
 import { humanBandOf } from '../../core/report/rows';
 import type { HumanBandView } from '../../shared/statisticsView';
 import { originFindings, resultsOrigin, scoredHereOnly, withFromFile } from '../../core/report/origin';
-import { terminalText, visibleControls as plainText } from '../../core/security/escape';
+import { terminalText, visibleControls } from '../../core/security/escape';
 import { RequestCache } from '../../core/runner/requestCache';
-import { resolveModelLocation, type ScorerIdentity } from '../../core/scoring/scorer';
-import { RunMeter } from '../../core/runner/progress';
-import type { ModelPrice } from '../../core/rules/cost';
-import { runDataset, RunError, type RunEvent, type RunSummary } from '../../core/runner/runner';
+import { resolveModelLocation, type Scorer, type ScorerIdentity } from '../../core/scoring/scorer';
+import { runDataset, RunError, type RunSummary } from '../../core/runner/runner';
+import { ProgressBar, progressEveryMs } from '../runProgress';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { ResultsStore } from '../../core/store/results';
 import { AnnotationStore } from '../../core/store/annotations';
@@ -135,47 +135,91 @@ function sameNamedFolder(model: string, cwd: string): string | undefined {
   return existsSync(folder) ? folder : undefined;
 }
 
+type ScoreValues = ReturnType<typeof parseCommandArgs<typeof options>>['values'];
+
+/** What one `score` run reads and writes, from its flags and settings. */
+interface ScoreRun {
+  readonly values: ScoreValues;
+  readonly settings: ReviewSettings;
+  readonly threshold: number;
+  readonly multiReference: MultiReference;
+  readonly embedding: EmbeddingChoice;
+  readonly cacheDir: string;
+  readonly dataset: Dataset;
+  readonly results: ResultsStore;
+  /** Configured models and the dataset's output columns. */
+  readonly known: readonly string[];
+  /** --models, or undefined: every model. */
+  readonly modelNames: string[] | undefined;
+}
+
 async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
+  const plan = await openScoreRun(values, positionals[0], io);
+  const { dataset, embedding, cacheDir, settings } = plan;
+  const [{ createScorer }, { ScorerError }] = await Promise.all([import('../../core/scoring/scorer'), import('../../core/scoring/embedder')]);
+  let scorer: Scorer;
+  try {
+    scorer = createScorer({ provider: embedding.provider, model: embedding.model, dtype: embedding.dtype, remote: embedding.remote, cacheDir, maxUnknownShare: settings.embedding.maxUnknownShare });
+  } catch (err) {
+    await dataset.close();
+    if (err instanceof ScorerError) throw new UsageError(err.message, usage);
+    throw err;
+  }
+  const progress = new ProgressBar(io, 'score', pricesOf(settings.models), progressEveryMs(values['progress-interval'], usage));
+  let summary: RunSummary;
+  try {
+    summary = await scoreDataset(plan, scorer, progress, io);
+  } catch (err) {
+    progress.clear();
+    if (err instanceof RunError) {
+      io.stderr.write(`pisar-review score: ${err.message}. ${err.fix}\n`);
+      return ExitCode.usageOrInput;
+    }
+    throw err;
+  } finally {
+    progress.stop();
+    await scorer.dispose().catch(() => undefined);
+    await dataset.close();
+  }
+  return printScore(plan, scorer, summary, io);
+}
+
+/** Reads the flags and settings, opens the dataset and its results; says what it skipped on stderr. */
+async function openScoreRun(values: ScoreValues, file: string, io: CliIo): Promise<ScoreRun> {
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
-  const models = settings.models;
   const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
   const multiReference = fromFlag('multi-reference', values['multi-reference'] as string | undefined, (text) => parseMultiReference(text, 'multi-reference'), settings.multiReference, usage);
   const datasetOptions = datasetOptionsOf(values, settings, usage);
   const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
-  const lockWaitMs = values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout'], usage);
-  const progressEvery = progressEveryMs(values['progress-interval'], usage);
+  // Checked before any file is opened: a bad flag is a usage error.
+  if (values['lock-timeout'] !== undefined) lockTimeoutMs(values['lock-timeout'], usage);
+  progressEveryMs(values['progress-interval'], usage);
   if (embedding.sameNamedFolder) {
     io.stderr.write(`pisar-review score: embedding model ${terminalText(embedding.model)} is the Hub model of that id, not the folder ${terminalText(embedding.sameNamedFolder)}; to use the folder, write --embedding-model ./${terminalText(embedding.model)}.\n`);
   }
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
 
-  const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptions);
+  const dataset = await Dataset.open(path.resolve(io.cwd, file), datasetOptions);
   printFindings(io, 'score', dataset);
   requireRows(dataset);
-  const known = [...new Set([...models.map((m) => m.name), ...dataset.modelNames])];
+  const known = [...new Set([...settings.models.map((m) => m.name), ...dataset.modelNames])];
   const modelNames = selectModels(values.models, known, usage);
   const results = await ResultsStore.open(dataset.file);
   for (const p of results.problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
+  if (values.tag !== undefined && !values.tag.trim()) throw new UsageError('--tag: give the run a name, e.g. --tag ckpt-1200', usage);
+  return { values, settings, threshold, multiReference, embedding, cacheDir, dataset, results, known, modelNames };
+}
+
+/** The run: the core runner over the dataset, Ctrl-C handled; its events go to `progress`, which only reports them. */
+async function scoreDataset(plan: ScoreRun, scorer: Scorer, progress: ProgressBar, io: CliIo): Promise<RunSummary> {
+  const { values, settings, dataset, results, cacheDir } = plan;
   // Reviewers' corrected references are scored against (no model call for rows already answered).
   const annotations = await AnnotationStore.forDataset(dataset.file, { repair: false });
   const corrections = correctionsInForce(annotations.corrections(), dataset);
   const tag = values.tag?.trim();
-  if (values.tag !== undefined && !tag) throw new UsageError('--tag: give the run a name, e.g. --tag ckpt-1200', usage);
-
   const toldKeys = new Set<string>();
-  const apiKeyFor = async (m: ModelConfig): Promise<string | undefined> => envKeyFor(m, io, 'score', toldKeys);
-
-
-  const [{ createScorer }, { ScorerError }] = await Promise.all([import('../../core/scoring/scorer'), import('../../core/scoring/embedder')]);
-  let scorer: Awaited<ReturnType<typeof createScorer>>;
-  try {
-    scorer = createScorer({ provider: embedding.provider, model: embedding.model, dtype: embedding.dtype, remote: embedding.remote, cacheDir, maxUnknownShare: settings.embedding.maxUnknownShare });
-  } catch (err) {
-    if (err instanceof ScorerError) throw new UsageError(err.message, usage);
-    throw err;
-  }
   const requestCache = await RequestCache.open(path.join(cacheDir, 'requests'));
   const controller = new AbortController();
   const stop = new AbortController();
@@ -190,43 +234,32 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     stop.abort();
   };
   process.on('SIGINT', onSigint);
-  const progress = new ProgressBar(io, 'score', pricesOf(models), progressEvery);
-  let summary: RunSummary;
   try {
-    summary = await runDataset({
-      dataset, models, results, scorer, modelNames, rerun: values.rerun ?? false, signal: controller.signal, stopSignal: stop.signal, corrections, ...(tag ? { tag } : {}),
+    return await runDataset({
+      dataset, models: settings.models, results, scorer, modelNames: plan.modelNames, rerun: values.rerun ?? false,
+      signal: controller.signal, stopSignal: stop.signal, corrections, ...(tag ? { tag } : {}),
       unsavedDir: path.join(cacheDir, 'unsaved'),
-      apiKeyFor, requestCache, reasoningMarkers: settings.reasoningMarkers, multiReference,
+      apiKeyFor: async (m: ModelConfig) => envKeyFor(m, io, 'score', toldKeys),
+      requestCache, reasoningMarkers: settings.reasoningMarkers, multiReference: plan.multiReference,
       onLockWait: (message) => progress.message([message]),
       onLockNotice: (message) => progress.message([message]),
       breakLock: values['break-lock'] ?? false,
-      lockWaitMs,
-      onEvent: (e) => {
-        progress.update(e);
-        if (e.kind === 'model-failed') progress.message([`model "${e.model}" stopped: ${e.message}`, `  fix: ${e.fix}`]);
-        if (e.kind === 'scoring-failed') progress.message([`scoring failed: ${e.message}`]);
-        if (e.kind === 'wait') progress.message([`model "${e.model}": the server asked to wait ${Math.round(e.delayMs / 1000)} s (${e.reason}); waiting until ${e.until.slice(11, 19)} UTC, then retrying`]);
-      },
+      lockWaitMs: values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout'], usage),
+      onEvent: (e) => progress.report(e),
     });
-  } catch (err) {
-    progress.clear();
-    if (err instanceof RunError) {
-      io.stderr.write(`pisar-review score: ${err.message}. ${err.fix}\n`);
-      return ExitCode.usageOrInput;
-    }
-    throw err;
   } finally {
     process.off('SIGINT', onSigint);
-    progress.stop();
-    await scorer.dispose().catch(() => undefined);
-    await dataset.close();
   }
+}
 
+/** The table (or the --json document), the run's counts and failures; returns the exit code. */
+async function printScore(plan: ScoreRun, scorer: Scorer, summary: RunSummary, io: CliIo): Promise<number> {
+  const { values, settings, dataset, results, known, modelNames, threshold, multiReference, embedding } = plan;
   // As report counts: results scored here; those read from the file and foreign models are counted apart, with the fix.
   const origin = resultsOrigin(dataset.rowIds(), results, [...new Set([...known, ...results.models()])], new Set([...settings.models.map((m) => m.name), ...dataset.modelNames]));
   const foreign = new Set(origin.foreign.map((f) => f.model));
   const shownModels = [...new Set([...(modelNames ?? known), ...(modelNames ? [] : results.models())])].filter((m) => modelNames || !foreign.has(m));
-  const table = withFromFile(summarize(summaryRowsOf(dataset), scoredHereOnly(results), threshold, { models: shownModels, baselines: settings.baselineModels, prices: pricesOf(models) }), origin);
+  const table = withFromFile(summarize(summaryRowsOf(dataset), scoredHereOnly(results), threshold, { models: shownModels, baselines: settings.baselineModels, prices: pricesOf(settings.models) }), origin);
   const humanBand = await humanBandOf(dataset, scoredHereOnly(results), shownModels, { threshold, humanModels: settings.humanModels, multiReference });
   if (values.json) {
     const doc: ScoreDocument = {
@@ -289,103 +322,9 @@ function failureLines(s: RunSummary): string[] {
   for (const m of s.models) {
     if (m.failed === 0) continue;
     const kinds = Object.entries(m.failedByKind).map(([kind, n]) => `${n} ${kind}`).join(', ');
-    lines.push(`pisar-review score: model "${plainText(m.model)}": ${m.failed} failed (${kinds})`);
+    lines.push(`pisar-review score: model "${visibleControls(m.model)}": ${m.failed} failed (${kinds})`);
   }
-  for (const f of s.failures.slice(0, 10)) lines.push(`  ${plainText(f.rowId)} / ${plainText(f.model)}: ${plainText(f.message)}`);
+  for (const f of s.failures.slice(0, 10)) lines.push(`  ${visibleControls(f.rowId)} / ${visibleControls(f.model)}: ${visibleControls(f.message)}`);
   if (s.failed > 10) lines.push(`  … and ${s.failed - 10} more (see --json or the results file)`);
   return lines;
-}
-
-/**
- * Progress on stderr, from one RunMeter: on a terminal a bar with the rate and time left and a line per
- * model (tokens and cost so far), redrawn as results arrive and every second; otherwise one plain line
- * every `everyMs` (a CI log shows the run is alive and when it will end). Done, failed and remaining are
- * counted apart: a failure is not progress.
- */
-export class ProgressBar {
-  private last = 0;
-  /** Lines the bar takes on the terminal now (0: not drawn). */
-  private shownLines = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly meter: RunMeter;
-
-  constructor(private readonly io: CliIo, private readonly command: string, prices: ReadonlyMap<string, ModelPrice>, private readonly everyMs = DEFAULT_PROGRESS_EVERY_MS) {
-    this.meter = new RunMeter(prices);
-  }
-
-  update(e: RunEvent): void {
-    this.meter.update(e);
-    if (e.kind === 'start') this.startTimer();
-    if (!this.io.stderr.isTTY) return;
-    const now = Date.now();
-    const reading = this.meter.reading();
-    if (now - this.last < 100 && reading.progress.remaining > 0) return;
-    this.last = now;
-    this.draw();
-  }
-
-  message(lines: string[]): void {
-    this.clear();
-    this.io.stderr.write(lines.map((l, i) => `${i === 0 ? `pisar-review ${this.command}: ` : ''}${plainText(l)}\n`).join(''));
-    this.draw();
-  }
-
-  clear(): void {
-    if (this.shownLines > 0) this.io.stderr.write(this.erase());
-    this.shownLines = 0;
-  }
-
-  /** Erases the lines the bar takes, from the last up, and leaves the cursor at the start of the first. */
-  private erase(): string {
-    return '\r\x1b[2K\x1b[1A'.repeat(Math.max(0, this.shownLines - 1)) + '\r\x1b[2K';
-  }
-
-  /** Clears the bar and stops the timer (the run is over). */
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.clear();
-  }
-
-  private startTimer(): void {
-    if (this.timer) return;
-    const tty = this.io.stderr.isTTY === true;
-    if (!tty && this.everyMs <= 0) return;
-    this.timer = setInterval(() => (tty ? this.draw() : this.line()), tty ? 1000 : this.everyMs);
-    this.timer.unref();
-  }
-
-  private line(): void {
-    const r = this.meter.reading();
-    if (r.progress.total === 0) return;
-    this.io.stderr.write(`pisar-review ${this.command}: ${plainText([r.text, ...r.modelTexts].join(' | '))}\n`);
-  }
-
-  private draw(): void {
-    if (!this.io.stderr.isTTY) return;
-    const r = this.meter.reading();
-    const p = r.progress;
-    if (p.total === 0) return;
-    const width = 30;
-    const ok = Math.round((p.succeeded / p.total) * width);
-    const bad = Math.min(width - ok, Math.round((p.failed / p.total) * width));
-    const bar = '█'.repeat(ok) + '✗'.repeat(bad) + '░'.repeat(width - ok - bad);
-    const columns = this.io.stderr.columns ?? 120;
-    const lines = [`${bar} ${r.text}`, ...r.modelTexts.map((t) => `  ${t}`)].map((l) => plainText(l).slice(0, Math.max(20, columns - 1)));
-    this.io.stderr.write(this.erase() + lines.join('\n'));
-    this.shownLines = lines.length;
-  }
-}
-
-/** How often a non-terminal stderr gets a progress line by default (--progress-interval). */
-export const DEFAULT_PROGRESS_EVERY_MS = 5_000;
-
-/** --progress-interval <seconds>: how often a non-terminal stderr gets a progress line; 0 turns the lines off. */
-export function progressEveryMs(text: string | undefined, commandUsage: string): number {
-  if (text === undefined) return DEFAULT_PROGRESS_EVERY_MS;
-  const seconds = Number(text);
-  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > 86_400) {
-    throw new UsageError(`--progress-interval: expected seconds from 0 (off) to 86400, e.g. 5; got "${text}"`, commandUsage);
-  }
-  return seconds === 0 ? 0 : Math.max(100, seconds * 1000);
 }

@@ -6,6 +6,8 @@ import { isScoredHere } from '../store/provenance';
 import { ChangeEvents, type StoreSubscription } from '../store/storeEvents';
 import { currentScore, EMPTY_OUTPUT_NOTE, isEmptyOutput, isRowBelow, isStale, isSuspectReference, orderModels } from '../rules/rules';
 import type { ModelPrice } from '../rules/cost';
+import type { ReviewSettings } from '../config/settings';
+import type { ModelConfig } from '../config/models';
 import { pricesOf } from '../report/summary';
 
 /** One model's latest stored result on a row, as the views show it. */
@@ -44,13 +46,13 @@ export interface RowsChange {
   readonly indexes: readonly number[] | undefined;
 }
 
-/** What a review reads from the settings: the pass line and the configured models, first in order. */
-export interface ReviewSettings {
-  readonly threshold: number;
-  readonly models: readonly { readonly name: string; readonly price?: ModelPrice }[];
-  /** Models kept out of the suspect-reference rule (absent: none). */
-  readonly baselineModels?: readonly string[];
-}
+/**
+ * What a review reads of the settings (ReviewSettings): the pass line, the configured models (first in
+ * order; a name and a price are all it needs of each) and the baselines (absent: none).
+ */
+export type ReviewRules = Pick<ReviewSettings, 'threshold'> & Partial<Pick<ReviewSettings, 'baselineModels'>> & {
+  readonly models: readonly Pick<ModelConfig, 'name' | 'price'>[];
+};
 
 /**
  * The review state of one dataset: its rows, its stored results and annotations, and the per-row
@@ -84,7 +86,7 @@ export class DatasetReview {
   constructor(
     readonly file: string,
     dataset: Dataset,
-    protected settings: ReviewSettings,
+    protected settings: ReviewRules,
     stores: { results?: ResultsStore; annotations?: AnnotationStore } = {},
   ) {
     this._dataset = dataset;
@@ -93,7 +95,7 @@ export class DatasetReview {
   }
 
   /** A review of `file` as it is on disk, with its sidecars (read-only callers pass repair: false). */
-  static async open(file: string, settings: ReviewSettings, options: { repair?: boolean; dataset?: OpenDatasetOptions } = {}): Promise<DatasetReview> {
+  static async open(file: string, settings: ReviewRules, options: { repair?: boolean; dataset?: OpenDatasetOptions } = {}): Promise<DatasetReview> {
     const [dataset, results, annotations] = await Promise.all([
       Dataset.open(file, options.dataset),
       ResultsStore.open(file, options),

@@ -5,7 +5,7 @@ import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_EMBEDDING_MODEL, DEFAULT_MAX_UNKNOWN_SHARE } from '../config/settings';
 import { EmbeddingCache, textHash, type CacheEntry } from './embeddingCache';
-import { ScorerError, type Embedder, type EmbeddingDtype, type ScorerEvent, type TextFacts } from './embedder';
+import { ScorerError, type Embedder, type EmbeddingDtype, type EmbedRunOptions, type TextFacts } from './embedder';
 import { BadEmbeddingError, embeddingProblem, pairProblem } from './embeddingCheck';
 import { modelMaxLength, onnxFileName, weightsDigest, type MaxLength, type MaxLengthSource } from './modelFiles';
 
@@ -42,9 +42,8 @@ export interface ScorerStats {
   computed: number;
 }
 
-export interface ScoreOptions {
-  signal?: AbortSignal;
-  onEvent?: (e: ScorerEvent) => void;
+/** A scoring call's signal and event listener (as an embedder's run), and what to do with a pair that cannot be scored. */
+export interface ScorePairsOptions extends EmbedRunOptions {
   /**
    * Told of each pair that cannot be scored because an embedding of it is unusable (NaN, infinities,
    * zeros, another width): its score is NaN. Without this listener scorePairs throws BadEmbeddingError.
@@ -72,14 +71,14 @@ export interface ScorerIdentity {
 
 export interface Scorer {
   /** Cosine similarity in [-1, 1] of each output to its reference. */
-  scorePairs(pairs: readonly ScorePair[], options?: ScoreOptions): Promise<number[]>;
+  scorePairs(pairs: readonly ScorePair[], options?: ScorePairsOptions): Promise<number[]>;
   /** Unit-length embeddings, one per text. */
-  embed(texts: readonly string[], options?: ScoreOptions): Promise<Float32Array[]>;
+  embed(texts: readonly string[], options?: ScorePairsOptions): Promise<Float32Array[]>;
   /**
    * Which texts are longer than the embedding model reads (scored on their start only), told by the
    * tokenisation that embedded them (kept in the cache: nothing is loaded); undefined where the model cannot tell (remote).
    */
-  cutTexts(texts: readonly string[], options?: ScoreOptions): Promise<boolean[] | undefined>;
+  cutTexts(texts: readonly string[], options?: ScorePairsOptions): Promise<boolean[] | undefined>;
   /** What the model read of each text (embedded or cached before); undefined for a text it has no facts on (remote models). */
   textFacts(texts: readonly string[]): Array<TextFacts | undefined>;
   /** The scorer's identity as known now (weights and maximum length once the model's files are on disk). */
@@ -209,7 +208,7 @@ class EmbeddingScorer implements Scorer {
     return { ...this.counters };
   }
 
-  async scorePairs(pairs: readonly ScorePair[], options: ScoreOptions = {}): Promise<number[]> {
+  async scorePairs(pairs: readonly ScorePair[], options: ScorePairsOptions = {}): Promise<number[]> {
     const texts: string[] = [];
     for (const pair of pairs) texts.push(pair.output, pair.reference);
     const { vectors, bad } = await this.embedDistinct(texts, options);
@@ -238,13 +237,13 @@ class EmbeddingScorer implements Scorer {
     return texts.map((text) => this.cache.facts(textHash(text)));
   }
 
-  async embed(texts: readonly string[], options: ScoreOptions = {}): Promise<Float32Array[]> {
+  async embed(texts: readonly string[], options: ScorePairsOptions = {}): Promise<Float32Array[]> {
     const { vectors, bad } = await this.embedDistinct(texts, options);
     for (const [, problem] of bad) throw new BadEmbeddingError(`${this.source} gave ${problem}. ${BAD_EMBEDDING_FIX}`);
     return texts.map((text) => vectors.get(text)!.slice());
   }
 
-  private async embedDistinct(texts: readonly string[], { signal, onEvent }: ScoreOptions, retried = false): Promise<{ vectors: Map<string, Float32Array>; bad: Map<string, string> }> {
+  private async embedDistinct(texts: readonly string[], { signal, onEvent }: ScorePairsOptions, retried = false): Promise<{ vectors: Map<string, Float32Array>; bad: Map<string, string> }> {
     if (signal?.aborted) throw new ScorerError('cancelled', 'Scoring was cancelled.');
     if (!retried) this.counters.textsRequested += texts.length;
     await this.cache.load();
@@ -312,7 +311,7 @@ class EmbeddingScorer implements Scorer {
     missing: Array<{ text: string; hash: Buffer; key: string }>,
     vectors: Map<string, Float32Array>,
     bad: Map<string, string>,
-    run: ScoreOptions,
+    run: ScorePairsOptions,
     owned: Map<string, Deferred<Float32Array>>,
     countOne: () => void,
     report: () => void,

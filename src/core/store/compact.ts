@@ -5,7 +5,7 @@ import { repeatsFailure, validateResult, type StoredResult } from './results';
 import { isScoredHere, verifyRecord } from './provenance';
 import { RunLock, type AcquireOptions } from './runLock';
 import { openSafe } from './safeFile';
-import { sidecarFileFor } from './sidecarNames';
+import { SIDECAR_KINDS, sidecarFileFor, type SidecarKind } from './sidecarNames';
 
 /**
  * `compact`: rewrites a dataset's sidecars to the lines that still decide something. Every view reads
@@ -18,8 +18,6 @@ import { sidecarFileFor } from './sidecarNames';
  * no run appends meanwhile; lines another writer appends during the rewrite are carried over.
  */
 
-export type SidecarKind = 'results' | 'annotations' | 'batches';
-export const SIDECAR_KINDS: readonly SidecarKind[] = ['results', 'annotations', 'batches'];
 
 export interface LineCount {
   /** Lines holding something (blank lines aside). */

@@ -13,19 +13,19 @@ import type { ApiKeyStore } from '../secrets';
 import { withFix } from '../../core/review/display';
 import { Commands, ContextKeys, ViewCommands } from '../ids';
 import { loadEngine } from '../loadEngine';
+import type { ScoreOptions } from './reviewApi';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
 import { Disposable } from '../dispose';
-import { RunMeter, runProgress, type MeterReading, type RunProgress } from '../../core/runner/progress';
+import { runProgress, type MeterReading, type RunProgress } from '../../core/runner/progress';
+import { RunProgressReporter } from './runProgress';
 import { pricesOf } from '../../core/report/summary';
-import { showError, showInfo, showWarning, ui } from '../surfaces';
+import { showError, showInfo, showWarning } from '../surfaces';
 import { uiText } from '../../core/security/escape';
 
-export interface ScoreRequest {
+export interface ScoreRequest extends ScoreOptions {
   /** Rows to score; undefined = the whole file. */
   readonly rowIndexes?: readonly number[];
-  readonly models?: readonly string[];
-  readonly rerun?: boolean;
 }
 
 /** The key the remote embeddings endpoint's API key is stored under. */
@@ -34,12 +34,8 @@ export const EMBEDDING_KEY_NAME = 'embedding';
 interface Run {
   readonly controller: AbortController;
   readonly rows: ReadonlySet<number> | 'all';
-  /** Finished pairs, failed ones included. */
-  done: number;
-  failed: number;
-  total: number;
-  /** Rate, time left, tokens and cost so far per model. */
-  readonly meter: RunMeter;
+  /** Its counts, rate, time left, tokens and cost so far per model. */
+  readonly reporter: RunProgressReporter;
 }
 
 /**
@@ -91,10 +87,10 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     let done = 0;
     let failed = 0;
     let total = 0;
-    for (const r of runs) {
-      done += r.done;
-      failed += r.failed;
-      total += r.total;
+    for (const { reporter } of runs) {
+      done += reporter.done;
+      failed += reporter.failed;
+      total += reporter.total;
     }
     return runProgress(done, failed, total);
   }
@@ -102,7 +98,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
   /** Rate, time left, tokens and cost so far of the session's file run (undefined when none runs). */
   reading(session: DatasetSession): MeterReading | undefined {
     const runs = [...(this.runs.get(session) ?? [])];
-    return (runs.find((r) => r.rows === 'all') ?? runs[0])?.meter.reading();
+    return (runs.find((r) => r.rows === 'all') ?? runs[0])?.reporter.reading();
   }
 
   cancel(session?: DatasetSession): void {
@@ -170,99 +166,18 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     progress: vscode.Progress<{ message?: string; increment?: number }>,
     token: vscode.CancellationToken,
   ): Promise<RunSummary | undefined> {
-    const run: Run = { controller: new AbortController(), rows: request.rowIndexes ? new Set(request.rowIndexes) : 'all', done: 0, failed: 0, total: 0, meter: new RunMeter(pricesOf(models)) };
+    const reporter = new RunProgressReporter(pricesOf(models), {
+      progress,
+      log: this.log,
+      setScoringFailure: (message) => session.setScoringFailure(message),
+      changed: () => this.progressEmitter.fire(session),
+    });
+    const run: Run = { controller: new AbortController(), rows: request.rowIndexes ? new Set(request.rowIndexes) : 'all', reporter };
     const cancelSub = token.onCancellationRequested(() => run.controller.abort());
-    const runs = this.runs.get(session) ?? new Set<Run>();
-    runs.add(run);
-    this.runs.set(session, runs);
-    this.setScoringContext();
-    this.progressEmitter.fire(session);
-    this.runningEmitter.fire(session);
-    const started = Date.now();
-    let lastPct = 0;
-    const whole = request.rowIndexes === undefined;
+    this.began(session, run);
     try {
-      const { runDataset, RunError } = loadEngine();
-      const results = await session.resultsStore();
-      const scorer = await this.scorerFor(embedding, session.file);
-      const requestCache = await this.cache();
-      const dataset = session.dataset;
-      this.log.info(`Scoring ${session.file}: ${request.rowIndexes ? `${request.rowIndexes.length} row(s)` : 'all rows'}, models ${request.models?.join(', ') ?? 'all'}${request.rerun ? ' (re-run)' : ''}.`);
-      const onEvent = (e: RunEvent) => {
-        run.meter.update(e);
-        switch (e.kind) {
-          case 'start':
-            run.total = e.total;
-            break;
-          case 'result':
-            // The rows themselves reach the views through the results store's own change event.
-            run.done = e.done;
-            run.failed = e.failed;
-            run.total = e.total;
-            break;
-          case 'skip':
-            run.done = e.done;
-            run.failed = e.failed;
-            break;
-          case 'retry':
-            this.log.debug(`${e.model} ${e.rowId}: retry ${e.retry} in ${e.delayMs} ms (${e.reason})`);
-            return;
-          case 'wait':
-            this.log.info(`${e.model}: the server asked to wait ${Math.round(e.delayMs / 1000)} s (${e.reason}); waiting until ${e.until}`);
-            progress.report({ message: ui`${run.done}/${run.total} · ${e.model} waits ${Math.round(e.delayMs / 1000)} s (server rate limit)` });
-            return;
-          case 'model-failed':
-            this.log.error(withFix(e.message, e.fix));
-            void showError(`PiSAR Review: ${withFix(e.message, e.fix)}`);
-            return;
-          case 'scoring-failed':
-            this.log.error(`Scoring failed: ${e.message}`);
-            // Kept on the session: the editor, the panel and the status bar say why outputs have no score.
-            session.setScoringFailure(e.message);
-            void showError(`PiSAR Review could not score: ${e.message}`);
-            return;
-          case 'done':
-            return;
-        }
-        const pct = run.total > 0 ? Math.floor((run.done / run.total) * 100) : 0;
-        progress.report({ message: uiText(run.meter.reading().text), increment: pct - lastPct });
-        lastPct = pct;
-        this.progressEmitter.fire(session);
-      };
-      let summary: RunSummary;
-      try {
-        summary = await runDataset({
-          dataset,
-          models: [...models],
-          results,
-          scorer,
-          rowIndexes: request.rowIndexes ? [...request.rowIndexes] : undefined,
-          modelNames: request.models ? [...request.models] : undefined,
-          rerun: request.rerun,
-          signal: run.controller.signal,
-          onEvent,
-          apiKeyFor: (model) => this.keys.keyFor(model),
-          requestCache,
-          corrections: correctionsInForce((await session.annotationStore()).corrections(), dataset),
-          reasoningMarkers: this.config.current.reasoningMarkers,
-          multiReference: this.config.current.multiReference,
-        });
-      } catch (err) {
-        if (err instanceof RunError) {
-          this.log.error(withFix(err.message, err.fix));
-          void showError(`PiSAR Review: ${withFix(err.message, err.fix)}`);
-          return undefined;
-        }
-        throw err;
-      }
-      this.log.info(`Scored ${session.file}: ${summary.done}/${summary.total} done, ${summary.called} called, ${summary.failed} failed, ${summary.reused} reused, ${Date.now() - started} ms${summary.cancelled ? ' (cancelled)' : ''}.`);
-      if (summary.scored > 0 && !summary.scoringError) session.setScoringFailure(undefined);
-      if (summary.cancelled) void showInfo(`PiSAR Review: scoring cancelled after ${summary.done} of ${summary.total}; finished results were kept.`);
-      else if (summary.total === 0) this.nothingToScore(session, request, models.length === 0);
-      else if (whole) this.announceDone(session, summary);
-      else if (summary.failed > 0 && summary.modelFailures.length === 0) {
-        void showWarning(`PiSAR Review: ${summary.failed} of ${summary.total} calls failed; hover a row for the reason, or see the log.`);
-      }
+      const summary = await this.runDataset(session, request, models, embedding, run.controller.signal, reporter.onEvent);
+      if (summary) this.announce(session, request, models, summary);
       return summary;
     } catch (err) {
       this.log.error(err as Error);
@@ -270,11 +185,79 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       return undefined;
     } finally {
       cancelSub.dispose();
-      runs.delete(run);
-      if (runs.size === 0) this.runs.delete(session);
-      this.setScoringContext();
-      this.progressEmitter.fire(session);
-      this.runningEmitter.fire(session);
+      this.ended(session, run);
+    }
+  }
+
+  /** The core run over the session's dataset and stores; undefined when the runner refused it (said to the person). */
+  private async runDataset(
+    session: DatasetSession,
+    request: ScoreRequest,
+    models: readonly ModelConfig[],
+    embedding: EmbeddingConfig,
+    signal: AbortSignal,
+    onEvent: (e: RunEvent) => void,
+  ): Promise<RunSummary | undefined> {
+    const started = Date.now();
+    const { runDataset, RunError } = loadEngine();
+    const results = await session.resultsStore();
+    const scorer = await this.scorerFor(embedding, session.file);
+    const requestCache = await this.cache();
+    const dataset = session.dataset;
+    this.log.info(`Scoring ${session.file}: ${request.rowIndexes ? `${request.rowIndexes.length} row(s)` : 'all rows'}, models ${request.models?.join(', ') ?? 'all'}${request.rerun ? ' (re-run)' : ''}.`);
+    try {
+      const summary = await runDataset({
+        dataset,
+        models: [...models],
+        results,
+        scorer,
+        rowIndexes: request.rowIndexes ? [...request.rowIndexes] : undefined,
+        modelNames: request.models ? [...request.models] : undefined,
+        rerun: request.rerun,
+        signal,
+        onEvent,
+        apiKeyFor: (model) => this.keys.keyFor(model),
+        requestCache,
+        corrections: correctionsInForce((await session.annotationStore()).corrections(), dataset),
+        reasoningMarkers: this.config.current.reasoningMarkers,
+        multiReference: this.config.current.multiReference,
+      });
+      this.log.info(`Scored ${session.file}: ${summary.done}/${summary.total} done, ${summary.called} called, ${summary.failed} failed, ${summary.reused} reused, ${Date.now() - started} ms${summary.cancelled ? ' (cancelled)' : ''}.`);
+      return summary;
+    } catch (err) {
+      if (!(err instanceof RunError)) throw err;
+      this.log.error(withFix(err.message, err.fix));
+      void showError(`PiSAR Review: ${withFix(err.message, err.fix)}`);
+      return undefined;
+    }
+  }
+
+  private began(session: DatasetSession, run: Run): void {
+    const runs = this.runs.get(session) ?? new Set<Run>();
+    runs.add(run);
+    this.runs.set(session, runs);
+    this.setScoringContext();
+    this.progressEmitter.fire(session);
+    this.runningEmitter.fire(session);
+  }
+
+  private ended(session: DatasetSession, run: Run): void {
+    const runs = this.runs.get(session);
+    runs?.delete(run);
+    if (runs?.size === 0) this.runs.delete(session);
+    this.setScoringContext();
+    this.progressEmitter.fire(session);
+    this.runningEmitter.fire(session);
+  }
+
+  /** What a finished run says: cancelled, nothing to do, done (a whole file), or failed calls (a few rows). */
+  private announce(session: DatasetSession, request: ScoreRequest, models: readonly ModelConfig[], summary: RunSummary): void {
+    if (summary.scored > 0 && !summary.scoringError) session.setScoringFailure(undefined);
+    if (summary.cancelled) void showInfo(`PiSAR Review: scoring cancelled after ${summary.done} of ${summary.total}; finished results were kept.`);
+    else if (summary.total === 0) this.nothingToScore(session, request, models.length === 0);
+    else if (request.rowIndexes === undefined) this.announceDone(session, summary);
+    else if (summary.failed > 0 && summary.modelFailures.length === 0) {
+      void showWarning(`PiSAR Review: ${summary.failed} of ${summary.total} calls failed; hover a row for the reason, or see the log.`);
     }
   }
 
