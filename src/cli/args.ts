@@ -91,9 +91,60 @@ export function lockTimeoutMs(text: string, usage: string): number {
 }
 
 export function writeJson(io: CliIo, document: unknown): void {
-  // Two writes, not one concatenation: a million-row document is not copied once more to add its newline.
-  io.stdout.write(JSON.stringify(document, null, 2));
-  io.stdout.write('\n');
+  // Written in pieces of about 1 MiB: a million-row document (compare's rows, report --rows) is never one string.
+  let pending = '';
+  writeIndentedJson(document, '', (text) => {
+    pending += text;
+    if (pending.length >= JSON_PIECE_CHARS) {
+      io.stdout.write(pending);
+      pending = '';
+    }
+  });
+  io.stdout.write(`${pending}\n`);
+}
+
+const JSON_PIECE_CHARS = 1 << 20;
+
+/**
+ * JSON.stringify(value, null, 2) with `indent` before each line after the first, handed out in pieces: an object's
+ * properties and an array's elements one at a time (an array's element whole, unless it is an array itself).
+ */
+export function writeIndentedJson(value: unknown, indent: string, write: (text: string) => void): void {
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return write('[]');
+    write('[');
+    for (let i = 0; i < value.length; i++) {
+      write(i === 0 ? `\n${inner}` : `,\n${inner}`);
+      const element: unknown = value[i];
+      if (Array.isArray(element)) writeIndentedJson(element, inner, write);
+      else write(indented(JSON.stringify(element, null, 2) ?? 'null', inner));
+    }
+    return write(`\n${indent}]`);
+  }
+  if (value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function' || value instanceof Number || value instanceof String || value instanceof Boolean) {
+    const text = JSON.stringify(value, null, 2);
+    if (text !== undefined) write(indented(text, indent));
+    return;
+  }
+  let first = true;
+  for (const key of Object.keys(value)) {
+    const property: unknown = (value as Record<string, unknown>)[key];
+    // What JSON.stringify leaves out of an object: undefined, functions, symbols (and what their toJSON makes so).
+    const container = property !== null && typeof property === 'object' && typeof (property as { toJSON?: unknown }).toJSON !== 'function';
+    const text = container ? undefined : JSON.stringify(property, null, 2);
+    if (!container && text === undefined) continue;
+    write(`${first ? '{' : ','}\n${inner}${JSON.stringify(key)}: `);
+    first = false;
+    if (container) writeIndentedJson(property, inner, write);
+    else write(indented(text!, inner));
+  }
+  write(first ? '{}' : `\n${indent}}`);
+}
+
+/** A JSON text's lines after the first moved right by `indent` (JSON strings hold no raw newline). */
+function indented(text: string, indent: string): string {
+  return indent === '' || !text.includes('\n') ? text : text.replace(/\n/g, `\n${indent}`);
 }
 
 /**

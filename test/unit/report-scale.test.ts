@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { bestThreshold, bestThresholdInterval, rocAuc, type LabelledScore } from '../../src/core/report/calibration';
 import { lcsLength, rougeL, TokenIds, tokens } from '../../src/core/report/rougeL';
+import { writeJson, writeIndentedJson } from '../../src/cli/args';
+import { dict } from '../../src/core/security/ownKeys';
 import { ANALYTIC_MIN, bootstrapInterval, bootstrapSummary, ranks, seededRandom } from '../../src/core/report/stats';
 
 /** Scores with ties (two decimals) from a seeded generator, bad ones lower on average. */
@@ -132,5 +134,33 @@ describe('ROUGE-L at scale: the fast paths give the textbook answers', () => {
     assert.equal(new Set(first).size, words.length, 'different tokens, different ids');
     assert.deepEqual(ids.of(words.map((w) => w.toUpperCase()).join(', ')), first, 'upper case: the same ids');
     assert.deepEqual(words.map((w) => ids.of(`(${w.toLowerCase()})`)[0]), first, 'one at a time, lower case: the same ids');
+  });
+});
+
+describe('--json documents written in pieces', () => {
+  it('read exactly as JSON.stringify(document, null, 2) writes them, whatever the values', () => {
+    const row = dict<unknown>();
+    row.ft = { status: 'scored', score: 0.5, cut: ['output'] };
+    row.gone = undefined;
+    const documents: unknown[] = [
+      {}, [], null, 'text', 0, [[]], [{}], { a: [] }, { a: {} },
+      {
+        schema: 'x@1', when: new Date(0), skip: undefined, fn: () => 1, sym: Symbol('s'), boxed: new Number(3), text: new String('t\nu'),
+        map: new Map([[1, 2]]), nested: { deeper: { list: [1, 'two\n"three"', null, undefined, () => 2, [3, [4, []]], { x: undefined }, { y: [{}] }] } },
+        rows: Array.from({ length: 50 }, (_, i) => ({ id: `r${i}\u2028é`, line: i + 1, results: row, maybe: i % 2 ? undefined : -0 })),
+        withToJSON: { toJSON: () => ({ made: [1, { by: 'toJSON' }] }) }, onlyUndefined: { a: undefined }, nan: NaN, inf: -Infinity,
+      },
+    ];
+    for (const document of documents) {
+      const pieces: string[] = [];
+      writeIndentedJson(document, '', (text) => pieces.push(text));
+      assert.equal(pieces.join(''), JSON.stringify(document, null, 2));
+    }
+    // writeJson: the same text and a newline, in pieces of about 1 MiB.
+    const big = { rows: Array.from({ length: 30_000 }, (_, i) => ({ id: `r${i}`, a: i / 7, b: [i, { c: 'x'.repeat(i % 40) }] })) };
+    const writes: string[] = [];
+    writeJson({ stdout: { write: (text: string) => writes.push(text) }, stderr: process.stderr, env: {}, cwd: '.' } as never, big);
+    assert.equal(writes.join(''), `${JSON.stringify(big, null, 2)}\n`);
+    assert.ok(writes.length > 2 && writes.every((w) => w.length < 2 * 1024 * 1024), `${writes.length} writes`);
   });
 });
