@@ -1,4 +1,4 @@
-import type { CalibrationCurvePointView, CalibrationView, ConfusionView } from '../../shared/statisticsView';
+import type { CalibrationView, ConfusionView } from '../../shared/statisticsView';
 import { DEFAULT_SEED, percentileInterval, seededRandom, type BootstrapOptions, type Interval } from './stats';
 
 /**
@@ -164,7 +164,6 @@ export function bestThresholdInterval(points: readonly LabelledScore[], options:
   return found.length === 0 ? null : percentileInterval(Float64Array.from(found));
 }
 
-export type CalibrationCurvePoint = CalibrationCurvePointView;
 export type Calibration = CalibrationView;
 
 export interface CalibrationOptions extends BootstrapOptions {

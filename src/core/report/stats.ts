@@ -1,4 +1,4 @@
-import type { EstimateView, IntervalMethodView, IntervalView, PairedTestMethodView } from '../../shared/statisticsView';
+import type { EstimateView, IntervalView, PairedTestMethodView } from '../../shared/statisticsView';
 
 /**
  * The statistics behind "is this gap real?": seeded bootstrap intervals, the Wilson interval of a
@@ -14,7 +14,6 @@ export const DEFAULT_SEED = 20240917;
 export const DEFAULT_RESAMPLES = 2000;
 
 export type Interval = IntervalView;
-export type IntervalMethod = IntervalMethodView;
 /**
  * Above this many values, intervals of a mean, a median and a share take their large-sample forms: one pass instead
  * of thousands of resamples (a 1,000,000-row report spent a minute in bootstraps), equal to the bootstrap's within

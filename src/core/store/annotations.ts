@@ -241,11 +241,6 @@ export function foldAnnotationLog(events: Iterable<AnnotationEvent>): Annotation
   return { annotations: [...byId.values()], corrections, adjudications, duplicates };
 }
 
-/** Folds events into the annotations that stand (see foldAnnotationLog). */
-export function foldAnnotationEvents(events: Iterable<AnnotationEvent>): Annotation[] {
-  return foldAnnotationLog(events).annotations;
-}
-
 function setEvent(a: Omit<Annotation, 'createdAt' | 'updatedAt'>, at: string, eventId: string, reviewer: string | undefined): AnnotationEvent {
   return {
     v: 1, op: 'set', id: a.id, at, eventId,
