@@ -26,6 +26,7 @@ export class ProgressBar {
     this.update(e);
     if (e.kind === 'model-failed') this.message([`model "${e.model}" stopped: ${e.message}`, `  fix: ${e.fix}`]);
     if (e.kind === 'scoring-failed') this.message([`scoring failed: ${e.message}`]);
+    if (e.kind === 'contradiction-failed') this.message([`contradiction check failed: ${e.message}`]);
     if (e.kind === 'wait') this.message([`model "${e.model}": the server asked to wait ${Math.round(e.delayMs / 1000)} s (${e.reason}); waiting until ${e.until.slice(11, 19)} UTC, then retrying`]);
   }
 

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { labelMapping, parseLabels, parseModelNames, parseThreshold, problemText, SettingKeys } from '../../core/config/settings';
+import { labelMapping, parseLabels, parseModelNames, parseContradictionThreshold, parseThreshold, problemText, SettingKeys } from '../../core/config/settings';
 import { orderModels } from '../../core/rules/rules';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
@@ -23,7 +23,7 @@ import { selectModels } from './score';
 import { dict } from '../../core/security/ownKeys';
 
 const usage =
-  'pisar-review report <file> [--format md|csv|json | --json] [--rows] [--threshold 0.7] [--models a,b] [--seed N] [--max-pair-models N] ' +
+  'pisar-review report <file> [--format md|csv|json | --json] [--rows] [--threshold 0.7] [--contradiction-threshold 0.5] [--models a,b] [--seed N] [--max-pair-models N] ' +
   '[--bad-labels a,b] [--good-labels a,b] [--baselines a,b] [--slice FIELD] [--original-references] [--config <path>] [--field ROLE=KEY]... [--max-inflated-bytes N]';
 
 type ReportFormat = 'md' | 'csv' | 'json';
@@ -59,6 +59,7 @@ const options = {
   json: { type: 'boolean' },
   rows: { type: 'boolean' },
   threshold: { type: 'string' },
+  'contradiction-threshold': { type: 'string' },
   models: { type: 'string' },
   seed: { type: 'string' },
   'max-pair-models': { type: 'string' },
@@ -106,6 +107,7 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   if (!FORMATS.includes(format)) throw new UsageError(`--format ${values.format}: expected one of ${FORMATS.join(', ')}`, usage);
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
   const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
+  const contradictionThreshold = fromFlag('contradiction-threshold', values['contradiction-threshold'] as string | undefined, (text) => parseContradictionThreshold(text, 'contradiction-threshold'), settings.contradiction.threshold, usage);
   const seed = parseCount('seed', values.seed, DEFAULT_SEED, usage);
   const maxPairModels = parseCount('max-pair-models', values['max-pair-models'], DEFAULT_MAX_PAIR_MODELS, usage);
   const labels = labelOptions(values['bad-labels'], values['good-labels'], settings.calibration);
@@ -130,12 +132,12 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     // Numbers count only results scored on this machine; results read from the file are shown and counted apart.
     const scored = resultsUnderReferences(scoredHereOnly(results), corrections, choice);
     const referencesOfRow = (row: DatasetRow) => (choice === 'corrected' ? effectiveReferences(row, corrections.get(row.id)) : referencesOf(row));
-    const summary = withFromFile(summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines, prices: pricesOf(settings.models) }), origin);
+    const summary = withFromFile(summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines, prices: pricesOf(settings.models), contradictionThreshold }), origin);
     const sliceField = values.slice?.trim();
     if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
     const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referencesOf: referencesOfRow, multiReference: settings.multiReference });
     const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField, humanModels: settings.humanModels });
-    const rows = values.rows ? rowReports(dataset, scored, models, threshold, statisticsRows, corrections, results) : undefined;
+    const rows = values.rows ? rowReports(dataset, scored, models, threshold, statisticsRows, corrections, results, contradictionThreshold) : undefined;
     const units = agreementUnits(annotations.all(), annotations.adjudications(), dataset);
     const agreement = units.some((u) => u.ratings.size > 0) ? agreementReport(units, dataset.rowCount, { seed }) : undefined;
     for (const p of [...results.problems, ...annotations.problems]) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
@@ -163,7 +165,7 @@ function reportRowOf(row: RowReport): ReportRow {
   const scores = dict<ReportRow['scores'][string]>();
   for (const [model, cell] of Object.entries(row.results)) {
     if (cell.status === 'missing') continue;
-    if (cell.status === 'scored') scores[model] = { score: cell.score, ...(cell.rougeL !== undefined ? { rougeL: cell.rougeL } : {}) };
+    if (cell.status === 'scored') scores[model] = { score: cell.score, ...(cell.rougeL !== undefined ? { rougeL: cell.rougeL } : {}), ...(cell.nli ? { nli: cell.nli } : {}) };
     else if (cell.status === 'failed') scores[model] = { score: null, error: cell.kind };
     else if (cell.status === 'stale') scores[model] = { score: null, stale: true };
     else if (cell.status === 'from-file') scores[model] = { score: null, fromFile: true };

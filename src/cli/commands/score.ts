@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelConfig } from '../../core/config/models';
-import { parseEmbeddingDtype, parseEndpointUrl, parseMultiReference, parseThreshold, type EmbeddingConfig, type ReviewSettings } from '../../core/config/settings';
+import { parseContradictionThreshold, parseEmbeddingDtype, parseEndpointUrl, parseMultiReference, parseThreshold, type EmbeddingConfig, type ReviewSettings } from '../../core/config/settings';
+import type { NliChecker, NliIdentity } from '../../core/scoring/nli';
 import type { MultiReference } from '../../core/rules/multiReference';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
@@ -25,7 +26,7 @@ import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode,
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
-  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--multi-reference best|mean] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--tag <checkpoint>] [--break-lock] [--lock-timeout <s>] [--progress-interval <s>] [--json]';
+  '[--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--threshold 0.7] [--multi-reference best|mean] [--contradiction] [--nli-model <id|dir>] [--contradiction-threshold 0.5] [--field ROLE=KEY]... [--max-inflated-bytes N] [--rerun] [--tag <checkpoint>] [--break-lock] [--lock-timeout <s>] [--progress-interval <s>] [--json]';
 
 /** The `--json` document of `score`; its shape is part of the CLI's public contract. */
 export interface ScoreDocument {
@@ -42,6 +43,10 @@ export interface ScoreDocument {
   /** Failed (row, model) pairs of this run (first 100), with their reasons. */
   failures: RunSummary['failures'];
   scoringError: string | null;
+  /** With --contradiction (or contradiction.enabled): the NLI model (id, weights) and the threshold; null when the check was off. */
+  contradiction: { model: NliIdentity; threshold: number } | null;
+  /** Set when the contradiction check failed as a whole (scores were kept, unchecked). */
+  contradictionError: string | null;
   summary: DatasetSummary;
   /** Where rows have several references or outputs are marked human: the band and each model against it (as report's statistics.humanBand). */
   humanBand?: HumanBandView;
@@ -65,6 +70,9 @@ const options = {
   'cache-dir': { type: 'string' },
   threshold: { type: 'string' },
   'multi-reference': { type: 'string' },
+  contradiction: { type: 'boolean' },
+  'nli-model': { type: 'string' },
+  'contradiction-threshold': { type: 'string' },
   ...DATASET_FLAGS,
   rerun: { type: 'boolean' },
   tag: { type: 'string' },
@@ -143,6 +151,8 @@ interface ScoreRun {
   readonly settings: ReviewSettings;
   readonly threshold: number;
   readonly multiReference: MultiReference;
+  /** The contradiction check: on (--contradiction, --nli-model or contradiction.enabled) with its model, and the threshold the table reads. */
+  readonly contradiction: { readonly on: boolean; readonly model: string; readonly threshold: number };
   readonly embedding: EmbeddingChoice;
   readonly cacheDir: string;
   readonly dataset: Dataset;
@@ -167,10 +177,22 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
     if (err instanceof ScorerError) throw new UsageError(err.message, usage);
     throw err;
   }
+  let nli: NliChecker | undefined;
+  if (plan.contradiction.on) {
+    const { createNliChecker } = await import('../../core/scoring/nli');
+    try {
+      nli = createNliChecker({ model: plan.contradiction.model, baseDir: io.cwd, cacheDir });
+    } catch (err) {
+      await scorer.dispose().catch(() => undefined);
+      await dataset.close();
+      if (err instanceof ScorerError) throw new UsageError(`--nli-model / contradiction.model: ${err.message}`, usage);
+      throw err;
+    }
+  }
   const progress = new ProgressBar(io, 'score', pricesOf(settings.models), progressEveryMs(values['progress-interval'], usage));
   let summary: RunSummary;
   try {
-    summary = await scoreDataset(plan, scorer, progress, io);
+    summary = await scoreDataset(plan, scorer, nli, progress, io);
   } catch (err) {
     progress.clear();
     if (err instanceof RunError) {
@@ -181,9 +203,10 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   } finally {
     progress.stop();
     await scorer.dispose().catch(() => undefined);
+    await nli?.dispose().catch(() => undefined);
     await dataset.close();
   }
-  return printScore(plan, scorer, summary, io);
+  return printScore(plan, scorer, nli, summary, io);
 }
 
 /** Reads the flags and settings, opens the dataset and its results; says what it skipped on stderr. */
@@ -191,6 +214,12 @@ async function openScoreRun(values: ScoreValues, file: string, io: CliIo): Promi
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
   const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
   const multiReference = fromFlag('multi-reference', values['multi-reference'] as string | undefined, (text) => parseMultiReference(text, 'multi-reference'), settings.multiReference, usage);
+  const contradiction = {
+    // --nli-model names the model of the check and turns it on; --contradiction turns it on with the configured model.
+    on: values.contradiction === true || values['nli-model'] !== undefined || settings.contradiction.enabled,
+    model: (values['nli-model'] as string | undefined) ?? settings.contradiction.model,
+    threshold: fromFlag('contradiction-threshold', values['contradiction-threshold'] as string | undefined, (text) => parseContradictionThreshold(text, 'contradiction-threshold'), settings.contradiction.threshold, usage),
+  };
   const datasetOptions = datasetOptionsOf(values, settings, usage);
   const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
   // Checked before any file is opened: a bad flag is a usage error.
@@ -209,11 +238,11 @@ async function openScoreRun(values: ScoreValues, file: string, io: CliIo): Promi
   const results = await ResultsStore.open(dataset.file);
   for (const p of results.problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
   if (values.tag !== undefined && !values.tag.trim()) throw new UsageError('--tag: give the run a name, e.g. --tag ckpt-1200', usage);
-  return { values, settings, threshold, multiReference, embedding, cacheDir, dataset, results, known, modelNames };
+  return { values, settings, threshold, multiReference, contradiction, embedding, cacheDir, dataset, results, known, modelNames };
 }
 
 /** The run: the core runner over the dataset, Ctrl-C handled; its events go to `progress`, which only reports them. */
-async function scoreDataset(plan: ScoreRun, scorer: Scorer, progress: ProgressBar, io: CliIo): Promise<RunSummary> {
+async function scoreDataset(plan: ScoreRun, scorer: Scorer, nli: NliChecker | undefined, progress: ProgressBar, io: CliIo): Promise<RunSummary> {
   const { values, settings, dataset, results, cacheDir } = plan;
   // Reviewers' corrected references are scored against (no model call for rows already answered).
   const annotations = await AnnotationStore.forDataset(dataset.file, { repair: false });
@@ -236,7 +265,7 @@ async function scoreDataset(plan: ScoreRun, scorer: Scorer, progress: ProgressBa
   process.on('SIGINT', onSigint);
   try {
     return await runDataset({
-      dataset, models: settings.models, results, scorer, modelNames: plan.modelNames, rerun: values.rerun ?? false,
+      dataset, models: settings.models, results, scorer, ...(nli ? { nli } : {}), modelNames: plan.modelNames, rerun: values.rerun ?? false,
       signal: controller.signal, stopSignal: stop.signal, corrections, ...(tag ? { tag } : {}),
       unsavedDir: path.join(cacheDir, 'unsaved'),
       apiKeyFor: async (m: ModelConfig) => envKeyFor(m, io, 'score', toldKeys),
@@ -253,13 +282,13 @@ async function scoreDataset(plan: ScoreRun, scorer: Scorer, progress: ProgressBa
 }
 
 /** The table (or the --json document), the run's counts and failures; returns the exit code. */
-async function printScore(plan: ScoreRun, scorer: Scorer, summary: RunSummary, io: CliIo): Promise<number> {
+async function printScore(plan: ScoreRun, scorer: Scorer, nli: NliChecker | undefined, summary: RunSummary, io: CliIo): Promise<number> {
   const { values, settings, dataset, results, known, modelNames, threshold, multiReference, embedding } = plan;
   // As report counts: results scored here; those read from the file and foreign models are counted apart, with the fix.
   const origin = resultsOrigin(dataset.rowIds(), results, [...new Set([...known, ...results.models()])], new Set([...settings.models.map((m) => m.name), ...dataset.modelNames]));
   const foreign = new Set(origin.foreign.map((f) => f.model));
   const shownModels = [...new Set([...(modelNames ?? known), ...(modelNames ? [] : results.models())])].filter((m) => modelNames || !foreign.has(m));
-  const table = withFromFile(summarize(summaryRowsOf(dataset), scoredHereOnly(results), threshold, { models: shownModels, baselines: settings.baselineModels, prices: pricesOf(settings.models) }), origin);
+  const table = withFromFile(summarize(summaryRowsOf(dataset), scoredHereOnly(results), threshold, { models: shownModels, baselines: settings.baselineModels, prices: pricesOf(settings.models), contradictionThreshold: plan.contradiction.threshold }), origin);
   const humanBand = await humanBandOf(dataset, scoredHereOnly(results), shownModels, { threshold, humanModels: settings.humanModels, multiReference });
   if (values.json) {
     const doc: ScoreDocument = {
@@ -277,6 +306,8 @@ async function printScore(plan: ScoreRun, scorer: Scorer, summary: RunSummary, i
       modelFailures: summary.modelFailures,
       failures: summary.failures,
       scoringError: summary.scoringError ?? null,
+      contradiction: nli ? { model: nli.identity(), threshold: plan.contradiction.threshold } : null,
+      contradictionError: summary.contradictionError ?? null,
       summary: table,
       ...(humanBand ? { humanBand } : {}),
       problems: [...results.problems],
@@ -295,6 +326,10 @@ async function printScore(plan: ScoreRun, scorer: Scorer, summary: RunSummary, i
   if (summary.scoringError) {
     const check = embedding.provider === 'remote' ? 'Check --embedding-url and --embedding-remote-model (the endpoint and the model it serves)' : 'Check --embedding-model / --cache-dir';
     io.stderr.write(`pisar-review score: scoring failed (${summary.scoringError}); outputs were stored unscored and will be scored on the next run. ${check}.\n`);
+    return ExitCode.usageOrInput;
+  }
+  if (summary.contradictionError) {
+    io.stderr.write(`pisar-review score: the contradiction check failed (${summary.contradictionError}); scores were stored unchecked and will be checked on the next run with --contradiction. Check --nli-model / contradiction.model and --cache-dir.\n`);
     return ExitCode.usageOrInput;
   }
   if (summary.cancelled) {

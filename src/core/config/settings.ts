@@ -4,6 +4,7 @@ import { FIELD_ROLES } from '../dataset/fields';
 import type { FieldMapping, FieldRole, OpenDatasetOptions } from '../dataset/types';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../report/calibration';
 import { DEFAULT_THRESHOLD } from '../rules/rules';
+import { DEFAULT_CONTRADICTION_THRESHOLD } from '../rules/contradiction';
 import { regularFileStat, UnsafeFileError } from '../store/safeFile';
 import { parseReasoningMarkers, type ReasoningMarker } from '../rules/reasoning';
 import { ConfigError, httpUrlProblem, parseModelList, type ModelConfig } from './models';
@@ -46,9 +47,15 @@ export const SettingKeys = {
   datasetMaxInflatedBytes: 'dataset.maxInflatedBytes',
   judgeModel: 'judge.model',
   judgePrompt: 'judge.prompt',
+  contradictionEnabled: 'contradiction.enabled',
+  contradictionModel: 'contradiction.model',
+  contradictionThreshold: 'contradiction.threshold',
 } as const;
 
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
+/** The contradiction check's natural-language-inference cross-encoder (downloaded on first use, like the embedding model). */
+export const DEFAULT_NLI_MODEL = 'Xenova/nli-deberta-v3-xsmall';
+
 export const DEFAULT_ANNOTATION_LABELS: readonly string[] = ['wrong', 'incomplete', 'hallucinated', 'off-topic', 'fine'];
 
 /** A setting that could not be used: where, what is wrong, the fix, and what is used instead. */
@@ -106,6 +113,15 @@ export function parseMaxUnknownShare(value: unknown, key: string = SettingKeys.e
   if (typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= 1) return { value: n };
   return problem(DEFAULT_MAX_UNKNOWN_SHARE, key, `must be a number from 0 to 1 (a share of word pieces); got ${shown(value)}`,
     `Set it to the share of unknown word pieces above which a pair is not measured, e.g. ${DEFAULT_MAX_UNKNOWN_SHARE}.`, `the default ${DEFAULT_MAX_UNKNOWN_SHARE}`);
+}
+
+/** The contradiction threshold: a probability from 0 to 1 (a flag's text is read as a number). */
+export function parseContradictionThreshold(value: unknown, key: string = SettingKeys.contradictionThreshold): Parsed<number> {
+  if (unset(value)) return { value: DEFAULT_CONTRADICTION_THRESHOLD };
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n === 'number' && Number.isFinite(n) && n >= 0 && n <= 1) return { value: n };
+  return problem(DEFAULT_CONTRADICTION_THRESHOLD, key, `must be a probability from 0 to 1; got ${shown(value)}`,
+    `Set it to the P(contradiction) at which an output is flagged as contradicting its reference, e.g. ${DEFAULT_CONTRADICTION_THRESHOLD}.`, `the default ${DEFAULT_CONTRADICTION_THRESHOLD}`);
 }
 
 export function parseThreshold(value: unknown, key: string = SettingKeys.threshold): Parsed<number> {
@@ -309,6 +325,17 @@ export interface ReviewSettings {
   };
   /** The LLM judge: which configured model judges (empty: none chosen) and the prompt it is sent. */
   readonly judge: JudgeSettings;
+  /** The contradiction check: off by default (it downloads a second model); see docs/scoring.md. */
+  readonly contradiction: ContradictionConfig;
+}
+
+export interface ContradictionConfig {
+  /** Check every scored output against the reference it matched with an NLI cross-encoder. */
+  readonly enabled: boolean;
+  /** Hub id or a local folder (written as a path). */
+  readonly model: string;
+  /** P(contradiction) at or above which an output is flagged. */
+  readonly threshold: number;
 }
 
 export interface JudgeSettings {
@@ -337,7 +364,7 @@ export interface SettingsSource {
 }
 
 /** Keys that hold an object of settings in a JSON document. */
-const GROUPS = ['scoring', 'embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset', 'review', 'judge'];
+const GROUPS = ['scoring', 'embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset', 'review', 'judge', 'contradiction'];
 
 /** Reads and checks every setting; each bad one is a problem and its default is used. */
 export function readSettings(source: SettingsSource): SettingsRead {
@@ -384,6 +411,11 @@ export function readSettings(source: SettingsSource): SettingsRead {
     judge: {
       model: take(parseText(source.get(K.judgeModel), K.judgeModel, '', 'the name of one of "models", "gpt-4o-judge"')),
       prompt: take(parseJudgePrompt(source.get(K.judgePrompt))),
+    },
+    contradiction: {
+      enabled: take(parseSwitch(source.get(K.contradictionEnabled), K.contradictionEnabled, false)),
+      model: take(parseText(source.get(K.contradictionModel), K.contradictionModel, DEFAULT_NLI_MODEL, `"${DEFAULT_NLI_MODEL}" or a folder holding an ONNX NLI model`)),
+      threshold: take(parseContradictionThreshold(source.get(K.contradictionThreshold))),
     },
   };
   const models = settings.models;

@@ -11,6 +11,7 @@ import { csvCell, markdownCell } from '../security/escape';
 import { costText } from '../rules/cost';
 import type { EmbeddingOrigin } from '../store/provenance';
 import { embeddingText } from './origin';
+import { DEFAULT_CONTRADICTION_THRESHOLD } from '../rules/contradiction';
 
 /**
  * The one report renderer: the CLI's `report`, `score` and `compare`, and the panel's export all
@@ -44,6 +45,8 @@ export interface ReportModelSummary {
   readonly answeredBy?: readonly AnsweredBy[];
   /** Results read from the file, not scored on this machine (left out of the numbers). */
   readonly fromFile?: number;
+  /** The contradiction check: scored outputs checked, and those flagged as contradicting their reference. */
+  readonly contradiction?: { readonly checked: number; readonly contradicts: number };
 }
 
 export interface ReportGap {
@@ -68,6 +71,8 @@ export interface ReportSummary {
   readonly selection?: string;
   /** The embedding models (id, dtype, weights hash) behind the scores counted; every output names them with the threshold. */
   readonly embedding?: readonly EmbeddingOrigin[];
+  /** With contradiction checks counted: the P(contradiction) at or above which an output is flagged. */
+  readonly contradictionThreshold?: number;
 }
 
 export interface ReportCell {
@@ -84,6 +89,8 @@ export interface ReportCell {
   readonly rougeL?: number;
   /** The model the server said answered, when it is not the model asked. */
   readonly answeredBy?: string;
+  /** The contradiction check: P(contradiction) against the matched reference, and whether it is at or above the threshold. */
+  readonly nli?: { readonly contradiction: number; readonly contradicts: boolean; readonly reference?: number };
 }
 
 export interface ReportRow {
@@ -155,10 +162,12 @@ export function reportSummaryOf(summary: DatasetSummary, extra: Pick<ReportSumma
       ...(m.tokens.withUsage > 0 ? { tokens: { input: m.tokens.input, output: m.tokens.output } } : {}), ...(m.cost !== null ? { cost: m.cost } : {}),
       ...(m.answeredBy ? { answeredBy: m.answeredBy } : {}),
       ...(m.fromFile !== undefined ? { fromFile: m.fromFile } : {}),
+      ...(m.contradiction ? { contradiction: m.contradiction } : {}),
     })),
     gaps: summary.gaps.map((g) => ({ a: g.a, b: g.b, difference: g.difference })),
     suspect: summary.suspectReferences,
     suspectRule: summary.suspectRule,
+    ...(summary.contradictionThreshold !== undefined ? { contradictionThreshold: summary.contradictionThreshold } : {}),
   };
 }
 
@@ -232,21 +241,25 @@ function summaryTable(s: ReportSummary): Table {
   const withCost = s.models.some((m) => m.cost !== undefined && m.cost !== null);
   const withAnsweredBy = s.models.some((m) => m.answeredBy !== undefined);
   const withFromFile = s.models.some((m) => (m.fromFile ?? 0) > 0);
+  const withContradiction = s.models.some((m) => m.contradiction !== undefined);
   const header = [
     'model', ...(withRows ? ['rows'] : []), 'scored', 'mean', 'median', `share >= ${s.threshold}`, 'failed', ...(withEmpty ? ['empty'] : []), ...(withUnmeasurable ? ['not measurable'] : []),
     ...(withCut ? ['cut at model limit'] : []), ...(withStale ? ['stale'] : []), ...(withTokens ? ['input tokens', 'output tokens'] : []), ...(withCost ? ['cost'] : []),
     ...(withAnsweredBy ? ['answered by (not the model asked)'] : []), ...(withFromFile ? ['from the file (not counted)'] : []),
+    ...(withContradiction ? [`contradicts reference (P >= ${s.contradictionThreshold ?? DEFAULT_CONTRADICTION_THRESHOLD})`, 'contradiction checked'] : []),
   ];
   const text = s.models.map((m) => [
     m.model, ...(withRows ? [String(m.rows ?? '')] : []), String(m.scored), scoreText(m.mean, s.threshold), scoreText(m.median, s.threshold), percent(m.shareAtLeast), String(m.failures),
     ...(withEmpty ? [String(m.empty ?? 0)] : []), ...(withUnmeasurable ? [String(m.unmeasurable ?? 0)] : []), ...(withCut ? [String(m.cut ?? 0)] : []), ...(withStale ? [String(m.stale ?? '')] : []),
     ...(withTokens ? [m.tokens ? String(m.tokens.input) : '', m.tokens ? String(m.tokens.output) : ''] : []), ...(withCost ? [costText(m.cost)] : []),
     ...(withAnsweredBy ? [answeredByText(m.answeredBy)] : []), ...(withFromFile ? [String(m.fromFile ?? 0)] : []),
+    ...(withContradiction ? [m.contradiction ? String(m.contradiction.contradicts) : '', m.contradiction ? String(m.contradiction.checked) : ''] : []),
   ]);
   const values = s.models.map((m) => [
     m.model, ...(withRows ? [m.rows] : []), m.scored, m.mean, m.median, m.shareAtLeast, m.failures, ...(withEmpty ? [m.empty ?? 0] : []), ...(withUnmeasurable ? [m.unmeasurable ?? 0] : []),
     ...(withCut ? [m.cut ?? 0] : []), ...(withStale ? [m.stale] : []), ...(withTokens ? [m.tokens?.input ?? null, m.tokens?.output ?? null] : []), ...(withCost ? [m.cost ?? null] : []),
     ...(withAnsweredBy ? [answeredByText(m.answeredBy)] : []), ...(withFromFile ? [m.fromFile ?? 0] : []),
+    ...(withContradiction ? [m.contradiction?.contradicts ?? null, m.contradiction?.checked ?? null] : []),
   ]);
   return { title: 'Summary', header, text, values, numeric: header.map((_, i) => i > 0) };
 }
@@ -520,7 +533,8 @@ function scoreCell(cell: ReportCell | undefined, threshold: number): string {
   if (cell.unmeasurable) return `not measurable${by}`;
   if (cell.score === null) return `${cell.error ? `failed: ${cell.error}` : 'n/a'}${by}`;
   // A text marker as well as the number: the report is read without colours.
-  return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}${by}`;
+  const contradiction = cell.nli?.contradicts ? ` ⚠ contradicts reference${cell.nli.reference !== undefined ? ` ${cell.nli.reference + 1}` : ''} (P ${cell.nli.contradiction.toFixed(2)})` : '';
+  return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}${contradiction}${by}`;
 }
 
 /** The models some row carries an output text of, in column order. */
@@ -617,16 +631,20 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
   // answered_by:<model> only for models some row was answered in place of (the model the server named)
   const answered = new Set(input.models.filter((m) => rows.some((r) => ownValue(r.scores, m)?.answeredBy !== undefined)));
   const withOutputs = outputModels(input, rows);
+  // contradiction:<model> (P) and contradicts:<model> (true/false) only for models some row was checked for
+  const checked = new Set(input.models.filter((m) => rows.some((r) => ownValue(r.scores, m)?.nli !== undefined)));
   const header = [
     'id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected_reference'] : []),
-    ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`, ...(answered.has(m) ? [`answered_by:${m}`] : [])]),
+    ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`, ...(answered.has(m) ? [`answered_by:${m}`] : []), ...(checked.has(m) ? [`contradiction:${m}`, `contradicts:${m}`] : [])]),
     ...withOutputs.map((m) => `output:${m}`), ...(withAnnotations ? ['annotations'] : []),
   ];
   const values = rows.map((row) => [
     row.id, row.line, ...(withText ? [row.input ?? '', row.reference ?? ''] : []), ...(withCorrections ? [row.correctedReference ?? ''] : []),
     ...input.models.flatMap((m) => {
       const c = ownValue(row.scores, m);
-      return [c?.stale || c?.fromFile ? null : c?.score, c?.stale ? 'stale' : c?.fromFile ? 'from the file' : c?.error, c?.rougeL, ...(answered.has(m) ? [c?.answeredBy] : [])];
+      const nli = c?.stale || c?.fromFile ? undefined : c?.nli;
+      return [c?.stale || c?.fromFile ? null : c?.score, c?.stale ? 'stale' : c?.fromFile ? 'from the file' : c?.error, c?.rougeL, ...(answered.has(m) ? [c?.answeredBy] : []),
+        ...(checked.has(m) ? [nli?.contradiction, nli ? String(nli.contradicts) : null] : [])];
     }),
     ...withOutputs.map((m) => ownValue(row.outputs ?? {}, m) ?? ''),
     ...(withAnnotations ? [annotationText(row)] : []),

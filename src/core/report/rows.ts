@@ -9,6 +9,7 @@ import { getField, referencesOf } from '../dataset/fields';
 import { combineReferenceScores, humanAgreement, type MultiReference } from '../rules/multiReference';
 import type { ResultLookup } from './summary';
 import { dict } from '../security/ownKeys';
+import { contradicts } from '../rules/contradiction';
 
 /** One row's current result per model, for `report --rows`. */
 export interface RowReport {
@@ -22,7 +23,8 @@ export interface RowReport {
 export type RowCell = (
   /** `rougeL`: ROUGE-L F of the output against the reference (absent when the row has no reference). */
   /** A row with several references: `referenceScores` against each, `matchedReference` the 0-based index of the best, `multiReference` how `score` reads them. */
-  | { status: 'scored'; score: number; pass: boolean; rougeL?: number; cut?: ('output' | 'reference')[]; referenceScores?: (number | null)[]; matchedReference?: number; multiReference?: 'best' | 'mean' }
+  /** `nli`: the contradiction check against the matched reference (`reference` its index where there are several): P(contradiction) and whether it is at or above the threshold. */
+  | { status: 'scored'; score: number; pass: boolean; rougeL?: number; cut?: ('output' | 'reference')[]; referenceScores?: (number | null)[]; matchedReference?: number; multiReference?: 'best' | 'mean'; nli?: RowNli }
   | { status: 'unscored' }
   | { status: 'empty' }
   /** Most word pieces of the output or the reference are unknown to the embedding model: the shares above the limit. */
@@ -36,6 +38,19 @@ export type RowCell = (
   /** The model the server said answered (`response.model`), when it is not the model asked. */
   answeredBy?: string;
 };
+
+/** A cell's contradiction check, as report --rows and every export show it. */
+export interface RowNli {
+  contradiction: number;
+  contradicts: boolean;
+  reference?: number;
+}
+
+/** The contradiction check of a scored result for a report cell; undefined when it was not checked. */
+export function rowNliOf(r: StoredResult, contradictionThreshold?: number): RowNli | undefined {
+  if (!r.nli) return undefined;
+  return { contradiction: r.nli.contradiction, contradicts: contradicts(r, contradictionThreshold), ...(r.nli.reference !== undefined ? { reference: r.nli.reference } : {}) };
+}
 
 /** The dataset as the report reads it: the index, and its rows parsed in order. */
 export interface ReportDataset extends RowLookup {
@@ -127,6 +142,8 @@ export function rowReports(
   corrections?: ReadonlyMap<string, { readonly reference: string }>,
   /** Every stored result, those read from the file too: where `results` has none, such a result shows as 'from-file'. */
   stored?: ResultLookup,
+  /** P(contradiction) at or above which a checked output is flagged (default 0.5). */
+  contradictionThreshold?: number,
 ): RowReport[] {
   const ids = dataset.rowIds();
   const out: RowReport[] = [];
@@ -136,7 +153,7 @@ export function rowReports(
     const stats = statisticsRows?.[i];
     for (const model of models) {
       const result = results.latest(ids[i], model);
-      const cell = cellOf(result, hash, threshold, stored?.latest(ids[i], model));
+      const cell = cellOf(result, hash, threshold, stored?.latest(ids[i], model), contradictionThreshold);
       if (result?.answeredBy !== undefined && cell.status !== 'stale') cell.answeredBy = result.answeredBy;
       const lexical = stats?.cells[model]?.rougeL;
       if (cell.status === 'scored' && lexical !== undefined) cell.rougeL = lexical;
@@ -148,7 +165,7 @@ export function rowReports(
   return out;
 }
 
-function cellOf(r: StoredResult | undefined, hash: string, threshold: number, stored?: StoredResult): RowCell {
+function cellOf(r: StoredResult | undefined, hash: string, threshold: number, stored?: StoredResult, contradictionThreshold?: number): RowCell {
   if (!r && stored) return { status: 'from-file', ...(typeof stored.score === 'number' ? { score: stored.score } : {}) };
   if (!r) return { status: 'missing' };
   if (isStale(r, hash)) return { status: 'stale' };
@@ -157,7 +174,8 @@ function cellOf(r: StoredResult | undefined, hash: string, threshold: number, st
   if (resultStatus(r) === 'unmeasurable') return { status: 'unmeasurable', ...r.unmeasurable! };
   if (resultStatus(r) === 'scored') {
     const several = r.referenceScores && r.correction === undefined ? { referenceScores: r.referenceScores, matchedReference: r.matchedReference!, multiReference: r.multiReference! } : {};
-    return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold), ...(r.scoreCut?.length ? { cut: r.scoreCut } : {}), ...several };
+    const nli = rowNliOf(r, contradictionThreshold);
+    return { status: 'scored', score: r.score!, pass: !isBelowThreshold(r.score!, threshold), ...(r.scoreCut?.length ? { cut: r.scoreCut } : {}), ...several, ...(nli ? { nli } : {}) };
   }
   return { status: 'unscored' };
 }

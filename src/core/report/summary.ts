@@ -2,6 +2,8 @@ import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isSta
 import { scoreHistogram, type HistogramBin } from './histogram';
 import type { StoredResult } from '../store/results';
 import { tokenCost, type ModelPrice } from '../rules/cost';
+import { contradicts } from '../rules/contradiction';
+import { DEFAULT_CONTRADICTION_THRESHOLD } from '../rules/contradiction';
 
 /** A dataset row as the summary needs it: no parsing, only its id and current hash. */
 export interface SummaryRow {
@@ -50,6 +52,8 @@ export interface ModelSummary {
   answeredBy?: AnsweredBy[];
   /** Rows whose latest result was read from the file, not scored on this machine (left out of the numbers; report/origin.ts). */
   fromFile?: number;
+  /** Scored rows the contradiction check read (`checked`) and those it flagged (P(contradiction) >= the threshold); absent when none was checked. */
+  contradiction?: { checked: number; contradicts: number };
 }
 
 /** A model that answered in place of the one asked, and how many rows it answered. */
@@ -81,6 +85,8 @@ export interface DatasetSummary {
   suspectRule: { models: string[]; baselines: string[] };
   /** Set when more models have a mean than MAX_GAP_MODELS: gaps list only pairs among the first ones. */
   gapsLimitedTo?: number;
+  /** With any contradiction check counted: the P(contradiction) at or above which an output counts as contradicting. */
+  contradictionThreshold?: number;
 }
 
 /** Models whose pairwise gaps are listed (n models make n(n-1)/2 pairs: 10,000 would exhaust memory). */
@@ -93,6 +99,8 @@ export interface SummaryOptions {
   baselines?: readonly string[];
   /** Price per million tokens by model name (pricesOf(configured models)): the summary's cost. */
   prices?: ReadonlyMap<string, ModelPrice>;
+  /** P(contradiction) at or above which a checked output counts as contradicting (default 0.5). */
+  contradictionThreshold?: number;
 }
 
 /** model name -> price, for the configured models that have one. */
@@ -112,7 +120,7 @@ export function addUsage(totals: TokenTotals, usage: StoredResult['usage']): voi
 export function summarize(rows: readonly SummaryRow[], results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
   const models = options.models ? [...options.models] : results.models();
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
-  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0, tokens: { input: 0, output: 0, withUsage: 0 } as TokenTotals, answeredBy: new Map<string, number>() }]));
+  const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0, checked: 0, contradicts: 0, tokens: { input: 0, output: 0, withUsage: 0 } as TokenTotals, answeredBy: new Map<string, number>() }]));
   let suspectReferences = 0;
   const baselines = models.filter((m) => options.baselines?.includes(m));
   const ruleModels = new Set(suspectRuleModels(models, baselines));
@@ -148,6 +156,10 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       const score = currentScore(r, row.hash);
       if (score !== undefined) {
         if (r.scoreCut && r.scoreCut.length > 0) c.cut++;
+        if (r.nli) {
+          c.checked++;
+          if (contradicts(r, options.contradictionThreshold)) c.contradicts++;
+        }
         scores.get(model)!.push(score);
         if (ruleModels.has(model)) current.push(score);
       }
@@ -174,6 +186,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       missing: c.missing,
       tokens: c.tokens,
       cost: tokenCost(c.tokens, options.prices?.get(model)) ?? null,
+      ...(c.checked > 0 ? { contradiction: { checked: c.checked, contradicts: c.contradicts } } : {}),
       ...(c.answeredBy.size > 0 ? { answeredBy: [...c.answeredBy].map(([by, n]) => ({ model: by, rows: n })).sort((a, b) => b.rows - a.rows) } : {}),
     };
   });
@@ -189,7 +202,8 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
     }
   }
   const limited = withMean.length > MAX_GAP_MODELS ? { gapsLimitedTo: MAX_GAP_MODELS } : {};
-  return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences, suspectRule: { models: [...ruleModels], baselines }, ...limited };
+  const contradiction = summaries.some((m) => m.contradiction) ? { contradictionThreshold: options.contradictionThreshold ?? DEFAULT_CONTRADICTION_THRESHOLD } : {};
+  return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences, suspectRule: { models: [...ruleModels], baselines }, ...limited, ...contradiction };
 }
 
 /** The rows of a dataset for `summarize`, read from its index (no row is parsed). */

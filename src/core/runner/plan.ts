@@ -39,6 +39,8 @@ export interface PlanInput {
   scorerKey?: string;
   /** The embedding model scoring now (id, dtype, weights): a score made by another one is redone. */
   embedding?: EmbeddingOrigin;
+  /** The contradiction check's NLI model (id, weights), when checking: a scored result not checked by it is redone (no call). */
+  nli?: EmbeddingOrigin;
   /** Extra reasoning markers: a stored output that still holds reasoning (stored before it was stripped) is redone. */
   reasoningMarkers?: readonly ReasoningMarker[];
   /** Corrected references in force by row id: a score made against another reference is redone (no call). */
@@ -66,7 +68,7 @@ export function planRun(input: PlanInput): RunPlan {
       plan.pairs++;
       const latest = results.latest(id, lane.name);
       // --rerun redoes configured models only: precomputed-only models have nothing to re-run.
-      if (latest && isSettled(latest, hash, input.scorerKey, input.corrections?.get(id)?.id, input.multiReference, input.embedding) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
+      if (latest && isSettled(latest, hash, input.scorerKey, input.corrections?.get(id)?.id, input.multiReference, input.embedding, input.nli) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
         lane.reused++;
         continue;
       }
@@ -84,7 +86,7 @@ export function planRun(input: PlanInput): RunPlan {
  * True when a stored result needs nothing more: written by this installation (valid MAC), current, successful,
  * and scored by this scorer and embedding weights (or unscorable). A line read "from the file" is always redone.
  */
-export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined, correctionId?: string, multiReference?: 'best' | 'mean', embedding?: EmbeddingOrigin): boolean {
+export function isSettled(result: StoredResult, currentHash: string, scorerKey: string | undefined, correctionId?: string, multiReference?: 'best' | 'mean', embedding?: EmbeddingOrigin, nli?: EmbeddingOrigin): boolean {
   if (result.rowHash !== currentHash || result.error || result.output === undefined) return false;
   if (scorerKey === undefined) return true;
   if (!isVerified(result) || (result.score !== undefined && otherEmbedding(result.embedding, embedding))) return false;
@@ -92,6 +94,8 @@ export function isSettled(result: StoredResult, currentHash: string, scorerKey: 
   if (result.score !== undefined && result.multiReference !== undefined && multiReference !== undefined && result.multiReference !== multiReference) return false;
   // Scored against another reference than the one in force (a correction made, or the row's own again).
   if (result.score !== undefined && result.correction !== correctionId) return false;
+  // Checking for contradictions: a score never checked, or checked by another NLI model or weights, is checked now.
+  if (nli && result.score !== undefined && (!result.nli || otherEmbedding(result.nli.model, nli))) return false;
   if (correctionId !== undefined && result.score === undefined && !isEmptyOutput(result.output)) return false;
   if (isEmptyOutput(result.output)) return result.score === undefined; // an empty answer is final; an old score on it is redone (dropped)
   if (result.unmeasurable && result.score === undefined) return result.scorer === scorerKey; // not measurable by this model: final for it

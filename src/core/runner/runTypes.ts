@@ -15,6 +15,14 @@ export interface RunScorer {
   identity?(): { id: string; dtype?: string; weights?: string };
 }
 
+/** What the runner needs from the contradiction check (src/core/scoring/nli.ts provides it). */
+export interface RunNliChecker {
+  /** P(entailment), P(neutral), P(contradiction) of each (premise = reference, hypothesis = output). */
+  check(pairs: readonly { premise: string; hypothesis: string }[], options?: { signal?: AbortSignal }): Promise<{ entailment: number; neutral: number; contradiction: number }[]>;
+  /** The NLI model (id, weights hash), stored beside each check: a check made by another one is redone. */
+  identity(): { id: string; weights?: string };
+}
+
 export interface ModelFailure {
   readonly model: string;
   readonly message: string;

@@ -25,7 +25,7 @@ import { RequestCache } from './requestCache';
 import { ResultWriter } from './resultWriter';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry';
 import { RowFeed } from './rowFeed';
-import type { ModelFailure, ModelRunStats, RunScorer } from './runTypes';
+import type { ModelFailure, ModelRunStats, RunNliChecker, RunScorer } from './runTypes';
 import { ScoreBatcher } from './scoreBatcher';
 import type { MultiReference } from '../rules/multiReference';
 import { ownValue } from '../security/ownKeys';
@@ -55,6 +55,8 @@ export interface RunSummary {
   modelFailures: ModelFailure[];
   /** Set when scoring failed as a whole (e.g. the embedding model did not load); outputs were kept unscored. */
   scoringError?: string;
+  /** Set when the contradiction check failed as a whole (e.g. the NLI model did not load); scores were kept, unchecked. */
+  contradictionError?: string;
   /** Up to 100 failed pairs with their reasons. */
   failures: { rowId: string; model: string; kind: string; message: string }[];
   models: ModelRunStats[];
@@ -71,6 +73,7 @@ export type RunEvent =
   | { kind: 'wait'; model: string; delayMs: number; until: string; reason: string }
   | { kind: 'model-failed'; model: string; message: string; fix: string }
   | { kind: 'scoring-failed'; message: string }
+  | { kind: 'contradiction-failed'; message: string }
   | { kind: 'done'; summary: RunSummary };
 
 export interface RunOptions {
@@ -79,6 +82,8 @@ export interface RunOptions {
   models: readonly ModelConfig[];
   results: ResultsStore;
   scorer?: RunScorer;
+  /** The contradiction check (with a scorer): every output scored is checked against the reference it matched. */
+  nli?: RunNliChecker;
   /** Rows to run (0-based indexes); default all. */
   rowIndexes?: number[];
   /** Only these model names (configured or precomputed); default all. */
@@ -224,7 +229,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
   let fatal: RunError | undefined;
 
-  const plan = planRun({ ...options, scorerKey: scorer?.cacheKey, embedding: scorer?.identity?.(), corrections: options.corrections, multiReference: options.multiReference ?? 'best' });
+  const plan = planRun({ ...options, scorerKey: scorer?.cacheKey, embedding: scorer?.identity?.(), nli: scorer ? options.nli?.identity() : undefined, corrections: options.corrections, multiReference: options.multiReference ?? 'best' });
   const summary: RunSummary = {
     pairs: plan.pairs, total: plan.total, done: 0, called: 0, cacheHits: 0, precomputed: 0, reused: 0, scored: 0, succeeded: 0, failed: 0,
     repeatedFailures: 0, retries: 0, cancelled: false, modelFailures: [], failures: [], models: [], durationMs: 0,
@@ -292,6 +297,11 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
           emit({ kind: 'scoring-failed', message });
         },
         multiReference: options.multiReference,
+        nli: options.nli,
+        onNliFailed: (message) => {
+          summary.contradictionError = message;
+          emit({ kind: 'contradiction-failed', message });
+        },
         window: options.scoreBatchSize,
         holdMs: options.scoreHoldMs,
       })
@@ -340,7 +350,7 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
     if (latest && latest.rowHash === row.hash && latest.output !== undefined && (!latest.error || latest.error.kind === BAD_EMBEDDING) && !(options.rerun && calling)
       && (verified || (latest.source === 'called' && calling))) {
       if (latest.source === 'precomputed') lane.stats.precomputed++;
-      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, correction: _correction, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, output: _output, rawOutput: _raw, reasoningStripped: _stripped,
+      const { score: _score, scorer: _scorer, scoreNote: _note, scoreCut: _cut, error: _error, correction: _correction, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, nli: _nli, output: _output, rawOutput: _raw, reasoningStripped: _stripped,
         outputHash: _oh, referenceHash: _rh, embedding: _emb, mac: _mac, outputFrom, ...rest } = latest;
       return finish({ ...rest, ...answerFields(latest.rawOutput ?? latest.output, reasoning(lane)), ...(!verified || outputFrom ? { outputFrom: 'file' as const } : {}), at: now() }, row, false);
     }

@@ -6,7 +6,7 @@
 import { redactCredentials } from '../security/redact';
 import type { StoredResult } from '../store/results';
 import { unmeasurableNote, type UnmeasurableShares } from '../rules/rules';
-import type { RunScorer } from './runTypes';
+import type { RunNliChecker, RunScorer } from './runTypes';
 import { combineReferenceScores, humanAgreement, type MultiReference } from '../rules/multiReference';
 import { embeddingOriginOf, referencesDigest, textDigest } from '../store/provenance';
 
@@ -21,6 +21,10 @@ export interface ScoreBatcherOptions {
   onFailed(message: string): void;
   /** A row with several references: its score is the best match (default) or the mean. */
   multiReference?: MultiReference;
+  /** The contradiction check: each scored output against the reference it matched (stored as `nli`). */
+  nli?: RunNliChecker;
+  /** Called once when the contradiction check fails as a whole; outputs are stored with their scores and no check. */
+  onNliFailed?(message: string): void;
   /** Most pairs per scorer call (default 2048). */
   window?: number;
   /** Longest a called output waits for its score before it is written unscored (default 1500 ms). */
@@ -68,6 +72,7 @@ export class ScoreBatcher {
   /** Pairs given a score. */
   scored = 0;
   private failure: string | undefined;
+  private nliFailure: string | undefined;
   private readonly window: number;
   private readonly holdMs: number;
   private readonly maxQueued: number;
@@ -249,6 +254,7 @@ export class ScoreBatcher {
             this.scored++;
           }
         });
+        await this.checkContradictions(batch);
         scored = true;
       } catch (err) {
         if (!signal.aborted && !this.failure) {
@@ -258,6 +264,31 @@ export class ScoreBatcher {
       }
     }
     this.settle(batch, scored);
+  }
+
+  /**
+   * The contradiction check of each output given a score, against the reference it matched (a correction
+   * where one is in force). A failed check leaves the scores as they are: told once, the rest of the run unchecked.
+   */
+  private async checkContradictions(batch: PendingScore[]): Promise<void> {
+    const { nli, signal } = this.options;
+    for (const b of batch) delete b.result.nli;
+    if (!nli || this.nliFailure || signal.aborted) return;
+    const checked = batch.filter((b) => b.result.score !== undefined);
+    if (checked.length === 0) return;
+    try {
+      const against = checked.map((b) => b.result.matchedReference ?? 0);
+      const probabilities = await nli.check(checked.map((b, i) => ({ premise: b.references[against[i]], hypothesis: b.result.output! })), { signal });
+      const { id, weights } = nli.identity();
+      checked.forEach((b, i) => {
+        const p = probabilities[i];
+        b.result.nli = { contradiction: p.contradiction, entailment: p.entailment, neutral: p.neutral, ...(b.references.length > 1 ? { reference: against[i] } : {}), model: { id, ...(weights ? { weights } : {}) } };
+      });
+    } catch (err) {
+      if (signal.aborted) return;
+      this.nliFailure = redactCredentials((err as Error).message ?? String(err));
+      this.options.onNliFailed?.(this.nliFailure);
+    }
   }
 
   /** Writes a finished batch: unscored outputs (cancelled, scorer broken) are kept; a later run scores them without a call. */

@@ -3,11 +3,10 @@
 // Its three probabilities are read by the label names of the model's own config.json (id2label), never by position.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_NLI_MODEL } from '../config/settings';
 import { ScorerError } from './embedder';
 import { weightsDigest } from './modelFiles';
 import { resolveModelLocation } from './scorer';
-
-export const DEFAULT_NLI_MODEL = 'Xenova/nli-deberta-v3-xsmall';
 
 export interface NliSettings {
   /** Hub id (default Xenova/nli-deberta-v3-xsmall) or a local folder written as a path (./x, /x, ~/x). */

@@ -87,7 +87,7 @@ export async function rescoreForCorrection(
   const step = 1 + originals.length;
   const at = now.toISOString();
   return usable.map((r, i) => {
-    const { score: _s, scorer: _k, scoreCut: _c, scoreNote: _n, correction: _x, originalScore: _o, referenceScores: _e, matchedReference: _m, multiReference: _r, humanScore: _h,
+    const { score: _s, scorer: _k, scoreCut: _c, scoreNote: _n, correction: _x, originalScore: _o, referenceScores: _e, matchedReference: _m, multiReference: _r, humanScore: _h, nli: _nli,
       outputHash: _oh, referenceHash: _rh, embedding: _emb, mac: _mac, ...rest } = r;
     const cutParts = [...(cut?.[2 * i] ? ['output' as const] : []), ...(cut?.[2 * i + 1] ? ['reference' as const] : [])];
     const original = combineReferenceScores(scores.slice(i * step + 1, (i + 1) * step), multiReference);
@@ -128,7 +128,8 @@ export function resultsUnderReferences(results: ResultSource, corrections: Reado
       if (!r) return r;
       const score = scoreUnder(r, corrections.get(rowId), choice);
       if (score === r.score) return r;
-      const { score: _score, ...rest } = r;
+      // The contradiction check was made against the reference the score was: another reading drops it.
+      const { score: _score, nli: _nli, ...rest } = r;
       return score !== undefined
         ? { ...rest, score }
         : { ...rest, scoreNote: choice === 'original' ? 'scored against a corrected reference only: run score to score it against the file\'s' : 'scored against another reference than the corrected one: run score to re-score (no model call)' };

@@ -65,6 +65,8 @@ export interface StoredResult extends ResultOrigin {
   unmeasurable?: { output?: number; reference?: number; limit: number };
   /** The LLM judge's verdict on `output` (`pisar-review judge`, "Judge File"): another metric beside the cosine. */
   judge?: JudgeResult;
+  /** The contradiction check beside the cosine (pisarReview.contradiction.enabled, `score --contradiction`): see NliCheck. */
+  nli?: NliCheck;
   /** ISO time the record was written. */
   at: string;
 }
@@ -92,6 +94,22 @@ export interface JudgeResult {
   cached?: boolean;
   /** ISO time of the judgement. */
   at: string;
+}
+
+/**
+ * A natural-language-inference cross-encoder's reading of a result's output (hypothesis) against the reference
+ * it matched (premise): the three probabilities, the model that gave them (a changed model or weights re-checks).
+ * The output "contradicts" where `contradiction` >= pisarReview.contradiction.threshold (read, not stored: a new
+ * threshold needs no re-check).
+ */
+export interface NliCheck {
+  contradiction: number;
+  entailment: number;
+  neutral: number;
+  /** A row with several references: the 0-based index of the one checked against (the matched one, as `matchedReference`). */
+  reference?: number;
+  /** The NLI model: Hub id or folder, and the first 12 hex digits of its weights' SHA-256. */
+  model: { id: string; weights?: string };
 }
 
 /** The results sidecar beside a dataset: `data.jsonl` -> `data.pisar-results.jsonl` (see sidecarFileFor). */
@@ -205,7 +223,19 @@ function scoreWarning(value: unknown): string | undefined {
     if (score === undefined || (typeof score === 'number' && Number.isFinite(score) && score >= -1 && score <= 1)) continue;
     return `"${key}" ${JSON.stringify(score) ?? String(score)} is not a cosine similarity (a number from -1 to 1); the score was ignored and the output kept`;
   }
-  return referenceScoresWarning(value as Record<string, unknown>) ?? judgeWarning(value as Record<string, unknown>);
+  return referenceScoresWarning(value as Record<string, unknown>) ?? judgeWarning(value as Record<string, unknown>) ?? nliWarning(value as Record<string, unknown>);
+}
+
+/** A stored contradiction check that is not one (probabilities outside 0..1, no model) is ignored, with a warning; the output and its score are kept. */
+function nliWarning(r: Record<string, unknown>): string | undefined {
+  if (r.nli === undefined) return undefined;
+  const n = r.nli as Record<string, unknown> | null;
+  const probability = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 1;
+  const m = n && typeof n === 'object' ? (n.model as Record<string, unknown> | null) : null;
+  const ok = n && typeof n === 'object' && !Array.isArray(n) && probability(n.contradiction) && probability(n.entailment) && probability(n.neutral)
+    && (n.reference === undefined || (Number.isInteger(n.reference) && (n.reference as number) >= 0))
+    && m && typeof m === 'object' && !Array.isArray(m) && typeof m.id === 'string' && m.id.length <= MAX_ID && (m.weights === undefined || (typeof m.weights === 'string' && HEX.test(m.weights)));
+  return ok ? undefined : '"nli" must be {"contradiction", "entailment", "neutral": probabilities 0..1, "reference"?: index, "model": {"id", "weights"?: hex digits}}; the contradiction check was ignored and the output kept';
 }
 
 /** A stored judge verdict that is not one is ignored (the result is kept, its judgement redone), with a warning. */
@@ -229,6 +259,11 @@ function referenceScoresWarning(r: Record<string, unknown>): string | undefined 
 /** A line as a result: a score that is no cosine similarity dropped; marked scored here when its MAC is this installation's (`key`). */
 function withoutBadScore(value: unknown, line: string, key: Buffer | null): StoredResult {
   const r = value as StoredResult;
+  if (nliWarning(r as unknown as Record<string, unknown>) !== undefined) {
+    // Changed from what was written, so never verified: the score stays, shown as read from the file.
+    const { nli: _nli, mac: _mac, ...rest } = r;
+    return withoutBadScore(rest, line, key);
+  }
   if (judgeWarning(r as unknown as Record<string, unknown>) !== undefined) {
     // Changed from what was written, so never verified.
     const { judge: _judge, mac: _mac, ...rest } = r;
