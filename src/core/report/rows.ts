@@ -120,7 +120,7 @@ export async function collectStatisticsRows(
       };
     }
     const rowLabels = labels.get(row.index);
-    const human = humanOfRow(row, models.map((model) => current(results, row, model)), tokenIds, options.multiReference ?? 'best');
+    const human = humanOfRow(row, () => models.map((model) => current(results, row, model)), tokenIds, options.multiReference ?? 'best');
     out.push({
       id: row.id,
       ...(human ? { human } : {}),
@@ -183,13 +183,14 @@ function cellOf(r: StoredResult | undefined, hash: string, threshold: number, st
 /**
  * A row's human-against-human scores, when it has several references (the file's, whatever corrections):
  * the cosine the scorer stored with its results (humanScore), and ROUGE-L computed here by the same rule.
+ * `currentOfRow` (each model's current result) is looked up only for such a row.
  */
-function humanOfRow(row: DatasetRow, current: readonly (StoredResult | undefined)[], tokenIds: TokenIds, mode: MultiReference): StatisticsRow['human'] {
+function humanOfRow(row: DatasetRow, currentOfRow: () => readonly (StoredResult | undefined)[], tokenIds: TokenIds, mode: MultiReference): StatisticsRow['human'] {
   const references = referencesOf(row);
   if (references.length < 2) return undefined;
   const ids = references.map((reference) => tokenIds.of(reference));
   const rougeL = humanAgreement(references.length, (i, j) => tokenIds.rougeL(ids[i], ids[j]).f, mode);
-  const score = current.find((r) => r?.humanScore !== undefined && r.multiReference === mode)?.humanScore;
+  const score = currentOfRow().find((r) => r?.humanScore !== undefined && r.multiReference === mode)?.humanScore;
   return { ...(score !== undefined ? { score } : {}), ...(rougeL !== undefined ? { rougeL } : {}) };
 }
 
