@@ -205,8 +205,9 @@ export class ScoreBatcher {
         });
         const texts = pairs.slice(0, measured).flatMap((p) => [p.output, p.reference]);
         const embedding = embeddingOriginOf(scorer.identity?.());
-        const cut = await scorer.cutTexts?.(texts, { signal });
+        // One lookup of each text's facts (the cut flag is read from them); a scorer without facts may still say what it cut.
         const facts = scorer.textFacts?.(texts);
+        const cut = facts ? (facts.some((f) => f !== undefined) ? facts.map((f) => f !== undefined && f.pieces > f.read) : undefined) : await scorer.cutTexts?.(texts, { signal });
         batch.forEach((b, i) => {
           const indexes = b.references.map((_, k) => starts[i] + k);
           // A pair whose embedding is unusable fails on its own (the output is kept; a later run redoes only its score).

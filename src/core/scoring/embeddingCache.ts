@@ -13,6 +13,11 @@ export function textHash(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
+/** A text's key in the cache: its SHA-256 in hex. */
+export function textKey(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
 interface CacheMeta {
   version: number;
   namespace: string;
@@ -21,6 +26,8 @@ interface CacheMeta {
 
 export interface CacheEntry {
   hash: Buffer;
+  /** The hash in hex (textKey), the key in memory. */
+  key: string;
   vector: Float32Array;
   /** What the model read of the text (local models); absent for remote ones. */
   facts?: TextFacts;
@@ -56,21 +63,21 @@ export class EmbeddingCache {
     return this.loading;
   }
 
-  get(hash: Buffer): Float32Array | undefined {
-    return this.vectors.get(hash.toString('hex'));
+  /** The vector of a text by its key (textKey). */
+  get(key: string): Float32Array | undefined {
+    return this.vectors.get(key);
   }
 
-  /** What the model read of a text, kept with its vector (so a re-score never loads the model to count). */
-  facts(hash: Buffer): TextFacts | undefined {
-    return this.textFacts.get(hash.toString('hex'));
+  /** What the model read of a text, by its key, kept with its vector (so a re-score never loads the model to count). */
+  facts(key: string): TextFacts | undefined {
+    return this.textFacts.get(key);
   }
 
   /** Keeps vectors in memory and appends them to disk in one write (a torn tail is cut on the next load). */
   put(entries: readonly CacheEntry[]): Promise<void> {
     if (entries.length === 0) return this.writeChain;
     const dim = entries[0].vector.length;
-    for (const { hash, vector, facts } of entries) {
-      const key = hash.toString('hex');
+    for (const { key, vector, facts } of entries) {
       this.vectors.set(key, vector);
       if (facts) this.textFacts.set(key, facts);
     }

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_EMBEDDING_MODEL, DEFAULT_MAX_UNKNOWN_SHARE } from '../config/settings';
-import { EmbeddingCache, textHash, type CacheEntry } from './embeddingCache';
+import { EmbeddingCache, textHash, textKey, type CacheEntry } from './embeddingCache';
 import { ScorerError, type Embedder, type EmbeddingDtype, type EmbedRunOptions, type TextFacts } from './embedder';
 import { BadEmbeddingError, embeddingProblem, pairProblem } from './embeddingCheck';
 import { modelMaxLength, onnxFileName, weightsDigest, type MaxLength, type MaxLengthSource } from './modelFiles';
@@ -99,6 +99,8 @@ const DEFAULT_LOCAL_BATCH = 32;
 // Each worker holds its own copy of the model (~90 MB fp32 plus runtime): one per core, at most four.
 const MAX_DEFAULT_WORKERS = 4;
 const REMOTE_BATCH = 64;
+/** Texts whose cache keys are remembered between a call and the facts asked after it: two windows of the runner's pairs, with room. */
+const RECENT_KEYS = 32_768;
 const REMOTE_CONCURRENCY = 4;
 
 const HUB_ID = /^[\w\-.]+(\/[\w\-.]+)?$/;
@@ -190,6 +192,11 @@ class EmbeddingScorer implements Scorer {
   private embedder: Promise<Embedder> | undefined;
   private readonly cache: EmbeddingCache;
   private readonly inFlight = new Map<string, Deferred<Float32Array>>();
+  /**
+   * The cache key of each text of the latest calls, so the facts asked right after a call (cutTexts, textFacts)
+   * hash no text a second time; bounded (emptied past RECENT_KEYS), a text not found is hashed again.
+   */
+  private readonly recentKeys = new Map<string, string>();
 
   constructor(
     readonly cacheKey: string,
@@ -234,7 +241,7 @@ class EmbeddingScorer implements Scorer {
   }
 
   textFacts(texts: readonly string[]): Array<TextFacts | undefined> {
-    return texts.map((text) => this.cache.facts(textHash(text)));
+    return texts.map((text) => this.cache.facts(this.recentKeys.get(text) ?? textKey(text)));
   }
 
   async embed(texts: readonly string[], options: ScorePairsOptions = {}): Promise<Float32Array[]> {
@@ -256,8 +263,10 @@ class EmbeddingScorer implements Scorer {
       if (seen.has(text)) continue;
       seen.add(text);
       const hash = textHash(text);
-      const cached = this.cache.get(hash);
       const key = hash.toString('hex');
+      if (this.recentKeys.size >= RECENT_KEYS) this.recentKeys.clear();
+      this.recentKeys.set(text, key);
+      const cached = this.cache.get(key);
       const running = this.inFlight.get(key);
       if (cached) {
         vectors.set(text, cached);
@@ -340,7 +349,7 @@ class EmbeddingScorer implements Scorer {
         } else {
           vectors.set(m.text, vector);
           owned.get(m.key)?.resolve(vector);
-          entries.push({ hash: m.hash, vector, facts: facts?.[i] });
+          entries.push({ hash: m.hash, key: m.key, vector, facts: facts?.[i] });
         }
         countOne();
       });
