@@ -2,9 +2,10 @@
 // Each bench prints its own table of ratios and writes bench-results/<name>.json.
 // Usage: npm run bench [-- <name-filter>]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { goalLines } from './goals.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -13,6 +14,7 @@ const filter = process.argv[2];
 execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
 execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
 
+const started = Date.now();
 const benches = readdirSync(here).filter((name) => name.endsWith('.bench.mjs') && (!filter || name.includes(filter))).sort();
 let failed = 0;
 for (const bench of benches) {
@@ -23,4 +25,7 @@ for (const bench of benches) {
     console.log(`${bench} exited with ${result.status}`);
   }
 }
+console.log('\n=== issue 23: goals, measured side by side in this run ===');
+for (const line of goalLines(root, started)) console.log(line);
+console.log(`  load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 process.exitCode = failed > 0 ? 1 : 0;
