@@ -83,6 +83,24 @@ describe('Row ids: one parse decides a row (issue 19.7)', function () {
     await dataset.close();
   });
 
+  it('a key written twice is found wherever the line writes it: spaces before the colon, colons and escaped quotes in text, inside lists', async () => {
+    const file = writeFixture(tmp.dir, 'd.jsonl', [
+      '{"id": "r1", "input": "q", "rationale": "r", "rationale"  :  "twice, spaced"}',
+      '{"id": "r2", "input": "he said \\"no\\": then \\":\\"", "rationale": "r", "meta": [{"k": 1}, {"k": 2, "k" : 3}]}',
+      '{"id": "r3", "input": "he said \\"no\\": then \\":\\"", "rationale": "r", "meta": [{"k": 1}, {"k": 2}]}',
+      '{"id": "r4", "input": "a: b", "rationale": "r", "x": {"__proto__": 1, "__proto__": 2}}',
+      '{"id": "r5", "input": "a", "rationale": "r", "outputs": {"m": "one"}, "outputs"\t:{"m": "two"}}',
+      '',
+    ].join('\n'));
+    const { findings } = await inspect(file);
+    assert.deepEqual(findings.filter((f) => f.code === 'repeated-key').map((f) => [f.line, /key "([^"]+)" is written (\d) times( in "[^"]+")?/.exec(f.message)?.slice(1, 4)]), [
+      [1, ['rationale', '2', undefined]],
+      [2, ['k', '2', ' in "meta.1"']],
+      [4, ['__proto__', '2', ' in "x"']],
+      [5, ['outputs', '2', undefined]],
+    ]);
+  });
+
   it('a nested id through --field id=meta.id keeps every digit beyond 2^53 and makes no false duplicate; numbers read as the value they stand for', async () => {
     const lines = [
       { meta: '{"id": 12345678901234567890}' },

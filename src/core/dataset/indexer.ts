@@ -3,7 +3,7 @@ import { FieldDetector, fieldPath, readRowContent, type RowContent } from './fie
 import { FindingList, reportNotAnObject, reportRepeatedKeys, reportRowContent, reportUnparsedLine } from './findings';
 import { digestBytes, RowHashes } from './rowHashes';
 import type { Finding, OpenDatasetOptions } from './types';
-import { exactDecimal, readWrittenJson } from './writtenJson';
+import { exactDecimal, readWrittenJson, type WrittenJson } from './writtenJson';
 
 export const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 
@@ -51,6 +51,40 @@ function nestsDeeperThan(value: object, limit: number): boolean {
     }
   }
   return false;
+}
+
+const NOTHING_WRITTEN_TWICE: WrittenJson = { repeated: [], numberAtPath: undefined };
+
+/**
+ * False when no key of `row` can be written twice in `text`: every key ends in a quote, spaces and a colon, so
+ * such colons are at least as many as the keys written, and JSON.parse keeps one key of each written twice. As
+ * many such colons as keys parsed: none was written twice (a colon after an escaped quote in a string only adds).
+ */
+function mayRepeatKeys(text: string, row: object): boolean {
+  let colons = 0;
+  for (let i = text.indexOf(':'); i >= 0; i = text.indexOf(':', i + 1)) {
+    let before = i - 1;
+    while (before >= 0 && isJsonSpace(text.charCodeAt(before))) before--;
+    if (text.charCodeAt(before) === 0x22) colons++;
+  }
+  return colons > keysIn(row);
+}
+
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+/** Own keys of every object in a parsed value (lists' elements included). */
+function keysIn(value: object): number {
+  let keys = 0;
+  const stack: object[] = [value];
+  while (stack.length > 0) {
+    const node = stack.pop() as Record<string, unknown>;
+    const children = Array.isArray(node) ? (node as unknown[]) : Object.values(node);
+    if (!Array.isArray(node)) keys += children.length;
+    for (const child of children) if (child !== null && typeof child === 'object') stack.push(child);
+  }
+  return keys;
 }
 
 /**
@@ -303,7 +337,8 @@ export class Indexer {
     this.detector.observe(row);
     const content = readRowContent(row, this.options.mapping);
     const numberId = content.id.usable && typeof content.id.value === 'number';
-    const written = readWrittenJson(text, numberId ? fieldPath(row, content.id.key as string) : undefined);
+    // The full scan of the text only where a number id needs its digits or a key may be written twice.
+    const written = numberId || mayRepeatKeys(text, row) ? readWrittenJson(text, numberId ? fieldPath(row, content.id.key as string) : undefined) : NOTHING_WRITTEN_TWICE;
     reportRepeatedKeys(this.findingList, line, written.repeated, content);
     reportRowContent(this.findingList, line, row, content, this.options.mapping, this.file);
     for (const model in content.outputTexts) this.models.add(model);
