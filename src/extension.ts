@@ -15,6 +15,7 @@ import { ScoringController } from './host/review/scoring';
 import { SessionManager } from './host/review/sessions';
 import { ReviewStatusBar } from './host/review/statusBar';
 import { ApiKeyStore } from './host/secrets';
+import { BatchController } from './host/review/batches';
 import { showError } from './host/surfaces';
 
 const DATASET_SELECTOR: vscode.DocumentSelector = { language: 'jsonl', scheme: 'file' };
@@ -33,9 +34,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
       context.asAbsolutePath('dist/scoring-worker.js'),
     );
     const review = new ReviewService(sessions, scoring, config);
+    const batches = new BatchController(sessions, scoring, config, keys, log);
     const codeLens = new RowCodeLensProvider(sessions, scoring, config);
     context.subscriptions.push(
-      log, config, sessions, scoring, review, codeLens,
+      log, config, sessions, scoring, review, codeLens, batches,
       new InlineDecorations(sessions, config),
       new ReviewDiagnostics(sessions, config),
       new ReviewStatusBar(sessions, scoring, config),
@@ -43,7 +45,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Review
       vscode.languages.registerHoverProvider(DATASET_SELECTOR, new RowHoverProvider(sessions, config)),
     );
     const panelCommands = registerReviewPanel(context, review, (file, index) => rowRequests(sessions.get(vscode.Uri.file(file)), index, config.current.models, (name) => keys.has(name)));
-    context.subscriptions.push(...registerCommandTable({ ...reviewCommands({ context, sessions, review, scoring, config, keys, log }), ...panelCommands }, log));
+    context.subscriptions.push(...registerCommandTable({ ...reviewCommands({ context, sessions, review, scoring, config, keys, log, batches }), ...panelCommands }, log));
     log.info(`Activated in ${(performance.now() - started).toFixed(1)} ms.`);
     return review;
   } catch (err) {

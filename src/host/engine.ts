@@ -7,3 +7,5 @@ export { createScorer } from '../core/scoring/scorer';
 export { previewDocument } from '../core/runner/preview';
 export { PromptError } from '../core/runner/prompt';
 export { ImageError } from '../core/runner/images';
+export { BatchLedger, cancelBatches, collectBatches, readBatchStates, submitBatches } from '../core/batch/batchRun';
+export { BatchApiError, engineFor as batchEngineFor } from '../core/batch/engines';

@@ -8,6 +8,9 @@ export const Commands = {
   scoreRow: 'pisarReview.scoreRow',
   scoreRowWith: 'pisarReview.scoreRowWith',
   scoreFile: 'pisarReview.scoreFile',
+  scoreFileViaBatch: 'pisarReview.scoreFileViaBatch',
+  collectBatch: 'pisarReview.collectBatch',
+  cancelBatch: 'pisarReview.cancelBatch',
   cancelScoring: 'pisarReview.cancelScoring',
   annotateRow: 'pisarReview.annotateRow',
   correctReference: 'pisarReview.correctReference',
@@ -60,4 +63,6 @@ export const Colors = {
 export const ContextKeys = {
   isDataset: 'pisarReview.isDataset',
   scoring: 'pisarReview.scoring',
+  /** The active dataset has a batch submitted and not yet collected. */
+  batchPending: 'pisarReview.batchPending',
 } as const;

@@ -15,6 +15,8 @@ interface OpenAIBatch {
   errors?: string;
   completed: number;
   failed: number;
+  /** Lines run so far while in progress (advance); a cancel keeps them. */
+  run?: number;
 }
 
 interface AnthropicBatch {
@@ -23,6 +25,8 @@ interface AnthropicBatch {
   status: 'in_progress' | 'canceling' | 'ended';
   results?: string;
   counts: { processing: number; succeeded: number; errored: number; canceled: number; expired: number };
+  /** Requests run so far while in progress (advance); a cancel keeps them. */
+  run?: number;
 }
 
 export interface BatchServerOptions {
@@ -79,6 +83,12 @@ export class BatchServer {
   /** Every batch creation received (OpenAI and Anthropic). */
   creates = 0;
   uploads = 0;
+  /** Reads of one batch's state (GET /batches/{id}, /messages/batches/{id}). */
+  reads = 0;
+  /** Batch lists (GET /batches, /messages/batches: a client asking whether the endpoint takes batches). */
+  lists = 0;
+  /** Cancels received. */
+  cancels = 0;
   private seq = 0;
   private constructor(private readonly server: Server, readonly url: string, private readonly options: BatchServerOptions) {}
 
@@ -106,6 +116,19 @@ export class BatchServer {
     if (o) return this.finishOpenAI(o, Math.round(o.lines.length * fraction), 'expired');
     const a = this.anthropicBatches.get(batchId)!;
     this.finishAnthropic(a, Math.round(a.requests.length * fraction), 'expired');
+  }
+
+  /** The batch runs its first `fraction` of lines and stays in progress (its counts say so; a cancel keeps them). */
+  advance(batchId: string, fraction: number): void {
+    const o = this.openaiBatches.get(batchId);
+    if (o) {
+      o.run = Math.round(o.lines.length * fraction);
+      return;
+    }
+    const a = this.anthropicBatches.get(batchId)!;
+    a.run = Math.round(a.requests.length * fraction);
+    a.counts.processing = a.requests.length - a.run;
+    a.counts.succeeded = a.run;
   }
 
   private id(prefix: string): string {
@@ -137,6 +160,7 @@ export class BatchServer {
   }
 
   private finishAnthropic(b: AnthropicBatch, run: number, rest: 'expired' | 'canceled'): void {
+    b.counts = { processing: 0, succeeded: 0, errored: 0, canceled: 0, expired: 0 };
     const lines = b.requests.map((r, i) => {
       if (i >= run) {
         b.counts[rest]++;
@@ -159,7 +183,7 @@ export class BatchServer {
     return {
       id: b.id, object: 'batch', endpoint: '/v1/chat/completions', input_file_id: b.inputFileId, completion_window: '24h', status: b.status,
       output_file_id: b.outputFileId ?? null, error_file_id: b.errorFileId ?? null, errors: b.errors ? { object: 'list', data: [{ code: 'invalid_request', message: b.errors, line: null }] } : null,
-      request_counts: { total: b.lines.length, completed: b.completed, failed: b.failed }, created_at: 1,
+      request_counts: { total: b.lines.length, completed: b.status === 'in_progress' ? b.run ?? 0 : b.completed, failed: b.failed }, created_at: 1,
     };
   }
 
@@ -210,10 +234,16 @@ export class BatchServer {
       this.openaiBatches.set(b.id, b);
       return send(res, 200, this.openaiBatchJson(b));
     }
+    if (req.method === 'GET' && route === '/batches') {
+      this.lists++;
+      return send(res, 200, { object: 'list', data: [...this.openaiBatches.values()].slice(-1).map((b) => this.openaiBatchJson(b)), has_more: this.openaiBatches.size > 1 });
+    }
     if ((m = /^\/batches\/([^/]+)(\/cancel)?$/.exec(route))) {
+      if (!m[2]) this.reads++;
       const b = this.openaiBatches.get(decodeURIComponent(m[1]));
       if (!b) return send(res, 404, { error: { message: 'No such batch' } });
-      if (m[2] && req.method === 'POST' && b.status === 'in_progress') this.finishOpenAI(b, 0, 'cancelled');
+      if (m[2] && req.method === 'POST') this.cancels++;
+      if (m[2] && req.method === 'POST' && b.status === 'in_progress') this.finishOpenAI(b, b.run ?? 0, 'cancelled');
       return send(res, 200, this.openaiBatchJson(b));
     }
     if (req.method === 'POST' && route === '/messages/batches') {
@@ -227,11 +257,17 @@ export class BatchServer {
       this.anthropicBatches.set(b.id, b);
       return send(res, 200, this.anthropicBatchJson(b));
     }
+    if (req.method === 'GET' && route === '/messages/batches') {
+      this.lists++;
+      return send(res, 200, { data: [...this.anthropicBatches.values()].slice(-1).map((b) => this.anthropicBatchJson(b)), has_more: this.anthropicBatches.size > 1 });
+    }
     if ((m = /^\/messages\/batches\/([^/]+)(\/cancel|\/results)?$/.exec(route))) {
+      if (!m[2]) this.reads++;
       const b = this.anthropicBatches.get(decodeURIComponent(m[1]));
       if (!b) return send(res, 404, { type: 'error', error: { type: 'not_found_error', message: 'No such batch' } });
       if (m[2] === '/results') return b.results === undefined ? send(res, 404, { type: 'error', error: { type: 'not_found_error', message: 'not ended' } }) : send(res, 200, b.results, 'application/binary');
-      if (m[2] === '/cancel' && req.method === 'POST' && b.status === 'in_progress') this.finishAnthropic(b, 0, 'canceled');
+      if (m[2] === '/cancel' && req.method === 'POST') this.cancels++;
+      if (m[2] === '/cancel' && req.method === 'POST' && b.status === 'in_progress') this.finishAnthropic(b, b.run ?? 0, 'canceled');
       return send(res, 200, this.anthropicBatchJson(b));
     }
     return send(res, 404, { error: { message: `no route ${req.method} ${route}` } });

@@ -124,6 +124,30 @@ describe('batch engines (real loopback Files/Batches and Message Batches servers
     });
   }
 
+  for (const engine of ['openai', 'anthropic'] as const) {
+    it(`${engine}: batch cancel cancels on the provider, keeps the lines already run (stored and scored), and leaves the rest for the next submit`, async () => {
+      const conf = await config(engine);
+      assert.equal((await cli(['submit', data, '--config', conf, '--engine', engine, '--models', 'alpha'])).code, 0);
+      const [batchId] = (await BatchLedger.open(data)).submitted.map((b) => b.batchId);
+      server.advance(batchId, 0.5);
+      const status = JSON.parse((await cli(['status', data, '--config', conf, '--engine', engine, '--json'])).stdout) as { batches: { done: number; total: number }[] };
+      const run = Math.round(ROWS * 0.5);
+      assert.deepEqual(status.batches.map((b) => [b.done, b.total]), [[run, ROWS]], 'status reads the provider\'s progress');
+      const cancelled = await cli(['cancel', data, '--config', conf, '--engine', engine, '--json']);
+      assert.equal(cancelled.code, 1, cancelled.stderr); // row-7 (badline) ran and failed
+      assert.match(cancelled.stderr, new RegExp(`batch ${batchId} cancelled on the provider`));
+      assert.equal(server.cancels, 1);
+      const doc = JSON.parse(cancelled.stdout) as { answered: number; failed: number; requeued: number; scored: number; running: number };
+      assert.deepEqual({ answered: doc.answered, failed: doc.failed, requeued: doc.requeued, scored: doc.scored, running: doc.running }, { answered: run - 1, failed: 1, requeued: ROWS - run, scored: run - 1, running: 0 });
+      const store = await ResultsStore.open(data);
+      assert.equal(Array.from({ length: ROWS }, (_, i) => store.latest(`row-${i}`, 'alpha')).filter((r) => typeof r?.score === 'number').length, run - 1);
+      assert.equal((await cli(['cancel', data, '--config', conf, '--engine', engine])).stderr.includes('no batch is pending'), true);
+      assert.equal(server.cancels, 1, 'nothing pending: nothing cancelled again');
+      assert.equal((await cli(['submit', data, '--config', conf, '--engine', engine, '--models', 'alpha'])).code, 0);
+      assert.equal((await BatchLedger.open(data)).submitted[1].requests.length, ROWS - run + 1, 'the rest (and the failed row) are sent again');
+    });
+  }
+
   it('vLLM run-batch: export writes OpenAI batch JSONL per model; a recorded output file is imported and scored', async () => {
     const conf = await config('openai');
     const out = path.join(tmp.dir, 'export');

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import type { ModelConfig } from '../../core/config/models';
 import { Dataset } from '../../core/dataset/datasetReader';
-import { BatchLedger, collectBatches, exportBatches, importBatchOutput, submitBatches, type CollectReport } from '../../core/batch/batchRun';
+import { BatchLedger, cancelBatches, collectBatches, exportBatches, importBatchOutput, readBatchStates, submitBatches, type CollectReport } from '../../core/batch/batchRun';
 import { BatchApiError, engineFor, type EngineName } from '../../core/batch/engines';
 import { visibleControls } from '../../core/security/escape';
 import { runDataset } from '../../core/runner/runner';
@@ -15,7 +15,7 @@ import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode,
 import { defaultCacheDir, embeddingChoice, selectModels } from './score';
 
 const usage =
-  'pisar-review batch submit|status|collect|export|import <file> [--config <path>] [--engine openai|anthropic] [--models a,b] [--wait] [--poll-seconds 30] ' +
+  'pisar-review batch submit|status|collect|cancel|export|import <file> [--config <path>] [--engine openai|anthropic] [--models a,b] [--wait] [--poll-seconds 30] ' +
   '[--out <dir>] (export) [--output <vllm-output.jsonl>] (import) [--embedding-model <id|dir>] [--embedding-url <url> --embedding-remote-model <id>] [--cache-dir <dir>] [--json]';
 
 const options = {
@@ -41,20 +41,21 @@ export const BATCH_PENDING_EXIT = 4;
 export const batchCommand: CliCommand = {
   name: 'batch',
   usage,
-  summary: 'Generate through batch engines: submit the missing rows as OpenAI or Anthropic batches, see their status, collect and score their answers; export/import vLLM run-batch files.',
+  summary: 'Generate through batch engines: submit the missing rows as OpenAI or Anthropic batches, see their status, collect and score their answers, cancel them (finished lines kept); export/import vLLM run-batch files.',
   run: runBatch,
 };
 
 async function runBatch(argv: readonly string[], io: CliIo): Promise<number> {
   const [action, ...rest] = argv;
-  if (!['submit', 'status', 'collect', 'export', 'import'].includes(action ?? '')) throw new UsageError(`name the action: submit, status, collect, export or import (got ${JSON.stringify(action ?? '')})`, usage);
+  if (!['submit', 'status', 'collect', 'cancel', 'export', 'import'].includes(action ?? '')) throw new UsageError(`name the action: submit, status, collect, cancel, export or import (got ${JSON.stringify(action ?? '')})`, usage);
   const { values, positionals } = parseCommandArgs(rest, options, usage);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
   const engine = (values.engine ?? 'openai') as EngineName;
   if (engine !== 'openai' && engine !== 'anthropic') throw new UsageError(`--engine must be openai or anthropic (got "${values.engine}")`, usage);
-  const pollSeconds = values['poll-seconds'] === undefined ? 30 : Number(values['poll-seconds']);
-  if (!Number.isFinite(pollSeconds) || pollSeconds < 0) throw new UsageError(`--poll-seconds must be a number of seconds (got "${values['poll-seconds']}")`, usage);
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
+  // The config's batch.pollSeconds unless the flag says otherwise (0 is allowed here: a script's tight loop).
+  const pollSeconds = values['poll-seconds'] === undefined ? settings.batch.pollSeconds : Number(values['poll-seconds']);
+  if (!Number.isFinite(pollSeconds) || pollSeconds < 0) throw new UsageError(`--poll-seconds must be a number of seconds (got "${values['poll-seconds']}")`, usage);
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptionsOf(values, settings, usage));
   try {
     printFindings(io, `batch ${action}`, dataset);
@@ -83,6 +84,13 @@ async function runBatch(argv: readonly string[], io: CliIo): Promise<number> {
         case 'status':
         case 'collect':
           return await collect(action === 'collect');
+        case 'cancel': {
+          // Finished lines are kept: collect stores them and leaves the rest for the next submit.
+          const cancelled = await cancelBatches(ledger, settings.models, (m, name) => engineOf(m, name));
+          if (cancelled.length === 0) say('no batch is pending: nothing to cancel');
+          for (const c of cancelled) say(`model "${c.model}": batch ${c.batchId} cancelled on the provider; its finished lines are kept`);
+          return await collect(true);
+        }
         case 'export': {
           if (!values.out) throw new UsageError('batch export needs --out <dir> for the batch files', usage);
           const report = await exportBatches({ dataset, results, ledger, models, outDir: path.resolve(io.cwd, values.out) });
@@ -121,7 +129,8 @@ async function runBatch(argv: readonly string[], io: CliIo): Promise<number> {
           requeued += report.requeued;
           scored += await score(report.answeredRows);
         } else {
-          report = await readStates();
+          const states = await readBatchStates(ledger, settings.models, (m, name) => engineOf(m, name));
+          report = { batches: states.map((b) => ({ ...b.state!, model: b.model, engine: b.engine })), answered: 0, failed: 0, requeued: 0, running: states.filter((b) => b.state!.phase !== 'ended').length, answeredRows: new Map() };
         }
         for (const b of report.batches) say(`model "${b.model}" (${b.engine}): batch ${b.id} ${b.status}, ${b.done}/${b.total} done${b.failed ? `, ${b.failed} failed` : ''}${b.errors ? ` (${b.errors})` : ''}`);
         if (!values.wait || report.running === 0) break;
@@ -137,16 +146,6 @@ async function runBatch(argv: readonly string[], io: CliIo): Promise<number> {
       }
       if (failed > 0) return ExitCode.someCallsFailed;
       return report.running > 0 ? BATCH_PENDING_EXIT : ExitCode.ok;
-    }
-
-    async function readStates(): Promise<CollectReport> {
-      const report: CollectReport = { batches: [], answered: 0, failed: 0, requeued: 0, running: 0, answeredRows: new Map() };
-      for (const b of ledger.pending) {
-        const state = await (await engineOf(settings.models.find((m) => m.name === b.model) ?? { name: b.model, baseUrl: b.baseUrl }, b.engine)).state(b.batchId);
-        report.batches.push({ ...state, model: b.model, engine: b.engine });
-        if (state.phase !== 'ended') report.running++;
-      }
-      return report;
     }
 
     /** Scores the stored answers the way `score` does (same scorer, same results sidecar); no model is called. */

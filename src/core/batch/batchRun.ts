@@ -25,7 +25,7 @@ export type RequestEntry = [customId: string, rowId: string, rowHash: string, pr
 export type BatchRecord =
   | { kind: 'uploaded'; engine: EngineName; model: string; baseUrl: string; inputFileId: string; requests: RequestEntry[]; at: string }
   | { kind: 'submitted'; engine: EngineName; model: string; baseUrl: string; batchId: string; inputFileId?: string; requests: RequestEntry[]; at: string }
-  | { kind: 'collected'; batchId: string; status: string; answered: number; failed: number; requeued: number; at: string }
+  | { kind: 'collected'; batchId: string; status: string; answered: number; failed: number; requeued: number; reason?: string; at: string }
   | { kind: 'exported'; model: string; file: string; requests: RequestEntry[]; at: string }
   | { kind: 'imported'; file: string; answered: number; failed: number; at: string };
 
@@ -90,6 +90,13 @@ export class BatchLedger {
     for (const r of this.records) if ('requests' in r) for (const entry of r.requests) map.set(entry[0], { entry, model: r.model });
     return map;
   }
+}
+
+/** The model a pending batch is read with: the configured one while its endpoint is where the batch was submitted, else just that endpoint. */
+export function batchModelOf(models: readonly ModelConfig[], batch: Extract<BatchRecord, { kind: 'submitted' }>): ModelConfig | { name: string; baseUrl: string } {
+  // The batch lives where it was submitted: the configured model's settings (headers) only while its endpoint is that one.
+  const configured = models.find((m) => m.name === batch.model && m.baseUrl === batch.baseUrl);
+  return configured ?? { name: batch.model, baseUrl: batch.baseUrl };
 }
 
 const ID_CHARS = /[^A-Za-z0-9_-]+/g;
@@ -247,7 +254,7 @@ export interface CollectInput {
   results: ResultsStore;
   ledger: BatchLedger;
   models: readonly ModelConfig[];
-  engineFor(model: ModelConfig | { name: string; baseUrl: string }, engine: EngineName): Promise<BatchEngine>;
+  engineFor: EngineFor;
   reasoning?: (model: string) => ReasoningOptions;
 }
 
@@ -255,8 +262,7 @@ export interface CollectInput {
 export async function collectBatches(input: CollectInput): Promise<CollectReport> {
   const report: CollectReport = { batches: [], answered: 0, failed: 0, requeued: 0, running: 0, answeredRows: new Map() };
   for (const batch of input.ledger.pending) {
-    const model = input.models.find((m) => m.name === batch.model) ?? { name: batch.model, baseUrl: batch.baseUrl };
-    const engine = await input.engineFor(model, batch.engine);
+    const engine = await input.engineFor(batchModelOf(input.models, batch), batch.engine);
     const state = await engine.state(batch.batchId);
     report.batches.push({ ...state, model: batch.model, engine: batch.engine });
     if (state.phase !== 'ended') {
@@ -270,7 +276,7 @@ export async function collectBatches(input: CollectInput): Promise<CollectReport
     report.answered += counts.answered;
     report.failed += counts.failed;
     report.requeued += requeued;
-    await input.ledger.append({ kind: 'collected', batchId: batch.batchId, status: state.status, answered: counts.answered, failed: counts.failed, requeued, at: new Date().toISOString() });
+    await input.ledger.append({ kind: 'collected', batchId: batch.batchId, status: state.status, answered: counts.answered, failed: counts.failed, requeued, ...(state.errors ? { reason: state.errors } : {}), at: new Date().toISOString() });
   }
   return report;
 }
@@ -383,4 +389,39 @@ export async function importBatchOutput(input: { dataset: Dataset; results: Resu
   }
   await input.ledger.append({ kind: 'imported', file: input.file, answered, failed, at: new Date().toISOString() });
   return { answered, failed, unknown, answeredRows };
+}
+
+/** A pending batch with the provider's state as last read (none before the first read). */
+export interface PendingBatch {
+  readonly batchId: string;
+  readonly model: string;
+  readonly engine: EngineName;
+  readonly requests: number;
+  readonly state?: BatchState;
+}
+
+export type EngineFor = (model: ModelConfig | { name: string; baseUrl: string }, engine: EngineName) => Promise<BatchEngine>;
+
+/** Reads the provider's state of every pending batch (`batch status`); nothing is stored. */
+export async function readBatchStates(ledger: BatchLedger, models: readonly ModelConfig[], engineFor: EngineFor): Promise<PendingBatch[]> {
+  const out: PendingBatch[] = [];
+  for (const b of ledger.pending) {
+    const engine = await engineFor(batchModelOf(models, b), b.engine);
+    out.push({ batchId: b.batchId, model: b.model, engine: b.engine, requests: b.requests.length, state: await engine.state(b.batchId) });
+  }
+  return out;
+}
+
+/**
+ * Asks the provider to cancel every pending batch (`batch cancel`). Lines already run are kept: the
+ * next collect stores them and leaves the rest for a later submit, as for an expired batch.
+ */
+export async function cancelBatches(ledger: BatchLedger, models: readonly ModelConfig[], engineFor: EngineFor): Promise<{ batchId: string; model: string }[]> {
+  const cancelled: { batchId: string; model: string }[] = [];
+  for (const b of ledger.pending) {
+    const engine = await engineFor(batchModelOf(models, b), b.engine);
+    await engine.cancel(b.batchId);
+    cancelled.push({ batchId: b.batchId, model: b.model });
+  }
+  return cancelled;
 }

@@ -54,6 +54,8 @@ export interface BatchEngine {
   state(batchId: string): Promise<BatchState>;
   results(state: BatchState): Promise<BatchLine[]>;
   cancel(batchId: string): Promise<void>;
+  /** Lists one batch: throws a BatchApiError saying why when this endpoint (or its key) cannot take batches. */
+  probe(): Promise<void>;
 }
 
 export interface EngineOptions {
@@ -193,6 +195,9 @@ export function openaiEngine(options: EngineOptions): BatchEngine {
     async cancel(batchId) {
       await json(`${base}/batches/${encodeURIComponent(batchId)}/cancel`, { method: 'POST', headers: jsonHeaders, body: '{}' }, `cancelling batch ${batchId}`);
     },
+    async probe() {
+      await json(`${base}/batches?limit=1`, { headers: auth }, 'listing batches (GET /batches)');
+    },
   };
 }
 
@@ -254,6 +259,9 @@ export function anthropicEngine(options: EngineOptions): BatchEngine {
     },
     async cancel(batchId) {
       await json(`${base}/messages/batches/${encodeURIComponent(batchId)}/cancel`, { method: 'POST', headers }, `cancelling message batch ${batchId}`);
+    },
+    async probe() {
+      await json(`${base}/messages/batches?limit=1`, { headers }, 'listing message batches (GET /messages/batches)');
     },
   };
 }

@@ -50,6 +50,7 @@ export const SettingKeys = {
   contradictionEnabled: 'contradiction.enabled',
   contradictionModel: 'contradiction.model',
   contradictionThreshold: 'contradiction.threshold',
+  batchPollSeconds: 'batch.pollSeconds',
 } as const;
 
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
@@ -252,6 +253,18 @@ export function parseByteSize(value: unknown, key: string, fallback: number): Pa
   return problem(fallback, key, `must be a size in bytes (a whole number, or e.g. "512MiB", "2GiB"); got ${shown(value)}`, `Write e.g. ${fallback} (the default) or "4GiB".`, `the default ${fallback}`);
 }
 
+/** The first wait between two reads of a pending batch, in seconds. */
+export const DEFAULT_POLL_SECONDS = 30;
+
+/** Seconds between reads of a pending batch: a number from 1 to 3600 (a flag's text is read as a number). */
+export function parsePollSeconds(value: unknown, key: string = SettingKeys.batchPollSeconds): Parsed<number> {
+  if (unset(value)) return { value: DEFAULT_POLL_SECONDS };
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n === 'number' && Number.isFinite(n) && n >= 1 && n <= 3600) return { value: n };
+  return problem(DEFAULT_POLL_SECONDS, key, `must be a number of seconds from 1 to 3600; got ${shown(value)}`,
+    `Set the first wait between two reads of a pending batch, e.g. ${DEFAULT_POLL_SECONDS} (it doubles while the batch does not move, up to 20 times, at most 10 minutes).`, `the default ${DEFAULT_POLL_SECONDS}`);
+}
+
 export function parseSwitch(value: unknown, key: string, fallback: boolean): Parsed<boolean> {
   if (unset(value)) return { value: fallback };
   if (typeof value === 'boolean') return { value };
@@ -323,6 +336,10 @@ export interface ReviewSettings {
     /** Most bytes a gzip (or UTF-16) dataset may take once decompressed, held in memory. */
     readonly maxInflatedBytes: number;
   };
+  readonly batch: {
+    /** The first wait, in seconds, between two reads of a pending batch (doubling while nothing moves). */
+    readonly pollSeconds: number;
+  };
   /** The LLM judge: which configured model judges (empty: none chosen) and the prompt it is sent. */
   readonly judge: JudgeSettings;
   /** The contradiction check: off by default (it downloads a second model); see docs/scoring.md. */
@@ -364,7 +381,7 @@ export interface SettingsSource {
 }
 
 /** Keys that hold an object of settings in a JSON document. */
-const GROUPS = ['scoring', 'embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset', 'review', 'judge', 'contradiction'];
+const GROUPS = ['scoring', 'embedding', 'embedding.remote', 'annotation', 'calibration', 'problems', 'codeLens', 'inlineScores', 'reasoning', 'dataset', 'review', 'judge', 'contradiction', 'batch'];
 
 /** Reads and checks every setting; each bad one is a problem and its default is used. */
 export function readSettings(source: SettingsSource): SettingsRead {
@@ -417,6 +434,7 @@ export function readSettings(source: SettingsSource): SettingsRead {
       model: take(parseText(source.get(K.contradictionModel), K.contradictionModel, DEFAULT_NLI_MODEL, `"${DEFAULT_NLI_MODEL}" or a folder holding an ONNX NLI model`)),
       threshold: take(parseContradictionThreshold(source.get(K.contradictionThreshold))),
     },
+    batch: { pollSeconds: take(parsePollSeconds(source.get(K.batchPollSeconds))) },
   };
   const models = settings.models;
   const humanModels = [...new Set([...take(parseModelNames(source.get(K.humanModels), K.humanModels)), ...models.filter((m) => m.human).map((m) => m.name)])];

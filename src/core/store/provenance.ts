@@ -7,7 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** Marks a record read with a valid MAC (or written by this process). A symbol: JSON can never set it. */
-export const SCORED_HERE: unique symbol = Symbol('pisar-review.scoredHere');
+// Symbol.for: the editor's two bundles (dist/extension.js holds the stores, dist/engine.js the runner) each have their
+// own copy of this module, and a mark one sets must read the same in the other.
+export const SCORED_HERE: unique symbol = Symbol.for('pisar-review.scoredHere') as typeof SCORED_HERE;
 
 /** The hashes and the embedding model a result was computed from. */
 export interface ResultOrigin {

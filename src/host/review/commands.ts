@@ -12,6 +12,7 @@ import type { SessionManager } from './sessions';
 import { isDatasetFileName } from '../../core/store/sidecarNames';
 import { ask, pick, showInfo, showWarning, ui } from '../surfaces';
 import type { CommandName, CommandTable } from '../commands';
+import type { BatchController } from './batches';
 
 interface RowTarget {
   readonly session: DatasetSession;
@@ -27,6 +28,7 @@ export interface ReviewCommandDeps {
   readonly config: ConfigService;
   readonly keys: ApiKeyStore;
   readonly log: ReviewLog;
+  readonly batches: BatchController;
 }
 
 /** The commands the panel registers (src/host/panel/reviewPanel.ts); the review layer handles the rest. */
@@ -35,7 +37,7 @@ export type PanelCommandName = 'exportReport' | 'showPanel' | 'useSuggestedThres
 /** The review commands' handlers, one small named function each (registered by registerCommandTable). */
 export function reviewCommands(deps: ReviewCommandDeps): Omit<CommandTable, PanelCommandName> {
   const table: { readonly [K in Exclude<CommandName, PanelCommandName>]: (deps: ReviewCommandDeps, ...args: unknown[]) => unknown } = {
-    scoreRow, scoreRowWith, scoreFile, cancelScoring, annotateRow, correctReference, editAnnotation, removeAnnotation,
+    scoreRow, scoreRowWith, scoreFile, scoreFileViaBatch, collectBatch, cancelBatch, cancelScoring, annotateRow, correctReference, editAnnotation, removeAnnotation,
     nextSuspectReference, nextBelowThreshold, exportAnnotatedCopy, setApiKey, clearApiKey, openSample, showLog,
     openInPanel, checkModels, toggleBlindMode, exportTrainingData, previewRequest, compactSidecars,
   };
@@ -59,6 +61,24 @@ async function scoreRowWith(deps: ReviewCommandDeps, uri?: unknown, rowId?: unkn
 async function scoreFile(deps: ReviewCommandDeps): Promise<void> {
   const session = activeSession(deps);
   if (session) await deps.review.scoreAll({}, session);
+}
+
+/** Sends the file's missing rows as provider batches (engine and models picked), then follows them in the status bar. */
+async function scoreFileViaBatch(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (session) await deps.batches.submit(session);
+}
+
+/** Reads the active dataset's pending batches now and stores the results of those that ended. */
+async function collectBatch(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (session) await deps.batches.collectNow(session);
+}
+
+/** Cancels the active dataset's pending batches on the provider; lines already run are kept. */
+async function cancelBatch(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (session) await deps.batches.cancel(session);
 }
 
 function cancelScoring(deps: ReviewCommandDeps): void {

@@ -128,15 +128,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
 
   /** Scores with a cancellable notification (whole file) or a window progress (a few rows). */
   async score(session: DatasetSession, request: ScoreRequest): Promise<RunSummary | undefined> {
-    if (!vscode.workspace.isTrusted) {
-      const manage = 'Manage Workspace Trust';
-      const answer = await showWarning(
-        'PiSAR Review calls no model in an untrusted workspace. Stored scores are shown; trust this workspace to score rows.',
-        manage,
-      );
-      if (answer === manage) void vscode.commands.executeCommand('workbench.trust.manage');
-      return undefined;
-    }
+    if (refuseUntrusted('score rows')) return undefined;
     const cfg = this.config.current;
     if (cfg.modelsError) {
       void showNoModels(cfg);
@@ -342,6 +334,19 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     void this.disposeScorer();
     super.dispose();
   }
+}
+
+/**
+ * True (and says so, offering Manage Workspace Trust) when the workspace is not trusted: no model and
+ * no batch endpoint is called there, since its settings and sidecars may point anywhere.
+ */
+export function refuseUntrusted(what: string): boolean {
+  if (vscode.workspace.isTrusted) return false;
+  const manage = 'Manage Workspace Trust';
+  void showWarning(`PiSAR Review calls no model in an untrusted workspace. Stored scores are shown; trust this workspace to ${what}.`, manage).then((answer) => {
+    if (answer === manage) void vscode.commands.executeCommand('workbench.trust.manage');
+  });
+  return true;
 }
 
 function embeddingKey(e: EmbeddingConfig): string {

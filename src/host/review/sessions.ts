@@ -42,6 +42,7 @@ export class SessionManager extends Disposable implements vscode.Disposable {
   private readonly activeEmitter = this._register(new vscode.EventEmitter<DatasetSession | undefined>());
   private readonly cursorEmitter = this._register(new vscode.EventEmitter<{ session: DatasetSession; index: number }>());
   private readonly openEmitter = this._register(new vscode.EventEmitter<DatasetSession>());
+  private readonly closeEmitter = this._register(new vscode.EventEmitter<DatasetSession>());
   private _active: DatasetSession | undefined;
   private lastCursor: { key: string; index: number } | undefined;
 
@@ -52,6 +53,8 @@ export class SessionManager extends Disposable implements vscode.Disposable {
   readonly onDidChangeCursorRow = this.cursorEmitter.event;
   /** A dataset document got its session (opened, or found open at activation). */
   readonly onDidOpen = this.openEmitter.event;
+  /** A dataset document closed: its session is disposed. */
+  readonly onDidClose = this.closeEmitter.event;
 
   constructor(private readonly config: ConfigService, private readonly log: ReviewLog) {
     super();
@@ -131,6 +134,7 @@ export class SessionManager extends Disposable implements vscode.Disposable {
     this.typing.cancel(key);
     this.sessions.delete(key);
     session.dispose();
+    this.closeEmitter.fire(session);
     if (this._active === session) this.setActive(undefined);
   }
 
