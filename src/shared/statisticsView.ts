@@ -157,6 +157,68 @@ export interface StatisticsView {
   readonly slices?: SlicesView;
   /** Where people's answers can be scored the same way (several references, or human output columns): the band models are read against. */
   readonly humanBand?: HumanBandView;
+  /** The metrics (cosine, ROUGE-L, the contradiction flag, the LLM judge) ranked by agreement with the reviewers' labels; absent when no output is labelled good or bad. */
+  readonly ranking?: MetricRankingView;
+}
+
+/** A metric whose agreement with the labels is measured. */
+export type RankedMetricView = 'cosine' | 'rougeL' | 'contradiction' | 'judge';
+
+/** One metric against the reviewers' good/bad labels on model outputs. */
+export interface MetricAgreementView {
+  readonly metric: RankedMetricView;
+  /** Labelled outputs (good or bad) that have a value of this metric; bad and good among them. */
+  readonly n: number;
+  readonly bad: number;
+  readonly good: number;
+  /**
+   * ROC AUC: the chance that a random output labelled bad reads worse on this metric than one labelled good (ties
+   * half): lower cosine / ROUGE-L, higher contradiction probability, lower judge score (a verdict alone: bad < good).
+   */
+  readonly auc: EstimateView | null;
+  /** Cohen's kappa of the metric's own bad/good call (at `threshold`, or the judge's verdict) with the labels. */
+  readonly kappa: EstimateView | null;
+  /** The line the call is made at: the cosine's threshold setting, the contradiction threshold, ROUGE-L's F1-best threshold on these labels; null for the judge (its verdict). */
+  readonly threshold: number | null;
+  /** 'setting': a configured threshold; 'fitted': chosen on these same labels (optimistic); 'verdict': the judge's own good/bad. */
+  readonly thresholdSource: 'setting' | 'fitted' | 'verdict';
+  /** What computing the metric costs per 1,000 outputs: 0 for local metrics; the judge's tokens at its model's price; null without a price. */
+  readonly costPer1000: number | null;
+}
+
+/** An output where the judge and the reviewers' label disagree. */
+export interface JudgeDisagreementView {
+  readonly rowId: string;
+  /** 1-based line of the row in the dataset. */
+  readonly line: number;
+  /** The model whose output was judged. */
+  readonly model: string;
+  /** The reviewers' label (settled or the latest) and how calibration reads it. */
+  readonly label: string;
+  readonly labelClass: 'bad' | 'good';
+  readonly verdict: 'good' | 'bad';
+  readonly rating?: number;
+  /** The judge's reason: text from a model, data only. */
+  readonly reason: string;
+}
+
+/** The metrics ranked by agreement with the labels (AUC, then kappa), with the judge's run and its disagreements. */
+export interface MetricRankingView {
+  /** Bootstrap resamples of the intervals (percentile bootstrap up to 5,000 labelled outputs; above that the normal forms: EstimateView.method says which). */
+  readonly resamples: number;
+  readonly metrics: readonly MetricAgreementView[];
+  /** Present when some output has a judge verdict. */
+  readonly judge?: {
+    /** The judge models whose verdicts count. */
+    readonly models: readonly string[];
+    /** Current verdicts over the outputs in the report; failed judgements; verdicts made with another prompt or judge model (not counted). */
+    readonly judged: number;
+    readonly failed: number;
+    readonly stale: number;
+    readonly tokens: { readonly input: number; readonly output: number };
+  };
+  /** Labelled outputs where the judge's verdict is not the label's class, in row order. */
+  readonly disagreements: readonly JudgeDisagreementView[];
 }
 
 /** How a model's mean reads against the human band: its interval reaches the band's ("at human level") or lies wholly under it ("below"). */

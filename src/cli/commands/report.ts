@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { labelMapping, parseLabels, parseModelNames, parseContradictionThreshold, parseThreshold, problemText, SettingKeys } from '../../core/config/settings';
+import { labelMapping, parseLabels, parseModelNames, parseContradictionThreshold, parseThreshold, problemText, SettingKeys, type ReviewSettings } from '../../core/config/settings';
 import { orderModels } from '../../core/rules/rules';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
@@ -8,7 +8,7 @@ import type { DatasetRow } from '../../core/dataset/types';
 import { agreementReport, agreementUnits, type AgreementReport } from '../../core/report/agreement';
 import { correctionsInForce, effectiveReferences, resultsUnderReferences, type ReferenceChoice } from '../../core/store/corrections';
 import { referencesOf } from '../../core/dataset/fields';
-import { collectStatisticsRows, rowReports, type RowReport } from '../../core/report/rows';
+import { collectStatisticsRows, rowReports, type JudgeInForce, type RowReport } from '../../core/report/rows';
 import { computeStatistics, DEFAULT_MAX_PAIR_MODELS, type StatisticsReport } from '../../core/report/statistics';
 import { DEFAULT_SEED } from '../../core/report/stats';
 import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
@@ -135,8 +135,9 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     const summary = withFromFile(summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines, prices: pricesOf(settings.models), contradictionThreshold }), origin);
     const sliceField = values.slice?.trim();
     if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
-    const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referencesOf: referencesOfRow, multiReference: settings.multiReference });
-    const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField, humanModels: settings.humanModels });
+    const judge = judgeInForce(settings);
+    const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referencesOf: referencesOfRow, multiReference: settings.multiReference, ...(judge ? { judge } : {}) });
+    const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField, humanModels: settings.humanModels, prices: pricesOf(settings.models), contradictionThreshold });
     const rows = values.rows ? rowReports(dataset, scored, models, threshold, statisticsRows, corrections, results, contradictionThreshold) : undefined;
     const units = agreementUnits(annotations.all(), annotations.adjudications(), dataset);
     const agreement = units.some((u) => u.ratings.size > 0) ? agreementReport(units, dataset.rowCount, { seed }) : undefined;
@@ -159,6 +160,12 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   } finally {
     await dataset.close();
   }
+}
+
+/** The configured judge (judge.model, one of the models) and its prompt: only its verdicts with that prompt count. */
+export function judgeInForce(settings: ReviewSettings): JudgeInForce | undefined {
+  const model = settings.models.find((m) => m.name === settings.judge.model);
+  return model ? { name: model.name, model: model.model, template: settings.judge.prompt } : undefined;
 }
 
 function reportRowOf(row: RowReport): ReportRow {

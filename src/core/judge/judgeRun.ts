@@ -19,7 +19,7 @@ import type { ReferenceCorrection } from '../store/annotations';
 import { effectiveReferences } from '../store/corrections';
 import { isVerified } from '../store/provenance';
 import type { JudgeResult, ResultsStore, StoredResult } from '../store/results';
-import { JudgeAnswerError, judgeMessages, judgePromptHash, parseJudgeAnswer } from '../rules/judgePrompt';
+import { isCurrentJudgement, JudgeAnswerError, judgeMessages, judgePromptHash, parseJudgeAnswer } from '../rules/judgePrompt';
 
 export interface JudgeRunOptions extends RunLockOptions {
   dataset: Dataset;
@@ -90,11 +90,6 @@ export interface JudgeSummary {
 }
 
 const MAX_LISTED = 100;
-
-/** Whether a stored verdict is the one this judge would give now: same judge model and id, same prompt sent, and no failure. */
-export function isCurrentJudgement(judge: JudgeResult | undefined, model: Pick<ModelConfig, 'name' | 'model'>, promptHash: string): boolean {
-  return judge !== undefined && judge.error === undefined && judge.model === model.name && judge.modelId === model.model && judge.promptHash === promptHash;
-}
 
 /** Judges the dataset's current outputs; verdicts are appended to the results sidecar as they come. */
 export async function judgeDataset(options: JudgeRunOptions): Promise<JudgeSummary> {

@@ -1,7 +1,7 @@
 import type { AgreementReport, AgreementStatistic } from './agreement';
 import type { RunComparison } from './compare';
 import type { StatisticsReport } from './statistics';
-import type { HumanBandView } from '../../shared/statisticsView';
+import type { HumanBandView, MetricAgreementView, RankedMetricView } from '../../shared/statisticsView';
 import type { AnsweredBy, DatasetSummary } from './summary';
 import type { HistogramBin } from './histogram';
 import { formatScore, isBelowThreshold } from '../rules/rules';
@@ -449,12 +449,53 @@ export function renderHumanBandMarkdown(band: HumanBandView | undefined): string
 
 const HUMAN_BAND_CSV_HEADER = ['model', 'rows', 'mean', 'mean_low', 'mean_high', 'verdict', 'rougeL', 'rougeL_low', 'rougeL_high', 'rougeL_verdict'];
 
+const METRIC_NAMES: Readonly<Record<RankedMetricView, string>> = { cosine: 'cosine', rougeL: 'ROUGE-L F', contradiction: 'contradiction flag', judge: 'LLM judge' };
+
+function thresholdText(m: MetricAgreementView): string {
+  if (m.thresholdSource === 'verdict') return 'its verdict';
+  if (m.threshold === null) return '';
+  return `${m.threshold.toFixed(3)}${m.thresholdSource === 'fitted' ? ' (fitted on these labels)' : ''}`;
+}
+
+/** The metrics ranked by agreement with the labels: AUC and kappa with intervals (and how they were computed), cost per 1,000 outputs. */
+function rankingTable(st: StatisticsReport): Table | undefined {
+  const r = st.ranking;
+  if (!r) return undefined;
+  const method = [...new Set(r.metrics.flatMap((m) => [m.auc?.method, m.kappa?.method]).filter((x): x is NonNullable<typeof x> => x !== undefined))];
+  const judge = r.judge ? `; judge ${r.judge.models.join(', ')}: ${r.judge.judged} verdicts, ${r.judge.failed} failed, ${r.judge.stale} made with another prompt or judge (not counted)` : '';
+  return {
+    title: `Metrics against the reviewers' labels, best first (95% intervals: ${method.length ? method.join(', ') : 'bootstrap'}${method.includes('bootstrap') ? `, ${r.resamples} resamples` : ''}${judge})`,
+    header: ['rank', 'metric', 'labelled', 'bad', 'AUC [95% CI]', 'kappa [95% CI]', 'bad when', 'cost per 1,000 outputs'],
+    text: r.metrics.map((m, i) => [String(i + 1), METRIC_NAMES[m.metric], String(m.n), String(m.bad), withInterval(m.auc), withInterval(m.kappa), thresholdText(m), m.costPer1000 === null ? 'no price' : costText(m.costPer1000)]),
+    values: r.metrics.map((m, i) => [i + 1, m.metric, m.n, m.bad, m.auc?.value, m.auc?.low, m.auc?.high, m.kappa?.value, m.kappa?.low, m.kappa?.high, m.auc?.method ?? m.kappa?.method, m.threshold, m.thresholdSource, m.costPer1000]),
+    numeric: [true, false, true, true, true, true, false, true],
+  };
+}
+
+const RANKING_CSV_HEADER = ['rank', 'metric', 'labelled', 'bad', 'auc', 'auc_low', 'auc_high', 'kappa', 'kappa_low', 'kappa_high', 'method', 'threshold', 'threshold_source', 'cost_per_1000'];
+
+/** Labelled outputs where the judge's verdict is not the label's class (the judge's reason is data: escaped per surface). */
+function judgeDisagreementsTable(st: StatisticsReport): Table | undefined {
+  const list = st.ranking?.disagreements;
+  if (!list || list.length === 0) return undefined;
+  return {
+    title: `Where the judge and the reviewers disagree (${list.length} output${list.length === 1 ? '' : 's'})`,
+    header: ['row', 'line', 'model', 'label', 'judge', 'judge\'s reason'],
+    text: list.map((d) => [d.rowId, String(d.line), d.model, `${d.label} (${d.labelClass})`, `${d.verdict}${d.rating !== undefined ? ` (${d.rating}/5)` : ''}`, d.reason]),
+    values: list.map((d) => [d.rowId, d.line, d.model, d.label, d.labelClass, d.verdict, d.rating, d.reason]),
+    numeric: [false, true, false, false, false, false],
+  };
+}
+
+const JUDGE_DISAGREEMENTS_CSV_HEADER = ['row', 'line', 'model', 'label', 'label_class', 'verdict', 'rating', 'reason'];
+
 function statisticsTables(st: StatisticsReport): Table[] {
   const tables = [intervalsTable(st)];
   const band = humanBandTable(st.humanBand);
   if (band) tables.push(band);
   if (st.pairs.list.length > 0) tables.push(pairsTable(st));
   tables.push(calibrationTable(st));
+  for (const t of [rankingTable(st), judgeDisagreementsTable(st)]) if (t) tables.push(t);
   const curve = curveTable(st);
   if (curve) tables.push(curve);
   tables.push(biasTable(st));
@@ -472,6 +513,10 @@ function statisticsCsv(st: StatisticsReport): string {
   ];
   const band = humanBandTable(st.humanBand);
   if (band) blocks.push(['human band', HUMAN_BAND_CSV_HEADER, band]);
+  const ranking = rankingTable(st);
+  if (ranking) blocks.push(['metrics against labels', RANKING_CSV_HEADER, ranking]);
+  const disagreements = judgeDisagreementsTable(st);
+  if (disagreements) blocks.push(['judge disagreements', JUDGE_DISAGREEMENTS_CSV_HEADER, disagreements]);
   const slices = slicesTable(st);
   if (slices) blocks.push(['slices', SLICES_CSV_HEADER, slices]);
   const slicePairs = slicePairsTable(st);

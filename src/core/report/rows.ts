@@ -1,7 +1,9 @@
 import type { DatasetRow } from '../dataset/types';
 import { AnnotationResolver, type Annotation, type RowLookup } from '../store/annotations';
 import { currentScore, isBelowThreshold, isStale, resultStatus } from '../rules/rules';
-import type { StoredResult } from '../store/results';
+import type { JudgeResult, StoredResult } from '../store/results';
+import { isCurrentJudgement, judgeMessages, judgePromptHash, type JudgeIdentity, type JudgeInputs } from '../rules/judgePrompt';
+import type { JudgeCell } from './metricRanking';
 import { TokenIds } from './rougeL';
 import { computeStatistics, lengthRatio, sliceValue, type StatisticsCell, type StatisticsRow } from './statistics';
 import type { HumanBandView } from '../../shared/statisticsView';
@@ -83,7 +85,7 @@ export async function collectStatisticsRows(
    * sliceField: the field whose values split the rows; referencesOf: the references a row is judged against (a corrected one;
    * default the file's); multiReference: ROUGE-L over several references is their best or mean, as the cosine is.
    */
-  options: { readonly sliceField?: string; readonly referencesOf?: (row: DatasetRow) => readonly string[]; readonly multiReference?: MultiReference } = {},
+  options: { readonly sliceField?: string; readonly referencesOf?: (row: DatasetRow) => readonly string[]; readonly multiReference?: MultiReference; readonly judge?: JudgeInForce } = {},
 ): Promise<StatisticsRow[]> {
   const resolver = new AnnotationResolver(dataset);
   // The latest label per (row, model) on outputs; reference labels judge the reference, not the metric.
@@ -117,12 +119,15 @@ export async function collectStatisticsRows(
         truncated: isTruncated(r),
         rougeL: rouge?.score,
         lengthRatio: outputTokens && referenceTokens && rouge ? lengthRatio(outputTokens, referenceTokens[rouge.matched]) : undefined,
+        contradiction: r.nli?.contradiction,
+        judge: r.judge ? judgeCellOf(r.judge, () => ({ input: row.input, references, output: r.output! }), options.judge) : undefined,
       };
     }
     const rowLabels = labels.get(row.index);
     const human = humanOfRow(row, () => models.map((model) => current(results, row, model)), tokenIds, options.multiReference ?? 'best');
     out.push({
       id: row.id,
+      line: row.line,
       ...(human ? { human } : {}),
       ...(options.sliceField !== undefined ? { slice: sliceValue(getField(row.fields, options.sliceField)) } : {}),
       cells,
@@ -130,6 +135,19 @@ export async function collectStatisticsRows(
     });
   }
   return out;
+}
+
+/** The judge whose verdicts count: the configured judge model (name and id) and prompt; without it every stored verdict counts. */
+export interface JudgeInForce extends JudgeIdentity {
+  readonly template: string;
+}
+
+/** A stored verdict as the statistics read it: current (same judge and prompt sent), stale, or failed. */
+function judgeCellOf(j: JudgeResult, inputs: () => JudgeInputs, inForce: JudgeInForce | undefined): JudgeCell {
+  const tokens = j.usage ? { input: j.usage.promptTokens ?? 0, output: j.usage.completionTokens ?? 0 } : undefined;
+  if (j.error) return { model: j.model, state: 'failed', ...(tokens ? { tokens } : {}) };
+  if (inForce && !isCurrentJudgement(j, inForce, judgePromptHash(judgeMessages(inForce.template, inputs())))) return { model: j.model, state: 'stale' };
+  return { model: j.model, state: 'current', verdict: j.verdict, ...(j.rating !== undefined ? { rating: j.rating } : {}), reason: j.reason ?? '', ...(tokens ? { tokens } : {}) };
 }
 
 /** Each row's current result per model (with ROUGE-L F when the statistics rows are given). */

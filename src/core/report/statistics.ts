@@ -1,6 +1,8 @@
 import { calibrate, DEFAULT_LABEL_MAPPING, labelClass, type CalibrationOptions, type LabelMapping, type LabelledScore } from './calibration';
 import type { EstimateView, HumanBandView, HumanVerdictView, ModelStatisticsView, PairStatisticsView, SliceModelView, SlicesView, SliceView, StatisticsView } from '../../shared/statisticsView';
 import { rougeL, tokens } from './rougeL';
+import { countJudge, rankMetrics, type JudgeCell, type JudgeTotals, type LabelledOutput } from './metricRanking';
+import type { ModelPrice } from '../rules/cost';
 import { ownValue } from '../security/ownKeys';
 import {
   bootstrapSummary,
@@ -34,10 +36,16 @@ export interface StatisticsCell {
   readonly lengthRatio?: number;
   /** The model gave an output (set by callers that keep numbers, not the text). */
   readonly hasOutput?: boolean;
+  /** The LLM judge's reading of the output, when it was judged. */
+  readonly judge?: JudgeCell;
+  /** P(contradiction) of the output against its reference, when the contradiction check ran. */
+  readonly contradiction?: number;
 }
 
 export interface StatisticsRow {
   readonly id: string;
+  /** 1-based line of the row in the dataset (names the rows where the judge and the labels disagree). */
+  readonly line?: number;
   /** The row's value of the slice field, as text (see sliceValue). */
   readonly slice?: string;
   readonly reference?: string;
@@ -61,6 +69,10 @@ export interface StatisticsOptions extends CalibrationOptions {
   readonly maxSlices?: number;
   /** Output columns written by people: they make the human band (with rows' several references) and are not read against it. */
   readonly humanModels?: readonly string[];
+  /** P(contradiction) at or above which an output contradicts its reference (the ranking's call for the contradiction flag). */
+  readonly contradictionThreshold?: number;
+  /** Prices per model name (the judge's cost per 1,000 outputs). */
+  readonly prices?: ReadonlyMap<string, ModelPrice>;
 }
 
 export const DEFAULT_MAX_PAIR_MODELS = 10;
@@ -91,6 +103,7 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
 
   const cosine: LabelledScore[] = [];
   const lexical: LabelledScore[] = [];
+  const labelled: LabelledOutput[] = [];
   let unmapped = 0;
   for (const row of rows) {
     for (const [model, label] of Object.entries(row.labels ?? {})) {
@@ -105,8 +118,16 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
       if (typeof cell.score === 'number') cosine.push({ score: cell.score, bad });
       const rouge = cell.rougeL ?? (cell.output !== undefined && row.reference !== undefined ? rougeL(cell.output, row.reference).f : undefined);
       if (rouge !== undefined) lexical.push({ score: rouge, bad });
+      labelled.push({
+        rowId: row.id, line: row.line ?? 0, model, label, bad,
+        ...(typeof cell.score === 'number' ? { cosine: cell.score } : {}),
+        ...(rouge !== undefined ? { rougeL: rouge } : {}),
+        ...(cell.contradiction !== undefined ? { contradiction: cell.contradiction } : {}),
+        ...(cell.judge ? { judge: cell.judge } : {}),
+      });
     }
   }
+  const ranking = rankMetrics(labelled, judgeTotals(rows, models), { seed, resamples: options.resamples, threshold, contradictionThreshold: options.contradictionThreshold, prices: options.prices });
   const calibrationOptions = { ...options, seed };
   const band = humanBand(rows, modelStats, options.humanModels ?? [], seed, resamplesFor);
   const slices = options.sliceField === undefined ? undefined : sliceStatistics(rows, models.slice(0, options.maxModels ?? DEFAULT_MAX_MODELS), pairModels, options.sliceField, threshold, seed, resamplesFor, options.maxSlices ?? DEFAULT_MAX_SLICES);
@@ -126,7 +147,20 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
     },
     ...(slices ? { slices } : {}),
     ...(band ? { humanBand: band } : {}),
+    ...(ranking ? { ranking } : {}),
   };
+}
+
+/** What the judge did over every output of the report (labelled or not); undefined when nothing was judged. */
+function judgeTotals(rows: readonly StatisticsRow[], models: readonly string[]): JudgeTotals | undefined {
+  const totals = { models: new Set<string>(), judged: 0, failed: 0, stale: 0, tokens: new Map<string, { input: number; output: number }>() };
+  for (const row of rows) {
+    for (const model of models) {
+      const judge = ownValue(row.cells, model)?.judge;
+      if (judge) countJudge(totals, judge);
+    }
+  }
+  return totals.judged + totals.failed + totals.stale > 0 ? totals : undefined;
 }
 
 /**

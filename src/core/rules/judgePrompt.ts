@@ -113,3 +113,14 @@ export function parseJudgeAnswer(text: string): JudgeVerdict {
   const verdict = (word as 'good' | 'bad' | undefined) ?? ((score as number) >= 4 ? 'good' : 'bad');
   return { verdict, ...(score !== undefined ? { rating: score as number } : {}), reason: reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}…` : reason };
 }
+
+/** The judge in force: a configured model's name and model id. */
+export interface JudgeIdentity {
+  readonly name: string;
+  readonly model: string;
+}
+
+/** Whether a stored verdict is the one this judge would give now: same judge model and id, same prompt sent, and no failure. */
+export function isCurrentJudgement(judge: { readonly model: string; readonly modelId: string; readonly promptHash: string; readonly error?: unknown } | undefined, model: JudgeIdentity, promptHash: string): boolean {
+  return judge !== undefined && judge.error === undefined && judge.model === model.name && judge.modelId === model.model && judge.promptHash === promptHash;
+}
