@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Dataset } from '../../core/dataset/datasetReader';
-import { compareRuns, DEFAULT_EPSILON, type RunComparison } from '../../core/report/compare';
+import { compareRuns, DEFAULT_EPSILON, type RunComparison, type RunLineage } from '../../core/report/compare';
 import { embeddingSentence, renderComparisonCsv, renderComparisonMarkdown, scoringCsv } from '../../core/report/render';
 import { embeddingText, fromFileFinding } from '../../core/report/origin';
 import { isScoredHere, type EmbeddingOrigin } from '../../core/store/provenance';
@@ -99,6 +99,17 @@ function resultsOf(source: Source, model: string): { list: StoredResult[]; fromF
   return { list: out, fromFile };
 }
 
+/** Each row's score, and its result as the lineage (output and correction) reads it: the results themselves, no copy a row. */
+function byRow(list: readonly StoredResult[]): [Map<string, number>, Map<string, RunLineage>] {
+  const scores = new Map<string, number>();
+  const lineage = new Map<string, RunLineage>();
+  for (const r of list) {
+    scores.set(r.rowId, r.score!);
+    lineage.set(r.rowId, r);
+  }
+  return [scores, lineage];
+}
+
 /** The distinct embedding models of a list of scored results. */
 function embeddingsOf(list: readonly StoredResult[]): EmbeddingOrigin[] {
   return [...new Map(list.filter((r) => r.embedding).map((r) => [embeddingText(r.embedding!), r.embedding!])).values()];
@@ -166,10 +177,9 @@ async function runCompare(argv: readonly string[], io: CliIo): Promise<number> {
   const embedding = embeddingsOf([...resultsA, ...resultsB]);
   const sides = b === a && modelB === modelA ? [[a, modelA, fromFileA] as const] : [[a, modelA, fromFileA] as const, [b, modelB, fromFileB] as const];
   for (const [s, model, n] of sides) if (n > 0) io.stderr.write(`${fromFileFinding(s.store.file, { [model]: n })}\n`);
-  const lineage = (list: StoredResult[]) => new Map(list.map((r) => [r.rowId, { output: r.output, correction: r.correction }]));
-  const comparison = compareRuns(new Map(resultsA.map((r) => [r.rowId, r.score!])), new Map(resultsB.map((r) => [r.rowId, r.score!])), {
-    epsilon, seed, names: [nameA, nameB], lineage: [lineage(resultsA), lineage(resultsB)],
-  });
+  const [scoresA, lineageA] = byRow(resultsA);
+  const [scoresB, lineageB] = byRow(resultsB);
+  const comparison = compareRuns(scoresA, scoresB, { epsilon, seed, names: [nameA, nameB], lineage: [lineageA, lineageB] });
   const problems = [...a.store.problems, ...(b === a ? [] : b.store.problems)];
   for (const p of problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
 

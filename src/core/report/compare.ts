@@ -25,8 +25,8 @@ export interface RunComparison extends ComparisonCountsView {
 
 /** What lineage needs of each side's result on a row: its output, and the correction it was scored against. */
 export interface RunLineage {
-  readonly output: string | undefined;
-  readonly correction: string | undefined;
+  readonly output?: string;
+  readonly correction?: string;
 }
 
 /** Why a changed row changed between two runs. */
