@@ -85,7 +85,8 @@ export class DetailView {
       const answeredBy = o.answeredBy !== undefined ? [el('span', { className: 'answered-by', testid: 'detail-answered-by', text: `answered by ${o.answeredBy}`, attrs: { title: 'The model the server named in its answer, not the model asked' } })] : [];
       const header = el('div', { className: 'output-header' }, el('h4', { text: o.model }), badge, ...answeredBy, ...(o.latencyMs !== undefined ? [el('span', { className: 'latency', text: `${o.latencyMs} ms` })] : []), rerun);
       const matched = o.matched !== undefined ? [el('p', { className: 'matched-reference', testid: 'detail-matched-reference', text: o.matched })] : [];
-      return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, ...matched, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
+      const contradiction = score?.contradicts !== undefined ? [el('p', { className: 'contradicts', testid: 'detail-contradicts', text: `⚠ ${score.contradicts}` })] : [];
+      return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, ...matched, ...contradiction, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
     });
     parts.push(section('Outputs', 'detail-outputs', ...outputs));
     if (detail.requests && detail.requests.length > 0) {

@@ -84,6 +84,7 @@ class ReviewPanelApp {
   private readonly filterSuspect = custom('vscode-checkbox', { testid: 'filter-suspect', attrs: { label: 'Suspect reference' } }) as CheckboxLike;
   private readonly filterAnnotated = custom('vscode-checkbox', { testid: 'filter-annotated', attrs: { label: 'Annotated' } }) as CheckboxLike;
   private readonly filterUnscored = custom('vscode-checkbox', { testid: 'filter-unscored', attrs: { label: 'Not scored' } }) as CheckboxLike;
+  private readonly filterContradicts = custom('vscode-checkbox', { testid: 'filter-contradicts', attrs: { label: 'Contradicts reference', title: 'Rows where the contradiction check flagged some model\'s output as contradicting its reference (even when the score passes)' } }) as CheckboxLike;
   private readonly outputsToggle = custom('vscode-checkbox', { testid: 'toggle-outputs', attrs: { label: 'Outputs', title: 'Show each model\'s output text in its column (the row detail has it whole)' } }) as CheckboxLike;
   /** The label keys, beside the annotation box and the target they apply to: "1 wrong · 2 incomplete · … · n note". */
   private readonly labelKeys = el('span', { className: 'label-keys', testid: 'label-keys', attrs: { 'aria-label': 'Label keys' } });
@@ -186,6 +187,7 @@ class ReviewPanelApp {
       this.filterSuspect,
       this.filterAnnotated,
       this.filterUnscored,
+      this.filterContradicts,
       this.filterDisagree,
       this.reviewOrder,
       this.filterText,
@@ -212,7 +214,7 @@ class ReviewPanelApp {
       this.list.setOutputsShown(this.outputsToggle.checked);
       this.saveState();
     });
-    for (const box of [this.filterSuspect, this.filterAnnotated, this.filterUnscored, this.filterDisagree]) box.addEventListener('change', () => this.filtersChanged());
+    for (const box of [this.filterSuspect, this.filterAnnotated, this.filterUnscored, this.filterContradicts, this.filterDisagree]) box.addEventListener('change', () => this.filtersChanged());
     this.reviewOrder.addEventListener('change', () => {
       const column = this.reviewOrder.value;
       if (column === 'index' || column === 'reviewersDisagree' || column === 'unlabelled') {
@@ -366,7 +368,7 @@ class ReviewPanelApp {
     this.blindToggle.checked = d?.blind === true;
     document.body.classList.toggle('blind', d?.blind === true);
     // Blind mode: nothing made of scores or others' labels to filter or sort by.
-    for (const control of [this.filterBelow, this.filterSuspect, this.filterDisagree]) control.toggleAttribute('disabled', d?.blind === true);
+    for (const control of [this.filterBelow, this.filterSuspect, this.filterContradicts, this.filterDisagree]) control.toggleAttribute('disabled', d?.blind === true);
     setOptions(this.reviewOrder, [
       ['index', 'File order'],
       ...(d?.blind ? [] : [['reviewersDisagree', 'Disagreements first'] as [string, string]]),
@@ -382,6 +384,7 @@ class ReviewPanelApp {
     this.filterSuspect.checked = !!f.suspect;
     this.filterAnnotated.checked = !!f.annotated;
     this.filterUnscored.checked = !!f.unscored;
+    this.filterContradicts.checked = !!f.contradicts;
     this.filterDisagree.checked = !!f.disagree;
     const sort = this.query.sort.column;
     this.reviewOrder.value = sort === 'reviewersDisagree' || sort === 'unlabelled' ? sort : 'index';
@@ -444,6 +447,7 @@ class ReviewPanelApp {
       ...(this.filterSuspect.checked ? { suspect: true } : {}),
       ...(this.filterAnnotated.checked ? { annotated: true } : {}),
       ...(this.filterUnscored.checked ? { unscored: true } : {}),
+      ...(this.filterContradicts.checked ? { contradicts: true } : {}),
       ...(this.filterDisagree.checked ? { disagree: true } : {}),
       ...(text ? { text } : {}),
     };

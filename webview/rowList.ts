@@ -527,6 +527,7 @@ export class RowList {
     delete cell.dataset.failed;
     delete cell.dataset.stale;
     delete cell.dataset.fromFile;
+    delete cell.dataset.contradicts;
     delete cell.dataset.unscored;
     cell.className = 'grid-cell score';
     if (!score) {
@@ -581,8 +582,9 @@ export class RowList {
     }
     // The glyph is the non-colour cue: ▼ below the threshold, ✓ at or above.
     s.glyph.textContent = below ? '▼' : '✓';
-    s.value.textContent = score.text ?? String(score.score);
-    const words = `${model}: ${score.text ?? score.score}, ${below ? 'below' : 'at or above'} the threshold ${this.threshold}${score.stale ? ', stale (the row changed since)' : ''}${score.fromFile ? ', from the file (not scored on this machine, not counted)' : ''}`;
+    s.value.textContent = `${score.text ?? String(score.score)}${score.contradicts ? ' ⚠' : ''}`;
+    if (score.contradicts) cell.dataset.contradicts = 'true';
+    const words = `${model}: ${score.text ?? score.score}, ${below ? 'below' : 'at or above'} the threshold ${this.threshold}${score.stale ? ', stale (the row changed since)' : ''}${score.fromFile ? ', from the file (not scored on this machine, not counted)' : ''}${score.contradicts ? `, ${score.contradicts}` : ''}`;
     cell.setAttribute('aria-label', words);
     cell.title = words;
   }

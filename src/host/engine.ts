@@ -4,6 +4,7 @@ export { runDataset, RunError } from '../core/runner/runner';
 export { checkModel, keyStateText } from '../core/runner/checkModels';
 export { RequestCache } from '../core/runner/requestCache';
 export { createScorer } from '../core/scoring/scorer';
+export { createNliChecker } from '../core/scoring/nli';
 export { previewDocument } from '../core/runner/preview';
 export { PromptError } from '../core/runner/prompt';
 export { ImageError } from '../core/runner/images';

@@ -32,6 +32,8 @@ export interface RowFilter {
   readonly annotated?: boolean;
   /** Rows missing a score for at least one model. */
   readonly unscored?: boolean;
+  /** Rows where some model's output contradicts its reference (the contradiction check). */
+  readonly contradicts?: boolean;
   /** Case-insensitive text in the id, input, reference or outputs. */
   readonly text?: string;
   /** Rows where reviewers gave different labels to one target and no adjudication settled it. */
@@ -145,6 +147,8 @@ export interface ScoreView {
   readonly stale?: boolean;
   /** Read from the file, not scored on this machine: shown, never counted. */
   readonly fromFile?: boolean;
+  /** The contradiction check flagged the output, in words: "contradicts reference (P 0.97)" (shown even when the score passes). */
+  readonly contradicts?: string;
 }
 
 export interface AnnotationView {

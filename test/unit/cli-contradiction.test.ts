@@ -7,6 +7,8 @@ import * as assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createNliChecker, type NliProbabilities } from '../../src/core/scoring/nli';
+import { DatasetReview } from '../../src/core/review/datasetReview';
+import { ReviewModel } from '../../src/core/review/reviewModel';
 import { runCliCaptured } from '../support/cli';
 import { jsonl, makeTempDir, repoRoot } from '../support/files';
 
@@ -148,6 +150,35 @@ describe('contradiction check end to end (score --contradiction, report, re-chec
     const json = JSON.parse((await run(['report', fresh, '--rows', '--json'])).stdout) as ReportDoc;
     assert.equal(json.rows[0].results.m.status, 'scored');
     assert.equal(json.rows[0].results.m.nli, undefined);
+  });
+});
+
+describe('the panel\'s "Contradicts reference" filter and marker (the review model the panel reads)', function () {
+  this.timeout(120_000);
+  const tmp = makeTempDir('pisar-contradiction-panel-');
+  after(() => tmp.cleanup());
+
+  it('lists exactly the rows whose output contradicts its reference, even where the score passes; the row shows the flag; blind mode lists none', async () => {
+    const file = path.join(tmp.dir, 'panel.jsonl');
+    writeFileSync(file, jsonl(fixture.pairs.map((p, i) => ({ id: `p${i}`, input: 'check', rationale: p.premise, outputs: { m: p.hypothesis } }))));
+    const scored = await runCliCaptured(['score', file, '--json', '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache'), '--nli-model', NLI]);
+    assert.equal(scored.code, 0, scored.stderr);
+    const expected = fixture.pairs.map((p, i) => (p.probabilities.contradiction >= 0.5 ? i : -1)).filter((i) => i >= 0);
+    // A threshold of -1: every score passes, and the flag still shows.
+    const review = await DatasetReview.open(file, { threshold: -1, models: [], contradiction: { enabled: true, model: NLI, threshold: 0.5 } });
+    try {
+      const model = new ReviewModel(() => review, () => ({ labels: [], canScore: true }));
+      assert.deepEqual(await model.filterRows({ kind: 'contradicts' }), expected);
+      const flagged = (await model.rowDetail(expected[0]))!.outputs[0].score!;
+      assert.equal(flagged.below, undefined, 'the score passes');
+      assert.match(flagged.contradicts ?? '', /^contradicts reference \(P [01]\.\d\d\)$/, 'the flag in words');
+      const clean = fixture.pairs.findIndex((p) => p.probabilities.contradiction < 0.1);
+      assert.equal((await model.rowDetail(clean))!.outputs[0].score!.contradicts, undefined);
+      const blind = new ReviewModel(() => review, () => ({ labels: [], canScore: true, blind: true, reviewer: 'ana' }));
+      assert.deepEqual(await blind.filterRows({ kind: 'contradicts' }), []);
+    } finally {
+      await review.dataset.close();
+    }
   });
 });
 

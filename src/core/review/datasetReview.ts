@@ -1,4 +1,5 @@
 import { Dataset } from '../dataset/datasetReader';
+import { DEFAULT_CONTRADICTION_THRESHOLD } from '../rules/contradiction';
 import type { OpenDatasetOptions } from '../dataset/types';
 import { AnnotationResolver, AnnotationStore, type Annotation, type AnnotationsChange } from '../store/annotations';
 import { ResultsStore, type StoredResult } from '../store/results';
@@ -50,7 +51,7 @@ export interface RowsChange {
  * What a review reads of the settings (ReviewSettings): the pass line, the configured models (first in
  * order; a name and a price are all it needs of each) and the baselines (absent: none).
  */
-export type ReviewRules = Pick<ReviewSettings, 'threshold'> & Partial<Pick<ReviewSettings, 'baselineModels'>> & {
+export type ReviewRules = Pick<ReviewSettings, 'threshold'> & Partial<Pick<ReviewSettings, 'baselineModels' | 'contradiction'>> & {
   readonly models: readonly Pick<ModelConfig, 'name' | 'price'>[];
 };
 
@@ -112,6 +113,8 @@ export class DatasetReview {
   /** Increases with every change but a change of annotations alone (what the scores' summary depends on). */
   get resultsVersion(): number { return this._resultsVersion; }
   get threshold(): number { return this.settings.threshold; }
+  /** P(contradiction) at or above which an output is flagged as contradicting its reference. */
+  get contradictionThreshold(): number { return this.settings.contradiction?.threshold ?? DEFAULT_CONTRADICTION_THRESHOLD; }
   /** Why the last run could not score (e.g. the embedding model did not load); cleared by a run that scores. */
   get scoringFailure(): string | undefined { return this._scoringFailure; }
 

@@ -1,4 +1,5 @@
 import { dict } from '../security/ownKeys';
+import { contradictionText, contradicts } from '../rules/contradiction';
 import { scoreHistogram } from '../report/histogram';
 import type { DatasetRow } from '../dataset/types';
 import { scoredHereOnly } from '../report/origin';
@@ -39,6 +40,8 @@ export type RowCondition =
   | { readonly kind: 'suspectReference' }
   | { readonly kind: 'annotated' }
   | { readonly kind: 'notScored' }
+  /** Some current score's output contradicts its reference (the contradiction check; none in blind mode). */
+  | { readonly kind: 'contradicts' }
   /** Reviewers gave one target different labels and no adjudication settled it (none in blind mode). */
   | { readonly kind: 'reviewersDisagree' }
   /** The current reviewer labelled something on the row. */
@@ -153,6 +156,8 @@ export class ReviewModel {
         });
       case 'suspectReference':
         return view.blind ? [] : all.filter((i) => states.get(i)?.suspect === true);
+      case 'contradicts':
+        return view.blind ? [] : all.filter((i) => states.get(i)?.results.some((r) => countsAsContradicting(r, review.contradictionThreshold)) ?? false);
       case 'annotated':
         return all.filter((i) => shownAnnotations(states.get(i)?.annotations ?? [], view).length > 0);
       case 'labelledByMe':
@@ -234,7 +239,7 @@ export class ReviewModel {
     const outputs: OutputView[] = (state?.results ?? []).map((r) => ({
       model: r.model,
       output: r.result.output ?? null,
-      score: view.blind ? null : scoreView(r, review.threshold, review.scoringFailure),
+      score: view.blind ? null : scoreView(r, review.threshold, review.scoringFailure, review.contradictionThreshold),
       ...(r.result.latencyMs !== undefined ? { latencyMs: r.result.latencyMs } : {}),
       ...(r.result.answeredBy !== undefined ? { answeredBy: r.result.answeredBy } : {}),
       ...(matchedReferenceText(r.result) !== undefined ? { matched: matchedReferenceText(r.result) } : {}),
@@ -439,6 +444,11 @@ export function oneLine(text: string, max: number): string {
   return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
 }
 
+/** A current score (not stale, scored here) whose output the contradiction check flagged. */
+function countsAsContradicting(r: ModelResultState, threshold: number): boolean {
+  return !r.stale && !r.fromFile && r.score !== undefined && contradicts(r.result, threshold);
+}
+
 function countsAsBelow(r: ModelResultState, threshold: number): boolean {
   return !r.stale && r.score !== undefined && isBelowThreshold(r.score, threshold);
 }
@@ -456,7 +466,7 @@ async function readRow(review: DatasetReview, index: number): Promise<DatasetRow
 }
 
 /** One model's result as every view shows it: score text and verdict by the rules. */
-export function scoreView(r: ModelResultState, threshold: number, scoringFailure?: string): ScoreView {
+export function scoreView(r: ModelResultState, threshold: number, scoringFailure?: string, contradictionThreshold?: number): ScoreView {
   // A failed call is an error; an output without a score has a note saying why (no reference, blank, or scoring failed).
   const score = r.result.error ? undefined : r.score;
   const missing = noScore(r, scoringFailure);
@@ -469,6 +479,7 @@ export function scoreView(r: ModelResultState, threshold: number, scoringFailure
     ...(missing?.kind === 'unscored' ? { unscored: true as const } : {}),
     ...(r.stale ? { stale: true } : {}),
     ...(r.fromFile ? { fromFile: true } : {}),
+    ...(score !== undefined && !r.stale && contradicts(r.result, contradictionThreshold) ? { contradicts: contradictionText(r.result, contradictionThreshold) } : {}),
   };
 }
 
@@ -488,7 +499,7 @@ function rowView(review: DatasetReview, index: number, row: DatasetRow | undefin
   const state = shownRowState(review.rowState(index), view);
   const firstLine = (row?.input ?? '').split('\n').find((l) => l.trim() !== '') ?? '';
   const scores: Record<string, ScoreView> = {};
-  if (!view.blind) for (const r of state?.results ?? []) scores[r.model] = scoreView(r, review.threshold, review.scoringFailure);
+  if (!view.blind) for (const r of state?.results ?? []) scores[r.model] = scoreView(r, review.threshold, review.scoringFailure, review.contradictionThreshold);
   const outputs = dict<string>();
   for (const [model, output] of Object.entries(row?.outputs ?? {})) outputs[model] = oneLine(output, OUTPUT_PREVIEW_CHARS);
   for (const r of state?.results ?? []) if (r.result.output !== undefined) outputs[r.model] = oneLine(r.result.output, OUTPUT_PREVIEW_CHARS);

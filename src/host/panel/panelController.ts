@@ -404,10 +404,10 @@ export function sanitizeQuery(query: RowQuery, dataset: DatasetView | undefined)
   const sort = (sortModel !== undefined && !models.includes(sortModel)) || bySomethingHidden ? DEFAULT_QUERY.sort : query.sort;
   const below = query.filter.below;
   const keepBelow = below === undefined || (!blind && (below === 'any' || models.includes(below.model)));
-  const hidden = blind && (query.filter.suspect !== undefined || query.filter.disagree !== undefined);
+  const hidden = blind && (query.filter.suspect !== undefined || query.filter.disagree !== undefined || query.filter.contradicts !== undefined);
   let filter = keepBelow ? query.filter : { ...query.filter, below: undefined };
   if (hidden) {
-    const { below: _below, suspect: _suspect, disagree: _disagree, ...rest } = query.filter;
+    const { below: _below, suspect: _suspect, disagree: _disagree, contradicts: _contradicts, ...rest } = query.filter;
     filter = { ...rest, ...(keepBelow && below !== undefined ? { below } : {}), ...(!blind && _suspect !== undefined ? { suspect: _suspect } : {}), ...(!blind && _disagree !== undefined ? { disagree: _disagree } : {}) };
   }
   return sort === query.sort && filter === query.filter ? query : { sort, filter };
@@ -456,6 +456,7 @@ export function describeQuery(query: RowQuery, threshold: number, shown: number,
   if (f.suspect) parts.push('suspect reference');
   if (f.annotated) parts.push('annotated');
   if (f.unscored) parts.push('not scored');
+  if (f.contradicts) parts.push('contradicts reference');
   if (f.text) parts.push(`containing "${f.text}"`);
   if (f.disagree) parts.push('reviewers disagree');
   const sort = query.sort.column === 'index' && !query.sort.descending ? 'file order' : `sorted by ${query.sort.column}${query.sort.descending ? ' (descending)' : ''}`;

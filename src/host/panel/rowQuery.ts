@@ -302,6 +302,7 @@ export function rowConditions(filter: RowFilter): RowCondition[] {
   if (filter.suspect) out.push({ kind: 'suspectReference' });
   if (filter.annotated) out.push({ kind: 'annotated' });
   if (filter.unscored) out.push({ kind: 'notScored' });
+  if (filter.contradicts) out.push({ kind: 'contradicts' });
   if (filter.disagree) out.push({ kind: 'reviewersDisagree' });
   return out;
 }

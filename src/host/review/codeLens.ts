@@ -124,7 +124,7 @@ export class RowCodeLensProvider extends Disposable implements vscode.CodeLensPr
         const view = reviewerViewOf(this.config.current, session?.file);
         const state = session && index !== undefined ? shownRowState(session.rowState(index), view) : undefined;
         const names = compactModelNames(session?.models() ?? [], INLINE_NAME_MAX);
-        const text = state ? [...(view.blind ? [] : state.results).map((r) => inlineResultText(r, session!.threshold, names.get(r.model) ?? r.model)), inlineAnnotationsText(state)].filter(Boolean).join(' · ') : '';
+        const text = state ? [...(view.blind ? [] : state.results).map((r) => inlineResultText(r, session!.threshold, names.get(r.model) ?? r.model, session!.contradictionThreshold)), inlineAnnotationsText(state)].filter(Boolean).join(' · ') : '';
         lens.command = { title: uiText(text || (view.blind ? 'scores hidden (blind mode)' : 'not scored')), command: ViewCommands.focusPanel, tooltip: 'Scores of this row (hover the row for details); click for the PiSAR Review panel' };
         break;
       }

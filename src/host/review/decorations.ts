@@ -240,7 +240,7 @@ function scoreRender(r: ModelResultState, session: DatasetSession, name: string,
       : missing ? Colors.scoreStale
         : isBelowThreshold(r.score!, threshold) ? Colors.scoreFail : Colors.scorePass;
   return {
-    contentText: inlineResultText(r, threshold, name),
+    contentText: inlineResultText(r, threshold, name, session.contradictionThreshold),
     color: new vscode.ThemeColor(color),
     margin: '0 0.7em 0 0',
     fontStyle: 'normal',

@@ -1,6 +1,7 @@
 import { visibleControls } from '../../core/security/escape';
 import { noScore } from '../../core/review/display';
 import { formatScore } from '../../core/rules/rules';
+import { contradicts } from '../../core/rules/contradiction';
 import type { AnnotationTarget } from '../../core/store/annotations';
 import type { ModelResultState, RowState } from './session';
 
@@ -9,14 +10,16 @@ import type { ModelResultState, RowState } from './session';
  * `gpt n/a` (no reference to score against), `gpt unscored` (the embedding step failed).
  * `name` is the model's compact name (see compactModelNames).
  */
-export function inlineResultText(r: ModelResultState, threshold: number, name = r.model): string {
+export function inlineResultText(r: ModelResultState, threshold: number, name = r.model, contradictionThreshold?: number): string {
   if (r.result.error) return `${name} failed`;
   if (r.score === undefined) {
     const kind = noScore(r, undefined)?.kind;
     return `${name} ${kind === 'no-reference' ? 'n/a' : kind === 'empty' ? 'empty' : kind === 'unmeasurable' ? 'not measurable' : 'unscored'}`;
   }
   const score = formatScore(r.score, threshold);
-  return r.stale ? `${name} stale ${score}` : r.fromFile ? `${name} from file ${score}` : `${name} ${score}`;
+  // Shown even when the score passes: a high cosine can hide a negation.
+  const flag = !r.stale && contradicts(r.result, contradictionThreshold) ? ' ⚠ contradicts' : '';
+  return r.stale ? `${name} stale ${score}` : r.fromFile ? `${name} from file ${score}${flag}` : `${name} ${score}${flag}`;
 }
 
 export function targetLabel(t: AnnotationTarget): string {

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { contradictionText, contradicts } from '../../core/rules/contradiction';
 import { correctionForRow } from '../../core/store/corrections';
 import type { DatasetRow } from '../../core/dataset/types';
 import { compactModelNames, embeddingModelName, matchedReferenceText, noScore } from '../../core/review/display';
@@ -120,6 +121,8 @@ export class RowHoverProvider implements vscode.HoverProvider {
       if (r.result.source === 'precomputed') facts.push('precomputed output');
       const matched = matchedReferenceText(r.result);
       if (matched !== undefined && r.score !== undefined) facts.push(matched);
+      // The contradiction check, shown even when the score passes (the probability is a number, never dataset text).
+      if (r.result.nli && r.score !== undefined && !r.stale) facts.push(contradicts(r.result, session.contradictionThreshold) ? `⚠ ${contradictionText(r.result, session.contradictionThreshold)}` : `no contradiction (P ${r.result.nli.contradiction.toFixed(2)})`);
       if (r.result.scoreCut?.length) facts.push(`${r.result.scoreCut.join(' and ')} longer than the embedding model reads: scored on its start only`);
       if (facts.length > 0) md.appendMarkdown(markdown`  
 ${facts.join(' · ')}`);

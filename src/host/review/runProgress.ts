@@ -5,7 +5,7 @@ import type { ModelPrice } from '../../core/rules/cost';
 import type { RunEvent } from '../../core/runner/runner';
 import { uiText } from '../../core/security/escape';
 import type { ReviewLog } from '../log';
-import { showError, ui } from '../surfaces';
+import { showError, showWarning, ui } from '../surfaces';
 
 /** Where one run's progress is told: the notification or window progress, the log, and the session's standing failure. */
 export interface RunProgressSinks {
@@ -71,6 +71,10 @@ export class RunProgressReporter {
         log.error(`Scoring failed: ${e.message}`);
         this.sinks.setScoringFailure(e.message);
         void showError(`PiSAR Review could not score: ${e.message}`);
+        return;
+      case 'contradiction-failed':
+        log.error(`Contradiction check failed: ${e.message}`);
+        void showWarning(`PiSAR Review: the contradiction check failed (scores were kept, unchecked): ${e.message}`);
         return;
       case 'done':
         return;

@@ -6,7 +6,8 @@ import type { RunEvent, RunSummary } from '../../core/runner/runner';
 import type { Scorer } from '../../core/scoring/scorer';
 import { correctionsInForce, rescoreForCorrection } from '../../core/store/corrections';
 import type { ReferenceCorrection } from '../../core/store/annotations';
-import type { EmbeddingConfig } from '../../core/config/settings';
+import type { ContradictionConfig, EmbeddingConfig } from '../../core/config/settings';
+import type { NliChecker } from '../../core/scoring/nli';
 import { showNoModels, type ConfigService } from '../config';
 import type { ReviewLog } from '../log';
 import type { ApiKeyStore } from '../secrets';
@@ -45,6 +46,7 @@ interface Run {
  */
 export class ScoringController extends Disposable implements vscode.Disposable {
   private scorer: { key: string; scorer: Scorer } | undefined;
+  private nli: { key: string; checker: NliChecker } | undefined;
   private requestCache: RequestCache | undefined;
   private readonly runs = new Map<DatasetSession, Set<Run>>();
   private readonly progressEmitter = this._register(new vscode.EventEmitter<DatasetSession>());
@@ -194,6 +196,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     const { runDataset, RunError } = loadEngine();
     const results = await session.resultsStore();
     const scorer = await this.scorerFor(embedding, session.file);
+    const nli = await this.nliFor(this.config.current.contradiction, session.file);
     const requestCache = await this.cache();
     const dataset = session.dataset;
     this.log.info(`Scoring ${session.file}: ${request.rowIndexes ? `${request.rowIndexes.length} row(s)` : 'all rows'}, models ${request.models?.join(', ') ?? 'all'}${request.rerun ? ' (re-run)' : ''}.`);
@@ -203,6 +206,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
         models: [...models],
         results,
         scorer,
+        ...(nli ? { nli } : {}),
         rowIndexes: request.rowIndexes ? [...request.rowIndexes] : undefined,
         modelNames: request.models ? [...request.models] : undefined,
         rerun: request.rerun,
@@ -323,6 +327,21 @@ export class ScoringController extends Disposable implements vscode.Disposable {
     return scorer;
   }
 
+  /** The contradiction checker while the check is on (pisarReview.contradiction.enabled); one per model and folder, kept across runs. */
+  private async nliFor(contradiction: ContradictionConfig, datasetFile: string): Promise<NliChecker | undefined> {
+    if (!contradiction.enabled) return undefined;
+    const baseDir = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(datasetFile))?.uri.fsPath ?? path.dirname(datasetFile);
+    const key = `${contradiction.model}\0${baseDir}`;
+    if (this.nli?.key === key) return this.nli.checker;
+    const old = this.nli;
+    this.nli = undefined;
+    await old?.checker.dispose().catch(() => undefined);
+    const { createNliChecker } = loadEngine();
+    const checker = createNliChecker({ model: contradiction.model, baseDir, cacheDir: this.storageDir });
+    this.nli = { key, checker };
+    return checker;
+  }
+
   private async disposeScorer(): Promise<void> {
     const old = this.scorer;
     this.scorer = undefined;
@@ -332,6 +351,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
   override dispose(): void {
     this.cancel();
     void this.disposeScorer();
+    void this.nli?.checker.dispose().catch(() => undefined);
     super.dispose();
   }
 }
