@@ -148,6 +148,18 @@ describe('batch engines (real loopback Files/Batches and Message Batches servers
     });
   }
 
+  it('a key from the environment goes only to its origins: OPENAI_API_KEY is not sent to another host\'s batch API (nothing uploaded), with the fix', async () => {
+    const port = new URL(server.url).port;
+    const conf = path.join(tmp.dir, 'elsewhere.json');
+    // 0.0.0.0 reaches the loopback server but is another origin than this machine's 127.0.0.1.
+    await fsp.writeFile(conf, JSON.stringify({ models: [{ name: 'alpha', baseUrl: `http://0.0.0.0:${port}/v1`, model: 'alpha-1', apiKeyEnv: 'OPENAI_API_KEY' }] }));
+    const out = await runCliCaptured(['batch', 'submit', data, '--config', conf], { env: { OPENAI_API_KEY: 'sk-real-openai-key-0000' } });
+    assert.equal(out.code, 1, out.stderr);
+    assert.match(out.stderr, new RegExp(`OPENAI_API_KEY belongs to https://api.openai.com, not http://0.0.0.0:${port}`));
+    assert.match(out.stderr, /apiKeyOrigins/);
+    assert.equal(server.uploads + server.creates, 0, 'nothing sent');
+  });
+
   it('vLLM run-batch: export writes OpenAI batch JSONL per model; a recorded output file is imported and scored', async () => {
     const conf = await config('openai');
     const out = path.join(tmp.dir, 'export');

@@ -9,7 +9,7 @@ import { BatchApiError, engineFor, type EngineName } from '../../core/batch/engi
 import { visibleControls } from '../../core/security/escape';
 import { runDataset } from '../../core/runner/runner';
 import { ResultsStore } from '../../core/store/results';
-import { loadCliConfig, settingsOf } from '../config';
+import { envKeyFor, KeyOriginError, loadCliConfig, settingsOf } from '../config';
 import { printFindings, requireRows } from '../datasetFindings';
 import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, parseCommandArgs, UsageError, writeJson } from '../args';
 import { defaultCacheDir, embeddingChoice, selectModels } from './score';
@@ -65,7 +65,10 @@ async function runBatch(argv: readonly string[], io: CliIo): Promise<number> {
     const results = await ResultsStore.open(dataset.file);
     const ledger = await BatchLedger.open(dataset.file);
     const say = (line: string) => io.stderr.write(`pisar-review batch ${action}: ${visibleControls(line)}\n`);
-    const keyOf = (m: Pick<ModelConfig, 'name'> & { apiKeyEnv?: string }) => (m.apiKeyEnv ? io.env[m.apiKeyEnv] || undefined : undefined);
+    const toldKeys = new Set<string>();
+    // As for score: a key goes only to its origins (this machine, its provider, apiKeyOrigins), and stderr says where.
+    // A batch read back from the ledger at an endpoint no longer configured names no variable, so it gets no key.
+    const keyOf = (m: Pick<ModelConfig, 'name' | 'baseUrl'> & Partial<ModelConfig>) => (m.apiKeyEnv && m.model !== undefined ? envKeyFor(m as ModelConfig, io, `batch ${action}`, toldKeys) : undefined);
     const engineOf = async (m: Pick<ModelConfig, 'name' | 'baseUrl'> & Partial<ModelConfig>, name: EngineName = engine) =>
       engineFor(name, { baseUrl: m.baseUrl, apiKey: keyOf(m), headers: m.headers });
     const reasoning = (name: string) => ({ keepThinking: settings.models.find((m) => m.name === name)?.keepThinking, markers: settings.reasoningMarkers });
@@ -109,6 +112,10 @@ async function runBatch(argv: readonly string[], io: CliIo): Promise<number> {
       }
       return ExitCode.usageOrInput;
     } catch (err) {
+      if (err instanceof KeyOriginError) {
+        say(`${err.message}. ${err.fix}`);
+        return ExitCode.someCallsFailed;
+      }
       if (!(err instanceof BatchApiError)) throw err;
       say(err.message);
       return ExitCode.someCallsFailed;
