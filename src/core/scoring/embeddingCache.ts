@@ -13,10 +13,18 @@ export function textHash(text: string): Buffer {
   return createHash('sha256').update(text, 'utf8').digest();
 }
 
-/** A text's key in the cache: its SHA-256 in hex. */
+/** A text's key in memory: its SHA-256's 32 bytes as a one-byte string (half the memory of hex). */
 export function textKey(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return createHash('sha256').update(text, 'utf8').digest().toString('latin1');
 }
+
+/** The key in memory of a hash made by textHash. */
+export function keyOfHash(hash: Buffer): string {
+  return hash.toString('latin1');
+}
+
+/** Vectors held per block in memory: a block is one Float32Array, its facts one Uint32Array. */
+const BLOCK = 4096;
 
 interface CacheMeta {
   version: number;
@@ -26,7 +34,7 @@ interface CacheMeta {
 
 export interface CacheEntry {
   hash: Buffer;
-  /** The hash in hex (textKey), the key in memory. */
+  /** The key in memory (textKey / keyOfHash). */
   key: string;
   vector: Float32Array;
   /** What the model read of the text (local models); absent for remote ones. */
@@ -39,8 +47,15 @@ export interface CacheEntry {
  */
 export class EmbeddingCache {
   readonly dir: string;
-  private readonly vectors = new Map<string, Float32Array>();
-  private readonly textFacts = new Map<string, TextFacts>();
+  /**
+   * In memory: a slot per text (by key), its vector and facts at that slot of fixed-size typed-array blocks:
+   * no object a text beyond its key (a million texts: one Map, a few hundred blocks).
+   */
+  private readonly slots = new Map<string, number>();
+  private vectorBlocks: Float32Array[] = [];
+  private factBlocks: Uint32Array[] = [];
+  /** The width of the vectors held in memory. */
+  private width = 0;
   private dim: number | undefined;
   private loading: Promise<void> | undefined;
   private writeChain: Promise<void> = Promise.resolve();
@@ -63,24 +78,51 @@ export class EmbeddingCache {
     return this.loading;
   }
 
-  /** The vector of a text by its key (textKey). */
+  /** The vector of a text by its key (textKey): a view of the block holding it, to read. */
   get(key: string): Float32Array | undefined {
-    return this.vectors.get(key);
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    const at = (slot % BLOCK) * this.width;
+    return this.vectorBlocks[Math.floor(slot / BLOCK)].subarray(at, at + this.width);
   }
 
   /** What the model read of a text, by its key, kept with its vector (so a re-score never loads the model to count). */
   facts(key: string): TextFacts | undefined {
-    return this.textFacts.get(key);
+    const slot = this.slots.get(key);
+    if (slot === undefined) return undefined;
+    const block = this.factBlocks[Math.floor(slot / BLOCK)];
+    const at = (slot % BLOCK) * 3;
+    return block[at] > 0 ? { pieces: block[at], read: block[at + 1], unknown: block[at + 2] } : undefined;
+  }
+
+  /** Holds a vector (copied into its block) and its facts; a vector of another width starts memory over. */
+  private hold(key: string, vector: Float32Array, facts: TextFacts | undefined): void {
+    if (vector.length !== this.width) {
+      this.slots.clear();
+      this.vectorBlocks = [];
+      this.factBlocks = [];
+      this.width = vector.length;
+    }
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
+      slot = this.slots.size;
+      this.slots.set(key, slot);
+    }
+    const b = Math.floor(slot / BLOCK);
+    this.vectorBlocks[b] ??= new Float32Array(BLOCK * this.width);
+    this.factBlocks[b] ??= new Uint32Array(BLOCK * 3);
+    this.vectorBlocks[b].set(vector, (slot % BLOCK) * this.width);
+    const at = (slot % BLOCK) * 3;
+    this.factBlocks[b][at] = facts?.pieces ?? 0;
+    this.factBlocks[b][at + 1] = facts?.read ?? 0;
+    this.factBlocks[b][at + 2] = facts?.unknown ?? 0;
   }
 
   /** Keeps vectors in memory and appends them to disk in one write (a torn tail is cut on the next load). */
   put(entries: readonly CacheEntry[]): Promise<void> {
     if (entries.length === 0) return this.writeChain;
     const dim = entries[0].vector.length;
-    for (const { key, vector, facts } of entries) {
-      this.vectors.set(key, vector);
-      if (facts) this.textFacts.set(key, facts);
-    }
+    for (const { key, vector, facts } of entries) this.hold(key, vector, facts);
     this.writeChain = this.writeChain.then(() => this.append(entries, dim)).catch(() => {
       // A cache that cannot be written only costs recomputation later; scoring goes on.
     });
@@ -140,16 +182,16 @@ export class EmbeddingCache {
         return; // a linked or unwritable cache is not used; scoring computes instead
       }
     }
-    // One aligned copy so each vector can be a Float32Array view without a per-record copy.
+    // One aligned copy so each vector can be read as a Float32Array, then copied into its block.
     const aligned = new Uint8Array(whole * recordBytes);
     aligned.set(data.subarray(0, whole * recordBytes));
+    data = undefined;
     const view = new DataView(aligned.buffer);
     for (let i = 0; i < whole; i++) {
       const at = i * recordBytes;
-      const key = Buffer.from(aligned.buffer, at, HASH_BYTES).toString('hex');
-      this.vectors.set(key, new Float32Array(aligned.buffer, at + HASH_BYTES + FACT_BYTES, meta.dim));
       const pieces = view.getUint32(at + HASH_BYTES, true);
-      if (pieces > 0) this.textFacts.set(key, { pieces, read: view.getUint32(at + HASH_BYTES + 4, true), unknown: view.getUint32(at + HASH_BYTES + 8, true) });
+      const facts = pieces > 0 ? { pieces, read: view.getUint32(at + HASH_BYTES + 4, true), unknown: view.getUint32(at + HASH_BYTES + 8, true) } : undefined;
+      this.hold(Buffer.from(aligned.buffer, at, HASH_BYTES).toString('latin1'), new Float32Array(aligned.buffer, at + HASH_BYTES + FACT_BYTES, meta.dim), facts);
     }
     this.dim = meta.dim;
   }

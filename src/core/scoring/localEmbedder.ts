@@ -109,6 +109,8 @@ interface Job {
 const IN_FLIGHT_PER_WORKER = 2;
 /** Batches in one job handed to a worker. */
 const BATCHES_PER_JOB = 4;
+/** A worker's young generation (V8's nursery) in MB. */
+const WORKER_YOUNG_GENERATION_MB = 6;
 
 /**
  * A pool of worker threads, each with its own single ONNX session. Batches of every call go to one
@@ -253,7 +255,9 @@ export class LocalEmbedder implements Embedder {
       maxSeqLength: this.options.maxSeqLength,
       batchSize: this.options.batchSize,
     };
-    const worker = new Worker(this.options.workerPath ?? defaultWorkerPath(), { workerData: init });
+    // A small young generation: a worker's garbage is short-lived (token arrays, tensors), and V8's default (up to 48 MB
+    // a thread) would keep that much memory per worker for nothing.
+    const worker = new Worker(this.options.workerPath ?? defaultWorkerPath(), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     const slot: Slot = { worker, inFlight: 0, batches: 0, order: this.nextOrder++, owed: 0 };
     worker.unref();
     worker.on('message', (message: WorkerToMain) => this.onMessage(message));

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_EMBEDDING_MODEL, DEFAULT_MAX_UNKNOWN_SHARE } from '../config/settings';
-import { EmbeddingCache, textHash, textKey, type CacheEntry } from './embeddingCache';
+import { EmbeddingCache, keyOfHash, textHash, textKey, type CacheEntry } from './embeddingCache';
 import { ScorerError, type Embedder, type EmbeddingDtype, type EmbedRunOptions, type TextFacts } from './embedder';
 import { BadEmbeddingError, embeddingProblem, pairProblem } from './embeddingCheck';
 import { modelMaxLength, onnxFileName, weightsDigest, type MaxLength, type MaxLengthSource } from './modelFiles';
@@ -99,8 +99,8 @@ const DEFAULT_LOCAL_BATCH = 32;
 // Each worker holds its own copy of the model (~90 MB fp32 plus runtime): one per core, at most four.
 const MAX_DEFAULT_WORKERS = 4;
 const REMOTE_BATCH = 64;
-/** Texts whose cache keys are remembered between a call and the facts asked after it: two windows of the runner's pairs, with room. */
-const RECENT_KEYS = 32_768;
+/** Texts whose cache keys are remembered between a call and the facts asked after it (the runner asks right after each call). */
+const RECENT_KEYS = 8_192;
 const REMOTE_CONCURRENCY = 4;
 
 const HUB_ID = /^[\w\-.]+(\/[\w\-.]+)?$/;
@@ -263,7 +263,7 @@ class EmbeddingScorer implements Scorer {
       if (seen.has(text)) continue;
       seen.add(text);
       const hash = textHash(text);
-      const key = hash.toString('hex');
+      const key = keyOfHash(hash);
       if (this.recentKeys.size >= RECENT_KEYS) this.recentKeys.clear();
       this.recentKeys.set(text, key);
       const cached = this.cache.get(key);

@@ -38,7 +38,8 @@ export function embeddingOriginOf(identity: EmbeddingOrigin | undefined): Embedd
 
 /** A text's hash as stored beside a score. */
 export function textDigest(text: string): string {
-  return crypto.createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
+  // The first bytes in hex, not a slice of the hex: a slice keeps the whole 64-character digest alive with each result.
+  return crypto.createHash('sha256').update(text, 'utf8').digest().toString('hex', 0, 8);
 }
 
 /** The hash of what a score was made against: the reference, or the list of references as JSON when there are several. */
