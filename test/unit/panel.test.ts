@@ -147,6 +147,29 @@ describe('panel rows: sort and filter host-side over the index', () => {
     assert.deepEqual(h.last('cursor/didChange'), { type: 'cursor/didChange', index: 2, rowId: 'a-9', position: 2 });
   });
 
+  it('shows a label, a removal and an adjudication given in the panel at once: the view patched before the answer, not after the change delay', async () => {
+    const source = await known();
+    source.onDidChangeRows = (indexes) => h.controller.rowsChanged(indexes);
+    // A change delay no test waits out: only the panel's own writes may skip it.
+    const h = new PanelHarness(source, { changeDelayMs: 600_000 });
+    await h.controller.handle({ type: 'webview/ready', query: { ...all, filter: { annotated: true } } });
+    assert.equal(h.last('rows/didChange').total, 1, 'c is labelled');
+    const page = async () => (await h.request<RowsPage>({ type: 'rows/page', params: { generation: h.last('rows/didChange').generation, start: 0, count: 100 } })).result!.rows;
+
+    assert.equal((await h.request({ type: 'row/annotate', params: { rowId: 'a-10', target: 'gpt', label: 'hallucinated' } })).ok, true);
+    assert.equal(h.last('rows/didChange').total, 2, 'the labelled row is in the annotated view when the answer comes');
+    assert.deepEqual((await page()).find((r) => r.id === 'a-10')?.annotations.map((a) => `${a.target}: ${a.label}`), ['gpt: hallucinated']);
+
+    assert.equal((await h.request({ type: 'row/removeAnnotation', params: { rowId: 'a-10', target: 'gpt' } })).ok, true);
+    assert.equal(h.last('rows/didChange').total, 1, 'and out of it once the label is removed');
+    assert.deepEqual((await page()).map((r) => r.id), ['c']);
+
+    const generation = h.last('rows/didChange').generation;
+    assert.equal((await h.request({ type: 'row/adjudicate', params: { rowId: 'c', target: 'reference', label: 'fine' } })).ok, true);
+    assert.ok(h.last('rows/didChange').generation > generation, 'an adjudication is patched into the view at once too');
+    h.controller.dispose();
+  });
+
   it('switching datasets resets the view and drops a model sort the new one lacks', async () => {
     const source = await known();
     const { h } = await view({ sort: { column: 'score:gpt', descending: false }, filter: {} }, source);

@@ -7,7 +7,7 @@ import { ReviewModel, type RowCondition } from '../../src/core/review/reviewMode
 import type { AnnotationTarget } from '../../src/core/store/annotations';
 import type { StoredResult } from '../../src/core/store/results';
 import type { PanelSource } from '../../src/host/panel/panelData';
-import { PanelController } from '../../src/host/panel/panelController';
+import { PanelController, type PanelControllerOptions } from '../../src/host/panel/panelController';
 import type { ScoreOptions } from '../../src/host/review/reviewApi';
 import type { HostToWebview, ImageView, ResponseMessage, WebviewToHost } from '../../src/shared/protocol';
 import type { ModelPrice } from '../../src/core/rules/cost';
@@ -306,8 +306,8 @@ export class PanelHarness {
   readonly controller: PanelController;
   private nextId = 1;
 
-  constructor(readonly source: ReviewFixture) {
-    this.controller = new PanelController(source, { changeDelayMs: 5 });
+  constructor(readonly source: ReviewFixture, options: PanelControllerOptions = { changeDelayMs: 5 }) {
+    this.controller = new PanelController(source, options);
     this.controller.attach((m) => this.sent.push(m));
   }
 

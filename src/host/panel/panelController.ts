@@ -112,6 +112,15 @@ export class PanelController {
     this.detach();
   }
 
+  /**
+   * A label the person just gave in the panel is shown at once: the store's event for it (already in) is
+   * patched now, not after the pause that lets a scoring run's results share one recompute.
+   */
+  private async shownNow(): Promise<null> {
+    await this.settled();
+    return null;
+  }
+
   /** Runs a pending recompute now and waits for it (tests, export). */
   async settled(): Promise<void> {
     if (this.changes.cancel(undefined)) await this.refresh();
@@ -201,7 +210,7 @@ export class PanelController {
         const index = this.requireRow(rowId);
         if (!dataset.labels.includes(label)) throw new Error(`Unknown label "${label}": use one of ${dataset.labels.join(', ')}.`);
         await this.source.annotate(index, targetOf(dataset, target), label, note?.trim() ? note.trim() : undefined);
-        return null;
+        return this.shownNow();
       }
       case 'row/removeAnnotation': {
         const { rowId, target } = request.params;
@@ -212,7 +221,7 @@ export class PanelController {
         const annotation = row?.annotations.find((a) => a.target === target && a.reviewer === reviewer) ?? row?.annotations.find((a) => a.target === target && a.reviewer === undefined);
         if (!annotation) throw new Error(`Row ${row?.id ?? index} has no annotation on ${target === 'reference' ? 'its reference' : `the output of ${target}`}.`);
         await this.source.removeAnnotation(annotation.id);
-        return null;
+        return this.shownNow();
       }
       case 'row/adjudicate': {
         const dataset = this.requireDataset();
@@ -221,7 +230,7 @@ export class PanelController {
         if (dataset.blind) throw new Error('Blind mode hides the labels an adjudication settles: turn blind mode off (pisarReview.review.blind) to adjudicate.');
         if (!dataset.labels.includes(label)) throw new Error(`Unknown label "${label}": use one of ${dataset.labels.join(', ')}.`);
         await this.source.adjudicate(index, targetOf(dataset, target), label, note?.trim() ? note.trim() : undefined);
-        return null;
+        return this.shownNow();
       }
       case 'review/agreement':
         return this.source.activeDataset() ? this.source.agreement() : null;
