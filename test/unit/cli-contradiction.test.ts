@@ -139,6 +139,25 @@ describe('contradiction check end to end (score --contradiction, report, re-chec
     }
   });
 
+  it('the training export leaves out (or keeps only) rows where an output contradicts its reference, and its manifest names the models', async () => {
+    const flagged = pairs.map((_, i) => rowId(i)).filter((_, i) => pairs[i].probabilities.contradiction >= 0.5).sort();
+    const manifestRows = async (mode: string): Promise<{ id: string; contradicts?: string[] }[]> => {
+      const out = path.join(tmp.dir, `train-${mode}.jsonl`);
+      const r = await run(['export', file, '--format', 'alpaca', '--out', out, '--contradicts', mode]);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(readFileSync(out.replace(/\.jsonl$/, '.manifest.json'), 'utf8')) as { rows: { id: string; contradicts?: string[] }[] }).rows;
+    };
+    const only = await manifestRows('only');
+    assert.deepEqual(only.map((r) => r.id).sort(), flagged);
+    assert.ok(only.every((r) => JSON.stringify(r.contradicts) === '["m"]'), 'each kept row names the model that contradicts');
+    const excluded = await manifestRows('exclude');
+    assert.deepEqual(excluded.map((r) => r.id).sort(), pairs.map((_, i) => rowId(i)).filter((id) => !flagged.includes(id)).sort());
+    assert.ok(excluded.every((r) => r.contradicts === undefined));
+    const bad = await run(['export', file, '--format', 'alpaca', '--out', path.join(tmp.dir, 'x.jsonl'), '--contradicts', 'maybe']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--contradicts maybe: expected exclude/);
+  });
+
   it('an NLI folder that is not there: scores are kept unchecked, the failure names the folder and the flag (exit 2)', async () => {
     const fresh = path.join(tmp.dir, 'fresh.jsonl');
     writeFileSync(fresh, jsonl([{ id: 'a', input: 'x', rationale: pairs[0].premise, outputs: { m: pairs[0].hypothesis } }]));

@@ -10,7 +10,7 @@ import { type CliCommand, type CliIo, ExitCode, parseCommandArgs, parseFieldFlag
 
 const usage =
   'pisar-review export <file> --format openai-chat|sharegpt|alpaca|dpo --out <file> [--labels a,b] [--exclude-labels a,b] ' +
-  '[--min-score X] [--max-score Y] [--score-model m] [--agreement agreed|disagreed] [--corrected-only] ' +
+  '[--min-score X] [--max-score Y] [--score-model m] [--agreement agreed|disagreed] [--corrected-only] [--contradicts exclude|only] ' +
   '[--holdout <file of ids | dataset.jsonl | field=value>]... [--drop-holdout] [--system-prompt <text>] [--bad-labels a,b] [--good-labels a,b] ' +
   '[--config <path>] [--field ROLE=KEY]... [--json]';
 
@@ -23,6 +23,7 @@ const options = {
   'max-score': { type: 'string' },
   'score-model': { type: 'string' },
   agreement: { type: 'string' },
+  contradicts: { type: 'string' },
   'corrected-only': { type: 'boolean' },
   holdout: { type: 'string', multiple: true },
   'drop-holdout': { type: 'boolean' },
@@ -86,6 +87,7 @@ async function runExport(argv: readonly string[], io: CliIo): Promise<number> {
   if (!format || !TRAINING_FORMATS.includes(format)) throw new UsageError(`--format ${values.format ?? ''}: expected one of ${TRAINING_FORMATS.join(', ')}`, usage);
   if (!values.out) throw new UsageError('--out: name the file to write (e.g. --out train.jsonl)', usage);
   if (values.agreement !== undefined && values.agreement !== 'agreed' && values.agreement !== 'disagreed') throw new UsageError(`--agreement ${values.agreement}: expected agreed or disagreed`, usage);
+  if (values.contradicts !== undefined && values.contradicts !== 'exclude' && values.contradicts !== 'only') throw new UsageError(`--contradicts ${values.contradicts}: expected exclude (leave out rows where some output contradicts its reference) or only`, usage);
   const filters: TrainingFilters = {
     ...(list(values.labels) ? { labels: list(values.labels) } : {}),
     ...(list(values['exclude-labels']) ? { excludeLabels: list(values['exclude-labels']) } : {}),
@@ -96,6 +98,7 @@ async function runExport(argv: readonly string[], io: CliIo): Promise<number> {
     ...(values['corrected-only'] ? { correctedOnly: true } : {}),
   };
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
+  const chosen: TrainingFilters = values.contradicts === undefined ? filters : { ...filters, contradicts: values.contradicts as 'exclude' | 'only', contradictionThreshold: settings.contradiction.threshold };
   const labels = labelOptions(values['bad-labels'], values['good-labels'], settings.calibration, usage);
   const holdout = await Promise.all((values.holdout ?? []).map((h) => holdoutRule(h, io)));
   const mapping = { ...settings.fieldMapping, ...parseFieldFlags(values.field, usage) };
@@ -108,7 +111,7 @@ async function runExport(argv: readonly string[], io: CliIo): Promise<number> {
     const annotations = await AnnotationStore.forDataset(dataset.file, { repair: false });
     for (const p of [...results.problems, ...annotations.problems]) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
     const written = await writeTrainingFile({
-      dataset, results, annotations, format, filters, labels, holdout, holdoutNames: (values.holdout ?? []).map(String),
+      dataset, results, annotations, format, filters: chosen, labels, holdout, holdoutNames: (values.holdout ?? []).map(String),
       dropHoldout: values['drop-holdout'] ?? false, out,
       ...(values['system-prompt'] !== undefined ? { systemPrompt: values['system-prompt'] } : {}),
       embeddingModel: settings.embedding.provider === 'remote' ? `remote:${settings.embedding.remote.model}` : settings.embedding.model,

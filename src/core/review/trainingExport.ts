@@ -9,6 +9,7 @@ import { buildMessages, type OutgoingMessage } from '../runner/prompt';
 import type { Adjudication, Annotation, ReferenceCorrection, RowLookup } from '../store/annotations';
 import type { StoredResult } from '../store/results';
 import { labelClass, type LabelMapping } from '../report/calibration';
+import { contradicts } from '../rules/contradiction';
 
 /**
  * The training export: the reviewed dataset as a fine-tuning file (OpenAI chat, ShareGPT, Alpaca,
@@ -33,6 +34,10 @@ export interface TrainingFilters {
   readonly agreement?: 'agreed' | 'disagreed';
   /** Only rows whose reference was corrected. */
   readonly correctedOnly?: boolean;
+  /** The contradiction check: 'exclude' rows where some current output contradicts its reference, 'only' keep just those. */
+  readonly contradicts?: 'exclude' | 'only';
+  /** P(contradiction) at or above which an output counts as contradicting (default 0.5; pisarReview.contradiction.threshold). */
+  readonly contradictionThreshold?: number;
 }
 
 /** One way a row can be in the evaluation set. */
@@ -52,7 +57,8 @@ export interface TrainingManifest {
   readonly dataset: string;
   readonly out: string;
   readonly records: number;
-  readonly rows: { id: string; line: number; hash: string; corrected?: string }[];
+  /** `contradicts`: the models whose current output the contradiction check flagged on the row. */
+  readonly rows: { id: string; line: number; hash: string; corrected?: string; contradicts?: string[] }[];
   /** Every annotation event behind the exported rows (labels, corrections, adjudications). */
   readonly annotationEvents: string[];
   readonly filters: TrainingFilters;
@@ -115,12 +121,18 @@ interface RowFacts {
   readonly units: readonly AgreementUnit[];
 }
 
+/** Models whose current scored output the contradiction check flagged (results already current for the row). */
+function contradictingModels(results: readonly StoredResult[], filters: TrainingFilters): string[] {
+  return results.filter((r) => !r.error && r.score !== undefined && contradicts(r, filters.contradictionThreshold)).map((r) => r.model);
+}
+
 function selected(row: DatasetRow, facts: RowFacts, results: StoredResult[], filters: TrainingFilters): boolean {
   const standing = facts.units.map(settledLabel).filter((l): l is string => l !== undefined).map((l) => l.toLowerCase());
   const has = (labels: readonly string[] | undefined) => labels !== undefined && labels.some((l) => standing.includes(l.toLowerCase()));
   if (filters.labels && !has(filters.labels)) return false;
   if (filters.excludeLabels && has(filters.excludeLabels)) return false;
   if (filters.correctedOnly && !facts.correction) return false;
+  if (filters.contradicts !== undefined && (contradictingModels(results, filters).length > 0) !== (filters.contradicts === 'only')) return false;
   if (filters.agreement === 'disagreed' && !facts.units.some(isDisagreement)) return false;
   if (filters.agreement === 'agreed' && (facts.units.some(isDisagreement) || !facts.units.some((u) => u.ratings.size >= 2 || u.adjudication))) return false;
   if (filters.minScore !== undefined || filters.maxScore !== undefined) {
@@ -198,7 +210,8 @@ export async function buildTrainingExport(input: TrainingExportInput): Promise<T
       continue;
     }
     for (const r of records) lines.push(JSON.stringify(r));
-    rows.push({ id: row.id, line: row.line, hash: row.hash, ...(facts.correction ? { corrected: facts.correction.id } : {}) });
+    const flagged = contradictingModels(results, input.filters);
+    rows.push({ id: row.id, line: row.line, hash: row.hash, ...(facts.correction ? { corrected: facts.correction.id } : {}), ...(flagged.length > 0 ? { contradicts: flagged } : {}) });
     for (const e of eventsOfRow.get(row.id) ?? []) events.add(e);
   }
   if (holdoutHits.length > 0 && !input.dropHoldout) return { ok: false, holdout: holdoutHits };
