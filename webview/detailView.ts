@@ -86,7 +86,9 @@ export class DetailView {
       const header = el('div', { className: 'output-header' }, el('h4', { text: o.model }), badge, ...answeredBy, ...(o.latencyMs !== undefined ? [el('span', { className: 'latency', text: `${o.latencyMs} ms` })] : []), rerun);
       const matched = o.matched !== undefined ? [el('p', { className: 'matched-reference', testid: 'detail-matched-reference', text: o.matched })] : [];
       const contradiction = score?.contradicts !== undefined ? [el('p', { className: 'contradicts', testid: 'detail-contradicts', text: `⚠ ${score.contradicts}` })] : [];
-      return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, ...matched, ...contradiction, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
+      // The judge's reason is a model's text: set as text, never markup.
+      const judge = o.judge !== undefined ? [el('p', { className: 'judge-verdict', testid: 'detail-judge', text: o.judge })] : [];
+      return el('div', { className: 'output', attrs: { 'data-model': o.model } }, header, ...matched, ...contradiction, ...judge, o.output === null ? el('p', { className: 'missing', text: 'No output yet.' }) : pre(o.output));
     });
     parts.push(section('Outputs', 'detail-outputs', ...outputs));
     if (detail.requests && detail.requests.length > 0) {

@@ -1,6 +1,7 @@
 // The heavy half of the extension (model calls through openai, the scorer), bundled apart as dist/engine.js
 // and required at the first score, so activation loads none of it. Not a barrel: a bundle entry point.
 export { runDataset, RunError } from '../core/runner/runner';
+export { judgeDataset } from '../core/judge/judgeRun';
 export { checkModel, keyStateText } from '../core/runner/checkModels';
 export { RequestCache } from '../core/runner/requestCache';
 export { createScorer } from '../core/scoring/scorer';

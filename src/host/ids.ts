@@ -9,6 +9,7 @@ export const Commands = {
   scoreRowWith: 'pisarReview.scoreRowWith',
   scoreFile: 'pisarReview.scoreFile',
   scoreFileViaBatch: 'pisarReview.scoreFileViaBatch',
+  judgeFile: 'pisarReview.judgeFile',
   collectBatch: 'pisarReview.collectBatch',
   cancelBatch: 'pisarReview.cancelBatch',
   cancelScoring: 'pisarReview.cancelScoring',

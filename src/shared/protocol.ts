@@ -211,6 +211,8 @@ export interface OutputView {
   readonly latencyMs?: number;
   /** The model the server said answered (`response.model`), when it is not the model asked. */
   readonly answeredBy?: string;
+  /** The LLM judge's verdict and reason on this output (judgeVerdictText; hidden in blind mode). */
+  readonly judge?: string;
 }
 
 /** The request a row would send to one configured model (as `pisar-review preview --json` prints it), or why none would be sent. */

@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import type { JudgeDocument } from '../../src/cli/commands/judge';
 import { DEFAULT_JUDGE_PROMPT, parseJudgeAnswer, renderJudgePrompt } from '../../src/core/rules/judgePrompt';
 import { ResultsStore } from '../../src/core/store/results';
+import { DatasetReview } from '../../src/core/review/datasetReview';
+import { ReviewModel } from '../../src/core/review/reviewModel';
 import { jsonl, makeTempDir } from '../support/files';
 import type { FakeOpenAIServer } from '../support/openaiServer';
 import { judgedDataset, judgeServer, latestResults } from '../support/judgeFixture';
@@ -83,6 +85,22 @@ describe('LLM judge (issue 24.4)', function () {
     assert.equal(server.stats.requests, before + 7);
     const rejudged = await latestResults(data);
     assert.notEqual(rejudged.get('r0')!.judge!.promptHash, stored.get('r0')!.judge!.promptHash);
+  });
+
+  it('the panel\'s row detail shows the verdict and reason as text (the formula reason as written, the failure with its reason), none in blind mode', async () => {
+    server = await judgeServer();
+    const { data, config, cache, cli } = await judgedDataset(server, tmp);
+    await cli(['judge', data, '--config', config, ...cache]);
+    const review = await DatasetReview.open(data, { threshold: 0.7, models: [] });
+    try {
+      const detail = async (index: number, blind = false) => (await new ReviewModel(() => review, () => ({ labels: [], canScore: true, blind })).rowDetail(index))!;
+      assert.equal((await detail(1)).outputs[0].judge, 'judge judge: bad: =HYPERLINK("http://evil.example","click")');
+      assert.equal((await detail(4)).outputs[0].judge, 'judge judge: bad (2/5): Misses the cyclists.');
+      assert.match((await detail(2)).outputs[0].judge!, /^judge judge failed: unparsable: the judge's answer is not one JSON object/);
+      assert.equal((await detail(1, true)).outputs[0].judge, undefined, 'blind mode hides the verdict as it hides the score');
+    } finally {
+      await review.dataset.close();
+    }
   });
 
   it('reads a sidecar line whose judge is malformed: the output and score kept, the verdict ignored and reported; a line without judge reads as before', async () => {

@@ -21,7 +21,7 @@ import type {
   SummaryView,
 } from '../../shared/protocol';
 import type { DatasetReview, ModelResultState, PlacedAnnotation } from './datasetReview';
-import { compactModelNames, embeddingModelName, matchedReferenceText, noScore } from './display';
+import { compactModelNames, embeddingModelName, judgeVerdictText, matchedReferenceText, noScore } from './display';
 import { formatScore, isBelowThreshold, isNotScored } from '../rules/rules';
 import { readRowsInBlocks } from './rowBlocks';
 import { foldCase, rowSearchText, TextIndex } from './textIndex';
@@ -243,6 +243,7 @@ export class ReviewModel {
       ...(r.result.latencyMs !== undefined ? { latencyMs: r.result.latencyMs } : {}),
       ...(r.result.answeredBy !== undefined ? { answeredBy: r.result.answeredBy } : {}),
       ...(matchedReferenceText(r.result) !== undefined ? { matched: matchedReferenceText(r.result) } : {}),
+      ...(!view.blind && r.result.judge ? { judge: judgeVerdictText(r.result.judge) } : {}),
     }));
     for (const [model, output] of Object.entries(row?.outputs ?? {})) {
       if (!outputs.some((o) => o.model === model)) outputs.push({ model, output, score: null });

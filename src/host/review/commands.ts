@@ -37,7 +37,7 @@ export type PanelCommandName = 'exportReport' | 'showPanel' | 'useSuggestedThres
 /** The review commands' handlers, one small named function each (registered by registerCommandTable). */
 export function reviewCommands(deps: ReviewCommandDeps): Omit<CommandTable, PanelCommandName> {
   const table: { readonly [K in Exclude<CommandName, PanelCommandName>]: (deps: ReviewCommandDeps, ...args: unknown[]) => unknown } = {
-    scoreRow, scoreRowWith, scoreFile, scoreFileViaBatch, collectBatch, cancelBatch, cancelScoring, annotateRow, correctReference, editAnnotation, removeAnnotation,
+    scoreRow, scoreRowWith, scoreFile, scoreFileViaBatch, judgeFile, collectBatch, cancelBatch, cancelScoring, annotateRow, correctReference, editAnnotation, removeAnnotation,
     nextSuspectReference, nextBelowThreshold, exportAnnotatedCopy, setApiKey, clearApiKey, openSample, showLog,
     openInPanel, checkModels, toggleBlindMode, exportTrainingData, previewRequest, compactSidecars,
   };
@@ -61,6 +61,12 @@ async function scoreRowWith(deps: ReviewCommandDeps, uri?: unknown, rowId?: unkn
 async function scoreFile(deps: ReviewCommandDeps): Promise<void> {
   const session = activeSession(deps);
   if (session) await deps.review.scoreAll({}, session);
+}
+
+/** Asks the judge model (pisarReview.judge.model) for a verdict on every stored output of the active file (cached, resumable). */
+async function judgeFile(deps: ReviewCommandDeps): Promise<void> {
+  const session = activeSession(deps);
+  if (session) await deps.scoring.judge(session);
 }
 
 /** Sends the file's missing rows as provider batches (engine and models picked), then follows them in the status bar. */

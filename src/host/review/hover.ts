@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { contradictionText, contradicts } from '../../core/rules/contradiction';
 import { correctionForRow } from '../../core/store/corrections';
 import type { DatasetRow } from '../../core/dataset/types';
-import { compactModelNames, embeddingModelName, matchedReferenceText, noScore } from '../../core/review/display';
+import { compactModelNames, embeddingModelName, judgeVerdictText, matchedReferenceText, noScore } from '../../core/review/display';
 import { formatScore, formatThreshold, isBelowThreshold } from '../../core/rules/rules';
 import { plainText, targetLabel } from './format';
 import { markdownText } from '../../core/security/escape';
@@ -129,6 +129,10 @@ ${facts.join(' · ')}`);
       // The server's own words for which model answered: escaped, never Markdown.
       if (r.result.answeredBy !== undefined) md.appendMarkdown(markdown`  
 answered by ${plainText(r.result.answeredBy, 200)} (not the model asked)`);
+      // The judge's verdict and reason: a model's words, escaped, never Markdown; hidden in blind mode like the score.
+      const judged = view.blind ? undefined : judgeVerdictText(r.result.judge);
+      if (judged !== undefined) md.appendMarkdown(markdown`  
+${plainText(judged, 600)}`);
       if (r.result.output !== undefined) {
         md.appendMarkdown('\n\n');
         md.appendMarkdown(markdownText(plainText(r.result.output, MAX_TEXT)));

@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { ModelConfig } from '../../core/config/models';
 import type { RequestCache } from '../../core/runner/requestCache';
 import type { RunEvent, RunSummary } from '../../core/runner/runner';
+import type { JudgeSummary } from '../../core/judge/judgeRun';
 import type { Scorer } from '../../core/scoring/scorer';
 import { correctionsInForce, rescoreForCorrection } from '../../core/store/corrections';
 import type { ReferenceCorrection } from '../../core/store/annotations';
@@ -12,8 +13,8 @@ import { showNoModels, type ConfigService } from '../config';
 import type { ReviewLog } from '../log';
 import type { ApiKeyStore } from '../secrets';
 import { withFix } from '../../core/review/display';
-import { Commands, ContextKeys, ViewCommands } from '../ids';
-import { loadEngine } from '../loadEngine';
+import { Commands, ContextKeys, Settings, ViewCommands } from '../ids';
+import { loadEngine, type Engine } from '../loadEngine';
 import type { ScoreOptions } from './reviewApi';
 import type { DatasetSession } from './session';
 import type { SessionManager } from './sessions';
@@ -21,7 +22,7 @@ import { Disposable } from '../dispose';
 import { runProgress, type MeterReading, type RunProgress } from '../../core/runner/progress';
 import { RunProgressReporter } from './runProgress';
 import { pricesOf } from '../../core/report/summary';
-import { showError, showInfo, showWarning } from '../surfaces';
+import { showError, showInfo, showWarning, ui } from '../surfaces';
 import { uiText } from '../../core/security/escape';
 
 export interface ScoreRequest extends ScoreOptions {
@@ -221,11 +222,16 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       this.log.info(`Scored ${session.file}: ${summary.done}/${summary.total} done, ${summary.called} called, ${summary.failed} failed, ${summary.reused} reused, ${Date.now() - started} ms${summary.cancelled ? ' (cancelled)' : ''}.`);
       return summary;
     } catch (err) {
-      if (!(err instanceof RunError)) throw err;
-      this.log.error(withFix(err.message, err.fix));
-      void showError(`PiSAR Review: ${withFix(err.message, err.fix)}`);
-      return undefined;
+      return this.refused(err, RunError);
     }
+  }
+
+  /** A run the runner refused (RunError: the lock, an unwritable sidecar) is said with its fix; anything else is rethrown. */
+  private refused(err: unknown, runError: Engine['RunError']): undefined {
+    if (!(err instanceof runError)) throw err;
+    this.log.error(withFix(err.message, err.fix));
+    void showError(`PiSAR Review: ${withFix(err.message, err.fix)}`);
+    return undefined;
   }
 
   private began(session: DatasetSession, run: Run): void {
@@ -286,6 +292,54 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       this.requestCache = RequestCache.inMemory();
     }
     return this.requestCache;
+  }
+
+  /**
+   * Judge File: the judge model's verdict on every stored output of the file, through the runner's client and this
+   * window's request cache (a second run calls nothing); verdicts are stored with the results, whose store tells the views.
+   */
+  async judge(session: DatasetSession): Promise<JudgeSummary | undefined> {
+    if (refuseUntrusted('judge outputs')) return undefined;
+    const cfg = this.config.current;
+    const judge = cfg.models.find((m) => m.name === cfg.judge.model);
+    if (!judge) {
+      const open = 'Open Settings';
+      const text = cfg.judge.model
+        ? ui`PiSAR Review: the judge model "${cfg.judge.model}" is not one of "pisarReview.models". Set "pisarReview.judge.model" to the name of a configured model.`
+        : 'PiSAR Review: no judge model: set "pisarReview.judge.model" to the name of one of "pisarReview.models" (its prompt is "pisarReview.judge.prompt").';
+      void showWarning(text, open).then((a) => a === open && vscode.commands.executeCommand('workbench.action.openSettings', `${Settings.section}.${Settings.judgeModel}`));
+      return undefined;
+    }
+    await session.whenReady();
+    const name = path.basename(session.file);
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: ui`PiSAR Review: judging ${name} with ${judge.name}`, cancellable: true }, async (progress, token) => {
+      const controller = new AbortController();
+      const cancelSub = token.onCancellationRequested(() => controller.abort());
+      const { judgeDataset, RunError } = loadEngine();
+      try {
+        const summary = await judgeDataset({
+          dataset: session.dataset, results: await session.resultsStore(), judge, template: cfg.judge.prompt,
+          corrections: correctionsInForce((await session.annotationStore()).corrections(), session.dataset),
+          apiKeyFor: (model) => this.keys.keyFor(model), requestCache: await this.cache(), reasoningMarkers: cfg.reasoningMarkers, signal: controller.signal,
+          onEvent: (e) => {
+            if (e.kind === 'judged') progress.report({ message: ui`${e.done} of ${e.total}`, increment: 100 / Math.max(1, e.total) });
+            else if (e.kind === 'model-failed') this.log.error(withFix(e.message, e.fix));
+            else if (e.kind === 'wait') progress.report({ message: ui`${e.model}: the server asked to wait ${Math.round(e.delayMs / 1000)} s` });
+          },
+        });
+        this.log.info(`Judged ${session.file} with ${judge.name}: ${summary.judged} judged, ${summary.reused} already judged, ${summary.failed} failed, ${summary.called} called, ${summary.cacheHits} from cache.`);
+        const counts = `${summary.verdicts.good} good, ${summary.verdicts.bad} bad, ${summary.failed} failed${summary.reused > 0 ? `; ${summary.reused} already judged with this prompt` : ''}${summary.skippedCount > 0 ? `; ${summary.skippedCount} not judged (see the log)` : ''}`;
+        for (const s of summary.skipped) this.log.info(`Not judged: ${s.rowId} / ${s.model}: ${s.reason}`);
+        for (const f of summary.failures) this.log.warn(`Judge failed: ${f.rowId} / ${f.model}: ${f.kind}: ${f.message}`);
+        const text = ui`PiSAR Review: judged ${name} with ${judge.name}: ` + counts + (summary.cancelled ? ' (cancelled; run again to resume).' : '. Hover a row, or open it in the panel, for the verdict and its reason.');
+        void (summary.failed > 0 || summary.modelFailure ? showWarning(text) : showInfo(text));
+        return summary;
+      } catch (err) {
+        return this.refused(err, RunError);
+      } finally {
+        cancelSub.dispose();
+      }
+    });
   }
 
   /**
