@@ -149,6 +149,8 @@ export interface ScoreView {
   readonly fromFile?: boolean;
   /** The contradiction check flagged the output, in words: "contradicts reference (P 0.97)" (shown even when the score passes). */
   readonly contradicts?: string;
+  /** The contradiction check when it ran (flagged or not): P(contradiction), the flag, and the reference checked against where there are several. */
+  readonly nli?: { readonly contradiction: number; readonly contradicts: boolean; readonly reference?: number };
 }
 
 export interface AnnotationView {

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { createNliChecker, type NliProbabilities } from '../../src/core/scoring/nli';
 import { DatasetReview } from '../../src/core/review/datasetReview';
 import { ReviewModel } from '../../src/core/review/reviewModel';
+import { renderRowsCsv } from '../../src/core/report/render';
 import { runCliCaptured } from '../support/cli';
 import { jsonl, makeTempDir, repoRoot } from '../support/files';
 
@@ -191,6 +192,12 @@ describe('the panel\'s "Contradicts reference" filter and marker (the review mod
       const flagged = (await model.rowDetail(expected[0]))!.outputs[0].score!;
       assert.equal(flagged.below, undefined, 'the score passes');
       assert.match(flagged.contradicts ?? '', /^contradicts reference \(P [01]\.\d\d\)$/, 'the flag in words');
+      // What the panel's Markdown/CSV export renders from (ReportCell.nli): P as the reference gives it.
+      assert.equal(flagged.nli?.contradicts, true);
+      assert.ok(Math.abs(flagged.nli!.contradiction - fixture.pairs[expected[0]].probabilities.contradiction) < 1e-4);
+      const { text: _t, below: _b, contradicts: _w, ...cell } = flagged;
+      const csv = renderRowsCsv({ summary: { threshold: -1, rowCount: 1, models: [], gaps: [] }, models: ['m'] }, [{ line: 1, id: 'x', scores: { m: cell } }]);
+      assert.match(csv, /^id,line,score:m,error:m,rougeL:m,contradiction:m,contradicts:m\r\nx,1,[-0-9.e]+,,,[0-9.e-]+,true\r\n$/);
       const clean = fixture.pairs.findIndex((p) => p.probabilities.contradiction < 0.1);
       assert.equal((await model.rowDetail(clean))!.outputs[0].score!.contradicts, undefined);
       const blind = new ReviewModel(() => review, () => ({ labels: [], canScore: true, blind: true, reviewer: 'ana' }));

@@ -1,4 +1,5 @@
 import { dict } from '../security/ownKeys';
+import { rowNliOf } from '../report/rows';
 import { contradictionText, contradicts } from '../rules/contradiction';
 import { scoreHistogram } from '../report/histogram';
 import type { DatasetRow } from '../dataset/types';
@@ -481,6 +482,7 @@ export function scoreView(r: ModelResultState, threshold: number, scoringFailure
     ...(r.stale ? { stale: true } : {}),
     ...(r.fromFile ? { fromFile: true } : {}),
     ...(score !== undefined && !r.stale && contradicts(r.result, contradictionThreshold) ? { contradicts: contradictionText(r.result, contradictionThreshold) } : {}),
+    ...(score !== undefined && !r.stale && r.result.nli ? { nli: rowNliOf(r.result, contradictionThreshold)! } : {}),
   };
 }
 

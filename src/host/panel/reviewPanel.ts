@@ -182,7 +182,7 @@ async function exportReport(api: ReviewApi, controller: PanelController): Promis
             if (o.output !== null) outputs[o.model] = o.output;
             if (!o.score) continue; // a precomputed output with no stored result
             // The report renders the score itself (formatScore): keep the export's fields as they were.
-            const { text: _text, below: _below, ...view } = o.score;
+            const { text: _text, below: _below, contradicts: _words, ...view } = o.score;
             scores[o.model] = view;
           }
           rows.push({ index: d.index, line: d.line, id: d.id, input: d.input, reference: d.reference, scores, outputs, annotations: d.annotations });
