@@ -153,6 +153,11 @@ export class FakeOpenAIServer {
     this.seq = 0;
   }
 
+  /** Connections open now: 0 once a killed client's sockets are closed, so every request it sent has been counted. */
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -1,27 +1,19 @@
 import * as assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
 import type { ReportDocument } from '../../src/cli/commands/report';
 import type { ScoreDocument } from '../../src/cli/commands/score';
 import { runCliCaptured as cli } from '../support/cli';
-import { jsonl, makeTempDir, repoRoot } from '../support/files';
-import { FakeOpenAIServer } from '../support/openaiServer';
+import { type FakeOpenAIServer } from '../support/openaiServer';
+import { useCliWorkspace } from '../support/cliWorkspace';
 
-const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
 
 // Token usage as the fake server reports it: words of the prompt (the row's input) and of the answer.
 const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 describe('CLI: tokens and cost per model (issue 21.5, 22.4)', function () {
   this.timeout(60_000);
+  const tmp = useCliWorkspace('pisar-cli-cost-');
   let server: FakeOpenAIServer | undefined;
-  let tmp: ReturnType<typeof makeTempDir>;
-  beforeEach(() => (tmp = makeTempDir('pisar-cli-cost-')));
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-    tmp.cleanup();
-  });
 
   const inputs = ['why is the sky blue', 'name a prime', 'explain tides in two lines please', 'what is rust', 'define entropy'];
   const answer = (prompt: string, model: string) => `${model === 'paid' ? 'A long careful answer:' : 'Short:'} ${prompt}`;
@@ -29,12 +21,11 @@ describe('CLI: tokens and cost per model (issue 21.5, 22.4)', function () {
 
   async function scoredDataset() {
     // Row 3 fails for "paid" (HTTP 400, no usage): its tokens are not counted.
-    server = await FakeOpenAIServer.start({ respond: (req) => answer(req.prompt, req.model), faultFor: (req) => (req.model === 'paid' && req.prompt === inputs[3] ? '400' : undefined) });
-    const data = path.join(tmp.dir, 'data.jsonl');
-    await fsp.writeFile(data, jsonl(inputs.map((input, i) => ({ id: `r${i}`, input, rationale: `Because ${input}` }))));
-    const config = path.join(tmp.dir, 'config.json');
-    await fsp.writeFile(config, JSON.stringify({ models: [{ name: 'paid', baseUrl: server.url, model: 'paid', price }, { name: 'free', baseUrl: server.url, model: 'free' }] }));
-    const common = [data, '--config', config, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')];
+    server = await tmp.startServer({ respond: (req) => answer(req.prompt, req.model), faultFor: (req) => (req.model === 'paid' && req.prompt === inputs[3] ? '400' : undefined) });
+    const { data, config, common } = await tmp.dataset(
+      inputs.map((input, i) => ({ id: `r${i}`, input, rationale: `Because ${input}` })),
+      [{ name: 'paid', baseUrl: server.url, model: 'paid', price }, { name: 'free', baseUrl: server.url, model: 'free' }],
+    );
     const expected = (model: string, skip?: number) => {
       const used = inputs.filter((_, i) => i !== skip);
       const input = used.reduce((n, p) => n + words(p), 0);

@@ -1,37 +1,27 @@
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { runCliCaptured as cli } from '../support/cli';
-import { jsonl, makeTempDir, repoRoot } from '../support/files';
-import { FakeOpenAIServer } from '../support/openaiServer';
+import { repoRoot } from '../support/files';
+import { type FakeOpenAIServer } from '../support/openaiServer';
+import { useCliWorkspace } from '../support/cliWorkspace';
 import { RunMeter } from '../../src/core/runner/progress';
 import type { StoredResult } from '../../src/core/store/results';
 
-const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
 const CLI = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
 describe('progress a person can plan by (issue 22.4)', function () {
   this.timeout(60_000);
+  const tmp = useCliWorkspace('pisar-cli-progress-');
   let server: FakeOpenAIServer | undefined;
-  let tmp: ReturnType<typeof makeTempDir>;
-  beforeEach(() => (tmp = makeTempDir('pisar-cli-progress-')));
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-    tmp.cleanup();
-  });
 
   async function setup(n: number, models: Record<string, unknown>[]) {
-    const data = path.join(tmp.dir, 'data.jsonl');
-    await fsp.writeFile(data, jsonl(Array.from({ length: n }, (_, i) => ({ id: `r${i}`, input: `question ${i}`, rationale: `Rationale: question ${i}` }))));
-    const config = path.join(tmp.dir, 'config.json');
-    await fsp.writeFile(config, JSON.stringify({ models }));
-    return [data, '--config', config, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')];
+    const { common } = await tmp.dataset(Array.from({ length: n }, (_, i) => ({ id: `r${i}`, input: `question ${i}`, rationale: `Rationale: question ${i}` })), models);
+    return common;
   }
 
   it('a CLI whose stderr is a pipe prints a plain line with rate, time left, tokens and cost per model while it runs', async () => {
-    server = await FakeOpenAIServer.start({ latencyMs: 250 });
+    server = await tmp.startServer({ latencyMs: 250 });
     const price = { inputPerMillion: 1000, outputPerMillion: 4000 };
     const common = await setup(12, [{ name: 'slow', baseUrl: server.url, model: 'slow', concurrency: 1, price }]);
     const child = spawn(process.execPath, [CLI, 'score', ...common, '--progress-interval', '0.2'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -59,7 +49,7 @@ describe('progress a person can plan by (issue 22.4)', function () {
   });
 
   it('--progress-interval 0 prints no progress lines; a bad value is refused with the fix', async () => {
-    server = await FakeOpenAIServer.start();
+    server = await tmp.startServer();
     const common = await setup(3, [{ name: 'm', baseUrl: server.url, model: 'm' }]);
     const quiet = await cli(['score', ...common, '--progress-interval', '0']);
     assert.equal(quiet.code, 0, quiet.stderr);

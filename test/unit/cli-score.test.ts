@@ -9,10 +9,10 @@ import type { ReportDocument } from '../../src/cli/commands/report';
 import type { ScoreDocument } from '../../src/cli/commands/score';
 import { ResultsStore } from '../../src/core/store/results';
 import { readSidecar } from '../../src/core/store/sidecar';
-import { jsonl, makeTempDir, repoRoot } from '../support/files';
-import { FakeOpenAIServer, type Fault } from '../support/openaiServer';
+import { repoRoot } from '../support/files';
+import { type FakeOpenAIServer, type Fault } from '../support/openaiServer';
+import { useCliWorkspace } from '../support/cliWorkspace';
 
-const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
 const CLI = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
 
 interface Captured {
@@ -42,26 +42,15 @@ async function sha256(file: string): Promise<string> {
 
 describe('CLI: score and report', function () {
   this.timeout(60_000);
+  const tmp = useCliWorkspace('pisar-cli-score-');
   let server: FakeOpenAIServer | undefined;
-  let tmp: ReturnType<typeof makeTempDir>;
-  beforeEach(() => (tmp = makeTempDir('pisar-cli-score-')));
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-    tmp.cleanup();
-  });
 
   async function setup(n: number, models: Record<string, unknown>[], extra?: (i: number) => Record<string, unknown>) {
-    const data = path.join(tmp.dir, 'data.jsonl');
-    await fsp.writeFile(data, jsonl(rows(n, extra)));
-    const config = path.join(tmp.dir, 'config.json');
-    await fsp.writeFile(config, JSON.stringify({ models }));
-    const common = [data, '--config', config, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')];
-    return { data, config, common };
+    return tmp.dataset(rows(n, extra), models);
   }
 
   it('scores every row with the real embedding model, prints the table, and exits 0', async () => {
-    server = await FakeOpenAIServer.start();
+    server = await tmp.startServer();
     const { data, common } = await setup(6, [{ name: 'm1', baseUrl: server.url, model: 'm1' }], (i) => (i < 2 ? { outputs: { pre: 'An unrelated answer about the weather.' } } : {}));
     const before = await sha256(data);
     const r = await cli(['score', ...common]);
@@ -85,7 +74,7 @@ describe('CLI: score and report', function () {
   });
 
   it('draws a progress bar on stderr only when stderr is a terminal', async () => {
-    server = await FakeOpenAIServer.start({ latencyMs: 5 });
+    server = await tmp.startServer({ latencyMs: 5 });
     const { common, data } = await setup(12, [{ name: 'm1', baseUrl: server.url, model: 'm1' }]);
     const tty = await cli(['score', ...common], {}, true);
     assert.equal(tty.code, 0);
@@ -103,7 +92,7 @@ describe('CLI: score and report', function () {
   });
 
   it('counts failures apart from done in the progress bar (two 401s are not progress)', async () => {
-    server = await FakeOpenAIServer.start({ faultFor: () => '401' });
+    server = await tmp.startServer({ faultFor: () => '401' });
     const { common } = await setup(6, [{ name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 1 }]);
     const tty = await cli(['score', ...common], {}, true);
     assert.equal(tty.code, 1, tty.stderr);
@@ -115,7 +104,7 @@ describe('CLI: score and report', function () {
 
   it('exits 1 when calls fail and says which model and why', async () => {
     const plan: Record<string, (Fault | Fault['kind'])[]> = { 'question 1': ['malformed'], 'question 2': ['empty-choices'], 'question 3': ['500', 'reset'] };
-    server = await FakeOpenAIServer.start({ faultFor: (req) => plan[req.prompt]?.[req.attempt] });
+    server = await tmp.startServer({ faultFor: (req) => plan[req.prompt]?.[req.attempt] });
     const { common } = await setup(5, [{ name: 'm1', baseUrl: server.url, model: 'm1' }]);
     const r = await cli(['score', ...common, '--json']);
     assert.equal(r.code, 1);
@@ -130,7 +119,7 @@ describe('CLI: score and report', function () {
   });
 
   it('a bad key stops the model with one message naming it and the fix, and exits 1', async () => {
-    server = await FakeOpenAIServer.start({ requireKey: 'sk-right' });
+    server = await tmp.startServer({ requireKey: 'sk-right' });
     const { common } = await setup(30, [{ name: 'gpt', baseUrl: server.url, model: 'gpt', apiKeyEnv: 'GPT_KEY' }]);
     const r = await cli(['score', ...common], { GPT_KEY: 'sk-wrong' });
     assert.equal(r.code, 1);
@@ -152,7 +141,7 @@ describe('CLI: score and report', function () {
   });
 
   it('exits 2 on bad usage and unreadable input, naming the problem', async () => {
-    server = await FakeOpenAIServer.start();
+    server = await tmp.startServer();
     const { data, config } = await setup(2, [{ name: 'm1', baseUrl: server.url, model: 'm1' }]);
     const missing = await cli(['score', path.join(tmp.dir, 'nope.jsonl')]);
     assert.equal(missing.code, 2);
@@ -174,7 +163,7 @@ describe('CLI: score and report', function () {
   });
 
   it('report prints stored results as md, csv and json without calling or writing anything', async () => {
-    server = await FakeOpenAIServer.start({ faultFor: (req) => (req.prompt === 'question 2' ? '400' : undefined) });
+    server = await tmp.startServer({ faultFor: (req) => (req.prompt === 'question 2' ? '400' : undefined) });
     const { data, common } = await setup(4, [{ name: 'm1', baseUrl: server.url, model: 'm1' }], (i) => ({ outputs: { pre: i % 2 ? `Rationale: question ${i}` : 'Nothing alike at all, about cooking pasta.' } }));
     await cli(['score', ...common]);
     const calls = server.stats.requests;
@@ -204,7 +193,7 @@ describe('CLI: score and report', function () {
   });
 
   it('report marks results of edited rows stale and leaves them out of the numbers', async () => {
-    server = await FakeOpenAIServer.start();
+    server = await tmp.startServer();
     const { data, common } = await setup(3, [{ name: 'm1', baseUrl: server.url, model: 'm1' }]);
     await cli(['score', ...common]);
     const text = await fsp.readFile(data, 'utf8');
@@ -218,7 +207,7 @@ describe('CLI: score and report', function () {
 
   it('Ctrl-C cancels a run, keeps every finished row, exits 1 and says how to resume', async function () {
     this.timeout(120_000);
-    server = await FakeOpenAIServer.start({ latencyMs: 25 });
+    server = await tmp.startServer({ latencyMs: 25 });
     const n = 200;
     const { common } = await setup(n, [{ name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 4 }]);
     const sidecar = path.join(tmp.dir, 'data.pisar-results.jsonl');
@@ -251,7 +240,7 @@ describe('CLI: score and report', function () {
 
   it('a first Ctrl-C starts no new call and keeps every call in flight that answers (all paid calls stored)', async function () {
     this.timeout(60_000);
-    server = await FakeOpenAIServer.start({ latencyMs: 1500 });
+    server = await tmp.startServer({ latencyMs: 1500 });
     const { common } = await setup(20, [{ name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 4 }]);
     const sidecar = path.join(tmp.dir, 'data.pisar-results.jsonl');
     const child = spawn(process.execPath, [CLI, 'score', ...common], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -275,7 +264,7 @@ describe('CLI: score and report', function () {
 
   it('after SIGKILL mid-run, a re-run makes only the calls that were missing', async function () {
     this.timeout(120_000);
-    server = await FakeOpenAIServer.start({ latencyMs: 25 });
+    server = await tmp.startServer({ latencyMs: 25 });
     const n = 600;
     const { data, common } = await setup(n, [{ name: 'm1', baseUrl: server.url, model: 'm1', concurrency: 4 }]);
     const before = await sha256(data);
@@ -293,7 +282,10 @@ describe('CLI: score and report', function () {
     }
     child.kill('SIGKILL');
     assert.equal(await exited, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 200)); // requests the child had in flight reach the server
+    // The positive signal that the requests the child had in flight reached the server: its connections are closed.
+    for (const deadline = Date.now() + 10_000; server.openConnections > 0; await new Promise((r) => setTimeout(r, 10))) {
+      assert.ok(Date.now() < deadline, `the killed CLI's ${server.openConnections} connection(s) never closed`);
+    }
     const callsBefore = server.stats.requests;
     assert.ok(callsBefore < n, `killed mid-run (${callsBefore} of ${n} calls made)`);
 

@@ -7,35 +7,29 @@ import type { ModelConfig } from '../../src/core/config/models';
 import { Dataset } from '../../src/core/dataset/datasetReader';
 import { runDataset, type RunEvent } from '../../src/core/runner/runner';
 import { ResultsStore } from '../../src/core/store/results';
-import { jsonl, makeTempDir, repoRoot } from '../support/files';
-import { FakeOpenAIServer, type FaultKind } from '../support/openaiServer';
+import { jsonl, repoRoot } from '../support/files';
+import { useCliWorkspace, type CliWorkspace } from '../support/cliWorkspace';
+import type { FakeOpenAIServer, FaultKind } from '../support/openaiServer';
 
-const TINY = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny');
 
 function rows(n: number): Record<string, unknown>[] {
   return Array.from({ length: n }, (_, i) => ({ id: `r${i}`, input: `question ${i}`, rationale: `Rationale: question ${i}` }));
 }
 
 /** A server that quotes the caller's Authorization header in its errors: row 0 gets 400, row 1 keeps getting 500, the rest 401. */
-function echoingServer(): Promise<FakeOpenAIServer> {
+function echoingServer(tmp: CliWorkspace): Promise<FakeOpenAIServer> {
   const faults: Record<string, FaultKind> = { 'question 0': '400', 'question 1': '500' };
-  return FakeOpenAIServer.start({ echoCredentials: true, faultFor: (req) => faults[req.prompt] ?? '401' });
+  return tmp.startServer({ echoCredentials: true, faultFor: (req) => faults[req.prompt] ?? '401' });
 }
 
 describe('security: a key echoed back by a server never leaves the run', function () {
   this.timeout(60_000);
+  const tmp = useCliWorkspace('pisar-security-');
   let server: FakeOpenAIServer | undefined;
-  let tmp: ReturnType<typeof makeTempDir>;
-  beforeEach(() => (tmp = makeTempDir('pisar-security-')));
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
-    tmp.cleanup();
-  });
 
   it('runner: stored failures, events and the summary hold no key, though the server quoted it', async () => {
     const key = `tok${Math.random().toString(36).slice(2)}x9`;
-    server = await echoingServer();
+    server = await echoingServer(tmp);
     const file = path.join(tmp.dir, 'data.jsonl');
     await fsp.writeFile(file, jsonl(rows(3)));
     const dataset = await Dataset.open(file);
@@ -59,18 +53,15 @@ describe('security: a key echoed back by a server never leaves the run', functio
 
   it('CLI: stderr and the results file hold no key from the environment, though the server quoted it', async () => {
     const key = `sk-test-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
-    server = await echoingServer();
-    const data = path.join(tmp.dir, 'data.jsonl');
-    await fsp.writeFile(data, jsonl(rows(3)));
-    const config = path.join(tmp.dir, 'config.json');
-    await fsp.writeFile(config, JSON.stringify({ models: [{ name: 'm1', baseUrl: server.url, model: 'm1', apiKeyEnv: 'M1_API_KEY', concurrency: 1 }] }));
+    server = await echoingServer(tmp);
+    const { common } = await tmp.dataset(rows(3), [{ name: 'm1', baseUrl: server.url, model: 'm1', apiKeyEnv: 'M1_API_KEY', concurrency: 1 }]);
     const stdout = new PassThrough();
     const stderr = Object.assign(new PassThrough(), { isTTY: true, columns: 100 });
     let out = '';
     let err = '';
     stdout.on('data', (c) => (out += c));
     stderr.on('data', (c) => (err += c));
-    const code = await runCli(['score', data, '--config', config, '--embedding-model', TINY, '--cache-dir', path.join(tmp.dir, 'cache')], {
+    const code = await runCli(['score', ...common], {
       stdout, stderr, env: { M1_API_KEY: key }, cwd: repoRoot,
     });
     assert.equal(code, 1, err);

@@ -152,6 +152,35 @@ export class ReviewPanel {
     }
   }
 
+  /**
+   * Waits for the positive signal that the list shows the rows at its scroll position: every position
+   * in the viewport has a drawn, loaded row (pages arrive after a scroll). Not a pause: a row missing
+   * from allRows() means it is not in the view, never that its page was late.
+   */
+  private async rowsInViewLoaded(viewport: Locator): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const missing = await viewport.evaluate((v) => {
+        const height = parseFloat(getComputedStyle(v).getPropertyValue('--row-height')) || 24;
+        const spacer = v.querySelector<HTMLElement>('.grid-spacer');
+        const total = Math.round((spacer?.offsetHeight ?? 0) / height);
+        const loaded = new Set(
+          [...v.querySelectorAll<HTMLElement>('[data-testid="row"]:not([hidden])')]
+            .filter((r) => r.dataset.rowId !== undefined && r.dataset.loading !== 'true')
+            .map((r) => Number(r.dataset.position)),
+        );
+        const first = Math.floor(v.scrollTop / height);
+        const last = Math.min(total - 1, Math.floor((v.scrollTop + v.clientHeight - 1) / height));
+        const gaps: number[] = [];
+        for (let p = first; p <= last; p++) if (!loaded.has(p)) gaps.push(p);
+        return gaps;
+      });
+      if (missing.length === 0) return;
+      if (Date.now() > deadline) throw new Error(`the panel never drew the rows at positions ${missing.slice(0, 10).join(', ')}`);
+      await this.page.waitForTimeout(50);
+    }
+  }
+
   /** Every row, scrolling the list's viewport from top to bottom. */
   async allRows(): Promise<PanelRow[]> {
     const frame = await this.frame();
@@ -160,7 +189,7 @@ export class ReviewPanel {
     const byId = new Map<string, PanelRow>();
     await viewport.evaluate((v) => (v.scrollTop = 0));
     for (let guard = 0; guard < 1000; guard++) {
-      await this.page.waitForTimeout(150);
+      await this.rowsInViewLoaded(viewport);
       for (const r of await this.visibleRows()) byId.set(r.rowId, r);
       const done = await viewport.evaluate((v) => {
         if (v.scrollTop + v.clientHeight >= v.scrollHeight - 1) return true;
@@ -169,7 +198,7 @@ export class ReviewPanel {
         return false;
       });
       if (done) {
-        await this.page.waitForTimeout(150);
+        await this.rowsInViewLoaded(viewport);
         for (const r of await this.visibleRows()) byId.set(r.rowId, r);
         break;
       }
