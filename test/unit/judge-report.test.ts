@@ -148,3 +148,27 @@ describe('report ranks the metrics against the reviewers\' labels (issue 24.4)',
     assert.deepEqual(stale.statistics.ranking!.disagreements, []);
   });
 });
+
+describe('metric ranking: the contradiction flag among the metrics (issue 24.4)', () => {
+  it('reads P(contradiction) as "higher is worse": AUC and kappa at its threshold by hand, ranked above a weaker cosine', async () => {
+    const { rankMetrics } = await import('../../src/core/report/metricRanking');
+    // Four labelled outputs (no text, so no ROUGE-L): two bad with P(contradiction) 0.9 and 0.4, two good with 0.1 and 0.6.
+    const labelled = [
+      { rowId: 'a', line: 1, model: 'm', label: 'wrong', bad: true, cosine: 0.8, contradiction: 0.9 },
+      { rowId: 'b', line: 2, model: 'm', label: 'wrong', bad: true, cosine: 0.9, contradiction: 0.4 },
+      { rowId: 'c', line: 3, model: 'm', label: 'fine', bad: false, cosine: 0.85, contradiction: 0.1 },
+      { rowId: 'd', line: 4, model: 'm', label: 'fine', bad: false, cosine: 0.6, contradiction: 0.6 },
+    ];
+    const ranking = rankMetrics(labelled, undefined, { seed: 1, resamples: 200, threshold: 0.7, contradictionThreshold: 0.5 })!;
+    const c = ranking.metrics.find((m) => m.metric === 'contradiction')!;
+    // Bad 0.9 is above both goods (2 wins), bad 0.4 above good 0.1 only (1 win): 3 / 4.
+    assert.equal(c.auc!.value, 0.75);
+    // Calls at 0.5: a bad (agree), b good (disagree), c good (agree), d bad (disagree): po 0.5, pe 0.5 -> kappa 0.
+    assert.equal(c.kappa!.value, 0);
+    assert.equal(c.threshold, 0.5);
+    assert.equal(c.costPer1000, 0);
+    // Cosine: bad 0.8 is below 0.85 only (1 win), bad 0.9 none: 1 / 4.
+    assert.equal(ranking.metrics.find((m) => m.metric === 'cosine')!.auc!.value, 0.25);
+    assert.equal(ranking.metrics[0].metric, 'contradiction');
+  });
+});
