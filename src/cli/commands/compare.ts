@@ -79,9 +79,12 @@ async function openSource(cwd: string, name: string, datasetOptions: OpenDataset
     const store = await ResultsStore.open(owner.dataset, { repair: false });
     return { file, store, rows: undefined };
   }
+  // The sidecar is read while the dataset is indexed (the index's parts go to the other cores meanwhile).
+  const store = ResultsStore.open(file, { repair: false });
+  store.catch(() => undefined);
   const dataset = await Dataset.open(file, datasetOptions);
   await dataset.close();
-  return { file, store: await ResultsStore.open(file, { repair: false }), rows: dataset };
+  return { file, store: await store, rows: dataset };
 }
 
 /** Current results of one model scored on this machine, and how many rows had a latest result read from the file instead. */

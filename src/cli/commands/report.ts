@@ -113,11 +113,14 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   const labels = labelOptions(values['bad-labels'], values['good-labels'], settings.calibration);
   const datasetOptions = datasetOptionsOf(values, settings, usage);
 
-  const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptions);
+  const file = path.resolve(io.cwd, positionals[0]);
+  // Read-only: a cut-off last line is reported, not repaired, by a report. Both sidecars are read while the
+  // dataset is indexed (the index's parts go to the other cores meanwhile); a dataset that cannot be opened is the error told.
+  const sidecars = Promise.all([ResultsStore.open(file, { repair: false }), AnnotationStore.forDataset(file, { repair: false })]);
+  sidecars.catch(() => undefined);
+  const dataset = await Dataset.open(file, datasetOptions);
   try {
-    // Read-only: a cut-off last line is reported, not repaired, by a report.
-    const results = await ResultsStore.open(dataset.file, { repair: false });
-    const annotations = await AnnotationStore.forDataset(dataset.file, { repair: false });
+    const [results, annotations] = await sidecars;
     // One model order everywhere (the panel's too): configured, then first seen in the results, then in the dataset.
     const configured = settings.models.map((m) => m.name);
     const known = orderModels(configured, results.models(), dataset.modelNames);
