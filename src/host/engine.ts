@@ -9,5 +9,6 @@ export { createNliChecker } from '../core/scoring/nli';
 export { previewDocument } from '../core/runner/preview';
 export { PromptError } from '../core/runner/prompt';
 export { ImageError } from '../core/runner/images';
-export { BatchLedger, cancelBatches, collectBatches, readBatchStates, submitBatches } from '../core/batch/batchRun';
+export { cancelBatches, collectBatches, readBatchStates, submitBatches } from '../core/batch/batchRun';
+export { BatchLedger } from '../core/store/batchLedger';
 export { BatchApiError, engineFor as batchEngineFor } from '../core/batch/engines';

@@ -3,7 +3,7 @@
 // probe that names a model that cannot batch, against real loopback servers.
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { BatchLedger, type RequestEntry } from '../../src/core/batch/batchRun';
+import { BatchLedger, type RequestEntry } from '../../src/core/store/batchLedger';
 import { batchView, PollSchedule, progressed } from '../../src/core/batch/batchWatch';
 import { BatchApiError, engineFor, type BatchState } from '../../src/core/batch/engines';
 import { readSettings } from '../../src/core/config/settings';

@@ -4,9 +4,11 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { BatchLedger, customIdOf } from '../../src/core/batch/batchRun';
+import { customIdOf } from '../../src/core/batch/batchRun';
+import { BatchLedger } from '../../src/core/store/batchLedger';
 import { ResultsStore } from '../../src/core/store/results';
 import { BatchServer } from '../support/batchServer';
+import { FakeOpenAIServer } from '../support/openaiServer';
 import { runCliCaptured } from '../support/cli';
 import { makeTempDir, repoRoot } from '../support/files';
 
@@ -147,6 +149,32 @@ describe('batch engines (real loopback Files/Batches and Message Batches servers
       assert.equal((await BatchLedger.open(data)).submitted[1].requests.length, ROWS - run + 1, 'the rest (and the failed row) are sent again');
     });
   }
+
+  it('score leaves the pairs of a pending batch to it: nothing called (it would pay twice), the other model called; the batch collected afterwards', async () => {
+    const conf = await config('openai');
+    assert.equal((await cli(['submit', data, '--config', conf, '--models', 'alpha'])).code, 0);
+    const chat = await FakeOpenAIServer.start({});
+    try {
+      // beta answers live from a chat server; alpha's requests are in the pending batch.
+      const live = path.join(tmp.dir, 'live.json');
+      await fsp.writeFile(live, JSON.stringify({ models: [
+        { name: 'alpha', baseUrl: server.url, model: 'alpha-1', apiKeyEnv: 'BATCH_KEY', maxTokens: 200 },
+        { name: 'beta', baseUrl: chat.url, model: 'beta-1', apiKeyEnv: 'BATCH_KEY', maxTokens: 200, concurrency: 16 },
+      ] }));
+      const scored = await runCliCaptured(['score', data, '--config', live, '--embedding-model', tiny, '--cache-dir', path.join(tmp.dir, 'cache')], { env });
+      assert.equal(scored.code, 0, scored.stderr);
+      assert.match(scored.stderr, new RegExp(`${ROWS} row × model pair\\(s\\) are in a pending provider batch and were not called`));
+      assert.equal(chat.requests.filter((r) => r.model === 'alpha-1').length, 0);
+      assert.equal(chat.requests.filter((r) => r.model === 'beta-1').length, ROWS, 'the other model is called as usual');
+      const store = await ResultsStore.open(data);
+      assert.equal(Array.from({ length: ROWS }, (_, i) => store.latest(`row-${i}`, 'alpha')).filter(Boolean).length, 0, 'no alpha result (not even a failure) before the batch ends');
+    } finally {
+      await chat.close();
+    }
+    server.finishAll();
+    const collected = JSON.parse((await cli(['collect', data, '--config', conf, '--json'])).stdout) as { answered: number; failed: number };
+    assert.equal(collected.answered + collected.failed, ROWS);
+  });
 
   it('a key from the environment goes only to its origins: OPENAI_API_KEY is not sent to another host\'s batch API (nothing uploaded), with the fix', async () => {
     const port = new URL(server.url).port;

@@ -4,8 +4,9 @@
 import * as path from 'node:path';
 import type { ModelConfig } from '../../core/config/models';
 import { Dataset } from '../../core/dataset/datasetReader';
-import { BatchLedger, cancelBatches, collectBatches, exportBatches, importBatchOutput, readBatchStates, submitBatches, type CollectReport } from '../../core/batch/batchRun';
-import { BatchApiError, engineFor, type EngineName } from '../../core/batch/engines';
+import { BatchLedger, type EngineName } from '../../core/store/batchLedger';
+import { cancelBatches, collectBatches, exportBatches, importBatchOutput, readBatchStates, submitBatches, type CollectReport } from '../../core/batch/batchRun';
+import { BatchApiError, engineFor } from '../../core/batch/engines';
 import { visibleControls } from '../../core/security/escape';
 import { runDataset } from '../../core/runner/runner';
 import { ResultsStore } from '../../core/store/results';

@@ -323,6 +323,7 @@ async function printScore(plan: ScoreRun, scorer: Scorer, nli: NliChecker | unde
     io.stderr.write(`${runLine(summary)}\n`);
   }
   for (const line of [...originFindings(results.file, origin), ...failureLines(summary)]) io.stderr.write(`${line}\n`);
+  if (summary.inBatch > 0) io.stderr.write(`pisar-review score: ${summary.inBatch} row × model pair(s) are in a pending provider batch and were not called (that would pay twice); "pisar-review batch collect" stores their answers (--rerun calls them anyway).\n`);
   if (summary.scoringError) {
     const check = embedding.provider === 'remote' ? 'Check --embedding-url and --embedding-remote-model (the endpoint and the model it serves)' : 'Check --embedding-model / --cache-dir';
     io.stderr.write(`pisar-review score: scoring failed (${summary.scoringError}); outputs were stored unscored and will be scored on the next run. ${check}.\n`);

@@ -2,7 +2,8 @@
 // when to read a pending batch again, and one state for a status line (submitted, running n of m,
 // collecting, done, expired with requeued requests, failed with the provider's reason). No timers, no
 // UI and no network here (types only from the batch engine, so the editor loads this at activation).
-import type { BatchLedger, BatchRecord, PendingBatch } from './batchRun';
+import type { BatchLedger, BatchRecord } from '../store/batchLedger';
+import type { PendingBatch } from './batchRun';
 import type { BatchState } from './engines';
 
 /** The longest wait between two reads, however long a batch runs (providers give 24 hours). */

@@ -10,7 +10,7 @@ export interface BatchRequest {
   readonly body: Record<string, unknown>;
 }
 
-export type EngineName = 'openai' | 'anthropic';
+import type { EngineName } from '../store/batchLedger';
 
 export interface BatchState {
   readonly id: string;

@@ -23,6 +23,8 @@ export interface RunPlan {
   pairs: number;
   /** Pairs that need work. */
   total: number;
+  /** Pairs left to a pending provider batch (not called, so not paid twice). */
+  inBatch: number;
   /** How many lanes need each row (indexed by row): a parsed row is dropped once this reaches 0. */
   readonly rowUses: Uint32Array;
 }
@@ -47,6 +49,8 @@ export interface PlanInput {
   corrections?: ReadonlyMap<string, { readonly id: string }>;
   /** How a row with several references is scored: a score read the other way is redone (no call). */
   multiReference?: 'best' | 'mean';
+  /** `${rowId}\0${model}` of the requests in a pending provider batch: a configured model does not call them (the batch answers them). */
+  inBatch?: ReadonlySet<string>;
 }
 
 export function planRun(input: PlanInput): RunPlan {
@@ -59,7 +63,7 @@ export function planRun(input: PlanInput): RunPlan {
   for (const m of input.models) addLane(m.name, m);
   for (const name of dataset.modelNames) addLane(name, undefined);
 
-  const plan: RunPlan = { lanes: [...lanes.values()], pairs: 0, total: 0, rowUses: new Uint32Array(dataset.rowCount) };
+  const plan: RunPlan = { lanes: [...lanes.values()], pairs: 0, total: 0, inBatch: 0, rowUses: new Uint32Array(dataset.rowCount) };
   const ids = dataset.rowIds();
   const visit = (index: number) => {
     const id = ids[index];
@@ -70,6 +74,11 @@ export function planRun(input: PlanInput): RunPlan {
       // --rerun redoes configured models only: precomputed-only models have nothing to re-run.
       if (latest && isSettled(latest, hash, input.scorerKey, input.corrections?.get(id)?.id, input.multiReference, input.embedding, input.nli) && !(input.rerun && lane.config) && !holdsReasoning(latest, lane.config, input.reasoningMarkers)) {
         lane.reused++;
+        continue;
+      }
+      // A pair a pending batch will answer is not called now (unless re-run on purpose): it would be paid twice.
+      if (lane.config && !input.rerun && input.inBatch?.has(`${id}\u0000${lane.name}`) && !(latest && latest.rowHash === hash && latest.output !== undefined && !latest.error)) {
+        plan.inBatch++;
         continue;
       }
       lane.rows.push(index);

@@ -33,6 +33,7 @@ import { LockError, RunLock } from '../store/runLock';
 import { UnsafeFileError, writeSafe } from '../store/safeFile';
 import { encodeRecord } from '../store/sidecar';
 import { BAD_EMBEDDING } from './scoreBatcher';
+import { BatchLedger } from '../store/batchLedger';
 
 export interface RunSummary {
   /** (row, model) pairs in scope. */
@@ -59,6 +60,8 @@ export interface RunSummary {
   contradictionError?: string;
   /** Up to 100 failed pairs with their reasons. */
   failures: { rowId: string; model: string; kind: string; message: string }[];
+  /** Pairs left to a pending provider batch (batches sidecar): not called, the batch answers them. */
+  inBatch: number;
   models: ModelRunStats[];
   durationMs: number;
 }
@@ -229,10 +232,12 @@ async function runUnlocked(options: RunOptions): Promise<RunSummary> {
   options.signal?.addEventListener('abort', onUserAbort, { once: true });
   let fatal: RunError | undefined;
 
-  const plan = planRun({ ...options, scorerKey: scorer?.cacheKey, embedding: scorer?.identity?.(), nli: scorer ? options.nli?.identity() : undefined, corrections: options.corrections, multiReference: options.multiReference ?? 'best' });
+  // Pairs a pending provider batch will answer (the batches sidecar): calling them now would pay twice.
+  const inBatch = options.rerun ? undefined : (await BatchLedger.open(options.dataset.file)).pendingPairs();
+  const plan = planRun({ ...options, inBatch, scorerKey: scorer?.cacheKey, embedding: scorer?.identity?.(), nli: scorer ? options.nli?.identity() : undefined, corrections: options.corrections, multiReference: options.multiReference ?? 'best' });
   const summary: RunSummary = {
     pairs: plan.pairs, total: plan.total, done: 0, called: 0, cacheHits: 0, precomputed: 0, reused: 0, scored: 0, succeeded: 0, failed: 0,
-    repeatedFailures: 0, retries: 0, cancelled: false, modelFailures: [], failures: [], models: [], durationMs: 0,
+    repeatedFailures: 0, retries: 0, cancelled: false, modelFailures: [], failures: [], inBatch: plan.inBatch, models: [], durationMs: 0,
   };
   const laneContext = laneContextOf(options, run.signal, emit, (failure) => summary.modelFailures.push(failure));
   const lanes = plan.lanes.map((p) => {

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BatchLedger, CollectReport, PendingBatch } from '../../core/batch/batchRun';
+import type { CollectReport, PendingBatch } from '../../core/batch/batchRun';
+import type { BatchLedger, EngineName } from '../../core/store/batchLedger';
 import { batchView, PollSchedule, progressed, type BatchView } from '../../core/batch/batchWatch';
-import type { BatchState, EngineName } from '../../core/batch/engines';
+import type { BatchState } from '../../core/batch/engines';
 import type { ModelConfig } from '../../core/config/models';
 import { sidecarFileFor } from '../../core/store/sidecarNames';
 import { showNoModels, type ConfigService } from '../config';

@@ -115,10 +115,14 @@ export class ScoringController extends Disposable implements vscode.Disposable {
    * A run that found nothing to do says why: without a configured model nothing can be called (and it
    * offers to add one), whether or not the rows have precomputed outputs; else every pair is current.
    */
-  private nothingToScore(session: DatasetSession, request: ScoreRequest, noModels: boolean): void {
+  private nothingToScore(session: DatasetSession, request: ScoreRequest, noModels: boolean, inBatch: number): void {
     const rows = request.rowIndexes;
     const ids = session.dataset.rowIds();
     const what = rows === undefined ? path.basename(session.file) : rows.length === 1 ? `row ${ids[rows[0]] ?? rows[0] + 1}` : `${rows.length} rows`;
+    if (inBatch > 0) {
+      void showInfo(`PiSAR Review: nothing to call: ${inBatch} missing result(s) of ${what} are in a pending provider batch (calling them now would pay twice). They are stored when the batch ends; "Collect Batch Results" reads it now.`);
+      return;
+    }
     if (noModels) {
       const precomputed = session.dataset.modelNames.length > 0;
       const outputs = precomputed ? `; the precomputed outputs of ${what} already have current scores` : `, and ${what} has no precomputed outputs to score`;
@@ -256,7 +260,7 @@ export class ScoringController extends Disposable implements vscode.Disposable {
   private announce(session: DatasetSession, request: ScoreRequest, models: readonly ModelConfig[], summary: RunSummary): void {
     if (summary.scored > 0 && !summary.scoringError) session.setScoringFailure(undefined);
     if (summary.cancelled) void showInfo(`PiSAR Review: scoring cancelled after ${summary.done} of ${summary.total}; finished results were kept.`);
-    else if (summary.total === 0) this.nothingToScore(session, request, models.length === 0);
+    else if (summary.total === 0) this.nothingToScore(session, request, models.length === 0, summary.inBatch);
     else if (request.rowIndexes === undefined) this.announceDone(session, summary);
     else if (summary.failed > 0 && summary.modelFailures.length === 0) {
       void showWarning(`PiSAR Review: ${summary.failed} of ${summary.total} calls failed; hover a row for the reason, or see the log.`);
@@ -271,7 +275,8 @@ export class ScoringController extends Disposable implements vscode.Disposable {
       ? ` Outputs were kept unscored: ${summary.scoringError}`
       : summary.modelFailures.length > 0 ? ` Stopped early: ${summary.modelFailures.map((f) => f.model).join(', ')} (see the error message or the log).`
         : summary.failed > 0 ? ' Hover a row for the reason of a failure, or see the log.' : '';
-    const text = `PiSAR Review: scored ${path.basename(session.file)} (${counts}, ${seconds} s).${problem}`;
+    const batched = summary.inBatch > 0 ? ` ${summary.inBatch} more are in a pending provider batch (not called: stored when it ends).` : '';
+    const text = `PiSAR Review: scored ${path.basename(session.file)} (${counts}, ${seconds} s).${problem}${batched}`;
     const panel = 'Show Panel';
     const log = 'Show Log';
     const shown = problem ? showWarning(text, log, panel) : showInfo(text, panel);
