@@ -28,6 +28,8 @@ const builds = [
 if (existsSync('src/core/scoring/worker.ts')) {
   builds.push({ ...common, entryPoints: ['src/core/scoring/worker.ts'], outfile: 'dist/scoring-worker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal });
 }
+// The contradiction check's NLI model runs in a worker thread of its own (src/core/scoring/nli.ts).
+builds.push({ ...common, entryPoints: ['src/core/scoring/nliWorker.ts'], outfile: 'dist/nli-worker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal });
 // Dataset.open indexes a large file in parts, one a worker thread (src/core/dataset/parallelIndex.ts).
 builds.push({ ...common, entryPoints: ['src/core/dataset/indexWorker.ts'], outfile: 'dist/dataset-worker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal });
 if (existsSync('webview/main.ts')) {

@@ -43,6 +43,23 @@ describe('contradiction check: the NLI cross-encoder through the ONNX runtime', 
     }
   });
 
+  it('runs the model in a worker thread: the calling thread never loads transformers.js, and a cancelled check is refused', async () => {
+    const ofTransformers = (k: string): boolean => k.includes(`${path.sep}@huggingface${path.sep}transformers${path.sep}`);
+    assert.equal(Object.keys(require.cache).some(ofTransformers), false, 'nothing before the check has loaded it here');
+    const checker = createNliChecker({ model: NLI, cacheDir: path.join(tmp.dir, 'cache') });
+    try {
+      const [p] = await checker.check([{ premise: fixture.pairs[0].premise, hypothesis: fixture.pairs[0].hypothesis }]);
+      assert.ok(Math.abs(p.contradiction - fixture.pairs[0].probabilities.contradiction) < 1e-4);
+      assert.equal(Object.keys(require.cache).some(ofTransformers), false, 'the NLI model must run in its worker thread, not on the calling thread');
+      const controller = new AbortController();
+      const checking = checker.check([{ premise: 'a', hypothesis: 'b' }], { signal: controller.signal });
+      controller.abort();
+      await assert.rejects(checking, (error: Error & { code?: string }) => error.code === 'cancelled');
+    } finally {
+      await checker.dispose();
+    }
+  });
+
   it('reads the label order from config.json: the same weights with id2label permuted give permuted probabilities', async () => {
     const folder = path.join(tmp.dir, 'relabelled');
     cpSync(NLI, folder, { recursive: true });

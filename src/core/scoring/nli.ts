@@ -3,8 +3,9 @@
 // Its three probabilities are read by the label names of the model's own config.json (id2label), never by position.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { DEFAULT_NLI_MODEL } from '../config/settings';
-import { ScorerError } from './embedder';
+import { ScorerError, type ScorerErrorCode } from './embedder';
 import { weightsDigest } from './modelFiles';
 import { resolveModelLocation } from './scorer';
 
@@ -277,13 +278,130 @@ class OnnxNliChecker implements NliChecker {
   }
 }
 
-/** The contradiction checker of these settings; nothing loads until the first check. */
-export function createNliChecker(settings: NliSettings): NliChecker {
+/** What the NLI worker thread is started with (src/core/scoring/nliWorker.ts). */
+export interface NliWorkerInit {
+  location: string;
+  isLocalFolder: boolean;
+  modelCacheDir: string;
+  hubUrl?: string;
+  batchSize: number;
+}
+
+export type NliToWorker = { type: 'check'; id: number; pairs: NliPair[] } | { type: 'close' };
+export type NliFromWorker = { type: 'done'; id: number; probabilities: NliProbabilities[] } | { type: 'failed'; id: number; code: ScorerErrorCode; message: string };
+
+/** The checker the NLI worker thread runs; nothing loads until the first check. */
+export function createOnnxNliChecker(init: NliWorkerInit): NliChecker {
+  return new OnnxNliChecker(init.location, init.isLocalFolder, init.modelCacheDir, init.hubUrl, init.batchSize);
+}
+
+/** The worker script: dist/nli-worker.js next to a bundle, or nliWorker.js next to the tsc output. */
+export function defaultNliWorkerPath(): string {
+  const candidates = [join(__dirname, 'nli-worker.js'), join(__dirname, 'nliWorker.js')];
+  return candidates.find((file) => existsSync(file)) ?? candidates[0];
+}
+
+/**
+ * The checker seen from the calling thread: the model loads, tokenises and runs in a worker thread of its own, as
+ * the embedding model does, so neither the extension host nor the CLI's event loop waits on it.
+ */
+class WorkerNliChecker implements NliChecker {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (p: NliProbabilities[]) => void; reject: (e: Error) => void }>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly init: NliWorkerInit,
+    private readonly workerPath: string,
+  ) {}
+
+  identity(): NliIdentity {
+    const folder = this.init.isLocalFolder ? this.init.location : join(this.init.modelCacheDir, this.init.location);
+    const weights = weightsDigest(join(folder, 'onnx', 'model.onnx'));
+    return { id: this.init.location, ...(weights ? { weights } : {}) };
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(this.workerPath, { workerData: this.init });
+    // Held open only while a check waits on it: an idle checker never keeps the process alive.
+    worker.unref();
+    worker.on('message', (message: NliFromWorker) => {
+      const waiting = this.pending.get(message.id);
+      if (!waiting) return;
+      this.forget(message.id);
+      if (message.type === 'done') waiting.resolve(message.probabilities);
+      else waiting.reject(new ScorerError(message.code, message.message));
+    });
+    const gone = (reason: string): void => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const [id, waiting] of this.pending) {
+        this.forget(id);
+        waiting.reject(new ScorerError('model-corrupt', `The contradiction check stopped: ${reason}. Run it again; if it keeps failing, reinstall PiSAR Review.`));
+      }
+    };
+    worker.on('error', (error) => gone(`the NLI worker failed: ${error.message}`));
+    worker.on('exit', (code) => gone(`the NLI worker exited (code ${code})`));
+    this.worker = worker;
+    return worker;
+  }
+
+  private forget(id: number): boolean {
+    const had = this.pending.delete(id);
+    if (had && this.pending.size === 0) this.worker?.unref();
+    return had;
+  }
+
+  check(pairs: readonly NliPair[], options: { signal?: AbortSignal } = {}): Promise<NliProbabilities[]> {
+    if (pairs.length === 0) return Promise.resolve([]);
+    const cancelled = (): ScorerError => new ScorerError('cancelled', 'The contradiction check was cancelled.');
+    if (options.signal?.aborted) return Promise.reject(cancelled());
+    const id = this.nextId++;
+    return new Promise<NliProbabilities[]>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (this.forget(id)) reject(cancelled());
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = <T>(f: (value: T) => void) => (value: T): void => {
+        options.signal?.removeEventListener('abort', onAbort);
+        f(value);
+      };
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
+      const message: NliToWorker = { type: 'check', id, pairs: pairs.map((p) => ({ premise: p.premise, hypothesis: p.hypothesis })) };
+      const worker = this.start();
+      worker.ref();
+      worker.postMessage(message);
+    });
+  }
+
+  dispose(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    this.closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void worker.terminate().then(() => resolve(), () => resolve()), 5_000);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.ref();
+      const close: NliToWorker = { type: 'close' };
+      worker.postMessage(close);
+    }).finally(() => {
+      this.closing = undefined;
+    });
+    return this.closing;
+  }
+}
+
+/** The contradiction checker of these settings; nothing loads until the first check, and then in a worker thread. */
+export function createNliChecker(settings: NliSettings & { workerPath?: string }): NliChecker {
   let where: { isLocalFolder: boolean; location: string };
   try {
     where = resolveModelLocation(settings.model || DEFAULT_NLI_MODEL, settings.baseDir);
   } catch (error) {
     throw new ScorerError('model-missing', (error as Error).message.replace(/^Embedding model/, 'NLI model'));
   }
-  return new OnnxNliChecker(where.location, where.isLocalFolder, join(settings.cacheDir, 'models'), settings.hubUrl, Math.max(1, settings.batchSize ?? 16));
+  const init: NliWorkerInit = { location: where.location, isLocalFolder: where.isLocalFolder, modelCacheDir: join(settings.cacheDir, 'models'), ...(settings.hubUrl ? { hubUrl: settings.hubUrl } : {}), batchSize: Math.max(1, settings.batchSize ?? 16) };
+  return new WorkerNliChecker(init, settings.workerPath ?? defaultNliWorkerPath());
 }

@@ -363,8 +363,10 @@ class EmbeddingScorer implements Scorer {
   async dispose(): Promise<void> {
     const embedder = this.embedder;
     this.embedder = undefined;
-    await this.cache.flush();
+    // The pool stops handing out batches first (a microtask away), then the batches running finish and their
+    // vectors are cached: flushing first would let the queue run on while the disk write is awaited.
     if (embedder) await embedder.then((e) => e.dispose(), () => undefined);
+    await this.cache.flush();
   }
 }
 
