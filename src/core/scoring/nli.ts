@@ -175,6 +175,13 @@ function checkNliFolder(folder: string): void {
   if (missing.length > 0) throw new ScorerError('model-missing', `NLI model folder ${folder} is missing ${missing.join(', ')}. Copy the complete model folder there.`);
 }
 
+/** The model's id and, once its file is on disk, the hash of its weights (cached by size and mtime). */
+function nliIdentity(location: string, isLocalFolder: boolean, modelCacheDir: string): NliIdentity {
+  const folder = isLocalFolder ? location : join(modelCacheDir, location);
+  const weights = weightsDigest(join(folder, 'onnx', 'model.onnx'));
+  return { id: location, ...(weights ? { weights } : {}) };
+}
+
 class OnnxNliChecker implements NliChecker {
   private loading: Promise<Loaded> | undefined;
 
@@ -187,9 +194,7 @@ class OnnxNliChecker implements NliChecker {
   ) {}
 
   identity(): NliIdentity {
-    const folder = this.isLocalFolder ? this.location : join(this.modelCacheDir, this.location);
-    const weights = weightsDigest(join(folder, 'onnx', 'model.onnx'));
-    return { id: this.location, ...(weights ? { weights } : {}) };
+    return nliIdentity(this.location, this.isLocalFolder, this.modelCacheDir);
   }
 
   private async load(): Promise<Loaded> {
@@ -317,9 +322,7 @@ class WorkerNliChecker implements NliChecker {
   ) {}
 
   identity(): NliIdentity {
-    const folder = this.init.isLocalFolder ? this.init.location : join(this.init.modelCacheDir, this.init.location);
-    const weights = weightsDigest(join(folder, 'onnx', 'model.onnx'));
-    return { id: this.init.location, ...(weights ? { weights } : {}) };
+    return nliIdentity(this.init.location, this.init.isLocalFolder, this.init.modelCacheDir);
   }
 
   private start(): Worker {
