@@ -83,8 +83,22 @@ export function datasetOptionsOf(values: { field?: string[]; 'max-inflated-bytes
   };
 }
 
-/** `--lock-timeout <s>` (score, compact): the longest wait for another run's lock, in ms. */
-export function lockTimeoutMs(text: string, usage: string): number {
+/** The flags every command that takes the run lock has (score, judge, compact): --break-lock, --lock-timeout. */
+export const LOCK_FLAGS = {
+  'break-lock': { type: 'boolean' },
+  'lock-timeout': { type: 'string' },
+} as const;
+
+/** How a command takes the run lock: --break-lock, and --lock-timeout as the longest wait in ms (undefined: the default). */
+export function lockOptionsOf(values: { 'break-lock'?: boolean; 'lock-timeout'?: string }, usage: string): { breakLock: boolean; lockWaitMs: number | undefined } {
+  return {
+    breakLock: values['break-lock'] ?? false,
+    lockWaitMs: values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout'], usage),
+  };
+}
+
+/** `--lock-timeout <s>`: the longest wait for another run's lock, in ms. */
+function lockTimeoutMs(text: string, usage: string): number {
   const seconds = Number(text);
   if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new UsageError(`--lock-timeout: expected seconds (a number >= 0), got "${text}"`, usage);
   return seconds * 1000;

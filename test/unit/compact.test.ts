@@ -176,6 +176,21 @@ describe('pisar-review compact: sidecars rewritten to the lines that still decid
     assert.notEqual(await sha256(resultsFile), hash);
   });
 
+  it('score, judge and compact refuse a --lock-timeout that is not seconds >= 0 before they open anything', async () => {
+    const data = await messySidecars();
+    const resultsFile = resultsFileFor(data);
+    const hash = await sha256(resultsFile);
+    for (const command of ['score', 'judge', 'compact']) {
+      for (const value of ['soon', '-1', ' ']) {
+        const out = await runCliCaptured([command, data, `--lock-timeout=${value}`]);
+        assert.equal(out.code, 2, `${command} --lock-timeout "${value}": ${out.stderr}`);
+        assert.match(out.stderr, new RegExp(`--lock-timeout: expected seconds \\(a number >= 0\\), got "${value}"`), command);
+        assert.match(out.stderr, new RegExp(`pisar-review ${command} `), `${command} prints its usage`);
+      }
+    }
+    assert.equal(await sha256(resultsFile), hash, 'no sidecar was touched');
+  });
+
   it('a SIGKILL while the new copy is written leaves the old sidecar whole and readable; the next compact removes the leftover and finishes', async () => {
     const data = path.join(tmp.dir, 'data.jsonl');
     const n = 8_000;

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { compactSidecars, type CompactOptions, type SidecarCompaction } from '../../core/store/compact';
 import { LockError } from '../../core/store/runLock';
 import { SIDECAR_KINDS, sidecarOwner, type SidecarKind } from '../../core/store/sidecarNames';
-import { type CliCommand, type CliIo, ExitCode, lockTimeoutMs, parseCommandArgs, terminalSafe, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, ExitCode, LOCK_FLAGS, lockOptionsOf, parseCommandArgs, terminalSafe, UsageError, writeJson } from '../args';
 
 const usage = 'pisar-review compact <file> [--drop-history] [--break-lock] [--lock-timeout <s>] [--json]';
 
@@ -82,22 +82,22 @@ export const compactCommand: CliCommand = {
     const { values, positionals } = parseCommandArgs(argv, {
       json: { type: 'boolean' },
       'drop-history': { type: 'boolean' },
-      'break-lock': { type: 'boolean' },
-      'lock-timeout': { type: 'string' },
+      ...LOCK_FLAGS,
     }, usage);
     if (positionals.length !== 1) {
       throw new UsageError(positionals.length === 0 ? 'compact needs a dataset file (or one of its sidecars)' : `compact takes one file, got ${positionals.length}`, usage);
     }
     const target = targetOf(path.resolve(io.cwd, positionals[0]));
     const dropHistory = values['drop-history'] ?? false;
+    const { breakLock, lockWaitMs } = lockOptionsOf(values, usage);
     let result;
     try {
       result = await compactSidecars(target.dataset, {
         dropHistory,
         kinds: target.kinds,
         lock: {
-          breakLock: values['break-lock'] ?? false,
-          maxWaitMs: values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout'], usage),
+          breakLock,
+          maxWaitMs: lockWaitMs,
           onWait: (message) => io.stderr.write(`pisar-review compact: ${message}\n`),
           onNotice: (message) => io.stderr.write(`pisar-review compact: ${message}\n`),
         },

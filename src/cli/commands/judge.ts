@@ -12,7 +12,7 @@ import { AnnotationStore } from '../../core/store/annotations';
 import { correctionsInForce } from '../../core/store/corrections';
 import { ResultsStore } from '../../core/store/results';
 import type { SidecarProblem } from '../../core/store/sidecar';
-import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, lockTimeoutMs, parseCommandArgs, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, LOCK_FLAGS, lockOptionsOf, parseCommandArgs, UsageError, writeJson } from '../args';
 import { envKeyFor, loadCliConfig, settingsOf } from '../config';
 import { printFindings, requireRows } from '../datasetFindings';
 import { defaultCacheDir, selectModels } from './score';
@@ -42,8 +42,7 @@ const options = {
   rerun: { type: 'boolean' },
   'cache-dir': { type: 'string' },
   ...DATASET_FLAGS,
-  'break-lock': { type: 'boolean' },
-  'lock-timeout': { type: 'string' },
+  ...LOCK_FLAGS,
   json: { type: 'boolean' },
 } as const;
 
@@ -66,6 +65,7 @@ export function judgeModelOf(name: string | undefined, models: readonly ModelCon
 async function runJudge(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
+  const lock = lockOptionsOf(values, usage);
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
   const judge = judgeModelOf(values['judge-model'] ?? settings.judge.model, settings.models, usage);
   let template = settings.judge.prompt;
@@ -78,7 +78,6 @@ async function runJudge(argv: readonly string[], io: CliIo): Promise<number> {
     if (parsed.problem) throw new UsageError(`--prompt-file ${file}: ${problemText(parsed.problem)}`, usage);
     template = parsed.value;
   }
-  const lockWaitMs = values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout'], usage);
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
 
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptionsOf(values, settings, usage));
@@ -111,7 +110,7 @@ async function runJudge(argv: readonly string[], io: CliIo): Promise<number> {
         apiKeyFor: async (m) => envKeyFor(m, io, 'judge', told),
         requestCache: await RequestCache.open(path.join(cacheDir, 'requests')),
         reasoningMarkers: settings.reasoningMarkers,
-        signal: controller.signal, stopSignal: stop.signal, breakLock: values['break-lock'] ?? false, lockWaitMs,
+        signal: controller.signal, stopSignal: stop.signal, ...lock,
         onLockWait: (message) => io.stderr.write(`pisar-review judge: ${plainText(message)}\n`),
         onLockNotice: (message) => io.stderr.write(`pisar-review judge: ${plainText(message)}\n`),
         onEvent: (e) => {

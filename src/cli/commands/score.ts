@@ -22,7 +22,7 @@ import { AnnotationStore } from '../../core/store/annotations';
 import { correctionsInForce } from '../../core/store/corrections';
 import { envKeyFor, loadCliConfig, settingsOf } from '../config';
 import { datasetFindings, printFindings, requireRows, type DatasetFindings } from '../datasetFindings';
-import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, lockTimeoutMs, parseCommandArgs, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, LOCK_FLAGS, lockOptionsOf, parseCommandArgs, UsageError, writeJson } from '../args';
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
@@ -76,8 +76,7 @@ const options = {
   ...DATASET_FLAGS,
   rerun: { type: 'boolean' },
   tag: { type: 'string' },
-  'break-lock': { type: 'boolean' },
-  'lock-timeout': { type: 'string' },
+  ...LOCK_FLAGS,
   'progress-interval': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -153,6 +152,8 @@ interface ScoreRun {
   readonly multiReference: MultiReference;
   /** The contradiction check: on (--contradiction, --nli-model or contradiction.enabled) with its model, and the threshold the table reads. */
   readonly contradiction: { readonly on: boolean; readonly model: string; readonly threshold: number };
+  /** --break-lock and --lock-timeout, read before any file is opened. */
+  readonly lock: ReturnType<typeof lockOptionsOf>;
   readonly embedding: EmbeddingChoice;
   readonly cacheDir: string;
   readonly dataset: Dataset;
@@ -223,7 +224,7 @@ async function openScoreRun(values: ScoreValues, file: string, io: CliIo): Promi
   const datasetOptions = datasetOptionsOf(values, settings, usage);
   const embedding = embeddingChoice(values, settings.embedding, io.env, io.cwd);
   // Checked before any file is opened: a bad flag is a usage error.
-  if (values['lock-timeout'] !== undefined) lockTimeoutMs(values['lock-timeout'], usage);
+  const lock = lockOptionsOf(values, usage);
   progressEveryMs(values['progress-interval'], usage);
   if (embedding.sameNamedFolder) {
     io.stderr.write(`pisar-review score: embedding model ${terminalText(embedding.model)} is the Hub model of that id, not the folder ${terminalText(embedding.sameNamedFolder)}; to use the folder, write --embedding-model ./${terminalText(embedding.model)}.\n`);
@@ -238,7 +239,7 @@ async function openScoreRun(values: ScoreValues, file: string, io: CliIo): Promi
   const results = await ResultsStore.open(dataset.file);
   for (const p of results.problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
   if (values.tag !== undefined && !values.tag.trim()) throw new UsageError('--tag: give the run a name, e.g. --tag ckpt-1200', usage);
-  return { values, settings, threshold, multiReference, contradiction, embedding, cacheDir, dataset, results, known, modelNames };
+  return { values, settings, threshold, multiReference, contradiction, lock, embedding, cacheDir, dataset, results, known, modelNames };
 }
 
 /** The run: the core runner over the dataset, Ctrl-C handled; its events go to `progress`, which only reports them. */
@@ -272,8 +273,7 @@ async function scoreDataset(plan: ScoreRun, scorer: Scorer, nli: NliChecker | un
       requestCache, reasoningMarkers: settings.reasoningMarkers, multiReference: plan.multiReference,
       onLockWait: (message) => progress.message([message]),
       onLockNotice: (message) => progress.message([message]),
-      breakLock: values['break-lock'] ?? false,
-      lockWaitMs: values['lock-timeout'] === undefined ? undefined : lockTimeoutMs(values['lock-timeout'], usage),
+      ...plan.lock,
       onEvent: (e) => progress.report(e),
     });
   } finally {
