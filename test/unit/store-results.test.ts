@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { ResultsStore, resultsFileFor, type StoredResult } from '../../src/core/store/results';
 import { makeTempDir } from '../support/files';
+import { isScoredHere } from '../../src/core/store/provenance';
 
 const result = (rowId: string, model: string, extra: Partial<StoredResult> = {}): StoredResult => ({
   rowId, rowHash: 'h1', model, source: 'called', output: `out ${rowId}`, at: new Date().toISOString(), ...extra,
@@ -32,6 +33,39 @@ describe('results store', () => {
     assert.equal(reopened.recordCount, 3);
     assert.equal(reopened.isStale(reopened.latest('r1', 'b')!, 'h1'), false);
     assert.equal(reopened.isStale(reopened.latest('r1', 'b')!, 'h2'), true);
+  });
+
+  it('keeps each model\'s latest result of a row in first-seen order, with few models and with many (small arrays, then a map)', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    const names = Array.from({ length: 40 }, (_, i) => `m${i}`);
+    const store = await ResultsStore.open(data);
+    await store.append(names.map((m) => result('many', m, { score: 0.1 })));
+    await store.append([result('few', 'm2', { score: 0.1 }), result('few', 'm1', { score: 0.1 })]);
+    // Newer results of the first and the last model: each takes its older one's place in the order.
+    await store.append([result('many', 'm39', { score: 0.5 }), result('many', 'm0', { score: 0.6 }), result('few', 'm2', { score: 0.7 })]);
+    for (const opened of [store, await ResultsStore.open(data)]) {
+      assert.deepEqual(opened.forRow('many').map((r) => r.model), names);
+      assert.deepEqual([opened.latest('many', 'm0')?.score, opened.latest('many', 'm1')?.score, opened.latest('many', 'm39')?.score], [0.6, 0.1, 0.5]);
+      assert.deepEqual(opened.forRow('few').map((r) => [r.model, r.score]), [['m2', 0.7], ['m1', 0.1]]);
+      assert.equal(opened.latest('few', 'm39'), undefined);
+      assert.equal(opened.latest('many', 'm40'), undefined);
+      assert.equal([...opened.latestResults()].length, 42);
+    }
+  });
+
+  it('checks a line\'s MAC once and keeps no MAC with a verified result; a line with a wrong MAC reads from the file', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    const writer = await ResultsStore.open(data);
+    await writer.append([result('r1', 'a', { score: 0.5, scorer: 'k' })]);
+    const line = (await fsp.readFile(resultsFileFor(data), 'utf8')).trim();
+    const forged = JSON.stringify({ ...JSON.parse(line), rowId: 'r2', mac: 'f'.repeat(32) });
+    await fsp.appendFile(resultsFileFor(data), `${forged}\n`);
+    const store = await ResultsStore.open(data);
+    const genuine = store.latest('r1', 'a')!;
+    assert.equal(isScoredHere(genuine), true);
+    assert.equal(genuine.mac, undefined);
+    assert.deepEqual(Object.keys(genuine), Object.keys(JSON.parse(line)).filter((k) => k !== 'mac'));
+    assert.equal(isScoredHere(store.latest('r2', 'a')!), false);
   });
 
   it('skips invalid and corrupt lines with file, line, reason and fix, keeping the rest', async () => {

@@ -114,9 +114,14 @@ export function signRecord<T extends object>(record: T & { mac?: string }, key =
  * checked over the line's own text before it (what was signed, JSON.stringify of the rest), not over a copy made again.
  */
 export function verifyRecord(record: object & { mac?: unknown; outputFrom?: unknown }, key = installationKey(), line?: string): void {
-  if (!key || typeof record.mac !== 'string' || record.mac.length !== 32) return;
+  if (hasValidMac(record, key, line)) markScoredHere(record);
+}
+
+/** Whether the record's MAC is this installation's (see verifyRecord); nothing is marked. */
+export function hasValidMac(record: object & { mac?: unknown }, key = installationKey(), line?: string): boolean {
+  if (!key || typeof record.mac !== 'string' || record.mac.length !== 32) return false;
   const signed = line !== undefined ? signedText(line, record.mac) : undefined;
-  if ((signed !== undefined && sameMac(hmacOf(signed, key), record.mac)) || sameMac(macOf(record, key), record.mac)) markScoredHere(record);
+  return (signed !== undefined && sameMac(hmacOf(signed, key), record.mac)) || sameMac(macOf(record, key), record.mac);
 }
 
 /** `{…,"mac":"<mac>"}` as signRecord's line ends: the text signed (`{…}`); else undefined. */
@@ -137,7 +142,8 @@ function sameMac(expected: string, mac: string): boolean {
   return difference === 0;
 }
 
-function markScoredHere(record: object): void {
+/** Marks a record as scored here (its MAC checked, or written by this process). */
+export function markScoredHere(record: object): void {
   Object.defineProperty(record, SCORED_HERE, { value: true, enumerable: false, configurable: true });
 }
 

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { redactCredentials } from '../security/redact';
-import { installationKey, isScoredHere, signRecord, verifyRecord, type ResultOrigin } from './provenance';
+import { hasValidMac, installationKey, isScoredHere, markScoredHere, signRecord, type ResultOrigin } from './provenance';
 import { sidecarFileFor } from './sidecarNames';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 import { SidecarPosition } from './sidecarPosition';
@@ -274,7 +274,12 @@ function withoutBadScore(value: unknown, line: string, key: Buffer | null): Stor
     const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, mac: _mac, ...rest } = r;
     return rest;
   }
-  verifyRecord(r, key, line);
+  if (hasValidMac(r, key, line)) {
+    // Checked once: the 32 hex digits are never read again. Deleted while `mac` is still the line's last key (as this
+    // installation writes it), so the object keeps its fast shape and the mark takes the slot the MAC held.
+    delete r.mac;
+    markScoredHere(r);
+  }
   return r;
 }
 
@@ -307,9 +312,11 @@ export interface ResultsChange extends StoreChange {
  * to the sidecar (one line per record), so a crash loses nothing already appended.
  */
 export class ResultsStore {
-  /** The latest result of each model, by row: a small array per row (a million rows each hold no Map of their own). */
-  /** Row id -> model -> latest result (maps, so a row with 40,000 models costs no scan per lookup). */
-  private byRow = new Map<string, Map<string, StoredResult>>();
+  /**
+   * Row id -> the latest result of each model: a small array while a row has few models (a million rows each
+   * holding a Map of their own was a quarter of the store), a Map beyond (a row with 40,000 models costs no scan per lookup).
+   */
+  private byRow = new Map<string, RowResults>();
   /**
    * "row\0model" -> the latest result scored here, only where a later line read from the file came after it
    * (a shipped or forged line must not displace what this machine computed; numbers read this one).
@@ -381,7 +388,8 @@ export class ResultsStore {
   }
 
   latest(rowId: string, model: string): StoredResult | undefined {
-    return this.byRow.get(rowId)?.get(model);
+    const row = this.byRow.get(rowId);
+    return row && resultOfModel(row, model);
   }
 
   /** The latest result scored on this machine (valid MAC, output called here or the row's own), even under later lines read from the file. */
@@ -393,7 +401,8 @@ export class ResultsStore {
 
   /** The latest result of each model for a row. */
   forRow(rowId: string): StoredResult[] {
-    return [...(this.byRow.get(rowId)?.values() ?? [])];
+    const row = this.byRow.get(rowId);
+    return row ? [...row.values()] : [];
   }
 
   isStale(result: StoredResult, currentRowHash: string): boolean {
@@ -461,17 +470,19 @@ export class ResultsStore {
     this._records++;
     this.share(r);
     const row = this.byRow.get(r.rowId);
-    if (!row) this.byRow.set(r.rowId, new Map([[r.model, r]]));
+    if (!row) this.byRow.set(r.rowId, [r]);
     else {
       // The row's id and (mostly) hash are already held by its other results: keep one copy of each.
       const other: StoredResult = row.values().next().value!;
       r.rowId = other.rowId;
       if (r.rowHash === other.rowHash) r.rowHash = other.rowHash;
-      const before = row.get(r.model);
+      const before = resultOfModel(row, r.model);
       const key = `${r.rowId}\0${r.model}`;
       if (isScoredHere(r)) this.shadowed.delete(key);
       else if (before && isScoredHere(before)) this.shadowed.set(key, before);
-      row.set(r.model, r); // a newer result takes the older one's place in the order
+      // A newer result takes the older one's place in the order.
+      const grown = withResult(row, r);
+      if (grown !== row) this.byRow.set(r.rowId, grown);
     }
     this.modelOrder.add(r.model);
   }
@@ -494,6 +505,28 @@ export class ResultsStore {
   }
   private readonly strings = new Map<string, string>();
   private lastAt: string | undefined;
+}
+
+/** A row's latest result per model, in order of first appearance: an array up to ROW_ARRAY_MODELS models, a Map beyond. */
+type RowResults = StoredResult[] | Map<string, StoredResult>;
+const ROW_ARRAY_MODELS = 16;
+
+function resultOfModel(row: RowResults, model: string): StoredResult | undefined {
+  if (!Array.isArray(row)) return row.get(model);
+  for (const r of row) if (r.model === model) return r;
+  return undefined;
+}
+
+/** `row` with `r` in its model's place (replaced in place), or a new container holding it too (an array of the exact length, or a Map). */
+function withResult(row: RowResults, r: StoredResult): RowResults {
+  if (!Array.isArray(row)) return row.set(r.model, r);
+  const at = row.findIndex((x) => x.model === r.model);
+  if (at >= 0) {
+    row[at] = r;
+    return row;
+  }
+  // concat allocates the exact length: push would leave room for 16 more results in every row.
+  return row.length < ROW_ARRAY_MODELS ? row.concat(r) : new Map([...row, r].map((x) => [x.model, x]));
 }
 
 function rowIdsOf(records: readonly { readonly rowId: string }[]): string[] {
