@@ -32,6 +32,8 @@ interface AnthropicBatch {
 export interface BatchServerOptions {
   /** Only this key is accepted (Bearer for OpenAI, x-api-key for Anthropic). */
   requireKey?: string;
+  /** The answer's text for a request's last user turn (default `Rationale: <prompt>`); a prompt holding "badline" is refused either way. */
+  respond?: (prompt: string, model: string | undefined) => string;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -135,9 +137,13 @@ export class BatchServer {
     return `${prefix}${String(++this.seq).padStart(6, '0')}`;
   }
 
+  private text(prompt: string, model: string | undefined): string {
+    return this.options.respond?.(prompt, model) ?? `Rationale: ${prompt}`;
+  }
+
   private answer(model: string | undefined, prompt: string): { status: number; body: unknown } {
     if (prompt.includes('badline')) return { status: 400, body: { error: { message: `Invalid prompt for ${model}: badline`, type: 'invalid_request_error' } } };
-    return { status: 200, body: { id: this.id('chatcmpl-'), object: 'chat.completion', model, choices: [{ index: 0, message: { role: 'assistant', content: `Rationale: ${prompt}` }, finish_reason: 'stop' }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } } };
+    return { status: 200, body: { id: this.id('chatcmpl-'), object: 'chat.completion', model, choices: [{ index: 0, message: { role: 'assistant', content: this.text(prompt, model) }, finish_reason: 'stop' }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } } };
   }
 
   private finishOpenAI(b: OpenAIBatch, run: number, status: 'completed' | 'expired' | 'cancelled'): void {
@@ -172,7 +178,7 @@ export class BatchServer {
         return { custom_id: r.custom_id, result: { type: 'errored', error: { type: 'error', error: { type: 'invalid_request_error', message: 'Invalid prompt: badline' } } } };
       }
       b.counts.succeeded++;
-      return { custom_id: r.custom_id, result: { type: 'succeeded', message: { id: this.id('msg_'), type: 'message', role: 'assistant', model: r.params.model, content: [{ type: 'text', text: `Rationale: ${prompt}` }], stop_reason: 'end_turn', usage: { input_tokens: 10, output_tokens: 5 } } } };
+      return { custom_id: r.custom_id, result: { type: 'succeeded', message: { id: this.id('msg_'), type: 'message', role: 'assistant', model: r.params.model, content: [{ type: 'text', text: this.text(prompt, r.params.model) }], stop_reason: 'end_turn', usage: { input_tokens: 10, output_tokens: 5 } } } };
     });
     b.counts.processing = 0;
     b.results = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';

@@ -30,16 +30,19 @@ export const RECORDED: Readonly<Record<string, string>> = {
   'Rain makes braking take longer.': '{"verdict": "GOOD", "reason": "Longer braking on wet roads."}',
 };
 
+/** The output a judge prompt asks about (the default prompt's, or the test prompt's OUT<…>). */
+export const judgedOutputOf = (prompt: string): string | undefined => Object.keys(RECORDED).find((o) => prompt.includes(`Model's rationale:\n${o}`) || prompt.includes(`OUT<${o}>`));
+
 /** The judge server: answers from RECORDED by the output the prompt holds; the first request about r3 gets a 429. */
 export async function judgeServer(): Promise<FakeOpenAIServer> {
-  const outputOf = (prompt: string) => Object.keys(RECORDED).find((o) => prompt.includes(`Model's rationale:\n${o}`) || prompt.includes(`OUT<${o}>`));
+  const outputOf = judgedOutputOf;
   return FakeOpenAIServer.start({
     respond: (req) => RECORDED[outputOf(req.prompt) ?? ''] ?? 'no recorded answer',
     faultFor: (req) => (outputOf(req.prompt) === 'So others can see you.' && req.attempt === 0 ? { kind: '429', retryAfterSec: 0 } : undefined),
   });
 }
 
-export async function judgedDataset(server: FakeOpenAIServer, tmp: { dir: string }) {
+export async function judgedDataset(server: Pick<FakeOpenAIServer, 'url'>, tmp: { dir: string }) {
   const data = path.join(tmp.dir, 'data.jsonl');
   await fsp.writeFile(data, jsonl(JUDGE_ROWS));
   const config = path.join(tmp.dir, 'config.json');

@@ -62,22 +62,25 @@ export function judgeModelOf(name: string | undefined, models: readonly ModelCon
   return model;
 }
 
+/** The judge prompt template: --prompt-file's text (checked as the config's judge.prompt is), else the config's. */
+export async function judgeTemplateOf(promptFile: string | undefined, configured: string, io: CliIo, commandUsage: string): Promise<string> {
+  if (promptFile === undefined) return configured;
+  const file = path.resolve(io.cwd, promptFile);
+  const text = await fsp.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`--prompt-file ${file}: cannot be read (${err.code ?? err.message})`, commandUsage);
+  });
+  const parsed = parseJudgePrompt(text, 'prompt-file');
+  if (parsed.problem) throw new UsageError(`--prompt-file ${file}: ${problemText(parsed.problem)}`, commandUsage);
+  return parsed.value;
+}
+
 async function runJudge(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
   const lock = lockOptionsOf(values, usage);
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
   const judge = judgeModelOf(values['judge-model'] ?? settings.judge.model, settings.models, usage);
-  let template = settings.judge.prompt;
-  if (values['prompt-file'] !== undefined) {
-    const file = path.resolve(io.cwd, values['prompt-file']);
-    const text = await fsp.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`--prompt-file ${file}: cannot be read (${err.code ?? err.message})`, usage);
-    });
-    const parsed = parseJudgePrompt(text, 'prompt-file');
-    if (parsed.problem) throw new UsageError(`--prompt-file ${file}: ${problemText(parsed.problem)}`, usage);
-    template = parsed.value;
-  }
+  const template = await judgeTemplateOf(values['prompt-file'], settings.judge.prompt, io, usage);
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
 
   const dataset = await Dataset.open(path.resolve(io.cwd, positionals[0]), datasetOptionsOf(values, settings, usage));
@@ -138,6 +141,7 @@ async function runJudge(argv: readonly string[], io: CliIo): Promise<number> {
   } else {
     io.stdout.write(judgeText(summary, cost));
   }
+  if (summary.inBatch > 0) io.stderr.write(`pisar-review judge: ${summary.inBatch} output(s) have the same judge request in a pending provider batch and were not judged (run "pisar-review batch collect"; --rerun judges them live anyway)\n`);
   for (const s of summary.skipped.slice(0, 10)) io.stderr.write(`pisar-review judge: not judged: ${plainText(s.rowId)} / ${plainText(s.model)}: ${plainText(s.reason)}\n`);
   if (summary.skippedCount > 10) io.stderr.write(`  … and ${summary.skippedCount - 10} more not judged (see --json)\n`);
   for (const f of summary.failures.slice(0, 10)) io.stderr.write(`pisar-review judge: failed: ${plainText(f.rowId)} / ${plainText(f.model)}: ${plainText(f.kind)}: ${plainText(f.message)}\n`);

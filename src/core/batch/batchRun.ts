@@ -15,7 +15,10 @@ import { ImageError } from '../runner/images';
 import { planRun } from '../runner/plan';
 import type { ReasoningOptions } from '../runner/responses';
 import type { ResultsStore, StoredResult } from '../store/results';
-import type { BatchLedger, BatchRecord, EngineName, RequestEntry } from '../store/batchLedger';
+import type { ReferenceCorrection } from '../store/annotations';
+import { pendingJudgementKey, type BatchLedger, type BatchRecord, type EngineName, type JudgeBatch, type RequestEntry } from '../store/batchLedger';
+import { judgeablePairs, judgePromptOf, judgeRequestOf, judgeVerdictOf, withVerdict } from '../judge/judgeRun';
+import { isCurrentJudgement } from '../rules/judgePrompt';
 import { openaiOutcome, type BatchEngine, type BatchLine, type BatchRequest, type BatchState } from './engines';
 
 /** The model a pending batch is read with: the configured one while its endpoint is where the batch was submitted, else just that endpoint. */
@@ -46,6 +49,20 @@ export interface PlannedModel {
   readonly requests: PlannedRequest[];
   /** Pairs that could not become a request (prompt or image problems), with the reason: stored as failures. */
   readonly failures: StoredResult[];
+  /** Set for the judge model's requests (a judge batch). */
+  readonly judge?: JudgeBatch;
+}
+
+/** A judge batch's plan (`batch submit --judge`): the requests `judge` would send, to the judge model. */
+export interface JudgeBatchPlan {
+  /** The judge model (one of the configured models). */
+  readonly model: ModelConfig;
+  /** The prompt template ({reference}, {output}, {input}). */
+  readonly template: string;
+  /** Reviewers' corrected references in force, by row id (the judge reads them instead of the file's). */
+  readonly corrections?: ReadonlyMap<string, ReferenceCorrection>;
+  /** Told of each output in scope that is not judged, and why (as `judge` skips it). */
+  readonly onSkip?: (rowId: string, model: string, reason: string) => void;
 }
 
 export interface BatchPlanInput {
@@ -53,13 +70,17 @@ export interface BatchPlanInput {
   results: ResultsStore;
   ledger: BatchLedger;
   models: readonly ModelConfig[];
+  /** The models to generate for; with `judge`, the models whose outputs are judged (default: every model with results). */
   modelNames?: readonly string[];
   rerun?: boolean;
   maxImageBytes?: number;
+  /** Plan the judge's requests instead of generation. */
+  judge?: JudgeBatchPlan;
 }
 
 /** The requests a submit (or export) sends: every configured model's pairs with no current output, none already in a pending batch. */
 export async function planBatchRequests(input: BatchPlanInput): Promise<PlannedModel[]> {
+  if (input.judge) return [await planJudgeRequests(input, input.judge)];
   const { dataset, results, ledger } = input;
   const models = input.models.filter((m) => !input.modelNames || input.modelNames.includes(m.name));
   const plan = planRun({ dataset, results, models, modelNames: models.map((m) => m.name), rerun: input.rerun });
@@ -90,6 +111,34 @@ export async function planBatchRequests(input: BatchPlanInput): Promise<PlannedM
   return out;
 }
 
+/** The judge requests of every current output with no current verdict (same judge model and prompt), none already in a pending batch. */
+async function planJudgeRequests(input: BatchPlanInput, plan: JudgeBatchPlan): Promise<PlannedModel> {
+  const { dataset, results } = input;
+  const judge = plan.model;
+  const skip = plan.onSkip ?? (() => undefined);
+  const pending = input.ledger.pendingJudgements();
+  const pairs = judgeablePairs(dataset, results, input.modelNames, undefined, skip);
+  const planned: PlannedModel = { model: judge, requests: [], failures: [], judge: { modelId: judge.model, template: plan.template } };
+  for (let k = 0; k < pairs.rows.length; k++) {
+    const row = await dataset.getRow(pairs.rows[k]);
+    const model = pairs.models[k];
+    const latest = results.latest(row.id, model);
+    if (!latest || latest.output === undefined || latest.rowHash !== row.hash) continue;
+    // The body a live judge call sends (judgeRun's one builder), minus streaming: a batch line is answered whole.
+    const request = judgeRequestOf(judge, plan.template, row, latest.output, plan.corrections?.get(row.id));
+    if ('skip' in request) {
+      skip(row.id, model, request.skip);
+      continue;
+    }
+    if (!input.rerun && isCurrentJudgement(latest.judge, judge, request.promptHash)) continue;
+    if (pending.has(pendingJudgementKey(judge.name, row.id, model, request.promptHash))) continue;
+    const { stream: _stream, ...body } = request.body;
+    const customId = customIdOf(row.id, model, body);
+    planned.requests.push({ customId, body, entry: [customId, row.id, row.hash, request.promptHash, model] });
+  }
+  return planned;
+}
+
 /** Requests cut into batches at the engine's request and byte limits (one model per batch either way). */
 export function shardRequests(requests: readonly PlannedRequest[], limits: { maxRequests: number; maxBytes: number }, encode: (r: BatchRequest) => string): { requests: PlannedRequest[]; lines: string[] }[] {
   const shards: { requests: PlannedRequest[]; lines: string[] }[] = [];
@@ -108,6 +157,11 @@ export function shardRequests(requests: readonly PlannedRequest[], limits: { max
     bytes += size;
   }
   return shards;
+}
+
+/** The metadata a batch is created with: the model, and what a judge batch is for. */
+function batchMetadata(model: string, judge: JudgeBatch | undefined): Record<string, string> {
+  return { pisar_model: model, ...(judge ? { pisar_purpose: 'judge' } : {}) };
 }
 
 export interface SubmitReport {
@@ -134,8 +188,8 @@ export async function submitBatches(input: SubmitInput): Promise<SubmitReport> {
     const model = input.models.find((m) => m.name === orphan.model);
     if (!model) continue;
     const engine = await input.engineFor(model);
-    const batchId = await engine.create([], orphan.inputFileId, { pisar_model: orphan.model });
-    await ledger.append({ kind: 'submitted', engine: engine.name, model: orphan.model, baseUrl: orphan.baseUrl, batchId, inputFileId: orphan.inputFileId, requests: orphan.requests, at: new Date().toISOString() });
+    const batchId = await engine.create([], orphan.inputFileId, batchMetadata(orphan.model, orphan.judge));
+    await ledger.append({ kind: 'submitted', engine: engine.name, model: orphan.model, baseUrl: orphan.baseUrl, batchId, inputFileId: orphan.inputFileId, requests: orphan.requests, ...(orphan.judge ? { judge: orphan.judge } : {}), at: new Date().toISOString() });
     report.submitted.push({ model: orphan.model, batchId, requests: orphan.requests.length });
     input.onSubmitted?.({ model: orphan.model, batchId, requests: orphan.requests.length });
   }
@@ -148,10 +202,10 @@ export async function submitBatches(input: SubmitInput): Promise<SubmitReport> {
     const engine = await input.engineFor(planned.model);
     for (const shard of shardRequests(planned.requests, engine, (r) => engine.encode(r))) {
       const requests = shard.requests.map((r) => r.entry);
-      const base = { engine: engine.name, model: planned.model.name, baseUrl: planned.model.baseUrl, requests };
+      const base = { engine: engine.name, model: planned.model.name, baseUrl: planned.model.baseUrl, requests, ...(planned.judge ? { judge: planned.judge } : {}) };
       const inputFileId = await engine.upload(shard.lines);
       if (inputFileId) await ledger.append({ kind: 'uploaded', ...base, inputFileId, at: new Date().toISOString() });
-      const batchId = await engine.create(shard.lines, inputFileId, { pisar_model: planned.model.name });
+      const batchId = await engine.create(shard.lines, inputFileId, batchMetadata(planned.model.name, planned.judge));
       await ledger.append({ kind: 'submitted', ...base, batchId, ...(inputFileId ? { inputFileId } : {}), at: new Date().toISOString() });
       report.submitted.push({ model: planned.model.name, batchId, requests: requests.length });
       input.onSubmitted?.({ model: planned.model.name, batchId, requests: requests.length });
@@ -161,12 +215,18 @@ export async function submitBatches(input: SubmitInput): Promise<SubmitReport> {
 }
 
 export interface CollectReport {
-  /** Each pending batch's state as read now. */
-  batches: (BatchState & { model: string; engine: EngineName })[];
+  /** Each pending batch's state as read now (judge: set for a judge batch). */
+  batches: (BatchState & { model: string; engine: EngineName; judge?: boolean })[];
   /** Answers stored this time (unscored; the caller scores them). */
   answered: number;
   /** Per-line failures stored as those rows' failures. */
   failed: number;
+  /** Judge batches' verdicts stored this time (failures included), good and bad, and the judgements that failed (an unparsable answer, a failed line). */
+  judged: number;
+  verdicts: { good: number; bad: number };
+  judgeFailed: number;
+  /** Judge answers not stored: the output, its row or its reference changed since submit (the next `submit --judge` asks again). */
+  stale: number;
   /** Requests of expired or cancelled batches left without a result: the next submit sends them again. */
   requeued: number;
   /** Batches still running. */
@@ -182,34 +242,99 @@ export interface CollectInput {
   models: readonly ModelConfig[];
   engineFor: EngineFor;
   reasoning?: (model: string) => ReasoningOptions;
+  /** Reviewers' corrected references in force, by row id: a judge answer counts only for the references it was asked about. */
+  corrections?: ReadonlyMap<string, ReferenceCorrection>;
 }
 
 /** Reads every pending batch; stores the lines of the ended ones and marks them collected. */
 export async function collectBatches(input: CollectInput): Promise<CollectReport> {
-  const report: CollectReport = { batches: [], answered: 0, failed: 0, requeued: 0, running: 0, answeredRows: new Map() };
+  const report: CollectReport = { batches: [], answered: 0, failed: 0, judged: 0, verdicts: { good: 0, bad: 0 }, judgeFailed: 0, stale: 0, requeued: 0, running: 0, answeredRows: new Map() };
   for (const batch of input.ledger.pending) {
     const engine = await input.engineFor(batchModelOf(input.models, batch), batch.engine);
     const state = await engine.state(batch.batchId);
-    report.batches.push({ ...state, model: batch.model, engine: batch.engine });
+    report.batches.push({ ...state, model: batch.model, engine: batch.engine, ...(batch.judge ? { judge: true } : {}) });
     if (state.phase !== 'ended') {
       report.running++;
       continue;
     }
     const lines = await engine.results(state);
-    const counts = await ingestLines(input, batch.model, batch.requests, lines, report.answeredRows);
+    const counts = await ingestLines(input, batch, lines, report);
     // A batch the provider refused as a whole (status failed) answered nothing: its requests are sent again.
-    const requeued = batch.requests.length - counts.answered - counts.failed;
-    report.answered += counts.answered;
-    report.failed += counts.failed;
+    const requeued = batch.requests.length - counts.answered - counts.failed - counts.stale;
     report.requeued += requeued;
-    await input.ledger.append({ kind: 'collected', batchId: batch.batchId, status: state.status, answered: counts.answered, failed: counts.failed, requeued, ...(state.errors ? { reason: state.errors } : {}), at: new Date().toISOString() });
+    await input.ledger.append({ kind: 'collected', batchId: batch.batchId, status: state.status, answered: counts.answered, failed: counts.failed, requeued, ...(counts.stale ? { stale: counts.stale } : {}), ...(state.errors ? { reason: state.errors } : {}), at: new Date().toISOString() });
   }
   return report;
 }
 
+type IngestInput = Pick<CollectInput, 'dataset' | 'results' | 'reasoning' | 'corrections'> & { models?: readonly ModelConfig[] };
+type IngestTotals = Pick<CollectReport, 'answered' | 'failed' | 'judged' | 'verdicts' | 'judgeFailed' | 'stale' | 'answeredRows'>;
+
+/** Stores a batch's lines (generation answers, or a judge batch's verdicts) and adds them to `totals`; the batch's own counts returned. */
+async function ingestLines(input: IngestInput, batch: { model: string; requests: readonly RequestEntry[]; judge?: JudgeBatch }, lines: readonly BatchLine[], totals: IngestTotals): Promise<{ answered: number; failed: number; stale: number }> {
+  if (batch.judge) {
+    const counts = await ingestVerdicts(input, { ...batch, judge: batch.judge }, lines, totals.verdicts);
+    totals.judged += counts.answered + counts.failed;
+    totals.judgeFailed += counts.failed;
+    totals.stale += counts.stale;
+    return counts;
+  }
+  const counts = await ingestAnswers(input, batch.model, batch.requests, lines, totals.answeredRows);
+  totals.answered += counts.answered;
+  totals.failed += counts.failed;
+  return { ...counts, stale: 0 };
+}
+
+/**
+ * Stores a judge batch's answers as verdicts, read and stored by the live judge's own code (judgeVerdictOf: an unparsable
+ * answer is that output's failure; provenance judge model, its id and the prompt hash). An answer counts only while the
+ * output, its row and references are those it was asked about (the prompt rebuilt hashes the same); else it is stale.
+ */
+async function ingestVerdicts(input: IngestInput, batch: { model: string; requests: readonly RequestEntry[]; judge: JudgeBatch }, lines: readonly BatchLine[], verdicts: { good: number; bad: number }): Promise<{ answered: number; failed: number; stale: number }> {
+  const { dataset, results } = input;
+  const byId = new Map(batch.requests.map((e) => [e[0], e]));
+  const judge = { name: batch.model, model: batch.judge.modelId };
+  const records: StoredResult[] = [];
+  const counts = { answered: 0, failed: 0, stale: 0 };
+  const seen = new Set<string>();
+  for (const line of lines) {
+    const entry = byId.get(line.customId);
+    if (!entry || seen.has(line.customId) || line.outcome.kind === 'requeue') continue;
+    seen.add(line.customId);
+    const [, rowId, rowHash, promptHash, judged] = entry;
+    const latest = judged === undefined ? undefined : results.latest(rowId, judged);
+    const index = dataset.indexOfId(rowId);
+    let current = false;
+    if (latest && latest.output !== undefined && !latest.error && latest.rowHash === rowHash && index !== undefined && dataset.rowHash(index) === rowHash) {
+      const prompt = judgePromptOf(batch.judge.template, await dataset.getRow(index), latest.output, input.corrections?.get(rowId));
+      current = !('skip' in prompt) && prompt.promptHash === promptHash;
+    }
+    if (!latest || !current) {
+      counts.stale++;
+      continue;
+    }
+    let answer: Parameters<typeof judgeVerdictOf>[2];
+    if (line.outcome.kind === 'error') answer = { error: line.outcome.error };
+    else {
+      try {
+        answer = { completion: completionOf(line.outcome.body, judge.model, input.reasoning?.(batch.model)) };
+      } catch (err) {
+        answer = { error: err instanceof ResponseError ? { kind: err.kind, message: err.message } : { kind: 'malformed', message: (err as Error).message } };
+      }
+    }
+    const verdict = judgeVerdictOf(judge, promptHash, answer);
+    records.push(withVerdict(latest, verdict));
+    if (verdict.verdict) verdicts[verdict.verdict]++;
+    if (verdict.error) counts.failed++;
+    else counts.answered++;
+  }
+  await results.append(records);
+  return counts;
+}
+
 /** Stores the answers and per-line failures of a batch's results; requeued lines get nothing (a later submit sends them). */
-async function ingestLines(
-  input: Pick<CollectInput, 'dataset' | 'results' | 'reasoning'> & { models?: readonly ModelConfig[] },
+async function ingestAnswers(
+  input: IngestInput,
   model: string,
   requests: readonly RequestEntry[],
   lines: readonly BatchLine[],
@@ -273,7 +398,7 @@ export async function exportBatches(input: BatchPlanInput & { outDir: string; ma
     for (const [n, shard] of shards.entries()) {
       const file = path.join(input.outDir, `${path.basename(input.dataset.file).replace(/[^A-Za-z0-9_.-]+/g, '_')}.${planned.model.name.replace(/[^A-Za-z0-9_.-]+/g, '_')}.${String(n + 1).padStart(3, '0')}.jsonl`);
       await fsp.writeFile(file, shard.lines.join('\n') + '\n');
-      await input.ledger.append({ kind: 'exported', model: planned.model.name, file, requests: shard.requests.map((r) => r.entry), at: new Date().toISOString() });
+      await input.ledger.append({ kind: 'exported', model: planned.model.name, file, requests: shard.requests.map((r) => r.entry), ...(planned.judge ? { judge: planned.judge } : {}), at: new Date().toISOString() });
       files.push({ model: planned.model.name, file, requests: shard.requests.length });
     }
   }
@@ -281,10 +406,11 @@ export async function exportBatches(input: BatchPlanInput & { outDir: string; ma
 }
 
 /** Reads a `vllm run-batch` output file (OpenAI batch output lines) into the results sidecar. */
-export async function importBatchOutput(input: { dataset: Dataset; results: ResultsStore; ledger: BatchLedger; file: string; models?: readonly ModelConfig[]; reasoning?: (model: string) => ReasoningOptions }): Promise<{ answered: number; failed: number; unknown: number; answeredRows: Map<string, number[]> }> {
+export async function importBatchOutput(input: IngestInput & { ledger: BatchLedger; file: string }): Promise<IngestTotals & { unknown: number }> {
   const text = await fsp.readFile(input.file, 'utf8');
   const known = input.ledger.entries();
-  const byModel = new Map<string, { entries: RequestEntry[]; lines: BatchLine[] }>();
+  // One group per model (and per judge batch's judge and prompt): each is stored as its batch would be.
+  const byModel = new Map<string, { model: string; judge?: JudgeBatch; requests: RequestEntry[]; lines: BatchLine[] }>();
   let unknown = 0;
   for (const raw of text.split('\n')) {
     if (raw.trim() === '') continue;
@@ -300,21 +426,16 @@ export async function importBatchOutput(input: { dataset: Dataset; results: Resu
       unknown++;
       continue;
     }
-    const group = byModel.get(found.model) ?? { entries: [], lines: [] };
-    group.entries.push(found.entry);
+    const key = found.judge ? JSON.stringify([found.model, found.judge.modelId, found.judge.template]) : JSON.stringify([found.model]);
+    const group = byModel.get(key) ?? { model: found.model, ...(found.judge ? { judge: found.judge } : {}), requests: [], lines: [] };
+    group.requests.push(found.entry);
     group.lines.push({ customId: found.entry[0], outcome: openaiOutcome(line) });
-    byModel.set(found.model, group);
+    byModel.set(key, group);
   }
-  const answeredRows = new Map<string, number[]>();
-  let answered = 0;
-  let failed = 0;
-  for (const [model, group] of byModel) {
-    const counts = await ingestLines(input, model, group.entries, group.lines, answeredRows);
-    answered += counts.answered;
-    failed += counts.failed;
-  }
-  await input.ledger.append({ kind: 'imported', file: input.file, answered, failed, at: new Date().toISOString() });
-  return { answered, failed, unknown, answeredRows };
+  const totals: IngestTotals & { unknown: number } = { answered: 0, failed: 0, judged: 0, verdicts: { good: 0, bad: 0 }, judgeFailed: 0, stale: 0, answeredRows: new Map(), unknown };
+  for (const group of byModel.values()) await ingestLines(input, group, group.lines, totals);
+  await input.ledger.append({ kind: 'imported', file: input.file, answered: totals.answered + totals.judged - totals.judgeFailed, failed: totals.failed + totals.judgeFailed, at: new Date().toISOString() });
+  return totals;
 }
 
 /** A pending batch with the provider's state as last read (none before the first read). */
@@ -323,6 +444,8 @@ export interface PendingBatch {
   readonly model: string;
   readonly engine: EngineName;
   readonly requests: number;
+  /** A judge batch (`batch submit --judge`). */
+  readonly judge?: boolean;
   readonly state?: BatchState;
 }
 
@@ -333,7 +456,7 @@ export async function readBatchStates(ledger: BatchLedger, models: readonly Mode
   const out: PendingBatch[] = [];
   for (const b of ledger.pending) {
     const engine = await engineFor(batchModelOf(models, b), b.engine);
-    out.push({ batchId: b.batchId, model: b.model, engine: b.engine, requests: b.requests.length, state: await engine.state(b.batchId) });
+    out.push({ batchId: b.batchId, model: b.model, engine: b.engine, requests: b.requests.length, ...(b.judge ? { judge: true } : {}), state: await engine.state(b.batchId) });
   }
   return out;
 }

@@ -97,10 +97,12 @@ export function batchView(input: BatchViewInput): BatchView | undefined {
   const pending = round.filter((b) => !collected.has(b.batchId));
   const detail = round.map((b) => {
     const c = collected.get(b.batchId);
-    if (c) return `${b.model} · ${b.batchId}: ${c.status}; ${count(c.answered)} answered, ${count(c.failed)} failed${c.requeued ? `, ${count(c.requeued)} not run (sent again by the next submit)` : ''}${c.reason ? ` (${c.reason})` : ''}`;
+    // A judge batch's model is the judge: say so, its answers are verdicts.
+    const model = b.judge ? `judge ${b.model}` : b.model;
+    if (c) return `${model} · ${b.batchId}: ${c.status}; ${count(c.answered)} answered, ${count(c.failed)} failed${c.requeued ? `, ${count(c.requeued)} not run (sent again by the next submit)` : ''}${c.reason ? ` (${c.reason})` : ''}`;
     const s = input.states?.get(b.batchId);
-    if (!s) return `${b.model} · ${b.batchId}: submitted, ${count(b.requests.length)} requests`;
-    return `${b.model} · ${b.batchId}: ${s.status}, ${count(s.done)} of ${count(s.total || b.requests.length)} done${s.failed ? `, ${count(s.failed)} failed` : ''}${s.errors ? ` (${s.errors})` : ''}`;
+    if (!s) return `${model} · ${b.batchId}: submitted, ${count(b.requests.length)} requests`;
+    return `${model} · ${b.batchId}: ${s.status}, ${count(s.done)} of ${count(s.total || b.requests.length)} done${s.failed ? `, ${count(s.failed)} failed` : ''}${s.errors ? ` (${s.errors})` : ''}`;
   });
   if (input.readError) detail.unshift(`Reading the batches failed: ${input.readError}`);
   if (pending.length > 0) {

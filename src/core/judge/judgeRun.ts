@@ -5,6 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import { MODEL_DEFAULTS, type ModelConfig } from '../config/models';
 import type { Dataset } from '../dataset/datasetReader';
+import type { DatasetRow } from '../dataset/types';
 import type { RetryPolicy } from '../http/retry';
 import type { ReasoningMarker } from '../rules/reasoning';
 import { isEmptyOutput } from '../rules/rules';
@@ -16,10 +17,11 @@ import { RowFeed } from '../runner/rowFeed';
 import { laneContextOf, RunError, safeListener, withRunLock, type RunLockOptions } from '../runner/runner';
 import type { ModelFailure } from '../runner/runTypes';
 import type { ReferenceCorrection } from '../store/annotations';
+import { BatchLedger, pendingJudgementKey } from '../store/batchLedger';
 import { effectiveReferences } from '../store/corrections';
 import { isVerified } from '../store/provenance';
 import type { JudgeResult, ResultsStore, StoredResult } from '../store/results';
-import { isCurrentJudgement, JudgeAnswerError, judgeMessages, judgePromptHash, parseJudgeAnswer } from '../rules/judgePrompt';
+import { isCurrentJudgement, JudgeAnswerError, judgeMessages, judgePromptHash, parseJudgeAnswer, type JudgeIdentity, type JudgeMessage } from '../rules/judgePrompt';
 
 export interface JudgeRunOptions extends RunLockOptions {
   dataset: Dataset;
@@ -70,6 +72,8 @@ export interface JudgeSummary {
   judged: number;
   /** Outputs whose current verdict was already stored: nothing done. */
   reused: number;
+  /** Outputs whose same judge request is in a pending provider batch (`batch submit --judge`): left to it, not paid twice. */
+  inBatch: number;
   called: number;
   cacheHits: number;
   retries: number;
@@ -91,6 +95,73 @@ export interface JudgeSummary {
 
 const MAX_LISTED = 100;
 
+/**
+ * The outputs a judge (a live run or a batch) may judge: every current output of the models asked (default: every
+ * model with results), in row order; the others in scope are told to `skip` with the reason.
+ */
+export function judgeablePairs(dataset: Dataset, results: ResultsStore, models: readonly string[] | undefined, rowIndexes: readonly number[] | undefined, skip: (rowId: string, model: string, reason: string) => void): { rows: number[]; models: string[]; outputs: number } {
+  const asked = models ?? results.models();
+  const ids = dataset.rowIds();
+  const indexes = rowIndexes ?? ids.map((_, i) => i);
+  const pairs = { rows: [] as number[], models: [] as string[], outputs: 0 };
+  for (const index of indexes) {
+    const id = ids[index];
+    const hash = dataset.rowHash(index);
+    for (const model of asked) {
+      const r = results.latest(id, model);
+      if (!r || r.rowHash !== hash || r.output === undefined || r.error) continue;
+      pairs.outputs++;
+      // A line read from the file is not this machine's result: the judge does not sign it as one.
+      if (!isVerified(r)) skip(id, model, 'read from the file, not scored on this machine: run "score" first, then judge');
+      else if (isEmptyOutput(r.output)) skip(id, model, 'the output is empty: nothing to judge');
+      else {
+        pairs.rows.push(index);
+        pairs.models.push(model);
+      }
+    }
+  }
+  return pairs;
+}
+
+/**
+ * The judge request for one output: the prompt filled with the row's references in force (a reviewer's correction,
+ * else the file's), the output and the input; its hash (the verdict's provenance) and the body a live call sends.
+ */
+export function judgeRequestOf(judge: ModelConfig, template: string, row: DatasetRow, output: string, correction: ReferenceCorrection | undefined): { promptHash: string; body: Record<string, unknown> } | { skip: string } {
+  const prompt = judgePromptOf(template, row, output, correction);
+  return 'skip' in prompt ? prompt : { promptHash: prompt.promptHash, body: requestBody(judge, prompt.messages) };
+}
+
+/** The judge prompt's messages for one output and their hash (a batch's collect checks an answer is still for the output stored). */
+export function judgePromptOf(template: string, row: DatasetRow, output: string, correction: ReferenceCorrection | undefined): { promptHash: string; messages: JudgeMessage[] } | { skip: string } {
+  const references = effectiveReferences(row, correction);
+  if (references.length === 0) return { skip: 'the row has no reference rationale: nothing to judge against' };
+  const messages = judgeMessages(template, { input: row.input, references, output });
+  return { promptHash: judgePromptHash(messages), messages };
+}
+
+/** The verdict stored for a judge's answer (read strictly: an answer that is not the JSON asked for is that output's failure), or for a failed call. */
+export function judgeVerdictOf(judge: JudgeIdentity, promptHash: string, answer: { completion: Completion; cached?: boolean } | { error: { kind: string; message: string; status?: number } }): JudgeResult {
+  const base = { model: judge.name, modelId: judge.model, promptHash };
+  const at = new Date().toISOString();
+  if ('error' in answer) return { ...base, error: answer.error, at };
+  const { completion, cached } = answer;
+  const extra = { ...(completion.usage ? { usage: completion.usage } : {}), ...(cached ? { cached } : {}), at };
+  try {
+    const read = parseJudgeAnswer(completion.output);
+    return { ...base, verdict: read.verdict, ...(read.rating !== undefined ? { rating: read.rating } : {}), reason: read.reason, ...extra };
+  } catch (err) {
+    if (!(err instanceof JudgeAnswerError)) throw err;
+    return { ...base, error: { kind: 'unparsable', message: `${err.message}; change judge.prompt or the judge model, then judge again` }, ...extra };
+  }
+}
+
+/** The result as stored with the verdict beside it (the latest line of a row and model is the one that counts). */
+export function withVerdict(latest: StoredResult, verdict: JudgeResult): StoredResult {
+  const { mac: _mac, judge: _old, ...rest } = latest;
+  return { ...rest, judge: verdict } as StoredResult;
+}
+
 /** Judges the dataset's current outputs; verdicts are appended to the results sidecar as they come. */
 export async function judgeDataset(options: JudgeRunOptions): Promise<JudgeSummary> {
   return withRunLock(options, () => judgeUnlocked(options));
@@ -102,7 +173,7 @@ async function judgeUnlocked(options: JudgeRunOptions): Promise<JudgeSummary> {
   const cache = options.requestCache ?? RequestCache.inMemory();
   const emit = safeListener(options.onEvent);
   const summary: JudgeSummary = {
-    judge: { name: judge.name, model: judge.model }, outputs: 0, total: 0, judged: 0, reused: 0, called: 0, cacheHits: 0, retries: 0, failed: 0,
+    judge: { name: judge.name, model: judge.model }, outputs: 0, total: 0, judged: 0, reused: 0, inBatch: 0, called: 0, cacheHits: 0, retries: 0, failed: 0,
     verdicts: { good: 0, bad: 0 }, tokens: { input: 0, output: 0 }, skipped: [], skippedCount: 0, failures: [], modelFailure: null, cancelled: false, durationMs: 0,
   };
   const skip = (rowId: string, model: string, reason: string) => {
@@ -110,30 +181,12 @@ async function judgeUnlocked(options: JudgeRunOptions): Promise<JudgeSummary> {
     if (summary.skipped.length < MAX_LISTED) summary.skipped.push({ rowId, model, reason });
   };
 
-  // The plan: every current output of the models asked, in row order.
-  const models = options.models ?? results.models();
-  const ids = dataset.rowIds();
-  const indexes = options.rowIndexes ?? ids.map((_, i) => i);
-  const pairRows: number[] = [];
-  const pairModels: string[] = [];
+  const { rows: pairRows, models: pairModels, outputs } = judgeablePairs(dataset, results, options.models, options.rowIndexes, skip);
+  summary.outputs = outputs;
   const rowUses = new Uint32Array(dataset.rowCount);
-  for (const index of indexes) {
-    const id = ids[index];
-    const hash = dataset.rowHash(index);
-    for (const model of models) {
-      const r = results.latest(id, model);
-      if (!r || r.rowHash !== hash || r.output === undefined || r.error) continue;
-      summary.outputs++;
-      // A line read from the file is not this machine's result: the judge does not sign it as one.
-      if (!isVerified(r)) skip(id, model, 'read from the file, not scored on this machine: run "score" first, then judge');
-      else if (isEmptyOutput(r.output)) skip(id, model, 'the output is empty: nothing to judge');
-      else {
-        pairRows.push(index);
-        pairModels.push(model);
-        rowUses[index]++;
-      }
-    }
-  }
+  for (const index of pairRows) rowUses[index]++;
+  // Judgements a provider batch holds are its to answer (a --rerun asks again anyway).
+  const inBatch = options.rerun ? undefined : (await BatchLedger.open(dataset.file)).pendingJudgements();
 
   const run = new AbortController();
   setMaxListeners(0, run.signal);
@@ -165,18 +218,20 @@ async function judgeUnlocked(options: JudgeRunOptions): Promise<JudgeSummary> {
     const model = pairModels[k];
     const latest = results.latest(row.id, model);
     if (!latest || latest.output === undefined || latest.rowHash !== row.hash) return skip(row.id, model, 'the output changed during the run');
-    const references = effectiveReferences(row, options.corrections?.get(row.id));
-    if (references.length === 0) return skip(row.id, model, 'the row has no reference rationale: nothing to judge against');
-    const messages = judgeMessages(options.template, { input: row.input, references, output: latest.output });
-    const promptHash = judgePromptHash(messages);
+    const request = judgeRequestOf(judge, options.template, row, latest.output, options.corrections?.get(row.id));
+    if ('skip' in request) return skip(row.id, model, request.skip);
+    const { promptHash, body } = request;
     if (!options.rerun && isCurrentJudgement(latest.judge, judge, promptHash)) {
       summary.reused++;
       summary.verdicts[latest.judge!.verdict!]++;
       summary.total--;
       return;
     }
-    const base = { model: judge.name, modelId: judge.model, promptHash };
-    const body = requestBody(judge, messages);
+    if (inBatch?.has(pendingJudgementKey(judge.name, row.id, model, promptHash))) {
+      summary.inBatch++;
+      summary.total--;
+      return;
+    }
     const key = RequestCache.key(judge.baseUrl, body);
     let completion: Completion | undefined;
     let outcome: CallOutcome | undefined;
@@ -195,20 +250,7 @@ async function judgeUnlocked(options: JudgeRunOptions): Promise<JudgeSummary> {
         summary.cacheHits++;
       }
     }
-    let verdict: JudgeResult;
-    const at = new Date().toISOString();
-    const usage = completion?.usage ? { usage: completion.usage } : {};
-    if (completion) {
-      try {
-        const read = parseJudgeAnswer(completion.output);
-        verdict = { ...base, verdict: read.verdict, ...(read.rating !== undefined ? { rating: read.rating } : {}), reason: read.reason, ...usage, ...(cached ? { cached } : {}), at };
-      } catch (err) {
-        if (!(err instanceof JudgeAnswerError)) throw err;
-        verdict = { ...base, error: { kind: 'unparsable', message: `${err.message}; change judge.prompt or the judge model, then judge again` }, ...usage, ...(cached ? { cached } : {}), at };
-      }
-    } else {
-      verdict = { ...base, error: outcome!.ok ? { kind: 'unknown', message: 'no answer' } : outcome!.error, at };
-    }
+    const verdict = judgeVerdictOf(judge, promptHash, completion ? { completion, cached } : { error: outcome!.ok ? { kind: 'unknown', message: 'no answer' } : outcome!.error });
     summary.judged++;
     if (completion?.usage) {
       summary.tokens.input += completion.usage.promptTokens ?? 0;
@@ -219,9 +261,7 @@ async function judgeUnlocked(options: JudgeRunOptions): Promise<JudgeSummary> {
       summary.failed++;
       if (summary.failures.length < MAX_LISTED) summary.failures.push({ rowId: row.id, model, kind: verdict.error.kind, message: verdict.error.message });
     }
-    // The result as stored, with the verdict beside it (the latest line of a row and model is the one that counts).
-    const { mac: _mac, judge: _old, ...rest } = latest;
-    writer.write({ ...rest, judge: verdict } as StoredResult);
+    writer.write(withVerdict(latest, verdict));
   };
 
   const rows = new RowFeed(dataset, rowUses);

@@ -6,6 +6,7 @@ import type { BatchLedger, EngineName } from '../../core/store/batchLedger';
 import { batchView, PollSchedule, progressed, type BatchView } from '../../core/batch/batchWatch';
 import type { BatchState } from '../../core/batch/engines';
 import type { ModelConfig } from '../../core/config/models';
+import { correctionsInForce } from '../../core/store/corrections';
 import { sidecarFileFor } from '../../core/store/sidecarNames';
 import { showNoModels, type ConfigService } from '../config';
 import { Disposable } from '../dispose';
@@ -164,8 +165,11 @@ export class BatchController extends Disposable implements vscode.Disposable {
       try {
         const results = await session.resultsStore();
         const reasoning = (name: string) => ({ keepThinking: models.find((m) => m.name === name)?.keepThinking, markers: this.config.current.reasoningMarkers });
-        const report = await engine.collectBatches({ dataset: session.dataset, results, ledger, models, engineFor, reasoning });
+        // A judge batch's answer is stored only for the references it was asked about (a reviewer's correction counts).
+        const corrections = ledger.pending.some((b) => b.judge) ? correctionsInForce((await session.annotationStore()).corrections(), session.dataset) : undefined;
+        const report = await engine.collectBatches({ dataset: session.dataset, results, ledger, models, engineFor, reasoning, corrections });
         this.log.info(`Collected batches of ${session.file}: ${report.answered} answered, ${report.failed} failed, ${report.requeued} not run (sent again by the next submit); ${report.running} still running.`);
+        if (report.judged > 0 || report.stale > 0) this.log.info(`Judge batches of ${session.file}: ${report.judged} verdict(s) stored (${report.verdicts.good} good, ${report.verdicts.bad} bad), ${report.judgeFailed} failed, ${report.stale} stale (the output, row or reference changed since submit).`);
         if (!w.closed) await this.scoreAnswers(session, report);
         if (!w.closed) this.announce(session, report, ledger);
       } finally {
