@@ -20,7 +20,10 @@ const common = {
 };
 
 const builds = [
+  // Activation loads this small entry alone: it registers ids and forwards each to dist/review.js.
   { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },
+  // The review features, loaded at their first use (src/host/lazyReview.ts): a dataset open, a command, the panel.
+  { ...common, entryPoints: ['src/host/reviewFeatures.ts'], outfile: 'dist/review.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },
   // Loaded at the first score (src/host/loadEngine.ts), so activation parses none of openai or the scorer.
   { ...common, entryPoints: ['src/host/engine.ts'], outfile: 'dist/engine.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },

@@ -1,4 +1,4 @@
-import { SETTINGS_SECTION, SettingKeys } from '../core/config/settings';
+import { SETTINGS_SECTION, SettingKeys } from '../core/config/settingKeys';
 
 /**
  * Command ids, as contributed in package.json (category "PiSAR Review"). The one list: each has one
@@ -45,7 +45,7 @@ export const ViewCommands = {
   focusPanel: `${Views.panel}.focus`,
 } as const;
 
-/** Setting keys under the `pisarReview` section (the one settings parser's, src/core/config/settings.ts). */
+/** Setting keys under the `pisarReview` section (the one settings parser's, src/core/config/settings.ts, names them in settingKeys.ts). */
 export const Settings = { section: SETTINGS_SECTION, ...SettingKeys } as const;
 
 /** Themable colours, as contributed in package.json. */

@@ -9,6 +9,7 @@ import { regularFileStat, UnsafeFileError } from '../store/safeFile';
 import { parseReasoningMarkers, type ReasoningMarker } from '../rules/reasoning';
 import { ConfigError, httpUrlProblem, parseModelList, type ModelConfig } from './models';
 import { nearestName } from './nearest';
+import { SETTINGS_SECTION, SettingKeys } from './settingKeys';
 import { MULTI_REFERENCE_MODES, type MultiReference } from '../rules/multiReference';
 import { DEFAULT_JUDGE_PROMPT, judgePromptProblem } from '../rules/judgePrompt';
 
@@ -19,39 +20,7 @@ import { DEFAULT_JUDGE_PROMPT, judgePromptProblem } from '../rules/judgePrompt';
  * turns a problem into exit 2, the extension warns once and goes on with the default.
  */
 
-export const SETTINGS_SECTION = 'pisarReview';
-
-/** Setting keys under the `pisarReview` section; the CLI's config file uses the same keys. */
-export const SettingKeys = {
-  models: 'models',
-  threshold: 'threshold',
-  scoringMultiReference: 'scoring.multiReference',
-  embeddingProvider: 'embedding.provider',
-  embeddingModel: 'embedding.model',
-  embeddingDtype: 'embedding.dtype',
-  embeddingMaxUnknownShare: 'embedding.maxUnknownShare',
-  embeddingRemoteBaseUrl: 'embedding.remote.baseUrl',
-  embeddingRemoteModel: 'embedding.remote.model',
-  annotationLabels: 'annotation.labels',
-  reviewer: 'reviewer',
-  reviewBlind: 'review.blind',
-  calibrationBadLabels: 'calibration.badLabels',
-  calibrationGoodLabels: 'calibration.goodLabels',
-  problemsLowScores: 'problems.lowScores',
-  codeLensEnabled: 'codeLens.enabled',
-  inlineScoresPosition: 'inlineScores.position',
-  fieldMapping: 'fieldMapping',
-  baselineModels: 'baselineModels',
-  humanModels: 'humanModels',
-  reasoningMarkers: 'reasoning.markers',
-  datasetMaxInflatedBytes: 'dataset.maxInflatedBytes',
-  judgeModel: 'judge.model',
-  judgePrompt: 'judge.prompt',
-  contradictionEnabled: 'contradiction.enabled',
-  contradictionModel: 'contradiction.model',
-  contradictionThreshold: 'contradiction.threshold',
-  batchPollSeconds: 'batch.pollSeconds',
-} as const;
+export { SETTINGS_SECTION, SettingKeys } from './settingKeys';
 
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
 /** The contradiction check's natural-language-inference cross-encoder (downloaded on first use, like the embedding model). */

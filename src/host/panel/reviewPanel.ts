@@ -10,7 +10,7 @@ import type { ReviewApi } from '../review/reviewApi';
 import { useSuggestedThreshold } from '../review/statistics';
 import type { CommandTable } from '../commands';
 import type { PanelCommandName } from '../review/commands';
-import { Commands, ViewCommands, Views } from '../ids';
+import { Commands, ViewCommands } from '../ids';
 import { describeQuery, isPanelMessage, PanelController } from './panelController';
 import { PANEL_STYLES, panelPage } from './panelPage';
 import type { PanelSource } from './panelData';
@@ -23,11 +23,17 @@ const MAX_THUMBNAIL_BYTES = 4 * 1024 * 1024;
 /** Rows read at once while exporting. */
 const EXPORT_BATCH = 200;
 
+/** The side panel's parts the activation entry registers (src/host/lazyReview.ts): its view's provider and its commands. */
+export interface ReviewPanel {
+  readonly provider: vscode.WebviewViewProvider;
+  readonly commands: Pick<CommandTable, PanelCommandName>;
+}
+
 /**
- * Registers the side panel (a webview view) and returns its commands' handlers. The controller outlives
- * the webview, so the export command works on the panel's view even while the panel is closed.
+ * Sets up the side panel (a webview view): returns its view's provider and its commands' handlers. The
+ * controller outlives the webview, so the export command works on the panel's view even while the panel is closed.
  */
-export function registerReviewPanel(context: vscode.ExtensionContext, api: ReviewApi, requestPreviews?: PanelSource['requestPreviews']): Pick<CommandTable, PanelCommandName> {
+export function createReviewPanel(context: vscode.ExtensionContext, api: ReviewApi, requestPreviews?: PanelSource['requestPreviews']): ReviewPanel {
   const source: PanelSource = {
     activeDataset: () => api.activeDataset(),
     summary: () => api.summary(),
@@ -65,7 +71,6 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
   const provider = new ReviewPanelProvider(context.extensionUri, controller);
   context.subscriptions.push(
     { dispose: () => controller.dispose() },
-    vscode.window.registerWebviewViewProvider(Views.panel, provider, { webviewOptions: { retainContextWhenHidden: true } }),
     api.onDidChangeActiveDataset(() => void controller.datasetChanged()),
     api.onDidChangeRows((change) => {
       if (change.file === api.activeDataset()?.file) controller.rowsChanged(change.indexes);
@@ -76,9 +81,12 @@ export function registerReviewPanel(context: vscode.ExtensionContext, api: Revie
   );
   void controller.datasetChanged();
   return {
-    exportReport: () => exportReport(api, controller),
-    showPanel: () => vscode.commands.executeCommand(ViewCommands.focusPanel),
-    useSuggestedThreshold: (threshold?: unknown) => useSuggestedThreshold(async () => api.statistics?.(), threshold),
+    provider,
+    commands: {
+      exportReport: () => exportReport(api, controller),
+      showPanel: () => vscode.commands.executeCommand(ViewCommands.focusPanel),
+      useSuggestedThreshold: (threshold?: unknown) => useSuggestedThreshold(async () => api.statistics?.(), threshold),
+    },
   };
 }
 

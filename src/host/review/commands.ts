@@ -34,7 +34,7 @@ export interface ReviewCommandDeps {
 /** The commands the panel registers (src/host/panel/reviewPanel.ts); the review layer handles the rest. */
 export type PanelCommandName = 'exportReport' | 'showPanel' | 'useSuggestedThreshold';
 
-/** The review commands' handlers, one small named function each (registered by registerCommandTable). */
+/** The review commands' handlers, one small named function each (run by commandRunner, src/host/commands.ts). */
 export function reviewCommands(deps: ReviewCommandDeps): Omit<CommandTable, PanelCommandName> {
   const table: { readonly [K in Exclude<CommandName, PanelCommandName>]: (deps: ReviewCommandDeps, ...args: unknown[]) => unknown } = {
     scoreRow, scoreRowWith, scoreFile, scoreFileViaBatch, judgeFile, collectBatch, cancelBatch, cancelScoring, annotateRow, correctReference, editAnnotation, removeAnnotation,

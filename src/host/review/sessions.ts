@@ -1,7 +1,5 @@
 import * as vscode from 'vscode';
 import { Dataset } from '../../core/dataset/datasetReader';
-import { isDatasetFileName, isSidecarFile } from '../../core/store/sidecarNames';
-import { looksLikeJsonl } from '../../core/dataset/format';
 import { datasetOptionsOf } from '../../core/config/settings';
 import type { ConfigService } from '../config';
 import { ContextKeys, ViewCommands } from '../ids';
@@ -10,22 +8,13 @@ import { DatasetSession, type SessionChange } from './session';
 import { Debouncer } from '../debounce';
 import { Disposable } from '../dispose';
 import { showError, showInfo } from '../surfaces';
+import { datasetTabWithoutDocument, isDatasetDocument, isJsonlTakenForJson } from '../datasetDocuments';
 
 /** VS Code hands extensions no document for a file larger than this. */
 const EXTENSION_DOCUMENT_LIMIT_BYTES = 50 * 1024 * 1024;
 
 /** Debounce of re-indexing while the user types. */
 const TYPING_DEBOUNCE_MS = 300;
-
-export function isDatasetDocument(document: vscode.TextDocument): boolean {
-  return document.languageId === 'jsonl' && document.uri.scheme === 'file' && !isSidecarFile(document.uri.fsPath);
-}
-
-/** A `.json` file (language json) whose text is JSONL, one object a line. */
-function isJsonlTakenForJson(document: vscode.TextDocument): boolean {
-  if (document.languageId !== 'json' || document.uri.scheme !== 'file' || isSidecarFile(document.uri.fsPath)) return false;
-  return looksLikeJsonl(document.getText(new vscode.Range(0, 0, Math.min(document.lineCount, 50), 0)));
-}
 
 export interface SessionEvent extends SessionChange {
   readonly session: DatasetSession;
@@ -153,11 +142,10 @@ export class SessionManager extends Disposable implements vscode.Disposable {
    * say why inline scores are unavailable there, and offer the panel, which reads the file from disk.
    */
   private async onTabs(): Promise<void> {
-    const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    if (!(input instanceof vscode.TabInputText) || input.uri.scheme !== 'file') return;
-    const uri = input.uri;
+    const uri = datasetTabWithoutDocument();
+    if (!uri) return;
     const key = uri.toString();
-    if (this.largeNoticed.has(key) || this.sessions.has(key) || isSidecarFile(uri.fsPath) || !isDatasetFileName(uri.fsPath)) return;
+    if (this.largeNoticed.has(key) || this.sessions.has(key)) return;
     let size: number;
     try {
       size = (await vscode.workspace.fs.stat(uri)).size;

@@ -38,11 +38,15 @@ describe('Activation', function () {
 
     const logFile = Session.filesUnder(path.join(session.userDataDir, 'logs')).find((f) => f.endsWith(`${path.sep}PiSAR Review.log`));
     assert.ok(logFile, 'the extension logs to its own LogOutputChannel');
-    const activateMs = Number(/Activated in ([\d.]+) ms/.exec(fs.readFileSync(logFile, 'utf8'))?.[1]);
+    const logText = fs.readFileSync(logFile, 'utf8');
+    const activateMs = Number(/Activated in ([\d.]+) ms/.exec(logText)?.[1]);
+    // The review features (dist/review.js) load at the first use: here, the dataset open at activation. (A build
+    // from before the split, which the activation bench runs beside this one, loads everything in activate().)
+    const firstUse = /the review features loaded at the first use \((.*?)\) in ([\d.]+) ms/.exec(logText);
     // Timings are recorded for the report, not asserted (they depend on the machine's load).
     fs.mkdirSync(resultsDir, { recursive: true });
-    fs.writeFileSync(path.join(resultsDir, 'activation.json'), JSON.stringify({ runningExtensionsActivationMs: hostMs, activateFunctionMs: activateMs }, null, 2));
-    console.log(`      activation: ${hostMs} ms in Running Extensions (code loading + activate call), activate() body ${activateMs} ms`);
+    fs.writeFileSync(path.join(resultsDir, 'activation.json'), JSON.stringify({ runningExtensionsActivationMs: hostMs, activateFunctionMs: activateMs, reviewFeaturesLoadMs: firstUse ? Number(firstUse[2]) : null, reviewFeaturesLoadedFor: firstUse?.[1] ?? null }, null, 2));
+    console.log(`      activation: ${hostMs} ms in Running Extensions (code loading + activate call), activate() body ${activateMs} ms${firstUse ? `; the review features loaded for ${firstUse[1]} in ${firstUse[2]} ms` : ''}`);
 
     // The view opens as a modal editor over the workbench: close it before going on.
     await page.keyboard.press('Escape');
