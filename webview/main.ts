@@ -167,6 +167,7 @@ class ReviewPanelApp {
       compare: (a, b) => this.host.request('stats/compare', { a, b }),
       useThreshold: (threshold) => this.host.request('stats/useThreshold', { threshold }).then(() => undefined),
       setOrder: (column) => this.setSort({ column, descending: false }),
+      openRow: (rowId) => void this.openDetail(rowId),
       onError: (error) => this.showError(error instanceof Error ? error : new Error(String(error))),
     });
 

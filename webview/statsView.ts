@@ -1,5 +1,5 @@
 import type { SortColumn } from '../src/shared/protocol';
-import type { CalibrationView, ComparisonView, EstimateView, IntervalView, StatisticsView } from '../src/shared/statisticsView';
+import type { CalibrationView, ComparisonView, EstimateView, IntervalView, MetricAgreementView, RankedMetricView, StatisticsView } from '../src/shared/statisticsView';
 import { custom, el, svg } from './dom';
 
 const CURVE_WIDTH = 240;
@@ -16,6 +16,8 @@ export interface StatsPanelHooks {
   compare(a: string, b: string): Promise<ComparisonView | null>;
   /** Sorts the rows in a review order. */
   setOrder(column: Extract<SortColumn, 'nearThreshold' | 'disagreement'>): void;
+  /** Opens a row's detail (a row where the judge and the labels disagree). */
+  openRow(rowId: string): void;
   onError(error: unknown): void;
 }
 
@@ -32,6 +34,9 @@ export class StatsPanel {
   private readonly calibration: HTMLElement;
   private readonly bias: HTMLTableElement;
   private readonly human: HTMLTableElement;
+  private readonly ranking = el('table', { className: 'stats-table', testid: 'stats-ranking' });
+  private readonly judgeNote = el('p', { className: 'summary-note', testid: 'stats-judge' });
+  private readonly disagreements = el('table', { className: 'stats-table', testid: 'stats-judge-disagreements' });
   private readonly sliceInput = custom('vscode-textfield', { testid: 'slice-field', attrs: { placeholder: 'row field, e.g. label', 'aria-label': 'Slice by field' } }) as HTMLElement & { value: string };
   private readonly slices = el('table', { className: 'stats-table', testid: 'stats-slices' });
   private sliceField: string | undefined;
@@ -77,7 +82,7 @@ export class StatsPanel {
       el('div', { className: 'stats-orders' }, el('span', { text: 'A' }), this.compareA, el('span', { text: 'B' }), this.compareB, run),
       this.compareResult,
     );
-    this.element = el('div', { className: 'stats', testid: 'stats' }, this.orders, this.note, this.intervals, this.human, sliceBlock, this.slices, this.pairs, this.compareBlock, this.calibration, this.bias);
+    this.element = el('div', { className: 'stats', testid: 'stats' }, this.orders, this.note, this.intervals, this.human, sliceBlock, this.slices, this.pairs, this.compareBlock, this.calibration, this.ranking, this.judgeNote, this.disagreements, this.bias);
   }
 
   /** The section was opened or closed: load when it opens with old numbers. */
@@ -119,7 +124,7 @@ export class StatsPanel {
 
   render(stats: StatisticsView | null): void {
     if (!stats || stats.models.length === 0) {
-      for (const part of [this.intervals, this.human, this.slices, this.pairs, this.calibration, this.bias]) part.replaceChildren();
+      for (const part of [this.intervals, this.human, this.slices, this.pairs, this.calibration, this.ranking, this.judgeNote, this.disagreements, this.bias]) part.replaceChildren();
       this.note.textContent = stats ? 'No scores yet: score the file to see intervals and calibration.' : '';
       return;
     }
@@ -130,6 +135,7 @@ export class StatsPanel {
     this.renderPairs(stats);
     this.renderCompareChoices(stats);
     this.renderCalibration(stats);
+    this.renderRanking(stats);
     this.renderBias(stats);
   }
 
@@ -269,6 +275,61 @@ export class StatsPanel {
     return block;
   }
 
+  /**
+   * The metrics ranked by agreement with the labels (report's "Metrics against the reviewers' labels"): AUC and kappa
+   * with their intervals and how they were computed, where each calls an output bad, and the cost per 1,000 outputs;
+   * then the judge's run and the labelled outputs where it disagrees with the reviewers (its reason as text).
+   */
+  private renderRanking(stats: StatisticsView): void {
+    const r = stats.ranking;
+    if (!r) {
+      for (const part of [this.ranking, this.judgeNote, this.disagreements]) part.replaceChildren();
+      return;
+    }
+    const methods = [...new Set(r.metrics.flatMap((m) => [m.auc?.method, m.kappa?.method]).filter((x): x is NonNullable<typeof x> => x !== undefined))];
+    const method = `${methods.length ? methods.join(', ') : 'bootstrap'}${methods.includes('bootstrap') || methods.length === 0 ? `, ${r.resamples} resamples` : ''}`;
+    const head = el('tr', {}, ...['Rank', 'Metric', 'Labelled', 'Bad', 'AUC [95% CI]', 'Kappa [95% CI]', 'Bad when', 'Cost per 1,000 outputs'].map((text) => el('th', { text, attrs: { scope: 'col' } })));
+    const rows = r.metrics.map((m, i) =>
+      el(
+        'tr',
+        { attrs: { 'data-metric': m.metric, 'data-rank': String(i + 1) } },
+        el('td', { text: String(i + 1) }),
+        el('th', { text: METRIC_NAMES[m.metric], attrs: { scope: 'row' } }),
+        el('td', { text: String(m.n), attrs: { 'data-field': 'n' } }),
+        el('td', { text: String(m.bad), attrs: { 'data-field': 'bad' } }),
+        estimateCell('auc', m.auc, number),
+        estimateCell('kappa', m.kappa, number),
+        el('td', { text: badWhen(m), attrs: { 'data-field': 'threshold', 'data-source': m.thresholdSource } }),
+        el('td', { text: m.costPer1000 === null ? 'no price' : costText(m.costPer1000), attrs: { 'data-field': 'cost', 'data-value': m.costPer1000 === null ? '' : String(m.costPer1000) } }),
+      ),
+    );
+    this.ranking.replaceChildren(el('caption', { text: `Metrics against your labels, best first (95% intervals: ${method}); AUC 0.5 is chance` }), el('thead', {}, head), el('tbody', {}, ...rows));
+    const j = r.judge;
+    this.judgeNote.textContent = j
+      ? `LLM judge ${j.models.join(', ')}: ${j.judged} verdicts, ${j.failed} failed, ${j.stale} made with another prompt or judge (not counted); ${j.tokens.input} input and ${j.tokens.output} output tokens.`
+      : '';
+    if (r.disagreements.length === 0) {
+      this.disagreements.replaceChildren();
+      return;
+    }
+    const dhead = el('tr', {}, ...['Row', 'Line', 'Model', 'Label', 'Judge', 'Judge\'s reason'].map((text) => el('th', { text, attrs: { scope: 'col' } })));
+    const drows = r.disagreements.map((d) => {
+      const open = el('button', { className: 'link-button', text: d.rowId, testid: 'disagreement-open', attrs: { type: 'button', title: 'Open this row\'s detail' } });
+      open.addEventListener('click', () => this.hooks.openRow(d.rowId));
+      return el(
+        'tr',
+        { testid: 'judge-disagreement', attrs: { 'data-id': d.rowId, 'data-model': d.model } },
+        el('th', { attrs: { scope: 'row' } }, open),
+        el('td', { text: String(d.line) }),
+        el('td', { text: d.model }),
+        el('td', { text: `${d.label} (${d.labelClass})`, attrs: { 'data-field': 'label' } }),
+        el('td', { text: `${d.verdict}${d.rating !== undefined ? ` (${d.rating}/5)` : ''}`, attrs: { 'data-field': 'verdict' } }),
+        el('td', { text: d.reason, className: 'stats-reason', attrs: { 'data-field': 'reason' } }),
+      );
+    });
+    this.disagreements.replaceChildren(el('caption', { text: `Where the judge and your labels disagree (${drows.length} output${drows.length === 1 ? '' : 's'})` }), el('thead', {}, dhead), el('tbody', {}, ...drows));
+  }
+
   private renderBias(stats: StatisticsView): void {
     const head = el('tr', {}, ...['Model', 'Length ratio (median)', 'Spearman(score, ratio)', 'Truncated'].map((text) => el('th', { text, attrs: { scope: 'col' } })));
     const rows = stats.models.map((m) =>
@@ -286,6 +347,22 @@ export class StatsPanel {
 }
 
 const number = (n: number) => n.toFixed(3);
+
+const METRIC_NAMES: Readonly<Record<RankedMetricView, string>> = { cosine: 'Cosine (the score)', rougeL: 'ROUGE-L F', contradiction: 'Contradiction flag', judge: 'LLM judge' };
+
+/** Where a metric calls an output bad: below its threshold (a setting, or fitted on these labels), P(contradiction) at or above it, or the judge's verdict. */
+function badWhen(m: MetricAgreementView): string {
+  if (m.thresholdSource === 'verdict') return 'its verdict';
+  if (m.threshold === null) return '–';
+  const line = m.threshold.toFixed(3);
+  const at = m.metric === 'contradiction' ? `P ≥ ${line}` : `< ${line}`;
+  return m.thresholdSource === 'fitted' ? `${at} (fitted on these labels)` : at;
+}
+
+/** A cost as the CLI writes it (4 decimals under 1, else 2). */
+function costText(cost: number): string {
+  return cost < 1 ? cost.toFixed(4) : cost.toFixed(2);
+}
 const share = (n: number) => `${(n * 100).toFixed(1)}%`;
 
 function fmt(n: number | null | undefined): string {

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { ReportDocument } from '../../src/cli/commands/report';
 import { seededRandom } from '../../src/core/report/stats';
-import { makeTempDir } from '../support/files';
+import { makeTempDir, repoRoot } from '../support/files';
 import { type FakeOpenAIServer } from '../support/openaiServer';
 import { judgedDataset, judgeServer, latestResults, RECORDED } from '../support/judgeFixture';
 
@@ -42,6 +42,21 @@ function bootstrap<T>(items: readonly T[], statistic: (s: T[]) => number | null,
     return values[lo] + (h - lo) * (values[Math.min(values.length - 1, lo + 1)] - values[lo]);
   };
   return { low: quantile(0.025), high: quantile(0.975) };
+}
+
+/** What the panel's stats/get answers for `data` under the settings of `configFile` (ReviewService.statistics's code path). */
+async function panelStatistics(data: string, configFile: string): Promise<unknown> {
+  const { DatasetReview } = await import('../../src/core/review/datasetReview');
+  const { reviewStatistics, statisticsOptionsOf } = await import('../../src/core/review/reviewStatistics');
+  const { loadCliConfig, settingsOf } = await import('../../src/cli/config');
+  const settings = settingsOf(await loadCliConfig(configFile, () => undefined));
+  const review = await DatasetReview.open(data, settings);
+  try {
+    // As the webview receives it: a JSON message.
+    return JSON.parse(JSON.stringify(await reviewStatistics(review, settings.calibration, statisticsOptionsOf(settings))));
+  } finally {
+    await review.dataset.close();
+  }
 }
 
 describe('report ranks the metrics against the reviewers\' labels (issue 24.4)', function () {
@@ -146,6 +161,33 @@ describe('report ranks the metrics against the reviewers\' labels (issue 24.4)',
     assert.equal(stale.statistics.ranking!.judge!.judged, 0);
     assert.equal(stale.statistics.ranking!.metrics.find((m) => m.metric === 'judge'), undefined);
     assert.deepEqual(stale.statistics.ranking!.disagreements, []);
+  });
+
+  it('the panel\'s statistics are report --json\'s: the same ranking (cost per 1,000 at the judge\'s price), disagreements and judge counts; a corrected row\'s verdict and another prompt\'s are stale in both', async () => {
+    server = await judgeServer();
+    const { data, config, cache, cli } = await judgedDataset(server, tmp);
+    await cli(['judge', data, '--config', config, ...cache]);
+    const labels: Record<string, string> = { r0: 'fine', r1: 'wrong', r2: 'wrong', r3: 'wrong', r4: 'fine', r5: 'fine' };
+    for (const [row, label] of Object.entries(labels)) assert.equal((await cli(['label', data, '--row', row, '--model', 'm', '--label', label, '--reviewer', 'ana'])).code, 0);
+    // r0's reference corrected: its verdict was made against the file's reference, so it no longer counts.
+    const corrected = await cli(['correct', data, '--row', 'r0', '--text', 'Hidden traffic beyond the crest.', '--reason', 'clearer', '--config', config, '--embedding-model', path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny'), ...cache]);
+    assert.equal(corrected.code, 0, corrected.stderr);
+
+    const report = JSON.parse((await cli(['report', data, '--config', config, '--json'])).stdout) as ReportDocument;
+    const ranking = report.statistics.ranking!;
+    assert.equal(ranking.judge!.stale, 1, 'r0, judged against the reference since corrected');
+    assert.equal(ranking.judge!.judged, 4);
+    const judge = ranking.metrics.find((m) => m.metric === 'judge')!;
+    assert.ok(judge.costPer1000 !== null && judge.costPer1000 > 0, 'priced judge');
+    assert.deepEqual(ranking.disagreements.map((d) => d.rowId), ['r3', 'r4']);
+    assert.deepEqual(await panelStatistics(data, config), report.statistics);
+
+    // Another prompt in the settings: every stored verdict is stale, in the panel as in the report.
+    const other = path.join(tmp.dir, 'other.json');
+    await (await import('node:fs/promises')).writeFile(other, JSON.stringify({ models: [{ name: 'judge', baseUrl: server.url, model: 'judge-1' }], judge: { model: 'judge', prompt: 'Ref {reference} / out {output}: {"verdict": "good" or "bad", "reason": "…"}' } }));
+    const stale = JSON.parse((await cli(['report', data, '--config', other, '--json'])).stdout) as ReportDocument;
+    assert.equal(stale.statistics.ranking!.judge!.judged, 0);
+    assert.deepEqual(await panelStatistics(data, other), stale.statistics);
   });
 });
 

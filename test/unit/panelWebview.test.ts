@@ -387,4 +387,63 @@ describe('panel webview in Chromium', function () {
     assert.ok((await spread('.grid-header [role="columnheader"]', 5)) < 4, 'every header cell on one line');
     assert.ok((await spread('[data-testid="row"][data-row-index="0"] [role="gridcell"]', 5)) < 4, 'every cell of a row on one line');
   });
+
+  it('shows the metrics ranked against the labels (the judge with AUC, kappa, intervals, method, cost per 1,000) and the judge\'s disagreements, its reason as text', async () => {
+    // Four labelled outputs of m (bad: r1, r2) and a fifth the judge could not read. Judge: r0 good, r1 good, r2 bad, r3 good.
+    const hostile = '[run](command:workbench.action.terminal.new) <img src=x onerror="window.__xss=4"> =HYPERLINK("http://evil.example","x") $(alert)';
+    const source = await ReviewFixture.create(rows(5, (i) => ({ outputs: { m: `output ${i}` } })), ['judge'], { prices: { judge: { inputPerMillion: 1000, outputPerMillion: 2000 } } });
+    const verdict = (v: 'good' | 'bad', reason: string) => ({ model: 'judge', modelId: 'judge-1', promptHash: '0123456789abcdef', verdict: v, reason, usage: { promptTokens: 100, completionTokens: 10 }, at: new Date().toISOString() });
+    await source.setScores([
+      [0, 'm', { score: 0.9, output: 'output 0', judge: verdict('good', 'Same reason.') }],
+      [1, 'm', { score: 0.65, output: 'output 1', judge: verdict('good', hostile) }],
+      [2, 'm', { score: 0.8, output: 'output 2', judge: verdict('bad', 'Misses the point.') }],
+      [3, 'm', { score: 0.6, output: 'output 3', judge: verdict('good', 'Fine.') }],
+      [4, 'm', { score: 0.7, output: 'output 4', judge: { model: 'judge', modelId: 'judge-1', promptHash: '0123456789abcdef', error: { kind: 'unparsable', message: 'no JSON object' }, at: new Date().toISOString() } }],
+    ]);
+    for (const [i, label] of [[0, 'fine'], [1, 'wrong'], [2, 'wrong'], [3, 'fine']] as const) await source.annotateRow(i, { kind: 'output', model: 'm' }, label);
+    const { reviewStatistics } = await import('../../src/core/review/reviewStatistics');
+    Object.assign(source, { statistics: () => reviewStatistics(source.review) });
+    const expected = (await reviewStatistics(source.review)).ranking!;
+    const { page, errors } = await browser.open(source);
+    await page.locator('[data-testid="stats-section"]').click({ position: { x: 40, y: 10 } });
+    const table = page.locator('[data-testid="stats-ranking"]');
+    await table.locator('tbody tr[data-metric="judge"]').waitFor();
+
+    // Every metric of the host's document, in its order (best first).
+    const shown = table.locator('tbody tr');
+    const order: (string | null)[] = [];
+    for (let i = 0; i < (await shown.count()); i++) order.push(await shown.nth(i).getAttribute('data-metric'));
+    assert.deepEqual(order, expected.metrics.map((m) => m.metric));
+    const judge = table.locator('tbody tr[data-metric="judge"]');
+    // By hand: bad r1 (5) ties both goods (0.5 each), bad r2 (1) beats both: AUC 3/4. Calls: r2 bad only; po 3/4, pe 1/4*1/2 + 3/4*1/2 = 1/2: kappa 1/2.
+    assert.equal(await judge.locator('th').textContent(), 'LLM judge');
+    assert.equal(await judge.locator('[data-field="auc"]').getAttribute('data-value'), '0.75');
+    assert.equal(await judge.locator('[data-field="kappa"]').getAttribute('data-value'), '0.5');
+    const auc = expected.metrics.find((m) => m.metric === 'judge')!.auc!;
+    assert.equal(await judge.locator('[data-field="auc"]').textContent(), `0.750 [${auc.low.toFixed(3)}, ${auc.high.toFixed(3)}]`);
+    assert.equal(await judge.locator('[data-field="threshold"]').textContent(), 'its verdict');
+    // 100 input and 10 output tokens a verdict at 1,000 / 2,000 per million: 0.12 a verdict, 120 per 1,000.
+    assert.equal(await judge.locator('[data-field="cost"]').textContent(), '120.00');
+    assert.equal(await table.locator('tbody tr[data-metric="cosine"] [data-field="threshold"]').textContent(), '< 0.700');
+    assert.equal(await table.locator('tbody tr[data-metric="cosine"] [data-field="cost"]').textContent(), '0.0000');
+    assert.match((await table.locator('caption').textContent())!, /^Metrics against your labels, best first \(95% intervals: bootstrap, 1000 resamples\)/);
+    assert.equal(await page.locator('[data-testid="stats-judge"]').textContent(), 'LLM judge judge: 4 verdicts, 1 failed, 0 made with another prompt or judge (not counted); 400 input and 40 output tokens.');
+
+    // The one disagreement, r1 (judge good, labelled wrong), its reason exactly as the judge wrote it, as text.
+    const rowsShown = page.locator('[data-testid="judge-disagreement"]');
+    assert.equal(await rowsShown.count(), 1);
+    assert.equal(await rowsShown.getAttribute('data-id'), 'r1');
+    assert.equal(await rowsShown.locator('[data-field="label"]').textContent(), 'wrong (bad)');
+    assert.equal(await rowsShown.locator('[data-field="verdict"]').textContent(), 'good');
+    assert.equal(await rowsShown.locator('[data-field="reason"]').textContent(), hostile);
+    assert.equal(await page.locator('[data-testid="stats"] a, [data-testid="stats"] img').count(), 0);
+    // Its row id opens the row's detail, with the verdict there too.
+    await rowsShown.locator('[data-testid="disagreement-open"]').click();
+    const detailJudge = page.locator('[data-testid="detail"] [data-testid="detail-judge"]');
+    await detailJudge.waitFor();
+    assert.equal(await detailJudge.textContent(), `judge judge: good: ${hostile}`);
+    assert.equal(await page.evaluate('window.__xss'), undefined);
+    assert.deepEqual(await page.evaluate('window.__violations'), []);
+    assert.deepEqual(errors, []);
+  });
 });

@@ -40,6 +40,8 @@ export interface FixtureResult {
   output?: string;
   latencyMs?: number;
   usage?: StoredResult['usage'];
+  /** An LLM judge's verdict stored with the result. */
+  judge?: StoredResult['judge'];
 }
 
 const roots: string[] = [];
@@ -120,6 +122,7 @@ export class ReviewFixture implements PanelSource {
         ...(r.note !== undefined ? { scoreNote: r.note } : {}),
         ...(r.latencyMs !== undefined ? { latencyMs: r.latencyMs } : {}),
         ...(r.usage !== undefined ? { usage: r.usage } : {}),
+        ...(r.judge !== undefined ? { judge: r.judge } : {}),
         at: new Date().toISOString(),
       };
     });

@@ -1,21 +1,20 @@
 import * as path from 'node:path';
-import { labelMapping, parseLabels, parseModelNames, parseContradictionThreshold, parseThreshold, problemText, SettingKeys, type ReviewSettings } from '../../core/config/settings';
+import { labelMapping, parseLabels, parseModelNames, parseContradictionThreshold, parseThreshold, problemText, SettingKeys } from '../../core/config/settings';
 import { orderModels } from '../../core/rules/rules';
 import { Dataset } from '../../core/dataset/datasetReader';
 import { DEFAULT_LABEL_MAPPING, type LabelMapping } from '../../core/report/calibration';
 import { renderCsv, renderMarkdown, reportSummaryOf, type ReferencesNote, type ReportRow } from '../../core/report/render';
-import type { DatasetRow } from '../../core/dataset/types';
 import { agreementReport, agreementUnits, type AgreementReport } from '../../core/report/agreement';
-import { correctionsInForce, effectiveReferences, resultsUnderReferences, type ReferenceChoice } from '../../core/store/corrections';
-import { referencesOf } from '../../core/dataset/fields';
-import { collectStatisticsRows, rowReports, type JudgeInForce, type RowReport } from '../../core/report/rows';
+import { correctionsInForce, type ReferenceChoice } from '../../core/store/corrections';
+import { collectStatisticsRows, rowReports, type RowReport } from '../../core/report/rows';
+import { countedResults, judgeInForce, reportedModels } from '../../core/report/reportInputs';
 import { computeStatistics, DEFAULT_MAX_PAIR_MODELS, type StatisticsReport } from '../../core/report/statistics';
 import { DEFAULT_SEED } from '../../core/report/stats';
 import { pricesOf, summarize, summaryRowsOf, type DatasetSummary } from '../../core/report/summary';
 import { AnnotationStore } from '../../core/store/annotations';
 import { ResultsStore } from '../../core/store/results';
 import type { EmbeddingOrigin } from '../../core/store/provenance';
-import { originFindings, resultsOrigin, scoredHereOnly, withFromFile } from '../../core/report/origin';
+import { originFindings, resultsOrigin, withFromFile } from '../../core/report/origin';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { loadCliConfig, settingsOf } from '../config';
 import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, parseCommandArgs, UsageError, writeJson } from '../args';
@@ -124,17 +123,14 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     // One model order everywhere (the panel's too): configured, then first seen in the results, then in the dataset.
     const configured = settings.models.map((m) => m.name);
     const known = orderModels(configured, results.models(), dataset.modelNames);
-    const withResults = new Set(results.models());
     const origin = resultsOrigin(dataset.rowIds(), results, known, new Set([...configured, ...dataset.modelNames]));
-    const foreign = new Set(origin.foreign.map((f) => f.model));
-    const models = selectModels(values.models, known, usage) ?? known.filter((m) => withResults.has(m) && !foreign.has(m));
+    const models = selectModels(values.models, known, usage) ?? reportedModels(known, results, origin);
     const baselines = fromFlag('baselines', values.baselines, (t) => parseModelNames(t, SettingKeys.baselineModels), settings.baselineModels, usage);
     const corrections = correctionsInForce(annotations.corrections(), dataset);
     const choice: ReferenceChoice = values['original-references'] ? 'original' : 'corrected';
     const references: ReferencesNote = { choice, correctedRows: corrections.size };
     // Numbers count only results scored on this machine; results read from the file are shown and counted apart.
-    const scored = resultsUnderReferences(scoredHereOnly(results), corrections, choice);
-    const referencesOfRow = (row: DatasetRow) => (choice === 'corrected' ? effectiveReferences(row, corrections.get(row.id)) : referencesOf(row));
+    const { scored, referencesOfRow } = countedResults(results, corrections, choice);
     const summary = withFromFile(summarize(summaryRowsOf(dataset), scored, threshold, { models, baselines, prices: pricesOf(settings.models), contradictionThreshold }), origin);
     const sliceField = values.slice?.trim();
     if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
@@ -163,12 +159,6 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   } finally {
     await dataset.close();
   }
-}
-
-/** The configured judge (judge.model, one of the models) and its prompt: only its verdicts with that prompt count. */
-export function judgeInForce(settings: ReviewSettings): JudgeInForce | undefined {
-  const model = settings.models.find((m) => m.name === settings.judge.model);
-  return model ? { name: model.name, model: model.model, template: settings.judge.prompt } : undefined;
 }
 
 function reportRowOf(row: RowReport): ReportRow {

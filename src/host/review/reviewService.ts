@@ -9,7 +9,7 @@ import type { CursorRow, ReviewApi, RowsChange, ScoreOptions } from './reviewApi
 import type { DatasetSession, RowState } from './session';
 import type { ScoringController } from './scoring';
 import type { SessionManager } from './sessions';
-import { comparisonView, reviewComparison, reviewStatistics } from '../../core/review/reviewStatistics';
+import { comparisonView, reviewComparison, reviewStatistics, statisticsOptionsOf } from '../../core/review/reviewStatistics';
 import type { ComparisonView } from '../../shared/statisticsView';
 import type { StatisticsReport } from '../../core/report/statistics';
 import { DisposableStore } from '../dispose';
@@ -65,7 +65,8 @@ export class ReviewService extends ReviewModel implements ReviewApi, vscode.Disp
 
   statistics(sliceField?: string): Promise<StatisticsReport | undefined> {
     const session = this.sessions.active;
-    return session ? reviewStatistics(session, this.config.current.calibration, { humanModels: this.config.current.humanModels, multiReference: this.config.current.multiReference, ...(sliceField ? { sliceField } : {}) }) : Promise.resolve(undefined);
+    const cfg = this.config.current;
+    return session ? reviewStatistics(session, cfg.calibration, statisticsOptionsOf(cfg, sliceField)) : Promise.resolve(undefined);
   }
 
   isScoring(): boolean {
