@@ -1,16 +1,15 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { annotatedCopyFields, ANNOTATIONS_FIELD, RESULTS_FIELD } from '../../core/review/annotatedCopy';
 import { datasetStem, isSidecarFile } from '../../core/store/sidecarNames';
 import { writeSafe } from '../../core/store/safeFile';
 import type { DatasetSession } from './session';
 import { showError, showInfo } from '../surfaces';
 
-/** The field the exported copy adds to each annotated row. */
-export const EXPORT_FIELD = 'pisar_annotations';
-
 /**
- * Writes a copy of the dataset (as in the editor) where each annotated row gains a
- * `pisar_annotations` list. The only way annotations enter a dataset file, and never the dataset
+ * Writes a copy of the dataset (as in the editor) where each annotated row gains a `pisar_annotations`
+ * list and each row with a current result `pisar_results` (score, contradiction check, judge's verdict
+ * per model; annotatedCopyFields). The only way annotations enter a dataset file, and never the dataset
  * itself: the target must be another file.
  */
 export async function exportAnnotatedCopy(session: DatasetSession, document: vscode.TextDocument): Promise<vscode.Uri | undefined> {
@@ -31,31 +30,22 @@ export async function exportAnnotatedCopy(session: DatasetSession, document: vsc
     void showError(`${path.basename(target.fsPath)} is a PiSAR sidecar name; choose another file name for the copy.`);
     return undefined;
   }
-  const byLine = new Map<number, object[]>();
-  for (const state of session.rowStates().values()) {
-    if (state.annotations.length === 0) continue;
-    byLine.set(session.dataset.rowLine(state.index), state.annotations.map((p) => ({
-      target: p.annotation.target.kind,
-      ...(p.annotation.target.kind === 'output' ? { model: p.annotation.target.model } : {}),
-      label: p.annotation.label,
-      ...(p.annotation.note ? { note: p.annotation.note } : {}),
-      ...(p.state === 'changed' ? { rowChangedSinceAnnotated: true } : {}),
-      at: p.annotation.updatedAt,
-    })));
-  }
+  const byLine = annotatedCopyFields(session);
   const eol = document.eol === vscode.EndOfLine.CRLF ? '\r\n' : '\n';
   const out: string[] = [];
   for (let i = 0; i < document.lineCount; i++) {
     const text = document.lineAt(i).text;
-    const annotations = byLine.get(i + 1);
-    if (!annotations) {
+    const fields = byLine.get(i + 1);
+    if (!fields) {
       out.push(text);
       continue;
     }
     const row = JSON.parse(text) as Record<string, unknown>;
-    out.push(JSON.stringify({ ...row, [EXPORT_FIELD]: annotations }));
+    out.push(JSON.stringify({ ...row, ...fields }));
   }
   await writeSafe(target.fsPath, out.join(eol) + (document.getText().endsWith('\n') ? eol : ''));
-  void showInfo(`PiSAR Review: exported ${byLine.size} annotated row(s) to ${path.basename(target.fsPath)}.`);
+  const annotated = [...byLine.values()].filter((f) => f[ANNOTATIONS_FIELD] !== undefined).length;
+  const withResults = [...byLine.values()].filter((f) => f[RESULTS_FIELD] !== undefined).length;
+  void showInfo(`PiSAR Review: exported ${annotated} annotated row(s) and ${withResults} row(s) with results to ${path.basename(target.fsPath)}.`);
   return target;
 }
