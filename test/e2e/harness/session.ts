@@ -11,6 +11,8 @@ export interface FakeModel {
   readonly name: string;
   /** The model id sent to the fake server. */
   readonly model: string;
+  /** Its price per million tokens (the summary's and the judge's cost). */
+  readonly price?: { readonly inputPerMillion: number; readonly outputPerMillion: number };
 }
 
 export interface SessionOptions {
@@ -86,7 +88,7 @@ export class Session {
     }
 
     const server = options.server === false ? undefined : await FakeOpenAIServer.start(options.server ?? {});
-    const models = server ? (options.models ?? defaultModels).map((m) => ({ name: m.name, baseUrl: server.url, model: m.model, concurrency: 2, timeoutMs: 10_000 })) : [];
+    const models = server ? (options.models ?? defaultModels).map((m) => ({ name: m.name, baseUrl: server.url, model: m.model, concurrency: 2, timeoutMs: 10_000, ...(m.price ? { price: m.price } : {}) })) : [];
     const settings = {
       'pisarReview.models': models,
       'pisarReview.embedding.model': tinyModel,

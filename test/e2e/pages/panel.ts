@@ -10,6 +10,30 @@ export interface PanelSummaryRow {
   readonly failures: string;
 }
 
+/** One metric of the statistics' ranking against the labels, as drawn (the exact numbers from data attributes). */
+export interface RankedMetricRow {
+  readonly metric: string;
+  readonly name: string;
+  readonly n: string;
+  readonly auc: string;
+  readonly aucValue: string | null;
+  readonly kappa: string;
+  readonly kappaValue: string | null;
+  readonly badWhen: string;
+  readonly cost: string;
+}
+
+/** A labelled output where the judge and the labels disagree, as drawn. */
+export interface JudgeDisagreementRow {
+  readonly rowId: string;
+  readonly model: string;
+  readonly label: string;
+  readonly verdict: string;
+  readonly reason: string;
+  /** Links and images inside the row (none: the judge's reason is text). */
+  readonly live: number;
+}
+
 export interface PanelRow {
   readonly rowId: string;
   readonly line: string;
@@ -137,6 +161,59 @@ export class ReviewPanel {
             labels: text('labels'),
           };
         }),
+    );
+  }
+
+  /** Opens a row's detail by double-clicking its input cell (the row must be drawn) and returns the detail. */
+  async openDetail(rowId: string): Promise<Locator> {
+    const frame = await this.frame();
+    await frame.locator(`[data-testid="row"][data-row-id="${rowId}"] [data-testid="cell-input"]`).dblclick();
+    const detail = frame.locator('[data-testid="detail"]:not([hidden])');
+    await detail.waitFor({ timeout: 15_000 });
+    return detail;
+  }
+
+  /** Opens the statistics section by clicking its heading (nothing is computed until it opens). */
+  async openStatistics(): Promise<void> {
+    await (await this.frame()).locator('[data-testid="stats-section"]').click({ position: { x: 40, y: 10 } });
+  }
+
+  /** The statistics' metrics ranked against the labels, best first ([] until drawn). */
+  async rankedMetrics(): Promise<RankedMetricRow[]> {
+    const frame = await this.frame();
+    return frame.locator('[data-testid="stats-ranking"] tbody tr').evaluateAll((rows) =>
+      rows.map((tr) => {
+        const cell = (name: string) => tr.querySelector(`[data-field="${name}"]`);
+        return {
+          metric: tr.getAttribute('data-metric') ?? '',
+          name: tr.querySelector('th')?.textContent ?? '',
+          n: cell('n')?.textContent ?? '',
+          auc: cell('auc')?.textContent ?? '',
+          aucValue: cell('auc')?.getAttribute('data-value') ?? null,
+          kappa: cell('kappa')?.textContent ?? '',
+          kappaValue: cell('kappa')?.getAttribute('data-value') ?? null,
+          badWhen: cell('threshold')?.textContent ?? '',
+          cost: cell('cost')?.textContent ?? '',
+        };
+      }),
+    );
+  }
+
+  /** The statistics' rows where the judge and the labels disagree. */
+  async judgeDisagreements(): Promise<JudgeDisagreementRow[]> {
+    const frame = await this.frame();
+    return frame.locator('[data-testid="judge-disagreement"]').evaluateAll((rows) =>
+      rows.map((tr) => {
+        const cell = (name: string) => tr.querySelector(`[data-field="${name}"]`)?.textContent ?? '';
+        return {
+          rowId: tr.getAttribute('data-id') ?? '',
+          model: tr.getAttribute('data-model') ?? '',
+          label: cell('label'),
+          verdict: cell('verdict'),
+          reason: cell('reason'),
+          live: tr.querySelectorAll('a, img').length,
+        };
+      }),
     );
   }
 
