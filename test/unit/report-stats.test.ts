@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import { bestThreshold, calibrate, confusionAt, labelClass, rocAuc, type LabelledScore } from '../../src/core/report/calibration';
 import { classifyChange, compareRuns } from '../../src/core/report/compare';
 import { lcsLength, rougeL, tokens } from '../../src/core/report/rougeL';
-import { computeStatistics, type StatisticsRow } from '../../src/core/report/statistics';
+import { computeStatistics, StatisticsTable, statisticsTableOf, type StatisticsRow } from '../../src/core/report/statistics';
 import {
   bootstrapSummary,
   normalUpperTail,
@@ -237,6 +237,43 @@ describe('report statistics: the whole section and run comparison', () => {
     assert.equal(st.models[2].rougeL.n, 0, 'no output, no ROUGE-L');
     const few = computeStatistics(rows, ['a', 'b', 'c'], { threshold: 0.7, maxModels: 1 });
     assert.deepEqual([few.models.map((m) => m.model), few.omittedModels], [['a'], 2]);
+  });
+
+  it('reads the same numbers from columns as from row objects: a table grown from one row, slices, labels, the human band, cut-off cells, a model with no cell', () => {
+    const rows: StatisticsRow[] = Array.from({ length: 70 }, (_, i) => ({
+      id: `r${i}`,
+      line: i + 1,
+      slice: ['x', 'y', 'z'][i % 3],
+      cells: {
+        a: i % 9 === 0 ? { truncated: true } : { score: 0.4 + ((i * 7) % 11) * 0.05, rougeL: ((i * 3) % 10) / 10, lengthRatio: 0.5 + (i % 4) * 0.25, hasOutput: true, truncated: i % 5 === 0 },
+        b: { score: 0.3 + ((i * 5) % 13) * 0.05, rougeL: (i % 7) / 7, hasOutput: true, ...(i % 4 === 0 ? { contradiction: (i % 8) / 8 } : {}) },
+        ...(i % 2 ? { h: { score: 0.8, rougeL: 0.6, hasOutput: true } } : {}),
+      },
+      ...(i % 3 === 0 ? { labels: { a: i % 2 ? 'fine' : 'wrong', b: i % 4 ? 'off-topic' : 'fine', ghost: 'wrong' } } : {}),
+      ...(i % 10 === 0 ? { human: { score: 0.7, rougeL: 0.5 } } : {}),
+    }));
+    const models = ['a', 'b', 'h', 'none'];
+    const options = { threshold: 0.6, sliceField: 'split', humanModels: ['h'] };
+    const table = new StatisticsTable(models, 1, true);
+    for (const row of rows) {
+      const i = table.addRow(row.id, row.line, row.slice);
+      for (const [model, cell] of Object.entries(row.cells)) table.setCell(i, model, cell);
+      if (row.labels) table.labels.set(i, row.labels);
+      if (row.human) table.human.set(i, row.human);
+    }
+    assert.equal(table.length, 70);
+    const fromTable = computeStatistics(table, models, options);
+    assert.deepEqual(fromTable, computeStatistics(rows, models, options));
+    assert.deepEqual(computeStatistics(statisticsTableOf(rows, models), models, options), fromTable);
+    // What the columns must have kept, counted from the rows by hand.
+    const a = fromTable.models[0];
+    assert.equal(a.n, rows.filter((r) => r.cells.a.score !== undefined).length);
+    assert.equal(a.truncated.outputs, 70);
+    assert.equal(a.truncated.count, rows.filter((r) => r.cells.a.truncated).length);
+    assert.equal(fromTable.models[3].n, 0);
+    assert.deepEqual(fromTable.slices!.slices.map((s) => [s.value, s.rows]), [['x', 24], ['y', 23], ['z', 23]]);
+    assert.equal(fromTable.humanBand!.n, rows.filter((r) => r.human || r.cells.h).length);
+    assert.equal(fromTable.calibration.metrics[0].labelled, rows.filter((r) => r.labels && r.cells.a.score !== undefined).length + rows.filter((r) => r.labels).length);
   });
 
   it('compares two runs row by row with an epsilon and a paired test', () => {

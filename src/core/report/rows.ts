@@ -5,7 +5,7 @@ import type { JudgeResult, StoredResult } from '../store/results';
 import { isCurrentJudgement, judgeMessages, judgePromptHash, type JudgeIdentity, type JudgeInputs } from '../rules/judgePrompt';
 import type { JudgeCell } from './metricRanking';
 import { TokenIds } from './rougeL';
-import { computeStatistics, lengthRatio, sliceValue, type StatisticsCell, type StatisticsRow } from './statistics';
+import { CELL_PRESENT, computeStatistics, lengthRatio, sliceValue, StatisticsTable, type StatisticsRow } from './statistics';
 import type { HumanBandView } from '../../shared/statisticsView';
 import { getField, referencesOf } from '../dataset/fields';
 import { combineReferenceScores, humanAgreement, type MultiReference } from '../rules/multiReference';
@@ -86,7 +86,7 @@ export async function collectStatisticsRows(
    * default the file's); multiReference: ROUGE-L over several references is their best or mean, as the cosine is.
    */
   options: { readonly sliceField?: string; readonly referencesOf?: (row: DatasetRow) => readonly string[]; readonly multiReference?: MultiReference; readonly judge?: JudgeInForce } = {},
-): Promise<StatisticsRow[]> {
+): Promise<StatisticsTable> {
   const resolver = new AnnotationResolver(dataset);
   // The latest label per (row, model) on outputs; reference labels judge the reference, not the metric.
   const labels = new Map<number, Map<string, Annotation>>();
@@ -99,21 +99,22 @@ export async function collectStatisticsRows(
     const prev = byModel.get(a.target.model);
     if (!prev || prev.updatedAt <= a.updatedAt) byModel.set(a.target.model, a);
   }
-  const out: StatisticsRow[] = [];
+  const table = new StatisticsTable(models, dataset.rowIds().length, options.sliceField !== undefined);
+  const columns = models.map((model) => table.addColumn(model));
   const tokenIds = new TokenIds();
   for await (const row of dataset.rows()) {
     const references = options.referencesOf ? options.referencesOf(row) : referencesOf(row);
-    const cells = dict<StatisticsCell>();
+    const index = table.addRow(row.id, row.line, options.sliceField !== undefined ? sliceValue(getField(row.fields, options.sliceField)) : undefined);
     const referenceTokens = references.length > 0 ? references.map((reference) => tokenIds.of(reference)) : undefined;
-    for (const model of models) {
+    for (let m = 0; m < models.length; m++) {
+      const model = models[m];
       const r = current(results, row, model);
-      if (r?.error?.kind === 'cut-off') cells[model] = { truncated: true };
+      if (r?.error?.kind === 'cut-off') table.setCell(index, columns[m], { truncated: true });
       if (!r || r.error || r.output === undefined) continue;
       const outputTokens = referenceTokens ? tokenIds.of(r.output) : undefined;
       // Over several references ROUGE-L reads as the cosine does (best or mean); the length ratio is to the closest one.
       const rouge = outputTokens && referenceTokens ? combineReferenceScores(referenceTokens.map((ref) => tokenIds.rougeL(outputTokens, ref).f), options.multiReference ?? 'best') : undefined;
-      // One shape for every cell (absent numbers undefined): a million of them stay fast to read.
-      cells[model] = {
+      table.setCell(index, columns[m], {
         score: currentScore(r, row.hash),
         hasOutput: true,
         truncated: isTruncated(r),
@@ -121,20 +122,14 @@ export async function collectStatisticsRows(
         lengthRatio: outputTokens && referenceTokens && rouge ? lengthRatio(outputTokens, referenceTokens[rouge.matched]) : undefined,
         contradiction: r.nli?.contradiction,
         judge: r.judge ? judgeCellOf(r.judge, () => ({ input: row.input, references, output: r.output! }), options.judge) : undefined,
-      };
+      });
     }
     const rowLabels = labels.get(row.index);
     const human = humanOfRow(row, () => models.map((model) => current(results, row, model)), tokenIds, options.multiReference ?? 'best');
-    out.push({
-      id: row.id,
-      line: row.line,
-      ...(human ? { human } : {}),
-      ...(options.sliceField !== undefined ? { slice: sliceValue(getField(row.fields, options.sliceField)) } : {}),
-      cells,
-      ...(rowLabels ? { labels: Object.fromEntries([...rowLabels].map(([m, a]) => [m, a.label])) } : {}),
-    });
+    if (human) table.human.set(index, human);
+    if (rowLabels) table.labels.set(index, Object.fromEntries([...rowLabels].map(([m, a]) => [m, a.label])));
   }
-  return out;
+  return table;
 }
 
 /** The judge whose verdicts count: the configured judge model (name and id) and prompt; without it every stored verdict counts. */
@@ -156,7 +151,7 @@ export function rowReports(
   results: ResultLookup,
   models: readonly string[],
   threshold: number,
-  statisticsRows?: readonly StatisticsRow[],
+  statisticsRows?: StatisticsTable,
   corrections?: ReadonlyMap<string, { readonly reference: string }>,
   /** Every stored result, those read from the file too: where `results` has none, such a result shows as 'from-file'. */
   stored?: ResultLookup,
@@ -168,13 +163,13 @@ export function rowReports(
   for (let i = 0; i < dataset.rowCount; i++) {
     const hash = dataset.rowHash(i);
     const cells = dict<RowCell>();
-    const stats = statisticsRows?.[i];
     for (const model of models) {
       const result = results.latest(ids[i], model);
       const cell = cellOf(result, hash, threshold, stored?.latest(ids[i], model), contradictionThreshold);
       if (result?.answeredBy !== undefined && cell.status !== 'stale') cell.answeredBy = result.answeredBy;
-      const lexical = stats?.cells[model]?.rougeL;
-      if (cell.status === 'scored' && lexical !== undefined) cell.rougeL = lexical;
+      const column = statisticsRows?.column(model);
+      const lexical = column && column.flags[i] & CELL_PRESENT ? column.rougeL[i] : Number.NaN;
+      if (cell.status === 'scored' && lexical === lexical) cell.rougeL = lexical;
       cells[model] = cell;
     }
     const corrected = corrections?.get(ids[i]);

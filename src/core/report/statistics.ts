@@ -56,6 +56,146 @@ export interface StatisticsRow {
   readonly human?: { readonly score?: number; readonly rougeL?: number };
 }
 
+/** A row's cell for a model in a StatisticsTable column's flags. */
+export const CELL_PRESENT = 1;
+/** The model gave an output on that row. */
+export const CELL_OUTPUT = 2;
+/** The output was cut off. */
+export const CELL_TRUNCATED = 4;
+
+/** One model's cells of a StatisticsTable: a number per row (NaN where absent) and the row's flags. */
+export interface StatisticsColumn {
+  readonly score: Float64Array;
+  readonly rougeL: Float64Array;
+  readonly lengthRatio: Float64Array;
+  readonly contradiction: Float64Array;
+  /** CELL_PRESENT, CELL_OUTPUT, CELL_TRUNCATED. */
+  readonly flags: Uint8Array;
+  /** The judge's reading by row index (sparse: most outputs are not judged). */
+  readonly judge: Map<number, JudgeCell>;
+}
+
+/**
+ * What the statistics read of each row, as columns: per model typed arrays of numbers, the labels, human scores and
+ * judge readings by row index where there are some. A million rows cost a few numbers each, not an object a row and a cell.
+ */
+export class StatisticsTable {
+  /** Rows added. */
+  length = 0;
+  readonly ids: string[] = [];
+  /** 1-based line of each row (0 when not known). */
+  private lineColumn: Float64Array;
+  /** Each row's value of the slice field (see sliceValue), when the table was made with one. */
+  readonly slices: string[] | undefined;
+  /** Reviewers' labels on model outputs by row index (model -> label), in row order. */
+  readonly labels = new Map<number, Readonly<Record<string, string>>>();
+  /** Human against human by row index (see StatisticsRow.human). */
+  readonly human = new Map<number, { readonly score?: number; readonly rougeL?: number }>();
+  private readonly columnsByModel = new Map<string, StatisticsColumn>();
+  private capacity: number;
+  /** Slice values seen, so a million rows share a few strings. */
+  private readonly sliceStrings = new Map<string, string>();
+
+  constructor(models: readonly string[], capacity = 16, withSlices = false) {
+    this.capacity = Math.max(1, capacity);
+    this.lineColumn = new Float64Array(this.capacity);
+    this.slices = withSlices ? [] : undefined;
+    for (const model of models) this.addColumn(model);
+  }
+
+  /** The column of a model; undefined for a model the table has no cell of. */
+  column(model: string): StatisticsColumn | undefined {
+    return this.columnsByModel.get(model);
+  }
+
+  /** A model's column, made (empty) when it has none yet. */
+  addColumn(model: string): StatisticsColumn {
+    let column = this.columnsByModel.get(model);
+    if (!column) {
+      const numbers = () => new Float64Array(this.capacity).fill(Number.NaN);
+      column = { score: numbers(), rougeL: numbers(), lengthRatio: numbers(), contradiction: numbers(), flags: new Uint8Array(this.capacity), judge: new Map() };
+      this.columnsByModel.set(model, column);
+    }
+    return column;
+  }
+
+  line(index: number): number {
+    return this.lineColumn[index];
+  }
+
+  /** Adds a row (its cells empty); returns its index. */
+  addRow(id: string, line: number | undefined, slice?: string): number {
+    if (this.length === this.capacity) this.grow();
+    const index = this.length++;
+    this.ids.push(id);
+    this.lineColumn[index] = line ?? 0;
+    if (this.slices) {
+      const value = slice ?? '(none)';
+      const known = this.sliceStrings.get(value);
+      if (known === undefined && this.sliceStrings.size < 10_000) this.sliceStrings.set(value, value);
+      this.slices.push(known ?? value);
+    }
+    return index;
+  }
+
+  /** Sets a row's cell of a model (the column is made when the model has none). */
+  setCell(index: number, model: string | StatisticsColumn, cell: StatisticsCell): void {
+    const column = typeof model === 'string' ? this.addColumn(model) : model;
+    if (typeof cell.score === 'number') column.score[index] = cell.score;
+    if (cell.rougeL !== undefined) column.rougeL[index] = cell.rougeL;
+    if (cell.lengthRatio !== undefined) column.lengthRatio[index] = cell.lengthRatio;
+    if (cell.contradiction !== undefined) column.contradiction[index] = cell.contradiction;
+    column.flags[index] = CELL_PRESENT | (cell.output !== undefined || cell.hasOutput ? CELL_OUTPUT : 0) | (cell.truncated ? CELL_TRUNCATED : 0);
+    if (cell.judge) column.judge.set(index, cell.judge);
+    else column.judge.delete(index);
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const longer = <T extends Float64Array | Uint8Array>(a: T, fill: number): T => {
+      const next = new (a.constructor as new (n: number) => T)(capacity);
+      next.set(a);
+      if (fill !== 0) next.fill(fill, a.length);
+      return next;
+    };
+    this.lineColumn = longer(this.lineColumn, 0);
+    for (const [model, c] of this.columnsByModel) {
+      this.columnsByModel.set(model, {
+        score: longer(c.score, Number.NaN), rougeL: longer(c.rougeL, Number.NaN), lengthRatio: longer(c.lengthRatio, Number.NaN),
+        contradiction: longer(c.contradiction, Number.NaN), flags: longer(c.flags, 0), judge: c.judge,
+      });
+    }
+    this.capacity = capacity;
+  }
+}
+
+/**
+ * Rows as objects (tests, callers with a few rows) as a table: a cell without ROUGE-L or length ratio but with its
+ * output and the row's reference gets them computed here.
+ */
+export function statisticsTableOf(rows: readonly StatisticsRow[], models: readonly string[]): StatisticsTable {
+  const table = new StatisticsTable(models, rows.length, rows.some((r) => r.slice !== undefined));
+  for (const row of rows) {
+    const index = table.addRow(row.id, row.line, row.slice);
+    for (const model of Object.keys(row.cells)) {
+      const cell = ownValue(row.cells, model);
+      if (!cell) continue;
+      const text = cell.output !== undefined && row.reference !== undefined ? { output: cell.output, reference: row.reference } : undefined;
+      const lexical = cell.rougeL ?? (text ? rougeL(text.output, text.reference).f : undefined);
+      const ratio = lexical === undefined ? undefined : cell.lengthRatio ?? (text ? lengthRatio(tokens(text.output), tokens(text.reference)) : undefined);
+      table.setCell(index, model, { ...cell, rougeL: lexical, lengthRatio: ratio });
+    }
+    if (row.labels) table.labels.set(index, row.labels);
+    if (row.human) table.human.set(index, row.human);
+  }
+  return table;
+}
+
+/** A row's number in a column: undefined where absent (NaN). */
+function present(value: number): number | undefined {
+  return value === value ? value : undefined;
+}
+
 export interface StatisticsOptions extends CalibrationOptions {
   readonly threshold: number;
   /** Pairwise tests are computed among the first this many models (in order); 10 gives 45 pairs. */
@@ -85,7 +225,8 @@ export type PairStatistics = PairStatisticsView;
 export type StatisticsReport = StatisticsView;
 
 /** The statistics of `rows` for `models`. Deterministic for a given seed. */
-export function computeStatistics(rows: readonly StatisticsRow[], models: readonly string[], options: StatisticsOptions): StatisticsReport {
+export function computeStatistics(input: StatisticsTable | readonly StatisticsRow[], models: readonly string[], options: StatisticsOptions): StatisticsReport {
+  const rows = input instanceof StatisticsTable ? input : statisticsTableOf(input, models);
   const seed = options.seed ?? DEFAULT_SEED;
   const requested = options.resamples ?? DEFAULT_RESAMPLES;
   const threshold = options.threshold;
@@ -105,25 +246,29 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
   const lexical: LabelledScore[] = [];
   const labelled: LabelledOutput[] = [];
   let unmapped = 0;
-  for (const row of rows) {
-    for (const [model, label] of Object.entries(row.labels ?? {})) {
+  // Only the labelled rows are read: without labels this costs nothing.
+  for (const [i, labels] of rows.labels) {
+    for (const [model, label] of Object.entries(labels)) {
       const kind = labelClass(label, mapping);
       if (kind === undefined) {
         unmapped++;
         continue;
       }
-      const cell = ownValue(row.cells, model);
-      if (!cell) continue;
+      const column = rows.column(model);
+      if (!column || !(column.flags[i] & CELL_PRESENT)) continue;
       const bad = kind === 'bad';
-      if (typeof cell.score === 'number') cosine.push({ score: cell.score, bad });
-      const rouge = cell.rougeL ?? (cell.output !== undefined && row.reference !== undefined ? rougeL(cell.output, row.reference).f : undefined);
+      const score = present(column.score[i]);
+      const rouge = present(column.rougeL[i]);
+      const contradiction = present(column.contradiction[i]);
+      const judge = column.judge.get(i);
+      if (score !== undefined) cosine.push({ score, bad });
       if (rouge !== undefined) lexical.push({ score: rouge, bad });
       labelled.push({
-        rowId: row.id, line: row.line ?? 0, model, label, bad,
-        ...(typeof cell.score === 'number' ? { cosine: cell.score } : {}),
+        rowId: rows.ids[i], line: rows.line(i), model, label, bad,
+        ...(score !== undefined ? { cosine: score } : {}),
         ...(rouge !== undefined ? { rougeL: rouge } : {}),
-        ...(cell.contradiction !== undefined ? { contradiction: cell.contradiction } : {}),
-        ...(cell.judge ? { judge: cell.judge } : {}),
+        ...(contradiction !== undefined ? { contradiction } : {}),
+        ...(judge ? { judge } : {}),
       });
     }
   }
@@ -152,12 +297,16 @@ export function computeStatistics(rows: readonly StatisticsRow[], models: readon
 }
 
 /** What the judge did over every output of the report (labelled or not); undefined when nothing was judged. */
-function judgeTotals(rows: readonly StatisticsRow[], models: readonly string[]): JudgeTotals | undefined {
+function judgeTotals(rows: StatisticsTable, models: readonly string[]): JudgeTotals | undefined {
   const totals = { models: new Set<string>(), judged: 0, failed: 0, stale: 0, tokens: new Map<string, { input: number; output: number }>() };
-  for (const row of rows) {
-    for (const model of models) {
-      const judge = ownValue(row.cells, model)?.judge;
-      if (judge) countJudge(totals, judge);
+  const judged = models.map((model) => rows.column(model)?.judge).filter((j): j is Map<number, JudgeCell> => j !== undefined && j.size > 0);
+  // In row order, then model order, as the verdicts were given: the totals' model and token order follow it.
+  if (judged.length > 0) {
+    for (let i = 0; i < rows.length; i++) {
+      for (const byRow of judged) {
+        const judge = byRow.get(i);
+        if (judge) countJudge(totals, judge);
+      }
     }
   }
   return totals.judged + totals.failed + totals.stale > 0 ? totals : undefined;
@@ -169,22 +318,27 @@ function judgeTotals(rows: readonly StatisticsRow[], models: readonly string[]):
  * same resamples, same method by size); each other model's mean is "below" when its whole interval
  * lies under the band's, else "at human level". Undefined when no row has a human score.
  */
-function humanBand(rows: readonly StatisticsRow[], modelStats: readonly ModelStatistics[], humanModels: readonly string[], seed: number, resamplesFor: (n: number) => number): HumanBandView | undefined {
+function humanBand(rows: StatisticsTable, modelStats: readonly ModelStatistics[], humanModels: readonly string[], seed: number, resamplesFor: (n: number) => number): HumanBandView | undefined {
   const cosine: number[] = [];
   const lexical: number[] = [];
   const sources = new Set<'references' | 'models'>();
   const rowMean = (values: number[]): number | undefined => (values.length === 0 ? undefined : values.reduce((s, v) => s + v, 0) / values.length);
-  for (const row of rows) {
+  const humanColumns = humanModels.map((model) => rows.column(model)).filter((c): c is StatisticsColumn => c !== undefined);
+  if (rows.human.size === 0 && humanColumns.length === 0) return undefined;
+  for (let i = 0; i < rows.length; i++) {
     const scores: number[] = [];
     const rouges: number[] = [];
-    if (typeof row.human?.score === 'number') scores.push(row.human.score);
-    if (typeof row.human?.rougeL === 'number') rouges.push(row.human.rougeL);
-    if (row.human && (row.human.score !== undefined || row.human.rougeL !== undefined)) sources.add('references');
-    for (const model of humanModels) {
-      const cell = ownValue(row.cells, model);
-      if (typeof cell?.score === 'number') scores.push(cell.score);
-      if (typeof cell?.rougeL === 'number') rouges.push(cell.rougeL);
-      if (cell && (cell.score !== undefined || cell.rougeL !== undefined)) sources.add('models');
+    const human = rows.human.get(i);
+    if (typeof human?.score === 'number') scores.push(human.score);
+    if (typeof human?.rougeL === 'number') rouges.push(human.rougeL);
+    if (human && (human.score !== undefined || human.rougeL !== undefined)) sources.add('references');
+    for (const column of humanColumns) {
+      if (!(column.flags[i] & CELL_PRESENT)) continue;
+      const score = present(column.score[i]);
+      const rouge = present(column.rougeL[i]);
+      if (score !== undefined) scores.push(score);
+      if (rouge !== undefined) rouges.push(rouge);
+      if (score !== undefined || rouge !== undefined) sources.add('models');
     }
     const s = rowMean(scores);
     const r = rowMean(rouges);
@@ -228,7 +382,7 @@ export function sliceValue(value: unknown): string {
 
 /** Mean and share >= threshold per model, and the paired tests, within each value of the slice field. */
 function sliceStatistics(
-  rows: readonly StatisticsRow[],
+  rows: StatisticsTable,
   models: readonly string[],
   pairModels: readonly string[],
   field: string,
@@ -237,21 +391,22 @@ function sliceStatistics(
   resamplesFor: (n: number) => number,
   limit: number,
 ): SlicesView {
-  const groups = new Map<string, StatisticsRow[]>();
-  for (const row of rows) {
-    const value = row.slice ?? '(none)';
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < rows.length; i++) {
+    const value = rows.slices?.[i] ?? '(none)';
     let group = groups.get(value);
     if (!group) groups.set(value, (group = []));
-    group.push(row);
+    group.push(i);
   }
   const ordered = [...groups].sort((x, y) => y[1].length - x[1].length || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
   const shown = ordered.slice(0, limit);
   const slices: SliceView[] = shown.map(([value, group]) => {
     const sliceModels: SliceModelView[] = models.map((model) => {
       const scores: number[] = [];
-      for (const row of group) {
-        const score = ownValue(row.cells, model)?.score;
-        if (typeof score === 'number') scores.push(score);
+      const column = rows.column(model);
+      for (const i of column ? group : []) {
+        const score = present(column!.score[i]);
+        if (score !== undefined) scores.push(score);
       }
       const summary = bootstrapSummary(scores, threshold, { seed, resamples: resamplesFor(scores.length) });
       const passes = summary ? Math.round(summary.shareAtLeast.value * summary.n) : 0;
@@ -259,7 +414,7 @@ function sliceStatistics(
     });
     const pairs: PairStatistics[] = [];
     for (let i = 0; i < pairModels.length; i++) {
-      for (let j = i + 1; j < pairModels.length; j++) pairs.push(pairStatistics(group, pairModels[i], pairModels[j], seed, resamplesFor));
+      for (let j = i + 1; j < pairModels.length; j++) pairs.push(pairStatistics(rows, pairModels[i], pairModels[j], seed, resamplesFor, group));
     }
     return { value, rows: group.length, models: sliceModels, pairs };
   });
@@ -267,27 +422,29 @@ function sliceStatistics(
   return { field, slices, limit, omittedValues: omitted.length, omittedRows: omitted.reduce((s, [, g]) => s + g.length, 0) };
 }
 
-function modelStatistics(rows: readonly StatisticsRow[], model: string, threshold: number, seed: number, resamplesFor: (n: number) => number): ModelStatistics {
+function modelStatistics(rows: StatisticsTable, model: string, threshold: number, seed: number, resamplesFor: (n: number) => number): ModelStatistics {
   const scores: number[] = [];
   const rouge: number[] = [];
   const ratios: number[] = [];
   const ratioScores: number[] = [];
   let outputs = 0;
   let truncated = 0;
-  for (const row of rows) {
-    const cell = ownValue(row.cells, model);
-    if (!cell) continue;
-    if (typeof cell.score === 'number') scores.push(cell.score);
-    if (cell.output !== undefined || cell.hasOutput || cell.truncated) outputs++;
-    if (cell.truncated) truncated++;
-    const text = cell.output !== undefined && row.reference !== undefined ? { output: cell.output, reference: row.reference } : undefined;
-    const lexical = cell.rougeL ?? (text ? rougeL(text.output, text.reference).f : undefined);
-    if (lexical === undefined) continue;
+  const column = rows.column(model);
+  for (let i = 0; column && i < rows.length; i++) {
+    const flags = column.flags[i];
+    if (!(flags & CELL_PRESENT)) continue;
+    const score = column.score[i];
+    const scored = score === score;
+    if (scored) scores.push(score);
+    if (flags & (CELL_OUTPUT | CELL_TRUNCATED)) outputs++;
+    if (flags & CELL_TRUNCATED) truncated++;
+    const lexical = column.rougeL[i];
+    if (lexical !== lexical) continue;
     rouge.push(lexical);
-    const ratio = cell.lengthRatio ?? (text ? lengthRatio(tokens(text.output), tokens(text.reference)) : undefined);
-    if (ratio !== undefined && typeof cell.score === 'number') {
+    const ratio = column.lengthRatio[i];
+    if (ratio === ratio && scored) {
       ratios.push(ratio);
-      ratioScores.push(cell.score);
+      ratioScores.push(score);
     }
   }
   const summary = bootstrapSummary(scores, threshold, { seed, resamples: resamplesFor(scores.length) });
@@ -317,14 +474,19 @@ export function lengthRatio(outputTokens: readonly unknown[], referenceTokens: r
   return referenceTokens.length > 0 ? outputTokens.length / referenceTokens.length : undefined;
 }
 
-/** Scores of two models on the rows both scored, in row order. */
-export function pairedScores(rows: readonly StatisticsRow[], a: string, b: string): { a: number[]; b: number[] } {
+/** Scores of two models on the rows both scored (of `indices` when given), in row order. */
+export function pairedScores(rows: StatisticsTable, a: string, b: string, indices?: readonly number[]): { a: number[]; b: number[] } {
   const xs: number[] = [];
   const ys: number[] = [];
-  for (const row of rows) {
-    const x = ownValue(row.cells, a)?.score;
-    const y = ownValue(row.cells, b)?.score;
-    if (typeof x === 'number' && typeof y === 'number') {
+  const ca = rows.column(a)?.score;
+  const cb = rows.column(b)?.score;
+  if (!ca || !cb) return { a: xs, b: ys };
+  const n = indices ? indices.length : rows.length;
+  for (let k = 0; k < n; k++) {
+    const i = indices ? indices[k] : k;
+    const x = ca[i];
+    const y = cb[i];
+    if (x === x && y === y) {
       xs.push(x);
       ys.push(y);
     }
@@ -337,8 +499,8 @@ export function permutationsFor(n: number): number {
   return Math.min(DEFAULT_PERMUTATIONS, Math.max(1000, Math.floor(RESAMPLE_BUDGET / Math.max(1, n))));
 }
 
-function pairStatistics(rows: readonly StatisticsRow[], a: string, b: string, seed: number, resamplesFor: (n: number) => number): PairStatistics {
-  const paired = pairedScores(rows, a, b);
+function pairStatistics(rows: StatisticsTable, a: string, b: string, seed: number, resamplesFor: (n: number) => number, indices?: readonly number[]): PairStatistics {
+  const paired = pairedScores(rows, a, b, indices);
   const n = paired.a.length;
   const test = pairedTest(paired.a, paired.b, { seed, resamples: resamplesFor(n), permutations: permutationsFor(n) });
   const meanA = n ? paired.a.reduce((s, x) => s + x, 0) / n : null;
