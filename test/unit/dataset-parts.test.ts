@@ -76,13 +76,13 @@ describe('Dataset reader: a large file indexed in parts', () => {
     });
   }
 
-  it('opens a large file in parts by default, with the same rows as one pass', async () => {
+  it('opens a file over parallelFromBytes in parts, with the same rows as one pass', async () => {
     const big = path.join(tmp.dir, 'big.jsonl');
     const row = (i: number) => JSON.stringify({ id: `r${i}`, input: `input ${i} ${'words '.repeat(40)}`, rationale: `because ${i}` });
     fs.writeFileSync(big, Array.from({ length: 60_000 }, (_, i) => row(i)).join('\n') + '\n');
     assert.ok(fs.statSync(big).size > 16 << 20, 'over the size from which parts are used');
-    const byDefault = await Dataset.open(big);
+    const inParts = await Dataset.open(big, { parallelFromBytes: 16 << 20 });
     const single = await Dataset.open(big, { threads: 1 });
-    assert.deepEqual(facts(byDefault), facts(single));
+    assert.deepEqual(facts(inParts), facts(single));
   });
 });

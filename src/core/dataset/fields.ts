@@ -137,7 +137,8 @@ export function roleKey(row: Record<string, unknown>, role: FieldRole, mapping: 
   const configured = configuredKeys(mapping, role);
   const usable = USABLE[role];
   if (configured.length > 0) return configured.find((key) => usable(getField(row, key))) ?? configured[0];
-  return FIELD_CANDIDATES[role].find((candidate) => usable(ownValue(row, candidate)));
+  for (const candidate of FIELD_CANDIDATES[role]) if (usable(ownValue(row, candidate))) return candidate;
+  return undefined;
 }
 
 /** A row's reference fields (DatasetRow has them). */
@@ -312,6 +313,7 @@ class ImagePlacing {
 
   /** The text as parts with images placed, or undefined when it names no image. */
   place(text: string): ContentPart[] | undefined {
+    if (!text.includes('<')) return undefined; // every placeholder starts with '<'
     IMAGE_TOKEN.lastIndex = 0;
     const matches = [...text.matchAll(IMAGE_TOKEN)];
     if (matches.length === 0) return undefined;

@@ -1,5 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { FieldDetector, fieldPath, readRowContent, type RowContent } from './fields';
+import { LineScanner } from './lineScanner';
+import { RowShapes } from './rowShapes';
 import { FindingList, reportNotAnObject, reportRepeatedKeys, reportRowContent, reportUnparsedLine } from './findings';
 import { digestBytes, RowHashes } from './rowHashes';
 import type { Finding, OpenDatasetOptions } from './types';
@@ -99,6 +101,40 @@ function rawIdOf(content: RowContent, numberWritten: string | undefined): string
   return exactDecimal(numberWritten ?? String(value));
 }
 
+/** A 32-bit FNV-1a hash of a string's UTF-16 code units. */
+function hashOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/**
+ * True when every row has an id and no two are the same. An open-addressing table of row positions in one
+ * typed array (a Set of a million strings cost a second, most of it growing and garbage).
+ */
+function allDistinct(ids: readonly (string | undefined)[]): boolean {
+  let capacity = 16;
+  while (capacity < ids.length * 2) capacity *= 2;
+  const slots = new Int32Array(capacity).fill(-1);
+  const hashes = new Uint32Array(ids.length);
+  const mask = capacity - 1;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (id === undefined) return false;
+    const hash = hashOf(id);
+    hashes[i] = hash;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const other = slots[slot];
+      if (other < 0) {
+        slots[slot] = i;
+        break;
+      }
+      if (hashes[other] === hash && ids[other] === id) return false;
+    }
+  }
+  return true;
+}
+
 /** What a thread that indexed one part of a file hands back; its line numbers count from the part's start. */
 export interface IndexPart {
   readonly offsets: Float64Array;
@@ -141,7 +177,11 @@ export class Indexer {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private tooLong = false;
+  /** File offset of the next byte pushed. */
   private position = 0;
+  /** Reads simple lines without JSON.parse (see LineScanner); undefined when options.scan is false. */
+  private readonly scanner: LineScanner | undefined;
+  private readonly shapes: RowShapes;
 
   /** The part starts at the file's first byte (only there can a byte order mark be). */
   private readonly atFileStart: boolean;
@@ -156,6 +196,8 @@ export class Indexer {
     this.position = start;
     this.lineStart = start;
     this.atFileStart = start === 0;
+    this.scanner = options.scan === false ? undefined : new LineScanner();
+    this.shapes = new RowShapes(options.mapping);
   }
 
   get findings(): Finding[] {
@@ -164,20 +206,38 @@ export class Indexer {
 
   push(chunk: Buffer): void {
     let start = 0;
-    for (;;) {
+    if (this.pendingBytes > 0 || this.tooLong) {
+      // the line the last chunk left unfinished
+      const newline = chunk.indexOf(10);
+      if (newline < 0) {
+        this.hold(chunk);
+        this.position += chunk.length;
+        return;
+      }
+      this.hold(chunk.subarray(0, newline));
+      this.finishLine();
+      start = newline + 1;
+    }
+    const chunkOffset = this.position; // of chunk[0] in the file
+    const maxLineBytes = this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    while (start < chunk.length) {
+      this.lineStart = chunkOffset + start;
+      // A simple line is read where it lies in the chunk; any other goes through finishLine's full checks.
+      const end = this.scanner ? this.scanner.scan(chunk, start, chunk.length) : -1;
+      if (end >= 0 && end < chunk.length && end - start <= maxLineBytes && this.takeScanned(chunk, start)) {
+        start = end + 1;
+        continue;
+      }
       const newline = chunk.indexOf(10, start);
       if (newline < 0) {
         this.hold(chunk.subarray(start));
-        this.position += chunk.length - start;
-        return;
+        break;
       }
       this.hold(chunk.subarray(start, newline));
-      this.position += newline - start;
       this.finishLine();
-      this.position += 1;
-      this.lineStart = this.position;
       start = newline + 1;
     }
+    this.position = chunkOffset + chunk.length;
   }
 
   end(): void {
@@ -190,6 +250,7 @@ export class Indexer {
     if (this.pendingBytes > 0 || this.tooLong) {
       this.finishLine();
     }
+    this.shapes.countInto(this.detector);
   }
 
   /** This indexer's facts, to hand to the indexer of the file's first part. */
@@ -232,6 +293,12 @@ export class Indexer {
    * id anywhere in the file, nor another made-up one.
    */
   private assignIds(): void {
+    this.ids.length = 0;
+    if (allDistinct(this.rawIds)) {
+      // every row has an id of its own: nothing to make up
+      for (const raw of this.rawIds) this.ids.push(raw as string);
+      return;
+    }
     const real = new Set<string>();
     for (const raw of this.rawIds) if (raw !== undefined) real.add(raw);
     const taken = new Map<string, number>();
@@ -276,8 +343,6 @@ export class Indexer {
   }
 
   private finishLine(): void {
-    this.lineNumber += 1;
-    const line = this.lineNumber;
     let offset = this.lineStart;
     let length = this.pendingBytes;
     const tooLong = this.tooLong;
@@ -285,6 +350,9 @@ export class Indexer {
     this.pending = [];
     this.pendingBytes = 0;
     this.tooLong = false;
+    if (!tooLong && this.scanner && this.scanner.scan(bytes, 0, length) === length && this.takeScanned(bytes, 0)) return;
+    this.lineNumber += 1;
+    const line = this.lineNumber;
 
     if (tooLong) {
       this.nonBlankLines += 1; // a line lost: counted among the skipped lines, never "0 bad lines"
@@ -348,6 +416,53 @@ export class Indexer {
     this.lines.push(line);
     this.rawIds.push(rawIdOf(content, written.numberAtPath));
     this.hashes.push(this.hashes.empty ? undefined : digestBytes(bytes));
+  }
+
+  /**
+   * Takes the line the scanner just read (starting at `start` of `buf`, at this.lineStart in the file): the row's
+   * roles read by the one rule (readRowContent) from the values of the keys a role may read, and its findings
+   * reported, as for a parsed line; a row shaped like one read before with no finding is known by its shape.
+   * False, with nothing done, for a line with bytes that are not UTF-8 (the full check reports where) or a key
+   * the scanner must not set.
+   */
+  private takeScanned(buf: Buffer, start: number): boolean {
+    const scanner = this.scanner as LineScanner;
+    const end = scanner.contentEnd;
+    if (scanner.high && !isUtf8(buf.subarray(start, end))) return false;
+    if (!this.shapes.measure(buf, scanner, start)) return false;
+    this.lineNumber += 1;
+    this.nonBlankLines += 1;
+    const line = this.lineNumber;
+    let rawId: string | undefined;
+    const known = this.shapes.known();
+    if (known) {
+      known.rows++;
+      rawId = known.id < 0 ? undefined : this.shapes.idAt(buf, scanner, known.id);
+    } else {
+      const row = this.shapes.row(buf, scanner);
+      this.detector.observe(row);
+      const content = readRowContent(row, this.options.mapping);
+      let numberWritten: string | undefined;
+      if (content.id.usable && typeof content.id.value === 'number') {
+        // the digits as written: the scanner proved no key is written twice, so the value read is the one there
+        numberWritten = readWrittenJson(buf.toString('utf8', start, end), fieldPath(row, content.id.key as string)).numberAtPath;
+      }
+      const findings = this.findings.length;
+      reportRowContent(this.findingList, line, row, content, this.options.mapping, this.file);
+      let models = false;
+      for (const model in content.outputTexts) {
+        this.models.add(model);
+        models = true;
+      }
+      if (this.findings.length === findings && !models) this.shapes.remember(row, content.id);
+      rawId = rawIdOf(content, numberWritten);
+    }
+    this.offsets.push(this.lineStart);
+    this.lengths.push(end - start);
+    this.lines.push(line);
+    this.rawIds.push(rawId);
+    this.hashes.push(this.hashes.empty ? undefined : digestBytes(buf.subarray(start, end)));
+    return true;
   }
 
   /** An info finding on line 1 about the whole file (its encoding or compression). */
