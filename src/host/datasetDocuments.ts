@@ -15,9 +15,12 @@ export function isJsonlTakenForJson(document: vscode.TextDocument): boolean {
   return looksLikeJsonl(document.getText(new vscode.Range(0, 0, Math.min(document.lineCount, 50), 0)));
 }
 
+/** VS Code hands extensions no document for a file larger than this. */
+const EXTENSION_DOCUMENT_LIMIT_BYTES = 50 * 1024 * 1024;
+
 /**
- * The active tab's file when it is a dataset VS Code gave extensions no document for (a file over its
- * 50 MB limit opens in an editor all the same): the session manager says so and offers the panel.
+ * The active tab's file when it is a dataset with no document (yet: a tab opens before its document
+ * reaches extensions). `datasetSizeOverLimit` tells a file VS Code gives extensions no document for.
  */
 export function datasetTabWithoutDocument(): vscode.Uri | undefined {
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
@@ -26,4 +29,19 @@ export function datasetTabWithoutDocument(): vscode.Uri | undefined {
   if (isSidecarFile(uri.fsPath) || !isDatasetFileName(uri.fsPath)) return undefined;
   const key = uri.toString();
   return vscode.workspace.textDocuments.some((d) => d.uri.toString() === key) ? undefined : uri;
+}
+
+/**
+ * The file's size when it is over VS Code's 50 MB limit for extensions and still has no document: it opens
+ * in an editor all the same, so the session manager says why inline scores are unavailable and offers the panel.
+ */
+export async function datasetSizeOverLimit(uri: vscode.Uri): Promise<number | undefined> {
+  let size: number;
+  try {
+    size = (await vscode.workspace.fs.stat(uri)).size;
+  } catch {
+    return undefined;
+  }
+  const key = uri.toString();
+  return size > EXTENSION_DOCUMENT_LIMIT_BYTES && !vscode.workspace.textDocuments.some((d) => d.uri.toString() === key) ? size : undefined;
 }

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
-import { datasetTabWithoutDocument, isDatasetDocument, isJsonlTakenForJson } from './datasetDocuments';
+import { datasetSizeOverLimit, datasetTabWithoutDocument, isDatasetDocument, isJsonlTakenForJson } from './datasetDocuments';
 import { Views } from './ids';
 import type { ReviewFeatures } from './reviewFeatures';
 import { showError } from './surfaces';
@@ -48,19 +48,22 @@ export function activateLazily(context: vscode.ExtensionContext, activateStarted
     }, { webviewOptions: { retainContextWhenHidden: true } }),
   );
   // A dataset open at activation (what activates us, usually) is a use: load just after activate() returns.
-  const openAtActivation = vscode.workspace.textDocuments.some(isReviewDocument) || datasetTabWithoutDocument() !== undefined;
-  if (openAtActivation) lazy.loadSoon('a dataset open at activation');
+  if (vscode.workspace.textDocuments.some(isReviewDocument)) lazy.loadSoon('a dataset open at activation');
   else {
+    // A dataset over VS Code's 50 MB limit has a tab and no document: the session manager tells the user so.
+    const largeTab = (reason: string) => {
+      const uri = datasetTabWithoutDocument();
+      if (uri) void datasetSizeOverLimit(uri).then((size) => size !== undefined && lazy.loadSoon(reason));
+    };
     const watchers = vscode.Disposable.from(
       vscode.workspace.onDidOpenTextDocument((document) => {
         if (isReviewDocument(document)) lazy.loadSoon('a dataset opened');
       }),
-      vscode.window.tabGroups.onDidChangeTabs(() => {
-        if (datasetTabWithoutDocument()) lazy.loadSoon('a dataset opened');
-      }),
+      vscode.window.tabGroups.onDidChangeTabs(() => largeTab('a dataset over 50 MB opened')),
     );
     lazy.onLoad(() => watchers.dispose());
     context.subscriptions.push(watchers);
+    largeTab('a dataset over 50 MB open at activation');
   }
   lazy.activateMs = performance.now() - activateStarted;
 }

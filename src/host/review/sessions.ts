@@ -8,10 +8,7 @@ import { DatasetSession, type SessionChange } from './session';
 import { Debouncer } from '../debounce';
 import { Disposable } from '../dispose';
 import { showError, showInfo } from '../surfaces';
-import { datasetTabWithoutDocument, isDatasetDocument, isJsonlTakenForJson } from '../datasetDocuments';
-
-/** VS Code hands extensions no document for a file larger than this. */
-const EXTENSION_DOCUMENT_LIMIT_BYTES = 50 * 1024 * 1024;
+import { datasetSizeOverLimit, datasetTabWithoutDocument, isDatasetDocument, isJsonlTakenForJson } from '../datasetDocuments';
 
 /** Debounce of re-indexing while the user types. */
 const TYPING_DEBOUNCE_MS = 300;
@@ -146,13 +143,8 @@ export class SessionManager extends Disposable implements vscode.Disposable {
     if (!uri) return;
     const key = uri.toString();
     if (this.largeNoticed.has(key) || this.sessions.has(key)) return;
-    let size: number;
-    try {
-      size = (await vscode.workspace.fs.stat(uri)).size;
-    } catch {
-      return;
-    }
-    if (size <= EXTENSION_DOCUMENT_LIMIT_BYTES || vscode.workspace.textDocuments.some((d) => d.uri.toString() === key)) return;
+    const size = await datasetSizeOverLimit(uri);
+    if (size === undefined) return;
     this.largeNoticed.add(key);
     const open = 'Open in PiSAR Panel';
     const name = uri.path.split('/').pop();
