@@ -215,7 +215,7 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
       const embedder = new LocalEmbedder({ model, isLocalFolder: true, dtype, modelCacheDir: tmp.dir, workers: 1, threadsPerWorker: 1, batchSize: 8 });
       try {
         const vectors: number[][] = [];
-        await embedder.computeEmbeddings(texts, (start, computed) => computed.forEach((v, i) => (vectors[start + i] = [...v])), {});
+        await embedder.computeEmbeddings(texts, (positions, computed) => computed.forEach((v, i) => (vectors[positions[i]] = [...v])), {});
         return { runtime: embedder.runtime, vectors };
       } finally {
         await embedder.dispose();
@@ -239,7 +239,7 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
       // Queued behind an earlier call's batches and ahead of a later call's, as a run's windows follow each other.
       const texts = (what: string) => Array.from({ length: 400 }, (_, i) => `${what} text number ${i}`);
       const earlier = embedder.computeEmbeddings(texts('an earlier'), () => undefined, {});
-      let sink: ((start: number, vectors: Float32Array[]) => void) | undefined = () => undefined;
+      let sink: ((positions: readonly number[], vectors: Float32Array[]) => void) | undefined = () => undefined;
       const firstSink = new WeakRef(sink);
       const first = embedder.computeEmbeddings(['the call in the middle, one text'], sink, {});
       sink = undefined;
@@ -252,6 +252,29 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
       assert.equal(laterDone, false, 'the later call still runs (the queue is busy)');
       assert.equal(firstSink.deref(), undefined, "the finished call's sink is released");
       await later;
+    } finally {
+      await embedder.dispose();
+    }
+  });
+
+  it('runs the texts of a call in batches sorted by their real word-piece counts across the whole call, as the fastest raw layout', async () => {
+    const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
+    const { BertWordPieceTokenizer } = await import('../../src/core/scoring/bertTokenizer');
+    const tokenizer = BertWordPieceTokenizer.fromTokenizerJson(JSON.parse(readFileSync(path.join(TINY, 'tokenizer.json'), 'utf8')))!;
+    // Lengths a cheap estimate gets wrong: long rare words break into many word pieces, common ones are one each.
+    const words = ['the', 'cup', 'moved', 'antidisestablishmentarianism', 'left', 'pneumonoultramicroscopic', 'because', 'zygomorphically', 'it', 'was'];
+    const texts = Array.from({ length: 300 }, (_, i) => Array.from({ length: 1 + ((i * 7) % 23) }, (_, k) => words[(i * 3 + k * (i % 5 + 1)) % words.length]).join(' ') + ` ${i}`);
+    const lengths = texts.map((t) => tokenizer.encode(t).ids.length + 2).sort((a, b) => a - b);
+    const batch = 8;
+    let run = 0;
+    for (let i = 0; i < lengths.length; i += batch) run += lengths[Math.min(i + batch, lengths.length) - 1] * (Math.min(i + batch, lengths.length) - i);
+    const embedder = new LocalEmbedder({ model: TINY, isLocalFolder: true, dtype: 'fp32', modelCacheDir: tmp.dir, workers: 2, threadsPerWorker: 1, batchSize: batch });
+    try {
+      const seen: number[] = [];
+      await embedder.computeEmbeddings(texts, (positions) => seen.push(...positions), {});
+      assert.deepEqual(seen.sort((a, b) => a - b), texts.map((_, i) => i), 'every text handed over once');
+      assert.equal(embedder.wordPieces.read, lengths.reduce((a, b) => a + b, 0));
+      assert.equal(embedder.wordPieces.run, run, `the positions run (padding included) are those of batches of ${batch} over the whole call sorted by length`);
     } finally {
       await embedder.dispose();
     }

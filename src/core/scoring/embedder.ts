@@ -32,7 +32,10 @@ export interface TextFacts {
 
 /** A source of unit-length text embeddings; the scorer adds dedupe, ordering and the disk cache. */
 export interface Embedder {
-  /** Embeds `texts` (already deduplicated and sorted by length), handing over each finished slice (with its facts, where the embedder knows them). */
-  computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void>;
+  /**
+   * Embeds `texts` (already deduplicated and sorted by estimated length), handing over each finished part: the
+   * positions in `texts` it holds, their vectors and (where the embedder knows them) their facts.
+   */
+  computeEmbeddings(texts: readonly string[], sink: (positions: readonly number[], vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void>;
   dispose(): Promise<void>;
 }

@@ -77,31 +77,28 @@ function closeWorker(worker: Worker): Promise<void> {
 interface Slot {
   worker: Worker;
   inFlight: number;
-  /** Batches this worker has run. */
+  /** Jobs (tokenise or embed) this worker has run. */
   batches: number;
   readonly order: number;
   /** Batches this worker owes: the process stays alive while any is owed. */
   owed: number;
 }
 
-interface Embedded {
-  vectors: Float32Array[];
-  facts: TextFacts[];
-}
+type Answer = Extract<WorkerToMain, { type: 'tokens' | 'result' }>;
 
 interface Pending {
-  resolve: (embedded: Embedded) => void;
+  resolve: (answer: Answer) => void;
   reject: (error: ScorerError) => void;
   onEvent?: EmbedRunOptions['onEvent'];
 }
 
-/** One batch waiting for a worker; batches of every call share one queue. */
+/** One piece of work waiting for a worker: texts to tokenise, or rows of ids to embed; jobs of every call share one queue. */
 interface Job {
-  texts: string[];
+  work: { type: 'tokenize'; texts: string[] } | { type: 'embed'; ids: Int32Array; lengths: Uint32Array };
   run: EmbedRunOptions;
-  /** True once the call that queued it failed or was cancelled: the batch is dropped unsent. */
+  /** True once the call that queued it failed or was cancelled: the job is dropped unsent. */
   dropped: () => boolean;
-  done: (embedded: Embedded) => void;
+  done: (answer: Answer) => void;
   fail: (error: ScorerError) => void;
 }
 
@@ -141,19 +138,23 @@ export class LocalEmbedder implements Embedder {
     return this.loadedOn;
   }
 
-  /** Batches run by each running worker, in start order (for tests and the benchmark). */
+  /** Word pieces the model read, and the positions it ran (padding included), over every batch so far (for tests and the benchmark). */
+  readonly wordPieces = { read: 0, run: 0 };
+
+  /** Jobs (tokenise or embed) run by each running worker, in start order (for tests and the benchmark). */
   get batchesPerWorker(): number[] {
     return [...this.slots].sort((a, b) => a.order - b.order).map((s) => s.batches);
   }
 
-  computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void> {
+  /**
+   * Two steps, as the fastest raw layout runs: the workers tokenise the call's texts (each once, in parallel), then
+   * the rows of ids, sorted by their real length across the whole call, go back to them batchSize a model call.
+   */
+  computeEmbeddings(texts: readonly string[], sink: (positions: readonly number[], vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void> {
     if (texts.length === 0) return Promise.resolve();
-    // A job is a few batches: the worker orders its texts by their real word-piece counts before it
-    // batches them (the caller's order is by an estimate), so batches carry less padding.
-    const batchSize = this.options.batchSize * BATCHES_PER_JOB;
+    const perJob = this.options.batchSize * BATCHES_PER_JOB;
     return new Promise<void>((resolve, reject) => {
       let failed = false;
-      let left = Math.ceil(texts.length / batchSize);
       const fail = (error: ScorerError): void => {
         if (failed) return;
         failed = true;
@@ -163,22 +164,68 @@ export class LocalEmbedder implements Embedder {
       const onAbort = (): void => fail(new ScorerError('cancelled', 'Scoring was cancelled.'));
       if (run.signal?.aborted) return onAbort();
       run.signal?.addEventListener('abort', onAbort, { once: true });
-      for (let start = 0; start < texts.length; start += batchSize) {
-        this.jobs.push({
-          texts: texts.slice(start, start + batchSize),
-          run,
-          dropped: () => failed,
-          done: ({ vectors, facts }) => {
-            sink(start, vectors, facts); // finished work is kept even if the run was cancelled meanwhile
+      const queue = (work: Job['work'], done: Job['done']): void => {
+        this.jobs.push({ work, run, dropped: () => failed, done, fail });
+      };
+
+      // Step 1: ids and facts of every text.
+      const tokens: Array<Extract<Answer, { type: 'tokens' }>> = [];
+      let tokenJobs = Math.ceil(texts.length / perJob);
+      for (let start = 0; start < texts.length; start += perJob) {
+        const at = start / perJob;
+        queue({ type: 'tokenize', texts: texts.slice(start, start + perJob) }, (answer) => {
+          if (answer.type !== 'tokens' || failed) return;
+          tokens[at] = answer;
+          if (--tokenJobs === 0) embedSorted();
+        });
+      }
+      this.dispatch();
+
+      // Step 2: rows sorted by length (ties in the caller's order), perJob rows a job, their vectors handed over as they come.
+      const embedSorted = (): void => {
+        const lengths = new Uint32Array(texts.length);
+        const offsets = new Uint32Array(texts.length);
+        const facts: TextFacts[] = new Array<TextFacts>(texts.length);
+        let i = 0;
+        for (const part of tokens) {
+          let offset = 0;
+          for (let k = 0; k < part.lengths.length; k++, i++) {
+            lengths[i] = part.lengths[k];
+            offsets[i] = offset;
+            offset += part.lengths[k];
+            facts[i] = { pieces: part.facts[3 * k], read: part.facts[3 * k + 1], unknown: part.facts[3 * k + 2] };
+          }
+        }
+        const partOf = (row: number): Int32Array => tokens[Math.floor(row / perJob)].ids;
+        const order = Array.from({ length: texts.length }, (_, r) => r).sort((a, b) => lengths[a] - lengths[b] || a - b);
+        let left = Math.ceil(texts.length / perJob);
+        for (let start = 0; start < order.length; start += perJob) {
+          const rows = order.slice(start, start + perJob);
+          let total = 0;
+          for (const r of rows) total += lengths[r];
+          const ids = new Int32Array(total);
+          const rowLengths = new Uint32Array(rows.length);
+          let at = 0;
+          rows.forEach((r, k) => {
+            ids.set(partOf(r).subarray(offsets[r], offsets[r] + lengths[r]), at);
+            at += lengths[r];
+            rowLengths[k] = lengths[r];
+          });
+          this.wordPieces.read += total;
+          queue({ type: 'embed', ids, lengths: rowLengths }, (answer) => {
+            if (answer.type !== 'result') return;
+            this.wordPieces.run += answer.slots;
+            const vectors = rows.map((_, k) => answer.data.subarray(k * answer.dim, (k + 1) * answer.dim));
+            sink(rows, vectors, rows.map((r) => facts[r])); // finished work is kept even if the run was cancelled meanwhile
             if (!failed && --left === 0) {
               run.signal?.removeEventListener('abort', onAbort);
               resolve();
             }
-          },
-          fail,
-        });
-      }
-      this.dispatch();
+          });
+        }
+        tokens.length = 0;
+        this.dispatch();
+      };
     });
   }
 
@@ -209,12 +256,12 @@ export class LocalEmbedder implements Embedder {
       const job = this.takeJob();
       const target = slot;
       target.inFlight++;
-      this.send(target, job.texts, job.run).then(
-        (embedded) => {
+      this.send(target, job.work, job.run).then(
+        (answer) => {
           target.inFlight--;
           target.batches++;
           if (!this.modelReady) this.modelReady = true;
-          job.done(embedded);
+          job.done(answer);
           this.dispatch();
         },
         (error: ScorerError) => {
@@ -281,14 +328,15 @@ export class LocalEmbedder implements Embedder {
     return slot;
   }
 
-  private send(slot: Slot, texts: string[], run: EmbedRunOptions): Promise<Embedded> {
+  private send(slot: Slot, work: Job['work'], run: EmbedRunOptions): Promise<Answer> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onEvent: run.onEvent });
       owe(slot);
-      const message: MainToWorker = { type: 'embed', id, texts };
-      slot.worker.postMessage(message);
-    }).finally(() => paid(slot)) as Promise<Embedded>;
+      const message: MainToWorker = { ...work, id };
+      // The ids go to the worker, not a copy of them.
+      slot.worker.postMessage(message, work.type === 'embed' ? [work.ids.buffer as ArrayBuffer, work.lengths.buffer as ArrayBuffer] : undefined);
+    }).finally(() => paid(slot));
   }
 
   private onMessage(message: WorkerToMain): void {
@@ -316,14 +364,7 @@ export class LocalEmbedder implements Embedder {
       void this.stopWorkers();
       return;
     }
-    if (message.type !== 'result') return;
-    const vectors: Float32Array[] = [];
-    const facts: TextFacts[] = [];
-    for (let i = 0; 3 * i < message.facts.length; i++) {
-      vectors.push(message.data.subarray(i * message.dim, (i + 1) * message.dim));
-      facts.push({ pieces: message.facts[3 * i], read: message.facts[3 * i + 1], unknown: message.facts[3 * i + 2] });
-    }
-    pending.resolve({ vectors, facts });
+    pending.resolve(message);
   }
 
   private onWorkerGone(slot: Slot, reason: string): void {

@@ -137,7 +137,7 @@ export class RemoteEmbedder implements Embedder {
     }
   }
 
-  async computeEmbeddings(texts: readonly string[], sink: (start: number, vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void> {
+  async computeEmbeddings(texts: readonly string[], sink: (positions: readonly number[], vectors: Float32Array[]) => void, run: EmbedRunOptions): Promise<void> {
     const client = await this.getClient();
     await this.readInfo(run.signal);
     const { concurrency } = this.options;
@@ -151,7 +151,8 @@ export class RemoteEmbedder implements Embedder {
         next += this.limit.size;
         // OpenAI rejects an empty string (a model may well answer nothing); a space embeds as "no content".
         const input = texts.slice(start, start + this.limit.size).map((t) => (t === '' ? ' ' : t));
-        sink(start, await this.embedBatch(client, input, run, origin));
+        const vectors = await this.embedBatch(client, input, run, origin);
+        sink(vectors.map((_, i) => start + i), vectors);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, () => lane().catch((error: unknown) => {

@@ -336,11 +336,11 @@ class EmbeddingScorer implements Scorer {
       this.embedder = undefined;
       throw error;
     }
-    await embedder.computeEmbeddings(missing.map((m) => m.text), (start, computed, facts) => {
+    await embedder.computeEmbeddings(missing.map((m) => m.text), (positions, computed, facts) => {
       this.width ??= commonWidth(computed);
       const entries: CacheEntry[] = [];
       computed.forEach((vector, i) => {
-        const m = missing[start + i];
+        const m = missing[positions[i]];
         // An unusable vector is never cached or compared: the pairs holding this text fail, the rest go on.
         const problem = embeddingProblem(vector, this.width);
         if (problem !== undefined) {

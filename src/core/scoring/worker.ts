@@ -233,54 +233,100 @@ function prepare(model: LoadedModel, text: string): Prepared {
 // Ids are below 2^31: on a little-endian machine each int64 is written as its low 32 bits (the high ones stay 0), no BigInt a token.
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-async function runBatch(model: LoadedModel, batch: readonly Prepared[], rows: readonly number[], out: { data?: Float32Array; dim: number; count: number }): Promise<void> {
-  let width = 0;
-  for (const p of batch) width = Math.max(width, p.ids.length);
-  const size = batch.length * width;
-  const ids = new BigInt64Array(size);
-  const mask = new BigInt64Array(size);
-  const low = LITTLE_ENDIAN ? new Int32Array(ids.buffer) : undefined;
-  const lengths = new Array<number>(batch.length);
-  for (let b = 0; b < batch.length; b++) {
-    const pieces = batch[b].ids;
-    const at = b * width;
-    if (low) for (let i = 0; i < pieces.length; i++) low[2 * (at + i)] = pieces[i];
-    else for (let i = 0; i < pieces.length; i++) ids[at + i] = BigInt(pieces[i]);
-    mask.fill(1n, at, at + pieces.length);
-    lengths[b] = pieces.length;
+/** The model's input tensors, allocated once and grown when a batch needs more: each batch writes into them and runs on views of them. */
+const inputs = { ids: new BigInt64Array(0), mask: new BigInt64Array(0), types: new BigInt64Array(0) };
+
+function inputsFor(size: number): typeof inputs {
+  if (inputs.ids.length < size) {
+    const capacity = Math.max(size, 2 * inputs.ids.length);
+    inputs.ids = new BigInt64Array(capacity);
+    inputs.mask = new BigInt64Array(capacity);
+    inputs.types = new BigInt64Array(capacity); // token type 0 everywhere: never written
   }
-  const dims = [batch.length, width];
+  return inputs;
+}
+
+/** Runs rows [first, first + count) of a job's ids (each row's word pieces at offsets[row]) as one batch, its unit vectors into out. */
+async function runBatch(model: LoadedModel, job: TokenJob, first: number, count: number, out: { data?: Float32Array; dim: number }): Promise<number> {
+  let width = 0;
+  for (let r = first; r < first + count; r++) width = Math.max(width, job.lengths[r]);
+  const size = count * width;
+  const { ids: idsBuffer, mask: maskBuffer, types: typesBuffer } = inputsFor(size);
+  const ids = idsBuffer.subarray(0, size);
+  const mask = maskBuffer.subarray(0, size);
+  const low = LITTLE_ENDIAN ? new Int32Array(ids.buffer, 0, 2 * size) : undefined;
+  const lengths = new Array<number>(count);
+  for (let b = 0; b < count; b++) {
+    const length = job.lengths[first + b];
+    const from = job.offsets[first + b];
+    const at = b * width;
+    if (low) {
+      for (let i = 0; i < length; i++) low[2 * (at + i)] = job.ids[from + i];
+      for (let i = length; i < width; i++) low[2 * (at + i)] = 0;
+    } else {
+      for (let i = 0; i < length; i++) ids[at + i] = BigInt(job.ids[from + i]);
+      ids.fill(0n, at + length, at + width);
+    }
+    mask.fill(1n, at, at + length);
+    mask.fill(0n, at + length, at + width);
+    lengths[b] = length;
+  }
+  const dims = [count, width];
   const feeds: Record<string, { data: BigInt64Array; dims: number[] }> = { input_ids: { data: ids, dims }, attention_mask: { data: mask, dims } };
-  if (model.inputNames.includes('token_type_ids')) feeds.token_type_ids = { data: new BigInt64Array(size), dims };
+  if (model.inputNames.includes('token_type_ids')) feeds.token_type_ids = { data: typesBuffer.subarray(0, size), dims };
   const hidden = await model.run(feeds);
   const dim = hidden.dims[2];
   out.dim ||= dim;
   if (dim !== out.dim) throw new WorkerFailure('model-corrupt', `Embedding model ${init.model} returned vectors of ${dim} and ${out.dim} numbers in one run; it is not a sentence-embedding model. Choose another model.`);
-  out.data ??= new Float32Array(out.count * dim);
+  out.data ??= new Float32Array(job.lengths.length * dim);
+  const rows = Array.from({ length: count }, (_, b) => first + b);
   meanPoolNormalised(hidden.data, hidden.dims, lengths, out.data, rows);
+  return size;
 }
 
-async function embed(texts: string[]): Promise<Extract<WorkerToMain, { type: 'result' }>> {
+/** Word-piece ids of texts, each tokenised once: the ids the model reads (concatenated) and three facts a text. */
+async function tokenize(texts: string[]): Promise<Extract<WorkerToMain, { type: 'tokens' }>> {
   loading ??= loadModel();
   const model = await loading;
   const prepared = texts.map((text) => prepare(model, text));
-  const out: { data?: Float32Array; dim: number; count: number } = { dim: 0, count: texts.length };
+  let total = 0;
+  for (const p of prepared) total += p.ids.length;
+  const ids = new Int32Array(total);
+  const lengths = new Uint32Array(texts.length);
+  const facts = new Uint32Array(3 * texts.length);
+  let at = 0;
+  prepared.forEach((p, i) => {
+    ids.set(p.ids, at);
+    at += p.ids.length;
+    lengths[i] = p.ids.length;
+    facts[3 * i] = p.pieces;
+    facts[3 * i + 1] = p.ids.length;
+    facts[3 * i + 2] = p.unknown;
+  });
+  return { type: 'tokens', id: 0, ids, lengths, facts };
+}
+
+interface TokenJob {
+  ids: Int32Array;
+  lengths: Uint32Array;
+  /** Where each row's word pieces start in ids. */
+  offsets: Uint32Array;
+}
+
+/** Embeds rows of word-piece ids in the order given (the main thread sorted them by length), batchSize rows a run. */
+async function embed(ids: Int32Array, lengths: Uint32Array): Promise<Extract<WorkerToMain, { type: 'result' }>> {
+  loading ??= loadModel();
+  const model = await loading;
+  const offsets = new Uint32Array(lengths.length);
+  for (let i = 1; i < lengths.length; i++) offsets[i] = offsets[i - 1] + lengths[i - 1];
+  const job: TokenJob = { ids, lengths, offsets };
+  const out: { data?: Float32Array; dim: number } = { dim: 0 };
   // q8 runs one text at a time: dynamic quantisation takes one scale per run (padding included), so a
   // text's vector would depend on the texts batched with it.
-  const batchSize = init.dtype === 'q8' ? 1 : Math.max(1, init.batchSize ?? texts.length);
-  // Texts with the same number of word pieces in one batch: the least padding.
-  const order = texts.map((_, i) => i).sort((a, b) => prepared[a].ids.length - prepared[b].ids.length || a - b);
-  for (let start = 0; start < order.length; start += batchSize) {
-    const rows = order.slice(start, start + batchSize);
-    await runBatch(model, rows.map((i) => prepared[i]), rows, out);
-  }
-  return {
-    type: 'result',
-    id: 0,
-    dim: out.dim,
-    data: out.data ?? new Float32Array(0),
-    facts: Uint32Array.from(prepared.flatMap((p) => [p.pieces, p.ids.length, p.unknown])),
-  };
+  const batchSize = init.dtype === 'q8' ? 1 : Math.max(1, init.batchSize ?? lengths.length);
+  let slots = 0;
+  for (let first = 0; first < lengths.length; first += batchSize) slots += await runBatch(model, job, first, Math.min(batchSize, lengths.length - first), out);
+  return { type: 'result', id: 0, dim: out.dim, data: out.data ?? new Float32Array(0), slots };
 }
 
 function post(message: WorkerToMain, transfer?: ArrayBuffer[]): void {
@@ -306,8 +352,13 @@ port?.on('message', (message: MainToWorker) => {
       return;
     }
     try {
-      const result = await embed(message.texts);
-      post({ ...result, id: message.id }, [result.data.buffer as ArrayBuffer, result.facts.buffer as ArrayBuffer]);
+      if (message.type === 'tokenize') {
+        const tokens = await tokenize(message.texts);
+        post({ ...tokens, id: message.id }, [tokens.ids.buffer as ArrayBuffer, tokens.lengths.buffer as ArrayBuffer, tokens.facts.buffer as ArrayBuffer]);
+      } else {
+        const result = await embed(message.ids, message.lengths);
+        post({ ...result, id: message.id }, [result.data.buffer as ArrayBuffer]);
+      }
     } catch (error) {
       const failure = error instanceof WorkerFailure ? error : new WorkerFailure('model-corrupt', `Embedding failed: ${error instanceof Error ? error.message : String(error)}`);
       post({ type: 'error', id: message.id, code: failure.code, message: failure.message });

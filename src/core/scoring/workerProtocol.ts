@@ -13,21 +13,26 @@ export interface WorkerInit {
   intraOpThreads: number;
   /** Word pieces kept per text (sentence-transformers' max_seq_length); read from the model's files once loaded if unset. */
   maxSeqLength?: number;
-  /** Texts per model call; a longer job is ordered by word-piece count and run in batches of this size. */
+  /** Texts per model call: an embed job's rows (ordered by length on the main thread) run in batches of this size. */
   batchSize?: number;
 }
 
 export type EmbeddingRuntime = 'onnxruntime' | 'transformers.js';
 
 export type MainToWorker =
-  | { type: 'embed'; id: number; texts: string[] }
+  /** Tokenise texts (the model loads on the first message): their ids and facts come back as 'tokens'. */
+  | { type: 'tokenize'; id: number; texts: string[] }
+  /** Embed rows of word-piece ids (each row's ids in turn, lengths[i] of them), batchSize rows a model call. */
+  | { type: 'embed'; id: number; ids: Int32Array; lengths: Uint32Array }
   /** Finish the running batch, skip queued ones, release the session and exit (terminating mid-run can abort the process). */
   | { type: 'close' };
 
 export type WorkerToMain =
   | { type: 'download'; file: string; loaded: number; total: number }
-  /** Unit vectors (dim numbers a text, in the order asked), and three facts a text (TextFacts: pieces, read, unknown). */
-  | { type: 'result'; id: number; dim: number; data: Float32Array; facts: Uint32Array }
+  /** The ids each text's model input holds ([CLS] pieces [SEP], cut), concatenated; and three facts a text (TextFacts: pieces, read, unknown). */
+  | { type: 'tokens'; id: number; ids: Int32Array; lengths: Uint32Array; facts: Uint32Array }
+  /** Unit vectors (dim numbers a row, in the order asked); slots: the positions the model ran, padding included. */
+  | { type: 'result'; id: number; dim: number; data: Float32Array; slots: number }
   /** The model loaded and its files gave the maximum length (sent when the main thread could not know it). */
   | { type: 'ready'; maxLength: number; source: MaxLengthSource }
   /** The model loaded: straight on ONNX Runtime (a BERT model on disk) or through transformers.js (a download, another tokenizer). */
