@@ -151,6 +151,18 @@ export interface ScoreView {
   readonly contradicts?: string;
   /** The contradiction check when it ran (flagged or not): P(contradiction), the flag, and the reference checked against where there are several. */
   readonly nli?: { readonly contradiction: number; readonly contradicts: boolean; readonly reference?: number };
+  /** The LLM judge's stored verdict on the output (text from a model: shown and exported as data only). */
+  readonly judge?: JudgeView;
+}
+
+/** An LLM judge's verdict as the views and exports show it: good/bad with its 1-5 rating and reason, or the failure; `stale` when made with another judge or prompt than the one in force. */
+export interface JudgeView {
+  readonly model: string;
+  readonly verdict?: 'good' | 'bad';
+  readonly rating?: number;
+  readonly reason?: string;
+  readonly error?: { readonly kind: string; readonly message: string };
+  readonly stale?: boolean;
 }
 
 export interface AnnotationView {

@@ -6,6 +6,7 @@ import { DEFAULT_JUDGE_PROMPT, parseJudgeAnswer, renderJudgePrompt } from '../..
 import { ResultsStore } from '../../src/core/store/results';
 import { DatasetReview } from '../../src/core/review/datasetReview';
 import { ReviewModel } from '../../src/core/review/reviewModel';
+import { renderRowsCsv } from '../../src/core/report/render';
 import { jsonl, makeTempDir } from '../support/files';
 import type { FakeOpenAIServer } from '../support/openaiServer';
 import { judgedDataset, judgeServer, latestResults } from '../support/judgeFixture';
@@ -98,6 +99,45 @@ describe('LLM judge (issue 24.4)', function () {
       assert.equal((await detail(4)).outputs[0].judge, 'judge judge: bad (2/5): Misses the cyclists.');
       assert.match((await detail(2)).outputs[0].judge!, /^judge judge failed: unparsable: the judge's answer is not one JSON object/);
       assert.equal((await detail(1, true)).outputs[0].judge, undefined, 'blind mode hides the verdict as it hides the score');
+    } finally {
+      await review.dataset.close();
+    }
+  });
+
+  it('exports carry the verdict as data: report --rows csv (judge:, judge_rating:, judge_reason: columns, formula-safe) and md, and the panel\'s export from the row detail', async () => {
+    server = await judgeServer();
+    const { data, config, cache, cli } = await judgedDataset(server, tmp);
+    await cli(['judge', data, '--config', config, ...cache]);
+    const csv = await cli(['report', data, '--config', config, '--rows', '--format', 'csv']);
+    assert.equal(csv.code, 0, csv.stderr);
+    const rowsBlock = csv.stdout.slice(csv.stdout.indexOf('id,line,'));
+    const [header, ...lines] = rowsBlock.trimEnd().split('\r\n');
+    assert.equal(header, 'id,line,score:m,error:m,rougeL:m,judge:m,judge_rating:m,judge_reason:m');
+    const judgeCells = (id: string) => lines.find((l) => l.startsWith(`${id},`))!.split(',').slice(5).join(',');
+    assert.equal(judgeCells('r0'), 'good,,Same reason: the crest hides traffic.');
+    // The reason is a spreadsheet formula: written as text (a leading '), never run.
+    assert.equal(judgeCells('r1'), 'bad,,"\'=HYPERLINK(""http://evil.example"",""click"")"');
+    assert.match(judgeCells('r2'), /^failed,,"?unparsable: the judge's answer is not one JSON object/);
+    assert.equal(judgeCells('r4'), 'bad,2,Misses the cyclists.');
+
+    // Under another prompt the stored verdicts are not the judge's in force: said so, not passed off as current.
+    const other = path.join(tmp.dir, 'other.json');
+    await fsp.writeFile(other, JSON.stringify({ ...JSON.parse(await fsp.readFile(config, 'utf8')), judge: { model: 'judge', prompt: 'Ref {reference} OUT<{output}> verdict?' } }));
+    const staleCsv = (await cli(['report', data, '--config', other, '--rows', '--format', 'csv'])).stdout;
+    assert.match(staleCsv, /\r\nr0,1,[^,]*,,[^,]*,stale,,Same reason: the crest hides traffic\.\r\n/);
+
+    const md = await cli(['report', data, '--config', config, '--rows']);
+    assert.match(md.stdout, /\| id \| line \| m \| judge: m \|/);
+    assert.match(md.stdout, /\| r4 \| 5 \| [0-9.]+[^|]*\| judge judge: bad \(2\/5\): Misses the cyclists\. \|/);
+
+    // The panel's export renders the row detail's cells: the same columns.
+    const review = await DatasetReview.open(data, { threshold: 0.7, models: [] });
+    try {
+      const model = new ReviewModel(() => review, () => ({ labels: [], canScore: true, blind: false }));
+      const score = (await model.rowDetail(1))!.outputs[0].score!;
+      const { text: _t, below: _b, contradicts: _w, ...cell } = score;
+      const panelCsv = renderRowsCsv({ summary: { threshold: 0.7, rowCount: 1, models: [], gaps: [] }, models: ['m'] }, [{ line: 2, id: 'r1', scores: { m: cell } }]);
+      assert.match(panelCsv, /^id,line,score:m,error:m,rougeL:m,judge:m,judge_rating:m,judge_reason:m\r\nr1,2,[-0-9.e]+,,,bad,,"'=HYPERLINK\(""http:\/\/evil\.example"",""click""\)"\r\n$/);
     } finally {
       await review.dataset.close();
     }

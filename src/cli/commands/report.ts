@@ -173,6 +173,7 @@ function reportRowOf(row: RowReport): ReportRow {
     else if (cell.status === 'unmeasurable') scores[model] = { score: null, unmeasurable: true };
     else scores[model] = { score: null };
     if (cell.answeredBy !== undefined) scores[model] = { ...scores[model], answeredBy: cell.answeredBy };
+    if (cell.judge !== undefined) scores[model] = { ...scores[model], judge: cell.judge };
   }
   return { id: row.id, line: row.line, ...(row.correctedReference !== undefined ? { correctedReference: row.correctedReference } : {}), scores };
 }

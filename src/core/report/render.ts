@@ -12,6 +12,8 @@ import { costText } from '../rules/cost';
 import type { EmbeddingOrigin } from '../store/provenance';
 import { embeddingText } from './origin';
 import { DEFAULT_CONTRADICTION_THRESHOLD } from '../rules/contradiction';
+import { judgeVerdictText } from '../rules/judgePrompt';
+import type { JudgeView } from '../../shared/protocol';
 
 /**
  * The one report renderer: the CLI's `report`, `score` and `compare`, and the panel's export all
@@ -91,6 +93,8 @@ export interface ReportCell {
   readonly answeredBy?: string;
   /** The contradiction check: P(contradiction) against the matched reference, and whether it is at or above the threshold. */
   readonly nli?: { readonly contradiction: number; readonly contradicts: boolean; readonly reference?: number };
+  /** The LLM judge's stored verdict on the output: a `judge: <model>` column (md), `judge:`/`judge_rating:`/`judge_reason:` columns (csv). */
+  readonly judge?: JudgeView;
 }
 
 export interface ReportRow {
@@ -582,6 +586,17 @@ function scoreCell(cell: ReportCell | undefined, threshold: number): string {
   return `${formatScore(cell.score, threshold, 3)}${isBelowThreshold(cell.score, threshold) ? ' ▼ below' : ''}${contradiction}${by}`;
 }
 
+/** The models some row has a judge's verdict for, in column order. */
+function judgedModels(input: ReportInput, rows: readonly ReportRow[]): string[] {
+  return input.models.filter((m) => rows.some((r) => ownValue(r.scores, m)?.judge !== undefined));
+}
+
+/** A judge cell as text (md): the verdict as every view shows it; a verdict of another judge or prompt says so. */
+function judgeCellText(j: JudgeView | undefined): string {
+  if (!j) return '';
+  return `${j.stale ? '(another judge or prompt) ' : ''}${judgeVerdictText(j) ?? ''}`;
+}
+
 /** The models some row carries an output text of, in column order. */
 function outputModels(input: ReportInput, rows: readonly ReportRow[]): string[] {
   return input.models.filter((m) => rows.some((r) => r.outputs !== undefined && ownValue(r.outputs, m) !== undefined));
@@ -593,15 +608,17 @@ function rowsTable(input: ReportInput, rows: readonly ReportRow[]): Table {
   const withAnnotations = rows.some((r) => r.annotations !== undefined);
   const t = input.summary.threshold;
   const withOutputs = outputModels(input, rows);
+  const judged = judgedModels(input, rows);
   return {
     title: `Rows (${rows.length})`,
     header: [
       'id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected reference'] : []), ...input.models,
-      ...withOutputs.map((m) => `output: ${m}`), ...(withAnnotations ? ['annotations'] : []),
+      ...judged.map((m) => `judge: ${m}`), ...withOutputs.map((m) => `output: ${m}`), ...(withAnnotations ? ['annotations'] : []),
     ],
     text: rows.map((row) => [
       row.id, String(row.line), ...(withText ? [row.input ?? '', row.reference ?? ''] : []), ...(withCorrections ? [row.correctedReference ?? ''] : []),
-      ...input.models.map((m) => scoreCell(ownValue(row.scores, m), t)), ...withOutputs.map((m) => ownValue(row.outputs ?? {}, m) ?? ''),
+      ...input.models.map((m) => scoreCell(ownValue(row.scores, m), t)), ...judged.map((m) => judgeCellText(ownValue(row.scores, m)?.judge)),
+      ...withOutputs.map((m) => ownValue(row.outputs ?? {}, m) ?? ''),
       ...(withAnnotations ? [annotationText(row)] : []),
     ]),
     values: [],
@@ -678,9 +695,12 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
   const withOutputs = outputModels(input, rows);
   // contradiction:<model> (P) and contradicts:<model> (true/false) only for models some row was checked for
   const checked = new Set(input.models.filter((m) => rows.some((r) => ownValue(r.scores, m)?.nli !== undefined)));
+  // judge:<model> (good, bad, failed; stale for another judge or prompt), judge_rating:<model> (1-5) and judge_reason:<model> (the reason, or the failure) only for judged models
+  const judged = new Set(judgedModels(input, rows));
   const header = [
     'id', 'line', ...(withText ? ['input', 'reference'] : []), ...(withCorrections ? ['corrected_reference'] : []),
-    ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`, ...(answered.has(m) ? [`answered_by:${m}`] : []), ...(checked.has(m) ? [`contradiction:${m}`, `contradicts:${m}`] : [])]),
+    ...input.models.flatMap((m) => [`score:${m}`, `error:${m}`, `rougeL:${m}`, ...(answered.has(m) ? [`answered_by:${m}`] : []), ...(checked.has(m) ? [`contradiction:${m}`, `contradicts:${m}`] : []),
+      ...(judged.has(m) ? [`judge:${m}`, `judge_rating:${m}`, `judge_reason:${m}`] : [])]),
     ...withOutputs.map((m) => `output:${m}`), ...(withAnnotations ? ['annotations'] : []),
   ];
   const values = rows.map((row) => [
@@ -689,12 +709,20 @@ export function renderRowsCsv(input: ReportInput, rows: readonly ReportRow[]): s
       const c = ownValue(row.scores, m);
       const nli = c?.stale || c?.fromFile ? undefined : c?.nli;
       return [c?.stale || c?.fromFile ? null : c?.score, c?.stale ? 'stale' : c?.fromFile ? 'from the file' : c?.error, c?.rougeL, ...(answered.has(m) ? [c?.answeredBy] : []),
-        ...(checked.has(m) ? [nli?.contradiction, nli ? String(nli.contradicts) : null] : [])];
+        ...(checked.has(m) ? [nli?.contradiction, nli ? String(nli.contradicts) : null] : []),
+        ...(judged.has(m) ? judgeCsvCells(c?.stale || c?.fromFile ? undefined : c?.judge) : [])];
     }),
     ...withOutputs.map((m) => ownValue(row.outputs ?? {}, m) ?? ''),
     ...(withAnnotations ? [annotationText(row)] : []),
   ]);
   return csvTable(header, values);
+}
+
+/** A judge cell's CSV values: the verdict word, the 1-5 rating, the reason (or the failure); csvTable makes the text formula-safe. */
+function judgeCsvCells(j: JudgeView | undefined): CsvValue[] {
+  if (!j) return [null, null, null];
+  if (j.error) return ['failed', null, `${j.error.kind}: ${j.error.message}`];
+  return [j.stale ? 'stale' : j.verdict, j.rating, j.reason];
 }
 
 /** The summary as CSV: one row per model, with the gap to every other model. */

@@ -7,6 +7,7 @@ import type { JudgeCell } from './metricRanking';
 import { TokenIds } from './rougeL';
 import { CELL_PRESENT, computeStatistics, lengthRatio, sliceValue, StatisticsTable, type StatisticsRow } from './statistics';
 import type { HumanBandView } from '../../shared/statisticsView';
+import type { JudgeView } from '../../shared/protocol';
 import { getField, referencesOf } from '../dataset/fields';
 import { combineReferenceScores, humanAgreement, type MultiReference } from '../rules/multiReference';
 import type { ResultLookup } from './summary';
@@ -39,6 +40,8 @@ export type RowCell = (
 ) & {
   /** The model the server said answered (`response.model`), when it is not the model asked. */
   answeredBy?: string;
+  /** The LLM judge's stored verdict on the current output (`stale` when made with another judge or prompt than the one in force). */
+  judge?: JudgeView;
 };
 
 /** A cell's contradiction check, as report --rows and every export show it. */
@@ -52,6 +55,14 @@ export interface RowNli {
 export function rowNliOf(r: StoredResult, contradictionThreshold?: number): RowNli | undefined {
   if (!r.nli) return undefined;
   return { contradiction: r.nli.contradiction, contradicts: contradicts(r, contradictionThreshold), ...(r.nli.reference !== undefined ? { reference: r.nli.reference } : {}) };
+}
+
+/** A stored verdict as report --rows and every export show it (the reason as the judge wrote it: each surface escapes it). */
+export function rowJudgeOf(j: JudgeResult, stale = false): JudgeView {
+  return {
+    model: j.model, ...(j.verdict ? { verdict: j.verdict } : {}), ...(j.rating !== undefined ? { rating: j.rating } : {}), ...(j.reason !== undefined ? { reason: j.reason } : {}),
+    ...(j.error ? { error: { kind: j.error.kind, message: j.error.message } } : {}), ...(stale ? { stale: true } : {}),
+  };
 }
 
 /** The dataset as the report reads it: the index, and its rows parsed in order. */
@@ -170,6 +181,8 @@ export function rowReports(
       const column = statisticsRows?.column(model);
       const lexical = column && column.flags[i] & CELL_PRESENT ? column.rougeL[i] : Number.NaN;
       if (cell.status === 'scored' && lexical === lexical) cell.rougeL = lexical;
+      // The verdict on a current output (the statistics, when read, say whether it is the judge and prompt in force).
+      if (result?.judge && result.output !== undefined && !result.error && cell.status !== 'stale' && cell.status !== 'from-file') cell.judge = rowJudgeOf(result.judge, column?.judge.get(i)?.state === 'stale');
       cells[model] = cell;
     }
     const corrected = corrections?.get(ids[i]);

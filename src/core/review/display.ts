@@ -1,7 +1,7 @@
 /** How review facts read for a person, alike in the editor, the panel and the CLI. Pure: no vscode. */
 import type { ModelResultState } from './datasetReview';
 import { resultStatus, unmeasurableNote } from '../rules/rules';
-import type { StoredResult, JudgeResult } from '../store/results';
+import type { StoredResult } from '../store/results';
 
 /** Why a stored output has no score, as the editor and the panel say it. */
 export interface NoScore {
@@ -85,12 +85,3 @@ export function matchedReferenceText(r: Pick<StoredResult, 'referenceScores' | '
   return `${r.multiReference === 'mean' ? 'mean over' : 'best of'} ${r.referenceScores.length} references: matched #${r.matchedReference + 1} (${each})`;
 }
 
-/**
- * The LLM judge's verdict on an output as every view shows it: "judge gpt-4o: bad (2/5): Misses the key reason."
- * or "judge gpt-4o failed: unparsable: …". Plain text: the reason is a model's words, escaped by each surface.
- */
-export function judgeVerdictText(j: Pick<JudgeResult, 'model' | 'verdict' | 'rating' | 'reason' | 'error'> | undefined): string | undefined {
-  if (!j) return undefined;
-  if (j.error) return `judge ${j.model} failed: ${j.error.kind}: ${j.error.message}`;
-  return `judge ${j.model}: ${j.verdict}${j.rating !== undefined ? ` (${j.rating}/5)` : ''}${j.reason ? `: ${j.reason}` : ''}`;
-}

@@ -1,5 +1,5 @@
 import { dict } from '../security/ownKeys';
-import { rowNliOf } from '../report/rows';
+import { rowJudgeOf, rowNliOf } from '../report/rows';
 import { contradictionText, contradicts } from '../rules/contradiction';
 import { scoreHistogram } from '../report/histogram';
 import type { DatasetRow } from '../dataset/types';
@@ -22,7 +22,8 @@ import type {
   SummaryView,
 } from '../../shared/protocol';
 import type { DatasetReview, ModelResultState, PlacedAnnotation } from './datasetReview';
-import { compactModelNames, embeddingModelName, judgeVerdictText, matchedReferenceText, noScore } from './display';
+import { compactModelNames, embeddingModelName, matchedReferenceText, noScore } from './display';
+import { judgeVerdictText } from '../rules/judgePrompt';
 import { formatScore, isBelowThreshold, isNotScored } from '../rules/rules';
 import { readRowsInBlocks } from './rowBlocks';
 import { foldCase, rowSearchText, TextIndex } from './textIndex';
@@ -483,6 +484,7 @@ export function scoreView(r: ModelResultState, threshold: number, scoringFailure
     ...(r.fromFile ? { fromFile: true } : {}),
     ...(score !== undefined && !r.stale && contradicts(r.result, contradictionThreshold) ? { contradicts: contradictionText(r.result, contradictionThreshold) } : {}),
     ...(score !== undefined && !r.stale && r.result.nli ? { nli: rowNliOf(r.result, contradictionThreshold)! } : {}),
+    ...(!r.stale && !r.fromFile && r.result.output !== undefined && !r.result.error && r.result.judge ? { judge: rowJudgeOf(r.result.judge) } : {}),
   };
 }
 

@@ -124,3 +124,13 @@ export interface JudgeIdentity {
 export function isCurrentJudgement(judge: { readonly model: string; readonly modelId: string; readonly promptHash: string; readonly error?: unknown } | undefined, model: JudgeIdentity, promptHash: string): boolean {
   return judge !== undefined && judge.error === undefined && judge.model === model.name && judge.modelId === model.model && judge.promptHash === promptHash;
 }
+
+/**
+ * The LLM judge's verdict on an output as every view shows it: "judge gpt-4o: bad (2/5): Misses the key reason."
+ * or "judge gpt-4o failed: unparsable: …". Plain text: the reason is a model's words, escaped by each surface.
+ */
+export function judgeVerdictText(j: { readonly model: string; readonly verdict?: 'good' | 'bad'; readonly rating?: number; readonly reason?: string; readonly error?: { readonly kind: string; readonly message: string } } | undefined): string | undefined {
+  if (!j) return undefined;
+  if (j.error) return `judge ${j.model} failed: ${j.error.kind}: ${j.error.message}`;
+  return `judge ${j.model}: ${j.verdict}${j.rating !== undefined ? ` (${j.rating}/5)` : ''}${j.reason ? `: ${j.reason}` : ''}`;
+}
