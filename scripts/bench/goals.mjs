@@ -22,7 +22,8 @@ export function goalLines(root, since) {
     const { peak } = scorer;
     lines.push(`  machine's measured peak: ${fmt(peak.gflops, 0)} GFLOP/s fp32, ${fmt(peak.int8Gops, 0)} GOP/s int8 (${peak.describe})`);
     for (const r of scorer.results) {
-      lines.push(`  23.1 scorer ${r.dtype}: CLI / best raw ONNX Runtime ${fmt(r.ratios.cliOverRaw)} wall, ${fmt(r.ratios.cliOverRawCpu)} per CPU-second (goal >= 0.9: ${verdict(r.ratios.cliOverRaw >= 0.9 && r.ratios.cliOverRawCpu >= 0.9)}); CLI / naive loop ${fmt(r.ratios.cliOverNaive)} wall, ${fmt(r.ratios.cliOverNaiveCpu)} per CPU-second (goal >= 3: ${verdict(r.ratios.cliOverNaive >= 3 && r.ratios.cliOverNaiveCpu >= 3)}); raw at ${fmt(100 * r.shareOfPeak, 1)}% of the measured peak; load ${r.loadAverage.join(' ')}`);
+      const layout = r.padding ? ` (raw: ${r.padding.rawLayout}${r.rawBatched ? `; CLI / raw batched ${fmt(r.ratios.cliOverRawBatched)} wall, ${fmt(r.ratios.cliOverRawBatchedCpu)} per CPU-second` : ''}; padding raw ${fmt(100 * r.padding.raw, 2)}%, CLI ${fmt(100 * r.padding.product, 2)}%)` : '';
+      lines.push(`  23.1 scorer ${r.dtype}${layout}: CLI / best raw ONNX Runtime ${fmt(r.ratios.cliOverRaw)} wall, ${fmt(r.ratios.cliOverRawCpu)} per CPU-second (goal >= 0.9: ${verdict(r.ratios.cliOverRaw >= 0.9 && r.ratios.cliOverRawCpu >= 0.9)}); CLI / naive loop ${fmt(r.ratios.cliOverNaive)} wall, ${fmt(r.ratios.cliOverNaiveCpu)} per CPU-second (goal >= 3: ${verdict(r.ratios.cliOverNaive >= 3 && r.ratios.cliOverNaiveCpu >= 3)}); raw at ${fmt(100 * r.shareOfPeak, 1)}% of the measured peak; load ${r.loadAverage.join(' ')}`);
     }
   } else notRun('23.1 scorer', 'scorer.bench.mjs');
   const report = fresh(root, 'report', since);

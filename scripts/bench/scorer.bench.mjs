@@ -1,11 +1,16 @@
 // Scoring throughput on a model with exactly all-MiniLM-L6-v2's shape (random weights, built on demand),
 // 2,644 distinct rationale-length texts (the sample's texts with variations), in one run, by rounds:
 //   (a) raw onnxruntime-node session.run on the same deduplicated, pre-tokenised, length-sorted batches
-//       of 32 (the fastest of three thread layouts, picked in a first pass): the runtime's limit
+//       of 32 (the fastest of three thread layouts, picked in a first pass): the runtime's limit. For q8 the
+//       product runs one text per run (dynamic quantisation takes one scale per run, padding included, so a
+//       batch would change each text's vector): (a) is then the raw one-text-per-run layout on every core, and
+//       the raw batched figure is printed beside it
 //   (b) the CLI end to end, as a user runs it: `pisar-review score` on a dataset whose rows hold the
 //       texts as reference rationales and precomputed outputs, fresh cache (process start, model load,
 //       dataset read, tokenising, workers, results written: all of it counted)
-//   (c) a naive loop: the transformers.js pipeline called once per text with default options (every 4th text)
+//   (c) a naive loop, as a user writes it: pipeline('feature-extraction', model, { dtype }) with its default
+//       session options (ONNX Runtime's own thread count), then one call per text with mean pooling and
+//       normalisation; every text (PISAR_BENCH_NAIVE_STRIDE=k times only every k-th, the rate is per text)
 // Each round runs all three in turn (order alternating), so load from other processes hits them alike;
 // ratios are medians over rounds. Then: a re-score (must compute nothing), and a check that scores of
 // large batches equal, bit for bit, scores computed one text at a time. fp32 (and q8 if asked).
@@ -25,7 +30,7 @@ const require = createRequire(import.meta.url);
 const TEXTS = Number(process.env.PISAR_BENCH_TEXTS) || 2644; // the size of the measurement in issue 13
 const BATCH = 32;
 const ROUNDS = Number(process.env.PISAR_BENCH_ROUNDS) || 3;
-const NAIVE_STRIDE = 6;
+const NAIVE_STRIDE = Math.max(1, Number(process.env.PISAR_BENCH_NAIVE_STRIDE) || 1);
 
 const runCli = (args) => runCliIn(root, args);
 const scorerModule = join(root, 'out', 'src', 'core', 'scoring', 'scorer.js');
@@ -33,7 +38,8 @@ if (!existsSync(scorerModule)) {
   console.error(`${scorerModule} is missing: compile first (npx tsc -p tsconfig.test.json, or npm run bench).`);
   process.exit(2);
 }
-const { createScorer } = require(scorerModule);
+const { createScorer, estimateTokens } = require(scorerModule);
+const { LocalEmbedder } = require(join(root, 'out', 'src', 'core', 'scoring', 'localEmbedder.js'));
 const ort = require('onnxruntime-node');
 const transformers = await import('@huggingface/transformers');
 
@@ -163,16 +169,11 @@ async function measuredPeak() {
   return out;
 }
 
-async function benchDtype(dtype, modelDir, texts) {
-  const modelFile = join(modelDir, 'onnx', dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx');
-  // Pre-tokenise once, deduplicate, sort by token count, batch: exactly what the runtime needs, nothing more.
-  const tokenizer = await transformers.AutoTokenizer.from_pretrained(modelDir);
-  const unique = [...new Set(texts)];
-  const encoded = unique.map((text) => Object.assign(tokenizer(text, { truncation: true, max_length: 256 }).input_ids.data, { text })).sort((a, b) => a.length - b.length);
-  const realTokens = encoded.reduce((n, ids) => n + ids.length, 0);
+/** Length-sorted id rows in batches of `size`, padded to each batch's longest row: the raw runtime's input. */
+function batchesOf(encoded, size) {
   const batches = [];
-  for (let i = 0; i < encoded.length; i += BATCH) {
-    const group = encoded.slice(i, i + BATCH);
+  for (let i = 0; i < encoded.length; i += size) {
+    const group = encoded.slice(i, i + size);
     const cols = group.at(-1).length;
     const ids = new BigInt64Array(group.length * cols);
     const mask = new BigInt64Array(group.length * cols);
@@ -180,8 +181,23 @@ async function benchDtype(dtype, modelDir, texts) {
       ids.set(row, r * cols);
       mask.fill(1n, r * cols, r * cols + row.length);
     });
-    batches.push({ rows: group.length, cols, ids, mask, types: new BigInt64Array(group.length * cols), texts: group.map((row) => row.text) });
+    batches.push({ rows: group.length, cols, ids, mask, types: new BigInt64Array(group.length * cols) });
   }
+  return batches;
+}
+
+async function benchDtype(dtype, modelDir, texts) {
+  const modelFile = join(modelDir, 'onnx', dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx');
+  // Pre-tokenise once, deduplicate, sort by token count, batch: exactly what the runtime needs, nothing more.
+  const tokenizer = await transformers.AutoTokenizer.from_pretrained(modelDir);
+  const unique = [...new Set(texts)];
+  const encoded = unique.map((text) => Object.assign(tokenizer(text, { truncation: true, max_length: 256 }).input_ids.data, { text })).sort((a, b) => a.length - b.length);
+  const realTokens = encoded.reduce((n, ids) => n + ids.length, 0);
+  const batched = batchesOf(encoded, BATCH);
+  // q8: the product's layout is one text per run; that is the raw figure it is held to, the batched one printed beside it.
+  const batches = dtype === 'q8' ? batchesOf(encoded, 1) : batched;
+  const rawPadding = 1 - realTokens / batches.reduce((n, b) => n + b.rows * b.cols, 0);
+  const layoutNote = dtype === 'q8' ? 'one text per run' : `length-sorted batches of ${BATCH}`;
 
   // First pass: the raw layouts on all batches, to pick the fastest (the runtime's limit for (a)).
   const workerCount = availableParallelism();
@@ -203,6 +219,28 @@ async function benchDtype(dtype, modelDir, texts) {
       fastest = { name, runner: r };
     } else await r.close();
   }
+  // q8 batched (not batch-independent): what the runtime would reach if the product batched q8 as it does fp32.
+  let rawBatchedRate;
+  if (dtype === 'q8') {
+    const r = await rawWorkers(modelFile, workerCount);
+    await r.run(batched.slice(0, workerCount));
+    const t = await timed(() => r.run(batched));
+    rawBatchedRate = { rate: (unique.length / t.ms) * 1000, cpuRate: (unique.length / t.cpuMs) * 1000 };
+    await r.close();
+  }
+
+  // The product's own layout, measured by its embedder on the same texts: the share of the positions it ran that were padding.
+  const productPadding = await (async () => {
+    const embedder = new LocalEmbedder({ model: modelDir, isLocalFolder: true, dtype, modelCacheDir: join(tmpdir(), 'pisar-bench-none'), workers: workerCount, threadsPerWorker: 1, batchSize: BATCH });
+    try {
+      const byEstimate = [...unique].sort((x, y) => estimateTokens(x) - estimateTokens(y) || x.length - y.length); // as the scorer hands them over
+      await embedder.computeEmbeddings(byEstimate, () => undefined, {});
+      return 1 - embedder.wordPieces.read / embedder.wordPieces.run;
+    } finally {
+      await embedder.dispose();
+    }
+  })();
+  console.log(`  [${dtype}] padding: raw layout (${layoutNote}) ${(100 * rawPadding).toFixed(2)}% of the positions run, the product's ${(100 * productPadding).toFixed(2)}%`);
 
   // The dataset the CLI scores: each row a reference rationale and one precomputed output.
   const work = mkdtempSync(join(tmpdir(), 'pisar-bench-scorer-'));
@@ -246,7 +284,7 @@ async function benchDtype(dtype, modelDir, texts) {
     }
     rates.loadAverage = loadAverage();
     rounds.push(rates);
-    console.log(`  [${dtype}] round ${round + 1}: raw ${rates.raw.toFixed(0)}, CLI ${rates.cli.toFixed(0)}, naive ${rates.naive.toFixed(0)} texts/s (per CPU-second ${rates.rawCpu.toFixed(0)}, ${rates.cliCpu.toFixed(0)}, ${rates.naiveCpu.toFixed(0)}); load ${rates.loadAverage.join(' ')}`);
+    console.log(`  [${dtype}] round ${round + 1}: raw ${rates.raw.toFixed(0)}, CLI ${rates.cli.toFixed(0)}, naive ${rates.naive.toFixed(0)} texts/s (per CPU-second ${rates.rawCpu.toFixed(0)}, ${rates.cliCpu.toFixed(0)}, ${rates.naiveCpu.toFixed(0)}); CLI/raw ${(rates.cli / rates.raw).toFixed(2)} wall, ${(rates.cliCpu / rates.rawCpu).toFixed(2)} CPU; CLI/naive ${(rates.cli / rates.naive).toFixed(2)} wall, ${(rates.cliCpu / rates.naiveCpu).toFixed(2)} CPU; load ${rates.loadAverage.join(' ')}`);
   }
   await fastest.runner.close();
   await extractor.dispose?.();
@@ -258,15 +296,17 @@ async function benchDtype(dtype, modelDir, texts) {
   rmSync(join(work, 'bench.pisar-results.jsonl'), { force: true });
   const rescore = await runCli(['score', dataset, '--embedding-model', modelDir, '--embedding-dtype', dtype, '--cache-dir', keepCache, '--json']);
 
-  // Correctness: large length-sorted batches on every worker give the same scores, bit for bit, as one text at a time.
+  // Correctness: the scores of a default scorer (length-sorted batches of 32 on every worker for fp32; one text a run on every
+  // worker for q8) equal, bit for bit, those of one worker running one text at a time. For fp32 that checks batch independence;
+  // for q8, which runs one text a run in both, it checks that workers and order change nothing (batching is what q8 avoids).
   const checkPairs = [];
   for (let i = 0; i + 1 < 240; i += 2) checkPairs.push({ output: unique[(i * 37) % unique.length], reference: unique[(i * 53 + 1) % unique.length] });
-  const batched = createScorer({ provider: 'local', model: modelDir, dtype, cacheDir: join(work, 'check-a') });
+  const defaults = createScorer({ provider: 'local', model: modelDir, dtype, cacheDir: join(work, 'check-a') });
   const single = createScorer({ provider: 'local', model: modelDir, dtype, cacheDir: join(work, 'check-b'), local: { workers: 1, batchSize: 1 } });
-  const together = await batched.scorePairs(checkPairs);
+  const together = await defaults.scorePairs(checkPairs);
   let identical = 0;
   for (const [i, pair] of checkPairs.entries()) if ((await single.scorePairs([pair]))[0] === together[i]) identical++;
-  await batched.dispose();
+  await defaults.dispose();
   await single.dispose();
   rmSync(work, { recursive: true, force: true });
 
@@ -278,12 +318,15 @@ async function benchDtype(dtype, modelDir, texts) {
     dtype, unique: unique.length, realTokens, layouts, fastestLayout: fastest.name, rounds, cliTexts,
     rate: { raw: median(rounds.map((r) => r.raw)), cli: median(rounds.map((r) => r.cli)), naive: median(rounds.map((r) => r.naive)) },
     ratios: {
+      ...(rawBatchedRate ? { cliOverRawBatched: median(rounds.map((r) => r.cli)) / rawBatchedRate.rate, cliOverRawBatchedCpu: median(rounds.map((r) => r.cliCpu)) / rawBatchedRate.cpuRate } : {}),
       cliOverRaw: median(rounds.map((r) => r.cli / r.raw)), cliOverNaive: median(rounds.map((r) => r.cli / r.naive)),
       cliOverRawCpu: median(rounds.map((r) => r.cliCpu / r.rawCpu)), cliOverNaiveCpu: median(rounds.map((r) => r.cliCpu / r.naiveCpu)),
     },
     cliPeakRssMb: cliRun.maxRssMb, cliCpuMs: cliRun.cpuMs, cliMs: cliRun.ms,
     rescore: { ms: rescore.ms, scored: rescore.doc?.run?.scored },
-    bitIdentical: { identical, of: checkPairs.length },
+    bitIdentical: { identical, of: checkPairs.length, checks: dtype === 'q8' ? `every worker, one text a run vs one worker, one text a run` : `batches of ${BATCH} on every worker vs one text a run on one worker` },
+    padding: { raw: rawPadding, product: productPadding, rawLayout: layoutNote },
+    rawBatched: rawBatchedRate, naive: { stride: NAIVE_STRIDE, texts: naiveTexts.length, threads: 'ONNX Runtime default' },
   };
 }
 
@@ -303,18 +346,22 @@ const fmt = (x, d = 0) => x.toFixed(d);
 console.log(`MiniLM-L6-shaped model, ${texts.length} distinct texts of rationale length, batch ${BATCH}; the machine's peak (${peak.describe}): ${fmt(peak.gflops)} GFLOP/s fp32, ${fmt(peak.int8Gops)} GOP/s int8; load average ${loadAverage().join(' ')}`);
 const summary = [];
 for (const r of results) {
-  console.log(`\n[${r.dtype}] ${r.unique} texts, ${fmt(r.realTokens / r.unique, 1)} tokens/text on average; ${ROUNDS} rounds`);
+  console.log(`\n[${r.dtype}] ${r.unique} texts, ${fmt(r.realTokens / r.unique, 1)} tokens/text on average; ${ROUNDS} rounds; raw layout (a): ${r.padding.rawLayout}`);
+  console.log(`  naive (c): ${r.naive.texts} texts (every ${r.naive.stride === 1 ? '' : `${r.naive.stride}th `}text), one pipeline call each, ${r.naive.threads} threads`);
+  console.log(`  padding (share of the positions the model ran): raw ${fmt(100 * r.padding.raw, 2)}%, the product ${fmt(100 * r.padding.product, 2)}%`);
   console.log('  raw onnxruntime-node layouts (texts/s, first pass):');
   for (const [name, rate] of Object.entries(r.layouts)) console.log(`    ${name.padEnd(44)} ${fmt(rate).padStart(6)}${name === r.fastestLayout ? '  <- (a)' : ''}`);
-  console.log('  round  (a) raw  (b) CLI  (c) naive  (b)/(a)  (b)/(c)  load average');
-  for (const [i, x] of r.rounds.entries()) console.log(`  ${String(i + 1).padStart(5)}  ${fmt(x.raw).padStart(7)}  ${fmt(x.cli).padStart(7)}  ${fmt(x.naive).padStart(9)}  ${fmt(x.cli / x.raw, 2).padStart(7)}  ${fmt(x.cli / x.naive, 2).padStart(7)}  ${x.loadAverage.join(' ')}`);
+  console.log('  texts/s, and per CPU-second:');
+  console.log('  round  (a) raw  (b) CLI  (c) naive  (b)/(a) wall  CPU  (b)/(c) wall  CPU  load average');
+  for (const [i, x] of r.rounds.entries()) console.log(`  ${String(i + 1).padStart(5)}  ${fmt(x.raw).padStart(7)}  ${fmt(x.cli).padStart(7)}  ${fmt(x.naive).padStart(9)}  ${fmt(x.cli / x.raw, 2).padStart(12)}  ${fmt(x.cliCpu / x.rawCpu, 2).padStart(3)}  ${fmt(x.cli / x.naive, 2).padStart(12)}  ${fmt(x.cliCpu / x.naiveCpu, 2).padStart(3)}  ${x.loadAverage.join(' ')}`);
+  if (r.rawBatched) console.log(`  raw q8 batched (${BATCH} a run: faster, but each vector then depends on its batch): ${fmt(r.rawBatched.rate)} texts/s, ${fmt(r.rawBatched.cpuRate)} per CPU-second; CLI / it ${fmt(r.ratios.cliOverRawBatched, 2)} wall, ${fmt(r.ratios.cliOverRawBatchedCpu, 2)} per CPU-second (medians of the CLI's rounds)`);
   const gflops = (r.realTokens * FLOP_PER_TOKEN) / (r.unique / r.rate.raw) / 1e9;
   console.log(`  median wall-clock: (b)/(a) = ${fmt(r.ratios.cliOverRaw, 2)} (goal >= 0.9), (b)/(c) = ${fmt(r.ratios.cliOverNaive, 2)} (goal >= 3)`);
   console.log(`  median per CPU-second (steadier under load): (b)/(a) = ${fmt(r.ratios.cliOverRawCpu, 2)} (goal >= 0.9), (b)/(c) = ${fmt(r.ratios.cliOverNaiveCpu, 2)} (goal >= 3)`);
   console.log(`  CLI: ${r.cliTexts} texts in ${fmt(r.cliMs / 1000, 1)} s, CPU ${fmt(r.cliCpuMs / 1000, 1)} s, peak RSS ${fmt(r.cliPeakRssMb)} MB; re-score ${fmt(r.rescore.ms / 1000, 1)} s, scored ${r.rescore.scored} (embeddings from the disk cache)`);
   const peakOfDtype = r.dtype === 'q8' ? peak.int8Gops : peak.gflops;
   console.log(`  (a) reaches ${fmt(gflops, 1)} G(FL)OP/s = ${fmt((100 * gflops) / peakOfDtype, 1)}% of the measured ${r.dtype === 'q8' ? 'int8' : 'fp32'} matmul peak (${FLOP_PER_TOKEN / 1e6} M operations per real token)`);
-  console.log(`  scores of batches of 32 on ${availableParallelism()} workers vs one text at a time: ${r.bitIdentical.identical} of ${r.bitIdentical.of} bit-identical`);
+  console.log(`  scores, ${r.bitIdentical.checks}: ${r.bitIdentical.identical} of ${r.bitIdentical.of} bit-identical`);
   summary.push({ ...r, shareOfPeak: gflops / peakOfDtype, loadAverage: loadAverage() });
 }
 console.log(`load average at the end: ${loadAverage().join(' ')}`);
