@@ -3,7 +3,8 @@ import { bestThreshold, bestThresholdInterval, rocAuc, type LabelledScore } from
 import { lcsLength, rougeL, TokenIds, tokens } from '../../src/core/report/rougeL';
 import { writeJson, writeIndentedJson } from '../../src/cli/args';
 import { dict } from '../../src/core/security/ownKeys';
-import { ANALYTIC_MIN, bootstrapInterval, bootstrapSummary, ranks, seededRandom } from '../../src/core/report/stats';
+import { ANALYTIC_MIN, bootstrapCountsInterval, bootstrapInterval, bootstrapSummary, ranks, seededRandom } from '../../src/core/report/stats';
+import { callKappa, callKappaOfCounts, rocAucOfCounts, type MetricPoint } from '../../src/core/report/metricRanking';
 
 /** Scores with ties (two decimals) from a seeded generator, bad ones lower on average. */
 function labelled(n: number, seed: number): LabelledScore[] {
@@ -34,6 +35,21 @@ describe('report statistics at scale: linear methods that give the same numbers'
       const naive = bootstrapInterval(points, (sample) => bestThreshold(sample)?.threshold ?? NaN, { seed: 99, resamples: 300 });
       const fast = bestThresholdInterval(points, { seed: 99, resamples: 300 });
       assert.deepEqual(fast, naive, `n=${n}`);
+    }
+  });
+
+  it("the metric ranking's AUC and kappa intervals from draw counts equal resampling the points (to the last bit)", () => {
+    // Tiny sets too: some resamples draw one class only (no AUC, dropped) or calls that all agree (no kappa).
+    for (const [n, seed] of [[3, 6], [12, 7], [250, 8], [900, 9]] as const) {
+      const random = seededRandom(seed + 100);
+      const points: MetricPoint[] = labelled(n, seed).map((p) => ({ ...p, flagged: random() < (p.bad ? 0.7 : 0.2) }));
+      const auc = rocAucOfCounts(points);
+      const kappa = callKappaOfCounts(points);
+      for (const resamples of [50, 300]) {
+        const options = { seed: 31 + n, resamples };
+        assert.deepEqual(bootstrapCountsInterval(n, (c) => auc(c) ?? NaN, options), bootstrapInterval(points, (s) => rocAuc(s) ?? NaN, options), `AUC n=${n}`);
+        assert.deepEqual(bootstrapCountsInterval(n, (c) => kappa(c) ?? NaN, options), bootstrapInterval(points, (s) => callKappa(s) ?? NaN, options), `kappa n=${n}`);
+      }
     }
   });
 

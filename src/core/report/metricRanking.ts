@@ -3,7 +3,7 @@ import { tokenCost, type ModelPrice } from '../rules/cost';
 import { DEFAULT_CONTRADICTION_THRESHOLD } from '../rules/contradiction';
 import { cohensKappa } from './agreement';
 import { bestThreshold, rocAuc, type LabelledScore } from './calibration';
-import { ANALYTIC_MIN, bootstrapInterval, Z_95 } from './stats';
+import { ANALYTIC_MIN, bootstrapCountsInterval, Z_95 } from './stats';
 
 /**
  * Which metric agrees best with the reviewers' labels: for each (cosine, ROUGE-L, the contradiction flag, the
@@ -35,13 +35,14 @@ export function metricAgreement(m: MetricPoints, options: { readonly seed: numbe
   const auc = rocAuc(points);
   const kappa = callKappa(points);
   const analytic = points.length > ANALYTIC_MIN;
-  const interval = (value: number | null, statistic: (sample: readonly MetricPoint[]) => number | null, normalHalf: () => number): EstimateView | null => {
+  const interval = (value: number | null, statistic: () => (counts: Int32Array) => number | null, normalHalf: () => number): EstimateView | null => {
     if (value === null) return null;
     if (analytic) {
       const half = normalHalf();
       return { value, low: value - half, high: value + half, method: 'normal' };
     }
-    const found = bootstrapInterval(points, (s) => statistic(s) ?? Number.NaN, options);
+    const ofCounts = statistic();
+    const found = bootstrapCountsInterval(points.length, (counts) => ofCounts(counts) ?? Number.NaN, options);
     return found ? { value, ...found, method: 'bootstrap' } : null;
   };
   return {
@@ -49,8 +50,8 @@ export function metricAgreement(m: MetricPoints, options: { readonly seed: numbe
     n: points.length,
     bad,
     good: points.length - bad,
-    auc: interval(auc, rocAuc, () => Z_95 * aucStandardError(auc!, bad, points.length - bad)),
-    kappa: interval(kappa, callKappa, () => Z_95 * kappaStandardError(points)),
+    auc: interval(auc, () => rocAucOfCounts(points), () => Z_95 * aucStandardError(auc!, bad, points.length - bad)),
+    kappa: interval(kappa, () => callKappaOfCounts(points), () => Z_95 * kappaStandardError(points)),
     threshold: m.threshold,
     thresholdSource: m.thresholdSource,
     costPer1000: m.costPer1000,
@@ -60,6 +61,67 @@ export function metricAgreement(m: MetricPoints, options: { readonly seed: numbe
 /** Cohen's kappa of the metric's calls with the labels (both bad/good). */
 export function callKappa(points: readonly MetricPoint[]): number | null {
   return cohensKappa(points.map((p) => [p.flagged ? 'bad' : 'good', p.bad ? 'bad' : 'good'] as const));
+}
+
+/**
+ * rocAuc of a resample given as how many times each point was drawn: the points sorted by score once, then each
+ * resample one pass over the tie groups, adding up in rocAuc's order (so the same number to the last bit).
+ */
+export function rocAucOfCounts(points: readonly LabelledScore[]): (counts: Int32Array) => number | null {
+  const order = points.map((_, i) => i).sort((i, j) => points[i].score - points[j].score);
+  // Tie groups: order[groupStart[g] .. groupStart[g + 1]) share a score.
+  const groupStart: number[] = [];
+  for (let k = 0; k < order.length; k++) if (k === 0 || points[order[k]].score !== points[order[k - 1]].score) groupStart.push(k);
+  groupStart.push(order.length);
+  return (counts) => {
+    let n = 0;
+    let goods = 0;
+    for (let i = 0; i < points.length; i++) {
+      n += counts[i];
+      if (!points[i].bad) goods += counts[i];
+    }
+    const bads = n - goods;
+    if (bads === 0 || goods === 0) return null;
+    let goodsAtOrBelow = 0;
+    let wins = 0;
+    for (let g = 0; g + 1 < groupStart.length; g++) {
+      let bad = 0;
+      let good = 0;
+      for (let k = groupStart[g]; k < groupStart[g + 1]; k++) {
+        const i = order[k];
+        if (points[i].bad) bad += counts[i];
+        else good += counts[i];
+      }
+      if (bad === 0 && good === 0) continue;
+      goodsAtOrBelow += good;
+      wins += bad * (goods - goodsAtOrBelow) + 0.5 * bad * good;
+    }
+    return wins / (bads * goods);
+  };
+}
+
+/** callKappa of a resample given as how many times each point was drawn (cohensKappa's arithmetic on the 2x2 table). */
+export function callKappaOfCounts(points: readonly MetricPoint[]): (counts: Int32Array) => number | null {
+  return (counts) => {
+    let n = 0;
+    let agree = 0;
+    let flagged = 0;
+    let bad = 0;
+    for (let i = 0; i < points.length; i++) {
+      const c = counts[i];
+      n += c;
+      if (points[i].flagged === points[i].bad) agree += c;
+      if (points[i].flagged) flagged += c;
+      if (points[i].bad) bad += c;
+    }
+    if (n === 0) return null;
+    // cohensKappa sums, over the calls made, P(call) x P(label of the same name): two terms, in either order the same sum.
+    let chance = 0;
+    if (flagged > 0) chance += (flagged / n) * (bad / n);
+    if (n - flagged > 0) chance += ((n - flagged) / n) * ((n - bad) / n);
+    if (chance === 1) return null;
+    return (agree / n - chance) / (1 - chance);
+  };
 }
 
 /** Hanley & McNeil (1982): the standard error of an AUC from its value and the two class sizes. */

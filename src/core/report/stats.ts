@@ -179,6 +179,25 @@ export function bootstrapInterval<T>(items: readonly T[], statistic: (sample: re
   return values.length === 0 ? null : percentileInterval(Float64Array.from(values));
 }
 
+/**
+ * bootstrapInterval for a statistic that reads only how many times each item was drawn (a rank statistic, a
+ * 2x2 table): the same draws from the same seed, so the same interval, without building each resample's list.
+ */
+export function bootstrapCountsInterval(n: number, statistic: (counts: Int32Array) => number, options: BootstrapOptions = {}): Interval | null {
+  if (n === 0) return null;
+  const resamples = options.resamples ?? DEFAULT_RESAMPLES;
+  const random = seededRandom(options.seed ?? DEFAULT_SEED);
+  const values: number[] = [];
+  const counts = new Int32Array(n);
+  for (let r = 0; r < resamples; r++) {
+    counts.fill(0);
+    for (let i = 0; i < n; i++) counts[Math.floor(random() * n)]++;
+    const v = statistic(counts);
+    if (Number.isFinite(v)) values.push(v);
+  }
+  return values.length === 0 ? null : percentileInterval(Float64Array.from(values));
+}
+
 /** Wilson score interval (95%) of a share of `successes` in `n` trials (Wilson 1927; Newcombe 1998, method 3). */
 export function wilsonInterval(successes: number, n: number, z = Z_95): Interval | null {
   if (n <= 0) return null;
