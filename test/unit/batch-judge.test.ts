@@ -97,6 +97,31 @@ describe('LLM judge through the batch engines (issue 24.4)', function () {
     });
   }
 
+  it('vLLM run-batch: export --judge writes the judge\'s requests; the recorded output file is imported as verdicts', async () => {
+    const { data, config, cli } = await judgedDataset(batch, tmp);
+    const out = path.join(tmp.dir, 'export');
+    const exported = await cli(['batch', 'export', data, '--judge', '--config', config, '--out', out, '--json']);
+    assert.equal(exported.code, 0, exported.stderr);
+    const doc = JSON.parse(exported.stdout) as { purpose: string; files: { model: string; file: string; requests: number }[] };
+    assert.equal(doc.purpose, 'judge');
+    assert.deepEqual(doc.files.map((f) => [f.model, f.requests]), [['judge', 6]]);
+    const lines = (await fsp.readFile(doc.files[0].file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; url: string; body: { model: string; messages: { content: string }[] } });
+    assert.ok(lines.every((l) => l.url === '/v1/chat/completions' && l.body.model === 'judge-1'));
+    // vLLM's output file as run-batch writes it, each line answered with the recorded verdict for the output it asks about.
+    const output = path.join(tmp.dir, 'vllm-out.jsonl');
+    await fsp.writeFile(output, lines.map((l, i) => JSON.stringify({
+      id: `vllm-${i}`, custom_id: l.custom_id, error: null,
+      response: { status_code: 200, request_id: `r-${i}`, body: { id: `c-${i}`, object: 'chat.completion', model: 'judge-1', choices: [{ index: 0, message: { role: 'assistant', content: RECORDED[judgedOutputOf(l.body.messages.at(-1)!.content)!] }, finish_reason: 'stop' }], usage: { prompt_tokens: 50, completion_tokens: 9 } } },
+    })).join('\n') + '\n');
+    const imported = await cli(['batch', 'import', data, '--config', config, '--output', output, '--json']);
+    assert.equal(imported.code, 1, `the unparsable answer is a failure: ${imported.stderr}`);
+    const importDoc = JSON.parse(imported.stdout) as CollectDoc & { unknown: number };
+    assert.deepEqual({ judged: importDoc.judged, verdicts: importDoc.verdicts, judgeFailed: importDoc.judgeFailed, answered: importDoc.answered, unknown: importDoc.unknown }, { judged: 6, verdicts: { good: 3, bad: 2 }, judgeFailed: 1, answered: 0, unknown: 0 });
+    const stored = await latestResults(data);
+    assert.deepEqual([...stored.values()].map((r) => r.judge?.verdict ?? r.judge?.error?.kind), ['good', 'bad', 'unparsable', 'good', 'bad', 'good']);
+    assert.deepEqual(stored.get('r0')!.judge!.usage, { promptTokens: 50, completionTokens: 9 });
+  });
+
   it('an answer about an output that changed since submit is not stored (stale; the next submit --judge asks again); --judge needs a judge model', async () => {
     const { data, config, cli } = await judgedDataset(batch, tmp);
     assert.equal((await cli(['batch', 'submit', data, '--judge', '--config', config])).code, 0);
