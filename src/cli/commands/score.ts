@@ -236,7 +236,8 @@ async function openScoreRun(values: ScoreValues, file: string, io: CliIo): Promi
   requireRows(dataset);
   const known = [...new Set([...settings.models.map((m) => m.name), ...dataset.modelNames])];
   const modelNames = selectModels(values.models, known, usage);
-  const results = await ResultsStore.open(dataset.file);
+  // The run's results are counted afterwards, never shown: held without their texts (the file has them).
+  const results = await ResultsStore.open(dataset.file, { texts: false });
   for (const p of results.problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
   if (values.tag !== undefined && !values.tag.trim()) throw new UsageError('--tag: give the run a name, e.g. --tag ckpt-1200', usage);
   return { values, settings, threshold, multiReference, contradiction, lock, embedding, cacheDir, dataset, results, known, modelNames };
@@ -289,7 +290,9 @@ async function printScore(plan: ScoreRun, scorer: Scorer, nli: NliChecker | unde
   const foreign = new Set(origin.foreign.map((f) => f.model));
   const shownModels = [...new Set([...(modelNames ?? known), ...(modelNames ? [] : results.models())])].filter((m) => modelNames || !foreign.has(m));
   const table = withFromFile(summarize(summaryRowsOf(dataset), scoredHereOnly(results), threshold, { models: shownModels, baselines: settings.baselineModels, prices: pricesOf(settings.models), contradictionThreshold: plan.contradiction.threshold }), origin);
-  const humanBand = await humanBandOf(dataset, scoredHereOnly(results), shownModels, { threshold, humanModels: settings.humanModels, multiReference });
+  // The human band reads the outputs' texts (ROUGE-L): from the file, only when there is one to show.
+  const humanBand = await humanBandOf(dataset, scoredHereOnly(results), shownModels, { threshold, humanModels: settings.humanModels, multiReference },
+    async () => scoredHereOnly(await ResultsStore.open(dataset.file, { repair: false })));
   if (values.json) {
     const doc: ScoreDocument = {
       schema: 'pisar-review/score@1',

@@ -229,6 +229,8 @@ export async function humanBandOf(
   results: ResultLookup,
   models: readonly string[],
   options: { readonly threshold: number; readonly humanModels: readonly string[]; readonly multiReference?: MultiReference },
+  /** Where `results` are held without their output texts: the lookup that has them (read only when there is a band). */
+  withTexts?: () => Promise<ResultLookup>,
 ): Promise<HumanBandView | undefined> {
   const ids = dataset.rowIds();
   const someHuman = options.humanModels.some((m) => models.includes(m)) || ids.some((id, i) => models.some((m) => {
@@ -236,6 +238,6 @@ export async function humanBandOf(
     return r?.humanScore !== undefined && !isStale(r, dataset.rowHash(i));
   }));
   if (!someHuman) return undefined;
-  const rows = await collectStatisticsRows(dataset, results, [], models, options.multiReference ? { multiReference: options.multiReference } : {});
+  const rows = await collectStatisticsRows(dataset, withTexts ? await withTexts() : results, [], models, options.multiReference ? { multiReference: options.multiReference } : {});
   return computeStatistics(rows, models, { threshold: options.threshold, maxPairModels: 0, humanModels: options.humanModels }).humanBand;
 }

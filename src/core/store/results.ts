@@ -1,6 +1,7 @@
 import * as path from 'node:path';
+import { isEmptyOutput } from '../rules/rules';
 import { redactCredentials } from '../security/redact';
-import { hasValidMac, installationKey, isScoredHere, markScoredHere, signRecord, type ResultOrigin } from './provenance';
+import { hasValidMac, installationKey, isScoredHere, isVerified, markScoredHere, signRecord, type ResultOrigin } from './provenance';
 import { sidecarFileFor } from './sidecarNames';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 import { SidecarPosition } from './sidecarPosition';
@@ -283,6 +284,14 @@ function withoutBadScore(value: unknown, line: string, key: Buffer | null): Stor
   return r;
 }
 
+/** A result as held without its output texts: a copy (the caller's record is written and announced whole). */
+function withoutTexts(r: StoredResult): StoredResult {
+  const { output, rawOutput: _raw, ...rest } = r;
+  const held: StoredResult = output !== undefined && isEmptyOutput(output) ? { ...rest, output } : rest;
+  if (isVerified(r)) markScoredHere(held); // the mark is not an own enumerable key: copied by hand
+  return held;
+}
+
 /** readSidecar's map for results: the installation's key looked up once a read, not once a line. */
 function resultsOfLines(): (value: unknown, line: string) => StoredResult {
   const key = installationKey();
@@ -334,15 +343,24 @@ export class ResultsStore {
   /** Every change of the results held, naming the rows: this store's appends, and other writers' lines read by refresh(). */
   readonly onDidChange = this.changes.on;
 
-  private constructor(readonly datasetFile: string, readonly file: string) {
+  private constructor(
+    readonly datasetFile: string,
+    readonly file: string,
+    /** Results this store appends are held with their output texts (false: a run that only counts them afterwards). */
+    readonly holdsTexts: boolean,
+  ) {
     this.appender = new SidecarAppender(file);
     this.position = new SidecarPosition(file);
   }
 
-  /** Opens (and reads) the results sidecar of `datasetFile`; a missing sidecar is an empty store. */
-  static async open(datasetFile: string, options: { repair?: boolean } = {}): Promise<ResultsStore> {
+  /**
+   * Opens (and reads) the results sidecar of `datasetFile`; a missing sidecar is an empty store. `texts: false`: the
+   * results this store appends are held without their output texts (written whole; a blank one is kept, as the
+   * counts read it), for a run that only counts and scores them afterwards: `score` of a million rows held every text.
+   */
+  static async open(datasetFile: string, options: { repair?: boolean; texts?: boolean } = {}): Promise<ResultsStore> {
     const absolute = path.resolve(datasetFile);
-    const store = new ResultsStore(absolute, resultsFileFor(absolute));
+    const store = new ResultsStore(absolute, resultsFileFor(absolute), options.texts ?? true);
     await store.load(options.repair);
     return store;
   }
@@ -432,7 +450,7 @@ export class ResultsStore {
     for (const r of results) signRecord(r);
     const write = this.writeChain.then(() => {
       const range = this.appender.append(results);
-      for (const r of results) this.remember(r);
+      for (const r of results) this.remember(this.holdsTexts ? r : withoutTexts(r));
       if (range) {
         // Our lines follow what we know directly: the next refresh starts after them.
         this.position.wrote(range, results.length);

@@ -1,0 +1,42 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isScoredHere } from '../../src/core/store/provenance';
+import { ResultsStore, type StoredResult } from '../../src/core/store/results';
+import { makeTempDir } from '../support/files';
+
+/**
+ * `score` holds the results it appends without their output texts (issue 23.3: a million rows' texts were held
+ * to the end of the run): the file has every text, the store the numbers and keys the counts read.
+ */
+describe('results store: a run that holds no texts', () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => (tmp = makeTempDir()));
+  afterEach(() => tmp.cleanup());
+
+  const result = (rowId: string, output: string, extra: Partial<StoredResult> = {}): StoredResult => ({
+    rowId, rowHash: 'aaaaaaaaaaaaaaaa', model: 'ft', source: 'precomputed', output, score: 0.5, scorer: 'tiny', at: new Date(0).toISOString(), ...extra,
+  });
+
+  it('appends every text to the file, holds the results without them (a blank output kept), still marked scored here', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    fs.writeFileSync(data, '{"id":"r1","input":"i","rationale":"r"}\n');
+    const store = await ResultsStore.open(data, { texts: false });
+    const long = 'a long rationale the model wrote '.repeat(20);
+    await store.append([result('r1', long, { rawOutput: `<think>x</think>${long}` }), result('r2', '  \n', { score: undefined, scorer: undefined, scoreNote: 'empty' })]);
+
+    const held = store.latest('r1', 'ft')!;
+    assert.equal(held.output, undefined, 'no output text held');
+    assert.equal(held.rawOutput, undefined);
+    assert.equal(held.score, 0.5);
+    assert.ok(isScoredHere(held), 'still this installation\'s result');
+    assert.equal(store.latest('r2', 'ft')!.output, '  \n', 'a blank output is kept: the counts read it as empty');
+
+    const lines = fs.readFileSync(store.file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as StoredResult);
+    assert.equal(lines[0].output, long, 'the file has the text');
+    assert.equal(lines[0].rawOutput, `<think>x</think>${long}`);
+    const reopened = await ResultsStore.open(data);
+    assert.equal(reopened.latest('r1', 'ft')!.output, long);
+    assert.ok(isScoredHere(reopened.latest('r1', 'ft')!));
+  });
+});
