@@ -88,9 +88,10 @@ for (let round = 1; round <= rounds; round++) {
     rmSync(report, { force: true });
     const run = spawnSync('bash', [join(root, 'test', 'e2e', 'run'), '--grep', '^Activation '], { cwd: root, env: { ...process.env, PISAR_E2E_CACHE: cache, PISAR_E2E_VSIX: variant.vsix }, encoding: 'utf8', maxBuffer: 64 << 20 });
     if (!existsSync(report)) {
-      console.log(`${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`);
-      console.log(`activation: the e2e run of ${variant.name} (exit ${run.status}) wrote no ${report}`);
-      process.exit(1);
+      // One failed run (a workbench timeout under load) leaves a round out, not the bench.
+      console.log(`${run.stdout.slice(-1500)}\n${run.stderr.slice(-1500)}`);
+      console.log(`  round ${round}, ${variant.name}: the e2e run (exit ${run.status}) wrote no ${report}; left out`);
+      continue;
     }
     const sample = { ...JSON.parse(readFileSync(report, 'utf8')), specExit: run.status, load: load() };
     samples.get(variant.name).push(sample);
