@@ -1,7 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Frame } from 'playwright-core';
 import { cliJson } from '../harness/cli';
 import { repoRoot } from '../harness/paths';
 import { Session } from '../harness/session';
@@ -33,11 +32,6 @@ function rows(): string {
     rationale: [`yes, ${p.premise}`, p.premise, `the picture shows that ${p.premise}`],
     outputs: { m: p.hypothesis },
   })).join('\n') + '\n';
-}
-
-async function openDetail(frame: Frame, rowId: string): Promise<void> {
-  await frame.locator(`[data-testid="row"][data-row-id="${rowId}"] [data-testid="cell-input"]`).dblclick();
-  await frame.locator('[data-testid="detail"]:not([hidden])').waitFor({ timeout: 15_000 });
 }
 
 /**
@@ -84,7 +78,7 @@ describe('Second opinions in the panel: matched reference, human band, slices, c
     for (const row of doc.rows.slice(0, 2)) {
       const cell = row.results.m;
       assert.equal(cell.status, 'scored');
-      await openDetail(frame, row.id);
+      await session.workbench.panel.openDetail(row.id);
       const matched = await frame.locator('[data-testid="detail-matched-reference"]').innerText();
       assert.match(matched, new RegExp(`^best of 3 references: matched #${cell.matchedReference! + 1} `), `${row.id}: ${matched}`);
       assert.equal(await frame.locator('[data-testid="detail-reference-item"]').count(), 3, 'the three references are listed');
@@ -101,7 +95,7 @@ describe('Second opinions in the panel: matched reference, human band, slices, c
     const shown = await until(session, 'the filter applied', async () => (await session.workbench.panel.visibleRows()).map((r) => r.rowId).sort(), (ids) => JSON.stringify(ids) === JSON.stringify(flagged));
     assert.deepEqual(shown, flagged);
     for (const r of await session.workbench.panel.visibleRows()) assert.match(r.scores.m.text, /⚠/, `${r.rowId} is marked`);
-    await openDetail(frame, flagged[0]);
+    await session.workbench.panel.openDetail(flagged[0]);
     const detail = await frame.locator('[data-testid="detail-contradicts"]').innerText();
     const p = doc.rows.find((r) => r.id === flagged[0])!.results.m.nli!.contradiction;
     assert.equal(detail, `⚠ contradicts reference (P ${p.toFixed(2)})`.replace('reference (', `reference ${doc.rows.find((r) => r.id === flagged[0])!.results.m.matchedReference! + 1} (`));
