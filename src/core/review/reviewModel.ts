@@ -401,7 +401,7 @@ export function summaryView(review: DatasetReview): SummaryView {
   const threshold = review.threshold;
   const models = review.models();
   // As the CLI counts: only results scored on this machine (report/origin.ts).
-  const core = summarize(summaryRowsOf(review.dataset), review.results ? scoredHereOnly(review.results) : { latest: () => undefined, models: () => [] }, threshold, { models, baselines: review.baselineModels, prices: review.prices });
+  const core = summarize(summaryRowsOf(review.dataset), review.results ? scoredHereOnly(review.results) : { latest: () => undefined, models: () => [] }, threshold, { models, baselines: review.baselineModels, prices: review.prices, contradictionThreshold: review.contradictionThreshold });
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
   const scorers = new Set<string>();
   let annotated = 0;
