@@ -82,11 +82,14 @@ function bertOnDisk(): BertWordPieceTokenizer | undefined {
   const weights = join(folder, 'onnx', onnxFileName(init.dtype));
   const tokenizerFile = join(folder, 'tokenizer.json');
   if (!existsSync(weights) || !existsSync(tokenizerFile) || !existsSync(join(folder, 'config.json'))) return undefined;
+  let json: unknown;
   try {
-    return BertWordPieceTokenizer.fromTokenizerJson(JSON.parse(readFileSync(tokenizerFile, 'utf8')));
-  } catch {
-    return undefined; // an unreadable tokenizer.json: transformers.js loads the folder and names what is wrong
+    json = JSON.parse(readFileSync(tokenizerFile, 'utf8'));
+  } catch (error) {
+    // transformers.js would fail on it too, without naming the file.
+    throw new WorkerFailure('model-corrupt', `Model folder ${folder}: ${tokenizerFile} could not be read as JSON (${error instanceof Error ? error.message : String(error)}). Rebuild or re-copy the folder (a downloaded model: delete the folder to download it again).`);
   }
+  return BertWordPieceTokenizer.fromTokenizerJson(json);
 }
 
 async function loadModel(): Promise<LoadedModel> {
