@@ -10,6 +10,7 @@ import { exactDecimal, readWrittenJson, type WrittenJson } from './writtenJson';
 export const DEFAULT_MAX_LINE_BYTES = 256 * 1024 * 1024;
 
 const MAX_NESTING = 64;
+const NEWLINE_BYTE = Buffer.from([10]);
 
 function isWhitespaceByte(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0d || byte === 0x0b || byte === 0x0c;
@@ -220,11 +221,13 @@ export class Indexer {
     }
     const chunkOffset = this.position; // of chunk[0] in the file
     const maxLineBytes = this.options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    // The scanner reads up to a newline: the line the chunk leaves unfinished is held whole, then scanned.
+    const scanLimit = chunk.lastIndexOf(10) + 1;
     while (start < chunk.length) {
       this.lineStart = chunkOffset + start;
       // A simple line is read where it lies in the chunk; any other goes through finishLine's full checks.
-      const end = this.scanner ? this.scanner.scan(chunk, start, chunk.length) : -1;
-      if (end >= 0 && end < chunk.length && end - start <= maxLineBytes && this.takeScanned(chunk, start)) {
+      const end = this.scanner && start < scanLimit ? this.scanner.scan(chunk, start, scanLimit) : -1;
+      if (end >= 0 && end - start <= maxLineBytes && this.takeScanned(chunk, start)) {
         start = end + 1;
         continue;
       }
@@ -234,7 +237,7 @@ export class Indexer {
         break;
       }
       this.hold(chunk.subarray(start, newline));
-      this.finishLine();
+      this.finishLine(this.scanner !== undefined);
       start = newline + 1;
     }
     this.position = chunkOffset + chunk.length;
@@ -342,15 +345,19 @@ export class Indexer {
     this.pending.push(part);
   }
 
-  private finishLine(): void {
+  /** Reads the held line; `scanned`: the scanner already read it where it lay in its chunk and did not take it. */
+  private finishLine(scanned = false): void {
     let offset = this.lineStart;
     let length = this.pendingBytes;
     const tooLong = this.tooLong;
-    let bytes = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, tooLong ? 0 : length);
+    const scan = !tooLong && !scanned && this.scanner !== undefined;
+    // the scanner reads up to a newline: the held line gets its own back
+    let bytes = this.pending.length === 1 && !scan ? this.pending[0] : Buffer.concat(scan ? [...this.pending, NEWLINE_BYTE] : this.pending, tooLong ? 0 : scan ? length + 1 : length);
     this.pending = [];
     this.pendingBytes = 0;
     this.tooLong = false;
-    if (!tooLong && this.scanner && this.scanner.scan(bytes, 0, length) === length && this.takeScanned(bytes, 0)) return;
+    if (scan && (this.scanner as LineScanner).scan(bytes, 0, length + 1) === length && this.takeScanned(bytes, 0)) return;
+    bytes = bytes.subarray(0, length);
     this.lineNumber += 1;
     const line = this.lineNumber;
 
