@@ -140,7 +140,7 @@ function allDistinct(ids: readonly (string | undefined)[]): boolean {
 export interface IndexPart {
   readonly offsets: Float64Array;
   readonly lengths: Float64Array;
-  readonly lines: Float64Array;
+  readonly lines: Uint32Array;
   readonly rawIds: (string | undefined)[];
   readonly hashes: { readonly bytes: Uint8Array; readonly count: number };
   readonly findings: Finding[];
@@ -161,10 +161,16 @@ export function transferablesOf(part: IndexPart): ArrayBuffer[] {
  * start) can be indexed apart, in a worker, and absorbed in file order.
  */
 export class Indexer {
-  readonly offsets: number[] = [];
-  readonly lengths: number[] = [];
-  readonly lines: number[] = [];
-  readonly ids: string[] = [];
+  /**
+   * Each row's byte offset, length and 1-based line, in typed arrays grown by doubling (number[]s cost a million
+   * pushes and their garbage); past `rows` they are spare room until end() cuts them to the rows.
+   */
+  offsets = new Float64Array(1024);
+  lengths = new Float64Array(1024);
+  lines = new Uint32Array(1024);
+  /** Rows indexed. */
+  rows = 0;
+  ids: readonly string[] = [];
   readonly rawIds: (string | undefined)[] = [];
   readonly hashes: RowHashes;
   readonly findingList: FindingList;
@@ -245,7 +251,25 @@ export class Indexer {
 
   end(): void {
     this.finish();
+    this.offsets = this.offsets.slice(0, this.rows);
+    this.lengths = this.lengths.slice(0, this.rows);
+    this.lines = this.lines.slice(0, this.rows);
     this.assignIds();
+  }
+
+  /** Keeps where a row is: its byte offset and length, and its line. */
+  private place(offset: number, length: number, line: number): void {
+    if (this.rows === this.offsets.length) {
+      const grow = <T extends Float64Array | Uint32Array>(from: T, to: T): T => (to.set(from), to);
+      const size = this.rows * 2;
+      this.offsets = grow(this.offsets, new Float64Array(size));
+      this.lengths = grow(this.lengths, new Float64Array(size));
+      this.lines = grow(this.lines, new Uint32Array(size));
+    }
+    this.offsets[this.rows] = offset;
+    this.lengths[this.rows] = length;
+    this.lines[this.rows] = line;
+    this.rows++;
   }
 
   /** Ends the last line (one without a newline); ids are assigned by end(), once every part is in. */
@@ -259,9 +283,9 @@ export class Indexer {
   /** This indexer's facts, to hand to the indexer of the file's first part. */
   part(): IndexPart {
     return {
-      offsets: Float64Array.from(this.offsets),
-      lengths: Float64Array.from(this.lengths),
-      lines: Float64Array.from(this.lines),
+      offsets: this.offsets.slice(0, this.rows),
+      lengths: this.lengths.slice(0, this.rows),
+      lines: this.lines.slice(0, this.rows),
       rawIds: this.rawIds,
       hashes: this.hashes.transferable(),
       findings: this.findings,
@@ -277,9 +301,7 @@ export class Indexer {
     if (this.pendingBytes > 0 || this.tooLong) throw new Error('a part is absorbed only at a line start');
     const base = this.lineNumber;
     for (let i = 0; i < part.lines.length; i++) {
-      this.offsets.push(part.offsets[i]);
-      this.lengths.push(part.lengths[i]);
-      this.lines.push(part.lines[i] + base);
+      this.place(part.offsets[i], part.lengths[i], part.lines[i] + base);
       this.rawIds.push(part.rawIds[i]);
     }
     this.hashes.append(part.hashes);
@@ -296,10 +318,9 @@ export class Indexer {
    * id anywhere in the file, nor another made-up one.
    */
   private assignIds(): void {
-    this.ids.length = 0;
     if (allDistinct(this.rawIds)) {
-      // every row has an id of its own: nothing to make up
-      for (const raw of this.rawIds) this.ids.push(raw as string);
+      // every row has an id of its own: nothing to make up (the one array serves as both)
+      this.ids = this.rawIds as string[];
       return;
     }
     const real = new Set<string>();
@@ -311,7 +332,7 @@ export class Indexer {
       return id;
     };
     let duplicates = false;
-    this.ids.length = 0;
+    const ids: string[] = [];
     for (let i = 0; i < this.rawIds.length; i++) {
       const raw = this.rawIds[i];
       const line = this.lines[i];
@@ -324,8 +345,9 @@ export class Indexer {
         duplicates = true;
       }
       taken.set(id, line);
-      this.ids.push(id);
+      ids.push(id);
     }
+    this.ids = ids;
     if (duplicates) this.findings.sort((a, b) => a.line - b.line);
   }
 
@@ -418,9 +440,7 @@ export class Indexer {
     reportRowContent(this.findingList, line, row, content, this.options.mapping, this.file);
     for (const model in content.outputTexts) this.models.add(model);
 
-    this.offsets.push(offset);
-    this.lengths.push(length);
-    this.lines.push(line);
+    this.place(offset, length, line);
     this.rawIds.push(rawIdOf(content, written.numberAtPath));
     this.hashes.push(this.hashes.empty ? undefined : digestBytes(bytes));
   }
@@ -464,9 +484,7 @@ export class Indexer {
       if (this.findings.length === findings && !models) this.shapes.remember(row, content.id);
       rawId = rawIdOf(content, numberWritten);
     }
-    this.offsets.push(this.lineStart);
-    this.lengths.push(end - start);
-    this.lines.push(line);
+    this.place(this.lineStart, end - start, line);
     this.rawIds.push(rawId);
     this.hashes.push(this.hashes.empty ? undefined : digestBytes(buf.subarray(start, end)));
     return true;

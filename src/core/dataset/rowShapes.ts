@@ -211,7 +211,7 @@ export class RowShapes {
     const k = this.entries[j];
     const start = scanner.valueStart[k];
     const end = scanner.valueEnd[k];
-    return scanner.kind[k] === ValueKind.String ? buf.toString('utf8', start + 1, end - 1) : exactDecimal(buf.toString('latin1', start, end));
+    return scanner.kind[k] === ValueKind.String ? textOf(buf, start + 1, end - 1, !scanner.high) : exactDecimal(textOf(buf, start, end, true));
   }
 
   /** The row as JSON.parse reads it, less the keys no role reads. */
@@ -223,6 +223,17 @@ export class RowShapes {
     }
     return row;
   }
+}
+
+/** Buffer's own decoders, without toString's checks of its arguments (they cost as much as decoding a short id). */
+const slices = Buffer.prototype as unknown as { latin1Slice?: (start: number, end: number) => string; utf8Slice?: (start: number, end: number) => string };
+const latin1Slice = slices.latin1Slice;
+const utf8Slice = slices.utf8Slice;
+
+/** The text of `buf[start..end)`, UTF-8 already checked; `ascii`: no byte there is 0x80 or more. */
+function textOf(buf: Buffer, start: number, end: number, ascii: boolean): string {
+  if (latin1Slice === undefined || utf8Slice === undefined) return buf.toString(ascii ? 'latin1' : 'utf8', start, end);
+  return ascii ? latin1Slice.call(buf, start, end) : utf8Slice.call(buf, start, end);
 }
 
 /** A top-level value the scanner found, as JSON.parse reads it (only plain strings skip the parse). */
