@@ -1,0 +1,87 @@
+import * as assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { EmbeddingCache, keyOfHash, textHash, type CacheEntry } from '../../src/core/scoring/embeddingCache';
+import { makeTempDir } from '../support/files';
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+/** A text's entry with a vector and facts derived from its number, so each can be told apart on reading. */
+function entry(i: number, width = 4): CacheEntry {
+  const hash = textHash(`text ${i}`);
+  return { hash, key: keyOfHash(hash), vector: Float32Array.from({ length: width }, (_, k) => i + k / 10), facts: { pieces: i + 3, read: i + 2, unknown: i % 3 } };
+}
+
+/** A key of 32 one-byte characters starting 7, 7, 7, 7 (where the table's probe starts), `n` in its last two bytes. */
+function sameStartKey(n: number): string {
+  const bytes = Buffer.alloc(32);
+  bytes.fill(7, 0, 4);
+  bytes.writeUInt16BE(n, 30);
+  return keyOfHash(bytes);
+}
+
+/**
+ * The embedding cache in memory (issue 23.3): every text scored in a run is held by its hash, so a million rows hold
+ * three million of them; they are found again exactly (vector and facts), across reloads, and cost no object a text.
+ */
+describe('embedding cache: held by hash in typed arrays', () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => (tmp = makeTempDir()));
+  afterEach(() => tmp.cleanup());
+
+  it('finds each of 20,000 texts again by its key, vector and facts, and after a reload from disk', async () => {
+    const cache = new EmbeddingCache(tmp.dir, 'ns');
+    await cache.load();
+    const entries = Array.from({ length: 20_000 }, (_, i) => entry(i));
+    for (let i = 0; i < entries.length; i += 1000) await cache.put(entries.slice(i, i + 1000));
+    const again = new EmbeddingCache(tmp.dir, 'ns');
+    await again.load();
+    for (const c of [cache, again]) {
+      assert.equal(c.size, 20_000);
+      for (const [i, e] of entries.entries()) {
+        assert.deepEqual([...c.get(e.key)!], [...e.vector], `vector of text ${i}`);
+        assert.deepEqual(c.facts(e.key), e.facts, `facts of text ${i}`);
+      }
+      assert.equal(c.get(entry(20_000).key), undefined);
+      assert.equal(c.facts(entry(20_001).key), undefined);
+    }
+  });
+
+  it('tells apart keys that share their first bytes (one probe chain) and keeps one slot per text written twice', async () => {
+    const cache = new EmbeddingCache(tmp.dir, 'ns');
+    await cache.load();
+    const keys = Array.from({ length: 600 }, (_, i) => sameStartKey(i));
+    assert.equal(new Set(keys).size, 600);
+    await cache.put(keys.map((key, i) => ({ hash: Buffer.from(key, 'latin1'), key, vector: Float32Array.of(i, 1, 2, 3) })));
+    await cache.put([{ hash: Buffer.from(keys[5], 'latin1'), key: keys[5], vector: Float32Array.of(-5, 1, 2, 3) }]);
+    assert.equal(cache.size, 600);
+    keys.forEach((key, i) => assert.equal(cache.get(key)![0], i === 5 ? -5 : i, `key ${i}`));
+    assert.equal(cache.get(sameStartKey(600)), undefined);
+    assert.equal(cache.facts(keys[9]), undefined, 'no facts were given');
+  });
+
+  it('starts memory over when the model\'s width changes', async () => {
+    const cache = new EmbeddingCache(tmp.dir, 'ns');
+    await cache.load();
+    await cache.put([entry(1, 4), entry(2, 4)]);
+    await cache.put([entry(3, 8)]);
+    assert.equal(cache.size, 1);
+    assert.equal(cache.get(entry(1).key), undefined);
+    assert.equal(cache.get(entry(3).key)!.length, 8);
+  });
+
+  it('holds 200,000 texts in under 3 MB of JavaScript heap (typed arrays, no string or object a text)', async () => {
+    const cache = new EmbeddingCache(tmp.dir, 'ns');
+    await cache.load();
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    // Made a chunk at a time, each key a fresh string as the scorer makes them: a cache keeping its keys keeps these.
+    for (let i = 0; i < 200_000; i += 4096) await cache.put(Array.from({ length: Math.min(4096, 200_000 - i) }, (_, k) => entry(i + k, 2)));
+    collectGarbage();
+    const grown = process.memoryUsage().heapUsed - before;
+    assert.equal(cache.size, 200_000);
+    assert.deepEqual([...cache.get(entry(199_999).key)!], [199_999, 199_999.1].map(Math.fround));
+    assert.ok(grown < 3e6, `the cache grew the heap by ${(grown / 1e6).toFixed(1)} MB for 200,000 texts`);
+  });
+});
