@@ -15,7 +15,7 @@ describe('results store: a run that holds no texts', () => {
   afterEach(() => tmp.cleanup());
 
   const result = (rowId: string, output: string, extra: Partial<StoredResult> = {}): StoredResult => ({
-    rowId, rowHash: 'aaaaaaaaaaaaaaaa', model: 'ft', source: 'precomputed', output, score: 0.5, scorer: 'tiny', at: new Date(0).toISOString(), ...extra,
+    rowId, rowHash: 'aaaaaaaaaaaaaaaa', model: 'ft', source: 'precomputed', output, score: 0.5, scorer: 'tiny', outputHash: '0123456789abcdef', referenceHash: 'fedcba9876543210', at: new Date(0).toISOString(), ...extra,
   });
 
   it('appends every text to the file, holds the results without them (a blank output kept), still marked scored here', async () => {
@@ -28,6 +28,8 @@ describe('results store: a run that holds no texts', () => {
     const held = store.latest('r1', 'ft')!;
     assert.equal(held.output, undefined, 'no output text held');
     assert.equal(held.rawOutput, undefined);
+    assert.equal(held.outputHash, undefined, 'nor the digests of the texts scored (nothing counting reads them)');
+    assert.equal(held.referenceHash, undefined);
     assert.equal(held.score, 0.5);
     assert.ok(isScoredHere(held), 'still this installation\'s result');
     assert.equal(store.latest('r2', 'ft')!.output, '  \n', 'a blank output is kept: the counts read it as empty');
@@ -35,6 +37,8 @@ describe('results store: a run that holds no texts', () => {
     const lines = fs.readFileSync(store.file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as StoredResult);
     assert.equal(lines[0].output, long, 'the file has the text');
     assert.equal(lines[0].rawOutput, `<think>x</think>${long}`);
+    assert.equal(lines[0].outputHash, '0123456789abcdef', 'the file has the digests');
+    assert.equal(lines[0].referenceHash, 'fedcba9876543210');
     const reopened = await ResultsStore.open(data);
     assert.equal(reopened.latest('r1', 'ft')!.output, long);
     assert.ok(isScoredHere(reopened.latest('r1', 'ft')!));

@@ -284,9 +284,13 @@ function withoutBadScore(value: unknown, line: string, key: Buffer | null): Stor
   return r;
 }
 
-/** A result as held without its output texts: a copy (the caller's record is written and announced whole). */
+/**
+ * A result as held without its texts: a copy (the caller's record is written and announced whole) without the output,
+ * the raw output and the digests of the texts scored (two strings a record that nothing counting the results reads:
+ * four million of them at a million rows).
+ */
 function withoutTexts(r: StoredResult): StoredResult {
-  const { output, rawOutput: _raw, ...rest } = r;
+  const { output, rawOutput: _raw, outputHash: _outputHash, referenceHash: _referenceHash, ...rest } = r;
   const held: StoredResult = output !== undefined && isEmptyOutput(output) ? { ...rest, output } : rest;
   if (isVerified(r)) markScoredHere(held); // the mark is not an own enumerable key: copied by hand
   return held;
@@ -355,8 +359,9 @@ export class ResultsStore {
 
   /**
    * Opens (and reads) the results sidecar of `datasetFile`; a missing sidecar is an empty store. `texts: false`: the
-   * results this store appends are held without their output texts (written whole; a blank one is kept, as the
-   * counts read it), for a run that only counts and scores them afterwards: `score` of a million rows held every text.
+   * results this store appends are held without their output texts and text digests (written whole; a
+   * blank output is kept, as the counts read it), for a run that only counts and scores them afterwards: `score` of a
+   * million rows held every text.
    */
   static async open(datasetFile: string, options: { repair?: boolean; texts?: boolean } = {}): Promise<ResultsStore> {
     const absolute = path.resolve(datasetFile);
