@@ -194,6 +194,42 @@ describe('Dataset reader: the byte scanner reads every line as JSON.parse does',
     }
   });
 
+  it('reads text four bytes at a time as byte by byte: every kind of byte at every place of a word, at every alignment', () => {
+    // Each byte the text loop must stop at (or may pass), at each of the first 12 places of a text of 1 to 12 bytes
+    // more, in a key and in a value, so it falls at every place of a 32-bit word and of the text's last word.
+    const kinds: number[][] = [[0x01], [0x09], [0x1f], [0x0d], [0x22], [0x5c, 0x6e], [0x5c, 0x22], [0x5c, 0x78], [0x5c, 0x75, 0x30, 0x30, 0x34, 0x31],
+      [0x7f], [0x80], [0xc3, 0xa9], [0xe2, 0x80, 0xa8], [0xf0, 0x9f, 0x98, 0x80], [0xff], [0x20], [0x21], [0x23], [0x5b], [0x5d], [0x7e], [0x3c], [0x00]];
+    const lines: Buffer[] = [Buffer.from('{"id":"head","input":"x","rationale":"y"}')];
+    let n = 0;
+    for (const kind of kinds) {
+      for (let at = 0; at < 12; at++) {
+        for (let after = 0; after < 12; after += 1 + (at % 3)) {
+          const text = Buffer.concat([Buffer.from('abcdefghijkl'.slice(0, at)), Buffer.from(kind), Buffer.from('mnopqrstuvwx'.slice(0, after))]);
+          const key = n % 5 === 0;
+          lines.push(Buffer.concat([Buffer.from(`{"id":"k${n++}","input":"why",`), key ? Buffer.concat([Buffer.from('"'), text, Buffer.from('":1,"rationale":"r"}')]) : Buffer.concat([Buffer.from('"rationale":"'), text, Buffer.from('"}')])]));
+        }
+      }
+    }
+    const bytes = Buffer.concat(lines.flatMap((line) => [line, Buffer.from('\n')]));
+    const whole = new Indexer('/data/x.jsonl', { scan: false });
+    whole.push(bytes);
+    whole.end();
+    assert.ok(whole.findings.length > 200 && whole.ids.length > 1000, `good and bad lines: ${whole.findings.length} findings, ${whole.ids.length} rows`);
+    for (let shift = 0; shift < 4; shift++) {
+      // the same bytes from a buffer that starts `shift` bytes past a multiple of 4 in memory, whole and in chunks
+      for (const chunk of [bytes.length, 4093]) {
+        const scanned = new Indexer('/data/x.jsonl', {});
+        const shifted = Buffer.concat([Buffer.alloc(shift), bytes]).subarray(shift);
+        for (let at = 0; at < shifted.length; at += chunk) scanned.push(shifted.subarray(at, at + chunk));
+        scanned.end();
+        for (const key of ['offsets', 'lengths', 'lines', 'ids', 'rawIds', 'findings', 'nonBlankLines', 'lineNumber'] as const) {
+          assert.deepEqual(scanned[key], whole[key], `${key}, buffer shifted by ${shift}, chunks of ${chunk}`);
+        }
+        assert.deepEqual(scanned.detector.counted().sort(), whole.detector.counted().sort());
+      }
+    }
+  });
+
   it('reads simple rows without JSON.parse of their lines', async () => {
     const file = path.join(tmp.dir, 'simple.jsonl');
     const lines = Array.from({ length: 500 }, (_, i) => JSON.stringify({ id: `r${i}`, input: `why ${i}?`, rationale: `because ${i}`, label: 'ok', score: i / 7, flag: i % 2 === 0 }));

@@ -31,6 +31,11 @@ function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }
 
+/** A byte of text read as it is: printable ASCII other than the quote and the backslash. */
+function isPlainByte(c: number): boolean {
+  return c >= 0x20 && c < 0x80 && c !== QUOTE && c !== BACKSLASH;
+}
+
 function isHex(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
 }
@@ -56,6 +61,18 @@ export class LineScanner {
   /** 1 for an object, 0 for an array, per open container. */
   private readonly frameIsObject = new Uint8Array(MAX_DEPTH + 1);
   private escaped = false;
+  /** The buffer last scanned, as 32-bit words from its first byte at a multiple of 4 in memory (`firstWord`). */
+  private wordsOf: Uint8Array | undefined;
+  private words: Int32Array = new Int32Array(0);
+  private firstWord = 0;
+
+  /** Views `buf` as words (text is read four bytes at a time). */
+  private viewWords(buf: Uint8Array): void {
+    const first = (4 - (buf.byteOffset & 3)) & 3;
+    this.wordsOf = buf;
+    this.firstWord = first;
+    this.words = new Int32Array(buf.buffer, buf.byteOffset + first, Math.max(0, (buf.length - first) >> 2));
+  }
 
   /**
    * Scans the line that starts at `start`; `buf[limit - 1]` must be a newline (a line's last one, or a later
@@ -167,10 +184,19 @@ export class LineScanner {
   private string(buf: Uint8Array, at: number, limit: number): number {
     let i = at + 1;
     let escaped = false;
+    if (buf !== this.wordsOf) this.viewWords(buf);
+    const words = this.words;
+    const first = this.firstWord;
     for (;;) {
-      // printable ASCII other than the quote and the backslash: most of a line (the newline at limit - 1 stops it)
+      // printable ASCII other than the quote and the backslash: most of a line (the newline at limit - 1 stops it);
+      // byte by byte up to a word's start, then four bytes at a time while no byte of a word is another kind
       let c = buf[i];
-      while (c >= 0x20 && c < 0x80 && c !== QUOTE && c !== BACKSLASH) c = buf[++i];
+      while (isPlainByte(c) && ((i - first) & 3) !== 0) c = buf[++i];
+      if (isPlainByte(c) && i >= first) {
+        while (i + 4 <= limit && plainWord(words[(i - first) >> 2])) i += 4;
+        c = buf[i];
+        while (isPlainByte(c)) c = buf[++i];
+      }
       if (i >= limit) return -1;
       if (c === QUOTE) break;
       if (c === BACKSLASH) {
@@ -218,6 +244,17 @@ export class LineScanner {
     this.openKeys++;
     return true;
   }
+}
+
+/**
+ * True when no byte of the word is a control character, 0x80 or more, a quote or a backslash: a byte below 0x20
+ * borrows into its top bit when 0x20 is taken from it, a byte equal to 0x22 or 0x5c is zero once xor-ed with it
+ * and borrows when 1 is taken from it (each test exact for "is there such a byte", the way haszero is).
+ */
+function plainWord(w: number): boolean {
+  const q = w ^ 0x22222222;
+  const b = w ^ 0x5c5c5c5c;
+  return ((((w - 0x20202020) & ~w) | w | ((q - 0x01010101) & ~q) | ((b - 0x01010101) & ~b)) & 0x80808080) === 0;
 }
 
 /** End of the JSON number that starts at `at`; -1 when it is not one. */
