@@ -280,6 +280,70 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
     }
   });
 
+  it("tokenises a later call ahead of an earlier call's queued batches, and queues each call's batches longest first", async () => {
+    const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
+    const jobs: Array<{ type: 'tokenize' | 'embed'; rows: number; width: number }> = [];
+    const embedder = new LocalEmbedder({ model: TINY, isLocalFolder: true, dtype: 'fp32', modelCacheDir: tmp.dir, workers: 1, threadsPerWorker: 1, batchSize: 4, onJob: (job) => jobs.push(job) });
+    try {
+      // Lengths 1 to 23 words, mixed: the earlier call's 50 batches queue behind one worker.
+      const earlierTexts = Array.from({ length: 200 }, (_, i) => `${'word '.repeat(1 + ((i * 7) % 23))}${i}`);
+      let firstVectors!: () => void;
+      const started = new Promise<void>((resolve) => (firstVectors = resolve));
+      const earlier = embedder.computeEmbeddings(earlierTexts, () => firstVectors(), {});
+      await started;
+      // The earlier call embeds; a later call comes (the runner's next window).
+      const later = embedder.computeEmbeddings(Array.from({ length: 40 }, (_, i) => `a later text ${i}`), () => undefined, {});
+      await Promise.all([earlier, later]);
+      const laterTokenize = jobs.findIndex((j) => j.type === 'tokenize' && j.rows === 40);
+      const earlierEmbeds = jobs.map((j, i) => ({ ...j, i })).filter((j) => j.type === 'embed').slice(0, 50);
+      assert.equal(earlierEmbeds.reduce((n, j) => n + j.rows, 0), 200, 'the earlier call: 50 batches of 4');
+      assert.ok(laterTokenize < earlierEmbeds.at(-1)!.i, `the later call is tokenised while the earlier one still has batches queued (jobs: ${jobs.map((j) => j.type[0] + j.rows).join(' ')})`);
+      const widths = earlierEmbeds.map((j) => j.width);
+      assert.deepEqual(widths, [...widths].sort((a, b) => b - a), 'the longest batches first: the last ones are the shortest');
+      assert.ok(widths[0] > widths.at(-1)!, `lengths differ (${widths.join(' ')})`);
+    } finally {
+      await embedder.dispose();
+    }
+  });
+
+  it('warmUp starts every worker and loads the model before any text; a scorer whose cache holds texts loads nothing ahead', async () => {
+    const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
+    const jobs: string[] = [];
+    const embedder = new LocalEmbedder({ model: TINY, isLocalFolder: true, dtype: 'fp32', modelCacheDir: tmp.dir, workers: 2, threadsPerWorker: 1, batchSize: 4, onJob: (job) => jobs.push(job.type) });
+    try {
+      embedder.warmUp();
+      assert.equal(embedder.workerCount, 2, 'every worker started at once');
+      while (embedder.runtime === undefined) await new Promise((resolve) => setTimeout(resolve, 10)); // the model loaded: told by the worker
+      assert.equal(embedder.runtime, 'onnxruntime');
+      assert.deepEqual(jobs, [], 'loaded before any job');
+      const seen: number[] = [];
+      await embedder.computeEmbeddings(['one', 'two', 'three'], (positions) => seen.push(...positions), {});
+      assert.deepEqual(seen.sort(), [0, 1, 2]);
+      assert.equal(embedder.workerCount, 2, 'the warmed workers ran it');
+    } finally {
+      await embedder.dispose();
+    }
+    // Through the scorer: a first run (nothing cached) loads ahead; a later scorer on the same cache does not.
+    const first = createScorer(localSettings(tmp.dir));
+    try {
+      assert.equal(await first.warmUp(), true, 'a first run: the model loads ahead');
+      const [score] = await first.scorePairs([PAIRS[0]]);
+      assert.ok(Number.isFinite(score));
+    } finally {
+      await first.dispose();
+    }
+    const again = createScorer(localSettings(tmp.dir));
+    const missing = createScorer(localSettings(tmp.dir, { model: path.join(tmp.dir, 'no-such-model') }));
+    try {
+      assert.equal(await again.warmUp(), false, 'the cache holds texts: the model loads only for a text to compute');
+      assert.equal(await missing.warmUp(), false, 'no weights on disk: nothing to load ahead (the first call says what is missing)');
+      await rejectsWithCode(missing.scorePairs([PAIRS[0]]), 'model-missing', ['no-such-model']);
+    } finally {
+      await again.dispose();
+      await missing.dispose();
+    }
+  });
+
   it('starts a worker only when a batch waits for it, and gives batches to every worker', async () => {
     const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
     const embedder = new LocalEmbedder({ model: TINY, isLocalFolder: true, dtype: 'fp32', modelCacheDir: tmp.dir, workers: 2, threadsPerWorker: 1, batchSize: 4 });

@@ -156,6 +156,7 @@ interface ScoreRun {
   readonly lock: ReturnType<typeof lockOptionsOf>;
   readonly embedding: EmbeddingChoice;
   readonly cacheDir: string;
+  readonly datasetOptions: ReturnType<typeof datasetOptionsOf>;
   readonly dataset: Dataset;
   readonly results: ResultsStore;
   /** Configured models and the dataset's output columns. */
@@ -167,17 +168,26 @@ interface ScoreRun {
 async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
-  const plan = await openScoreRun(values, positionals[0], io);
-  const { dataset, embedding, cacheDir, settings } = plan;
+  const run = await scoreRunOf(values, io);
+  const { embedding, cacheDir, settings } = run;
   const [{ createScorer }, { ScorerError }] = await Promise.all([import('../../core/scoring/scorer'), import('../../core/scoring/embedder')]);
   let scorer: Scorer;
   try {
     scorer = createScorer({ provider: embedding.provider, model: embedding.model, dtype: embedding.dtype, remote: embedding.remote, cacheDir, maxUnknownShare: settings.embedding.maxUnknownShare });
   } catch (err) {
-    await dataset.close();
     if (err instanceof ScorerError) throw new UsageError(err.message, usage);
     throw err;
   }
+  // A first run loads the model in the workers while the dataset opens and the run is planned, not after.
+  void scorer.warmUp();
+  let plan: ScoreRun;
+  try {
+    plan = await openScoreFiles(run, positionals[0], io);
+  } catch (err) {
+    await scorer.dispose().catch(() => undefined);
+    throw err;
+  }
+  const { dataset } = plan;
   let nli: NliChecker | undefined;
   if (plan.contradiction.on) {
     const { createNliChecker } = await import('../../core/scoring/nli');
@@ -210,8 +220,11 @@ async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   return printScore(plan, scorer, nli, summary, io);
 }
 
-/** Reads the flags and settings, opens the dataset and its results; says what it skipped on stderr. */
-async function openScoreRun(values: ScoreValues, file: string, io: CliIo): Promise<ScoreRun> {
+/** What the flags and settings ask for, checked before any file is opened (a bad flag is a usage error). */
+type ScoreRunSettings = Omit<ScoreRun, 'dataset' | 'results' | 'known' | 'modelNames'>;
+
+/** Reads the flags and settings. */
+async function scoreRunOf(values: ScoreValues, io: CliIo): Promise<ScoreRunSettings> {
   const settings = settingsOf(values.config ? await loadCliConfig(path.resolve(io.cwd, values.config), (line) => io.stderr.write(`${line}\n`)) : undefined);
   const threshold = fromFlag('threshold', values.threshold, parseThreshold, settings.threshold, usage);
   const multiReference = fromFlag('multi-reference', values['multi-reference'] as string | undefined, (text) => parseMultiReference(text, 'multi-reference'), settings.multiReference, usage);
@@ -230,17 +243,27 @@ async function openScoreRun(values: ScoreValues, file: string, io: CliIo): Promi
     io.stderr.write(`pisar-review score: embedding model ${terminalText(embedding.model)} is the Hub model of that id, not the folder ${terminalText(embedding.sameNamedFolder)}; to use the folder, write --embedding-model ./${terminalText(embedding.model)}.\n`);
   }
   const cacheDir = values['cache-dir'] ? path.resolve(io.cwd, values['cache-dir']) : defaultCacheDir(io.env);
-
-  const dataset = await Dataset.open(path.resolve(io.cwd, file), datasetOptions);
-  printFindings(io, 'score', dataset);
-  requireRows(dataset);
-  const known = [...new Set([...settings.models.map((m) => m.name), ...dataset.modelNames])];
-  const modelNames = selectModels(values.models, known, usage);
-  // The run's results are counted afterwards, never shown: held without their texts (the file has them).
-  const results = await ResultsStore.open(dataset.file, { texts: false });
-  for (const p of results.problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
   if (values.tag !== undefined && !values.tag.trim()) throw new UsageError('--tag: give the run a name, e.g. --tag ckpt-1200', usage);
-  return { values, settings, threshold, multiReference, contradiction, lock, embedding, cacheDir, dataset, results, known, modelNames };
+  return { values, settings, threshold, multiReference, contradiction, lock, embedding, cacheDir, datasetOptions };
+}
+
+/** Opens the dataset and its results; says what it skipped on stderr. */
+async function openScoreFiles(run: ScoreRunSettings, file: string, io: CliIo): Promise<ScoreRun> {
+  const { values, settings, datasetOptions } = run;
+  const dataset = await Dataset.open(path.resolve(io.cwd, file), datasetOptions);
+  try {
+    printFindings(io, 'score', dataset);
+    requireRows(dataset);
+    const known = [...new Set([...settings.models.map((m) => m.name), ...dataset.modelNames])];
+    const modelNames = selectModels(values.models, known, usage);
+    // The run's results are counted afterwards, never shown: held without their texts (the file has them).
+    const results = await ResultsStore.open(dataset.file, { texts: false });
+    for (const p of results.problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
+    return { ...run, dataset, results, known, modelNames };
+  } catch (err) {
+    await dataset.close();
+    throw err;
+  }
 }
 
 /** The run: the core runner over the dataset, Ctrl-C handled; its events go to `progress`, which only reports them. */

@@ -37,5 +37,7 @@ export interface Embedder {
    * positions in `texts` it holds, their vectors and (where the embedder knows them) their facts.
    */
   computeEmbeddings(texts: readonly string[], sink: (positions: readonly number[], vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void>;
+  /** Gets ready to compute (a local model: its threads started and the model loading) before the first texts come. */
+  warmUp?(): void;
   dispose(): Promise<void>;
 }

@@ -92,6 +92,11 @@ export class EmbeddingCache {
     return this.loading;
   }
 
+  /** Texts held (after load: every text on disk). */
+  get size(): number {
+    return this.slots.size;
+  }
+
   /** The vector of a text by its key (textKey): a view of the block holding it, to read. */
   get(key: string): Float32Array | undefined {
     const slot = this.slotOf(key);

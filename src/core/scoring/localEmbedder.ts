@@ -18,6 +18,8 @@ export interface LocalEmbedderOptions {
   maxSeqLength?: number;
   /** Told once a worker has read the maximum length from the model's files (when maxSeqLength was unknown). */
   onMaxLength?: (found: MaxLength) => void;
+  /** Told of each job as it goes to a worker: its kind, rows and (embed) longest row (for tests and the benchmark). */
+  onJob?: (job: { type: 'tokenize' | 'embed'; rows: number; width: number }) => void;
 }
 
 /** The worker script: dist/scoring-worker.js next to a bundle, or worker.js next to the tsc output. */
@@ -104,22 +106,71 @@ interface Job {
 
 // Two jobs per worker: one running, one queued, so a worker never waits for the main thread.
 const IN_FLIGHT_PER_WORKER = 2;
-/** Batches in one job handed to a worker. */
-const BATCHES_PER_JOB = 4;
+/** Texts in one tokenise job: a call's texts are tokenised in parallel, this many a message. */
+const TEXTS_PER_TOKENIZE_JOB = 128;
 /** A worker's young generation (V8's nursery) in MB. */
 const WORKER_YOUNG_GENERATION_MB = 6;
 
+/** Jobs waiting for a worker, first in first out; a taken job's place is emptied at once (see take). */
+class JobQueue {
+  /** Queued jobs from head on. */
+  private jobs: Array<Job | undefined> = [];
+  private head = 0;
+
+  get size(): number {
+    return this.jobs.length - this.head;
+  }
+
+  push(job: Job): void {
+    this.jobs.push(job);
+  }
+
+  /** Drops the jobs of failed or cancelled calls at the front; the first live job, left queued. */
+  peek(): Job | undefined {
+    while (this.head < this.jobs.length && this.jobs[this.head]!.dropped()) this.take();
+    if (this.head < this.jobs.length) return this.jobs[this.head];
+    this.jobs = [];
+    this.head = 0;
+    return undefined;
+  }
+
+  /**
+   * The next job, released from the queue: while calls keep adding jobs the queue never empties, and a
+   * job left in it would keep its texts and its call's state (every vector of the call) alive to the end of the run.
+   */
+  take(): Job {
+    const job = this.jobs[this.head]!;
+    this.jobs[this.head++] = undefined;
+    if (this.head >= 1024 && this.head * 2 >= this.jobs.length) {
+      this.jobs = this.jobs.slice(this.head);
+      this.head = 0;
+    }
+    return job;
+  }
+
+  /** Every queued job, the queue emptied. */
+  drain(): Job[] {
+    const jobs = this.jobs.slice(this.head).filter((job): job is Job => job !== undefined);
+    this.jobs = [];
+    this.head = 0;
+    return jobs;
+  }
+}
+
 /**
- * A pool of worker threads, each with its own single ONNX session. Batches of every call go to one
- * queue and from there to the least-loaded worker, so all workers run; a worker (and its copy of the
- * model) is started only when a batch is waiting and every running worker is busy.
+ * A pool of worker threads, each with its own single ONNX session. Jobs of every call go to two
+ * queues and from there to the least-loaded worker, so all workers run; a worker (and its copy of the
+ * model) is started only when a job is waiting and every running worker is busy, or by warmUp.
  */
 export class LocalEmbedder implements Embedder {
   private slots: Slot[] = [];
   private readonly pending = new Map<number, Pending>();
-  /** Queued jobs from jobHead on; a taken job's place is emptied (undefined). */
-  private jobs: Array<Job | undefined> = [];
-  private jobHead = 0;
+  /**
+   * Tokenise jobs go before embed jobs: a call's rows are sorted across the whole call, so its first batch waits
+   * for its last text's ids; tokenised while the call before it still embeds, no worker waits at the seam.
+   */
+  private readonly tokenizeJobs = new JobQueue();
+  private readonly embedJobs = new JobQueue();
   private nextId = 1;
   private nextOrder = 0;
   private disposed = false;
@@ -147,12 +198,35 @@ export class LocalEmbedder implements Embedder {
   }
 
   /**
+   * Starts every worker and loads the model in each now, before any text is asked for (a run that will compute
+   * overlaps the load with its own start). A load that fails here is told by the first job that needs the model.
+   */
+  warmUp(): void {
+    if (this.disposed) return;
+    // A Hub model downloads in one thread first (see dispatch).
+    const limit = this.options.isLocalFolder || this.modelReady ? this.options.workers : 1;
+    while (this.slots.length < limit) {
+      let slot: Slot;
+      try {
+        slot = this.spawn();
+      } catch {
+        return; // told by the first job, as without warmUp
+      }
+      this.slots.push(slot);
+      const load: MainToWorker = { type: 'load' };
+      slot.worker.postMessage(load);
+    }
+  }
+
+  /**
    * Two steps, as the fastest raw layout runs: the workers tokenise the call's texts (each once, in parallel), then
-   * the rows of ids, sorted by their real length across the whole call, go back to them batchSize a model call.
+   * the rows of ids, sorted by their real length across the whole call, go back to them one batch (batchSize rows) a
+   * job, the longest first: the last jobs of a call are its shortest, so the workers finish it together.
    */
   computeEmbeddings(texts: readonly string[], sink: (positions: readonly number[], vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void> {
     if (texts.length === 0) return Promise.resolve();
-    const perJob = this.options.batchSize * BATCHES_PER_JOB;
+    const perJob = TEXTS_PER_TOKENIZE_JOB;
+    const perBatch = this.options.batchSize;
     return new Promise<void>((resolve, reject) => {
       let failed = false;
       const fail = (error: ScorerError): void => {
@@ -165,7 +239,7 @@ export class LocalEmbedder implements Embedder {
       if (run.signal?.aborted) return onAbort();
       run.signal?.addEventListener('abort', onAbort, { once: true });
       const queue = (work: Job['work'], done: Job['done']): void => {
-        this.jobs.push({ work, run, dropped: () => failed, done, fail });
+        (work.type === 'tokenize' ? this.tokenizeJobs : this.embedJobs).push({ work, run, dropped: () => failed, done, fail });
       };
 
       // Step 1: ids and facts of every text.
@@ -181,7 +255,8 @@ export class LocalEmbedder implements Embedder {
       }
       this.dispatch();
 
-      // Step 2: rows sorted by length (ties in the caller's order), perJob rows a job, their vectors handed over as they come.
+      // Step 2: rows sorted by length (ties in the caller's order), cut into batches from the shortest, queued from the
+      // longest; their vectors handed over as they come.
       const embedSorted = (): void => {
         const lengths = new Uint32Array(texts.length);
         const offsets = new Uint32Array(texts.length);
@@ -198,9 +273,10 @@ export class LocalEmbedder implements Embedder {
         }
         const partOf = (row: number): Int32Array => tokens[Math.floor(row / perJob)].ids;
         const order = Array.from({ length: texts.length }, (_, r) => r).sort((a, b) => lengths[a] - lengths[b] || a - b);
-        let left = Math.ceil(texts.length / perJob);
-        for (let start = 0; start < order.length; start += perJob) {
-          const rows = order.slice(start, start + perJob);
+        const batches = Math.ceil(texts.length / perBatch);
+        let left = batches;
+        for (let start = (batches - 1) * perBatch; start >= 0; start -= perBatch) {
+          const rows = order.slice(start, start + perBatch);
           let total = 0;
           for (const r of rows) total += lengths[r];
           const ids = new Int32Array(total);
@@ -229,15 +305,11 @@ export class LocalEmbedder implements Embedder {
     });
   }
 
-  /** Hands queued batches to the least-loaded workers, starting a worker only when all are busy. */
+  /** Hands queued jobs (tokenise first) to the least-loaded workers, starting a worker only when all are busy. */
   private dispatch(): void {
     for (;;) {
-      while (this.jobHead < this.jobs.length && this.jobs[this.jobHead]!.dropped()) this.takeJob();
-      if (this.jobHead >= this.jobs.length) {
-        this.jobs = [];
-        this.jobHead = 0;
-        return;
-      }
+      const queue = this.tokenizeJobs.peek() ? this.tokenizeJobs : this.embedJobs.peek() ? this.embedJobs : undefined;
+      if (!queue) return;
       let slot = this.leastLoaded();
       if (!slot || slot.inFlight > 0) {
         // A hub model downloads in one thread first; the others then load it from the cache.
@@ -253,7 +325,8 @@ export class LocalEmbedder implements Embedder {
         }
       }
       if (!slot || slot.inFlight >= IN_FLIGHT_PER_WORKER) return;
-      const job = this.takeJob();
+      const job = queue.take();
+      if (this.options.onJob) this.options.onJob(job.work.type === 'tokenize' ? { type: 'tokenize', rows: job.work.texts.length, width: 0 } : { type: 'embed', rows: job.work.lengths.length, width: Math.max(...job.work.lengths) });
       const target = slot;
       target.inFlight++;
       this.send(target, job.work, job.run).then(
@@ -273,20 +346,6 @@ export class LocalEmbedder implements Embedder {
     }
   }
 
-  /**
-   * The next queued job, released from the queue: while calls keep adding jobs the queue never empties, and a
-   * job left in it would keep its texts and its call's state (every vector of the call) alive to the end of the run.
-   */
-  private takeJob(): Job {
-    const job = this.jobs[this.jobHead]!;
-    this.jobs[this.jobHead++] = undefined;
-    if (this.jobHead >= 1024 && this.jobHead * 2 >= this.jobs.length) {
-      this.jobs = this.jobs.slice(this.jobHead);
-      this.jobHead = 0;
-    }
-    return job;
-  }
-
   /** The worker with the fewest batches in flight; ties go to the one that has waited longest for work. */
   private leastLoaded(): Slot | undefined {
     let best: Slot | undefined;
@@ -299,10 +358,7 @@ export class LocalEmbedder implements Embedder {
   }
 
   private failQueued(error: ScorerError): void {
-    const jobs = this.jobs.slice(this.jobHead);
-    this.jobs = [];
-    this.jobHead = 0;
-    for (const job of jobs) job?.fail(error);
+    for (const job of [...this.tokenizeJobs.drain(), ...this.embedJobs.drain()]) job.fail(error);
   }
 
   private spawn(): Slot {

@@ -88,6 +88,13 @@ export interface Scorer {
   readonly stats: ScorerStats;
   /** Names provider, model and dtype (never a key): stored next to scores so stale scorers are visible. */
   readonly cacheKey: string;
+  /**
+   * Loads the model now, while the caller does other work, when a run is sure to compute: the model's files are on
+   * disk and its embedding cache holds no text yet (a first run). Otherwise the model loads at the first text to
+   * compute (a re-score from the cache loads none). Never fails: a load that fails is told by the first call.
+   * Resolves true when the model started loading.
+   */
+  warmUp(): Promise<boolean>;
   dispose(): Promise<void>;
 }
 
@@ -207,6 +214,8 @@ class EmbeddingScorer implements Scorer {
     private readonly makeEmbedder: () => Promise<Embedder>,
     readonly identity: () => ScorerIdentity,
     readonly maxUnknownShare: number,
+    /** True when the model can load without a download (remote: never warmed up). */
+    private readonly loadsFromDisk: () => boolean,
   ) {
     this.cache = new EmbeddingCache(cacheDir, cacheNamespace);
   }
@@ -231,6 +240,20 @@ class EmbeddingScorer implements Scorer {
       options.onBadPair(i, reason);
       return Number.NaN;
     });
+  }
+
+  async warmUp(): Promise<boolean> {
+    try {
+      if (!this.loadsFromDisk()) return false;
+      await this.cache.load();
+      if (this.cache.size > 0 || this.embedder) return false;
+      this.embedder = this.makeEmbedder();
+      const embedder = await this.embedder;
+      embedder.warmUp?.();
+      return embedder.warmUp !== undefined;
+    } catch {
+      return false; // told by the first call, which awaits the same embedder (or loads the cache again)
+    }
   }
 
   async cutTexts(texts: readonly string[]): Promise<boolean[] | undefined> {
@@ -397,7 +420,7 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
     return new EmbeddingScorer(cacheKey, `embeddings endpoint ${origin} (model ${remote.model})`, cacheKey, settings.cacheDir, async () => {
       const { RemoteEmbedder } = await import('./remoteEmbedder');
       return new RemoteEmbedder({ baseUrl: remote.baseUrl, model: remote.model, apiKey: remote.apiKey, batchSize: REMOTE_BATCH, concurrency: REMOTE_CONCURRENCY });
-    }, () => ({ ...identity }), settings.maxUnknownShare ?? DEFAULT_MAX_UNKNOWN_SHARE);
+    }, () => ({ ...identity }), settings.maxUnknownShare ?? DEFAULT_MAX_UNKNOWN_SHARE, () => false);
   }
 
   const dtype = settings.dtype;
@@ -433,5 +456,5 @@ export function createScorer(settings: EmbeddingSettings): Scorer {
       maxSeqLength: maxLength?.maxLength,
       onMaxLength: (found) => (maxLength ??= found),
     });
-  }, identity, settings.maxUnknownShare ?? DEFAULT_MAX_UNKNOWN_SHARE);
+  }, identity, settings.maxUnknownShare ?? DEFAULT_MAX_UNKNOWN_SHARE, () => existsSync(join(folder, 'onnx', onnxFileName(dtype))));
 }

@@ -340,6 +340,11 @@ function post(message: WorkerToMain, transfer?: ArrayBuffer[]): void {
 let queue: Promise<void> = Promise.resolve();
 let closing = false;
 port?.on('message', (message: MainToWorker) => {
+  if (message.type === 'load') {
+    loading ??= loadModel();
+    loading.catch(() => undefined); // told to the first job, which awaits the same load
+    return;
+  }
   if (message.type === 'close') {
     closing = true;
     queue = queue.then(async () => {
