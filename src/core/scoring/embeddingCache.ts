@@ -82,7 +82,7 @@ export class EmbeddingCache {
     return join(this.dir, 'vectors.bin');
   }
 
-  /** Texts held in memory. */
+  /** Texts held in memory (after load: every text on disk). */
   get size(): number {
     return this.count;
   }
@@ -90,11 +90,6 @@ export class EmbeddingCache {
   load(): Promise<void> {
     this.loading ??= this.readFromDisk();
     return this.loading;
-  }
-
-  /** Texts held (after load: every text on disk). */
-  get size(): number {
-    return this.slots.size;
   }
 
   /** The vector of a text by its key (textKey): a view of the block holding it, to read. */
