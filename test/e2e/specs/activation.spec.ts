@@ -12,6 +12,34 @@ function onnxRuntimeLoaded(session: Session): boolean {
 }
 
 /**
+ * The text of one extension's row in the open Running Extensions view once VS Code has timed its activation. The
+ * view is a virtual list sorted by activation time, longest first, that renders only the rows in sight (about
+ * thirteen): a quickly activated extension sits below them, so the list is walked down (and from the top again,
+ * while the row may still say "Activating...") until the row shows.
+ */
+async function runningExtensionRow(session: Session, name: string): Promise<string> {
+  const { page } = session;
+  const view = page.locator('.runtime-extensions-editor');
+  const rows = view.locator('.monaco-list-row');
+  const entry = rows.filter({ hasText: name }).filter({ hasText: /Activation: \d+ms/ });
+  await rows.first().waitFor({ timeout: 30_000 });
+  const box = await view.locator('.monaco-list').first().boundingBox();
+  assert.ok(box, 'the Running Extensions list is on screen');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (await entry.first().waitFor({ timeout: 300 }).then(() => true, () => false)) return entry.first().innerText();
+    if (Date.now() > deadline) {
+      const seen = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ')).join(' | ');
+      assert.fail(`no timed row for ${name} in Running Extensions within 30 s; rows in sight: ${seen}`);
+    }
+    const last = rows.last();
+    const atEnd = (await last.getAttribute('aria-posinset')) === (await last.getAttribute('aria-setsize'));
+    await page.mouse.wheel(0, atEnd ? -100_000 : 200);
+  }
+}
+
+/**
  * The rows of these extensions in Developer: Show Running Extensions, as text, once each has activated (the
  * view lists extensions whose activation started; a row gets its time when it is done); the view is closed again.
  */
@@ -19,11 +47,7 @@ async function runningExtensions(session: Session, names: readonly string[], scr
   const { workbench, page } = session;
   await workbench.runCommand('Developer: Show Running Extensions');
   const texts: string[] = [];
-  for (const name of names) {
-    const entry = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: name }).filter({ hasText: /Activation: \d+ms/ });
-    await entry.waitFor({ timeout: 30_000 });
-    texts.push((await entry.innerText()).replace(/\s+/g, ' '));
-  }
+  for (const name of names) texts.push((await runningExtensionRow(session, name)).replace(/\s+/g, ' '));
   await session.screenshot(screenshot);
   // The view opens as a modal editor over the workbench: close it before going on.
   await page.keyboard.press('Escape');
@@ -41,6 +65,22 @@ function reviewLog(session: Session): string | undefined {
   return file === undefined ? undefined : fs.readFileSync(file, 'utf8');
 }
 
+/**
+ * How the extension host started this extension's activation, from its log ("ExtensionService#_doActivateExtension
+ * <id>, startup: <bool>, activationEvent: '<event>'"): the event, and the other extensions whose activation started
+ * in the 20 ms before it. VS Code starts the clock of every extension of one activation batch at once and loads
+ * their code one after another (built-ins first), so the figure of the last one counts the code loading of all.
+ */
+function activationStart(session: Session, id: string): { event: string; startedWith: string[] } | undefined {
+  const log = Session.filesUnder(path.join(session.userDataDir, 'logs')).find((f) => /exthost\d*[\\/](remote)?exthost\.log$/.test(f));
+  if (log === undefined) return undefined;
+  const starts = [...fs.readFileSync(log, 'utf8').matchAll(/^(\S+ \S+) \[info\] ExtensionService#_doActivateExtension ([^,]+), startup: \w+, activationEvent: '([^']*)'/gm)]
+    .map((m) => ({ at: Date.parse(m[1].replace(' ', 'T')), id: m[2], event: m[3] }));
+  const own = starts.find((s) => s.id === id);
+  if (own === undefined) return undefined;
+  return { event: own.event, startedWith: starts.filter((s) => s !== own && s.at <= own.at && own.at - s.at <= 20).map((s) => `${s.id} (${s.event})`) };
+}
+
 const FIRST_USE = /the review features loaded at the first use \((.*?)\) in ([\d.]+) ms/;
 
 describe('Activation', function () {
@@ -54,12 +94,14 @@ describe('Activation', function () {
     await session?.close();
   });
 
-  it('activates on opening a dataset without loading transformers.js or ONNX Runtime, which load at the first score', async function () {
+  it('activates apart from the JSON languages\' built-ins without loading transformers.js or ONNX Runtime, which load at the first score', async function () {
     const { workbench, page } = session;
-    // The workbench may fire onLanguage:json as it starts (its settings models), which activates this
-    // extension in one batch with the built-ins of the JSON languages (NPM support, JSON and TypeScript
-    // language features...): they load one after another, and VS Code's figure for each includes the loading
-    // of those before it (NPM support 1,590 ms, this one 1,634 ms at load 17), so the figure has two modes.
+    // The extension activates when a dataset opens (onLanguage:jsonl) or once startup has finished
+    // (onStartupFinished, for a .json file holding JSONL), whichever comes first. It no longer activates on
+    // onLanguage:json, which the workbench fires as it starts (its settings models): that activated it in one
+    // batch with the built-ins of the JSON languages (Configuration Editing, JSON and TypeScript language
+    // features, Extension Authoring, NPM support), whose code VS Code loads first, one after another, while the
+    // clock of every extension of the batch runs (Running Extensions: 274-1,444 ms for this one, 16-23 ms alone).
     await workbench.openFile('pisar-sample.jsonl');
     await page.locator('.statusbar-item', { hasText: 'PiSAR not scored' }).waitFor({ timeout: 30_000 });
 
@@ -74,10 +116,15 @@ describe('Activation', function () {
     // The review features (dist/review.js) load at the first use: here, the dataset open at activation. (A build
     // from before the split, which the activation bench runs beside this one, loads everything in activate().)
     const firstUse = FIRST_USE.exec(logText);
+    const started = activationStart(session, 'pisar.pisar-review');
     // Timings are recorded for the report, not asserted (they depend on the machine's load).
     fs.mkdirSync(resultsDir, { recursive: true });
-    fs.writeFileSync(path.join(resultsDir, 'activation.json'), JSON.stringify({ runningExtensionsActivationMs: hostMs, activateFunctionMs: activateMs, reviewFeaturesLoadMs: firstUse ? Number(firstUse[2]) : null, reviewFeaturesLoadedFor: firstUse?.[1] ?? null }, null, 2));
-    console.log(`      activation: ${hostMs} ms in Running Extensions (code loading + activate call), activate() body ${activateMs} ms${firstUse ? `; the review features loaded for ${firstUse[1]} in ${firstUse[2]} ms` : ''}`);
+    fs.writeFileSync(path.join(resultsDir, 'activation.json'), JSON.stringify({ runningExtensionsActivationMs: hostMs, activateFunctionMs: activateMs, reviewFeaturesLoadMs: firstUse ? Number(firstUse[2]) : null, reviewFeaturesLoadedFor: firstUse?.[1] ?? null, activationEvent: started?.event ?? null, activationStartedWith: started?.startedWith ?? null }, null, 2));
+    console.log(`      activation: ${hostMs} ms in Running Extensions (code loading + activate call), activate() body ${activateMs} ms${firstUse ? `; the review features loaded for ${firstUse[1]} in ${firstUse[2]} ms` : ''}; activated on '${started?.event}' beside ${started?.startedWith.length ? started.startedWith.join(', ') : 'no other extension'}`);
+
+    assert.ok(started, 'the extension host logged the start of the activation');
+    const jsonBatch = [started.event, ...started.startedWith].filter((s) => /onLanguage:jsonc?\b/.test(s));
+    assert.deepEqual(jsonBatch, [], `activated on '${started.event}', not in the JSON languages' batch (beside ${started.startedWith.join(', ')})`);
 
     assert.equal(onnxRuntimeLoaded(session), false, 'ONNX Runtime is not loaded by activation');
     await workbench.openFile('pisar-sample.jsonl');
@@ -110,7 +157,7 @@ describe('A JSON file that is not a dataset', function () {
   it('activates the extension without loading the review features, which load when a dataset opens', async function () {
     const { workbench, page } = session;
     await workbench.openFile('plain.json');
-    // Positive signal: VS Code has activated the extension (on the JSON language) and timed it.
+    // Positive signal: VS Code has activated the extension (startup has finished) and timed it.
     await runningExtensions(session, ['PiSAR Review'], 'activation-json');
     assert.equal(reviewLog(session), undefined, 'no PiSAR Review log: the review features (which create it) did not load for a JSON document');
     assert.equal(await page.locator('.statusbar-item', { hasText: /^PiSAR/ }).count(), 0, 'no PiSAR status bar item for a JSON document');
@@ -119,5 +166,32 @@ describe('A JSON file that is not a dataset', function () {
     await page.locator('.statusbar-item', { hasText: 'PiSAR not scored' }).waitFor({ timeout: 30_000 });
     const firstUse = FIRST_USE.exec(reviewLog(session) ?? '');
     assert.equal(firstUse?.[1], 'a dataset opened', `the review features loaded when the dataset opened: ${reviewLog(session)}`);
+  });
+});
+
+describe('A .json file holding JSONL opened first', function () {
+  let session: Session;
+
+  before(async function () {
+    session = await Session.start({
+      name: 'activation-json-dataset',
+      server: false,
+      sample: false,
+      files: { 'rows.json': `${JSON.stringify({ id: 'a', input: 'Why did it stop?', rationale: 'A person stepped in front of it.' })}\n${JSON.stringify({ id: 'b', input: 'Why did it turn?', rationale: 'The road bends.' })}\n` },
+    });
+  });
+
+  after(async function () {
+    await session?.close();
+  });
+
+  it('opens as a dataset (the JSONL language, CodeLens on its rows) with no .jsonl opened before it', async function () {
+    const { workbench, page } = session;
+    await workbench.openFile('rows.json');
+    // The review features give it the JSONL language and a session: the row's CodeLens.
+    await page.locator('.statusbar-item', { hasText: /^JSON Lines$/ }).waitFor({ timeout: 30_000 });
+    await workbench.editor.root.locator('.codelens-decoration', { hasText: 'Score row' }).first().waitFor({ timeout: 30_000 });
+    const firstUse = FIRST_USE.exec(reviewLog(session) ?? '');
+    assert.match(firstUse?.[1] ?? '', /^a dataset open(ed| at activation)$/, `the review features loaded for the dataset: ${reviewLog(session)}`);
   });
 });
