@@ -5,12 +5,18 @@ const HASH_BYTES = 8;
 
 /** Row hashes in one growing byte array (no string a row until one is asked for). */
 export class RowHashes {
-  private bytes = new Uint8Array(HASH_BYTES * 1024);
+  private bytes: Uint8Array;
   private count = 0;
   /** No hash was computed (the index was built without them): every row's hash reads ''. */
-  constructor(readonly empty: boolean) {}
+  constructor(readonly empty: boolean) {
+    this.bytes = new Uint8Array(empty ? 0 : HASH_BYTES * 1024);
+  }
 
   push(digest: Uint8Array | undefined): void {
+    if (this.empty) {
+      this.count++; // nothing kept: every hash reads ''
+      return;
+    }
     this.reserve(1);
     if (digest) this.bytes.set(digest.subarray(0, HASH_BYTES), this.count * HASH_BYTES);
     this.count++;
@@ -18,6 +24,10 @@ export class RowHashes {
 
   /** The hashes of another part, in order. */
   append(other: { readonly bytes: Uint8Array; readonly count: number }): void {
+    if (this.empty) {
+      this.count += other.count;
+      return;
+    }
     this.reserve(other.count);
     this.bytes.set(other.bytes.subarray(0, other.count * HASH_BYTES), this.count * HASH_BYTES);
     this.count += other.count;

@@ -225,15 +225,18 @@ export class RowShapes {
   }
 }
 
-/** Buffer's own decoders, without toString's checks of its arguments (they cost as much as decoding a short id). */
-const slices = Buffer.prototype as unknown as { latin1Slice?: (start: number, end: number) => string; utf8Slice?: (start: number, end: number) => string };
-const latin1Slice = slices.latin1Slice;
-const utf8Slice = slices.utf8Slice;
+/** Buffer's own decoders, called as methods without toString's checks of its arguments (they cost as much as decoding a short id). */
+interface BufferSlices {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+const hasSlices = typeof (Buffer.prototype as unknown as Partial<BufferSlices>).latin1Slice === 'function' && typeof (Buffer.prototype as unknown as Partial<BufferSlices>).utf8Slice === 'function';
 
 /** The text of `buf[start..end)`, UTF-8 already checked; `ascii`: no byte there is 0x80 or more. */
 function textOf(buf: Buffer, start: number, end: number, ascii: boolean): string {
-  if (latin1Slice === undefined || utf8Slice === undefined) return buf.toString(ascii ? 'latin1' : 'utf8', start, end);
-  return ascii ? latin1Slice.call(buf, start, end) : utf8Slice.call(buf, start, end);
+  if (!hasSlices) return buf.toString(ascii ? 'latin1' : 'utf8', start, end);
+  const slices = buf as unknown as BufferSlices;
+  return ascii ? slices.latin1Slice(start, end) : slices.utf8Slice(start, end);
 }
 
 /** A top-level value the scanner found, as JSON.parse reads it (only plain strings skip the parse). */
