@@ -66,6 +66,26 @@ export function activateLazily(context: vscode.ExtensionContext, activateStarted
     largeTab('a dataset over 50 MB open at activation');
   }
   lazy.activateMs = performance.now() - activateStarted;
+  lazy.codeLoadMs = ownCodeLoadMs(context.extension.id);
+}
+
+/**
+ * How long VS Code's own marks say this extension's main module took to load (`code/extHost/willLoadExtensionCode/<id>`
+ * to `didLoadExtensionCode/<id>`, set around its require, whole milliseconds), or undefined where the host keeps no
+ * such marks. Running Extensions' code-loading figure starts with every extension of the activation batch and can
+ * be far larger (docs/benchmarks.md, "Why the activation figure is not ours"). Read for the log only: never fails.
+ */
+function ownCodeLoadMs(id: string): number | undefined {
+  try {
+    const marks = (globalThis as { MonacoPerformanceMarks?: { getMarks?: () => unknown } }).MonacoPerformanceMarks?.getMarks?.();
+    if (!Array.isArray(marks)) return undefined;
+    const at = (name: string) => (marks as { name?: unknown; startTime?: unknown }[]).find((m) => m.name === name)?.startTime;
+    const will = at(`code/extHost/willLoadExtensionCode/${id}`);
+    const did = at(`code/extHost/didLoadExtensionCode/${id}`);
+    return typeof will === 'number' && typeof did === 'number' ? did - will : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The review features, loaded once, at the first use. */
@@ -76,6 +96,7 @@ class LazyReview implements vscode.Disposable {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners: ((features: ReviewFeatures) => unknown)[] = [];
   activateMs = 0;
+  codeLoadMs: number | undefined;
 
   constructor(private readonly context: vscode.ExtensionContext) {}
 
@@ -103,7 +124,7 @@ class LazyReview implements vscode.Disposable {
       // A path computed at run time: esbuild leaves it alone, so the features stay out of dist/extension.js.
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- a require at run time, by design (see above)
       const bundle = require(path.join(__dirname, 'review.js')) as typeof import('./reviewFeatures');
-      this.features = bundle.startReview(this.context, { activateMs: this.activateMs, loadStarted, reason });
+      this.features = bundle.startReview(this.context, { activateMs: this.activateMs, codeLoadMs: this.codeLoadMs, loadStarted, reason });
     } catch (err) {
       // Shown once, then each later use is a no-op rather than the same failure again.
       this.failure = err as Error;
