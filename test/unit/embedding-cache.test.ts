@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { EmbeddingCache, keyOfHash, textHash, type CacheEntry } from '../../src/core/scoring/embeddingCache';
@@ -6,6 +8,17 @@ import { makeTempDir } from '../support/files';
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
+
+/** Collects garbage until the memory held by array buffers stops shrinking (their backing stores are freed after the collection that finds them). */
+async function settledGarbage(): Promise<void> {
+  for (let last = Infinity, i = 0; i < 10; i++) {
+    collectGarbage();
+    await new Promise((resolve) => setImmediate(resolve));
+    const now = process.memoryUsage().arrayBuffers;
+    if (now >= last) return;
+    last = now;
+  }
+}
 
 /** A text's entry with a vector and facts derived from its number, so each can be told apart on reading. */
 function entry(i: number, width = 4): CacheEntry {
@@ -83,5 +96,39 @@ describe('embedding cache: held by hash in typed arrays', () => {
     assert.equal(cache.size, 200_000);
     assert.deepEqual([...cache.get(entry(199_999).key)!], [199_999, 199_999.1].map(Math.fround));
     assert.ok(grown < 3e6, `the cache grew the heap by ${(grown / 1e6).toFixed(1)} MB for 200,000 texts`);
+  });
+
+  it('keeps the vectors on disk: 20,000 vectors of 384 dimensions grow memory by a fraction of their 30 MB, and are read back exact', async () => {
+    const cache = new EmbeddingCache(tmp.dir, 'ns');
+    await cache.load();
+    await settledGarbage();
+    const before = process.memoryUsage();
+    for (let i = 0; i < 20_000; i += 1000) await cache.put(Array.from({ length: 1000 }, (_, k) => entry(i + k, 384)));
+    await cache.flush();
+    await settledGarbage();
+    const after = process.memoryUsage();
+    const grown = after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers;
+    assert.ok(grown < 5e6, `the cache grew memory by ${(grown / 1e6).toFixed(1)} MB for 20,000 vectors of 30.7 MB`);
+    for (const i of [0, 1, 9_999, 19_999]) assert.deepEqual([...cache.get(entry(i).key)!], [...entry(i, 384).vector]);
+    cache.close();
+  });
+
+  it('never gives a vector from a record that no longer holds the text (the file cut or started over by another process)', async () => {
+    const cache = new EmbeddingCache(tmp.dir, 'ns');
+    await cache.load();
+    await cache.put([entry(1), entry(2), entry(3)]);
+    await cache.flush();
+    assert.deepEqual([...cache.get(entry(2).key)!], [...entry(2).vector]);
+    const file = path.join(cache.dir, 'vectors.bin');
+    const records = fs.readFileSync(file);
+    const recordBytes = records.length / 3;
+    // Another process started the file over and wrote other texts: record 1 now holds text 9.
+    const other = Buffer.concat([records.subarray(0, recordBytes), Buffer.alloc(recordBytes)]);
+    textHash('text 9').copy(other, recordBytes);
+    fs.writeFileSync(file, other);
+    assert.equal(cache.get(entry(2).key), undefined, 'record 1 holds another text');
+    assert.equal(cache.get(entry(3).key), undefined, 'record 2 is gone');
+    assert.deepEqual([...cache.get(entry(1).key)!], [...entry(1).vector], 'record 0 still holds text 1');
+    cache.close();
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { closeSync, promises as fs, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafe, truncateSafe, writeSafe } from '../store/safeFile';
+import { openSafe, openSafeSync, readSafe, truncateSafe, writeSafe } from '../store/safeFile';
 import type { TextFacts } from './embedder';
 
 // 2: each record carries the text's facts (word pieces, pieces read, unknown pieces) after its hash.
@@ -23,8 +23,12 @@ export function keyOfHash(hash: Buffer): string {
   return hash.toString('latin1');
 }
 
-/** Texts held per block in memory: a block is one Float32Array of vectors, one Uint32Array of facts, one Uint8Array of hashes. */
+/** Texts held per block in memory: a block is one Uint8Array of hashes, one Uint32Array of facts, one of record numbers. */
 const BLOCK = 4096;
+/** A slot whose vector is in no record of the file (its write failed, or the file was started over). */
+const NO_RECORD = 0xffffffff;
+/** Bytes of the file read at a time on load. */
+const LOAD_CHUNK_BYTES = 4 << 20;
 
 /** Where a key's probe starts in the table: its first four bytes (a SHA-256's bytes are uniform). */
 function probeStart(key: string): number {
@@ -48,24 +52,35 @@ export interface CacheEntry {
 
 /**
  * Embeddings on disk for one namespace (provider, model, dtype): an append-only file of
- * [sha256(text) | uint32 x 3 facts (0 when unknown) | float32 x dim] records, loaded whole on first use.
+ * [sha256(text) | uint32 x 3 facts (0 when unknown) | float32 x dim] records. The file is read once, in chunks, for
+ * its hashes and facts; a vector is read from its record when asked for (a vector written this run is held until its
+ * record is on disk), so memory holds ~50 bytes a text whatever the model's width: every vector of a million rows
+ * (three million texts, 4.6 GB at all-MiniLM-L6-v2's 384 dimensions) was held to the end of the run.
  */
 export class EmbeddingCache {
   readonly dir: string;
   /**
-   * In memory: a slot per text, its hash, vector and facts at that slot of fixed-size typed-array blocks, found
-   * through an open-addressing table of slot numbers: no object or string a text (a Map of 32-byte string keys
-   * cost ~90 bytes a text: 270 MB for the 3,000,000 texts of a million rows).
+   * A slot per text: its hash, facts and record number at that slot of fixed-size typed-array blocks, found through
+   * an open-addressing table of slot numbers: no object or string a text (a Map of 32-byte string keys cost ~90 bytes
+   * a text: 270 MB for the 3,000,000 texts of a million rows).
    */
   private table = new Uint32Array(1024);
   /** Slots in use (texts held). */
   private count = 0;
   private hashBlocks: Uint8Array[] = [];
-  private vectorBlocks: Float32Array[] = [];
   private factBlocks: Uint32Array[] = [];
-  /** The width of the vectors held in memory. */
+  private recordBlocks: Uint32Array[] = [];
+  /** Vectors put whose records are not on disk yet, by slot (kept when their write failed: the run still uses them). */
+  private readonly unwritten = new Map<number, Float32Array>();
+  /** The width of the vectors of the slots held. */
   private width = 0;
+  /** The width of the file's records, once it is read or written. */
   private dim: number | undefined;
+  /** Records the file holds once the appends queued are done: the next record's number. */
+  private records = 0;
+  /** The file, open for reading vectors (opened at the first read). */
+  private fd: number | undefined;
+  private record: Buffer | undefined;
   private loading: Promise<void> | undefined;
   private writeChain: Promise<void> = Promise.resolve();
 
@@ -82,7 +97,7 @@ export class EmbeddingCache {
     return join(this.dir, 'vectors.bin');
   }
 
-  /** Texts held in memory (after load: every text on disk). */
+  /** Texts held (after load: every text on disk; their vectors on disk or about to be). */
   get size(): number {
     return this.count;
   }
@@ -92,12 +107,14 @@ export class EmbeddingCache {
     return this.loading;
   }
 
-  /** The vector of a text by its key (textKey): a view of the block holding it, to read. */
+  /**
+   * The vector of a text by its key (textKey), read from its record; undefined when the cache has none, or when the
+   * record no longer holds that text (the file was started over or cut by another process): it is computed again.
+   */
   get(key: string): Float32Array | undefined {
     const slot = this.slotOf(key);
     if (slot === undefined) return undefined;
-    const at = (slot % BLOCK) * this.width;
-    return this.vectorBlocks[Math.floor(slot / BLOCK)].subarray(at, at + this.width);
+    return this.unwritten.get(slot) ?? this.readVector(slot, key);
   }
 
   /** What the model read of a text, by its key, kept with its vector (so a re-score never loads the model to count). */
@@ -107,6 +124,27 @@ export class EmbeddingCache {
     const block = this.factBlocks[Math.floor(slot / BLOCK)];
     const at = (slot % BLOCK) * 3;
     return block[at] > 0 ? { pieces: block[at], read: block[at + 1], unknown: block[at + 2] } : undefined;
+  }
+
+  /** Closes the file read for vectors (reopened at the next read). */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private readVector(slot: number, key: string): Float32Array | undefined {
+    const record = this.recordBlocks[Math.floor(slot / BLOCK)][slot % BLOCK];
+    if (record === NO_RECORD || this.dim !== this.width) return undefined;
+    const recordBytes = HASH_BYTES + FACT_BYTES + 4 * this.width;
+    if (this.record?.length !== recordBytes) this.record = Buffer.alloc(recordBytes); // not pooled: offset 0, so the floats are aligned
+    try {
+      this.fd ??= openSafeSync(this.dataFile, 'read');
+      if (readSync(this.fd, this.record, 0, recordBytes, record * recordBytes) !== recordBytes) return undefined;
+    } catch {
+      return undefined; // an unreadable cache only costs recomputation
+    }
+    for (let k = 0; k < HASH_BYTES; k++) if (this.record[k] !== key.charCodeAt(k)) return undefined;
+    return new Float32Array(this.record.buffer, HASH_BYTES + FACT_BYTES, this.width).slice();
   }
 
   /** The slot holding `key`, or undefined. */
@@ -149,42 +187,60 @@ export class EmbeddingCache {
     this.table = table;
   }
 
-  /** Holds a vector (copied into its block) and its facts; a vector of another width starts memory over. */
-  private hold(key: string, vector: Float32Array, facts: TextFacts | undefined): void {
-    if (vector.length !== this.width) {
-      this.table = new Uint32Array(1024);
-      this.count = 0;
-      this.hashBlocks = [];
-      this.vectorBlocks = [];
-      this.factBlocks = [];
-      this.width = vector.length;
-    }
+  /** Forgets every text: the vectors held are of another width now. */
+  private startOver(width: number): void {
+    this.table = new Uint32Array(1024);
+    this.count = 0;
+    this.hashBlocks = [];
+    this.factBlocks = [];
+    this.recordBlocks = [];
+    this.unwritten.clear();
+    this.width = width;
+  }
+
+  /** Holds a text's facts and the number of the record holding its vector; returns its slot. */
+  private hold(key: string, facts: TextFacts | undefined, record: number): number {
     let slot = this.slotOf(key);
     if (slot === undefined) {
       slot = this.count;
       const b = Math.floor(slot / BLOCK);
       this.hashBlocks[b] ??= new Uint8Array(BLOCK * HASH_BYTES);
-      this.vectorBlocks[b] ??= new Float32Array(BLOCK * this.width);
       this.factBlocks[b] ??= new Uint32Array(BLOCK * 3);
+      this.recordBlocks[b] ??= new Uint32Array(BLOCK);
       const at = (slot % BLOCK) * HASH_BYTES;
       for (let k = 0; k < HASH_BYTES; k++) this.hashBlocks[b][at + k] = key.charCodeAt(k);
       this.enter(key, slot);
       this.count++;
     }
     const b = Math.floor(slot / BLOCK);
-    this.vectorBlocks[b].set(vector, (slot % BLOCK) * this.width);
+    this.recordBlocks[b][slot % BLOCK] = record;
     const at = (slot % BLOCK) * 3;
     this.factBlocks[b][at] = facts?.pieces ?? 0;
     this.factBlocks[b][at + 1] = facts?.read ?? 0;
     this.factBlocks[b][at + 2] = facts?.unknown ?? 0;
+    return slot;
   }
 
-  /** Keeps vectors in memory and appends them to disk in one write (a torn tail is cut on the next load). */
+  /** Holds vectors until their records are on disk and appends them in one write (a torn tail is cut on the next load). */
   put(entries: readonly CacheEntry[]): Promise<void> {
     if (entries.length === 0) return this.writeChain;
     const dim = entries[0].vector.length;
-    for (const { key, vector, facts } of entries) this.hold(key, vector, facts);
-    this.writeChain = this.writeChain.then(() => this.append(entries, dim)).catch(() => {
+    if (dim !== this.width) {
+      // Another width: memory and (at the append) the file start over.
+      this.startOver(dim);
+      this.records = 0;
+    }
+    const slots = entries.map(({ key, vector, facts }) => {
+      const slot = this.hold(key, facts, this.records++);
+      this.unwritten.set(slot, vector);
+      return slot;
+    });
+    this.writeChain = this.writeChain.then(() => this.append(entries, dim)).then(() => {
+      // On disk now: read from there. (A write that failed leaves them held: this run still uses them.)
+      slots.forEach((slot, i) => {
+        if (this.unwritten.get(slot) === entries[i].vector) this.unwritten.delete(slot);
+      });
+    }).catch(() => {
       // A cache that cannot be written only costs recomputation later; scoring goes on.
     });
     return this.writeChain;
@@ -226,34 +282,40 @@ export class EmbeddingCache {
       return; // no cache yet, or unreadable: it is rebuilt on the first write
     }
     if (meta.version !== FORMAT_VERSION || meta.namespace !== this.namespace || !(meta.dim > 0)) return;
-    let data: Buffer | undefined;
-    try {
-      data = await readSafe(this.dataFile);
-    } catch {
-      return;
-    }
-    if (!data) return;
     const recordBytes = HASH_BYTES + FACT_BYTES + 4 * meta.dim;
-    const whole = Math.floor(data.length / recordBytes);
-    if (whole * recordBytes !== data.length) {
-      // An interrupted append left a partial record: cut it so later appends stay aligned.
+    let whole: number;
+    try {
+      const handle = await openSafe(this.dataFile, 'read');
       try {
-        await truncateSafe(this.dataFile, whole * recordBytes);
-      } catch {
-        return; // a linked or unwritable cache is not used; scoring computes instead
+        const { size } = await handle.stat();
+        whole = Math.floor(size / recordBytes);
+        if (whole * recordBytes !== size) {
+          // An interrupted append left a partial record: cut it so later appends stay aligned.
+          await truncateSafe(this.dataFile, whole * recordBytes);
+        }
+        // The hashes and facts, a chunk of records at a time: the vectors stay on disk.
+        this.startOver(meta.dim);
+        const perChunk = Math.max(1, Math.floor(LOAD_CHUNK_BYTES / recordBytes));
+        const chunk = Buffer.allocUnsafe(perChunk * recordBytes);
+        for (let first = 0; first < whole; first += perChunk) {
+          const n = Math.min(perChunk, whole - first);
+          const { bytesRead } = await handle.read(chunk, 0, n * recordBytes, first * recordBytes);
+          if (bytesRead !== n * recordBytes) throw new Error('the cache file shrank while it was read');
+          for (let i = 0; i < n; i++) {
+            const at = i * recordBytes;
+            const pieces = chunk.readUInt32LE(at + HASH_BYTES);
+            const facts = pieces > 0 ? { pieces, read: chunk.readUInt32LE(at + HASH_BYTES + 4), unknown: chunk.readUInt32LE(at + HASH_BYTES + 8) } : undefined;
+            this.hold(chunk.toString('latin1', at, at + HASH_BYTES), facts, first + i);
+          }
+        }
+      } finally {
+        await handle.close();
       }
+    } catch {
+      this.startOver(0);
+      return; // a linked, unwritable or vanished cache is not used; scoring computes instead
     }
-    // One aligned copy so each vector can be read as a Float32Array, then copied into its block.
-    const aligned = new Uint8Array(whole * recordBytes);
-    aligned.set(data.subarray(0, whole * recordBytes));
-    data = undefined;
-    const view = new DataView(aligned.buffer);
-    for (let i = 0; i < whole; i++) {
-      const at = i * recordBytes;
-      const pieces = view.getUint32(at + HASH_BYTES, true);
-      const facts = pieces > 0 ? { pieces, read: view.getUint32(at + HASH_BYTES + 4, true), unknown: view.getUint32(at + HASH_BYTES + 8, true) } : undefined;
-      this.hold(Buffer.from(aligned.buffer, at, HASH_BYTES).toString('latin1'), new Float32Array(aligned.buffer, at + HASH_BYTES + FACT_BYTES, meta.dim), facts);
-    }
+    this.records = whole;
     this.dim = meta.dim;
   }
 }

@@ -390,6 +390,7 @@ class EmbeddingScorer implements Scorer {
     // vectors are cached: flushing first would let the queue run on while the disk write is awaited.
     if (embedder) await embedder.then((e) => e.dispose(), () => undefined);
     await this.cache.flush();
+    this.cache.close();
   }
 }
 
