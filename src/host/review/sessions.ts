@@ -101,7 +101,12 @@ export class SessionManager extends Disposable implements vscode.Disposable {
       this.log.error(`${document.uri.fsPath}: cannot be indexed: ${String(err)}`);
       return undefined;
     }
-    return this.register(key, session);
+    this.register(key, session);
+    // A document can open already shown: a .json file given the JSONL language reopens in its editor without a new
+    // active-editor event. The editor showing it makes its session the active one, as a switch to it would.
+    const editor = vscode.window.activeTextEditor;
+    if (editor && editor.document.uri.toString() === key) this.onActiveEditor(editor);
+    return session;
   }
 
   /** Keeps a new session and announces it. */

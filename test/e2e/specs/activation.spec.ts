@@ -188,12 +188,14 @@ describe('A .json file holding JSONL opened first', function () {
     await session?.close();
   });
 
-  it('opens as a dataset (the JSONL language, CodeLens on its rows) with no .jsonl opened before it', async function () {
+  it('opens as a dataset (the JSONL language, CodeLens on its rows, the status bar) with no .jsonl opened before it', async function () {
     const { workbench, page } = session;
     await workbench.openFile('rows.json');
     // The review features give it the JSONL language and a session: the row's CodeLens.
     await page.locator('.statusbar-item', { hasText: /^JSON Lines$/ }).waitFor({ timeout: 30_000 });
     await workbench.editor.root.locator('.codelens-decoration', { hasText: 'Score row' }).first().waitFor({ timeout: 30_000 });
+    // It is the active dataset, as a .jsonl opened first is: the status bar names it (it did not, with no new editor event).
+    await page.locator('.statusbar-item', { hasText: 'PiSAR not scored' }).waitFor({ timeout: 30_000 });
     const firstUse = FIRST_USE.exec(reviewLog(session) ?? '');
     assert.match(firstUse?.[1] ?? '', /^a dataset open(ed| at activation)$/, `the review features loaded for the dataset: ${reviewLog(session)}`);
   });
