@@ -76,11 +76,12 @@ async function openSource(cwd: string, name: string, datasetOptions: OpenDataset
   const owner = sidecarOwner(file);
   if (owner?.kind === 'results') {
     // The store finds the sidecar from the dataset's name; the dataset itself need not exist.
-    const store = await ResultsStore.open(owner.dataset, { repair: false });
+    const store = await ResultsStore.open(owner.dataset, { repair: false, readTexts: false });
     return { file, store, rows: undefined };
   }
-  // The sidecar is read while the dataset is indexed (the index's parts go to the other cores meanwhile).
-  const store = ResultsStore.open(file, { repair: false });
+  // The sidecar is read while the dataset is indexed (the index's parts go to the other cores meanwhile). Compare reads
+  // scores, corrections and whether outputs differ: the results are held without their texts.
+  const store = ResultsStore.open(file, { repair: false, readTexts: false });
   store.catch(() => undefined);
   const dataset = await Dataset.open(file, datasetOptions);
   await dataset.close();

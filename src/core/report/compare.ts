@@ -1,6 +1,7 @@
 import type { ComparedRowView, ComparisonCountsView } from '../../shared/statisticsView';
 import { DEFAULT_SEED, pairedTest, pairedVerdict, type PairedTestMethod } from './stats';
 import { permutationsFor } from './statistics';
+import { outputIdentity } from '../store/results';
 
 /**
  * Row-by-row comparison of two runs (two results files, or two models of one): which rows improved,
@@ -23,7 +24,7 @@ export interface RunComparison extends ComparisonCountsView {
   readonly lineage?: { readonly modelChanged: number; readonly referenceCorrected: number; readonly both: number };
 }
 
-/** What lineage needs of each side's result on a row: its output, and the correction it was scored against. */
+/** What lineage needs of each side's result on a row: its output (the text, or held without it: see outputIdentity), and the correction it was scored against. */
 export interface RunLineage {
   readonly output?: string;
   readonly correction?: string;
@@ -32,7 +33,7 @@ export interface RunLineage {
 /** Why a changed row changed between two runs. */
 export function causeOf(a: RunLineage, b: RunLineage): NonNullable<ComparedRow['cause']> {
   const reference = (a.correction ?? '') !== (b.correction ?? '');
-  const model = a.output !== b.output;
+  const model = outputIdentity(a) !== outputIdentity(b);
   return reference && model ? 'both' : reference ? 'reference' : 'model';
 }
 

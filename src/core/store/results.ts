@@ -296,10 +296,49 @@ function withoutTexts(r: StoredResult): StoredResult {
   return held;
 }
 
-/** readSidecar's map for results: the installation's key looked up once a read, not once a line. */
-function resultsOfLines(): (value: unknown, line: string) => StoredResult {
+/** readSidecar's map for results: the installation's key looked up once a read, not once a line. `texts: false`: held as dropTexts leaves them. */
+function resultsOfLines(texts = true): (value: unknown, line: string) => StoredResult {
   const key = installationKey();
-  return (value, line) => withoutBadScore(value, line, key);
+  return texts ? (value, line) => withoutBadScore(value, line, key) : (value, line) => dropTexts(withoutBadScore(value, line, key));
+}
+
+/** Where a result read without its texts keeps its output's fingerprint (a symbol: never written, never from JSON). */
+const OUTPUT_FINGERPRINT = Symbol('pisar-review.outputFingerprint');
+
+/**
+ * A result read from the file held as withoutTexts holds one, in place (set to undefined, not deleted: the object keeps
+ * its shape, and no copy is made): a blank output is kept (the counts read it), and a fingerprint of the output stays for
+ * outputIdentity.
+ */
+function dropTexts(r: StoredResult): StoredResult {
+  if (r.output !== undefined && !isEmptyOutput(r.output)) {
+    (r as { [OUTPUT_FINGERPRINT]?: number })[OUTPUT_FINGERPRINT] = fingerprintOf(r.output);
+    r.output = undefined;
+  }
+  if (r.rawOutput !== undefined) r.rawOutput = undefined;
+  if (r.outputHash !== undefined) r.outputHash = undefined;
+  if (r.referenceHash !== undefined) r.referenceHash = undefined;
+  return r;
+}
+
+/**
+ * What tells a result's output from another's: its text, or for a result read without its texts (ResultsStore.open
+ * `readTexts: false`) a 53-bit fingerprint of it (two 32-bit FNV-1a hashes; equal texts, equal values). Undefined: no output.
+ */
+export function outputIdentity(r: { readonly output?: string }): string | number | undefined {
+  return r.output ?? (r as { [OUTPUT_FINGERPRINT]?: number })[OUTPUT_FINGERPRINT];
+}
+
+function fingerprintOf(text: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return (a >>> 0) * 0x200000 + ((b ^ text.length) & 0x1fffff);
 }
 
 function maskResult(r: StoredResult): void {
@@ -352,6 +391,8 @@ export class ResultsStore {
     readonly file: string,
     /** Results this store appends are held with their output texts (false: a run that only counts them afterwards). */
     readonly holdsTexts: boolean,
+    /** Results read from the file are held with their output texts (false: held as dropTexts leaves them). */
+    private readonly readsTexts: boolean,
   ) {
     this.appender = new SidecarAppender(file);
     this.position = new SidecarPosition(file);
@@ -361,11 +402,12 @@ export class ResultsStore {
    * Opens (and reads) the results sidecar of `datasetFile`; a missing sidecar is an empty store. `texts: false`: the
    * results this store appends are held without their output texts and text digests (written whole; a
    * blank output is kept, as the counts read it), for a run that only counts and scores them afterwards: `score` of a
-   * million rows held every text.
+   * million rows held every text. `readTexts: false`: the results read from the file are held so too (dropTexts; the
+   * output told from another by outputIdentity), for a reader of numbers: `compare` of a million rows held every text.
    */
-  static async open(datasetFile: string, options: { repair?: boolean; texts?: boolean } = {}): Promise<ResultsStore> {
+  static async open(datasetFile: string, options: { repair?: boolean; texts?: boolean; readTexts?: boolean } = {}): Promise<ResultsStore> {
     const absolute = path.resolve(datasetFile);
-    const store = new ResultsStore(absolute, resultsFileFor(absolute), options.texts ?? true);
+    const store = new ResultsStore(absolute, resultsFileFor(absolute), options.texts ?? true, options.readTexts ?? true);
     await store.load(options.repair);
     return store;
   }
@@ -402,7 +444,7 @@ export class ResultsStore {
       this.changes.fire({ origin: 'file', rowIds: undefined });
       return { records: [...this.latestResults()], whole: true };
     }
-    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(), repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
+    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(this.readsTexts), repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
     for (const r of records) this.remember(r);
     this._problems = [...this._problems, ...problems];
     this.position.readTo(end ?? pending.from, lines ?? pending.firstLine, pending.ino);
@@ -479,7 +521,7 @@ export class ResultsStore {
 
   private async load(repair = true): Promise<void> {
     const ino = await this.position.currentIno();
-    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(), repair });
+    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(this.readsTexts), repair });
     this.position.readTo(end, lines, ino);
     this.byRow = new Map();
     this.shadowed = new Map();
