@@ -39,7 +39,7 @@ if (!existsSync(scorerModule)) {
   console.error(`${scorerModule} is missing: compile first (npx tsc -p tsconfig.test.json, or npm run bench).`);
   process.exit(2);
 }
-const { createScorer, estimateTokens } = require(scorerModule);
+const { createScorer } = require(scorerModule);
 const { LocalEmbedder } = require(join(root, 'out', 'src', 'core', 'scoring', 'localEmbedder.js'));
 const ort = require('onnxruntime-node');
 const transformers = await import('@huggingface/transformers');
@@ -238,8 +238,7 @@ async function benchDtype(dtype, modelDir, texts) {
   const productPadding = await (async () => {
     const embedder = new LocalEmbedder({ model: modelDir, isLocalFolder: true, dtype, modelCacheDir: join(tmpdir(), 'pisar-bench-none'), workers: workerCount, threadsPerWorker: 1, batchSize: BATCH });
     try {
-      const byEstimate = [...unique].sort((x, y) => estimateTokens(x) - estimateTokens(y) || x.length - y.length); // as the scorer hands them over
-      await embedder.computeEmbeddings(byEstimate, () => undefined, {});
+      await embedder.computeEmbeddings(unique, () => undefined, {}); // the scorer hands them over in the dataset's order: the embedder sorts them
       return 1 - embedder.wordPieces.read / embedder.wordPieces.run;
     } finally {
       await embedder.dispose();

@@ -32,9 +32,11 @@ export interface TextFacts {
 
 /** A source of unit-length text embeddings; the scorer adds dedupe, ordering and the disk cache. */
 export interface Embedder {
+  /** True when the embedder sorts a call's texts by their real length itself: the scorer then spends no estimate on them. */
+  readonly sortsByLength?: boolean;
   /**
-   * Embeds `texts` (already deduplicated and sorted by estimated length), handing over each finished part: the
-   * positions in `texts` it holds, their vectors and (where the embedder knows them) their facts.
+   * Embeds `texts` (already deduplicated; sorted by estimated length unless sortsByLength), handing over each finished
+   * part: the positions in `texts` it holds, their vectors and (where the embedder knows them) their facts.
    */
   computeEmbeddings(texts: readonly string[], sink: (positions: readonly number[], vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void>;
   /** Gets ready to compute (a local model: its threads started and the model loading) before the first texts come. */

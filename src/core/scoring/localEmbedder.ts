@@ -177,6 +177,9 @@ export class LocalEmbedder implements Embedder {
   private modelReady = false;
   private loadedOn: EmbeddingRuntime | undefined;
 
+  /** Rows are sorted by their word pieces once tokenised (computeEmbeddings). */
+  readonly sortsByLength = true;
+
   constructor(private readonly options: LocalEmbedderOptions) {}
 
   /** Worker threads running (for tests and the benchmark). */

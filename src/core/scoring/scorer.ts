@@ -348,9 +348,6 @@ class EmbeddingScorer implements Scorer {
     countOne: () => void,
     report: () => void,
   ): Promise<void> {
-    // Similar token counts in one batch waste little on padding.
-    const tokens = new Map(missing.map((m) => [m, estimateTokens(m.text)]));
-    missing.sort((a, b) => tokens.get(a)! - tokens.get(b)! || a.text.length - b.text.length);
     this.embedder ??= this.makeEmbedder();
     let embedder: Embedder;
     try {
@@ -358,6 +355,11 @@ class EmbeddingScorer implements Scorer {
     } catch (error) {
       this.embedder = undefined;
       throw error;
+    }
+    if (!embedder.sortsByLength) {
+      // Similar token counts in one request waste little on padding.
+      const tokens = new Map(missing.map((m) => [m, estimateTokens(m.text)]));
+      missing.sort((a, b) => tokens.get(a)! - tokens.get(b)! || a.text.length - b.text.length);
     }
     await embedder.computeEmbeddings(missing.map((m) => m.text), (positions, computed, facts) => {
       this.width ??= commonWidth(computed);
