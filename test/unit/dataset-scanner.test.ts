@@ -230,6 +230,32 @@ describe('Dataset reader: the byte scanner reads every line as JSON.parse does',
     }
   });
 
+  it('finds an id written twice whichever way each was read (as bytes by its shape, or as a string)', () => {
+    // The first row of a shape is read in full (its id kept as a string), the next ones by their shape (as bytes).
+    // One file a pair, so the pair is the only id written twice.
+    const first = '{"id":"s","input":"x","rationale":"y"}';
+    const pairs: [string, string][] = [
+      ['{"id":"a","input":"x","rationale":"y"}', '{"id":"a","input":"x","rationale":"y"}'], // a string, then bytes
+      ['{"id":"b","input":"x","rationale":"y"}', '{"id":"b","input":"x <image>","rationale":"y"}'], // bytes, then a string ('<')
+      ['{"id":7,"input":"x","rationale":"y"}', '{"id":"7","input":"x","rationale":"y"}'], // a number, then bytes
+      ['{"id":"caf\\u00e9","input":"x","rationale":"y"}', '{"id":"café","input":"x","rationale":"y"}'], // not ASCII: strings
+      ['{"id":"c","input":"x","rationale":"y"}', '{"id":"c","input":"x","rationale":"y"}'], // bytes, then bytes
+    ];
+    for (const [one, other] of pairs) {
+      const bytes = Buffer.from(`${[first, one, '{"id":"t","input":"x","rationale":"y"}', other, '{"id":"c ","input":"x","rationale":"y"}'].join('\n')}\n`);
+      const parsed = new Indexer('/data/x.jsonl', { scan: false });
+      parsed.push(bytes);
+      parsed.end();
+      const scanned = new Indexer('/data/x.jsonl', {});
+      scanned.push(bytes);
+      scanned.end();
+      assert.deepEqual(parsed.findings.filter((f) => f.code === 'duplicate-id').map((f) => f.line), [4], one);
+      assert.deepEqual(scanned.findings, parsed.findings, one);
+      assert.deepEqual(scanned.ids, parsed.ids, one);
+      assert.deepEqual(scanned.rawIds, parsed.rawIds, one);
+    }
+  });
+
   it('reads simple rows without JSON.parse of their lines', async () => {
     const file = path.join(tmp.dir, 'simple.jsonl');
     const lines = Array.from({ length: 500 }, (_, i) => JSON.stringify({ id: `r${i}`, input: `why ${i}?`, rationale: `because ${i}`, label: 'ok', score: i / 7, flag: i % 2 === 0 }));

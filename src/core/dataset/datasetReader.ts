@@ -85,7 +85,7 @@ export class Dataset {
   }
 
   get rowCount(): number {
-    return this.index.ids.length;
+    return this.index.rows;
   }
 
   /** Lines in the file (a last line without a newline counts). */
@@ -232,8 +232,8 @@ export class Dataset {
   }
 
   private checkIndex(index: number): number {
-    if (!Number.isInteger(index) || index < 0 || index >= this.index.ids.length) {
-      throw new RangeError(`row ${index} is out of range (the dataset has ${this.index.ids.length} rows)`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.index.rows) {
+      throw new RangeError(`row ${index} is out of range (the dataset has ${this.index.rows} rows)`);
     }
     return index;
   }

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { FieldDetector, fieldPath, readRowContent, type RowContent } from './fields';
 import { LineScanner } from './lineScanner';
+import { RowIds } from './rowIds';
 import { RowShapes } from './rowShapes';
 import { FindingList, reportNotAnObject, reportRepeatedKeys, reportRowContent, reportUnparsedLine } from './findings';
 import { digestBytes, RowHashes } from './rowHashes';
@@ -102,40 +103,6 @@ function rawIdOf(content: RowContent, numberWritten: string | undefined): string
   return exactDecimal(numberWritten ?? String(value));
 }
 
-/** A 32-bit FNV-1a hash of a string's UTF-16 code units. */
-function hashOf(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
-}
-
-/**
- * True when every row has an id and no two are the same. An open-addressing table of row positions in one
- * typed array (a Set of a million strings cost a second, most of it growing and garbage).
- */
-function allDistinct(ids: readonly (string | undefined)[]): boolean {
-  let capacity = 16;
-  while (capacity < ids.length * 2) capacity *= 2;
-  const slots = new Int32Array(capacity).fill(-1);
-  const hashes = new Uint32Array(ids.length);
-  const mask = capacity - 1;
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (id === undefined) return false;
-    const hash = hashOf(id);
-    hashes[i] = hash;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const other = slots[slot];
-      if (other < 0) {
-        slots[slot] = i;
-        break;
-      }
-      if (hashes[other] === hash && ids[other] === id) return false;
-    }
-  }
-  return true;
-}
-
 /** What a thread that indexed one part of a file hands back; its line numbers count from the part's start. */
 export interface IndexPart {
   readonly offsets: Float64Array;
@@ -170,8 +137,9 @@ export class Indexer {
   lines = new Uint32Array(1024);
   /** Rows indexed. */
   rows = 0;
-  ids: readonly string[] = [];
-  readonly rawIds: (string | undefined)[] = [];
+  /** Raw ids (RowIds), and the ids shown when some were made up (undefined: every row shows its raw id). */
+  private readonly idStore = new RowIds();
+  private madeUpIds: readonly string[] | undefined;
   readonly hashes: RowHashes;
   readonly findingList: FindingList;
   readonly detector = new FieldDetector();
@@ -205,6 +173,16 @@ export class Indexer {
     this.atFileStart = start === 0;
     this.scanner = options.scan === false ? undefined : new LineScanner();
     this.shapes = new RowShapes(options.mapping);
+  }
+
+  /** Each row's id as written (undefined: none); strings made at the first call. */
+  get rawIds(): readonly (string | undefined)[] {
+    return this.idStore.all();
+  }
+
+  /** Each row's id: its own, or a made-up one (assigned by end()). */
+  get ids(): readonly string[] {
+    return this.madeUpIds ?? (this.idStore.all() as readonly string[]);
   }
 
   get findings(): Finding[] {
@@ -286,7 +264,7 @@ export class Indexer {
       offsets: this.offsets.slice(0, this.rows),
       lengths: this.lengths.slice(0, this.rows),
       lines: this.lines.slice(0, this.rows),
-      rawIds: this.rawIds,
+      rawIds: [...this.rawIds],
       hashes: this.hashes.transferable(),
       findings: this.findings,
       fieldCounts: this.detector.counted(),
@@ -302,7 +280,7 @@ export class Indexer {
     const base = this.lineNumber;
     for (let i = 0; i < part.lines.length; i++) {
       this.place(part.offsets[i], part.lengths[i], part.lines[i] + base);
-      this.rawIds.push(part.rawIds[i]);
+      this.idStore.push(part.rawIds[i]);
     }
     this.hashes.append(part.hashes);
     for (const finding of part.findings) this.findings.push({ ...finding, line: finding.line + base });
@@ -318,11 +296,8 @@ export class Indexer {
    * id anywhere in the file, nor another made-up one.
    */
   private assignIds(): void {
-    if (allDistinct(this.rawIds)) {
-      // every row has an id of its own: nothing to make up (the one array serves as both)
-      this.ids = this.rawIds as string[];
-      return;
-    }
+    this.madeUpIds = undefined;
+    if (this.idStore.allDistinct()) return; // every row has an id of its own: nothing to make up
     const real = new Set<string>();
     for (const raw of this.rawIds) if (raw !== undefined) real.add(raw);
     const taken = new Map<string, number>();
@@ -347,7 +322,7 @@ export class Indexer {
       taken.set(id, line);
       ids.push(id);
     }
-    this.ids = ids;
+    this.madeUpIds = ids;
     if (duplicates) this.findings.sort((a, b) => a.line - b.line);
   }
 
@@ -441,7 +416,7 @@ export class Indexer {
     for (const model in content.outputTexts) this.models.add(model);
 
     this.place(offset, length, line);
-    this.rawIds.push(rawIdOf(content, written.numberAtPath));
+    this.idStore.push(rawIdOf(content, written.numberAtPath));
     this.hashes.push(this.hashes.empty ? undefined : digestBytes(bytes));
   }
 
@@ -460,11 +435,11 @@ export class Indexer {
     this.lineNumber += 1;
     this.nonBlankLines += 1;
     const line = this.lineNumber;
-    let rawId: string | undefined;
     const known = this.shapes.known();
     if (known) {
       known.rows++;
-      rawId = known.id < 0 ? undefined : this.shapes.idAt(buf, scanner, known.id);
+      if (known.id < 0) this.idStore.push(undefined);
+      else if (!this.shapes.idBytesInto(this.idStore, buf, scanner, known.id)) this.idStore.push(this.shapes.idAt(buf, scanner, known.id));
     } else {
       const row = this.shapes.row(buf, scanner);
       this.detector.observe(row);
@@ -482,10 +457,9 @@ export class Indexer {
         models = true;
       }
       if (this.findings.length === findings && !models) this.shapes.remember(row, content.id);
-      rawId = rawIdOf(content, numberWritten);
+      this.idStore.push(rawIdOf(content, numberWritten));
     }
     this.place(this.lineStart, end - start, line);
-    this.rawIds.push(rawId);
     this.hashes.push(this.hashes.empty ? undefined : digestBytes(buf.subarray(start, end)));
     return true;
   }

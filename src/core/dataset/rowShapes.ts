@@ -1,5 +1,6 @@
 import { configuredKeys, FIELD_CANDIDATES, FIELD_ROLES, type FieldDetector, type RoleValue } from './fields';
 import { ValueKind, type LineScanner } from './lineScanner';
+import { textOf, type RowIds } from './rowIds';
 import type { FieldMapping } from './types';
 import { exactDecimal } from './writtenJson';
 
@@ -206,6 +207,12 @@ export class RowShapes {
     }
   }
 
+  /** Adds the row's id, from the shape's key `j` of the line just measured, as bytes when it is ASCII text; false when it is not. */
+  idBytesInto(ids: RowIds, buf: Buffer, scanner: LineScanner, j: number): boolean {
+    const k = this.entries[j];
+    return scanner.kind[k] === ValueKind.String && ids.pushAscii(buf, scanner.valueStart[k] + 1, scanner.valueEnd[k] - 1);
+  }
+
   /** The row's id, from the shape's key `j` of the line just measured (text, or a number's exact decimal). */
   idAt(buf: Buffer, scanner: LineScanner, j: number): string {
     const k = this.entries[j];
@@ -223,20 +230,6 @@ export class RowShapes {
     }
     return row;
   }
-}
-
-/** Buffer's own decoders, called as methods without toString's checks of its arguments (they cost as much as decoding a short id). */
-interface BufferSlices {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-const hasSlices = typeof (Buffer.prototype as unknown as Partial<BufferSlices>).latin1Slice === 'function' && typeof (Buffer.prototype as unknown as Partial<BufferSlices>).utf8Slice === 'function';
-
-/** The text of `buf[start..end)`, UTF-8 already checked; `ascii`: no byte there is 0x80 or more. */
-function textOf(buf: Buffer, start: number, end: number, ascii: boolean): string {
-  if (!hasSlices) return buf.toString(ascii ? 'latin1' : 'utf8', start, end);
-  const slices = buf as unknown as BufferSlices;
-  return ascii ? slices.latin1Slice(start, end) : slices.utf8Slice(start, end);
 }
 
 /** A top-level value the scanner found, as JSON.parse reads it (only plain strings skip the parse). */
