@@ -12,7 +12,7 @@ import type { SidecarProblem } from '../../core/store/sidecar';
 import { sidecarOwner } from '../../core/store/sidecarNames';
 import type { OpenDatasetOptions } from '../../core/dataset/types';
 import { loadCliConfig, settingsOf } from '../config';
-import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, parseCommandArgs, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, limitHeapGrowth, parseCommandArgs, UsageError, writeJson } from '../args';
 import { parseCount } from './report';
 
 const usage =
@@ -160,6 +160,7 @@ function parseEpsilon(value: string | undefined): number {
 
 async function runCompare(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
+  limitHeapGrowth();
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError(positionals.length === 0 ? 'name one or two files to compare' : `expected one or two files, got ${positionals.length}`, usage);
   if (values.model !== undefined && values.models !== undefined) throw new UsageError('give --model or --models, not both', usage);
   if (values.json && values.format !== undefined && values.format !== 'json') throw new UsageError(`--json and --format ${values.format} disagree: give one`, usage);

@@ -17,7 +17,7 @@ import type { EmbeddingOrigin } from '../../core/store/provenance';
 import { originFindings, resultsOrigin, withFromFile } from '../../core/report/origin';
 import type { SidecarProblem } from '../../core/store/sidecar';
 import { loadCliConfig, settingsOf } from '../config';
-import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, parseCommandArgs, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, limitHeapGrowth, fromFlag, parseCommandArgs, UsageError, writeJson } from '../args';
 import { selectModels } from './score';
 import { dict } from '../../core/security/ownKeys';
 
@@ -100,6 +100,7 @@ export function labelOptions(bad: string | undefined, good: string | undefined, 
 
 async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
+  limitHeapGrowth();
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
   if (values.json && values.format !== undefined && values.format !== 'json') throw new UsageError(`--json and --format ${values.format} disagree: give one`, usage);
   const format = (values.json ? 'json' : values.format ?? 'md') as ReportFormat;

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import type { ModelConfig } from '../../core/config/models';
 import { parseContradictionThreshold, parseEmbeddingDtype, parseEndpointUrl, parseMultiReference, parseThreshold, type EmbeddingConfig, type ReviewSettings } from '../../core/config/settings';
 import type { NliChecker, NliIdentity } from '../../core/scoring/nli';
@@ -23,7 +22,7 @@ import { AnnotationStore } from '../../core/store/annotations';
 import { correctionsInForce } from '../../core/store/corrections';
 import { envKeyFor, loadCliConfig, settingsOf } from '../config';
 import { datasetFindings, printFindings, requireRows, type DatasetFindings } from '../datasetFindings';
-import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, fromFlag, LOCK_FLAGS, lockOptionsOf, parseCommandArgs, UsageError, writeJson } from '../args';
+import { type CliCommand, type CliIo, DATASET_FLAGS, datasetOptionsOf, ExitCode, limitHeapGrowth, fromFlag, LOCK_FLAGS, lockOptionsOf, parseCommandArgs, UsageError, writeJson } from '../args';
 
 const usage =
   'pisar-review score <file> [--config <path>] [--models a,b] [--embedding-model <id|dir>] [--embedding-dtype fp32|q8] ' +
@@ -166,17 +165,9 @@ interface ScoreRun {
   readonly modelNames: string[] | undefined;
 }
 
-/**
- * How much V8 lets the heap grow past what was live at the last full collection, in percent. A score run's garbage
- * (rows read, outputs waiting for their scores) reaches the old generation, and V8's default lets the heap grow to up
- * to 4x what is live: 100,000 rows peaked at 538 MB with it, 375 MB at 25% (CPU +8%). Read at every collection.
- */
-const SCORE_HEAP_GROWING_PERCENT = 25;
-
 async function runScore(argv: readonly string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, options, usage);
-  // The CLI's own process only: the extension host's heap is VS Code's to tune.
-  setFlagsFromString(`--heap-growing-percent=${SCORE_HEAP_GROWING_PERCENT}`);
+  limitHeapGrowth();
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'name the dataset file' : `expected one dataset file, got ${positionals.length}`, usage);
   const run = await scoreRunOf(values, io);
   const { embedding, cacheDir, settings } = run;
