@@ -206,9 +206,7 @@ export class LocalEmbedder implements Embedder {
    */
   warmUp(): void {
     if (this.disposed) return;
-    // A Hub model downloads in one thread first (see dispatch).
-    const limit = this.options.isLocalFolder || this.modelReady ? this.options.workers : 1;
-    while (this.slots.length < limit) {
+    while (this.slots.length < this.workerLimit) {
       let slot: Slot;
       try {
         slot = this.spawn();
@@ -308,6 +306,11 @@ export class LocalEmbedder implements Embedder {
     });
   }
 
+  /** Workers that may run now: a Hub model downloads in one thread first; the others then load it from the cache. */
+  private get workerLimit(): number {
+    return this.options.isLocalFolder || this.modelReady ? this.options.workers : 1;
+  }
+
   /** Hands queued jobs (tokenise first) to the least-loaded workers, starting a worker only when all are busy. */
   private dispatch(): void {
     for (;;) {
@@ -315,9 +318,7 @@ export class LocalEmbedder implements Embedder {
       if (!queue) return;
       let slot = this.leastLoaded();
       if (!slot || slot.inFlight > 0) {
-        // A hub model downloads in one thread first; the others then load it from the cache.
-        const limit = this.options.isLocalFolder || this.modelReady ? this.options.workers : 1;
-        if (this.slots.length < limit) {
+        if (this.slots.length < this.workerLimit) {
           try {
             slot = this.spawn();
           } catch (error) {

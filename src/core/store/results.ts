@@ -285,13 +285,11 @@ function withoutBadScore(value: unknown, line: string, key: Buffer | null): Stor
 }
 
 /**
- * A result as held without its texts: a copy (the caller's record is written and announced whole) without the output,
- * the raw output and the digests of the texts scored (two strings a record that nothing counting the results reads:
- * four million of them at a million rows).
+ * A result as held without its texts: a copy (the caller's record is written and announced whole) with its texts dropped
+ * as dropTexts drops those of a result read from the file (the output's fingerprint kept for outputIdentity).
  */
 function withoutTexts(r: StoredResult): StoredResult {
-  const { output, rawOutput: _raw, outputHash: _outputHash, referenceHash: _referenceHash, ...rest } = r;
-  const held: StoredResult = output !== undefined && isEmptyOutput(output) ? { ...rest, output } : rest;
+  const held = dropTexts({ ...r });
   if (isVerified(r)) markScoredHere(held); // the mark is not an own enumerable key: copied by hand
   return held;
 }
