@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { resultsDir } from '../harness/paths';
 import { Session } from '../harness/session';
+import { until } from '../harness/wait';
 
 /** Whether any extension host process of the session has ONNX Runtime's native library mapped. */
 function onnxRuntimeLoaded(session: Session): boolean {
@@ -71,10 +72,14 @@ function reviewLog(session: Session): string | undefined {
  * in the 20 ms before it. VS Code starts the clock of every extension of one activation batch at once and loads
  * their code one after another (built-ins first), so the figure of the last one counts the code loading of all.
  */
-function activationStart(session: Session, id: string): { event: string; startedWith: string[] } | undefined {
-  const log = Session.filesUnder(path.join(session.userDataDir, 'logs')).find((f) => /exthost\d*[\\/](remote)?exthost\.log$/.test(f));
-  if (log === undefined) return undefined;
-  const starts = [...fs.readFileSync(log, 'utf8').matchAll(/^(\S+ \S+) \[info\] ExtensionService#_doActivateExtension ([^,]+), startup: \w+, activationEvent: '([^']*)'/gm)]
+async function activationStart(session: Session, id: string): Promise<{ event: string; startedWith: string[] } | undefined> {
+  // The extension host's log file is written after the fact: wait for the line of this extension's activation.
+  const readLog = async (): Promise<string> => {
+    const log = Session.filesUnder(path.join(session.userDataDir, 'logs')).find((f) => /exthost\d*[\\/](remote)?exthost\.log$/.test(f));
+    return log === undefined ? '' : fs.readFileSync(log, 'utf8');
+  };
+  const text = await until(session, `the extension host's log to hold the activation of ${id}`, readLog, (t) => t.includes(`_doActivateExtension ${id},`));
+  const starts = [...text.matchAll(/^(\S+ \S+) \[info\] ExtensionService#_doActivateExtension ([^,]+), startup: \w+, activationEvent: '([^']*)'/gm)]
     .map((m) => ({ at: Date.parse(m[1].replace(' ', 'T')), id: m[2], event: m[3] }));
   const own = starts.find((s) => s.id === id);
   if (own === undefined) return undefined;
@@ -82,6 +87,16 @@ function activationStart(session: Session, id: string): { event: string; started
 }
 
 const FIRST_USE = /the review features loaded at the first use \((.*?)\) in ([\d.]+) ms/;
+
+/**
+ * The extension's log once it holds `pattern`. VS Code writes a LogOutputChannel to its file after the line is
+ * logged (the extension host hands it to the window's logger, which flushes it later), so the file may not hold
+ * a line yet when the status bar already shows what followed it: wait for the line, do not read once.
+ */
+async function reviewLogWith(session: Session, pattern: RegExp): Promise<string> {
+  const text = await until(session, `the PiSAR Review log to hold ${pattern}`, async () => reviewLog(session) ?? '', (t) => pattern.test(t));
+  return text;
+}
 
 describe('Activation', function () {
   let session: Session;
@@ -110,15 +125,15 @@ describe('Activation', function () {
     assert.ok(Number.isFinite(hostMs), `the Running Extensions view gives an activation time: ${entryText}`);
     assert.doesNotMatch(entryText, /Startup Activation/, 'the extension does not activate at startup');
 
-    const logText = reviewLog(session);
-    assert.ok(logText !== undefined, 'the extension logs to its own LogOutputChannel');
+    // The extension logs to its own LogOutputChannel: the activation line and VS Code's marks.
+    const logText = await reviewLogWith(session, /Activated in [\d.]+ ms/);
     const activateMs = Number(/Activated in ([\d.]+) ms/.exec(logText)?.[1]);
     // VS Code's own marks around the require of this extension's entry (Running Extensions' clock starts earlier).
     const codeLoadMark = /VS Code's marks: its code loaded in (\d+) ms/.exec(logText);
     // The review features (dist/review.js) load at the first use: here, the dataset open at activation. (A build
     // from before the split, which the activation bench runs beside this one, loads everything in activate().)
     const firstUse = FIRST_USE.exec(logText);
-    const started = activationStart(session, 'pisar.pisar-review');
+    const started = await activationStart(session, 'pisar.pisar-review');
     // Timings are recorded for the report, not asserted (they depend on the machine's load).
     fs.mkdirSync(resultsDir, { recursive: true });
     fs.writeFileSync(path.join(resultsDir, 'activation.json'), JSON.stringify({ runningExtensionsActivationMs: hostMs, activateFunctionMs: activateMs, ownCodeLoadMs: codeLoadMark ? Number(codeLoadMark[1]) : null, reviewFeaturesLoadMs: firstUse ? Number(firstUse[2]) : null, reviewFeaturesLoadedFor: firstUse?.[1] ?? null, activationEvent: started?.event ?? null, activationStartedWith: started?.startedWith ?? null }, null, 2));
@@ -167,8 +182,8 @@ describe('A JSON file that is not a dataset', function () {
 
     await workbench.openFile('rows.jsonl');
     await page.locator('.statusbar-item', { hasText: 'PiSAR not scored' }).waitFor({ timeout: 30_000 });
-    const firstUse = FIRST_USE.exec(reviewLog(session) ?? '');
-    assert.equal(firstUse?.[1], 'a dataset opened', `the review features loaded when the dataset opened: ${reviewLog(session)}`);
+    const logText = await reviewLogWith(session, FIRST_USE);
+    assert.equal(FIRST_USE.exec(logText)?.[1], 'a dataset opened', `the review features loaded when the dataset opened: ${logText}`);
   });
 });
 
@@ -196,7 +211,7 @@ describe('A .json file holding JSONL opened first', function () {
     await workbench.editor.root.locator('.codelens-decoration', { hasText: 'Score row' }).first().waitFor({ timeout: 30_000 });
     // It is the active dataset, as a .jsonl opened first is: the status bar names it (it did not, with no new editor event).
     await page.locator('.statusbar-item', { hasText: 'PiSAR not scored' }).waitFor({ timeout: 30_000 });
-    const firstUse = FIRST_USE.exec(reviewLog(session) ?? '');
-    assert.match(firstUse?.[1] ?? '', /^a dataset open(ed| at activation)$/, `the review features loaded for the dataset: ${reviewLog(session)}`);
+    const logText = await reviewLogWith(session, FIRST_USE);
+    assert.match(FIRST_USE.exec(logText)?.[1] ?? '', /^a dataset open(ed| at activation)$/, `the review features loaded for the dataset: ${logText}`);
   });
 });

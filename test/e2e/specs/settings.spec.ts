@@ -36,9 +36,12 @@ describe('Settings that cannot be used', function () {
     assert.match(text, /and 1 more: see the log/);
     assert.match(text, /Open Settings/);
 
-    const logFile = Session.filesUnder(path.join(session.userDataDir, 'logs')).find((f) => f.endsWith(`${path.sep}PiSAR Review.log`));
-    assert.ok(logFile, 'the extension has its log');
-    const log = await until(session, 'both problems in the log', async () => fs.readFileSync(logFile, 'utf8'), (t) => t.includes('fieldMapping.gold'));
+    // VS Code writes the log file after the notification may show: wait for the file and the lines in it.
+    const readLog = async (): Promise<string> => {
+      const logFile = Session.filesUnder(path.join(session.userDataDir, 'logs')).find((f) => f.endsWith(`${path.sep}PiSAR Review.log`));
+      return logFile === undefined ? '' : fs.readFileSync(logFile, 'utf8');
+    };
+    const log = await until(session, 'both problems in the extension\'s log', readLog, (t) => t.includes('fieldMapping.gold'));
     assert.match(log, /Setting not used: pisarReview\.threshold: must be a number from -1 to 1/);
     assert.match(log, /Setting not used: pisarReview\.fieldMapping\.gold: "gold" is not a role\. Roles are id, input, image, reference, outputs\./);
 
