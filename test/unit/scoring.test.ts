@@ -344,6 +344,30 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
     }
   });
 
+  it('tokenises on one worker: the others load the session only and never read tokenizer.json', async () => {
+    const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
+    const model = path.join(tmp.dir, 'tiny-one-tokenizer');
+    cpSync(TINY, model, { recursive: true });
+    const jobs: Array<{ type: 'tokenize' | 'embed'; worker: number }> = [];
+    const embedder = new LocalEmbedder({ model, isLocalFolder: true, dtype: 'fp32', modelCacheDir: tmp.dir, workers: 2, threadsPerWorker: 1, batchSize: 4, onJob: (job) => jobs.push(job) });
+    try {
+      await embedder.computeEmbeddings(['one text'], () => undefined, {});
+      assert.equal(embedder.workerCount, 1);
+      // The first worker holds its tokenizer; a worker started from now on could not read one.
+      writeFileSync(path.join(model, 'tokenizer.json'), '{ not json');
+      const texts = Array.from({ length: 300 }, (_, i) => `text number ${i} of a longer call`);
+      const seen: number[] = [];
+      await embedder.computeEmbeddings(texts, (positions) => seen.push(...positions), {});
+      assert.equal(seen.length, texts.length, 'every text embedded');
+      assert.equal(embedder.workerCount, 2, 'batches waiting: the second worker started and ran');
+      const on = (type: string): number[] => [...new Set(jobs.filter((j) => j.type === type).map((j) => j.worker))].sort();
+      assert.deepEqual(on('tokenize'), [0], 'every text tokenised by the first worker');
+      assert.deepEqual(on('embed'), [0, 1], 'batches on both workers');
+    } finally {
+      await embedder.dispose();
+    }
+  });
+
   it('starts a worker only when a batch waits for it, and gives batches to every worker', async () => {
     const { LocalEmbedder } = await import('../../src/core/scoring/localEmbedder');
     const embedder = new LocalEmbedder({ model: TINY, isLocalFolder: true, dtype: 'fp32', modelCacheDir: tmp.dir, workers: 2, threadsPerWorker: 1, batchSize: 4 });

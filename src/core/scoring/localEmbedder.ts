@@ -18,8 +18,8 @@ export interface LocalEmbedderOptions {
   maxSeqLength?: number;
   /** Told once a worker has read the maximum length from the model's files (when maxSeqLength was unknown). */
   onMaxLength?: (found: MaxLength) => void;
-  /** Told of each job as it goes to a worker: its kind, rows and (embed) longest row (for tests and the benchmark). */
-  onJob?: (job: { type: 'tokenize' | 'embed'; rows: number; width: number }) => void;
+  /** Told of each job as it goes to a worker: its kind, rows, (embed) longest row and the worker (0 the first started) (for tests and the benchmark). */
+  onJob?: (job: { type: 'tokenize' | 'embed'; rows: number; width: number; worker: number }) => void;
 }
 
 /** The worker script: dist/scoring-worker.js next to a bundle, or worker.js next to the tsc output. */
@@ -214,7 +214,7 @@ export class LocalEmbedder implements Embedder {
         return; // told by the first job, as without warmUp
       }
       this.slots.push(slot);
-      const load: MainToWorker = { type: 'load' };
+      const load: MainToWorker = { type: 'load', tokenizer: slot === this.tokenizingSlot() };
       slot.worker.postMessage(load);
     }
   }
@@ -311,27 +311,14 @@ export class LocalEmbedder implements Embedder {
     return this.options.isLocalFolder || this.modelReady ? this.options.workers : 1;
   }
 
-  /** Hands queued jobs (tokenise first) to the least-loaded workers, starting a worker only when all are busy. */
+  /** Hands queued jobs to the workers (tokenise first, see nextJob) until none waits or every worker is full. */
   private dispatch(): void {
     for (;;) {
-      const queue = this.tokenizeJobs.peek() ? this.tokenizeJobs : this.embedJobs.peek() ? this.embedJobs : undefined;
-      if (!queue) return;
-      let slot = this.leastLoaded();
-      if (!slot || slot.inFlight > 0) {
-        if (this.slots.length < this.workerLimit) {
-          try {
-            slot = this.spawn();
-          } catch (error) {
-            this.failQueued(error instanceof ScorerError ? error : new ScorerError('model-corrupt', String(error)));
-            return;
-          }
-          this.slots.push(slot);
-        }
-      }
-      if (!slot || slot.inFlight >= IN_FLIGHT_PER_WORKER) return;
-      const job = queue.take();
-      if (this.options.onJob) this.options.onJob(job.work.type === 'tokenize' ? { type: 'tokenize', rows: job.work.texts.length, width: 0 } : { type: 'embed', rows: job.work.lengths.length, width: Math.max(...job.work.lengths) });
-      const target = slot;
+      const next = this.nextJob();
+      if (!next) return;
+      const job = next.queue.take();
+      const target = next.slot;
+      if (this.options.onJob) this.options.onJob(job.work.type === 'tokenize' ? { type: 'tokenize', rows: job.work.texts.length, width: 0, worker: target.order } : { type: 'embed', rows: job.work.lengths.length, width: Math.max(...job.work.lengths), worker: target.order });
       target.inFlight++;
       this.send(target, job.work, job.run).then(
         (answer) => {
@@ -347,6 +334,42 @@ export class LocalEmbedder implements Embedder {
           this.dispatch();
         },
       );
+    }
+  }
+
+  /**
+   * The next job and its worker. Tokenise jobs all go to one worker, the first started (only it parses tokenizer.json and
+   * builds the vocabulary: a few hundred ms of CPU a worker), with one more in flight than batches get: the worker runs
+   * them ahead of its queued batch. Embed jobs go to the least-loaded worker; a worker is started only when all are busy.
+   */
+  private nextJob(): { queue: JobQueue; slot: Slot } | undefined {
+    if (this.tokenizeJobs.peek()) {
+      const slot = this.tokenizingSlot() ?? this.started();
+      if (!slot) return undefined;
+      if (slot.inFlight <= IN_FLIGHT_PER_WORKER) return { queue: this.tokenizeJobs, slot };
+    }
+    if (!this.embedJobs.peek()) return undefined;
+    let slot = this.leastLoaded();
+    if ((!slot || slot.inFlight > 0) && this.slots.length < this.workerLimit) slot = this.started();
+    return slot && slot.inFlight < IN_FLIGHT_PER_WORKER ? { queue: this.embedJobs, slot } : undefined;
+  }
+
+  /** The worker tokenise jobs go to: the first started of those running. */
+  private tokenizingSlot(): Slot | undefined {
+    let first: Slot | undefined;
+    for (const slot of this.slots) if (!first || slot.order < first.order) first = slot;
+    return first;
+  }
+
+  /** A new worker; undefined (every queued job failed) when it cannot start. */
+  private started(): Slot | undefined {
+    try {
+      const slot = this.spawn();
+      this.slots.push(slot);
+      return slot;
+    } catch (error) {
+      this.failQueued(error instanceof ScorerError ? error : new ScorerError('model-corrupt', String(error)));
+      return undefined;
     }
   }
 

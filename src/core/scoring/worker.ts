@@ -16,22 +16,31 @@ type Transformers = typeof import('@huggingface/transformers');
 type Extractor = Awaited<ReturnType<Transformers['pipeline']>>;
 type Ort = typeof import('onnxruntime-node');
 
-interface LoadedModel {
+/** What tokenises a text: loaded only in the worker the tokenise jobs go to (the others never parse tokenizer.json). */
+interface Tokenizing {
   /** transformers.js's tokenizer: used only for a tokenizer the product's BERT tokenizer does not reproduce. */
   tokenizer?: { unk_token_id?: number; encode(text: string): number[] };
   /** The product's BERT WordPiece tokenizer (the reference's, code point for code point), when the model has one. */
   bert: BertWordPieceTokenizer | undefined;
+  /** Word pieces read per text ([CLS]/[SEP] included); undefined: no limit known. */
+  maxLength: number | undefined;
+}
+
+/** What runs the model. */
+interface Running {
   /** One model call: int64 tensors by input name, the token vectors back. */
   run: (feeds: Record<string, { data: BigInt64Array; dims: number[] }>) => Promise<{ data: Float32Array; dims: readonly number[] }>;
   inputNames: readonly string[];
-  /** Word pieces read per text ([CLS]/[SEP] included); undefined: no limit known. */
-  maxLength: number | undefined;
   dispose: () => Promise<unknown>;
 }
 
+type LoadedModel = Tokenizing & Running;
+
 const init = workerData as WorkerInit;
 const port = parentPort;
-let loading: Promise<LoadedModel> | undefined;
+/** The tokenizer (tokenise jobs) and the session (embed jobs), each loaded at its first use or when the main thread says 'load'. */
+let tokenizing: Promise<Tokenizing> | undefined;
+let running: Promise<Running> | undefined;
 
 class WorkerFailure extends Error {
   constructor(readonly code: ScorerErrorCode, message: string) {
@@ -77,11 +86,15 @@ function maxLengthOnceLoaded(): number | undefined {
   return init.maxSeqLength ?? fromFiles?.maxLength;
 }
 
+/** The model's files are all on disk: its BERT tokenizer can be read and its weights run straight on ONNX Runtime. */
+function filesOnDisk(): boolean {
+  return existsSync(join(folder, 'onnx', onnxFileName(init.dtype))) && existsSync(join(folder, 'tokenizer.json')) && existsSync(join(folder, 'config.json'));
+}
+
 /** The model's BERT tokenizer when its files are all on disk and the product reproduces the tokenizer; else undefined. */
 function bertOnDisk(): BertWordPieceTokenizer | undefined {
-  const weights = join(folder, 'onnx', onnxFileName(init.dtype));
+  if (!filesOnDisk()) return undefined;
   const tokenizerFile = join(folder, 'tokenizer.json');
-  if (!existsSync(weights) || !existsSync(tokenizerFile) || !existsSync(join(folder, 'config.json'))) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(tokenizerFile, 'utf8'));
@@ -92,13 +105,40 @@ function bertOnDisk(): BertWordPieceTokenizer | undefined {
   return BertWordPieceTokenizer.fromTokenizerJson(json);
 }
 
-async function loadModel(): Promise<LoadedModel> {
-  const bert = bertOnDisk();
-  return bert ? loadOnRuntime(bert) : loadWithTransformers();
+/**
+ * transformers.js's pipeline: a Hub model not downloaded yet, or a tokenizer the product does not reproduce. It loads the
+ * tokenizer and the session together, so both come from its one load.
+ */
+let pipelineLoad: Promise<LoadedModel> | undefined;
+
+/** The tokenizer, loaded on the first tokenise job (or by 'load' in the tokenising worker). */
+function tokenizerLoaded(): Promise<Tokenizing> {
+  tokenizing ??= (async () => {
+    const bert = bertOnDisk();
+    if (!bert) return (pipelineLoad ??= loadWithTransformers());
+    return { bert, maxLength: maxLengthOnceLoaded() };
+  })();
+  return tokenizing;
+}
+
+/**
+ * The session, loaded on the first embed job (or by 'load'). A worker that tokenises runs the model on the route its
+ * tokenizer took; a worker that only embeds runs the model on disk straight on ONNX Runtime (the routes give the same
+ * vectors, bit for bit: scoring.test), and never reads tokenizer.json.
+ */
+function sessionLoaded(): Promise<Running> {
+  running ??= (async () => {
+    if (tokenizing) {
+      await tokenizing;
+      if (pipelineLoad) return pipelineLoad;
+    }
+    return filesOnDisk() ? loadOnRuntime() : (pipelineLoad ??= loadWithTransformers());
+  })();
+  return running;
 }
 
 /** ONNX Runtime, with the session options transformers.js would give it: the same graph, the same numbers. */
-async function loadOnRuntime(bert: BertWordPieceTokenizer): Promise<LoadedModel> {
+async function loadOnRuntime(): Promise<Running> {
   let ort: Ort;
   try {
     ort = await import('onnxruntime-node');
@@ -114,9 +154,7 @@ async function loadOnRuntime(bert: BertWordPieceTokenizer): Promise<LoadedModel>
   post({ type: 'runtime', runtime: 'onnxruntime' });
   const outputName = session.outputNames.includes('last_hidden_state') ? 'last_hidden_state' : session.outputNames[0];
   return {
-    bert,
     inputNames: session.inputNames,
-    maxLength: maxLengthOnceLoaded(),
     run: async (feeds) => {
       const tensors: Record<string, InstanceType<Ort['Tensor']>> = {};
       for (const [name, { data, dims }] of Object.entries(feeds)) tensors[name] = new ort.Tensor('int64', data, dims);
@@ -176,26 +214,29 @@ async function loadWithTransformers(): Promise<LoadedModel> {
   };
 }
 
-/** Mean of the token vectors over the attention mask, then L2-normalised (as sentence-transformers). */
-function meanPoolNormalised(hidden: Float32Array, dims: readonly number[], lengths: readonly number[], out: Float32Array, rows: readonly number[]): void {
-  const [batch, seq, dim] = dims;
-  const acc = new Float64Array(dim);
-  for (let b = 0; b < batch; b++) {
-    acc.fill(0);
-    const count = lengths[b];
-    for (let s = 0; s < count; s++) {
-      const base = (b * seq + s) * dim;
-      for (let d = 0; d < dim; d++) acc[d] += hidden[base + d];
-    }
-    let norm = 0;
-    for (let d = 0; d < dim; d++) {
-      acc[d] /= Math.max(count, 1);
-      norm += acc[d] * acc[d];
-    }
-    const scale = 1 / Math.max(Math.sqrt(norm), 1e-12);
-    const at = rows[b] * dim;
-    for (let d = 0; d < dim; d++) out[at + d] = acc[d] * scale;
+/** The means of one run's rows, before normalising (kept across runs: one text a run for q8). */
+let means = new Float64Array(0);
+
+/**
+ * Mean of the token vectors over the attention mask, then L2-normalised (as sentence-transformers): row b of the run (its
+ * first `count` tokens) into out at `at`. Each number is summed over the tokens in order in a local, as one accumulator
+ * a number would (bit for bit), without a load and store of it a token.
+ */
+function meanPoolNormalised(hidden: Float32Array, seq: number, dim: number, b: number, count: number, out: Float32Array, at: number): void {
+  if (means.length < dim) means = new Float64Array(dim);
+  const start = b * seq * dim;
+  const end = start + count * dim;
+  const divisor = Math.max(count, 1);
+  let norm = 0;
+  for (let d = 0; d < dim; d++) {
+    let sum = 0;
+    for (let i = start + d; i < end; i += dim) sum += hidden[i];
+    const mean = sum / divisor;
+    means[d] = mean;
+    norm += mean * mean;
   }
+  const scale = 1 / Math.max(Math.sqrt(norm), 1e-12);
+  for (let d = 0; d < dim; d++) out[at + d] = means[d] * scale;
 }
 
 /** One text made ready for the model, tokenised once: the ids it reads and what the cut and unknown counts need. */
@@ -208,7 +249,7 @@ interface Prepared {
   unknown: number;
 }
 
-function prepare(model: LoadedModel, text: string): Prepared {
+function prepare(model: Tokenizing, text: string): Prepared {
   const limit = model.maxLength ?? Number.POSITIVE_INFINITY;
   if (model.bert) {
     const { ids, unknown } = model.bert.encode(text);
@@ -250,7 +291,7 @@ function inputsFor(size: number): typeof inputs {
 }
 
 /** Runs rows [first, first + count) of a job's ids (each row's word pieces at offsets[row]) as one batch, its unit vectors into out. */
-async function runBatch(model: LoadedModel, job: TokenJob, first: number, count: number, out: { data?: Float32Array; dim: number }): Promise<number> {
+async function runBatch(model: Running, job: TokenJob, first: number, count: number, out: { data?: Float32Array; dim: number }): Promise<number> {
   let width = 0;
   for (let r = first; r < first + count; r++) width = Math.max(width, job.lengths[r]);
   const size = count * width;
@@ -258,7 +299,6 @@ async function runBatch(model: LoadedModel, job: TokenJob, first: number, count:
   const ids = idsBuffer.subarray(0, size);
   const mask = maskBuffer.subarray(0, size);
   const low = LITTLE_ENDIAN ? new Int32Array(ids.buffer, 0, 2 * size) : undefined;
-  const lengths = new Array<number>(count);
   for (let b = 0; b < count; b++) {
     const length = job.lengths[first + b];
     const from = job.offsets[first + b];
@@ -272,7 +312,6 @@ async function runBatch(model: LoadedModel, job: TokenJob, first: number, count:
     }
     mask.fill(1n, at, at + length);
     mask.fill(0n, at + length, at + width);
-    lengths[b] = length;
   }
   const dims = [count, width];
   const feeds: Record<string, { data: BigInt64Array; dims: number[] }> = { input_ids: { data: ids, dims }, attention_mask: { data: mask, dims } };
@@ -282,15 +321,14 @@ async function runBatch(model: LoadedModel, job: TokenJob, first: number, count:
   out.dim ||= dim;
   if (dim !== out.dim) throw new WorkerFailure('model-corrupt', `Embedding model ${init.model} returned vectors of ${dim} and ${out.dim} numbers in one run; it is not a sentence-embedding model. Choose another model.`);
   out.data ??= new Float32Array(job.lengths.length * dim);
-  const rows = Array.from({ length: count }, (_, b) => first + b);
-  meanPoolNormalised(hidden.data, hidden.dims, lengths, out.data, rows);
+  const seq = hidden.dims[1];
+  for (let b = 0; b < count; b++) meanPoolNormalised(hidden.data, seq, dim, b, job.lengths[first + b], out.data, (first + b) * dim);
   return size;
 }
 
 /** Word-piece ids of texts, each tokenised once: the ids the model reads (concatenated) and three facts a text. */
 async function tokenize(texts: string[]): Promise<Extract<WorkerToMain, { type: 'tokens' }>> {
-  loading ??= loadModel();
-  const model = await loading;
+  const model = await tokenizerLoaded();
   const prepared = texts.map((text) => prepare(model, text));
   let total = 0;
   for (const p of prepared) total += p.ids.length;
@@ -318,8 +356,7 @@ interface TokenJob {
 
 /** Embeds rows of word-piece ids in the order given (the main thread sorted them by length), batchSize rows a run. */
 async function embed(ids: Int32Array, lengths: Uint32Array): Promise<Extract<WorkerToMain, { type: 'result' }>> {
-  loading ??= loadModel();
-  const model = await loading;
+  const model = await sessionLoaded();
   const offsets = new Uint32Array(lengths.length);
   for (let i = 1; i < lengths.length; i++) offsets[i] = offsets[i - 1] + lengths[i - 1];
   const job: TokenJob = { ids, lengths, offsets };
@@ -336,40 +373,63 @@ function post(message: WorkerToMain, transfer?: ArrayBuffer[]): void {
   port?.postMessage(message, transfer);
 }
 
-// One batch at a time, in arrival order: the main thread keeps a second batch queued to hide the hand-off.
-let queue: Promise<void> = Promise.resolve();
+type Job = Extract<MainToWorker, { type: 'tokenize' | 'embed' }>;
+
+/** Runs one job and posts its answer (or its failure). */
+async function runJob(message: Job): Promise<void> {
+  try {
+    if (message.type === 'tokenize') {
+      const tokens = await tokenize(message.texts);
+      post({ ...tokens, id: message.id }, [tokens.ids.buffer as ArrayBuffer, tokens.lengths.buffer as ArrayBuffer, tokens.facts.buffer as ArrayBuffer]);
+    } else {
+      const result = await embed(message.ids, message.lengths);
+      post({ ...result, id: message.id }, [result.data.buffer as ArrayBuffer]);
+    }
+  } catch (error) {
+    const failure = error instanceof WorkerFailure ? error : new WorkerFailure('model-corrupt', `Embedding failed: ${error instanceof Error ? error.message : String(error)}`);
+    post({ type: 'error', id: message.id, code: failure.code, message: failure.message });
+  }
+}
+
+// One job at a time; a tokenise job goes ahead of the batches queued here (the main thread keeps a second batch queued to
+// hide the hand-off, and gives the tokenising worker a later call's texts while it holds those: they wait for the running
+// batch only).
+const waiting: { tokenize: Job[]; embed: Job[] } = { tokenize: [], embed: [] };
+let working = false;
 let closing = false;
+
+async function work(): Promise<void> {
+  if (working) return;
+  working = true;
+  for (let job = waiting.tokenize.shift() ?? waiting.embed.shift(); job; job = waiting.tokenize.shift() ?? waiting.embed.shift()) {
+    if (closing) post({ type: 'error', id: job.id, code: 'cancelled', message: 'The scorer was disposed.' });
+    else await runJob(job);
+  }
+  working = false;
+  if (closing) await exitWhenIdle();
+}
+
+/** Releases the session and exits: after the running job (terminating during session.run can abort the process). */
+async function exitWhenIdle(): Promise<void> {
+  for (const load of new Set([running, pipelineLoad])) {
+    const model = await load?.catch(() => undefined);
+    await model?.dispose().catch(() => undefined);
+  }
+  process.exit(0);
+}
+
 port?.on('message', (message: MainToWorker) => {
   if (message.type === 'load') {
-    loading ??= loadModel();
-    loading.catch(() => undefined); // told to the first job, which awaits the same load
+    // Told to the first job, which awaits the same load.
+    if (message.tokenizer) tokenizerLoaded().catch(() => undefined);
+    sessionLoaded().catch(() => undefined);
     return;
   }
   if (message.type === 'close') {
     closing = true;
-    queue = queue.then(async () => {
-      const model = await loading?.catch(() => undefined);
-      await model?.dispose().catch(() => undefined);
-      process.exit(0);
-    });
+    if (!working) void exitWhenIdle();
     return;
   }
-  queue = queue.then(async () => {
-    if (closing) {
-      post({ type: 'error', id: message.id, code: 'cancelled', message: 'The scorer was disposed.' });
-      return;
-    }
-    try {
-      if (message.type === 'tokenize') {
-        const tokens = await tokenize(message.texts);
-        post({ ...tokens, id: message.id }, [tokens.ids.buffer as ArrayBuffer, tokens.lengths.buffer as ArrayBuffer, tokens.facts.buffer as ArrayBuffer]);
-      } else {
-        const result = await embed(message.ids, message.lengths);
-        post({ ...result, id: message.id }, [result.data.buffer as ArrayBuffer]);
-      }
-    } catch (error) {
-      const failure = error instanceof WorkerFailure ? error : new WorkerFailure('model-corrupt', `Embedding failed: ${error instanceof Error ? error.message : String(error)}`);
-      post({ type: 'error', id: message.id, code: failure.code, message: failure.message });
-    }
-  });
+  waiting[message.type].push(message);
+  void work();
 });

@@ -20,8 +20,8 @@ export interface WorkerInit {
 export type EmbeddingRuntime = 'onnxruntime' | 'transformers.js';
 
 export type MainToWorker =
-  /** Load the model now (warmUp), before the first job: nothing comes back; a failure is told to the first job. */
-  | { type: 'load' }
+  /** Load the model now (warmUp), before the first job, and the tokenizer too in the worker that tokenises: nothing comes back; a failure is told to the first job. */
+  | { type: 'load'; tokenizer: boolean }
   /** Tokenise texts (the model loads on the first message): their ids and facts come back as 'tokens'. */
   | { type: 'tokenize'; id: number; texts: string[] }
   /** Embed rows of word-piece ids (each row's ids in turn, lengths[i] of them), batchSize rows a model call. */
