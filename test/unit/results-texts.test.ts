@@ -31,9 +31,12 @@ describe('results store: a run that holds no texts', () => {
     assert.equal(held.rawOutput, undefined);
     assert.equal(held.outputHash, undefined, 'nor the digests of the texts scored (nothing counting reads them)');
     assert.equal(held.referenceHash, undefined);
+    assert.equal(held.mac, undefined, 'nor its MAC (read only to verify a line)');
+    assert.deepEqual(Object.keys(held), ['rowId', 'rowHash', 'model', 'source', 'score', 'scorer', 'at'], 'held without empty slots for what it dropped');
     assert.equal(held.score, 0.5);
     assert.ok(isScoredHere(held), 'still this installation\'s result');
     assert.equal(store.latest('r2', 'ft')!.output, '  \n', 'a blank output is kept: the counts read it as empty');
+    assert.notEqual(outputIdentity(held), undefined, 'the output is still told apart from another by its fingerprint');
 
     const lines = fs.readFileSync(store.file, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as StoredResult);
     assert.equal(lines[0].output, long, 'the file has the text');
