@@ -362,6 +362,7 @@ describe('scorer: local embeddings (tiny BERT, real ONNX inference)', function (
       assert.equal(embedder.workerCount, 2, 'batches waiting: the second worker started and ran');
       const on = (type: string): number[] => [...new Set(jobs.filter((j) => j.type === type).map((j) => j.worker))].sort();
       assert.deepEqual(on('tokenize'), [0], 'every text tokenised by the first worker');
+      assert.equal(jobs.filter((j) => j.type === 'tokenize').length, 2, 'one tokenise job a call');
       assert.deepEqual(on('embed'), [0, 1], 'batches on both workers');
     } finally {
       await embedder.dispose();

@@ -106,8 +106,6 @@ interface Job {
 
 // Two jobs per worker: one running, one queued, so a worker never waits for the main thread.
 const IN_FLIGHT_PER_WORKER = 2;
-/** Texts in one tokenise job: a call's texts are tokenised in parallel, this many a message. */
-const TEXTS_PER_TOKENIZE_JOB = 128;
 /** A worker's young generation (V8's nursery) in MB. */
 const WORKER_YOUNG_GENERATION_MB = 6;
 
@@ -226,7 +224,6 @@ export class LocalEmbedder implements Embedder {
    */
   computeEmbeddings(texts: readonly string[], sink: (positions: readonly number[], vectors: Float32Array[], facts?: TextFacts[]) => void, run: EmbedRunOptions): Promise<void> {
     if (texts.length === 0) return Promise.resolve();
-    const perJob = TEXTS_PER_TOKENIZE_JOB;
     const perBatch = this.options.batchSize;
     return new Promise<void>((resolve, reject) => {
       let failed = false;
@@ -243,36 +240,27 @@ export class LocalEmbedder implements Embedder {
         (work.type === 'tokenize' ? this.tokenizeJobs : this.embedJobs).push({ work, run, dropped: () => failed, done, fail });
       };
 
-      // Step 1: ids and facts of every text.
-      const tokens: Array<Extract<Answer, { type: 'tokens' }>> = [];
-      let tokenJobs = Math.ceil(texts.length / perJob);
-      for (let start = 0; start < texts.length; start += perJob) {
-        const at = start / perJob;
-        queue({ type: 'tokenize', texts: texts.slice(start, start + perJob) }, (answer) => {
-          if (answer.type !== 'tokens' || failed) return;
-          tokens[at] = answer;
-          if (--tokenJobs === 0) embedSorted();
-        });
-      }
+      // Step 1: ids and facts of every text, in one job (one worker tokenises, see nextJob; the call's batches wait for
+      // its last text anyway).
+      let tokens: Extract<Answer, { type: 'tokens' }> | undefined;
+      queue({ type: 'tokenize', texts: texts.slice() }, (answer) => {
+        if (answer.type !== 'tokens' || failed) return;
+        tokens = answer;
+        embedSorted();
+      });
       this.dispatch();
 
       // Step 2: rows sorted by length (ties in the caller's order), cut into batches from the shortest, queued from the
       // longest; their vectors handed over as they come.
       const embedSorted = (): void => {
-        const lengths = new Uint32Array(texts.length);
+        const { ids: allIds, lengths, facts: allFacts } = tokens!;
+        tokens = undefined;
         const offsets = new Uint32Array(texts.length);
         const facts: TextFacts[] = new Array<TextFacts>(texts.length);
-        let i = 0;
-        for (const part of tokens) {
-          let offset = 0;
-          for (let k = 0; k < part.lengths.length; k++, i++) {
-            lengths[i] = part.lengths[k];
-            offsets[i] = offset;
-            offset += part.lengths[k];
-            facts[i] = { pieces: part.facts[3 * k], read: part.facts[3 * k + 1], unknown: part.facts[3 * k + 2] };
-          }
+        for (let i = 0; i < texts.length; i++) {
+          if (i > 0) offsets[i] = offsets[i - 1] + lengths[i - 1];
+          facts[i] = { pieces: allFacts[3 * i], read: allFacts[3 * i + 1], unknown: allFacts[3 * i + 2] };
         }
-        const partOf = (row: number): Int32Array => tokens[Math.floor(row / perJob)].ids;
         const order = Array.from({ length: texts.length }, (_, r) => r).sort((a, b) => lengths[a] - lengths[b] || a - b);
         const batches = Math.ceil(texts.length / perBatch);
         let left = batches;
@@ -284,7 +272,7 @@ export class LocalEmbedder implements Embedder {
           const rowLengths = new Uint32Array(rows.length);
           let at = 0;
           rows.forEach((r, k) => {
-            ids.set(partOf(r).subarray(offsets[r], offsets[r] + lengths[r]), at);
+            ids.set(allIds.subarray(offsets[r], offsets[r] + lengths[r]), at);
             at += lengths[r];
             rowLengths[k] = lengths[r];
           });
@@ -300,7 +288,6 @@ export class LocalEmbedder implements Embedder {
             }
           });
         }
-        tokens.length = 0;
         this.dispatch();
       };
     });

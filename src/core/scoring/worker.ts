@@ -407,6 +407,10 @@ async function work(): Promise<void> {
   }
   working = false;
   if (closing) await exitWhenIdle();
+  else if (sessionWhenIdle) {
+    sessionWhenIdle = false;
+    sessionLoaded().catch(() => undefined);
+  }
 }
 
 /** Releases the session and exits: after the running job (terminating during session.run can abort the process). */
@@ -418,11 +422,22 @@ async function exitWhenIdle(): Promise<void> {
   process.exit(0);
 }
 
+/**
+ * The tokenising worker loads its session once it has nothing to tokenise (or at its first batch): the first call's texts
+ * come while the workers load, and the other workers can embed them only once they are tokenised (loading the session
+ * first kept every worker waiting for it).
+ */
+let sessionWhenIdle = false;
+
 port?.on('message', (message: MainToWorker) => {
   if (message.type === 'load') {
-    // Told to the first job, which awaits the same load.
-    if (message.tokenizer) tokenizerLoaded().catch(() => undefined);
-    sessionLoaded().catch(() => undefined);
+    // A failure is told to the first job, which awaits the same load.
+    if (message.tokenizer) {
+      tokenizerLoaded().catch(() => undefined);
+      sessionWhenIdle = true;
+    } else {
+      sessionLoaded().catch(() => undefined);
+    }
     return;
   }
   if (message.type === 'close') {
