@@ -35,6 +35,8 @@ if (existsSync('src/core/scoring/worker.ts')) {
 builds.push({ ...common, entryPoints: ['src/core/scoring/nliWorker.ts'], outfile: 'dist/nli-worker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal });
 // Dataset.open indexes a large file in parts, one a worker thread (src/core/dataset/parallelIndex.ts).
 builds.push({ ...common, entryPoints: ['src/core/dataset/indexWorker.ts'], outfile: 'dist/dataset-worker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal });
+// A large results sidecar has its MACs checked on a worker thread while it is parsed (src/core/store/macCheck.ts).
+builds.push({ ...common, entryPoints: ['src/core/store/macWorker.ts'], outfile: 'dist/mac-worker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal });
 if (existsSync('webview/main.ts')) {
   builds.push({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js', platform: 'browser', format: 'esm', target: 'es2022' });
 }

@@ -161,7 +161,7 @@ function checkVsix(file, target) {
       /^node_modules\/(typescript|mocha|esbuild|@vscode\/vsce|playwright-core|@types|onnxruntime-web|openai|@vscode-elements)\//.test(e),
   );
   if (bad.length) throw new Error(`${path.basename(file)} ships files it must not:\n  ${bad.slice(0, 20).join('\n  ')}`);
-  for (const needed of ['dist/extension.js', 'dist/review.js', 'dist/engine.js', 'dist/dataset-worker.js', 'package.json', `node_modules/onnxruntime-node/bin/napi-v6/${platform}/${arch}/onnxruntime_binding.node`, 'node_modules/@huggingface/transformers/dist/transformers.node.mjs']) {
+  for (const needed of ['dist/extension.js', 'dist/review.js', 'dist/engine.js', 'dist/dataset-worker.js', 'dist/mac-worker.js', 'package.json', `node_modules/onnxruntime-node/bin/napi-v6/${platform}/${arch}/onnxruntime_binding.node`, 'node_modules/@huggingface/transformers/dist/transformers.node.mjs']) {
     if (!entries.includes(needed)) throw new Error(`${path.basename(file)} is missing ${needed}`);
   }
   return entries.length;

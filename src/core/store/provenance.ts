@@ -1,6 +1,7 @@
 // Where a stored result came from. Each line this installation writes carries an HMAC made with a secret
 // key kept outside any dataset folder (the user's config directory); a line without a valid one (written
 // elsewhere, edited, forged, or by an older version) was read "from the file": shown, never counted.
+import { isUtf8 } from 'node:buffer';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -117,9 +118,13 @@ export function verifyRecord(record: object & { mac?: unknown; outputFrom?: unkn
   if (hasValidMac(record, key, line)) markScoredHere(record);
 }
 
-/** Whether the record's MAC is this installation's (see verifyRecord); nothing is marked. */
-export function hasValidMac(record: object & { mac?: unknown }, key = installationKey(), line?: string): boolean {
+/**
+ * Whether the record's MAC is this installation's (see verifyRecord); nothing is marked. `tailVerified`: tailMacVerdicts
+ * found `line`'s own tail MAC valid under `key` (on another thread): only whether the record's MAC is that tail's is left to check.
+ */
+export function hasValidMac(record: object & { mac?: unknown }, key = installationKey(), line?: string, tailVerified = false): boolean {
   if (!key || typeof record.mac !== 'string' || record.mac.length !== 32) return false;
+  if (tailVerified && line !== undefined && line.length > MAC_TAIL_BYTES + 1 && line.slice(-34, -2) === record.mac) return true;
   const signed = line !== undefined ? signedText(line, record.mac) : undefined;
   return (signed !== undefined && sameMac(hmacOf(signed, key), record.mac)) || sameMac(macOf(record, key), record.mac);
 }
@@ -129,6 +134,58 @@ function signedText(line: string, mac: string): string | undefined {
   const tail = `,"mac":"${mac}"}`;
   return line.length > tail.length + 1 && line.endsWith(tail) ? `${line.slice(0, line.length - tail.length)}}` : undefined;
 }
+
+/** Bytes of the tail signRecord's line ends in: `,"mac":"` (8), the 32 hex digits, `"}` (2). */
+const MAC_TAIL_BYTES = 42;
+const MAC_TAIL_HEAD = Buffer.from(',"mac":"', 'latin1');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const CLOSE = 0x7d;
+
+/**
+ * hasValidMac's check of the signed text, on bytes, for each line of `bytes` (whole lines, each ended by a newline; a
+ * carriage return before it is not part of the line, as readSidecar reads them): 1 where the line ends in
+ * `,"mac":"<32 ASCII characters>"}` and those are the HMAC of the text before the tail closed by `}` under `key`, else 0
+ * (not shown: the caller checks that line itself). A line that is not UTF-8 is 0: its text as read is not its bytes.
+ * What another thread runs while the caller parses the lines (src/core/store/macCheck.ts).
+ */
+export function tailMacVerdicts(bytes: Uint8Array, key: Buffer): Uint8Array {
+  let lines = 0;
+  for (let at = bytes.indexOf(NEWLINE); at >= 0; at = bytes.indexOf(NEWLINE, at + 1)) lines++;
+  const verdicts = new Uint8Array(lines);
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const close = Buffer.from('}', 'latin1');
+  let start = 0;
+  for (let k = 0; k < lines; k++) {
+    const newline = view.indexOf(NEWLINE, start);
+    const end = newline > start && view[newline - 1] === CARRIAGE_RETURN ? newline - 1 : newline;
+    verdicts[k] = tailMacValid(view, start, end, key, close) ? 1 : 0;
+    start = newline + 1;
+  }
+  return verdicts;
+}
+
+function tailMacValid(view: Buffer, start: number, end: number, key: Buffer, close: Buffer): boolean {
+  const tail = end - MAC_TAIL_BYTES;
+  if (end - start <= MAC_TAIL_BYTES + 1 || view[end - 1] !== CLOSE || view[end - 2] !== QUOTE) return false;
+  if (view.compare(MAC_TAIL_HEAD, 0, MAC_TAIL_HEAD.length, tail, tail + MAC_TAIL_HEAD.length) !== 0) return false;
+  for (let i = tail + MAC_TAIL_HEAD.length; i < end - 2; i++) {
+    const b = view[i];
+    if (b >= 0x80 || b === QUOTE || b === BACKSLASH) return false;
+  }
+  const line = view.subarray(start, end);
+  for (let i = 0; i < line.length; i++) {
+    if (line[i] >= 0x80) {
+      if (!isUtf8(line)) return false;
+      break;
+    }
+  }
+  const mac = crypto.createHmac('sha256', key).update(view.subarray(start, tail)).update(close).digest().toString('hex', 0, 16);
+  return mac === view.toString('latin1', tail + MAC_TAIL_HEAD.length, end - 2);
+}
+
+const NEWLINE = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
 
 function hmacOf(text: string, key: Buffer): string {
   return crypto.createHmac('sha256', key).update(text).digest().toString('hex', 0, 16);

@@ -1,6 +1,8 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isEmptyOutput } from '../rules/rules';
 import { redactCredentials } from '../security/redact';
+import { OffThreadMacCheck } from './macCheck';
 import { hasValidMac, installationKey, isScoredHere, isVerified, markScoredHere, signRecord, type ResultOrigin } from './provenance';
 import { sidecarFileFor } from './sidecarNames';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
@@ -257,8 +259,11 @@ function referenceScoresWarning(r: Record<string, unknown>): string | undefined 
   return what && `${what}; the score was ignored and the output kept`;
 }
 
-/** A line as a result: a score that is no cosine similarity dropped; marked scored here when its MAC is this installation's (`key`). */
-function withoutBadScore(value: unknown, line: string, key: Buffer | null): StoredResult {
+/**
+ * A line as a result: a score that is no cosine similarity dropped; marked scored here when its MAC is this installation's
+ * (`key`; `tailVerified`: the line's tail MAC was found valid on another thread, see OffThreadMacCheck).
+ */
+function withoutBadScore(value: unknown, line: string, key: Buffer | null, tailVerified = false): StoredResult {
   const r = value as StoredResult;
   if (nliWarning(r as unknown as Record<string, unknown>) !== undefined) {
     // Changed from what was written, so never verified: the score stays, shown as read from the file.
@@ -275,7 +280,7 @@ function withoutBadScore(value: unknown, line: string, key: Buffer | null): Stor
     const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, mac: _mac, ...rest } = r;
     return rest;
   }
-  if (hasValidMac(r, key, line)) {
+  if (hasValidMac(r, key, line, tailVerified)) {
     // Checked once: the 32 hex digits are never read again. Deleted while `mac` is still the line's last key (as this
     // installation writes it), so the object keeps its fast shape and the mark takes the slot the MAC held.
     delete r.mac;
@@ -304,11 +309,16 @@ function withoutTexts(r: StoredResult): StoredResult {
   return held as unknown as StoredResult;
 }
 
-/** readSidecar's map for results: the installation's key looked up once a read, not once a line. `texts: false`: held as dropTexts leaves them. */
-function resultsOfLines(texts = true): (value: unknown, line: string) => StoredResult {
-  const key = installationKey();
-  return texts ? (value, line) => withoutBadScore(value, line, key) : (value, line) => dropTexts(withoutBadScore(value, line, key));
+/**
+ * readSidecar's map for results under the installation's `key` (looked up once a read, not once a line); a line's fact 1:
+ * OffThreadMacCheck found its tail MAC valid. `texts: false`: held as dropTexts leaves them.
+ */
+function resultsOfLines(key: Buffer | null, texts = true): (value: unknown, line: string, fact?: number) => StoredResult {
+  return texts ? (value, line, fact) => withoutBadScore(value, line, key, fact === 1) : (value, line, fact) => dropTexts(withoutBadScore(value, line, key, fact === 1));
 }
+
+/** A results sidecar from this size has its MACs checked on another thread while it is parsed (a worker costs tens of ms to start). */
+const OFF_THREAD_MACS_FROM_BYTES = 16 * 1024 * 1024;
 
 /** Where a result read without its texts keeps its output's fingerprint (a symbol: never written, never from JSON). */
 const OUTPUT_FINGERPRINT = Symbol('pisar-review.outputFingerprint');
@@ -401,6 +411,8 @@ export class ResultsStore {
     readonly holdsTexts: boolean,
     /** Results read from the file are held with their output texts (false: held as dropTexts leaves them). */
     private readonly readsTexts: boolean,
+    /** A sidecar from this size has its MACs checked on another thread while it is read whole (OffThreadMacCheck). */
+    private readonly offThreadMacsFromBytes: number,
   ) {
     this.appender = new SidecarAppender(file);
     this.position = new SidecarPosition(file);
@@ -413,9 +425,9 @@ export class ResultsStore {
    * million rows held every text. `readTexts: false`: the results read from the file are held so too (dropTexts; the
    * output told from another by outputIdentity), for a reader of numbers: `compare` of a million rows held every text.
    */
-  static async open(datasetFile: string, options: { repair?: boolean; texts?: boolean; readTexts?: boolean } = {}): Promise<ResultsStore> {
+  static async open(datasetFile: string, options: { repair?: boolean; texts?: boolean; readTexts?: boolean; offThreadMacsFromBytes?: number } = {}): Promise<ResultsStore> {
     const absolute = path.resolve(datasetFile);
-    const store = new ResultsStore(absolute, resultsFileFor(absolute), options.texts ?? true, options.readTexts ?? true);
+    const store = new ResultsStore(absolute, resultsFileFor(absolute), options.texts ?? true, options.readTexts ?? true, options.offThreadMacsFromBytes ?? OFF_THREAD_MACS_FROM_BYTES);
     await store.load(options.repair);
     return store;
   }
@@ -452,7 +464,7 @@ export class ResultsStore {
       this.changes.fire({ origin: 'file', rowIds: undefined });
       return { records: [...this.latestResults()], whole: true };
     }
-    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(this.readsTexts), repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
+    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(installationKey(), this.readsTexts), repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
     for (const r of records) this.remember(r);
     this._problems = [...this._problems, ...problems];
     this.position.readTo(end ?? pending.from, lines ?? pending.firstLine, pending.ino);
@@ -529,7 +541,16 @@ export class ResultsStore {
 
   private async load(repair = true): Promise<void> {
     const ino = await this.position.currentIno();
-    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(this.readsTexts), repair });
+    const key = installationKey();
+    const size = key ? await fs.promises.stat(this.file).then((s) => s.size, () => 0) : 0;
+    const macs = key && size >= this.offThreadMacsFromBytes ? OffThreadMacCheck.start(key) : undefined;
+    let contents: Awaited<ReturnType<typeof readSidecar<StoredResult>>>;
+    try {
+      contents = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(key, this.readsTexts), repair, ...(macs ? { lineFacts: (lines: Uint8Array) => macs.verdicts(lines) } : {}) });
+    } finally {
+      macs?.close();
+    }
+    const { records, problems, end, lines } = contents;
     this.position.readTo(end, lines, ino);
     this.byRow = new Map();
     this.shadowed = new Map();

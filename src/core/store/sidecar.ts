@@ -42,8 +42,14 @@ export interface ReadSidecarOptions<T> {
   readonly repair?: boolean;
   /** Return a warning when part of a valid record is unusable; the record is kept (map should drop that part) and the line reported. */
   readonly warn?: (value: unknown) => string | undefined;
-  /** Map a parsed, valid line to the record type (default: as is); `line` is the text it was parsed from. */
-  readonly map?: (value: unknown, line: string) => T;
+  /** Map a parsed, valid line to the record type (default: as is); `line` is the text it was parsed from, `fact` lineFacts' byte for it. */
+  readonly map?: (value: unknown, line: string, fact?: number) => T;
+  /**
+   * A byte a line for each block of whole lines (each ended by a newline, as read), worked out elsewhere (another thread)
+   * while the block before is parsed; handed to `map` with each line. Undefined (or a line without one): no fact.
+   */
+  readonly lineFacts?: (wholeLines: Uint8Array) => Promise<Uint8Array | undefined>;
+  // (the bytes are the reader's no more once handed over: lineFacts may transfer their memory to another thread)
   /** Read only from this byte offset (the start of a line: a tail read after an earlier read's `end`). */
   readonly from?: number;
   /** Lines before `from` (for line numbers in problems). */
@@ -213,6 +219,20 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
   // Bytes after the last newline read so far: the start of a line the next block completes, or the unterminated tail.
   let rest: Buffer = Buffer.alloc(0);
   let read = 0;
+  // A block's whole lines wait here while the next is read and handed to lineFacts, so both threads are busy.
+  let waiting: { readonly text: string; readonly facts: Promise<Uint8Array | undefined> | undefined } | undefined;
+  const acceptBlock = async ({ text, facts }: NonNullable<typeof waiting>) => {
+    const known = facts && (await facts);
+    for (let start = 0, k = 0; start < text.length; k++) {
+      const end = text.indexOf('\n', start);
+      line++;
+      const raw = text.slice(start, end);
+      start = end + 1;
+      const content = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
+      if (content.trim() === '') continue;
+      acceptLine(content, line, known?.[k]);
+    }
+  };
   try {
     // Read in blocks, each decoded once up to its last newline (a 1,000,000-row sidecar is never in memory whole,
     // and a line costs one slice of the block's text, not a decode of its own).
@@ -227,18 +247,14 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
         rest = block;
         continue;
       }
-      const text = block.toString('utf8', 0, last + 1);
+      const whole = block.subarray(0, last + 1);
       rest = Buffer.from(block.subarray(last + 1));
-      for (let start = 0; start < text.length; ) {
-        const end = text.indexOf('\n', start);
-        line++;
-        const raw = text.slice(start, end);
-        start = end + 1;
-        const content = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw;
-        if (content.trim() === '') continue;
-        acceptLine(content, line);
-      }
+      // Decoded before lineFacts sees the bytes: it may take them (transferred to another thread, not copied).
+      const next = { text: whole.toString('utf8'), facts: options.lineFacts?.(whole) };
+      if (waiting) await acceptBlock(waiting);
+      waiting = next;
     }
+    if (waiting) await acceptBlock(waiting);
   } finally {
     await handle.close();
   }
@@ -267,7 +283,7 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
   }
   return repairedTo ? { records, problems, repairedTo, end: endOfLines, lines: linesDone } : { records, problems, end: endOfLines, lines: linesDone };
 
-  function acceptLine(text: string, lineNo: number): void {
+  function acceptLine(text: string, lineNo: number, fact?: number): void {
     const parsed = tryParse(text);
     if (!parsed.ok) {
       problems.push({
@@ -277,10 +293,10 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
       });
       return;
     }
-    acceptParsed(parsed.value, lineNo, text);
+    acceptParsed(parsed.value, lineNo, text, fact);
   }
 
-  function acceptParsed(value: unknown, lineNo: number, text: string): void {
+  function acceptParsed(value: unknown, lineNo: number, text: string, fact?: number): void {
     const invalid = options.validate?.(value);
     if (invalid) {
       problems.push({
@@ -298,7 +314,7 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
         fix: `Correct line ${lineNo} of ${file}, or run again to redo what was ignored; the rest of the record was kept.`,
       });
     }
-    records.push(map(value, text));
+    records.push(map(value, text, fact));
   }
 }
 
