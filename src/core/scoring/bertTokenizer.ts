@@ -78,6 +78,9 @@ function specialsOf(post: unknown, vocab: Map<string, number>): { cls: number; s
   return cls !== undefined && sep !== undefined ? { cls, sep } : undefined;
 }
 
+/** Printable ASCII only (space to tilde): the text most rationales are. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -88,6 +91,8 @@ export class BertWordPieceTokenizer {
   /** The longest vocabulary entry in code points (continuing pieces without their prefix): no piece is looked up longer. */
   private readonly longestPiece: number;
   private readonly addedPattern: RegExp | undefined;
+  /** BertNormalizer changes nothing in printable ASCII but the case (read from the reference's tables, not assumed). */
+  private readonly asciiOnlyCase: boolean;
 
   private constructor(
     private readonly vocab: Map<string, number>,
@@ -108,6 +113,13 @@ export class BertWordPieceTokenizer {
       if (n > longest) longest = n;
     }
     this.longestPiece = longest;
+    let asIs = true;
+    for (let cp = 0x20; cp <= 0x7e && asIs; cp++) {
+      const f = this.flags[cp];
+      const ch = String.fromCharCode(cp);
+      asIs = !(f & (REMOVE | CJK | MARK)) && (!(f & SPACE) || cp === 0x20) && (this.lower.get(cp) ?? ch) === ch.toLowerCase();
+    }
+    this.asciiOnlyCase = asIs;
     // Leftmost-longest, as tokenizers' added vocabulary matches on the raw text.
     const contents = [...added.keys()].sort((a, b) => b.length - a.length);
     this.addedPattern = contents.length > 0 ? new RegExp(contents.map(escapeRegExp).join('|'), 'g') : undefined;
@@ -169,6 +181,7 @@ export class BertWordPieceTokenizer {
 
   /** BertNormalizer of one stretch of text between added tokens. */
   normalize(text: string): string {
+    if (this.asciiOnlyCase && PRINTABLE_ASCII.test(text)) return this.normalizer.lowercase ? text.toLowerCase() : text;
     const { flags } = this;
     const { chineseChars, stripAccents, lowercase } = this.normalizer;
     let cleaned = '';
@@ -195,22 +208,22 @@ export class BertWordPieceTokenizer {
   private encodeSegment(text: string, out: WordPieces): void {
     const normalized = this.normalize(text);
     const { flags } = this;
-    // BertPreTokenizer: split on whitespace, each punctuation mark a word of its own.
-    let word = '';
-    for (const ch of normalized) {
-      const f = flags[ch.codePointAt(0)!];
-      if (f & SPACE) {
-        if (word) this.wordPieces(word, out);
-        word = '';
-      } else if (f & PUNCT) {
-        if (word) this.wordPieces(word, out);
-        word = '';
-        this.wordPieces(ch, out);
-      } else {
-        word += ch;
+    // BertPreTokenizer: split on whitespace, each punctuation mark a word of its own (words sliced, not built a character at a time).
+    let start = -1;
+    for (let i = 0; i < normalized.length;) {
+      const cp = normalized.codePointAt(i)!;
+      const size = cp > 0xffff ? 2 : 1;
+      const f = flags[cp];
+      if (f & (SPACE | PUNCT)) {
+        if (start >= 0) this.wordPieces(normalized.slice(start, i), out);
+        start = -1;
+        if (f & PUNCT && !(f & SPACE)) this.wordPieces(normalized.slice(i, i + size), out);
+      } else if (start < 0) {
+        start = i;
       }
+      i += size;
     }
-    if (word) this.wordPieces(word, out);
+    if (start >= 0) this.wordPieces(normalized.slice(start), out);
   }
 
   /** WordPiece: greedy longest match first; a word with a part no piece covers is one [UNK]. */
