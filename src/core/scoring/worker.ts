@@ -303,7 +303,8 @@ let outputBytesSinceCollection = 0;
 
 /**
  * A collection of this thread's young generation (a scavenge: short, and the dead outputs' buffers go with it), or
- * undefined where V8 offers none. Node's documented way: --expose-gc set now, the function taken from a new context.
+ * undefined where V8 offers none. Node's documented way: --expose-gc set, the function taken from a new context; the
+ * flag is then set back at once, as V8's flags are the process's (the extension host's: no other context gets a gc).
  */
 const collectYoung = ((): (() => void) | undefined => {
   try {
@@ -312,6 +313,8 @@ const collectYoung = ((): (() => void) | undefined => {
     return typeof gc === 'function' ? () => gc({ type: 'minor' }) : undefined;
   } catch {
     return undefined;
+  } finally {
+    setFlagsFromString('--no-expose-gc');
   }
 })();
 
