@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { eventKey, validateAnnotationEvent, type AnnotationEvent } from './annotations';
 import { repeatsFailure, validateResult, type StoredResult } from './results';
-import { isScoredHere, verifyRecord } from './provenance';
+import { installationKey, isScoredHere, verifyRecord } from './provenance';
 import { RunLock, type AcquireOptions } from './runLock';
 import { openSafe } from './safeFile';
 import { SIDECAR_KINDS, sidecarFileFor, type SidecarKind } from './sidecarNames';
@@ -175,13 +175,14 @@ function selectResults(lines: readonly Line[]): Selection {
   const latest = new Map<string, number>();
   /** The latest line scored here of each pair: kept under a later line read from the file (numbers read it; provenance.ts). */
   const latestHere = new Map<string, number>();
+  const macKey = installationKey(); // once, not once a line
   for (let i = 0; i < lines.length; i++) {
     const r = lines[i].record as StoredResult | undefined;
     if (!r) continue;
     const key = `${r.rowId}\u0000${r.model}`;
     if (!first.has(key)) first.set(key, i);
     latest.set(key, i);
-    verifyRecord(r);
+    verifyRecord(r, macKey);
     if (isScoredHere(r)) latestHere.set(key, i);
   }
   const shadowed = new Set<number>();

@@ -514,7 +514,8 @@ export class ResultsStore {
     // The file gate: whatever a server echoed never lands in the sidecar (masked in place, so events match the file).
     for (const r of results) maskResult(r);
     // Signed after masking: the MAC covers the line exactly as written.
-    for (const r of results) signRecord(r);
+    const key = installationKey(); // once an append, not once a line (its default argument works out the key file's path)
+    for (const r of results) signRecord(r, key);
     const write = this.writeChain.then(() => {
       const range = this.appender.append(results);
       for (const r of results) this.remember(this.holdsTexts ? r : withoutTexts(r));
