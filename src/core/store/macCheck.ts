@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { LineFacts } from './sidecar';
 
 /**
  * The MACs of a large results sidecar checked on another thread (src/core/store/macWorker.ts) while this one parses
@@ -9,7 +10,7 @@ import { Worker } from 'node:worker_threads';
  * (provenance.ts, tailMacVerdicts). A worker that cannot start or fails answers nothing: the reader checks those lines itself.
  */
 export class OffThreadMacCheck {
-  private readonly pending = new Map<number, (verdicts: Uint8Array | undefined) => void>();
+  private readonly pending = new Map<number, (answer: LineFacts | undefined) => void>();
   private nextId = 0;
   private failed = false;
 
@@ -19,8 +20,8 @@ export class OffThreadMacCheck {
       for (const resolve of this.pending.values()) resolve(undefined);
       this.pending.clear();
     };
-    worker.on('message', ({ id, verdicts }: { id: number; verdicts: Uint8Array }) => {
-      this.pending.get(id)?.(verdicts);
+    worker.on('message', ({ id, verdicts, bytes }: { id: number; verdicts: Uint8Array; bytes: Uint8Array }) => {
+      this.pending.get(id)?.({ facts: verdicts, bytes });
       this.pending.delete(id);
     });
     worker.once('error', fail);
@@ -40,9 +41,10 @@ export class OffThreadMacCheck {
 
   /**
    * Verdicts for each line of `wholeLines` (every line ended by a newline), or undefined when the worker is gone. The
-   * bytes' memory goes to the worker where it is theirs alone (a block the reader read; else they are copied).
+   * bytes' memory goes to the worker where it is theirs alone (a block the reader read; else they are copied), and
+   * comes back with the verdicts.
    */
-  verdicts(wholeLines: Uint8Array): Promise<Uint8Array | undefined> {
+  verdicts(wholeLines: Uint8Array): Promise<LineFacts | undefined> {
     if (this.failed) return Promise.resolve(undefined);
     const id = this.nextId++;
     const own = wholeLines.buffer instanceof ArrayBuffer && wholeLines.byteOffset === 0 && wholeLines.buffer.byteLength >= MIN_TRANSFER_BYTES;
