@@ -55,6 +55,9 @@ function restoreConfigHome(): void {
 }
 
 export class Session {
+  /** The sessions open now, latest last (for the screenshot of a failed test: see hooks.ts). */
+  static readonly open: Session[] = [];
+
   /** Dialogs (alert/confirm) opened by any frame: a hostile row must never cause one. */
   readonly dialogs: string[] = [];
 
@@ -117,6 +120,7 @@ export class Session {
       });
       await page.goto(codeServer.urlFor(workspace));
       await workbench.waitReady();
+      Session.open.push(session);
       return session;
     } catch (err) {
       await browser?.close().catch(() => undefined);
@@ -148,6 +152,8 @@ export class Session {
   }
 
   async close(): Promise<void> {
+    const at = Session.open.indexOf(this);
+    if (at >= 0) Session.open.splice(at, 1);
     await this.browser.close().catch(() => undefined);
     await this.codeServer.stop();
     await this.server?.close();

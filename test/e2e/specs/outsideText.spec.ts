@@ -55,8 +55,15 @@ describe('Outside text never acts', function () {
 
     // Click where the link would be, then do something that visibly completes (the log opens): only then look for the terminal.
     await message.getByText('Fix the field mapping', { exact: false }).first().click();
+    const output = page.locator('.part.panel .output-view, .part.panel [id="workbench.panel.output"]').first();
     await workbench.runCommand('PiSAR Review: Show Log');
-    await page.locator('.part.panel .output-view, .part.panel [id="workbench.panel.output"]').first().waitFor({ state: 'visible', timeout: 30_000 });
+    if (!(await output.waitFor({ state: 'visible', timeout: 15_000 }).then(() => true, () => false))) {
+      // Once, on CI, the log did not show after the palette's row was clicked (the click on the toast before it may
+      // hold the focus): any command that completes visibly will do as the signal, so it is run once more.
+      await session.screenshot('show-log-not-shown');
+      await workbench.runCommand('PiSAR Review: Show Log');
+      await output.waitFor({ state: 'visible', timeout: 30_000 });
+    }
     assert.equal(await page.locator('.part.panel .terminal-outer-container .xterm, .terminal-tabs-entry, .terminal-wrapper').count(), 0, 'no terminal was opened');
   });
 
