@@ -307,6 +307,9 @@ let outputBytesSinceCollection = 0;
  * flag is then set back at once, as V8's flags are the process's (the extension host's: no other context gets a gc).
  */
 const collectYoung = ((): (() => void) | undefined => {
+  // A process started with --expose-gc gives every context one already: its flag is left as it is.
+  const exposed = (globalThis as { gc?: (options: { type: 'minor' }) => void }).gc;
+  if (typeof exposed === 'function') return () => exposed({ type: 'minor' });
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as (options: { type: 'minor' }) => void;

@@ -124,7 +124,7 @@ export function verifyRecord(record: object & { mac?: unknown; outputFrom?: unkn
  */
 export function hasValidMac(record: object & { mac?: unknown }, key = installationKey(), line?: string, tailVerified = false): boolean {
   if (!key || typeof record.mac !== 'string' || record.mac.length !== 32) return false;
-  if (tailVerified && line !== undefined && line.length > MAC_TAIL_BYTES + 1 && line.slice(-34, -2) === record.mac) return true;
+  if (tailVerified && line !== undefined && line.length > MAC_TAIL_BYTES + 1 && line.slice(-MAC_TAIL_BYTES + MAC_TAIL_HEAD.length, -2) === record.mac) return true;
   const signed = line !== undefined ? signedText(line, record.mac) : undefined;
   return (signed !== undefined && sameMac(hmacOf(signed, key), record.mac)) || sameMac(macOf(record, key), record.mac);
 }
@@ -173,13 +173,7 @@ function tailMacValid(view: Buffer, start: number, end: number, key: Buffer, clo
     const b = view[i];
     if (b >= 0x80 || b === QUOTE || b === BACKSLASH) return false;
   }
-  const line = view.subarray(start, end);
-  for (let i = 0; i < line.length; i++) {
-    if (line[i] >= 0x80) {
-      if (!isUtf8(line)) return false;
-      break;
-    }
-  }
+  if (!isUtf8(view.subarray(start, end))) return false;
   const mac = crypto.createHmac('sha256', key).update(view.subarray(start, tail)).update(close).digest().toString('hex', 0, 16);
   return mac === view.toString('latin1', tail + MAC_TAIL_HEAD.length, end - 2);
 }
