@@ -6,7 +6,7 @@ import { indexDecoded } from './decoding';
 import { isGzip, readHead, refusedFormat, utf16Of } from './format';
 import { Indexer } from './indexer';
 import { indexInParts, indexRange, indexThreads } from './parallelIndex';
-import { hashBytes } from './rowHashes';
+import { digestBytes } from './rowHashes';
 import { BufferSource, FileSource, type Source } from './source';
 import type { DatasetRow, Finding, OpenDatasetOptions, ResolvedMapping } from './types';
 
@@ -185,8 +185,9 @@ export class Dataset {
 
   /** True when the bytes read are the row indexed (always, when the index was built without hashes). */
   private sameHash(bytes: Uint8Array, position: number): boolean {
-    const known = this.index.hashes.get(position);
-    return known === '' || hashBytes(bytes) === known;
+    // The digest's bytes against the index's (a hex string a row cost a fifth of this check at a million rows).
+    const hashes = this.index.hashes;
+    return hashes.empty || hashes.matches(position, digestBytes(bytes));
   }
 
   /**

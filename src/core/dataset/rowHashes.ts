@@ -46,6 +46,13 @@ export class RowHashes {
     return this.empty ? '' : Buffer.from(this.bytes.buffer, this.bytes.byteOffset + index * HASH_BYTES, HASH_BYTES).toString('hex');
   }
 
+  /** True when `digest` (a row's SHA-1) begins with the hash kept for row `index`: compared as bytes, no string made. */
+  matches(index: number, digest: Uint8Array): boolean {
+    const at = index * HASH_BYTES;
+    for (let i = 0; i < HASH_BYTES; i++) if (this.bytes[at + i] !== digest[i]) return false;
+    return true;
+  }
+
   /** What a part hands over: just the bytes in use. */
   transferable(): { bytes: Uint8Array; count: number } {
     return { bytes: this.bytes.slice(0, this.count * HASH_BYTES), count: this.count };
@@ -57,8 +64,3 @@ export const digestBytes: (bytes: Uint8Array) => Buffer =
   typeof (crypto as { hash?: unknown }).hash === 'function'
     ? (bytes) => (crypto as unknown as { hash(a: string, d: Uint8Array, e: string): Buffer }).hash('sha1', bytes, 'buffer')
     : (bytes) => crypto.createHash('sha1').update(bytes).digest();
-
-/** A row's hash as stored beside results: its digest's first bytes in hex, as RowHashes.get() gives it. */
-export function hashBytes(bytes: Uint8Array): string {
-  return digestBytes(bytes).toString('hex', 0, HASH_BYTES);
-}
