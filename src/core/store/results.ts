@@ -8,6 +8,7 @@ import { sidecarFileFor } from './sidecarNames';
 import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
 import { SidecarPosition } from './sidecarPosition';
 import { ChangeEvents, type StoreChange } from './storeEvents';
+import { HeldResults, NOT_HELD } from './heldResults';
 
 /**
  * One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line).
@@ -289,9 +290,6 @@ function withoutBadScore(value: unknown, line: string, key: Buffer | null, tailV
   return r;
 }
 
-/** Keys a result appended by a store that holds no texts is held without: its texts, their digests and its MAC. */
-const NOT_HELD = new Set(['output', 'rawOutput', 'outputHash', 'referenceHash', 'mac']);
-
 /**
  * A result as held without its texts: a copy (the caller's record is written and announced whole) of the keys the counts
  * read, in a new object (the record's spread copy kept its texts' empty slots and its out-of-object properties: ~350 bytes
@@ -387,6 +385,8 @@ export class ResultsStore {
    * holding a Map of their own was a quarter of the store), a Map beyond (a row with 40,000 models costs no scan per lookup).
    */
   private byRow = new Map<string, RowResults>();
+  /** Results this store appended and holds as numbers (holdsTexts false): a row's entry is then their index here. */
+  private held = heldColumns();
   /**
    * "row\0model" -> the latest result scored here, only where a later line read from the file came after it
    * (a shipped or forged line must not displace what this machine computed; numbers read this one).
@@ -474,7 +474,7 @@ export class ResultsStore {
 
   latest(rowId: string, model: string): StoredResult | undefined {
     const row = this.byRow.get(rowId);
-    return row && resultOfModel(row, model);
+    return row && this.resultOf(rowId, entryOfModel(row, model, this.held));
   }
 
   /** The latest result scored on this machine (valid MAC, output called here or the row's own), even under later lines read from the file. */
@@ -487,7 +487,7 @@ export class ResultsStore {
   /** The latest result of each model for a row. */
   forRow(rowId: string): StoredResult[] {
     const row = this.byRow.get(rowId);
-    return row ? [...row.values()] : [];
+    return row ? [...row.values()].map((entry) => this.resultOf(rowId, entry)!) : [];
   }
 
   isStale(result: StoredResult, currentRowHash: string): boolean {
@@ -501,7 +501,7 @@ export class ResultsStore {
 
   /** Every latest result (one per row and model). */
   *latestResults(): IterableIterator<StoredResult> {
-    for (const row of this.byRow.values()) yield* row.values();
+    for (const [rowId, row] of this.byRow) for (const entry of row.values()) yield this.resultOf(rowId, entry)!;
   }
 
   /** Appends results (one line each) and makes them the latest. Appends are serialised in call order. */
@@ -518,7 +518,7 @@ export class ResultsStore {
     for (const r of results) signRecord(r, key);
     const write = this.writeChain.then(() => {
       const range = this.appender.append(results);
-      for (const r of results) this.remember(this.holdsTexts ? r : withoutTexts(r));
+      for (const r of results) this.remember(r, this.holdsTexts ? r : this.heldOf(r));
       if (range) {
         // Our lines follow what we know directly: the next refresh starts after them.
         this.position.wrote(range, results.length);
@@ -554,6 +554,7 @@ export class ResultsStore {
     const { records, problems, end, lines } = contents;
     this.position.readTo(end, lines, ino);
     this.byRow = new Map();
+    this.held = heldColumns();
     this.shadowed = new Map();
     this.modelOrder = new Set();
     this._records = 0;
@@ -561,25 +562,48 @@ export class ResultsStore {
     this._problems = problems;
   }
 
-  private remember(r: StoredResult): void {
+  /**
+   * Makes `r` the latest of its row and model; `entry` is what is held for it: r itself, its copy without texts, or its
+   * index in the columns (heldOf).
+   */
+  private remember(r: StoredResult, entry: HeldEntry = r): void {
     this._records++;
-    this.share(r);
+    if (typeof entry !== 'number') this.share(entry);
+    const model = typeof entry === 'number' ? this.held.model(entry) : entry.model;
     const row = this.byRow.get(r.rowId);
-    if (!row) this.byRow.set(r.rowId, [r]);
+    if (!row) this.byRow.set(r.rowId, [entry]);
     else {
       // The row's id and (mostly) hash are already held by its other results: keep one copy of each.
-      const other: StoredResult = row.values().next().value!;
-      r.rowId = other.rowId;
-      if (r.rowHash === other.rowHash) r.rowHash = other.rowHash;
-      const before = resultOfModel(row, r.model);
-      const key = `${r.rowId}\0${r.model}`;
-      if (isScoredHere(r)) this.shadowed.delete(key);
-      else if (before && isScoredHere(before)) this.shadowed.set(key, before);
+      const other = row.values().next().value!;
+      if (typeof entry !== 'number' && typeof other !== 'number') {
+        entry.rowId = other.rowId;
+        if (entry.rowHash === other.rowHash) entry.rowHash = other.rowHash;
+      }
+      const before = entryOfModel(row, model, this.held);
+      const key = `${r.rowId}\0${model}`;
+      if (this.scoredHere(entry)) this.shadowed.delete(key);
+      else if (before !== undefined && this.scoredHere(before)) this.shadowed.set(key, this.resultOf(r.rowId, before)!);
       // A newer result takes the older one's place in the order.
-      const grown = withResult(row, r);
+      const grown = withEntry(row, entry, model, this.held);
       if (grown !== row) this.byRow.set(r.rowId, grown);
     }
-    this.modelOrder.add(r.model);
+    this.modelOrder.add(model);
+  }
+
+  /** A result appended by a store that holds no texts: its index in the columns, or (a shape they do not hold, a blank output) withoutTexts's copy. */
+  private heldOf(r: StoredResult): HeldEntry {
+    const blank = r.output !== undefined && isEmptyOutput(r.output);
+    const index = blank ? undefined : this.held.hold(r as unknown as Record<string, unknown>, { fingerprint: r.output !== undefined ? fingerprintOf(r.output) : undefined, verified: isVerified(r) });
+    return index ?? withoutTexts(r);
+  }
+
+  /** The result an entry holds (made again from the columns when it is an index). */
+  private resultOf(rowId: string, entry: HeldEntry | undefined): StoredResult | undefined {
+    return typeof entry === 'number' ? (this.held.result(entry, rowId) as unknown as StoredResult) : entry;
+  }
+
+  private scoredHere(entry: HeldEntry): boolean {
+    return typeof entry === 'number' ? this.held.verified(entry) : isScoredHere(entry);
   }
 
   /** Two million results repeat a few model names, sources, scorers and write times: one string each, not one a record. */
@@ -602,26 +626,41 @@ export class ResultsStore {
   private lastAt: string | undefined;
 }
 
+/** Columns for the results a store appends without their texts; a result made again gets the fingerprint and mark withoutTexts gives. */
+function heldColumns(): HeldResults {
+  return new HeldResults((r, { fingerprint, verified }) => {
+    if (fingerprint !== undefined) (r as { [OUTPUT_FINGERPRINT]?: number })[OUTPUT_FINGERPRINT] = fingerprint;
+    if (verified) markScoredHere(r);
+  });
+}
+
+/** A result held by a row: the result, or its index in the store's columns (HeldResults). */
+type HeldEntry = StoredResult | number;
+
 /** A row's latest result per model, in order of first appearance: an array up to ROW_ARRAY_MODELS models, a Map beyond. */
-type RowResults = StoredResult[] | Map<string, StoredResult>;
+type RowResults = HeldEntry[] | Map<string, HeldEntry>;
 const ROW_ARRAY_MODELS = 16;
 
-function resultOfModel(row: RowResults, model: string): StoredResult | undefined {
+function modelOfEntry(entry: HeldEntry, held: HeldResults): string {
+  return typeof entry === 'number' ? held.model(entry) : entry.model;
+}
+
+function entryOfModel(row: RowResults, model: string, held: HeldResults): HeldEntry | undefined {
   if (!Array.isArray(row)) return row.get(model);
-  for (const r of row) if (r.model === model) return r;
+  for (const entry of row) if (modelOfEntry(entry, held) === model) return entry;
   return undefined;
 }
 
-/** `row` with `r` in its model's place (replaced in place), or a new container holding it too (an array of the exact length, or a Map). */
-function withResult(row: RowResults, r: StoredResult): RowResults {
-  if (!Array.isArray(row)) return row.set(r.model, r);
-  const at = row.findIndex((x) => x.model === r.model);
+/** `row` with `entry` in its model's place (replaced in place), or a new container holding it too (an array of the exact length, or a Map). */
+function withEntry(row: RowResults, entry: HeldEntry, model: string, held: HeldResults): RowResults {
+  if (!Array.isArray(row)) return row.set(model, entry);
+  const at = row.findIndex((x) => modelOfEntry(x, held) === model);
   if (at >= 0) {
-    row[at] = r;
+    row[at] = entry;
     return row;
   }
   // concat allocates the exact length: push would leave room for 16 more results in every row.
-  return row.length < ROW_ARRAY_MODELS ? row.concat(r) : new Map([...row, r].map((x) => [x.model, x]));
+  return row.length < ROW_ARRAY_MODELS ? row.concat(entry) : new Map([...row, entry].map((x) => [modelOfEntry(x, held), x]));
 }
 
 function rowIdsOf(records: readonly { readonly rowId: string }[]): string[] {
