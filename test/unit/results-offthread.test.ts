@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import cryptoModule from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isScoredHere, isVerified, signRecord } from '../../src/core/store/provenance';
+import { hasValidMac, installationKey, isScoredHere, isVerified, signRecord, tailMacVerdicts } from '../../src/core/store/provenance';
 import { ResultsStore, type StoredResult } from '../../src/core/store/results';
 import { makeTempDir } from '../support/files';
 
@@ -74,6 +74,30 @@ describe('results store: MACs checked on another thread', function () {
     }
     return { rows, problems: store.problems, records: store.recordCount };
   }
+
+  it('vouches on bytes for exactly the lines whose tail MAC is this installation\'s, and leaves every byte as it found it', () => {
+    const line = signedLine(result(1, 'ft'));
+    const mac = /"mac":"([0-9a-f]{32})"}$/.exec(line)![1];
+    const flip = (c: string) => (c === '0' ? '1' : '0');
+    const lines: [string, 0 | 1][] = [
+      [line, 1],
+      [`${line}\r`, 1], // CRLF: the carriage return is not part of the line
+      [line.replace(mac, mac.toUpperCase()), 0], // another spelling of the same digits
+      ...[0, 1, 15, 16, 30, 31].map((i): [string, 0] => [line.replace(mac, mac.slice(0, i) + flip(mac[i]) + mac.slice(i + 1)), 0]), // one digit off, high or low half of a byte
+      [line.replace(mac, mac.slice(0, 31) + 'g'), 0], // not a hex digit
+      [line.replace('"score":', '"score":0.0'), 0], // the text changed after signing
+      [line.replace(/,"mac":"[0-9a-f]{32}"}$/, '}'), 0], // unsigned
+      [line.replace(/,"mac":"[0-9a-f]{32}"}$/, `;"mac":"${mac}"}`), 0], // not the tail signRecord writes
+      [signedLine({ ...result(2, 'base'), output: 'déjà vu' }), 1], // not ASCII, UTF-8
+    ];
+    const bytes = Buffer.from(lines.map(([l]) => `${l}\n`).join(''));
+    const before = Buffer.from(bytes);
+    const verdicts = tailMacVerdicts(bytes, installationKey()!);
+    assert.deepEqual([...verdicts], lines.map(([, v]) => v));
+    assert.ok(bytes.equals(before), 'the bytes read are the bytes handed back');
+    // Each line vouched for reads as signed here too.
+    for (const [l, v] of lines) if (v === 1) assert.ok(hasValidMac(JSON.parse(l) as object, installationKey(), l.replace(/\r$/, '')));
+  });
 
   it('reads every line as this thread does (signed, tampered, unsigned, CRLF, not UTF-8, escapes, blank), and checks the signed lines\' MACs off this thread', async () => {
     const data = path.join(tmp.dir, 'data.jsonl');

@@ -5,7 +5,7 @@ import { redactCredentials } from '../security/redact';
 import { OffThreadMacCheck } from './macCheck';
 import { hasValidMac, installationKey, isScoredHere, isVerified, markScoredHere, signRecord, type ResultOrigin } from './provenance';
 import { sidecarFileFor } from './sidecarNames';
-import { checkAppendable, readSidecar, SidecarAppender, type SidecarProblem } from './sidecar';
+import { checkAppendable, readSidecar, SidecarAppender, type ReadSidecarOptions, type SidecarProblem } from './sidecar';
 import { SidecarPosition } from './sidecarPosition';
 import { ChangeEvents, type StoreChange } from './storeEvents';
 import { HeldResults, NOT_HELD } from './heldResults';
@@ -133,22 +133,10 @@ const HEX = /^[0-9a-f]{1,64}$/;
 export function validateResult(value: unknown): string | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return 'expected a JSON object';
   const r = value as Record<string, unknown>;
-  const text = (key: string, max: number, required = false): string | undefined => {
-    const v = r[key];
-    if (v === undefined) return required ? `"${key}" must be a string` : undefined;
-    if (typeof v !== 'string') return `"${key}" must be a string`;
-    return v.length > max ? `"${key}" is ${v.length} characters long (at most ${max})` : undefined;
-  };
-  const hex = (key: string, exact?: number): string | undefined => {
-    const v = r[key];
-    if (v === undefined) return undefined;
-    return typeof v === 'string' && HEX.test(v) && (exact === undefined || v.length === exact) ? undefined : `"${key}" must be ${exact ?? 'up to 64'} hex digits`;
-  };
-  const count = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-  const problem = text('rowId', MAX_ID, true) ?? text('rowHash', 64, true) ?? text('model', MAX_NAME, true) ?? text('at', 64, true)
-    ?? text('promptHash', MAX_WORD) ?? hex('outputHash', 16) ?? hex('referenceHash', 16) ?? hex('mac', 32)
-    ?? text('scorer', MAX_ID) ?? text('answeredBy', MAX_NAME) ?? text('finishReason', MAX_WORD) ?? text('tag', MAX_NAME) ?? text('correction', MAX_WORD)
-    ?? text('rawOutput', Number.MAX_SAFE_INTEGER) ?? text('scoreNote', Number.MAX_SAFE_INTEGER) ?? text('output', Number.MAX_SAFE_INTEGER);
+  const problem = textProblem(r, 'rowId', MAX_ID, true) ?? textProblem(r, 'rowHash', 64, true) ?? textProblem(r, 'model', MAX_NAME, true) ?? textProblem(r, 'at', 64, true)
+    ?? textProblem(r, 'promptHash', MAX_WORD) ?? hexProblem(r, 'outputHash', 16) ?? hexProblem(r, 'referenceHash', 16) ?? hexProblem(r, 'mac', 32)
+    ?? textProblem(r, 'scorer', MAX_ID) ?? textProblem(r, 'answeredBy', MAX_NAME) ?? textProblem(r, 'finishReason', MAX_WORD) ?? textProblem(r, 'tag', MAX_NAME) ?? textProblem(r, 'correction', MAX_WORD)
+    ?? textProblem(r, 'rawOutput', Number.MAX_SAFE_INTEGER) ?? textProblem(r, 'scoreNote', Number.MAX_SAFE_INTEGER) ?? textProblem(r, 'output', Number.MAX_SAFE_INTEGER);
   if (problem) return problem;
   if (!SOURCES.includes(r.source as string)) return '"source" must be "precomputed" or "called"';
   if (r.unmeasurable !== undefined) {
@@ -173,23 +161,40 @@ export function validateResult(value: unknown): string | undefined {
   }
   if (r.outputFrom !== undefined && r.outputFrom !== 'file') return '"outputFrom" must be "file"';
   if (r.cached !== undefined && typeof r.cached !== 'boolean') return '"cached" must be true or false';
-  if (r.latencyMs !== undefined && !count(r.latencyMs)) return '"latencyMs" must be a number of milliseconds';
+  if (r.latencyMs !== undefined && !isCount(r.latencyMs)) return '"latencyMs" must be a number of milliseconds';
   if (r.usage !== undefined) {
     const u = r.usage as Record<string, unknown> | null;
-    if (!u || typeof u !== 'object' || Array.isArray(u) || (u.promptTokens !== undefined && !count(u.promptTokens)) || (u.completionTokens !== undefined && !count(u.completionTokens))) return '"usage" must be {"promptTokens"?: n, "completionTokens"?: n}';
+    if (!u || typeof u !== 'object' || Array.isArray(u) || (u.promptTokens !== undefined && !isCount(u.promptTokens)) || (u.completionTokens !== undefined && !isCount(u.completionTokens))) return '"usage" must be {"promptTokens"?: n, "completionTokens"?: n}';
   }
   if (r.scoreCut !== undefined && !(Array.isArray(r.scoreCut) && r.scoreCut.length <= 2 && r.scoreCut.every((p) => p === 'output' || p === 'reference'))) return '"scoreCut" must list "output" and/or "reference"';
   if (r.reasoningStripped !== undefined) {
     const x = r.reasoningStripped as Record<string, unknown> | null;
-    if (!x || typeof x !== 'object' || typeof x.marker !== 'string' || x.marker.length > MAX_WORD || !count(x.chars)) return '"reasoningStripped" must be {"marker": string, "chars": n}';
+    if (!x || typeof x !== 'object' || typeof x.marker !== 'string' || x.marker.length > MAX_WORD || !isCount(x.chars)) return '"reasoningStripped" must be {"marker": string, "chars": n}';
   }
 
   return undefined;
 }
 
+// validateResult's checks of one field, as functions of their own: closures made anew for each of a million lines cost as much as the checks.
+function textProblem(r: Record<string, unknown>, key: string, max: number, required = false): string | undefined {
+  const v = r[key];
+  if (v === undefined) return required ? `"${key}" must be a string` : undefined;
+  if (typeof v !== 'string') return `"${key}" must be a string`;
+  return v.length > max ? `"${key}" is ${v.length} characters long (at most ${max})` : undefined;
+}
+
+function hexProblem(r: Record<string, unknown>, key: string, exact?: number): string | undefined {
+  const v = r[key];
+  if (v === undefined) return undefined;
+  return typeof v === 'string' && HEX.test(v) && (exact === undefined || v.length === exact) ? undefined : `"${key}" must be ${exact ?? 'up to 64'} hex digits`;
+}
+
+function isCount(v: unknown): boolean {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
 /** Why a stored `judge` is not a judge result (every field is checked: the file is data from outside). */
 function judgeProblem(value: unknown): string | undefined {
-  const count = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
   const shape = '"judge" must be {"model", "modelId", "promptHash", "verdict"?: "good"|"bad", "rating"?: 1-5, "reason"?, "error"?, "usage"?, "cached"?, "at"}';
   if (!value || typeof value !== 'object' || Array.isArray(value)) return shape;
   const j = value as Record<string, unknown>;
@@ -207,7 +212,7 @@ function judgeProblem(value: unknown): string | undefined {
   if ((j.verdict === undefined) === (j.error === undefined)) return '"judge" needs a "verdict" or an "error" (one of them)';
   if (j.usage !== undefined) {
     const u = j.usage as Record<string, unknown> | null;
-    if (!u || typeof u !== 'object' || Array.isArray(u) || (u.promptTokens !== undefined && !count(u.promptTokens)) || (u.completionTokens !== undefined && !count(u.completionTokens))) return '"judge.usage" must be {"promptTokens"?: n, "completionTokens"?: n}';
+    if (!u || typeof u !== 'object' || Array.isArray(u) || (u.promptTokens !== undefined && !isCount(u.promptTokens)) || (u.completionTokens !== undefined && !isCount(u.completionTokens))) return '"judge.usage" must be {"promptTokens"?: n, "completionTokens"?: n}';
   }
   return undefined;
 }
@@ -222,13 +227,15 @@ export function repeatsFailure(prior: StoredResult, next: StoredResult): boolean
 
 /** A stored score that cannot be a cosine similarity (NaN, text, outside [-1, 1]) is ignored, with a warning. */
 function scoreWarning(value: unknown): string | undefined {
-  for (const key of ['score', 'originalScore', 'humanScore'] as const) {
+  for (const key of SCORE_KEYS) {
     const score = (value as Record<string, unknown>)[key];
     if (score === undefined || (typeof score === 'number' && Number.isFinite(score) && score >= -1 && score <= 1)) continue;
     return `"${key}" ${JSON.stringify(score) ?? String(score)} is not a cosine similarity (a number from -1 to 1); the score was ignored and the output kept`;
   }
   return referenceScoresWarning(value as Record<string, unknown>) ?? judgeWarning(value as Record<string, unknown>) ?? nliWarning(value as Record<string, unknown>);
 }
+
+const SCORE_KEYS = ['score', 'originalScore', 'humanScore'] as const;
 
 /** A stored contradiction check that is not one (probabilities outside 0..1, no model) is ignored, with a warning; the output and its score are kept. */
 function nliWarning(r: Record<string, unknown>): string | undefined {
@@ -264,8 +271,10 @@ function referenceScoresWarning(r: Record<string, unknown>): string | undefined 
  * A line as a result: a score that is no cosine similarity dropped; marked scored here when its MAC is this installation's
  * (`key`; `tailVerified`: the line's tail MAC was found valid on another thread, see OffThreadMacCheck).
  */
-function withoutBadScore(value: unknown, line: string, key: Buffer | null, tailVerified = false): StoredResult {
+function withoutBadScore(value: unknown, line: string, key: Buffer | null, tailVerified = false, warnedOfNothing = false): StoredResult {
   const r = value as StoredResult;
+  // scoreWarning found nothing (it reads the contradiction check and the judge too): nothing to drop.
+  if (warnedOfNothing) return verified(r, line, key, tailVerified);
   if (nliWarning(r as unknown as Record<string, unknown>) !== undefined) {
     // Changed from what was written, so never verified: the score stays, shown as read from the file.
     const { nli: _nli, mac: _mac, ...rest } = r;
@@ -281,6 +290,11 @@ function withoutBadScore(value: unknown, line: string, key: Buffer | null, tailV
     const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, mac: _mac, ...rest } = r;
     return rest;
   }
+  return verified(r, line, key, tailVerified);
+}
+
+/** `r` marked scored here when its MAC is this installation's (see withoutBadScore). */
+function verified(r: StoredResult, line: string, key: Buffer | null, tailVerified: boolean): StoredResult {
   if (hasValidMac(r, key, line, tailVerified)) {
     // Checked once: the 32 hex digits are never read again. Deleted while `mac` is still the line's last key (as this
     // installation writes it), so the object keeps its fast shape and the mark takes the slot the MAC held.
@@ -308,11 +322,19 @@ function withoutTexts(r: StoredResult): StoredResult {
 }
 
 /**
- * readSidecar's map for results under the installation's `key` (looked up once a read, not once a line); a line's fact 1:
- * OffThreadMacCheck found its tail MAC valid. `texts: false`: held as dropTexts leaves them.
+ * readSidecar's warn and map for results under the installation's `key` (looked up once a read, not once a line); a line's
+ * fact 1: OffThreadMacCheck found its tail MAC valid. `texts: false`: held as dropTexts leaves them.
  */
-function resultsOfLines(key: Buffer | null, texts = true): (value: unknown, line: string, fact?: number) => StoredResult {
-  return texts ? (value, line, fact) => withoutBadScore(value, line, key, fact === 1) : (value, line, fact) => dropTexts(withoutBadScore(value, line, key, fact === 1));
+function resultsOfLines(key: Buffer | null, texts = true): Required<Pick<ReadSidecarOptions<StoredResult>, 'warn' | 'map'>> {
+  // The value warn last found nothing wrong with: map, called next with that value, need not look again.
+  let clean: unknown;
+  const warn = (value: unknown): string | undefined => {
+    const warning = scoreWarning(value);
+    clean = warning === undefined ? value : undefined;
+    return warning;
+  };
+  const read = (value: unknown, line: string, fact?: number) => withoutBadScore(value, line, key, fact === 1, value === clean);
+  return { warn, map: texts ? read : (value, line, fact) => dropTexts(read(value, line, fact)) };
 }
 
 /** A results sidecar from this size has its MACs checked on another thread while it is parsed (a worker costs tens of ms to start). */
@@ -464,7 +486,7 @@ export class ResultsStore {
       this.changes.fire({ origin: 'file', rowIds: undefined });
       return { records: [...this.latestResults()], whole: true };
     }
-    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(installationKey(), this.readsTexts), repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
+    const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, ...resultsOfLines(installationKey(), this.readsTexts), repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
     for (const r of records) this.remember(r);
     this._problems = [...this._problems, ...problems];
     this.position.readTo(end ?? pending.from, lines ?? pending.firstLine, pending.ino);
@@ -547,7 +569,7 @@ export class ResultsStore {
     const macs = key && size >= this.offThreadMacsFromBytes ? OffThreadMacCheck.start(key) : undefined;
     let contents: Awaited<ReturnType<typeof readSidecar<StoredResult>>>;
     try {
-      contents = await readSidecar<StoredResult>(this.file, { validate: validateResult, warn: scoreWarning, map: resultsOfLines(key, this.readsTexts), repair, ...(macs ? { lineFacts: (lines: Uint8Array) => macs.verdicts(lines) } : {}) });
+      contents = await readSidecar<StoredResult>(this.file, { validate: validateResult, ...resultsOfLines(key, this.readsTexts), repair, ...(macs ? { lineFacts: (lines: Uint8Array) => macs.verdicts(lines) } : {}) });
     } finally {
       macs?.close();
     }
@@ -580,9 +602,10 @@ export class ResultsStore {
         if (entry.rowHash === other.rowHash) entry.rowHash = other.rowHash;
       }
       const before = entryOfModel(row, model, this.held);
-      const key = `${r.rowId}\0${model}`;
-      if (this.scoredHere(entry)) this.shadowed.delete(key);
-      else if (before !== undefined && this.scoredHere(before)) this.shadowed.set(key, this.resultOf(r.rowId, before)!);
+      // The key made only where the map is read or written: a million rows scored here shadow nothing.
+      if (this.scoredHere(entry)) {
+        if (this.shadowed.size > 0) this.shadowed.delete(`${r.rowId}\0${model}`);
+      } else if (before !== undefined && this.scoredHere(before)) this.shadowed.set(`${r.rowId}\0${model}`, this.resultOf(r.rowId, before)!);
       // A newer result takes the older one's place in the order.
       const grown = withEntry(row, entry, model, this.held);
       if (grown !== row) this.byRow.set(r.rowId, grown);
