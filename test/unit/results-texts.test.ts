@@ -5,6 +5,9 @@ import { isScoredHere } from '../../src/core/store/provenance';
 import { causeOf } from '../../src/core/report/compare';
 import { outputIdentity, ResultsStore, type StoredResult } from '../../src/core/store/results';
 import { makeTempDir } from '../support/files';
+import { writeScoredDataset } from '../support/storedResults';
+import { collectStatisticsRows } from '../../src/core/report/rows';
+import { OutputTokens } from '../../src/core/report/rougeL';
 
 /**
  * `score` holds the results it appends without their output texts (issue 23.3: a million rows' texts were held
@@ -82,5 +85,66 @@ describe('results store: a run that holds no texts', () => {
     for (const [a, b] of [['ft', 'same'], ['ft', 'other'], ['ft', 'corrected'], ['ft', 'both'], ['other', 'both']]) {
       assert.equal(cause(a, b), causeOf(whole.latest('r1', a)!, whole.latest('r1', b)!), `${a} against ${b}`);
     }
+  });
+});
+
+/**
+ * `report` reads the results sidecar holding each output's token ids, not its text (issue 23.2: two million output
+ * strings were most of what report's garbage collector copied and marked at a million rows).
+ */
+describe('results store: report takes its outputs\' tokens as each line is read', () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => (tmp = makeTempDir()));
+  afterEach(() => tmp.cleanup());
+
+  it('holds no output text past its line, yet ROUGE-L and length ratios are the texts\' own (ASCII, other scripts, a letter that lower-cases to two tokens, long, blank, several references, a judged output kept whole)', async () => {
+    const file = path.join(tmp.dir, 'data.jsonl');
+    const long = Array.from({ length: 70 }, (_, i) => `Word${i % 9}`).join(' ');
+    const rows = [
+      { id: 'a', input: 'q', rationale: 'The driver slowed because a pedestrian stepped out' },
+      { id: 'b', input: 'q', rationale: 'Straße und Ärger: ÉCOLE fermée' },
+      { id: 'c', input: 'q', rationale: ['first reference text here', 'a second, quite different one'] },
+      { id: 'd', input: 'q', rationale: long },
+      { id: 'e', input: 'q', rationale: 'nothing said' },
+    ];
+    const outputs: Record<string, [string, string]> = {
+      a: ['the DRIVER slowed, because someone stepped out', 'pedestrian pedestrian slowed'],
+      b: ['strasse und ärger: école İİİİİİ', 'STRASSE UND ÄRGER ÉCOLE FERMÉE'],
+      c: ['a second reference', 'first text'],
+      d: [long.toLowerCase().split(' ').reverse().join(' '), `${long} more`],
+      e: ['  \n', 'said nothing'],
+    };
+    const dataset = await writeScoredDataset(file, rows, (i) => {
+      const [ft, base] = outputs[rows[i].id];
+      return [
+        { model: 'ft', output: ft, score: 0.5 + i / 20 },
+        { model: 'base', output: base, score: 0.4 + i / 20, ...(i === 1 ? { judge: { model: 'judge', modelId: 'judge', verdict: 'good' as const, promptHash: '0123456789abcdef', at: new Date(0).toISOString() } } : {}) },
+      ];
+    });
+    const models = ['ft', 'base'];
+    const withTexts = await collectStatisticsRows(dataset, await ResultsStore.open(file, { repair: false }), [], models);
+
+    const tokens = new OutputTokens();
+    const store = await ResultsStore.open(file, { repair: false, readTexts: tokens.take });
+    for (const row of rows) {
+      const held = store.latest(row.id, 'ft')!;
+      if (row.id === 'e') assert.equal(held.output, '  \n', 'a blank output is kept: the counts read it as empty');
+      else assert.equal(held.output, undefined, `no output text held (row ${row.id})`);
+      assert.ok(isScoredHere(held));
+    }
+    assert.equal(store.latest('b', 'base')!.output, outputs.b[1], 'a judged output keeps its text: the judge prompt\'s hash is of it');
+    assert.equal(store.latest('a', 'base')!.output, undefined);
+    const fromTokens = await collectStatisticsRows(dataset, store, [], models, { outputTokens: tokens });
+    await dataset.close();
+
+    for (const model of models) {
+      const a = withTexts.column(model)!;
+      const b = fromTokens.column(model)!;
+      assert.deepEqual([...b.rougeL.subarray(0, rows.length)], [...a.rougeL.subarray(0, rows.length)], `${model}: ROUGE-L`);
+      assert.deepEqual([...b.lengthRatio.subarray(0, rows.length)], [...a.lengthRatio.subarray(0, rows.length)], `${model}: length ratios`);
+      assert.deepEqual([...b.flags.subarray(0, rows.length)], [...a.flags.subarray(0, rows.length)], `${model}: cells present, with an output`);
+    }
+    assert.ok(withTexts.column('ft')!.rougeL.subarray(0, 4).every((f) => f > 0 && f <= 1), 'the texts overlap: not all zeros compared');
+    assert.equal(withTexts.column('ft')!.rougeL[4], 0, 'a blank output: ROUGE-L 0');
   });
 });

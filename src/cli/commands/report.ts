@@ -7,6 +7,7 @@ import { renderCsv, renderMarkdown, reportSummaryOf, type ReferencesNote, type R
 import { agreementReport, agreementUnits, type AgreementReport } from '../../core/report/agreement';
 import { correctionsInForce, type ReferenceChoice } from '../../core/store/corrections';
 import { collectStatisticsRows, rowReports, type RowReport } from '../../core/report/rows';
+import { OutputTokens } from '../../core/report/rougeL';
 import { countedResults, judgeInForce, reportedModels } from '../../core/report/reportInputs';
 import { computeStatistics, DEFAULT_MAX_PAIR_MODELS, type StatisticsReport } from '../../core/report/statistics';
 import { DEFAULT_SEED } from '../../core/report/stats';
@@ -116,7 +117,9 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
   const file = path.resolve(io.cwd, positionals[0]);
   // Read-only: a cut-off last line is reported, not repaired, by a report. Both sidecars are read while the
   // dataset is indexed (the index's parts go to the other cores meanwhile); a dataset that cannot be opened is the error told.
-  const sidecars = Promise.all([ResultsStore.open(file, { repair: false }), AnnotationStore.forDataset(file, { repair: false })]);
+  // No output text is held past its line: ROUGE-L reads the token ids taken from it as it was read.
+  const outputTokens = new OutputTokens();
+  const sidecars = Promise.all([ResultsStore.open(file, { repair: false, readTexts: outputTokens.take }), AnnotationStore.forDataset(file, { repair: false })]);
   sidecars.catch(() => undefined);
   const dataset = await Dataset.open(file, datasetOptions);
   try {
@@ -136,7 +139,7 @@ async function runReport(argv: readonly string[], io: CliIo): Promise<number> {
     const sliceField = values.slice?.trim();
     if (sliceField === '') throw new UsageError('--slice: name the field whose values split the rows, e.g. --slice label (dots reach into objects: meta.split)', usage);
     const judge = judgeInForce(settings);
-    const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referencesOf: referencesOfRow, multiReference: settings.multiReference, ...(judge ? { judge } : {}) });
+    const statisticsRows = await collectStatisticsRows(dataset, scored, annotations.all(), models, { sliceField, referencesOf: referencesOfRow, multiReference: settings.multiReference, outputTokens, ...(judge ? { judge } : {}) });
     const statistics = computeStatistics(statisticsRows, models, { threshold, seed, maxPairModels, labels, sliceField, humanModels: settings.humanModels, prices: pricesOf(settings.models), contradictionThreshold });
     const rows = values.rows ? rowReports(dataset, scored, models, threshold, statisticsRows, corrections, results, contradictionThreshold) : undefined;
     const units = agreementUnits(annotations.all(), annotations.adjudications(), dataset);

@@ -1,3 +1,6 @@
+import type { StoredResult } from '../store/results';
+import { isEmptyOutput } from '../rules/rules';
+
 /**
  * ROUGE-L F (Lin 2004): the longest common subsequence of the two texts' tokens, as precision
  * (LCS / candidate tokens), recall (LCS / reference tokens) and their harmonic mean, as the
@@ -14,7 +17,7 @@ export function tokens(text: string): string[] {
  * O(|b| * ceil(|a| / 32)) word operations and O(distinct tokens of a * ceil(|a| / 32)) memory. For the short texts of
  * rationales (under 32 tokens) a pair costs one pass over b.
  */
-export function lcsLength<T>(a: readonly T[], b: readonly T[]): number {
+export function lcsLength<T>(a: ArrayLike<T>, b: ArrayLike<T>): number {
   if (a.length === 0 || b.length === 0) return 0;
   const words = (a.length + 31) >>> 5;
   // Match masks: for each distinct token of a, the bits of the positions where it stands.
@@ -26,8 +29,8 @@ export function lcsLength<T>(a: readonly T[], b: readonly T[]): number {
   }
   // V: ones where no LCS step has been taken yet; the LCS is the count of zeros among a's positions.
   const v = new Uint32Array(words).fill(0xffffffff);
-  for (const token of b) {
-    const mask = masks.get(token);
+  for (let j = 0; j < b.length; j++) {
+    const mask = masks.get(b[j]);
     if (!mask) continue;
     let carry = 0;
     for (let w = 0; w < words; w++) {
@@ -60,15 +63,30 @@ export class TokenIds {
   private hashes = new Int32Array(1 << 11);
   private masks = new Uint32Array(4096);
 
+  private scratch = new Int32Array(256);
+
   /** The ids of tokens(text), in order. */
   of(text: string): number[] {
-    const out: number[] = [];
+    if (this.scratch.length < most(text)) this.scratch = new Int32Array(most(text) * 2);
+    const count = this.into(text, this.scratch, 0);
+    const out = new Array<number>(count);
+    for (let i = 0; i < count; i++) out[i] = this.scratch[i];
+    return out;
+  }
+
+  /** Writes the ids of tokens(text) into `target` from `at` (room for most(text) ids needed); returns how many. */
+  into(text: string, target: Int32Array, at: number): number {
+    let n = at;
     let start = -1;
     let hash = 0;
     for (let i = 0; i < text.length; i++) {
       let c = text.charCodeAt(i);
       // Outside ASCII the letters and digits of every script count (and lower case may change length): tokens() decides.
-      if (c >= 128) return tokens(text).map((t) => this.idOf(t));
+      if (c >= 128) {
+        const all = tokens(text);
+        for (let k = 0; k < all.length; k++) target[at + k] = this.idOf(all[k]);
+        return all.length;
+      }
       if (c >= 65 && c <= 90) c += 32;
       if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) {
         if (start < 0) {
@@ -77,12 +95,12 @@ export class TokenIds {
         }
         hash = Math.imul(hash ^ c, FNV_PRIME);
       } else if (start >= 0) {
-        out.push(this.find(text, start, i, hash));
+        target[n++] = this.find(text, start, i, hash);
         start = -1;
       }
     }
-    if (start >= 0) out.push(this.find(text, start, text.length, hash));
-    return out;
+    if (start >= 0) target[n++] = this.find(text, start, text.length, hash);
+    return n - at;
   }
 
   /** The id of a token from tokens() (lower case already). */
@@ -125,7 +143,7 @@ export class TokenIds {
   }
 
   /** lcsLength of two id lists from of(). */
-  lcs(a: readonly number[], b: readonly number[]): number {
+  lcs(a: ArrayLike<number>, b: ArrayLike<number>): number {
     if (a.length > 32) {
       if (b.length > 32) return lcsLength(a, b);
       [a, b] = [b, a];
@@ -146,8 +164,65 @@ export class TokenIds {
   }
 
   /** rougeLOfTokens of two id lists from of(). */
-  rougeL(candidate: readonly number[], reference: readonly number[]): RougeL {
+  rougeL(candidate: ArrayLike<number>, reference: ArrayLike<number>): RougeL {
     return rougeLOfLcs(this.lcs(candidate, reference), candidate.length, reference.length);
+  }
+}
+
+/** Where a result read without its output text holds its output's token ids: their place in OutputTokens' pool (a symbol: never written, never from JSON; copied with the result). */
+const TOKENS_AT = Symbol('pisar-review.outputTokens');
+/** Ids a chunk of the pool holds (4 MiB): chunks are added, never grown and copied. */
+const POOL_CHUNK = 1 << 20;
+
+/**
+ * The token ids of results' outputs, taken as each result is read (ResultsStore.open's readTexts) so that its text is not
+ * held: two million outputs were two million strings the garbage collector copied out of the young generation and marked
+ * at each full collection (a quarter of report's main thread at a million rows). The ids go into fixed chunks of an
+ * Int32Array pool, each as its count then the ids; the result keeps where they begin.
+ */
+export class OutputTokens {
+  /** The table every text of the report is read with: references' ids are comparable with the outputs'. */
+  readonly ids = new TokenIds();
+  private readonly chunks: Int32Array[] = [];
+  private used = POOL_CHUNK;
+
+  /**
+   * ResultsStore.open's readTexts: takes the output's token ids and lets go of its text (in place: no fingerprint nor
+   * other key is added beside the pool's place, each an object more for the collector to mark). The text stays where a
+   * judge verdict is read (the judge prompt's hash is of the output) and where it is blank (the counts read it as empty).
+   * Returns true: the result is held as it now is.
+   */
+  readonly take = (r: StoredResult): boolean => {
+    if (r.output === undefined || r.judge !== undefined || isEmptyOutput(r.output)) return true;
+    const room = 1 + most(r.output);
+    if (room > POOL_CHUNK) return true;
+    if (this.used + room > POOL_CHUNK) {
+      this.chunks.push(new Int32Array(POOL_CHUNK));
+      this.used = 0;
+    }
+    // Written straight into the pool: no array a text.
+    const chunk = this.chunks[this.chunks.length - 1];
+    const count = this.ids.into(r.output, chunk, this.used + 1);
+    chunk[this.used] = count;
+    (r as { [TOKENS_AT]?: number })[TOKENS_AT] = (this.chunks.length - 1) * POOL_CHUNK + this.used;
+    this.used += 1 + count;
+    r.output = undefined;
+    return true;
+  };
+
+  /** True when the result has an output: its text, or the ids taken from it. */
+  has(r: StoredResult): boolean {
+    return r.output !== undefined || (r as { [TOKENS_AT]?: number })[TOKENS_AT] !== undefined;
+  }
+
+  /** The token ids of a result's output (of its text where it is held); undefined when it has none. */
+  of(r: StoredResult): ArrayLike<number> | undefined {
+    if (r.output !== undefined) return this.ids.of(r.output);
+    const at = (r as { [TOKENS_AT]?: number })[TOKENS_AT];
+    if (at === undefined) return undefined;
+    const chunk = this.chunks[Math.floor(at / POOL_CHUNK)];
+    const from = at % POOL_CHUNK;
+    return chunk.subarray(from + 1, from + 1 + chunk[from]);
   }
 }
 
@@ -163,6 +238,14 @@ function sameLowered(word: string, text: string, start: number, end: number): bo
     if (word.charCodeAt(i) !== c) return false;
   }
   return true;
+}
+
+/**
+ * The most tokens a text can hold: one a character (lower case may lengthen a text outside ASCII, 'İ' becoming 'i' and a
+ * combining dot that separates, so not half its length).
+ */
+function most(text: string): number {
+  return text.length;
 }
 
 function grownTo<T extends Int32Array | Uint32Array>(array: T, length: number): T {

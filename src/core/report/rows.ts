@@ -4,7 +4,7 @@ import { currentScore, isBelowThreshold, isStale, resultStatus } from '../rules/
 import type { JudgeResult, StoredResult } from '../store/results';
 import { isCurrentJudgement, judgeMessages, judgePromptHash, type JudgeIdentity, type JudgeInputs } from '../rules/judgePrompt';
 import type { JudgeCell } from './metricRanking';
-import { TokenIds } from './rougeL';
+import { TokenIds, type OutputTokens } from './rougeL';
 import { CELL_PRESENT, computeStatistics, lengthRatio, sliceValue, StatisticsTable, type StatisticsRow } from './statistics';
 import type { HumanBandView } from '../../shared/statisticsView';
 import type { JudgeView } from '../../shared/protocol';
@@ -94,9 +94,10 @@ export async function collectStatisticsRows(
   models: readonly string[],
   /**
    * sliceField: the field whose values split the rows; referencesOf: the references a row is judged against (a corrected one;
-   * default the file's); multiReference: ROUGE-L over several references is their best or mean, as the cosine is.
+   * default the file's); multiReference: ROUGE-L over several references is their best or mean, as the cosine is;
+   * outputTokens: where results read without their output texts hold their outputs' token ids (ResultsStore.open's readTexts).
    */
-  options: { readonly sliceField?: string; readonly referencesOf?: (row: DatasetRow) => readonly string[]; readonly multiReference?: MultiReference; readonly judge?: JudgeInForce } = {},
+  options: { readonly sliceField?: string; readonly referencesOf?: (row: DatasetRow) => readonly string[]; readonly multiReference?: MultiReference; readonly judge?: JudgeInForce; readonly outputTokens?: OutputTokens } = {},
 ): Promise<StatisticsTable> {
   const resolver = new AnnotationResolver(dataset);
   // The latest label per (row, model) on outputs; reference labels judge the reference, not the metric.
@@ -112,7 +113,9 @@ export async function collectStatisticsRows(
   }
   const table = new StatisticsTable(models, dataset.rowIds().length, options.sliceField !== undefined);
   const columns = models.map((model) => table.addColumn(model));
-  const tokenIds = new TokenIds();
+  // Results read without their output texts hold their outputs' token ids (OutputTokens.take), read with the same table.
+  const held = options.outputTokens;
+  const tokenIds = held?.ids ?? new TokenIds();
   for await (const row of dataset.rows()) {
     const references = options.referencesOf ? options.referencesOf(row) : referencesOf(row);
     const index = table.addRow(row.id, row.line, options.sliceField !== undefined ? sliceValue(getField(row.fields, options.sliceField)) : undefined);
@@ -121,8 +124,8 @@ export async function collectStatisticsRows(
       const model = models[m];
       const r = current(results, row, model);
       if (r?.error?.kind === 'cut-off') table.setCell(index, columns[m], { truncated: true });
-      if (!r || r.error || r.output === undefined) continue;
-      const outputTokens = referenceTokens ? tokenIds.of(r.output) : undefined;
+      if (!r || r.error || !(held ? held.has(r) : r.output !== undefined)) continue;
+      const outputTokens = referenceTokens ? (held ? held.of(r) : tokenIds.of(r.output!)) : undefined;
       // Over several references ROUGE-L reads as the cosine does (best or mean); the length ratio is to the closest one.
       const rouge = outputTokens && referenceTokens ? combineReferenceScores(referenceTokens.map((ref) => tokenIds.rougeL(outputTokens, ref).f), options.multiReference ?? 'best') : undefined;
       table.setCell(index, columns[m], {

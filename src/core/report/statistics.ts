@@ -470,7 +470,7 @@ function modelStatistics(rows: StatisticsTable, model: string, threshold: number
 }
 
 /** Output tokens / reference tokens; undefined when the reference has no token. */
-export function lengthRatio(outputTokens: readonly unknown[], referenceTokens: readonly unknown[]): number | undefined {
+export function lengthRatio(outputTokens: ArrayLike<unknown>, referenceTokens: ArrayLike<unknown>): number | undefined {
   return referenceTokens.length > 0 ? outputTokens.length / referenceTokens.length : undefined;
 }
 

@@ -323,9 +323,10 @@ function withoutTexts(r: StoredResult): StoredResult {
 
 /**
  * readSidecar's warn and map for results under the installation's `key` (looked up once a read, not once a line); a line's
- * fact 1: OffThreadMacCheck found its tail MAC valid. `texts: false`: held as dropTexts leaves them.
+ * fact 1: OffThreadMacCheck found its tail MAC valid. `texts: false`: held as dropTexts leaves them; a function: shown each
+ * result with its texts, it says whether to hold it as it then is (see ResultsStore.open).
  */
-function resultsOfLines(key: Buffer | null, texts = true): Required<Pick<ReadSidecarOptions<StoredResult>, 'warn' | 'map'>> {
+function resultsOfLines(key: Buffer | null, texts: ReadTexts = true): Required<Pick<ReadSidecarOptions<StoredResult>, 'warn' | 'map'>> {
   // The value warn last found nothing wrong with: map, called next with that value, need not look again.
   let clean: unknown;
   const warn = (value: unknown): string | undefined => {
@@ -334,8 +335,19 @@ function resultsOfLines(key: Buffer | null, texts = true): Required<Pick<ReadSid
     return warning;
   };
   const read = (value: unknown, line: string, fact?: number) => withoutBadScore(value, line, key, fact === 1, value === clean);
-  return { warn, map: texts ? read : (value, line, fact) => dropTexts(read(value, line, fact)) };
+  if (texts === true) return { warn, map: read };
+  if (texts === false) return { warn, map: (value, line, fact) => dropTexts(read(value, line, fact)) };
+  return {
+    warn,
+    map: (value, line, fact) => {
+      const r = read(value, line, fact);
+      return texts(r) ? r : dropTexts(r);
+    },
+  };
 }
+
+/** Whether results read from the file keep their texts: all, none, or as a function shown each result (its texts still in it) leaves them. */
+export type ReadTexts = boolean | ((r: StoredResult) => boolean);
 
 /** A results sidecar from this size has its MACs checked on another thread while it is parsed (a worker costs tens of ms to start). */
 const OFF_THREAD_MACS_FROM_BYTES = 16 * 1024 * 1024;
@@ -432,7 +444,7 @@ export class ResultsStore {
     /** Results this store appends are held with their output texts (false: a run that only counts them afterwards). */
     readonly holdsTexts: boolean,
     /** Results read from the file are held with their output texts (false: held as dropTexts leaves them). */
-    private readonly readsTexts: boolean,
+    private readonly readsTexts: ReadTexts,
     /** A sidecar from this size has its MACs checked on another thread while it is read whole (OffThreadMacCheck). */
     private readonly offThreadMacsFromBytes: number,
   ) {
@@ -446,8 +458,11 @@ export class ResultsStore {
    * blank output is kept, as the counts read it), for a run that only counts and scores them afterwards: `score` of a
    * million rows held every text. `readTexts: false`: the results read from the file are held so too (dropTexts; the
    * output told from another by outputIdentity), for a reader of numbers: `compare` of a million rows held every text.
+   * `readTexts` a function: shown each result read, its texts still in it; true: the result is held as it then is (the
+   * function may have taken what it needs and let go of the text: `report` keeps each output's token ids, so no output
+   * text outlives its line), false: held as dropTexts leaves it.
    */
-  static async open(datasetFile: string, options: { repair?: boolean; texts?: boolean; readTexts?: boolean; offThreadMacsFromBytes?: number } = {}): Promise<ResultsStore> {
+  static async open(datasetFile: string, options: { repair?: boolean; texts?: boolean; readTexts?: ReadTexts; offThreadMacsFromBytes?: number } = {}): Promise<ResultsStore> {
     const absolute = path.resolve(datasetFile);
     const store = new ResultsStore(absolute, resultsFileFor(absolute), options.texts ?? true, options.readTexts ?? true, options.offThreadMacsFromBytes ?? OFF_THREAD_MACS_FROM_BYTES);
     await store.load(options.repair);
