@@ -1,24 +1,9 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { EmbeddingCache, keyOfHash, textHash, type CacheEntry } from '../../src/core/scoring/embeddingCache';
 import { makeTempDir } from '../support/files';
-
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-/** Collects garbage until the memory held by array buffers stops shrinking (their backing stores are freed after the collection that finds them). */
-async function settledGarbage(): Promise<void> {
-  for (let last = Infinity, i = 0; i < 10; i++) {
-    collectGarbage();
-    await new Promise((resolve) => setImmediate(resolve));
-    const now = process.memoryUsage().arrayBuffers;
-    if (now >= last) return;
-    last = now;
-  }
-}
+import { collectGarbage, settledGarbage } from '../support/garbage';
 
 /** A text's entry with a vector and facts derived from its number, so each can be told apart on reading. */
 function entry(i: number, width = 4): CacheEntry {

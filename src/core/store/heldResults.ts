@@ -1,8 +1,8 @@
 // Results a run appends and only counts afterwards (ResultsStore.open `texts: false`), held as numbers in typed columns
 // instead of one object each: a result of the common shapes (a score, its scorer and embedding model, the write time, the
-// row's hash, a fingerprint of its output) costs ~40 bytes here against ~300 as objects (the object, its out-of-object
-// properties, two boxed numbers and the row hash's string). A result is made an object again each time it is asked for,
-// with the keys it was held with, in their order.
+// row's hash, a fingerprint of its output) costs ~46 bytes here against ~300 as objects (the object, its out-of-object
+// properties, two boxed numbers and the row hash's string), and a row's results are chained here, not held in an array.
+// A result is made an object again each time it is asked for, with the keys it was held with, in their order.
 
 /** A results record as the store holds it (results.ts's StoredResult, read by key: this module imports nothing of the store). */
 type HeldRecord = Record<string, unknown>;
@@ -43,6 +43,8 @@ export class HeldResults {
   private atOf = new Uint32Array(0);
   private scoreOf = new Float64Array(0);
   private fingerprintOf = new Float64Array(0);
+  /** The next result held of the same row (a row's results chained in the order of their models' first appearance), or -1. */
+  private nextOf = new Int32Array(0);
   /** Key lists in the order each result had them (without the keys not held). */
   private readonly shapes = new Numbered<string[]>(MAX_SHAPES);
   /** Model names, scorers and tags: few, one string each. */
@@ -95,12 +97,23 @@ export class HeldResults {
     this.atOf[i] = this.times.length - 1;
     this.scoreOf[i] = r.score ?? 0;
     this.fingerprintOf[i] = extras.fingerprint ?? 0;
+    this.nextOf[i] = -1;
     return i;
   }
 
   /** The model of the result held at `i`. */
   model(i: number): string {
     return this.names.at(this.modelOf[i]);
+  }
+
+  /** The result chained after `i` in its row (see next), or -1. */
+  next(i: number): number {
+    return this.nextOf[i];
+  }
+
+  /** Chains `next` (or -1: none) after `i`. */
+  chain(i: number, next: number): void {
+    this.nextOf[i] = next;
   }
 
   /** Whether the result held at `i` is this installation's. */
@@ -132,7 +145,7 @@ export class HeldResults {
 
   private grow(): void {
     this.capacity = Math.max(1024, this.capacity * 2);
-    const grown = <T extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(from: T, make: new (n: number) => T): T => {
+    const grown = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(from: T, make: new (n: number) => T): T => {
       const to = new make(this.capacity);
       to.set(from);
       return to;
@@ -148,6 +161,7 @@ export class HeldResults {
     this.atOf = grown(this.atOf, Uint32Array);
     this.scoreOf = grown(this.scoreOf, Float64Array);
     this.fingerprintOf = grown(this.fingerprintOf, Float64Array);
+    this.nextOf = grown(this.nextOf, Int32Array);
   }
 
   private name(text: string): number | undefined {

@@ -415,11 +415,11 @@ export interface ResultsChange extends StoreChange {
  */
 export class ResultsStore {
   /**
-   * Row id -> the latest result of each model: a small array while a row has few models (a million rows each
-   * holding a Map of their own was a quarter of the store), a Map beyond (a row with 40,000 models costs no scan per lookup).
+   * Row id -> the latest result of each model: a chain in the columns while they hold every one, else a small array
+   * while a row has few models (a million rows each holding a Map of their own was a quarter of the store), a Map beyond.
    */
   private byRow = new Map<string, RowResults>();
-  /** Results this store appended and holds as numbers (holdsTexts false): a row's entry is then their index here. */
+  /** Results this store appended and holds as numbers (holdsTexts false): a row's entry is then their index here, chained by row. */
   private held = heldColumns();
   /**
    * "row\0model" -> the latest result scored here, only where a later line read from the file came after it
@@ -511,7 +511,7 @@ export class ResultsStore {
 
   latest(rowId: string, model: string): StoredResult | undefined {
     const row = this.byRow.get(rowId);
-    return row && this.resultOf(rowId, entryOfModel(row, model, this.held));
+    return row === undefined ? undefined : this.resultOf(rowId, entryOfModel(row, model, this.held));
   }
 
   /** The latest result scored on this machine (valid MAC, output called here or the row's own), even under later lines read from the file. */
@@ -524,7 +524,7 @@ export class ResultsStore {
   /** The latest result of each model for a row. */
   forRow(rowId: string): StoredResult[] {
     const row = this.byRow.get(rowId);
-    return row ? [...row.values()].map((entry) => this.resultOf(rowId, entry)!) : [];
+    return row !== undefined ? entriesOf(row, this.held).map((entry) => this.resultOf(rowId, entry)!) : [];
   }
 
   isStale(result: StoredResult, currentRowHash: string): boolean {
@@ -538,7 +538,7 @@ export class ResultsStore {
 
   /** Every latest result (one per row and model). */
   *latestResults(): IterableIterator<StoredResult> {
-    for (const [rowId, row] of this.byRow) for (const entry of row.values()) yield this.resultOf(rowId, entry)!;
+    for (const [rowId, row] of this.byRow) for (const entry of entriesOf(row, this.held)) yield this.resultOf(rowId, entry)!;
   }
 
   /** Appends results (one line each) and makes them the latest. Appends are serialised in call order. */
@@ -608,10 +608,10 @@ export class ResultsStore {
     if (typeof entry !== 'number') this.share(entry);
     const model = typeof entry === 'number' ? this.held.model(entry) : entry.model;
     const row = this.byRow.get(r.rowId);
-    if (!row) this.byRow.set(r.rowId, [entry]);
+    if (row === undefined) this.byRow.set(r.rowId, rowOf(entry, this.held));
     else {
       // The row's id and (mostly) hash are already held by its other results: keep one copy of each.
-      const other = row.values().next().value!;
+      const other = entriesOf(row, this.held)[0];
       if (typeof entry !== 'number' && typeof other !== 'number') {
         entry.rowId = other.rowId;
         if (entry.rowHash === other.rowHash) entry.rowHash = other.rowHash;
@@ -675,22 +675,71 @@ function heldColumns(): HeldResults {
 /** A result held by a row: the result, or its index in the store's columns (HeldResults). */
 type HeldEntry = StoredResult | number;
 
-/** A row's latest result per model, in order of first appearance: an array up to ROW_ARRAY_MODELS models, a Map beyond. */
-type RowResults = HeldEntry[] | Map<string, HeldEntry>;
+/**
+ * A row's latest result per model, in order of first appearance: the first of a chain of results held in the columns
+ * (a number: no array a row), an array up to ROW_ARRAY_MODELS models, a Map beyond (a row with 40,000 models costs no
+ * scan per lookup).
+ */
+type RowResults = number | HeldEntry[] | Map<string, HeldEntry>;
 const ROW_ARRAY_MODELS = 16;
 
 function modelOfEntry(entry: HeldEntry, held: HeldResults): string {
   return typeof entry === 'number' ? held.model(entry) : entry.model;
 }
 
+/** A new row's results: a result held in the columns is a chain of one. */
+function rowOf(entry: HeldEntry, held: HeldResults): RowResults {
+  if (typeof entry !== 'number') return [entry];
+  held.chain(entry, -1);
+  return entry;
+}
+
+/** A row's results in order. */
+function entriesOf(row: RowResults, held: HeldResults): HeldEntry[] {
+  if (typeof row === 'number') {
+    const entries: number[] = [];
+    for (let at = row; at !== -1; at = held.next(at)) entries.push(at);
+    return entries;
+  }
+  return Array.isArray(row) ? row : [...row.values()];
+}
+
 function entryOfModel(row: RowResults, model: string, held: HeldResults): HeldEntry | undefined {
+  if (typeof row === 'number') {
+    for (let at = row; at !== -1; at = held.next(at)) if (held.model(at) === model) return at;
+    return undefined;
+  }
   if (!Array.isArray(row)) return row.get(model);
   for (const entry of row) if (modelOfEntry(entry, held) === model) return entry;
   return undefined;
 }
 
-/** `row` with `entry` in its model's place (replaced in place), or a new container holding it too (an array of the exact length, or a Map). */
+/**
+ * `row` with `entry` in its model's place (replaced in place), or a row holding it too: a chain of results held in the
+ * columns grows by one while it has room; with an object among them (or too many models), an array of the exact length, or a Map.
+ */
 function withEntry(row: RowResults, entry: HeldEntry, model: string, held: HeldResults): RowResults {
+  if (typeof row === 'number') {
+    if (typeof entry === 'number') {
+      let length = 0;
+      for (let at = row, before = -1; ; before = at, at = held.next(at)) {
+        length++;
+        if (held.model(at) === model) {
+          held.chain(entry, held.next(at));
+          if (before === -1) return entry; // the row's first result replaced: the chain starts at the new one
+          held.chain(before, entry);
+          return row;
+        }
+        if (held.next(at) === -1) {
+          if (length >= ROW_ARRAY_MODELS) break;
+          held.chain(at, entry);
+          held.chain(entry, -1);
+          return row;
+        }
+      }
+    }
+    row = entriesOf(row, held);
+  }
   if (!Array.isArray(row)) return row.set(model, entry);
   const at = row.findIndex((x) => modelOfEntry(x, held) === model);
   if (at >= 0) {
