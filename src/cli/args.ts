@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { parseByteSize, parseFieldAssignment, problemText, type Parsed, type ReviewSettings } from '../core/config/settings';
 import type { FieldMapping, OpenDatasetOptions } from '../core/dataset/types';
+import { ComparedRows } from '../core/report/compare';
 
 /** Bad usage: exit code 2, with the message and the command's usage line. */
 export class UsageError extends Error {
@@ -126,12 +127,14 @@ const JSON_PIECE_CHARS = 1 << 20;
  */
 export function writeIndentedJson(value: unknown, indent: string, write: (text: string) => void): void {
   const inner = `${indent}  `;
-  if (Array.isArray(value)) {
-    if (value.length === 0) return write('[]');
+  // Compared rows held as columns are written as their array, a row made at a time.
+  const list = value instanceof ComparedRows ? value : Array.isArray(value) ? (value as unknown[]) : undefined;
+  if (list) {
+    if (list.length === 0) return write('[]');
     write('[');
-    for (let i = 0; i < value.length; i++) {
+    for (let i = 0; i < list.length; i++) {
       write(i === 0 ? `\n${inner}` : `,\n${inner}`);
-      const element: unknown = value[i];
+      const element: unknown = list instanceof ComparedRows ? list.at(i) : list[i];
       if (Array.isArray(element)) writeIndentedJson(element, inner, write);
       else write(indented(JSON.stringify(element, null, 2) ?? 'null', inner));
     }
@@ -146,7 +149,7 @@ export function writeIndentedJson(value: unknown, indent: string, write: (text: 
   for (const key of Object.keys(value)) {
     const property: unknown = (value as Record<string, unknown>)[key];
     // What JSON.stringify leaves out of an object: undefined, functions, symbols (and what their toJSON makes so).
-    const container = property !== null && typeof property === 'object' && typeof (property as { toJSON?: unknown }).toJSON !== 'function';
+    const container = property instanceof ComparedRows || (property !== null && typeof property === 'object' && typeof (property as { toJSON?: unknown }).toJSON !== 'function');
     const text = container ? undefined : JSON.stringify(property, null, 2);
     if (!container && text === undefined) continue;
     write(`${first ? '{' : ','}\n${inner}${JSON.stringify(key)}: `);

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { bestThreshold, calibrate, confusionAt, labelClass, rocAuc, type LabelledScore } from '../../src/core/report/calibration';
-import { classifyChange, compareRuns } from '../../src/core/report/compare';
+import { classifyChange, ComparedRows, compareRuns, compareScores, type RunLineage } from '../../src/core/report/compare';
+import { writeIndentedJson } from '../../src/cli/args';
 import { lcsLength, rougeL, tokens } from '../../src/core/report/rougeL';
 import { computeStatistics, StatisticsTable, statisticsTableOf, type StatisticsRow } from '../../src/core/report/statistics';
 import {
@@ -291,5 +292,41 @@ describe('report statistics: the whole section and run comparison', () => {
     assert.match(c.verdict, /within noise, p = 0\.75/);
     assert.equal(classifyChange(0.02, 0.02), 'unchanged');
     assert.equal(classifyChange(-0.021, 0.02), 'regressed');
+  });
+
+  it('compares scores held by row key (typed columns) as it does by row id, and writes the compared rows as their array', () => {
+    // Keys as a dataset's row indexes with gaps (rows neither run scored), A in an order of its own, rows only A or only B
+    // scored, and lineage giving each cause: the columns must give exactly what the maps by row id give.
+    const ids = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7', 'r8'];
+    const a = new Map([['r5', 0.5], ['r1', 0.6], ['r3', 0.7], ['r7', 0.2], ['r0', 0.4], ['r8', 0.9]]);
+    const b = new Map([['r0', 0.45], ['r8', 0.1], ['r1', 0.59], ['r3', 0.5], ['r5', 0.9], ['r6', 0.3], ['r2', 0.3]]);
+    const lineage = (side: number): Map<string, RunLineage> =>
+      new Map(ids.map((id, i) => [id, { output: side && i % 2 ? `changed ${id}` : `same ${id}`, ...(side && i % 3 === 0 ? { correction: 'fixed' } : {}) }]));
+    const options = { epsilon: 0.02, seed: 7, names: ['old', 'new'] as const };
+    const byId = compareRuns(a, b, { ...options, lineage: [lineage(0), lineage(1)] });
+    const column = (m: Map<string, number>) => Float64Array.from(ids, (id) => m.get(id) ?? NaN);
+    const [la, lb] = [lineage(0), lineage(1)];
+    const byKey = compareScores(
+      { a: column(a), b: column(b), orderA: Int32Array.from([...a.keys()], (id) => ids.indexOf(id)), idOf: (key) => ids[key], lineage: [(key) => la.get(ids[key]), (key) => lb.get(ids[key])] },
+      options,
+    );
+    assert.ok(byKey.rows instanceof ComparedRows);
+    assert.deepEqual(JSON.parse(JSON.stringify(byKey)), JSON.parse(JSON.stringify(byId)));
+    assert.deepEqual(
+      byKey.rows.map((r) => [r.id, r.change, r.cause]),
+      [['r5', 'improved', 'model'], ['r1', 'unchanged', undefined], ['r3', 'regressed', 'both'], ['r0', 'improved', 'reference'], ['r8', 'regressed', 'model']],
+    );
+    assert.deepEqual([byKey.onlyA, byKey.onlyB, byKey.paired], [1, 2, 5]);
+    assert.deepEqual(byKey.lineage, { modelChanged: 2, referenceCorrected: 1, both: 1 });
+    assert.deepEqual([...byKey.rows].map((r) => r.id), byKey.rows.filter(() => true).map((r) => r.id));
+    // The JSON writer makes a row at a time and writes exactly what JSON.stringify writes of the rows as an array.
+    const doc = { schema: 'x', ...byKey, problems: [] };
+    const pieces: string[] = [];
+    writeIndentedJson(doc, '', (text) => pieces.push(text));
+    const written = pieces.join('');
+    // ... a row at a time: no piece holds two rows (the rows are never one string).
+    assert.ok(Math.max(...pieces.map((p) => p.length)) < JSON.stringify(byKey.rows.at(0), null, 2).length * 1.5, 'the rows were written as one piece');
+    assert.equal(written, JSON.stringify({ ...doc, rows: byKey.rows.map((r) => r) }, null, 2));
+    assert.equal(written, JSON.stringify(doc, null, 2));
   });
 });

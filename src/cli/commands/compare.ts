@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Dataset } from '../../core/dataset/datasetReader';
-import { compareRuns, DEFAULT_EPSILON, type RunComparison, type RunLineage } from '../../core/report/compare';
+import { compareScores, DEFAULT_EPSILON, type RunComparison, type RunScores } from '../../core/report/compare';
 import { embeddingSentence, renderComparisonCsv, renderComparisonMarkdown, scoringCsv } from '../../core/report/render';
 import { embeddingText, fromFileFinding } from '../../core/report/origin';
 import { isScoredHere, type EmbeddingOrigin } from '../../core/store/provenance';
@@ -68,6 +68,8 @@ interface Source {
   store: ResultsStore;
   /** The dataset when the file is one (stale results are left out); undefined for a results file. */
   rows: { indexOfId(id: string): number | undefined; rowHash(index: number): string } | undefined;
+  /** The dataset's rows (0 for a results file). */
+  rowCount: number;
 }
 
 async function openSource(cwd: string, name: string, datasetOptions: OpenDatasetOptions): Promise<Source> {
@@ -77,7 +79,7 @@ async function openSource(cwd: string, name: string, datasetOptions: OpenDataset
   if (owner?.kind === 'results') {
     // The store finds the sidecar from the dataset's name; the dataset itself need not exist.
     const store = await ResultsStore.open(owner.dataset, { repair: false, readTexts: false });
-    return { file, store, rows: undefined };
+    return { file, store, rows: undefined, rowCount: 0 };
   }
   // The sidecar is read while the dataset is indexed (the index's parts go to the other cores meanwhile). Compare reads
   // scores, corrections and whether outputs differ: the results are held without their texts.
@@ -85,7 +87,7 @@ async function openSource(cwd: string, name: string, datasetOptions: OpenDataset
   store.catch(() => undefined);
   const dataset = await Dataset.open(file, datasetOptions);
   await dataset.close();
-  return { file, store: await store, rows: dataset };
+  return { file, store: await store, rows: dataset, rowCount: dataset.rowCount };
 }
 
 /** Current results of one model scored on this machine, and how many rows had a latest result read from the file instead. */
@@ -103,15 +105,47 @@ function resultsOf(source: Source, model: string): { list: StoredResult[]; fromF
   return { list: out, fromFile };
 }
 
-/** Each row's score, and its result as the lineage (output and correction) reads it: the results themselves, no copy a row. */
-function byRow(list: readonly StoredResult[]): [Map<string, number>, Map<string, RunLineage>] {
-  const scores = new Map<string, number>();
-  const lineage = new Map<string, RunLineage>();
-  for (const r of list) {
-    scores.set(r.rowId, r.score!);
-    lineage.set(r.rowId, r);
-  }
-  return [scores, lineage];
+/**
+ * Each side's score and result by row key: A's dataset row index where A is a dataset and has the row id, else a key
+ * given each other row id (a results file, or B's rows A's dataset lacks). Scores in Float64Arrays (NaN: none), the
+ * results (which the lineage reads) in arrays by key: no map by row id a row.
+ */
+function byRow(a: Source, listA: readonly StoredResult[], listB: readonly StoredResult[]): RunScores {
+  const indexed = a.rows ? a.rowCount : 0;
+  const others = new Map<string, number>();
+  const keyOf = (id: string): number => {
+    const index = a.rows?.indexOfId(id);
+    if (index !== undefined) return index;
+    let key = others.get(id);
+    if (key === undefined) others.set(id, (key = indexed + others.size));
+    return key;
+  };
+  const keysA = Int32Array.from(listA, (r) => keyOf(r.rowId));
+  const keysB = Int32Array.from(listB, (r) => keyOf(r.rowId));
+  const size = indexed + others.size;
+  others.clear();
+  const scoresA = new Float64Array(size).fill(NaN);
+  const scoresB = new Float64Array(size).fill(NaN);
+  const resultsA = new Array<StoredResult | undefined>(size);
+  const resultsB = new Array<StoredResult | undefined>(size);
+  const order: number[] = [];
+  listA.forEach((r, i) => {
+    const key = keysA[i];
+    if (resultsA[key] === undefined) order.push(key);
+    scoresA[key] = r.score!;
+    resultsA[key] = r;
+  });
+  listB.forEach((r, i) => {
+    scoresB[keysB[i]] = r.score!;
+    resultsB[keysB[i]] = r;
+  });
+  return {
+    a: scoresA,
+    b: scoresB,
+    orderA: Int32Array.from(order),
+    idOf: (key) => resultsA[key]!.rowId,
+    lineage: [(key) => resultsA[key], (key) => resultsB[key]],
+  };
 }
 
 /** The distinct embedding models of a list of scored results. */
@@ -182,9 +216,7 @@ async function runCompare(argv: readonly string[], io: CliIo): Promise<number> {
   const embedding = embeddingsOf([...resultsA, ...resultsB]);
   const sides = b === a && modelB === modelA ? [[a, modelA, fromFileA] as const] : [[a, modelA, fromFileA] as const, [b, modelB, fromFileB] as const];
   for (const [s, model, n] of sides) if (n > 0) io.stderr.write(`${fromFileFinding(s.store.file, { [model]: n })}\n`);
-  const [scoresA, lineageA] = byRow(resultsA);
-  const [scoresB, lineageB] = byRow(resultsB);
-  const comparison = compareRuns(scoresA, scoresB, { epsilon, seed, names: [nameA, nameB], lineage: [lineageA, lineageB] });
+  const comparison = compareScores(byRow(a, resultsA, resultsB), { epsilon, seed, names: [nameA, nameB] });
   const problems = [...a.store.problems, ...(b === a ? [] : b.store.problems)];
   for (const p of problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
 

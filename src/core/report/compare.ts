@@ -19,7 +19,7 @@ export interface RunComparison extends ComparisonCountsView {
   readonly seed: number;
   readonly method: PairedTestMethod;
   /** Every paired row in A's order. */
-  readonly rows: readonly ComparedRow[];
+  readonly rows: ComparedRows;
   /** With lineage: the changed rows split by why they changed. */
   readonly lineage?: { readonly modelChanged: number; readonly referenceCorrected: number; readonly both: number };
 }
@@ -52,29 +52,138 @@ export function classifyChange(difference: number, epsilon: number): RowChange {
   return 'unchanged';
 }
 
+/** A change's code in ComparedRows (Uint8Array), and a cause's (0: none). */
+const CHANGES: readonly RowChange[] = ['improved', 'regressed', 'unchanged'];
+const CAUSES: readonly (ComparedRow['cause'] | undefined)[] = [undefined, 'model', 'reference', 'both'];
+
+/**
+ * The compared rows as columns (a row's key, its change and cause as small codes): a row is made an object only where
+ * it is read (at, filter, map, the JSON writer), so a million compared rows are not a million objects held at once.
+ * JSON.stringify writes it as the array of rows.
+ */
+export class ComparedRows implements Iterable<ComparedRow> {
+  constructor(
+    private readonly keys: Int32Array,
+    private readonly changes: Uint8Array,
+    private readonly causes: Uint8Array,
+    private readonly scores: RunScores,
+  ) {}
+
+  get length(): number {
+    return this.keys.length;
+  }
+
+  at(index: number): ComparedRow {
+    const key = this.keys[index];
+    const x = this.scores.a[key];
+    const y = this.scores.b[key];
+    const cause = CAUSES[this.causes[index]];
+    return { id: this.scores.idOf(key), a: x, b: y, difference: y - x, change: CHANGES[this.changes[index]], ...(cause ? { cause } : {}) };
+  }
+
+  filter(keep: (row: ComparedRow) => boolean): ComparedRow[] {
+    const out: ComparedRow[] = [];
+    for (let i = 0; i < this.keys.length; i++) {
+      const row = this.at(i);
+      if (keep(row)) out.push(row);
+    }
+    return out;
+  }
+
+  find(match: (row: ComparedRow) => boolean): ComparedRow | undefined {
+    for (let i = 0; i < this.keys.length; i++) {
+      const row = this.at(i);
+      if (match(row)) return row;
+    }
+    return undefined;
+  }
+
+  map<T>(f: (row: ComparedRow, index: number) => T): T[] {
+    const out = new Array<T>(this.keys.length);
+    for (let i = 0; i < this.keys.length; i++) out[i] = f(this.at(i), i);
+    return out;
+  }
+
+  *[Symbol.iterator](): Iterator<ComparedRow> {
+    for (let i = 0; i < this.keys.length; i++) yield this.at(i);
+  }
+
+  toJSON(): ComparedRow[] {
+    return this.map((r) => r);
+  }
+}
+
+/**
+ * Two runs' scores by a row key (a small int: the dataset's row index, or one given each row id), NaN where a run has
+ * none; A's keys in A's order; each key's row id; and with lineage, each side's result on a key.
+ */
+export interface RunScores {
+  readonly a: Float64Array;
+  readonly b: Float64Array;
+  /** A's scored keys, each once, in A's order (the order of the compared rows). */
+  readonly orderA: Int32Array;
+  idOf(key: number): string;
+  readonly lineage?: readonly [(key: number) => RunLineage | undefined, (key: number) => RunLineage | undefined];
+}
+
 /** Compares scores keyed by row id; A is the baseline, B the candidate (improved = B higher by more than epsilon). */
 export function compareRuns(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>, options: CompareOptions = {}): RunComparison {
+  const ids = [...new Set([...a.keys(), ...b.keys()])];
+  const sa = new Float64Array(ids.length).fill(NaN);
+  const sb = new Float64Array(ids.length).fill(NaN);
+  ids.forEach((id, key) => {
+    sa[key] = a.get(id) ?? NaN;
+    sb[key] = b.get(id) ?? NaN;
+  });
+  const lineage = options.lineage;
+  return compareScores(
+    {
+      a: sa,
+      b: sb,
+      orderA: Int32Array.from({ length: a.size }, (_, i) => i),
+      idOf: (key) => ids[key],
+      ...(lineage ? { lineage: [(key: number) => lineage[0].get(ids[key]), (key: number) => lineage[1].get(ids[key])] as const } : {}),
+    },
+    options,
+  );
+}
+
+/** compareRuns over scores held by row key (RunScores): the CLI's million-row path. */
+export function compareScores(scores: RunScores, options: Omit<CompareOptions, 'lineage'> = {}): RunComparison {
   const epsilon = options.epsilon ?? DEFAULT_EPSILON;
   const seed = options.seed ?? DEFAULT_SEED;
-  const rows: ComparedRow[] = [];
-  let onlyA = 0;
-  for (const [id, x] of a) {
-    const y = b.get(id);
-    if (y === undefined) {
-      onlyA++;
-      continue;
-    }
-    const difference = y - x;
-    const change = classifyChange(difference, epsilon);
-    const la = options.lineage?.[0].get(id);
-    const lb = options.lineage?.[1].get(id);
-    rows.push({ id, a: x, b: y, difference, change, ...(change !== 'unchanged' && la && lb ? { cause: causeOf(la, lb) } : {}) });
+  const { a, b, orderA } = scores;
+  let n = 0;
+  for (const key of orderA) if (!Number.isNaN(b[key])) n++;
+  const keys = new Int32Array(n);
+  const changes = new Uint8Array(n);
+  const causes = new Uint8Array(n);
+  const xs = new Array<number>(n);
+  const ys = new Array<number>(n);
+  const counts = [0, 0, 0];
+  const causeCounts = [0, 0, 0, 0];
+  let i = 0;
+  for (const key of orderA) {
+    const x = a[key];
+    const y = b[key];
+    if (Number.isNaN(y)) continue;
+    const change = classifyChange(y - x, epsilon);
+    const code = CHANGES.indexOf(change);
+    keys[i] = key;
+    changes[i] = code;
+    counts[code]++;
+    const la = scores.lineage?.[0](key);
+    const lb = scores.lineage?.[1](key);
+    if (change !== 'unchanged' && la && lb) causes[i] = CAUSES.indexOf(causeOf(la, lb));
+    causeCounts[causes[i]]++;
+    xs[i] = x;
+    ys[i] = y;
+    i++;
   }
-  const onlyB = [...b.keys()].filter((id) => !a.has(id)).length;
-  const xs = rows.map((r) => r.a);
-  const ys = rows.map((r) => r.b);
-  const test = pairedTest(xs, ys, { seed, permutations: permutationsFor(rows.length) });
-  const n = rows.length;
+  const onlyA = orderA.length - n;
+  let onlyB = 0;
+  for (let key = 0; key < b.length; key++) if (!Number.isNaN(b[key]) && Number.isNaN(a[key])) onlyB++;
+  const test = pairedTest(xs, ys, { seed, permutations: permutationsFor(n) });
   const meanA = n ? xs.reduce((s, x) => s + x, 0) / n : null;
   const meanB = n ? ys.reduce((s, x) => s + x, 0) / n : null;
   const [nameA, nameB] = options.names ?? ['A', 'B'];
@@ -84,24 +193,16 @@ export function compareRuns(a: ReadonlyMap<string, number>, b: ReadonlyMap<strin
     paired: n,
     onlyA,
     onlyB,
-    improved: rows.filter((r) => r.change === 'improved').length,
-    regressed: rows.filter((r) => r.change === 'regressed').length,
-    unchanged: rows.filter((r) => r.change === 'unchanged').length,
+    improved: counts[0],
+    regressed: counts[1],
+    unchanged: counts[2],
     meanA,
     meanB,
     meanDifference: test.meanDifference,
     p: test.p,
     method: test.method,
     verdict: pairedVerdict(nameA, nameB, meanA ?? 0, meanB ?? 0, test.p, n),
-    rows,
-    ...(options.lineage
-      ? {
-          lineage: {
-            modelChanged: rows.filter((r) => r.cause === 'model').length,
-            referenceCorrected: rows.filter((r) => r.cause === 'reference').length,
-            both: rows.filter((r) => r.cause === 'both').length,
-          },
-        }
-      : {}),
+    rows: new ComparedRows(keys, changes, causes, scores),
+    ...(scores.lineage ? { lineage: { modelChanged: causeCounts[1], referenceCorrected: causeCounts[2], both: causeCounts[3] } } : {}),
   };
 }
