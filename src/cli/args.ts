@@ -134,7 +134,7 @@ export function writeIndentedJson(value: unknown, indent: string, write: (text: 
     write('[');
     for (let i = 0; i < list.length; i++) {
       write(i === 0 ? `\n${inner}` : `,\n${inner}`);
-      const element: unknown = list instanceof ComparedRows ? list.at(i) : list[i];
+      const element: unknown = list.at(i);
       if (Array.isArray(element)) writeIndentedJson(element, inner, write);
       else write(indented(JSON.stringify(element, null, 2) ?? 'null', inner));
     }

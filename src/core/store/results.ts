@@ -611,8 +611,9 @@ export class ResultsStore {
     if (row === undefined) this.byRow.set(r.rowId, rowOf(entry, this.held));
     else {
       // The row's id and (mostly) hash are already held by its other results: keep one copy of each.
-      const other = entriesOf(row, this.held)[0];
-      if (typeof entry !== 'number' && typeof other !== 'number') {
+      // (A row chained in the columns holds its strings there: nothing to share, and its chain is not walked for it.)
+      const other = typeof entry === 'number' ? undefined : firstEntry(row);
+      if (typeof entry !== 'number' && other !== undefined && typeof other !== 'number') {
         entry.rowId = other.rowId;
         if (entry.rowHash === other.rowHash) entry.rowHash = other.rowHash;
       }
@@ -692,6 +693,12 @@ function rowOf(entry: HeldEntry, held: HeldResults): RowResults {
   if (typeof entry !== 'number') return [entry];
   held.chain(entry, -1);
   return entry;
+}
+
+/** A row's first result (the chain's first index, or the first held object). */
+function firstEntry(row: RowResults): HeldEntry | undefined {
+  if (typeof row === 'number') return row;
+  return Array.isArray(row) ? row[0] : row.values().next().value;
 }
 
 /** A row's results in order. */
