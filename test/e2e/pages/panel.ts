@@ -137,9 +137,12 @@ export class ReviewPanel {
     return (await this.frame()).locator('[data-testid="row"]').count();
   }
 
-  /** The rows drawn and visible now, in position order. */
+  /** The rows in the list's viewport, in position order, once each has loaded. */
   async visibleRows(): Promise<PanelRow[]> {
     const frame = await this.frame();
+    // Rows arrive by page after a filter or a scroll, after the row counter: read them once every
+    // position in the viewport holds its loaded row, never the placeholders of a page in flight.
+    await this.rowsInViewLoaded(frame.locator('[data-testid="rows-viewport"]'));
     return frame.locator('[data-testid="row"]:not([hidden])').evaluateAll((rows) =>
       rows
         .filter((r) => (r as HTMLElement).dataset.rowId !== undefined && (r as HTMLElement).dataset.loading !== 'true')
@@ -266,7 +269,6 @@ export class ReviewPanel {
     const byId = new Map<string, PanelRow>();
     await viewport.evaluate((v) => (v.scrollTop = 0));
     for (let guard = 0; guard < 1000; guard++) {
-      await this.rowsInViewLoaded(viewport);
       for (const r of await this.visibleRows()) byId.set(r.rowId, r);
       const done = await viewport.evaluate((v) => {
         if (v.scrollTop + v.clientHeight >= v.scrollHeight - 1) return true;
@@ -275,7 +277,6 @@ export class ReviewPanel {
         return false;
       });
       if (done) {
-        await this.rowsInViewLoaded(viewport);
         for (const r of await this.visibleRows()) byId.set(r.rowId, r);
         break;
       }
