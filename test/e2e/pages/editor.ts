@@ -162,15 +162,27 @@ export class EditorPage {
     return this.root.locator('.view-lines > .view-line').nth(index);
   }
 
-  /** Hovers the line's own text (past the inline scores) and returns the hover widget. */
+  /**
+   * Hovers the line's own text (past the inline scores) and returns the row's hover once its content has
+   * come: a hover left open on another line is closed first, and VS Code's "Loading..." is not the hover.
+   */
   async hoverLine(line: number): Promise<Locator> {
     await this.goToLine(line);
+    const shown = this.page.locator('.monaco-hover:not(.hidden)').filter({ hasText: /\S/ });
+    if ((await shown.count()) > 0) {
+      await this.page.keyboard.press('Escape');
+      // A workbench tooltip shares the class and may outlive Escape: only the editor's hover must go.
+      await this.page
+        .waitForFunction(() => ![...document.querySelectorAll('.monaco-hover:not(.hidden)')].some((h) => /Row[\s\S]*threshold/.test(h.textContent ?? '')), undefined, { timeout: 10_000 })
+        .catch(() => undefined);
+    }
     const view = await this.viewLine(line);
     const box = await view.locator('span[class^="mtk"]').filter({ hasText: /\S/ }).first().boundingBox();
     if (!box) throw new Error(`line ${line} has no text to hover`);
     await this.page.mouse.move(box.x + 2, box.y + box.height / 2);
     await this.page.mouse.move(box.x + 6, box.y + box.height / 2);
-    const hover = this.page.locator('.monaco-hover:not(.hidden)').filter({ hasText: /\S/ }).last();
+    // The row's hover opens with its id and the threshold (src/host/review/hover.ts).
+    const hover = shown.filter({ hasText: /Row[\s\S]*threshold/ }).last();
     await hover.waitFor({ state: 'visible', timeout: 10_000 });
     return hover;
   }

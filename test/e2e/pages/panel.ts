@@ -167,13 +167,22 @@ export class ReviewPanel {
     );
   }
 
-  /** Opens a row's detail by double-clicking its input cell (the row must be drawn) and returns the detail. */
+  /**
+   * Opens a row's detail by double-clicking its input cell (the row must be drawn) and returns the detail
+   * once it shows that row: a detail already open on another row stays visible until this row's arrives.
+   */
   async openDetail(rowId: string): Promise<Locator> {
     const frame = await this.frame();
     await frame.locator(`[data-testid="row"][data-row-id="${rowId}"] [data-testid="cell-input"]`).dblclick();
-    const detail = frame.locator('[data-testid="detail"]:not([hidden])');
-    await detail.waitFor({ timeout: 15_000 });
-    return detail;
+    await frame.waitForFunction(
+      (id) => {
+        const detail = document.querySelector<HTMLElement>('[data-testid="detail"]');
+        return detail !== null && !detail.hidden && (document.getElementById('detail-title')?.textContent ?? '').startsWith(`Row ${id} · `);
+      },
+      rowId,
+      { timeout: 15_000 },
+    );
+    return frame.locator('[data-testid="detail"]:not([hidden])');
   }
 
   /** Opens the statistics section by clicking its heading (nothing is computed until it opens). */
