@@ -1,14 +1,13 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EmbeddingCache, keyOfHash, textHash, type CacheEntry } from '../../src/core/scoring/embeddingCache';
+import { EmbeddingCache, textKey, type CacheEntry } from '../../src/core/scoring/embeddingCache';
 import { makeTempDir } from '../support/files';
 import { collectGarbage, settledGarbage } from '../support/garbage';
 
 /** A text's entry with a vector and facts derived from its number, so each can be told apart on reading. */
 function entry(i: number, width = 4): CacheEntry {
-  const hash = textHash(`text ${i}`);
-  return { hash, key: keyOfHash(hash), vector: Float32Array.from({ length: width }, (_, k) => i + k / 10), facts: { pieces: i + 3, read: i + 2, unknown: i % 3 } };
+  return { key: textKey(`text ${i}`), vector: Float32Array.from({ length: width }, (_, k) => i + k / 10), facts: { pieces: i + 3, read: i + 2, unknown: i % 3 } };
 }
 
 /** A key of 32 one-byte characters starting 7, 7, 7, 7 (where the table's probe starts), `n` in its last two bytes. */
@@ -16,7 +15,7 @@ function sameStartKey(n: number): string {
   const bytes = Buffer.alloc(32);
   bytes.fill(7, 0, 4);
   bytes.writeUInt16BE(n, 30);
-  return keyOfHash(bytes);
+  return bytes.toString('latin1');
 }
 
 /**
@@ -51,8 +50,8 @@ describe('embedding cache: held by hash in typed arrays', () => {
     await cache.load();
     const keys = Array.from({ length: 600 }, (_, i) => sameStartKey(i));
     assert.equal(new Set(keys).size, 600);
-    await cache.put(keys.map((key, i) => ({ hash: Buffer.from(key, 'latin1'), key, vector: Float32Array.of(i, 1, 2, 3) })));
-    await cache.put([{ hash: Buffer.from(keys[5], 'latin1'), key: keys[5], vector: Float32Array.of(-5, 1, 2, 3) }]);
+    await cache.put(keys.map((key, i) => ({ key, vector: Float32Array.of(i, 1, 2, 3) })));
+    await cache.put([{ key: keys[5], vector: Float32Array.of(-5, 1, 2, 3) }]);
     assert.equal(cache.size, 600);
     keys.forEach((key, i) => assert.equal(cache.get(key)![0], i === 5 ? -5 : i, `key ${i}`));
     assert.equal(cache.get(sameStartKey(600)), undefined);
@@ -109,7 +108,7 @@ describe('embedding cache: held by hash in typed arrays', () => {
     const recordBytes = records.length / 3;
     // Another process started the file over and wrote other texts: record 1 now holds text 9.
     const other = Buffer.concat([records.subarray(0, recordBytes), Buffer.alloc(recordBytes)]);
-    textHash('text 9').copy(other, recordBytes);
+    other.write(textKey('text 9'), recordBytes, 'latin1');
     fs.writeFileSync(file, other);
     assert.equal(cache.get(entry(2).key), undefined, 'record 1 holds another text');
     assert.equal(cache.get(entry(3).key), undefined, 'record 2 is gone');

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Dataset } from '../../src/core/dataset/datasetReader';
 import { RequestCache } from '../../src/core/runner/requestCache';
 import { runDataset, RunError } from '../../src/core/runner/runner';
-import { EmbeddingCache, textHash, textKey } from '../../src/core/scoring/embeddingCache';
+import { EmbeddingCache, textKey } from '../../src/core/scoring/embeddingCache';
 import { AnnotationStore, annotationsFileFor } from '../../src/core/store/annotations';
 import { ResultsStore, resultsFileFor } from '../../src/core/store/results';
 import { UnsafeFileError, writeSafe } from '../../src/core/store/safeFile';
@@ -109,7 +109,7 @@ describe('security: files the product writes are never written through a link', 
     await fsp.writeFile(path.join(cache.dir, 'meta.json'), JSON.stringify({ version: 1, namespace: 'ns', dim: 2 }));
     await fsp.symlink(victim, path.join(cache.dir, 'vectors.bin')); // its length is no multiple of a record: a repair would cut it
     await cache.load();
-    await cache.put([{ hash: textHash('x'), key: textKey('x'), vector: Float32Array.from([1, 0]) }]);
+    await cache.put([{ key: textKey('x'), vector: Float32Array.from([1, 0]) }]);
     await victimUnchanged();
   });
 

@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_EMBEDDING_MODEL, DEFAULT_MAX_UNKNOWN_SHARE } from '../config/settings';
-import { EmbeddingCache, keyOfHash, textHash, textKey, type CacheEntry } from './embeddingCache';
+import { EmbeddingCache, textKey, type CacheEntry } from './embeddingCache';
 import { ScorerError, type Embedder, type EmbeddingDtype, type EmbedRunOptions, type TextFacts } from './embedder';
 import { BadEmbeddingError, embeddingProblem, pairProblem } from './embeddingCheck';
 import { modelMaxLength, onnxFileName, weightsDigest, type MaxLength, type MaxLengthSource } from './modelFiles';
@@ -171,6 +171,41 @@ function deferred<T>(): Deferred<T> & { settled: boolean } {
 }
 
 /**
+ * The texts one call is computing, for the calls that ask for one of them meanwhile: such a call waits on a deferred
+ * made when it asks (most texts are asked by one call only: a deferred each, its promise and two closures, was ~300
+ * bytes a text in flight). A text given a vector is in the cache from then on; one found unusable is told to later askers.
+ */
+class Computing {
+  private waiters: Map<string, Deferred<Float32Array> & { settled: boolean }> | undefined;
+  private unusable: Map<string, BadEmbeddingError> | undefined;
+
+  /** The vector of `key` once this call computes it; rejected when it is unusable or the call stops before it. */
+  wait(key: string): Promise<Float32Array> {
+    const bad = this.unusable?.get(key);
+    if (bad) return Promise.reject(bad);
+    this.waiters ??= new Map();
+    let d = this.waiters.get(key);
+    if (!d) this.waiters.set(key, (d = deferred<Float32Array>()));
+    return d.promise;
+  }
+
+  resolve(key: string, vector: Float32Array): void {
+    this.waiters?.get(key)?.resolve(vector);
+  }
+
+  reject(key: string, error: BadEmbeddingError): void {
+    (this.unusable ??= new Map()).set(key, error);
+    this.waiters?.get(key)?.reject(error);
+  }
+
+  /** The call is over: whoever still waits computes the text itself. */
+  stop(): void {
+    let stopped: ScorerError | undefined; // built only if some text was left unfinished
+    for (const d of this.waiters?.values() ?? []) if (!d.settled) d.reject((stopped ??= new ScorerError('cancelled', 'The call computing this text stopped.')));
+  }
+}
+
+/**
  * Word pieces a BERT-style tokenizer makes of a text, estimated without the tokenizer (words, numbers
  * and punctuation marks; long words split): batches sorted by it waste little on padding.
  */
@@ -198,7 +233,8 @@ class EmbeddingScorer implements Scorer {
   private readonly counters: ScorerStats = { textsRequested: 0, cacheHits: 0, computed: 0 };
   private embedder: Promise<Embedder> | undefined;
   private readonly cache: EmbeddingCache;
-  private readonly inFlight = new Map<string, Deferred<Float32Array>>();
+  /** Texts being computed, by key: the call computing each. */
+  private readonly inFlight = new Map<string, Computing>();
   /**
    * The cache key of each text of the latest calls, so the facts asked right after a call (cutTexts, textFacts)
    * hash no text a second time; bounded (emptied past RECENT_KEYS), a text not found is hashed again.
@@ -279,14 +315,13 @@ class EmbeddingScorer implements Scorer {
     await this.cache.load();
     const vectors = new Map<string, Float32Array>();
     const bad = new Map<string, string>();
-    const missing: Array<{ text: string; hash: Buffer; key: string }> = [];
+    const missing: Array<{ text: string; key: string }> = [];
     const shared: Array<{ text: string; promise: Promise<Float32Array> }> = [];
     const seen = new Set<string>();
     for (const text of texts) {
       if (seen.has(text)) continue;
       seen.add(text);
-      const hash = textHash(text);
-      const key = keyOfHash(hash);
+      const key = textKey(text);
       if (this.recentKeys.size >= RECENT_KEYS) this.recentKeys.clear();
       this.recentKeys.set(text, key);
       const cached = this.cache.get(key);
@@ -295,9 +330,9 @@ class EmbeddingScorer implements Scorer {
         vectors.set(text, cached);
         this.counters.cacheHits++;
       } else if (running) {
-        shared.push({ text, promise: running.promise });
+        shared.push({ text, promise: running.wait(key) });
       } else {
-        missing.push({ text, hash, key });
+        missing.push({ text, key });
       }
     }
     const total = seen.size;
@@ -305,18 +340,15 @@ class EmbeddingScorer implements Scorer {
     onEvent?.({ kind: 'embed', done, total });
 
     // Texts another call is already computing are awaited, not computed twice.
-    const owned = new Map(missing.map((m) => [m.key, deferred<Float32Array>()]));
-    for (const [key, d] of owned) this.inFlight.set(key, d);
+    const owned = new Computing();
+    for (const m of missing) this.inFlight.set(m.key, owned);
     try {
       if (missing.length > 0) await this.compute(missing, vectors, bad, { signal, onEvent }, owned, () => {
         done++;
       }, () => onEvent?.({ kind: 'embed', done, total }));
     } finally {
-      let stopped: ScorerError | undefined; // built only if some text was left unfinished
-      for (const [key, d] of owned) {
-        if (this.inFlight.get(key) === d) this.inFlight.delete(key);
-        if (!d.settled) d.reject((stopped ??= new ScorerError('cancelled', 'The call computing this text stopped.')));
-      }
+      for (const m of missing) if (this.inFlight.get(m.key) === owned) this.inFlight.delete(m.key);
+      owned.stop();
     }
 
     const retry: string[] = [];
@@ -340,11 +372,11 @@ class EmbeddingScorer implements Scorer {
   }
 
   private async compute(
-    missing: Array<{ text: string; hash: Buffer; key: string }>,
+    missing: Array<{ text: string; key: string }>,
     vectors: Map<string, Float32Array>,
     bad: Map<string, string>,
     run: ScorePairsOptions,
-    owned: Map<string, Deferred<Float32Array>>,
+    owned: Computing,
     countOne: () => void,
     report: () => void,
   ): Promise<void> {
@@ -370,11 +402,11 @@ class EmbeddingScorer implements Scorer {
         const problem = embeddingProblem(vector, this.width);
         if (problem !== undefined) {
           bad.set(m.text, problem);
-          owned.get(m.key)?.reject(new BadEmbeddingError(problem));
+          owned.reject(m.key, new BadEmbeddingError(problem));
         } else {
           vectors.set(m.text, vector);
-          owned.get(m.key)?.resolve(vector);
-          entries.push({ hash: m.hash, key: m.key, vector, facts: facts?.[i] });
+          owned.resolve(m.key, vector);
+          entries.push({ key: m.key, vector, facts: facts?.[i] });
         }
         countOne();
       });
