@@ -134,6 +134,10 @@ export function writeIndentedJson(value: unknown, indent: string, write: (text: 
     write('[');
     for (let i = 0; i < list.length; i++) {
       write(i === 0 ? `\n${inner}` : `,\n${inner}`);
+      if (list instanceof ComparedRows) {
+        write(list.json(i, inner));
+        continue;
+      }
       const element: unknown = list.at(i);
       if (Array.isArray(element)) writeIndentedJson(element, inner, write);
       else write(indented(JSON.stringify(element, null, 2) ?? 'null', inner));

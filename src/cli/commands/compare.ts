@@ -67,7 +67,7 @@ interface Source {
   file: string;
   store: ResultsStore;
   /** The dataset when the file is one (stale results are left out); undefined for a results file. */
-  rows: { indexOfId(id: string): number | undefined; rowHash(index: number): string } | undefined;
+  rows: { indexOfId(id: string): number | undefined; hasRowHash(index: number, hash: string): boolean } | undefined;
   /** The dataset's rows (0 for a results file). */
   rowCount: number;
 }
@@ -90,19 +90,45 @@ async function openSource(cwd: string, name: string, datasetOptions: OpenDataset
   return { file, store: await store, rows: dataset, rowCount: dataset.rowCount };
 }
 
-/** Current results of one model scored on this machine, and how many rows had a latest result read from the file instead. */
-function resultsOf(source: Source, model: string): { list: StoredResult[]; fromFile: number } {
-  const out: StoredResult[] = [];
-  let fromFile = 0;
-  for (const latest of source.store.latestResults()) {
-    if (latest.model !== model) continue;
-    if (!isScoredHere(latest)) fromFile++;
-    const r = source.store.latestScoredHere(latest.rowId, model);
+/**
+ * One model's current results scored on this machine, in the store's order; for a dataset, the row index of each (the
+ * key byRow needs: no second lookup by id); how many rows had a latest result read from the file instead.
+ */
+interface SideResults {
+  list: StoredResult[];
+  /** Each result's dataset row index (a dataset's side only). */
+  rows: Int32Array | undefined;
+  fromFile: number;
+}
+
+/** resultsOf for each model, in one pass over the store's latest results (two models of one file are read once). */
+function resultsOf(source: Source, models: readonly string[]): SideResults[] {
+  const lists = models.map(() => [] as StoredResult[]);
+  const indices = models.map(() => [] as number[]);
+  const fromFile = models.map(() => 0);
+  const { store, rows } = source;
+  for (const latest of store.latestResults()) {
+    const m = models.indexOf(latest.model);
+    if (m < 0) continue;
+    let r: StoredResult | undefined = latest;
+    if (!isScoredHere(latest)) {
+      fromFile[m]++;
+      r = store.latestScoredHere(latest.rowId, latest.model);
+    }
     if (!r || typeof r.score !== 'number' || r.error) continue;
-    if (source.rows && !isCurrent(source.rows, r)) continue;
-    out.push(r);
+    if (rows) {
+      // Current: the dataset has the row and its content is what was scored (stale results are left out).
+      const index = rows.indexOfId(r.rowId);
+      if (index === undefined || !rows.hasRowHash(index, r.rowHash)) continue;
+      indices[m].push(index);
+    }
+    lists[m].push(r);
   }
-  return { list: out, fromFile };
+  // A model named twice (--models m,m) has the results of its first place.
+  return models.map((model) => {
+    const m = models.indexOf(model);
+    return { list: lists[m], rows: rows ? Int32Array.from(indices[m]) : undefined, fromFile: fromFile[m] };
+  });
 }
 
 /**
@@ -110,7 +136,9 @@ function resultsOf(source: Source, model: string): { list: StoredResult[]; fromF
  * given each other row id (a results file, or B's rows A's dataset lacks). Scores in Float64Arrays (NaN: none), the
  * results (which the lineage reads) in arrays by key: no map by row id a row.
  */
-function byRow(a: Source, listA: readonly StoredResult[], listB: readonly StoredResult[]): RunScores {
+function byRow(a: Source, sideA: SideResults, sideB: SideResults, sameDataset: boolean): RunScores {
+  const listA = sideA.list;
+  const listB = sideB.list;
   const indexed = a.rows ? a.rowCount : 0;
   const others = new Map<string, number>();
   const keyOf = (id: string): number => {
@@ -120,8 +148,9 @@ function byRow(a: Source, listA: readonly StoredResult[], listB: readonly Stored
     if (key === undefined) others.set(id, (key = indexed + others.size));
     return key;
   };
-  const keysA = Int32Array.from(listA, (r) => keyOf(r.rowId));
-  const keysB = Int32Array.from(listB, (r) => keyOf(r.rowId));
+  // A dataset's results carry their row index already (B's too when both sides are the one dataset).
+  const keysA = sideA.rows ?? Int32Array.from(listA, (r) => keyOf(r.rowId));
+  const keysB = sameDataset && sideB.rows ? sideB.rows : Int32Array.from(listB, (r) => keyOf(r.rowId));
   const size = indexed + others.size;
   others.clear();
   const scoresA = new Float64Array(size).fill(NaN);
@@ -129,16 +158,16 @@ function byRow(a: Source, listA: readonly StoredResult[], listB: readonly Stored
   const resultsA = new Array<StoredResult | undefined>(size);
   const resultsB = new Array<StoredResult | undefined>(size);
   const order: number[] = [];
-  listA.forEach((r, i) => {
+  for (let i = 0; i < listA.length; i++) {
     const key = keysA[i];
     if (resultsA[key] === undefined) order.push(key);
-    scoresA[key] = r.score!;
-    resultsA[key] = r;
-  });
-  listB.forEach((r, i) => {
-    scoresB[keysB[i]] = r.score!;
-    resultsB[keysB[i]] = r;
-  });
+    scoresA[key] = listA[i].score!;
+    resultsA[key] = listA[i];
+  }
+  for (let i = 0; i < listB.length; i++) {
+    scoresB[keysB[i]] = listB[i].score!;
+    resultsB[keysB[i]] = listB[i];
+  }
   return {
     a: scoresA,
     b: scoresB,
@@ -148,18 +177,23 @@ function byRow(a: Source, listA: readonly StoredResult[], listB: readonly Stored
   };
 }
 
-/** The distinct embedding models of a list of scored results. */
-function embeddingsOf(list: readonly StoredResult[]): EmbeddingOrigin[] {
-  return [...new Map(list.filter((r) => r.embedding).map((r) => [embeddingText(r.embedding!), r.embedding!])).values()];
-}
-
-function isCurrent(rows: NonNullable<Source['rows']>, r: StoredResult): boolean {
-  const index = rows.indexOfId(r.rowId);
-  return index !== undefined && rows.rowHash(index) === r.rowHash;
+/** The distinct embedding models of lists of scored results, in order of first appearance. */
+function embeddingsOf(...lists: (readonly StoredResult[])[]): EmbeddingOrigin[] {
+  const found = new Map<string, EmbeddingOrigin>();
+  for (const list of lists) {
+    for (const r of list) {
+      if (!r.embedding) continue;
+      const text = embeddingText(r.embedding);
+      if (!found.has(text)) found.set(text, r.embedding);
+    }
+  }
+  return [...found.values()];
 }
 
 function tagsOf(results: readonly StoredResult[]): string[] {
-  return [...new Set(results.map((r) => r.tag).filter((t): t is string => t !== undefined))];
+  const tags = new Set<string>();
+  for (const r of results) if (r.tag !== undefined) tags.add(r.tag);
+  return [...tags];
 }
 
 function pickModels(a: Source, b: Source, same: boolean, model: string | undefined, models: string | undefined): [string, string] {
@@ -211,12 +245,13 @@ async function runCompare(argv: readonly string[], io: CliIo): Promise<number> {
   const [modelA, modelB] = pickModels(a, b, positionals.length === 1, values.model, values.models);
   const nameA = a === b || modelA !== modelB ? modelA : 'A';
   const nameB = a === b || modelA !== modelB ? modelB : 'B';
-  const { list: resultsA, fromFile: fromFileA } = resultsOf(a, modelA);
-  const { list: resultsB, fromFile: fromFileB } = resultsOf(b, modelB);
-  const embedding = embeddingsOf([...resultsA, ...resultsB]);
+  const [sideA, sideB] = b === a ? resultsOf(a, [modelA, modelB]) : [resultsOf(a, [modelA])[0], resultsOf(b, [modelB])[0]];
+  const { list: resultsA, fromFile: fromFileA } = sideA;
+  const { list: resultsB, fromFile: fromFileB } = sideB;
+  const embedding = embeddingsOf(resultsA, resultsB);
   const sides = b === a && modelB === modelA ? [[a, modelA, fromFileA] as const] : [[a, modelA, fromFileA] as const, [b, modelB, fromFileB] as const];
   for (const [s, model, n] of sides) if (n > 0) io.stderr.write(`${fromFileFinding(s.store.file, { [model]: n })}\n`);
-  const comparison = compareScores(byRow(a, resultsA, resultsB), { epsilon, seed, names: [nameA, nameB] });
+  const comparison = compareScores(byRow(a, sideA, sideB, b === a), { epsilon, seed, names: [nameA, nameB] });
   const problems = [...a.store.problems, ...(b === a ? [] : b.store.problems)];
   for (const p of problems) io.stderr.write(`${p.file}:${p.line}: ${p.reason}. ${p.fix}\n`);
 

@@ -7,6 +7,7 @@ import { isGzip, readHead, refusedFormat, utf16Of } from './format';
 import { Indexer } from './indexer';
 import { indexInParts, indexRange, indexThreads } from './parallelIndex';
 import { digestBytes } from './rowHashes';
+import { RowIdTable } from './rowIds';
 import { BufferSource, FileSource, type Source } from './source';
 import type { DatasetRow, Finding, OpenDatasetOptions, ResolvedMapping } from './types';
 
@@ -119,11 +120,16 @@ export class Dataset {
     return this.index.lines[this.checkIndex(index)];
   }
 
+  /** rowHash(index) === hash, with no string made for the row's hash (a reader checking a million results against their rows). */
+  hasRowHash(index: number, hash: string): boolean {
+    return this.index.hashes.is(this.checkIndex(index), hash);
+  }
+
   indexOfId(id: string): number | undefined {
-    this.idPositions ??= new Map(this.index.ids.map((rowId, position) => [rowId, position]));
+    this.idPositions ??= new RowIdTable(this.index.ids);
     return this.idPositions.get(id);
   }
-  private idPositions: Map<string, number> | undefined;
+  private idPositions: RowIdTable | undefined;
 
   /** The row on a 1-based line, or undefined when that line holds no row. */
   indexAtLine(line: number): number | undefined {
