@@ -29,22 +29,32 @@ export interface HeldExtras {
   readonly verified: boolean;
 }
 
-export class HeldResults {
-  private capacity = 0;
-  private count = 0;
-  private shapeOf = new Uint8Array(0);
-  private flags = new Uint8Array(0);
-  private modelOf = new Uint16Array(0);
-  private scorerOf = new Uint16Array(0);
-  private tagOf = new Uint16Array(0);
-  private embeddingOf = new Uint16Array(0);
-  private hashHigh = new Uint32Array(0);
-  private hashLow = new Uint32Array(0);
-  private atOf = new Uint32Array(0);
-  private scoreOf = new Float64Array(0);
-  private fingerprintOf = new Float64Array(0);
+/** Results a chunk of columns holds: columns are never copied to grow, and hold at most one chunk more than is used. */
+const CHUNK_BITS = 12;
+const CHUNK = 1 << CHUNK_BITS;
+const IN_CHUNK = CHUNK - 1;
+
+/** The columns of CHUNK results. */
+class Columns {
+  readonly shapeOf = new Uint8Array(CHUNK);
+  readonly flags = new Uint8Array(CHUNK);
+  readonly modelOf = new Uint16Array(CHUNK);
+  readonly scorerOf = new Uint16Array(CHUNK);
+  readonly tagOf = new Uint16Array(CHUNK);
+  readonly embeddingOf = new Uint16Array(CHUNK);
+  readonly hashHigh = new Uint32Array(CHUNK);
+  readonly hashLow = new Uint32Array(CHUNK);
+  readonly atOf = new Uint32Array(CHUNK);
+  readonly scoreOf = new Float64Array(CHUNK);
+  readonly fingerprintOf = new Float64Array(CHUNK);
   /** The next result held of the same row (a row's results chained in the order of their models' first appearance), or -1. */
-  private nextOf = new Int32Array(0);
+  readonly nextOf = new Int32Array(CHUNK);
+}
+
+export class HeldResults {
+  private count = 0;
+  /** Columns in chunks of CHUNK results (doubling one array a column left up to half of it unused, and copied it whole). */
+  private readonly chunks: Columns[] = [];
   /** Key lists in the order each result had them (without the keys not held). */
   private readonly shapes = new Numbered<string[]>(MAX_SHAPES);
   /** Model names, scorers and tags: few, one string each. */
@@ -83,85 +93,67 @@ export class HeldResults {
     if (model === undefined || scorer === undefined || tag === undefined || embedding === undefined || shape === undefined) return undefined;
 
     const i = this.count;
-    if (i === this.capacity) this.grow();
+    const c = (this.chunks[i >>> CHUNK_BITS] ??= new Columns());
+    const j = i & IN_CHUNK;
     this.count++;
-    this.shapeOf[i] = shape;
-    this.flags[i] = (r.source === 'called' ? SOURCE_CALLED : 0) | (extras.verified ? VERIFIED : 0) | cut | (extras.fingerprint !== undefined ? FINGERPRINT : 0);
-    this.modelOf[i] = model;
-    this.scorerOf[i] = scorer;
-    this.tagOf[i] = tag;
-    this.embeddingOf[i] = embedding;
-    this.hashHigh[i] = Number.parseInt(r.rowHash.slice(0, 8), 16);
-    this.hashLow[i] = Number.parseInt(r.rowHash.slice(8), 16);
+    c.shapeOf[j] = shape;
+    c.flags[j] = (r.source === 'called' ? SOURCE_CALLED : 0) | (extras.verified ? VERIFIED : 0) | cut | (extras.fingerprint !== undefined ? FINGERPRINT : 0);
+    c.modelOf[j] = model;
+    c.scorerOf[j] = scorer;
+    c.tagOf[j] = tag;
+    c.embeddingOf[j] = embedding;
+    c.hashHigh[j] = Number.parseInt(r.rowHash.slice(0, 8), 16);
+    c.hashLow[j] = Number.parseInt(r.rowHash.slice(8), 16);
     if (this.times.length === 0 || this.times[this.times.length - 1] !== r.at) this.times.push(r.at);
-    this.atOf[i] = this.times.length - 1;
-    this.scoreOf[i] = r.score ?? 0;
-    this.fingerprintOf[i] = extras.fingerprint ?? 0;
-    this.nextOf[i] = -1;
+    c.atOf[j] = this.times.length - 1;
+    c.scoreOf[j] = r.score ?? 0;
+    c.fingerprintOf[j] = extras.fingerprint ?? 0;
+    c.nextOf[j] = -1;
     return i;
   }
 
   /** The model of the result held at `i`. */
   model(i: number): string {
-    return this.names.at(this.modelOf[i]);
+    return this.names.at(this.chunks[i >>> CHUNK_BITS].modelOf[i & IN_CHUNK]);
   }
 
   /** The result chained after `i` in its row (see next), or -1. */
   next(i: number): number {
-    return this.nextOf[i];
+    return this.chunks[i >>> CHUNK_BITS].nextOf[i & IN_CHUNK];
   }
 
   /** Chains `next` (or -1: none) after `i`. */
   chain(i: number, next: number): void {
-    this.nextOf[i] = next;
+    this.chunks[i >>> CHUNK_BITS].nextOf[i & IN_CHUNK] = next;
   }
 
   /** Whether the result held at `i` is this installation's. */
   verified(i: number): boolean {
-    return (this.flags[i] & VERIFIED) !== 0;
+    return (this.chunks[i >>> CHUNK_BITS].flags[i & IN_CHUNK] & VERIFIED) !== 0;
   }
 
   /** The result held at `i`, made again as an object of the keys it was held with (rowId: the row's id, as the store keys it). */
   result(i: number, rowId: string): HeldRecord {
-    const flags = this.flags[i];
+    const c = this.chunks[i >>> CHUNK_BITS];
+    const j = i & IN_CHUNK;
+    const flags = c.flags[j];
     const r: HeldRecord = {};
-    for (const key of this.shapes.at(this.shapeOf[i])) {
+    for (const key of this.shapes.at(c.shapeOf[j])) {
       switch (key) {
         case 'rowId': r.rowId = rowId; break;
-        case 'rowHash': r.rowHash = hex8(this.hashHigh[i]) + hex8(this.hashLow[i]); break;
-        case 'model': r.model = this.names.at(this.modelOf[i]); break;
+        case 'rowHash': r.rowHash = hex8(c.hashHigh[j]) + hex8(c.hashLow[j]); break;
+        case 'model': r.model = this.names.at(c.modelOf[j]); break;
         case 'source': r.source = flags & SOURCE_CALLED ? 'called' : 'precomputed'; break;
-        case 'tag': r.tag = this.names.at(this.tagOf[i]); break;
-        case 'at': r.at = this.times[this.atOf[i]]; break;
-        case 'score': r.score = this.scoreOf[i]; break;
-        case 'scorer': r.scorer = this.names.at(this.scorerOf[i]); break;
+        case 'tag': r.tag = this.names.at(c.tagOf[j]); break;
+        case 'at': r.at = this.times[c.atOf[j]]; break;
+        case 'score': r.score = c.scoreOf[j]; break;
+        case 'scorer': r.scorer = this.names.at(c.scorerOf[j]); break;
         case 'scoreCut': r.scoreCut = cutOf(flags); break;
-        case 'embedding': r.embedding = this.embeddings.at(this.embeddingOf[i]); break;
+        case 'embedding': r.embedding = this.embeddings.at(c.embeddingOf[j]); break;
       }
     }
-    this.dress(r, { fingerprint: flags & FINGERPRINT ? this.fingerprintOf[i] : undefined, verified: (flags & VERIFIED) !== 0 });
+    this.dress(r, { fingerprint: flags & FINGERPRINT ? c.fingerprintOf[j] : undefined, verified: (flags & VERIFIED) !== 0 });
     return r;
-  }
-
-  private grow(): void {
-    this.capacity = Math.max(1024, this.capacity * 2);
-    const grown = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(from: T, make: new (n: number) => T): T => {
-      const to = new make(this.capacity);
-      to.set(from);
-      return to;
-    };
-    this.shapeOf = grown(this.shapeOf, Uint8Array);
-    this.flags = grown(this.flags, Uint8Array);
-    this.modelOf = grown(this.modelOf, Uint16Array);
-    this.scorerOf = grown(this.scorerOf, Uint16Array);
-    this.tagOf = grown(this.tagOf, Uint16Array);
-    this.embeddingOf = grown(this.embeddingOf, Uint16Array);
-    this.hashHigh = grown(this.hashHigh, Uint32Array);
-    this.hashLow = grown(this.hashLow, Uint32Array);
-    this.atOf = grown(this.atOf, Uint32Array);
-    this.scoreOf = grown(this.scoreOf, Float64Array);
-    this.fingerprintOf = grown(this.fingerprintOf, Float64Array);
-    this.nextOf = grown(this.nextOf, Int32Array);
   }
 
   private name(text: string): number | undefined {
