@@ -6,6 +6,7 @@ import { repoRoot } from '../support/files';
 import { type FakeOpenAIServer } from '../support/openaiServer';
 import { useCliWorkspace } from '../support/cliWorkspace';
 import { RunMeter } from '../../src/core/runner/progress';
+import { settledGarbage } from '../support/garbage';
 import type { StoredResult } from '../../src/core/store/results';
 
 const CLI = path.join(repoRoot, 'out', 'src', 'cli', 'main.js');
@@ -90,5 +91,27 @@ describe('progress a person can plan by (issue 22.4)', function () {
     r = meter.reading();
     assert.equal(r.perSecond, 4 / 60, 'the four finishes of the last minute');
     assert.match(r.text, /4\.0\/min · about 22m 00s left/);
+  });
+
+  it('RunMeter holds a finish time once for the pairs finished at it (a run writes a scored batch in one millisecond)', async () => {
+    let now = 1_000;
+    const meter = new RunMeter(new Map(), () => now);
+    const pairs = 400_000;
+    meter.update({ kind: 'start', total: pairs, pairs, models: ['a'] });
+    const result: StoredResult = { rowId: 'r', rowHash: 'h', model: 'a', source: 'precomputed', output: 'x', at: '' };
+    await settledGarbage();
+    const before = process.memoryUsage().heapUsed;
+    for (let done = 1; done <= pairs; done++) {
+      if (done % 2048 === 0) now += 1; // a scored window a millisecond
+      meter.update({ kind: 'result', result, done, failed: 0, total: pairs });
+    }
+    await settledGarbage();
+    const grown = process.memoryUsage().heapUsed - before;
+    // A time a pair held 400,000 numbers: 3.2 MB or more.
+    assert.ok(grown < 1_000_000, `the meter grew by ${grown} bytes`);
+    now += 1_000;
+    assert.equal(meter.reading().perSecond, pairs / ((now - 1_000) / 1000), 'every pair since the start counted');
+    now += 60_000;
+    assert.equal(meter.reading().perSecond, undefined, 'none in the last minute');
   });
 });

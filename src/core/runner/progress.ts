@@ -58,9 +58,15 @@ export class RunMeter {
   private done = 0;
   private failed = 0;
   private startedAt: number | undefined;
-  /** Finish times of the pairs finished by work in the last RATE_WINDOW_MS (skipped pairs took no time). */
+  /**
+   * Finish times of the pairs finished by work in the last RATE_WINDOW_MS (skipped pairs took no time), each time once
+   * with the pairs finished at it: a run finishes its pairs a batch at a time (a time a pair was 120,000 numbers a minute).
+   */
   private finishes: number[] = [];
+  private finishCounts: number[] = [];
   private head = 0;
+  /** Pairs finished at finishes[head..]. */
+  private recent = 0;
   private readonly tallies = new Map<string, ModelTally>();
 
   constructor(private readonly prices: ReadonlyMap<string, ModelPrice> = new Map(), private readonly now: () => number = Date.now) {}
@@ -84,7 +90,7 @@ export class RunMeter {
           t.inputTokens += e.result.usage.promptTokens ?? 0;
           t.outputTokens += e.result.usage.completionTokens ?? 0;
         }
-        this.finishes.push(this.now());
+        this.finished(this.now());
         return;
       }
       case 'skip': {
@@ -100,12 +106,13 @@ export class RunMeter {
 
   reading(): MeterReading {
     const now = this.now();
-    while (this.head < this.finishes.length && now - this.finishes[this.head] > RATE_WINDOW_MS) this.head++;
+    while (this.head < this.finishes.length && now - this.finishes[this.head] > RATE_WINDOW_MS) this.recent -= this.finishCounts[this.head++];
     if (this.head > 1024) {
       this.finishes = this.finishes.slice(this.head);
+      this.finishCounts = this.finishCounts.slice(this.head);
       this.head = 0;
     }
-    const recent = this.finishes.length - this.head;
+    const recent = this.recent;
     const span = this.startedAt === undefined ? 0 : Math.min(RATE_WINDOW_MS, now - this.startedAt);
     const perSecond = recent > 0 && span > 0 ? recent / (span / 1000) : undefined;
     const progress = runProgress(this.done, this.failed, this.total);
@@ -121,6 +128,16 @@ export class RunMeter {
       return `${m.model}: ${parts.join(', ')}`;
     });
     return { progress, perSecond, etaMs, models, text, modelTexts };
+  }
+
+  private finished(at: number): void {
+    const last = this.finishes.length - 1;
+    if (last >= this.head && this.finishes[last] === at) this.finishCounts[last]++;
+    else {
+      this.finishes.push(at);
+      this.finishCounts.push(1);
+    }
+    this.recent++;
   }
 
   private count(e: { done: number; failed: number; total: number }): void {
