@@ -195,6 +195,33 @@ describe('runner parts: score batcher', () => {
   });
 });
 
+describe('runner parts: score batcher queue', () => {
+  it('queues one window by default beside the calls running (a second window queued only held its rows\' texts)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const calls: number[] = [];
+    const b = new ScoreBatcher({
+      scorer: { cacheKey: 'k', scorePairs: async (pairs) => (calls.push(pairs.length), await gate, pairs.map(() => 0.5)) },
+      signal: new AbortController().signal, write: () => undefined, onFailed: () => undefined, unscored: () => undefined, window: 4,
+    });
+    const add = (from: number, to: number) => {
+      for (let i = from; i < to; i++) b.add({ rowId: `r${i}`, rowHash: 'h', model: 'm', source: 'precomputed', output: `o${i}`, at: '' }, ['ref'], false);
+    };
+    // room() is settled at once when there is room: its callback runs before the next turn's.
+    const state = () => Promise.race([b.room().then(() => 'room'), new Promise((r) => setImmediate(() => r('full')))]);
+    add(0, 8);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(calls, [4, 4], 'two calls of a window each running');
+    add(8, 11);
+    assert.equal(await state(), 'room', 'three queued');
+    add(11, 12);
+    assert.equal(await state(), 'full', 'a window queued: the producer waits');
+    release();
+    await b.idle();
+    assert.equal(await state(), 'room');
+  });
+});
+
 describe('runner parts: result writer', () => {
   it('coalesces what finishes during a write into the next append, in order, and reports a failed write once', async () => {
     const file = await writeDataset([{ id: 'r0', input: 'q', rationale: 'r' }]);

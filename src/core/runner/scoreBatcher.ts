@@ -29,7 +29,10 @@ export interface ScoreBatcherOptions {
   window?: number;
   /** Longest a called output waits for its score before it is written unscored (default 1500 ms). */
   holdMs?: number;
-  /** Producers wait (room()) while more than this many pairs are queued (default 2 windows). */
+  /**
+   * Producers wait (room()) while more than this many pairs are queued (default one window: with MAX_CALLS_IN_FLIGHT
+   * calls running, the next call's window is ready when one ends; a second window queued only held its rows' texts).
+   */
   maxQueued?: number;
 }
 
@@ -89,7 +92,7 @@ export class ScoreBatcher {
   constructor(private readonly options: ScoreBatcherOptions) {
     this.window = Math.max(1, options.window ?? 2048);
     this.holdMs = options.holdMs ?? 1500;
-    this.maxQueued = Math.max(this.window, options.maxQueued ?? 2 * this.window);
+    this.maxQueued = Math.max(this.window, options.maxQueued ?? this.window);
     options.signal.addEventListener('abort', () => this.release(), { once: true });
   }
 
