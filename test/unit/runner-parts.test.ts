@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Dataset } from '../../src/core/dataset/datasetReader';
 import { ModelLane, type LaneContext } from '../../src/core/runner/modelLane';
-import { planRun } from '../../src/core/runner/plan';
+import { planRun, RowList } from '../../src/core/runner/plan';
 import { ResultWriter } from '../../src/core/runner/resultWriter';
 import { DEFAULT_RETRY_POLICY } from '../../src/core/http/retry';
 import { RowFeed } from '../../src/core/runner/rowFeed';
@@ -37,13 +37,24 @@ describe('runner parts: plan', () => {
     await results.append([{ rowId: 'a', rowHash: dataset.rowHash(0), model: 'm', source: 'called', output: 'o', score: 0.5, scorer: 'k', at: 'now' }]);
     const m = { name: 'm', baseUrl: 'http://127.0.0.1:1/v1', model: 'm' };
     const plan = planRun({ dataset, results, models: [m], scorerKey: 'k' });
-    assert.deepEqual(plan.lanes.map((l) => [l.name, l.rows, l.reused]), [['m', [1, 2], 1], ['p', [0, 1, 2], 0]]);
+    assert.deepEqual(plan.lanes.map((l) => [l.name, [...l.rows], l.reused]), [['m', [1, 2], 1], ['p', [0, 1, 2], 0]]);
     assert.equal(plan.pairs, 6);
     assert.equal(plan.total, 5);
     assert.deepEqual([...plan.rowUses], [1, 2, 2]);
-    assert.deepEqual(planRun({ dataset, results, models: [m], scorerKey: 'other' }).lanes[0].rows, [0, 1, 2], 'a score by another scorer is redone');
-    assert.deepEqual(planRun({ dataset, results, models: [m], scorerKey: 'k', rerun: true, modelNames: ['m'] }).lanes.map((l) => l.rows), [[0, 1, 2]]);
+    assert.deepEqual([...planRun({ dataset, results, models: [m], scorerKey: 'other' }).lanes[0].rows], [0, 1, 2], 'a score by another scorer is redone');
+    assert.deepEqual(planRun({ dataset, results, models: [m], scorerKey: 'k', rerun: true, modelNames: ['m'] }).lanes.map((l) => [...l.rows]), [[0, 1, 2]]);
     await dataset.close();
+  });
+
+  it('a lane\'s rows are held as a range while consecutive, and as they were pushed once not', () => {
+    const cases = [[], [0], [5, 6, 7], [0, 1, 2, 4, 5], [3, 2, 1], [7, 7], Array.from({ length: 100 }, (_, i) => (i < 40 ? i + 10 : 3 * i))];
+    for (const rows of cases) {
+      const list = new RowList();
+      for (const r of rows) list.push(r);
+      assert.equal(list.length, rows.length);
+      assert.deepEqual([...list], rows);
+      assert.deepEqual(rows.map((_, i) => list.at(i)), rows);
+    }
   });
 });
 
@@ -64,7 +75,9 @@ describe('runner parts: model lane', function () {
       onModelFailed: (f) => failures.push(f),
       ...extra,
     };
-    return { lane: new ModelLane('m', { name: 'm', baseUrl: server!.url, model: 'm', timeoutMs: 2000 }, rows, ctx), retries, failures };
+    const list = new RowList();
+    for (const r of rows) list.push(r);
+    return { lane: new ModelLane('m', { name: 'm', baseUrl: server!.url, model: 'm', timeoutMs: 2000 }, list, ctx), retries, failures };
   }
   const body = (prompt: string) => ({ model: 'm', messages: [{ role: 'user', content: prompt }] });
 

@@ -14,6 +14,7 @@ import { cachedAnswer, requestBody, type Completion } from '../runner/provider';
 import { RequestCache } from '../runner/requestCache';
 import { ResultWriter } from '../runner/resultWriter';
 import { RowFeed } from '../runner/rowFeed';
+import { RowList } from '../runner/plan';
 import { laneContextOf, RunError, safeListener, withRunLock, type RunLockOptions } from '../runner/runner';
 import type { ModelFailure } from '../runner/runTypes';
 import type { ReferenceCorrection } from '../store/annotations';
@@ -194,7 +195,7 @@ async function judgeUnlocked(options: JudgeRunOptions): Promise<JudgeSummary> {
   if (options.signal?.aborted) run.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   const stopped = () => run.signal.aborted || options.stopSignal?.aborted === true;
-  const lane = new ModelLane(judge.name, judge, pairRows.map((_, k) => k), laneContextOf(options, run.signal, emit, (failure) => (summary.modelFailure = failure)));
+  const lane = new ModelLane(judge.name, judge, RowList.range(pairRows.length), laneContextOf(options, run.signal, emit, (failure) => (summary.modelFailure = failure)));
   if (pairRows.length > 0) {
     await results.checkWritable().catch((err: Error & { reason?: string; fix?: string }) => {
       options.signal?.removeEventListener('abort', onAbort);

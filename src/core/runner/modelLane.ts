@@ -8,6 +8,7 @@ import type { StoredResult } from '../store/results';
 import { completeOnce, createClient, type Completion } from './provider';
 import { backoffMs, classifyFailure, type FailureClass, type RetryPolicy } from '../http/retry';
 import type { ModelFailure, ModelRunStats } from './runTypes';
+import type { RowList } from './plan';
 import { dict } from '../security/ownKeys';
 import type { ReasoningMarker } from '../rules/reasoning';
 
@@ -51,7 +52,7 @@ export class ModelLane {
   constructor(
     readonly name: string,
     readonly config: ModelConfig | undefined,
-    private readonly rows: readonly number[],
+    private readonly rows: Pick<RowList, 'length' | 'at'>,
     private readonly ctx: LaneContext,
   ) {
     this.signal = AbortSignal.any([ctx.runSignal, this.controller.signal]);
@@ -67,7 +68,7 @@ export class ModelLane {
 
   /** The next row to work on (an index pointer: taking is O(1)), or undefined when none is left. */
   take(): number | undefined {
-    return this.next < this.rows.length ? this.rows[this.next++] : undefined;
+    return this.next < this.rows.length ? this.rows.at(this.next++) : undefined;
   }
 
   /** Fails the lane before any call when its baseUrl is not a URL. */

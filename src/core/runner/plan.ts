@@ -7,12 +7,59 @@ import { isEmptyOutput } from '../rules/rules';
 import { splitReasoning, type ReasoningMarker } from '../rules/reasoning';
 import type { ResultsStore, StoredResult } from '../store/results';
 
+/**
+ * Row indexes in the order pushed: consecutive rows (a first run's every row) are held as the first and a count, any
+ * other list as an Int32Array grown by doubling (a million rows were a number[] of 8 bytes a row, and more, a lane).
+ */
+export class RowList implements Iterable<number> {
+  private first = 0;
+  private count = 0;
+  private list: Int32Array | undefined;
+
+  /** 0, 1, ..., count - 1. */
+  static range(count: number): RowList {
+    const list = new RowList();
+    list.count = count;
+    return list;
+  }
+
+  get length(): number {
+    return this.count;
+  }
+
+  push(index: number): void {
+    if (this.list === undefined) {
+      if (this.count === 0) this.first = index;
+      if (index === this.first + this.count) {
+        this.count++;
+        return;
+      }
+      this.list = new Int32Array(Math.max(16, 2 * this.count));
+      for (let i = 0; i < this.count; i++) this.list[i] = this.first + i;
+    } else if (this.count === this.list.length) {
+      const grown = new Int32Array(2 * this.count);
+      grown.set(this.list);
+      this.list = grown;
+    }
+    this.list[this.count++] = index;
+  }
+
+  /** The i-th row index (0 <= i < length). */
+  at(i: number): number {
+    return this.list === undefined ? this.first + i : this.list[i];
+  }
+
+  *[Symbol.iterator](): IterableIterator<number> {
+    for (let i = 0; i < this.count; i++) yield this.at(i);
+  }
+}
+
 export interface LanePlan {
   readonly name: string;
   /** Undefined for a model seen only in precomputed outputs (never called). */
   readonly config: ModelConfig | undefined;
   /** Row indexes to work on, in dataset order. */
-  readonly rows: number[];
+  readonly rows: RowList;
   /** Pairs already settled (nothing to do). */
   reused: number;
 }
@@ -58,7 +105,7 @@ export function planRun(input: PlanInput): RunPlan {
   const wanted = (name: string) => !input.modelNames || input.modelNames.includes(name);
   const lanes = new Map<string, LanePlan>();
   const addLane = (name: string, config: ModelConfig | undefined) => {
-    if (!lanes.has(name) && wanted(name)) lanes.set(name, { name, config, rows: [], reused: 0 });
+    if (!lanes.has(name) && wanted(name)) lanes.set(name, { name, config, rows: new RowList(), reused: 0 });
   };
   for (const m of input.models) addLane(m.name, m);
   for (const name of dataset.modelNames) addLane(name, undefined);
