@@ -5,9 +5,9 @@ import { EmbeddingCache, textKey, type CacheEntry } from '../../src/core/scoring
 import { makeTempDir } from '../support/files';
 import { collectGarbage, settledGarbage } from '../support/garbage';
 
-/** A text's entry with a vector and facts derived from its number, so each can be told apart on reading. */
+/** A text's entry with a vector and facts derived from its number, so each can be told apart on reading (its pieces; a model reads at most a few hundred). */
 function entry(i: number, width = 4): CacheEntry {
-  return { key: textKey(`text ${i}`), vector: Float32Array.from({ length: width }, (_, k) => i + k / 10), facts: { pieces: i + 3, read: i + 2, unknown: i % 3 } };
+  return { key: textKey(`text ${i}`), vector: Float32Array.from({ length: width }, (_, k) => i + k / 10), facts: { pieces: i + 3, read: 2 + (i % 510), unknown: i % 3 } };
 }
 
 /** A key of 32 one-byte characters starting 7, 7, 7, 7 (where the table's probe starts), `n` in its last two bytes. */
@@ -80,6 +80,49 @@ describe('embedding cache: held by hash in typed arrays', () => {
     assert.equal(cache.size, 200_000);
     assert.deepEqual([...cache.get(entry(199_999).key)!], [199_999, 199_999.1].map(Math.fround));
     assert.ok(grown < 3e6, `the cache grew the heap by ${(grown / 1e6).toFixed(1)} MB for 200,000 texts`);
+  });
+
+  it('holds the index of 300,000 texts in under 54 bytes a text (hash 32, facts 8, record 4, a table at most 3/4 full)', async function () {
+    this.timeout(60_000);
+    const cache = new EmbeddingCache(tmp.dir, 'ns');
+    await cache.load();
+    await settledGarbage();
+    const before = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 300_000; i += 4096) await cache.put(Array.from({ length: Math.min(4096, 300_000 - i) }, (_, k) => entry(i + k, 2)));
+    await cache.flush();
+    await settledGarbage();
+    const perText = (process.memoryUsage().arrayBuffers - before) / 300_000;
+    assert.equal(cache.size, 300_000);
+    assert.deepEqual(cache.facts(entry(299_999).key), entry(299_999).facts);
+    // ~51.4 (blocks of 4,096 slots, a table of 2^19); facts on 12 bytes ~55.5; a table kept half full (2^20) ~62.5.
+    assert.ok(perText < 54, `${perText.toFixed(1)} bytes a text`);
+    cache.close();
+  });
+
+  it('keeps facts of any width: pieces read or unknown past 16 bits beside narrow ones, replaced either way, from disk too', async () => {
+    const cache = new EmbeddingCache(tmp.dir, 'ns');
+    await cache.load();
+    const facts = [
+      { pieces: 300, read: 256, unknown: 3 },
+      { pieces: 200_000, read: 70_000, unknown: 65_536 },
+      { pieces: 0xffff, read: 0xffff, unknown: 0xffff },
+      { pieces: 0x10000, read: 0xfffe, unknown: 0xffff },
+      { pieces: 9, read: 9, unknown: 70_000 },
+      undefined,
+    ];
+    const keys = facts.map((_, i) => textKey(`wide ${i}`));
+    await cache.put(keys.map((key, i) => ({ key, vector: Float32Array.of(i, 1), facts: facts[i] })));
+    // Replaced: a wide one by a narrow one and a narrow one by a wide one.
+    const later = [...facts];
+    later[1] = { pieces: 5, read: 5, unknown: 0 };
+    later[0] = { pieces: 100_000, read: 100_000, unknown: 1 };
+    await cache.put([0, 1].map((i) => ({ key: keys[i], vector: Float32Array.of(i, 2), facts: later[i] })));
+    await cache.flush();
+    const again = new EmbeddingCache(tmp.dir, 'ns');
+    await again.load();
+    for (const c of [cache, again]) keys.forEach((key, i) => assert.deepEqual(c.facts(key), later[i], `text ${i}`));
+    cache.close();
+    again.close();
   });
 
   it('keeps the vectors on disk: 20,000 vectors of 384 dimensions grow memory by a fraction of their 30 MB, and are read back exact', async () => {

@@ -21,6 +21,12 @@ export function textKey(text: string): string {
 const BLOCK = 4096;
 /** A slot whose vector is in no record of the file (its write failed, or the file was started over). */
 const NO_RECORD = 0xffffffff;
+/**
+ * A text's facts in memory: its word pieces, then the pieces read and the unknown ones on 16 bits each (a model reads a
+ * few hundred); facts wider than that are held in a map, marked by WIDE_FACTS in their second word.
+ */
+const FACT_WORDS = 2;
+const WIDE_FACTS = 0xffffffff;
 /** Bytes of the file read at a time on load. */
 const LOAD_CHUNK_BYTES = 4 << 20;
 
@@ -62,6 +68,8 @@ export class EmbeddingCache {
   private count = 0;
   private hashBlocks: Uint8Array[] = [];
   private factBlocks: Uint32Array[] = [];
+  /** Facts of a slot whose pieces read or unknown do not fit 16 bits (see FACT_WORDS), by slot. */
+  private wideFacts: Map<number, TextFacts> | undefined;
   private recordBlocks: Uint32Array[] = [];
   /** Vectors put whose records are not on disk yet, by slot (kept when their write failed: the run still uses them). */
   private readonly unwritten = new Map<number, Float32Array>();
@@ -115,8 +123,10 @@ export class EmbeddingCache {
     const slot = this.slotOf(key);
     if (slot === undefined) return undefined;
     const block = this.factBlocks[Math.floor(slot / BLOCK)];
-    const at = (slot % BLOCK) * 3;
-    return block[at] > 0 ? { pieces: block[at], read: block[at + 1], unknown: block[at + 2] } : undefined;
+    const at = (slot % BLOCK) * FACT_WORDS;
+    if (block[at] === 0) return undefined;
+    const packed = block[at + 1];
+    return packed === WIDE_FACTS ? this.wideFacts?.get(slot) : { pieces: block[at], read: packed & 0xffff, unknown: packed >>> 16 };
   }
 
   /** Closes the file read for vectors (reopened at the next read). */
@@ -189,6 +199,7 @@ export class EmbeddingCache {
     this.count = 0;
     this.hashBlocks = [];
     this.factBlocks = [];
+    this.wideFacts = undefined;
     this.recordBlocks = [];
     this.unwritten.clear();
     this.width = width;
@@ -201,7 +212,7 @@ export class EmbeddingCache {
       slot = this.count;
       const b = Math.floor(slot / BLOCK);
       this.hashBlocks[b] ??= new Uint8Array(BLOCK * HASH_BYTES);
-      this.factBlocks[b] ??= new Uint32Array(BLOCK * 3);
+      this.factBlocks[b] ??= new Uint32Array(BLOCK * FACT_WORDS);
       this.recordBlocks[b] ??= new Uint32Array(BLOCK);
       const at = (slot % BLOCK) * HASH_BYTES;
       for (let k = 0; k < HASH_BYTES; k++) this.hashBlocks[b][at + k] = key.charCodeAt(k);
@@ -210,10 +221,13 @@ export class EmbeddingCache {
     }
     const b = Math.floor(slot / BLOCK);
     this.recordBlocks[b][slot % BLOCK] = record;
-    const at = (slot % BLOCK) * 3;
+    const at = (slot % BLOCK) * FACT_WORDS;
     this.factBlocks[b][at] = facts?.pieces ?? 0;
-    this.factBlocks[b][at + 1] = facts?.read ?? 0;
-    this.factBlocks[b][at + 2] = facts?.unknown ?? 0;
+    this.wideFacts?.delete(slot);
+    if (facts !== undefined && (facts.read >= 0xffff || facts.unknown > 0xffff)) {
+      this.factBlocks[b][at + 1] = WIDE_FACTS;
+      (this.wideFacts ??= new Map()).set(slot, { pieces: facts.pieces, read: facts.read, unknown: facts.unknown });
+    } else this.factBlocks[b][at + 1] = ((facts?.read ?? 0) | ((facts?.unknown ?? 0) << 16)) >>> 0;
     return slot;
   }
 
