@@ -60,6 +60,7 @@ describe('report statistics at scale: linear methods that give the same numbers'
       // Textbook: a value's rank is 1 + the count of smaller values + (the count of equal others) / 2.
       const expected = values.map((v) => 1 + values.filter((w) => w < v).length + (values.filter((w) => w === v).length - 1) / 2);
       assert.deepEqual([...ranks(values)], expected, `n=${n}`);
+      assert.deepEqual([...ranks(values, Float64Array.from(values).sort())], expected, `n=${n}, sorted by the caller`);
     }
   });
 

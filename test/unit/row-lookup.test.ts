@@ -3,6 +3,9 @@ import { Dataset } from '../../src/core/dataset/datasetReader';
 import { RowIdTable } from '../../src/core/dataset/rowIds';
 import { compareRuns } from '../../src/core/report/compare';
 import { writeIndentedJson } from '../../src/cli/args';
+import { AnnotationResolver } from '../../src/core/store/annotations';
+import { summarize, summaryRowsOf } from '../../src/core/report/summary';
+import type { StoredResult } from '../../src/core/store/results';
 import { makeTempDir, writeFixture } from '../support/files';
 
 /**
@@ -61,6 +64,57 @@ describe('Row lookups without a string a row (issue 23.2)', () => {
       writeIndentedJson(document, '', (text) => pieces.push(text));
       assert.equal(pieces.join(''), JSON.stringify(document, null, 2));
       assert.ok(comparison.rows.map((r) => r.cause).some((c) => c !== undefined) || comparison.lineage === undefined);
+    }
+  });
+
+  it('the first row with a hash, as a map of every hash to its rows gives it; annotations placed by it as by that map; the summary without an object a row', async () => {
+    const dir = makeTempDir('pisar-row-lookup-');
+    // Lines written twice (the same hash: the first row wins), ids that moved, rows without an id.
+    const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ id: `r${i % 390}`, input: `q${i % 390}`, rationale: `because ${i % 390}` }));
+    lines.push('{"input":"no id","rationale":"a"}', '{"input":"no id","rationale":"a"}');
+    const file = writeFixture(dir.dir, 'data.jsonl', lines.join('\n') + '\n');
+    const dataset = await Dataset.open(file);
+    const unhashed = await Dataset.open(file, { rowHashes: false });
+    try {
+      const byHash = new Map<string, number[]>();
+      for (let i = 0; i < dataset.rowCount; i++) byHash.set(dataset.rowHash(i), [...(byHash.get(dataset.rowHash(i)) ?? []), i]);
+      assert.ok([...byHash.values()].some((list) => list.length > 1), 'some hashes are two rows\'');
+      for (const [hash, list] of byHash) {
+        assert.equal(dataset.indexOfRowHash(hash), list[0], hash);
+        for (const other of [hash.toUpperCase(), hash.slice(1), `${hash}0`, `${hash.slice(0, 15)}g`, `z${hash.slice(1)}`]) assert.equal(dataset.indexOfRowHash(other), byHash.get(other)?.[0], other);
+      }
+      assert.equal(dataset.indexOfRowHash('0000000000000000'), undefined);
+      assert.equal(dataset.indexOfRowHash(''), undefined);
+      assert.equal(unhashed.indexOfRowHash(''), 0, 'without hashes every row reads "": the first');
+      assert.equal(unhashed.indexOfRowHash(dataset.rowHash(0)), undefined);
+
+      // The resolver over the dataset against the resolver over plain lookups (a map of every hash).
+      const plain = { rowCount: dataset.rowCount, rowIds: () => dataset.rowIds(), indexOfId: (id: string) => dataset.indexOfId(id), rowHash: (i: number) => dataset.rowHash(i) };
+      const annotations = [
+        ...Array.from({ length: dataset.rowCount }, (_, i) => ({ rowId: dataset.rowIds()[i], rowHash: dataset.rowHash(i) })),
+        ...Array.from({ length: 50 }, (_, i) => ({ rowId: `r${i}`, rowHash: dataset.rowHash((i * 7 + 3) % dataset.rowCount) })),
+        { rowId: 'gone', rowHash: dataset.rowHash(5) }, { rowId: 'gone', rowHash: 'ffffffffffffffff' }, { rowId: 'r1', rowHash: 'ffffffffffffffff' }, { rowId: 'r2', rowHash: dataset.rowHash(2).toUpperCase() },
+      ];
+      const fast = new AnnotationResolver(dataset);
+      const slow = new AnnotationResolver(plain);
+      for (const a of annotations) assert.deepEqual(fast.place(a), slow.place(a), JSON.stringify(a));
+
+      // summarize over the index's rows against rows given as {id, hash} objects: stale, current and missing results.
+      const results = new Map<string, StoredResult>();
+      for (let i = 0; i < dataset.rowCount; i += 2) {
+        const id = dataset.rowIds()[i];
+        results.set(id, { rowId: id, rowHash: i % 6 === 0 ? '0123456789abcdef' : dataset.rowHash(i), model: 'm', source: 'called', output: `out ${i}`, score: (i % 10) / 10, at: '' });
+      }
+      const lookup = { latest: (id: string, model: string) => (model === 'm' ? results.get(id) : undefined), models: () => ['m'] };
+      const objects = Array.from({ length: dataset.rowCount }, (_, i) => ({ id: dataset.rowIds()[i], hash: dataset.rowHash(i) }));
+      const summary = summarize(summaryRowsOf(dataset), lookup, 0.5);
+      assert.deepEqual(summary, summarize(objects, lookup, 0.5));
+      assert.ok(summary.models[0].stale > 0 && summary.models[0].scored > 0 && summary.models[0].missing > 0);
+      assert.deepEqual(summarize(summaryRowsOf(plain), lookup, 0.5), summary, 'a lookup without hasRowHash reads the hash strings');
+    } finally {
+      await dataset.close();
+      await unhashed.close();
+      dir.cleanup();
     }
   });
 });

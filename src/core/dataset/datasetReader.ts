@@ -125,6 +125,11 @@ export class Dataset {
     return this.index.hashes.is(this.checkIndex(index), hash);
   }
 
+  /** The first row whose hash is `hash` (rowHash(index) === hash), undefined when none. */
+  indexOfRowHash(hash: string): number | undefined {
+    return this.index.hashes.indexOf(hash);
+  }
+
   indexOfId(id: string): number | undefined {
     this.idPositions ??= new RowIdTable(this.index.ids);
     return this.idPositions.get(id);

@@ -55,12 +55,62 @@ export class RowHashes {
    */
   is(index: number, hash: string): boolean {
     if (this.empty) return hash === '';
-    if (hash.length !== 2 * HASH_BYTES) return false;
+    if (typeof hash !== 'string' || hash.length !== 2 * HASH_BYTES) return false;
     const at = index * HASH_BYTES;
     for (let i = 0; i < HASH_BYTES; i++) {
       const byte = this.bytes[at + i];
       if (hash.charCodeAt(2 * i) !== HEX_DIGITS[byte >> 4] || hash.charCodeAt(2 * i + 1) !== HEX_DIGITS[byte & 15]) return false;
     }
+    return true;
+  }
+
+  /**
+   * The first row whose hash is `hash` (get(index) === hash), undefined when none: an open-addressing table of row
+   * positions on the hashes' first four bytes, made at the first call (8 bytes a row; a Map of a million hex strings
+   * to lists of rows was made for one annotation whose row had moved).
+   */
+  indexOf(hash: string): number | undefined {
+    if (this.empty) return hash === '' && this.count > 0 ? 0 : undefined;
+    if (typeof hash !== 'string' || hash.length !== 2 * HASH_BYTES) return undefined;
+    let key = 0;
+    for (let i = 0; i < 8; i++) {
+      const digit = HEX_DIGITS.indexOf(hash.charCodeAt(i));
+      if (digit < 0) return undefined;
+      key = (key << 4) | digit;
+    }
+    const table = (this.table ??= this.tableOfRows());
+    const mask = table.length - 1;
+    for (let slot = key & mask; ; slot = (slot + 1) & mask) {
+      const at = table[slot];
+      if (at < 0) return undefined;
+      if (this.is(at, hash)) return at;
+    }
+  }
+  private table: Int32Array | undefined;
+
+  private tableOfRows(): Int32Array {
+    let capacity = 16;
+    while (capacity < this.count * 2) capacity *= 2;
+    const table = new Int32Array(capacity).fill(-1);
+    const mask = capacity - 1;
+    const bytes = this.bytes;
+    for (let i = 0; i < this.count; i++) {
+      const at = i * HASH_BYTES;
+      const key = (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
+      for (let slot = key & mask; ; slot = (slot + 1) & mask) {
+        const other = table[slot];
+        if (other < 0) {
+          table[slot] = i;
+          break;
+        }
+        if (this.sameBytes(other, i)) break; // the first row with the hash stays
+      }
+    }
+    return table;
+  }
+
+  private sameBytes(a: number, b: number): boolean {
+    for (let k = 0; k < HASH_BYTES; k++) if (this.bytes[a * HASH_BYTES + k] !== this.bytes[b * HASH_BYTES + k]) return false;
     return true;
   }
 

@@ -13,7 +13,7 @@ import {
   pairedTest,
   pairedVerdict,
   pearson,
-  spearman,
+  ranks,
   wilsonInterval,
 } from './stats';
 
@@ -463,7 +463,8 @@ function modelStatistics(rows: StatisticsTable, model: string, threshold: number
       n: ratios.length,
       medianRatio: sortedRatios.length === 0 ? null : sortedRatios.length % 2 ? sortedRatios[mid] : (sortedRatios[mid - 1] + sortedRatios[mid]) / 2,
       pearson: pearson(ratios, ratioScores),
-      spearman: spearman(ratios, ratioScores),
+      // spearman(ratios, ratioScores), the ratios' sort done once for the median and the ranks.
+      spearman: pearson(ranks(ratios, sortedRatios), ranks(ratioScores)),
     },
     truncated: { outputs, count: truncated, share: outputs === 0 ? null : truncated / outputs, wilson: wilsonInterval(truncated, outputs) },
   };

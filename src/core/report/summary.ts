@@ -1,4 +1,4 @@
-import { currentScore, DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference, suspectRuleModels, resultStatus } from '../rules/rules';
+import { DEFAULT_THRESHOLD, isEmptyOutput, isBelowThreshold, isStale, isSuspectReference, suspectRuleModels, resultStatus } from '../rules/rules';
 import { scoreHistogram, type HistogramBin } from './histogram';
 import type { StoredResult } from '../store/results';
 import { tokenCost, type ModelPrice } from '../rules/cost';
@@ -9,6 +9,17 @@ import { DEFAULT_CONTRADICTION_THRESHOLD } from '../rules/contradiction';
 export interface SummaryRow {
   readonly id: string;
   readonly hash: string;
+}
+
+/**
+ * A dataset's rows as the summary reads them, by position: no object a row (a million rows were a million {id, hash}
+ * pairs, each hash a hex string made from the index's bytes).
+ */
+export interface SummaryRows {
+  readonly length: number;
+  id(index: number): string;
+  /** `r` was made from the row as it is now (its row hash is the row's): not stale. */
+  isCurrent(index: number, r: Pick<StoredResult, 'rowHash'>): boolean;
 }
 
 /** Where the summary reads results from (a ResultsStore fits). */
@@ -117,7 +128,8 @@ export function addUsage(totals: TokenTotals, usage: StoredResult['usage']): voi
 }
 
 /** Per-model numbers over the current results of `rows`. Stale and failed results never enter the means. */
-export function summarize(rows: readonly SummaryRow[], results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
+export function summarize(input: readonly SummaryRow[] | SummaryRows, results: ResultLookup, threshold = DEFAULT_THRESHOLD, options: SummaryOptions = {}): DatasetSummary {
+  const rows = Array.isArray(input) ? rowsOfList(input as readonly SummaryRow[]) : (input as SummaryRows);
   const models = options.models ? [...options.models] : results.models();
   const scores = new Map<string, number[]>(models.map((m) => [m, []]));
   const counts = new Map(models.map((m) => [m, { rows: 0, failed: 0, empty: 0, unmeasurable: 0, cut: 0, stale: 0, missing: 0, checked: 0, contradicts: 0, tokens: { input: 0, output: 0, withUsage: 0 } as TokenTotals, answeredBy: new Map<string, number>() }]));
@@ -125,16 +137,17 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
   const baselines = models.filter((m) => options.baselines?.includes(m));
   const ruleModels = new Set(suspectRuleModels(models, baselines));
 
-  for (const row of rows) {
+  for (let i = 0; i < rows.length; i++) {
+    const id = rows.id(i);
     const current: number[] = [];
     for (const model of models) {
       const c = counts.get(model)!;
-      const r = results.latest(row.id, model);
+      const r = results.latest(id, model);
       if (!r) {
         c.missing++;
         continue;
       }
-      if (isStale(r, row.hash)) {
+      if (!rows.isCurrent(i, r)) {
         c.stale++;
         continue;
       }
@@ -153,7 +166,8 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
         c.unmeasurable++;
         continue;
       }
-      const score = currentScore(r, row.hash);
+      // Not stale (checked above): currentScore's other half.
+      const score = resultStatus(r) === 'scored' ? r.score : undefined;
       if (score !== undefined) {
         if (r.scoreCut && r.scoreCut.length > 0) c.cut++;
         if (r.nli) {
@@ -177,7 +191,7 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
       mean: mean(list),
       median: median(list),
       histogram: scoreHistogram(list),
-      shareAtOrAbove: list.length === 0 ? null : list.filter((s) => !isBelowThreshold(s, threshold)).length / list.length,
+      shareAtOrAbove: list.length === 0 ? null : countAtOrAbove(list, threshold) / list.length,
       failed: c.failed,
       empty: c.empty,
       unmeasurable: c.unmeasurable,
@@ -206,10 +220,26 @@ export function summarize(rows: readonly SummaryRow[], results: ResultLookup, th
   return { threshold, totalRows: rows.length, models: summaries, gaps, suspectReferences, suspectRule: { models: [...ruleModels], baselines }, ...limited, ...contradiction };
 }
 
-/** The rows of a dataset for `summarize`, read from its index (no row is parsed). */
-export function summaryRowsOf(dataset: { rowIds(): readonly string[]; rowHash(index: number): string; readonly rowCount: number }): SummaryRow[] {
+/** The rows of a dataset for `summarize`, read from its index (no row is parsed, no object or hash string made a row). */
+export function summaryRowsOf(dataset: { rowIds(): readonly string[]; rowHash(index: number): string; hasRowHash?(index: number, hash: string): boolean; readonly rowCount: number }): SummaryRows {
   const ids = dataset.rowIds();
-  return Array.from({ length: dataset.rowCount }, (_, i) => ({ id: ids[i], hash: dataset.rowHash(i) }));
+  return {
+    length: dataset.rowCount,
+    id: (index) => ids[index],
+    isCurrent: dataset.hasRowHash ? (index, r) => dataset.hasRowHash!(index, r.rowHash) : (index, r) => !isStale(r, dataset.rowHash(index)),
+  };
+}
+
+/** Rows given as objects (tests, the panel's selections) as summarize reads them. */
+function rowsOfList(list: readonly SummaryRow[]): SummaryRows {
+  return { length: list.length, id: (index) => list[index].id, isCurrent: (index, r) => !isStale(r, list[index].hash) };
+}
+
+/** How many scores are at or above the threshold (no filtered copy of a million scores). */
+function countAtOrAbove(scores: readonly number[], threshold: number): number {
+  let n = 0;
+  for (const s of scores) if (!isBelowThreshold(s, threshold)) n++;
+  return n;
 }
 
 export function mean(values: readonly number[]): number | null {

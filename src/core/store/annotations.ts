@@ -480,6 +480,10 @@ export interface RowLookup {
   readonly rowCount: number;
   indexOfId(id: string): number | undefined;
   rowHash(index: number): string;
+  /** rowHash(index) === hash, with no string made (a Dataset has it). */
+  hasRowHash?(index: number, hash: string): boolean;
+  /** The first row whose hash is `hash` (a Dataset has it: no map of every row's hash). */
+  indexOfRowHash?(hash: string): number | undefined;
 }
 
 /** Where an annotation lands in the dataset as it is now. */
@@ -499,10 +503,10 @@ export class AnnotationResolver {
 
   place(a: Pick<Annotation, 'rowId' | 'rowHash'>): AnnotationPlacement {
     const byId = this.rows.indexOfId(a.rowId);
-    if (byId !== undefined && this.rows.rowHash(byId) === a.rowHash) return { state: 'current', index: byId };
+    if (byId !== undefined && (this.rows.hasRowHash ? this.rows.hasRowHash(byId, a.rowHash) : this.rows.rowHash(byId) === a.rowHash)) return { state: 'current', index: byId };
     // Rows without an id are keyed by line (`line:<n>`); inserting a line moves them, their hash does not.
-    const sameContent = this.hashIndex().get(a.rowHash);
-    if (sameContent && sameContent.length > 0) return { state: 'current', index: sameContent[0] };
+    const sameContent = this.rows.indexOfRowHash ? this.rows.indexOfRowHash(a.rowHash) : this.hashIndex().get(a.rowHash)?.[0];
+    if (sameContent !== undefined) return { state: 'current', index: sameContent };
     if (byId !== undefined) return { state: 'changed', index: byId };
     return { state: 'orphaned' };
   }
