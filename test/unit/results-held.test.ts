@@ -3,8 +3,10 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { isScoredHere, isVerified } from '../../src/core/store/provenance';
+import { installationKey, isScoredHere, isVerified, signRecord } from '../../src/core/store/provenance';
 import { outputIdentity, ResultsStore, type StoredResult } from '../../src/core/store/results';
+import { OutputTokens } from '../../src/core/report/rougeL';
+import { isEmptyOutput } from '../../src/core/rules/rules';
 import { makeTempDir } from '../support/files';
 
 const execFileAsync = promisify(execFile);
@@ -103,5 +105,132 @@ describe('results store: results held as numbers', () => {
     const { perResult, lastScore } = JSON.parse(stdout) as { perResult: number; lastScore: number };
     assert.equal(lastScore, 19_999 / 20_000, 'every result held');
     assert.ok(perResult < 100, `held ${perResult.toFixed(0)} bytes a result`);
+  });
+});
+
+/**
+ * compare and report read two million results and count them (issue 23.2): each result read from the file without its
+ * texts is held as numbers in the columns where its shape allows, and made again as the object read whole would be held.
+ */
+describe('results store: results read from the file held as numbers', () => {
+  let tmp: ReturnType<typeof makeTempDir>;
+  beforeEach(() => (tmp = makeTempDir()));
+  afterEach(() => tmp.cleanup());
+
+  const at = '2026-12-07T19:51:14.380Z';
+  const base = (rowId: string, model: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    rowId, rowHash: '3ffeb51ff7ef7cd0', model, source: 'precomputed', output: `the output of ${rowId} by ${model}, Straße ÉCOLE \u{1F600}`, score: 0.25, scorer: 'local:/models/tiny:fp32', at, ...extra,
+  });
+  const signedLine = (record: Record<string, unknown>): string => {
+    const copy = { ...record };
+    signRecord(copy, installationKey());
+    return JSON.stringify(copy);
+  };
+  const embedding = { id: '/models/tiny', dtype: 'fp32', weights: '8114fbfcc4b5' };
+
+  /** Lines of every kind a sidecar holds: the scorer's shapes, signed, and hostile ones (unsigned, tampered, odd MACs, CRLF, shapes the columns do not hold). */
+  function hostileLines(): string[] {
+    const lines: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const id = `r${i}`;
+      const v = i % 20;
+      const ft = base(id, 'ft', { score: i / 40 - 0.5, ...(i % 3 === 0 ? { output: 'the same text for several rows' } : {}) });
+      const extra: Record<string, unknown>[] = [
+        {}, { embedding: { ...embedding } }, { embedding, tag: 'ckpt-1', scoreCut: ['output'] }, { scoreCut: ['reference', 'output'], score: -0 },
+        { outputHash: '0123456789abcdef', referenceHash: 'fedcba9876543210' }, { output: '  \n', score: undefined, scorer: undefined, scoreNote: 'empty' },
+        { rowHash: '3FFEB51FF7EF7CD0' }, { rowHash: 'abc' }, { error: { kind: 'timeout', message: 'took 30000 ms' }, output: undefined, score: undefined, scorer: undefined },
+        { judge: { model: 'ft', modelId: 'ft', promptHash: 'abcdef0123456789', verdict: 'good', at } }, { nli: { contradiction: 0.7, entailment: 0.2, neutral: 0.1, model: { id: 'nli' } } },
+        { outputFrom: 'file' }, { usage: { promptTokens: 3 }, latencyMs: 12 }, { correction: 'c1', originalScore: 0.5 }, { source: 'called', answeredBy: 'other' },
+        { rawOutput: '<think>x</think>text' }, { embedding: { id: 'e', nested: { a: 1 } } }, { tag: `tag-${i}` }, { score: 1.5 }, {},
+      ];
+      const b = base(id, 'base', extra[v]);
+      const line = signedLine(b);
+      lines.push(signedLine(ft));
+      // The base model's line, written each way a line reaches a sidecar.
+      if (i % 7 === 1) lines.push(JSON.stringify(b)); // unsigned
+      else if (i % 7 === 2) lines.push(line.replace(/"mac":"([0-9a-f]+)"/, (_, mac: string) => `"mac":"${mac.toUpperCase()}"`));
+      else if (i % 7 === 3) lines.push(line.replace('"score":0.25', '"score":0.75')); // tampered
+      else if (i % 7 === 4) lines.push(`${line}\r`);
+      else if (i % 7 === 5) lines.push(JSON.stringify({ mac: (JSON.parse(line) as { mac: string }).mac, ...b })); // the MAC first
+      else lines.push(line);
+      if (i % 9 === 4) lines.push(signedLine(base(id, 'ft', { score: 0.9, at: '2026-12-07T19:51:15.000Z' }))); // a later line replaces the first
+      if (i % 9 === 5) lines.push(JSON.stringify(base(id, 'ft', { score: 0.1 }))); // a later unsigned line: read from the file, the signed one still counts
+    }
+    return lines;
+  }
+
+  /** A result as held without its texts, from the one read whole: no output (a blank one kept), raw output nor digests (an unchecked MAC stays). */
+  const withoutTexts = (r: StoredResult): Record<string, unknown> => {
+    const kept: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(r)) {
+      if (value === undefined || ['rawOutput', 'outputHash', 'referenceHash'].includes(key) || (key === 'output' && !isEmptyOutput(value as string))) continue;
+      kept[key] = value;
+    }
+    return kept;
+  };
+  const plain = (r: StoredResult | undefined): unknown => r && { value: Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)), verified: isVerified(r), scoredHere: isScoredHere(r) };
+  /** What a result read whole is held as by a store that reads no texts (plain's form). */
+  const expectedOf = (w: StoredResult | undefined): unknown => w && { value: withoutTexts(w), verified: isVerified(w), scoredHere: isScoredHere(w) };
+
+  it('gives back each result compare reads (readTexts: false) as the result read whole less its texts: keys in order, values, mark, outputs told apart as their texts are', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    fs.writeFileSync(data, '{"id":"r1","input":"i","rationale":"r"}\n');
+    fs.writeFileSync(path.join(tmp.dir, 'data.pisar-results.jsonl'), `${hostileLines().join('\n')}\n`);
+    const whole = await ResultsStore.open(data, { repair: false });
+    const read = await ResultsStore.open(data, { repair: false, readTexts: false });
+    assert.deepEqual(read.problems, whole.problems);
+    const pairs: [StoredResult, StoredResult][] = [];
+    for (let i = 0; i < 40; i++) {
+      for (const model of ['ft', 'base']) {
+        const w = whole.latest(`r${i}`, model);
+        const r = read.latest(`r${i}`, model);
+        assert.deepEqual(plain(r), expectedOf(w), `r${i}/${model}`);
+        if (!w || !r) continue;
+        assert.deepEqual(Object.keys(r).filter((k) => (r as unknown as Record<string, unknown>)[k] !== undefined), Object.keys(withoutTexts(w)), `r${i}/${model}: keys in order`);
+        assert.ok(Object.is(r.score, w.score), `r${i}/${model}: score ${String(w.score)}`);
+        assert.deepEqual(plain(read.latestScoredHere(`r${i}`, model)), expectedOf(whole.latestScoredHere(`r${i}`, model)), `r${i}/${model}: scored here`);
+        if (w.output !== undefined && !isEmptyOutput(w.output)) assert.equal(typeof outputIdentity(r), 'number', `r${i}/${model}: the output held by its fingerprint`);
+        pairs.push([w, r]);
+      }
+    }
+    assert.ok(pairs.length >= 70, `${pairs.length} results compared`);
+    assert.ok(pairs.filter(([w]) => isScoredHere(w)).length >= 40, 'most of them scored here');
+    for (const [w1, r1] of pairs) for (const [w2, r2] of pairs) if (w1.output !== undefined && w2.output !== undefined) assert.equal(outputIdentity(r1) === outputIdentity(r2), w1.output === w2.output);
+    assert.deepEqual([...read.latestResults()].map((r) => `${r.rowId}/${r.model}/${r.score}`), [...whole.latestResults()].map((r) => `${r.rowId}/${r.model}/${r.score}`));
+    assert.deepEqual(read.models(), whole.models());
+  });
+
+  it('gives back each result report reads (readTexts: its output\'s tokens taken) as the result read whole, its output held as those tokens', async () => {
+    const data = path.join(tmp.dir, 'data.jsonl');
+    fs.writeFileSync(data, '{"id":"r1","input":"i","rationale":"r"}\n');
+    fs.writeFileSync(path.join(tmp.dir, 'data.pisar-results.jsonl'), `${hostileLines().join('\n')}\n`);
+    const whole = await ResultsStore.open(data, { repair: false });
+    const tokens = new OutputTokens();
+    const read = await ResultsStore.open(data, { repair: false, readTexts: tokens.take });
+    for (let i = 0; i < 40; i++) {
+      for (const model of ['ft', 'base']) {
+        const w = whole.latest(`r${i}`, model);
+        const r = read.latest(`r${i}`, model);
+        if (!w || !r) {
+          assert.equal(r, w, `r${i}/${model}`);
+          continue;
+        }
+        // Taken as tokens: a non-blank output with no judge verdict (whose prompt's hash is of the text); its digests stay.
+        const taken = w.output !== undefined && !isEmptyOutput(w.output) && w.judge === undefined;
+        const expected = Object.fromEntries(Object.entries(w).filter(([k, v]) => v !== undefined && !(taken && k === 'output')));
+        assert.deepEqual(plain(r), { value: expected, verified: isVerified(w), scoredHere: isScoredHere(w) }, `r${i}/${model}`);
+        if (w.output !== undefined) assert.deepEqual(Array.from(tokens.of(r)!), Array.from(tokens.ids.of(w.output)), `r${i}/${model}: the output's tokens`);
+        else assert.equal(tokens.of(r), undefined);
+      }
+    }
+  });
+
+  it('holds what compare reads of 20,000 rows in under 200 bytes a result (about 115; as objects, over 1,000)', async function () {
+    this.timeout(60_000);
+    const { stdout } = await execFileAsync(process.execPath, [path.join(__dirname, '..', 'support', 'heldMemoryChild.js'), tmp.dir, '20000', 'read']);
+    const { perResult, lastScore, scoredHere } = JSON.parse(stdout) as { perResult: number; lastScore: number; scoredHere: boolean };
+    assert.equal(lastScore, 19_999 / 20_000, 'every result held');
+    assert.ok(scoredHere, 'its MAC checked as it was read');
+    assert.ok(perResult < 200, `held ${perResult.toFixed(0)} bytes a result`);
   });
 });

@@ -1,4 +1,5 @@
 import type { StoredResult } from '../store/results';
+import { OUTPUT_TOKENS_AT as TOKENS_AT } from '../store/heldResults';
 import { isEmptyOutput } from '../rules/rules';
 
 /**
@@ -169,8 +170,6 @@ export class TokenIds {
   }
 }
 
-/** Where a result read without its output text holds its output's token ids: their place in OutputTokens' pool (a symbol: never written, never from JSON; copied with the result). */
-const TOKENS_AT = Symbol('pisar-review.outputTokens');
 /** Ids a chunk of the pool holds (4 MiB): chunks are added, never grown and copied. */
 const POOL_CHUNK = 1 << 20;
 

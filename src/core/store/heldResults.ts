@@ -1,5 +1,6 @@
-// Results a run appends and only counts afterwards (ResultsStore.open `texts: false`), held as numbers in typed columns
-// instead of one object each: a result of the common shapes (a score, its scorer and embedding model, the write time, the
+// Results a run appends and only counts afterwards (ResultsStore.open `texts: false`), and results a reader of numbers
+// reads from the sidecar (`readTexts` false or a function: compare, report), held as numbers in typed columns instead of
+// one object each: a result of the common shapes (a score, its scorer and embedding model, the write time, the
 // row's hash, a fingerprint of its output) costs ~46 bytes here against ~300 as objects (the object, its out-of-object
 // properties, two boxed numbers and the row hash's string), and a row's results are chained here, not held in an array.
 // A result is made an object again each time it is asked for, with the keys it was held with, in their order.
@@ -11,7 +12,6 @@ type HeldRecord = Record<string, unknown>;
 const COLUMN_KEYS = new Set(['rowId', 'rowHash', 'model', 'source', 'tag', 'at', 'score', 'scorer', 'scoreCut', 'embedding']);
 /** Keys a result appended by a store that holds no texts is held without: its texts, their digests and its MAC. */
 export const NOT_HELD: ReadonlySet<string> = new Set(['output', 'rawOutput', 'outputHash', 'referenceHash', 'mac']);
-const HEX16 = /^[0-9a-f]{16}$/;
 const NONE = 0xffff;
 const MAX_SHAPES = 255;
 
@@ -21,12 +21,22 @@ const CUT_OUTPUT = 4;
 const CUT_REFERENCE = 8;
 const CUT_REFERENCE_FIRST = 16;
 const FINGERPRINT = 32;
+/** The fingerprint column holds where the output's token ids are (OUTPUT_TOKENS_AT), not a fingerprint. */
+const TOKENS = 64;
+
+/**
+ * Where a result read without its output text keeps where its output's token ids are (report's OutputTokens, in
+ * src/core/report/rougeL.ts): a symbol, never written, never from JSON; the columns hold it as a number.
+ */
+export const OUTPUT_TOKENS_AT: unique symbol = Symbol('pisar-review.outputTokens');
 
 export interface HeldExtras {
   /** The output's fingerprint (outputIdentity), when the output is held only by it. */
   readonly fingerprint: number | undefined;
   /** The result is this installation's (its MAC was valid, or it was signed here). */
   readonly verified: boolean;
+  /** Where the output's token ids are (OUTPUT_TOKENS_AT), when the output is held only by them. */
+  readonly tokens?: number | undefined;
 }
 
 /** Results a chunk of columns holds: columns are never copied to grow, and hold at most one chunk more than is used. */
@@ -56,7 +66,7 @@ export class HeldResults {
   /** Columns in chunks of CHUNK results (doubling one array a column left up to half of it unused, and copied it whole). */
   private readonly chunks: Columns[] = [];
   /** Key lists in the order each result had them (without the keys not held). */
-  private readonly shapes = new Numbered<string[]>(MAX_SHAPES);
+  private readonly shapes = new Numbered<readonly string[]>(MAX_SHAPES);
   /** Model names, scorers and tags: few, one string each. */
   private readonly names = new Numbered<string>(NONE);
   private readonly embeddings = new Numbered<object>(NONE);
@@ -65,21 +75,29 @@ export class HeldResults {
   private readonly times: string[] = [];
 
   constructor(
-    /** Gives a result made again what the columns do not name as keys: the output's fingerprint and the scored-here mark. */
+    /** Gives a result made again what the columns do not name as keys: the output's fingerprint or token ids' place. */
     private readonly dress: (result: HeldRecord, extras: HeldExtras) => void,
+    /** A new empty result, this installation's (verified) or not: where the scored-here mark comes from. */
+    private readonly create: (verified: boolean) => HeldRecord,
   ) {}
 
-  /** Holds `r` (its texts, digests and MAC left out) and returns its index, or undefined when r is not of a shape the columns hold. */
-  hold(r: Readonly<HeldRecord>, extras: HeldExtras): number | undefined {
-    const keys: string[] = [];
-    for (const key of Object.keys(r)) {
-      if (NOT_HELD.has(key)) continue;
-      if (!COLUMN_KEYS.has(key) || r[key] === undefined) return undefined;
-      keys.push(key);
-    }
-    if (typeof r.rowId !== 'string' || typeof r.rowHash !== 'string' || !HEX16.test(r.rowHash) || typeof r.model !== 'string' || typeof r.at !== 'string') return undefined;
+  /**
+   * Holds `r` (its texts, digests and MAC left out) and returns its index, or undefined when r is not of a shape the columns
+   * hold. `read`: r was read from the sidecar and is held as it is, so a key the columns leave out must already read
+   * undefined (dropTexts, OutputTokens.take): a result that still has its output, digests or MAC stays an object.
+   */
+  hold(r: Readonly<HeldRecord>, extras: HeldExtras, read = false): number | undefined {
+    const plan = this.planOf(Object.keys(r));
+    if (plan === undefined) return undefined;
+    if (read) for (const key of plan.left) if (r[key] !== undefined) return undefined;
+    for (const key of plan.kept) if (r[key] === undefined) return undefined;
+    if (typeof r.rowId !== 'string' || typeof r.rowHash !== 'string' || typeof r.model !== 'string' || typeof r.at !== 'string') return undefined;
+    const high = hexWord(r.rowHash, 0);
+    const low = hexWord(r.rowHash, 8);
+    if (high < 0 || low < 0 || r.rowHash.length !== 16) return undefined;
     if (r.source !== 'precomputed' && r.source !== 'called') return undefined;
     if (r.score !== undefined && typeof r.score !== 'number') return undefined;
+    if (extras.fingerprint !== undefined && extras.tokens !== undefined) return undefined;
     let cut = 0;
     if (r.scoreCut !== undefined) {
       cut = cutFlags(r.scoreCut);
@@ -89,7 +107,7 @@ export class HeldResults {
     const scorer = r.scorer === undefined ? NONE : typeof r.scorer === 'string' ? this.name(r.scorer) : undefined;
     const tag = r.tag === undefined ? NONE : typeof r.tag === 'string' ? this.name(r.tag) : undefined;
     const embedding = r.embedding === undefined ? NONE : this.embeddingNumber(r.embedding);
-    const shape = this.shape(keys);
+    const shape = plan.shape ?? this.shape(plan);
     if (model === undefined || scorer === undefined || tag === undefined || embedding === undefined || shape === undefined) return undefined;
 
     const i = this.count;
@@ -97,17 +115,17 @@ export class HeldResults {
     const j = i & IN_CHUNK;
     this.count++;
     c.shapeOf[j] = shape;
-    c.flags[j] = (r.source === 'called' ? SOURCE_CALLED : 0) | (extras.verified ? VERIFIED : 0) | cut | (extras.fingerprint !== undefined ? FINGERPRINT : 0);
+    c.flags[j] = (r.source === 'called' ? SOURCE_CALLED : 0) | (extras.verified ? VERIFIED : 0) | cut | (extras.fingerprint !== undefined ? FINGERPRINT : 0) | (extras.tokens !== undefined ? TOKENS : 0);
     c.modelOf[j] = model;
     c.scorerOf[j] = scorer;
     c.tagOf[j] = tag;
     c.embeddingOf[j] = embedding;
-    c.hashHigh[j] = Number.parseInt(r.rowHash.slice(0, 8), 16);
-    c.hashLow[j] = Number.parseInt(r.rowHash.slice(8), 16);
+    c.hashHigh[j] = high;
+    c.hashLow[j] = low;
     if (this.times.length === 0 || this.times[this.times.length - 1] !== r.at) this.times.push(r.at);
     c.atOf[j] = this.times.length - 1;
     c.scoreOf[j] = r.score ?? 0;
-    c.fingerprintOf[j] = extras.fingerprint ?? 0;
+    c.fingerprintOf[j] = extras.fingerprint ?? extras.tokens ?? 0;
     c.nextOf[j] = -1;
     return i;
   }
@@ -137,11 +155,11 @@ export class HeldResults {
     const c = this.chunks[i >>> CHUNK_BITS];
     const j = i & IN_CHUNK;
     const flags = c.flags[j];
-    const r: HeldRecord = {};
+    const r = this.create((flags & VERIFIED) !== 0);
     for (const key of this.shapes.at(c.shapeOf[j])) {
       switch (key) {
         case 'rowId': r.rowId = rowId; break;
-        case 'rowHash': r.rowHash = hex8(c.hashHigh[j]) + hex8(c.hashLow[j]); break;
+        case 'rowHash': r.rowHash = hex16(c.hashHigh[j], c.hashLow[j]); break;
         case 'model': r.model = this.names.at(c.modelOf[j]); break;
         case 'source': r.source = flags & SOURCE_CALLED ? 'called' : 'precomputed'; break;
         case 'tag': r.tag = this.names.at(c.tagOf[j]); break;
@@ -152,7 +170,7 @@ export class HeldResults {
         case 'embedding': r.embedding = this.embeddings.at(c.embeddingOf[j]); break;
       }
     }
-    this.dress(r, { fingerprint: flags & FINGERPRINT ? c.fingerprintOf[j] : undefined, verified: (flags & VERIFIED) !== 0 });
+    this.dress(r, { fingerprint: flags & FINGERPRINT ? c.fingerprintOf[j] : undefined, verified: (flags & VERIFIED) !== 0, tokens: flags & TOKENS ? c.fingerprintOf[j] : undefined });
     return r;
   }
 
@@ -160,19 +178,43 @@ export class HeldResults {
     return this.names.numberOf(text, text);
   }
 
-  private shape(keys: string[]): number | undefined {
-    return this.shapes.numberOf(keys.join(','), keys);
+  /**
+   * What to do with a result of these keys, in this order: the keys held and those left out; undefined when one is neither
+   * (the result stays an object). The last list's plan is kept: a million lines read or appended share a few.
+   */
+  private planOf(keys: readonly string[]): KeyPlan | undefined {
+    const last = this.lastPlan;
+    if (last !== undefined && sameKeys(last.keys, keys)) return last.plan;
+    const kept = keys.filter((key) => !NOT_HELD.has(key));
+    const plan = kept.every((key) => COLUMN_KEYS.has(key)) ? { kept, left: keys.filter((key) => NOT_HELD.has(key)), shape: undefined } : undefined;
+    this.lastPlan = { keys, plan };
+    return plan;
+  }
+  private lastPlan: { keys: readonly string[]; plan: KeyPlan | undefined } | undefined;
+
+  /** The number of a plan's key list, numbered at its first result held. */
+  private shape(plan: KeyPlan): number | undefined {
+    const n = this.shapes.numberOf(plan.kept.join(','), plan.kept);
+    plan.shape = n;
+    return n;
   }
 
   /** One object per distinct embedding model (a run's results name one): the results made again share it, as a batch's did. */
   private embeddingNumber(embedding: unknown): number | undefined {
     const last = this.lastEmbedding;
-    if (last !== undefined && last.value === embedding) return last.index;
+    if (last !== undefined && (last.value === embedding || sameFlatObject(last.value, embedding))) return last.index;
     if (typeof embedding !== 'object' || embedding === null) return undefined;
     const n = this.embeddings.numberOf(JSON.stringify(embedding), embedding);
     if (n !== undefined) this.lastEmbedding = { value: embedding, index: n };
     return n;
   }
+}
+
+/** The keys of a result held (in its order) and those left out (NOT_HELD); its shape's number once one is held. */
+interface KeyPlan {
+  readonly kept: readonly string[];
+  readonly left: readonly string[];
+  shape: number | undefined;
 }
 
 /** Values held once each, numbered in order of first use (by an id that tells them apart), at most `max` of them. */
@@ -199,8 +241,52 @@ class Numbered<T> {
   }
 }
 
-function hex8(n: number): string {
-  return n.toString(16).padStart(8, '0');
+const HEX_DIGITS = '0123456789abcdef';
+const HEX_CODES = Array.from(HEX_DIGITS, (c) => c.charCodeAt(0));
+
+/** Two 32-bit words as 16 lower-case hex digits: one flat string (Number#toString(16) of a word past 2^31 went to the runtime). */
+function hex16(high: number, low: number): string {
+  const d = HEX_CODES;
+  return String.fromCharCode(
+    d[high >>> 28], d[(high >>> 24) & 15], d[(high >>> 20) & 15], d[(high >>> 16) & 15], d[(high >>> 12) & 15], d[(high >>> 8) & 15], d[(high >>> 4) & 15], d[high & 15],
+    d[low >>> 28], d[(low >>> 24) & 15], d[(low >>> 20) & 15], d[(low >>> 16) & 15], d[(low >>> 12) & 15], d[(low >>> 8) & 15], d[(low >>> 4) & 15], d[low & 15],
+  );
+}
+
+/** The 32-bit word of 8 lower-case hex digits at `from` of `text`, or -1 where one is not a lower-case hex digit (or missing). */
+function hexWord(text: string, from: number): number {
+  let word = 0;
+  for (let i = from; i < from + 8; i++) {
+    const c = text.charCodeAt(i); // NaN past the end: no digit
+    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    if (digit < 0) return -1;
+    word = word * 16 + digit;
+  }
+  return word;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Whether two values are objects of the same keys in the same order, each value the same string, number or boolean
+ * (an embedding model as each line names it: JSON.stringify of each would cost a string a line).
+ */
+function sameFlatObject(a: unknown, b: unknown): boolean {
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null || Array.isArray(a) || Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i]) return false;
+    const va = (a as Record<string, unknown>)[ka[i]];
+    if (typeof va === 'object' && va !== null) return false;
+    if (!Object.is(va, (b as Record<string, unknown>)[kb[i]])) return false;
+  }
+  return true;
 }
 
 /** The flags of a scoreCut the scorer writes (['output'], ['reference'], both), or -1 for anything else. */

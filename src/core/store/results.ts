@@ -3,12 +3,12 @@ import * as path from 'node:path';
 import { isEmptyOutput } from '../rules/rules';
 import { redactCredentials } from '../security/redact';
 import { OffThreadMacCheck } from './macCheck';
-import { hasValidMac, installationKey, isScoredHere, isVerified, markScoredHere, signRecord, type ResultOrigin } from './provenance';
+import { hasValidMac, installationKey, isScoredHere, isVerified, markScoredHere, scoredHereRecord, signRecord, type ResultOrigin } from './provenance';
 import { sidecarFileFor } from './sidecarNames';
 import { checkAppendable, readSidecar, SidecarAppender, type ReadSidecarOptions, type SidecarProblem } from './sidecar';
 import { SidecarPosition } from './sidecarPosition';
 import { ChangeEvents, type StoreChange } from './storeEvents';
-import { HeldResults, NOT_HELD } from './heldResults';
+import { HeldResults, NOT_HELD, OUTPUT_TOKENS_AT } from './heldResults';
 
 /**
  * One model output for one row, as stored in `<dataset>.pisar-results.jsonl` (one JSON object a line).
@@ -271,10 +271,10 @@ function referenceScoresWarning(r: Record<string, unknown>): string | undefined 
  * A line as a result: a score that is no cosine similarity dropped; marked scored here when its MAC is this installation's
  * (`key`; `tailVerified`: the line's tail MAC was found valid on another thread, see OffThreadMacCheck).
  */
-function withoutBadScore(value: unknown, line: string, key: Buffer | null, tailVerified = false, warnedOfNothing = false): StoredResult {
+function withoutBadScore(value: unknown, line: string, key: Buffer | null, tailVerified = false, warnedOfNothing = false, verdict?: MacVerdict): StoredResult {
   const r = value as StoredResult;
   // scoreWarning found nothing (it reads the contradiction check and the judge too): nothing to drop.
-  if (warnedOfNothing) return verified(r, line, key, tailVerified);
+  if (warnedOfNothing) return verified(r, line, key, tailVerified, verdict);
   if (nliWarning(r as unknown as Record<string, unknown>) !== undefined) {
     // Changed from what was written, so never verified: the score stays, shown as read from the file.
     const { nli: _nli, mac: _mac, ...rest } = r;
@@ -290,18 +290,28 @@ function withoutBadScore(value: unknown, line: string, key: Buffer | null, tailV
     const { score: _score, scorer: _scorer, originalScore: _original, referenceScores: _each, matchedReference: _matched, multiReference: _mode, humanScore: _human, mac: _mac, ...rest } = r;
     return rest;
   }
-  return verified(r, line, key, tailVerified);
+  return verified(r, line, key, tailVerified, verdict);
 }
 
-/** `r` marked scored here when its MAC is this installation's (see withoutBadScore). */
-function verified(r: StoredResult, line: string, key: Buffer | null, tailVerified: boolean): StoredResult {
+/**
+ * `r` marked scored here when its MAC is this installation's (see withoutBadScore). With `verdict`, the mark is left to
+ * the reader, told by verdict.checked: a result the store then holds in its columns needs none (a defineProperty a line
+ * was 2-3% of reading two million lines).
+ */
+function verified(r: StoredResult, line: string, key: Buffer | null, tailVerified: boolean, verdict?: MacVerdict): StoredResult {
   if (hasValidMac(r, key, line, tailVerified)) {
     // Checked once: the 32 hex digits are never read again. Deleted while `mac` is still the line's last key (as this
     // installation writes it), so the object keeps its fast shape and the mark takes the slot the MAC held.
     delete r.mac;
-    markScoredHere(r);
+    if (verdict) verdict.checked = true;
+    else markScoredHere(r);
   }
   return r;
+}
+
+/** Whether the line last read had its MAC found valid (its mark left to the reader: see verified). */
+interface MacVerdict {
+  checked: boolean;
 }
 
 /**
@@ -324,9 +334,10 @@ function withoutTexts(r: StoredResult): StoredResult {
 /**
  * readSidecar's warn and map for results under the installation's `key` (looked up once a read, not once a line); a line's
  * fact 1: OffThreadMacCheck found its tail MAC valid. `texts: false`: held as dropTexts leaves them; a function: shown each
- * result with its texts, it says whether to hold it as it then is (see ResultsStore.open).
+ * result with its texts, it says whether to hold it as it then is (see ResultsStore.open). With `verdict`, a line whose MAC
+ * is valid is not marked: verdict.checked says so until the next line is read (see verified).
  */
-function resultsOfLines(key: Buffer | null, texts: ReadTexts = true): Required<Pick<ReadSidecarOptions<StoredResult>, 'warn' | 'map'>> {
+function resultsOfLines(key: Buffer | null, texts: ReadTexts = true, verdict?: MacVerdict): Required<Pick<ReadSidecarOptions<StoredResult>, 'warn' | 'map'>> {
   // The value warn last found nothing wrong with: map, called next with that value, need not look again.
   let clean: unknown;
   const warn = (value: unknown): string | undefined => {
@@ -334,7 +345,10 @@ function resultsOfLines(key: Buffer | null, texts: ReadTexts = true): Required<P
     clean = warning === undefined ? value : undefined;
     return warning;
   };
-  const read = (value: unknown, line: string, fact?: number) => withoutBadScore(value, line, key, fact === 1, value === clean);
+  const read = (value: unknown, line: string, fact?: number) => {
+    if (verdict) verdict.checked = false;
+    return withoutBadScore(value, line, key, fact === 1, value === clean, verdict);
+  };
   if (texts === true) return { warn, map: read };
   if (texts === false) return { warn, map: (value, line, fact) => dropTexts(read(value, line, fact)) };
   return {
@@ -502,7 +516,7 @@ export class ResultsStore {
       return { records: [...this.latestResults()], whole: true };
     }
     const { records, problems, end, lines } = await readSidecar<StoredResult>(this.file, { validate: validateResult, ...resultsOfLines(installationKey(), this.readsTexts), repair: options.repair ?? true, from: pending.from, firstLine: pending.firstLine });
-    for (const r of records) this.remember(r);
+    for (const r of records) this.remember(r, this.heldRead(r));
     this._problems = [...this._problems, ...problems];
     this.position.readTo(end ?? pending.from, lines ?? pending.firstLine, pending.ino);
     if (records.length > 0) this.changes.fire({ origin: 'file', rowIds: rowIdsOf(records), records });
@@ -582,22 +596,33 @@ export class ResultsStore {
     const key = installationKey();
     const size = key ? await fs.promises.stat(this.file).then((s) => s.size, () => 0) : 0;
     const macs = key && size >= this.offThreadMacsFromBytes ? OffThreadMacCheck.start(key) : undefined;
-    let contents: Awaited<ReturnType<typeof readSidecar<StoredResult>>>;
-    try {
-      contents = await readSidecar<StoredResult>(this.file, { validate: validateResult, ...resultsOfLines(key, this.readsTexts), repair, ...(macs ? { lineFacts: (lines: Uint8Array) => macs.verdicts(lines) } : {}) });
-    } finally {
-      macs?.close();
-    }
-    const { records, problems, end, lines } = contents;
-    this.position.readTo(end, lines, ino);
+    // Each result is held as it is read (heldRead: the line's object let go at once where the columns hold it); what was
+    // held before comes back if the read fails.
+    const before = { byRow: this.byRow, held: this.held, shadowed: this.shadowed, modelOrder: this.modelOrder, records: this._records };
     this.byRow = new Map();
     this.held = heldColumns();
     this.shadowed = new Map();
     this.modelOrder = new Set();
     this._records = 0;
-    for (const r of records) this.remember(r);
+    const verdict: MacVerdict = { checked: false };
+    const lines = resultsOfLines(key, this.readsTexts, this.readsTexts === true ? undefined : verdict);
+    let contents: Awaited<ReturnType<typeof readSidecar<StoredResult>>>;
+    try {
+      contents = await readSidecar<StoredResult>(this.file, {
+        validate: validateResult, ...lines, repair, ...(macs ? { lineFacts: (bytes: Uint8Array) => macs.verdicts(bytes) } : {}),
+        onRecord: (r) => this.remember(r, this.heldRead(r, verdict.checked)),
+      });
+    } catch (error) {
+      ({ byRow: this.byRow, held: this.held, shadowed: this.shadowed, modelOrder: this.modelOrder, records: this._records } = before);
+      throw error;
+    } finally {
+      macs?.close();
+    }
+    const { problems, end, lines: lineCount } = contents;
+    this.position.readTo(end, lineCount, ino);
     this._problems = problems;
   }
+
 
   /**
    * Makes `r` the latest of its row and model; `entry` is what is held for it: r itself, its copy without texts, or its
@@ -636,6 +661,22 @@ export class ResultsStore {
     return index ?? withoutTexts(r);
   }
 
+  /**
+   * A result read from the file, as this store holds it: itself where it reads texts; else, once readTexts has let go of
+   * its output (a fingerprint or token ids in its place), its index in the columns where they hold its shape (two million
+   * results read by report or compare were two million objects the collector promoted and marked), else itself.
+   */
+  private heldRead(r: StoredResult, checked = isVerified(r)): HeldEntry {
+    if (this.readsTexts === true) return r;
+    const extras = { fingerprint: (r as { [OUTPUT_FINGERPRINT]?: number })[OUTPUT_FINGERPRINT], tokens: (r as { [OUTPUT_TOKENS_AT]?: number })[OUTPUT_TOKENS_AT], verified: checked };
+    const index = this.held.hold(r as unknown as Record<string, unknown>, extras, true);
+    if (index !== undefined) return index;
+    // Its MAC found valid as it was read, its mark left to here (load: see verified).
+    if (checked && !isVerified(r)) markScoredHere(r);
+    return r;
+  }
+
+
   /** The result an entry holds (made again from the columns when it is an index). */
   private resultOf(rowId: string, entry: HeldEntry | undefined): StoredResult | undefined {
     return typeof entry === 'number' ? (this.held.result(entry, rowId) as unknown as StoredResult) : entry;
@@ -667,10 +708,13 @@ export class ResultsStore {
 
 /** Columns for the results a store appends without their texts; a result made again gets the fingerprint and mark withoutTexts gives. */
 function heldColumns(): HeldResults {
-  return new HeldResults((r, { fingerprint, verified }) => {
-    if (fingerprint !== undefined) (r as { [OUTPUT_FINGERPRINT]?: number })[OUTPUT_FINGERPRINT] = fingerprint;
-    if (verified) markScoredHere(r);
-  });
+  return new HeldResults(
+    (r, { fingerprint, tokens }) => {
+      if (fingerprint !== undefined) (r as { [OUTPUT_FINGERPRINT]?: number })[OUTPUT_FINGERPRINT] = fingerprint;
+      if (tokens !== undefined) (r as { [OUTPUT_TOKENS_AT]?: number })[OUTPUT_TOKENS_AT] = tokens;
+    },
+    (verified) => (verified ? scoredHereRecord() : {}),
+  );
 }
 
 /** A result held by a row: the result, or its index in the store's columns (HeldResults). */

@@ -50,6 +50,12 @@ export interface ReadSidecarOptions<T> {
    */
   readonly lineFacts?: (wholeLines: Uint8Array) => Promise<LineFacts | undefined>;
   // (the bytes are the reader's no more once handed over: lineFacts may transfer their memory to another thread)
+  /**
+   * Each record handed on as it is read, in file order, instead of collected (the answer's records are then none): a reader
+   * that keeps only part of each lets the rest go at once, not after the last line (two million objects alive to the end
+   * of the read were promoted and marked by the collector).
+   */
+  readonly onRecord?: (record: T) => void;
   /** Read only from this byte offset (the start of a line: a tail read after an earlier read's `end`). */
   readonly from?: number;
   /** Lines before `from` (for line numbers in problems). */
@@ -220,6 +226,7 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
   const records: T[] = [];
   const problems: SidecarProblem[] = [];
   const map = options.map ?? ((v: unknown) => v as T);
+  const onRecord = options.onRecord;
 
   let line = options.firstLine ?? 0;
   // Bytes after the last newline read so far: the start of a line the next block completes, or the unterminated tail.
@@ -333,7 +340,9 @@ export async function readSidecar<T = unknown>(file: string, options: ReadSideca
         fix: `Correct line ${lineNo} of ${file}, or run again to redo what was ignored; the rest of the record was kept.`,
       });
     }
-    records.push(map(value, text, fact));
+    const record = map(value, text, fact);
+    if (onRecord) onRecord(record);
+    else records.push(record);
   }
 }
 
