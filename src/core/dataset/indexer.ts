@@ -4,7 +4,7 @@ import { LineScanner } from './lineScanner';
 import { RowIds } from './rowIds';
 import { RowShapes } from './rowShapes';
 import { FindingList, reportNotAnObject, reportRepeatedKeys, reportRowContent, reportUnparsedLine } from './findings';
-import { digestBytes, RowHashes } from './rowHashes';
+import { ByteBlocks, digestBytes, RowHashes } from './rowHashes';
 import type { Finding, OpenDatasetOptions } from './types';
 import { exactDecimal, readWrittenJson, type WrittenJson } from './writtenJson';
 
@@ -110,6 +110,7 @@ export interface IndexPart {
   readonly lines: Uint32Array;
   readonly rawIds: (string | undefined)[];
   readonly hashes: { readonly bytes: Uint8Array; readonly count: number };
+  readonly blocks: ReturnType<ByteBlocks['transferable']>;
   readonly findings: Finding[];
   readonly fieldCounts: [string, number][];
   readonly models: string[];
@@ -141,6 +142,8 @@ export class Indexer {
   private readonly idStore = new RowIds();
   private madeUpIds: readonly string[] | undefined;
   readonly hashes: RowHashes;
+  /** The indexed bytes' SHA-1 in blocks ended at line starts (none without row hashes): rows() checks a block with one. */
+  readonly blocks: ByteBlocks;
   readonly findingList: FindingList;
   readonly detector = new FieldDetector();
   readonly models = new Set<string>();
@@ -167,6 +170,7 @@ export class Indexer {
     start = 0,
   ) {
     this.hashes = new RowHashes(options.rowHashes === false);
+    this.blocks = new ByteBlocks(options.rowHashes === false);
     this.findingList = new FindingList(file);
     this.position = start;
     this.lineStart = start;
@@ -190,6 +194,7 @@ export class Indexer {
   }
 
   push(chunk: Buffer): void {
+    this.blocks.feed(chunk, this.position);
     let start = 0;
     if (this.pendingBytes > 0 || this.tooLong) {
       // the line the last chunk left unfinished
@@ -255,6 +260,7 @@ export class Indexer {
     if (this.pendingBytes > 0 || this.tooLong) {
       this.finishLine();
     }
+    this.blocks.finish();
     this.shapes.countInto(this.detector);
   }
 
@@ -266,6 +272,7 @@ export class Indexer {
       lines: this.lines.slice(0, this.rows),
       rawIds: [...this.rawIds],
       hashes: this.hashes.transferable(),
+      blocks: this.blocks.transferable(),
       findings: this.findings,
       fieldCounts: this.detector.counted(),
       models: [...this.models],
@@ -283,6 +290,7 @@ export class Indexer {
       this.idStore.push(part.rawIds[i]);
     }
     this.hashes.append(part.hashes);
+    this.blocks.append(part.blocks);
     for (const finding of part.findings) this.findings.push({ ...finding, line: finding.line + base });
     this.detector.add(part.fieldCounts);
     for (const model of part.models) this.models.add(model);

@@ -132,3 +132,99 @@ export const digestBytes: (bytes: Uint8Array) => Buffer =
   typeof (crypto as { hash?: unknown }).hash === 'function'
     ? (bytes) => (crypto as unknown as { hash(a: string, d: Uint8Array, e: string): Buffer }).hash('sha1', bytes, 'buffer')
     : (bytes) => crypto.createHash('sha1').update(bytes).digest();
+
+/** Bytes a block of ByteBlocks reaches before it ends, at the next line's start (as many as rows() reads at once). */
+const BLOCK_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The SHA-1 of the indexed bytes in blocks of about BLOCK_BYTES, each ended at a line's start (so no line is in two), as
+ * the index read them: a sequential read back (Dataset.rows) checks a block of rows with one digest of the bytes it read
+ * instead of one a row (the second SHA-1 a row was 3.7% of report's main thread at a million rows); a block that differs
+ * is checked row by row, as before.
+ */
+export class ByteBlocks {
+  private starts: number[] = [];
+  private ends: number[] = [];
+  private digests: Uint8Array[] = [];
+  private hash: crypto.Hash | undefined;
+  private blockStart = 0;
+  private size = 0;
+
+  /** `off`: nothing is kept (an index without row hashes has nothing to check rows against). */
+  constructor(readonly off: boolean, private readonly target = BLOCK_BYTES) {}
+
+  /** Takes the next bytes indexed: `chunk`, from file offset `at` (right after the bytes taken before). */
+  feed(chunk: Uint8Array, at: number): void {
+    if (this.off) return;
+    let from = 0;
+    while (from < chunk.length) {
+      if (this.hash === undefined) {
+        this.hash = crypto.createHash('sha1');
+        this.blockStart = at + from;
+        this.size = 0;
+      }
+      // The block ends after the first newline at or past its target size.
+      const newline = chunk.indexOf(NEWLINE, from + Math.max(this.target - this.size - 1, 0));
+      if (newline < 0) {
+        this.hash.update(chunk.subarray(from));
+        this.size += chunk.length - from;
+        return;
+      }
+      this.hash.update(chunk.subarray(from, newline + 1));
+      this.size += newline + 1 - from;
+      this.close();
+      from = newline + 1;
+    }
+  }
+
+  /** Ends the block being taken (the end of what this index reads). */
+  finish(): void {
+    if (this.hash !== undefined) this.close();
+  }
+
+  /** Blocks kept, in file order. */
+  get count(): number {
+    return this.starts.length;
+  }
+
+  start(k: number): number {
+    return this.starts[k];
+  }
+
+  end(k: number): number {
+    return this.ends[k];
+  }
+
+  /** True when `bytes` are block k's bytes as indexed. */
+  holds(k: number, bytes: Uint8Array): boolean {
+    return bytes.length === this.ends[k] - this.starts[k] && digestOfBlock(bytes).equals(this.digests[k]);
+  }
+
+  /** What a part indexed on another thread hands over. */
+  transferable(): { starts: number[]; ends: number[]; digests: Uint8Array[] } {
+    return { starts: this.starts, ends: this.ends, digests: this.digests };
+  }
+
+  /** The blocks of the next part of the file (this index's own block ended first). */
+  append(other: { readonly starts: readonly number[]; readonly ends: readonly number[]; readonly digests: readonly Uint8Array[] }): void {
+    if (this.off) return;
+    this.finish();
+    this.starts.push(...other.starts);
+    this.ends.push(...other.ends);
+    this.digests.push(...other.digests);
+  }
+
+  private close(): void {
+    this.starts.push(this.blockStart);
+    this.ends.push(this.blockStart + this.size);
+    this.digests.push(new Uint8Array(this.hash!.digest())); // its own memory: a part posts it to another thread
+    this.hash = undefined;
+  }
+}
+
+const NEWLINE = 0x0a;
+
+/** A block's SHA-1 (one call over its bytes). */
+function digestOfBlock(bytes: Uint8Array): Buffer {
+  return crypto.createHash('sha1').update(bytes).digest();
+}
