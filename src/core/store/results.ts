@@ -623,7 +623,6 @@ export class ResultsStore {
     this._problems = problems;
   }
 
-
   /**
    * Makes `r` the latest of its row and model; `entry` is what is held for it: r itself, its copy without texts, or its
    * index in the columns (heldOf).
@@ -675,7 +674,6 @@ export class ResultsStore {
     if (checked && !isVerified(r)) markScoredHere(r);
     return r;
   }
-
 
   /** The result an entry holds (made again from the columns when it is an index). */
   private resultOf(rowId: string, entry: HeldEntry | undefined): StoredResult | undefined {
