@@ -4,7 +4,7 @@ import * as crypto from 'node:crypto';
 const HASH_BYTES = 8;
 
 /** The character codes of the lower-case hex digits, as Buffer's toString('hex') writes them. */
-const HEX_DIGITS = Uint16Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+export const HEX_DIGITS = Uint16Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 /** Row hashes in one growing byte array (no string a row until one is asked for). */
 export class RowHashes {
@@ -197,7 +197,7 @@ export class ByteBlocks {
 
   /** True when `bytes` are block k's bytes as indexed. */
   holds(k: number, bytes: Uint8Array): boolean {
-    return bytes.length === this.ends[k] - this.starts[k] && digestOfBlock(bytes).equals(this.digests[k]);
+    return bytes.length === this.ends[k] - this.starts[k] && digestBytes(bytes).equals(this.digests[k]);
   }
 
   /** What a part indexed on another thread hands over. */
@@ -223,8 +223,3 @@ export class ByteBlocks {
 }
 
 const NEWLINE = 0x0a;
-
-/** A block's SHA-1 (one call over its bytes). */
-function digestOfBlock(bytes: Uint8Array): Buffer {
-  return crypto.createHash('sha1').update(bytes).digest();
-}

@@ -5,6 +5,8 @@
 // properties, two boxed numbers and the row hash's string), and a row's results are chained here, not held in an array.
 // A result is made an object again each time it is asked for, with the keys it was held with, in their order.
 
+import { HEX_DIGITS } from '../dataset/rowHashes';
+
 /** A results record as the store holds it (results.ts's StoredResult, read by key: this module imports nothing of the store). */
 type HeldRecord = Record<string, unknown>;
 
@@ -241,12 +243,10 @@ class Numbered<T> {
   }
 }
 
-const HEX_DIGITS = '0123456789abcdef';
-const HEX_CODES = Array.from(HEX_DIGITS, (c) => c.charCodeAt(0));
 
 /** Two 32-bit words as 16 lower-case hex digits: one flat string (Number#toString(16) of a word past 2^31 went to the runtime). */
 function hex16(high: number, low: number): string {
-  const d = HEX_CODES;
+  const d = HEX_DIGITS;
   return String.fromCharCode(
     d[high >>> 28], d[(high >>> 24) & 15], d[(high >>> 20) & 15], d[(high >>> 16) & 15], d[(high >>> 12) & 15], d[(high >>> 8) & 15], d[(high >>> 4) & 15], d[high & 15],
     d[low >>> 28], d[(low >>> 24) & 15], d[(low >>> 20) & 15], d[(low >>> 16) & 15], d[(low >>> 12) & 15], d[(low >>> 8) & 15], d[(low >>> 4) & 15], d[low & 15],
